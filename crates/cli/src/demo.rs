@@ -1,0 +1,258 @@
+//! `mamori demo`: a vault to try in under a minute. Two client organisations
+//! with synthetic customers, one person per role, and the calls that show what
+//! mamori does: purpose-bound, masked, audited access, and refusals.
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+use anyhow::Result;
+use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_vault::{Vault, datadir, ingest::ImportRow};
+use serde::Serialize;
+
+use crate::{cli_actor, output::Out};
+
+const TENANTS: [(&str, &str, u64); 2] = [
+    ("sakura-tel", "さくらテレコム株式会社", 11),
+    ("aozora-city", "あおぞら市 市民窓口センター", 22),
+];
+
+/// The customer the printed calls look up; the same in every demo.
+const DEMO_CUSTOMER: [(&str, &str); 10] = [
+    ("customer_no", "DEMO-0001"),
+    ("name", "山田 太郎"),
+    ("name_kana", "ヤマダ タロウ"),
+    ("birth_date", "1985-04-01"),
+    ("gender", "男性"),
+    ("postal_code", "100-0001"),
+    ("address", "東京都千代田区千代田1丁目1番1号"),
+    ("phone", "03-1234-5678"),
+    ("mobile", "090-1234-5678"),
+    ("email", "taro.yamada@example.jp"),
+];
+
+#[derive(Serialize)]
+struct DemoUser {
+    login: String,
+    role: Role,
+    token: String,
+    assigned: String,
+}
+
+pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> Result<()> {
+    if !dir.join(mamori_vault::config::CONFIG_FILE).exists() {
+        datadir::init(dir)?;
+    }
+    let vault = datadir::open(dir)?.vault;
+    let actor = cli_actor();
+    for (id, name, seed) in TENANTS {
+        if vault.store().tenant(id)?.is_none() {
+            vault.create_tenant(&actor, id, name, CONTACT_CENTRE_SCHEMA)?;
+            load_customers(&vault, &actor, id, seed, records, out)?;
+        }
+    }
+    let users = demo_users(&vault, &actor)?;
+    let addr = listen.to_owned();
+    let print = move |bound: std::net::SocketAddr| print_story(&users, &bound.to_string(), out);
+    if no_serve {
+        print(addr.parse()?);
+        return Ok(());
+    }
+    crate::serve_vault(vault, &addr, print)
+}
+
+fn load_customers(
+    vault: &Vault,
+    actor: &str,
+    tenant: &str,
+    seed: u64,
+    n: u64,
+    out: Out,
+) -> Result<()> {
+    let bar = out.progress(n, tenant);
+    let mut people = mamori_synth::Generator::new(seed);
+    let mut batch = Vec::with_capacity(2000);
+    let mut line = 1;
+    for i in 0..n {
+        let p = people.person();
+        line += 1;
+        let fields: BTreeMap<String, String> = mamori_synth::HEADER_FIELDS
+            .iter()
+            .zip(p.columns())
+            .filter(|(f, _)| **f != "segment")
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect();
+        batch.push(ImportRow {
+            line,
+            segment: Some(p.segment.clone()),
+            fields,
+        });
+        if batch.len() == 2000 || i + 1 == n {
+            vault.import_batch(actor, tenant, None, std::mem::take(&mut batch))?;
+            bar.set_position(i + 1);
+        }
+    }
+    let demo: BTreeMap<String, String> = DEMO_CUSTOMER
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    vault.import_batch(
+        actor,
+        tenant,
+        Some("own"),
+        vec![ImportRow {
+            line: 0,
+            segment: None,
+            fields: demo,
+        }],
+    )?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One person per role, with a fresh token each run (tokens are stored only as hashes).
+fn demo_users(vault: &Arc<Vault>, actor: &str) -> Result<Vec<DemoUser>> {
+    let people: [(
+        &str,
+        Role,
+        Option<&str>,
+        Option<&str>,
+        &[(&str, Option<&str>)],
+    ); 7] = [
+        (
+            "op-sato",
+            Role::Operator,
+            Some("お客さまセンター"),
+            None,
+            &[("sakura-tel", Some("own")), ("aozora-city", None)],
+        ),
+        (
+            "by-suzuki",
+            Role::Backyard,
+            Some("料金センター"),
+            None,
+            &[("sakura-tel", None)],
+        ),
+        (
+            "sv-takahashi",
+            Role::Supervisor,
+            Some("お客さまセンター"),
+            None,
+            &[("sakura-tel", None)],
+        ),
+        (
+            "so-tanaka",
+            Role::SecurityOfficer,
+            Some("情報セキュリティ室"),
+            None,
+            &[],
+        ),
+        ("au-ito", Role::Auditor, Some("内部監査室"), None, &[]),
+        (
+            "sa-watanabe",
+            Role::Sysadmin,
+            Some("システム運用"),
+            None,
+            &[("sakura-tel", None)],
+        ),
+        (
+            "vd-yamamoto",
+            Role::VendorUser,
+            None,
+            Some("hikari-bpo"),
+            &[("sakura-tel", Some("collab"))],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (login, role, dept, vendor, scopes) in people {
+        let token = if vault.store().user(login)?.is_some() {
+            vault.issue_token(actor, login)?
+        } else {
+            let t = vault.create_user(actor, login, role, dept, vendor)?;
+            for (tenant, seg) in scopes {
+                vault.assign(actor, login, tenant, *seg)?;
+            }
+            t
+        };
+        let assigned = scopes
+            .iter()
+            .map(|(t, s)| format!("{t}/{}", s.unwrap_or("*")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(DemoUser {
+            login: login.into(),
+            role,
+            token: token.to_string(),
+            assigned,
+        });
+    }
+    Ok(out)
+}
+
+fn print_story(users: &[DemoUser], addr: &str, out: Out) {
+    if out.json {
+        println!("{}", serde_json::json!({"listen": addr, "users": users}));
+        return;
+    }
+    let tok = |login: &str| {
+        users
+            .iter()
+            .find(|u| u.login == login)
+            .map(|u| u.token.clone())
+            .unwrap_or_default()
+    };
+    let base = format!("http://{addr}");
+    println!("\nmamori demo is ready on {base}\n\nDemo users (tokens are new on every start):");
+    for u in users {
+        println!(
+            "  {:<13} {:<17} {:<40} {}",
+            u.login,
+            u.role.as_str(),
+            if u.assigned.is_empty() {
+                "-"
+            } else {
+                &u.assigned
+            },
+            u.token
+        );
+    }
+    let search = |token: &str, body: &str| {
+        format!(
+            "curl -s -X POST {base}/v1/tenants/sakura-tel/records/search -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
+        )
+    };
+    println!(
+        "\n1. An operator finds a caller by the number as spoken (全角・長音記号のまま), for a purpose; the address shows only the prefecture:\n   {}\n",
+        search(
+            &tok("op-sato"),
+            r#"{"purpose":"inquiry","case_id":"CALL-20261122-001","by":{"phone":"０９０ー１２３４ー５６７８"}}"#
+        )
+    );
+    println!(
+        "2. The same call without a purpose is refused (400 purpose_missing):\n   {}\n",
+        search(
+            &tok("op-sato"),
+            r#"{"by":{"phone":"０９０ー１２３４ー５６７８"}}"#
+        )
+    );
+    println!(
+        "3. The system administrator is refused personal data altogether (403, separation of duties):\n   {}\n",
+        search(
+            &tok("sa-watanabe"),
+            r#"{"purpose":"inquiry","by":{"phone":"09012345678"}}"#
+        )
+    );
+    println!(
+        "4. Back-office staff see more for billing (full address and e-mail):\n   {}\n",
+        search(
+            &tok("by-suzuki"),
+            r#"{"purpose":"billing","case_id":"BILL-7781","by":{"name_kana":"やまだ たろう"}}"#
+        )
+    );
+    println!(
+        "5. Every one of those calls is in the audit log (supervisors, security officers, auditors):\n   curl -s '{base}/v1/audit/events?tenant=sakura-tel&limit=20' -H 'Authorization: Bearer {}'\n",
+        tok("au-ito")
+    );
+    println!(
+        "6. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+    );
+}

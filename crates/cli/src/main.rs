@@ -1,0 +1,575 @@
+//! `mamori`: the command line. Glue only — every operation lives in a library
+//! crate; this file parses arguments, calls it, and prints the result.
+
+mod demo;
+mod output;
+
+use std::{
+    collections::BTreeMap,
+    io::{BufWriter, Write},
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_import::{EncodingChoice, ImportOptions};
+use mamori_vault::datadir;
+use output::Out;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "mamori",
+    version,
+    about = "mamori (守り): a customer-data vault that makes insider leaks impossible or loud"
+)]
+struct Cli {
+    /// Data directory of the vault.
+    #[arg(
+        long,
+        global = true,
+        env = "MAMORI_DATA_DIR",
+        default_value = "mamori-data"
+    )]
+    data_dir: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new data directory (config, root key, databases, policies).
+    Init,
+    /// Run the HTTP API.
+    Serve {
+        /// Address to listen on (default: server.listen from mamori.toml).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// A ready-to-try vault: two tenants of synthetic customers, a user per role, the server.
+    Demo {
+        /// Customers per tenant.
+        #[arg(long, default_value_t = 50_000)]
+        records: u64,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Set up the data and print the example calls, without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Client organisations (tenants).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Tenant keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// People and their API tokens.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Import customers from a CSV file (UTF-8 or Shift_JIS).
+    Import {
+        #[arg(long)]
+        tenant: String,
+        /// Segment for rows that name none.
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
+        encoding: EncodingArg,
+        /// TOML file of extra header mappings: "列名" = "field" (or "-" to skip a column).
+        #[arg(long)]
+        map: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Write synthetic Japanese customers as CSV.
+    Gen {
+        #[arg(long)]
+        records: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = GenEncoding::Utf8)]
+        encoding: GenEncoding,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant with its own keys.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Schema TOML (default: the contact-centre schema).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+    List,
+    /// Print the default contact-centre schema, to start your own from.
+    DefaultSchema,
+    /// Destroy a tenant's keys: its data becomes unrecoverable.
+    Shred {
+        id: String,
+        /// Type the tenant id again to confirm.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Make a new key version for new writes.
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Re-encrypt records under older key versions (resumable).
+    Rewrap {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user; prints their API token once.
+    Create {
+        login: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Assign a user to a tenant (all segments, or one).
+    Assign {
+        login: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        segment: Option<String>,
+    },
+    /// Issue another API token.
+    Token {
+        login: String,
+    },
+    /// Revoke every token of a user.
+    Revoke {
+        login: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute every hash and link; exit non-zero on any break.
+    Verify {
+        /// Only this log (`system` or `tenant/<id>`).
+        #[arg(long)]
+        log: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncodingArg {
+    Auto,
+    #[value(name = "utf-8")]
+    Utf8,
+    #[value(name = "shift_jis")]
+    ShiftJis,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GenEncoding {
+    #[value(name = "utf-8")]
+    Utf8,
+    #[value(name = "shift_jis")]
+    ShiftJis,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MAMORI_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let out = Out { json: cli.json };
+    match run(cli, out) {
+        Ok(code) => code,
+        Err(e) => {
+            if out.json {
+                println!("{}", json!({"error": format!("{e:#}")}));
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Who the CLI acts as in the audit log: the local operating-system user.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn run(cli: Cli, out: Out) -> Result<ExitCode> {
+    let dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Init => {
+            let report = datadir::init(dir)?;
+            out.emit(&report, |r| {
+                format!(
+                    "initialised vault in {}\n  root key: {}\n  config:   {}",
+                    r.data_dir.display(),
+                    r.root_key,
+                    r.config.display()
+                )
+            });
+        }
+        Command::Serve { listen } => serve(dir, listen)?,
+        Command::Demo {
+            records,
+            listen,
+            no_serve,
+        } => demo::run(dir, records, &listen, no_serve, out)?,
+        Command::Tenant(cmd) => tenant(dir, cmd, out)?,
+        Command::Key(cmd) => key(dir, cmd, out)?,
+        Command::User(cmd) => user(dir, cmd, out)?,
+        Command::Import {
+            tenant,
+            segment,
+            encoding,
+            map,
+            file,
+        } => {
+            let opened = datadir::open(dir)?;
+            let map = match map {
+                Some(p) => mamori_import::load_map(&p)?,
+                None => BTreeMap::new(),
+            };
+            let opts = ImportOptions {
+                tenant,
+                segment,
+                encoding: match encoding {
+                    EncodingArg::Auto => EncodingChoice::Auto,
+                    EncodingArg::Utf8 => EncodingChoice::Utf8,
+                    EncodingArg::ShiftJis => EncodingChoice::ShiftJis,
+                },
+                map,
+                batch_size: opened.config.import.batch_size,
+            };
+            let bar = out.progress(0, "import");
+            let summary =
+                mamori_import::import_file(&opened.vault, &cli_actor(), &file, &opts, |p| {
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                })?;
+            bar.finish_and_clear();
+            out.emit(&summary, |s| {
+                let mut t = format!(
+                    "imported {} rows ({}) into '{}': {} new, {} updated, {} rejected",
+                    s.rows, s.encoding, opts.tenant, s.inserted, s.updated, s.rejected
+                );
+                for r in &s.rejections {
+                    t.push_str(&format!("\n  line {}: {} ({})", r.line, r.reason, r.code));
+                }
+                t
+            });
+        }
+        Command::Gen {
+            records,
+            seed,
+            encoding,
+            out: file,
+        } => {
+            let enc = match encoding {
+                GenEncoding::Utf8 => mamori_synth::Encoding::Utf8,
+                GenEncoding::ShiftJis => mamori_synth::Encoding::ShiftJis,
+            };
+            let bar = if file.is_some() {
+                out.progress(records, "gen")
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let sink: Box<dyn Write> = match &file {
+                Some(p) => Box::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot create {}", p.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            mamori_synth::write_csv(
+                BufWriter::with_capacity(1 << 20, sink),
+                seed,
+                records,
+                enc,
+                |n| bar.set_position(n),
+            )?;
+            bar.finish_and_clear();
+            if let Some(p) = file {
+                out.emit(&json!({"records": records, "seed": seed, "out": p}), |_| {
+                    format!("wrote {records} synthetic customers to {}", p.display())
+                });
+            }
+        }
+        Command::Audit(AuditCmd::Verify { log }) => {
+            let opened = datadir::open(dir)?;
+            let report =
+                mamori_audit::verify(opened.vault.audit().store().as_ref(), log.as_deref())?;
+            out.emit(&report, |r| {
+                let mut t = String::new();
+                for l in &r.logs {
+                    match &l.problem {
+                        None => t.push_str(&format!(
+                            "ok      {:<32} {} events, head {}\n",
+                            l.log,
+                            l.events,
+                            l.head.as_deref().unwrap_or("-")
+                        )),
+                        Some(p) => t.push_str(&format!(
+                            "BROKEN  {:<32} at seq {}: {p}\n",
+                            l.log,
+                            l.first_bad_seq.unwrap_or(0)
+                        )),
+                    }
+                }
+                t.push_str(if r.ok {
+                    "verdict: the audit log verifies"
+                } else {
+                    "verdict: TAMPERING OR CORRUPTION DETECTED"
+                });
+                t
+            });
+            if !report.ok {
+                return Ok(ExitCode::from(3));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(dir: &Path, listen: Option<String>) -> Result<()> {
+    let opened = datadir::open(dir)?;
+    let addr = listen.unwrap_or(opened.config.server.listen.clone());
+    serve_vault(opened.vault, &addr, |_| {})
+}
+
+/// Binds, reports the address, and serves until SIGINT or SIGTERM.
+pub fn serve_vault(
+    vault: std::sync::Arc<mamori_vault::Vault>,
+    addr: &str,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(%local, "mamori listening");
+        on_ready(local);
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("signal handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            tracing::info!("shutting down");
+        };
+        mamori_server::serve(vault, listener, shutdown).await?;
+        Ok(())
+    })
+}
+
+fn tenant(dir: &Path, cmd: TenantCmd, out: Out) -> Result<()> {
+    if let TenantCmd::DefaultSchema = cmd {
+        print!("{CONTACT_CENTRE_SCHEMA}");
+        return Ok(());
+    }
+    let vault = datadir::open(dir)?.vault;
+    match cmd {
+        TenantCmd::Create { id, name, schema } => {
+            let src = match schema {
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+                None => CONTACT_CENTRE_SCHEMA.to_owned(),
+            };
+            let t = vault.create_tenant(&cli_actor(), &id, &name, &src)?;
+            out.emit(&t, |t| {
+                format!(
+                    "created tenant '{}' ({}) with segments {} and purposes {}",
+                    t.id,
+                    t.name,
+                    t.segments.join(", "),
+                    t.purposes.join(", ")
+                )
+            });
+        }
+        TenantCmd::List => {
+            let ts = vault.tenants()?;
+            out.emit(&ts, |ts| {
+                ts.iter()
+                    .map(|t| {
+                        format!(
+                            "{:<20} {:<10?} key v{} {:>9} records  {}",
+                            t.id, t.status, t.key_version, t.records, t.name
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        TenantCmd::Shred { id, confirm } => {
+            let typed = match confirm {
+                Some(c) => c,
+                None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                    eprint!(
+                        "This destroys every key of tenant '{id}'; its data can never be read again.\nType the tenant id to confirm: "
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim().to_owned()
+                }
+                None => bail!("shredding needs confirmation: pass --confirm {id}"),
+            };
+            if typed != id {
+                bail!("confirmation does not match the tenant id; nothing was changed");
+            }
+            vault.shred(&cli_actor(), &id)?;
+            out.emit(&json!({"tenant": id, "shredded": true}), |_| {
+                format!("tenant '{id}' shredded: its keys are destroyed")
+            });
+        }
+        TenantCmd::DefaultSchema => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    match cmd {
+        KeyCmd::Rotate { tenant } => {
+            let v = vault.rotate_key(&cli_actor(), &tenant)?;
+            out.emit(&json!({"tenant": tenant, "key_version": v}), |_| format!("tenant '{tenant}' now writes with key version {v}; run `mamori key rewrap --tenant {tenant}` to move old records"));
+        }
+        KeyCmd::Rewrap { tenant, batch } => {
+            let total = vault.tenant_summary(&tenant)?.records;
+            let bar = out.progress(total, "rewrap");
+            let n = vault.rewrap(&cli_actor(), &tenant, batch, |p| {
+                bar.set_position(p.rewrapped)
+            })?;
+            bar.finish_and_clear();
+            out.emit(&json!({"tenant": tenant, "rewrapped": n}), |_| {
+                format!("re-encrypted {n} records of '{tenant}' under the current key")
+            });
+        }
+    }
+    Ok(())
+}
+
+fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    let actor = cli_actor();
+    match cmd {
+        UserCmd::Create {
+            login,
+            role,
+            department,
+            vendor,
+        } => {
+            let token = vault.create_user(
+                &actor,
+                &login,
+                role,
+                department.as_deref(),
+                vendor.as_deref(),
+            )?;
+            out.emit(
+                &json!({"login": login, "role": role, "token": token.as_str()}),
+                |_| {
+                    format!(
+                        "created {role} '{login}'. API token (shown once, store it now):\n{}",
+                        token.as_str()
+                    )
+                },
+            );
+        }
+        UserCmd::Assign {
+            login,
+            tenant,
+            segment,
+        } => {
+            vault.assign(&actor, &login, &tenant, segment.as_deref())?;
+            out.emit(
+                &json!({"login": login, "tenant": tenant, "segment": segment}),
+                |_| {
+                    format!(
+                        "assigned '{login}' to {tenant}/{}",
+                        segment.as_deref().unwrap_or("*")
+                    )
+                },
+            );
+        }
+        UserCmd::Token { login } => {
+            let token = vault.issue_token(&actor, &login)?;
+            out.emit(&json!({"login": login, "token": token.as_str()}), |_| {
+                format!(
+                    "new API token for '{login}' (shown once):\n{}",
+                    token.as_str()
+                )
+            });
+        }
+        UserCmd::Revoke { login } => {
+            let n = vault.revoke_tokens(&actor, &login)?;
+            out.emit(&json!({"login": login, "revoked": n}), |_| {
+                format!("revoked {n} token(s) of '{login}'")
+            });
+        }
+        UserCmd::List => {
+            let users = vault.users()?;
+            let rows: Vec<_> = users
+                .iter()
+                .map(|(u, a)| json!({"login": u.login, "role": u.role, "department": u.department, "vendor": u.vendor,
+                    "assignments": a.iter().map(|a| format!("{}/{}", a.tenant, a.segment.as_deref().unwrap_or("*"))).collect::<Vec<_>>()}))
+                .collect();
+            out.emit(&rows, |_| {
+                users
+                    .iter()
+                    .map(|(u, a)| {
+                        let scopes: Vec<String> = a
+                            .iter()
+                            .map(|a| {
+                                format!("{}/{}", a.tenant, a.segment.as_deref().unwrap_or("*"))
+                            })
+                            .collect();
+                        format!("{:<20} {:<17} {}", u.login, u.role, scopes.join(" "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Identifiers. Tenant ids are chosen by people and therefore validated;
+//! record ids are random and opaque so that they reveal nothing about the
+//! customer, the tenant or the order of insertion.
+
+use std::fmt;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+/// A client organisation (委託元). Lower-case ASCII letters, digits, `-` and `_`,
+/// 2 to 40 characters, starting with a letter: safe in paths, URLs, SQL and log lines.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "invalid tenant id: use 2-40 lower-case letters, digits, '-' or '_', starting with a letter"
+)]
+pub struct InvalidTenantId;
+
+impl TenantId {
+    pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
+        let ok = (2..=40).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidTenantId)
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = InvalidTenantId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<TenantId> for String {
+    fn from(t: TenantId) -> String {
+        t.0
+    }
+}
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An opaque record id: 128 random bits, shown as 32 lower-case hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RecordId([u8; 16]);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid record id: expected 32 hexadecimal digits")]
+pub struct InvalidRecordId;
+
+impl RecordId {
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        rand::rng().fill_bytes(&mut b);
+        Self(b)
+    }
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        Self(b)
+    }
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+    pub fn parse(s: &str) -> Result<Self, InvalidRecordId> {
+        let mut b = [0u8; 16];
+        if s.len() != 32 {
+            return Err(InvalidRecordId);
+        }
+        hex::decode_to_slice(s, &mut b).map_err(|_| InvalidRecordId)?;
+        Ok(Self(b))
+    }
+}
+
+impl TryFrom<String> for RecordId {
+    type Error = InvalidRecordId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<RecordId> for String {
+    fn from(r: RecordId) -> String {
+        r.to_string()
+    }
+}
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids() {
+        for ok in ["acme", "city-shinagawa", "t_01"] {
+            assert!(TenantId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "Acme",
+            "1acme",
+            "acme/..",
+            "a b",
+            "テナント",
+            &"a".repeat(41),
+        ] {
+            assert_eq!(TenantId::parse(bad), Err(InvalidTenantId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_ids_round_trip_and_reject_garbage() {
+        let id = RecordId::random();
+        assert_eq!(RecordId::parse(&id.to_string()), Ok(id));
+        for bad in ["", "xyz", &"g".repeat(32), &"0".repeat(31), &"0".repeat(33)] {
+            assert_eq!(RecordId::parse(bad), Err(InvalidRecordId), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Domain types and rules of the mamori vault.
+//!
+//! Architecture invariant: this crate does no I/O. It defines what a tenant,
+//! a schema, a purpose, a role and a record look like, and how Japanese input
+//! is normalised before it is indexed — everything else builds on these types.
+
+pub mod clock;
+pub mod ids;
+pub mod jp;
+pub mod normalize;
+pub mod role;
+pub mod schema;
+
+pub use ids::{RecordId, TenantId};
+pub use role::Role;
+pub use schema::{FieldDef, FieldType, MaskKind, Purpose, Schema, SchemaError};

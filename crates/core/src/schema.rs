@@ -1,0 +1,601 @@
+//! Tenant schemas: the fields a customer record holds, the purposes (利用目的)
+//! for which they may be read and with which masks, and the segments that
+//! split a tenant's customers into separately entitled groups.
+//!
+//! Schemas are TOML files written by people, so every error names the line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::Role;
+
+/// The default contact-centre schema shipped with mamori.
+pub const CONTACT_CENTRE_SCHEMA: &str = include_str!("../schemas/contact_centre.toml");
+
+/// Every schema has this field; records are upserted by it.
+pub const KEY_FIELD: &str = "customer_no";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Kana,
+    Phone,
+    Email,
+    PostalCode,
+    Address,
+    Date,
+    Number,
+    MyNumber,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldClass {
+    Personal,
+    /// 要配慮個人情報 and other high-risk data (My Number, bank details).
+    Sensitive,
+    NonPersonal,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Searchable {
+    Exact,
+    #[default]
+    No,
+}
+
+/// How a value is shown. Applied server-side; the unmasked value never leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskKind {
+    /// The value as stored.
+    Full,
+    /// An address cut to its prefecture (東京都＊＊＊).
+    Prefecture,
+    /// All but the last four characters replaced (＊＊＊＊＊＊＊5678).
+    Last4,
+    /// The first character, the rest replaced (山＊＊＊).
+    Initial,
+    /// A date cut to its year (1985-＊＊-＊＊).
+    Year,
+    /// An e-mail's local part replaced (＊＊＊@example.jp).
+    Domain,
+    /// Nothing of the value (＊＊＊).
+    Redact,
+}
+
+/// A purpose's mask for a field: an explicit mask or the field's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MaskSpec {
+    Kind(MaskKind),
+    Default(DefaultMarker),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultMarker {
+    Default,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FieldDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub class: FieldClass,
+    pub searchable: Searchable,
+    pub mask: MaskKind,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+impl FieldDef {
+    /// The blind-index namespace: every phone-typed field shares "phone", so a
+    /// caller's number finds the record whether it was stored as phone or mobile.
+    pub fn search_key(&self) -> &str {
+        match self.ty {
+            FieldType::Phone => "phone",
+            _ => &self.name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Segment {
+    pub id: String,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Purpose {
+    pub id: String,
+    pub label_ja: String,
+    pub label_en: String,
+    pub roles: BTreeSet<Role>,
+    /// Field name → mask; fields not listed are not returned for this purpose.
+    pub fields: BTreeMap<String, MaskKind>,
+    /// Per-role replacements of `fields` masks.
+    pub by_role: BTreeMap<Role, BTreeMap<String, MaskKind>>,
+}
+
+impl Purpose {
+    /// The fields this purpose lets `role` see, each with its mask.
+    pub fn view_for(&self, role: Role) -> BTreeMap<String, MaskKind> {
+        let mut view = self.fields.clone();
+        if let Some(over) = self.by_role.get(&role) {
+            for (f, m) in over {
+                view.insert(f.clone(), *m);
+            }
+        }
+        view
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Schema {
+    pub fields: Vec<FieldDef>,
+    pub purposes: Vec<Purpose>,
+    pub segments: Vec<Segment>,
+}
+
+/// A schema problem with the 1-based line (and column) where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("schema line {line}, column {column}: {message}")]
+pub struct SchemaError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+// The raw, spanned form as written in the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    #[serde(default)]
+    fields: Vec<RawField>,
+    #[serde(default)]
+    purposes: Vec<RawPurpose>,
+    #[serde(default)]
+    segments: Vec<RawSegment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    ty: Spanned<FieldType>,
+    class: FieldClass,
+    #[serde(default)]
+    searchable: Searchable,
+    #[serde(default)]
+    mask: Option<Spanned<MaskKind>>,
+    #[serde(default)]
+    label_ja: Option<String>,
+    #[serde(default)]
+    label_en: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegment {
+    id: Spanned<String>,
+    #[serde(default)]
+    label_ja: Option<String>,
+    #[serde(default)]
+    label_en: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    id: Spanned<String>,
+    label_ja: String,
+    label_en: String,
+    roles: Spanned<Vec<Role>>,
+    fields: BTreeMap<Spanned<String>, Spanned<MaskSpec>>,
+    #[serde(default)]
+    by_role: BTreeMap<Spanned<Role>, BTreeMap<Spanned<String>, Spanned<MaskSpec>>>,
+}
+
+impl Schema {
+    /// The schema every tenant gets unless it brings its own.
+    pub fn contact_centre() -> Schema {
+        Schema::parse(CONTACT_CENTRE_SCHEMA).expect("the shipped schema is valid")
+    }
+
+    pub fn parse(src: &str) -> Result<Schema, SchemaError> {
+        let raw: RawSchema = toml::from_str(src).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(src, s.start)).unwrap_or((1, 1));
+            SchemaError {
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        Validator { src }.build(raw)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.id == id)
+    }
+    pub fn segment(&self, id: &str) -> Option<&Segment> {
+        self.segments.iter().find(|s| s.id == id)
+    }
+    /// The segment records go to when an import names none.
+    pub fn default_segment(&self) -> &str {
+        &self.segments[0].id
+    }
+    /// Search keys (blind-index namespaces) this schema offers.
+    pub fn search_keys(&self) -> BTreeSet<&str> {
+        self.fields
+            .iter()
+            .filter(|f| f.searchable == Searchable::Exact)
+            .map(FieldDef::search_key)
+            .collect()
+    }
+    /// The type behind a search key; every field sharing a key has the same type.
+    pub fn search_key_type(&self, key: &str) -> Option<FieldType> {
+        self.fields
+            .iter()
+            .find(|f| f.searchable == Searchable::Exact && f.search_key() == key)
+            .map(|f| f.ty)
+    }
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Validator<'a> {
+    src: &'a str,
+}
+
+impl Validator<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Result<T, SchemaError> {
+        let (line, column) = line_col(self.src, span.start);
+        Err(SchemaError {
+            line,
+            column,
+            message: message.into(),
+        })
+    }
+
+    fn build(&self, raw: RawSchema) -> Result<Schema, SchemaError> {
+        let fields = self.fields(raw.fields)?;
+        let segments = self.segments(raw.segments)?;
+        let mut purposes = Vec::new();
+        let mut seen = BTreeSet::new();
+        for p in raw.purposes {
+            if !seen.insert(p.id.get_ref().clone()) {
+                return self.err(
+                    p.id.span(),
+                    format!("purpose '{}' is defined twice", p.id.get_ref()),
+                );
+            }
+            purposes.push(self.purpose(p, &fields)?);
+        }
+        if purposes.is_empty() {
+            return self.err(0..0, "a schema needs at least one [[purposes]] entry");
+        }
+        Ok(Schema {
+            fields,
+            purposes,
+            segments,
+        })
+    }
+
+    fn fields(&self, raw: Vec<RawField>) -> Result<Vec<FieldDef>, SchemaError> {
+        let mut out: Vec<FieldDef> = Vec::new();
+        for f in raw {
+            let name = f.name.get_ref();
+            if !is_identifier(name) {
+                return self.err(
+                    f.name.span(),
+                    format!("field name '{name}' must be lower-case letters, digits and '_'"),
+                );
+            }
+            if name == "segment" || name == "id" {
+                return self.err(
+                    f.name.span(),
+                    format!("'{name}' is reserved for record metadata"),
+                );
+            }
+            if out.iter().any(|o| &o.name == name) {
+                return self.err(f.name.span(), format!("field '{name}' is defined twice"));
+            }
+            let ty = *f.ty.get_ref();
+            let mask = match f.mask {
+                Some(m) => {
+                    self.check_mask(ty, *m.get_ref(), m.span(), name)?;
+                    *m.get_ref()
+                }
+                None => MaskKind::Redact,
+            };
+            out.push(FieldDef {
+                name: name.clone(),
+                ty,
+                class: f.class,
+                searchable: f.searchable,
+                mask,
+                label_ja: f.label_ja.unwrap_or_else(|| name.clone()),
+                label_en: f.label_en.unwrap_or_else(|| name.clone()),
+            });
+        }
+        match out.iter().find(|f| f.name == KEY_FIELD) {
+            Some(k) if k.searchable == Searchable::Exact => Ok(out),
+            Some(_) => self.err(
+                0..0,
+                format!("field '{KEY_FIELD}' must be searchable = \"exact\""),
+            ),
+            None => self.err(
+                0..0,
+                format!("a schema needs a field named '{KEY_FIELD}' (records are upserted by it)"),
+            ),
+        }
+    }
+
+    fn segments(&self, raw: Vec<RawSegment>) -> Result<Vec<Segment>, SchemaError> {
+        let mut out: Vec<Segment> = Vec::new();
+        for s in raw {
+            let id = s.id.get_ref();
+            if !is_identifier(id) {
+                return self.err(
+                    s.id.span(),
+                    format!("segment id '{id}' must be lower-case letters, digits and '_'"),
+                );
+            }
+            if out.iter().any(|o| &o.id == id) {
+                return self.err(s.id.span(), format!("segment '{id}' is defined twice"));
+            }
+            out.push(Segment {
+                id: id.clone(),
+                label_ja: s.label_ja.unwrap_or_else(|| id.clone()),
+                label_en: s.label_en.unwrap_or_else(|| id.clone()),
+            });
+        }
+        if out.is_empty() {
+            return self.err(0..0, "a schema needs at least one [[segments]] entry");
+        }
+        Ok(out)
+    }
+
+    fn purpose(&self, p: RawPurpose, fields: &[FieldDef]) -> Result<Purpose, SchemaError> {
+        if !is_identifier(p.id.get_ref()) {
+            return self.err(
+                p.id.span(),
+                "purpose id must be lower-case letters, digits and '_'",
+            );
+        }
+        if p.roles.get_ref().is_empty() {
+            return self.err(
+                p.roles.span(),
+                format!("purpose '{}' names no roles", p.id.get_ref()),
+            );
+        }
+        if p.label_ja.trim().is_empty() || p.label_en.trim().is_empty() {
+            return self.err(p.id.span(), "purpose needs both label_ja and label_en");
+        }
+        let roles: BTreeSet<Role> = p.roles.get_ref().iter().copied().collect();
+        let field_masks = self.masks(&p.fields, fields)?;
+        if field_masks.is_empty() {
+            return self.err(
+                p.id.span(),
+                format!("purpose '{}' lets no field be seen", p.id.get_ref()),
+            );
+        }
+        let mut by_role = BTreeMap::new();
+        for (role, masks) in &p.by_role {
+            if !roles.contains(role.get_ref()) {
+                return self.err(
+                    role.span(),
+                    format!(
+                        "by_role names '{}', which is not in this purpose's roles",
+                        role.get_ref()
+                    ),
+                );
+            }
+            by_role.insert(*role.get_ref(), self.masks(masks, fields)?);
+        }
+        Ok(Purpose {
+            id: p.id.into_inner(),
+            label_ja: p.label_ja,
+            label_en: p.label_en,
+            roles,
+            fields: field_masks,
+            by_role,
+        })
+    }
+
+    fn masks(
+        &self,
+        raw: &BTreeMap<Spanned<String>, Spanned<MaskSpec>>,
+        fields: &[FieldDef],
+    ) -> Result<BTreeMap<String, MaskKind>, SchemaError> {
+        let mut out = BTreeMap::new();
+        for (name, spec) in raw {
+            let Some(f) = fields.iter().find(|f| &f.name == name.get_ref()) else {
+                return self.err(name.span(), format!("unknown field '{}'", name.get_ref()));
+            };
+            let kind = match spec.get_ref() {
+                MaskSpec::Kind(k) => *k,
+                MaskSpec::Default(_) => f.mask,
+            };
+            self.check_mask(f.ty, kind, spec.span(), &f.name)?;
+            out.insert(f.name.clone(), kind);
+        }
+        Ok(out)
+    }
+
+    fn check_mask(
+        &self,
+        ty: FieldType,
+        mask: MaskKind,
+        span: std::ops::Range<usize>,
+        field: &str,
+    ) -> Result<(), SchemaError> {
+        use FieldType as T;
+        use MaskKind as M;
+        let fits = match mask {
+            M::Full | M::Redact => true,
+            M::Prefecture => ty == T::Address,
+            M::Year => ty == T::Date,
+            M::Domain => ty == T::Email,
+            M::Last4 => matches!(
+                ty,
+                T::Phone | T::Number | T::MyNumber | T::Text | T::PostalCode
+            ),
+            M::Initial => matches!(ty, T::Text | T::Kana),
+        };
+        if fits {
+            Ok(())
+        } else {
+            self.err(
+                span,
+                format!("mask {mask:?} does not fit field '{field}' of type {ty:?}"),
+            )
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_schema_is_valid_and_complete() {
+        let s = Schema::contact_centre();
+        let names: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
+        for f in [
+            "customer_no",
+            "name",
+            "name_kana",
+            "birth_date",
+            "gender",
+            "postal_code",
+            "address",
+            "phone",
+            "mobile",
+            "email",
+            "plan",
+        ] {
+            assert!(names.contains(&f), "{f}");
+        }
+        assert_eq!(
+            s.search_keys(),
+            ["customer_no", "email", "name_kana", "phone"]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(s.default_segment(), "own");
+        let inquiry = s.purpose("inquiry").unwrap();
+        assert_eq!(
+            inquiry.view_for(Role::Operator)["address"],
+            MaskKind::Prefecture
+        );
+        let change = s.purpose("contract_change").unwrap();
+        assert_eq!(change.view_for(Role::Backyard)["address"], MaskKind::Full);
+        assert_eq!(
+            change.view_for(Role::Operator)["address"],
+            MaskKind::Prefecture
+        );
+    }
+
+    fn error_of(src: &str) -> SchemaError {
+        Schema::parse(src).unwrap_err()
+    }
+
+    const MINIMAL: &str = r#"
+[[fields]]
+name = "customer_no"
+type = "text"
+class = "personal"
+searchable = "exact"
+
+[[segments]]
+id = "own"
+
+[[purposes]]
+id = "inquiry"
+label_ja = "問い合わせ"
+label_en = "Inquiry"
+roles = ["operator"]
+fields = { customer_no = "full" }
+"#;
+
+    #[test]
+    fn minimal_schema_parses() {
+        let s = Schema::parse(MINIMAL).unwrap();
+        assert_eq!(s.fields.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad_type = MINIMAL.replace("type = \"text\"", "type = \"textt\"");
+        let e = error_of(&bad_type);
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("textt"), "{e}");
+
+        let unknown_field = MINIMAL.replace(
+            "fields = { customer_no = \"full\" }",
+            "fields = { customer_no = \"full\", shoe_size = \"full\" }",
+        );
+        let e = error_of(&unknown_field);
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("unknown field 'shoe_size'"), "{e}");
+
+        let bad_mask =
+            MINIMAL.replace("customer_no = \"full\" }", "customer_no = \"prefecture\" }");
+        let e = error_of(&bad_mask);
+        assert_eq!(e.line, 16, "{e}");
+        assert!(e.message.contains("does not fit"), "{e}");
+
+        let bad_role = MINIMAL.replace("roles = [\"operator\"]", "roles = [\"janitor\"]");
+        let e = error_of(&bad_role);
+        assert_eq!(e.line, 15, "{e}");
+
+        let e = error_of("[[fields]\nname=1");
+        assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn structural_errors() {
+        let no_key = MINIMAL
+            .replace("name = \"customer_no\"", "name = \"cust\"")
+            .replace("customer_no = \"full\"", "cust = \"full\"");
+        assert!(error_of(&no_key).message.contains("customer_no"));
+        let dup = format!("{MINIMAL}\n[[segments]]\nid = \"own\"\n");
+        assert!(error_of(&dup).message.contains("twice"));
+        let reserved = MINIMAL.replace(
+            "[[segments]]",
+            "[[fields]]\nname = \"segment\"\ntype = \"text\"\nclass = \"personal\"\n\n[[segments]]",
+        );
+        assert!(error_of(&reserved).message.contains("reserved"));
+        let stray = format!("colour = \"blue\"\n{MINIMAL}");
+        assert!(error_of(&stray).message.contains("colour"));
+    }
+}

@@ -1,0 +1,234 @@
+//! The root key and the per-tenant key sets it wraps.
+
+use base64::Engine as _;
+use chacha20poly1305::{
+    KeyInit, XChaCha20Poly1305, XNonce,
+    aead::{Aead, Payload},
+};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::{CryptoError, aead::FieldCipher};
+
+pub type KeyVersion = u32;
+
+const WRAP_FORMAT: u8 = 1;
+
+fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
+    let mut b = Zeroizing::new([0u8; N]);
+    getrandom::fill(b.as_mut()).map_err(|_| CryptoError::Random)?;
+    Ok(b)
+}
+
+/// The key that wraps every tenant key. Lives outside the database (invariant 7).
+pub struct RootKey(Zeroizing<[u8; 32]>);
+
+impl RootKey {
+    pub fn generate() -> Result<Self, CryptoError> {
+        Ok(Self(random_bytes::<32>()?))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::RootKeyLength)?;
+        Ok(Self(Zeroizing::new(arr)))
+    }
+
+    /// From the base64 form used by `MAMORI_ROOT_KEY`.
+    pub fn from_base64(s: &str) -> Result<Self, CryptoError> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .map_err(|_| CryptoError::RootKeyEncoding)?,
+        );
+        Self::from_bytes(&bytes)
+    }
+
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.0.as_ref().into())
+    }
+
+    /// Wraps a tenant key. The associated data names tenant, purpose and version
+    /// so that a wrapped key cannot be swapped between tenants or roles.
+    fn wrap(&self, aad: &[u8], key: &[u8; 32]) -> Result<WrappedKey, CryptoError> {
+        let nonce = random_bytes::<24>()?;
+        let ct = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(nonce.as_ref()),
+                Payload { msg: key, aad },
+            )
+            .map_err(|_| CryptoError::Format)?;
+        let mut out = Vec::with_capacity(1 + 24 + ct.len());
+        out.push(WRAP_FORMAT);
+        out.extend_from_slice(nonce.as_ref());
+        out.extend_from_slice(&ct);
+        Ok(WrappedKey(out))
+    }
+
+    fn unwrap(&self, aad: &[u8], wrapped: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let w = &wrapped.0;
+        if w.len() != 1 + 24 + 32 + 16 || w[0] != WRAP_FORMAT {
+            return Err(CryptoError::Format);
+        }
+        let pt = Zeroizing::new(
+            self.cipher()
+                .decrypt(
+                    XNonce::from_slice(&w[1..25]),
+                    Payload { msg: &w[25..], aad },
+                )
+                .map_err(|_| CryptoError::Decrypt)?,
+        );
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&pt);
+        Ok(key)
+    }
+}
+
+/// A tenant key as stored in the database: only ever wrapped by the root key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedKey(pub Vec<u8>);
+
+fn wrap_aad(tenant: &str, kind: &str, version: KeyVersion) -> Vec<u8> {
+    let mut aad = b"mamori/tenant-key/v1\0".to_vec();
+    aad.extend_from_slice(tenant.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(kind.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
+}
+
+/// One version of a tenant's keys: a data key for fields and an index key for
+/// blind-index tokens. Rotation creates a new version; old versions stay until
+/// `key rewrap` has moved every record, and vanish when the tenant is shredded.
+pub struct TenantKeySet {
+    pub version: KeyVersion,
+    pub data: FieldCipher,
+    pub index: IndexKey,
+}
+
+impl TenantKeySet {
+    /// Fresh random keys, returned with their wrapped forms for storage.
+    pub fn generate(
+        root: &RootKey,
+        tenant: &str,
+        version: KeyVersion,
+    ) -> Result<(Self, WrappedKey, WrappedKey), CryptoError> {
+        let data = random_bytes::<32>()?;
+        let index = random_bytes::<32>()?;
+        let wd = root.wrap(&wrap_aad(tenant, "data", version), &data)?;
+        let wi = root.wrap(&wrap_aad(tenant, "index", version), &index)?;
+        Ok((Self::from_raw(tenant, version, &data, &index), wd, wi))
+    }
+
+    pub fn unwrap(
+        root: &RootKey,
+        tenant: &str,
+        version: KeyVersion,
+        data: &WrappedKey,
+        index: &WrappedKey,
+    ) -> Result<Self, CryptoError> {
+        let d = root.unwrap(&wrap_aad(tenant, "data", version), data)?;
+        let i = root.unwrap(&wrap_aad(tenant, "index", version), index)?;
+        Ok(Self::from_raw(tenant, version, &d, &i))
+    }
+
+    fn from_raw(tenant: &str, version: KeyVersion, data: &[u8; 32], index: &[u8; 32]) -> Self {
+        Self {
+            version,
+            data: FieldCipher::new(tenant, version, data),
+            index: IndexKey::new(tenant, index),
+        }
+    }
+}
+
+/// Computes blind-index tokens: a keyed HMAC over the normalised value, so equal
+/// values can be found without decrypting and without the key nothing can be
+/// guessed from a token (unlike a plain hash of a phone number).
+#[derive(Clone)]
+pub struct IndexKey {
+    // Pre-keyed state; cloned per token so the key schedule runs once.
+    mac: Hmac<Sha256>,
+    tenant: String,
+}
+
+/// Length of a stored token: 128 bits keeps collisions negligible at any scale.
+pub const TOKEN_LEN: usize = 16;
+
+impl IndexKey {
+    fn new(tenant: &str, key: &[u8; 32]) -> Self {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        Self {
+            mac,
+            tenant: tenant.to_owned(),
+        }
+    }
+
+    /// Token of an already normalised value under a search key (e.g. "phone").
+    pub fn token(&self, search_key: &str, normalized: &str) -> [u8; TOKEN_LEN] {
+        let mut mac = self.mac.clone();
+        mac.update(b"mamori/bidx/v1\0");
+        mac.update(self.tenant.as_bytes());
+        mac.update(b"\0");
+        mac.update(search_key.as_bytes());
+        mac.update(b"\0");
+        mac.update(normalized.as_bytes());
+        let mut full = mac.finalize().into_bytes();
+        let mut out = [0u8; TOKEN_LEN];
+        out.copy_from_slice(&full[..TOKEN_LEN]);
+        full.zeroize();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_keys_are_bound_to_tenant_and_version() {
+        let root = RootKey::generate().unwrap();
+        let (_, wd, wi) = TenantKeySet::generate(&root, "acme", 1).unwrap();
+        assert!(TenantKeySet::unwrap(&root, "acme", 1, &wd, &wi).is_ok());
+        assert!(TenantKeySet::unwrap(&root, "other", 1, &wd, &wi).is_err());
+        assert!(TenantKeySet::unwrap(&root, "acme", 2, &wd, &wi).is_err());
+        // data and index wrappings are not interchangeable
+        assert!(TenantKeySet::unwrap(&root, "acme", 1, &wi, &wd).is_err());
+        let other_root = RootKey::generate().unwrap();
+        assert_eq!(
+            TenantKeySet::unwrap(&other_root, "acme", 1, &wd, &wi).err(),
+            Some(CryptoError::Decrypt)
+        );
+    }
+
+    #[test]
+    fn tokens_are_keyed_and_namespaced() {
+        let root = RootKey::generate().unwrap();
+        let (a, ..) = TenantKeySet::generate(&root, "acme", 1).unwrap();
+        let (b, ..) = TenantKeySet::generate(&root, "acme", 2).unwrap();
+        let t = a.index.token("phone", "09012345678");
+        assert_eq!(t, a.index.token("phone", "09012345678"));
+        assert_ne!(t, a.index.token("email", "09012345678"));
+        assert_ne!(t, b.index.token("phone", "09012345678"));
+    }
+
+    #[test]
+    fn root_key_parsing() {
+        assert_eq!(
+            RootKey::from_base64("not base64!").err(),
+            Some(CryptoError::RootKeyEncoding)
+        );
+        assert_eq!(
+            RootKey::from_base64("AAAA").err(),
+            Some(CryptoError::RootKeyLength)
+        );
+        let k = RootKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+            .unwrap();
+        assert_eq!(k.expose_bytes(), &[7u8; 32]);
+    }
+}

@@ -1,0 +1,38 @@
+//! Cryptography of the vault, built only from vetted RustCrypto primitives.
+//!
+//! Key hierarchy:
+//! ```text
+//! root key (file 0600 or MAMORI_ROOT_KEY; never in the database)
+//!   └─ wraps, per tenant and version: data key  (XChaCha20-Poly1305, field encryption)
+//!                                     index key (HMAC-SHA256, blind-index tokens)
+//! ```
+//! Every field ciphertext carries its key version and is bound by its associated
+//! data to tenant, record id, field and key version (security invariant 6), so a
+//! ciphertext copied to another place fails to decrypt.
+//!
+//! Architecture invariant: this crate never sees a database handle. It takes
+//! bytes and returns bytes; keys are zeroized when dropped.
+
+mod aead;
+pub mod keys;
+pub mod token;
+
+pub use aead::{FieldCipher, FieldContext};
+pub use keys::{IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
+
+/// What can go wrong; messages carry no key material and no plaintext.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("decryption failed: wrong key, or the ciphertext was altered or moved")]
+    Decrypt,
+    #[error("ciphertext format not recognised")]
+    Format,
+    #[error("no key of version {0} for this tenant")]
+    UnknownKeyVersion(u32),
+    #[error("root key must be exactly 32 bytes")]
+    RootKeyLength,
+    #[error("root key is not valid base64")]
+    RootKeyEncoding,
+    #[error("operating-system random source failed")]
+    Random,
+}

@@ -1,0 +1,14 @@
+//! The authorisation gate and masking: the only place that decides who may do
+//! what with customer data, and how much of each value they see.
+//!
+//! Architecture invariant: only this crate decides. Callers describe the request
+//! (who, what, which tenant/segment, which purpose) and act on the answer; no
+//! other crate branches on roles. Policies are Cedar files in the data
+//! directory, validated against a Cedar schema when the gate is loaded.
+
+mod gate;
+pub mod mask;
+
+pub use gate::{
+    Action, DEFAULT_POLICIES, DataRequest, Decision, Gate, POLICY_SCHEMA, PolicyError, Principal,
+};

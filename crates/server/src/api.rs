@@ -1,0 +1,425 @@
+//! Routes and handlers of `/v1`, and the OpenAPI document generated from them.
+
+use std::{collections::BTreeMap, net::SocketAddr, time::Instant};
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, MatchedPath, Path, Query, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use mamori_store::AuditQuery;
+use mamori_vault::{Caller, SearchBy, VaultError, access::Access};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::{
+    AppState,
+    metrics::{RequestLabels, RouteLabels},
+    problem::{ApiError, Problem, problem},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "mamori API", description = "Customer-data vault: purpose-bound, audited access to encrypted customer records."),
+    paths(search, get_record, put_record, delete_record, audit_events, healthz),
+    components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/tenants/{tenant}/records/search", post(search))
+        .route(
+            "/v1/tenants/{tenant}/records/{key}",
+            get(get_record).put(put_record).delete(delete_record),
+        )
+        .route("/v1/audit/events", get(audit_events))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { problem(404, "route_not_found", "no such endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Counts and times every request under its route template.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    resp
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+}
+
+/// Runs a vault call on the blocking pool after authenticating the caller.
+async fn with_caller<T: Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    f: impl FnOnce(&mamori_vault::Vault, &Caller) -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let vault = state.vault.clone();
+    let token = bearer(headers);
+    tokio::task::spawn_blocking(move || {
+        let caller = vault.authenticate(token.as_deref(), Some(addr.ip().to_string()))?;
+        f(&vault, &caller)
+    })
+    .await
+    .map_err(|e| ApiError(VaultError::Internal(format!("worker failed: {e}"))))?
+    .map_err(ApiError)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SearchBody {
+    /// Purpose (利用目的) defined by the tenant, e.g. `inquiry`.
+    purpose: Option<String>,
+    /// Case, ticket or call id (letters, digits, -_.:/#).
+    case_id: Option<String>,
+    /// Exactly one search key and the value as typed, e.g. `{"phone": "０９０ー１２３４ー５６７８"}`.
+    #[schema(value_type = Object)]
+    by: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordOut {
+    id: String,
+    segment: String,
+    #[schema(value_type = Object)]
+    fields: BTreeMap<String, String>,
+    /// Fields shown masked, with the mask applied.
+    #[schema(value_type = Object)]
+    masked: BTreeMap<String, String>,
+    updated_at: i64,
+}
+
+impl From<mamori_vault::RecordView> for RecordOut {
+    fn from(r: mamori_vault::RecordView) -> Self {
+        let masked = r
+            .masked
+            .into_iter()
+            .map(|(k, m)| {
+                (
+                    k,
+                    serde_json::to_value(m)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        Self {
+            id: r.id,
+            segment: r.segment,
+            fields: r.fields,
+            masked,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchOut {
+    records: Vec<RecordOut>,
+    /// Matches in segments the caller may not see (counted, not shown).
+    withheld: usize,
+}
+
+/// Find customers by phone, e-mail, customer number or kana name.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/records/search", request_body = SearchBody,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = SearchOut), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 503, body = Problem)))]
+async fn search(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SearchOut>, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError(VaultError::bad(
+            "body_invalid",
+            format!("request body: {}", e.body_text()),
+        ))
+    })?;
+    if body.by.len() != 1 {
+        return Err(ApiError(VaultError::bad(
+            "search_by_invalid",
+            "`by` must hold exactly one search key",
+        )));
+    }
+    let (key, value) = body.by.into_iter().next().expect("one entry");
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        let access = Access {
+            purpose: body.purpose.as_deref(),
+            case_id: body.case_id.as_deref(),
+        };
+        v.search(c, &tenant, access, &SearchBy { key, value })
+    })
+    .await?;
+    Ok(Json(SearchOut {
+        records: out.records.into_iter().map(Into::into).collect(),
+        withheld: out.withheld,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AccessParams {
+    /// Purpose (利用目的).
+    purpose: Option<String>,
+    /// Case, ticket or call id.
+    case_id: Option<String>,
+}
+
+/// Read one record by its opaque id.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/records/{key}",
+    params(("tenant" = String, Path), ("key" = String, Path, description = "Record id"), AccessParams),
+    responses((status = 200, body = RecordOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_record(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    Query(q): Query<AccessParams>,
+    headers: HeaderMap,
+) -> Result<Json<RecordOut>, ApiError> {
+    let rec = with_caller(&state, &headers, addr, move |v, c| {
+        v.get(
+            c,
+            &tenant,
+            &id,
+            Access {
+                purpose: q.purpose.as_deref(),
+                case_id: q.case_id.as_deref(),
+            },
+        )
+    })
+    .await?;
+    Ok(Json(rec.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutBody {
+    purpose: Option<String>,
+    case_id: Option<String>,
+    /// Segment of the record; the tenant's first segment when absent.
+    segment: Option<String>,
+    /// Field name → value. Replaces the whole record.
+    #[schema(value_type = Object)]
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteOut {
+    id: String,
+    created: bool,
+}
+
+/// Create or replace the record of a customer number.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/records/{key}", request_body = PutBody,
+    params(("tenant" = String, Path), ("key" = String, Path, description = "Customer number")),
+    responses((status = 200, body = WriteOut), (status = 201, body = WriteOut), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn put_record(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, customer_no)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<PutBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError(VaultError::bad(
+            "body_invalid",
+            format!("request body: {}", e.body_text()),
+        ))
+    })?;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        let access = Access {
+            purpose: body.purpose.as_deref(),
+            case_id: body.case_id.as_deref(),
+        };
+        v.upsert(
+            c,
+            &tenant,
+            &customer_no,
+            body.segment.as_deref(),
+            &body.fields,
+            access,
+        )
+    })
+    .await?;
+    let status = if out.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(WriteOut {
+            id: out.id,
+            created: out.created,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeleteOut {
+    id: String,
+    deleted: bool,
+}
+
+/// Delete the record of a customer number.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/records/{key}",
+    params(("tenant" = String, Path), ("key" = String, Path, description = "Customer number"), AccessParams),
+    responses((status = 200, body = DeleteOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_record(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, customer_no)): Path<(String, String)>,
+    Query(q): Query<AccessParams>,
+    headers: HeaderMap,
+) -> Result<Json<DeleteOut>, ApiError> {
+    let id = with_caller(&state, &headers, addr, move |v, c| {
+        v.delete(
+            c,
+            &tenant,
+            &customer_no,
+            Access {
+                purpose: q.purpose.as_deref(),
+                case_id: q.case_id.as_deref(),
+            },
+        )
+    })
+    .await?;
+    Ok(Json(DeleteOut { id, deleted: true }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditParams {
+    actor: Option<String>,
+    tenant: Option<String>,
+    action: Option<String>,
+    /// RFC 3339 lower bound (inclusive).
+    from: Option<String>,
+    /// RFC 3339 upper bound (exclusive).
+    to: Option<String>,
+    /// Cursor from the previous page's `next`.
+    after: Option<i64>,
+    /// Page size, 1-1000 (default 100).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPageOut {
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<serde_json::Value>,
+    next: Option<i64>,
+}
+
+fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+    v.map(|s| {
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.timestamp_micros())
+            .map_err(|_| {
+                ApiError(VaultError::bad(
+                    "time_invalid",
+                    format!("`{name}` must be an RFC 3339 time, e.g. 2026-11-22T09:00:00+09:00"),
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// Audit events (supervisors, security officers, auditors).
+#[utoipa::path(get, path = "/v1/audit/events", params(AuditParams),
+    responses((status = 200, body = AuditPageOut), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn audit_events(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(p): Query<AuditParams>,
+    headers: HeaderMap,
+) -> Result<Json<AuditPageOut>, ApiError> {
+    let q = AuditQuery {
+        from_ts: parse_time("from", p.from)?,
+        to_ts: parse_time("to", p.to)?,
+        actor: p.actor,
+        tenant: p.tenant,
+        action: p.action,
+        after: p.after,
+        limit: p.limit.unwrap_or(100),
+    };
+    let page = with_caller(&state, &headers, addr, move |v, c| v.audit_events(c, q)).await?;
+    let events = page
+        .events
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap_or_default())
+        .collect();
+    Ok(Json(AuditPageOut {
+        events,
+        next: page.next,
+    }))
+}
+
+/// Liveness and audit-log readiness.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok")))]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,41 @@
+//! The HTTP API. Handlers are glue: extract, call the vault on a blocking
+//! thread, map the result. They never look at roles or decide access — the
+//! vault's gate does (architecture invariant: `server` never branches on roles).
+
+mod api;
+mod metrics;
+mod problem;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use mamori_vault::Vault;
+use tokio::net::TcpListener;
+
+pub use api::ApiDoc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub vault: Arc<Vault>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+pub fn router(vault: Arc<Vault>) -> Router {
+    let state = AppState {
+        vault,
+        metrics: Arc::new(metrics::Metrics::new()),
+    };
+    api::routes(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    vault: Arc<Vault>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(vault).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,62 @@
+//! RFC 9457 problem documents. One conversion from `VaultError`, so every
+//! handler reports errors the same way, with a stable `code` and no values.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use mamori_vault::VaultError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:mamori:problem:<code>`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine code, e.g. `purpose_missing`, `forbidden`, `not_found`.
+    pub code: String,
+}
+
+pub struct ApiError(pub VaultError);
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> Self {
+        ApiError(e)
+    }
+}
+
+pub fn problem(status: u16, code: &str, detail: String) -> Response {
+    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = Problem {
+        kind: format!("urn:mamori:problem:{code}"),
+        title: status_code.canonical_reason().unwrap_or("Error").to_owned(),
+        status,
+        detail,
+        code: code.to_owned(),
+    };
+    let mut resp = (status_code, axum::Json(body)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let detail = match &e {
+            // Internal details go to the server log, not to the client.
+            VaultError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                "internal error; see the server log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        problem(e.status(), e.code(), detail)
+    }
+}

@@ -1,0 +1,84 @@
+//! Storage of the vault: one trait per concern, implemented for the embedded
+//! SQLite default (and, later, PostgreSQL) and checked by one conformance suite.
+//!
+//! Architecture invariant: a store only ever sees ciphertexts, blind-index
+//! tokens, wrapped keys and non-personal metadata. It cannot decrypt anything
+//! and has no access to keys; a bug here can lose data but cannot leak it.
+
+pub mod model;
+pub mod sqlite;
+
+pub use model::*;
+
+/// A storage failure. Messages come from the database driver and carry no
+/// values (queries bind parameters; drivers do not echo them).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the data directory is not initialised or its schema is newer than this binary: {0}")]
+    Schema(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Tenants, their wrapped keys and their customer records.
+pub trait VaultStore: Send + Sync {
+    fn create_tenant(&self, tenant: &TenantRow, keys: &KeyRow) -> Result<()>;
+    fn tenant(&self, id: &str) -> Result<Option<TenantRow>>;
+    fn tenants(&self) -> Result<Vec<TenantRow>>;
+    fn keys(&self, tenant: &str) -> Result<Vec<KeyRow>>;
+    fn add_key(&self, key: &KeyRow) -> Result<()>;
+    /// Destroys every key of the tenant (secure delete) and marks it shredded.
+    fn shred_tenant(&self, tenant: &str, at: i64) -> Result<()>;
+
+    /// Record ids found under any of `tokens` for `search_key`, in this tenant only.
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>>;
+    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>>;
+    /// Writes a batch atomically: all rows or none. A `New` row whose key token
+    /// is already taken fails the batch with `Conflict` (a concurrent insert).
+    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()>;
+    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool>;
+    /// Up to `limit` records with an id above `after`, written under a key
+    /// version older than `version`, in id order (a resumable cursor).
+    fn records_before_version(
+        &self,
+        tenant: &str,
+        version: u32,
+        after: &[u8; 16],
+        limit: usize,
+    ) -> Result<Vec<RecordRow>>;
+    fn count_records(&self, tenant: &str) -> Result<u64>;
+}
+
+/// People, their tokens and what they are assigned to.
+pub trait UserStore: Send + Sync {
+    fn create_user(&self, user: &UserRow) -> Result<()>;
+    fn user(&self, login: &str) -> Result<Option<UserRow>>;
+    fn users(&self) -> Result<Vec<UserRow>>;
+    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()>;
+    /// The user owning a live (not revoked) token with this hash.
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<UserRow>>;
+    /// Revokes every token of the user; returns how many were live.
+    fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize>;
+    fn assign(&self, a: &Assignment) -> Result<()>;
+    fn assignments(&self, login: &str) -> Result<Vec<Assignment>>;
+}
+
+/// The append-only audit log's storage. There is no update and no delete.
+pub trait AuditStore: Send + Sync {
+    /// Appends events durably in one transaction.
+    fn append(&self, events: &[AuditRow]) -> Result<()>;
+    /// Last (seq, hash) of every log, to resume the hash chains after restart.
+    fn heads(&self) -> Result<Vec<(String, u64, [u8; 32])>>;
+    /// Events of one log in storage order after storage position `after`, at
+    /// most `limit`. Storage order, not `seq` order: a reordered or renumbered
+    /// row must reach the verifier out of sequence.
+    fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>>;
+    fn logs(&self) -> Result<Vec<String>>;
+    fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>>;
+}

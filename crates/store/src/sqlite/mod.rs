@@ -1,0 +1,159 @@
+//! The embedded default: two SQLite files in WAL mode under the data directory,
+//! `vault.db` (tenants, keys, records, users) and `audit.db` (the audit log).
+//! Keeping the log in its own file lets its writer commit in groups without
+//! waiting for an import holding the vault's write lock.
+
+mod audit;
+mod users;
+mod vault;
+
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Result, StoreError};
+
+pub use audit::SqliteAudit;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict("unique constraint".into())
+            }
+            _ => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+/// A small pool: SQLite connections are cheap, but opening one per request is not.
+pub(crate) struct Pool {
+    path: PathBuf,
+    read_only: bool,
+    idle: Mutex<Vec<Connection>>,
+}
+
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut idle = self.pool.idle.lock();
+            if idle.len() < 32 {
+                idle.push(c);
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn new(path: &Path, read_only: bool) -> Self {
+        Self {
+            path: path.to_owned(),
+            read_only,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get(&self) -> Result<Pooled<'_>> {
+        let conn = match self.idle.lock().pop() {
+            Some(c) => c,
+            None => open(&self.path, self.read_only)?,
+        };
+        Ok(Pooled {
+            pool: self,
+            conn: Some(conn),
+        })
+    }
+}
+
+/// How long a connection waits for a lock before giving up.
+pub(crate) const DEFAULT_BUSY_MS: u64 = 10_000;
+
+pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
+    open_with(path, read_only, DEFAULT_BUSY_MS)
+}
+
+pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_millis(busy_ms))?;
+    // FULL: a committed transaction survives power loss, not only a crash.
+    // temp_store=MEMORY: sorts and temporary tables never spill to files.
+    // secure_delete: freed pages are zeroed, so a destroyed key leaves no copy.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -32768;",
+    )?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    Ok(conn)
+}
+
+/// Applies the numbered migrations not yet applied (tracked by `user_version`).
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > migrations.len() {
+        return Err(StoreError::Schema(format!(
+            "database schema version {current} is newer than this binary ({})",
+            migrations.len()
+        )));
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The vault database: tenants, keys, records and users.
+pub struct SqliteVault {
+    writer: Mutex<Connection>,
+    readers: Pool,
+}
+
+impl SqliteVault {
+    /// Opens (creating and migrating if needed) `vault.db` at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = open(path, false)?;
+        migrate(&mut writer, vault::MIGRATIONS)?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Pool::new(path, true),
+        })
+    }
+
+    /// Checkpoints the WAL into the main file and truncates it, so that pages
+    /// removed by secure delete (a shredded tenant's keys) leave no copy behind.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.writer
+            .lock()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteVault;
+use crate::{Assignment, Result, StoreError, UserRow, UserStore};
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        login: r.get(0)?,
+        role: r.get(1)?,
+        department: r.get(2)?,
+        vendor: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+/// The whole-tenant marker in `assignments.segment`.
+const ALL_SEGMENTS: &str = "*";
+
+impl UserStore for SqliteVault {
+    fn create_user(&self, u: &UserRow) -> Result<()> {
+        self.writer
+            .lock()
+            .execute(
+                "INSERT INTO users (login, role, department, vendor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.login, u.role, u.department, u.vendor, u.created_at],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("user '{}'", u.login)),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn user(&self, login: &str) -> Result<Option<UserRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, role, department, vendor, created_at FROM users WHERE login = ?1",
+        )?;
+        Ok(st.query_row([login], user_from_row).optional()?)
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, role, department, vendor, created_at FROM users ORDER BY login",
+        )?;
+        let rows = st
+            .query_map([], user_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO api_tokens (hash, login, created_at) VALUES (?1, ?2, ?3)",
+            params![&hash[..], login, at],
+        )?;
+        Ok(())
+    }
+
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<UserRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT u.login, u.role, u.department, u.vendor, u.created_at
+             FROM api_tokens t JOIN users u ON u.login = t.login
+             WHERE t.hash = ?1 AND t.revoked_at IS NULL",
+        )?;
+        Ok(st.query_row([&hash[..]], user_from_row).optional()?)
+    }
+
+    fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
+        Ok(self.writer.lock().execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE login = ?1 AND revoked_at IS NULL",
+            params![login, at],
+        )?)
+    }
+
+    fn assign(&self, a: &Assignment) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT OR IGNORE INTO assignments (login, tenant, segment) VALUES (?1, ?2, ?3)",
+            params![
+                a.login,
+                a.tenant,
+                a.segment.as_deref().unwrap_or(ALL_SEGMENTS)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn assignments(&self, login: &str) -> Result<Vec<Assignment>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached("SELECT login, tenant, segment FROM assignments WHERE login = ?1 ORDER BY tenant, segment")?;
+        let rows = st
+            .query_map([login], |r| {
+                let seg: String = r.get(2)?;
+                Ok(Assignment {
+                    login: r.get(0)?,
+                    tenant: r.get(1)?,
+                    segment: (seg != ALL_SEGMENTS).then_some(seg),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}

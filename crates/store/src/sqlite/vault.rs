@@ -1,0 +1,361 @@
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteVault;
+use crate::{
+    KeyRow, RecordRow, RecordWrite, Result, StoreError, TenantRow, TenantStatus, Token, VaultStore,
+    WriteKind,
+};
+
+pub(super) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'shredded')),
+    current_key_version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    shredded_at INTEGER
+);
+CREATE TABLE tenant_keys (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    version INTEGER NOT NULL,
+    wrapped_data BLOB NOT NULL,
+    wrapped_index BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, version)
+);
+-- One row per customer. `sealed` holds every field encrypted on its own;
+-- `index_tokens` lists the record's blind-index entries so that they can be
+-- replaced without decrypting anything.
+CREATE TABLE records (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    id BLOB NOT NULL,
+    segment TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    key_token BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    index_tokens BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (tenant, id),
+    UNIQUE (tenant, key_token)
+);
+CREATE TABLE blind_index (
+    tenant TEXT NOT NULL,
+    skey TEXT NOT NULL,
+    token BLOB NOT NULL,
+    record_id BLOB NOT NULL,
+    PRIMARY KEY (tenant, skey, token, record_id)
+) WITHOUT ROWID;
+CREATE TABLE users (
+    login TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    department TEXT,
+    vendor TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+    hash BLOB PRIMARY KEY,
+    login TEXT NOT NULL REFERENCES users(login),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX api_tokens_login ON api_tokens(login);
+CREATE TABLE assignments (
+    login TEXT NOT NULL REFERENCES users(login),
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    segment TEXT NOT NULL,
+    PRIMARY KEY (login, tenant, segment)
+);
+"#];
+
+fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
+    let status: String = r.get(3)?;
+    Ok(TenantRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        schema: r.get(2)?,
+        status: if status == "shredded" {
+            TenantStatus::Shredded
+        } else {
+            TenantStatus::Active
+        },
+        current_key_version: r.get(4)?,
+        created_at: r.get(5)?,
+        shredded_at: r.get(6)?,
+    })
+}
+
+const TENANT_COLS: &str = "id, name, schema, status, current_key_version, created_at, shredded_at";
+
+fn record_from_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        id: r.get(0)?,
+        segment: r.get(1)?,
+        key_version: r.get(2)?,
+        sealed: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
+}
+
+/// `index_tokens` encoding: repeated (key length u8, key bytes, 16-byte token).
+fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tokens.len() * 28);
+    for (k, t) in tokens {
+        out.push(k.len() as u8);
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(t);
+    }
+    out
+}
+
+fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
+    let mut out = Vec::new();
+    while let Some((&n, rest)) = b.split_first() {
+        let n = n as usize;
+        if rest.len() < n + 16 {
+            return Err(StoreError::Db("corrupt index_tokens".into()));
+        }
+        let key = String::from_utf8(rest[..n].to_vec())
+            .map_err(|_| StoreError::Db("corrupt index_tokens".into()))?;
+        let mut t = [0u8; 16];
+        t.copy_from_slice(&rest[n..n + 16]);
+        out.push((key, t));
+        b = &rest[n + 16..];
+    }
+    Ok(out)
+}
+
+impl VaultStore for SqliteVault {
+    fn create_tenant(&self, t: &TenantRow, k: &KeyRow) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute(
+            "INSERT INTO tenants (id, name, schema, status, current_key_version, created_at) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
+            params![t.id, t.name, t.schema, t.current_key_version, t.created_at],
+        )
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("tenant '{}'", t.id)),
+            other => other,
+        })?;
+        tx.execute(
+            "INSERT INTO tenant_keys (tenant, version, wrapped_data, wrapped_index, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![k.tenant, k.version, k.wrapped_data, k.wrapped_index, k.created_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn tenant(&self, id: &str) -> Result<Option<TenantRow>> {
+        let c = self.readers.get()?;
+        let mut st =
+            c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = ?1"))?;
+        Ok(st.query_row([id], tenant_from_row).optional()?)
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"))?;
+        let rows = st
+            .query_map([], tenant_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn keys(&self, tenant: &str) -> Result<Vec<KeyRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT tenant, version, wrapped_data, wrapped_index, created_at FROM tenant_keys WHERE tenant = ?1 ORDER BY version",
+        )?;
+        let rows = st
+            .query_map([tenant], |r| {
+                Ok(KeyRow {
+                    tenant: r.get(0)?,
+                    version: r.get(1)?,
+                    wrapped_data: r.get(2)?,
+                    wrapped_index: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_key(&self, k: &KeyRow) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute(
+            "INSERT INTO tenant_keys (tenant, version, wrapped_data, wrapped_index, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![k.tenant, k.version, k.wrapped_data, k.wrapped_index, k.created_at],
+        )?;
+        let n = tx.execute(
+            "UPDATE tenants SET current_key_version = ?2 WHERE id = ?1 AND status = 'active' AND current_key_version < ?2",
+            params![k.tenant, k.version],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Conflict(format!(
+                "key version {} of tenant '{}'",
+                k.version, k.tenant
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn shred_tenant(&self, tenant: &str, at: i64) -> Result<()> {
+        {
+            let mut w = self.writer.lock();
+            let tx = w.transaction()?;
+            let n = tx.execute(
+                "UPDATE tenants SET status = 'shredded', shredded_at = ?2 WHERE id = ?1 AND status = 'active'",
+                params![tenant, at],
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotFound(format!("active tenant '{tenant}'")));
+            }
+            tx.execute("DELETE FROM tenant_keys WHERE tenant = ?1", [tenant])?;
+            // Tokens are keyed by the destroyed index key and useless now; drop them.
+            tx.execute("DELETE FROM blind_index WHERE tenant = ?1", [tenant])?;
+            tx.commit()?;
+        }
+        self.checkpoint()
+    }
+
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT record_id FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 LIMIT 1000",
+        )?;
+        let mut out = Vec::new();
+        for t in tokens {
+            for id in st.query_map(params![tenant, search_key, &t[..]], |r| {
+                r.get::<_, [u8; 16]>(0)
+            })? {
+                let id = id?;
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT id, segment, key_version, sealed, updated_at FROM records WHERE tenant = ?1 AND id = ?2",
+        )?;
+        Ok(st
+            .query_row(params![tenant, &id[..]], record_from_row)
+            .optional()?)
+    }
+
+    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut old_tokens = tx
+                .prepare_cached("SELECT index_tokens FROM records WHERE tenant = ?1 AND id = ?2")?;
+            let mut del_token =
+                tx.prepare_cached("DELETE FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 AND record_id = ?4")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO records (tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
+                 WHERE tenant = ?1 AND id = ?2",
+            )?;
+            let mut add_token =
+                tx.prepare_cached("INSERT OR IGNORE INTO blind_index (tenant, skey, token, record_id) VALUES (?1, ?2, ?3, ?4)")?;
+            for w in rows {
+                let r = &w.record;
+                let encoded = encode_tokens(&w.tokens);
+                let args = params![
+                    tenant,
+                    &r.id[..],
+                    r.segment,
+                    r.key_version,
+                    &w.key_token[..],
+                    r.sealed,
+                    encoded,
+                    r.updated_at
+                ];
+                match w.kind {
+                    WriteKind::New => {
+                        insert.execute(args)?;
+                    }
+                    WriteKind::Replace => {
+                        let old: Vec<u8> = old_tokens
+                            .query_row(params![tenant, &r.id[..]], |row| row.get(0))
+                            .optional()?
+                            .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
+                        for (k, t) in decode_tokens(&old)? {
+                            del_token.execute(params![tenant, k, &t[..], &r.id[..]])?;
+                        }
+                        update.execute(args)?;
+                    }
+                }
+                for (k, t) in &w.tokens {
+                    add_token.execute(params![tenant, k, &t[..], &r.id[..]])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let old: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
+                params![tenant, &id[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(old) = old else { return Ok(false) };
+        for (k, t) in decode_tokens(&old)? {
+            tx.execute(
+                "DELETE FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 AND record_id = ?4",
+                params![tenant, k, &t[..], &id[..]],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM records WHERE tenant = ?1 AND id = ?2",
+            params![tenant, &id[..]],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn records_before_version(
+        &self,
+        tenant: &str,
+        version: u32,
+        after: &[u8; 16],
+        limit: usize,
+    ) -> Result<Vec<RecordRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT id, segment, key_version, sealed, updated_at FROM records
+             WHERE tenant = ?1 AND id > ?2 AND key_version < ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let rows = st
+            .query_map(
+                params![tenant, &after[..], version, limit as i64],
+                record_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn count_records(&self, tenant: &str) -> Result<u64> {
+        let c = self.readers.get()?;
+        Ok(c.query_row(
+            "SELECT count(*) FROM records WHERE tenant = ?1",
+            [tenant],
+            |r| r.get(0),
+        )?)
+    }
+}

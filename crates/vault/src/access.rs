@@ -1,0 +1,686 @@
+//! The request path for customer data. Each public method here is one API
+//! operation, and each follows the same order: validate, authorise, read,
+//! decrypt what the view allows, mask, audit (fail closed), return.
+
+use std::collections::BTreeMap;
+
+use mamori_audit::{Decision as AuditDecision, Event};
+use mamori_core::{
+    FieldType, MaskKind, Purpose, RecordId, Role, Schema, TenantId, normalize, schema::KEY_FIELD,
+};
+use mamori_crypto::token;
+use mamori_policy::{Action, DataRequest, Decision, Principal, mask};
+use mamori_store::{RecordWrite, Token, WriteKind};
+use serde::Serialize;
+
+use crate::{
+    Vault,
+    error::{Result, VaultError},
+    sealed,
+    tenants::TenantState,
+};
+
+/// An authenticated person and where the request came from.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub role: Role,
+    pub client: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.principal.login)
+    }
+}
+
+/// Why the caller is looking: the purpose (利用目的) and the case or call id.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access<'a> {
+    pub purpose: Option<&'a str>,
+    pub case_id: Option<&'a str>,
+}
+
+/// Which value to look a customer up by, as typed (normalised here).
+#[derive(Clone, Debug)]
+pub struct SearchBy {
+    pub key: String,
+    pub value: String,
+}
+
+/// A record as the caller may see it: only the purpose's fields, masked.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordView {
+    pub id: String,
+    pub segment: String,
+    pub fields: BTreeMap<String, String>,
+    /// Fields shown in part only, with the mask applied.
+    pub masked: BTreeMap<String, MaskKind>,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    pub records: Vec<RecordView>,
+    /// Matches in segments the caller may not see; counted, never shown.
+    pub withheld: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WriteOutcome {
+    pub id: String,
+    pub created: bool,
+}
+
+const MAX_CASE_ID: usize = 64;
+
+/// Case ids go into the audit log, so they must be identifiers, not free text
+/// where someone could paste a customer's name.
+fn valid_case_id(c: &str) -> bool {
+    !c.is_empty()
+        && c.len() <= MAX_CASE_ID
+        && c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.:/#".contains(ch))
+}
+
+fn loggable_purpose(p: Option<&str>) -> Option<String> {
+    p.map(|p| {
+        let ok = !p.is_empty()
+            && p.len() <= 64
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            p.to_owned()
+        } else {
+            "(not an identifier)".to_owned()
+        }
+    })
+}
+
+impl Vault {
+    /// Resolves a bearer token to a caller. Unknown or revoked tokens are
+    /// refused and recorded in the system log.
+    pub fn authenticate(&self, bearer: Option<&str>, client: Option<String>) -> Result<Caller> {
+        let user = match bearer {
+            Some(t) if t.starts_with(token::PREFIX) && t.len() < 200 => {
+                self.store.user_by_token(&token::hash(t))?
+            }
+            _ => None,
+        };
+        let Some(user) = user else {
+            let mut e = Event::new(
+                "anonymous",
+                "auth.token",
+                AuditDecision::Deny,
+                "token_invalid_or_revoked",
+            );
+            e.client = client;
+            self.audit.append(e)?;
+            return Err(VaultError::Unauthenticated);
+        };
+        let role: Role = user
+            .role
+            .parse()
+            .map_err(|e| VaultError::Internal(format!("{e}")))?;
+        let assignments = self
+            .store
+            .assignments(&user.login)?
+            .into_iter()
+            .map(|a| (a.tenant, a.segment))
+            .collect();
+        Ok(Caller {
+            principal: Principal {
+                login: user.login,
+                role: user.role,
+                department: user.department,
+                vendor: user.vendor,
+                assignments,
+            },
+            role,
+            client,
+        })
+    }
+
+    fn event(&self, caller: &Caller, action: Action, tenant: &str, access: Access<'_>) -> Event {
+        let mut e = Event::new(
+            caller.actor(),
+            action.as_str(),
+            AuditDecision::Allow,
+            "allowed",
+        )
+        .tenant(tenant);
+        e.actor_role = Some(caller.role.as_str().to_owned());
+        e.purpose = loggable_purpose(access.purpose);
+        e.case_id = access
+            .case_id
+            .filter(|c| valid_case_id(c))
+            .map(str::to_owned);
+        e.client = caller.client.clone();
+        e
+    }
+
+    /// Records a refusal and returns the error to give the caller.
+    fn refuse(
+        &self,
+        mut event: Event,
+        decision: AuditDecision,
+        reason: String,
+        err: VaultError,
+    ) -> VaultError {
+        event.decision = decision;
+        event.reason = reason;
+        match self.audit.append(event) {
+            Ok(_) => err,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Loads the tenant and checks what every data request needs: a known,
+    /// active tenant, a defined purpose, a well-formed case id.
+    fn prepare<'s>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        tenant: &str,
+        access: Access<'_>,
+        state: &'s TenantState,
+    ) -> Result<&'s Purpose> {
+        let event = || self.event(caller, action, tenant, access);
+        if !state.active() {
+            return Err(self.refuse(
+                event(),
+                AuditDecision::Deny,
+                "tenant_shredded".into(),
+                VaultError::Shredded(tenant.to_owned()),
+            ));
+        }
+        if let Some(c) = access.case_id {
+            if !valid_case_id(c) {
+                let err = VaultError::bad(
+                    "case_id_invalid",
+                    format!("case_id must be 1-{MAX_CASE_ID} letters, digits or -_.:/#"),
+                );
+                return Err(self.refuse(
+                    event(),
+                    AuditDecision::Invalid,
+                    "case_id_invalid".into(),
+                    err,
+                ));
+            }
+        }
+        let Some(purpose_id) = access.purpose.filter(|p| !p.trim().is_empty()) else {
+            let err = VaultError::bad(
+                "purpose_missing",
+                "every access to customer data must name a purpose (利用目的)",
+            );
+            return Err(self.refuse(
+                event(),
+                AuditDecision::Invalid,
+                "purpose_missing".into(),
+                err,
+            ));
+        };
+        let Some(purpose) = state.schema.purpose(purpose_id) else {
+            let known: Vec<&str> = state
+                .schema
+                .purposes
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect();
+            let err = VaultError::bad(
+                "purpose_unknown",
+                format!("unknown purpose; this tenant defines: {}", known.join(", ")),
+            );
+            return Err(self.refuse(
+                event(),
+                AuditDecision::Invalid,
+                "purpose_unknown".into(),
+                err,
+            ));
+        };
+        Ok(purpose)
+    }
+
+    fn decide(
+        &self,
+        caller: &Caller,
+        action: Action,
+        state: &TenantState,
+        segment: Option<&str>,
+        purpose: &Purpose,
+        access: Access<'_>,
+    ) -> Decision {
+        let roles: Vec<&str> = purpose.roles.iter().map(|r| r.as_str()).collect();
+        let segments: Vec<String> = state.schema.segments.iter().map(|s| s.id.clone()).collect();
+        self.gate.decide(
+            &caller.principal,
+            &DataRequest {
+                action,
+                tenant: &state.row.id,
+                segment,
+                tenant_segments: &segments,
+                purpose: &purpose.id,
+                purpose_known: true,
+                purpose_roles: &roles,
+                has_case: access.case_id.is_some(),
+                tenant_active: state.active(),
+            },
+        )
+    }
+
+    fn tenant(&self, tenant: &str) -> Result<std::sync::Arc<TenantState>> {
+        TenantId::parse(tenant).map_err(|_| VaultError::NotFound { what: "tenant" })?;
+        self.tenants.get(self.store.as_ref(), &self.root, tenant)
+    }
+
+    /// Decrypts and masks one stored record for `view`.
+    fn view_of(
+        &self,
+        state: &TenantState,
+        row: &mamori_store::RecordRow,
+        view: &BTreeMap<String, MaskKind>,
+    ) -> Result<RecordView> {
+        let keys = state.keys_for(row.key_version)?;
+        let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| view.contains_key(f))?;
+        let mut fields = BTreeMap::new();
+        let mut masked = BTreeMap::new();
+        for (name, value) in plain {
+            let kind = view[&name];
+            let ty = state.schema.field(&name).map_or(FieldType::Text, |f| f.ty);
+            if kind != MaskKind::Full {
+                masked.insert(name.clone(), kind);
+            }
+            fields.insert(name, mask::apply(kind, ty, &value));
+        }
+        Ok(RecordView {
+            id: RecordId::from_bytes(row.id).to_string(),
+            segment: row.segment.clone(),
+            fields,
+            masked,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// Finds customers by a searchable value (phone, e-mail, customer number, kana).
+    pub fn search(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        access: Access<'_>,
+        by: &SearchBy,
+    ) -> Result<SearchResult> {
+        let state = self.tenant(tenant)?;
+        let purpose = self.prepare(caller, Action::Search, tenant, access, &state)?;
+        let mut event = self.event(caller, Action::Search, tenant, access);
+        event = event.detail("by", by.key.as_str());
+        let Some(ty) = state.schema.search_key_type(&by.key) else {
+            let keys: Vec<&str> = state.schema.search_keys().into_iter().collect();
+            let err = VaultError::bad(
+                "search_key_unknown",
+                format!(
+                    "cannot search by '{}'; searchable: {}",
+                    by.key,
+                    keys.join(", ")
+                ),
+            );
+            return Err(self.refuse(
+                event,
+                AuditDecision::Invalid,
+                "search_key_unknown".into(),
+                err,
+            ));
+        };
+        let normalized = match normalize::normalize(ty, &by.value) {
+            Ok(n) => n,
+            Err(e) => {
+                let err = VaultError::bad(
+                    "search_value_invalid",
+                    format!("search value for '{}': {e}", by.key),
+                );
+                return Err(self.refuse(
+                    event,
+                    AuditDecision::Invalid,
+                    "search_value_invalid".into(),
+                    err,
+                ));
+            }
+        };
+        let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
+        event.policies = decision.policies.clone();
+        if !decision.allowed {
+            return Err(self.refuse(
+                event,
+                AuditDecision::Deny,
+                decision.reason(),
+                VaultError::Forbidden {
+                    reason: decision.reason(),
+                },
+            ));
+        }
+        let tokens: Vec<Token> = state
+            .keys
+            .values()
+            .map(|k| k.index.token(&by.key, &normalized))
+            .collect();
+        let view = purpose.view_for(caller.role);
+        let mut records = Vec::new();
+        let mut withheld = 0;
+        for id in self.store.find(tenant, &by.key, &tokens)? {
+            let Some(row) = self.store.record(tenant, &id)? else {
+                continue;
+            };
+            if !self
+                .decide(
+                    caller,
+                    Action::Read,
+                    &state,
+                    Some(&row.segment),
+                    purpose,
+                    access,
+                )
+                .allowed
+            {
+                withheld += 1;
+                continue;
+            }
+            records.push(self.view_of(&state, &row, &view)?);
+        }
+        event.records = records.iter().map(|r| r.id.clone()).collect();
+        event.fields = view.keys().cloned().collect();
+        event = event.detail("withheld", withheld);
+        self.audit.append(event)?;
+        Ok(SearchResult { records, withheld })
+    }
+
+    /// Reads one record by its opaque id. Another tenant's id is "not found",
+    /// exactly like a random one: the lookup is always scoped by tenant.
+    pub fn get(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: &str,
+        access: Access<'_>,
+    ) -> Result<RecordView> {
+        let state = self.tenant(tenant)?;
+        let purpose = self.prepare(caller, Action::Read, tenant, access, &state)?;
+        let mut event = self.event(caller, Action::Read, tenant, access);
+        // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
+        let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
+        if !decision.allowed {
+            event.policies = decision.policies.clone();
+            return Err(self.refuse(
+                event,
+                AuditDecision::Deny,
+                decision.reason(),
+                VaultError::Forbidden {
+                    reason: decision.reason(),
+                },
+            ));
+        }
+        let row = match RecordId::parse(id) {
+            Ok(rid) => self.store.record(tenant, rid.as_bytes())?,
+            Err(_) => None,
+        };
+        let Some(row) = row else {
+            return Err(self.refuse(
+                event,
+                AuditDecision::Allow,
+                "not_found".into(),
+                VaultError::NotFound { what: "record" },
+            ));
+        };
+        let decision = self.decide(
+            caller,
+            Action::Read,
+            &state,
+            Some(&row.segment),
+            purpose,
+            access,
+        );
+        event.policies = decision.policies.clone();
+        event.records = vec![RecordId::from_bytes(row.id).to_string()];
+        if !decision.allowed {
+            return Err(self.refuse(
+                event,
+                AuditDecision::Deny,
+                decision.reason(),
+                VaultError::Forbidden {
+                    reason: decision.reason(),
+                },
+            ));
+        }
+        let view = purpose.view_for(caller.role);
+        let record = self.view_of(&state, &row, &view)?;
+        event.fields = view.keys().cloned().collect();
+        self.audit.append(event)?;
+        Ok(record)
+    }
+
+    /// Creates or replaces the record of a customer number.
+    pub fn upsert(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        customer_no: &str,
+        segment: Option<&str>,
+        fields: &BTreeMap<String, String>,
+        access: Access<'_>,
+    ) -> Result<WriteOutcome> {
+        let state = self.tenant(tenant)?;
+        let purpose = self.prepare(caller, Action::Write, tenant, access, &state)?;
+        let mut event = self.event(caller, Action::Write, tenant, access);
+        let mut input = fields.clone();
+        match input.get(KEY_FIELD) {
+            Some(v) if v.trim() != customer_no.trim() => {
+                let err = VaultError::bad(
+                    "customer_no_mismatch",
+                    "customer_no in the body differs from the one in the path",
+                );
+                return Err(self.refuse(
+                    event,
+                    AuditDecision::Invalid,
+                    "customer_no_mismatch".into(),
+                    err,
+                ));
+            }
+            _ => input.insert(KEY_FIELD.to_owned(), customer_no.to_owned()),
+        };
+        let segment = segment.unwrap_or(state.schema.default_segment()).to_owned();
+        let canonical = match validate_fields(&state.schema, &segment, &input) {
+            Ok(c) => c,
+            Err((code, msg)) => {
+                return Err(self.refuse(
+                    event,
+                    AuditDecision::Invalid,
+                    code.into(),
+                    VaultError::bad(code, msg),
+                ));
+            }
+        };
+        let existing = self.existing(&state, &canonical)?;
+        let mut segments = vec![segment.clone()];
+        if let Some((_, old)) = &existing {
+            segments.push(old.clone());
+        }
+        for seg in &segments {
+            let decision = self.decide(caller, Action::Write, &state, Some(seg), purpose, access);
+            if !decision.allowed {
+                event.policies = decision.policies.clone();
+                return Err(self.refuse(
+                    event,
+                    AuditDecision::Deny,
+                    decision.reason(),
+                    VaultError::Forbidden {
+                        reason: decision.reason(),
+                    },
+                ));
+            }
+        }
+        let write = prepare_write(
+            &state,
+            existing.map(|(id, _)| id),
+            segment,
+            &canonical,
+            self.now(),
+        )?;
+        let outcome = WriteOutcome {
+            id: RecordId::from_bytes(write.record.id).to_string(),
+            created: write.kind == WriteKind::New,
+        };
+        event.records = vec![outcome.id.clone()];
+        event.fields = canonical.keys().cloned().collect();
+        // Audit first: a write that cannot be recorded does not happen.
+        self.audit.append(event)?;
+        self.store.write_records(tenant, &[write])?;
+        Ok(outcome)
+    }
+
+    /// Deletes the record of a customer number.
+    pub fn delete(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        customer_no: &str,
+        access: Access<'_>,
+    ) -> Result<String> {
+        let state = self.tenant(tenant)?;
+        let purpose = self.prepare(caller, Action::Delete, tenant, access, &state)?;
+        let mut event = self.event(caller, Action::Delete, tenant, access);
+        let key = BTreeMap::from([(KEY_FIELD.to_owned(), customer_no.to_owned())]);
+        let found = match normalize::normalize(FieldType::Text, customer_no) {
+            Ok(_) => self.existing(&state, &key)?,
+            Err(_) => None,
+        };
+        let Some((id, segment)) = found else {
+            return Err(self.refuse(
+                event,
+                AuditDecision::Allow,
+                "not_found".into(),
+                VaultError::NotFound { what: "record" },
+            ));
+        };
+        let decision = self.decide(
+            caller,
+            Action::Delete,
+            &state,
+            Some(&segment),
+            purpose,
+            access,
+        );
+        event.policies = decision.policies.clone();
+        event.records = vec![RecordId::from_bytes(id).to_string()];
+        if !decision.allowed {
+            return Err(self.refuse(
+                event,
+                AuditDecision::Deny,
+                decision.reason(),
+                VaultError::Forbidden {
+                    reason: decision.reason(),
+                },
+            ));
+        }
+        self.audit.append(event)?;
+        self.store.delete_record(tenant, &id)?;
+        Ok(RecordId::from_bytes(id).to_string())
+    }
+
+    /// The id and segment of the record holding this customer number, if any,
+    /// looking under every key version still in use.
+    pub(crate) fn existing(
+        &self,
+        state: &TenantState,
+        canonical: &BTreeMap<String, String>,
+    ) -> Result<Option<([u8; 16], String)>> {
+        let Some(no) = canonical.get(KEY_FIELD) else {
+            return Ok(None);
+        };
+        let norm = normalize::normalize(FieldType::Text, no)
+            .map_err(|e| VaultError::bad("field_invalid", format!("{KEY_FIELD}: {e}")))?;
+        let tokens: Vec<Token> = state
+            .keys
+            .values()
+            .map(|k| k.index.token(KEY_FIELD, &norm))
+            .collect();
+        for id in self.store.find(&state.row.id, KEY_FIELD, &tokens)? {
+            if let Some(row) = self.store.record(&state.row.id, &id)? {
+                return Ok(Some((id, row.segment)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Checks every field against the schema and returns the canonical values.
+/// Errors name the field and the problem, never the value.
+pub(crate) fn validate_fields(
+    schema: &Schema,
+    segment: &str,
+    input: &BTreeMap<String, String>,
+) -> std::result::Result<BTreeMap<String, String>, (&'static str, String)> {
+    if schema.segment(segment).is_none() {
+        return Err(("segment_unknown", format!("unknown segment '{segment}'")));
+    }
+    let mut out = BTreeMap::new();
+    for (name, value) in input {
+        let Some(def) = schema.field(name) else {
+            return Err(("field_unknown", format!("unknown field '{name}'")));
+        };
+        if value.trim().is_empty() {
+            continue;
+        }
+        let canonical = normalize::canonical(def.ty, value)
+            .map_err(|e| ("field_invalid", format!("field '{name}': {e}")))?;
+        out.insert(name.clone(), canonical);
+    }
+    if !out.contains_key(KEY_FIELD) {
+        return Err(("field_missing", format!("field '{KEY_FIELD}' is required")));
+    }
+    Ok(out)
+}
+
+/// Encrypts a record under the tenant's current keys and computes its tokens.
+pub(crate) fn prepare_write(
+    state: &TenantState,
+    existing: Option<[u8; 16]>,
+    segment: String,
+    canonical: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<RecordWrite> {
+    let keys = state.current()?;
+    let (kind, id) = match existing {
+        Some(id) => (WriteKind::Replace, id),
+        None => (WriteKind::New, *RecordId::random().as_bytes()),
+    };
+    let mut tokens = Vec::new();
+    let mut key_token = None;
+    for (name, value) in canonical {
+        let Some(def) = state.schema.field(name) else {
+            continue;
+        };
+        if def.searchable != mamori_core::schema::Searchable::Exact {
+            continue;
+        }
+        let norm = normalize::normalize(def.ty, value)
+            .map_err(|e| VaultError::bad("field_invalid", format!("field '{name}': {e}")))?;
+        let t = keys.index.token(def.search_key(), &norm);
+        if name == KEY_FIELD {
+            key_token = Some(t);
+        }
+        tokens.push((def.search_key().to_owned(), t));
+    }
+    let key_token = key_token.ok_or_else(|| {
+        VaultError::bad("field_missing", format!("field '{KEY_FIELD}' is required"))
+    })?;
+    Ok(RecordWrite {
+        kind,
+        key_token,
+        tokens,
+        record: mamori_store::RecordRow {
+            id,
+            segment,
+            key_version: keys.version,
+            sealed: sealed::seal(&keys.data, &id, canonical),
+            updated_at: now,
+        },
+    })
+}

@@ -1,0 +1,389 @@
+//! Administrative operations: tenants, keys, people, and reading the audit log.
+//! Each is recorded in the audit log before it takes effect.
+
+use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
+use mamori_core::{Role, Schema, TenantId};
+use mamori_crypto::{TenantKeySet, token};
+use mamori_store::{Assignment, AuditQuery, KeyRow, TenantRow, TenantStatus, UserRow, WriteKind};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::{
+    Vault,
+    access::{Caller, prepare_write},
+    error::{Result, VaultError},
+    sealed,
+};
+
+#[derive(Debug, Serialize)]
+pub struct TenantSummary {
+    pub id: String,
+    pub name: String,
+    pub status: TenantStatus,
+    pub key_version: u32,
+    pub records: u64,
+    pub segments: Vec<String>,
+    pub purposes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RewrapProgress {
+    pub rewrapped: u64,
+    pub remaining_estimate: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<SealedEvent>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<i64>,
+}
+
+fn valid_login(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
+impl Vault {
+    fn admin_event(&self, actor: &str, action: &str, tenant: Option<&str>) -> Event {
+        let e = Event::new(actor, action, AuditDecision::Allow, "ok");
+        match tenant {
+            Some(t) => e.tenant(t),
+            None => e,
+        }
+    }
+
+    pub fn create_tenant(
+        &self,
+        actor: &str,
+        id: &str,
+        name: &str,
+        schema_src: &str,
+    ) -> Result<TenantSummary> {
+        let tid =
+            TenantId::parse(id).map_err(|e| VaultError::bad("tenant_id_invalid", e.to_string()))?;
+        if name.trim().is_empty() {
+            return Err(VaultError::bad(
+                "tenant_name_missing",
+                "a tenant needs a display name",
+            ));
+        }
+        Schema::parse(schema_src).map_err(|e| VaultError::bad("schema_invalid", e.to_string()))?;
+        if self.store.tenant(id)?.is_some() {
+            return Err(VaultError::Conflict(format!(
+                "tenant '{id}' already exists"
+            )));
+        }
+        let (_, wd, wi) = TenantKeySet::generate(&self.root, tid.as_str(), 1)
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        let now = self.now();
+        self.audit.append(
+            self.admin_event(actor, "tenant.create", Some(id))
+                .detail("key_version", 1),
+        )?;
+        self.store.create_tenant(
+            &TenantRow {
+                id: id.to_owned(),
+                name: name.trim().to_owned(),
+                schema: schema_src.to_owned(),
+                status: TenantStatus::Active,
+                current_key_version: 1,
+                created_at: now,
+                shredded_at: None,
+            },
+            &KeyRow {
+                tenant: id.to_owned(),
+                version: 1,
+                wrapped_data: wd.0,
+                wrapped_index: wi.0,
+                created_at: now,
+            },
+        )?;
+        self.tenant_summary(id)
+    }
+
+    pub fn tenant_summary(&self, id: &str) -> Result<TenantSummary> {
+        let row = self
+            .store
+            .tenant(id)?
+            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        let schema = Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
+        Ok(TenantSummary {
+            records: self.store.count_records(id)?,
+            id: row.id,
+            name: row.name,
+            status: row.status,
+            key_version: row.current_key_version,
+            segments: schema.segments.iter().map(|s| s.id.clone()).collect(),
+            purposes: schema.purposes.iter().map(|p| p.id.clone()).collect(),
+        })
+    }
+
+    /// The tenant's schema, as stored.
+    pub fn tenant_schema(&self, id: &str) -> Result<std::sync::Arc<Schema>> {
+        Ok(self
+            .tenants
+            .get(self.store.as_ref(), &self.root, id)?
+            .schema
+            .clone())
+    }
+
+    pub fn tenants(&self) -> Result<Vec<TenantSummary>> {
+        self.store
+            .tenants()?
+            .iter()
+            .map(|t| self.tenant_summary(&t.id))
+            .collect()
+    }
+
+    /// Makes a new key version; new writes use it, old records stay readable
+    /// until `rewrap` moves them.
+    pub fn rotate_key(&self, actor: &str, tenant: &str) -> Result<u32> {
+        let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
+        if !state.active() {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let version = state.row.current_key_version + 1;
+        let (_, wd, wi) = TenantKeySet::generate(&self.root, tenant, version)
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        self.audit.append(
+            self.admin_event(actor, "key.rotate", Some(tenant))
+                .detail("key_version", version),
+        )?;
+        self.store.add_key(&KeyRow {
+            tenant: tenant.to_owned(),
+            version,
+            wrapped_data: wd.0,
+            wrapped_index: wi.0,
+            created_at: self.now(),
+        })?;
+        Ok(version)
+    }
+
+    /// Re-encrypts records written under older key versions with the current
+    /// one, `batch` at a time. Safe to interrupt and re-run: it picks up the
+    /// records still under an old version.
+    pub fn rewrap(
+        &self,
+        actor: &str,
+        tenant: &str,
+        batch: usize,
+        mut progress: impl FnMut(&RewrapProgress),
+    ) -> Result<u64> {
+        let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
+        if !state.active() {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let current = state.row.current_key_version;
+        let total = self.store.count_records(tenant)?;
+        let mut after = [0u8; 16];
+        let mut done = 0u64;
+        loop {
+            let rows = self
+                .store
+                .records_before_version(tenant, current, &after, batch.max(1))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let mut writes = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let old = state.keys_for(row.key_version)?;
+                let plain = sealed::open(&old.data, &row.id, &row.sealed, |_| true)?;
+                let mut w = prepare_write(
+                    &state,
+                    Some(row.id),
+                    row.segment.clone(),
+                    &plain,
+                    row.updated_at,
+                )?;
+                w.kind = WriteKind::Replace;
+                writes.push(w);
+            }
+            let mut e = self
+                .admin_event(actor, "key.rewrap", Some(tenant))
+                .detail("key_version", current)
+                .detail("count", writes.len());
+            e.records = rows
+                .iter()
+                .map(|r| mamori_core::RecordId::from_bytes(r.id).to_string())
+                .collect();
+            self.audit.append(e)?;
+            self.store.write_records(tenant, &writes)?;
+            done += writes.len() as u64;
+            progress(&RewrapProgress {
+                rewrapped: done,
+                remaining_estimate: total.saturating_sub(done),
+            });
+        }
+        Ok(done)
+    }
+
+    /// Destroys the tenant's keys. Its records become unreadable for good.
+    pub fn shred(&self, actor: &str, tenant: &str) -> Result<()> {
+        let row = self
+            .store
+            .tenant(tenant)?
+            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        if row.status == TenantStatus::Shredded {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let records = self.store.count_records(tenant)?;
+        self.audit.append(
+            self.admin_event(actor, "tenant.shred", Some(tenant))
+                .detail("records", records),
+        )?;
+        self.store.shred_tenant(tenant, self.now())?;
+        Ok(())
+    }
+
+    /// Creates a user and returns their first API token (shown once).
+    pub fn create_user(
+        &self,
+        actor: &str,
+        login: &str,
+        role: Role,
+        department: Option<&str>,
+        vendor: Option<&str>,
+    ) -> Result<Zeroizing<String>> {
+        if !valid_login(login) {
+            return Err(VaultError::bad(
+                "login_invalid",
+                "login must be 2-64 lower-case letters, digits, '.', '_' or '-'",
+            ));
+        }
+        if self.store.user(login)?.is_some() {
+            return Err(VaultError::Conflict(format!(
+                "user '{login}' already exists"
+            )));
+        }
+        let now = self.now();
+        let mut e = self
+            .admin_event(actor, "user.create", None)
+            .detail("login", login)
+            .detail("role", role.as_str());
+        e.detail.insert("department".into(), department.into());
+        e.detail.insert("vendor".into(), vendor.into());
+        self.audit.append(e)?;
+        self.store.create_user(&UserRow {
+            login: login.to_owned(),
+            role: role.as_str().to_owned(),
+            department: department.map(str::to_owned),
+            vendor: vendor.map(str::to_owned),
+            created_at: now,
+        })?;
+        self.issue_token(actor, login)
+    }
+
+    /// Issues an additional token for an existing user.
+    pub fn issue_token(&self, actor: &str, login: &str) -> Result<Zeroizing<String>> {
+        self.store
+            .user(login)?
+            .ok_or(VaultError::NotFound { what: "user" })?;
+        let (token, hash) = token::generate().map_err(|e| VaultError::Internal(e.to_string()))?;
+        self.audit.append(
+            self.admin_event(actor, "token.issue", None)
+                .detail("login", login),
+        )?;
+        self.store.add_token(login, &hash, self.now())?;
+        Ok(token)
+    }
+
+    pub fn revoke_tokens(&self, actor: &str, login: &str) -> Result<usize> {
+        self.store
+            .user(login)?
+            .ok_or(VaultError::NotFound { what: "user" })?;
+        self.audit.append(
+            self.admin_event(actor, "token.revoke", None)
+                .detail("login", login),
+        )?;
+        Ok(self.store.revoke_tokens(login, self.now())?)
+    }
+
+    pub fn assign(
+        &self,
+        actor: &str,
+        login: &str,
+        tenant: &str,
+        segment: Option<&str>,
+    ) -> Result<()> {
+        self.store
+            .user(login)?
+            .ok_or(VaultError::NotFound { what: "user" })?;
+        let row = self
+            .store
+            .tenant(tenant)?
+            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        if let Some(seg) = segment {
+            let schema =
+                Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
+            if schema.segment(seg).is_none() {
+                let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
+                return Err(VaultError::bad(
+                    "segment_unknown",
+                    format!(
+                        "unknown segment '{seg}'; tenant '{tenant}' has: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut e = self
+            .admin_event(actor, "user.assign", Some(tenant))
+            .detail("login", login);
+        e.detail.insert("segment".into(), segment.into());
+        self.audit.append(e)?;
+        self.store.assign(&Assignment {
+            login: login.to_owned(),
+            tenant: tenant.to_owned(),
+            segment: segment.map(str::to_owned),
+        })?;
+        Ok(())
+    }
+
+    pub fn users(&self) -> Result<Vec<(UserRow, Vec<Assignment>)>> {
+        self.store
+            .users()?
+            .into_iter()
+            .map(|u| {
+                let a = self.store.assignments(&u.login)?;
+                Ok((u, a))
+            })
+            .collect()
+    }
+
+    /// Audit events for those the policy lets read them. The read is audited too.
+    pub fn audit_events(&self, caller: &Caller, mut q: AuditQuery) -> Result<AuditPage> {
+        let decision = self.gate.decide_audit_read(&caller.principal);
+        let mut e = Event::new(
+            caller.actor(),
+            "audit.read",
+            AuditDecision::Allow,
+            "allowed",
+        );
+        e.actor_role = Some(caller.role.as_str().to_owned());
+        e.client = caller.client.clone();
+        e.policies = decision.policies.clone();
+        if !decision.allowed {
+            e.decision = AuditDecision::Deny;
+            e.reason = decision.reason();
+            self.audit.append(e)?;
+            return Err(VaultError::Forbidden {
+                reason: decision.reason(),
+            });
+        }
+        q.limit = q.limit.clamp(1, 1000);
+        let rows = self.audit.store().query(&q).map_err(VaultError::from)?;
+        self.audit.append(e.detail("returned", rows.len()))?;
+        let next = (rows.len() == q.limit)
+            .then(|| rows.last().map(|r| r.rowid))
+            .flatten();
+        let events = rows
+            .iter()
+            .map(|r| {
+                serde_json::from_slice(&r.body)
+                    .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))
+            })
+            .collect::<Result<Vec<SealedEvent>>>()?;
+        Ok(AuditPage { events, next })
+    }
+}

@@ -1,0 +1,238 @@
+//! The data directory and its configuration.
+//!
+//! `mamori.toml` in the data directory holds every setting; any key can be
+//! overridden by an environment variable named `MAMORI_<SECTION>_<KEY>`
+//! (upper case), e.g. `MAMORI_SERVER_LISTEN=0.0.0.0:8080`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "mamori.toml";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub keys: KeysConfig,
+    pub store: StoreConfig,
+    pub audit: AuditConfig,
+    pub import: ImportConfig,
+    pub policy: PolicyConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Root key file, relative to the data directory. Ignored when the
+    /// environment variable MAMORI_ROOT_KEY holds the key (base64).
+    pub root_key_file: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Vault database file, relative to the data directory.
+    pub vault_db: String,
+    /// Audit database file, relative to the data directory.
+    pub audit_db: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// How long an append waits for a locked audit database before the
+    /// request fails closed.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    /// Records per atomic batch.
+    pub batch_size: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Directory of Cedar policy files, relative to the data directory.
+    pub dir: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig {
+                listen: "127.0.0.1:8080".into(),
+            },
+            keys: KeysConfig {
+                root_key_file: "root.key".into(),
+            },
+            store: StoreConfig {
+                vault_db: "vault.db".into(),
+                audit_db: "audit.db".into(),
+            },
+            audit: AuditConfig {
+                busy_timeout_ms: 5000,
+            },
+            import: ImportConfig { batch_size: 2000 },
+            policy: PolicyConfig {
+                dir: "policies".into(),
+            },
+        }
+    }
+}
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Config::default().server
+    }
+}
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Config::default().keys
+    }
+}
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Config::default().store
+    }
+}
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Config::default().audit
+    }
+}
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Config::default().import
+    }
+}
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Config::default().policy
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// The file written by `mamori init`, with comments.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Config::default()).expect("default config serialises");
+        format!(
+            "# mamori configuration. Every key can be overridden by MAMORI_<SECTION>_<KEY>,\n\
+             # e.g. MAMORI_SERVER_LISTEN=0.0.0.0:8080. Paths are relative to this directory.\n\n{body}"
+        )
+    }
+
+    /// Reads `mamori.toml` from `dir` and applies `MAMORI_*` overrides.
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let src = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_toml_with_env(&src, &path.display().to_string(), |k| std::env::var(k).ok())
+    }
+
+    /// Parses `src`, then replaces every key for which `env` has a value.
+    /// Overrides go through the same typed deserialisation as the file.
+    pub fn from_toml_with_env(
+        src: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let parsed: Config = toml::from_str(src).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut table = toml::Table::try_from(&parsed).expect("config serialises to a table");
+        for (section, value) in table.iter_mut() {
+            let Some(keys) = value.as_table_mut() else {
+                continue;
+            };
+            for (key, slot) in keys.iter_mut() {
+                let var = format!("MAMORI_{}_{}", section.to_uppercase(), key.to_uppercase());
+                if let Some(raw) = env(&var) {
+                    *slot = match slot {
+                        toml::Value::Integer(_) => {
+                            toml::Value::Integer(raw.trim().parse().map_err(|_| {
+                                ConfigError::Env {
+                                    var: var.clone(),
+                                    message: "expected an integer".into(),
+                                }
+                            })?)
+                        }
+                        toml::Value::Boolean(_) => {
+                            toml::Value::Boolean(raw.trim().parse().map_err(|_| {
+                                ConfigError::Env {
+                                    var: var.clone(),
+                                    message: "expected true or false".into(),
+                                }
+                            })?)
+                        }
+                        _ => toml::Value::String(raw),
+                    };
+                }
+            }
+        }
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: origin.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    pub fn path(&self, dir: &Path, rel: &str) -> PathBuf {
+        dir.join(rel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_env_overrides() {
+        let src = Config::default_toml();
+        let c = Config::from_toml_with_env(&src, "t", |_| None).unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        let c = Config::from_toml_with_env(&src, "t", |k| match k {
+            "MAMORI_SERVER_LISTEN" => Some("0.0.0.0:9000".into()),
+            "MAMORI_IMPORT_BATCH_SIZE" => Some("50".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert_eq!(c.import.batch_size, 50);
+        let err = Config::from_toml_with_env(&src, "t", |k| {
+            (k == "MAMORI_IMPORT_BATCH_SIZE").then(|| "many".into())
+        });
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("MAMORI_IMPORT_BATCH_SIZE")
+        );
+        let err = Config::from_toml_with_env("[server]\nlisten = 5\n", "t", |_| None);
+        assert!(err.is_err());
+        let err = Config::from_toml_with_env("[sever]\n", "t", |_| None);
+        assert!(err.unwrap_err().to_string().contains("sever"));
+    }
+}

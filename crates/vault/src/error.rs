@@ -1,0 +1,79 @@
+//! Errors of the vault, each with a stable machine code and an HTTP status.
+//! Messages name fields, lines and reasons — never values (invariant 2).
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("authentication required: a valid bearer token")]
+    Unauthenticated,
+    #[error("not allowed: {reason}")]
+    Forbidden { reason: String },
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("tenant '{0}' was shredded: its data was destroyed and cannot be read")]
+    Shredded(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The audit log could not be written, so nothing was returned (fail closed).
+    #[error("the audit log is unavailable; the request was refused")]
+    AuditUnavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl VaultError {
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        VaultError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Stable code for clients and tests (`type` of the problem document).
+    pub fn code(&self) -> &'static str {
+        match self {
+            VaultError::BadRequest { code, .. } => code,
+            VaultError::Unauthenticated => "unauthenticated",
+            VaultError::Forbidden { .. } => "forbidden",
+            VaultError::NotFound { .. } => "not_found",
+            VaultError::Shredded(_) => "tenant_shredded",
+            VaultError::Conflict(_) => "conflict",
+            VaultError::AuditUnavailable => "audit_unavailable",
+            VaultError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            VaultError::BadRequest { .. } => 400,
+            VaultError::Unauthenticated => 401,
+            VaultError::Forbidden { .. } => 403,
+            VaultError::NotFound { .. } => 404,
+            VaultError::Conflict(_) => 409,
+            VaultError::Shredded(_) => 410,
+            VaultError::AuditUnavailable => 503,
+            VaultError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<mamori_store::StoreError> for VaultError {
+    fn from(e: mamori_store::StoreError) -> Self {
+        match e {
+            mamori_store::StoreError::Conflict(m) => {
+                VaultError::Conflict(format!("already exists: {m}"))
+            }
+            other => VaultError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<mamori_audit::AuditError> for VaultError {
+    fn from(e: mamori_audit::AuditError) -> Self {
+        tracing::error!(error = %e, "audit append failed");
+        VaultError::AuditUnavailable
+    }
+}
+
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;

@@ -1,0 +1,99 @@
+//! Per-tenant state the request path needs: schema and unwrapped keys, cached
+//! and revalidated against the tenant row on every request, so a rotation or
+//! shred done by another process (the CLI) takes effect at once.
+
+use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
+
+use mamori_core::Schema;
+use mamori_crypto::{KeyVersion, RootKey, TenantKeySet, WrappedKey};
+use mamori_store::{TenantRow, TenantStatus, VaultStore};
+use parking_lot::RwLock;
+
+use crate::error::{Result, VaultError};
+
+pub struct TenantState {
+    pub row: TenantRow,
+    pub schema: Arc<Schema>,
+    /// Every key version still held; empty once shredded.
+    pub keys: BTreeMap<KeyVersion, TenantKeySet>,
+}
+
+impl TenantState {
+    pub fn active(&self) -> bool {
+        self.row.status == TenantStatus::Active
+    }
+
+    /// The key set new writes use.
+    pub fn current(&self) -> Result<&TenantKeySet> {
+        self.keys
+            .get(&self.row.current_key_version)
+            .ok_or_else(|| VaultError::Shredded(self.row.id.clone()))
+    }
+
+    pub fn keys_for(&self, version: KeyVersion) -> Result<&TenantKeySet> {
+        if !self.active() {
+            return Err(VaultError::Shredded(self.row.id.clone()));
+        }
+        self.keys
+            .get(&version)
+            .ok_or_else(|| VaultError::Internal(format!("no key of version {version}")))
+    }
+}
+
+#[derive(Default)]
+pub struct TenantCache {
+    map: RwLock<HashMap<String, Arc<TenantState>>>,
+}
+
+impl TenantCache {
+    pub fn get(
+        &self,
+        store: &dyn VaultStore,
+        root: &RootKey,
+        id: &str,
+    ) -> Result<Arc<TenantState>> {
+        let row = store
+            .tenant(id)?
+            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        if let Some(s) = self.map.read().get(id) {
+            if s.row.status == row.status
+                && s.row.current_key_version == row.current_key_version
+                && s.row.created_at == row.created_at
+            {
+                return Ok(s.clone());
+            }
+        }
+        let state = Arc::new(load(store, root, row)?);
+        self.map.write().insert(id.to_owned(), state.clone());
+        Ok(state)
+    }
+}
+
+fn load(store: &dyn VaultStore, root: &RootKey, row: TenantRow) -> Result<TenantState> {
+    let schema = Schema::parse(&row.schema)
+        .map_err(|e| VaultError::Internal(format!("stored schema of '{}': {e}", row.id)))?;
+    let mut keys = BTreeMap::new();
+    if row.status == TenantStatus::Active {
+        for k in store.keys(&row.id)? {
+            let set = TenantKeySet::unwrap(
+                root,
+                &row.id,
+                k.version,
+                &WrappedKey(k.wrapped_data),
+                &WrappedKey(k.wrapped_index),
+            )
+            .map_err(|e| {
+                VaultError::Internal(format!(
+                    "tenant '{}' key v{}: {e} (is this the right root key?)",
+                    row.id, k.version
+                ))
+            })?;
+            keys.insert(k.version, set);
+        }
+    }
+    Ok(TenantState {
+        row,
+        schema: Arc::new(schema),
+        keys,
+    })
+}
