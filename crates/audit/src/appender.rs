@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc, thread};
 
 use chrono::Utc;
 use crossbeam_channel::{Receiver, Sender, bounded};
-use mamori_store::{AuditRow, AuditStore};
+use mamori_store::{AuditRow, AuditStore, Heads};
 
 use crate::event::{Event, SealedEvent, leaf_hash, log_for};
 
@@ -42,17 +42,11 @@ const MAX_BATCH: usize = 2048;
 
 impl AuditLog {
     pub fn start(store: Arc<dyn AuditStore>) -> Result<Self, AuditError> {
-        let heads: HashMap<String, (u64, [u8; 32])> = store
-            .heads()
-            .map_err(|e| AuditError::Unavailable(e.to_string()))?
-            .into_iter()
-            .map(|(log, seq, hash)| (log, (seq, hash)))
-            .collect();
         let (tx, rx) = bounded::<(Event, Reply)>(16 * MAX_BATCH);
         let writer_store = store.clone();
         thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(writer_store, heads, rx))
+            .spawn(move || writer(writer_store, rx))
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
         Ok(Self { tx, store })
     }
@@ -73,11 +67,7 @@ impl AuditLog {
     }
 }
 
-fn writer(
-    store: Arc<dyn AuditStore>,
-    mut heads: HashMap<String, (u64, [u8; 32])>,
-    rx: Receiver<(Event, Reply)>,
-) {
+fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -86,38 +76,19 @@ fn writer(
                 Err(_) => break,
             }
         }
-        // Chain against a copy of the heads; adopt it only once the batch is stored.
-        let mut next = heads.clone();
-        let now = Utc::now();
-        let mut rows = Vec::with_capacity(batch.len());
+        let mut logs: Vec<String> = batch
+            .iter()
+            .map(|(e, _)| log_for(e.tenant.as_deref()))
+            .collect();
+        logs.sort();
+        logs.dedup();
         let mut receipts = Vec::with_capacity(batch.len());
-        for (event, _) in &batch {
-            let log = log_for(event.tenant.as_deref());
-            let (seq, prev) = next
-                .get(&log)
-                .map(|(s, h)| (s + 1, *h))
-                .unwrap_or((1, [0u8; 32]));
-            let sealed = SealedEvent::seal(event.clone(), log.clone(), seq, now, &prev);
-            let body = sealed.canonical();
-            let hash = leaf_hash(&body);
-            next.insert(log.clone(), (seq, hash));
-            rows.push(AuditRow {
-                rowid: 0,
-                log: log.clone(),
-                seq,
-                ts: now.timestamp_micros(),
-                actor: event.actor.clone(),
-                action: event.action.clone(),
-                tenant: event.tenant.clone(),
-                decision: event.decision.as_str().to_owned(),
-                body,
-                hash,
-            });
-            receipts.push(Receipt { log, seq, hash });
-        }
-        match store.append(&rows) {
+        let result = store.append(&logs, &mut |heads| {
+            receipts.clear();
+            chain(&batch, heads, &mut receipts)
+        });
+        match result {
             Ok(()) => {
-                heads = next;
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     let _ = reply.send(Ok(receipt));
                 }
@@ -128,14 +99,40 @@ fn writer(
                 for (_, reply) in batch {
                     let _ = reply.send(Err(err.clone()));
                 }
-                // The chain heads may be stale if another process appended: reload.
-                if let Ok(h) = store.heads() {
-                    heads = h
-                        .into_iter()
-                        .map(|(log, seq, hash)| (log, (seq, hash)))
-                        .collect();
-                }
             }
         }
     }
+}
+
+/// Seals the batch onto the current heads: sequence numbers, time, previous hashes.
+fn chain(batch: &[(Event, Reply)], heads: &Heads, receipts: &mut Vec<Receipt>) -> Vec<AuditRow> {
+    let mut next: HashMap<String, (u64, [u8; 32])> = HashMap::new();
+    let now = Utc::now();
+    let mut rows = Vec::with_capacity(batch.len());
+    for (event, _) in batch {
+        let log = log_for(event.tenant.as_deref());
+        let (seq, prev) = next
+            .get(&log)
+            .or_else(|| heads.get(&log))
+            .map(|(s, h)| (s + 1, *h))
+            .unwrap_or((1, [0u8; 32]));
+        let sealed = SealedEvent::seal(event.clone(), log.clone(), seq, now, &prev);
+        let body = sealed.canonical();
+        let hash = leaf_hash(&body);
+        next.insert(log.clone(), (seq, hash));
+        rows.push(AuditRow {
+            rowid: 0,
+            log: log.clone(),
+            seq,
+            ts: now.timestamp_micros(),
+            actor: event.actor.clone(),
+            action: event.action.clone(),
+            tenant: event.tenant.clone(),
+            decision: event.decision.as_str().to_owned(),
+            body,
+            hash,
+        });
+        receipts.push(Receipt { log, seq, hash });
+    }
+    rows
 }

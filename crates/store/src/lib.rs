@@ -26,6 +26,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The last (seq, hash) of each audit log; a log absent here is empty.
+pub type Heads = std::collections::HashMap<String, (u64, [u8; 32])>;
+
 /// Tenants, their wrapped keys and their customer records.
 pub trait VaultStore: Send + Sync {
     fn create_tenant(&self, tenant: &TenantRow, keys: &KeyRow) -> Result<()>;
@@ -71,10 +74,13 @@ pub trait UserStore: Send + Sync {
 
 /// The append-only audit log's storage. There is no update and no delete.
 pub trait AuditStore: Send + Sync {
-    /// Appends events durably in one transaction.
-    fn append(&self, events: &[AuditRow]) -> Result<()>;
-    /// Last (seq, hash) of every log, to resume the hash chains after restart.
-    fn heads(&self) -> Result<Vec<(String, u64, [u8; 32])>>;
+    /// Appends events durably in one transaction. Inside it, with the log's
+    /// write lock held, `build` receives the current head (last seq and hash)
+    /// of each of `logs` and returns the rows to insert, chained onto those
+    /// heads. Reading the heads under the lock keeps every chain gapless even
+    /// when several processes append to the same log.
+    fn append(&self, logs: &[String], build: &mut dyn FnMut(&Heads) -> Vec<AuditRow>)
+    -> Result<()>;
     /// Events of one log in storage order after storage position `after`, at
     /// most `limit`. Storage order, not `seq` order: a reordered or renumbered
     /// row must reach the verifier out of sequence.

@@ -1,10 +1,10 @@
 use std::path::Path;
 
 use parking_lot::Mutex;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Pool, migrate, open_with};
-use crate::{AuditQuery, AuditRow, AuditStore, Result};
+use crate::{AuditQuery, AuditRow, AuditStore, Heads, Result};
 
 const MIGRATIONS: &[&str] = &[r#"
 -- The audit log. Rows are only ever inserted; `body` holds the event's
@@ -70,15 +70,35 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 impl AuditStore for SqliteAudit {
-    fn append(&self, events: &[AuditRow]) -> Result<()> {
+    fn append(
+        &self,
+        logs: &[String],
+        build: &mut dyn FnMut(&Heads) -> Vec<AuditRow>,
+    ) -> Result<()> {
         let mut w = self.writer.lock();
+        // IMMEDIATE takes the write lock first, so no other process can append between reading the heads and inserting.
         let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut heads = Heads::new();
+        {
+            let mut head = tx.prepare_cached(
+                "SELECT seq, hash FROM audit_events WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
+            )?;
+            for log in logs {
+                if let Some(h) = head
+                    .query_row([log], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    heads.insert(log.clone(), h);
+                }
+            }
+        }
+        let events = build(&heads);
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            for e in events {
+            for e in &events {
                 st.execute(params![
                     e.log,
                     e.seq,
@@ -94,18 +114,6 @@ impl AuditStore for SqliteAudit {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    fn heads(&self) -> Result<Vec<(String, u64, [u8; 32])>> {
-        let c = self.readers.get()?;
-        let mut st = c.prepare(
-            "SELECT e.log, e.seq, e.hash FROM audit_events e
-             JOIN (SELECT log, max(seq) AS seq FROM audit_events GROUP BY log) m ON m.log = e.log AND m.seq = e.seq",
-        )?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
     }
 
     fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>> {

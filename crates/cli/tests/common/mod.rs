@@ -1,0 +1,215 @@
+//! A real vault for end-to-end tests: the `mamori` binary over a temporary
+//! data directory, and a real server process on a free loopback port.
+
+#![allow(dead_code)]
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+
+pub struct TestVault {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl TestVault {
+    /// `mamori init` in a fresh temporary directory.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v = Self {
+            dir,
+            env: Vec::new(),
+        };
+        v.ok(&["init"]);
+        v
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir")
+            .arg(self.data())
+            .args(args)
+            .env_remove("MAMORI_ROOT_KEY")
+            .env("MAMORI_LOG", "warn");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run mamori")
+    }
+
+    /// Runs with `--json`, asserts success and returns the parsed output.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "mamori {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    pub fn user(&self, login: &str, role: &str, scopes: &[&str]) -> String {
+        let v = self.ok(&["user", "create", login, "--role", role]);
+        for s in scopes {
+            let (t, seg) = s.split_once('/').unwrap_or((s, "*"));
+            let mut args = vec!["user", "assign", login, "--tenant", t];
+            if seg != "*" {
+                args.extend(["--segment", seg]);
+            }
+            self.ok(&args);
+        }
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn records(&self, tenant: &str) -> u64 {
+        let v = self.ok(&["tenant", "list"]);
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == tenant)
+            .map(|t| t["records"].as_u64().unwrap())
+            .unwrap_or(0)
+    }
+
+    pub fn serve(&self) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = self.dir.path().join(format!("server-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = self
+            .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("MAMORI_LOG", "info")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start server");
+        let s = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            http: reqwest::blocking::Client::new(),
+        };
+        let start = Instant::now();
+        while s.http.get(format!("{}/healthz", s.base)).send().is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "server did not start: {}",
+                std::fs::read_to_string(&s.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log: PathBuf,
+    pub http: reqwest::blocking::Client,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Server {
+    pub fn send(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Resp {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    pub fn search(
+        &self,
+        token: &str,
+        tenant: &str,
+        purpose: Option<&str>,
+        key: &str,
+        value: &str,
+    ) -> Resp {
+        let mut body = json!({"case_id": "CASE-1", "by": {key: value}});
+        if let Some(p) = purpose {
+            body["purpose"] = json!(p);
+        }
+        self.send(
+            "POST",
+            &format!("/v1/tenants/{tenant}/records/search"),
+            token,
+            Some(body),
+        )
+    }
+
+    pub fn audit(&self, token: &str, query: &str) -> Vec<Value> {
+        let r = self.send("GET", &format!("/v1/audit/events?{query}"), token, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["events"].as_array().unwrap().clone()
+    }
+
+    /// Stops with SIGTERM and waits, so every file is closed.
+    pub fn stop(mut self) -> String {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes synthetic people as a UTF-8 CSV outside the data directory.
+pub fn csv_of(dir: &Path, name: &str, seed: u64, n: u64) -> PathBuf {
+    let path = dir.join(name);
+    let f = std::fs::File::create(&path).unwrap();
+    mamori_synth::write_csv(
+        std::io::BufWriter::new(f),
+        seed,
+        n,
+        mamori_synth::Encoding::Utf8,
+        |_| {},
+    )
+    .unwrap();
+    path
+}
+
+pub fn stdio_null() -> Stdio {
+    Stdio::null()
+}
