@@ -32,6 +32,7 @@ const MAX_LISTED_REJECTIONS: usize = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodingChoice {
+    /// UTF-8 or Shift_JIS, decided from the file's first 64 KiB.
     Auto,
     Utf8,
     ShiftJis,
@@ -87,8 +88,11 @@ pub fn load_map(path: &Path) -> Result<BTreeMap<String, String>, ImportError> {
         .map_err(|e| ImportError::Header(format!("{}: {}", path.display(), e.message())))
 }
 
-/// Chooses the encoding: a BOM or valid UTF-8 in the first 64 KiB means
-/// UTF-8; anything else is taken as Shift_JIS (CP932), as legacy exports are.
+/// Chooses the encoding from the first 64 KiB: a BOM means UTF-8; otherwise
+/// UTF-8 when most non-ASCII bytes form valid UTF-8 sequences (Shift_JIS text
+/// almost never does), and Shift_JIS (CP932), as legacy exports are, when not.
+/// A UTF-8 file with a few broken bytes is thus still read as UTF-8, and the
+/// broken bytes are reported by line instead of the whole file turning into mojibake.
 fn detect(path: &Path, choice: EncodingChoice) -> Result<&'static Encoding, ImportError> {
     match choice {
         EncodingChoice::Utf8 => return Ok(UTF_8),
@@ -103,11 +107,27 @@ fn detect(path: &Path, choice: EncodingChoice) -> Result<&'static Encoding, Impo
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Ok(UTF_8);
     }
-    match std::str::from_utf8(&head) {
-        Ok(_) => Ok(UTF_8),
-        // A character cut by the 64 KiB window is still UTF-8.
-        Err(e) if e.error_len().is_none() => Ok(UTF_8),
-        Err(_) => Ok(SHIFT_JIS),
+    let (valid, invalid) = utf8_byte_counts(&head);
+    Ok(if valid >= invalid { UTF_8 } else { SHIFT_JIS })
+}
+
+/// Non-ASCII bytes inside valid UTF-8 sequences, and bytes outside them.
+fn utf8_byte_counts(mut bytes: &[u8]) -> (usize, usize) {
+    let (mut valid, mut invalid) = (0, 0);
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => return (valid + s.bytes().filter(|b| !b.is_ascii()).count(), invalid),
+            Err(e) => {
+                let (ok, rest) = bytes.split_at(e.valid_up_to());
+                valid += ok.iter().filter(|b| !b.is_ascii()).count();
+                // A sequence cut off by the end of the window is not an error.
+                let Some(bad) = e.error_len() else {
+                    return (valid, invalid);
+                };
+                invalid += bad;
+                bytes = &rest[bad..];
+            }
+        }
     }
 }
 
@@ -439,4 +459,26 @@ fn flush(
         .rejections
         .extend(out.rejected.into_iter().take(room));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf8_byte_counts;
+
+    #[test]
+    fn encoding_evidence() {
+        let utf8 = "お客さま番号,氏名".as_bytes();
+        let (v, i) = utf8_byte_counts(utf8);
+        assert!(v > 0 && i == 0);
+        let sjis = encoding_rs::SHIFT_JIS.encode("お客さま番号,氏名,ﾊﾝｶｸ").0;
+        let (v, i) = utf8_byte_counts(&sjis);
+        assert!(i > v, "{v} {i}");
+        let mut broken = utf8.to_vec();
+        broken.extend_from_slice(b"\xff\xfe");
+        let (v, i) = utf8_byte_counts(&broken);
+        assert!(v > i);
+        // cut in the middle of a character at the end of the window
+        let (v, i) = utf8_byte_counts(&utf8[..utf8.len() - 1]);
+        assert!(v > 0 && i == 0);
+    }
 }
