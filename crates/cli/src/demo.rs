@@ -71,10 +71,8 @@ fn load_customers(
     let bar = out.progress(n, tenant);
     let mut people = mamori_synth::Generator::new(seed);
     let mut batch = Vec::with_capacity(2000);
-    let mut line = 1;
-    for i in 0..n {
+    for (line, i) in (2..).zip(0..n) {
         let p = people.person();
-        line += 1;
         let fields: BTreeMap<String, String> = mamori_synth::HEADER_FIELDS
             .iter()
             .zip(p.columns())
@@ -109,15 +107,18 @@ fn load_customers(
     Ok(())
 }
 
+/// (login, role, department, vendor, tenant/segment assignments)
+type DemoPerson = (
+    &'static str,
+    Role,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static [(&'static str, Option<&'static str>)],
+);
+
 /// One person per role, with a fresh token each run (tokens are stored only as hashes).
 fn demo_users(vault: &Arc<Vault>, actor: &str) -> Result<Vec<DemoUser>> {
-    let people: [(
-        &str,
-        Role,
-        Option<&str>,
-        Option<&str>,
-        &[(&str, Option<&str>)],
-    ); 7] = [
+    let people: [DemoPerson; 7] = [
         (
             "op-sato",
             Role::Operator,

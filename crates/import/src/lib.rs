@@ -367,17 +367,17 @@ pub fn import_file(
 ) -> Result<ImportSummary, ImportError> {
     let tenant = vault.tenant_summary(&opts.tenant)?;
     let schema = vault.tenant_schema(&tenant.id)?;
-    if let Some(seg) = &opts.segment {
-        if schema.segment(seg).is_none() {
-            return Err(VaultError::bad(
-                "segment_unknown",
-                format!(
-                    "unknown segment '{seg}'; tenant has: {}",
-                    tenant.segments.join(", ")
-                ),
-            )
-            .into());
-        }
+    if let Some(seg) = &opts.segment
+        && schema.segment(seg).is_none()
+    {
+        return Err(VaultError::bad(
+            "segment_unknown",
+            format!(
+                "unknown segment '{seg}'; tenant has: {}",
+                tenant.segments.join(", ")
+            ),
+        )
+        .into());
     }
     let enc = detect(path, opts.encoding)?;
     let (mapping, total) = check(path, enc, &schema, &opts.map)?;

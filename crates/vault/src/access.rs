@@ -194,19 +194,19 @@ impl Vault {
                 VaultError::Shredded(tenant.to_owned()),
             ));
         }
-        if let Some(c) = access.case_id {
-            if !valid_case_id(c) {
-                let err = VaultError::bad(
-                    "case_id_invalid",
-                    format!("case_id must be 1-{MAX_CASE_ID} letters, digits or -_.:/#"),
-                );
-                return Err(self.refuse(
-                    event(),
-                    AuditDecision::Invalid,
-                    "case_id_invalid".into(),
-                    err,
-                ));
-            }
+        if let Some(c) = access.case_id
+            && !valid_case_id(c)
+        {
+            let err = VaultError::bad(
+                "case_id_invalid",
+                format!("case_id must be 1-{MAX_CASE_ID} letters, digits or -_.:/#"),
+            );
+            return Err(self.refuse(
+                event(),
+                AuditDecision::Invalid,
+                "case_id_invalid".into(),
+                err,
+            ));
         }
         let Some(purpose_id) = access.purpose.filter(|p| !p.trim().is_empty()) else {
             let err = VaultError::bad(

@@ -55,13 +55,12 @@ impl TenantCache {
         let row = store
             .tenant(id)?
             .ok_or(VaultError::NotFound { what: "tenant" })?;
-        if let Some(s) = self.map.read().get(id) {
-            if s.row.status == row.status
-                && s.row.current_key_version == row.current_key_version
-                && s.row.created_at == row.created_at
-            {
-                return Ok(s.clone());
-            }
+        if let Some(s) = self.map.read().get(id)
+            && s.row.status == row.status
+            && s.row.current_key_version == row.current_key_version
+            && s.row.created_at == row.created_at
+        {
+            return Ok(s.clone());
         }
         let state = Arc::new(load(store, root, row)?);
         self.map.write().insert(id.to_owned(), state.clone());
