@@ -19,6 +19,12 @@ use mamori_vault::datadir;
 use output::Out;
 use serde_json::json;
 
+// Imports and the server allocate many short-lived strings across threads;
+// mimalloc handles that pattern with far less contention than glibc malloc
+// (BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "mamori",
@@ -318,13 +324,20 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
                 ),
                 None => Box::new(std::io::stdout().lock()),
             };
-            mamori_synth::write_csv(
+            let written = mamori_synth::write_csv(
                 BufWriter::with_capacity(1 << 20, sink),
                 seed,
                 records,
                 enc,
                 |n| bar.set_position(n),
-            )?;
+            );
+            match written {
+                // `mamori gen | head`: the reader has what it wanted.
+                Err(e) if file.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                other => other?,
+            }
             bar.finish_and_clear();
             if let Some(p) = file {
                 out.emit(&json!({"records": records, "seed": seed, "out": p}), |_| {
@@ -405,7 +418,7 @@ pub fn serve_vault(
 
 fn tenant(dir: &Path, cmd: TenantCmd, out: Out) -> Result<()> {
     if let TenantCmd::DefaultSchema = cmd {
-        print!("{CONTACT_CENTRE_SCHEMA}");
+        output::write_stdout(CONTACT_CENTRE_SCHEMA);
         return Ok(());
     }
     let vault = datadir::open(dir)?.vault;

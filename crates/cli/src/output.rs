@@ -1,6 +1,6 @@
 //! Output for people (text, progress bars on a terminal) or for scripts (`--json`).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -13,14 +13,12 @@ pub struct Out {
 impl Out {
     /// Prints `value` as JSON with `--json`, otherwise the text `human` renders.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
-        if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())
-            );
+        let text = if self.json {
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())
         } else {
-            println!("{}", human(value));
-        }
+            human(value)
+        };
+        write_stdout(&format!("{text}\n"));
     }
 
     /// A progress bar on stderr when it is a terminal and output is for people.
@@ -36,5 +34,21 @@ impl Out {
         );
         bar.set_message(what.to_owned());
         bar
+    }
+}
+
+/// Writes to stdout. A reader that went away (`mamori ... | head`) is not an
+/// error worth a panic: the command's work is done, so it ends quietly.
+pub fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write output: {e}");
+        std::process::exit(1);
     }
 }

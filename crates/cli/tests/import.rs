@@ -264,3 +264,43 @@ fn an_import_killed_midway_completes_on_rerun_without_duplicates() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// With batches of two rows, batch N+1 is prepared while batch N commits, so
+/// a customer repeated in consecutive batches is first taken for new, hits the
+/// key-token constraint, and is prepared again as an update.
+#[test]
+fn a_customer_repeated_across_pipelined_batches_is_one_record_with_the_last_values() {
+    let (mut v, src) = setup();
+    v.env.push(("MAMORI_IMPORT_BATCH_SIZE".into(), "2".into()));
+    let mut text = String::from("お客さま番号,氏名,携帯電話番号,区分\n");
+    for round in 0..5 {
+        text.push_str(&format!("P-1,山田 太郎,090-0000-000{round},own\n"));
+        text.push_str(&format!(
+            "P-{},別人 {round},080-1111-222{round},own\n",
+            round + 2
+        ));
+    }
+    let file = write(&src, "repeat.csv", text.as_bytes());
+    let out = v.ok(&["import", "--tenant", "acme", &file]);
+    assert_eq!(out["rows"], 10);
+    assert_eq!(out["batches"], 5);
+    assert_eq!(
+        out["inserted"].as_u64().unwrap() + out["updated"].as_u64().unwrap(),
+        10
+    );
+    assert_eq!(out["inserted"], 6, "P-1 once, P-2..P-6 once each");
+    assert_eq!(v.records("acme"), 6);
+    let op = v.user("op", "operator", &["acme"]);
+    let server = v.serve();
+    let last = server.search(&op, "acme", Some("inquiry"), "phone", "09000000004");
+    assert_eq!(last.status, 200, "{:?}", last.body);
+    assert_eq!(last.body["records"].as_array().unwrap().len(), 1);
+    let first = server.search(&op, "acme", Some("inquiry"), "phone", "09000000000");
+    assert_eq!(
+        first.body["records"].as_array().unwrap().len(),
+        0,
+        "the replaced phone is no longer in the blind index"
+    );
+    server.stop();
+    assert!(v.run(&["audit", "verify"]).status.success());
+}

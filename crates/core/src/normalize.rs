@@ -80,6 +80,11 @@ pub fn canonical(ty: FieldType, raw: &str) -> Result<String, NormalizeError> {
 }
 
 fn nfkc(s: &str) -> String {
+    // Most values are NFKC already (ASCII, plain kanji); the quick check
+    // answers that without decomposing and recomposing every character.
+    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.to_owned();
+    }
     s.nfkc().collect()
 }
 

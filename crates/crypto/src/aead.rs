@@ -1,15 +1,17 @@
 //! Field-level authenticated encryption.
 
-use chacha20poly1305::{
-    KeyInit, XChaCha20Poly1305, XNonce,
+use aes_gcm_siv::{
+    Aes256GcmSiv, KeyInit, Nonce,
     aead::{Aead, Payload},
 };
 use rand::RngCore;
 
 use crate::{CryptoError, KeyVersion};
 
-const FORMAT: u8 = 1;
-const HEADER: usize = 1 + 4 + 24;
+/// Format 2: AES-256-GCM-SIV with a 96-bit random nonce.
+const FORMAT: u8 = 2;
+const NONCE: usize = 12;
+const HEADER: usize = 1 + 4 + NONCE;
 
 /// Where a ciphertext belongs. All of it goes into the associated data.
 #[derive(Clone, Copy)]
@@ -20,11 +22,14 @@ pub struct FieldContext<'a> {
 
 /// Encrypts and decrypts field values with one version of a tenant's data key.
 ///
-/// XChaCha20-Poly1305 takes 192-bit random nonces, so nonces never need
-/// coordination between processes and collisions are negligible even after
-/// billions of encryptions under one key.
+/// AES-256-GCM-SIV (RFC 8452) with random nonces: nonces need no coordination
+/// between processes, and the scheme is nonce-misuse resistant, so even a
+/// repeated nonce under one key reveals only whether two encryptions of the
+/// same field of the same record (the associated data) had equal values, never
+/// the key or a plaintext. It runs on AES-NI: about 4x faster than
+/// XChaCha20-Poly1305 for the short values of a customer record (BENCHMARKS.md).
 pub struct FieldCipher {
-    cipher: XChaCha20Poly1305,
+    cipher: Aes256GcmSiv,
     tenant: String,
     version: KeyVersion,
 }
@@ -32,7 +37,7 @@ pub struct FieldCipher {
 impl FieldCipher {
     pub(crate) fn new(tenant: &str, version: KeyVersion, key: &[u8; 32]) -> Self {
         Self {
-            cipher: XChaCha20Poly1305::new(key.into()),
+            cipher: Aes256GcmSiv::new(key.into()),
             tenant: tenant.to_owned(),
             version,
         }
@@ -52,19 +57,19 @@ impl FieldCipher {
 
     /// `format ‖ key version ‖ nonce ‖ ciphertext ‖ tag`.
     pub fn encrypt(&self, ctx: FieldContext<'_>, plaintext: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; 24];
+        let mut nonce = [0u8; NONCE];
         rand::rng().fill_bytes(&mut nonce);
         let aad = self.aad(ctx, self.version);
         let ct = self
             .cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                Nonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext,
                     aad: &aad,
                 },
             )
-            .expect("XChaCha20-Poly1305 encryption of a bounded field cannot fail");
+            .expect("AES-GCM-SIV encryption of a bounded field cannot fail");
         let mut out = Vec::with_capacity(HEADER + ct.len());
         out.push(FORMAT);
         out.extend_from_slice(&self.version.to_be_bytes());
@@ -85,7 +90,7 @@ impl FieldCipher {
         let aad = self.aad(ctx, version);
         self.cipher
             .decrypt(
-                XNonce::from_slice(&ciphertext[5..HEADER]),
+                Nonce::from_slice(&ciphertext[5..HEADER]),
                 Payload {
                     msg: &ciphertext[HEADER..],
                     aad: &aad,

@@ -1,10 +1,10 @@
 //! The root key and the per-tenant key sets it wraps.
 
-use base64::Engine as _;
-use chacha20poly1305::{
-    KeyInit, XChaCha20Poly1305, XNonce,
+use aes_gcm_siv::{
+    Aes256GcmSiv, KeyInit, Nonce,
     aead::{Aead, Payload},
 };
+use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
@@ -13,7 +13,9 @@ use crate::{CryptoError, aead::FieldCipher};
 
 pub type KeyVersion = u32;
 
-const WRAP_FORMAT: u8 = 1;
+/// Format 2: AES-256-GCM-SIV, 96-bit random nonce.
+const WRAP_FORMAT: u8 = 2;
+const WRAP_NONCE: usize = 12;
 
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
     let mut b = Zeroizing::new([0u8; N]);
@@ -48,22 +50,19 @@ impl RootKey {
         &self.0
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.0.as_ref().into())
+    fn cipher(&self) -> Aes256GcmSiv {
+        Aes256GcmSiv::new(self.0.as_ref().into())
     }
 
     /// Wraps a tenant key. The associated data names tenant, purpose and version
     /// so that a wrapped key cannot be swapped between tenants or roles.
     fn wrap(&self, aad: &[u8], key: &[u8; 32]) -> Result<WrappedKey, CryptoError> {
-        let nonce = random_bytes::<24>()?;
+        let nonce = random_bytes::<WRAP_NONCE>()?;
         let ct = self
             .cipher()
-            .encrypt(
-                XNonce::from_slice(nonce.as_ref()),
-                Payload { msg: key, aad },
-            )
+            .encrypt(Nonce::from_slice(nonce.as_ref()), Payload { msg: key, aad })
             .map_err(|_| CryptoError::Format)?;
-        let mut out = Vec::with_capacity(1 + 24 + ct.len());
+        let mut out = Vec::with_capacity(1 + WRAP_NONCE + ct.len());
         out.push(WRAP_FORMAT);
         out.extend_from_slice(nonce.as_ref());
         out.extend_from_slice(&ct);
@@ -72,14 +71,17 @@ impl RootKey {
 
     fn unwrap(&self, aad: &[u8], wrapped: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
         let w = &wrapped.0;
-        if w.len() != 1 + 24 + 32 + 16 || w[0] != WRAP_FORMAT {
+        if w.len() != 1 + WRAP_NONCE + 32 + 16 || w[0] != WRAP_FORMAT {
             return Err(CryptoError::Format);
         }
         let pt = Zeroizing::new(
             self.cipher()
                 .decrypt(
-                    XNonce::from_slice(&w[1..25]),
-                    Payload { msg: &w[25..], aad },
+                    Nonce::from_slice(&w[1..1 + WRAP_NONCE]),
+                    Payload {
+                        msg: &w[1 + WRAP_NONCE..],
+                        aad,
+                    },
                 )
                 .map_err(|_| CryptoError::Decrypt)?,
         );

@@ -3,7 +3,7 @@
 //! Key hierarchy:
 //! ```text
 //! root key (file 0600 or MAMORI_ROOT_KEY; never in the database)
-//!   └─ wraps, per tenant and version: data key  (XChaCha20-Poly1305, field encryption)
+//!   └─ wraps, per tenant and version: data key  (AES-256-GCM-SIV, field encryption)
 //!                                     index key (HMAC-SHA256, blind-index tokens)
 //! ```
 //! Every field ciphertext carries its key version and is bound by its associated

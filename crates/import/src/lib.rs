@@ -20,7 +20,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use mamori_core::Schema;
 use mamori_vault::{
     Vault, VaultError,
-    ingest::{ImportRow, Rejection},
+    ingest::{BatchOutcome, ImportRow, Rejection},
 };
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -385,11 +385,59 @@ pub fn import_file(
         encoding: enc.name().to_lowercase().replace('_', "-"),
         ..Default::default()
     };
+    progress(Progress { done: 0, total });
+    // Two stages on two threads: this one commits batch N while the reader
+    // parses and encrypts batch N+1. The channel holds one batch, so memory
+    // stays bounded by about three batches whatever the file size.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Prepared, ImportError>>(1);
+    std::thread::scope(|s| {
+        let mapping = &mapping;
+        s.spawn(move || {
+            let sent = read_batches(path, enc, mapping, opts.batch_size.max(1), |rows| {
+                let n = rows.len() as u64;
+                let prepared = vault
+                    .prepare_import(&opts.tenant, opts.segment.as_deref(), rows)
+                    .map(|batch| Prepared { rows: n, batch })
+                    .map_err(ImportError::from);
+                let ok = prepared.is_ok();
+                tx.send(prepared).is_ok() && ok
+            });
+            if let Err(e) = sent {
+                let _ = tx.send(Err(e));
+            }
+        });
+        for prepared in rx {
+            let Prepared { rows, batch } = prepared?;
+            let out = vault.commit_import(actor, batch)?;
+            summary.add(rows, out);
+            progress(Progress {
+                done: summary.rows,
+                total,
+            });
+        }
+        Ok::<_, ImportError>(())
+    })?;
+    Ok(summary)
+}
+
+struct Prepared {
+    rows: u64,
+    batch: mamori_vault::ingest::PreparedBatch,
+}
+
+/// Reads the data rows in batches of `size` and hands each to `each`, which
+/// returns false to stop early (an error, or the consumer has gone).
+fn read_batches(
+    path: &Path,
+    enc: &'static Encoding,
+    mapping: &[Option<String>],
+    size: usize,
+    mut each: impl FnMut(Vec<ImportRow>) -> bool,
+) -> Result<(), ImportError> {
     let mut rdr = reader(path, enc)?;
     let mut rec = csv::StringRecord::new();
-    let mut batch = Vec::with_capacity(opts.batch_size);
+    let mut batch = Vec::with_capacity(size);
     let mut header_seen = false;
-    progress(Progress { done: 0, total });
     while rdr.read_record(&mut rec).map_err(|e| malformed(&e, enc))? {
         if !header_seen {
             header_seen = true;
@@ -398,67 +446,47 @@ pub fn import_file(
         if rec.len() == 1 && rec[0].is_empty() {
             continue;
         }
-        let line = rec.position().map_or(0, |p| p.line());
-        let mut row = ImportRow {
-            line,
-            segment: None,
-            fields: BTreeMap::new(),
-        };
-        for (cell, target) in rec.iter().zip(&mapping) {
-            match target.as_deref() {
-                Some("segment") if !cell.trim().is_empty() => {
-                    row.segment = Some(cell.trim().to_owned())
-                }
-                Some("segment") | None => {}
-                Some(field) => {
-                    row.fields.insert(field.to_owned(), cell.to_owned());
-                }
-            }
-        }
-        batch.push(row);
-        if batch.len() >= opts.batch_size.max(1) {
-            flush(vault, actor, opts, &mut batch, &mut summary)?;
-            progress(Progress {
-                done: summary.rows,
-                total,
-            });
+        batch.push(row_of(&rec, mapping));
+        if batch.len() >= size && !each(std::mem::replace(&mut batch, Vec::with_capacity(size))) {
+            return Ok(());
         }
     }
-    flush(vault, actor, opts, &mut batch, &mut summary)?;
-    progress(Progress {
-        done: summary.rows,
-        total,
-    });
-    Ok(summary)
+    if !batch.is_empty() {
+        each(batch);
+    }
+    Ok(())
 }
 
-fn flush(
-    vault: &Vault,
-    actor: &str,
-    opts: &ImportOptions,
-    batch: &mut Vec<ImportRow>,
-    summary: &mut ImportSummary,
-) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
+fn row_of(rec: &csv::StringRecord, mapping: &[Option<String>]) -> ImportRow {
+    let mut row = ImportRow {
+        line: rec.position().map_or(0, |p| p.line()),
+        segment: None,
+        fields: BTreeMap::new(),
+    };
+    for (cell, target) in rec.iter().zip(mapping) {
+        match target.as_deref() {
+            Some("segment") if !cell.trim().is_empty() => {
+                row.segment = Some(cell.trim().to_owned())
+            }
+            Some("segment") | None => {}
+            Some(field) => {
+                row.fields.insert(field.to_owned(), cell.to_owned());
+            }
+        }
     }
-    let n = batch.len() as u64;
-    let out = vault.import_batch(
-        actor,
-        &opts.tenant,
-        opts.segment.as_deref(),
-        std::mem::take(batch),
-    )?;
-    summary.rows += n;
-    summary.batches += 1;
-    summary.inserted += out.inserted;
-    summary.updated += out.updated;
-    summary.rejected += out.rejected.len() as u64;
-    let room = MAX_LISTED_REJECTIONS.saturating_sub(summary.rejections.len());
-    summary
-        .rejections
-        .extend(out.rejected.into_iter().take(room));
-    Ok(())
+    row
+}
+
+impl ImportSummary {
+    fn add(&mut self, rows: u64, out: BatchOutcome) {
+        self.rows += rows;
+        self.batches += 1;
+        self.inserted += out.inserted;
+        self.updated += out.updated;
+        self.rejected += out.rejected.len() as u64;
+        let room = MAX_LISTED_REJECTIONS.saturating_sub(self.rejections.len());
+        self.rejections.extend(out.rejected.into_iter().take(room));
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,12 @@ pub trait VaultStore: Send + Sync {
 
     /// Record ids found under any of `tokens` for `search_key`, in this tenant only.
     fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>>;
+    /// The records whose key token (customer number) is one of `tokens`.
+    fn find_keys(
+        &self,
+        tenant: &str,
+        tokens: &[Token],
+    ) -> Result<std::collections::HashMap<Token, [u8; 16]>>;
     fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>>;
     /// Writes a batch atomically: all rows or none. A `New` row whose key token
     /// is already taken fails the batch with `Conflict` (a concurrent insert).

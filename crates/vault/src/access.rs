@@ -175,6 +175,33 @@ impl Vault {
         }
     }
 
+    /// Records a gate refusal and explains it to the caller in terms they can act on.
+    fn deny(
+        &self,
+        caller: &Caller,
+        mut event: Event,
+        decision: &Decision,
+        purpose: &Purpose,
+    ) -> VaultError {
+        event.policies = decision.policies.clone();
+        let hint = if decision.policies.is_empty() && !purpose.roles.contains(&caller.role) {
+            format!(
+                "purpose '{}' is not available to the role {}",
+                purpose.id, caller.role
+            )
+        } else if decision.policies.is_empty() {
+            "no assignment covers this tenant or segment, or the role may not do this".to_owned()
+        } else {
+            format!("forbidden by policy {}", decision.policies.join(", "))
+        };
+        self.refuse(
+            event,
+            AuditDecision::Deny,
+            decision.reason(),
+            VaultError::Forbidden { reason: hint },
+        )
+    }
+
     /// Loads the tenant and checks what every data request needs: a known,
     /// active tenant, a defined purpose, a well-formed case id.
     fn prepare<'s>(
@@ -348,14 +375,7 @@ impl Vault {
         let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
         event.policies = decision.policies.clone();
         if !decision.allowed {
-            return Err(self.refuse(
-                event,
-                AuditDecision::Deny,
-                decision.reason(),
-                VaultError::Forbidden {
-                    reason: decision.reason(),
-                },
-            ));
+            return Err(self.deny(caller, event, &decision, purpose));
         }
         let tokens: Vec<Token> = state
             .keys
@@ -407,15 +427,7 @@ impl Vault {
         // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
         let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
         if !decision.allowed {
-            event.policies = decision.policies.clone();
-            return Err(self.refuse(
-                event,
-                AuditDecision::Deny,
-                decision.reason(),
-                VaultError::Forbidden {
-                    reason: decision.reason(),
-                },
-            ));
+            return Err(self.deny(caller, event, &decision, purpose));
         }
         let row = match RecordId::parse(id) {
             Ok(rid) => self.store.record(tenant, rid.as_bytes())?,
@@ -440,14 +452,7 @@ impl Vault {
         event.policies = decision.policies.clone();
         event.records = vec![RecordId::from_bytes(row.id).to_string()];
         if !decision.allowed {
-            return Err(self.refuse(
-                event,
-                AuditDecision::Deny,
-                decision.reason(),
-                VaultError::Forbidden {
-                    reason: decision.reason(),
-                },
-            ));
+            return Err(self.deny(caller, event, &decision, purpose));
         }
         let view = purpose.view_for(caller.role);
         let record = self.view_of(&state, &row, &view)?;
@@ -505,15 +510,7 @@ impl Vault {
         for seg in &segments {
             let decision = self.decide(caller, Action::Write, &state, Some(seg), purpose, access);
             if !decision.allowed {
-                event.policies = decision.policies.clone();
-                return Err(self.refuse(
-                    event,
-                    AuditDecision::Deny,
-                    decision.reason(),
-                    VaultError::Forbidden {
-                        reason: decision.reason(),
-                    },
-                ));
+                return Err(self.deny(caller, event, &decision, purpose));
             }
         }
         let write = prepare_write(
@@ -570,14 +567,7 @@ impl Vault {
         event.policies = decision.policies.clone();
         event.records = vec![RecordId::from_bytes(id).to_string()];
         if !decision.allowed {
-            return Err(self.refuse(
-                event,
-                AuditDecision::Deny,
-                decision.reason(),
-                VaultError::Forbidden {
-                    reason: decision.reason(),
-                },
-            ));
+            return Err(self.deny(caller, event, &decision, purpose));
         }
         self.audit.append(event)?;
         self.store.delete_record(tenant, &id)?;

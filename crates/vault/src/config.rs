@@ -83,7 +83,7 @@ impl Default for Config {
             audit: AuditConfig {
                 busy_timeout_ms: 5000,
             },
-            import: ImportConfig { batch_size: 2000 },
+            import: ImportConfig { batch_size: 10_000 },
             policy: PolicyConfig {
                 dir: "policies".into(),
             },

@@ -1,19 +1,31 @@
 //! Bulk writes from an import: validate each row, encrypt, audit, then store
 //! the batch atomically. Re-running a batch updates instead of duplicating,
 //! because records are keyed by customer number.
+//!
+//! A batch is handled in two steps so that an importer can pipeline them:
+//! [`Vault::prepare_import`] (validation, lookup of existing customers,
+//! encryption: CPU work, spread over the cores) and [`Vault::commit_import`]
+//! (one audit event, one store transaction). While one batch commits, the
+//! next can be prepared.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{FieldType, RecordId, normalize, schema::KEY_FIELD};
-use mamori_store::{StoreError, Token, WriteKind};
+use mamori_store::{RecordWrite, StoreError, Token, WriteKind};
 use serde::Serialize;
 
 use crate::{
     Vault,
     access::{prepare_write, validate_fields},
     error::{Result, VaultError},
+    tenants::TenantState,
 };
+
+/// Below this many rows a batch is sealed on the calling thread: starting
+/// threads would cost more than it saves.
+const PARALLEL_MIN_ROWS: usize = 512;
 
 /// One data row of an import, already mapped to schema field names.
 #[derive(Debug, Clone)]
@@ -39,9 +51,37 @@ pub struct BatchOutcome {
     pub rejected: Vec<Rejection>,
 }
 
+/// A valid row, keyed by its customer number.
+struct ValidRow {
+    /// Normalised customer number.
+    key: String,
+    segment: String,
+    fields: BTreeMap<String, String>,
+}
+
+/// A batch validated and encrypted, ready to commit.
+pub struct PreparedBatch {
+    tenant: String,
+    state: Arc<TenantState>,
+    /// A customer repeated within the batch keeps its last row.
+    rows: Vec<ValidRow>,
+    writes: Vec<RecordWrite>,
+    rejected: Vec<Rejection>,
+}
+
+impl PreparedBatch {
+    /// Rows that will be written (after dropping rejected and repeated ones).
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
+
 impl Vault {
-    /// Imports one batch. All valid rows of the batch are written in one
-    /// transaction, after one audit event listing their record ids.
+    /// Imports one batch: [`Self::prepare_import`] then [`Self::commit_import`].
     pub fn import_batch(
         &self,
         actor: &str,
@@ -49,15 +89,25 @@ impl Vault {
         default_segment: Option<&str>,
         rows: Vec<ImportRow>,
     ) -> Result<BatchOutcome> {
+        let batch = self.prepare_import(tenant, default_segment, rows)?;
+        self.commit_import(actor, batch)
+    }
+
+    /// Validates, looks up existing customers and encrypts one batch.
+    /// Nothing is written and nothing audited yet.
+    pub fn prepare_import(
+        &self,
+        tenant: &str,
+        default_segment: Option<&str>,
+        rows: Vec<ImportRow>,
+    ) -> Result<PreparedBatch> {
         let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
-        let mut outcome = BatchOutcome::default();
-        // Valid rows by customer-number token: a customer repeated within the batch keeps its last row.
-        let mut valid: HashMap<Token, (u64, String, BTreeMap<String, String>)> = HashMap::new();
-        let lookup_keys = state.keys.values().collect::<Vec<_>>();
-        let mut order = Vec::new();
+        let mut rejected = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
+        let mut valid: Vec<ValidRow> = Vec::with_capacity(rows.len());
         for row in rows {
             let segment = row
                 .segment
@@ -66,63 +116,78 @@ impl Vault {
                 .unwrap_or(state.schema.default_segment())
                 .to_owned();
             match validate_fields(&state.schema, &segment, &row.fields) {
-                Ok(canonical) => {
-                    let no = normalize::normalize(FieldType::Text, &canonical[KEY_FIELD])
+                Ok(fields) => {
+                    let key = normalize::normalize(FieldType::Text, &fields[KEY_FIELD])
                         .map_err(|e| VaultError::Internal(e.to_string()))?;
-                    let t = state.current()?.index.token(KEY_FIELD, &no);
-                    if valid.insert(t, (row.line, segment, canonical)).is_none() {
-                        order.push((t, no));
+                    let v = ValidRow {
+                        key: key.clone(),
+                        segment,
+                        fields,
+                    };
+                    match position.get(&key) {
+                        Some(&i) => valid[i] = v,
+                        None => {
+                            position.insert(key, valid.len());
+                            valid.push(v);
+                        }
                     }
                 }
-                Err((code, reason)) => outcome.rejected.push(Rejection {
+                Err((code, reason)) => rejected.push(Rejection {
                     line: row.line,
                     code: code.into(),
                     reason,
                 }),
             }
         }
-        if valid.is_empty() {
-            return Ok(outcome);
+        let writes = self.seal_rows(tenant, &state, &valid)?;
+        Ok(PreparedBatch {
+            tenant: tenant.to_owned(),
+            state,
+            rows: valid,
+            writes,
+            rejected,
+        })
+    }
+
+    /// Audits and writes a prepared batch in one transaction. If a concurrent
+    /// writer created one of its customers in the meantime, the batch is
+    /// prepared again against the new state and retried once.
+    pub fn commit_import(&self, actor: &str, mut batch: PreparedBatch) -> Result<BatchOutcome> {
+        if batch.writes.is_empty() {
+            return Ok(BatchOutcome {
+                rejected: batch.rejected,
+                ..Default::default()
+            });
         }
-        // Two tries: a concurrent writer may insert the same new customer between lookup and write.
         for attempt in 0..2 {
-            let mut writes = Vec::with_capacity(valid.len());
-            for (t, no) in &order {
-                let (_, segment, canonical) = &valid[t];
-                let tokens: Vec<Token> = lookup_keys
-                    .iter()
-                    .map(|k| k.index.token(KEY_FIELD, no))
-                    .collect();
-                let existing = self
-                    .store
-                    .find(tenant, KEY_FIELD, &tokens)?
-                    .into_iter()
-                    .next();
-                writes.push(prepare_write(
-                    &state,
-                    existing,
-                    segment.clone(),
-                    canonical,
-                    self.now(),
-                )?);
+            if attempt > 0 {
+                batch.writes = self.seal_rows(&batch.tenant, &batch.state, &batch.rows)?;
             }
-            let inserted = writes.iter().filter(|w| w.kind == WriteKind::New).count() as u64;
-            let mut e =
-                Event::new(actor, "record.import", AuditDecision::Allow, "ok").tenant(tenant);
-            e.records = writes
+            let inserted = batch
+                .writes
+                .iter()
+                .filter(|w| w.kind == WriteKind::New)
+                .count() as u64;
+            let updated = batch.writes.len() as u64 - inserted;
+            let mut e = Event::new(actor, "record.import", AuditDecision::Allow, "ok")
+                .tenant(&batch.tenant);
+            e.records = batch
+                .writes
                 .iter()
                 .map(|w| RecordId::from_bytes(w.record.id).to_string())
                 .collect();
             let e = e
                 .detail("inserted", inserted)
-                .detail("updated", writes.len() as u64 - inserted)
-                .detail("rejected", outcome.rejected.len());
+                .detail("updated", updated)
+                .detail("rejected", batch.rejected.len());
             self.audit.append(e)?;
-            match self.store.write_records(tenant, &writes) {
+            match self.store.write_records(&batch.tenant, &batch.writes) {
                 Ok(()) => {
-                    outcome.inserted = inserted;
-                    outcome.updated = writes.len() as u64 - inserted;
-                    return Ok(outcome);
+                    return Ok(BatchOutcome {
+                        inserted,
+                        updated,
+                        rejected: batch.rejected,
+                    });
                 }
                 Err(StoreError::Conflict(_)) if attempt == 0 => continue,
                 Err(e) => return Err(e.into()),
@@ -131,5 +196,56 @@ impl Vault {
         Err(VaultError::Conflict(
             "the batch kept conflicting with concurrent writes".into(),
         ))
+    }
+
+    /// Finds which customers exist already (under any key version), then
+    /// encrypts every row, on several threads for a large batch.
+    fn seal_rows(
+        &self,
+        tenant: &str,
+        state: &TenantState,
+        rows: &[ValidRow],
+    ) -> Result<Vec<RecordWrite>> {
+        let mut tokens: Vec<Token> = Vec::with_capacity(rows.len() * state.keys.len());
+        for keys in state.keys.values() {
+            tokens.extend(rows.iter().map(|r| keys.index.token(KEY_FIELD, &r.key)));
+        }
+        let found = self.store.find_keys(tenant, &tokens)?;
+        let existing: Vec<Option<[u8; 16]>> = rows
+            .iter()
+            .map(|r| {
+                state
+                    .keys
+                    .values()
+                    .find_map(|k| found.get(&k.index.token(KEY_FIELD, &r.key)).copied())
+            })
+            .collect();
+        let now = self.now();
+        let seal = |rows: &[ValidRow], existing: &[Option<[u8; 16]>]| {
+            rows.iter()
+                .zip(existing)
+                .map(|(r, e)| prepare_write(state, *e, r.segment.clone(), &r.fields, now))
+                .collect::<Result<Vec<_>>>()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        if threads < 2 || rows.len() < PARALLEL_MIN_ROWS {
+            return seal(rows, &existing);
+        }
+        let chunk = rows.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(chunk)
+                .zip(existing.chunks(chunk))
+                .map(|(r, e)| s.spawn(move || seal(r, e)))
+                .collect();
+            let mut out = Vec::with_capacity(rows.len());
+            for h in handles {
+                let part = h
+                    .join()
+                    .map_err(|_| VaultError::Internal("an encryption thread panicked".into()))??;
+                out.extend(part);
+            }
+            Ok(out)
+        })
     }
 }

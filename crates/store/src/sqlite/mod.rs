@@ -97,6 +97,14 @@ pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Co
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_millis(busy_ms))?;
+    // Query planner stability: without it, this STAT4 build of SQLite
+    // re-prepares a cached statement whenever a bound value changes, which
+    // cost a fifth of the CPU of every lookup (BENCHMARKS.md). Our queries are
+    // point lookups whose best plan never depends on the value.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     // FULL: a committed transaction survives power loss, not only a crash.
     // temp_store=MEMORY: sorts and temporary tables never spill to files.
     // secure_delete: freed pages are zeroed, so a destroyed key leaves no copy.

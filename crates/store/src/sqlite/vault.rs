@@ -1,4 +1,6 @@
-use rusqlite::{OptionalExtension, Row, params};
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::SqliteVault;
 use crate::{
@@ -26,8 +28,10 @@ CREATE TABLE tenant_keys (
 );
 -- One row per customer. `sealed` holds every field encrypted on its own;
 -- `index_tokens` lists the record's blind-index entries so that they can be
--- replaced without decrypting anything.
+-- replaced without decrypting anything. `rid` is internal: appends stay at the
+-- end of the table and index entries point at 8 bytes instead of 16.
 CREATE TABLE records (
+    rid INTEGER PRIMARY KEY,
     tenant TEXT NOT NULL REFERENCES tenants(id),
     id BLOB NOT NULL,
     segment TEXT NOT NULL,
@@ -39,12 +43,19 @@ CREATE TABLE records (
     UNIQUE (tenant, id),
     UNIQUE (tenant, key_token)
 );
-CREATE TABLE blind_index (
-    tenant TEXT NOT NULL,
+-- Each (tenant, search key) gets a small number, so that the blind index,
+-- the largest structure of the vault, repeats neither name per entry.
+CREATE TABLE search_keys (
+    ix INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
     skey TEXT NOT NULL,
+    UNIQUE (tenant, skey)
+);
+CREATE TABLE blind_index (
+    ix INTEGER NOT NULL,
     token BLOB NOT NULL,
-    record_id BLOB NOT NULL,
-    PRIMARY KEY (tenant, skey, token, record_id)
+    rid INTEGER NOT NULL,
+    PRIMARY KEY (ix, token, rid)
 ) WITHOUT ROWID;
 CREATE TABLE users (
     login TEXT PRIMARY KEY,
@@ -123,6 +134,58 @@ fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
         b = &rest[n + 16..];
     }
     Ok(out)
+}
+
+/// The numbers of a tenant's search keys, read inside a write transaction.
+struct SearchKeys(HashMap<String, i64>);
+
+impl SearchKeys {
+    fn load(tx: &Transaction<'_>, tenant: &str) -> Result<Self> {
+        let mut st = tx.prepare_cached("SELECT skey, ix FROM search_keys WHERE tenant = ?1")?;
+        let map = st
+            .query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
+        Ok(Self(map))
+    }
+
+    fn number(&self, skey: &str) -> Result<i64> {
+        self.0
+            .get(skey)
+            .copied()
+            .ok_or_else(|| StoreError::Db(format!("search key '{skey}' has no number")))
+    }
+}
+
+/// Numbers every search key the rows use, creating missing ones in the same
+/// transaction (so a rolled-back batch leaves no number behind).
+fn search_key_numbers(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    rows: &[RecordWrite],
+) -> Result<SearchKeys> {
+    let mut keys = SearchKeys::load(tx, tenant)?;
+    for w in rows {
+        for (k, _) in &w.tokens {
+            if !keys.0.contains_key(k) {
+                tx.execute(
+                    "INSERT INTO search_keys (tenant, skey) VALUES (?1, ?2)",
+                    params![tenant, k],
+                )?;
+                keys.0.insert(k.clone(), tx.last_insert_rowid());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Removes a record's blind-index entries, listed in its `index_tokens`.
+fn delete_entries(tx: &Transaction<'_>, ix: &SearchKeys, rid: i64, encoded: &[u8]) -> Result<()> {
+    let mut del =
+        tx.prepare_cached("DELETE FROM blind_index WHERE ix = ?1 AND token = ?2 AND rid = ?3")?;
+    for (k, t) in decode_tokens(encoded)? {
+        del.execute(params![ix.number(&k)?, &t[..], rid])?;
+    }
+    Ok(())
 }
 
 impl VaultStore for SqliteVault {
@@ -214,7 +277,10 @@ impl VaultStore for SqliteVault {
             }
             tx.execute("DELETE FROM tenant_keys WHERE tenant = ?1", [tenant])?;
             // Tokens are keyed by the destroyed index key and useless now; drop them.
-            tx.execute("DELETE FROM blind_index WHERE tenant = ?1", [tenant])?;
+            tx.execute(
+                "DELETE FROM blind_index WHERE ix IN (SELECT ix FROM search_keys WHERE tenant = ?1)",
+                [tenant],
+            )?;
             tx.commit()?;
         }
         self.checkpoint()
@@ -222,8 +288,14 @@ impl VaultStore for SqliteVault {
 
     fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>> {
         let c = self.readers.get()?;
+        // The join on records re-checks the tenant: an entry can only ever
+        // name a record of the tenant its search key belongs to.
         let mut st = c.prepare_cached(
-            "SELECT record_id FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 LIMIT 1000",
+            "SELECT r.id FROM search_keys s
+             JOIN blind_index b ON b.ix = s.ix
+             JOIN records r ON r.rid = b.rid
+             WHERE s.tenant = ?1 AND s.skey = ?2 AND b.token = ?3 AND r.tenant = ?1
+             LIMIT 1000",
         )?;
         let mut out = Vec::new();
         for t in tokens {
@@ -234,6 +306,22 @@ impl VaultStore for SqliteVault {
                 if !out.contains(&id) {
                     out.push(id);
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+        let c = self.readers.get()?;
+        let mut st =
+            c.prepare_cached("SELECT id FROM records WHERE tenant = ?1 AND key_token = ?2")?;
+        let mut out = HashMap::new();
+        for t in tokens {
+            if let Some(id) = st
+                .query_row(params![tenant, &t[..]], |r| r.get::<_, [u8; 16]>(0))
+                .optional()?
+            {
+                out.insert(*t, id);
             }
         }
         Ok(out)
@@ -252,52 +340,74 @@ impl VaultStore for SqliteVault {
     fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
         let mut w = self.writer.lock();
         let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let ix = search_key_numbers(&tx, tenant, rows)?;
+        // Rows in id order and index entries in key order: each B-tree is then
+        // walked forwards once per batch instead of hit at random per row.
+        let mut order: Vec<&RecordWrite> = rows.iter().collect();
+        order.sort_unstable_by_key(|w| w.record.id);
+        let mut entries = Vec::with_capacity(rows.len() * 6);
         {
-            let mut old_tokens = tx
-                .prepare_cached("SELECT index_tokens FROM records WHERE tenant = ?1 AND id = ?2")?;
-            let mut del_token =
-                tx.prepare_cached("DELETE FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 AND record_id = ?4")?;
+            let mut old = tx.prepare_cached(
+                "SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
+            )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO records (tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
-                 WHERE tenant = ?1 AND id = ?2",
+                 WHERE rid = ?1 AND tenant = ?2",
             )?;
-            let mut add_token =
-                tx.prepare_cached("INSERT OR IGNORE INTO blind_index (tenant, skey, token, record_id) VALUES (?1, ?2, ?3, ?4)")?;
-            for w in rows {
+            for w in order {
                 let r = &w.record;
                 let encoded = encode_tokens(&w.tokens);
-                let args = params![
-                    tenant,
-                    &r.id[..],
-                    r.segment,
-                    r.key_version,
-                    &w.key_token[..],
-                    r.sealed,
-                    encoded,
-                    r.updated_at
-                ];
-                match w.kind {
+                let rid = match w.kind {
                     WriteKind::New => {
-                        insert.execute(args)?;
+                        insert.execute(params![
+                            tenant,
+                            &r.id[..],
+                            r.segment,
+                            r.key_version,
+                            &w.key_token[..],
+                            r.sealed,
+                            encoded,
+                            r.updated_at
+                        ])?;
+                        tx.last_insert_rowid()
                     }
                     WriteKind::Replace => {
-                        let old: Vec<u8> = old_tokens
-                            .query_row(params![tenant, &r.id[..]], |row| row.get(0))
+                        let (rid, tokens): (i64, Vec<u8>) = old
+                            .query_row(params![tenant, &r.id[..]], |row| {
+                                Ok((row.get(0)?, row.get(1)?))
+                            })
                             .optional()?
                             .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
-                        for (k, t) in decode_tokens(&old)? {
-                            del_token.execute(params![tenant, k, &t[..], &r.id[..]])?;
-                        }
-                        update.execute(args)?;
+                        delete_entries(&tx, &ix, rid, &tokens)?;
+                        update.execute(params![
+                            rid,
+                            tenant,
+                            r.segment,
+                            r.key_version,
+                            &w.key_token[..],
+                            r.sealed,
+                            encoded,
+                            r.updated_at
+                        ])?;
+                        rid
                     }
-                }
+                };
                 for (k, t) in &w.tokens {
-                    add_token.execute(params![tenant, k, &t[..], &r.id[..]])?;
+                    entries.push((ix.number(k)?, *t, rid));
                 }
+            }
+        }
+        entries.sort_unstable();
+        {
+            let mut add = tx.prepare_cached(
+                "INSERT OR IGNORE INTO blind_index (ix, token, rid) VALUES (?1, ?2, ?3)",
+            )?;
+            for (i, t, rid) in entries {
+                add.execute(params![i, &t[..], rid])?;
             }
         }
         tx.commit()?;
@@ -307,24 +417,19 @@ impl VaultStore for SqliteVault {
     fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let old: Option<Vec<u8>> = tx
+        let old: Option<(i64, Vec<u8>)> = tx
             .query_row(
-                "SELECT index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
+                "SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
                 params![tenant, &id[..]],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(old) = old else { return Ok(false) };
-        for (k, t) in decode_tokens(&old)? {
-            tx.execute(
-                "DELETE FROM blind_index WHERE tenant = ?1 AND skey = ?2 AND token = ?3 AND record_id = ?4",
-                params![tenant, k, &t[..], &id[..]],
-            )?;
-        }
-        tx.execute(
-            "DELETE FROM records WHERE tenant = ?1 AND id = ?2",
-            params![tenant, &id[..]],
-        )?;
+        let Some((rid, tokens)) = old else {
+            return Ok(false);
+        };
+        let ix = SearchKeys::load(&tx, tenant)?;
+        delete_entries(&tx, &ix, rid, &tokens)?;
+        tx.execute("DELETE FROM records WHERE rid = ?1", [rid])?;
         tx.commit()?;
         Ok(true)
     }

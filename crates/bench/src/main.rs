@@ -1,0 +1,303 @@
+//! `mamori-bench`: tools for `bench/run.sh`.
+//!
+//! - `load` drives a server with keep-alive connections for a fixed time and
+//!   reports requests/s and latency percentiles;
+//! - `baseline-serve` is what a team would build without mamori: customers in
+//!   a plain SQLite table, a point select by phone, and one audit row inserted
+//!   (and committed, WAL + synchronous=FULL) per request before answering.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use axum::{Json, Router, extract::State, routing::post};
+use clap::{Parser, Subcommand, ValueEnum};
+use mamori_core::{FieldType, normalize::normalize};
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// `POST {url}/v1/tenants/{tenant}/records/search` with purpose and case id.
+    Mamori,
+    /// `POST {url}/search` of `baseline-serve`.
+    Baseline,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    Load {
+        #[arg(long)]
+        url: String,
+        #[arg(long, value_enum)]
+        target: Target,
+        #[arg(long, default_value = "bench")]
+        tenant: String,
+        #[arg(long, default_value = "")]
+        token: String,
+        /// Seed and size of the generated data set the server holds; lookups use its phones.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        records: u64,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+    },
+    BaselineServe {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        records: u64,
+        #[arg(long)]
+        listen: String,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Load {
+            url,
+            target,
+            tenant,
+            token,
+            seed,
+            records,
+            connections,
+            seconds,
+            warmup,
+        } => {
+            let phones: Vec<String> = mamori_synth::Generator::new(seed)
+                .take(records.min(200_000) as usize)
+                .map(|p| p.mobile)
+                .collect();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            let out = rt.block_on(load(
+                url,
+                target,
+                tenant,
+                token,
+                Arc::new(phones),
+                connections,
+                seconds,
+                warmup,
+            ))?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::BaselineServe {
+            db,
+            seed,
+            records,
+            listen,
+        } => baseline(&db, seed, records, &listen)?,
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn load(
+    url: String,
+    target: Target,
+    tenant: String,
+    token: String,
+    phones: Arc<Vec<String>>,
+    connections: usize,
+    seconds: u64,
+    warmup: u64,
+) -> Result<Value> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+    let endpoint = match target {
+        Target::Mamori => format!("{url}/v1/tenants/{tenant}/records/search"),
+        Target::Baseline => format!("{url}/search"),
+    };
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (client, endpoint, token, phones, measuring, stop) = (
+            client.clone(),
+            endpoint.clone(),
+            token.clone(),
+            phones.clone(),
+            measuring.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = SmallRng::seed_from_u64(c as u64);
+            let mut lat = Vec::with_capacity(100_000);
+            let mut errors = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let phone = &phones[rng.random_range(0..phones.len())];
+                let body = match target {
+                    Target::Mamori => {
+                        json!({"purpose": "inquiry", "case_id": "BENCH-1", "by": {"phone": phone}})
+                    }
+                    Target::Baseline => json!({"phone": phone}),
+                };
+                let t = Instant::now();
+                let ok = match client
+                    .post(&endpoint)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) => {
+                        let good = r.status().is_success();
+                        let _ = r.bytes().await;
+                        good
+                    }
+                    Err(_) => false,
+                };
+                if measuring.load(Ordering::Relaxed) {
+                    if ok {
+                        lat.push(t.elapsed().as_micros() as u64)
+                    } else {
+                        errors += 1
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    Ok(json!({
+        "requests": all.len(), "errors": errors, "seconds": elapsed,
+        "rps": all.len() as f64 / elapsed, "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1.0),
+        "connections": connections,
+    }))
+}
+
+struct Baseline {
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
+    path: String,
+}
+
+fn open(path: &str) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(c)
+}
+
+/// Loads the same generated people in plaintext and serves the naive audited lookup.
+fn baseline(db: &str, seed: u64, records: u64, listen: &str) -> Result<()> {
+    let _ = std::fs::remove_file(db);
+    let mut c = open(db)?;
+    c.execute_batch(
+        "CREATE TABLE people (customer_no TEXT PRIMARY KEY, name TEXT, name_kana TEXT, birth_date TEXT, address TEXT, phone TEXT, mobile TEXT, email TEXT, plan TEXT, mobile_norm TEXT);
+         CREATE INDEX people_mobile ON people(mobile_norm);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY, ts INTEGER, actor TEXT, action TEXT, purpose TEXT, records TEXT);",
+    )?;
+    let tx = c.transaction()?;
+    {
+        let mut st =
+            tx.prepare("INSERT INTO people VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
+        for p in mamori_synth::Generator::new(seed).take(records as usize) {
+            let norm = normalize(FieldType::Phone, &p.mobile).unwrap_or_default();
+            st.execute(params![
+                p.customer_no,
+                p.name,
+                p.name_kana,
+                p.birth_date,
+                p.address,
+                p.phone,
+                p.mobile,
+                p.email,
+                p.plan,
+                norm
+            ])?;
+        }
+    }
+    tx.commit()?;
+    let state = Arc::new(Baseline {
+        readers: Mutex::new(Vec::new()),
+        writer: Mutex::new(c),
+        path: db.to_owned(),
+    });
+    let app = Router::new()
+        .route("/search", post(baseline_search))
+        .with_state(state);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let l = tokio::net::TcpListener::bind(listen)
+            .await
+            .context("bind")?;
+        eprintln!("baseline listening on {listen}");
+        axum::serve(l, app).await?;
+        Ok(())
+    })
+}
+
+async fn baseline_search(State(s): State<Arc<Baseline>>, Json(body): Json<Value>) -> Json<Value> {
+    let phone = body["phone"].as_str().unwrap_or_default().to_owned();
+    let out = tokio::task::spawn_blocking(move || -> Result<Value> {
+        let norm = normalize(FieldType::Phone, &phone).unwrap_or_default();
+        let conn = match s.readers.lock().pop() {
+            Some(c) => c,
+            None => open(&s.path)?,
+        };
+        let row: Option<(String, String, String)> = conn
+            .prepare_cached("SELECT customer_no, name, address FROM people WHERE mobile_norm = ?1")?
+            .query_row([&norm], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        s.readers.lock().push(conn);
+        s.writer.lock().execute(
+            "INSERT INTO audit (ts, actor, action, purpose, records) VALUES (strftime('%s','now'), 'user:bench', 'record.search', 'inquiry', ?1)",
+            [row.as_ref().map(|r| r.0.clone()).unwrap_or_default()],
+        )?;
+        Ok(json!({"records": row.map(|(c, n, a)| vec![json!({"customer_no": c, "name": n, "address": a})]).unwrap_or_default()}))
+    })
+    .await;
+    Json(match out {
+        Ok(Ok(v)) => v,
+        _ => json!({"error": true}),
+    })
+}
