@@ -350,31 +350,20 @@ impl VaultStore for SqliteVault {
             let mut old = tx.prepare_cached(
                 "SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
             )?;
+            // Both take the same parameters; ?9 is the row id, NULL for a new
+            // row (SQLite then assigns the next one).
             let mut insert = tx.prepare_cached(
-                "INSERT INTO records (tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO records (rid, tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
-                 WHERE rid = ?1 AND tenant = ?2",
+                 WHERE rid = ?9 AND tenant = ?1 AND id = ?2",
             )?;
             for w in order {
                 let r = &w.record;
-                let encoded = encode_tokens(&w.tokens);
-                let rid = match w.kind {
-                    WriteKind::New => {
-                        insert.execute(params![
-                            tenant,
-                            &r.id[..],
-                            r.segment,
-                            r.key_version,
-                            &w.key_token[..],
-                            r.sealed,
-                            encoded,
-                            r.updated_at
-                        ])?;
-                        tx.last_insert_rowid()
-                    }
+                let old_rid = match w.kind {
+                    WriteKind::New => None,
                     WriteKind::Replace => {
                         let (rid, tokens): (i64, Vec<u8>) = old
                             .query_row(params![tenant, &r.id[..]], |row| {
@@ -383,16 +372,27 @@ impl VaultStore for SqliteVault {
                             .optional()?
                             .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
                         delete_entries(&tx, &ix, rid, &tokens)?;
-                        update.execute(params![
-                            rid,
-                            tenant,
-                            r.segment,
-                            r.key_version,
-                            &w.key_token[..],
-                            r.sealed,
-                            encoded,
-                            r.updated_at
-                        ])?;
+                        Some(rid)
+                    }
+                };
+                let args = params![
+                    tenant,
+                    &r.id[..],
+                    r.segment,
+                    r.key_version,
+                    &w.key_token[..],
+                    r.sealed,
+                    encode_tokens(&w.tokens),
+                    r.updated_at,
+                    old_rid
+                ];
+                let rid = match old_rid {
+                    None => {
+                        insert.execute(args)?;
+                        tx.last_insert_rowid()
+                    }
+                    Some(rid) => {
+                        update.execute(args)?;
                         rid
                     }
                 };
