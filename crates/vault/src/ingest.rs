@@ -206,19 +206,22 @@ impl Vault {
         state: &TenantState,
         rows: &[ValidRow],
     ) -> Result<Vec<RecordWrite>> {
-        let mut tokens: Vec<Token> = Vec::with_capacity(rows.len() * state.keys.len());
-        for keys in state.keys.values() {
-            tokens.extend(rows.iter().map(|r| keys.index.token(KEY_FIELD, &r.key)));
-        }
-        let found = self.store.find_keys(tenant, &tokens)?;
-        let existing: Vec<Option<[u8; 16]>> = rows
+        // Each row's key token under every held key version, computed once.
+        let per_row: Vec<Vec<Token>> = rows
             .iter()
             .map(|r| {
                 state
                     .keys
                     .values()
-                    .find_map(|k| found.get(&k.index.token(KEY_FIELD, &r.key)).copied())
+                    .map(|k| k.index.token(KEY_FIELD, &r.key))
+                    .collect()
             })
+            .collect();
+        let all: Vec<Token> = per_row.iter().flatten().copied().collect();
+        let found = self.store.find_keys(tenant, &all)?;
+        let existing: Vec<Option<[u8; 16]>> = per_row
+            .iter()
+            .map(|ts| ts.iter().find_map(|t| found.get(t).copied()))
             .collect();
         let now = self.now();
         let seal = |rows: &[ValidRow], existing: &[Option<[u8; 16]>]| {
