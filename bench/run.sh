@@ -41,9 +41,17 @@ timed sqlite_import sqlite3 "$OUT/plain.db" -cmd "PRAGMA journal_mode=WAL;" -cmd
 rm -f "$OUT"/plain.db*
 
 echo "== audited search over HTTP: mamori ($CONNS connections, ${SECS}s)"
-TOKEN=$($M --data-dir "$D" --json user create bench-op --role operator | sed -n 's/.*"token": "\([^"]*\)".*/\1/p')
+token_of() { sed -n 's/.*"token": "\([^"]*\)".*/\1/p'; }
+TOKEN=$($M --data-dir "$D" --json user create bench-op --role operator | token_of)
+OFFICER=$($M --data-dir "$D" --json user create bench-so --role security_officer | token_of)
 $M --data-dir "$D" user assign bench-op --tenant bench >/dev/null
-$M --data-dir "$D" serve --listen 127.0.0.1:18181 2>"$OUT/serve.log" &
+$M --data-dir "$D" --token "$OFFICER" people training bench-op --course privacy-basics --score 90 >/dev/null
+$M --data-dir "$D" --token "$OFFICER" people compliance bench-op >/dev/null
+# The load generator is one operator reading every customer as fast as it can:
+# exactly what the default limits stop. Lift them so the gate's full path
+# (people checks, budgets, counters) is measured, not its refusals.
+MAMORI_LIMITS_REQUESTS_PER_MINUTE=1000000000 MAMORI_LIMITS_DAILY_RECORDS_OPERATOR=1000000000 \
+  $M --data-dir "$D" serve --listen 127.0.0.1:18181 2>"$OUT/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18181/healthz >/dev/null && break; sleep 0.1; done

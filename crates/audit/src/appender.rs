@@ -4,10 +4,15 @@
 //! event waiting at that moment, chains them, and stores them in one
 //! transaction, so a thousand concurrent requests cost one fsync, not a thousand.
 
-use std::{collections::HashMap, sync::Arc, thread};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    thread,
+};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender, bounded};
+use mamori_core::clock::{Clock, SystemClock};
 use mamori_store::{AuditRow, AuditStore, Heads};
 
 use crate::event::{Event, SealedEvent, leaf_hash, log_for};
@@ -35,6 +40,18 @@ type Reply = Sender<Result<Receipt, AuditError>>;
 pub struct AuditLog {
     tx: Sender<(Event, Reply)>,
     store: Arc<dyn AuditStore>,
+    clock: SharedClock,
+}
+
+/// The writer's clock, replaceable so that tests moving the vault's time
+/// also move the time events are stamped with.
+type SharedClock = Arc<RwLock<Arc<dyn Clock>>>;
+
+fn read_clock(c: &SharedClock) -> DateTime<Utc> {
+    match c.read() {
+        Ok(clock) => clock.now(),
+        Err(poisoned) => poisoned.into_inner().now(),
+    }
 }
 
 /// Largest group committed in one transaction.
@@ -44,11 +61,21 @@ impl AuditLog {
     pub fn start(store: Arc<dyn AuditStore>) -> Result<Self, AuditError> {
         let (tx, rx) = bounded::<(Event, Reply)>(16 * MAX_BATCH);
         let writer_store = store.clone();
+        let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
+        let writer_clock = clock.clone();
         thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(writer_store, rx))
+            .spawn(move || writer(writer_store, rx, writer_clock))
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
-        Ok(Self { tx, store })
+        Ok(Self { tx, store, clock })
+    }
+
+    /// Stamps events with `clock` from now on.
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        match self.clock.write() {
+            Ok(mut c) => *c = clock,
+            Err(poisoned) => *poisoned.into_inner() = clock,
+        }
     }
 
     /// Appends one event and waits until it is durable.
@@ -67,7 +94,7 @@ impl AuditLog {
     }
 }
 
-fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>) {
+fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>, clock: SharedClock) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -83,9 +110,10 @@ fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>) {
         logs.sort();
         logs.dedup();
         let mut receipts = Vec::with_capacity(batch.len());
+        let now = read_clock(&clock);
         let result = store.append(&logs, &mut |heads| {
             receipts.clear();
-            chain(&batch, heads, &mut receipts)
+            chain(&batch, heads, now, &mut receipts)
         });
         match result {
             Ok(()) => {
@@ -105,9 +133,13 @@ fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>) {
 }
 
 /// Seals the batch onto the current heads: sequence numbers, time, previous hashes.
-fn chain(batch: &[(Event, Reply)], heads: &Heads, receipts: &mut Vec<Receipt>) -> Vec<AuditRow> {
+fn chain(
+    batch: &[(Event, Reply)],
+    heads: &Heads,
+    now: DateTime<Utc>,
+    receipts: &mut Vec<Receipt>,
+) -> Vec<AuditRow> {
     let mut next: HashMap<String, (u64, [u8; 32])> = HashMap::new();
-    let now = Utc::now();
     let mut rows = Vec::with_capacity(batch.len());
     for (event, _) in batch {
         let log = log_for(event.tenant.as_deref());

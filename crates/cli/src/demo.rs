@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use anyhow::Result;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
-use mamori_vault::{Vault, datadir, ingest::ImportRow};
+use mamori_vault::{Caller, Vault, admin::NewUser, datadir, ingest::ImportRow};
 use serde::Serialize;
 
 use crate::{cli_actor, output::Out};
@@ -107,73 +107,140 @@ fn load_customers(
     Ok(())
 }
 
-/// (login, role, department, vendor, tenant/segment assignments)
+/// (login, role, department, vendor, manager, tenant/segment assignments)
 type DemoPerson = (
     &'static str,
     Role,
     Option<&'static str>,
     Option<&'static str>,
+    Option<&'static str>,
     &'static [(&'static str, Option<&'static str>)],
 );
 
+/// The security officer comes first: they register the vendor and record
+/// everyone's training before anyone reads customer data.
+const PEOPLE: [DemoPerson; 7] = [
+    (
+        "so-tanaka",
+        Role::SecurityOfficer,
+        Some("情報セキュリティ室"),
+        None,
+        None,
+        &[],
+    ),
+    (
+        "sv-takahashi",
+        Role::Supervisor,
+        Some("お客さまセンター"),
+        None,
+        Some("so-tanaka"),
+        &[("sakura-tel", None)],
+    ),
+    (
+        "op-sato",
+        Role::Operator,
+        Some("お客さまセンター"),
+        None,
+        Some("sv-takahashi"),
+        &[("sakura-tel", Some("own")), ("aozora-city", None)],
+    ),
+    (
+        "by-suzuki",
+        Role::Backyard,
+        Some("料金センター"),
+        None,
+        Some("sv-takahashi"),
+        &[("sakura-tel", None)],
+    ),
+    ("au-ito", Role::Auditor, Some("内部監査室"), None, None, &[]),
+    (
+        "sa-watanabe",
+        Role::Sysadmin,
+        Some("システム運用"),
+        None,
+        None,
+        &[("sakura-tel", None)],
+    ),
+    (
+        "vd-yamamoto",
+        Role::VendorUser,
+        None,
+        Some("hikari-bpo"),
+        Some("sv-takahashi"),
+        &[("sakura-tel", Some("collab"))],
+    ),
+];
+
+/// The demo's contractor, with a contract in force and every clause.
+fn demo_vendor(vault: &Vault, officer: &Caller) -> Result<()> {
+    if vault.store().vendor("hikari-bpo")?.is_some() {
+        return Ok(());
+    }
+    let now = vault.now();
+    let clauses: Vec<String> = mamori_core::governance::CLAUSES
+        .iter()
+        .map(|(id, _, _)| (*id).to_owned())
+        .collect();
+    vault.put_vendor(
+        officer,
+        "hikari-bpo",
+        "ひかりBPOサービス株式会社",
+        now - 86_400,
+        now + 365 * 86_400,
+        &clauses,
+    )?;
+    Ok(())
+}
+
+/// Everyone who reads data has passed the course; the back office, whose
+/// daily budget is above the threshold, has also signed the confirmation.
+fn demo_training(vault: &Vault, officer: &Caller, login: &str, role: Role) -> Result<()> {
+    if !matches!(role, Role::Operator | Role::Backyard | Role::VendorUser) {
+        return Ok(());
+    }
+    for course in &vault.rules().people.required_courses {
+        vault.record_training(officer, login, course, 92, None)?;
+    }
+    if role == Role::Backyard {
+        vault.record_compliance(officer, login, None)?;
+    }
+    Ok(())
+}
+
 /// One person per role, with a fresh token each run (tokens are stored only as hashes).
 fn demo_users(vault: &Arc<Vault>, actor: &str) -> Result<Vec<DemoUser>> {
-    let people: [DemoPerson; 7] = [
-        (
-            "op-sato",
-            Role::Operator,
-            Some("お客さまセンター"),
-            None,
-            &[("sakura-tel", Some("own")), ("aozora-city", None)],
-        ),
-        (
-            "by-suzuki",
-            Role::Backyard,
-            Some("料金センター"),
-            None,
-            &[("sakura-tel", None)],
-        ),
-        (
-            "sv-takahashi",
-            Role::Supervisor,
-            Some("お客さまセンター"),
-            None,
-            &[("sakura-tel", None)],
-        ),
-        (
-            "so-tanaka",
-            Role::SecurityOfficer,
-            Some("情報セキュリティ室"),
-            None,
-            &[],
-        ),
-        ("au-ito", Role::Auditor, Some("内部監査室"), None, &[]),
-        (
-            "sa-watanabe",
-            Role::Sysadmin,
-            Some("システム運用"),
-            None,
-            &[("sakura-tel", None)],
-        ),
-        (
-            "vd-yamamoto",
-            Role::VendorUser,
-            None,
-            Some("hikari-bpo"),
-            &[("sakura-tel", Some("collab"))],
-        ),
-    ];
     let mut out = Vec::new();
-    for (login, role, dept, vendor, scopes) in people {
+    let mut officer: Option<Caller> = None;
+    for (login, role, dept, vendor, manager, scopes) in PEOPLE {
         let token = if vault.store().user(login)?.is_some() {
             vault.issue_token(actor, login)?
         } else {
-            let t = vault.create_user(actor, login, role, dept, vendor)?;
+            if let Some(o) = &officer
+                && role == Role::VendorUser
+            {
+                demo_vendor(vault, o)?;
+            }
+            let t = vault.create_user(
+                actor,
+                &NewUser {
+                    login,
+                    role,
+                    department: dept,
+                    vendor,
+                    manager,
+                },
+            )?;
             for (tenant, seg) in scopes {
                 vault.assign(actor, login, tenant, *seg)?;
             }
+            if let Some(o) = &officer {
+                demo_training(vault, o, login, role)?;
+            }
             t
         };
+        if role == Role::SecurityOfficer {
+            officer = Some(vault.authenticate(Some(token.as_str()), Some("demo".into()))?);
+        }
         let assigned = scopes
             .iter()
             .map(|(t, s)| format!("{t}/{}", s.unwrap_or("*")))

@@ -2,6 +2,7 @@
 //! crate; this file parses arguments, calls it, and prints the result.
 
 mod demo;
+mod governance;
 mod output;
 
 use std::{
@@ -43,6 +44,9 @@ struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
+    /// Your API token, for commands that act as you (access, people, vendor).
+    #[arg(long, global = true, env = "MAMORI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,6 +110,15 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Just-in-time access: requests, approvals, grants (acts as you: --token).
+    #[command(subcommand)]
+    Access(governance::AccessCmd),
+    /// Training and compliance records (security office; acts as you: --token).
+    #[command(subcommand)]
+    People(governance::PeopleCmd),
+    /// Vendors and their contracts (security office; acts as you: --token).
+    #[command(subcommand)]
+    Vendor(governance::VendorCmd),
 }
 
 #[derive(Subcommand)]
@@ -122,6 +135,13 @@ enum TenantCmd {
     List,
     /// Print the default contact-centre schema, to start your own from.
     DefaultSchema,
+    /// Cap the people with standing access to every segment (security office; --token).
+    SetFullAccessCap {
+        id: String,
+        /// The cap, or "default" for the configured default.
+        #[arg(long)]
+        cap: String,
+    },
     /// Destroy a tenant's keys: its data becomes unrecoverable.
     Shred {
         id: String,
@@ -156,8 +176,18 @@ enum UserCmd {
         role: Role,
         #[arg(long)]
         department: Option<String>,
+        /// Registered vendor of a contractor (`mamori vendor create`).
         #[arg(long)]
         vendor: Option<String>,
+        /// Who approves their access requests.
+        #[arg(long)]
+        manager: Option<String>,
+    },
+    /// Set (or with no --manager, clear) who approves a user's requests.
+    SetManager {
+        login: String,
+        #[arg(long)]
+        manager: Option<String>,
     },
     /// Assign a user to a tenant (all segments, or one).
     Assign {
@@ -258,7 +288,10 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
             listen,
             no_serve,
         } => demo::run(dir, records, &listen, no_serve, out)?,
-        Command::Tenant(cmd) => tenant(dir, cmd, out)?,
+        Command::Tenant(cmd) => tenant(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Access(cmd) => governance::access(dir, cli.token.as_deref(), cmd, out)?,
+        Command::People(cmd) => governance::people(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cmd, out)?,
         Command::Import {
@@ -416,7 +449,7 @@ pub fn serve_vault(
     })
 }
 
-fn tenant(dir: &Path, cmd: TenantCmd, out: Out) -> Result<()> {
+fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<()> {
     if let TenantCmd::DefaultSchema = cmd {
         output::write_stdout(CONTACT_CENTRE_SCHEMA);
         return Ok(());
@@ -475,6 +508,29 @@ fn tenant(dir: &Path, cmd: TenantCmd, out: Out) -> Result<()> {
                 format!("tenant '{id}' shredded: its keys are destroyed")
             });
         }
+        TenantCmd::SetFullAccessCap { id, cap } => {
+            let Some(token) = token else {
+                bail!("this command acts as you: pass your API token with --token or MAMORI_TOKEN");
+            };
+            let caller = vault.authenticate(Some(token), Some("cli".into()))?;
+            let cap = match cap.as_str() {
+                "default" => None,
+                n => Some(
+                    n.parse::<u32>()
+                        .with_context(|| format!("--cap takes a number or 'default', not '{n}'"))?,
+                ),
+            };
+            vault.set_full_access_cap(&caller, &id, cap)?;
+            out.emit(
+                &json!({"tenant": id, "full_access_cap": cap}),
+                |_| match cap {
+                    Some(n) => format!("tenant '{id}': at most {n} standing full-access holders"),
+                    None => {
+                        format!("tenant '{id}': full-access cap back to the configured default")
+                    }
+                },
+            );
+        }
         TenantCmd::DefaultSchema => unreachable!("handled above"),
     }
     Ok(())
@@ -511,13 +567,17 @@ fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
             role,
             department,
             vendor,
+            manager,
         } => {
             let token = vault.create_user(
                 &actor,
-                &login,
-                role,
-                department.as_deref(),
-                vendor.as_deref(),
+                &mamori_vault::admin::NewUser {
+                    login: &login,
+                    role,
+                    department: department.as_deref(),
+                    vendor: vendor.as_deref(),
+                    manager: manager.as_deref(),
+                },
             )?;
             out.emit(
                 &json!({"login": login, "role": role, "token": token.as_str()}),
@@ -545,6 +605,16 @@ fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
                 },
             );
         }
+        UserCmd::SetManager { login, manager } => {
+            vault.set_manager(&actor, &login, manager.as_deref())?;
+            out.emit(
+                &json!({"login": login, "manager": manager}),
+                |_| match &manager {
+                    Some(m) => format!("'{m}' now approves the requests of '{login}'"),
+                    None => format!("'{login}' has no manager now"),
+                },
+            );
+        }
         UserCmd::Token { login } => {
             let token = vault.issue_token(&actor, &login)?;
             out.emit(&json!({"login": login, "token": token.as_str()}), |_| {
@@ -564,7 +634,7 @@ fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
             let users = vault.users()?;
             let rows: Vec<_> = users
                 .iter()
-                .map(|(u, a)| json!({"login": u.login, "role": u.role, "department": u.department, "vendor": u.vendor,
+                .map(|(u, a)| json!({"login": u.login, "role": u.role, "department": u.department, "vendor": u.vendor, "manager": u.manager,
                     "assignments": a.iter().map(|a| format!("{}/{}", a.tenant, a.segment.as_deref().unwrap_or("*"))).collect::<Vec<_>>()}))
                 .collect();
             out.emit(&rows, |_| {

@@ -10,7 +10,16 @@ use mamori_core::{FieldType, normalize::normalize};
 
 #[test]
 fn no_plaintext_anywhere_under_the_data_directory_or_in_logs() {
-    let v = TestVault::new();
+    let mut v = TestVault::new();
+    // This test reads 400 customers in a few seconds on purpose; lift the
+    // limits that would (rightly) stop an operator doing that.
+    v.env.extend([
+        ("MAMORI_LIMITS_REQUESTS_PER_MINUTE".into(), "100000".into()),
+        (
+            "MAMORI_LIMITS_DAILY_RECORDS_OPERATOR".into(),
+            "100000".into(),
+        ),
+    ]);
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     // The source file lives outside the data directory, like an export brought in for import.
     let src = tempfile::tempdir().unwrap();
@@ -18,6 +27,8 @@ fn no_plaintext_anywhere_under_the_data_directory_or_in_logs() {
     let summary = v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     assert_eq!(summary["inserted"], 10_000);
     let token = v.user("op", "operator", &["acme"]);
+    // A budget that large requires the annual compliance confirmation too.
+    v.ok_as(&v.officer(), &["people", "compliance", "op"]);
     let s = v.serve();
 
     let people: Vec<_> = mamori_synth::Generator::new(42).take(10_000).collect();

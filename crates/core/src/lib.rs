@@ -5,6 +5,7 @@
 //! is normalised before it is indexed — everything else builds on these types.
 
 pub mod clock;
+pub mod governance;
 pub mod ids;
 pub mod jp;
 pub mod normalize;

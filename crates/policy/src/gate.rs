@@ -33,6 +33,32 @@ pub struct Principal {
     pub vendor: Option<String>,
     /// (tenant, segment) assignments; a None segment means the whole tenant.
     pub assignments: Vec<(String, Option<String>)>,
+    /// (tenant, segment) of just-in-time grants live for the request at hand.
+    pub grant_scopes: Vec<(String, Option<String>)>,
+    pub training_current: bool,
+    pub compliance_required: bool,
+    pub compliance_current: bool,
+    /// No vendor, or the vendor's contract is in force and complete.
+    pub vendor_valid: bool,
+}
+
+impl Principal {
+    /// A principal with assignments only: no grants, every people check
+    /// failing (default deny) until the caller states otherwise.
+    pub fn new(login: &str, role: &str, assignments: Vec<(String, Option<String>)>) -> Self {
+        Self {
+            login: login.to_owned(),
+            role: role.to_owned(),
+            department: None,
+            vendor: None,
+            assignments,
+            grant_scopes: Vec::new(),
+            training_current: false,
+            compliance_required: false,
+            compliance_current: false,
+            vendor_valid: false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +68,12 @@ pub enum Action {
     Write,
     Delete,
     AuditRead,
+    AccessRequest,
+    AccessApprove,
+    AccessIssue,
+    AccessRevoke,
+    AccessView,
+    GovernanceManage,
 }
 
 impl Action {
@@ -52,6 +84,12 @@ impl Action {
             Action::Write => "record.write",
             Action::Delete => "record.delete",
             Action::AuditRead => "audit.read",
+            Action::AccessRequest => "access.request",
+            Action::AccessApprove => "access.approve",
+            Action::AccessIssue => "access.issue",
+            Action::AccessRevoke => "access.revoke",
+            Action::AccessView => "access.view",
+            Action::GovernanceManage => "governance.manage",
         }
     }
 }
@@ -72,14 +110,38 @@ pub struct DataRequest<'a> {
     pub tenant_active: bool,
 }
 
-/// The gate's answer, with the ids of the policies that decided (for the audit log).
+/// A request about a just-in-time access request or grant, with the facts
+/// of the org chart that the policies judge it by.
+#[derive(Clone, Debug)]
+pub struct GrantRequest<'a> {
+    pub action: Action,
+    pub tenant: &'a str,
+    /// The person the grant is (or would be) for.
+    pub requester: &'a str,
+    pub is_requester: bool,
+    pub manages_requester: bool,
+    pub managed_by_requester: bool,
+    pub holds_full_access: bool,
+}
+
+/// The gate's answer, with the ids of the policies that decided (for the audit
+/// log) and their hints (for the person refused).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
     pub policies: Vec<String>,
+    pub hints: Vec<String>,
 }
 
 impl Decision {
+    fn invalid(code: &str) -> Self {
+        Decision {
+            allowed: false,
+            policies: vec![code.to_owned()],
+            hints: Vec::new(),
+        }
+    }
+
     /// A stable reason code: the deciding policies, or `default_deny`.
     pub fn reason(&self) -> String {
         match (self.allowed, self.policies.is_empty()) {
@@ -94,22 +156,32 @@ pub struct Gate {
     policies: PolicySet,
     schema: Schema,
     authorizer: Authorizer,
-    // Readable ids (@id annotations) by Cedar's internal policy id.
-    names: HashMap<String, String>,
+    // Readable ids (@id annotations) and hints (@hint) by Cedar's internal policy id.
+    names: HashMap<String, (String, Option<String>)>,
     user_type: EntityTypeName,
     tenant_type: EntityTypeName,
     record_type: EntityTypeName,
     audit_type: EntityTypeName,
+    request_type: EntityTypeName,
+    governance_type: EntityTypeName,
 }
 
 impl Gate {
-    /// Loads every `*.cedar` file and `mamori.cedarschema` from `dir`.
+    /// Loads every `*.cedar` file from `dir` and validates it against the
+    /// schema built into this binary. The schema names what the code
+    /// provides, so a copy in `dir` (written by `init` for reference) is
+    /// refreshed rather than trusted: an upgrade never runs old vocabulary.
     pub fn load(dir: &Path) -> Result<Self, PolicyError> {
         let io = |e: std::io::Error| PolicyError::Io {
             dir: dir.display().to_string(),
             message: e.to_string(),
         };
-        let schema_src = std::fs::read_to_string(dir.join("mamori.cedarschema")).map_err(io)?;
+        let schema_file = dir.join("mamori.cedarschema");
+        if std::fs::read_to_string(&schema_file).ok().as_deref() != Some(POLICY_SCHEMA) {
+            // Best effort: a read-only policy directory still loads.
+            let _ = std::fs::write(&schema_file, POLICY_SCHEMA);
+        }
+        let schema_src = POLICY_SCHEMA;
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -129,7 +201,7 @@ impl Gate {
                 src,
             ));
         }
-        Self::from_sources(&schema_src, &sources)
+        Self::from_sources(schema_src, &sources)
     }
 
     /// Builds a gate from (file name, source) pairs; used by `load` and tests.
@@ -148,8 +220,9 @@ impl Gate {
                     .annotation("id")
                     .map(str::to_owned)
                     .unwrap_or_else(|| format!("{file}:{}", p.id()));
+                let hint = p.annotation("hint").map(str::to_owned);
                 let new_id = cedar_policy::PolicyId::new(format!("{file}#{}", p.id()));
-                names.insert(new_id.to_string(), readable);
+                names.insert(new_id.to_string(), (readable, hint));
                 policies
                     .add(p.new_id(new_id))
                     .map_err(|e| PolicyError::Parse {
@@ -173,6 +246,8 @@ impl Gate {
             tenant_type: ty("Mamori::Tenant"),
             record_type: ty("Mamori::Record"),
             audit_type: ty("Mamori::AuditLog"),
+            request_type: ty("Mamori::AccessRequest"),
+            governance_type: ty("Mamori::Governance"),
         })
     }
 
@@ -185,11 +260,9 @@ impl Gate {
             RestrictedExpression::new_set(items.into_iter().map(RestrictedExpression::new_string))
         };
         let tenants: Vec<String> = p.assignments.iter().map(|(t, _)| t.clone()).collect();
-        let scopes: Vec<String> = p
-            .assignments
-            .iter()
-            .map(|(t, s)| scope(t, s.as_deref()))
-            .collect();
+        let scopes = |list: &[(String, Option<String>)]| -> Vec<String> {
+            list.iter().map(|(t, s)| scope(t, s.as_deref())).collect()
+        };
         let attrs = HashMap::from([
             (
                 "role".to_owned(),
@@ -204,7 +277,24 @@ impl Gate {
                 RestrictedExpression::new_string(p.vendor.clone().unwrap_or_default()),
             ),
             ("tenants".to_owned(), set(tenants)),
-            ("scopes".to_owned(), set(scopes)),
+            ("scopes".to_owned(), set(scopes(&p.assignments))),
+            ("grant_scopes".to_owned(), set(scopes(&p.grant_scopes))),
+            (
+                "training_current".to_owned(),
+                RestrictedExpression::new_bool(p.training_current),
+            ),
+            (
+                "compliance_required".to_owned(),
+                RestrictedExpression::new_bool(p.compliance_required),
+            ),
+            (
+                "compliance_current".to_owned(),
+                RestrictedExpression::new_bool(p.compliance_current),
+            ),
+            (
+                "vendor_valid".to_owned(),
+                RestrictedExpression::new_bool(p.vendor_valid),
+            ),
         ]);
         Entity::new(
             Self::uid(&self.user_type, &p.login),
@@ -273,12 +363,55 @@ impl Gate {
             ),
         ]);
         let (Ok(entity), Ok(context)) = (entity, context) else {
-            return Decision {
-                allowed: false,
-                policies: vec!["request_invalid".into()],
-            };
+            return Decision::invalid("request_invalid");
         };
         self.run(who, req.action, resource, vec![entity], context)
+    }
+
+    /// Decides an action on a just-in-time access request or grant.
+    pub fn decide_grant(&self, who: &Principal, req: &GrantRequest<'_>) -> Decision {
+        let uid = Self::uid(
+            &self.request_type,
+            &format!("{}/{}", req.tenant, req.requester),
+        );
+        let attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_string(req.tenant.to_owned()),
+            ),
+            (
+                "requester".to_owned(),
+                RestrictedExpression::new_string(req.requester.to_owned()),
+            ),
+        ]);
+        let entity = Entity::new(uid.clone(), attrs, Default::default());
+        let b = RestrictedExpression::new_bool;
+        let context = Context::from_pairs([
+            ("is_requester".to_owned(), b(req.is_requester)),
+            ("manages_requester".to_owned(), b(req.manages_requester)),
+            (
+                "managed_by_requester".to_owned(),
+                b(req.managed_by_requester),
+            ),
+            ("holds_full_access".to_owned(), b(req.holds_full_access)),
+        ]);
+        let (Ok(entity), Ok(context)) = (entity, context) else {
+            return Decision::invalid("request_invalid");
+        };
+        self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides whether `who` may keep people, vendor and cap records.
+    pub fn decide_manage(&self, who: &Principal) -> Decision {
+        let uid = Self::uid(&self.governance_type, "governance");
+        let entity = Entity::new_no_attrs(uid.clone(), Default::default());
+        self.run(
+            who,
+            Action::GovernanceManage,
+            uid,
+            vec![entity],
+            Context::empty(),
+        )
     }
 
     /// Decides whether `who` may read the audit log.
@@ -306,34 +439,37 @@ impl Gate {
         // Any failure to build or validate the request is a denial (default deny).
         let Ok(request) = Request::new(puid, action_uid, resource, context, Some(&self.schema))
         else {
-            return Decision {
-                allowed: false,
-                policies: vec!["request_invalid".into()],
-            };
+            return Decision::invalid("request_invalid");
         };
         let Ok(entities) = Entities::from_entities(entities, Some(&self.schema)) else {
-            return Decision {
-                allowed: false,
-                policies: vec!["entities_invalid".into()],
-            };
+            return Decision::invalid("entities_invalid");
         };
         let response = self
             .authorizer
             .is_authorized(&request, &self.policies, &entities);
-        let mut policies: Vec<String> = response
+        let mut named: Vec<(String, Option<String>)> = response
             .diagnostics()
             .reason()
             .map(|id| {
                 self.names
                     .get(&id.to_string())
                     .cloned()
-                    .unwrap_or_else(|| id.to_string())
+                    .unwrap_or_else(|| (id.to_string(), None))
             })
             .collect();
-        policies.sort();
+        named.sort();
         let errored = response.diagnostics().errors().next().is_some();
         let allowed = response.decision() == cedar_policy::Decision::Allow && !errored;
-        Decision { allowed, policies }
+        let hints = if allowed {
+            Vec::new()
+        } else {
+            named.iter().filter_map(|(_, h)| h.clone()).collect()
+        };
+        Decision {
+            allowed,
+            policies: named.into_iter().map(|(n, _)| n).collect(),
+            hints,
+        }
     }
 }
 
@@ -354,16 +490,17 @@ mod tests {
     }
 
     fn who(role: &str, assignments: &[(&str, Option<&str>)]) -> Principal {
-        Principal {
-            login: format!("{role}1"),
-            role: role.into(),
-            department: None,
-            vendor: None,
-            assignments: assignments
+        let mut p = Principal::new(
+            &format!("{role}1"),
+            role,
+            assignments
                 .iter()
                 .map(|(t, s)| (t.to_string(), s.map(str::to_owned)))
                 .collect(),
-        }
+        );
+        p.training_current = true;
+        p.vendor_valid = true;
+        p
     }
 
     fn read<'a>(
@@ -401,7 +538,8 @@ mod tests {
             d,
             Decision {
                 allowed: false,
-                policies: vec![]
+                policies: vec![],
+                hints: vec![],
             }
         );
         assert_eq!(d.reason(), "default_deny");
@@ -433,6 +571,112 @@ mod tests {
         let mut shredded = read(Some("own"), true, &roles, &segs);
         shredded.tenant_active = false;
         assert!(!g.decide(&op, &shredded).allowed);
+    }
+
+    #[test]
+    fn people_gates_and_grants() {
+        let g = gate();
+        let segs = vec!["own".to_string(), "collab".to_string()];
+        let roles = ["operator", "vendor_user"];
+        let req = read(Some("collab"), true, &roles, &segs);
+        let mut op = who("operator", &[("acme", Some("own"))]);
+        assert!(!g.decide(&op, &req).allowed);
+        op.grant_scopes = vec![("acme".into(), Some("collab".into()))];
+        let d = g.decide(&op, &req);
+        assert!(d.allowed);
+        assert_eq!(d.policies, vec!["staff-read-granted".to_string()]);
+        // a grant for another tenant's segment does not leak across
+        op.grant_scopes = vec![("other".into(), Some("collab".into()))];
+        assert!(!g.decide(&op, &req).allowed);
+        op.grant_scopes = vec![("acme".into(), Some("collab".into()))];
+        op.training_current = false;
+        let d = g.decide(&op, &req);
+        assert!(!d.allowed);
+        assert_eq!(d.policies, vec!["people-training-current".to_string()]);
+        assert!(d.hints[0].contains("training"));
+        op.training_current = true;
+        op.compliance_required = true;
+        assert!(!g.decide(&op, &req).allowed);
+        op.compliance_current = true;
+        assert!(g.decide(&op, &req).allowed);
+        let mut vd = who("vendor_user", &[("acme", Some("collab"))]);
+        assert!(g.decide(&vd, &req).allowed);
+        vd.vendor_valid = false;
+        assert_eq!(
+            g.decide(&vd, &req).policies,
+            vec!["vendor-contract-valid".to_string()]
+        );
+    }
+
+    #[test]
+    fn approvals() {
+        let g = gate();
+        let base = GrantRequest {
+            action: Action::AccessApprove,
+            tenant: "acme",
+            requester: "op1",
+            is_requester: false,
+            manages_requester: true,
+            managed_by_requester: false,
+            holds_full_access: false,
+        };
+        let sv = who("supervisor", &[]);
+        assert!(g.decide_grant(&sv, &base).allowed);
+        // not their team
+        let other_team = GrantRequest {
+            manages_requester: false,
+            ..base.clone()
+        };
+        assert!(!g.decide_grant(&sv, &other_team).allowed);
+        // self-approval: forbidden even for the security office
+        let own = GrantRequest {
+            is_requester: true,
+            ..other_team.clone()
+        };
+        let so = who("security_officer", &[]);
+        assert!(g.decide_grant(&so, &other_team).allowed);
+        let d = g.decide_grant(&so, &own);
+        assert_eq!(d.policies, vec!["sod-no-self-approval".to_string()]);
+        // approval by someone the requester manages
+        let report = GrantRequest {
+            managed_by_requester: true,
+            ..other_team.clone()
+        };
+        assert!(!g.decide_grant(&so, &report).allowed);
+        // operators never approve
+        assert!(!g.decide_grant(&who("operator", &[]), &base).allowed);
+        // issuing needs standing full access
+        let issue = GrantRequest {
+            action: Action::AccessIssue,
+            ..other_team.clone()
+        };
+        let by = who("backyard", &[("acme", None)]);
+        assert!(!g.decide_grant(&by, &issue).allowed);
+        let issue_full = GrantRequest {
+            holds_full_access: true,
+            ..issue.clone()
+        };
+        assert!(g.decide_grant(&by, &issue_full).allowed);
+        assert!(!g.decide_grant(&who("sysadmin", &[]), &issue_full).allowed);
+        // requests only to a tenant one works on
+        let ask = GrantRequest {
+            action: Action::AccessRequest,
+            is_requester: true,
+            manages_requester: false,
+            ..base.clone()
+        };
+        assert!(
+            g.decide_grant(&who("operator", &[("acme", Some("own"))]), &ask)
+                .allowed
+        );
+        assert!(
+            !g.decide_grant(&who("operator", &[("other", None)]), &ask)
+                .allowed
+        );
+        // governance records: the security office only
+        assert!(g.decide_manage(&so).allowed);
+        assert!(!g.decide_manage(&sv).allowed);
+        assert!(!g.decide_manage(&who("sysadmin", &[])).allowed);
     }
 
     #[test]

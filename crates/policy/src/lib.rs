@@ -10,5 +10,6 @@ mod gate;
 pub mod mask;
 
 pub use gate::{
-    Action, DEFAULT_POLICIES, DataRequest, Decision, Gate, POLICY_SCHEMA, PolicyError, Principal,
+    Action, DEFAULT_POLICIES, DataRequest, Decision, Gate, GrantRequest, POLICY_SCHEMA,
+    PolicyError, Principal,
 };

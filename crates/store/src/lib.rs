@@ -70,12 +70,58 @@ pub trait UserStore: Send + Sync {
     fn user(&self, login: &str) -> Result<Option<UserRow>>;
     fn users(&self) -> Result<Vec<UserRow>>;
     fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()>;
-    /// The user owning a live (not revoked) token with this hash.
-    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<UserRow>>;
+    /// The user owning a live (not revoked) token with this hash, and the
+    /// current governance revision (see [`GovernanceStore::governance_rev`]),
+    /// read together so that one query serves each request.
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>>;
     /// Revokes every token of the user; returns how many were live.
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize>;
     fn assign(&self, a: &Assignment) -> Result<()>;
     fn assignments(&self, login: &str) -> Result<Vec<Assignment>>;
+    /// Every assignment of every user to `tenant`.
+    fn tenant_assignments(&self, tenant: &str) -> Result<Vec<Assignment>>;
+    fn set_manager(&self, login: &str, manager: Option<&str>) -> Result<()>;
+}
+
+/// Who may do what beyond their standing assignments: vendors, training and
+/// compliance records, just-in-time access requests and grants.
+///
+/// Every write bumps the governance revision, so a server can cache what it
+/// knows about a person and still see any change (made by any process) on the
+/// very next request.
+pub trait GovernanceStore: Send + Sync {
+    /// A number that changes whenever users, assignments, vendors, training,
+    /// compliance records or requests change.
+    fn governance_rev(&self) -> Result<u64>;
+
+    fn put_vendor(&self, v: &VendorRow) -> Result<()>;
+    fn vendor(&self, id: &str) -> Result<Option<VendorRow>>;
+    fn vendors(&self) -> Result<Vec<VendorRow>>;
+
+    fn add_training(&self, t: &TrainingRow) -> Result<()>;
+    fn training(&self, login: &str) -> Result<Vec<TrainingRow>>;
+    fn add_compliance(&self, c: &ComplianceRow) -> Result<()>;
+    fn compliance(&self, login: &str) -> Result<Vec<ComplianceRow>>;
+
+    fn set_full_access_cap(&self, tenant: &str, cap: Option<u32>) -> Result<()>;
+
+    /// Stores a new request with its first history entry.
+    fn insert_request(&self, r: &AccessRequestRow, first: &RequestHistoryRow) -> Result<()>;
+    fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>>;
+    fn requests(&self, f: &RequestFilter) -> Result<Vec<AccessRequestRow>>;
+    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<RequestHistoryRow>>;
+    /// Moves a request from `from` to `to` and appends `step` to its history,
+    /// atomically and only if it is still in `from`; false when another
+    /// actor got there first (no double approval, no approve-after-revoke).
+    fn transition(
+        &self,
+        id: &[u8; 16],
+        from: RequestState,
+        to: RequestState,
+        step: &RequestHistoryRow,
+    ) -> Result<bool>;
+    /// Approved, unrevoked grants of `login` whose window ends after `now`.
+    fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>>;
 }
 
 /// The append-only audit log's storage. There is no update and no delete.

@@ -22,6 +22,8 @@ pub struct TenantRow {
     pub current_key_version: u32,
     pub created_at: i64,
     pub shredded_at: Option<i64>,
+    /// Most people who may hold standing access to every segment; None: the configured default.
+    pub full_access_cap: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +67,8 @@ pub struct UserRow {
     pub role: String,
     pub department: Option<String>,
     pub vendor: Option<String>,
+    /// The person who approves this user's access requests (their supervisor).
+    pub manager: Option<String>,
     pub created_at: i64,
 }
 
@@ -101,5 +105,134 @@ pub struct AuditQuery {
     pub to_ts: Option<i64>,
     /// Page after this storage position (a cursor from the previous page).
     pub after: Option<i64>,
+    pub limit: usize,
+}
+
+/// A contractor or staffing company whose people work on tenants' data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VendorRow {
+    pub id: String,
+    pub name: String,
+    /// The contract is in force from `contract_start` (inclusive) to `contract_end` (exclusive).
+    pub contract_start: i64,
+    pub contract_end: i64,
+    /// Contract clauses confirmed present (ids from `mamori_core::people::CLAUSES`).
+    pub clauses: Vec<String>,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+/// A completed course (and its comprehension test score).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrainingRow {
+    pub login: String,
+    pub course: String,
+    pub completed_at: i64,
+    /// Test score, 0-100.
+    pub score: u32,
+    pub expires_at: i64,
+    pub recorded_by: String,
+}
+
+/// An annual compliance confirmation (誓約) signed by a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComplianceRow {
+    pub login: String,
+    pub confirmed_at: i64,
+    pub expires_at: i64,
+    pub recorded_by: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Pending,
+    Approved,
+    Denied,
+    Revoked,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved => "approved",
+            RequestState::Denied => "denied",
+            RequestState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Denied, Self::Revoked]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// How a grant came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantOrigin {
+    /// Asked for by the user and approved by someone else.
+    Requested,
+    /// Issued directly by a holder of standing full access (期限付き権限).
+    Issued,
+}
+
+impl GrantOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantOrigin::Requested => "requested",
+            GrantOrigin::Issued => "issued",
+        }
+    }
+}
+
+/// A just-in-time access request and, once approved, the grant it became.
+/// The justification is sealed under the tenant's key: people write free text.
+#[derive(Clone, Debug)]
+pub struct AccessRequestRow {
+    pub id: [u8; 16],
+    pub tenant: String,
+    pub requester: String,
+    /// None: every segment of the tenant.
+    pub segment: Option<String>,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub case_id: String,
+    pub justification: Vec<u8>,
+    pub key_version: u32,
+    pub record_budget: u64,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub state: RequestState,
+    pub origin: GrantOrigin,
+    pub created_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+/// One step in a request's life, kept after the grant ends.
+#[derive(Clone, Debug)]
+pub struct RequestHistoryRow {
+    pub at: i64,
+    pub actor: String,
+    /// requested | issued | approved | denied | revoked
+    pub action: String,
+    /// Sealed like the justification; None when no comment was given.
+    pub comment: Option<Vec<u8>>,
+}
+
+/// Which requests to list.
+#[derive(Clone, Debug, Default)]
+pub struct RequestFilter {
+    pub tenant: Option<String>,
+    /// Only requests of these people (None: everyone).
+    pub requesters: Option<Vec<String>>,
+    pub state: Option<RequestState>,
+    /// Only requests whose window ends after this time.
+    pub ends_after: Option<i64>,
     pub limit: usize,
 }

@@ -2,7 +2,10 @@
 //! operation, and each follows the same order: validate, authorise, read,
 //! decrypt what the view allows, mask, audit (fail closed), return.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{
@@ -10,22 +13,27 @@ use mamori_core::{
 };
 use mamori_crypto::token;
 use mamori_policy::{Action, DataRequest, Decision, Principal, mask};
-use mamori_store::{RecordWrite, Token, WriteKind};
+use mamori_store::{AccessRequestRow, RecordRow, RecordWrite, Token, WriteKind};
 use serde::Serialize;
 
 use crate::{
     Vault,
     error::{Result, VaultError},
+    people::PersonFacts,
     sealed,
     tenants::TenantState,
+    usage::GrantCharge,
 };
 
 /// An authenticated person and where the request came from.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// Standing assignments and people-gate verdicts, without grants.
     pub principal: Principal,
     pub role: Role,
     pub client: Option<String>,
+    /// What the gate knows about this person (grants included).
+    pub facts: Arc<PersonFacts>,
 }
 
 impl Caller {
@@ -76,7 +84,7 @@ const MAX_CASE_ID: usize = 64;
 
 /// Case ids go into the audit log, so they must be identifiers, not free text
 /// where someone could paste a customer's name.
-fn valid_case_id(c: &str) -> bool {
+pub(crate) fn valid_case_id(c: &str) -> bool {
     !c.is_empty()
         && c.len() <= MAX_CASE_ID
         && c.chars()
@@ -118,26 +126,18 @@ impl Vault {
             self.audit.append(e)?;
             return Err(VaultError::Unauthenticated);
         };
+        let (user, rev) = user;
         let role: Role = user
             .role
             .parse()
             .map_err(|e| VaultError::Internal(format!("{e}")))?;
-        let assignments = self
-            .store
-            .assignments(&user.login)?
-            .into_iter()
-            .map(|a| (a.tenant, a.segment))
-            .collect();
+        let facts = self.people.get(self, user, rev)?;
+        let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
         Ok(Caller {
-            principal: Principal {
-                login: user.login,
-                role: user.role,
-                department: user.department,
-                vendor: user.vendor,
-                assignments,
-            },
+            principal: facts.principal(status),
             role,
             client,
+            facts,
         })
     }
 
@@ -184,7 +184,9 @@ impl Vault {
         purpose: &Purpose,
     ) -> VaultError {
         event.policies = decision.policies.clone();
-        let hint = if decision.policies.is_empty() && !purpose.roles.contains(&caller.role) {
+        let hint = if !decision.hints.is_empty() {
+            decision.hints.join("; ")
+        } else if decision.policies.is_empty() && !purpose.roles.contains(&caller.role) {
             format!(
                 "purpose '{}' is not available to the role {}",
                 purpose.id, caller.role
@@ -265,9 +267,13 @@ impl Vault {
                 err,
             ));
         };
+        if let Err(err) = self.count_request(&caller.principal.login) {
+            return Err(self.refuse(event(), AuditDecision::Deny, err.code().into(), err));
+        }
         Ok(purpose)
     }
 
+    /// The gate's decision on the caller's standing access.
     fn decide(
         &self,
         caller: &Caller,
@@ -277,10 +283,22 @@ impl Vault {
         purpose: &Purpose,
         access: Access<'_>,
     ) -> Decision {
+        self.decide_as(&caller.principal, action, state, segment, purpose, access)
+    }
+
+    fn decide_as(
+        &self,
+        principal: &Principal,
+        action: Action,
+        state: &TenantState,
+        segment: Option<&str>,
+        purpose: &Purpose,
+        access: Access<'_>,
+    ) -> Decision {
         let roles: Vec<&str> = purpose.roles.iter().map(|r| r.as_str()).collect();
         let segments: Vec<String> = state.schema.segments.iter().map(|s| s.id.clone()).collect();
         self.gate.decide(
-            &caller.principal,
+            principal,
             &DataRequest {
                 action,
                 tenant: &state.row.id,
@@ -295,7 +313,83 @@ impl Vault {
         )
     }
 
-    fn tenant(&self, tenant: &str) -> Result<std::sync::Arc<TenantState>> {
+    /// Standing access first; when that is simply not granted (no forbid),
+    /// the caller's live grants for this tenant, purpose and segment are put
+    /// before the gate. Returns the grant the access rests on, if any.
+    fn decide_with_grants<'c>(
+        &self,
+        caller: &'c Caller,
+        action: Action,
+        state: &TenantState,
+        segment: Option<&str>,
+        purpose: &Purpose,
+        access: Access<'_>,
+    ) -> (Decision, Option<&'c AccessRequestRow>) {
+        let standing = self.decide(caller, action, state, segment, purpose, access);
+        if standing.allowed || !standing.policies.is_empty() {
+            return (standing, None);
+        }
+        let now = self.now();
+        let covering: Vec<&AccessRequestRow> = caller
+            .facts
+            .live_grants(now)
+            .filter(|g| {
+                g.tenant == state.row.id
+                    && g.purpose == purpose.id
+                    && (segment.is_none() || g.segment.is_none() || g.segment.as_deref() == segment)
+            })
+            .collect();
+        let Some(first) = covering.first().copied() else {
+            return (standing, None);
+        };
+        let mut p = caller.principal.clone();
+        p.grant_scopes = covering
+            .iter()
+            .map(|g| (g.tenant.clone(), g.segment.clone()))
+            .collect();
+        let d = self.decide_as(&p, action, state, segment, purpose, access);
+        let grant = d.allowed.then_some(first);
+        (d, grant)
+    }
+
+    /// Reserves what a read is about to show against the daily and grant
+    /// budgets; a refusal is recorded and flagged for detection.
+    fn charge_or_refuse(
+        &self,
+        caller: &Caller,
+        event: &Event,
+        shown: &[(RecordRow, Option<&AccessRequestRow>)],
+    ) -> Result<()> {
+        let ids: Vec<[u8; 16]> = shown.iter().map(|(r, _)| r.id).collect();
+        let mut charges: Vec<GrantCharge> = Vec::new();
+        for (row, grant) in shown {
+            let Some(g) = grant else { continue };
+            match charges.iter_mut().find(|c| c.grant == g.id) {
+                Some(c) => c.records.push(row.id),
+                None => charges.push(GrantCharge {
+                    grant: g.id,
+                    budget: g.record_budget,
+                    starts_at: g.starts_at,
+                    records: vec![row.id],
+                }),
+            }
+        }
+        match self.charge(
+            &caller.principal.login,
+            &caller.principal.role,
+            &ids,
+            &charges,
+        ) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                let mut e = event.clone().detail("flag", "budget");
+                e.records.clear();
+                Err(self.refuse(e, AuditDecision::Deny, err.code().into(), err))
+            }
+        }
+    }
+
+    pub(crate) fn tenant(&self, tenant: &str) -> Result<std::sync::Arc<TenantState>> {
         TenantId::parse(tenant).map_err(|_| VaultError::NotFound { what: "tenant" })?;
         self.tenants.get(self.store.as_ref(), &self.root, tenant)
     }
@@ -372,7 +466,8 @@ impl Vault {
                 ));
             }
         };
-        let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
+        let (decision, _) =
+            self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
         event.policies = decision.policies.clone();
         if !decision.allowed {
             return Err(self.deny(caller, event, &decision, purpose));
@@ -382,34 +477,76 @@ impl Vault {
             .values()
             .map(|k| k.index.token(&by.key, &normalized))
             .collect();
-        let view = purpose.view_for(caller.role);
-        let mut records = Vec::new();
+        let mut shown = Vec::new();
         let mut withheld = 0;
         for id in self.store.find(tenant, &by.key, &tokens)? {
             let Some(row) = self.store.record(tenant, &id)? else {
                 continue;
             };
-            if !self
-                .decide(
-                    caller,
-                    Action::Read,
-                    &state,
-                    Some(&row.segment),
-                    purpose,
-                    access,
-                )
-                .allowed
-            {
+            let (d, grant) = self.decide_with_grants(
+                caller,
+                Action::Read,
+                &state,
+                Some(&row.segment),
+                purpose,
+                access,
+            );
+            if d.allowed {
+                shown.push((row, grant));
+            } else {
                 withheld += 1;
-                continue;
             }
-            records.push(self.view_of(&state, &row, &view)?);
+        }
+        let records = self.show(caller, &state, purpose, event, &shown, |e| {
+            e.detail("withheld", withheld)
+        })?;
+        Ok(SearchResult { records, withheld })
+    }
+
+    /// Charges the budgets, decrypts and masks what may be shown, and records
+    /// it in the audit log — the common end of every read.
+    fn show(
+        &self,
+        caller: &Caller,
+        state: &TenantState,
+        purpose: &Purpose,
+        mut event: Event,
+        shown: &[(RecordRow, Option<&AccessRequestRow>)],
+        finish: impl FnOnce(Event) -> Event,
+    ) -> Result<Vec<RecordView>> {
+        self.charge_or_refuse(caller, &event, shown)?;
+        let standing = purpose.view_for(caller.role);
+        let mut records = Vec::with_capacity(shown.len());
+        let mut fields = BTreeSet::new();
+        let mut by_grant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (row, grant) in shown {
+            // Under a grant, only the fields it names.
+            let view = match grant {
+                None => standing.clone(),
+                Some(g) => {
+                    let mut v = standing.clone();
+                    v.retain(|f, _| g.fields.contains(f));
+                    by_grant
+                        .entry(RecordId::from_bytes(g.id).to_string())
+                        .or_default()
+                        .push(RecordId::from_bytes(row.id).to_string());
+                    v
+                }
+            };
+            fields.extend(view.keys().cloned());
+            records.push(self.view_of(state, row, &view)?);
         }
         event.records = records.iter().map(|r| r.id.clone()).collect();
-        event.fields = view.keys().cloned().collect();
-        event = event.detail("withheld", withheld);
-        self.audit.append(event)?;
-        Ok(SearchResult { records, withheld })
+        event.fields = fields.into_iter().collect();
+        if !by_grant.is_empty() {
+            let grants: serde_json::Map<String, serde_json::Value> = by_grant
+                .into_iter()
+                .map(|(g, ids)| (g, ids.into()))
+                .collect();
+            event = event.detail("grants", grants);
+        }
+        self.audit.append(finish(event))?;
+        Ok(records)
     }
 
     /// Reads one record by its opaque id. Another tenant's id is "not found",
@@ -425,7 +562,8 @@ impl Vault {
         let purpose = self.prepare(caller, Action::Read, tenant, access, &state)?;
         let mut event = self.event(caller, Action::Read, tenant, access);
         // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
-        let decision = self.decide(caller, Action::Search, &state, None, purpose, access);
+        let (decision, _) =
+            self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
         if !decision.allowed {
             return Err(self.deny(caller, event, &decision, purpose));
         }
@@ -441,7 +579,7 @@ impl Vault {
                 VaultError::NotFound { what: "record" },
             ));
         };
-        let decision = self.decide(
+        let (decision, grant) = self.decide_with_grants(
             caller,
             Action::Read,
             &state,
@@ -454,11 +592,10 @@ impl Vault {
         if !decision.allowed {
             return Err(self.deny(caller, event, &decision, purpose));
         }
-        let view = purpose.view_for(caller.role);
-        let record = self.view_of(&state, &row, &view)?;
-        event.fields = view.keys().cloned().collect();
-        self.audit.append(event)?;
-        Ok(record)
+        let mut records = self.show(caller, &state, purpose, event, &[(row, grant)], |e| e)?;
+        records
+            .pop()
+            .ok_or_else(|| VaultError::Internal("a shown record went missing".into()))
     }
 
     /// Creates or replaces the record of a customer number.

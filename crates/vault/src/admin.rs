@@ -39,6 +39,18 @@ pub struct AuditPage {
     pub next: Option<i64>,
 }
 
+/// A person to create.
+#[derive(Clone, Copy, Debug)]
+pub struct NewUser<'a> {
+    pub login: &'a str,
+    pub role: Role,
+    pub department: Option<&'a str>,
+    /// The registered vendor a contractor works for.
+    pub vendor: Option<&'a str>,
+    /// Who approves their requests.
+    pub manager: Option<&'a str>,
+}
+
 fn valid_login(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.chars()
@@ -46,7 +58,7 @@ fn valid_login(s: &str) -> bool {
 }
 
 impl Vault {
-    fn admin_event(&self, actor: &str, action: &str, tenant: Option<&str>) -> Event {
+    pub(crate) fn admin_event(&self, actor: &str, action: &str, tenant: Option<&str>) -> Event {
         let e = Event::new(actor, action, AuditDecision::Allow, "ok");
         match tenant {
             Some(t) => e.tenant(t),
@@ -91,6 +103,7 @@ impl Vault {
                 current_key_version: 1,
                 created_at: now,
                 shredded_at: None,
+                full_access_cap: None,
             },
             &KeyRow {
                 tenant: id.to_owned(),
@@ -237,14 +250,14 @@ impl Vault {
     }
 
     /// Creates a user and returns their first API token (shown once).
-    pub fn create_user(
-        &self,
-        actor: &str,
-        login: &str,
-        role: Role,
-        department: Option<&str>,
-        vendor: Option<&str>,
-    ) -> Result<Zeroizing<String>> {
+    pub fn create_user(&self, actor: &str, new: &NewUser<'_>) -> Result<Zeroizing<String>> {
+        let NewUser {
+            login,
+            role,
+            department,
+            vendor,
+            manager,
+        } = *new;
         if !valid_login(login) {
             return Err(VaultError::bad(
                 "login_invalid",
@@ -256,6 +269,30 @@ impl Vault {
                 "user '{login}' already exists"
             )));
         }
+        if let Some(v) = vendor
+            && self.store.vendor(v)?.is_none()
+        {
+            return Err(VaultError::bad(
+                "vendor_unknown",
+                format!(
+                    "vendor '{v}' is not registered; the security office registers it with `mamori vendor put`"
+                ),
+            ));
+        }
+        if role == Role::VendorUser && vendor.is_none() {
+            return Err(VaultError::bad(
+                "vendor_missing",
+                "a vendor_user account must name the vendor it works for (--vendor)",
+            ));
+        }
+        if let Some(m) = manager
+            && self.store.user(m)?.is_none()
+        {
+            return Err(VaultError::bad(
+                "manager_unknown",
+                format!("manager '{m}' does not exist; create them first"),
+            ));
+        }
         let now = self.now();
         let mut e = self
             .admin_event(actor, "user.create", None)
@@ -263,12 +300,14 @@ impl Vault {
             .detail("role", role.as_str());
         e.detail.insert("department".into(), department.into());
         e.detail.insert("vendor".into(), vendor.into());
+        e.detail.insert("manager".into(), manager.into());
         self.audit.append(e)?;
         self.store.create_user(&UserRow {
             login: login.to_owned(),
             role: role.as_str().to_owned(),
             department: department.map(str::to_owned),
             vendor: vendor.map(str::to_owned),
+            manager: manager.map(str::to_owned),
             created_at: now,
         })?;
         self.issue_token(actor, login)
@@ -313,6 +352,9 @@ impl Vault {
             .store
             .tenant(tenant)?
             .ok_or(VaultError::NotFound { what: "tenant" })?;
+        if segment.is_none() {
+            self.check_full_access_cap(login, &row)?;
+        }
         if let Some(seg) = segment {
             let schema =
                 Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
@@ -337,6 +379,37 @@ impl Vault {
             tenant: tenant.to_owned(),
             segment: segment.map(str::to_owned),
         })?;
+        Ok(())
+    }
+
+    /// Standing access to every segment is held by few (A5; seed 002).
+    fn check_full_access_cap(&self, login: &str, tenant: &TenantRow) -> Result<()> {
+        let holders: Vec<String> = self
+            .store
+            .tenant_assignments(&tenant.id)?
+            .into_iter()
+            .filter(|a| a.segment.is_none())
+            .map(|a| a.login)
+            .collect();
+        if holders.iter().any(|h| h == login) {
+            return Ok(());
+        }
+        let cap = tenant
+            .full_access_cap
+            .unwrap_or(self.rules.governance.full_access_cap);
+        if holders.len() as u64 >= u64::from(cap) {
+            return Err(VaultError::State {
+                code: "full_access_cap_reached",
+                message: format!(
+                    "tenant '{}' already has {} of {cap} standing full-access holders ({}); \
+                     assign a segment instead, have a holder issue a time-limited grant, \
+                     or ask the security office to change the cap",
+                    tenant.id,
+                    holders.len(),
+                    holders.join(", ")
+                ),
+            });
+        }
         Ok(())
     }
 

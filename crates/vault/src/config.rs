@@ -4,7 +4,10 @@
 //! overridden by an environment variable named `MAMORI_<SECTION>_<KEY>`
 //! (upper case), e.g. `MAMORI_SERVER_LISTEN=0.0.0.0:8080`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +22,55 @@ pub struct Config {
     pub audit: AuditConfig,
     pub import: ImportConfig,
     pub policy: PolicyConfig,
+    pub governance: GovernanceConfig,
+    pub people: PeopleConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Just-in-time access and standing full access (A4, A5).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceConfig {
+    /// Most people with standing access to every segment of a tenant, unless a
+    /// security officer sets another cap for that tenant.
+    pub full_access_cap: u32,
+    /// Letters or digits a justification needs at least (punctuation does not count).
+    pub min_justification_chars: usize,
+    /// Longest window a grant may have.
+    pub max_grant_hours: u32,
+    /// Window of a grant issued by a full-access holder when none is given.
+    pub issued_grant_hours: u32,
+    /// Largest record budget one grant may carry.
+    pub max_grant_records: u64,
+}
+
+/// The people gate (A7).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeopleConfig {
+    /// Courses everyone who reads customer data must have passed.
+    pub required_courses: Vec<String>,
+    /// Lowest passing score of the comprehension test (0-100).
+    pub pass_score: u32,
+    /// How long a passed course counts.
+    pub training_valid_days: u32,
+    /// How long a compliance confirmation counts.
+    pub compliance_valid_days: u32,
+    /// Above this many records a day (by role budget or grant), an annual
+    /// compliance confirmation is required too.
+    pub compliance_threshold: u64,
+}
+
+/// Limits that stop mass enumeration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Data requests per person per minute.
+    pub requests_per_minute: u32,
+    /// Distinct customers a person may read per day (Japan time), by role.
+    pub daily_records: BTreeMap<String, u64>,
+    /// The daily budget of roles not listed above.
+    pub daily_records_default: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -87,7 +139,54 @@ impl Default for Config {
             policy: PolicyConfig {
                 dir: "policies".into(),
             },
+            governance: GovernanceConfig {
+                full_access_cap: 3,
+                min_justification_chars: 15,
+                max_grant_hours: 72,
+                issued_grant_hours: 8,
+                max_grant_records: 1000,
+            },
+            people: PeopleConfig {
+                required_courses: vec!["privacy-basics".into()],
+                pass_score: 80,
+                training_valid_days: 365,
+                compliance_valid_days: 365,
+                compliance_threshold: 1000,
+            },
+            limits: LimitsConfig {
+                requests_per_minute: 120,
+                daily_records: BTreeMap::from([
+                    ("operator".into(), 300),
+                    ("backyard".into(), 3000),
+                    ("vendor_user".into(), 300),
+                ]),
+                daily_records_default: 300,
+            },
         }
+    }
+}
+
+impl LimitsConfig {
+    pub fn daily_records_for(&self, role: &str) -> u64 {
+        self.daily_records
+            .get(role)
+            .copied()
+            .unwrap_or(self.daily_records_default)
+    }
+}
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        Config::default().governance
+    }
+}
+impl Default for PeopleConfig {
+    fn default() -> Self {
+        Config::default().people
+    }
+}
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Config::default().limits
     }
 }
 impl Default for ServerConfig {
@@ -163,35 +262,7 @@ impl Config {
             message: e.to_string(),
         })?;
         let mut table = toml::Table::try_from(&parsed).expect("config serialises to a table");
-        for (section, value) in table.iter_mut() {
-            let Some(keys) = value.as_table_mut() else {
-                continue;
-            };
-            for (key, slot) in keys.iter_mut() {
-                let var = format!("MAMORI_{}_{}", section.to_uppercase(), key.to_uppercase());
-                if let Some(raw) = env(&var) {
-                    *slot = match slot {
-                        toml::Value::Integer(_) => {
-                            toml::Value::Integer(raw.trim().parse().map_err(|_| {
-                                ConfigError::Env {
-                                    var: var.clone(),
-                                    message: "expected an integer".into(),
-                                }
-                            })?)
-                        }
-                        toml::Value::Boolean(_) => {
-                            toml::Value::Boolean(raw.trim().parse().map_err(|_| {
-                                ConfigError::Env {
-                                    var: var.clone(),
-                                    message: "expected true or false".into(),
-                                }
-                            })?)
-                        }
-                        _ => toml::Value::String(raw),
-                    };
-                }
-            }
-        }
+        override_table(&mut table, "MAMORI", &env)?;
         table
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
@@ -203,6 +274,46 @@ impl Config {
     pub fn path(&self, dir: &Path, rel: &str) -> PathBuf {
         dir.join(rel)
     }
+}
+
+/// Replaces each key of `table` (recursively: `MAMORI_LIMITS_DAILY_RECORDS_OPERATOR`)
+/// for which `env` has a value. Lists take comma-separated values.
+fn override_table(
+    table: &mut toml::Table,
+    prefix: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (key, slot) in table.iter_mut() {
+        let var = format!("{prefix}_{}", key.to_uppercase());
+        if let toml::Value::Table(inner) = slot {
+            override_table(inner, &var, env)?;
+            continue;
+        }
+        let Some(raw) = env(&var) else { continue };
+        let bad = |message: &str| ConfigError::Env {
+            var: var.clone(),
+            message: message.into(),
+        };
+        *slot = match slot {
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(raw.trim().parse().map_err(|_| bad("expected an integer"))?)
+            }
+            toml::Value::Boolean(_) => toml::Value::Boolean(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| bad("expected true or false"))?,
+            ),
+            toml::Value::Array(_) => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_owned()))
+                    .collect(),
+            ),
+            _ => toml::Value::String(raw),
+        };
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -222,6 +333,18 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert_eq!(c.import.batch_size, 50);
+        let c = Config::from_toml_with_env(&src, "t", |k| match k {
+            "MAMORI_LIMITS_DAILY_RECORDS_OPERATOR" => Some("40".into()),
+            "MAMORI_PEOPLE_REQUIRED_COURSES" => Some("privacy-basics, security-2026".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.limits.daily_records_for("operator"), 40);
+        assert_eq!(c.limits.daily_records_for("supervisor"), 300);
+        assert_eq!(
+            c.people.required_courses,
+            vec!["privacy-basics".to_string(), "security-2026".to_string()]
+        );
         let err = Config::from_toml_with_env(&src, "t", |k| {
             (k == "MAMORI_IMPORT_BATCH_SIZE").then(|| "many".into())
         });

@@ -123,6 +123,12 @@ pub struct Opened {
 }
 
 pub fn open(dir: &Path) -> Result<Opened> {
+    open_with(dir, |v| v)
+}
+
+/// `open`, letting the caller adjust the vault before it is shared (tests
+/// set a manual clock or tighter rules).
+pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Opened> {
     if !dir.join(CONFIG_FILE).exists() {
         return Err(VaultError::NotFound {
             what: "vault (no mamori.toml here; run `mamori init` first) —",
@@ -138,6 +144,7 @@ pub fn open(dir: &Path) -> Result<Opened> {
         config.audit.busy_timeout_ms,
     )?);
     let audit = AuditLog::start(audit_store)?;
-    let vault = Arc::new(Vault::new(store, audit, gate, root));
+    let vault = Vault::new(store, audit, gate, root).with_rules(crate::Rules::from_config(&config));
+    let vault = Arc::new(adjust(vault));
     Ok(Opened { config, vault })
 }

@@ -15,6 +15,12 @@ pub enum VaultError {
     Shredded(String),
     #[error("{0}")]
     Conflict(String),
+    /// A state conflict with its own code (e.g. `request_not_pending`).
+    #[error("{message}")]
+    State { code: &'static str, message: String },
+    /// A rate limit or record budget was reached; the request was refused and recorded.
+    #[error("{message}")]
+    Limited { code: &'static str, message: String },
     /// The audit log could not be written, so nothing was returned (fail closed).
     #[error("the audit log is unavailable; the request was refused")]
     AuditUnavailable,
@@ -39,6 +45,8 @@ impl VaultError {
             VaultError::NotFound { .. } => "not_found",
             VaultError::Shredded(_) => "tenant_shredded",
             VaultError::Conflict(_) => "conflict",
+            VaultError::State { code, .. } => code,
+            VaultError::Limited { code, .. } => code,
             VaultError::AuditUnavailable => "audit_unavailable",
             VaultError::Internal(_) => "internal",
         }
@@ -50,7 +58,8 @@ impl VaultError {
             VaultError::Unauthenticated => 401,
             VaultError::Forbidden { .. } => 403,
             VaultError::NotFound { .. } => 404,
-            VaultError::Conflict(_) => 409,
+            VaultError::Conflict(_) | VaultError::State { .. } => 409,
+            VaultError::Limited { .. } => 429,
             VaultError::Shredded(_) => 410,
             VaultError::AuditUnavailable => 503,
             VaultError::Internal(_) => 500,

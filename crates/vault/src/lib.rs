@@ -15,9 +15,12 @@ pub mod admin;
 pub mod config;
 pub mod datadir;
 pub mod error;
+pub mod grants;
 pub mod ingest;
+pub mod people;
 mod sealed;
 mod tenants;
+mod usage;
 
 use std::sync::Arc;
 
@@ -25,14 +28,32 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-use mamori_store::{UserStore, VaultStore};
+use mamori_store::{GovernanceStore, UserStore, VaultStore};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{Result, VaultError};
 
-/// Storage the vault needs: records and people (one database today).
-pub trait Backend: VaultStore + UserStore {}
-impl<T: VaultStore + UserStore> Backend for T {}
+/// Storage the vault needs: records, people and governance (one database today).
+pub trait Backend: VaultStore + UserStore + GovernanceStore {}
+impl<T: VaultStore + UserStore + GovernanceStore> Backend for T {}
+
+/// The configured rules of governance, people and limits.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    pub governance: config::GovernanceConfig,
+    pub people: config::PeopleConfig,
+    pub limits: config::LimitsConfig,
+}
+
+impl Rules {
+    pub fn from_config(c: &config::Config) -> Self {
+        Self {
+            governance: c.governance.clone(),
+            people: c.people.clone(),
+            limits: c.limits.clone(),
+        }
+    }
+}
 
 pub struct Vault {
     store: Arc<dyn Backend>,
@@ -40,6 +61,9 @@ pub struct Vault {
     gate: Gate,
     root: RootKey,
     tenants: tenants::TenantCache,
+    people: people::PeopleCache,
+    usage: usage::Usage,
+    rules: Rules,
     clock: Arc<dyn Clock>,
 }
 
@@ -51,12 +75,26 @@ impl Vault {
             gate,
             root,
             tenants: Default::default(),
+            people: Default::default(),
+            usage: Default::default(),
+            rules: Rules::default(),
             clock: Arc::new(SystemClock),
         }
     }
 
+    /// Replaces the default rules with configured ones.
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// Replaces the clock (tests move time instead of sleeping).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.audit.set_clock(clock.clone());
         self.clock = clock;
         self
     }
@@ -69,7 +107,7 @@ impl Vault {
         &self.store
     }
 
-    fn now(&self) -> i64 {
+    pub fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }
 }

@@ -17,6 +17,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mamori");
 pub struct TestVault {
     pub dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
+    officer: std::cell::OnceCell<String>,
 }
 
 impl TestVault {
@@ -26,6 +27,7 @@ impl TestVault {
         let v = Self {
             dir,
             env: Vec::new(),
+            officer: Default::default(),
         };
         v.ok(&["init"]);
         v
@@ -66,8 +68,104 @@ impl TestVault {
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
 
+    /// Runs as the person holding `token` (`MAMORI_TOKEN`), with `--json`.
+    pub fn run_as(&self, token: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.cmd(&all)
+            .env("MAMORI_TOKEN", token)
+            .output()
+            .expect("run mamori")
+    }
+
+    /// Like `run_as`, asserting success.
+    pub fn ok_as(&self, token: &str, args: &[&str]) -> Value {
+        let out = self.run_as(token, args);
+        assert!(
+            out.status.success(),
+            "mamori {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The token of a security officer who keeps training and vendor records.
+    pub fn officer(&self) -> String {
+        self.officer
+            .get_or_init(|| {
+                let v = self.ok(&[
+                    "user",
+                    "create",
+                    "sec-officer",
+                    "--role",
+                    "security_officer",
+                ]);
+                v["token"].as_str().expect("token").to_owned()
+            })
+            .clone()
+    }
+
+    /// A vendor with a contract in force and every clause.
+    pub fn vendor(&self, id: &str) {
+        let officer = self.officer();
+        self.ok_as(
+            &officer,
+            &[
+                "vendor",
+                "create",
+                id,
+                "--name",
+                "テストBPO株式会社",
+                "--from",
+                "2020-01-01",
+                "--to",
+                "2099-01-01",
+                "--clauses",
+                "confidentiality,subcontracting,liability,return_erasure,audit_rights",
+            ],
+        );
+    }
+
+    /// A person ready to work: created, assigned, and — for roles that read
+    /// customer data — trained (and confirmed, when their budget requires it).
     pub fn user(&self, login: &str, role: &str, scopes: &[&str]) -> String {
-        let v = self.ok(&["user", "create", login, "--role", role]);
+        self.user_with(login, role, scopes, &[])
+    }
+
+    /// `user` with extra `user create` arguments (e.g. `--manager`).
+    pub fn user_with(&self, login: &str, role: &str, scopes: &[&str], extra: &[&str]) -> String {
+        let mut create = vec!["user", "create", login, "--role", role];
+        if role == "vendor_user" {
+            if !self
+                .ok(&["vendor", "list"])
+                .to_string()
+                .contains("test-bpo")
+            {
+                self.vendor("test-bpo");
+            }
+            create.extend(["--vendor", "test-bpo"]);
+        }
+        create.extend_from_slice(extra);
+        let v = self.ok(&create);
+        if ["operator", "backyard", "vendor_user"].contains(&role) {
+            let officer = self.officer();
+            self.ok_as(
+                &officer,
+                &[
+                    "people",
+                    "training",
+                    login,
+                    "--course",
+                    "privacy-basics",
+                    "--score",
+                    "90",
+                ],
+            );
+            if role == "backyard" {
+                self.ok_as(&officer, &["people", "compliance", login]);
+            }
+        }
         for s in scopes {
             let (t, seg) = s.split_once('/').unwrap_or((s, "*"));
             let mut args = vec!["user", "assign", login, "--tenant", t];

@@ -1,6 +1,6 @@
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::SqliteVault;
+use super::{SqliteVault, governance::ALL_SEGMENTS};
 use crate::{Assignment, Result, StoreError, UserRow, UserStore};
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
@@ -10,19 +10,28 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         department: r.get(2)?,
         vendor: r.get(3)?,
         created_at: r.get(4)?,
+        manager: r.get(5)?,
     })
 }
 
-/// The whole-tenant marker in `assignments.segment`.
-const ALL_SEGMENTS: &str = "*";
+const USER_COLS: &str = "login, role, department, vendor, created_at, manager";
+
+fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
+    let seg: String = r.get(2)?;
+    Ok(Assignment {
+        login: r.get(0)?,
+        tenant: r.get(1)?,
+        segment: (seg != ALL_SEGMENTS).then_some(seg),
+    })
+}
 
 impl UserStore for SqliteVault {
     fn create_user(&self, u: &UserRow) -> Result<()> {
         self.writer
             .lock()
             .execute(
-                "INSERT INTO users (login, role, department, vendor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u.login, u.role, u.department, u.vendor, u.created_at],
+                "INSERT INTO users (login, role, department, vendor, created_at, manager) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.login, u.role, u.department, u.vendor, u.created_at, u.manager],
             )
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("user '{}'", u.login)),
@@ -33,17 +42,14 @@ impl UserStore for SqliteVault {
 
     fn user(&self, login: &str) -> Result<Option<UserRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT login, role, department, vendor, created_at FROM users WHERE login = ?1",
-        )?;
+        let mut st =
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE login = ?1"))?;
         Ok(st.query_row([login], user_from_row).optional()?)
     }
 
     fn users(&self) -> Result<Vec<UserRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT login, role, department, vendor, created_at FROM users ORDER BY login",
-        )?;
+        let mut st = c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY login"))?;
         let rows = st
             .query_map([], user_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -58,14 +64,17 @@ impl UserStore for SqliteVault {
         Ok(())
     }
 
-    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<UserRow>> {
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
-            "SELECT u.login, u.role, u.department, u.vendor, u.created_at
+            "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
+                    (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
         )?;
-        Ok(st.query_row([&hash[..]], user_from_row).optional()?)
+        Ok(st
+            .query_row([&hash[..]], |r| Ok((user_from_row(r)?, r.get(6)?)))
+            .optional()?)
     }
 
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
@@ -91,15 +100,30 @@ impl UserStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached("SELECT login, tenant, segment FROM assignments WHERE login = ?1 ORDER BY tenant, segment")?;
         let rows = st
-            .query_map([login], |r| {
-                let seg: String = r.get(2)?;
-                Ok(Assignment {
-                    login: r.get(0)?,
-                    tenant: r.get(1)?,
-                    segment: (seg != ALL_SEGMENTS).then_some(seg),
-                })
-            })?
+            .query_map([login], assignment_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    fn tenant_assignments(&self, tenant: &str) -> Result<Vec<Assignment>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, tenant, segment FROM assignments WHERE tenant = ?1 ORDER BY login, segment",
+        )?;
+        let rows = st
+            .query_map([tenant], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_manager(&self, login: &str, manager: Option<&str>) -> Result<()> {
+        let n = self.writer.lock().execute(
+            "UPDATE users SET manager = ?2 WHERE login = ?1",
+            params![login, manager],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user '{login}'")));
+        }
+        Ok(())
     }
 }

@@ -8,7 +8,8 @@ use crate::{
     WriteKind,
 };
 
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -77,7 +78,9 @@ CREATE TABLE assignments (
     segment TEXT NOT NULL,
     PRIMARY KEY (login, tenant, segment)
 );
-"#];
+"#,
+    super::governance::MIGRATION,
+];
 
 fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
     let status: String = r.get(3)?;
@@ -93,10 +96,12 @@ fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
         current_key_version: r.get(4)?,
         created_at: r.get(5)?,
         shredded_at: r.get(6)?,
+        full_access_cap: r.get(7)?,
     })
 }
 
-const TENANT_COLS: &str = "id, name, schema, status, current_key_version, created_at, shredded_at";
+const TENANT_COLS: &str =
+    "id, name, schema, status, current_key_version, created_at, shredded_at, full_access_cap";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
     Ok(RecordRow {

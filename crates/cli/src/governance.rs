@@ -1,0 +1,402 @@
+//! `mamori access`, `mamori people`, `mamori vendor`: commands a person runs
+//! as themselves. They authenticate with their own API token (`--token` or
+//! `MAMORI_TOKEN`), exactly as over HTTP, so that approvals and records name
+//! the person who made them — never the operating-system account.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use clap::{Args, Subcommand};
+use mamori_vault::{
+    Caller, Vault, datadir,
+    grants::{ListFilter, NewRequest, RequestView},
+    people::{PersonView, VendorView},
+};
+
+use crate::output::Out;
+
+#[derive(Subcommand)]
+pub enum AccessCmd {
+    /// Ask for access beyond your assignments (事前申請); your supervisor decides.
+    Request(GrantArgs),
+    /// Give someone a time-limited grant (holders of standing full access only).
+    Issue {
+        /// The person the grant is for.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        grant: GrantArgs,
+    },
+    /// Approve a pending request.
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Deny a pending request, saying why.
+    Deny {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+    /// End a pending request or a live grant early.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Requests you may see, newest first.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only requests waiting for a decision.
+        #[arg(long)]
+        pending: bool,
+        /// Only your own requests.
+        #[arg(long)]
+        mine: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One request with its full history.
+    Show { id: String },
+}
+
+#[derive(Args)]
+pub struct GrantArgs {
+    #[arg(long)]
+    tenant: String,
+    /// One segment (default: every segment of the tenant).
+    #[arg(long)]
+    segment: Option<String>,
+    /// Fields the work needs, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    fields: Vec<String>,
+    /// Purpose (利用目的) from the tenant's list.
+    #[arg(long)]
+    purpose: String,
+    /// Case or ticket id.
+    #[arg(long = "case")]
+    case_id: String,
+    /// Why the work needs this access.
+    #[arg(long)]
+    reason: String,
+    /// Most distinct customers the grant may read.
+    #[arg(long)]
+    records: u64,
+    /// Length of the window in hours.
+    #[arg(long)]
+    hours: Option<u32>,
+    /// Start (YYYY-MM-DD, Japan time, or RFC 3339); default: now.
+    #[arg(long)]
+    start: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PeopleCmd {
+    /// Record a completed course and its comprehension-test score.
+    Training {
+        login: String,
+        #[arg(long)]
+        course: String,
+        #[arg(long)]
+        score: u32,
+        /// Completion date (YYYY-MM-DD or RFC 3339); default: now.
+        #[arg(long)]
+        completed: Option<String>,
+    },
+    /// Record an annual compliance confirmation (誓約).
+    Compliance {
+        login: String,
+        /// Date signed (YYYY-MM-DD or RFC 3339); default: now.
+        #[arg(long)]
+        confirmed: Option<String>,
+    },
+    /// A person's training, compliance and whether the people gate lets them in.
+    Show { login: String },
+}
+
+#[derive(Subcommand)]
+pub enum VendorCmd {
+    /// Register a vendor with its contract.
+    Create(VendorArgs),
+    /// Change a vendor's contract (renewal, added clauses).
+    Update(VendorArgs),
+    List,
+}
+
+#[derive(Args)]
+pub struct VendorArgs {
+    id: String,
+    #[arg(long)]
+    name: String,
+    /// Contract start (YYYY-MM-DD, Japan time, or RFC 3339).
+    #[arg(long)]
+    from: String,
+    /// Contract end, exclusive.
+    #[arg(long)]
+    to: String,
+    /// Clauses the contract contains, comma-separated: confidentiality,
+    /// subcontracting, liability, return_erasure, audit_rights.
+    #[arg(long, value_delimiter = ',')]
+    clauses: Vec<String>,
+}
+
+/// Parses `YYYY-MM-DD` (midnight, Japan time) or RFC 3339 into Unix seconds.
+pub fn parse_time(s: &str) -> Result<i64> {
+    let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let t = jst
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .single()
+            .context("ambiguous date")?;
+        return Ok(t.timestamp());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .with_context(|| format!("'{s}' is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+/// A date in Japan time, for people.
+fn date(ts: i64) -> String {
+    let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
+    DateTime::from_timestamp(ts, 0)
+        .map(|t| t.with_timezone(&jst).format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// The person running the command, from their API token.
+fn me(vault: &Vault, token: Option<&str>) -> Result<Caller> {
+    let Some(token) = token else {
+        bail!("this command acts as you: pass your API token with --token or MAMORI_TOKEN");
+    };
+    Ok(vault.authenticate(Some(token), Some("cli".into()))?)
+}
+
+impl GrantArgs {
+    fn request(self) -> Result<NewRequest> {
+        Ok(NewRequest {
+            tenant: self.tenant,
+            segment: self.segment,
+            fields: self.fields,
+            purpose: self.purpose,
+            case_id: self.case_id,
+            justification: self.reason,
+            record_budget: self.records,
+            starts_at: self.start.as_deref().map(parse_time).transpose()?,
+            hours: self.hours,
+        })
+    }
+}
+
+fn request_text(r: &RequestView) -> String {
+    let mut t = format!(
+        "request {}  {:?}  ({:?})\n  for        {} on {}/{} purpose {} case {}\n  fields     {}\n  window     {} → {}\n  budget     {} customers{}\n  reason     {}",
+        r.id,
+        r.status,
+        r.origin,
+        r.requester,
+        r.tenant,
+        r.segment.as_deref().unwrap_or("*"),
+        r.purpose,
+        r.case_id,
+        r.fields.join(", "),
+        r.starts_at,
+        r.ends_at,
+        r.record_budget,
+        r.records_used
+            .map(|u| format!(" ({u} read so far)"))
+            .unwrap_or_default(),
+        r.justification
+    );
+    for h in &r.history {
+        t.push_str(&format!("\n  {}  {:<9} {}", h.at, h.action, h.actor));
+        if let Some(c) = &h.comment {
+            t.push_str(&format!(": {c}"));
+        }
+    }
+    t
+}
+
+pub fn access(dir: &Path, token: Option<&str>, cmd: AccessCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    let caller = me(&vault, token)?;
+    let one = |r: RequestView| out.emit(&r, request_text);
+    match cmd {
+        AccessCmd::Request(args) => one(vault.request_access(&caller, &args.request()?)?),
+        AccessCmd::Issue { to, grant } => {
+            one(vault.issue_grant(&caller, &to, &grant.request()?)?)
+        }
+        AccessCmd::Approve { id, comment } => {
+            one(vault.approve_request(&caller, &id, comment.as_deref())?)
+        }
+        AccessCmd::Deny { id, comment } => one(vault.deny_request(&caller, &id, &comment)?),
+        AccessCmd::Revoke { id, reason } => one(vault.revoke_request(&caller, &id, &reason)?),
+        AccessCmd::Show { id } => one(vault.access_request(&caller, &id)?),
+        AccessCmd::List {
+            tenant,
+            pending,
+            mine,
+            limit,
+        } => {
+            let list = vault.access_requests(
+                &caller,
+                &ListFilter {
+                    tenant,
+                    pending,
+                    mine,
+                    limit: Some(limit),
+                },
+            )?;
+            out.emit(&list, |l| {
+                if l.is_empty() {
+                    return "no requests".into();
+                }
+                l.iter()
+                    .map(|r| {
+                        format!(
+                            "{}  {:<9} {:<14} {}/{} {} → {}",
+                            r.id,
+                            format!("{:?}", r.status).to_lowercase(),
+                            r.requester,
+                            r.tenant,
+                            r.segment.as_deref().unwrap_or("*"),
+                            r.purpose,
+                            r.ends_at
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+fn person_text(p: &PersonView) -> String {
+    let yes = |b: bool| if b { "ok" } else { "NO" };
+    let mut t = format!(
+        "{} ({})  manager {}  vendor {}\n  training current   {}\n  compliance         {}\n  vendor contract    {}\n  daily budget       {} customers",
+        p.login,
+        p.role,
+        p.manager.as_deref().unwrap_or("-"),
+        p.vendor.as_deref().unwrap_or("-"),
+        yes(p.status.training_current),
+        if p.status.compliance_required {
+            yes(p.status.compliance_current)
+        } else {
+            "not required"
+        },
+        yes(p.status.vendor_valid),
+        p.daily_record_budget
+    );
+    for tr in &p.training {
+        t.push_str(&format!(
+            "\n  course {:<20} score {:>3}  until {}",
+            tr.course,
+            tr.score,
+            date(tr.expires_at)
+        ));
+    }
+    t
+}
+
+pub fn people(dir: &Path, token: Option<&str>, cmd: PeopleCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    let caller = me(&vault, token)?;
+    match cmd {
+        PeopleCmd::Training {
+            login,
+            course,
+            score,
+            completed,
+        } => {
+            let at = completed.as_deref().map(parse_time).transpose()?;
+            let row = vault.record_training(&caller, &login, &course, score, at)?;
+            out.emit(&row, |r| {
+                format!(
+                    "recorded course '{}' for '{}' (score {}, {})",
+                    r.course,
+                    r.login,
+                    r.score,
+                    if r.score >= vault.rules().people.pass_score {
+                        "passed"
+                    } else {
+                        "NOT passed"
+                    }
+                )
+            });
+        }
+        PeopleCmd::Compliance { login, confirmed } => {
+            let at = confirmed.as_deref().map(parse_time).transpose()?;
+            let row = vault.record_compliance(&caller, &login, at)?;
+            out.emit(&row, |r| {
+                format!("recorded the compliance confirmation of '{}'", r.login)
+            });
+        }
+        PeopleCmd::Show { login } => {
+            let p = vault.person(&caller, &login)?;
+            out.emit(&p, person_text);
+        }
+    }
+    Ok(())
+}
+
+fn vendor_text(v: &VendorView) -> String {
+    format!(
+        "{:<16} {:<8} {}  missing clauses: {}",
+        v.row.id,
+        if v.in_force {
+            "in force"
+        } else {
+            "NOT in force"
+        },
+        v.row.name,
+        if v.missing_clauses.is_empty() {
+            "none".to_owned()
+        } else {
+            v.missing_clauses.join(", ")
+        }
+    )
+}
+
+pub fn vendor(dir: &Path, token: Option<&str>, cmd: VendorCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    if let VendorCmd::List = cmd {
+        let list = vault.vendors()?;
+        out.emit(&list, |l| {
+            l.iter().map(vendor_text).collect::<Vec<_>>().join("\n")
+        });
+        return Ok(());
+    }
+    let caller = me(&vault, token)?;
+    let (args, create) = match cmd {
+        VendorCmd::Create(a) => (a, true),
+        VendorCmd::Update(a) => (a, false),
+        VendorCmd::List => unreachable!("handled above"),
+    };
+    let exists = vault.store().vendor(&args.id)?.is_some();
+    if create && exists {
+        bail!(
+            "vendor '{}' already exists; use `mamori vendor update`",
+            args.id
+        );
+    }
+    if !create && !exists {
+        bail!(
+            "vendor '{}' does not exist; use `mamori vendor create`",
+            args.id
+        );
+    }
+    let v = vault.put_vendor(
+        &caller,
+        &args.id,
+        &args.name,
+        parse_time(&args.from)?,
+        parse_time(&args.to)?,
+        &args.clauses,
+    )?;
+    out.emit(&v, vendor_text);
+    Ok(())
+}

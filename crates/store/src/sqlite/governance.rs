@@ -1,0 +1,420 @@
+//! Governance tables of `vault.db`: vendors, training and compliance records,
+//! managers, and just-in-time access requests with their history.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteVault;
+use crate::{
+    AccessRequestRow, ComplianceRow, GovernanceStore, GrantOrigin, RequestFilter,
+    RequestHistoryRow, RequestState, Result, StoreError, TrainingRow, VendorRow,
+};
+
+/// Second migration of `vault.db`. The triggers at the end bump
+/// `governance_rev` on every change, so no write path can forget to.
+pub(super) const MIGRATION: &str = r#"
+ALTER TABLE users ADD COLUMN manager TEXT REFERENCES users(login);
+ALTER TABLE tenants ADD COLUMN full_access_cap INTEGER;
+CREATE TABLE vendors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    contract_start INTEGER NOT NULL,
+    contract_end INTEGER NOT NULL,
+    clauses TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE training (
+    login TEXT NOT NULL REFERENCES users(login),
+    course TEXT NOT NULL,
+    completed_at INTEGER NOT NULL,
+    score INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (login, course, completed_at)
+);
+CREATE TABLE compliance (
+    login TEXT NOT NULL REFERENCES users(login),
+    confirmed_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (login, confirmed_at)
+);
+-- A request and, once approved, the grant it became. Rows are never deleted:
+-- the history of a grant stays queryable after it ends.
+CREATE TABLE access_requests (
+    id BLOB PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    requester TEXT NOT NULL REFERENCES users(login),
+    segment TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    justification BLOB NOT NULL,
+    key_version INTEGER NOT NULL,
+    record_budget INTEGER NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'revoked')),
+    origin TEXT NOT NULL CHECK (origin IN ('requested', 'issued')),
+    created_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    revoked_by TEXT,
+    revoked_at INTEGER
+);
+CREATE INDEX access_requests_requester ON access_requests(requester, ends_at);
+CREATE INDEX access_requests_tenant ON access_requests(tenant, created_at);
+CREATE TABLE access_request_history (
+    request BLOB NOT NULL REFERENCES access_requests(id),
+    step INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    comment BLOB,
+    PRIMARY KEY (request, step)
+);
+CREATE TABLE governance_rev (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    rev INTEGER NOT NULL
+);
+INSERT INTO governance_rev (id, rev) VALUES (1, 0);
+CREATE TRIGGER rev_users_i AFTER INSERT ON users BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_users_u AFTER UPDATE ON users BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_assign_i AFTER INSERT ON assignments BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_assign_d AFTER DELETE ON assignments BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_vendors_i AFTER INSERT ON vendors BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_vendors_u AFTER UPDATE ON vendors BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_training_i AFTER INSERT ON training BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_compliance_i AFTER INSERT ON compliance BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_requests_i AFTER INSERT ON access_requests BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_requests_u AFTER UPDATE ON access_requests BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_tenants_u AFTER UPDATE ON tenants BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+"#;
+
+/// The whole-tenant marker in `segment` columns.
+pub(super) const ALL_SEGMENTS: &str = "*";
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn vendor_from_row(r: &Row<'_>) -> rusqlite::Result<VendorRow> {
+    Ok(VendorRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        contract_start: r.get(2)?,
+        contract_end: r.get(3)?,
+        clauses: parse_list(&r.get::<_, String>(4)?)?,
+        updated_by: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+const VENDOR_COLS: &str = "id, name, contract_start, contract_end, clauses, updated_by, updated_at";
+
+const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
+
+fn bad_enum(col: usize) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(col, "enum".into(), rusqlite::types::Type::Text)
+}
+
+fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
+    let segment: String = r.get(3)?;
+    let state: String = r.get(12)?;
+    let origin: String = r.get(13)?;
+    Ok(AccessRequestRow {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        requester: r.get(2)?,
+        segment: (segment != ALL_SEGMENTS).then_some(segment),
+        fields: parse_list(&r.get::<_, String>(4)?)?,
+        purpose: r.get(5)?,
+        case_id: r.get(6)?,
+        justification: r.get(7)?,
+        key_version: r.get(8)?,
+        record_budget: r.get(9)?,
+        starts_at: r.get(10)?,
+        ends_at: r.get(11)?,
+        state: RequestState::parse(&state).ok_or_else(|| bad_enum(12))?,
+        origin: match origin.as_str() {
+            "requested" => GrantOrigin::Requested,
+            "issued" => GrantOrigin::Issued,
+            _ => return Err(bad_enum(13)),
+        },
+        created_at: r.get(14)?,
+        decided_by: r.get(15)?,
+        decided_at: r.get(16)?,
+        revoked_by: r.get(17)?,
+        revoked_at: r.get(18)?,
+    })
+}
+
+fn insert_step(
+    tx: &rusqlite::Transaction<'_>,
+    id: &[u8; 16],
+    step: &RequestHistoryRow,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO access_request_history (request, step, at, actor, action, comment)
+         VALUES (?1, (SELECT COALESCE(MAX(step), 0) + 1 FROM access_request_history WHERE request = ?1), ?2, ?3, ?4, ?5)",
+        params![&id[..], step.at, step.actor, step.action, step.comment],
+    )?;
+    Ok(())
+}
+
+impl GovernanceStore for SqliteVault {
+    fn governance_rev(&self) -> Result<u64> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached("SELECT rev FROM governance_rev WHERE id = 1")?;
+        Ok(st.query_row([], |r| r.get(0))?)
+    }
+
+    fn put_vendor(&self, v: &VendorRow) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO vendors (id, name, contract_start, contract_end, clauses, updated_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET name = ?2, contract_start = ?3, contract_end = ?4,
+                 clauses = ?5, updated_by = ?6, updated_at = ?7",
+            params![
+                v.id,
+                v.name,
+                v.contract_start,
+                v.contract_end,
+                json_list(&v.clauses),
+                v.updated_by,
+                v.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn vendor(&self, id: &str) -> Result<Option<VendorRow>> {
+        let c = self.readers.get()?;
+        let mut st =
+            c.prepare_cached(&format!("SELECT {VENDOR_COLS} FROM vendors WHERE id = ?1"))?;
+        Ok(st.query_row([id], vendor_from_row).optional()?)
+    }
+
+    fn vendors(&self) -> Result<Vec<VendorRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!("SELECT {VENDOR_COLS} FROM vendors ORDER BY id"))?;
+        let rows = st
+            .query_map([], vendor_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_training(&self, t: &TrainingRow) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO training (login, course, completed_at, score, expires_at, recorded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                t.login,
+                t.course,
+                t.completed_at,
+                t.score,
+                t.expires_at,
+                t.recorded_by
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn training(&self, login: &str) -> Result<Vec<TrainingRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, course, completed_at, score, expires_at, recorded_by FROM training
+             WHERE login = ?1 ORDER BY course, completed_at",
+        )?;
+        let rows = st
+            .query_map([login], |r| {
+                Ok(TrainingRow {
+                    login: r.get(0)?,
+                    course: r.get(1)?,
+                    completed_at: r.get(2)?,
+                    score: r.get(3)?,
+                    expires_at: r.get(4)?,
+                    recorded_by: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_compliance(&self, x: &ComplianceRow) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO compliance (login, confirmed_at, expires_at, recorded_by) VALUES (?1, ?2, ?3, ?4)",
+            params![x.login, x.confirmed_at, x.expires_at, x.recorded_by],
+        )?;
+        Ok(())
+    }
+
+    fn compliance(&self, login: &str) -> Result<Vec<ComplianceRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, confirmed_at, expires_at, recorded_by FROM compliance
+             WHERE login = ?1 ORDER BY confirmed_at",
+        )?;
+        let rows = st
+            .query_map([login], |r| {
+                Ok(ComplianceRow {
+                    login: r.get(0)?,
+                    confirmed_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    recorded_by: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_full_access_cap(&self, tenant: &str, cap: Option<u32>) -> Result<()> {
+        let n = self.writer.lock().execute(
+            "UPDATE tenants SET full_access_cap = ?2 WHERE id = ?1",
+            params![tenant, cap],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("tenant '{tenant}'")));
+        }
+        Ok(())
+    }
+
+    fn insert_request(&self, r: &AccessRequestRow, first: &RequestHistoryRow) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute(
+            &format!(
+                "INSERT INTO access_requests ({REQUEST_COLS}) VALUES
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            ),
+            params![
+                &r.id[..],
+                r.tenant,
+                r.requester,
+                r.segment.as_deref().unwrap_or(ALL_SEGMENTS),
+                json_list(&r.fields),
+                r.purpose,
+                r.case_id,
+                r.justification,
+                r.key_version,
+                r.record_budget,
+                r.starts_at,
+                r.ends_at,
+                r.state.as_str(),
+                r.origin.as_str(),
+                r.created_at,
+                r.decided_by,
+                r.decided_at,
+                r.revoked_by,
+                r.revoked_at,
+            ],
+        )?;
+        insert_step(&tx, &r.id, first)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {REQUEST_COLS} FROM access_requests WHERE id = ?1"
+        ))?;
+        Ok(st.query_row([&id[..]], request_from_row).optional()?)
+    }
+
+    fn requests(&self, f: &RequestFilter) -> Result<Vec<AccessRequestRow>> {
+        let c = self.readers.get()?;
+        // Requester lists are short (one person or one team); bind them as JSON.
+        let requesters = f.requesters.as_ref().map(|r| json_list(r));
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {REQUEST_COLS} FROM access_requests
+             WHERE (?1 IS NULL OR tenant = ?1)
+               AND (?2 IS NULL OR requester IN (SELECT value FROM json_each(?2)))
+               AND (?3 IS NULL OR state = ?3)
+               AND (?4 IS NULL OR ends_at > ?4)
+             ORDER BY created_at DESC, id LIMIT ?5"
+        ))?;
+        let rows = st
+            .query_map(
+                params![
+                    f.tenant,
+                    requesters,
+                    f.state.map(RequestState::as_str),
+                    f.ends_after,
+                    f.limit.max(1) as i64
+                ],
+                request_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<RequestHistoryRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT at, actor, action, comment FROM access_request_history
+             WHERE request = ?1 ORDER BY step",
+        )?;
+        let rows = st
+            .query_map([&id[..]], |r| {
+                Ok(RequestHistoryRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    comment: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn transition(
+        &self,
+        id: &[u8; 16],
+        from: RequestState,
+        to: RequestState,
+        step: &RequestHistoryRow,
+    ) -> Result<bool> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let sql = match to {
+            RequestState::Revoked => {
+                "UPDATE access_requests SET state = ?3, revoked_by = ?4, revoked_at = ?5
+                 WHERE id = ?1 AND state = ?2"
+            }
+            _ => {
+                "UPDATE access_requests SET state = ?3, decided_by = ?4, decided_at = ?5
+                 WHERE id = ?1 AND state = ?2"
+            }
+        };
+        let n = tx.execute(
+            sql,
+            params![&id[..], from.as_str(), to.as_str(), step.actor, step.at],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        insert_step(&tx, id, step)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {REQUEST_COLS} FROM access_requests
+             WHERE requester = ?1 AND ends_at > ?2 AND state = 'approved'
+             ORDER BY starts_at, id"
+        ))?;
+        let rows = st
+            .query_map(params![login, now], request_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,737 @@
+//! Just-in-time access (A4, A5): a person asks for more than their standing
+//! assignments — one segment, some fields, one purpose, a record budget, a
+//! time window — with a case id and a real justification; someone else
+//! approves or denies it; the gate then enforces the grant until it ends or
+//! is revoked. Holders of standing full access may issue such grants directly.
+//!
+//! Every step is checked by the policy gate (who may approve whom is policy,
+//! fed with facts of the org chart), recorded in the audit log, and kept in
+//! the request's history after it ends. Free text (justification, comments)
+//! is sealed under the tenant's key like any customer field.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+use mamori_audit::{Decision as AuditDecision, Event};
+use mamori_core::{RecordId, governance::weak_reason};
+use mamori_policy::{Action, Decision, GrantRequest};
+use mamori_store::{AccessRequestRow, GrantOrigin, RequestFilter, RequestHistoryRow, RequestState};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Caller, Vault,
+    access::valid_case_id,
+    error::{Result, VaultError},
+    sealed,
+    tenants::TenantState,
+};
+
+/// Field names under which free text is sealed (AAD binds them).
+const JUSTIFICATION: &str = "request.justification";
+const COMMENT: &str = "request.comment";
+
+/// What someone asks for.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewRequest {
+    pub tenant: String,
+    /// None: every segment of the tenant.
+    pub segment: Option<String>,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub case_id: String,
+    pub justification: String,
+    pub record_budget: u64,
+    /// Start (Unix seconds); None: now.
+    pub starts_at: Option<i64>,
+    /// Length of the window; None: the maximum for requests, the issue default for issued grants.
+    pub hours: Option<u32>,
+}
+
+/// Where a request stands now, derived from its state and the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for a decision.
+    Pending,
+    /// Never decided before its window ended.
+    Lapsed,
+    Denied,
+    /// Approved; its window has not begun.
+    Scheduled,
+    Active,
+    Expired,
+    Revoked,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryStep {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub comment: Option<String>,
+}
+
+/// A request as shown to those who may see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub tenant: String,
+    pub requester: String,
+    pub segment: Option<String>,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub case_id: String,
+    pub justification: String,
+    pub record_budget: u64,
+    /// Customers read under the grant so far (approved grants only).
+    pub records_used: Option<u64>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: Status,
+    pub origin: GrantOrigin,
+    pub decided_by: Option<String>,
+    pub revoked_by: Option<String>,
+    pub history: Vec<HistoryStep>,
+}
+
+/// Which requests to list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListFilter {
+    pub tenant: Option<String>,
+    /// Only pending requests (what is waiting for an approver).
+    #[serde(default)]
+    pub pending: bool,
+    /// Only the caller's own requests.
+    #[serde(default)]
+    pub mine: bool,
+    pub limit: Option<usize>,
+}
+
+fn jst(ts: i64) -> String {
+    let tz = FixedOffset::east_opt(9 * 3600).expect("valid offset");
+    DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .to_rfc3339()
+}
+
+pub(crate) fn status(row: &AccessRequestRow, now: i64) -> Status {
+    match row.state {
+        RequestState::Pending if now >= row.ends_at => Status::Lapsed,
+        RequestState::Pending => Status::Pending,
+        RequestState::Denied => Status::Denied,
+        RequestState::Revoked => Status::Revoked,
+        RequestState::Approved if now < row.starts_at => Status::Scheduled,
+        RequestState::Approved if now < row.ends_at => Status::Active,
+        RequestState::Approved => Status::Expired,
+    }
+}
+
+fn parse_id(id: &str) -> Result<[u8; 16]> {
+    RecordId::parse(id)
+        .map(|r| *r.as_bytes())
+        .map_err(|_| VaultError::NotFound { what: "request" })
+}
+
+impl Vault {
+    fn grant_event(&self, caller: &Caller, action: Action, tenant: &str) -> Event {
+        let mut e =
+            Event::new(caller.actor(), action.as_str(), AuditDecision::Allow, "ok").tenant(tenant);
+        e.actor_role = Some(caller.role.as_str().to_owned());
+        e.client = caller.client.clone();
+        e
+    }
+
+    /// Asks the gate about `action` on a request for `requester`, with the org-chart facts.
+    fn decide_on(
+        &self,
+        caller: &Caller,
+        action: Action,
+        tenant: &str,
+        requester: &str,
+    ) -> Result<Decision> {
+        let me = caller.principal.login.as_str();
+        let manages = self.manager_chain(requester)?.iter().any(|m| m == me);
+        let managed_by = self.manager_chain(me)?.iter().any(|m| m == requester);
+        Ok(self.gate.decide_grant(
+            &caller.principal,
+            &GrantRequest {
+                action,
+                tenant,
+                requester,
+                is_requester: me == requester,
+                manages_requester: manages,
+                managed_by_requester: managed_by,
+                holds_full_access: caller.facts.holds_full_access(tenant),
+            },
+        ))
+    }
+
+    /// Records a refusal by the gate and returns the error with its hints.
+    fn refuse_grant(&self, mut e: Event, d: &Decision, fallback: &str) -> VaultError {
+        e.decision = AuditDecision::Deny;
+        e.reason = d.reason();
+        e.policies = d.policies.clone();
+        if let Err(err) = self.audit.append(e) {
+            return err.into();
+        }
+        let reason = if d.hints.is_empty() {
+            fallback.to_owned()
+        } else {
+            d.hints.join("; ")
+        };
+        VaultError::Forbidden { reason }
+    }
+
+    /// Checks a new request against the tenant's schema and the configured limits.
+    /// Returns the window (start, end).
+    fn validate_request(
+        &self,
+        state: &TenantState,
+        role: mamori_core::Role,
+        req: &NewRequest,
+        default_hours: u32,
+    ) -> Result<(i64, i64)> {
+        let schema = &state.schema;
+        let Some(purpose) = schema.purpose(&req.purpose) else {
+            let known: Vec<&str> = schema.purposes.iter().map(|p| p.id.as_str()).collect();
+            return Err(VaultError::bad(
+                "purpose_unknown",
+                format!("unknown purpose; this tenant defines: {}", known.join(", ")),
+            ));
+        };
+        if !purpose.roles.contains(&role) {
+            return Err(VaultError::bad(
+                "purpose_not_for_role",
+                format!(
+                    "purpose '{}' is not available to the role {role}",
+                    purpose.id
+                ),
+            ));
+        }
+        if let Some(seg) = &req.segment
+            && schema.segment(seg).is_none()
+        {
+            let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
+            return Err(VaultError::bad(
+                "segment_unknown",
+                format!(
+                    "unknown segment '{seg}'; this tenant has: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        let view = purpose.view_for(role);
+        if req.fields.is_empty() {
+            return Err(VaultError::bad(
+                "fields_missing",
+                "name the fields the work needs (least privilege)",
+            ));
+        }
+        if let Some(f) = req.fields.iter().find(|f| !view.contains_key(*f)) {
+            let known: Vec<&str> = view.keys().map(String::as_str).collect();
+            return Err(VaultError::bad(
+                "field_not_in_purpose",
+                format!(
+                    "field '{f}' is not shown for purpose '{}'; it shows: {}",
+                    purpose.id,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if !valid_case_id(&req.case_id) {
+            return Err(VaultError::bad(
+                "case_id_invalid",
+                "a case or ticket id is required: 1-64 letters, digits or -_.:/#",
+            ));
+        }
+        let g = &self.rules.governance;
+        if let Some(why) = weak_reason(&req.justification, g.min_justification_chars) {
+            return Err(VaultError::bad("justification_too_weak", why));
+        }
+        if req.record_budget == 0 || req.record_budget > g.max_grant_records {
+            return Err(VaultError::bad(
+                "record_budget_invalid",
+                format!("record budget must be 1-{} customers", g.max_grant_records),
+            ));
+        }
+        let hours = req.hours.unwrap_or(default_hours);
+        if hours == 0 || hours > g.max_grant_hours {
+            return Err(VaultError::bad(
+                "window_invalid",
+                format!("a grant lasts 1-{} hours", g.max_grant_hours),
+            ));
+        }
+        let now = self.now();
+        let start = req.starts_at.unwrap_or(now);
+        // A few minutes of clock skew are fine; backdating is not.
+        if start < now - 300 {
+            return Err(VaultError::bad(
+                "window_invalid",
+                "a grant cannot start in the past",
+            ));
+        }
+        if start > now + i64::from(g.max_grant_hours) * 3600 * 7 {
+            return Err(VaultError::bad(
+                "window_invalid",
+                "a grant cannot start that far ahead; request it closer to the work",
+            ));
+        }
+        Ok((start, start + i64::from(hours) * 3600))
+    }
+
+    fn new_row(
+        &self,
+        state: &TenantState,
+        requester: &str,
+        req: &NewRequest,
+        window: (i64, i64),
+        origin: GrantOrigin,
+        issuer: Option<&str>,
+    ) -> Result<AccessRequestRow> {
+        let keys = state.current()?;
+        let id = *RecordId::random().as_bytes();
+        let justification = sealed::seal(
+            &keys.data,
+            &id,
+            &BTreeMap::from([(
+                JUSTIFICATION.to_owned(),
+                req.justification.trim().to_owned(),
+            )]),
+        );
+        let mut fields = req.fields.clone();
+        fields.sort();
+        fields.dedup();
+        let now = self.now();
+        Ok(AccessRequestRow {
+            id,
+            tenant: state.row.id.clone(),
+            requester: requester.to_owned(),
+            segment: req.segment.clone(),
+            fields,
+            purpose: req.purpose.clone(),
+            case_id: req.case_id.clone(),
+            justification,
+            key_version: keys.version,
+            record_budget: req.record_budget,
+            starts_at: window.0,
+            ends_at: window.1,
+            state: if issuer.is_some() {
+                RequestState::Approved
+            } else {
+                RequestState::Pending
+            },
+            origin,
+            created_at: now,
+            decided_by: issuer.map(str::to_owned),
+            decided_at: issuer.map(|_| now),
+            revoked_by: None,
+            revoked_at: None,
+        })
+    }
+
+    fn request_event(&self, mut e: Event, row: &AccessRequestRow, req: &NewRequest) -> Event {
+        e.purpose = Some(row.purpose.clone());
+        e.case_id = Some(row.case_id.clone());
+        e.fields = row.fields.clone();
+        e = e
+            .detail("request", RecordId::from_bytes(row.id).to_string())
+            .detail("requester", row.requester.as_str())
+            .detail("record_budget", row.record_budget)
+            .detail("starts_at", row.starts_at)
+            .detail("ends_at", row.ends_at)
+            .detail(
+                "justification_chars",
+                mamori_core::governance::meaningful_chars(&req.justification),
+            );
+        e.detail
+            .insert("segment".into(), row.segment.clone().into());
+        e
+    }
+
+    /// Files a request for access beyond the caller's standing assignments.
+    pub fn request_access(&self, caller: &Caller, req: &NewRequest) -> Result<RequestView> {
+        let state = self.tenant(&req.tenant)?;
+        let me = caller.principal.login.clone();
+        let e = self.grant_event(caller, Action::AccessRequest, &req.tenant);
+        let d = self.decide_on(caller, Action::AccessRequest, &req.tenant, &me)?;
+        if !d.allowed {
+            return Err(self.refuse_grant(
+                e,
+                &d,
+                "only staff assigned to this tenant may request access to it",
+            ));
+        }
+        let max = self.rules.governance.max_grant_hours;
+        let window = self.validate_request(&state, caller.role, req, max)?;
+        let row = self.new_row(&state, &me, req, window, GrantOrigin::Requested, None)?;
+        let mut e = self.request_event(e, &row, req);
+        e.policies = d.policies;
+        self.audit.append(e)?;
+        self.store.insert_request(
+            &row,
+            &RequestHistoryRow {
+                at: row.created_at,
+                actor: me,
+                action: "requested".into(),
+                comment: None,
+            },
+        )?;
+        self.request_view(&state, &row)
+    }
+
+    /// A holder of standing full access gives someone a time-limited grant (A5).
+    pub fn issue_grant(
+        &self,
+        caller: &Caller,
+        recipient: &str,
+        req: &NewRequest,
+    ) -> Result<RequestView> {
+        let state = self.tenant(&req.tenant)?;
+        let user = self
+            .store
+            .user(recipient)?
+            .ok_or(VaultError::NotFound { what: "user" })?;
+        let role: mamori_core::Role = user
+            .role
+            .parse()
+            .map_err(|e| VaultError::Internal(format!("{e}")))?;
+        let e = self.grant_event(caller, Action::AccessIssue, &req.tenant);
+        let d = self.decide_on(caller, Action::AccessIssue, &req.tenant, recipient)?;
+        if !d.allowed {
+            return Err(self.refuse_grant(
+                e,
+                &d,
+                "only holders of standing full access to this tenant issue grants",
+            ));
+        }
+        let hours = self.rules.governance.issued_grant_hours;
+        let window = self.validate_request(&state, role, req, hours)?;
+        let issuer = caller.principal.login.clone();
+        let row = self.new_row(
+            &state,
+            recipient,
+            req,
+            window,
+            GrantOrigin::Issued,
+            Some(&issuer),
+        )?;
+        let mut e = self.request_event(e, &row, req);
+        e.policies = d.policies;
+        self.audit.append(e)?;
+        self.store.insert_request(
+            &row,
+            &RequestHistoryRow {
+                at: row.created_at,
+                actor: issuer,
+                action: "issued".into(),
+                comment: None,
+            },
+        )?;
+        self.request_view(&state, &row)
+    }
+
+    pub fn approve_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+        comment: Option<&str>,
+    ) -> Result<RequestView> {
+        self.decide_request(caller, id, comment, RequestState::Approved)
+    }
+
+    /// Denies a pending request; a comment saying why is required.
+    pub fn deny_request(&self, caller: &Caller, id: &str, comment: &str) -> Result<RequestView> {
+        self.decide_request(caller, id, Some(comment), RequestState::Denied)
+    }
+
+    fn decide_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+        comment: Option<&str>,
+        to: RequestState,
+    ) -> Result<RequestView> {
+        let rid = parse_id(id)?;
+        let row = self
+            .store
+            .request(&rid)?
+            .ok_or(VaultError::NotFound { what: "request" })?;
+        let state = self.tenant(&row.tenant)?;
+        let verb = if to == RequestState::Approved {
+            "approved"
+        } else {
+            "denied"
+        };
+        let mut e = self
+            .grant_event(caller, Action::AccessApprove, &row.tenant)
+            .detail("request", id)
+            .detail("requester", row.requester.as_str())
+            .detail("outcome", verb);
+        let d = self.decide_on(caller, Action::AccessApprove, &row.tenant, &row.requester)?;
+        if !d.allowed {
+            return Err(self.refuse_grant(
+                e,
+                &d,
+                "only the requester's supervisor or the security office decides this request",
+            ));
+        }
+        e.policies = d.policies.clone();
+        let now = self.now();
+        if row.state != RequestState::Pending {
+            return Err(self.refuse_state(
+                e,
+                "request_not_pending",
+                format!("the request is already {}", row.state.as_str()),
+            ));
+        }
+        if now >= row.ends_at {
+            return Err(self.refuse_state(
+                e,
+                "request_lapsed",
+                "the requested window has ended; the requester must file a new request".into(),
+            ));
+        }
+        let comment = self.checked_comment(comment, to == RequestState::Denied)?;
+        self.audit.append(e.clone())?;
+        let step = RequestHistoryRow {
+            at: now,
+            actor: caller.principal.login.clone(),
+            action: verb.into(),
+            comment: comment
+                .map(|c| self.seal_comment(&state, &rid, c))
+                .transpose()?,
+        };
+        if !self
+            .store
+            .transition(&rid, RequestState::Pending, to, &step)?
+        {
+            // Someone else decided or revoked it between our read and write;
+            // the log must not keep a decision that did not happen.
+            return Err(self.refuse_state(
+                e,
+                "request_not_pending",
+                "the request was decided or revoked by someone else a moment ago".into(),
+            ));
+        }
+        self.view_by_id(&state, &rid)
+    }
+
+    /// Ends a pending request or a grant early. A reason is required.
+    pub fn revoke_request(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestView> {
+        let rid = parse_id(id)?;
+        let row = self
+            .store
+            .request(&rid)?
+            .ok_or(VaultError::NotFound { what: "request" })?;
+        let state = self.tenant(&row.tenant)?;
+        let mut e = self
+            .grant_event(caller, Action::AccessRevoke, &row.tenant)
+            .detail("request", id)
+            .detail("requester", row.requester.as_str());
+        let d = self.decide_on(caller, Action::AccessRevoke, &row.tenant, &row.requester)?;
+        if !d.allowed {
+            return Err(self.refuse_grant(
+                e,
+                &d,
+                "only the holder, their supervisor or the security office revokes this",
+            ));
+        }
+        e.policies = d.policies.clone();
+        let now = self.now();
+        let current = status(&row, now);
+        if !matches!(
+            current,
+            Status::Pending | Status::Scheduled | Status::Active
+        ) {
+            return Err(self.refuse_state(
+                e,
+                "request_not_revocable",
+                format!("the request is {current:?}; only pending requests and live grants can be revoked").to_lowercase(),
+            ));
+        }
+        let reason = self.checked_comment(Some(reason), true)?;
+        self.audit.append(e.clone())?;
+        let step = RequestHistoryRow {
+            at: now,
+            actor: caller.principal.login.clone(),
+            action: "revoked".into(),
+            comment: reason
+                .map(|c| self.seal_comment(&state, &rid, c))
+                .transpose()?,
+        };
+        if !self
+            .store
+            .transition(&rid, row.state, RequestState::Revoked, &step)?
+        {
+            return Err(self.refuse_state(
+                e,
+                "request_not_revocable",
+                "the request changed a moment ago; look at it again".into(),
+            ));
+        }
+        self.view_by_id(&state, &rid)
+    }
+
+    /// One request with its history, for those the policy lets see it.
+    pub fn access_request(&self, caller: &Caller, id: &str) -> Result<RequestView> {
+        let rid = parse_id(id)?;
+        let row = self
+            .store
+            .request(&rid)?
+            .ok_or(VaultError::NotFound { what: "request" })?;
+        let state = self.tenant(&row.tenant)?;
+        let e = self
+            .grant_event(caller, Action::AccessView, &row.tenant)
+            .detail("request", id);
+        let d = self.decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?;
+        if !d.allowed {
+            // Indistinguishable from a missing id for those who may not see it.
+            return Err(match self.refuse_grant(e, &d, "") {
+                VaultError::Forbidden { .. } => VaultError::NotFound { what: "request" },
+                audit_failure => audit_failure,
+            });
+        }
+        self.audit.append(e)?;
+        self.request_view(&state, &row)
+    }
+
+    /// Requests the caller may see, newest first.
+    pub fn access_requests(&self, caller: &Caller, f: &ListFilter) -> Result<Vec<RequestView>> {
+        let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+        let rows = self.store.requests(&RequestFilter {
+            tenant: f.tenant.clone(),
+            requesters: f.mine.then(|| vec![caller.principal.login.clone()]),
+            state: f.pending.then_some(RequestState::Pending),
+            ends_after: f.pending.then(|| self.now()),
+            limit: 1000,
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            if out.len() >= limit {
+                break;
+            }
+            let d = self.decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?;
+            if d.allowed {
+                let state = self.tenant(&row.tenant)?;
+                out.push(self.request_view(&state, &row)?);
+            }
+        }
+        let mut e = Event::new(caller.actor(), "access.list", AuditDecision::Allow, "ok")
+            .detail("returned", out.len())
+            .detail(
+                "requests",
+                out.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            );
+        e.actor_role = Some(caller.role.as_str().to_owned());
+        e.client = caller.client.clone();
+        self.audit.append(e)?;
+        Ok(out)
+    }
+
+    fn refuse_state(&self, mut e: Event, code: &'static str, message: String) -> VaultError {
+        e.decision = AuditDecision::Invalid;
+        e.reason = code.into();
+        match self.audit.append(e) {
+            Ok(_) => VaultError::State { code, message },
+            Err(err) => err.into(),
+        }
+    }
+
+    fn checked_comment<'c>(
+        &self,
+        comment: Option<&'c str>,
+        required: bool,
+    ) -> Result<Option<&'c str>> {
+        match comment.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => {
+                if let Some(why) = weak_reason(c, 2) {
+                    return Err(VaultError::bad("comment_too_weak", why));
+                }
+                Ok(Some(c))
+            }
+            None if required => Err(VaultError::bad(
+                "comment_missing",
+                "say why in a comment; it stays in the request's history",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn seal_comment(&self, state: &TenantState, id: &[u8; 16], text: &str) -> Result<Vec<u8>> {
+        let keys = state.current()?;
+        // The key version goes first so the comment opens after a rotation.
+        let mut out = keys.version.to_be_bytes().to_vec();
+        out.extend(sealed::seal(
+            &keys.data,
+            id,
+            &BTreeMap::from([(COMMENT.to_owned(), text.to_owned())]),
+        ));
+        Ok(out)
+    }
+
+    fn open_comment(&self, state: &TenantState, id: &[u8; 16], blob: &[u8]) -> Result<String> {
+        let corrupt = || VaultError::Internal("sealed comment is corrupt".into());
+        let (v, body) = blob.split_at_checked(4).ok_or_else(corrupt)?;
+        let version = u32::from_be_bytes(v.try_into().map_err(|_| corrupt())?);
+        let keys = state.keys_for(version)?;
+        let mut plain = sealed::open(&keys.data, id, body, |f| f == COMMENT)?;
+        plain.remove(COMMENT).ok_or_else(corrupt)
+    }
+
+    fn view_by_id(&self, state: &TenantState, id: &[u8; 16]) -> Result<RequestView> {
+        let row = self
+            .store
+            .request(id)?
+            .ok_or(VaultError::NotFound { what: "request" })?;
+        self.request_view(state, &row)
+    }
+
+    fn request_view(&self, state: &TenantState, row: &AccessRequestRow) -> Result<RequestView> {
+        let keys = state.keys_for(row.key_version)?;
+        let mut plain = sealed::open(&keys.data, &row.id, &row.justification, |f| {
+            f == JUSTIFICATION
+        })?;
+        let history = self
+            .store
+            .request_history(&row.id)?
+            .into_iter()
+            .map(|h| {
+                Ok(HistoryStep {
+                    at: jst(h.at),
+                    actor: h.actor,
+                    action: h.action,
+                    comment: h
+                        .comment
+                        .map(|c| self.open_comment(state, &row.id, &c))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let records_used = match row.state {
+            RequestState::Approved => {
+                Some(self.grant_used(&row.requester, &row.id, row.starts_at)?)
+            }
+            _ => None,
+        };
+        Ok(RequestView {
+            id: RecordId::from_bytes(row.id).to_string(),
+            tenant: row.tenant.clone(),
+            requester: row.requester.clone(),
+            segment: row.segment.clone(),
+            fields: row.fields.clone(),
+            purpose: row.purpose.clone(),
+            case_id: row.case_id.clone(),
+            justification: plain.remove(JUSTIFICATION).unwrap_or_default(),
+            record_budget: row.record_budget,
+            records_used,
+            starts_at: jst(row.starts_at),
+            ends_at: jst(row.ends_at),
+            status: status(row, self.now()),
+            origin: row.origin,
+            decided_by: row.decided_by.clone(),
+            revoked_by: row.revoked_by.clone(),
+            history,
+        })
+    }
+}

@@ -1,0 +1,757 @@
+//! Access governance end to end on a real data directory, with a manual clock
+//! so that expiry is checked at the second it happens, not by sleeping:
+//! just-in-time grants and who may approve them, budgets, the people gate,
+//! vendors and the cap on standing full access.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use chrono::{DateTime, Duration};
+use mamori_core::{Role, clock::ManualClock, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_store::AuditQuery;
+use mamori_vault::{
+    Caller, Rules, SearchBy, Vault, VaultError,
+    access::Access,
+    admin::NewUser,
+    datadir,
+    grants::{ListFilter, NewRequest, Status},
+    ingest::ImportRow,
+};
+
+const CLAUSES: [&str; 5] = [
+    "confidentiality",
+    "subcontracting",
+    "liability",
+    "return_erasure",
+    "audit_rights",
+];
+
+struct Env {
+    _dir: tempfile::TempDir,
+    vault: Arc<Vault>,
+    clock: ManualClock,
+    officer: String,
+    tokens: BTreeMap<String, String>,
+}
+
+fn phone(i: usize) -> String {
+    format!("090-0000-{i:04}")
+}
+
+impl Env {
+    fn new(adjust: impl FnOnce(&mut Rules)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        datadir::init(dir.path()).unwrap();
+        let start = DateTime::parse_from_rfc3339("2026-04-01T10:00:00+09:00").unwrap();
+        let clock = ManualClock::at(start.to_utc());
+        let c = clock.clone();
+        let mut rules = Rules::default();
+        adjust(&mut rules);
+        let vault = datadir::open_with(dir.path(), |v| v.with_clock(Arc::new(c)).with_rules(rules))
+            .unwrap()
+            .vault;
+        vault
+            .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
+            .unwrap();
+        // Customers 0-1 in the tenant's own segment, 2-9 in the partner segment.
+        let rows = (0..10)
+            .map(|i| ImportRow {
+                line: i as u64 + 2,
+                segment: Some(if i < 2 { "own" } else { "collab" }.into()),
+                fields: BTreeMap::from([
+                    ("customer_no".into(), format!("C-{i}")),
+                    ("name".into(), format!("試験 太郎{i}")),
+                    ("phone".into(), phone(i)),
+                    ("address".into(), "東京都千代田区千代田1-1".into()),
+                ]),
+            })
+            .collect();
+        vault.import_batch("cli:test", "acme", None, rows).unwrap();
+        let officer = vault
+            .create_user(
+                "cli:test",
+                &NewUser {
+                    login: "so",
+                    role: Role::SecurityOfficer,
+                    department: None,
+                    vendor: None,
+                    manager: None,
+                },
+            )
+            .unwrap()
+            .to_string();
+        let mut env = Self {
+            _dir: dir,
+            vault,
+            clock,
+            officer,
+            tokens: BTreeMap::new(),
+        };
+        env.tokens.insert("so".into(), env.officer.clone());
+        env
+    }
+
+    fn who(&self, login: &str) -> Caller {
+        self.vault
+            .authenticate(Some(&self.tokens[login]), Some("test".into()))
+            .unwrap()
+    }
+
+    fn officer(&self) -> Caller {
+        self.who("so")
+    }
+
+    /// Creates, assigns and (for data roles) trains a person.
+    fn person(
+        &mut self,
+        login: &str,
+        role: Role,
+        scopes: &[(&str, Option<&str>)],
+        manager: Option<&str>,
+        vendor: Option<&str>,
+    ) {
+        let token = self
+            .vault
+            .create_user(
+                "cli:test",
+                &NewUser {
+                    login,
+                    role,
+                    department: Some("お客さまセンター"),
+                    vendor,
+                    manager,
+                },
+            )
+            .unwrap();
+        self.tokens.insert(login.into(), token.to_string());
+        for (t, s) in scopes {
+            self.vault.assign("cli:test", login, t, *s).unwrap();
+        }
+        if matches!(role, Role::Operator | Role::Backyard | Role::VendorUser) {
+            let so = self.officer();
+            self.vault
+                .record_training(&so, login, "privacy-basics", 90, None)
+                .unwrap();
+            if role == Role::Backyard {
+                self.vault.record_compliance(&so, login, None).unwrap();
+            }
+        }
+    }
+
+    fn search(
+        &self,
+        login: &str,
+        i: usize,
+    ) -> Result<mamori_vault::access::SearchResult, VaultError> {
+        self.vault.search(
+            &self.who(login),
+            "acme",
+            Access {
+                purpose: Some("inquiry"),
+                case_id: Some("CASE-1"),
+            },
+            &SearchBy {
+                key: "phone".into(),
+                value: phone(i),
+            },
+        )
+    }
+
+    fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::seconds(secs));
+    }
+
+    /// A standard team: operator `op` (own segment) managed by supervisor `sv`.
+    fn team() -> Self {
+        let mut env = Self::new(|_| {});
+        env.person("sv", Role::Supervisor, &[("acme", None)], None, None);
+        env.person(
+            "op",
+            Role::Operator,
+            &[("acme", Some("own"))],
+            Some("sv"),
+            None,
+        );
+        env
+    }
+}
+
+fn collab_request() -> NewRequest {
+    NewRequest {
+        tenant: "acme".into(),
+        segment: Some("collab".into()),
+        fields: vec!["customer_no".into(), "name".into(), "phone".into()],
+        purpose: "inquiry".into(),
+        case_id: "CASE-1".into(),
+        justification: "コラボ事業者経由のお客さまから解約の問い合わせがあり契約内容を確認する"
+            .into(),
+        record_budget: 2,
+        starts_at: None,
+        hours: Some(1),
+    }
+}
+
+fn code(e: VaultError) -> &'static str {
+    e.code()
+}
+
+#[test]
+fn a_grant_opens_exactly_its_segment_fields_budget_and_window() {
+    let env = Env::team();
+    // Standing access: own segment only; the partner's customer is withheld.
+    assert_eq!(env.search("op", 0).unwrap().records.len(), 1);
+    let r = env.search("op", 2).unwrap();
+    assert_eq!((r.records.len(), r.withheld), (0, 1));
+
+    let req = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+    assert_eq!(req.status, Status::Pending);
+    assert_eq!(
+        env.search("op", 2).unwrap().withheld,
+        1,
+        "pending is not granted"
+    );
+
+    let approved = env
+        .vault
+        .approve_request(&env.who("sv"), &req.id, Some("確認しました"))
+        .unwrap();
+    assert_eq!(approved.status, Status::Active);
+    let r = env.search("op", 2).unwrap();
+    assert_eq!((r.records.len(), r.withheld), (1, 0));
+    let shown: Vec<&String> = r.records[0].fields.keys().collect();
+    assert_eq!(
+        shown,
+        ["customer_no", "name", "phone"],
+        "only the granted fields, not the purpose's full view"
+    );
+    // The own segment still shows the purpose's full view (standing access).
+    assert!(
+        env.search("op", 0).unwrap().records[0]
+            .fields
+            .contains_key("address")
+    );
+
+    // Budget 2: a second customer is fine, re-reading is free, a third is refused.
+    env.search("op", 3).unwrap();
+    env.search("op", 2).unwrap();
+    let err = env.search("op", 4).unwrap_err();
+    assert_eq!(code(err), "grant_budget_exhausted");
+    let used = env.vault.access_request(&env.who("op"), &req.id).unwrap();
+    assert_eq!(used.records_used, Some(2));
+
+    // The window ends at the second: one second before, open; at the end, shut.
+    env.advance(3600 - 1);
+    assert_eq!(env.search("op", 2).unwrap().records.len(), 1);
+    env.advance(1);
+    assert_eq!(env.search("op", 2).unwrap().withheld, 1);
+
+    // History stays after expiry, with who approved and why.
+    let after = env.vault.access_request(&env.who("sv"), &req.id).unwrap();
+    assert_eq!(after.status, Status::Expired);
+    let steps: Vec<(&str, &str)> = after
+        .history
+        .iter()
+        .map(|h| (h.action.as_str(), h.actor.as_str()))
+        .collect();
+    assert_eq!(steps, [("requested", "op"), ("approved", "sv")]);
+    assert_eq!(after.history[1].comment.as_deref(), Some("確認しました"));
+    assert!(after.justification.contains("解約"));
+
+    // The reads under the grant name it in the audit log.
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&AuditQuery {
+            actor: Some("user:op".into()),
+            action: Some("record.search".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let with_grant = rows
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains(&req.id))
+        .count();
+    assert!(with_grant >= 3, "{with_grant}");
+}
+
+#[test]
+fn who_may_not_approve() {
+    let mut env = Env::team();
+    // so2 reports to op: a subordinate of the requester, even in the security office.
+    env.person("so2", Role::SecurityOfficer, &[], Some("op"), None);
+    env.person("sv-other", Role::Supervisor, &[("acme", None)], None, None);
+    let req = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+
+    let err = env
+        .vault
+        .approve_request(&env.who("op"), &req.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden", "self-approval");
+    let err = env
+        .vault
+        .approve_request(&env.who("so2"), &req.id, None)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("manages"),
+        "approval by a report: {err}"
+    );
+    let err = env
+        .vault
+        .approve_request(&env.who("sv-other"), &req.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden", "a supervisor of another team");
+
+    env.vault
+        .approve_request(&env.who("sv"), &req.id, None)
+        .unwrap();
+    let err = env
+        .vault
+        .approve_request(&env.who("sv"), &req.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "request_not_pending", "double approval");
+    let err = env
+        .vault
+        .approve_request(&env.who("so"), &req.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "request_not_pending", "a second approver");
+
+    // Revoked: the grant shuts at once, and cannot be approved again.
+    assert_eq!(env.search("op", 2).unwrap().records.len(), 1);
+    let err = env
+        .vault
+        .revoke_request(&env.who("sv"), &req.id, "")
+        .unwrap_err();
+    assert_eq!(code(err), "comment_missing");
+    env.vault
+        .revoke_request(&env.who("sv"), &req.id, "案件完了のため")
+        .unwrap();
+    assert_eq!(env.search("op", 2).unwrap().withheld, 1);
+    let err = env
+        .vault
+        .approve_request(&env.who("sv"), &req.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "request_not_pending", "approval after revoke");
+
+    // A request left pending past its window cannot be approved.
+    let late = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+    env.advance(3600);
+    let err = env
+        .vault
+        .approve_request(&env.who("sv"), &late.id, None)
+        .unwrap_err();
+    assert_eq!(code(err), "request_lapsed");
+    // Denial needs a reason.
+    let third = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+    let err = env
+        .vault
+        .deny_request(&env.who("sv"), &third.id, ".")
+        .unwrap_err();
+    assert_eq!(code(err), "comment_too_weak");
+    let denied = env
+        .vault
+        .deny_request(&env.who("sv"), &third.id, "範囲が広すぎます")
+        .unwrap();
+    assert_eq!(denied.status, Status::Denied);
+
+    // The requester sees their own requests; another operator sees none of them.
+    env.person(
+        "op2",
+        Role::Operator,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
+    let mine = env
+        .vault
+        .access_requests(&env.who("op"), &ListFilter::default())
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    let theirs = env
+        .vault
+        .access_requests(&env.who("op2"), &ListFilter::default())
+        .unwrap();
+    assert!(theirs.is_empty());
+    let err = env
+        .vault
+        .access_request(&env.who("op2"), &req.id)
+        .unwrap_err();
+    assert_eq!(code(err), "not_found");
+}
+
+#[test]
+fn bad_requests_are_refused_with_reasons() {
+    let env = Env::team();
+    let op = env.who("op");
+    let try_req = |f: &dyn Fn(&mut NewRequest)| {
+        let mut r = collab_request();
+        f(&mut r);
+        code(env.vault.request_access(&op, &r).unwrap_err())
+    };
+    assert_eq!(
+        try_req(&|r| r.justification = ".".into()),
+        "justification_too_weak"
+    );
+    assert_eq!(
+        try_req(&|r| r.justification = "ああああああああああああああああああ".into()),
+        "justification_too_weak"
+    );
+    assert_eq!(try_req(&|r| r.record_budget = 0), "record_budget_invalid");
+    assert_eq!(
+        try_req(&|r| r.record_budget = 1_000_000),
+        "record_budget_invalid"
+    );
+    assert_eq!(try_req(&|r| r.hours = Some(24 * 30)), "window_invalid");
+    assert_eq!(try_req(&|r| r.starts_at = Some(0)), "window_invalid");
+    assert_eq!(
+        try_req(&|r| r.fields = vec!["gender".into()]),
+        "field_not_in_purpose"
+    );
+    assert_eq!(try_req(&|r| r.fields.clear()), "fields_missing");
+    assert_eq!(
+        try_req(&|r| r.purpose = "marketing".into()),
+        "purpose_unknown"
+    );
+    assert_eq!(
+        try_req(&|r| r.purpose = "billing".into()),
+        "purpose_not_for_role"
+    );
+    assert_eq!(
+        try_req(&|r| r.segment = Some("vip".into())),
+        "segment_unknown"
+    );
+    assert_eq!(
+        try_req(&|r| r.case_id = "山田さん".into()),
+        "case_id_invalid"
+    );
+    assert_eq!(try_req(&|r| r.tenant = "other".into()), "not_found");
+    // A supervisor does not request data access; a sysadmin neither.
+    let err = env
+        .vault
+        .request_access(&env.who("sv"), &collab_request())
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+}
+
+#[test]
+fn full_access_is_capped_and_holders_issue_short_grants() {
+    let mut env = Env::team();
+    // sv holds acme/*; two more make three (the default cap).
+    env.person("by1", Role::Backyard, &[("acme", None)], Some("sv"), None);
+    env.person("by2", Role::Backyard, &[("acme", None)], Some("sv"), None);
+    env.person(
+        "by3",
+        Role::Backyard,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
+    let err = env
+        .vault
+        .assign("cli:test", "by3", "acme", None)
+        .unwrap_err();
+    assert_eq!(code(err), "full_access_cap_reached");
+    assert!(err_text_names_holders(&env));
+    // Only the security office changes the cap.
+    let err = env
+        .vault
+        .set_full_access_cap(&env.who("sv"), "acme", Some(4))
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+    env.vault
+        .set_full_access_cap(&env.officer(), "acme", Some(4))
+        .unwrap();
+    env.vault.assign("cli:test", "by3", "acme", None).unwrap();
+
+    // A holder issues an 8-hour grant to the operator; it works at once.
+    let g = env
+        .vault
+        .issue_grant(
+            &env.who("by1"),
+            "op",
+            &NewRequest {
+                hours: None,
+                ..collab_request()
+            },
+        )
+        .unwrap();
+    assert_eq!(g.status, Status::Active);
+    assert_eq!(env.search("op", 2).unwrap().records.len(), 1);
+    env.advance(8 * 3600);
+    assert_eq!(
+        env.search("op", 2).unwrap().withheld,
+        1,
+        "8 hours by default"
+    );
+    // Not to themselves, and not by someone without full access.
+    let err = env
+        .vault
+        .issue_grant(&env.who("by1"), "by1", &collab_request())
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+    let err = env
+        .vault
+        .issue_grant(&env.who("op"), "by1", &collab_request())
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+}
+
+fn err_text_names_holders(env: &Env) -> bool {
+    let err = env
+        .vault
+        .assign("cli:test", "by3", "acme", None)
+        .unwrap_err()
+        .to_string();
+    err.contains("3 of 3") && err.contains("by1")
+}
+
+#[test]
+fn lapsed_training_and_expired_vendor_contracts_block_at_the_gate() {
+    let mut env = Env::team();
+    let now = env.vault.now();
+    env.vault
+        .put_vendor(
+            &env.officer(),
+            "bpo",
+            "BPO株式会社",
+            now - 86_400,
+            now + 2 * 86_400,
+            &CLAUSES.map(String::from),
+        )
+        .unwrap();
+    env.person(
+        "vd",
+        Role::VendorUser,
+        &[("acme", Some("collab"))],
+        Some("sv"),
+        Some("bpo"),
+    );
+    assert_eq!(env.search("vd", 2).unwrap().records.len(), 1);
+    // A contract lacking a clause blocks at once.
+    env.vault
+        .put_vendor(
+            &env.officer(),
+            "bpo",
+            "BPO株式会社",
+            now - 86_400,
+            now + 2 * 86_400,
+            &CLAUSES[..4]
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let err = env.search("vd", 2).unwrap_err();
+    assert!(err.to_string().contains("contract"), "{err}");
+    env.vault
+        .put_vendor(
+            &env.officer(),
+            "bpo",
+            "BPO株式会社",
+            now - 86_400,
+            now + 2 * 86_400,
+            &CLAUSES.map(String::from),
+        )
+        .unwrap();
+    assert_eq!(env.search("vd", 2).unwrap().records.len(), 1);
+    // The contract ends: refused at the second it ends.
+    env.advance(2 * 86_400 - 1);
+    assert!(env.search("vd", 2).is_ok());
+    env.advance(1);
+    assert_eq!(code(env.search("vd", 2).unwrap_err()), "forbidden");
+
+    // Training expires after a year: the operator is refused with the reason.
+    assert!(env.search("op", 0).is_ok());
+    env.advance(365 * 86_400);
+    let err = env.search("op", 0).unwrap_err();
+    assert!(err.to_string().contains("training"), "{err}");
+    let denials = env
+        .vault
+        .audit()
+        .store()
+        .query(&AuditQuery {
+            actor: Some("user:op".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let last = String::from_utf8_lossy(&denials.last().unwrap().body).into_owned();
+    assert!(
+        last.contains("people-training-current") && last.contains("\"deny\""),
+        "{last}"
+    );
+    // A failed test does not count.
+    env.vault
+        .record_training(&env.officer(), "op", "privacy-basics", 40, None)
+        .unwrap();
+    assert!(env.search("op", 0).is_err());
+    let err = env
+        .vault
+        .record_training(&env.officer(), "op", "privacy-basics", 85, None)
+        .unwrap_err();
+    assert_eq!(code(err), "conflict", "the same completion twice");
+    env.advance(60);
+    env.vault
+        .record_training(&env.officer(), "op", "privacy-basics", 85, None)
+        .unwrap();
+    assert!(env.search("op", 0).is_ok());
+    // Nobody but the security office keeps these records.
+    let err = env
+        .vault
+        .record_training(&env.who("sv"), "op", "privacy-basics", 100, None)
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+}
+
+#[test]
+fn heavy_users_need_a_compliance_confirmation() {
+    let mut env = Env::team();
+    env.person(
+        "by",
+        Role::Backyard,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
+    assert!(env.search("by", 0).is_ok());
+    // The confirmation lapses after a year; training is renewed, yet the
+    // back office (3,000 a day, above the 1,000 threshold) is refused.
+    env.advance(366 * 86_400);
+    env.vault
+        .record_training(&env.officer(), "by", "privacy-basics", 90, None)
+        .unwrap();
+    let err = env.search("by", 0).unwrap_err();
+    assert!(err.to_string().contains("compliance"), "{err}");
+    env.vault
+        .record_compliance(&env.officer(), "by", None)
+        .unwrap();
+    assert!(env.search("by", 0).is_ok());
+}
+
+#[test]
+fn daily_budget_and_rate_limit_stop_enumeration() {
+    let mut env = Env::new(|r| {
+        r.limits.daily_records.insert("operator".into(), 3);
+        r.limits.requests_per_minute = 20;
+    });
+    env.person("op", Role::Operator, &[("acme", None)], None, None);
+    for i in 0..3 {
+        assert_eq!(env.search("op", i).unwrap().records.len(), 1);
+    }
+    // Re-reading today's customers costs nothing; a fourth is refused and flagged.
+    assert!(env.search("op", 1).is_ok());
+    let err = env.search("op", 3).unwrap_err();
+    assert_eq!((err.status(), err.code()), (429, "daily_budget_exhausted"));
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&AuditQuery {
+            actor: Some("user:op".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let last = String::from_utf8_lossy(&rows.last().unwrap().body).into_owned();
+    assert!(
+        last.contains("\"flag\":\"budget\"") && last.contains("daily_budget_exhausted"),
+        "{last}"
+    );
+    // The next day (Japan time) starts afresh.
+    env.advance(86_400);
+    assert!(env.search("op", 3).is_ok());
+
+    // Requests per minute.
+    env.advance(60);
+    let mut refused = 0;
+    for _ in 0..25 {
+        if let Err(e) = env.search("op", 3) {
+            assert_eq!(e.code(), "rate_limited");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5);
+    env.advance(60);
+    assert!(env.search("op", 3).is_ok());
+}
+
+#[test]
+fn a_restarted_vault_remembers_what_was_read_today() {
+    let dir = tempfile::tempdir().unwrap();
+    datadir::init(dir.path()).unwrap();
+    let tight = |v: Vault| {
+        let mut rules = Rules::default();
+        rules.limits.daily_records.insert("operator".into(), 2);
+        v.with_rules(rules)
+    };
+    let vault = datadir::open_with(dir.path(), tight).unwrap().vault;
+    vault
+        .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
+        .unwrap();
+    let rows = (0..3)
+        .map(|i| ImportRow {
+            line: i + 2,
+            segment: None,
+            fields: BTreeMap::from([
+                ("customer_no".into(), format!("C-{i}")),
+                ("phone".into(), phone(i as usize)),
+            ]),
+        })
+        .collect();
+    vault.import_batch("cli:test", "acme", None, rows).unwrap();
+    let new = |login, role| NewUser {
+        login,
+        role,
+        department: None,
+        vendor: None,
+        manager: None,
+    };
+    let so = vault
+        .create_user("cli:test", &new("so", Role::SecurityOfficer))
+        .unwrap();
+    let op = vault
+        .create_user("cli:test", &new("op", Role::Operator))
+        .unwrap();
+    vault.assign("cli:test", "op", "acme", None).unwrap();
+    let so = vault.authenticate(Some(&so), None).unwrap();
+    vault
+        .record_training(&so, "op", "privacy-basics", 90, None)
+        .unwrap();
+    let search = |v: &Vault, i: usize| {
+        let caller = v.authenticate(Some(&op), None).unwrap();
+        v.search(
+            &caller,
+            "acme",
+            Access {
+                purpose: Some("inquiry"),
+                case_id: None,
+            },
+            &SearchBy {
+                key: "phone".into(),
+                value: phone(i),
+            },
+        )
+    };
+    search(&vault, 0).unwrap();
+    search(&vault, 1).unwrap();
+    drop(vault);
+    // A restart does not reset the budget: the audit log says what was read.
+    let vault = datadir::open_with(dir.path(), tight).unwrap().vault;
+    search(&vault, 0).unwrap();
+    assert_eq!(
+        search(&vault, 2).unwrap_err().code(),
+        "daily_budget_exhausted"
+    );
+}
