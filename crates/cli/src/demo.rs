@@ -30,6 +30,9 @@ const DEMO_CUSTOMER: [(&str, &str); 10] = [
     ("email", "taro.yamada@example.jp"),
 ];
 
+/// The demo's access request: one segment, four fields, one case, five customers, two hours.
+const ACCESS_REQUEST: &str = r#"{"tenant":"sakura-tel","segment":"collab","fields":["customer_no","name","phone","mobile"],"purpose":"inquiry","case_id":"INC-4411","justification":"コラボ事業者のお客さまから料金プラン変更の問い合わせ","record_budget":5,"hours":2}"#;
+
 #[derive(Serialize)]
 struct DemoUser {
     login: String,
@@ -321,6 +324,12 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("au-ito")
     );
     println!(
-        "6. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+        "6. The operator may not see the partner's customers (collab): they ask for access for one case, and their supervisor approves:\n   curl -s -X POST {base}/v1/access/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{}'\n   curl -s -X POST {base}/v1/access/requests/<id>/approve -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"comment\":\"承認します\"}}'\n",
+        tok("op-sato"),
+        ACCESS_REQUEST,
+        tok("sv-takahashi")
+    );
+    println!(
+        "7. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
     );
 }

@@ -167,7 +167,7 @@ fn date(ts: i64) -> String {
 }
 
 /// The person running the command, from their API token.
-fn me(vault: &Vault, token: Option<&str>) -> Result<Caller> {
+pub fn me(vault: &Vault, token: Option<&str>) -> Result<Caller> {
     let Some(token) = token else {
         bail!("this command acts as you: pass your API token with --token or MAMORI_TOKEN");
     };

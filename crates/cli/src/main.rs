@@ -4,6 +4,7 @@
 mod demo;
 mod governance;
 mod output;
+mod report;
 
 use std::{
     collections::BTreeMap,
@@ -119,6 +120,9 @@ enum Command {
     /// Vendors and their contracts (security office; acts as you: --token).
     #[command(subcommand)]
     Vendor(governance::VendorCmd),
+    /// Oversight reports (security office, auditors; acts as you: --token).
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 #[derive(Subcommand)]
@@ -292,6 +296,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Access(cmd) => governance::access(dir, cli.token.as_deref(), cmd, out)?,
         Command::People(cmd) => governance::people(dir, cli.token.as_deref(), cmd, out)?,
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cmd, out)?,
         Command::Import {

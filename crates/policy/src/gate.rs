@@ -74,6 +74,7 @@ pub enum Action {
     AccessRevoke,
     AccessView,
     GovernanceManage,
+    ReportRead,
 }
 
 impl Action {
@@ -90,6 +91,7 @@ impl Action {
             Action::AccessRevoke => "access.revoke",
             Action::AccessView => "access.view",
             Action::GovernanceManage => "governance.manage",
+            Action::ReportRead => "report.read",
         }
     }
 }
@@ -403,15 +405,18 @@ impl Gate {
 
     /// Decides whether `who` may keep people, vendor and cap records.
     pub fn decide_manage(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::GovernanceManage)
+    }
+
+    /// Decides whether `who` may read oversight reports (entitlements).
+    pub fn decide_report(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::ReportRead)
+    }
+
+    fn decide_governance(&self, who: &Principal, action: Action) -> Decision {
         let uid = Self::uid(&self.governance_type, "governance");
         let entity = Entity::new_no_attrs(uid.clone(), Default::default());
-        self.run(
-            who,
-            Action::GovernanceManage,
-            uid,
-            vec![entity],
-            Context::empty(),
-        )
+        self.run(who, action, uid, vec![entity], Context::empty())
     }
 
     /// Decides whether `who` may read the audit log.
@@ -677,6 +682,8 @@ mod tests {
         assert!(g.decide_manage(&so).allowed);
         assert!(!g.decide_manage(&sv).allowed);
         assert!(!g.decide_manage(&who("sysadmin", &[])).allowed);
+        assert!(g.decide_report(&who("auditor", &[])).allowed);
+        assert!(!g.decide_report(&who("operator", &[])).allowed);
     }
 
     #[test]

@@ -24,8 +24,16 @@ use crate::{
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", description = "Customer-data vault: purpose-bound, audited access to encrypted customer records."),
-    paths(search, get_record, put_record, delete_record, audit_events, healthz),
-    components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem)),
+    paths(search, get_record, put_record, delete_record, audit_events, healthz,
+        crate::governance::create_request, crate::governance::list_requests, crate::governance::show_request,
+        crate::governance::approve_request, crate::governance::deny_request, crate::governance::revoke_request,
+        crate::governance::issue_grant, crate::governance::show_person, crate::governance::record_training,
+        crate::governance::record_compliance, crate::governance::list_vendors, crate::governance::put_vendor,
+        crate::governance::set_cap),
+    components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem,
+        crate::governance::RequestBody, crate::governance::IssueBody,
+        crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
+        crate::governance::VendorBody, crate::governance::CapBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -54,6 +62,7 @@ pub fn routes(state: AppState) -> Router {
             get(get_record).put(put_record).delete(delete_record),
         )
         .route("/v1/audit/events", get(audit_events))
+        .merge(crate::governance::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -96,7 +105,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Runs a vault call on the blocking pool after authenticating the caller.
-async fn with_caller<T: Send + 'static>(
+pub(crate) async fn with_caller<T: Send + 'static>(
     state: &AppState,
     headers: &HeaderMap,
     addr: SocketAddr,
@@ -180,12 +189,7 @@ async fn search(
     headers: HeaderMap,
     body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<SearchOut>, ApiError> {
-    let Json(body) = body.map_err(|e| {
-        ApiError(VaultError::bad(
-            "body_invalid",
-            format!("request body: {}", e.body_text()),
-        ))
-    })?;
+    let body = crate::governance::body(body)?;
     if body.by.len() != 1 {
         return Err(ApiError(VaultError::bad(
             "search_by_invalid",
@@ -269,12 +273,7 @@ async fn put_record(
     headers: HeaderMap,
     body: Result<Json<PutBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| {
-        ApiError(VaultError::bad(
-            "body_invalid",
-            format!("request body: {}", e.body_text()),
-        ))
-    })?;
+    let body = crate::governance::body(body)?;
     let out = with_caller(&state, &headers, addr, move |v, c| {
         let access = Access {
             purpose: body.purpose.as_deref(),
@@ -359,7 +358,7 @@ pub struct AuditPageOut {
     next: Option<i64>,
 }
 
-fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
     v.map(|s| {
         chrono::DateTime::parse_from_rfc3339(&s)
             .map(|t| t.timestamp_micros())

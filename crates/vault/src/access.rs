@@ -286,7 +286,7 @@ impl Vault {
         self.decide_as(&caller.principal, action, state, segment, purpose, access)
     }
 
-    fn decide_as(
+    pub(crate) fn decide_as(
         &self,
         principal: &Principal,
         action: Action,

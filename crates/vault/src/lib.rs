@@ -18,6 +18,7 @@ pub mod error;
 pub mod grants;
 pub mod ingest;
 pub mod people;
+pub mod report;
 mod sealed;
 mod tenants;
 mod usage;

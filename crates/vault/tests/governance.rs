@@ -755,3 +755,54 @@ fn a_restarted_vault_remembers_what_was_read_today() {
         "daily_budget_exhausted"
     );
 }
+
+#[test]
+fn entitlement_report_counts_who_the_gate_lets_see_each_segment() {
+    let mut env = Env::team();
+    env.person(
+        "op2",
+        Role::Operator,
+        &[("acme", Some("collab"))],
+        Some("sv"),
+        None,
+    );
+    env.person(
+        "op3",
+        Role::Operator,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
+    let share = |env: &Env, segment: &str| {
+        let rows = env
+            .vault
+            .entitlements(&env.officer(), Some("acme"))
+            .unwrap();
+        let r = rows
+            .iter()
+            .find(|r| r.segment == segment && r.department == "お客さまセンター")
+            .unwrap()
+            .clone();
+        (r.can_see, r.people, r.share_percent)
+    };
+    // sv, op, op2, op3 work in the centre; the supervisor holds acme/* but reads no data.
+    assert_eq!(share(&env, "collab"), (1, 4, 25.0));
+    assert_eq!(share(&env, "own"), (2, 4, 50.0));
+    // A live grant counts while it lasts.
+    let req = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+    env.vault
+        .approve_request(&env.who("sv"), &req.id, None)
+        .unwrap();
+    assert_eq!(share(&env, "collab"), (2, 4, 50.0));
+    env.advance(3600);
+    assert_eq!(share(&env, "collab"), (1, 4, 25.0));
+    // So does the people gate: lapsed training sees nothing.
+    env.advance(365 * 86_400);
+    assert_eq!(share(&env, "own").0, 0);
+    // Operators do not read oversight reports.
+    let err = env.vault.entitlements(&env.who("op"), None).unwrap_err();
+    assert_eq!(code(err), "forbidden");
+}

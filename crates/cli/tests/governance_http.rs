@@ -1,0 +1,101 @@
+//! Just-in-time access through the real server and the real CLI: an operator
+//! asks over HTTP, a supervisor approves from the command line, the gate opens
+//! exactly the granted fields, and revocation shuts it again.
+
+mod common;
+
+use common::TestVault;
+use serde_json::json;
+
+#[test]
+fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
+    let v = TestVault::new();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = common::csv_of(v.dir.path(), "p.csv", 5, 200);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let sv = v.user("sv", "supervisor", &[]);
+    let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);
+    let people: Vec<_> = mamori_synth::Generator::new(5).take(200).collect();
+    let partner = people.iter().find(|p| p.segment == "collab").unwrap();
+    let s = v.serve();
+
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["withheld"], 1, "{:?}", r.body);
+
+    // A justification of punctuation is refused (Teleport #20164).
+    let mut ask = json!({
+        "tenant": "acme", "segment": "collab", "fields": ["customer_no", "name", "phone", "mobile"],
+        "purpose": "inquiry", "case_id": "INC-4411", "justification": "。。。",
+        "record_budget": 5, "hours": 2
+    });
+    let r = s.send("POST", "/v1/access/requests", &op, Some(ask.clone()));
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("justification_too_weak"))
+    );
+    ask["justification"] = json!("コラボ事業者のお客さまから料金プラン変更の問い合わせ");
+    let r = s.send("POST", "/v1/access/requests", &op, Some(ask));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["status"], "pending");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+
+    // The requester cannot approve it; their supervisor can, from the CLI.
+    let r = s.send(
+        "POST",
+        &format!("/v1/access/requests/{id}/approve"),
+        &op,
+        Some(json!({})),
+    );
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let pending = v.ok_as(&sv, &["access", "list", "--pending"]);
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    let approved = v.ok_as(&sv, &["access", "approve", &id, "--comment", "承認します"]);
+    assert_eq!(approved["status"], "active");
+
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(r.status, 200);
+    let rec = &r.body["records"][0];
+    assert_eq!(rec["fields"]["name"], partner.name);
+    assert!(rec["fields"].get("address").is_none(), "not granted: {rec}");
+
+    let r = s.send("GET", &format!("/v1/access/requests/{id}"), &op, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["records_used"], 1);
+    assert_eq!(r.body["history"].as_array().unwrap().len(), 2);
+
+    let r = s.send(
+        "POST",
+        &format!("/v1/access/requests/{id}/revoke"),
+        &sv,
+        Some(json!({"comment": "対応完了"})),
+    );
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("revoked"))
+    );
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(r.body["withheld"], 1, "revocation takes effect at once");
+
+    // Only the security office keeps training records; an operator cannot vouch for themselves.
+    let r = s.send(
+        "POST",
+        "/v1/people/op/training",
+        &op,
+        Some(json!({"course": "privacy-basics", "score": 100})),
+    );
+    assert_eq!(r.status, 403);
+    let r = s.send("GET", "/openapi.json", "", None);
+    assert!(
+        r.body["paths"]
+            .get("/v1/access/requests/{id}/approve")
+            .is_some()
+    );
+    drop(s);
+
+    // Commands that act as a person say how to identify yourself.
+    let out = v.run(&["access", "list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MAMORI_TOKEN"));
+    assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
+}

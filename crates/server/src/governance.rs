@@ -1,0 +1,390 @@
+//! `/v1/access`, `/v1/people`, `/v1/vendors`: just-in-time access requests
+//! and grants, training and compliance records, vendor contracts. Glue only:
+//! every decision is the vault's (and its policy gate's).
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post, put},
+};
+use mamori_vault::{
+    VaultError,
+    grants::{ListFilter, NewRequest},
+};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    api::with_caller,
+    problem::{ApiError, Problem},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/access/requests",
+            post(create_request).get(list_requests),
+        )
+        .route("/v1/access/requests/{id}", get(show_request))
+        .route("/v1/access/requests/{id}/approve", post(approve_request))
+        .route("/v1/access/requests/{id}/deny", post(deny_request))
+        .route("/v1/access/requests/{id}/revoke", post(revoke_request))
+        .route("/v1/access/grants", post(issue_grant))
+        .route("/v1/people/{login}", get(show_person))
+        .route("/v1/people/{login}/training", post(record_training))
+        .route("/v1/people/{login}/compliance", post(record_compliance))
+        .route("/v1/vendors", get(list_vendors))
+        .route("/v1/vendors/{id}", put(put_vendor))
+        .route("/v1/tenants/{tenant}/full-access-cap", put(set_cap))
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+pub fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(t)| t).map_err(|e| {
+        ApiError(VaultError::bad(
+            "body_invalid",
+            format!("request body: {}", e.body_text()),
+        ))
+    })
+}
+
+fn json<T: serde::Serialize>(v: T) -> Json<Value> {
+    Json(serde_json::to_value(v).unwrap_or(Value::Null))
+}
+
+/// What a request asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequestBody {
+    tenant: String,
+    /// One segment; absent: every segment of the tenant.
+    segment: Option<String>,
+    /// Fields the work needs (a subset of the purpose's view).
+    fields: Vec<String>,
+    /// Purpose (利用目的) from the tenant's list.
+    purpose: String,
+    /// Case or ticket id.
+    case_id: String,
+    /// Why the work needs it (letters or digits; punctuation does not count).
+    justification: String,
+    /// Most distinct customers the grant may read.
+    record_budget: u64,
+    /// Start, RFC 3339; absent: now.
+    starts_at: Option<String>,
+    /// Window length in hours.
+    hours: Option<u32>,
+}
+
+impl RequestBody {
+    fn into_request(self) -> Result<NewRequest, ApiError> {
+        Ok(NewRequest {
+            starts_at: crate::api::parse_time("starts_at", self.starts_at)?
+                .map(|micros| micros.div_euclid(1_000_000)),
+            tenant: self.tenant,
+            segment: self.segment,
+            fields: self.fields,
+            purpose: self.purpose,
+            case_id: self.case_id,
+            justification: self.justification,
+            record_budget: self.record_budget,
+            hours: self.hours,
+        })
+    }
+}
+
+/// File an access request (事前申請); the requester's supervisor or the security office decides.
+#[utoipa::path(post, path = "/v1/access/requests", request_body = RequestBody,
+    responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn create_request(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    b: Result<Json<RequestBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req = body(b)?.into_request()?;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.request_access(c, &req)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, json(out)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IssueBody {
+    /// The person the grant is for.
+    to: String,
+    #[serde(flatten)]
+    grant: RequestBody,
+}
+
+/// Issue a time-limited grant (holders of standing full access; default 8 hours).
+#[utoipa::path(post, path = "/v1/access/grants", request_body = IssueBody,
+    responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn issue_grant(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    b: Result<Json<IssueBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let IssueBody { to, grant } = body(b)?;
+    let req = grant.into_request()?;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.issue_grant(c, &to, &req)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, json(out)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    tenant: Option<String>,
+    /// Only requests waiting for a decision.
+    pending: Option<bool>,
+    /// Only the caller's own requests.
+    mine: Option<bool>,
+    /// 1-1000 (default 100).
+    limit: Option<usize>,
+}
+
+/// Requests the caller may see, newest first.
+#[utoipa::path(get, path = "/v1/access/requests", params(ListParams),
+    responses((status = 200, body = Vec<Object>, description = "requests: id, tenant, requester, segment, fields, purpose, case_id, justification, record_budget, records_used, starts_at, ends_at, status, origin, decided_by, revoked_by, history"), (status = 401, body = Problem)))]
+async fn list_requests(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(p): Query<ListParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let f = ListFilter {
+        tenant: p.tenant,
+        pending: p.pending.unwrap_or(false),
+        mine: p.mine.unwrap_or(false),
+        limit: p.limit,
+    };
+    let out = with_caller(&state, &headers, addr, move |v, c| v.access_requests(c, &f)).await?;
+    Ok(json(out))
+}
+
+/// One request with its full history (also after it ended).
+#[utoipa::path(get, path = "/v1/access/requests/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 404, body = Problem)))]
+async fn show_request(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| v.access_request(c, &id)).await?;
+    Ok(json(out))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CommentBody {
+    /// Why (required to deny or revoke; optional to approve).
+    comment: Option<String>,
+}
+
+/// Approve a pending request (never one's own, nor one's manager's).
+#[utoipa::path(post, path = "/v1/access/requests/{id}/approve", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn approve_request(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let c_body = body(b)?;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.approve_request(c, &id, c_body.comment.as_deref())
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Deny a pending request, saying why.
+#[utoipa::path(post, path = "/v1/access/requests/{id}/deny", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn deny_request(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment.unwrap_or_default();
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.deny_request(c, &id, &comment)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// End a pending request or a live grant early, saying why.
+#[utoipa::path(post, path = "/v1/access/requests/{id}/revoke", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn revoke_request(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment.unwrap_or_default();
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.revoke_request(c, &id, &comment)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// A person's training, compliance and people-gate verdict (themselves, or the security office).
+#[utoipa::path(get, path = "/v1/people/{login}", params(("login" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn show_person(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(login): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| v.person(c, &login)).await?;
+    Ok(json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TrainingBody {
+    course: String,
+    /// Comprehension-test score, 0-100.
+    score: u32,
+    /// RFC 3339; absent: now.
+    completed_at: Option<String>,
+}
+
+/// Record a completed course (security office).
+#[utoipa::path(post, path = "/v1/people/{login}/training", params(("login" = String, Path)), request_body = TrainingBody,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn record_training(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(login): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<TrainingBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let t = body(b)?;
+    let at = crate::api::parse_time("completed_at", t.completed_at)?.map(|m| m / 1_000_000);
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.record_training(c, &login, &t.course, t.score, at)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, json(out)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ComplianceBody {
+    /// RFC 3339; absent: now.
+    confirmed_at: Option<String>,
+}
+
+/// Record an annual compliance confirmation (security office).
+#[utoipa::path(post, path = "/v1/people/{login}/compliance", params(("login" = String, Path)), request_body = ComplianceBody,
+    responses((status = 201, body = Object), (status = 403, body = Problem)))]
+async fn record_compliance(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(login): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<ComplianceBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let at = crate::api::parse_time("confirmed_at", body(b)?.confirmed_at)?.map(|m| m / 1_000_000);
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.record_compliance(c, &login, at)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, json(out)))
+}
+
+/// Vendors, whether each contract is in force, and missing clauses.
+#[utoipa::path(get, path = "/v1/vendors",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+async fn list_vendors(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, |v, _| v.vendors()).await?;
+    Ok(json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VendorBody {
+    name: String,
+    /// RFC 3339.
+    contract_start: String,
+    /// RFC 3339, exclusive.
+    contract_end: String,
+    /// confidentiality, subcontracting, liability, return_erasure, audit_rights.
+    clauses: Vec<String>,
+}
+
+/// Create or update a vendor's contract (security office).
+#[utoipa::path(put, path = "/v1/vendors/{id}", params(("id" = String, Path)), request_body = VendorBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn put_vendor(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<VendorBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let vb = body(b)?;
+    let time = |name: &str, s: String| -> Result<i64, ApiError> {
+        crate::api::parse_time(name, Some(s))?
+            .map(|m| m / 1_000_000)
+            .ok_or_else(|| {
+                ApiError(VaultError::bad(
+                    "time_invalid",
+                    format!("`{name}` is required"),
+                ))
+            })
+    };
+    let (start, end) = (
+        time("contract_start", vb.contract_start)?,
+        time("contract_end", vb.contract_end)?,
+    );
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.put_vendor(c, &id, &vb.name, start, end, &vb.clauses)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CapBody {
+    /// Most standing full-access holders; null: the configured default.
+    cap: Option<u32>,
+}
+
+/// Cap the people with standing access to every segment of a tenant (security office).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/full-access-cap", params(("tenant" = String, Path)), request_body = CapBody,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn set_cap(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CapBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let cap = body(b)?.cap;
+    let t = tenant.clone();
+    with_caller(&state, &headers, addr, move |v, c| {
+        v.set_full_access_cap(c, &t, cap)
+    })
+    .await?;
+    Ok(Json(
+        serde_json::json!({"tenant": tenant, "full_access_cap": cap}),
+    ))
+}
