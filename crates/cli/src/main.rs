@@ -514,10 +514,7 @@ fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<(
             });
         }
         TenantCmd::SetFullAccessCap { id, cap } => {
-            let Some(token) = token else {
-                bail!("this command acts as you: pass your API token with --token or MAMORI_TOKEN");
-            };
-            let caller = vault.authenticate(Some(token), Some("cli".into()))?;
+            let caller = governance::me(&vault, token)?;
             let cap = match cap.as_str() {
                 "default" => None,
                 n => Some(

@@ -141,21 +141,47 @@ impl Vault {
         })
     }
 
-    fn event(&self, caller: &Caller, action: Action, tenant: &str, access: Access<'_>) -> Event {
-        let mut e = Event::new(
-            caller.actor(),
-            action.as_str(),
-            AuditDecision::Allow,
-            "allowed",
-        )
-        .tenant(tenant);
+    /// An allowed event by `caller`: actor, role and client filled in.
+    pub(crate) fn caller_event(&self, caller: &Caller, action: &str, reason: &str) -> Event {
+        let mut e = Event::new(caller.actor(), action, AuditDecision::Allow, reason);
         e.actor_role = Some(caller.role.as_str().to_owned());
+        e.client = caller.client.clone();
+        e
+    }
+
+    /// The event of a non-data action the gate decided: when allowed, the
+    /// event to append once the action is done; when refused, the refusal is
+    /// recorded and the caller told the policy's hint (or `fallback`).
+    pub(crate) fn gated(
+        &self,
+        mut event: Event,
+        decision: &Decision,
+        fallback: &str,
+    ) -> Result<Event> {
+        event.policies = decision.policies.clone();
+        if decision.allowed {
+            return Ok(event);
+        }
+        event.decision = AuditDecision::Deny;
+        event.reason = decision.reason();
+        self.audit.append(event)?;
+        let reason = if decision.hints.is_empty() {
+            fallback.to_owned()
+        } else {
+            decision.hints.join("; ")
+        };
+        Err(VaultError::Forbidden { reason })
+    }
+
+    fn event(&self, caller: &Caller, action: Action, tenant: &str, access: Access<'_>) -> Event {
+        let mut e = self
+            .caller_event(caller, action.as_str(), "allowed")
+            .tenant(tenant);
         e.purpose = loggable_purpose(access.purpose);
         e.case_id = access
             .case_id
             .filter(|c| valid_case_id(c))
             .map(str::to_owned);
-        e.client = caller.client.clone();
         e
     }
 
@@ -521,20 +547,24 @@ impl Vault {
         let mut by_grant: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (row, grant) in shown {
             // Under a grant, only the fields it names.
+            let narrowed;
             let view = match grant {
-                None => standing.clone(),
+                None => &standing,
                 Some(g) => {
-                    let mut v = standing.clone();
-                    v.retain(|f, _| g.fields.contains(f));
+                    narrowed = standing
+                        .iter()
+                        .filter(|(f, _)| g.fields.contains(f))
+                        .map(|(f, m)| (f.clone(), *m))
+                        .collect();
                     by_grant
                         .entry(RecordId::from_bytes(g.id).to_string())
                         .or_default()
                         .push(RecordId::from_bytes(row.id).to_string());
-                    v
+                    &narrowed
                 }
             };
             fields.extend(view.keys().cloned());
-            records.push(self.view_of(state, row, &view)?);
+            records.push(self.view_of(state, row, view)?);
         }
         event.records = records.iter().map(|r| r.id.clone()).collect();
         event.fields = fields.into_iter().collect();

@@ -51,7 +51,8 @@ pub struct NewUser<'a> {
     pub manager: Option<&'a str>,
 }
 
-fn valid_login(s: &str) -> bool {
+/// Logins, vendor ids and course ids: safe in URLs, logs and file names.
+pub(crate) fn valid_login(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
@@ -427,23 +428,11 @@ impl Vault {
     /// Audit events for those the policy lets read them. The read is audited too.
     pub fn audit_events(&self, caller: &Caller, mut q: AuditQuery) -> Result<AuditPage> {
         let decision = self.gate.decide_audit_read(&caller.principal);
-        let mut e = Event::new(
-            caller.actor(),
-            "audit.read",
-            AuditDecision::Allow,
-            "allowed",
-        );
-        e.actor_role = Some(caller.role.as_str().to_owned());
-        e.client = caller.client.clone();
-        e.policies = decision.policies.clone();
-        if !decision.allowed {
-            e.decision = AuditDecision::Deny;
-            e.reason = decision.reason();
-            self.audit.append(e)?;
-            return Err(VaultError::Forbidden {
-                reason: decision.reason(),
-            });
-        }
+        let e = self.gated(
+            self.caller_event(caller, "audit.read", "allowed"),
+            &decision,
+            &decision.reason(),
+        )?;
         q.limit = q.limit.clamp(1, 1000);
         let rows = self.audit.store().query(&q).map_err(VaultError::from)?;
         self.audit.append(e.detail("returned", rows.len()))?;

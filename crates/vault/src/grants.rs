@@ -9,7 +9,10 @@
 //! the request's history after it ends. Free text (justification, comments)
 //! is sealed under the tenant's key like any customer field.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use chrono::{DateTime, FixedOffset};
 use mamori_audit::{Decision as AuditDecision, Event};
@@ -135,11 +138,8 @@ fn parse_id(id: &str) -> Result<[u8; 16]> {
 
 impl Vault {
     fn grant_event(&self, caller: &Caller, action: Action, tenant: &str) -> Event {
-        let mut e =
-            Event::new(caller.actor(), action.as_str(), AuditDecision::Allow, "ok").tenant(tenant);
-        e.actor_role = Some(caller.role.as_str().to_owned());
-        e.client = caller.client.clone();
-        e
+        self.caller_event(caller, action.as_str(), "ok")
+            .tenant(tenant)
     }
 
     /// Asks the gate about `action` on a request for `requester`, with the org-chart facts.
@@ -165,22 +165,6 @@ impl Vault {
                 holds_full_access: caller.facts.holds_full_access(tenant),
             },
         ))
-    }
-
-    /// Records a refusal by the gate and returns the error with its hints.
-    fn refuse_grant(&self, mut e: Event, d: &Decision, fallback: &str) -> VaultError {
-        e.decision = AuditDecision::Deny;
-        e.reason = d.reason();
-        e.policies = d.policies.clone();
-        if let Err(err) = self.audit.append(e) {
-            return err.into();
-        }
-        let reason = if d.hints.is_empty() {
-            fallback.to_owned()
-        } else {
-            d.hints.join("; ")
-        };
-        VaultError::Forbidden { reason }
     }
 
     /// Checks a new request against the tenant's schema and the configured limits.
@@ -353,20 +337,16 @@ impl Vault {
     pub fn request_access(&self, caller: &Caller, req: &NewRequest) -> Result<RequestView> {
         let state = self.tenant(&req.tenant)?;
         let me = caller.principal.login.clone();
-        let e = self.grant_event(caller, Action::AccessRequest, &req.tenant);
         let d = self.decide_on(caller, Action::AccessRequest, &req.tenant, &me)?;
-        if !d.allowed {
-            return Err(self.refuse_grant(
-                e,
-                &d,
-                "only staff assigned to this tenant may request access to it",
-            ));
-        }
+        let e = self.gated(
+            self.grant_event(caller, Action::AccessRequest, &req.tenant),
+            &d,
+            "only staff assigned to this tenant may request access to it",
+        )?;
         let max = self.rules.governance.max_grant_hours;
         let window = self.validate_request(&state, caller.role, req, max)?;
         let row = self.new_row(&state, &me, req, window, GrantOrigin::Requested, None)?;
-        let mut e = self.request_event(e, &row, req);
-        e.policies = d.policies;
+        let e = self.request_event(e, &row, req);
         self.audit.append(e)?;
         self.store.insert_request(
             &row,
@@ -396,15 +376,12 @@ impl Vault {
             .role
             .parse()
             .map_err(|e| VaultError::Internal(format!("{e}")))?;
-        let e = self.grant_event(caller, Action::AccessIssue, &req.tenant);
         let d = self.decide_on(caller, Action::AccessIssue, &req.tenant, recipient)?;
-        if !d.allowed {
-            return Err(self.refuse_grant(
-                e,
-                &d,
-                "only holders of standing full access to this tenant issue grants",
-            ));
-        }
+        let e = self.gated(
+            self.grant_event(caller, Action::AccessIssue, &req.tenant),
+            &d,
+            "only holders of standing full access to this tenant issue grants",
+        )?;
         let hours = self.rules.governance.issued_grant_hours;
         let window = self.validate_request(&state, role, req, hours)?;
         let issuer = caller.principal.login.clone();
@@ -416,8 +393,7 @@ impl Vault {
             GrantOrigin::Issued,
             Some(&issuer),
         )?;
-        let mut e = self.request_event(e, &row, req);
-        e.policies = d.policies;
+        let e = self.request_event(e, &row, req);
         self.audit.append(e)?;
         self.store.insert_request(
             &row,
@@ -463,20 +439,15 @@ impl Vault {
         } else {
             "denied"
         };
-        let mut e = self
-            .grant_event(caller, Action::AccessApprove, &row.tenant)
-            .detail("request", id)
-            .detail("requester", row.requester.as_str())
-            .detail("outcome", verb);
         let d = self.decide_on(caller, Action::AccessApprove, &row.tenant, &row.requester)?;
-        if !d.allowed {
-            return Err(self.refuse_grant(
-                e,
-                &d,
-                "only the requester's supervisor or the security office decides this request",
-            ));
-        }
-        e.policies = d.policies.clone();
+        let e = self.gated(
+            self.grant_event(caller, Action::AccessApprove, &row.tenant)
+                .detail("request", id)
+                .detail("requester", row.requester.as_str())
+                .detail("outcome", verb),
+            &d,
+            "only the requester's supervisor or the security office decides this request",
+        )?;
         let now = self.now();
         if row.state != RequestState::Pending {
             return Err(self.refuse_state(
@@ -525,19 +496,14 @@ impl Vault {
             .request(&rid)?
             .ok_or(VaultError::NotFound { what: "request" })?;
         let state = self.tenant(&row.tenant)?;
-        let mut e = self
-            .grant_event(caller, Action::AccessRevoke, &row.tenant)
-            .detail("request", id)
-            .detail("requester", row.requester.as_str());
         let d = self.decide_on(caller, Action::AccessRevoke, &row.tenant, &row.requester)?;
-        if !d.allowed {
-            return Err(self.refuse_grant(
-                e,
-                &d,
-                "only the holder, their supervisor or the security office revokes this",
-            ));
-        }
-        e.policies = d.policies.clone();
+        let e = self.gated(
+            self.grant_event(caller, Action::AccessRevoke, &row.tenant)
+                .detail("request", id)
+                .detail("requester", row.requester.as_str()),
+            &d,
+            "only the holder, their supervisor or the security office revokes this",
+        )?;
         let now = self.now();
         let current = status(&row, now);
         if !matches!(
@@ -581,17 +547,15 @@ impl Vault {
             .request(&rid)?
             .ok_or(VaultError::NotFound { what: "request" })?;
         let state = self.tenant(&row.tenant)?;
+        let d = self.decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?;
         let e = self
             .grant_event(caller, Action::AccessView, &row.tenant)
             .detail("request", id);
-        let d = self.decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?;
-        if !d.allowed {
-            // Indistinguishable from a missing id for those who may not see it.
-            return Err(match self.refuse_grant(e, &d, "") {
-                VaultError::Forbidden { .. } => VaultError::NotFound { what: "request" },
-                audit_failure => audit_failure,
-            });
-        }
+        // Indistinguishable from a missing id for those who may not see it.
+        let e = self.gated(e, &d, "").map_err(|err| match err {
+            VaultError::Forbidden { .. } => VaultError::NotFound { what: "request" },
+            audit_failure => audit_failure,
+        })?;
         self.audit.append(e)?;
         self.request_view(&state, &row)
     }
@@ -606,25 +570,46 @@ impl Vault {
             ends_after: f.pending.then(|| self.now()),
             limit: 1000,
         })?;
+        // The decision depends only on (tenant, requester): ask the gate (and
+        // walk the org chart) once per pair, not once per row.
+        let mut visible: HashMap<(String, String), bool> = HashMap::new();
+        let mut states: HashMap<String, Arc<TenantState>> = HashMap::new();
         let mut out = Vec::new();
         for row in rows {
             if out.len() >= limit {
                 break;
             }
-            let d = self.decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?;
-            if d.allowed {
-                let state = self.tenant(&row.tenant)?;
-                out.push(self.request_view(&state, &row)?);
+            let key = (row.tenant.clone(), row.requester.clone());
+            let allowed = match visible.get(&key) {
+                Some(a) => *a,
+                None => {
+                    let a = self
+                        .decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?
+                        .allowed;
+                    visible.insert(key, a);
+                    a
+                }
+            };
+            if !allowed {
+                continue;
             }
+            let state = match states.get(&row.tenant) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self.tenant(&row.tenant)?;
+                    states.insert(row.tenant.clone(), s.clone());
+                    s
+                }
+            };
+            out.push(self.request_view(&state, &row)?);
         }
-        let mut e = Event::new(caller.actor(), "access.list", AuditDecision::Allow, "ok")
+        let e = self
+            .caller_event(caller, "access.list", "ok")
             .detail("returned", out.len())
             .detail(
                 "requests",
                 out.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
             );
-        e.actor_role = Some(caller.role.as_str().to_owned());
-        e.client = caller.client.clone();
         self.audit.append(e)?;
         Ok(out)
     }

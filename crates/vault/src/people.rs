@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use mamori_audit::{Decision as AuditDecision, Event};
+use mamori_audit::Event;
 use mamori_core::governance::CLAUSES;
 use mamori_policy::Principal;
 use mamori_store::{AccessRequestRow, Assignment, ComplianceRow, TrainingRow, UserRow, VendorRow};
@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::{
     Caller, Vault,
+    admin::valid_login,
     config::{LimitsConfig, PeopleConfig},
     error::{Result, VaultError},
 };
@@ -173,31 +174,15 @@ pub struct PersonView {
     pub daily_record_budget: u64,
 }
 
-fn valid_id(s: &str) -> bool {
-    (2..=64).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-}
-
 impl Vault {
     /// Refuses unless the policy lets `caller` keep people and vendor records.
     fn check_manage(&self, caller: &Caller, action: &str) -> Result<Event> {
         let decision = self.gate.decide_manage(&caller.principal);
-        let mut e = Event::new(caller.actor(), action, AuditDecision::Allow, "ok");
-        e.actor_role = Some(caller.role.as_str().to_owned());
-        e.client = caller.client.clone();
-        e.policies = decision.policies.clone();
-        if !decision.allowed {
-            e.decision = AuditDecision::Deny;
-            e.reason = decision.reason();
-            self.audit.append(e)?;
-            return Err(VaultError::Forbidden {
-                reason:
-                    "only the security office keeps training, compliance, vendor and cap records"
-                        .into(),
-            });
-        }
-        Ok(e)
+        self.gated(
+            self.caller_event(caller, action, "ok"),
+            &decision,
+            "only the security office keeps training, compliance, vendor and cap records",
+        )
     }
 
     fn existing_user(&self, login: &str) -> Result<UserRow> {
@@ -217,7 +202,7 @@ impl Vault {
     ) -> Result<TrainingRow> {
         let e = self.check_manage(caller, "people.training")?;
         self.existing_user(login)?;
-        if !valid_id(course) {
+        if !valid_login(course) {
             return Err(VaultError::bad(
                 "course_invalid",
                 "course ids are 2-64 lower-case letters, digits, '.', '_' or '-'",
@@ -326,7 +311,7 @@ impl Vault {
         clauses: &[String],
     ) -> Result<VendorView> {
         let e = self.check_manage(caller, "vendor.put")?;
-        if !valid_id(id) {
+        if !valid_login(id) {
             return Err(VaultError::bad(
                 "vendor_id_invalid",
                 "vendor ids are 2-64 lower-case letters, digits, '.', '_' or '-'",

@@ -8,16 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_policy::Action;
 use serde::Serialize;
 
-use crate::{
-    Caller, Vault,
-    access::Access,
-    error::{Result, VaultError},
-    tenants::TenantState,
-};
+use crate::{Caller, Vault, access::Access, error::Result, tenants::TenantState};
 
 /// Shown for people without a department.
 pub const NO_DEPARTMENT: &str = "(none)";
@@ -43,23 +37,11 @@ impl Vault {
         tenant: Option<&str>,
     ) -> Result<Vec<EntitlementRow>> {
         let decision = self.gate.decide_report(&caller.principal);
-        let mut e = Event::new(
-            caller.actor(),
-            "report.entitlements",
-            AuditDecision::Allow,
-            "ok",
-        );
-        e.actor_role = Some(caller.role.as_str().to_owned());
-        e.client = caller.client.clone();
-        e.policies = decision.policies.clone();
-        if !decision.allowed {
-            e.decision = AuditDecision::Deny;
-            e.reason = decision.reason();
-            self.audit.append(e)?;
-            return Err(VaultError::Forbidden {
-                reason: "entitlement reports are for the security office and auditors".into(),
-            });
-        }
+        let mut e = self.gated(
+            self.caller_event(caller, "report.entitlements", "ok"),
+            &decision,
+            "entitlement reports are for the security office and auditors",
+        )?;
         let tenants: Vec<String> = match tenant {
             Some(t) => vec![self.tenant(t)?.row.id.clone()],
             None => self.store.tenants()?.into_iter().map(|t| t.id).collect(),

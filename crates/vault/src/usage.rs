@@ -60,7 +60,11 @@ impl Vault {
         let limit = self.rules.limits.requests_per_minute;
         let minute = self.now().div_euclid(60);
         let mut inner = self.usage.inner.lock();
-        let slot = inner.minutes.entry(login.to_owned()).or_insert((minute, 0));
+        // Look up before inserting: no String allocation on the hot path.
+        let slot = match inner.minutes.get_mut(login) {
+            Some(slot) => slot,
+            None => inner.minutes.entry(login.to_owned()).or_insert((minute, 0)),
+        };
         if slot.0 != minute {
             *slot = (minute, 0);
         }
