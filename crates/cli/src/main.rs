@@ -2,6 +2,7 @@
 //! crate; this file parses arguments, calls it, and prints the result.
 
 mod demo;
+mod export;
 mod governance;
 mod output;
 mod report;
@@ -123,6 +124,9 @@ enum Command {
     /// Oversight reports (security office, auditors; acts as you: --token).
     #[command(subcommand)]
     Report(report::ReportCmd),
+    /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
+    #[command(subcommand)]
+    Export(export::ExportCmd),
 }
 
 #[derive(Subcommand)]
@@ -297,6 +301,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::People(cmd) => governance::people(dir, cli.token.as_deref(), cmd, out)?,
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cmd, out)?,
         Command::Import {

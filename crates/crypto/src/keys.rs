@@ -51,7 +51,7 @@ impl RootKey {
     }
 
     fn cipher(&self) -> Aes256GcmSiv {
-        Aes256GcmSiv::new(self.0.as_ref().into())
+        Aes256GcmSiv::new((&*self.0).into())
     }
 
     /// Wraps a tenant key. The associated data names tenant, purpose and version

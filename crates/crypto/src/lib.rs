@@ -6,6 +6,7 @@
 //!   └─ wraps, per tenant and version: data key  (AES-256-GCM-SIV, field encryption)
 //!                                     index key (HMAC-SHA256, blind-index tokens)
 //! ```
+//! Export packages are encrypted to the recipient's own age X25519 key (`package`).
 //! Every field ciphertext carries its key version and is bound by its associated
 //! data to tenant, record id, field and key version (security invariant 6), so a
 //! ciphertext copied to another place fails to decrypt.
@@ -15,10 +16,12 @@
 
 mod aead;
 pub mod keys;
+pub mod package;
 pub mod token;
 
 pub use aead::{FieldCipher, FieldContext};
 pub use keys::{IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
+pub use package::{PackageIdentity, PackageRecipient, PackageWriter};
 
 /// What can go wrong; messages carry no key material and no plaintext.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,4 +38,10 @@ pub enum CryptoError {
     RootKeyEncoding,
     #[error("operating-system random source failed")]
     Random,
+    #[error("not an age X25519 recipient key (age1…)")]
+    RecipientKey,
+    #[error("not an age X25519 identity (AGE-SECRET-KEY-1…)")]
+    IdentityFormat,
+    #[error("the package cannot be opened with this identity, or it was altered")]
+    PackageOpen,
 }

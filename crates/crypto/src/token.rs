@@ -16,7 +16,7 @@ pub fn generate() -> Result<(Zeroizing<String>, [u8; 32]), CryptoError> {
     getrandom::fill(raw.as_mut()).map_err(|_| CryptoError::Random)?;
     let token = Zeroizing::new(format!(
         "{PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw.as_ref())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..])
     ));
     let h = hash(&token);
     Ok((token, h))

@@ -75,6 +75,12 @@ pub enum Action {
     AccessView,
     GovernanceManage,
     ReportRead,
+    ExportRequest,
+    ExportApprove,
+    ExportDownload,
+    ExportRevoke,
+    ExportView,
+    ExportTrace,
 }
 
 impl Action {
@@ -92,6 +98,12 @@ impl Action {
             Action::AccessView => "access.view",
             Action::GovernanceManage => "governance.manage",
             Action::ReportRead => "report.read",
+            Action::ExportRequest => "export.request",
+            Action::ExportApprove => "export.approve",
+            Action::ExportDownload => "export.download",
+            Action::ExportRevoke => "export.revoke",
+            Action::ExportView => "export.view",
+            Action::ExportTrace => "export.trace",
         }
     }
 }
@@ -124,6 +136,25 @@ pub struct GrantRequest<'a> {
     pub manages_requester: bool,
     pub managed_by_requester: bool,
     pub holds_full_access: bool,
+}
+
+/// An action on a bulk export, with the org-chart facts and the approvals so far.
+#[derive(Clone, Debug)]
+pub struct ExportCheck<'a> {
+    pub action: Action,
+    pub tenant: &'a str,
+    /// None: the whole tenant.
+    pub segment: Option<&'a str>,
+    pub requester: &'a str,
+    pub is_requester: bool,
+    pub manages_requester: bool,
+    pub managed_by_requester: bool,
+    pub purpose_roles: &'a [&'a str],
+    /// For `ExportApprove`: approving (true) or denying (false).
+    pub approving: bool,
+    pub approvals_so_far: u32,
+    pub approvals_required: u32,
+    pub approver_roles: &'a [String],
 }
 
 /// The gate's answer, with the ids of the policies that decided (for the audit
@@ -166,6 +197,7 @@ pub struct Gate {
     audit_type: EntityTypeName,
     request_type: EntityTypeName,
     governance_type: EntityTypeName,
+    export_type: EntityTypeName,
 }
 
 impl Gate {
@@ -250,6 +282,7 @@ impl Gate {
             audit_type: ty("Mamori::AuditLog"),
             request_type: ty("Mamori::AccessRequest"),
             governance_type: ty("Mamori::Governance"),
+            export_type: ty("Mamori::Export"),
         })
     }
 
@@ -401,6 +434,64 @@ impl Gate {
             return Decision::invalid("request_invalid");
         };
         self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides an action on a bulk export.
+    pub fn decide_export(&self, who: &Principal, req: &ExportCheck<'_>) -> Decision {
+        let strings = |items: &[&str]| {
+            RestrictedExpression::new_set(
+                items
+                    .iter()
+                    .map(|s| RestrictedExpression::new_string((*s).to_owned())),
+            )
+        };
+        let uid = Self::uid(
+            &self.export_type,
+            &format!("{}/{}", req.tenant, req.requester),
+        );
+        let whole = scope(req.tenant, None);
+        let scopes: Vec<String> = match req.segment {
+            Some(seg) => vec![whole, scope(req.tenant, Some(seg))],
+            None => vec![whole],
+        };
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_string(req.tenant.to_owned()),
+            ),
+            (
+                "requester".to_owned(),
+                RestrictedExpression::new_string(req.requester.to_owned()),
+            ),
+            ("scopes".to_owned(), strings(&scopes)),
+        ]);
+        let entity = Entity::new(uid.clone(), attrs, Default::default());
+        let b = RestrictedExpression::new_bool;
+        let n = |v: u32| RestrictedExpression::new_long(i64::from(v));
+        let roles: Vec<&str> = req.approver_roles.iter().map(String::as_str).collect();
+        let context = Context::from_pairs([
+            ("is_requester".to_owned(), b(req.is_requester)),
+            ("manages_requester".to_owned(), b(req.manages_requester)),
+            (
+                "managed_by_requester".to_owned(),
+                b(req.managed_by_requester),
+            ),
+            ("purpose_roles".to_owned(), strings(req.purpose_roles)),
+            ("approving".to_owned(), b(req.approving)),
+            ("approvals_so_far".to_owned(), n(req.approvals_so_far)),
+            ("approvals_required".to_owned(), n(req.approvals_required)),
+            ("approver_roles".to_owned(), strings(&roles)),
+        ]);
+        let (Ok(entity), Ok(context)) = (entity, context) else {
+            return Decision::invalid("request_invalid");
+        };
+        self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides whether `who` may trace a leaked file back to its export.
+    pub fn decide_trace(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::ExportTrace)
     }
 
     /// Decides whether `who` may keep people, vendor and cap records.
@@ -684,6 +775,94 @@ mod tests {
         assert!(!g.decide_manage(&who("sysadmin", &[])).allowed);
         assert!(g.decide_report(&who("auditor", &[])).allowed);
         assert!(!g.decide_report(&who("operator", &[])).allowed);
+    }
+
+    #[test]
+    fn exports_need_both_groups() {
+        let g = gate();
+        let roles = ["backyard"];
+        let none: Vec<String> = Vec::new();
+        let ask = ExportCheck {
+            action: Action::ExportRequest,
+            tenant: "acme",
+            segment: Some("collab"),
+            requester: "by1",
+            is_requester: true,
+            manages_requester: false,
+            managed_by_requester: false,
+            purpose_roles: &roles,
+            approving: true,
+            approvals_so_far: 0,
+            approvals_required: 2,
+            approver_roles: &none,
+        };
+        let by = who("backyard", &[("acme", Some("collab"))]);
+        assert!(g.decide_export(&by, &ask).allowed);
+        // a whole-tenant export needs a whole-tenant assignment
+        let whole = ExportCheck {
+            segment: None,
+            ..ask.clone()
+        };
+        assert!(!g.decide_export(&by, &whole).allowed);
+        assert!(
+            g.decide_export(&who("backyard", &[("acme", None)]), &whole)
+                .allowed
+        );
+        assert!(
+            !g.decide_export(&who("operator", &[("acme", None)]), &ask)
+                .allowed
+        );
+        let approve = ExportCheck {
+            action: Action::ExportApprove,
+            is_requester: false,
+            manages_requester: true,
+            ..ask.clone()
+        };
+        let sv = who("supervisor", &[]);
+        let so = who("security_officer", &[]);
+        assert!(g.decide_export(&sv, &approve).allowed);
+        // second approval by another supervisor: refused (AND of groups)
+        let sv_done = vec!["supervisor".to_string()];
+        let second = ExportCheck {
+            approvals_so_far: 1,
+            approver_roles: &sv_done,
+            ..approve.clone()
+        };
+        let d = g.decide_export(&sv, &second);
+        assert_eq!(
+            d.policies,
+            vec!["export-approvers-from-both-groups".to_string()]
+        );
+        assert!(g.decide_export(&so, &second).allowed);
+        // a denial is not held to the pair rule
+        let deny = ExportCheck {
+            approving: false,
+            ..second.clone()
+        };
+        assert!(g.decide_export(&sv, &deny).allowed);
+        // self-approval and approval by a report
+        let own = ExportCheck {
+            is_requester: true,
+            ..approve.clone()
+        };
+        assert!(!g.decide_export(&so, &own).allowed);
+        let report = ExportCheck {
+            managed_by_requester: true,
+            manages_requester: false,
+            ..approve.clone()
+        };
+        assert!(!g.decide_export(&so, &report).allowed);
+        // downloads: the requester only, and only with current training
+        let dl = ExportCheck {
+            action: Action::ExportDownload,
+            ..ask.clone()
+        };
+        assert!(g.decide_export(&by, &dl).allowed);
+        let mut lapsed = by.clone();
+        lapsed.training_current = false;
+        assert!(!g.decide_export(&lapsed, &dl).allowed);
+        assert!(g.decide_trace(&so).allowed);
+        assert!(!g.decide_trace(&by).allowed);
     }
 
     #[test]

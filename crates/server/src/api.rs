@@ -29,11 +29,14 @@ use crate::{
         crate::governance::approve_request, crate::governance::deny_request, crate::governance::revoke_request,
         crate::governance::issue_grant, crate::governance::show_person, crate::governance::record_training,
         crate::governance::record_compliance, crate::governance::list_vendors, crate::governance::put_vendor,
-        crate::governance::set_cap),
+        crate::governance::set_cap,
+        crate::exports::create_export, crate::exports::list_exports, crate::exports::show_export,
+        crate::exports::approve_export, crate::exports::deny_export, crate::exports::revoke_export,
+        crate::exports::download_export, crate::exports::trace),
     components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem,
         crate::governance::RequestBody, crate::governance::IssueBody,
         crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
-        crate::governance::VendorBody, crate::governance::CapBody)),
+        crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -63,6 +66,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/v1/audit/events", get(audit_events))
         .merge(crate::governance::routes())
+        .merge(crate::exports::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))

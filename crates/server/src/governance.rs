@@ -53,7 +53,7 @@ pub fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
-fn json<T: serde::Serialize>(v: T) -> Json<Value> {
+pub fn json<T: serde::Serialize>(v: T) -> Json<Value> {
     Json(serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
@@ -185,7 +185,7 @@ async fn show_request(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CommentBody {
     /// Why (required to deny or revoke; optional to approve).
-    comment: Option<String>,
+    pub comment: Option<String>,
 }
 
 /// Approve a pending request (never one's own, nor one's manager's).

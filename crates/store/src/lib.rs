@@ -52,16 +52,10 @@ pub trait VaultStore: Send + Sync {
     /// is already taken fails the batch with `Conflict` (a concurrent insert).
     fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()>;
     fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool>;
-    /// Up to `limit` records with an id above `after`, written under a key
-    /// version older than `version`, in id order (a resumable cursor).
-    fn records_before_version(
-        &self,
-        tenant: &str,
-        version: u32,
-        after: &[u8; 16],
-        limit: usize,
-    ) -> Result<Vec<RecordRow>>;
-    fn count_records(&self, tenant: &str) -> Result<u64>;
+    /// Up to `scan.limit` records of the tenant matching `scan`, in id order.
+    fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>>;
+    /// Records of the tenant, or of one of its segments.
+    fn count_records(&self, tenant: &str, segment: Option<&str>) -> Result<u64>;
 }
 
 /// People, their tokens and what they are assigned to.
@@ -106,10 +100,10 @@ pub trait GovernanceStore: Send + Sync {
     fn set_full_access_cap(&self, tenant: &str, cap: Option<u32>) -> Result<()>;
 
     /// Stores a new request with its first history entry.
-    fn insert_request(&self, r: &AccessRequestRow, first: &RequestHistoryRow) -> Result<()>;
+    fn insert_request(&self, r: &AccessRequestRow, first: &HistoryRow) -> Result<()>;
     fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>>;
     fn requests(&self, f: &RequestFilter) -> Result<Vec<AccessRequestRow>>;
-    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<RequestHistoryRow>>;
+    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
     /// Moves a request from `from` to `to` and appends `step` to its history,
     /// atomically and only if it is still in `from`; false when another
     /// actor got there first (no double approval, no approve-after-revoke).
@@ -118,10 +112,51 @@ pub trait GovernanceStore: Send + Sync {
         id: &[u8; 16],
         from: RequestState,
         to: RequestState,
-        step: &RequestHistoryRow,
+        step: &HistoryRow,
     ) -> Result<bool>;
     /// Approved, unrevoked grants of `login` whose window ends after `now`.
     fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>>;
+}
+
+/// Bulk exports: requests, their approvals and history, and the encrypted
+/// package between approval and its one download.
+pub trait ExportStore: Send + Sync {
+    fn insert_export(&self, e: &ExportRow, first: &HistoryRow) -> Result<()>;
+    fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>>;
+    fn exports(&self, f: &ExportFilter) -> Result<Vec<ExportRow>>;
+    fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
+    fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>>;
+    /// Adds an approval (and its history step) if the export is still
+    /// pending and this approver has not approved it yet.
+    fn add_export_approval(
+        &self,
+        a: &ExportApprovalRow,
+        step: &HistoryRow,
+    ) -> Result<ApprovalOutcome>;
+    /// Moves a pending export to approved with its package, atomically and
+    /// only if it is still pending; false when another approver got there first.
+    fn store_package(
+        &self,
+        id: &[u8; 16],
+        meta: &PackageMeta,
+        bytes: &[u8],
+        step: &HistoryRow,
+    ) -> Result<bool>;
+    /// Takes the package of an approved export once: marks it downloaded,
+    /// deletes the bytes and returns them. None when it is not approved, its
+    /// window has ended at `now`, or someone took it first.
+    fn take_package(&self, id: &[u8; 16], now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>>;
+    /// Ends an export (denied or revoked) if it is still in `from`; any
+    /// package is deleted with it.
+    fn close_export(
+        &self,
+        id: &[u8; 16],
+        from: ExportState,
+        to: ExportState,
+        step: &HistoryRow,
+    ) -> Result<bool>;
+    /// Deletes the packages whose download window ended before `now`; returns how many.
+    fn purge_packages(&self, now: i64) -> Result<u64>;
 }
 
 /// The append-only audit log's storage. There is no update and no delete.

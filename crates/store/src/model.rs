@@ -214,12 +214,12 @@ pub struct AccessRequestRow {
     pub revoked_at: Option<i64>,
 }
 
-/// One step in a request's life, kept after the grant ends.
+/// One step in the life of an access request or an export, kept for good.
 #[derive(Clone, Debug)]
-pub struct RequestHistoryRow {
+pub struct HistoryRow {
     pub at: i64,
     pub actor: String,
-    /// requested | issued | approved | denied | revoked
+    /// requested | issued | approved | denied | revoked | packaged | downloaded
     pub action: String,
     /// Sealed like the justification; None when no comment was given.
     pub comment: Option<Vec<u8>>,
@@ -234,5 +234,126 @@ pub struct RequestFilter {
     pub state: Option<RequestState>,
     /// Only requests whose window ends after this time.
     pub ends_after: Option<i64>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportState {
+    /// Collecting approvals.
+    Pending,
+    /// Approved by enough people; the encrypted package waits for its one download.
+    Approved,
+    Denied,
+    Revoked,
+    /// Taken once; the package is gone.
+    Downloaded,
+}
+
+impl ExportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportState::Pending => "pending",
+            ExportState::Approved => "approved",
+            ExportState::Denied => "denied",
+            ExportState::Revoked => "revoked",
+            ExportState::Downloaded => "downloaded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Approved,
+            Self::Denied,
+            Self::Revoked,
+            Self::Downloaded,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A bulk export: what is asked for, by whom, for whom, and where it stands.
+/// The reason and the recipient's name are sealed under the tenant's key.
+#[derive(Clone, Debug)]
+pub struct ExportRow {
+    pub id: [u8; 16],
+    pub tenant: String,
+    pub requester: String,
+    /// None: every segment of the tenant.
+    pub segment: Option<String>,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub case_id: String,
+    pub sealed: Vec<u8>,
+    pub key_version: u32,
+    /// The recipient's public key (an age X25519 recipient, `age1…`).
+    pub recipient_key: String,
+    /// Customers the query matched when it was filed.
+    pub rows_at_request: u64,
+    pub approvals_required: u32,
+    pub state: ExportState,
+    pub created_at: i64,
+    /// A pending export lapses at this time.
+    pub approve_by: i64,
+    pub package: Option<PackageMeta>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<i64>,
+}
+
+/// What was written into an export's package (the bytes are kept apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageMeta {
+    /// Customer rows (canary rows not counted).
+    pub rows: u64,
+    pub canaries: u32,
+    pub bytes: u64,
+    /// SHA-256 of the encrypted package, so the recipient can check what they got.
+    pub sha256: [u8; 32],
+    pub created_at: i64,
+    /// The package can be downloaded until this time; afterwards it is deleted.
+    pub download_until: i64,
+}
+
+/// One approval of an export. (export, approver) is unique in the store.
+#[derive(Clone, Debug)]
+pub struct ExportApprovalRow {
+    pub export: [u8; 16],
+    pub approver: String,
+    /// The approver's role when they approved (the group policy counts).
+    pub role: String,
+    pub at: i64,
+    pub comment: Option<Vec<u8>>,
+}
+
+/// How adding an approval went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApprovalOutcome {
+    Added,
+    /// This person has already approved this export.
+    Duplicate,
+    /// The export is no longer pending.
+    NotPending,
+}
+
+/// Which exports to list.
+#[derive(Clone, Debug, Default)]
+pub struct ExportFilter {
+    pub tenant: Option<String>,
+    pub requester: Option<String>,
+    pub state: Option<ExportState>,
+    pub limit: usize,
+}
+
+/// Which records to scan, in id order (a resumable cursor).
+#[derive(Clone, Debug)]
+pub struct RecordScan {
+    /// Only this segment (None: all).
+    pub segment: Option<String>,
+    /// Only records written under a key version older than this.
+    pub older_than_version: Option<u32>,
+    /// Records with an id above this one.
+    pub after: [u8; 16],
     pub limit: usize,
 }

@@ -4,7 +4,9 @@
 use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
-use mamori_store::{Assignment, AuditQuery, KeyRow, TenantRow, TenantStatus, UserRow, WriteKind};
+use mamori_store::{
+    Assignment, AuditQuery, KeyRow, RecordScan, TenantRow, TenantStatus, UserRow, WriteKind,
+};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -124,7 +126,7 @@ impl Vault {
             .ok_or(VaultError::NotFound { what: "tenant" })?;
         let schema = Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
         Ok(TenantSummary {
-            records: self.store.count_records(id)?,
+            records: self.store.count_records(id, None)?,
             id: row.id,
             name: row.name,
             status: row.status,
@@ -190,13 +192,19 @@ impl Vault {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
         let current = state.row.current_key_version;
-        let total = self.store.count_records(tenant)?;
+        let total = self.store.count_records(tenant, None)?;
         let mut after = [0u8; 16];
         let mut done = 0u64;
         loop {
-            let rows = self
-                .store
-                .records_before_version(tenant, current, &after, batch.max(1))?;
+            let rows = self.store.scan_records(
+                tenant,
+                &RecordScan {
+                    segment: None,
+                    older_than_version: Some(current),
+                    after,
+                    limit: batch.max(1),
+                },
+            )?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             let mut writes = Vec::with_capacity(rows.len());
@@ -241,7 +249,7 @@ impl Vault {
         if row.status == TenantStatus::Shredded {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
-        let records = self.store.count_records(tenant)?;
+        let records = self.store.count_records(tenant, None)?;
         self.audit.append(
             self.admin_event(actor, "tenant.shred", Some(tenant))
                 .detail("records", records),

@@ -25,6 +25,7 @@ pub struct Config {
     pub governance: GovernanceConfig,
     pub people: PeopleConfig,
     pub limits: LimitsConfig,
+    pub exports: ExportsConfig,
 }
 
 /// Just-in-time access and standing full access (A4, A5).
@@ -71,6 +72,27 @@ pub struct LimitsConfig {
     pub daily_records: BTreeMap<String, u64>,
     /// The daily budget of roles not listed above.
     pub daily_records_default: u64,
+}
+
+/// Bulk exports (A6): k-of-n approval, caps, the package's download window
+/// and its watermark.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportsConfig {
+    /// Distinct approvers an export needs (k of k-of-n); which groups they
+    /// must come from is policy (`export-approvers-from-both-groups`).
+    pub approvals_required: u32,
+    /// A pending export lapses after this many hours without enough approvals.
+    pub approval_hours: u32,
+    /// The package can be downloaded (once) for this many hours after approval.
+    pub download_hours: u32,
+    /// Most customers one export may contain.
+    pub max_rows: u64,
+    /// Synthetic canary customers mixed into each package.
+    pub canary_rows: u32,
+    /// Domain of the canary customers' e-mail addresses. Use one you watch:
+    /// mail to a canary address means a package is being used outside.
+    pub canary_email_domain: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -162,6 +184,14 @@ impl Default for Config {
                 ]),
                 daily_records_default: 300,
             },
+            exports: ExportsConfig {
+                approvals_required: 2,
+                approval_hours: 72,
+                download_hours: 24,
+                max_rows: 10_000,
+                canary_rows: 2,
+                canary_email_domain: "example.jp".into(),
+            },
         }
     }
 }
@@ -187,6 +217,11 @@ impl Default for PeopleConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Config::default().limits
+    }
+}
+impl Default for ExportsConfig {
+    fn default() -> Self {
+        Config::default().exports
     }
 }
 impl Default for ServerConfig {

@@ -18,7 +18,7 @@ use chrono::{DateTime, FixedOffset};
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{RecordId, governance::weak_reason};
 use mamori_policy::{Action, Decision, GrantRequest};
-use mamori_store::{AccessRequestRow, GrantOrigin, RequestFilter, RequestHistoryRow, RequestState};
+use mamori_store::{AccessRequestRow, GrantOrigin, HistoryRow, RequestFilter, RequestState};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -48,6 +48,15 @@ pub struct NewRequest {
     pub starts_at: Option<i64>,
     /// Length of the window; None: the maximum for requests, the issue default for issued grants.
     pub hours: Option<u32>,
+}
+
+/// What a request for data (a grant or an export) names, for validation.
+pub(crate) struct Scope<'a> {
+    pub purpose: &'a str,
+    pub segment: Option<&'a str>,
+    pub fields: &'a [String],
+    pub case_id: &'a str,
+    pub justification: &'a str,
 }
 
 /// Where a request stands now, derived from its state and the clock.
@@ -110,7 +119,7 @@ pub struct ListFilter {
     pub limit: Option<usize>,
 }
 
-fn jst(ts: i64) -> String {
+pub(crate) fn jst(ts: i64) -> String {
     let tz = FixedOffset::east_opt(9 * 3600).expect("valid offset");
     DateTime::from_timestamp(ts, 0)
         .unwrap_or_default()
@@ -130,7 +139,7 @@ pub(crate) fn status(row: &AccessRequestRow, now: i64) -> Status {
     }
 }
 
-fn parse_id(id: &str) -> Result<[u8; 16]> {
+pub(crate) fn parse_id(id: &str) -> Result<[u8; 16]> {
     RecordId::parse(id)
         .map(|r| *r.as_bytes())
         .map_err(|_| VaultError::NotFound { what: "request" })
@@ -167,17 +176,17 @@ impl Vault {
         ))
     }
 
-    /// Checks a new request against the tenant's schema and the configured limits.
-    /// Returns the window (start, end).
-    fn validate_request(
+    /// Checks what a request for data names against the tenant's schema:
+    /// a purpose the role may use, a known segment, fields the purpose shows
+    /// that role, a case id and a real justification. Returns the purpose.
+    pub(crate) fn check_scope<'s>(
         &self,
-        state: &TenantState,
+        state: &'s TenantState,
         role: mamori_core::Role,
-        req: &NewRequest,
-        default_hours: u32,
-    ) -> Result<(i64, i64)> {
+        scope: &Scope<'_>,
+    ) -> Result<&'s mamori_core::Purpose> {
         let schema = &state.schema;
-        let Some(purpose) = schema.purpose(&req.purpose) else {
+        let Some(purpose) = schema.purpose(scope.purpose) else {
             let known: Vec<&str> = schema.purposes.iter().map(|p| p.id.as_str()).collect();
             return Err(VaultError::bad(
                 "purpose_unknown",
@@ -193,7 +202,7 @@ impl Vault {
                 ),
             ));
         }
-        if let Some(seg) = &req.segment
+        if let Some(seg) = scope.segment
             && schema.segment(seg).is_none()
         {
             let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
@@ -206,13 +215,13 @@ impl Vault {
             ));
         }
         let view = purpose.view_for(role);
-        if req.fields.is_empty() {
+        if scope.fields.is_empty() {
             return Err(VaultError::bad(
                 "fields_missing",
                 "name the fields the work needs (least privilege)",
             ));
         }
-        if let Some(f) = req.fields.iter().find(|f| !view.contains_key(*f)) {
+        if let Some(f) = scope.fields.iter().find(|f| !view.contains_key(*f)) {
             let known: Vec<&str> = view.keys().map(String::as_str).collect();
             return Err(VaultError::bad(
                 "field_not_in_purpose",
@@ -223,16 +232,40 @@ impl Vault {
                 ),
             ));
         }
-        if !valid_case_id(&req.case_id) {
+        if !valid_case_id(scope.case_id) {
             return Err(VaultError::bad(
                 "case_id_invalid",
                 "a case or ticket id is required: 1-64 letters, digits or -_.:/#",
             ));
         }
-        let g = &self.rules.governance;
-        if let Some(why) = weak_reason(&req.justification, g.min_justification_chars) {
+        let min = self.rules.governance.min_justification_chars;
+        if let Some(why) = weak_reason(scope.justification, min) {
             return Err(VaultError::bad("justification_too_weak", why));
         }
+        Ok(purpose)
+    }
+
+    /// Checks a new request against the tenant's schema and the configured limits.
+    /// Returns the window (start, end).
+    fn validate_request(
+        &self,
+        state: &TenantState,
+        role: mamori_core::Role,
+        req: &NewRequest,
+        default_hours: u32,
+    ) -> Result<(i64, i64)> {
+        self.check_scope(
+            state,
+            role,
+            &Scope {
+                purpose: &req.purpose,
+                segment: req.segment.as_deref(),
+                fields: &req.fields,
+                case_id: &req.case_id,
+                justification: &req.justification,
+            },
+        )?;
+        let g = &self.rules.governance;
         if req.record_budget == 0 || req.record_budget > g.max_grant_records {
             return Err(VaultError::bad(
                 "record_budget_invalid",
@@ -350,7 +383,7 @@ impl Vault {
         self.audit.append(e)?;
         self.store.insert_request(
             &row,
-            &RequestHistoryRow {
+            &HistoryRow {
                 at: row.created_at,
                 actor: me,
                 action: "requested".into(),
@@ -397,7 +430,7 @@ impl Vault {
         self.audit.append(e)?;
         self.store.insert_request(
             &row,
-            &RequestHistoryRow {
+            &HistoryRow {
                 at: row.created_at,
                 actor: issuer,
                 action: "issued".into(),
@@ -465,7 +498,7 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to == RequestState::Denied)?;
         self.audit.append(e.clone())?;
-        let step = RequestHistoryRow {
+        let step = HistoryRow {
             at: now,
             actor: caller.principal.login.clone(),
             action: verb.into(),
@@ -518,7 +551,7 @@ impl Vault {
         }
         let reason = self.checked_comment(Some(reason), true)?;
         self.audit.append(e.clone())?;
-        let step = RequestHistoryRow {
+        let step = HistoryRow {
             at: now,
             actor: caller.principal.login.clone(),
             action: "revoked".into(),
@@ -614,7 +647,12 @@ impl Vault {
         Ok(out)
     }
 
-    fn refuse_state(&self, mut e: Event, code: &'static str, message: String) -> VaultError {
+    pub(crate) fn refuse_state(
+        &self,
+        mut e: Event,
+        code: &'static str,
+        message: String,
+    ) -> VaultError {
         e.decision = AuditDecision::Invalid;
         e.reason = code.into();
         match self.audit.append(e) {
@@ -623,7 +661,7 @@ impl Vault {
         }
     }
 
-    fn checked_comment<'c>(
+    pub(crate) fn checked_comment<'c>(
         &self,
         comment: Option<&'c str>,
         required: bool,
@@ -643,7 +681,12 @@ impl Vault {
         }
     }
 
-    fn seal_comment(&self, state: &TenantState, id: &[u8; 16], text: &str) -> Result<Vec<u8>> {
+    pub(crate) fn seal_comment(
+        &self,
+        state: &TenantState,
+        id: &[u8; 16],
+        text: &str,
+    ) -> Result<Vec<u8>> {
         let keys = state.current()?;
         // The key version goes first so the comment opens after a rotation.
         let mut out = keys.version.to_be_bytes().to_vec();
@@ -655,7 +698,12 @@ impl Vault {
         Ok(out)
     }
 
-    fn open_comment(&self, state: &TenantState, id: &[u8; 16], blob: &[u8]) -> Result<String> {
+    pub(crate) fn open_comment(
+        &self,
+        state: &TenantState,
+        id: &[u8; 16],
+        blob: &[u8],
+    ) -> Result<String> {
         let corrupt = || VaultError::Internal("sealed comment is corrupt".into());
         let (v, body) = blob.split_at_checked(4).ok_or_else(corrupt)?;
         let version = u32::from_be_bytes(v.try_into().map_err(|_| corrupt())?);

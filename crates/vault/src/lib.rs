@@ -15,6 +15,7 @@ pub mod admin;
 pub mod config;
 pub mod datadir;
 pub mod error;
+pub mod exports;
 pub mod grants;
 pub mod ingest;
 pub mod people;
@@ -22,6 +23,7 @@ pub mod report;
 mod sealed;
 mod tenants;
 mod usage;
+mod watermark;
 
 use std::sync::Arc;
 
@@ -29,14 +31,14 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-use mamori_store::{GovernanceStore, UserStore, VaultStore};
+use mamori_store::{ExportStore, GovernanceStore, UserStore, VaultStore};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{Result, VaultError};
 
-/// Storage the vault needs: records, people and governance (one database today).
-pub trait Backend: VaultStore + UserStore + GovernanceStore {}
-impl<T: VaultStore + UserStore + GovernanceStore> Backend for T {}
+/// Storage the vault needs: records, people, governance and exports (one database today).
+pub trait Backend: VaultStore + UserStore + GovernanceStore + ExportStore {}
+impl<T: VaultStore + UserStore + GovernanceStore + ExportStore> Backend for T {}
 
 /// The configured rules of governance, people and limits.
 #[derive(Clone, Debug, Default)]
@@ -44,6 +46,7 @@ pub struct Rules {
     pub governance: config::GovernanceConfig,
     pub people: config::PeopleConfig,
     pub limits: config::LimitsConfig,
+    pub exports: config::ExportsConfig,
 }
 
 impl Rules {
@@ -52,6 +55,7 @@ impl Rules {
             governance: c.governance.clone(),
             people: c.people.clone(),
             limits: c.limits.clone(),
+            exports: c.exports.clone(),
         }
     }
 }

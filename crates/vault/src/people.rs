@@ -399,6 +399,15 @@ impl Vault {
     }
 
     /// The logins above `login` in the management chain, nearest first.
+    /// The gate's view of `login` at this second (standing access only).
+    pub(crate) fn principal_of(&self, login: &str) -> Result<Principal> {
+        let user = self.existing_user(login)?;
+        let rev = self.store.governance_rev()?;
+        let facts = self.people.get(self, user, rev)?;
+        let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
+        Ok(facts.principal(status))
+    }
+
     pub(crate) fn manager_chain(&self, login: &str) -> Result<Vec<String>> {
         let mut chain = Vec::new();
         let mut next = self.store.user(login)?.and_then(|u| u.manager);

@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteVault;
 use crate::{
-    AccessRequestRow, ComplianceRow, GovernanceStore, GrantOrigin, RequestFilter,
-    RequestHistoryRow, RequestState, Result, StoreError, TrainingRow, VendorRow,
+    AccessRequestRow, ComplianceRow, GovernanceStore, GrantOrigin, HistoryRow, RequestFilter,
+    RequestState, Result, StoreError, TrainingRow, VendorRow,
 };
 
 /// Second migration of `vault.db`. The triggers at the end bump
@@ -94,11 +94,11 @@ CREATE TRIGGER rev_tenants_u AFTER UPDATE ON tenants BEGIN UPDATE governance_rev
 /// The whole-tenant marker in `segment` columns.
 pub(super) const ALL_SEGMENTS: &str = "*";
 
-fn json_list(items: &[String]) -> String {
+pub(super) fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-fn parse_list(s: &str) -> rusqlite::Result<Vec<String>> {
+pub(super) fn parse_list(s: &str) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
@@ -120,7 +120,7 @@ const VENDOR_COLS: &str = "id, name, contract_start, contract_end, clauses, upda
 
 const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
 
-fn bad_enum(col: usize) -> rusqlite::Error {
+pub(super) fn bad_enum(col: usize) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(col, "enum".into(), rusqlite::types::Type::Text)
 }
 
@@ -155,11 +155,7 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
     })
 }
 
-fn insert_step(
-    tx: &rusqlite::Transaction<'_>,
-    id: &[u8; 16],
-    step: &RequestHistoryRow,
-) -> Result<()> {
+fn insert_step(tx: &rusqlite::Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
     tx.execute(
         "INSERT INTO access_request_history (request, step, at, actor, action, comment)
          VALUES (?1, (SELECT COALESCE(MAX(step), 0) + 1 FROM access_request_history WHERE request = ?1), ?2, ?3, ?4, ?5)",
@@ -285,7 +281,7 @@ impl GovernanceStore for SqliteVault {
         Ok(())
     }
 
-    fn insert_request(&self, r: &AccessRequestRow, first: &RequestHistoryRow) -> Result<()> {
+    fn insert_request(&self, r: &AccessRequestRow, first: &HistoryRow) -> Result<()> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         tx.execute(
@@ -355,7 +351,7 @@ impl GovernanceStore for SqliteVault {
         Ok(rows)
     }
 
-    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<RequestHistoryRow>> {
+    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT at, actor, action, comment FROM access_request_history
@@ -363,7 +359,7 @@ impl GovernanceStore for SqliteVault {
         )?;
         let rows = st
             .query_map([&id[..]], |r| {
-                Ok(RequestHistoryRow {
+                Ok(HistoryRow {
                     at: r.get(0)?,
                     actor: r.get(1)?,
                     action: r.get(2)?,
@@ -379,7 +375,7 @@ impl GovernanceStore for SqliteVault {
         id: &[u8; 16],
         from: RequestState,
         to: RequestState,
-        step: &RequestHistoryRow,
+        step: &HistoryRow,
     ) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;

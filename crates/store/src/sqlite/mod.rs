@@ -4,6 +4,7 @@
 //! waiting for an import holding the vault's write lock.
 
 mod audit;
+mod exports;
 mod governance;
 mod users;
 mod vault;

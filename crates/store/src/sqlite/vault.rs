@@ -4,8 +4,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::SqliteVault;
 use crate::{
-    KeyRow, RecordRow, RecordWrite, Result, StoreError, TenantRow, TenantStatus, Token, VaultStore,
-    WriteKind,
+    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, TenantStatus, Token,
+    VaultStore, WriteKind,
 };
 
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -80,6 +80,7 @@ CREATE TABLE assignments (
 );
 "#,
     super::governance::MIGRATION,
+    super::exports::MIGRATION,
 ];
 
 fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
@@ -439,32 +440,35 @@ impl VaultStore for SqliteVault {
         Ok(true)
     }
 
-    fn records_before_version(
-        &self,
-        tenant: &str,
-        version: u32,
-        after: &[u8; 16],
-        limit: usize,
-    ) -> Result<Vec<RecordRow>> {
+    fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT id, segment, key_version, sealed, updated_at FROM records
-             WHERE tenant = ?1 AND id > ?2 AND key_version < ?3 ORDER BY id LIMIT ?4",
+             WHERE tenant = ?1 AND id > ?2
+               AND (?3 IS NULL OR segment = ?3)
+               AND (?4 IS NULL OR key_version < ?4)
+             ORDER BY id LIMIT ?5",
         )?;
         let rows = st
             .query_map(
-                params![tenant, &after[..], version, limit as i64],
+                params![
+                    tenant,
+                    &scan.after[..],
+                    scan.segment,
+                    scan.older_than_version,
+                    scan.limit.max(1) as i64
+                ],
                 record_from_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
-    fn count_records(&self, tenant: &str) -> Result<u64> {
+    fn count_records(&self, tenant: &str, segment: Option<&str>) -> Result<u64> {
         let c = self.readers.get()?;
         Ok(c.query_row(
-            "SELECT count(*) FROM records WHERE tenant = ?1",
-            [tenant],
+            "SELECT count(*) FROM records WHERE tenant = ?1 AND (?2 IS NULL OR segment = ?2)",
+            params![tenant, segment],
             |r| r.get(0),
         )?)
     }

@@ -1,0 +1,246 @@
+//! `/v1/exports`: bulk exports with k-of-n approval, the one download of the
+//! encrypted package, and tracing a leaked file back to its export. Glue
+//! only: every decision is the vault's (and its policy gate's).
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use mamori_vault::{
+    VaultError,
+    exports::{ExportListFilter, NewExport},
+};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    api::with_caller,
+    governance::{CommentBody, body, json},
+    problem::{ApiError, Problem},
+};
+
+/// Largest leaked file accepted for tracing.
+const MAX_TRACE_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/exports", post(create_export).get(list_exports))
+        .route("/v1/exports/trace", post(trace))
+        .route("/v1/exports/{id}", get(show_export))
+        .route("/v1/exports/{id}/approve", post(approve_export))
+        .route("/v1/exports/{id}/deny", post(deny_export))
+        .route("/v1/exports/{id}/revoke", post(revoke_export))
+        .route("/v1/exports/{id}/download", post(download_export))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_TRACE_BYTES))
+}
+
+/// What an export asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExportBody {
+    tenant: String,
+    /// One segment; absent: the whole tenant (needs a whole-tenant assignment).
+    segment: Option<String>,
+    /// Fields to export (a subset of the purpose's view; the view's masks apply).
+    fields: Vec<String>,
+    /// Purpose (利用目的) from the tenant's list.
+    purpose: String,
+    /// Case or ticket id.
+    case_id: String,
+    /// Why the data must leave (letters or digits; punctuation does not count).
+    reason: String,
+    /// Who receives it (company or department).
+    recipient_name: String,
+    /// The recipient's age public key (`age1…`).
+    recipient_key: String,
+}
+
+/// File a bulk export; it needs k approvals (default 2: a supervisor and the security office).
+#[utoipa::path(post, path = "/v1/exports", request_body = ExportBody,
+    responses((status = 201, body = Object, description = "the export: status (pending|lapsed|denied|revoked|ready|expired|downloaded), approvals, package, history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn create_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    b: Result<Json<ExportBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b = body(b)?;
+    let req = NewExport {
+        tenant: b.tenant,
+        segment: b.segment,
+        fields: b.fields,
+        purpose: b.purpose,
+        case_id: b.case_id,
+        reason: b.reason,
+        recipient_name: b.recipient_name,
+        recipient_key: b.recipient_key,
+    };
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.request_export(c, &req)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, json(out)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportListParams {
+    tenant: Option<String>,
+    /// Only exports waiting for approvals.
+    pending: Option<bool>,
+    /// Only the caller's own exports.
+    mine: Option<bool>,
+    /// 1-1000 (default 100).
+    limit: Option<usize>,
+}
+
+/// Exports the caller may see, newest first.
+#[utoipa::path(get, path = "/v1/exports", params(ExportListParams),
+    responses((status = 200, body = Vec<Object>, description = "exports"), (status = 401, body = Problem)))]
+async fn list_exports(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(p): Query<ExportListParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let f = ExportListFilter {
+        tenant: p.tenant,
+        pending: p.pending.unwrap_or(false),
+        mine: p.mine.unwrap_or(false),
+        limit: p.limit,
+    };
+    let out = with_caller(&state, &headers, addr, move |v, c| v.exports(c, &f)).await?;
+    Ok(json(out))
+}
+
+/// One export with its approvals and history.
+#[utoipa::path(get, path = "/v1/exports/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn show_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| v.export(c, &id)).await?;
+    Ok(json(out))
+}
+
+/// Approve an export (never one's own, nor one's manager's); the k-th approval builds the package.
+#[utoipa::path(post, path = "/v1/exports/{id}/approve", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn approve_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.approve_export(c, &id, comment.as_deref())
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Deny an export, saying why; one denial ends it.
+#[utoipa::path(post, path = "/v1/exports/{id}/deny", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn deny_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment.unwrap_or_default();
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.deny_export(c, &id, &comment)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Stop a pending export or delete a package not yet downloaded, saying why.
+#[utoipa::path(post, path = "/v1/exports/{id}/revoke", params(("id" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn revoke_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment.unwrap_or_default();
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.revoke_export(c, &id, &comment)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Take the encrypted package (once; the requester only). A POST, because it changes state.
+#[utoipa::path(post, path = "/v1/exports/{id}/download", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", description = "the age-encrypted CSV; header X-Mamori-Sha256 carries its SHA-256"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn download_export(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let d = with_caller(&state, &headers, addr, move |v, c| {
+        v.download_export(c, &id)
+    })
+    .await?;
+    let disposition = format!("attachment; filename=\"{}\"", d.file_name);
+    let mut resp = d.bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&d.sha256) {
+        h.insert("x-mamori-sha256", v);
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TraceParams {
+    /// Only this tenant's exports (default: all).
+    tenant: Option<String>,
+}
+
+/// Which export a leaked file came from (the body is the file, UTF-8 CSV or text).
+#[utoipa::path(post, path = "/v1/exports/trace", params(TraceParams), request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Object, description = "cells read, exports checked, matches best first with canary hits, formatting agreement and verdict"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn trace(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(p): Query<TraceParams>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        ApiError(VaultError::bad(
+            "body_invalid",
+            "the file must be UTF-8 text (convert Shift_JIS files first)",
+        ))
+    })?;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.trace_leak(c, p.tenant.as_deref(), &text)
+    })
+    .await?;
+    Ok(json(out))
+}

@@ -1,0 +1,339 @@
+//! Export tables of `vault.db`: bulk export requests, their approvals and
+//! history (kept for good), and the encrypted package between approval and
+//! its one download (deleted then, or when its window ends).
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::{
+    SqliteVault,
+    governance::{ALL_SEGMENTS, bad_enum, json_list, parse_list},
+};
+use crate::{
+    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
+    HistoryRow, PackageMeta, Result,
+};
+
+/// Third migration of `vault.db`.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE exports (
+    id BLOB PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    requester TEXT NOT NULL REFERENCES users(login),
+    segment TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    key_version INTEGER NOT NULL,
+    recipient_key TEXT NOT NULL,
+    rows_at_request INTEGER NOT NULL,
+    approvals_required INTEGER NOT NULL CHECK (approvals_required >= 1),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'revoked', 'downloaded')),
+    created_at INTEGER NOT NULL,
+    approve_by INTEGER NOT NULL,
+    package_rows INTEGER,
+    package_canaries INTEGER,
+    package_bytes INTEGER,
+    package_sha256 BLOB,
+    package_at INTEGER,
+    download_until INTEGER,
+    closed_by TEXT,
+    closed_at INTEGER
+);
+CREATE INDEX exports_tenant ON exports(tenant, created_at);
+-- Distinct approvers are a property of the data, not only of the code.
+CREATE TABLE export_approvals (
+    export BLOB NOT NULL REFERENCES exports(id),
+    approver TEXT NOT NULL REFERENCES users(login),
+    role TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    comment BLOB,
+    UNIQUE (export, approver)
+);
+CREATE TABLE export_history (
+    export BLOB NOT NULL REFERENCES exports(id),
+    step INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    comment BLOB,
+    PRIMARY KEY (export, step)
+);
+-- Ciphertext only (age, to the recipient's key). With secure_delete on, a
+-- deleted package is overwritten in the file.
+CREATE TABLE export_packages (
+    export BLOB PRIMARY KEY REFERENCES exports(id),
+    bytes BLOB NOT NULL
+);
+"#;
+
+const COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, sealed, key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by, package_rows, package_canaries, package_bytes, package_sha256, package_at, download_until, closed_by, closed_at";
+
+fn export_from_row(r: &Row<'_>) -> rusqlite::Result<ExportRow> {
+    let segment: String = r.get(3)?;
+    let state: String = r.get(12)?;
+    let sha: Option<Vec<u8>> = r.get(18)?;
+    let package = match (r.get::<_, Option<u64>>(15)?, sha) {
+        (Some(rows), Some(sha)) => Some(PackageMeta {
+            rows,
+            canaries: r.get(16)?,
+            bytes: r.get(17)?,
+            sha256: sha.try_into().map_err(|_| bad_enum(18))?,
+            created_at: r.get(19)?,
+            download_until: r.get(20)?,
+        }),
+        _ => None,
+    };
+    Ok(ExportRow {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        requester: r.get(2)?,
+        segment: (segment != ALL_SEGMENTS).then_some(segment),
+        fields: parse_list(&r.get::<_, String>(4)?)?,
+        purpose: r.get(5)?,
+        case_id: r.get(6)?,
+        sealed: r.get(7)?,
+        key_version: r.get(8)?,
+        recipient_key: r.get(9)?,
+        rows_at_request: r.get(10)?,
+        approvals_required: r.get(11)?,
+        state: ExportState::parse(&state).ok_or_else(|| bad_enum(12))?,
+        created_at: r.get(13)?,
+        approve_by: r.get(14)?,
+        package,
+        closed_by: r.get(21)?,
+        closed_at: r.get(22)?,
+    })
+}
+
+fn insert_step(tx: &Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO export_history (export, step, at, actor, action, comment)
+         VALUES (?1, (SELECT COALESCE(MAX(step), 0) + 1 FROM export_history WHERE export = ?1), ?2, ?3, ?4, ?5)",
+        params![&id[..], step.at, step.actor, step.action, step.comment],
+    )?;
+    Ok(())
+}
+
+impl ExportStore for SqliteVault {
+    fn insert_export(&self, e: &ExportRow, first: &HistoryRow) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute(
+            "INSERT INTO exports (id, tenant, requester, segment, fields, purpose, case_id, sealed,
+                 key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                &e.id[..],
+                e.tenant,
+                e.requester,
+                e.segment.as_deref().unwrap_or(ALL_SEGMENTS),
+                json_list(&e.fields),
+                e.purpose,
+                e.case_id,
+                e.sealed,
+                e.key_version,
+                e.recipient_key,
+                e.rows_at_request,
+                e.approvals_required,
+                e.state.as_str(),
+                e.created_at,
+                e.approve_by,
+            ],
+        )?;
+        insert_step(&tx, &e.id, first)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!("SELECT {COLS} FROM exports WHERE id = ?1"))?;
+        Ok(st.query_row([&id[..]], export_from_row).optional()?)
+    }
+
+    fn exports(&self, f: &ExportFilter) -> Result<Vec<ExportRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COLS} FROM exports
+             WHERE (?1 IS NULL OR tenant = ?1)
+               AND (?2 IS NULL OR requester = ?2)
+               AND (?3 IS NULL OR state = ?3)
+             ORDER BY created_at DESC, id LIMIT ?4"
+        ))?;
+        let rows = st
+            .query_map(
+                params![
+                    f.tenant,
+                    f.requester,
+                    f.state.map(ExportState::as_str),
+                    f.limit.max(1) as i64
+                ],
+                export_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT at, actor, action, comment FROM export_history WHERE export = ?1 ORDER BY step",
+        )?;
+        let rows = st
+            .query_map([&id[..]], |r| {
+                Ok(HistoryRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    comment: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT export, approver, role, at, comment FROM export_approvals
+             WHERE export = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = st
+            .query_map([&id[..]], |r| {
+                Ok(ExportApprovalRow {
+                    export: r.get(0)?,
+                    approver: r.get(1)?,
+                    role: r.get(2)?,
+                    at: r.get(3)?,
+                    comment: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_export_approval(
+        &self,
+        a: &ExportApprovalRow,
+        step: &HistoryRow,
+    ) -> Result<ApprovalOutcome> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let state: Option<String> = tx
+            .query_row(
+                "SELECT state FROM exports WHERE id = ?1",
+                [&a.export[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if state.as_deref() != Some(ExportState::Pending.as_str()) {
+            return Ok(ApprovalOutcome::NotPending);
+        }
+        let n = tx.execute(
+            "INSERT INTO export_approvals (export, approver, role, at, comment)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (export, approver) DO NOTHING",
+            params![&a.export[..], a.approver, a.role, a.at, a.comment],
+        )?;
+        if n == 0 {
+            return Ok(ApprovalOutcome::Duplicate);
+        }
+        insert_step(&tx, &a.export, step)?;
+        tx.commit()?;
+        Ok(ApprovalOutcome::Added)
+    }
+
+    fn store_package(
+        &self,
+        id: &[u8; 16],
+        meta: &PackageMeta,
+        bytes: &[u8],
+        step: &HistoryRow,
+    ) -> Result<bool> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let n = tx.execute(
+            "UPDATE exports SET state = 'approved', package_rows = ?2, package_canaries = ?3,
+                 package_bytes = ?4, package_sha256 = ?5, package_at = ?6, download_until = ?7
+             WHERE id = ?1 AND state = 'pending'",
+            params![
+                &id[..],
+                meta.rows,
+                meta.canaries,
+                meta.bytes,
+                &meta.sha256[..],
+                meta.created_at,
+                meta.download_until
+            ],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO export_packages (export, bytes) VALUES (?1, ?2)",
+            params![&id[..], bytes],
+        )?;
+        insert_step(&tx, id, step)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn take_package(&self, id: &[u8; 16], now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let n = tx.execute(
+            "UPDATE exports SET state = 'downloaded', closed_by = ?2, closed_at = ?3
+             WHERE id = ?1 AND state = 'approved' AND download_until > ?3",
+            params![&id[..], step.actor, now],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let bytes: Option<Vec<u8>> = tx
+            .query_row(
+                "DELETE FROM export_packages WHERE export = ?1 RETURNING bytes",
+                [&id[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(bytes) = bytes else {
+            // Approved without a package cannot happen; keep the export as it was.
+            return Ok(None);
+        };
+        insert_step(&tx, id, step)?;
+        tx.commit()?;
+        Ok(Some(bytes))
+    }
+
+    fn close_export(
+        &self,
+        id: &[u8; 16],
+        from: ExportState,
+        to: ExportState,
+        step: &HistoryRow,
+    ) -> Result<bool> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let n = tx.execute(
+            "UPDATE exports SET state = ?3, closed_by = ?4, closed_at = ?5
+             WHERE id = ?1 AND state = ?2",
+            params![&id[..], from.as_str(), to.as_str(), step.actor, step.at],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM export_packages WHERE export = ?1", [&id[..]])?;
+        insert_step(&tx, id, step)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn purge_packages(&self, now: i64) -> Result<u64> {
+        let n = self.writer.lock().execute(
+            "DELETE FROM export_packages WHERE export IN
+                 (SELECT id FROM exports WHERE state = 'approved' AND download_until <= ?1)",
+            [now],
+        )?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,172 @@
+//! The test harness shared by the vault's integration tests: a real data
+//! directory with a manual clock (expiry is checked at the second it happens,
+//! not by sleeping), a tenant of ten synthetic customers, and people.
+
+#![allow(dead_code)]
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use chrono::{DateTime, Duration};
+use mamori_core::{Role, clock::ManualClock, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_vault::{
+    Caller, Rules, SearchBy, Vault, VaultError, access::Access, admin::NewUser, datadir,
+    ingest::ImportRow,
+};
+
+pub const CLAUSES: [&str; 5] = [
+    "confidentiality",
+    "subcontracting",
+    "liability",
+    "return_erasure",
+    "audit_rights",
+];
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub vault: Arc<Vault>,
+    pub clock: ManualClock,
+    pub officer: String,
+    pub tokens: BTreeMap<String, String>,
+}
+
+pub fn phone(i: usize) -> String {
+    format!("090-0000-{i:04}")
+}
+
+impl Env {
+    pub fn new(adjust: impl FnOnce(&mut Rules)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        datadir::init(dir.path()).unwrap();
+        let start = DateTime::parse_from_rfc3339("2026-04-01T10:00:00+09:00").unwrap();
+        let clock = ManualClock::at(start.to_utc());
+        let c = clock.clone();
+        let mut rules = Rules::default();
+        adjust(&mut rules);
+        let vault = datadir::open_with(dir.path(), |v| v.with_clock(Arc::new(c)).with_rules(rules))
+            .unwrap()
+            .vault;
+        vault
+            .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
+            .unwrap();
+        // Customers 0-1 in the tenant's own segment, 2-9 in the partner segment.
+        let rows = (0..10)
+            .map(|i| ImportRow {
+                line: i as u64 + 2,
+                segment: Some(if i < 2 { "own" } else { "collab" }.into()),
+                fields: BTreeMap::from([
+                    ("customer_no".into(), format!("C-{i}")),
+                    ("name".into(), format!("試験 太郎{i}")),
+                    ("phone".into(), phone(i)),
+                    ("address".into(), "東京都千代田区千代田1-1".into()),
+                ]),
+            })
+            .collect();
+        vault.import_batch("cli:test", "acme", None, rows).unwrap();
+        let officer = vault
+            .create_user(
+                "cli:test",
+                &NewUser {
+                    login: "so",
+                    role: Role::SecurityOfficer,
+                    department: None,
+                    vendor: None,
+                    manager: None,
+                },
+            )
+            .unwrap()
+            .to_string();
+        let mut env = Self {
+            dir,
+            vault,
+            clock,
+            officer,
+            tokens: BTreeMap::new(),
+        };
+        env.tokens.insert("so".into(), env.officer.clone());
+        env
+    }
+
+    pub fn who(&self, login: &str) -> Caller {
+        self.vault
+            .authenticate(Some(&self.tokens[login]), Some("test".into()))
+            .unwrap()
+    }
+
+    pub fn officer(&self) -> Caller {
+        self.who("so")
+    }
+
+    /// Creates, assigns and (for data roles) trains a person.
+    pub fn person(
+        &mut self,
+        login: &str,
+        role: Role,
+        scopes: &[(&str, Option<&str>)],
+        manager: Option<&str>,
+        vendor: Option<&str>,
+    ) {
+        let token = self
+            .vault
+            .create_user(
+                "cli:test",
+                &NewUser {
+                    login,
+                    role,
+                    department: Some("お客さまセンター"),
+                    vendor,
+                    manager,
+                },
+            )
+            .unwrap();
+        self.tokens.insert(login.into(), token.to_string());
+        for (t, s) in scopes {
+            self.vault.assign("cli:test", login, t, *s).unwrap();
+        }
+        if matches!(role, Role::Operator | Role::Backyard | Role::VendorUser) {
+            let so = self.officer();
+            self.vault
+                .record_training(&so, login, "privacy-basics", 90, None)
+                .unwrap();
+            if role == Role::Backyard {
+                self.vault.record_compliance(&so, login, None).unwrap();
+            }
+        }
+    }
+
+    pub fn search(
+        &self,
+        login: &str,
+        i: usize,
+    ) -> Result<mamori_vault::access::SearchResult, VaultError> {
+        self.vault.search(
+            &self.who(login),
+            "acme",
+            Access {
+                purpose: Some("inquiry"),
+                case_id: Some("CASE-1"),
+            },
+            &SearchBy {
+                key: "phone".into(),
+                value: phone(i),
+            },
+        )
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::seconds(secs));
+    }
+
+    /// A standard team: operator `op` (own segment) managed by supervisor `sv`.
+    pub fn team() -> Self {
+        let mut env = Self::new(|_| {});
+        env.person("sv", Role::Supervisor, &[("acme", None)], None, None);
+        env.person(
+            "op",
+            Role::Operator,
+            &[("acme", Some("own"))],
+            Some("sv"),
+            None,
+        );
+        env
+    }
+}
