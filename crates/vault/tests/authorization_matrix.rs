@@ -247,10 +247,9 @@ fn every_cell_of_the_authorisation_matrix_matches_the_table() {
     let mut logins = BTreeMap::new();
     for c in &cells {
         let key = (c.role.clone(), c.people.clone(), c.grant.clone());
-        if !logins.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = logins.entry(key) {
             let role: Role = c.role.parse().unwrap();
-            let login = person(&mut env, role, &c.people, &c.grant);
-            logins.insert(key, login);
+            slot.insert(person(&mut env, role, &c.people, &c.grant));
         }
     }
     // Two hours on: lapsing training and contracts have lapsed, one-hour grants ended.
