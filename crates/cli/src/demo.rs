@@ -330,6 +330,13 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("sv-takahashi")
     );
     println!(
-        "7. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+        "7. A bulk export to a print vendor needs a supervisor AND the security office; only the vendor's key opens it (in another terminal):\n   mamori export keygen --out print-vendor.key          # prints the vendor's public key age1…\n   MAMORI_TOKEN={} mamori --data-dir <this data dir> export request --tenant sakura-tel --segment collab --fields customer_no,name,postal_code,address --purpose billing --case CHG-2026-0412 --reason '料金改定のお知らせを郵送するため印刷会社へ宛名データを渡す' --recipient-name 'さくら印刷株式会社' --recipient-key age1…\n   MAMORI_TOKEN={} mamori --data-dir <this data dir> export approve <id>\n   MAMORI_TOKEN={} mamori --data-dir <this data dir> export approve <id>\n   MAMORI_TOKEN={} mamori --data-dir <this data dir> export download <id> --out letters.csv.age\n   mamori export decrypt letters.csv.age --identity print-vendor.key | head\n",
+        tok("by-suzuki"),
+        tok("sv-takahashi"),
+        tok("so-tanaka"),
+        tok("by-suzuki")
+    );
+    println!(
+        "8. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
     );
 }
