@@ -858,22 +858,7 @@ impl Vault {
         let mut plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| {
             f == REASON || f == RECIPIENT
         })?;
-        let history = self
-            .store
-            .export_history(&row.id)?
-            .into_iter()
-            .map(|h| {
-                Ok(HistoryStep {
-                    at: jst(h.at),
-                    actor: h.actor,
-                    action: h.action,
-                    comment: h
-                        .comment
-                        .map(|c| self.open_comment(state, &row.id, &c))
-                        .transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let history = self.history_steps(state, &row.id, self.store.export_history(&row.id)?)?;
         let approvals = self
             .store
             .export_approvals(&row.id)?

@@ -712,6 +712,28 @@ impl Vault {
         plain.remove(COMMENT).ok_or_else(corrupt)
     }
 
+    /// A stored history as people read it: Japan time, comments opened.
+    pub(crate) fn history_steps(
+        &self,
+        state: &TenantState,
+        id: &[u8; 16],
+        rows: Vec<HistoryRow>,
+    ) -> Result<Vec<HistoryStep>> {
+        rows.into_iter()
+            .map(|h| {
+                Ok(HistoryStep {
+                    at: jst(h.at),
+                    actor: h.actor,
+                    action: h.action,
+                    comment: h
+                        .comment
+                        .map(|c| self.open_comment(state, id, &c))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
     fn view_by_id(&self, state: &TenantState, id: &[u8; 16]) -> Result<RequestView> {
         let row = self
             .store
@@ -725,22 +747,7 @@ impl Vault {
         let mut plain = sealed::open(&keys.data, &row.id, &row.justification, |f| {
             f == JUSTIFICATION
         })?;
-        let history = self
-            .store
-            .request_history(&row.id)?
-            .into_iter()
-            .map(|h| {
-                Ok(HistoryStep {
-                    at: jst(h.at),
-                    actor: h.actor,
-                    action: h.action,
-                    comment: h
-                        .comment
-                        .map(|c| self.open_comment(state, &row.id, &c))
-                        .transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let history = self.history_steps(state, &row.id, self.store.request_history(&row.id)?)?;
         let records_used = match row.state {
             RequestState::Approved => {
                 Some(self.grant_used(&row.requester, &row.id, row.starts_at)?)

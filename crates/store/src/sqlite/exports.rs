@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{
     SqliteVault,
-    governance::{ALL_SEGMENTS, bad_enum, json_list, parse_list},
+    governance::{ALL_SEGMENTS, bad_enum, history_from_row, json_list, parse_list},
 };
 use crate::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
@@ -181,14 +181,7 @@ impl ExportStore for SqliteVault {
             "SELECT at, actor, action, comment FROM export_history WHERE export = ?1 ORDER BY step",
         )?;
         let rows = st
-            .query_map([&id[..]], |r| {
-                Ok(HistoryRow {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    comment: r.get(3)?,
-                })
-            })?
+            .query_map([&id[..]], history_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

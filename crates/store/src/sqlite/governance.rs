@@ -155,6 +155,16 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
     })
 }
 
+/// A history row from `at, actor, action, comment`.
+pub(super) fn history_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow {
+        at: r.get(0)?,
+        actor: r.get(1)?,
+        action: r.get(2)?,
+        comment: r.get(3)?,
+    })
+}
+
 fn insert_step(tx: &rusqlite::Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
     tx.execute(
         "INSERT INTO access_request_history (request, step, at, actor, action, comment)
@@ -358,14 +368,7 @@ impl GovernanceStore for SqliteVault {
              WHERE request = ?1 ORDER BY step",
         )?;
         let rows = st
-            .query_map([&id[..]], |r| {
-                Ok(HistoryRow {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    comment: r.get(3)?,
-                })
-            })?
+            .query_map([&id[..]], history_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
