@@ -33,13 +33,16 @@ const MAX_TRACE_BYTES: usize = 64 * 1024 * 1024;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/exports", post(create_export).get(list_exports))
-        .route("/v1/exports/trace", post(trace))
+        // Only a leaked file may be large; every other body keeps the default limit.
+        .route(
+            "/v1/exports/trace",
+            post(trace).layer(axum::extract::DefaultBodyLimit::max(MAX_TRACE_BYTES)),
+        )
         .route("/v1/exports/{id}", get(show_export))
         .route("/v1/exports/{id}/approve", post(approve_export))
         .route("/v1/exports/{id}/deny", post(deny_export))
         .route("/v1/exports/{id}/revoke", post(revoke_export))
         .route("/v1/exports/{id}/download", post(download_export))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_TRACE_BYTES))
 }
 
 /// What an export asks for.

@@ -36,8 +36,30 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(purge_expired_packages(vault.clone()));
     let app = router(vault).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sweeper.abort();
+    served
+}
+
+/// How often expired export packages are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes export packages whose download window has ended, so that an
+/// untaken package is gone rather than merely refused.
+async fn purge_expired_packages(vault: Arc<Vault>) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        let v = vault.clone();
+        match tokio::task::spawn_blocking(move || v.purge_expired_packages()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(packages = n, "deleted expired export packages"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge expired export packages"),
+            Err(e) => tracing::warn!(error = %e, "export package purge task failed"),
+        }
+    }
 }

@@ -16,10 +16,13 @@
 //! export's history. Plaintext never touches a file: not in the data
 //! directory, not in a temp directory.
 
-use std::{collections::BTreeMap, io::Write};
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::Write,
+};
 
 use mamori_audit::Event;
-use mamori_core::{FieldType, MaskKind, RecordId, schema::KEY_FIELD};
+use mamori_core::{FieldType, MaskKind, RecordId};
 use mamori_crypto::PackageRecipient;
 use mamori_policy::{Action, Decision, ExportCheck, Principal, mask};
 use mamori_store::{
@@ -34,7 +37,7 @@ use crate::{
     error::{Result, VaultError},
     grants::{HistoryStep, Scope, jst, parse_id},
     sealed,
-    tenants::TenantState,
+    tenants::{TenantMemo, TenantState},
     watermark::{Evidence, Marker, chance_by_accident},
 };
 
@@ -194,6 +197,12 @@ pub struct TraceReport {
     pub matches: Vec<TraceMatch>,
 }
 
+fn fingerprint(row: &ExportRow) -> String {
+    PackageRecipient::parse(&row.recipient_key)
+        .map(|r| r.fingerprint())
+        .unwrap_or_default()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -204,17 +213,18 @@ impl Vault {
         &self,
         who: &Principal,
         action: Action,
+        state: &TenantState,
         row: &ExportRow,
         approving: bool,
         approvals: &[ExportApprovalRow],
     ) -> Result<Decision> {
-        let state = self.tenant(&row.tenant)?;
         let roles: Vec<&str> = state
             .schema
             .purpose(&row.purpose)
             .map(|p| p.roles.iter().map(|r| r.as_str()).collect())
             .unwrap_or_default();
         let me = who.login.as_str();
+        let (manages, managed_by) = self.relation(me, &row.requester)?;
         let approver_roles: Vec<String> = approvals.iter().map(|a| a.role.clone()).collect();
         Ok(self.gate.decide_export(
             who,
@@ -224,8 +234,8 @@ impl Vault {
                 segment: row.segment.as_deref(),
                 requester: &row.requester,
                 is_requester: me == row.requester,
-                manages_requester: self.manager_chain(&row.requester)?.iter().any(|m| m == me),
-                managed_by_requester: self.manager_chain(me)?.iter().any(|m| m == &row.requester),
+                manages_requester: manages,
+                managed_by_requester: managed_by,
                 purpose_roles: &roles,
                 approving,
                 approvals_so_far: approvals.len() as u32,
@@ -289,7 +299,14 @@ impl Vault {
             closed_by: None,
             closed_at: None,
         };
-        let d = self.decide_export(&caller.principal, Action::ExportRequest, &row, true, &[])?;
+        let d = self.decide_export(
+            &caller.principal,
+            Action::ExportRequest,
+            &state,
+            &row,
+            true,
+            &[],
+        )?;
         let e = self.gated(
             self.export_event(caller, Action::ExportRequest, &row),
             &d,
@@ -391,6 +408,7 @@ impl Vault {
         let d = self.decide_export(
             &caller.principal,
             Action::ExportApprove,
+            &state,
             &row,
             true,
             &approvals,
@@ -449,10 +467,12 @@ impl Vault {
     /// Denies a pending export; one denial ends it. A comment saying why is required.
     pub fn deny_export(&self, caller: &Caller, id: &str, comment: &str) -> Result<ExportView> {
         let row = self.load_export(id)?;
+        let state = self.tenant(&row.tenant)?;
         let approvals = self.store.export_approvals(&row.id)?;
         let d = self.decide_export(
             &caller.principal,
             Action::ExportApprove,
+            &state,
             &row,
             false,
             &approvals,
@@ -464,13 +484,21 @@ impl Vault {
             "only the requester's supervisors and the security office decide exports",
         )?;
         self.check_pending(&row, e.clone())?;
-        self.close(caller, &row, e, comment, ExportState::Denied)
+        self.close(caller, &state, &row, e, comment, ExportState::Denied)
     }
 
     /// Stops a pending export, or deletes a package not yet downloaded.
     pub fn revoke_export(&self, caller: &Caller, id: &str, reason: &str) -> Result<ExportView> {
         let row = self.load_export(id)?;
-        let d = self.decide_export(&caller.principal, Action::ExportRevoke, &row, false, &[])?;
+        let state = self.tenant(&row.tenant)?;
+        let d = self.decide_export(
+            &caller.principal,
+            Action::ExportRevoke,
+            &state,
+            &row,
+            false,
+            &[],
+        )?;
         let e = self.gated(
             self.export_event(caller, Action::ExportRevoke, &row),
             &d,
@@ -485,7 +513,7 @@ impl Vault {
                     .to_lowercase(),
             ));
         }
-        self.close(caller, &row, e, reason, ExportState::Revoked)
+        self.close(caller, &state, &row, e, reason, ExportState::Revoked)
     }
 
     fn check_pending(&self, row: &ExportRow, e: Event) -> Result<()> {
@@ -507,12 +535,12 @@ impl Vault {
     fn close(
         &self,
         caller: &Caller,
+        state: &TenantState,
         row: &ExportRow,
         e: Event,
         comment: &str,
         to: ExportState,
     ) -> Result<ExportView> {
-        let state = self.tenant(&row.tenant)?;
         let comment = self.checked_comment(Some(comment), true)?;
         self.audit.append(e.clone())?;
         let step = HistoryRow {
@@ -520,7 +548,7 @@ impl Vault {
             actor: caller.principal.login.clone(),
             action: to.as_str().into(),
             comment: comment
-                .map(|c| self.seal_comment(&state, &row.id, c))
+                .map(|c| self.seal_comment(state, &row.id, c))
                 .transpose()?,
         };
         if !self.store.close_export(&row.id, row.state, to, &step)? {
@@ -531,7 +559,7 @@ impl Vault {
             ));
         }
         self.export_view_of(
-            &state,
+            state,
             &self.load_export(&RecordId::from_bytes(row.id).to_string())?,
         )
     }
@@ -545,7 +573,7 @@ impl Vault {
         // The requester must still be entitled at this second (assignments,
         // training, compliance, vendor): the export is their access.
         let requester = self.principal_of(&row.requester)?;
-        let d = self.decide_export(&requester, Action::ExportRequest, row, true, &[])?;
+        let d = self.decide_export(&requester, Action::ExportRequest, state, row, true, &[])?;
         if !d.allowed {
             e.policies = d.policies.clone();
             let why = if d.hints.is_empty() {
@@ -598,6 +626,7 @@ impl Vault {
             action: "packaged".into(),
             comment: None,
         };
+        self.purge_expired_packages()?;
         if !self.store.store_package(&row.id, &meta, &bytes, &step)? {
             // Another approver's package won the race; this one is discarded.
             let mut discard = e;
@@ -665,7 +694,8 @@ impl Vault {
                 Some((f.clone(), mask, ty))
             })
             .collect();
-        let keys = state.current()?;
+        // The watermark key is the one tracing will use: the export's key version.
+        let keys = state.keys_for(row.key_version)?;
         let id = RecordId::from_bytes(row.id).to_string();
         let marker = Marker::new(&keys.index, &id);
         let canaries = self.canaries(state, &marker)?;
@@ -717,21 +747,13 @@ impl Vault {
         marker: &Marker<'_>,
     ) -> Result<Vec<BTreeMap<String, String>>> {
         let rules = &self.rules.exports;
-        let keys = state.current()?;
         let mut out = Vec::new();
         for c in marker.canaries(
             &state.schema,
             rules.canary_rows as usize,
             &rules.canary_email_domain,
         ) {
-            let taken = match c.get(KEY_FIELD) {
-                Some(no) => {
-                    let t = keys.index.token(KEY_FIELD, no);
-                    !self.store.find_keys(&state.row.id, &[t])?.is_empty()
-                }
-                None => false,
-            };
-            if !taken {
+            if self.existing(state, &c)?.is_none() {
                 out.push(c);
             }
         }
@@ -741,7 +763,15 @@ impl Vault {
     /// Takes the package (once). The bytes are deleted from the store as they are handed over.
     pub fn download_export(&self, caller: &Caller, id: &str) -> Result<Download> {
         let row = self.load_export(id)?;
-        let d = self.decide_export(&caller.principal, Action::ExportDownload, &row, false, &[])?;
+        let state = self.tenant(&row.tenant)?;
+        let d = self.decide_export(
+            &caller.principal,
+            Action::ExportDownload,
+            &state,
+            &row,
+            false,
+            &[],
+        )?;
         let e = self.gated(
             self.export_event(caller, Action::ExportDownload, &row),
             &d,
@@ -805,7 +835,15 @@ impl Vault {
     /// One export with its approvals and history.
     pub fn export(&self, caller: &Caller, id: &str) -> Result<ExportView> {
         let row = self.load_export(id)?;
-        let d = self.decide_export(&caller.principal, Action::ExportView, &row, false, &[])?;
+        let state = self.tenant(&row.tenant)?;
+        let d = self.decide_export(
+            &caller.principal,
+            Action::ExportView,
+            &state,
+            &row,
+            false,
+            &[],
+        )?;
         let e = self.export_event(caller, Action::ExportView, &row);
         // Indistinguishable from a missing id for those who may not see it.
         let e = self.gated(e, &d, "").map_err(|err| match err {
@@ -813,13 +851,11 @@ impl Vault {
             other => other,
         })?;
         self.audit.append(e)?;
-        let state = self.tenant(&row.tenant)?;
         self.export_view_of(&state, &row)
     }
 
     /// Exports the caller may see, newest first.
     pub fn exports(&self, caller: &Caller, f: &ExportListFilter) -> Result<Vec<ExportView>> {
-        self.store.purge_packages(self.now())?;
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
         let rows = self.store.exports(&ExportFilter {
             tenant: f.tenant.clone(),
@@ -828,6 +864,11 @@ impl Vault {
             limit: 1000,
         })?;
         let now = self.now();
+        // The view decision depends on the tenant, requester, segment and
+        // purpose only: ask the gate (and walk the org chart) once per set.
+        type Key = (String, String, Option<String>, String);
+        let mut visible: HashMap<Key, bool> = HashMap::new();
+        let mut states = TenantMemo::default();
         let mut out = Vec::new();
         for row in rows {
             if out.len() >= limit {
@@ -836,9 +877,31 @@ impl Vault {
             if f.pending && status(&row, now) != ExportStatus::Pending {
                 continue;
             }
-            let d = self.decide_export(&caller.principal, Action::ExportView, &row, false, &[])?;
-            if d.allowed {
-                let state = self.tenant(&row.tenant)?;
+            let state = states.get(self, &row.tenant)?;
+            let key = (
+                row.tenant.clone(),
+                row.requester.clone(),
+                row.segment.clone(),
+                row.purpose.clone(),
+            );
+            let allowed = match visible.get(&key) {
+                Some(a) => *a,
+                None => {
+                    let a = self
+                        .decide_export(
+                            &caller.principal,
+                            Action::ExportView,
+                            &state,
+                            &row,
+                            false,
+                            &[],
+                        )?
+                        .allowed;
+                    visible.insert(key, a);
+                    a
+                }
+            };
+            if allowed {
                 out.push(self.export_view_of(&state, &row)?);
             }
         }
@@ -853,11 +916,27 @@ impl Vault {
         Ok(out)
     }
 
-    fn export_view_of(&self, state: &TenantState, row: &ExportRow) -> Result<ExportView> {
+    /// Deletes the packages whose download window has ended (they can no
+    /// longer be taken; this makes them gone, not just unreachable). Run by
+    /// the server periodically and whenever a package is written.
+    pub fn purge_expired_packages(&self) -> Result<u64> {
+        Ok(self.store.purge_packages(self.now())?)
+    }
+
+    /// The sealed free text of an export: (reason, recipient name).
+    fn export_text(&self, state: &TenantState, row: &ExportRow) -> Result<(String, String)> {
         let keys = state.keys_for(row.key_version)?;
         let mut plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| {
             f == REASON || f == RECIPIENT
         })?;
+        Ok((
+            plain.remove(REASON).unwrap_or_default(),
+            plain.remove(RECIPIENT).unwrap_or_default(),
+        ))
+    }
+
+    fn export_view_of(&self, state: &TenantState, row: &ExportRow) -> Result<ExportView> {
+        let (reason, recipient_name) = self.export_text(state, row)?;
         let history = self.history_steps(state, &row.id, self.store.export_history(&row.id)?)?;
         let approvals = self
             .store
@@ -869,9 +948,6 @@ impl Vault {
                 at: jst(a.at),
             })
             .collect();
-        let fingerprint = PackageRecipient::parse(&row.recipient_key)
-            .map(|r| r.fingerprint())
-            .unwrap_or_default();
         Ok(ExportView {
             id: RecordId::from_bytes(row.id).to_string(),
             tenant: row.tenant.clone(),
@@ -880,10 +956,10 @@ impl Vault {
             fields: row.fields.clone(),
             purpose: row.purpose.clone(),
             case_id: row.case_id.clone(),
-            reason: plain.remove(REASON).unwrap_or_default(),
-            recipient_name: plain.remove(RECIPIENT).unwrap_or_default(),
+            reason,
+            recipient_name,
             recipient_key: row.recipient_key.clone(),
-            recipient_fingerprint: fingerprint,
+            recipient_fingerprint: fingerprint(row),
             rows_at_request: row.rows_at_request,
             approvals_required: row.approvals_required,
             approvals,
@@ -922,10 +998,11 @@ impl Vault {
             limit: 100_000,
             ..Default::default()
         })?;
+        let mut states = TenantMemo::default();
         let mut matches = Vec::new();
         let mut checked = 0;
         for row in rows.iter().filter(|r| r.package.is_some()) {
-            let state = self.tenant(&row.tenant)?;
+            let state = states.get(self, &row.tenant)?;
             // Shredded tenants have no keys left; nothing can be traced to them.
             let Ok(keys) = state.keys_for(row.key_version) else {
                 continue;
@@ -948,14 +1025,14 @@ impl Vault {
             } else {
                 "no_match"
             };
-            let view = self.export_view_of(&state, row)?;
+            let (_, recipient_name) = self.export_text(&state, row)?;
             matches.push(TraceMatch {
                 export: id,
                 tenant: row.tenant.clone(),
                 requester: row.requester.clone(),
-                recipient_name: view.recipient_name,
-                recipient_fingerprint: view.recipient_fingerprint,
-                created_at: view.created_at,
+                recipient_name,
+                recipient_fingerprint: fingerprint(row),
+                created_at: jst(row.created_at),
                 canary_hits,
                 marks_seen: seen,
                 marks_matching: agree,

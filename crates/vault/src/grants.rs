@@ -9,10 +9,7 @@
 //! the request's history after it ends. Free text (justification, comments)
 //! is sealed under the tenant's key like any customer field.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Arc,
-};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset};
 use mamori_audit::{Decision as AuditDecision, Event};
@@ -26,7 +23,7 @@ use crate::{
     access::valid_case_id,
     error::{Result, VaultError},
     sealed,
-    tenants::TenantState,
+    tenants::{TenantMemo, TenantState},
 };
 
 /// Field names under which free text is sealed (AAD binds them).
@@ -160,8 +157,7 @@ impl Vault {
         requester: &str,
     ) -> Result<Decision> {
         let me = caller.principal.login.as_str();
-        let manages = self.manager_chain(requester)?.iter().any(|m| m == me);
-        let managed_by = self.manager_chain(me)?.iter().any(|m| m == requester);
+        let (manages, managed_by) = self.relation(me, requester)?;
         Ok(self.gate.decide_grant(
             &caller.principal,
             &GrantRequest {
@@ -606,7 +602,7 @@ impl Vault {
         // The decision depends only on (tenant, requester): ask the gate (and
         // walk the org chart) once per pair, not once per row.
         let mut visible: HashMap<(String, String), bool> = HashMap::new();
-        let mut states: HashMap<String, Arc<TenantState>> = HashMap::new();
+        let mut states = TenantMemo::default();
         let mut out = Vec::new();
         for row in rows {
             if out.len() >= limit {
@@ -626,14 +622,7 @@ impl Vault {
             if !allowed {
                 continue;
             }
-            let state = match states.get(&row.tenant) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = self.tenant(&row.tenant)?;
-                    states.insert(row.tenant.clone(), s.clone());
-                    s
-                }
-            };
+            let state = states.get(self, &row.tenant)?;
             out.push(self.request_view(&state, &row)?);
         }
         let e = self

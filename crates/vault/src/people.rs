@@ -408,6 +408,14 @@ impl Vault {
         Ok(facts.principal(status))
     }
 
+    /// Where `me` stands to `other` in the management chain: (manages them,
+    /// is managed by them). The org-chart facts every approval policy judges by.
+    pub(crate) fn relation(&self, me: &str, other: &str) -> Result<(bool, bool)> {
+        let manages = self.manager_chain(other)?.iter().any(|m| m == me);
+        let managed_by = self.manager_chain(me)?.iter().any(|m| m == other);
+        Ok((manages, managed_by))
+    }
+
     pub(crate) fn manager_chain(&self, login: &str) -> Result<Vec<String>> {
         let mut chain = Vec::new();
         let mut next = self.store.user(login)?.and_then(|u| u.manager);

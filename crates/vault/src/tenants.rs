@@ -11,6 +11,22 @@ use parking_lot::RwLock;
 
 use crate::error::{Result, VaultError};
 
+/// The tenants one operation touches, each loaded (and revalidated) once:
+/// for listings and scans that visit many rows of few tenants.
+#[derive(Default)]
+pub(crate) struct TenantMemo(HashMap<String, Arc<TenantState>>);
+
+impl TenantMemo {
+    pub(crate) fn get(&mut self, vault: &crate::Vault, tenant: &str) -> Result<Arc<TenantState>> {
+        if let Some(s) = self.0.get(tenant) {
+            return Ok(s.clone());
+        }
+        let s = vault.tenant(tenant)?;
+        self.0.insert(tenant.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
 pub struct TenantState {
     pub row: TenantRow,
     pub schema: Arc<Schema>,

@@ -255,6 +255,9 @@ fn closed_lapsed_and_expired_exports_refuse_every_further_step() {
         code(env.vault.download_export(&by, &x.id)),
         "export_download_expired"
     );
+    // The untaken package is deleted, not just refused.
+    assert_eq!(env.vault.purge_expired_packages().unwrap(), 1);
+    assert_eq!(env.vault.purge_expired_packages().unwrap(), 0);
     // The security office stops a ready package before it is taken.
     let y = approved(&env, &key);
     env.vault
@@ -465,7 +468,18 @@ fn a_leaked_file_is_traced_to_its_export() {
     let env = team(|_| {});
     let alice = PackageIdentity::generate();
     let bob = PackageIdentity::generate();
-    let a = approved(&env, &alice);
+    // A key rotation between request and approval does not blur the watermark.
+    let a = env
+        .vault
+        .request_export(&env.who("by"), &request(&alice))
+        .unwrap();
+    env.vault.rotate_key("cli:test", "acme").unwrap();
+    env.vault
+        .approve_export(&env.who("sv"), &a.id, None)
+        .unwrap();
+    env.vault
+        .approve_export(&env.officer(), &a.id, None)
+        .unwrap();
     let b = approved(&env, &bob);
     let by = env.who("by");
     let pa = env.vault.download_export(&by, &a.id).unwrap();
