@@ -45,6 +45,7 @@ token_of() { sed -n 's/.*"token": "\([^"]*\)".*/\1/p'; }
 TOKEN=$($M --data-dir "$D" --json user create bench-op --role operator | token_of)
 OFFICER=$($M --data-dir "$D" --json user create bench-so --role security_officer | token_of)
 $M --data-dir "$D" user assign bench-op --tenant bench >/dev/null
+$M --data-dir "$D" --token "$OFFICER" access full-access approve bench-op --tenant bench >/dev/null
 $M --data-dir "$D" --token "$OFFICER" people training bench-op --course privacy-basics --score 90 >/dev/null
 $M --data-dir "$D" --token "$OFFICER" people compliance bench-op >/dev/null
 # The load generator is one operator reading every customer as fast as it can:

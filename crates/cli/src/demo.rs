@@ -6,7 +6,9 @@ use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use anyhow::Result;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
-use mamori_vault::{Caller, Vault, admin::NewUser, datadir, ingest::ImportRow};
+use mamori_vault::{
+    Caller, Vault, admin::NewUser, datadir, full_access::Assigned, ingest::ImportRow,
+};
 use serde::Serialize;
 
 use crate::{cli_actor, output::Out};
@@ -234,7 +236,11 @@ fn demo_users(vault: &Arc<Vault>, actor: &str) -> Result<Vec<DemoUser>> {
                 },
             )?;
             for (tenant, seg) in scopes {
-                vault.assign(actor, login, tenant, *seg)?;
+                let assigned = vault.assign(actor, login, tenant, *seg)?;
+                // Standing full access is the security office's decision (A5).
+                if let (Assigned::FullAccess(_), Some(o)) = (assigned, &officer) {
+                    vault.approve_full_access(o, tenant, login, Some("デモ: 業務上必要"))?;
+                }
             }
             if let Some(o) = &officer {
                 demo_training(vault, o, login, role)?;

@@ -10,7 +10,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use clap::{Args, Subcommand};
 use mamori_vault::{
     Caller, Vault, datadir,
-    grants::{ListFilter, NewRequest, RequestView},
+    full_access::{FullAccessView, RequestState},
+    grants::{HistoryStep, ListFilter, NewRequest, RequestView},
     people::{PersonView, VendorView},
 };
 
@@ -61,6 +62,43 @@ pub enum AccessCmd {
     },
     /// One request with its full history.
     Show { id: String },
+    /// Standing full access to a tenant (常時フルアクセス): the security office
+    /// approves the administrator's nominations, denies or revokes them.
+    #[command(subcommand)]
+    FullAccess(FullAccessCmd),
+}
+
+#[derive(Subcommand)]
+pub enum FullAccessCmd {
+    /// Holders and nominations of a tenant, with their history.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Approve a nomination: the person holds every segment of the tenant.
+    Approve {
+        login: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Refuse a nomination, saying why.
+    Deny {
+        login: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        comment: String,
+    },
+    /// End a holding (or withdraw a nomination) at once.
+    Revoke {
+        login: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args)]
@@ -210,13 +248,64 @@ fn request_text(r: &RequestView) -> String {
             .unwrap_or_default(),
         r.justification
     );
-    for h in &r.history {
+    push_history(&mut t, &r.history);
+    t
+}
+
+fn push_history(t: &mut String, history: &[HistoryStep]) {
+    for h in history {
         t.push_str(&format!("\n  {}  {:<9} {}", h.at, h.action, h.actor));
         if let Some(c) = &h.comment {
             t.push_str(&format!(": {c}"));
         }
     }
+}
+
+/// A nomination for standing full access, for people.
+pub fn full_access_text(f: &FullAccessView) -> String {
+    let what = match f.status {
+        RequestState::Pending => "nominated; waiting for the security office",
+        RequestState::Approved => "holds standing full access",
+        RequestState::Denied => "nomination denied",
+        RequestState::Revoked => "revoked",
+    };
+    let mut t = format!("{}/*  {}  {what}", f.tenant, f.login);
+    push_history(&mut t, &f.history);
     t
+}
+
+fn full_access(vault: &Vault, caller: &Caller, cmd: FullAccessCmd, out: Out) -> Result<()> {
+    let one = |f: FullAccessView| out.emit(&f, full_access_text);
+    match cmd {
+        FullAccessCmd::List { tenant } => {
+            let list = vault.full_access_list(caller, &tenant)?;
+            out.emit(&list, |l| {
+                if l.is_empty() {
+                    return format!("nobody holds or is nominated for full access to '{tenant}'");
+                }
+                l.iter()
+                    .map(full_access_text)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        FullAccessCmd::Approve {
+            login,
+            tenant,
+            comment,
+        } => one(vault.approve_full_access(caller, &tenant, &login, comment.as_deref())?),
+        FullAccessCmd::Deny {
+            login,
+            tenant,
+            comment,
+        } => one(vault.deny_full_access(caller, &tenant, &login, &comment)?),
+        FullAccessCmd::Revoke {
+            login,
+            tenant,
+            reason,
+        } => one(vault.revoke_full_access(caller, &tenant, &login, &reason)?),
+    }
+    Ok(())
 }
 
 pub fn access(dir: &Path, token: Option<&str>, cmd: AccessCmd, out: Out) -> Result<()> {
@@ -234,6 +323,7 @@ pub fn access(dir: &Path, token: Option<&str>, cmd: AccessCmd, out: Out) -> Resu
         AccessCmd::Deny { id, comment } => one(vault.deny_request(&caller, &id, &comment)?),
         AccessCmd::Revoke { id, reason } => one(vault.revoke_request(&caller, &id, &reason)?),
         AccessCmd::Show { id } => one(vault.access_request(&caller, &id)?),
+        AccessCmd::FullAccess(cmd) => full_access(&vault, &caller, cmd, out)?,
         AccessCmd::List {
             tenant,
             pending,

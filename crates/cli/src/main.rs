@@ -18,7 +18,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
 use mamori_import::{EncodingChoice, ImportOptions};
-use mamori_vault::datadir;
+use mamori_vault::{
+    datadir,
+    full_access::{Assigned, RequestState},
+};
 use output::Out;
 use serde_json::json;
 
@@ -601,16 +604,26 @@ fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
             tenant,
             segment,
         } => {
-            vault.assign(&actor, &login, &tenant, segment.as_deref())?;
-            out.emit(
-                &json!({"login": login, "tenant": tenant, "segment": segment}),
-                |_| {
-                    format!(
-                        "assigned '{login}' to {tenant}/{}",
-                        segment.as_deref().unwrap_or("*")
-                    )
-                },
-            );
+            match vault.assign(&actor, &login, &tenant, segment.as_deref())? {
+                Assigned::Segment => out.emit(
+                    &json!({"login": login, "tenant": tenant, "segment": segment, "status": "assigned"}),
+                    |_| format!("assigned '{login}' to {tenant}/{}", segment.as_deref().unwrap_or("*")),
+                ),
+                Assigned::FullAccess(f) => out.emit(
+                    &json!({"login": login, "tenant": tenant, "segment": null,
+                            "status": f.status, "full_access": f}),
+                    |_| {
+                        let mut t = governance::full_access_text(&f);
+                        if f.status == RequestState::Pending {
+                            t.push_str(&format!(
+                                "\nstanding full access needs the security office's approval:\n  \
+                                 mamori access full-access approve {login} --tenant {tenant}"
+                            ));
+                        }
+                        t
+                    },
+                ),
+            }
         }
         UserCmd::SetManager { login, manager } => {
             vault.set_manager(&actor, &login, manager.as_deref())?;

@@ -99,3 +99,94 @@ fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("MAMORI_TOKEN"));
     assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
 }
+
+/// Standing full access (A5) through the real binary: the administrator's
+/// `user assign --tenant` only nominates; the security office approves over
+/// HTTP; the holder then reads every segment until the office revokes it.
+#[test]
+fn standing_full_access_is_nominated_by_the_admin_and_approved_by_the_security_office() {
+    let v = TestVault::new();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = common::csv_of(v.dir.path(), "p.csv", 5, 200);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let by = v.user("by", "backyard", &["acme/own"]);
+    let officer = v.officer();
+    let people: Vec<_> = mamori_synth::Generator::new(5).take(200).collect();
+    let partner = people.iter().find(|p| p.segment == "collab").unwrap();
+
+    let nominated = v.ok(&["user", "assign", "by", "--tenant", "acme"]);
+    assert_eq!(nominated["status"], "pending", "{nominated}");
+    let text = v.run(&["user", "assign", "by", "--tenant", "acme"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("mamori access full-access approve by --tenant acme"),
+        "{text}"
+    );
+
+    let s = v.serve();
+    let r = s.search(&by, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(
+        r.body["withheld"], 1,
+        "a nomination opens nothing: {:?}",
+        r.body
+    );
+    let approve = "/v1/tenants/acme/full-access/by/approve";
+    let r = s.send("POST", approve, &by, Some(json!({})));
+    assert_eq!(r.status, 403, "nobody approves themselves: {:?}", r.body);
+    let r = s.send(
+        "POST",
+        approve,
+        &officer,
+        Some(json!({"comment": "料金センター責任者"})),
+    );
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("approved")),
+        "{:?}",
+        r.body
+    );
+    let r = s.search(&by, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(
+        r.body["records"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        r.body
+    );
+
+    let r = s.send("GET", "/v1/tenants/acme/full-access", &officer, None);
+    assert_eq!(r.body[0]["login"], "by", "{:?}", r.body);
+    let r = s.send(
+        "POST",
+        "/v1/tenants/acme/full-access/by/revoke",
+        &officer,
+        Some(json!({})),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("comment_missing"))
+    );
+    let revoked = v.ok_as(
+        &officer,
+        &[
+            "access",
+            "full-access",
+            "revoke",
+            "by",
+            "--tenant",
+            "acme",
+            "--reason",
+            "異動のため",
+        ],
+    );
+    assert_eq!(revoked["status"], "revoked");
+    let r = s.search(&by, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(r.body["withheld"], 1, "revocation takes effect at once");
+    let r = s.send("GET", "/openapi.json", "", None);
+    assert!(
+        r.body["paths"]
+            .get("/v1/tenants/{tenant}/full-access/{login}/approve")
+            .is_some()
+    );
+    drop(s);
+    assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
+}

@@ -81,6 +81,9 @@ pub enum Action {
     ExportRevoke,
     ExportView,
     ExportTrace,
+    FullAccessApprove,
+    FullAccessRevoke,
+    FullAccessView,
 }
 
 impl Action {
@@ -104,6 +107,9 @@ impl Action {
             Action::ExportRevoke => "export.revoke",
             Action::ExportView => "export.view",
             Action::ExportTrace => "export.trace",
+            Action::FullAccessApprove => "fullaccess.approve",
+            Action::FullAccessRevoke => "fullaccess.revoke",
+            Action::FullAccessView => "fullaccess.view",
         }
     }
 }

@@ -41,6 +41,19 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/vendors", get(list_vendors))
         .route("/v1/vendors/{id}", put(put_vendor))
         .route("/v1/tenants/{tenant}/full-access-cap", put(set_cap))
+        .route("/v1/tenants/{tenant}/full-access", get(list_full_access))
+        .route(
+            "/v1/tenants/{tenant}/full-access/{login}/approve",
+            post(approve_full_access),
+        )
+        .route(
+            "/v1/tenants/{tenant}/full-access/{login}/deny",
+            post(deny_full_access),
+        )
+        .route(
+            "/v1/tenants/{tenant}/full-access/{login}/revoke",
+            post(revoke_full_access),
+        )
 }
 
 /// A JSON body, or a 400 that says what is wrong with it.
@@ -387,4 +400,93 @@ async fn set_cap(
     Ok(Json(
         serde_json::json!({"tenant": tenant, "full_access_cap": cap}),
     ))
+}
+
+/// Holders of standing full access to a tenant and nominations for it, with history.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/full-access", params(("tenant" = String, Path)),
+    responses((status = 200, body = Vec<Object>, description = "nominations: id, tenant, login, status (pending|approved|denied|revoked), nominated_by/at, decided_by/at, revoked_by/at, history"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn list_full_access(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.full_access_list(c, &tenant)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// What the security office does with a nomination.
+type FullAccessStep = fn(
+    &mamori_vault::Vault,
+    &mamori_vault::Caller,
+    &str,
+    &str,
+    Option<&str>,
+) -> mamori_vault::Result<mamori_vault::full_access::FullAccessView>;
+
+async fn full_access_step(
+    state: AppState,
+    addr: SocketAddr,
+    headers: HeaderMap,
+    (tenant, login): (String, String),
+    b: Result<Json<CommentBody>, JsonRejection>,
+    step: FullAccessStep,
+) -> Result<Json<Value>, ApiError> {
+    let comment = body(b)?.comment;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        step(v, c, &tenant, &login, comment.as_deref())
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Approve a nomination for standing full access (security office; never one's own), within the tenant's cap.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/approve", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the nomination, now approved"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn approve_full_access(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(p): Path<(String, String)>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+        v.approve_full_access(c, t, l, why)
+    })
+    .await
+}
+
+/// Deny a nomination for standing full access, saying why (security office).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/deny", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the nomination, now denied"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn deny_full_access(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(p): Path<(String, String)>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+        v.deny_full_access(c, t, l, why.unwrap_or_default())
+    })
+    .await
+}
+
+/// End standing full access at once, or withdraw a nomination, saying why (security office or the holder).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/revoke", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
+    responses((status = 200, body = Object, description = "the nomination, now revoked"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn revoke_full_access(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(p): Path<(String, String)>,
+    headers: HeaderMap,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+        v.revoke_full_access(c, t, l, why.unwrap_or_default())
+    })
+    .await
 }

@@ -114,6 +114,26 @@ pub trait GovernanceStore: Send + Sync {
         to: RequestState,
         step: &HistoryRow,
     ) -> Result<bool>;
+    /// Files a nomination for standing full access with its first history
+    /// step. `Conflict` when the person already has a pending or approved one
+    /// for the tenant.
+    fn nominate_full_access(&self, r: &FullAccessRow, first: &HistoryRow) -> Result<()>;
+    /// Every nomination of the tenant, in any state, newest first.
+    fn full_access(&self, tenant: &str) -> Result<Vec<FullAccessRow>>;
+    fn full_access_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
+    /// Moves a nomination from `from` to `to` like [`Self::transition`], and
+    /// makes the assignment follow in the same transaction: approval adds the
+    /// whole-tenant assignment unless the tenant already has `cap` holders
+    /// (checked inside the transaction, so two approvals cannot both pass
+    /// the last place); revoking an approved one removes it.
+    fn full_access_transition(
+        &self,
+        id: &[u8; 16],
+        from: RequestState,
+        to: RequestState,
+        step: &HistoryRow,
+        cap: u32,
+    ) -> Result<FullAccessOutcome>;
     /// Approved, unrevoked grants of `login` whose window ends after `now`.
     fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>>;
 }

@@ -214,6 +214,34 @@ pub struct AccessRequestRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A nomination for standing full access to a tenant (A5; seed 002: a few
+/// holders, each approved by the CISO) and, once the security office approves
+/// it, the holding itself. Rows are never deleted: who held full access when,
+/// and who approved it, stays answerable.
+#[derive(Clone, Debug)]
+pub struct FullAccessRow {
+    pub id: [u8; 16],
+    pub tenant: String,
+    pub login: String,
+    pub state: RequestState,
+    pub nominated_by: String,
+    pub nominated_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What became of a decision on a full-access nomination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FullAccessOutcome {
+    Done,
+    /// Someone else decided or revoked it first; nothing was written.
+    StateChanged,
+    /// Approving would exceed the tenant's cap; these are the holders now.
+    CapReached(Vec<String>),
+}
+
 /// One step in the life of an access request or an export, kept for good.
 #[derive(Clone, Debug)]
 pub struct HistoryRow {

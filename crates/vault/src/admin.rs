@@ -14,6 +14,7 @@ use crate::{
     Vault,
     access::{Caller, prepare_write},
     error::{Result, VaultError},
+    full_access::Assigned,
     sealed,
 };
 
@@ -347,13 +348,16 @@ impl Vault {
         Ok(self.store.revoke_tokens(login, self.now())?)
     }
 
+    /// Assigns a person to a segment of a tenant, or nominates them for
+    /// standing full access to all of it (which the security office decides:
+    /// see `full_access`).
     pub fn assign(
         &self,
         actor: &str,
         login: &str,
         tenant: &str,
         segment: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<Assigned> {
         self.store
             .user(login)?
             .ok_or(VaultError::NotFound { what: "user" })?;
@@ -361,65 +365,33 @@ impl Vault {
             .store
             .tenant(tenant)?
             .ok_or(VaultError::NotFound { what: "tenant" })?;
-        if segment.is_none() {
-            self.check_full_access_cap(login, &row)?;
+        let Some(seg) = segment else {
+            return Ok(Assigned::FullAccess(Box::new(
+                self.nominate_full_access(actor, login, &row)?,
+            )));
+        };
+        let schema = Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
+        if schema.segment(seg).is_none() {
+            let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
+            return Err(VaultError::bad(
+                "segment_unknown",
+                format!(
+                    "unknown segment '{seg}'; tenant '{tenant}' has: {}",
+                    known.join(", ")
+                ),
+            ));
         }
-        if let Some(seg) = segment {
-            let schema =
-                Schema::parse(&row.schema).map_err(|e| VaultError::Internal(e.to_string()))?;
-            if schema.segment(seg).is_none() {
-                let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
-                return Err(VaultError::bad(
-                    "segment_unknown",
-                    format!(
-                        "unknown segment '{seg}'; tenant '{tenant}' has: {}",
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
-        let mut e = self
-            .admin_event(actor, "user.assign", Some(tenant))
-            .detail("login", login);
-        e.detail.insert("segment".into(), segment.into());
-        self.audit.append(e)?;
+        self.audit.append(
+            self.admin_event(actor, "user.assign", Some(tenant))
+                .detail("login", login)
+                .detail("segment", seg),
+        )?;
         self.store.assign(&Assignment {
             login: login.to_owned(),
             tenant: tenant.to_owned(),
-            segment: segment.map(str::to_owned),
+            segment: Some(seg.to_owned()),
         })?;
-        Ok(())
-    }
-
-    /// Standing access to every segment is held by few (A5; seed 002).
-    fn check_full_access_cap(&self, login: &str, tenant: &TenantRow) -> Result<()> {
-        let holders: Vec<String> = self
-            .store
-            .tenant_assignments(&tenant.id)?
-            .into_iter()
-            .filter(|a| a.segment.is_none())
-            .map(|a| a.login)
-            .collect();
-        if holders.iter().any(|h| h == login) {
-            return Ok(());
-        }
-        let cap = tenant
-            .full_access_cap
-            .unwrap_or(self.rules.governance.full_access_cap);
-        if holders.len() as u64 >= u64::from(cap) {
-            return Err(VaultError::State {
-                code: "full_access_cap_reached",
-                message: format!(
-                    "tenant '{}' already has {} of {cap} standing full-access holders ({}); \
-                     assign a segment instead, have a holder issue a time-limited grant, \
-                     or ask the security office to change the cap",
-                    tenant.id,
-                    holders.len(),
-                    holders.join(", ")
-                ),
-            });
-        }
-        Ok(())
+        Ok(Assigned::Segment)
     }
 
     pub fn users(&self) -> Result<Vec<(UserRow, Vec<Assignment>)>> {

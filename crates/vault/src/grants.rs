@@ -149,7 +149,7 @@ impl Vault {
     }
 
     /// Asks the gate about `action` on a request for `requester`, with the org-chart facts.
-    fn decide_on(
+    pub(crate) fn decide_on(
         &self,
         caller: &Caller,
         action: Action,

@@ -16,6 +16,7 @@ pub mod config;
 pub mod datadir;
 pub mod error;
 pub mod exports;
+pub mod full_access;
 pub mod grants;
 pub mod ingest;
 pub mod people;

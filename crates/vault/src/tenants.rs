@@ -75,6 +75,7 @@ impl TenantCache {
             && s.row.status == row.status
             && s.row.current_key_version == row.current_key_version
             && s.row.created_at == row.created_at
+            && s.row.full_access_cap == row.full_access_cap
         {
             return Ok(s.clone());
         }

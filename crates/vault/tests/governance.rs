@@ -15,6 +15,7 @@ use mamori_vault::{
     access::Access,
     admin::NewUser,
     datadir,
+    full_access::{Assigned, RequestState},
     grants::{ListFilter, NewRequest, Status},
     ingest::ImportRow,
 };
@@ -317,7 +318,7 @@ fn full_access_is_capped_and_holders_issue_short_grants() {
     env.vault
         .set_full_access_cap(&env.officer(), "acme", Some(4))
         .unwrap();
-    env.vault.assign("cli:test", "by3", "acme", None).unwrap();
+    env.assign("by3", "acme", None);
 
     // A holder issues an 8-hour grant to the operator; it works at once.
     let g = env
@@ -350,6 +351,147 @@ fn full_access_is_capped_and_holders_issue_short_grants() {
         .issue_grant(&env.who("op"), "by1", &collab_request())
         .unwrap_err();
     assert_eq!(code(err), "forbidden");
+}
+
+/// Seed 002: standing full access is held by few, each approved by the CISO.
+/// A whole-tenant assignment is only a nomination until the security office
+/// approves it; the cap holds even when two approvals race for the last place.
+#[test]
+fn standing_full_access_is_approved_by_the_security_office() {
+    let mut env = Env::team();
+    env.person(
+        "by1",
+        Role::Backyard,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
+    env.person("so2", Role::SecurityOfficer, &[], None, None);
+    let sees_collab = |env: &Env| env.search("by1", 2).unwrap().records.len() == 1;
+    assert!(!sees_collab(&env));
+
+    // Nominated: nothing changes yet; nominating again returns the same one.
+    let Assigned::FullAccess(f) = env.vault.assign("cli:test", "by1", "acme", None).unwrap() else {
+        panic!("a whole-tenant assignment is a nomination")
+    };
+    assert_eq!(f.status, RequestState::Pending);
+    let Assigned::FullAccess(again) = env.vault.assign("cli:test", "by1", "acme", None).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(again.id, f.id);
+    assert!(!sees_collab(&env), "a nomination gives no access");
+
+    // Not the nominee's supervisor, not the nominee, nobody without a nomination.
+    for who in ["sv", "by1", "op"] {
+        let err = env
+            .vault
+            .approve_full_access(&env.who(who), "acme", "by1", None)
+            .unwrap_err();
+        assert_eq!(code(err), "forbidden", "{who}");
+    }
+    // A security officer does not approve their own nomination.
+    env.vault.assign("cli:test", "so2", "acme", None).unwrap();
+    let err = env
+        .vault
+        .approve_full_access(&env.who("so2"), "acme", "so2", None)
+        .unwrap_err();
+    assert!(err.to_string().contains("themselves"), "{err}");
+    let err = env
+        .vault
+        .approve_full_access(&env.officer(), "acme", "op", None)
+        .unwrap_err();
+    assert_eq!(code(err), "nomination_not_found");
+
+    // The security office approves: access to every segment at once.
+    let f = env
+        .vault
+        .approve_full_access(&env.officer(), "acme", "by1", Some("料金センター責任者"))
+        .unwrap();
+    assert_eq!(f.status, RequestState::Approved);
+    assert_eq!(f.decided_by.as_deref(), Some("so"));
+    assert!(sees_collab(&env));
+    let err = env
+        .vault
+        .approve_full_access(&env.officer(), "acme", "by1", None)
+        .unwrap_err();
+    assert_eq!(code(err), "request_not_pending");
+
+    // sv and by1 hold it; with a cap of 2 the pending so2 cannot get in,
+    // and the refusal leaves the nomination pending.
+    env.vault
+        .set_full_access_cap(&env.officer(), "acme", Some(2))
+        .unwrap();
+    let err = env
+        .vault
+        .approve_full_access(&env.officer(), "acme", "so2", None)
+        .unwrap_err();
+    assert!(err.to_string().contains("2 of 2"), "{err}");
+    assert_eq!(code(err), "full_access_cap_reached");
+    let list = env.vault.full_access_list(&env.officer(), "acme").unwrap();
+    let so2 = list.iter().find(|f| f.login == "so2").unwrap();
+    assert_eq!(so2.status, RequestState::Pending);
+    // Denying needs a reason.
+    let err = env
+        .vault
+        .deny_full_access(&env.officer(), "acme", "so2", " ")
+        .unwrap_err();
+    assert_eq!(code(err), "comment_missing");
+    env.vault
+        .deny_full_access(&env.officer(), "acme", "so2", "上限に達しているため")
+        .unwrap();
+
+    // Revoked: gone at the next request; the history stays.
+    let err = env
+        .vault
+        .revoke_full_access(&env.who("sv"), "acme", "by1", "異動")
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden", "a supervisor does not revoke it");
+    let f = env
+        .vault
+        .revoke_full_access(&env.officer(), "acme", "by1", "異動のため")
+        .unwrap();
+    assert_eq!(f.status, RequestState::Revoked);
+    assert!(!sees_collab(&env));
+    let steps: Vec<&str> = f.history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(steps, ["nominated", "approved", "revoked"]);
+    assert_eq!(f.history[2].comment.as_deref(), Some("異動のため"));
+    let err = env
+        .vault
+        .approve_full_access(&env.officer(), "acme", "by1", None)
+        .unwrap_err();
+    assert_eq!(code(err), "nomination_not_found");
+    // The nominee sees their own; an operator sees nobody else's.
+    let mine = env.vault.full_access_list(&env.who("by1"), "acme").unwrap();
+    assert!(mine.iter().all(|f| f.login == "by1") && !mine.is_empty());
+    assert!(
+        env.vault
+            .full_access_list(&env.who("op"), "acme")
+            .unwrap()
+            .is_empty()
+    );
+
+    // Every step and every refusal is in the tenant's audit log.
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&AuditQuery {
+            tenant: Some("acme".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let bodies: Vec<String> = rows
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|b| b.contains("fullaccess."))
+        .collect();
+    let count = |needle: &str| bodies.iter().filter(|b| b.contains(needle)).count();
+    assert_eq!(count("fullaccess.nominate"), 3, "sv, by1 and so2");
+    assert!(count("\"deny\"") >= 5, "refusals recorded: {bodies:#?}");
+    assert!(count("full_access_cap_reached") == 1);
+    assert!(count("fullaccess.revoke") >= 2);
 }
 
 fn err_text_names_holders(env: &Env) -> bool {
@@ -570,6 +712,7 @@ fn a_restarted_vault_remembers_what_was_read_today() {
         .unwrap();
     vault.assign("cli:test", "op", "acme", None).unwrap();
     let so = vault.authenticate(Some(&so), None).unwrap();
+    vault.approve_full_access(&so, "acme", "op", None).unwrap();
     vault
         .record_training(&so, "op", "privacy-basics", 90, None)
         .unwrap();

@@ -173,6 +173,14 @@ impl TestVault {
                 args.extend(["--segment", seg]);
             }
             self.ok(&args);
+            if seg == "*" {
+                // Standing full access: the security office approves the nomination.
+                let officer = self.officer();
+                self.ok_as(
+                    &officer,
+                    &["access", "full-access", "approve", login, "--tenant", t],
+                );
+            }
         }
         v["token"].as_str().expect("token").to_owned()
     }

@@ -2,11 +2,12 @@
 //! history (kept for good), and the encrypted package between approval and
 //! its one download (deleted then, or when its window ends).
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{
     SqliteVault,
-    governance::{ALL_SEGMENTS, bad_enum, history_from_row, json_list, parse_list},
+    governance::{ALL_SEGMENTS, bad_enum, json_list, parse_list},
+    history::History,
 };
 use crate::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
@@ -106,15 +107,6 @@ fn export_from_row(r: &Row<'_>) -> rusqlite::Result<ExportRow> {
     })
 }
 
-fn insert_step(tx: &Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
-    tx.execute(
-        "INSERT INTO export_history (export, step, at, actor, action, comment)
-         VALUES (?1, (SELECT COALESCE(MAX(step), 0) + 1 FROM export_history WHERE export = ?1), ?2, ?3, ?4, ?5)",
-        params![&id[..], step.at, step.actor, step.action, step.comment],
-    )?;
-    Ok(())
-}
-
 impl ExportStore for SqliteVault {
     fn insert_export(&self, e: &ExportRow, first: &HistoryRow) -> Result<()> {
         let mut w = self.writer.lock();
@@ -141,7 +133,7 @@ impl ExportStore for SqliteVault {
                 e.approve_by,
             ],
         )?;
-        insert_step(&tx, &e.id, first)?;
+        History::Export.append(&tx, &e.id, first)?;
         tx.commit()?;
         Ok(())
     }
@@ -177,13 +169,7 @@ impl ExportStore for SqliteVault {
 
     fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT at, actor, action, comment FROM export_history WHERE export = ?1 ORDER BY step",
-        )?;
-        let rows = st
-            .query_map([&id[..]], history_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        History::Export.read(&c, id)
     }
 
     fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>> {
@@ -231,7 +217,7 @@ impl ExportStore for SqliteVault {
         if n == 0 {
             return Ok(ApprovalOutcome::Duplicate);
         }
-        insert_step(&tx, &a.export, step)?;
+        History::Export.append(&tx, &a.export, step)?;
         tx.commit()?;
         Ok(ApprovalOutcome::Added)
     }
@@ -266,7 +252,7 @@ impl ExportStore for SqliteVault {
             "INSERT INTO export_packages (export, bytes) VALUES (?1, ?2)",
             params![&id[..], bytes],
         )?;
-        insert_step(&tx, id, step)?;
+        History::Export.append(&tx, id, step)?;
         tx.commit()?;
         Ok(true)
     }
@@ -293,7 +279,7 @@ impl ExportStore for SqliteVault {
             // Approved without a package cannot happen; keep the export as it was.
             return Ok(None);
         };
-        insert_step(&tx, id, step)?;
+        History::Export.append(&tx, id, step)?;
         tx.commit()?;
         Ok(Some(bytes))
     }
@@ -316,7 +302,7 @@ impl ExportStore for SqliteVault {
             return Ok(false);
         }
         tx.execute("DELETE FROM export_packages WHERE export = ?1", [&id[..]])?;
-        insert_step(&tx, id, step)?;
+        History::Export.append(&tx, id, step)?;
         tx.commit()?;
         Ok(true)
     }

@@ -3,10 +3,11 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::SqliteVault;
+use super::{SqliteVault, history::History};
 use crate::{
-    AccessRequestRow, ComplianceRow, GovernanceStore, GrantOrigin, HistoryRow, RequestFilter,
-    RequestState, Result, StoreError, TrainingRow, VendorRow,
+    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore,
+    GrantOrigin, HistoryRow, RequestFilter, RequestState, Result, StoreError, TrainingRow,
+    VendorRow,
 };
 
 /// Second migration of `vault.db`. The triggers at the end bump
@@ -153,25 +154,6 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
         revoked_by: r.get(17)?,
         revoked_at: r.get(18)?,
     })
-}
-
-/// A history row from `at, actor, action, comment`.
-pub(super) fn history_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
-    Ok(HistoryRow {
-        at: r.get(0)?,
-        actor: r.get(1)?,
-        action: r.get(2)?,
-        comment: r.get(3)?,
-    })
-}
-
-fn insert_step(tx: &rusqlite::Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
-    tx.execute(
-        "INSERT INTO access_request_history (request, step, at, actor, action, comment)
-         VALUES (?1, (SELECT COALESCE(MAX(step), 0) + 1 FROM access_request_history WHERE request = ?1), ?2, ?3, ?4, ?5)",
-        params![&id[..], step.at, step.actor, step.action, step.comment],
-    )?;
-    Ok(())
 }
 
 impl GovernanceStore for SqliteVault {
@@ -321,7 +303,7 @@ impl GovernanceStore for SqliteVault {
                 r.revoked_at,
             ],
         )?;
-        insert_step(&tx, &r.id, first)?;
+        History::Request.append(&tx, &r.id, first)?;
         tx.commit()?;
         Ok(())
     }
@@ -363,14 +345,7 @@ impl GovernanceStore for SqliteVault {
 
     fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT at, actor, action, comment FROM access_request_history
-             WHERE request = ?1 ORDER BY step",
-        )?;
-        let rows = st
-            .query_map([&id[..]], history_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        History::Request.read(&c, id)
     }
 
     fn transition(
@@ -399,9 +374,32 @@ impl GovernanceStore for SqliteVault {
         if n == 0 {
             return Ok(false);
         }
-        insert_step(&tx, id, step)?;
+        History::Request.append(&tx, id, step)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn nominate_full_access(&self, r: &FullAccessRow, first: &HistoryRow) -> Result<()> {
+        self.nominate_full_access_row(r, first)
+    }
+
+    fn full_access(&self, tenant: &str) -> Result<Vec<FullAccessRow>> {
+        self.full_access_rows(tenant)
+    }
+
+    fn full_access_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+        self.full_access_steps(id)
+    }
+
+    fn full_access_transition(
+        &self,
+        id: &[u8; 16],
+        from: RequestState,
+        to: RequestState,
+        step: &HistoryRow,
+        cap: u32,
+    ) -> Result<FullAccessOutcome> {
+        self.move_full_access(id, from, to, step, cap)
     }
 
     fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>> {

@@ -5,7 +5,9 @@
 
 mod audit;
 mod exports;
+mod full_access;
 mod governance;
+mod history;
 mod users;
 mod vault;
 

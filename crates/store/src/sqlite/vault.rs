@@ -81,6 +81,7 @@ CREATE TABLE assignments (
 "#,
     super::governance::MIGRATION,
     super::exports::MIGRATION,
+    super::full_access::MIGRATION,
 ];
 
 fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {

@@ -120,7 +120,7 @@ impl Env {
             .unwrap();
         self.tokens.insert(login.into(), token.to_string());
         for (t, s) in scopes {
-            self.vault.assign("cli:test", login, t, *s).unwrap();
+            self.assign(login, t, *s);
         }
         if matches!(role, Role::Operator | Role::Backyard | Role::VendorUser) {
             let so = self.officer();
@@ -130,6 +130,19 @@ impl Env {
             if role == Role::Backyard {
                 self.vault.record_compliance(&so, login, None).unwrap();
             }
+        }
+    }
+
+    /// Assigns a segment, or nominates for the whole tenant and has the
+    /// security office approve it (standing full access, A5).
+    pub fn assign(&self, login: &str, tenant: &str, segment: Option<&str>) {
+        self.vault
+            .assign("cli:test", login, tenant, segment)
+            .unwrap();
+        if segment.is_none() {
+            self.vault
+                .approve_full_access(&self.officer(), tenant, login, None)
+                .unwrap();
         }
     }
 

@@ -1,0 +1,223 @@
+//! Standing full access (A5; seed 002): a whole-tenant assignment exists only
+//! while a nomination for it is approved. The administrator nominates, the
+//! security office approves, denies or revokes; the assignment row follows
+//! the nomination's state in the same transaction, so no code path can make
+//! a holder without an approval on record.
+
+use rusqlite::{Row, Transaction, params};
+
+use super::{
+    SqliteVault,
+    governance::{ALL_SEGMENTS, bad_enum},
+    history::History,
+};
+use crate::{FullAccessOutcome, FullAccessRow, HistoryRow, RequestState, Result, StoreError};
+
+/// Fourth migration of `vault.db`.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE full_access (
+    id BLOB PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    login TEXT NOT NULL REFERENCES users(login),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'revoked')),
+    nominated_by TEXT NOT NULL,
+    nominated_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    revoked_by TEXT,
+    revoked_at INTEGER
+);
+-- One live nomination or holding per person and tenant.
+CREATE UNIQUE INDEX full_access_live ON full_access(tenant, login)
+    WHERE state IN ('pending', 'approved');
+CREATE TABLE full_access_history (
+    nomination BLOB NOT NULL REFERENCES full_access(id),
+    step INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    comment BLOB,
+    PRIMARY KEY (nomination, step)
+);
+-- Whole-tenant assignments made before approval was required stay, recorded
+-- as approved by the migration (visible as such in the history).
+INSERT INTO full_access (id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at)
+    SELECT randomblob(16), tenant, login, 'approved', 'migration', unixepoch(), 'migration', unixepoch()
+    FROM assignments WHERE segment = '*';
+INSERT INTO full_access_history (nomination, step, at, actor, action)
+    SELECT id, 1, nominated_at, 'migration', 'approved' FROM full_access;
+CREATE TRIGGER rev_full_access_i AFTER INSERT ON full_access BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_full_access_u AFTER UPDATE ON full_access BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+"#;
+
+const COLS: &str = "id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at, revoked_by, revoked_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<FullAccessRow> {
+    let state: String = r.get(3)?;
+    Ok(FullAccessRow {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        login: r.get(2)?,
+        state: RequestState::parse(&state).ok_or_else(|| bad_enum(3))?,
+        nominated_by: r.get(4)?,
+        nominated_at: r.get(5)?,
+        decided_by: r.get(6)?,
+        decided_at: r.get(7)?,
+        revoked_by: r.get(8)?,
+        revoked_at: r.get(9)?,
+    })
+}
+
+/// Logins holding standing full access to `tenant`.
+fn holders(tx: &Transaction<'_>, tenant: &str) -> Result<Vec<String>> {
+    let mut st = tx.prepare_cached(
+        "SELECT login FROM assignments WHERE tenant = ?1 AND segment = ?2 ORDER BY login",
+    )?;
+    let rows = st
+        .query_map(params![tenant, ALL_SEGMENTS], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}
+
+impl SqliteVault {
+    pub(super) fn nominate_full_access_row(
+        &self,
+        r: &FullAccessRow,
+        first: &HistoryRow,
+    ) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute(
+            &format!(
+                "INSERT INTO full_access ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                &r.id[..],
+                r.tenant,
+                r.login,
+                r.state.as_str(),
+                r.nominated_by,
+                r.nominated_at,
+                r.decided_by,
+                r.decided_at,
+                r.revoked_by,
+                r.revoked_at
+            ],
+        )
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                "a live full-access nomination of '{}' for '{}'",
+                r.login, r.tenant
+            )),
+            other => other,
+        })?;
+        History::FullAccess.append(&tx, &r.id, first)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(super) fn full_access_rows(&self, tenant: &str) -> Result<Vec<FullAccessRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COLS} FROM full_access WHERE tenant = ?1 ORDER BY nominated_at DESC, rowid DESC"
+        ))?;
+        let rows = st
+            .query_map([tenant], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub(super) fn full_access_steps(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+        let c = self.readers.get()?;
+        History::FullAccess.read(&c, id)
+    }
+
+    pub(super) fn move_full_access(
+        &self,
+        id: &[u8; 16],
+        from: RequestState,
+        to: RequestState,
+        step: &HistoryRow,
+        cap: u32,
+    ) -> Result<FullAccessOutcome> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        let sql = match to {
+            RequestState::Revoked => {
+                "UPDATE full_access SET state = ?3, revoked_by = ?4, revoked_at = ?5
+                 WHERE id = ?1 AND state = ?2 RETURNING tenant, login"
+            }
+            _ => {
+                "UPDATE full_access SET state = ?3, decided_by = ?4, decided_at = ?5
+                 WHERE id = ?1 AND state = ?2 RETURNING tenant, login"
+            }
+        };
+        let moved: Option<(String, String)> = tx
+            .prepare_cached(sql)?
+            .query_map(
+                params![&id[..], from.as_str(), to.as_str(), step.actor, step.at],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .next()
+            .transpose()?;
+        let Some((tenant, login)) = moved else {
+            return Ok(FullAccessOutcome::StateChanged);
+        };
+        match (from, to) {
+            (_, RequestState::Approved) => {
+                let now = holders(&tx, &tenant)?;
+                if now.len() as u64 >= u64::from(cap) {
+                    // Dropping the transaction rolls the state change back.
+                    return Ok(FullAccessOutcome::CapReached(now));
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO assignments (login, tenant, segment) VALUES (?1, ?2, ?3)",
+                    params![login, tenant, ALL_SEGMENTS],
+                )?;
+            }
+            (RequestState::Approved, RequestState::Revoked) => {
+                tx.execute(
+                    "DELETE FROM assignments WHERE login = ?1 AND tenant = ?2 AND segment = ?3",
+                    params![login, tenant, ALL_SEGMENTS],
+                )?;
+            }
+            _ => {}
+        }
+        History::FullAccess.append(&tx, id, step)?;
+        tx.commit()?;
+        Ok(FullAccessOutcome::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{SqliteVault, migrate, open, vault::MIGRATIONS};
+    use crate::{GovernanceStore, RequestState};
+
+    /// A vault made before approval was required keeps its whole-tenant
+    /// holders, recorded as approved by the migration, and nothing else.
+    #[test]
+    fn whole_tenant_assignments_made_before_the_migration_become_approved_holdings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let mut c = open(&path, false).unwrap();
+        migrate(&mut c, &MIGRATIONS[..3]).unwrap();
+        c.execute_batch(
+            "INSERT INTO tenants (id, name, schema, status, current_key_version, created_at)
+                 VALUES ('acme', 'アクメ', '', 'active', 1, 0);
+             INSERT INTO users (login, role, created_at) VALUES ('sv', 'supervisor', 0), ('op', 'operator', 0);
+             INSERT INTO assignments (login, tenant, segment) VALUES ('sv', 'acme', '*'), ('op', 'acme', 'own');",
+        )
+        .unwrap();
+        drop(c);
+        let store = SqliteVault::open(&path).unwrap();
+        let rows = store.full_access("acme").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].login, "sv");
+        assert_eq!(rows[0].state, RequestState::Approved);
+        assert_eq!(rows[0].decided_by.as_deref(), Some("migration"));
+        let steps = store.full_access_history(&rows[0].id).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].action, "approved");
+    }
+}
