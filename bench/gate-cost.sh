@@ -7,6 +7,7 @@
 #
 #   bench/gate-cost.sh [RECORDS] [SECONDS] [REPS]    defaults: 200000 20 5
 #   BEFORE_REV=<commit> bench/gate-cost.sh           another "before"
+#   AFTER_REV=<commit> bench/gate-cost.sh            a commit as "after" (default: this tree)
 #
 # Two figures per run: requests/s (what the issue's target is about, but
 # noisy on a shared 2-core machine) and the server's CPU time per request
@@ -26,20 +27,28 @@ OUT=bench/out/gate-cost
 rm -rf "$OUT" && mkdir -p "$OUT"
 export MAMORI_LOG=warn
 
-# The before binary is built from a worktree into this target directory, so
-# third-party crates compile once for both; then this tree is built again.
-WT=$(mktemp -d)
+# Commits are built from worktrees into this target directory, so
+# third-party crates compile once for all; then this tree is built again
+# (for the load generator, and as "after" unless AFTER_REV is set).
+WTS=()
 cleanup() {
   [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true
-  git worktree remove --force "$WT" 2>/dev/null || rm -rf "$WT"
+  for wt in "${WTS[@]}"; do git worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"; done
 }
 trap cleanup EXIT
-echo "== building $BEFORE_REV (before) and this tree (after)"
-git worktree add -f --detach "$WT" "$BEFORE_REV" >/dev/null 2>&1
-(cd "$WT" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build --release -q -p mamori-cli)
-cp target/release/mamori "$OUT/mamori-before"
+build_rev() { # build_rev REV OUTFILE
+  local wt
+  wt=$(mktemp -d)
+  WTS+=("$wt")
+  git worktree add -f --detach "$wt" "$1" >/dev/null 2>&1
+  (cd "$wt" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build --release -q -p mamori-cli)
+  cp target/release/mamori "$2"
+}
+echo "== building $BEFORE_REV (before) and ${AFTER_REV:-this tree} (after)"
+build_rev "$BEFORE_REV" "$OUT/mamori-before"
+if [ -n "${AFTER_REV:-}" ]; then build_rev "$AFTER_REV" "$OUT/mamori-after"; fi
 cargo build --release -q -p mamori-cli -p mamori-bench
-cp target/release/mamori "$OUT/mamori-after"
+if [ -z "${AFTER_REV:-}" ]; then cp target/release/mamori "$OUT/mamori-after"; fi
 B=target/release/mamori-bench
 
 echo "== generating $N synthetic customers"
@@ -96,15 +105,15 @@ for rep in $(seq "$REPS"); do
   run after "$rep"
 done
 
-python3 - "$OUT" "$REPS" "$BEFORE_REV" <<'PY'
+python3 - "$OUT" "$REPS" "$BEFORE_REV" "${AFTER_REV:-this tree}" <<'PY'
 import json, statistics, sys
-out, reps, rev = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, reps, rev, after_rev = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 runs = {s: [json.load(open(f"{out}/{s}-{i}.json")) for i in range(1, reps + 1)] for s in ("before", "after")}
 med = lambda s, k: statistics.median(r[k] for r in runs[s])
 pairs = [a["rps"] / b["rps"] for a, b in zip(runs["after"], runs["before"])]
 cpu_pairs = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"] for a, b in zip(runs["after"], runs["before"])]
 res = {
-  "before_rev": rev, "reps": reps, "runs": runs,
+  "before_rev": rev, "after_rev": after_rev, "reps": reps, "runs": runs,
   "median": {s: {k: med(s, k) for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us_per_req")} for s in runs},
   "throughput_ratio_of_medians": med("after", "rps") / med("before", "rps"),
   "throughput_ratio_per_pair": pairs,
@@ -112,7 +121,7 @@ res = {
   "cpu_per_request_ratio_per_pair": cpu_pairs,
 }
 json.dump(res, open(f"{out}/results.json", "w"), indent=2)
-print(f"\ngate cost: {rev} (before) vs this tree (after), {reps} interleaved repetitions (medians)")
+print(f"\ngate cost: {rev} (before) vs {after_rev} (after), {reps} interleaved repetitions (medians)")
 for s in ("before", "after"):
     m = res["median"][s]
     print(f"  {s:<7} {m['rps']:>8,.0f} req/s  p50 {m['p50_ms']:.2f} ms  p99 {m['p99_ms']:.2f} ms  {m['server_cpu_us_per_req']:.0f} µs CPU/request")

@@ -1,21 +1,29 @@
 //! The single writer of the audit log, committing in groups.
 //!
 //! Callers block until their event is durable. The writer thread takes every
-//! event waiting at that moment, chains them, and stores them in one
-//! transaction, so a thousand concurrent requests cost one fsync, not a thousand.
+//! event waiting at that moment, chains them, extends each log's Merkle tree,
+//! and stores events, completed tree nodes and — at most once a second per
+//! growing log — a signed checkpoint in one transaction, so a thousand
+//! concurrent requests cost one fsync, not a thousand. A log left with
+//! unsigned events is checkpointed after a second of quiet, and on `flush`.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
     thread,
+    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use mamori_core::clock::{Clock, SystemClock};
-use mamori_store::{AuditRow, AuditStore, Heads};
+use mamori_store::{AuditBatch, AuditRow, AuditStore, CheckpointRow, Heads, LogHead, TreeNode};
 
-use crate::event::{Event, SealedEvent, leaf_hash, log_for};
+use crate::{
+    checkpoint::{Checkpoint, Signer},
+    event::{Event, SealedEvent, log_for},
+    merkle::{Frontier, leaf_hash},
+};
 
 /// Where an event landed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,11 +42,21 @@ pub enum AuditError {
 
 type Reply = Sender<Result<Receipt, AuditError>>;
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "appends are nearly every message; boxing would add an allocation to each"
+)]
+enum Msg {
+    Append(Event, Reply),
+    /// Sign a checkpoint for every log with unsigned events, then answer.
+    Flush(Sender<Result<(), AuditError>>),
+}
+
 /// Handle to the audit writer. Cheap to clone; the writer stops when the last
 /// handle is dropped, after committing what was queued.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: Sender<(Event, Reply)>,
+    tx: Sender<Msg>,
     store: Arc<dyn AuditStore>,
     clock: SharedClock,
 }
@@ -56,16 +74,24 @@ fn read_clock(c: &SharedClock) -> DateTime<Utc> {
 
 /// Largest group committed in one transaction.
 const MAX_BATCH: usize = 2048;
+/// A growing log is signed at least this often.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl AuditLog {
-    pub fn start(store: Arc<dyn AuditStore>) -> Result<Self, AuditError> {
-        let (tx, rx) = bounded::<(Event, Reply)>(16 * MAX_BATCH);
-        let writer_store = store.clone();
+    /// Starts the writer. Checkpoints are signed by `signer`; their origin
+    /// line is `<signer name>/<log>`.
+    pub fn start(store: Arc<dyn AuditStore>, signer: Signer) -> Result<Self, AuditError> {
+        let (tx, rx) = bounded::<Msg>(16 * MAX_BATCH);
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
-        let writer_clock = clock.clone();
+        let mut w = Writer {
+            store: store.clone(),
+            signer,
+            clock: clock.clone(),
+            unsigned: HashSet::new(),
+        };
         thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(writer_store, rx, writer_clock))
+            .spawn(move || w.run(rx))
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
         Ok(Self { tx, store, clock })
     }
@@ -82,7 +108,20 @@ impl AuditLog {
     pub fn append(&self, event: Event) -> Result<Receipt, AuditError> {
         let (reply_tx, reply_rx) = bounded(1);
         self.tx
-            .send((event, reply_tx))
+            .send(Msg::Append(event, reply_tx))
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
+        reply_rx
+            .recv()
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+    }
+
+    /// Signs a checkpoint for every log this process left with unsigned
+    /// events, and waits until it is durable. Short-lived processes (the CLI)
+    /// call it before they exit; a server signs on its own every second.
+    pub fn flush(&self) -> Result<(), AuditError> {
+        let (reply_tx, reply_rx) = bounded(1);
+        self.tx
+            .send(Msg::Flush(reply_tx))
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
         reply_rx
             .recv()
@@ -94,15 +133,56 @@ impl AuditLog {
     }
 }
 
-fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>, clock: SharedClock) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
+struct Writer {
+    store: Arc<dyn AuditStore>,
+    signer: Signer,
+    clock: SharedClock,
+    /// Logs with events after their latest checkpoint, as far as this process knows.
+    unsigned: HashSet<String>,
+}
+
+impl Writer {
+    fn run(&mut self, rx: Receiver<Msg>) {
+        loop {
+            let first = match rx.recv_timeout(CHECKPOINT_EVERY) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    // Quiet for a second: sign what is still unsigned.
+                    if let Err(e) = self.sign_unsigned() {
+                        tracing::error!(error = %e, "audit checkpoint failed; will retry");
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.sign_unsigned();
+                    return;
+                }
+            };
+            let mut batch = Vec::new();
+            let mut flushes = Vec::new();
+            let mut next = Some(first);
+            while let Some(m) = next.take() {
+                match m {
+                    Msg::Append(e, reply) => batch.push((e, reply)),
+                    Msg::Flush(reply) => flushes.push(reply),
+                }
+                if batch.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !batch.is_empty() {
+                self.commit(batch);
+            }
+            if !flushes.is_empty() {
+                let result = self.sign_unsigned();
+                for reply in flushes {
+                    let _ = reply.send(result.clone());
+                }
             }
         }
+    }
+
+    fn commit(&mut self, batch: Vec<(Event, Reply)>) {
         let mut logs: Vec<String> = batch
             .iter()
             .map(|(e, _)| log_for(e.tenant.as_deref()))
@@ -110,13 +190,44 @@ fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>, clock: Share
         logs.sort();
         logs.dedup();
         let mut receipts = Vec::with_capacity(batch.len());
-        let now = read_clock(&clock);
-        let result = store.append(&logs, &mut |heads| {
+        let mut signed = Vec::new();
+        let now = read_clock(&self.clock);
+        let store = self.store.clone();
+        let result = self.store.append(&logs, &mut |heads| {
             receipts.clear();
-            chain(&batch, heads, now, &mut receipts)
+            signed.clear();
+            let mut out = chain(&batch, heads, now, &mut receipts);
+            let mut trees = trees(store.as_ref(), heads, &logs);
+            for row in &out.events {
+                let log = &row.log;
+                let tree = trees
+                    .get_mut(log)
+                    .expect("a tree for every log of the batch");
+                out.nodes.extend(completed(log, tree.push(row.hash)));
+            }
+            for log in &logs {
+                let tree = &trees[log];
+                let last = heads.get(log).and_then(|h| h.checkpoint);
+                let due = last.is_none_or(|(_, ts)| {
+                    now.timestamp_micros() - ts >= CHECKPOINT_EVERY.as_micros() as i64
+                });
+                if due {
+                    out.checkpoints.push(self.signed(log, tree, now));
+                    signed.push(log.clone());
+                }
+            }
+            out
         });
         match result {
             Ok(()) => {
+                for log in logs {
+                    if !signed.contains(&log) {
+                        self.unsigned.insert(log);
+                    }
+                }
+                for s in &signed {
+                    self.unsigned.remove(s);
+                }
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     let _ = reply.send(Ok(receipt));
                 }
@@ -130,6 +241,86 @@ fn writer(store: Arc<dyn AuditStore>, rx: Receiver<(Event, Reply)>, clock: Share
             }
         }
     }
+
+    /// One transaction with a checkpoint for each log left unsigned.
+    fn sign_unsigned(&mut self) -> Result<(), AuditError> {
+        if self.unsigned.is_empty() {
+            return Ok(());
+        }
+        let logs: Vec<String> = self.unsigned.iter().cloned().collect();
+        let now = read_clock(&self.clock);
+        let store = self.store.clone();
+        self.store
+            .append(&logs, &mut |heads| {
+                let trees = trees(store.as_ref(), heads, &logs);
+                let mut out = AuditBatch::default();
+                for log in &logs {
+                    let signed = heads.get(log).and_then(|h| h.checkpoint).map(|c| c.0);
+                    let tree = &trees[log];
+                    if tree.size() > 0 && signed != Some(tree.size()) {
+                        out.checkpoints.push(self.signed(log, tree, now));
+                    }
+                }
+                out
+            })
+            .map_err(|e| AuditError::Unavailable(e.to_string()))?;
+        self.unsigned.clear();
+        Ok(())
+    }
+
+    fn signed(&self, log: &str, tree: &Frontier, now: DateTime<Utc>) -> CheckpointRow {
+        let cp = Checkpoint {
+            origin: format!("{}/{log}", self.signer.name()),
+            size: tree.size(),
+            root: tree.root(),
+        };
+        CheckpointRow {
+            log: log.to_owned(),
+            size: cp.size,
+            ts: now.timestamp_micros(),
+            note: self.signer.sign(&cp),
+        }
+    }
+}
+
+/// The tree of each log as its head describes it; a log whose stored nodes
+/// are missing (written before trees existed) is rebuilt from its events.
+fn trees(store: &dyn AuditStore, heads: &Heads, logs: &[String]) -> HashMap<String, Frontier> {
+    logs.iter()
+        .map(|log| {
+            let head = heads.get(log).cloned().unwrap_or_default();
+            let tree = Frontier::from_parts(head.size, head.frontier.clone())
+                .unwrap_or_else(|| rebuild(store, log, &head));
+            (log.clone(), tree)
+        })
+        .collect()
+}
+
+/// Recomputes a log's frontier from its events in sequence order.
+fn rebuild(store: &dyn AuditStore, log: &str, head: &LogHead) -> Frontier {
+    let mut tree = Frontier::default();
+    for seq in 1..=head.size {
+        match store.event(log, seq) {
+            Ok(Some(row)) => {
+                tree.push(row.hash);
+            }
+            _ => break,
+        }
+    }
+    tree
+}
+
+/// The completed perfect subtrees worth storing (level 0 is the event itself).
+fn completed(log: &str, nodes: Vec<crate::merkle::Node>) -> impl Iterator<Item = TreeNode> + '_ {
+    nodes
+        .into_iter()
+        .filter(|n| n.level > 0)
+        .map(move |n| TreeNode {
+            log: log.to_owned(),
+            level: n.level,
+            index: n.index,
+            hash: n.hash,
+        })
 }
 
 /// Seals the batch onto the current heads: sequence numbers, time, previous hashes.
@@ -138,15 +329,16 @@ fn chain(
     heads: &Heads,
     now: DateTime<Utc>,
     receipts: &mut Vec<Receipt>,
-) -> Vec<AuditRow> {
+) -> AuditBatch {
     let mut next: HashMap<String, (u64, [u8; 32])> = HashMap::new();
     let mut rows = Vec::with_capacity(batch.len());
     for (event, _) in batch {
         let log = log_for(event.tenant.as_deref());
         let (seq, prev) = next
             .get(&log)
-            .or_else(|| heads.get(&log))
-            .map(|(s, h)| (s + 1, *h))
+            .copied()
+            .or_else(|| heads.get(&log).map(|h| (h.size, h.hash)))
+            .map(|(s, h)| (s + 1, h))
             .unwrap_or((1, [0u8; 32]));
         let sealed = SealedEvent::seal(event.clone(), log.clone(), seq, now, &prev);
         let body = sealed.canonical();
@@ -166,5 +358,8 @@ fn chain(
         });
         receipts.push(Receipt { log, seq, hash });
     }
-    rows
+    AuditBatch {
+        events: rows,
+        ..Default::default()
+    }
 }

@@ -1,6 +1,5 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,12 +127,4 @@ impl SealedEvent {
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
-}
-
-/// RFC 6962 leaf hash: SHA-256(0x00 ‖ bytes).
-pub fn leaf_hash(body: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(body);
-    h.finalize().into()
 }

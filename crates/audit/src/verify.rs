@@ -1,9 +1,24 @@
-//! Recomputes every hash and link of every log and reports the first break.
+//! Recomputes every hash, link and Merkle root of every log, checks every
+//! signed checkpoint against the events (and any checkpoints held outside
+//! the database), and reports the first break.
+//!
+//! What each check catches: a changed event (its hash), an edited event with
+//! its hash and chain recomputed (the signed roots), a deleted, duplicated
+//! or reordered row (the sequence), a forged checkpoint (the signature), a
+//! truncated tail with its checkpoints deleted or an older copy of the
+//! database restored (a checkpoint kept elsewhere: a witness's or an
+//! auditor's, which covers more events than are left).
+
+use std::collections::BTreeMap;
 
 use mamori_store::{AuditStore, StoreError};
 use serde::Serialize;
 
-use crate::event::{SealedEvent, leaf_hash};
+use crate::{
+    checkpoint::{Checkpoint, Verifier},
+    event::SealedEvent,
+    merkle::{Frontier, Hash, leaf_hash},
+};
 
 #[derive(Debug, Serialize)]
 pub struct LogReport {
@@ -13,8 +28,14 @@ pub struct LogReport {
     /// Sequence number where verification first failed, and why.
     pub first_bad_seq: Option<u64>,
     pub problem: Option<String>,
-    /// Hex hash of the last verified event: compare it with a copy kept elsewhere.
+    /// Hex hash of the last verified event.
     pub head: Option<String>,
+    /// Hex Merkle root over every verified event: compare it with a copy kept elsewhere.
+    pub root: Option<String>,
+    /// Signed checkpoints found consistent with the events (stored and trusted).
+    pub checkpoints: u64,
+    /// The largest size a valid checkpoint vouches for.
+    pub signed_size: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -22,103 +43,333 @@ pub struct VerifyReport {
     pub ok: bool,
     pub events: u64,
     pub logs: Vec<LogReport>,
+    /// The key checkpoints were checked with (`name+id+key`).
+    pub key: Option<String>,
+}
+
+/// What verification trusts beyond the database itself.
+#[derive(Clone, Debug, Default)]
+pub struct Trust {
+    /// The audit key's public half. Without it the checkpoints are not checked.
+    pub key: Option<Verifier>,
+    /// Signed checkpoints kept outside the database (a witness's, an
+    /// auditor's earlier copy). Each must be signed by `key` and agree with
+    /// the events; a log shorter than one of them was truncated or rolled back.
+    pub checkpoints: Vec<String>,
 }
 
 const PAGE: usize = 10_000;
 
-pub fn verify(store: &dyn AuditStore, only: Option<&str>) -> Result<VerifyReport, StoreError> {
-    let logs: Vec<String> = match only {
+pub fn verify(
+    store: &dyn AuditStore,
+    only: Option<&str>,
+    trust: &Trust,
+) -> Result<VerifyReport, StoreError> {
+    let mut logs: Vec<String> = match only {
         Some(l) => vec![l.to_owned()],
         None => store.logs()?,
     };
+    // A trusted checkpoint of a log with no events left must still be checked.
+    let trusted = trusted_checkpoints(trust);
+    let mut broken = Vec::new();
+    for (log, found) in &trusted {
+        match found {
+            Ok(list)
+                if only.is_none_or(|o| o == log) && !logs.contains(log) && !list.is_empty() =>
+            {
+                logs.push(log.clone())
+            }
+            Err(problem) => broken.push(problem.clone()),
+            _ => {}
+        }
+    }
     let mut reports = Vec::new();
     for log in logs {
-        reports.push(verify_log(store, &log)?);
+        let outside = match trusted.get(&log) {
+            Some(Ok(list)) => list.clone(),
+            _ => Vec::new(),
+        };
+        reports.push(verify_log(store, &log, trust.key.as_ref(), outside)?);
+    }
+    for problem in broken {
+        reports.push(LogReport {
+            log: "(trusted checkpoint)".into(),
+            events: 0,
+            ok: false,
+            first_bad_seq: None,
+            problem: Some(problem),
+            head: None,
+            root: None,
+            checkpoints: 0,
+            signed_size: 0,
+        });
     }
     Ok(VerifyReport {
         ok: reports.iter().all(|r| r.ok),
         events: reports.iter().map(|r| r.events).sum(),
         logs: reports,
+        key: trust.key.as_ref().map(Verifier::to_vkey),
     })
 }
 
-fn verify_log(store: &dyn AuditStore, log: &str) -> Result<LogReport, StoreError> {
-    let mut prev = [0u8; 32];
-    let mut expected_seq = 1u64;
-    let mut after = 0i64;
-    let fail = |seq: u64, events: u64, problem: String| LogReport {
-        log: log.to_owned(),
-        events,
-        ok: false,
-        first_bad_seq: Some(seq),
-        problem: Some(problem),
-        head: None,
-    };
-    loop {
-        let page = store.scan(log, after, PAGE)?;
-        if page.is_empty() {
-            break;
-        }
-        for row in &page {
-            after = row.rowid;
-            let n = expected_seq - 1;
-            if row.seq != expected_seq {
-                return Ok(fail(
-                    expected_seq,
-                    n,
-                    format!(
-                        "expected sequence {expected_seq}, found {}: an event is missing, duplicated or moved",
-                        row.seq
-                    ),
-                ));
+/// Trusted checkpoints by log (from their origin line), or why one is unusable.
+fn trusted_checkpoints(trust: &Trust) -> BTreeMap<String, Result<Vec<Checkpoint>, String>> {
+    let mut out: BTreeMap<String, Result<Vec<Checkpoint>, String>> = BTreeMap::new();
+    for note in &trust.checkpoints {
+        let Some(key) = &trust.key else {
+            out.insert(
+                String::new(),
+                Err("a trusted checkpoint needs the audit key to be checked".into()),
+            );
+            continue;
+        };
+        match key.open(note) {
+            Ok(cp) => {
+                let log = cp
+                    .origin
+                    .strip_prefix(&format!("{}/", key.name()))
+                    .unwrap_or(&cp.origin)
+                    .to_owned();
+                if let Ok(list) = out.entry(log).or_insert_with(|| Ok(Vec::new())) {
+                    list.push(cp);
+                }
             }
-            if leaf_hash(&row.body) != row.hash {
-                return Ok(fail(
-                    row.seq,
-                    n,
-                    "stored hash does not match the event's bytes: the event was altered".into(),
-                ));
+            Err(e) => {
+                out.insert(
+                    format!("?{}", out.len()),
+                    Err(format!("a trusted checkpoint does not verify: {e}")),
+                );
             }
-            let Ok(ev) = serde_json::from_slice::<SealedEvent>(&row.body) else {
-                return Ok(fail(row.seq, n, "event bytes are not a valid event".into()));
-            };
-            if ev.log != log || ev.seq != row.seq {
-                return Ok(fail(
-                    row.seq,
-                    n,
-                    "event names another position than where it is stored".into(),
-                ));
-            }
-            if ev.prev != hex::encode(prev) {
-                return Ok(fail(
-                    row.seq,
-                    n,
-                    "chain broken: the event does not follow the one before it".into(),
-                ));
-            }
-            let columns_match = ev.event.actor == row.actor
-                && ev.event.action == row.action
-                && ev.event.tenant == row.tenant
-                && ev.event.decision.as_str() == row.decision
-                && ev.timestamp().map(|t| t.timestamp_micros()) == Some(row.ts);
-            if !columns_match {
-                return Ok(fail(
-                    row.seq,
-                    n,
-                    "query columns disagree with the hashed event body".into(),
-                ));
-            }
-            prev = row.hash;
-            expected_seq += 1;
         }
     }
-    let events = expected_seq - 1;
+    out
+}
+
+/// Walks one log's events in storage order with its checkpoints in size order.
+struct Walk<'a> {
+    store: &'a dyn AuditStore,
+    log: &'a str,
+    key: Option<&'a Verifier>,
+    origin: String,
+    tree: Frontier,
+    prev: Hash,
+    /// Stored checkpoints not yet reached, smallest size first.
+    stored: Vec<mamori_store::CheckpointRow>,
+    stored_after: u64,
+    /// No stored checkpoint beyond `stored_after`.
+    stored_done: bool,
+    outside: Vec<Checkpoint>,
+    checked: u64,
+    signed_size: u64,
+}
+
+fn verify_log(
+    store: &dyn AuditStore,
+    log: &str,
+    key: Option<&Verifier>,
+    mut outside: Vec<Checkpoint>,
+) -> Result<LogReport, StoreError> {
+    outside.sort_by_key(|c| std::cmp::Reverse(c.size));
+    let mut w = Walk {
+        store,
+        log,
+        key,
+        origin: key
+            .map(|k| format!("{}/{log}", k.name()))
+            .unwrap_or_default(),
+        tree: Frontier::default(),
+        prev: [0u8; 32],
+        stored: Vec::new(),
+        stored_after: 0,
+        stored_done: false,
+        outside,
+        checked: 0,
+        signed_size: 0,
+    };
+    let outcome = w.run()?;
+    let events = w.tree.size();
+    let (first_bad_seq, problem) = match outcome {
+        Ok(()) => (None, None),
+        Err((seq, why)) => (Some(seq), Some(why)),
+    };
     Ok(LogReport {
         log: log.to_owned(),
         events,
-        ok: true,
-        first_bad_seq: None,
-        problem: None,
-        head: (events > 0).then(|| hex::encode(prev)),
+        ok: problem.is_none(),
+        first_bad_seq,
+        problem,
+        head: (events > 0).then(|| hex::encode(w.prev)),
+        root: (events > 0).then(|| hex::encode(w.tree.root())),
+        checkpoints: w.checked,
+        signed_size: w.signed_size,
     })
+}
+
+type Outcome = Result<(), (u64, String)>;
+
+impl Walk<'_> {
+    fn run(&mut self) -> Result<Outcome, StoreError> {
+        let mut after = 0i64;
+        loop {
+            let page = self.store.scan(self.log, after, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            for row in &page {
+                after = row.rowid;
+                if let Err(e) = self.event(row) {
+                    return Ok(Err(e));
+                }
+                if let Err(e) = self.checkpoints_at(self.tree.size())? {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        // Whatever checkpoint is left covers events that are no longer here.
+        let n = self.tree.size();
+        if let Some(c) = self.next_stored()? {
+            return Ok(Err((
+                n + 1,
+                format!(
+                    "a signed checkpoint covers {} events but only {n} are stored: events were deleted from the end",
+                    c.size
+                ),
+            )));
+        }
+        if let Some(c) = self.outside.last() {
+            return Ok(Err((
+                n + 1,
+                format!(
+                    "a trusted checkpoint covers {} events but only {n} are stored: the log was truncated or an older copy restored",
+                    c.size
+                ),
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    fn event(&mut self, row: &mamori_store::AuditRow) -> Outcome {
+        let expected = self.tree.size() + 1;
+        let fail = |seq: u64, why: &str| Err((seq, why.to_owned()));
+        if row.seq != expected {
+            return Err((
+                expected,
+                format!(
+                    "expected sequence {expected}, found {}: an event is missing, duplicated or moved",
+                    row.seq
+                ),
+            ));
+        }
+        if leaf_hash(&row.body) != row.hash {
+            return fail(
+                row.seq,
+                "stored hash does not match the event's bytes: the event was altered",
+            );
+        }
+        let Ok(ev) = serde_json::from_slice::<SealedEvent>(&row.body) else {
+            return fail(row.seq, "event bytes are not a valid event");
+        };
+        if ev.log != self.log || ev.seq != row.seq {
+            return fail(
+                row.seq,
+                "event names another position than where it is stored",
+            );
+        }
+        if ev.prev != hex::encode(self.prev) {
+            return fail(
+                row.seq,
+                "chain broken: the event does not follow the one before it",
+            );
+        }
+        let columns_match = ev.event.actor == row.actor
+            && ev.event.action == row.action
+            && ev.event.tenant == row.tenant
+            && ev.event.decision.as_str() == row.decision
+            && ev.timestamp().map(|t| t.timestamp_micros()) == Some(row.ts);
+        if !columns_match {
+            return fail(row.seq, "query columns disagree with the hashed event body");
+        }
+        self.prev = row.hash;
+        self.tree.push(row.hash);
+        Ok(())
+    }
+
+    fn next_stored(&mut self) -> Result<Option<&mamori_store::CheckpointRow>, StoreError> {
+        if self.stored.is_empty() && !self.stored_done {
+            self.stored = self.store.checkpoints(self.log, self.stored_after, PAGE)?;
+            self.stored.reverse();
+            self.stored_done = self.stored.is_empty();
+        }
+        Ok(self.stored.last())
+    }
+
+    /// Checks every checkpoint (stored or trusted) of exactly `size` events.
+    fn checkpoints_at(&mut self, size: u64) -> Result<Outcome, StoreError> {
+        let Some(key) = self.key else {
+            return Ok(Ok(()));
+        };
+        // The root costs O(log n) hashes: only when a checkpoint needs it.
+        let due = self.next_stored()?.is_some_and(|c| c.size <= size)
+            || self.outside.last().is_some_and(|c| c.size <= size);
+        if !due {
+            return Ok(Ok(()));
+        }
+        let root = self.tree.root();
+        while let Some(row) = self.next_stored()?.filter(|c| c.size <= size) {
+            let (row_size, note) = (row.size, row.note.clone());
+            self.stored.pop();
+            self.stored_after = row_size;
+            let cp = match key.open(&note) {
+                Ok(cp) => cp,
+                Err(e) => {
+                    return Ok(Err((
+                        row_size,
+                        format!("checkpoint at size {row_size}: {e}"),
+                    )));
+                }
+            };
+            if let Err(why) = self.matches(&cp, row_size, size, &root) {
+                return Ok(Err((row_size, why)));
+            }
+        }
+        while let Some(cp) = self.outside.last().filter(|c| c.size <= size).cloned() {
+            self.outside.pop();
+            if let Err(why) = self.matches(&cp, cp.size, size, &root) {
+                return Ok(Err((
+                    cp.size,
+                    format!("trusted checkpoint: {why} (the log was rewritten)"),
+                )));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn matches(
+        &mut self,
+        cp: &Checkpoint,
+        stored_size: u64,
+        size: u64,
+        root: &Hash,
+    ) -> Result<(), String> {
+        if cp.origin != self.origin {
+            return Err(format!(
+                "checkpoint at size {stored_size} is for '{}', not this log",
+                cp.origin
+            ));
+        }
+        if cp.size != stored_size || cp.size != size {
+            return Err(format!(
+                "checkpoint filed at size {stored_size} says {} events",
+                cp.size
+            ));
+        }
+        if &cp.root != root {
+            return Err(format!(
+                "the signed root at size {size} does not match the events: an event before it was changed"
+            ));
+        }
+        self.checked += 1;
+        self.signed_size = self.signed_size.max(size);
+        Ok(())
+    }
 }

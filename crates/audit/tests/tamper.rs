@@ -1,17 +1,37 @@
 //! Tampering with the audit database the way a malicious administrator would
-//! (triggers dropped, rows edited directly) is found by `verify`, which names
-//! the first bad position.
+//! (triggers dropped, rows edited directly, checkpoints deleted or forged, an
+//! older copy restored) is found by `verify`, which names the first bad
+//! position — with a checkpoint kept outside the database where only that
+//! can tell.
 
 use std::sync::Arc;
 
-use mamori_audit::{AuditLog, Decision, Event, leaf_hash, verify};
+use mamori_audit::{
+    AuditLog, AuditStore, Decision, Event, SealedEvent, Trust,
+    checkpoint::{Checkpoint, Signer},
+    leaf_hash, verify,
+};
 use mamori_store::sqlite::SqliteAudit;
 use rusqlite::Connection;
 
+/// The vault's audit key (every process of a vault shares it).
+fn signer() -> Signer {
+    Signer::from_seed("mamori-test", &[7u8; 32]).unwrap()
+}
+
+fn trust() -> Trust {
+    Trust {
+        key: Some(signer().verifier()),
+        checkpoints: Vec::new(),
+    }
+}
+
+/// `n` events, two thirds in tenant/acme, with a checkpoint signed after
+/// every ten (as a quiet second would) — acme is signed at sizes 1, 6, 13, 20.
 fn log_with_events(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.db");
-    let log = AuditLog::start(Arc::new(SqliteAudit::open(&path, 1000).unwrap())).unwrap();
+    let log = AuditLog::start(Arc::new(SqliteAudit::open(&path, 1000).unwrap()), signer()).unwrap();
     for i in 0..n {
         let tenant = if i % 3 == 0 { None } else { Some("acme") };
         let mut e = Event::new(
@@ -23,15 +43,73 @@ fn log_with_events(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
         e.tenant = tenant.map(str::to_owned);
         e.records = vec![format!("{i:032x}")];
         log.append(e).unwrap();
+        if i % 10 == 9 {
+            log.flush().unwrap();
+        }
     }
+    log.flush().unwrap();
     (dir, path)
 }
 
 fn verdict(path: &std::path::Path) -> (bool, Option<u64>, String) {
+    verdict_with(path, &trust())
+}
+
+fn verdict_with(path: &std::path::Path, trust: &Trust) -> (bool, Option<u64>, String) {
     let store = SqliteAudit::open(path, 1000).unwrap();
-    let r = verify(&store, Some("tenant/acme")).unwrap();
+    let r = verify(&store, Some("tenant/acme"), trust).unwrap();
     let l = &r.logs[0];
     (r.ok, l.first_bad_seq, l.problem.clone().unwrap_or_default())
+}
+
+/// Rewrites events `from..` of acme so that each hashes and chains correctly
+/// (what an attacker who edited event `from` does to hide it from the chain).
+fn rechain(c: &Connection, from: u64) {
+    let prev: Vec<u8> = c
+        .query_row(
+            "SELECT hash FROM audit_events WHERE log = 'tenant/acme' AND seq = ?1",
+            [from - 1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut prev: [u8; 32] = prev.try_into().unwrap();
+    let rows: Vec<(u64, Vec<u8>)> = c
+        .prepare("SELECT seq, body FROM audit_events WHERE log = 'tenant/acme' AND seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (seq, body) in rows {
+        let mut ev: SealedEvent = serde_json::from_slice(&body).unwrap();
+        ev.prev = hex::encode(prev);
+        let body = ev.canonical();
+        prev = leaf_hash(&body);
+        c.execute(
+            "UPDATE audit_events SET body = ?1, hash = ?2, actor = ?3 WHERE log = 'tenant/acme' AND seq = ?4",
+            rusqlite::params![body, &prev[..], ev.event.actor, seq],
+        )
+        .unwrap();
+    }
+}
+
+/// Opens the database as an attacker who also drops the checkpoint triggers.
+fn attacker_of_checkpoints(path: &std::path::Path) -> Connection {
+    let c = attacker(path);
+    c.execute_batch(
+        "DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;",
+    )
+    .unwrap();
+    c
+}
+
+fn latest_note(path: &std::path::Path) -> String {
+    let store = SqliteAudit::open(path, 1000).unwrap();
+    store
+        .latest_checkpoint("tenant/acme")
+        .unwrap()
+        .unwrap()
+        .note
 }
 
 /// Opens the database as an attacker: without the append-only triggers.
@@ -47,9 +125,156 @@ fn untouched_log_verifies() {
     let (_d, path) = log_with_events(30);
     assert_eq!(verdict(&path), (true, None, String::new()));
     let store = SqliteAudit::open(&path, 1000).unwrap();
-    let all = verify(&store, None).unwrap();
+    let all = verify(&store, None, &trust()).unwrap();
     assert!(all.ok);
     assert_eq!(all.events, 30);
+    let acme = all.logs.iter().find(|l| l.log == "tenant/acme").unwrap();
+    assert_eq!((acme.checkpoints, acme.signed_size), (4, 20), "{acme:?}");
+    // The checkpoint is a C2SP note over the same root verify computed.
+    let cp = signer().verifier().open(&latest_note(&path)).unwrap();
+    assert_eq!(cp.origin, "mamori-test/tenant/acme");
+    assert_eq!(hex::encode(cp.root), acme.root.clone().unwrap());
+}
+
+#[test]
+fn an_edit_with_the_whole_tail_rechained_is_caught_by_the_signed_root() {
+    let (_d, path) = log_with_events(30);
+    let c = attacker(&path);
+    c.execute("UPDATE audit_events SET body = CAST(replace(CAST(body AS TEXT), 'user:u', 'user:z') AS BLOB) WHERE log = 'tenant/acme' AND seq = 5", []).unwrap();
+    rechain(&c, 5);
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!(
+        (ok, seq),
+        (false, Some(6)),
+        "first checkpoint after the edit: {why}"
+    );
+    assert!(why.contains("signed root"), "{why}");
+}
+
+#[test]
+fn a_truncated_tail_is_caught_by_its_checkpoint_or_by_one_kept_elsewhere() {
+    let (_d, path) = log_with_events(30);
+    let kept = latest_note(&path);
+    let c = attacker_of_checkpoints(&path);
+    c.execute(
+        "DELETE FROM audit_events WHERE log = 'tenant/acme' AND seq > 15",
+        [],
+    )
+    .unwrap();
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!((ok, seq), (false, Some(16)), "{why}");
+    assert!(why.contains("deleted from the end"), "{why}");
+    // The careful attacker deletes the checkpoints above 15 too: the log is
+    // self-consistent again, and only the checkpoint kept elsewhere tells.
+    c.execute(
+        "DELETE FROM audit_checkpoints WHERE log = 'tenant/acme' AND size > 15",
+        [],
+    )
+    .unwrap();
+    assert!(verdict(&path).0, "{:?}", verdict(&path));
+    let with_witness = Trust {
+        checkpoints: vec![kept],
+        ..trust()
+    };
+    let (ok, seq, why) = verdict_with(&path, &with_witness);
+    assert_eq!((ok, seq), (false, Some(16)), "{why}");
+    assert!(why.contains("trusted checkpoint covers 20"), "{why}");
+}
+
+#[test]
+fn a_restored_older_copy_is_caught_by_a_checkpoint_kept_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let log = AuditLog::start(Arc::new(SqliteAudit::open(&path, 1000).unwrap()), signer()).unwrap();
+    let append = |n: usize| {
+        for i in 0..n {
+            log.append(
+                Event::new("user:a", "record.read", Decision::Allow, format!("n{i}"))
+                    .tenant("acme"),
+            )
+            .unwrap();
+        }
+        log.flush().unwrap();
+    };
+    append(5);
+    let old = dir.path().join("old.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [old.to_str().unwrap()])
+        .unwrap();
+    append(7);
+    let kept = latest_note(&path);
+    // The administrator puts the old copy back in place of the database.
+    let restored = old;
+    assert!(verdict(&restored).0, "the old copy is consistent in itself");
+    let (ok, seq, why) = verdict_with(
+        &restored,
+        &Trust {
+            checkpoints: vec![kept],
+            ..trust()
+        },
+    );
+    assert_eq!((ok, seq), (false, Some(6)), "{why}");
+    assert!(why.contains("older copy"), "{why}");
+}
+
+#[test]
+fn forged_and_edited_checkpoints_are_found() {
+    let (_d, path) = log_with_events(30);
+    // Signed by another key, same name.
+    let forger = Signer::from_seed("mamori-test", &[9u8; 32]).unwrap();
+    let c = attacker_of_checkpoints(&path);
+    let note: String = c
+        .query_row(
+            "SELECT note FROM audit_checkpoints WHERE log = 'tenant/acme' AND size = 13",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cp = signer().verifier().open(&note).unwrap();
+    let forged = forger.sign(&Checkpoint {
+        root: leaf_hash(b"x"),
+        ..cp
+    });
+    c.execute(
+        "UPDATE audit_checkpoints SET note = ?1 WHERE log = 'tenant/acme' AND size = 13",
+        [&forged],
+    )
+    .unwrap();
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!((ok, seq), (false, Some(13)), "{why}");
+    assert!(why.contains("no signature by key"), "{why}");
+    c.execute(
+        "UPDATE audit_checkpoints SET note = ?1 WHERE log = 'tenant/acme' AND size = 13",
+        [&note],
+    )
+    .unwrap();
+    assert!(verdict(&path).0);
+    // The size column moved: the note says otherwise.
+    c.execute(
+        "UPDATE audit_checkpoints SET size = 12 WHERE log = 'tenant/acme' AND size = 13",
+        [],
+    )
+    .unwrap();
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!((ok, seq), (false, Some(12)), "{why}");
+    c.execute(
+        "UPDATE audit_checkpoints SET size = 13 WHERE log = 'tenant/acme' AND size = 12",
+        [],
+    )
+    .unwrap();
+    // The root inside the note edited: the signature breaks.
+    let mut lines: Vec<String> = note.split('\n').map(str::to_owned).collect();
+    let first = if lines[2].starts_with('A') { "B" } else { "A" };
+    lines[2].replace_range(0..1, first);
+    c.execute(
+        "UPDATE audit_checkpoints SET note = ?1 WHERE log = 'tenant/acme' AND size = 13",
+        [lines.join("\n")],
+    )
+    .unwrap();
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!((ok, seq), (false, Some(13)), "{why}");
+    assert!(why.contains("does not verify"), "{why}");
 }
 
 #[test]
@@ -159,9 +384,9 @@ fn a_changed_query_column_is_found() {
 fn chains_stay_gapless_with_several_writers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.db");
-    let a = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap())).unwrap();
-    let b = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap())).unwrap();
-    let threads: Vec<_> = [a, b]
+    let a = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap()), signer()).unwrap();
+    let b = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap()), signer()).unwrap();
+    let threads: Vec<_> = [a.clone(), b.clone()]
         .into_iter()
         .flat_map(|log| (0..4).map(move |t| (log.clone(), t)))
         .map(|(log, t)| {
@@ -184,8 +409,14 @@ fn chains_stay_gapless_with_several_writers() {
     for t in threads {
         t.join().unwrap();
     }
+    a.flush().unwrap();
+    b.flush().unwrap();
     let store = SqliteAudit::open(&path, 1000).unwrap();
-    let r = verify(&store, None).unwrap();
+    let r = verify(&store, None, &trust()).unwrap();
     assert!(r.ok, "{:?}", r.logs);
     assert_eq!(r.events, 400);
+    assert_eq!(
+        r.logs[0].signed_size, 400,
+        "the last writer to stop signed the end"
+    );
 }

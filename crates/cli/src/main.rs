@@ -1,6 +1,7 @@
 //! `mamori`: the command line. Glue only — every operation lives in a library
 //! crate; this file parses arguments, calls it, and prints the result.
 
+mod audit;
 mod demo;
 mod export;
 mod governance;
@@ -114,7 +115,7 @@ enum Command {
     },
     /// The audit log.
     #[command(subcommand)]
-    Audit(AuditCmd),
+    Audit(audit::AuditCmd),
     /// Just-in-time access: requests, approvals, grants (acts as you: --token).
     #[command(subcommand)]
     Access(governance::AccessCmd),
@@ -217,16 +218,6 @@ enum UserCmd {
         login: String,
     },
     List,
-}
-
-#[derive(Subcommand)]
-enum AuditCmd {
-    /// Recompute every hash and link; exit non-zero on any break.
-    Verify {
-        /// Only this log (`system` or `tenant/<id>`).
-        #[arg(long)]
-        log: Option<String>,
-    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -391,38 +382,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
                 });
             }
         }
-        Command::Audit(AuditCmd::Verify { log }) => {
-            let opened = datadir::open(dir)?;
-            let report =
-                mamori_audit::verify(opened.vault.audit().store().as_ref(), log.as_deref())?;
-            out.emit(&report, |r| {
-                let mut t = String::new();
-                for l in &r.logs {
-                    match &l.problem {
-                        None => t.push_str(&format!(
-                            "ok      {:<32} {} events, head {}\n",
-                            l.log,
-                            l.events,
-                            l.head.as_deref().unwrap_or("-")
-                        )),
-                        Some(p) => t.push_str(&format!(
-                            "BROKEN  {:<32} at seq {}: {p}\n",
-                            l.log,
-                            l.first_bad_seq.unwrap_or(0)
-                        )),
-                    }
-                }
-                t.push_str(if r.ok {
-                    "verdict: the audit log verifies"
-                } else {
-                    "verdict: TAMPERING OR CORRUPTION DETECTED"
-                });
-                t
-            });
-            if !report.ok {
-                return Ok(ExitCode::from(3));
-            }
-        }
+        Command::Audit(cmd) => return audit::run(dir, cmd, out),
     }
     Ok(ExitCode::SUCCESS)
 }

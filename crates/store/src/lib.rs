@@ -26,8 +26,8 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The last (seq, hash) of each audit log; a log absent here is empty.
-pub type Heads = std::collections::HashMap<String, (u64, [u8; 32])>;
+/// Where each audit log ends; a log absent here is empty.
+pub type Heads = std::collections::HashMap<String, LogHead>;
 
 /// Tenants, their wrapped keys and their customer records.
 pub trait VaultStore: Send + Sync {
@@ -179,19 +179,29 @@ pub trait ExportStore: Send + Sync {
     fn purge_packages(&self, now: i64) -> Result<u64>;
 }
 
-/// The append-only audit log's storage. There is no update and no delete.
+/// The append-only audit log's storage: events, the perfect subtrees of each
+/// log's Merkle tree, and signed checkpoints. There is no update and no delete.
 pub trait AuditStore: Send + Sync {
-    /// Appends events durably in one transaction. Inside it, with the log's
-    /// write lock held, `build` receives the current head (last seq and hash)
-    /// of each of `logs` and returns the rows to insert, chained onto those
-    /// heads. Reading the heads under the lock keeps every chain gapless even
-    /// when several processes append to the same log.
-    fn append(&self, logs: &[String], build: &mut dyn FnMut(&Heads) -> Vec<AuditRow>)
-    -> Result<()>;
+    /// Appends durably in one transaction. Inside it, with the log's write
+    /// lock held, `build` receives where each of `logs` ends (last event,
+    /// tree frontier, latest checkpoint) and returns what to write: events
+    /// chained onto those heads, the tree nodes they complete, checkpoints.
+    /// Reading the heads under the lock keeps every log gapless even when
+    /// several processes append to it.
+    fn append(&self, logs: &[String], build: &mut dyn FnMut(&Heads) -> AuditBatch) -> Result<()>;
     /// Events of one log in storage order after storage position `after`, at
     /// most `limit`. Storage order, not `seq` order: a reordered or renumbered
     /// row must reach the verifier out of sequence.
     fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>>;
     fn logs(&self) -> Result<Vec<String>>;
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>>;
+    /// The event of `log` with sequence number `seq`.
+    fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>>;
+    /// The perfect subtree `(level, index)` of `log`'s tree: level 0 is the
+    /// hash of event `index + 1`.
+    fn tree_node(&self, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>>;
+    /// Checkpoints of `log` with size above `after`, in size order, at most `limit`.
+    fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>>;
+    /// The checkpoint of `log` with the largest size.
+    fn latest_checkpoint(&self, log: &str) -> Result<Option<CheckpointRow>>;
 }

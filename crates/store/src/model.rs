@@ -96,6 +96,47 @@ pub struct AuditRow {
     pub hash: [u8; 32],
 }
 
+/// Where a log ends, as its writer reads it under the append lock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogHead {
+    /// Events in the log: its Merkle tree size (sequence numbers start at 1).
+    pub size: u64,
+    /// Leaf hash of the last event.
+    pub hash: [u8; 32],
+    /// Roots of the perfect subtrees that cover the log, largest first.
+    pub frontier: Vec<[u8; 32]>,
+    /// The latest signed checkpoint: (size, time in µs since the epoch).
+    pub checkpoint: Option<(u64, i64)>,
+}
+
+/// A perfect subtree of a log's Merkle tree, stored when an append completes
+/// it (level ≥ 1; level 0 is the event's own hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeNode {
+    pub log: String,
+    pub level: u32,
+    pub index: u64,
+    pub hash: [u8; 32],
+}
+
+/// A signed checkpoint (C2SP signed note) of a log at a size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub log: String,
+    pub size: u64,
+    /// When it was signed, µs since the epoch (not signed; for pacing).
+    pub ts: i64,
+    pub note: String,
+}
+
+/// Everything one append transaction writes.
+#[derive(Clone, Debug, Default)]
+pub struct AuditBatch {
+    pub events: Vec<AuditRow>,
+    pub nodes: Vec<TreeNode>,
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {
     pub actor: Option<String>,

@@ -108,6 +108,10 @@ pub struct KeysConfig {
     /// Root key file, relative to the data directory. Ignored when the
     /// environment variable MAMORI_ROOT_KEY holds the key (base64).
     pub root_key_file: String,
+    /// The audit log's Ed25519 signing key (C2SP signer-key format), relative
+    /// to the data directory; its public half is written beside it as
+    /// `<file>.pub` for auditors. Ignored when MAMORI_AUDIT_KEY holds the key.
+    pub audit_key_file: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -149,6 +153,7 @@ impl Default for Config {
             },
             keys: KeysConfig {
                 root_key_file: "root.key".into(),
+                audit_key_file: "audit.key".into(),
             },
             store: StoreConfig {
                 vault_db: "vault.db".into(),

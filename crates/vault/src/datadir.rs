@@ -3,6 +3,8 @@
 //! ```text
 //! DIR/mamori.toml      configuration
 //! DIR/root.key         32 random bytes, mode 0600 (or MAMORI_ROOT_KEY, base64)
+//! DIR/audit.key        the audit log's Ed25519 signing key, mode 0600 (or MAMORI_AUDIT_KEY)
+//! DIR/audit.key.pub    its public half: what auditors and witnesses verify with
 //! DIR/vault.db         tenants, wrapped keys, sealed records, users (SQLite, WAL)
 //! DIR/audit.db         the audit log (SQLite, WAL)
 //! DIR/policies/        Cedar policies and their schema
@@ -16,7 +18,10 @@ use std::{
     sync::Arc,
 };
 
-use mamori_audit::AuditLog;
+use mamori_audit::{
+    AuditLog,
+    checkpoint::{Signer, Verifier},
+};
 use mamori_crypto::RootKey;
 use mamori_policy::{DEFAULT_POLICIES, Gate, POLICY_SCHEMA};
 use mamori_store::sqlite::{SqliteAudit, SqliteVault};
@@ -29,6 +34,7 @@ use crate::{
 };
 
 pub const ROOT_KEY_ENV: &str = "MAMORI_ROOT_KEY";
+pub const AUDIT_KEY_ENV: &str = "MAMORI_AUDIT_KEY";
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> VaultError {
     VaultError::Internal(format!("{what} {}: {e}", path.display()))
@@ -59,17 +65,12 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     } else {
         let path = dir.join(&config.keys.root_key_file);
         let key = RootKey::generate().map_err(|e| VaultError::Internal(e.to_string()))?;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| io("cannot create", &path, e))?;
-        f.write_all(key.expose_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| io("cannot write", &path, e))?;
+        write_secret(&path, key.expose_bytes())?;
         path.display().to_string()
     };
+    if std::env::var_os(AUDIT_KEY_ENV).is_none() {
+        create_audit_key(&dir.join(&config.keys.audit_key_file))?;
+    }
     let policy_dir = dir.join(&config.policy.dir);
     fs::create_dir_all(&policy_dir).map_err(|e| io("cannot create", &policy_dir, e))?;
     for (name, body) in [
@@ -94,6 +95,63 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     })
 }
 
+/// Writes a new secret file readable by its owner only; never overwrites.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io("cannot create", path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io("cannot write", path, e))
+}
+
+/// Refuses a secret file that group or others can read.
+fn check_private(path: &Path) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|e| io("cannot read", path, e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(VaultError::Internal(format!(
+            "{} is readable by group or others; run: chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A new audit signing key at `path` and its public half at `path.pub`.
+fn create_audit_key(path: &Path) -> Result<Signer> {
+    let mut id = [0u8; 4];
+    getrandom::fill(&mut id).map_err(|e| VaultError::Internal(e.to_string()))?;
+    let signer = Signer::generate(&format!("mamori-{}", hex::encode(id)))
+        .map_err(|e| VaultError::Internal(e.to_string()))?;
+    write_secret(path, format!("{}\n", signer.to_skey().as_str()).as_bytes())?;
+    let public = path.with_extension("key.pub");
+    fs::write(&public, format!("{}\n", signer.verifier().to_vkey()))
+        .map_err(|e| io("cannot write", &public, e))?;
+    Ok(signer)
+}
+
+/// The audit signing key from MAMORI_AUDIT_KEY or its file. A data directory
+/// made before audit checkpoints existed gets its key on first open.
+pub fn load_audit_key(dir: &Path, config: &Config) -> Result<Signer> {
+    let parse =
+        |s: &str| Signer::parse(s).map_err(|e| VaultError::Internal(format!("audit key: {e}")));
+    if let Ok(skey) = std::env::var(AUDIT_KEY_ENV) {
+        return parse(&Zeroizing::new(skey));
+    }
+    let path = dir.join(&config.keys.audit_key_file);
+    if !path.exists() {
+        tracing::warn!(path = %path.display(), "no audit signing key; creating one");
+        return create_audit_key(&path);
+    }
+    check_private(&path)?;
+    let text = Zeroizing::new(fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?);
+    parse(&text)
+}
+
 /// Loads the root key from MAMORI_ROOT_KEY or the key file, refusing a file
 /// that others can read.
 pub fn load_root_key(dir: &Path, config: &Config) -> Result<RootKey> {
@@ -103,14 +161,7 @@ pub fn load_root_key(dir: &Path, config: &Config) -> Result<RootKey> {
             .map_err(|e| VaultError::Internal(format!("{ROOT_KEY_ENV}: {e}")));
     }
     let path = dir.join(&config.keys.root_key_file);
-    let meta = fs::metadata(&path).map_err(|e| io("cannot read root key", &path, e))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(VaultError::Internal(format!(
-            "root key {} is readable by group or others; run: chmod 600 {}",
-            path.display(),
-            path.display()
-        )));
-    }
+    check_private(&path)?;
     let bytes = Zeroizing::new(fs::read(&path).map_err(|e| io("cannot read root key", &path, e))?);
     RootKey::from_bytes(&bytes)
         .map_err(|e| VaultError::Internal(format!("{}: {e}", path.display())))
@@ -143,8 +194,32 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
         &dir.join(&config.store.audit_db),
         config.audit.busy_timeout_ms,
     )?);
-    let audit = AuditLog::start(audit_store)?;
+    let audit = AuditLog::start(audit_store, load_audit_key(dir, &config)?)?;
     let vault = Vault::new(store, audit, gate, root).with_rules(crate::Rules::from_config(&config));
     let vault = Arc::new(adjust(vault));
     Ok(Opened { config, vault })
+}
+
+/// The audit log of a data directory, read-only, and the public key its
+/// checkpoints are checked with — all an auditor needs: no root key, no
+/// signing key, no write access.
+pub fn open_audit(dir: &Path) -> Result<(SqliteAudit, Verifier)> {
+    let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
+    let store = SqliteAudit::open_read_only(&dir.join(&config.store.audit_db))?;
+    Ok((store, audit_verifier(dir, &config)?))
+}
+
+/// The audit key's public half: from MAMORI_AUDIT_KEY when set, otherwise
+/// the `.pub` file beside the key file.
+pub fn audit_verifier(dir: &Path, config: &Config) -> Result<Verifier> {
+    if let Ok(skey) = std::env::var(AUDIT_KEY_ENV) {
+        let signer = Signer::parse(&Zeroizing::new(skey))
+            .map_err(|e| VaultError::Internal(format!("audit key: {e}")))?;
+        return Ok(signer.verifier());
+    }
+    let path = dir
+        .join(&config.keys.audit_key_file)
+        .with_extension("key.pub");
+    let text = fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?;
+    Verifier::parse(&text).map_err(|e| VaultError::Internal(format!("{}: {e}", path.display())))
 }

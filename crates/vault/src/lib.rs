@@ -73,6 +73,16 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
 }
 
+/// A process that ends leaves no unsigned audit events behind: the last
+/// events get their signed checkpoint before the vault goes away.
+impl Drop for Vault {
+    fn drop(&mut self) {
+        if let Err(e) = self.audit.flush() {
+            tracing::error!(error = %e, "could not sign the last audit checkpoint");
+        }
+    }
+}
+
 impl Vault {
     pub fn new(store: Arc<dyn Backend>, audit: AuditLog, gate: Gate, root: RootKey) -> Self {
         Self {

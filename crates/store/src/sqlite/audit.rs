@@ -4,9 +4,10 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Pool, migrate, open_with};
-use crate::{AuditQuery, AuditRow, AuditStore, Heads, Result};
+use crate::{AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead, Result};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- The audit log. Rows are only ever inserted; `body` holds the event's
 -- canonical bytes and `hash` = SHA-256(0x00 || body), which chains through
 -- the previous hash inside the body. The other columns exist for querying.
@@ -31,7 +32,37 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-"#];
+"#,
+    r#"
+-- Each log's RFC 6962 Merkle tree: the perfect subtrees of level >= 1,
+-- written as appends complete them (level 0 is audit_events.hash), so any
+-- inclusion or consistency proof is O(log n) lookups.
+CREATE TABLE audit_nodes (
+    log TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (log, level, idx)
+) WITHOUT ROWID;
+-- Signed checkpoints (C2SP signed notes): size and root of a log, signed
+-- with the vault's audit key at least every second while it grows.
+CREATE TABLE audit_checkpoints (
+    log TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (log, size)
+);
+CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'audit tree nodes are append-only'); END;
+CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'audit tree nodes are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+"#,
+];
 
 /// The audit log in `audit.db`.
 pub struct SqliteAudit {
@@ -52,7 +83,87 @@ impl SqliteAudit {
     }
 }
 
+impl SqliteAudit {
+    /// Opens `audit.db` without writing to it (an auditor's copy): nothing
+    /// is migrated, and every append fails.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let writer = open_with(path, true, 1000)?;
+        let version: usize = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != MIGRATIONS.len() {
+            return Err(crate::StoreError::Schema(format!(
+                "{} has audit schema version {version}, this binary reads version {}; \
+                 open the data directory once with this version of mamori first",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Pool::new(path, true),
+        })
+    }
+}
+
 const COLS: &str = "rowid, log, seq, ts, actor, action, tenant, decision, body, hash";
+
+/// Where `log` ends: its last event, the perfect subtrees covering it
+/// (largest first; shorter than one per set bit of the size when nodes are
+/// missing, which the writer repairs) and its latest checkpoint.
+fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
+    let last: Option<(u64, [u8; 32])> = c
+        .prepare_cached(
+            "SELECT seq, hash FROM audit_events WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([log], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((size, hash)) = last else {
+        return Ok(None);
+    };
+    let mut frontier = Vec::with_capacity(size.count_ones() as usize);
+    let mut start = 0u64;
+    for level in (0..64u32).rev() {
+        if size >> level & 1 == 1 {
+            if let Some(h) = node(c, log, level, start >> level)? {
+                frontier.push(h);
+            }
+            start += 1 << level;
+        }
+    }
+    let checkpoint = c
+        .prepare_cached(
+            "SELECT size, ts FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
+        )?
+        .query_row([log], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(Some(LogHead {
+        size,
+        hash,
+        frontier,
+        checkpoint,
+    }))
+}
+
+fn node(c: &Connection, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
+    let found = if level == 0 {
+        c.prepare_cached("SELECT hash FROM audit_events WHERE log = ?1 AND seq = ?2")?
+            .query_row(params![log, index + 1], |r| r.get(0))
+            .optional()?
+    } else {
+        c.prepare_cached("SELECT hash FROM audit_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?
+            .query_row(params![log, level, index], |r| r.get(0))
+            .optional()?
+    };
+    Ok(found)
+}
+
+fn checkpoint_from_row(r: &Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        log: r.get(0)?,
+        size: r.get(1)?,
+        ts: r.get(2)?,
+        note: r.get(3)?,
+    })
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
@@ -70,35 +181,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 impl AuditStore for SqliteAudit {
-    fn append(
-        &self,
-        logs: &[String],
-        build: &mut dyn FnMut(&Heads) -> Vec<AuditRow>,
-    ) -> Result<()> {
+    fn append(&self, logs: &[String], build: &mut dyn FnMut(&Heads) -> AuditBatch) -> Result<()> {
         let mut w = self.writer.lock();
-        // IMMEDIATE takes the write lock first, so no other process can append between reading the heads and inserting.
+        // IMMEDIATE takes the write lock first, so no other process can
+        // append between reading the heads and inserting.
         let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut heads = Heads::new();
-        {
-            let mut head = tx.prepare_cached(
-                "SELECT seq, hash FROM audit_events WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
-            )?;
-            for log in logs {
-                if let Some(h) = head
-                    .query_row([log], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?
-                {
-                    heads.insert(log.clone(), h);
-                }
+        for log in logs {
+            if let Some(h) = head(&tx, log)? {
+                heads.insert(log.clone(), h);
             }
         }
-        let events = build(&heads);
+        let batch = build(&heads);
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            for e in &events {
+            for e in &batch.events {
                 st.execute(params![
                     e.log,
                     e.seq,
@@ -110,6 +210,18 @@ impl AuditStore for SqliteAudit {
                     e.body,
                     &e.hash[..]
                 ])?;
+            }
+            let mut st = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit_nodes (log, level, idx, hash) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for n in &batch.nodes {
+                st.execute(params![n.log, n.level, n.index, &n.hash[..]])?;
+            }
+            let mut st = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit_checkpoints (log, size, ts, note) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for c in &batch.checkpoints {
+                st.execute(params![c.log, c.size, c.ts, c.note])?;
             }
         }
         tx.commit()?;
@@ -159,5 +271,38 @@ impl AuditStore for SqliteAudit {
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COLS} FROM audit_events WHERE log = ?1 AND seq = ?2"
+        ))?;
+        Ok(st.query_row(params![log, seq], from_row).optional()?)
+    }
+
+    fn tree_node(&self, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
+        let c = self.readers.get()?;
+        node(&c, log, level, index)
+    }
+
+    fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT log, size, ts, note FROM audit_checkpoints
+             WHERE log = ?1 AND size > ?2 ORDER BY size LIMIT ?3",
+        )?;
+        let rows = st
+            .query_map(params![log, after, limit as i64], checkpoint_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn latest_checkpoint(&self, log: &str) -> Result<Option<CheckpointRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT log, size, ts, note FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
+        )?;
+        Ok(st.query_row([log], checkpoint_from_row).optional()?)
     }
 }

@@ -1,0 +1,407 @@
+//! Signed checkpoints: a log's size and root hash, signed with Ed25519, in
+//! the C2SP tlog-checkpoint and signed-note formats — the ones transparency
+//! logs, witnesses and their tools already speak.
+//!
+//! ```text
+//! <origin>\n                 e.g. mamori/3f9a…/tenant/acme: unique per log
+//! <size>\n                   decimal, no leading zeros
+//! <base64 root hash>\n
+//! \n
+//! — <key name> <base64(key id ‖ signature)>\n
+//! ```
+//!
+//! The key id is the first four bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public
+//! key), and the verifier key is written `name+<key id hex>+<base64(0x01 ‖
+//! public key)>`. Pure functions, no I/O; the signing key is zeroized on drop.
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::merkle::Hash;
+
+/// The algorithm byte of Ed25519 keys in signed notes.
+const ED25519: u8 = 0x01;
+/// What starts a signature line: an em dash and a space.
+const SIG_PREFIX: &str = "\u{2014} ";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("malformed checkpoint: {0}")]
+    Malformed(&'static str),
+    #[error("malformed key: {0}")]
+    Key(&'static str),
+    #[error("no signature by key '{0}' on this checkpoint")]
+    Unsigned(String),
+    #[error("the signature by key '{0}' does not verify: the checkpoint was altered or forged")]
+    BadSignature(String),
+}
+
+/// What a checkpoint says: this log, at this size, has this root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+}
+
+impl Checkpoint {
+    /// The signed text: origin, size and root, each on its own line.
+    pub fn body(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
+    }
+
+    /// Parses a checkpoint body (extension lines after the root are allowed
+    /// by the format and ignored).
+    pub fn parse_body(text: &str) -> Result<Self, CheckpointError> {
+        let bad = CheckpointError::Malformed;
+        let body = text.strip_suffix('\n').ok_or(bad("no final newline"))?;
+        let mut lines = body.split('\n');
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or(bad("no origin"))?;
+        let size = lines.next().ok_or(bad("no size"))?;
+        if size.is_empty()
+            || !size.bytes().all(|b| b.is_ascii_digit())
+            || (size.len() > 1 && size.starts_with('0'))
+        {
+            return Err(bad("size is not a decimal number"));
+        }
+        let size = size.parse().map_err(|_| bad("size is too large"))?;
+        let root = lines.next().ok_or(bad("no root hash"))?;
+        let root = B64
+            .decode(root)
+            .ok()
+            .and_then(|r| Hash::try_from(r).ok())
+            .ok_or(bad("root hash is not 32 bytes of base64"))?;
+        Ok(Self {
+            origin: origin.to_owned(),
+            size,
+            root,
+        })
+    }
+}
+
+fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([ED25519]);
+    h.update(public.as_bytes());
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+fn check_name(name: &str) -> Result<(), CheckpointError> {
+    if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
+        return Err(CheckpointError::Key(
+            "a key name is non-empty, without spaces or '+'",
+        ));
+    }
+    Ok(())
+}
+
+/// The log's signing key (kept outside the database, like the root key).
+pub struct Signer {
+    name: String,
+    key: SigningKey,
+    id: [u8; 4],
+}
+
+impl Signer {
+    /// A signer from a 32-byte Ed25519 seed.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+        check_name(name)?;
+        let key = SigningKey::from_bytes(seed);
+        let id = key_id(name, &key.verifying_key());
+        Ok(Self {
+            name: name.to_owned(),
+            key,
+            id,
+        })
+    }
+
+    /// A new random key.
+    pub fn generate(name: &str) -> Result<Self, CheckpointError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(|_| CheckpointError::Key("no randomness"))?;
+        Self::from_seed(name, &seed)
+    }
+
+    /// Parses a signer key, `PRIVATE+KEY+name+<hex key id>+<base64(0x01 ‖ seed)>`
+    /// (the format of Go's golang.org/x/mod/sumdb/note).
+    pub fn parse(skey: &str) -> Result<Self, CheckpointError> {
+        let bad = CheckpointError::Key;
+        let rest = skey
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(bad("a signer key starts with PRIVATE+KEY+"))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected PRIVATE+KEY+name+keyid+key"));
+        };
+        let raw = Zeroizing::new(B64.decode(key).map_err(|_| bad("the key is not base64"))?);
+        let Some((&ED25519, seed)) = raw.split_first() else {
+            return Err(bad("not an Ed25519 key"));
+        };
+        let seed: &[u8; 32] = seed.try_into().map_err(|_| bad("not 32 key bytes"))?;
+        let signer = Self::from_seed(name, seed)?;
+        if hex::encode(signer.id) != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(signer)
+    }
+
+    /// The signer key string, for the key file (secret: keep it 0600).
+    pub fn to_skey(&self) -> Zeroizing<String> {
+        let mut raw = Zeroizing::new(vec![ED25519]);
+        raw.extend_from_slice(self.key.as_bytes());
+        Zeroizing::new(format!(
+            "PRIVATE+KEY+{}+{}+{}",
+            self.name,
+            hex::encode(self.id),
+            B64.encode(raw.as_slice())
+        ))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        Verifier {
+            name: self.name.clone(),
+            key: self.key.verifying_key(),
+            id: self.id,
+        }
+    }
+
+    /// Signs a note's text (which must end with a newline).
+    pub fn sign_text(&self, text: &str) -> String {
+        debug_assert!(text.ends_with('\n'));
+        let sig = self.key.sign(text.as_bytes());
+        let mut blob = self.id.to_vec();
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("{text}\n{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob))
+    }
+
+    /// The signed checkpoint.
+    pub fn sign(&self, cp: &Checkpoint) -> String {
+        self.sign_text(&cp.body())
+    }
+}
+
+/// A public key that checks checkpoints: what an auditor or a witness holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verifier {
+    name: String,
+    key: VerifyingKey,
+    id: [u8; 4],
+}
+
+impl Verifier {
+    /// Parses `name+<hex key id>+<base64(0x01 ‖ public key)>`.
+    pub fn parse(vkey: &str) -> Result<Self, CheckpointError> {
+        let bad = CheckpointError::Key;
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected name+keyid+key"));
+        };
+        check_name(name)?;
+        let id: [u8; 4] = hex::decode(id)
+            .ok()
+            .filter(|_| id.len() == 8)
+            .and_then(|v| v.try_into().ok())
+            .ok_or(bad("the key id is not 8 hex digits"))?;
+        let raw = B64.decode(key).map_err(|_| bad("the key is not base64"))?;
+        let Some((&ED25519, public)) = raw.split_first() else {
+            return Err(bad("not an Ed25519 key"));
+        };
+        let public: [u8; 32] = public.try_into().map_err(|_| bad("not 32 key bytes"))?;
+        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a valid Ed25519 key"))?;
+        if key_id(name, &key) != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            key,
+            id,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The verifier key string, to publish to auditors and witnesses.
+    pub fn to_vkey(&self) -> String {
+        let mut raw = vec![ED25519];
+        raw.extend_from_slice(self.key.as_bytes());
+        format!("{}+{}+{}", self.name, hex::encode(self.id), B64.encode(raw))
+    }
+
+    /// The text of a signed note if it carries a valid signature by this key.
+    pub fn open_text<'n>(&self, note: &'n str) -> Result<&'n str, CheckpointError> {
+        let bad = CheckpointError::Malformed;
+        let split = note.rfind("\n\n").ok_or(bad("no signature block"))?;
+        let (text, sigs) = (&note[..=split], &note[split + 2..]);
+        let sigs = sigs.strip_suffix('\n').ok_or(bad("no final newline"))?;
+        let mut found = false;
+        for line in sigs.split('\n') {
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or(bad("a signature line must start with '— '"))?;
+            let (name, blob) = rest.split_once(' ').ok_or(bad("signature line"))?;
+            let blob = B64
+                .decode(blob)
+                .map_err(|_| bad("signature is not base64"))?;
+            if name != self.name || blob.len() < 4 || blob[..4] != self.id {
+                continue; // another key's signature (a witness's, say)
+            }
+            found = true;
+            let sig = Signature::from_slice(&blob[4..])
+                .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
+            self.key
+                .verify_strict(text.as_bytes(), &sig)
+                .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
+        }
+        if !found {
+            return Err(CheckpointError::Unsigned(self.name.clone()));
+        }
+        Ok(text)
+    }
+
+    /// The checkpoint of a signed note, if this key signed it.
+    pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
+        Checkpoint::parse_body(self.open_text(note)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // golang.org/x/mod/sumdb/note's published example: the same key must give
+    // the same bytes, or no other implementation would accept our notes.
+    const GO_SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+    const GO_NOTE: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+
+    fn go_signer() -> Signer {
+        let s = Signer::parse(GO_SKEY).unwrap();
+        assert_eq!(*s.to_skey(), GO_SKEY);
+        s
+    }
+
+    #[test]
+    fn signs_and_opens_exactly_like_the_reference_implementation() {
+        let signer = go_signer();
+        assert_eq!(signer.verifier().to_vkey(), GO_VKEY);
+        assert_eq!(signer.sign_text(GO_TEXT), GO_NOTE);
+        let v = Verifier::parse(GO_VKEY).unwrap();
+        assert_eq!(v.open_text(GO_NOTE).unwrap(), GO_TEXT);
+        let altered = GO_NOTE.replace("cryptography", "cryptographY");
+        assert!(matches!(
+            v.open_text(&altered),
+            Err(CheckpointError::BadSignature(_))
+        ));
+    }
+
+    fn checkpoint() -> Checkpoint {
+        Checkpoint {
+            origin: "mamori/test/tenant/acme".into(),
+            size: 1234,
+            root: crate::merkle::leaf_hash(b"root"),
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_round_trips_and_any_edit_breaks_it() {
+        let s = Signer::generate("mamori-audit").unwrap();
+        let v = Verifier::parse(&s.verifier().to_vkey()).unwrap();
+        let note = s.sign(&checkpoint());
+        assert_eq!(v.open(&note).unwrap(), checkpoint());
+        assert!(note.starts_with("mamori/test/tenant/acme\n1234\n"));
+        for (from, to) in [
+            ("1234", "1235"),
+            ("tenant/acme", "tenant/acmf"),
+            ("\n1234", "\n01234"),
+        ] {
+            let forged = note.replacen(from, to, 1);
+            assert!(v.open(&forged).is_err(), "{from} → {to}");
+        }
+        // The root line edited, one base64 character changed.
+        let mut lines: Vec<String> = note.split('\n').map(str::to_owned).collect();
+        let c = if lines[2].starts_with('A') { "B" } else { "A" };
+        lines[2].replace_range(0..1, c);
+        assert!(matches!(
+            v.open(&lines.join("\n")),
+            Err(CheckpointError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn another_key_with_the_same_name_is_not_this_key() {
+        let real = Signer::generate("mamori-audit").unwrap();
+        let forger = Signer::generate("mamori-audit").unwrap();
+        let v = real.verifier();
+        let forged = forger.sign(&checkpoint());
+        assert!(matches!(v.open(&forged), Err(CheckpointError::Unsigned(_))));
+        // Even with this key's id pasted in front of the forger's signature.
+        let blob = forged.rsplit(' ').next().unwrap().trim_end();
+        let mut raw = B64.decode(blob).unwrap();
+        raw[..4].copy_from_slice(&v.id);
+        let pasted = forged.replace(blob, &B64.encode(raw));
+        assert!(matches!(
+            v.open(&pasted),
+            Err(CheckpointError::BadSignature(_))
+        ));
+        // A witness's cosignature beside ours is fine.
+        let witness = Signer::generate("witness.example").unwrap();
+        let note = real.sign(&checkpoint());
+        let cosigned = format!(
+            "{note}{}",
+            witness.sign(&checkpoint()).rsplit("\n\n").next().unwrap()
+        );
+        assert_eq!(v.open(&cosigned).unwrap(), checkpoint());
+        assert_eq!(witness.verifier().open(&cosigned).unwrap(), checkpoint());
+    }
+
+    #[test]
+    fn malformed_keys_and_bodies_are_refused_with_reasons() {
+        for bad in [
+            "",
+            "name",
+            "name+1234+AAAA",
+            "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+            "PeterNeumann+c74f20a3+AhpczQcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+            "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        ] {
+            assert!(Verifier::parse(bad).is_err(), "{bad:?}");
+        }
+        let root = B64.encode([7u8; 32]);
+        for bad in [
+            String::new(),
+            format!("origin\n12\n{root}"),
+            format!("\n12\n{root}\n"),
+            format!("origin\n-1\n{root}\n"),
+            format!("origin\n012\n{root}\n"),
+            format!("origin\n99999999999999999999999\n{root}\n"),
+            "origin\n12\nAAAA\n".to_owned(),
+            "origin\n12\n".to_owned(),
+        ] {
+            assert!(Checkpoint::parse_body(&bad).is_err(), "{bad:?}");
+        }
+        let ok = Checkpoint::parse_body(&format!("origin\n0\n{root}\nextension line\n")).unwrap();
+        assert_eq!((ok.size, ok.root), (0, [7u8; 32]));
+    }
+}
