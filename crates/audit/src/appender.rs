@@ -8,10 +8,10 @@
 //! unsigned events is checkpointed after a second of quiet, and on `flush`.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, RwLock},
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -87,7 +87,7 @@ impl AuditLog {
             store: store.clone(),
             signer,
             clock: clock.clone(),
-            unsigned: HashSet::new(),
+            unsigned: HashMap::new(),
         };
         thread::Builder::new()
             .name("audit-writer".into())
@@ -137,24 +137,32 @@ struct Writer {
     store: Arc<dyn AuditStore>,
     signer: Signer,
     clock: SharedClock,
-    /// Logs with events after their latest checkpoint, as far as this process knows.
-    unsigned: HashSet<String>,
+    /// Logs with events after their latest checkpoint, as far as this
+    /// process knows, and since when.
+    unsigned: HashMap<String, Instant>,
 }
 
 impl Writer {
     fn run(&mut self, rx: Receiver<Msg>) {
         loop {
-            let first = match rx.recv_timeout(CHECKPOINT_EVERY) {
+            // Sleep until the next message, or until a log's events have
+            // waited a second for their checkpoint — per log, so a busy log
+            // elsewhere does not keep a quiet one unsigned.
+            let wait = self
+                .unsigned
+                .values()
+                .min()
+                .map_or(CHECKPOINT_EVERY, |since| {
+                    (*since + CHECKPOINT_EVERY).saturating_duration_since(Instant::now())
+                });
+            let first = match rx.recv_timeout(wait) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => {
-                    // Quiet for a second: sign what is still unsigned.
-                    if let Err(e) = self.sign_unsigned() {
-                        tracing::error!(error = %e, "audit checkpoint failed; will retry");
-                    }
+                    self.sign_logged(false);
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.sign_unsigned();
+                    self.sign_logged(true);
                     return;
                 }
             };
@@ -173,12 +181,21 @@ impl Writer {
             if !batch.is_empty() {
                 self.commit(batch);
             }
-            if !flushes.is_empty() {
-                let result = self.sign_unsigned();
+            if flushes.is_empty() {
+                self.sign_logged(false);
+            } else {
+                let result = self.sign_unsigned(true);
                 for reply in flushes {
                     let _ = reply.send(result.clone());
                 }
             }
+        }
+    }
+
+    /// `sign_unsigned`, with a failure logged (the next round retries).
+    fn sign_logged(&mut self, all: bool) {
+        if let Err(e) = self.sign_unsigned(all) {
+            tracing::error!(error = %e, "audit checkpoint failed; will retry");
         }
     }
 
@@ -220,9 +237,10 @@ impl Writer {
         });
         match result {
             Ok(()) => {
+                let now = Instant::now();
                 for log in logs {
                     if !signed.contains(&log) {
-                        self.unsigned.insert(log);
+                        self.unsigned.entry(log).or_insert(now);
                     }
                 }
                 for s in &signed {
@@ -242,12 +260,19 @@ impl Writer {
         }
     }
 
-    /// One transaction with a checkpoint for each log left unsigned.
-    fn sign_unsigned(&mut self) -> Result<(), AuditError> {
-        if self.unsigned.is_empty() {
+    /// One transaction with a checkpoint for each log left unsigned: all of
+    /// them, or those whose events have waited a second.
+    fn sign_unsigned(&mut self, all: bool) -> Result<(), AuditError> {
+        let due = Instant::now() - CHECKPOINT_EVERY;
+        let logs: Vec<String> = self
+            .unsigned
+            .iter()
+            .filter(|(_, since)| all || **since <= due)
+            .map(|(log, _)| log.clone())
+            .collect();
+        if logs.is_empty() {
             return Ok(());
         }
-        let logs: Vec<String> = self.unsigned.iter().cloned().collect();
         let now = read_clock(&self.clock);
         let store = self.store.clone();
         self.store
@@ -264,7 +289,9 @@ impl Writer {
                 out
             })
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
-        self.unsigned.clear();
+        for log in logs {
+            self.unsigned.remove(&log);
+        }
         Ok(())
     }
 

@@ -33,7 +33,8 @@ use crate::{
         crate::governance::deny_full_access, crate::governance::revoke_full_access,
         crate::exports::create_export, crate::exports::list_exports, crate::exports::show_export,
         crate::exports::approve_export, crate::exports::deny_export, crate::exports::revoke_export,
-        crate::exports::download_export, crate::exports::trace),
+        crate::exports::download_export, crate::exports::trace,
+        crate::audit::checkpoint, crate::audit::inclusion, crate::audit::consistency),
     components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem,
         crate::governance::RequestBody, crate::governance::IssueBody,
         crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
@@ -67,6 +68,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/v1/audit/events", get(audit_events))
         .merge(crate::governance::routes())
+        .merge(crate::audit::routes())
         .merge(crate::exports::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

@@ -3,6 +3,7 @@
 //! vault's gate does (architecture invariant: `server` never branches on roles).
 
 mod api;
+mod audit;
 mod exports;
 mod governance;
 mod metrics;

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod audit_proofs;
 pub mod config;
 pub mod datadir;
 pub mod error;

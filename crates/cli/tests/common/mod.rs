@@ -50,6 +50,20 @@ impl TestVault {
         c
     }
 
+    /// Runs the binary on another data directory (an auditor's copy), with
+    /// none of this vault's key settings.
+    pub fn cmd_in(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env_remove("MAMORI_ROOT_KEY")
+            .env_remove("MAMORI_AUDIT_KEY")
+            .env("MAMORI_LOG", "warn")
+            .output()
+            .expect("run mamori")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run mamori")
     }

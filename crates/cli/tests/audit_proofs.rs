@@ -1,0 +1,192 @@
+//! The verifiable audit log through the real binary and server: an auditor
+//! fetches the signed checkpoint, checks an event's inclusion proof and the
+//! consistency of two checkpoints with nothing but the public key, and
+//! verifies a copy of the log offline against a checkpoint kept elsewhere.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestVault;
+use mamori_audit::{
+    checkpoint::Verifier,
+    merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion},
+};
+use serde_json::Value;
+
+fn hashes(v: &Value) -> Vec<Hash> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            hex::decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Waits until the server has signed a checkpoint of at least `size` events.
+fn signed(s: &common::Server, token: &str, log: &str, size: u64) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = s.send(
+            "GET",
+            &format!("/v1/audit/checkpoint?log={log}"),
+            token,
+            None,
+        );
+        if r.status == 200 && r.body["size"].as_u64().unwrap() >= size {
+            return r.body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no checkpoint: {:?}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_auditor_checks_proofs_with_the_public_key_alone() {
+    let v = TestVault::new();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 50);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let op = v.user("op", "operator", &["acme/own"]);
+    let auditor = v.user("au", "auditor", &[]);
+    let key =
+        Verifier::parse(&std::fs::read_to_string(v.data().join("audit.key.pub")).unwrap()).unwrap();
+    let people: Vec<_> = mamori_synth::Generator::new(3).take(50).collect();
+    let s = v.serve();
+    for p in people.iter().take(5) {
+        s.search(&op, "acme", Some("inquiry"), "phone", &p.mobile);
+    }
+    let first = signed(&s, &auditor, "tenant/acme", 6);
+    let cp1 = key.open(first["note"].as_str().unwrap()).unwrap();
+    assert_eq!(cp1.size, first["size"].as_u64().unwrap());
+
+    // Every event up to the checkpoint proves its inclusion under the signed root.
+    for seq in 1..=cp1.size {
+        let r = s.send(
+            "GET",
+            &format!(
+                "/v1/audit/proofs/inclusion?log=tenant/acme&seq={seq}&size={}",
+                cp1.size
+            ),
+            &auditor,
+            None,
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let body = serde_json::to_vec(&r.body["event"]).unwrap();
+        let leaf = leaf_hash(&body);
+        assert_eq!(
+            hex::encode(leaf),
+            r.body["leaf_hash"],
+            "the event's bytes are the leaf"
+        );
+        verify_inclusion(
+            &leaf,
+            seq - 1,
+            cp1.size,
+            &hashes(&r.body["proof"]),
+            &cp1.root,
+        )
+        .unwrap_or_else(|e| panic!("seq {seq}: {e}"));
+    }
+
+    // More reads; the next checkpoint extends the first one.
+    for p in people.iter().skip(5).take(7) {
+        s.search(&op, "acme", Some("inquiry"), "phone", &p.mobile);
+    }
+    let second = signed(&s, &auditor, "tenant/acme", cp1.size + 7);
+    let cp2 = key.open(second["note"].as_str().unwrap()).unwrap();
+    let r = s.send(
+        "GET",
+        &format!(
+            "/v1/audit/proofs/consistency?log=tenant/acme&first={}&second={}",
+            cp1.size, cp2.size
+        ),
+        &auditor,
+        None,
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let proof = hashes(&r.body["proof"]);
+    verify_consistency(cp1.size, cp2.size, &cp1.root, &cp2.root, &proof).unwrap();
+    assert!(verify_consistency(cp1.size, cp2.size, &cp2.root, &cp2.root, &proof).is_err());
+
+    // Bad input and the wrong people.
+    let r = s.send(
+        "GET",
+        "/v1/audit/proofs/inclusion?log=tenant/acme&seq=0",
+        &auditor,
+        None,
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("seq_invalid"))
+    );
+    let r = s.send("GET", "/v1/audit/checkpoint?log=../vault", &auditor, None);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("log_invalid"))
+    );
+    let r = s.send("GET", "/v1/audit/checkpoint?log=tenant/acme", &op, None);
+    assert_eq!(r.status, 403, "operators do not read the audit log");
+    let r = s.send("GET", "/openapi.json", "", None);
+    assert!(
+        r.body["paths"]
+            .get("/v1/audit/proofs/consistency")
+            .is_some()
+    );
+    drop(s);
+
+    // The auditor keeps a checkpoint, then verifies a copy offline with the
+    // published key: no root key, no signing key in the copy.
+    let kept = v.ok(&["audit", "checkpoint", "--log", "tenant/acme"]);
+    let kept_file = v.dir.path().join("kept.note");
+    std::fs::write(&kept_file, kept["note"].as_str().unwrap()).unwrap();
+    let copy = v.dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["mamori.toml", "audit.key.pub"] {
+        std::fs::copy(v.data().join(f), copy.join(f)).unwrap();
+    }
+    // A consistent copy of a live SQLite database, the way a backup is made.
+    rusqlite::Connection::open(v.data().join("audit.db"))
+        .unwrap()
+        .execute("VACUUM INTO ?1", [copy.join("audit.db").to_str().unwrap()])
+        .unwrap();
+    let out = v.cmd_in(
+        &copy,
+        &[
+            "--json",
+            "audit",
+            "verify",
+            "--key",
+            &key.to_vkey(),
+            "--trusted-checkpoint",
+            kept_file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    // Someone else's key: the checkpoints are not ours; exit code 3.
+    let other = mamori_audit::checkpoint::Signer::from_seed("mamori-other", &[1; 32]).unwrap();
+    let out = v.cmd_in(
+        &copy,
+        &["audit", "verify", "--key", &other.verifier().to_vkey()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
