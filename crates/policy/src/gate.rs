@@ -87,6 +87,35 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 21] = [
+        Action::Search,
+        Action::Read,
+        Action::Write,
+        Action::Delete,
+        Action::AuditRead,
+        Action::AccessRequest,
+        Action::AccessApprove,
+        Action::AccessIssue,
+        Action::AccessRevoke,
+        Action::AccessView,
+        Action::GovernanceManage,
+        Action::ReportRead,
+        Action::ExportRequest,
+        Action::ExportApprove,
+        Action::ExportDownload,
+        Action::ExportRevoke,
+        Action::ExportView,
+        Action::ExportTrace,
+        Action::FullAccessApprove,
+        Action::FullAccessRevoke,
+        Action::FullAccessView,
+    ];
+
+    /// The action named `id` in the policies (`record.search`, …).
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == id)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Search => "record.search",
@@ -193,6 +222,11 @@ impl Decision {
 
 pub struct Gate {
     policies: PolicySet,
+    /// For each action, only the policies whose scope can name it: Cedar
+    /// evaluates every policy it is given, and one whose action scope does
+    /// not match decides nothing, so leaving it out changes no decision
+    /// (a data request evaluates 8 policies instead of all 30).
+    by_action: HashMap<&'static str, PolicySet>,
     schema: Schema,
     authorizer: Authorizer,
     // Readable ids (@id annotations) and hints (@hint) by Cedar's internal policy id.
@@ -277,7 +311,12 @@ impl Gate {
             return Err(PolicyError::Invalid(msgs.join("; ")));
         }
         let ty = |n: &str| EntityTypeName::from_str(n).expect("static type name");
+        let by_action = Action::ALL
+            .iter()
+            .map(|a| Ok((a.as_str(), policies_for(&policies, *a)?)))
+            .collect::<Result<_, PolicyError>>()?;
         Ok(Self {
+            by_action,
             policies,
             schema,
             authorizer: Authorizer::new(),
@@ -543,12 +582,19 @@ impl Gate {
         else {
             return Decision::invalid("request_invalid");
         };
-        let Ok(entities) = Entities::from_entities(entities, Some(&self.schema)) else {
+        // The entities are built here from typed fields, so they are not
+        // re-validated against the schema on every request (a tenth of a
+        // lookup's CPU); the request is, and the policies were at load time.
+        // Should an attribute ever be mistyped, evaluation errors, and an
+        // error is a denial.
+        let Ok(entities) = Entities::from_entities(entities, None) else {
             return Decision::invalid("entities_invalid");
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let policies = self
+            .by_action
+            .get(action.as_str())
+            .unwrap_or(&self.policies);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let mut named: Vec<(String, Option<String>)> = response
             .diagnostics()
             .reason()
@@ -573,6 +619,32 @@ impl Gate {
             hints,
         }
     }
+}
+
+/// The policies that can apply to `action`: any whose action scope is
+/// unconstrained, equal to it, or a list naming it — or naming anything that
+/// is not a plain action (a group would need the hierarchy; keep it, to be safe).
+fn policies_for(all: &PolicySet, action: Action) -> Result<PolicySet, PolicyError> {
+    let is_action = |uid: &EntityUid| {
+        uid.type_name().to_string() == "Mamori::Action"
+            && Action::from_id(uid.id().unescaped()).is_some()
+    };
+    let names = |uid: &EntityUid| uid.id().unescaped() == action.as_str();
+    let mut set = PolicySet::new();
+    for p in all.policies() {
+        let applies = match p.action_constraint() {
+            cedar_policy::ActionConstraint::Any => true,
+            cedar_policy::ActionConstraint::Eq(uid) => names(&uid) || !is_action(&uid),
+            cedar_policy::ActionConstraint::In(uids) => {
+                uids.iter().any(|u| names(u) || !is_action(u))
+            }
+        };
+        if applies {
+            set.add(p.clone())
+                .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        }
+    }
+    Ok(set)
 }
 
 fn scope(tenant: &str, segment: Option<&str>) -> String {
@@ -622,6 +694,48 @@ mod tests {
             has_case: true,
             tenant_active: true,
         }
+    }
+
+    /// Each action gets exactly the policies whose scope can name it, and
+    /// no policy is lost on the way.
+    #[test]
+    fn policies_are_partitioned_by_action_without_losing_any() {
+        let g = gate();
+        let ids = |a: Action| -> Vec<String> {
+            let mut v: Vec<String> = g.by_action[a.as_str()]
+                .policies()
+                .map(|p| g.names[&p.id().to_string()].0.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            ids(Action::Search),
+            [
+                "people-compliance-current",
+                "people-training-current",
+                "purpose-required",
+                "sod-no-customer-data",
+                "staff-read-assigned",
+                "staff-read-granted",
+                "tenant-active",
+                "vendor-contract-valid",
+            ]
+        );
+        let approve = ids(Action::FullAccessApprove);
+        for id in [
+            "full-access-security-office",
+            "sod-no-self-approval",
+            "sod-no-approval-by-report",
+        ] {
+            assert!(approve.contains(&id.to_owned()), "{id}: {approve:?}");
+        }
+        assert!(!approve.contains(&"staff-read-assigned".to_owned()));
+        let covered: std::collections::HashSet<String> =
+            Action::ALL.iter().flat_map(|a| ids(*a)).collect();
+        assert_eq!(covered.len(), g.policies.policies().count());
+        assert_eq!(Action::from_id("export.trace"), Some(Action::ExportTrace));
+        assert_eq!(Action::from_id("record.nothing"), None);
     }
 
     #[test]

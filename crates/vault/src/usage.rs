@@ -34,6 +34,11 @@ fn day_start(day: i64) -> i64 {
 #[derive(Default)]
 pub(crate) struct Usage {
     inner: Mutex<Inner>,
+    /// One rebuild from the audit log at a time: after a restart, the many
+    /// concurrent requests of one busy person wait for the first to rebuild
+    /// their counter instead of each scanning the log (a thundering herd
+    /// that cost seconds of CPU in the gate-cost profile).
+    rebuild: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -92,34 +97,30 @@ impl Vault {
         let now = self.now();
         let day = jst_day(now);
         let limit = self.rules.limits.daily_records_for(role);
-        // Rebuild from the audit log outside the lock; first sight only.
-        let need_day = {
-            let inner = self.usage.inner.lock();
-            inner.days.get(login).is_none_or(|(d, _)| *d != day)
-        };
-        let loaded_day = if need_day {
-            Some(self.read_since(login, day_start(day), None)?)
-        } else {
-            None
-        };
-        let mut loaded_grants = Vec::new();
+        // Rebuild from the audit log on first sight (or a new day), outside
+        // the counters' lock, one rebuild at a time.
+        let stale = |inner: &Inner| inner.days.get(login).is_none_or(|(d, _)| *d != day);
+        if stale(&self.usage.inner.lock()) {
+            let _one = self.usage.rebuild.lock();
+            if stale(&self.usage.inner.lock()) {
+                let set = self.read_since(login, day_start(day), None)?;
+                self.usage
+                    .inner
+                    .lock()
+                    .days
+                    .insert(login.to_owned(), (day, set));
+            }
+        }
         for g in grants {
             if !self.usage.inner.lock().grants.contains_key(&g.grant) {
-                loaded_grants.push((
-                    g.grant,
-                    self.read_since(login, g.starts_at, Some(&g.grant))?,
-                ));
+                let _one = self.usage.rebuild.lock();
+                if !self.usage.inner.lock().grants.contains_key(&g.grant) {
+                    let set = self.read_since(login, g.starts_at, Some(&g.grant))?;
+                    self.usage.inner.lock().grants.insert(g.grant, set);
+                }
             }
         }
         let mut inner = self.usage.inner.lock();
-        if let Some(set) = loaded_day
-            && inner.days.get(login).is_none_or(|(d, _)| *d != day)
-        {
-            inner.days.insert(login.to_owned(), (day, set));
-        }
-        for (id, set) in loaded_grants {
-            inner.grants.entry(id).or_insert(set);
-        }
         let (_, today) = &inner.days[login];
         let fresh = records.iter().filter(|r| !today.contains(*r)).count() as u64;
         let used = today.len() as u64;
