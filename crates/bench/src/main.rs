@@ -4,7 +4,11 @@
 //!   reports requests/s and latency percentiles;
 //! - `baseline-serve` is what a team would build without mamori: customers in
 //!   a plain SQLite table, a point select by phone, and one audit row inserted
-//!   (and committed, WAL + synchronous=FULL) per request before answering.
+//!   (and committed, WAL + synchronous=FULL) per request before answering;
+//! - `audit-append` measures the audit log's durable appends against plain
+//!   SQLite inserting the same rows (`bench/audit.sh`).
+
+mod audit;
 
 use std::{
     sync::{
@@ -65,6 +69,20 @@ enum Cmd {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// Appends events from many threads to one audit log of a data
+    /// directory made by `mamori init`; reports events/s and latency
+    /// against plain SQLite inserting the same rows.
+    AuditAppend {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 32)]
+        writers: usize,
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Write every event's bytes here (for timing sha256sum over them).
+        #[arg(long)]
+        bodies: Option<std::path::PathBuf>,
+    },
     BaselineServe {
         #[arg(long)]
         db: String,
@@ -110,6 +128,20 @@ fn main() -> Result<()> {
                 warmup,
                 server_pid,
             }))?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::AuditAppend {
+            data_dir,
+            writers,
+            events,
+            bodies,
+        } => {
+            let out = audit::append(audit::AppendPlan {
+                data_dir,
+                writers: writers.max(1),
+                events,
+                bodies,
+            })?;
             println!("{}", serde_json::to_string(&out)?);
         }
         Cmd::BaselineServe {

@@ -227,6 +227,12 @@ pub struct Gate {
     /// not match decides nothing, so leaving it out changes no decision
     /// (a data request evaluates 8 policies instead of all 30).
     by_action: HashMap<&'static str, PolicySet>,
+    /// Data decisions already made, by their exact inputs (see `data_key`).
+    /// A decision is a pure function of the policies (fixed for the gate's
+    /// life), the principal and the request, so a repeated question gets the
+    /// same answer without evaluating Cedar again — the lookup path asks the
+    /// same two questions for every customer an operator finds.
+    memo: std::sync::Mutex<HashMap<Vec<u8>, Decision>>,
     schema: Schema,
     authorizer: Authorizer,
     // Readable ids (@id annotations) and hints (@hint) by Cedar's internal policy id.
@@ -316,6 +322,7 @@ impl Gate {
             .map(|a| Ok((a.as_str(), policies_for(&policies, *a)?)))
             .collect::<Result<_, PolicyError>>()?;
         Ok(Self {
+            memo: Default::default(),
             by_action,
             policies,
             schema,
@@ -386,6 +393,26 @@ impl Gate {
 
     /// Decides a request touching customer data.
     pub fn decide(&self, who: &Principal, req: &DataRequest<'_>) -> Decision {
+        let key = data_key(who, req);
+        if let Some(d) = self.memo().get(&key) {
+            return d.clone();
+        }
+        let d = self.evaluate(who, req);
+        let mut m = self.memo();
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(key, d.clone());
+        d
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Decision>> {
+        // A panic while holding it cannot leave a wrong entry: entries are
+        // inserted whole.
+        self.memo.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn evaluate(&self, who: &Principal, req: &DataRequest<'_>) -> Decision {
         let set = |items: Vec<String>| {
             RestrictedExpression::new_set(items.into_iter().map(RestrictedExpression::new_string))
         };
@@ -621,6 +648,77 @@ impl Gate {
     }
 }
 
+/// Most data decisions remembered; the memo starts over when full.
+const MEMO_MAX: usize = 50_000;
+
+/// Every input of a data decision, length-prefixed so that no two different
+/// inputs share a key: who (everything `user_entity` reads) and what (every
+/// field of the request). A field added to either must be added here.
+fn data_key(who: &Principal, req: &DataRequest<'_>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(256);
+    let mut put = |s: &str| {
+        k.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        k.extend_from_slice(s.as_bytes());
+    };
+    let Principal {
+        login,
+        role,
+        department,
+        vendor,
+        assignments,
+        grant_scopes,
+        training_current,
+        compliance_required,
+        compliance_current,
+        vendor_valid,
+    } = who;
+    let DataRequest {
+        action,
+        tenant,
+        segment,
+        tenant_segments,
+        purpose,
+        purpose_known,
+        purpose_roles,
+        has_case,
+        tenant_active,
+    } = req;
+    put(login);
+    put(role);
+    put(department.as_deref().unwrap_or("\0none"));
+    put(vendor.as_deref().unwrap_or("\0none"));
+    for list in [assignments, grant_scopes] {
+        put(&list.len().to_string());
+        for (t, s) in list.iter() {
+            put(t);
+            put(s.as_deref().unwrap_or("\0all"));
+        }
+    }
+    put(action.as_str());
+    put(tenant);
+    put(segment.unwrap_or("\0none"));
+    put(&tenant_segments.len().to_string());
+    for s in tenant_segments.iter() {
+        put(s);
+    }
+    put(purpose);
+    put(&purpose_roles.len().to_string());
+    for r in purpose_roles.iter() {
+        put(r);
+    }
+    let flags = [
+        *training_current,
+        *compliance_required,
+        *compliance_current,
+        *vendor_valid,
+        *purpose_known,
+        *has_case,
+        *tenant_active,
+    ];
+    k.extend(flags.map(u8::from));
+    k
+}
+
 /// The policies that can apply to `action`: any whose action scope is
 /// unconstrained, equal to it, or a list naming it — or naming anything that
 /// is not a plain action (a group would need the hierarchy; keep it, to be safe).
@@ -736,6 +834,44 @@ mod tests {
         assert_eq!(covered.len(), g.policies.policies().count());
         assert_eq!(Action::from_id("export.trace"), Some(Action::ExportTrace));
         assert_eq!(Action::from_id("record.nothing"), None);
+    }
+
+    /// A remembered decision is only ever reused for exactly the same
+    /// question: change any input and the gate evaluates again.
+    #[test]
+    fn remembered_decisions_never_answer_a_different_question() {
+        let g = gate();
+        let segs = vec!["own".to_string(), "collab".to_string()];
+        let roles = ["operator", "backyard"];
+        let mut op = who("operator", &[("acme", Some("own"))]);
+        let req = read(Some("own"), true, &roles, &segs);
+        assert!(g.decide(&op, &req).allowed);
+        assert!(g.decide(&op, &req).allowed, "asked again");
+        op.training_current = false;
+        assert!(!g.decide(&op, &req).allowed, "training lapsed since");
+        op.training_current = true;
+        op.assignments = vec![("acme".into(), Some("collab".into()))];
+        assert!(!g.decide(&op, &req).allowed, "assignment moved");
+        op.assignments = vec![];
+        op.grant_scopes = vec![("acme".into(), Some("own".into()))];
+        assert!(g.decide(&op, &req).allowed, "a grant covers it");
+        let other = read(Some("own"), true, &["backyard"], &segs);
+        assert!(!g.decide(&op, &other).allowed, "purpose for another role");
+        let mut inactive = read(Some("own"), true, &roles, &segs);
+        inactive.tenant_active = false;
+        assert!(!g.decide(&op, &inactive).allowed, "tenant shredded");
+        op.role = "sysadmin".into();
+        assert!(!g.decide(&op, &req).allowed, "role changed");
+        // Field boundaries are part of the key: ("ab","c") is not ("a","bc").
+        let a = who("operator", &[("ab", Some("c"))]);
+        let b = who("operator", &[("a", Some("bc"))]);
+        let segs2 = vec!["c".to_string(), "bc".to_string()];
+        let ab = DataRequest {
+            tenant: "ab",
+            segment: Some("c"),
+            ..read(Some("c"), true, &roles, &segs2)
+        };
+        assert_ne!(data_key(&a, &ab), data_key(&b, &ab));
     }
 
     #[test]
