@@ -9,7 +9,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Condvar, Mutex, RwLock},
     thread,
     time::{Duration, Instant},
 };
@@ -40,7 +40,64 @@ pub enum AuditError {
     Unavailable(String),
 }
 
-type Reply = Sender<Result<Receipt, AuditError>>;
+type Reply = Answer<Receipt>;
+
+/// A one-shot answer from the writer to one waiting caller. The caller
+/// parks on a condition variable at once; a bounded channel's receive spins
+/// and yields first, which with dozens of callers on two cores spent about a
+/// fifth of the CPU in the scheduler (BENCHMARKS.md). An answer dropped
+/// unanswered (the writer stopped) tells the caller so: nobody waits forever.
+struct Answer<T> {
+    slot: Arc<Slot<T>>,
+    sent: bool,
+}
+
+type Slot<T> = (Mutex<Option<Result<T, AuditError>>>, Condvar);
+
+impl<T> Answer<T> {
+    /// The writer's half and the caller's half.
+    fn pair() -> (Self, Arc<Slot<T>>) {
+        let slot = Arc::new((Mutex::new(None), Condvar::new()));
+        (
+            Self {
+                slot: slot.clone(),
+                sent: false,
+            },
+            slot,
+        )
+    }
+
+    fn send(mut self, value: Result<T, AuditError>) {
+        self.put(value);
+    }
+
+    fn put(&mut self, value: Result<T, AuditError>) {
+        let (m, ready) = &*self.slot;
+        *m.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+        self.sent = true;
+        ready.notify_one();
+    }
+}
+
+impl<T> Drop for Answer<T> {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.put(Err(AuditError::Unavailable("audit writer stopped".into())));
+        }
+    }
+}
+
+/// Waits for the writer's answer.
+fn wait<T>(slot: &Slot<T>) -> Result<T, AuditError> {
+    let (m, ready) = slot;
+    let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(v) = g.take() {
+            return v;
+        }
+        g = ready.wait(g).unwrap_or_else(|p| p.into_inner());
+    }
+}
 
 #[allow(
     clippy::large_enum_variant,
@@ -49,7 +106,7 @@ type Reply = Sender<Result<Receipt, AuditError>>;
 enum Msg {
     Append(Event, Reply),
     /// Sign a checkpoint for every log with unsigned events, then answer.
-    Flush(Sender<Result<(), AuditError>>),
+    Flush(Answer<()>),
 }
 
 /// Handle to the audit writer. Cheap to clone; the writer stops when the last
@@ -106,26 +163,22 @@ impl AuditLog {
 
     /// Appends one event and waits until it is durable.
     pub fn append(&self, event: Event) -> Result<Receipt, AuditError> {
-        let (reply_tx, reply_rx) = bounded(1);
+        let (answer, slot) = Answer::pair();
         self.tx
-            .send(Msg::Append(event, reply_tx))
+            .send(Msg::Append(event, answer))
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
-        reply_rx
-            .recv()
-            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+        wait(&slot)
     }
 
     /// Signs a checkpoint for every log this process left with unsigned
     /// events, and waits until it is durable. Short-lived processes (the CLI)
     /// call it before they exit; a server signs on its own every second.
     pub fn flush(&self) -> Result<(), AuditError> {
-        let (reply_tx, reply_rx) = bounded(1);
+        let (answer, slot) = Answer::pair();
         self.tx
-            .send(Msg::Flush(reply_tx))
+            .send(Msg::Flush(answer))
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
-        reply_rx
-            .recv()
-            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+        wait(&slot)
     }
 
     pub fn store(&self) -> &Arc<dyn AuditStore> {
@@ -186,7 +239,7 @@ impl Writer {
             } else {
                 let result = self.sign_unsigned(true);
                 for reply in flushes {
-                    let _ = reply.send(result.clone());
+                    reply.send(result.clone());
                 }
             }
         }
@@ -247,14 +300,14 @@ impl Writer {
                     self.unsigned.remove(s);
                 }
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
-                    let _ = reply.send(Ok(receipt));
+                    reply.send(Ok(receipt));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "audit append failed; refusing the requests that needed it");
                 let err = AuditError::Unavailable(e.to_string());
                 for (_, reply) in batch {
-                    let _ = reply.send(Err(err.clone()));
+                    reply.send(Err(err.clone()));
                 }
             }
         }
@@ -388,5 +441,26 @@ fn chain(
     AuditBatch {
         events: rows,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_gets_its_answer_or_hears_the_writer_stopped() {
+        let (answer, slot) = Answer::<u32>::pair();
+        let waiting = thread::spawn(move || wait(&slot));
+        answer.send(Ok(7));
+        assert_eq!(waiting.join().unwrap().unwrap(), 7);
+        // Dropped unanswered (the writer stopped): an error, not a hang.
+        let (answer, slot) = Answer::<u32>::pair();
+        let waiting = thread::spawn(move || wait(&slot));
+        drop(answer);
+        assert!(matches!(
+            waiting.join().unwrap(),
+            Err(AuditError::Unavailable(_))
+        ));
     }
 }
