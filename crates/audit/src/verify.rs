@@ -69,26 +69,16 @@ pub fn verify(
         Some(l) => vec![l.to_owned()],
         None => store.logs()?,
     };
+    let (mut trusted, broken) = trusted_checkpoints(trust);
     // A trusted checkpoint of a log with no events left must still be checked.
-    let trusted = trusted_checkpoints(trust);
-    let mut broken = Vec::new();
-    for (log, found) in &trusted {
-        match found {
-            Ok(list)
-                if only.is_none_or(|o| o == log) && !logs.contains(log) && !list.is_empty() =>
-            {
-                logs.push(log.clone())
-            }
-            Err(problem) => broken.push(problem.clone()),
-            _ => {}
+    for log in trusted.keys() {
+        if only.is_none_or(|o| o == log) && !logs.contains(log) {
+            logs.push(log.clone());
         }
     }
     let mut reports = Vec::new();
     for log in logs {
-        let outside = match trusted.get(&log) {
-            Some(Ok(list)) => list.clone(),
-            _ => Vec::new(),
-        };
+        let outside = trusted.remove(&log).unwrap_or_default();
         reports.push(verify_log(store, &log, trust.key.as_ref(), outside)?);
     }
     for problem in broken {
@@ -112,15 +102,14 @@ pub fn verify(
     })
 }
 
-/// Trusted checkpoints by log (from their origin line), or why one is unusable.
-fn trusted_checkpoints(trust: &Trust) -> BTreeMap<String, Result<Vec<Checkpoint>, String>> {
-    let mut out: BTreeMap<String, Result<Vec<Checkpoint>, String>> = BTreeMap::new();
+/// Trusted checkpoints by log (from their origin line), and why any other
+/// is unusable.
+fn trusted_checkpoints(trust: &Trust) -> (BTreeMap<String, Vec<Checkpoint>>, Vec<String>) {
+    let mut by_log: BTreeMap<String, Vec<Checkpoint>> = BTreeMap::new();
+    let mut broken = Vec::new();
     for note in &trust.checkpoints {
         let Some(key) = &trust.key else {
-            out.insert(
-                String::new(),
-                Err("a trusted checkpoint needs the audit key to be checked".into()),
-            );
+            broken.push("a trusted checkpoint needs the audit key to be checked".to_owned());
             continue;
         };
         match key.open(note) {
@@ -130,19 +119,12 @@ fn trusted_checkpoints(trust: &Trust) -> BTreeMap<String, Result<Vec<Checkpoint>
                     .strip_prefix(&format!("{}/", key.name()))
                     .unwrap_or(&cp.origin)
                     .to_owned();
-                if let Ok(list) = out.entry(log).or_insert_with(|| Ok(Vec::new())) {
-                    list.push(cp);
-                }
+                by_log.entry(log).or_default().push(cp);
             }
-            Err(e) => {
-                out.insert(
-                    format!("?{}", out.len()),
-                    Err(format!("a trusted checkpoint does not verify: {e}")),
-                );
-            }
+            Err(e) => broken.push(format!("a trusted checkpoint does not verify: {e}")),
         }
     }
-    out
+    (by_log, broken)
 }
 
 /// Walks one log's events in storage order with its checkpoints in size order.

@@ -39,12 +39,13 @@ pub enum AuditCmd {
 }
 
 pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
-    let (store, own_key) = datadir::open_audit(dir)?;
+    let store = datadir::open_audit(dir)?;
     match cmd {
         AuditCmd::Verify { log, key, trusted } => {
+            // A key given on the command line is all a copy needs.
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
-                None => own_key,
+                None => datadir::audit_verifier(dir)?,
             };
             let checkpoints = trusted
                 .iter()

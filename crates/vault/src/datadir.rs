@@ -200,23 +200,25 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
     Ok(Opened { config, vault })
 }
 
-/// The audit log of a data directory, read-only, and the public key its
-/// checkpoints are checked with — all an auditor needs: no root key, no
-/// signing key, no write access.
-pub fn open_audit(dir: &Path) -> Result<(SqliteAudit, Verifier)> {
+/// The audit log of a data directory, read-only — what an auditor needs,
+/// with the public key (`audit_verifier` or one given to them): no root key,
+/// no signing key, no write access.
+pub fn open_audit(dir: &Path) -> Result<SqliteAudit> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
-    let store = SqliteAudit::open_read_only(&dir.join(&config.store.audit_db))?;
-    Ok((store, audit_verifier(dir, &config)?))
+    Ok(SqliteAudit::open_read_only(
+        &dir.join(&config.store.audit_db),
+    )?)
 }
 
 /// The audit key's public half: from MAMORI_AUDIT_KEY when set, otherwise
 /// the `.pub` file beside the key file.
-pub fn audit_verifier(dir: &Path, config: &Config) -> Result<Verifier> {
+pub fn audit_verifier(dir: &Path) -> Result<Verifier> {
     if let Ok(skey) = std::env::var(AUDIT_KEY_ENV) {
         let signer = Signer::parse(&Zeroizing::new(skey))
             .map_err(|e| VaultError::Internal(format!("audit key: {e}")))?;
         return Ok(signer.verifier());
     }
+    let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
     let path = dir
         .join(&config.keys.audit_key_file)
         .with_extension("key.pub");

@@ -543,14 +543,7 @@ impl Vault {
     ) -> Result<ExportView> {
         let comment = self.checked_comment(Some(comment), true)?;
         self.audit.append(e.clone())?;
-        let step = HistoryRow {
-            at: self.now(),
-            actor: caller.principal.login.clone(),
-            action: to.as_str().into(),
-            comment: comment
-                .map(|c| self.seal_comment(state, &row.id, c))
-                .transpose()?,
-        };
+        let step = self.history_step(caller, state, &row.id, self.now(), to.as_str(), comment)?;
         if !self.store.close_export(&row.id, row.state, to, &step)? {
             return Err(self.refuse_state(
                 e,

@@ -16,6 +16,7 @@ use crate::{
     Caller, Vault,
     error::{Result, VaultError},
     grants::{HistoryStep, jst},
+    tenants::TenantState,
 };
 
 /// A nomination (or holding) as those who may see it read it.
@@ -77,10 +78,16 @@ impl Vault {
         login: &str,
         tenant: &TenantRow,
     ) -> Result<FullAccessView> {
-        if let Some(row) = self.live_nomination(&tenant.id, login)? {
-            return self.full_access_view(row);
+        let state = self.tenant(&tenant.id)?;
+        let rows = self.store.full_access(&tenant.id)?;
+        if let Some(row) = live(rows.iter(), login) {
+            return self.full_access_view(&state, row.clone());
         }
-        let holders = self.holders(&tenant.id)?;
+        let holders: Vec<String> = rows
+            .iter()
+            .filter(|r| r.state == RequestState::Approved)
+            .map(|r| r.login.clone())
+            .collect();
         if holders.len() as u64 >= u64::from(self.full_access_cap(tenant)) {
             let (message, code) = self.cap_reached(tenant, &holders);
             return Err(VaultError::State { code, message });
@@ -112,7 +119,7 @@ impl Vault {
                 comment: None,
             },
         )?;
-        self.full_access_view(row)
+        self.full_access_view(&state, row)
     }
 
     /// The security office approves a nomination: the person holds standing
@@ -172,7 +179,7 @@ impl Vault {
             &d,
             "only the security office decides standing full access",
         )?;
-        let Some(row) = self.live_nomination(tenant, login)? else {
+        let Some(row) = live(self.store.full_access(tenant)?.iter(), login).cloned() else {
             return Err(self.refuse_state(
                 e,
                 "nomination_not_found",
@@ -192,14 +199,7 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to != RequestState::Approved)?;
         self.audit.append(e.clone())?;
-        let step = HistoryRow {
-            at: self.now(),
-            actor: caller.principal.login.clone(),
-            action: to.as_str().into(),
-            comment: comment
-                .map(|c| self.seal_comment(&state, &row.id, c))
-                .transpose()?,
-        };
+        let step = self.history_step(caller, &state, &row.id, self.now(), to.as_str(), comment)?;
         let cap = self.full_access_cap(&state.row);
         match self
             .store
@@ -225,19 +225,19 @@ impl Vault {
             .into_iter()
             .find(|r| r.id == row.id)
             .ok_or(VaultError::NotFound { what: "nomination" })?;
-        self.full_access_view(row)
+        self.full_access_view(&state, row)
     }
 
     /// Nominations and holdings of a tenant the caller may see, newest first.
     pub fn full_access_list(&self, caller: &Caller, tenant: &str) -> Result<Vec<FullAccessView>> {
-        self.tenant(tenant)?;
+        let state = self.tenant(tenant)?;
         let mut out = Vec::new();
         for row in self.store.full_access(tenant)? {
             if self
                 .decide_on(caller, Action::FullAccessView, tenant, &row.login)?
                 .allowed
             {
-                out.push(self.full_access_view(row)?);
+                out.push(self.full_access_view(&state, row)?);
             }
         }
         self.audit.append(
@@ -260,27 +260,9 @@ impl Vault {
             .detail("holder", login)
     }
 
-    /// The pending or approved nomination of `login` for `tenant`, if any.
-    fn live_nomination(&self, tenant: &str, login: &str) -> Result<Option<FullAccessRow>> {
-        Ok(self.store.full_access(tenant)?.into_iter().find(|r| {
-            r.login == login && matches!(r.state, RequestState::Pending | RequestState::Approved)
-        }))
-    }
-
-    fn holders(&self, tenant: &str) -> Result<Vec<String>> {
-        Ok(self
-            .store
-            .full_access(tenant)?
-            .into_iter()
-            .filter(|r| r.state == RequestState::Approved)
-            .map(|r| r.login)
-            .collect())
-    }
-
-    fn full_access_view(&self, row: FullAccessRow) -> Result<FullAccessView> {
-        let state = self.tenant(&row.tenant)?;
+    fn full_access_view(&self, state: &TenantState, row: FullAccessRow) -> Result<FullAccessView> {
         let history =
-            self.history_steps(&state, &row.id, self.store.full_access_history(&row.id)?)?;
+            self.history_steps(state, &row.id, self.store.full_access_history(&row.id)?)?;
         Ok(FullAccessView {
             id: RecordId::from_bytes(row.id).to_string(),
             tenant: row.tenant,
@@ -295,4 +277,14 @@ impl Vault {
             history,
         })
     }
+}
+
+/// The pending or approved nomination of `login` among a tenant's, if any.
+fn live<'r>(
+    mut rows: impl Iterator<Item = &'r FullAccessRow>,
+    login: &str,
+) -> Option<&'r FullAccessRow> {
+    rows.find(|r| {
+        r.login == login && matches!(r.state, RequestState::Pending | RequestState::Approved)
+    })
 }

@@ -494,14 +494,7 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to == RequestState::Denied)?;
         self.audit.append(e.clone())?;
-        let step = HistoryRow {
-            at: now,
-            actor: caller.principal.login.clone(),
-            action: verb.into(),
-            comment: comment
-                .map(|c| self.seal_comment(&state, &rid, c))
-                .transpose()?,
-        };
+        let step = self.history_step(caller, &state, &rid, now, verb, comment)?;
         if !self
             .store
             .transition(&rid, RequestState::Pending, to, &step)?
@@ -547,14 +540,7 @@ impl Vault {
         }
         let reason = self.checked_comment(Some(reason), true)?;
         self.audit.append(e.clone())?;
-        let step = HistoryRow {
-            at: now,
-            actor: caller.principal.login.clone(),
-            action: "revoked".into(),
-            comment: reason
-                .map(|c| self.seal_comment(&state, &rid, c))
-                .transpose()?,
-        };
+        let step = self.history_step(caller, &state, &rid, now, "revoked", reason)?;
         if !self
             .store
             .transition(&rid, row.state, RequestState::Revoked, &step)?
@@ -668,6 +654,27 @@ impl Vault {
             )),
             None => Ok(None),
         }
+    }
+
+    /// The caller's step in a history at `at`, its comment (if any) sealed
+    /// under the tenant's key like any free text.
+    pub(crate) fn history_step(
+        &self,
+        caller: &Caller,
+        state: &TenantState,
+        id: &[u8; 16],
+        at: i64,
+        action: &str,
+        comment: Option<&str>,
+    ) -> Result<HistoryRow> {
+        Ok(HistoryRow {
+            at,
+            actor: caller.principal.login.clone(),
+            action: action.into(),
+            comment: comment
+                .map(|c| self.seal_comment(state, id, c))
+                .transpose()?,
+        })
     }
 
     pub(crate) fn seal_comment(

@@ -8,7 +8,7 @@ use rusqlite::{Row, Transaction, params};
 
 use super::{
     SqliteVault,
-    governance::{ALL_SEGMENTS, bad_enum},
+    governance::{ALL_SEGMENTS, bad_enum, move_state},
     history::History,
 };
 use crate::{FullAccessOutcome, FullAccessRow, HistoryRow, RequestState, Result, StoreError};
@@ -142,27 +142,12 @@ impl SqliteVault {
     ) -> Result<FullAccessOutcome> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
-        let sql = match to {
-            RequestState::Revoked => {
-                "UPDATE full_access SET state = ?3, revoked_by = ?4, revoked_at = ?5
-                 WHERE id = ?1 AND state = ?2 RETURNING tenant, login"
-            }
-            _ => {
-                "UPDATE full_access SET state = ?3, decided_by = ?4, decided_at = ?5
-                 WHERE id = ?1 AND state = ?2 RETURNING tenant, login"
-            }
-        };
-        let moved: Option<(String, String)> = tx
-            .prepare_cached(sql)?
-            .query_map(
-                params![&id[..], from.as_str(), to.as_str(), step.actor, step.at],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .next()
-            .transpose()?;
-        let Some((tenant, login)) = moved else {
+        if !move_state(&tx, "full_access", id, from, to, step)? {
             return Ok(FullAccessOutcome::StateChanged);
-        };
+        }
+        let (tenant, login): (String, String) = tx
+            .prepare_cached("SELECT tenant, login FROM full_access WHERE id = ?1")?
+            .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
         match (from, to) {
             (_, RequestState::Approved) => {
                 let now = holders(&tx, &tenant)?;

@@ -156,6 +156,30 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
     })
 }
 
+/// Moves a row of `table` (`access_requests` or `full_access`) from `from`
+/// to `to` if it is still in `from`, stamping who decided or revoked it and
+/// when; false when someone else moved it first (compare-and-set).
+pub(super) fn move_state(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    id: &[u8; 16],
+    from: RequestState,
+    to: RequestState,
+    step: &HistoryRow,
+) -> Result<bool> {
+    let who = if to == RequestState::Revoked {
+        "revoked"
+    } else {
+        "decided"
+    };
+    let n = tx
+        .prepare_cached(&format!(
+            "UPDATE {table} SET state = ?3, {who}_by = ?4, {who}_at = ?5 WHERE id = ?1 AND state = ?2"
+        ))?
+        .execute(params![&id[..], from.as_str(), to.as_str(), step.actor, step.at])?;
+    Ok(n == 1)
+}
+
 impl GovernanceStore for SqliteVault {
     fn governance_rev(&self) -> Result<u64> {
         let c = self.readers.get()?;
@@ -357,21 +381,7 @@ impl GovernanceStore for SqliteVault {
     ) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
-        let sql = match to {
-            RequestState::Revoked => {
-                "UPDATE access_requests SET state = ?3, revoked_by = ?4, revoked_at = ?5
-                 WHERE id = ?1 AND state = ?2"
-            }
-            _ => {
-                "UPDATE access_requests SET state = ?3, decided_by = ?4, decided_at = ?5
-                 WHERE id = ?1 AND state = ?2"
-            }
-        };
-        let n = tx.execute(
-            sql,
-            params![&id[..], from.as_str(), to.as_str(), step.actor, step.at],
-        )?;
-        if n == 0 {
+        if !move_state(&tx, "access_requests", id, from, to, step)? {
             return Ok(false);
         }
         History::Request.append(&tx, id, step)?;
