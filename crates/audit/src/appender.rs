@@ -23,6 +23,7 @@ use crate::{
     checkpoint::{Checkpoint, Signer},
     event::{Event, SealedEvent, log_for},
     merkle::{Frontier, leaf_hash},
+    witness_client::{Pusher, Witnesses},
 };
 
 /// Where an event landed.
@@ -116,6 +117,7 @@ pub struct AuditLog {
     tx: Sender<Msg>,
     store: Arc<dyn AuditStore>,
     clock: SharedClock,
+    pusher: Option<Pusher>,
 }
 
 /// The writer's clock, replaceable so that tests moving the vault's time
@@ -133,24 +135,38 @@ fn read_clock(c: &SharedClock) -> DateTime<Utc> {
 const MAX_BATCH: usize = 2048;
 /// A growing log is signed at least this often.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How long `flush` waits for the witnesses before a process exits.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 impl AuditLog {
     /// Starts the writer. Checkpoints are signed by `signer`; their origin
-    /// line is `<signer name>/<log>`.
-    pub fn start(store: Arc<dyn AuditStore>, signer: Signer) -> Result<Self, AuditError> {
+    /// line is `<signer name>/<log>`. Each new checkpoint is offered to
+    /// `witnesses` in the background.
+    pub fn start(
+        store: Arc<dyn AuditStore>,
+        signer: Signer,
+        witnesses: Witnesses,
+    ) -> Result<Self, AuditError> {
         let (tx, rx) = bounded::<Msg>(16 * MAX_BATCH);
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
+        let pusher = Pusher::start(store.clone(), witnesses);
         let mut w = Writer {
             store: store.clone(),
             signer,
             clock: clock.clone(),
             unsigned: HashMap::new(),
+            pusher: pusher.clone(),
         };
         thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
-        Ok(Self { tx, store, clock })
+        Ok(Self {
+            tx,
+            store,
+            clock,
+            pusher,
+        })
     }
 
     /// Stamps events with `clock` from now on.
@@ -171,14 +187,19 @@ impl AuditLog {
     }
 
     /// Signs a checkpoint for every log this process left with unsigned
-    /// events, and waits until it is durable. Short-lived processes (the CLI)
-    /// call it before they exit; a server signs on its own every second.
+    /// events, waits until it is durable, and offers it to the witnesses
+    /// (waiting for them at most a few seconds). Short-lived processes (the
+    /// CLI) call it before they exit; a server signs on its own every second.
     pub fn flush(&self) -> Result<(), AuditError> {
         let (answer, slot) = Answer::pair();
         self.tx
             .send(Msg::Flush(answer))
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
-        wait(&slot)
+        wait(&slot)?;
+        if let Some(p) = &self.pusher {
+            p.drain(DRAIN_LIMIT);
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn AuditStore> {
@@ -193,6 +214,7 @@ struct Writer {
     /// Logs with events after their latest checkpoint, as far as this
     /// process knows, and since when.
     unsigned: HashMap<String, Instant>,
+    pusher: Option<Pusher>,
 }
 
 impl Writer {
@@ -299,6 +321,9 @@ impl Writer {
                 for s in &signed {
                     self.unsigned.remove(s);
                 }
+                if let (Some(p), false) = (&self.pusher, signed.is_empty()) {
+                    p.signed(signed);
+                }
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     reply.send(Ok(receipt));
                 }
@@ -328,15 +353,18 @@ impl Writer {
         }
         let now = read_clock(&self.clock);
         let store = self.store.clone();
+        let mut signed = Vec::new();
         self.store
             .append(&logs, &mut |heads| {
+                signed.clear();
                 let trees = trees(store.as_ref(), heads, &logs);
                 let mut out = AuditBatch::default();
                 for log in &logs {
-                    let signed = heads.get(log).and_then(|h| h.checkpoint).map(|c| c.0);
+                    let signed_size = heads.get(log).and_then(|h| h.checkpoint).map(|c| c.0);
                     let tree = &trees[log];
-                    if tree.size() > 0 && signed != Some(tree.size()) {
+                    if tree.size() > 0 && signed_size != Some(tree.size()) {
                         out.checkpoints.push(self.signed(log, tree, now));
+                        signed.push(log.clone());
                     }
                 }
                 out
@@ -344,6 +372,9 @@ impl Writer {
             .map_err(|e| AuditError::Unavailable(e.to_string()))?;
         for log in logs {
             self.unsigned.remove(&log);
+        }
+        if let (Some(p), false) = (&self.pusher, signed.is_empty()) {
+            p.signed(signed);
         }
         Ok(())
     }

@@ -12,7 +12,9 @@
 //!
 //! The key id is the first four bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public
 //! key), and the verifier key is written `name+<key id hex>+<base64(0x01 ‖
-//! public key)>`. Pure functions, no I/O; the signing key is zeroized on drop.
+//! public key)>`. Witnesses add C2SP tlog-cosignature/v1 lines (key type
+//! 0x04) beside the log's signature. Pure functions, no I/O; the signing
+//! keys are zeroized on drop.
 
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
@@ -21,8 +23,6 @@ use zeroize::Zeroizing;
 
 use crate::merkle::Hash;
 
-/// The algorithm byte of Ed25519 keys in signed notes.
-const ED25519: u8 = 0x01;
 /// What starts a signature line: an em dash and a space.
 const SIG_PREFIX: &str = "\u{2014} ";
 
@@ -89,11 +89,22 @@ impl Checkpoint {
     }
 }
 
-fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
+/// The key-type byte of a signed-note key: it goes into the key id and the
+/// key strings, so a key of one type never verifies signatures of another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    /// A plain Ed25519 note signature: the log signing its checkpoints.
+    Note = 0x01,
+    /// A C2SP tlog-cosignature/v1 Ed25519 cosignature: a witness's statement.
+    Cosignature = 0x04,
+}
+
+fn key_id(name: &str, kind: Kind, public: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ED25519]);
+    h.update([kind as u8]);
     h.update(public.as_bytes());
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
@@ -108,60 +119,83 @@ fn check_name(name: &str) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-/// The log's signing key (kept outside the database, like the root key).
-pub struct Signer {
+/// A key string's parts: name, key id, key material (zeroized on drop).
+type KeyParts<'a> = (&'a str, [u8; 4], Zeroizing<Vec<u8>>);
+
+/// `name+<hex key id>+<base64(type ‖ key material)>`, split and checked for
+/// the expected type.
+fn split_key(s: &str, kind: Kind) -> Result<KeyParts<'_>, CheckpointError> {
+    let bad = CheckpointError::Key;
+    let mut parts = s.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("expected name+keyid+key"));
+    };
+    check_name(name)?;
+    let id: [u8; 4] = hex::decode(id)
+        .ok()
+        .filter(|_| id.len() == 8)
+        .and_then(|v| v.try_into().ok())
+        .ok_or(bad("the key id is not 8 hex digits"))?;
+    let raw = Zeroizing::new(B64.decode(key).map_err(|_| bad("the key is not base64"))?);
+    match raw.split_first() {
+        Some((&t, rest)) if t == kind as u8 => Ok((name, id, Zeroizing::new(rest.to_vec()))),
+        Some((0x01 | 0x04, _)) => Err(bad(match kind {
+            Kind::Note => "a witness cosigning key, not a log signing key",
+            Kind::Cosignature => "a log signing key, not a witness cosigning key",
+        })),
+        _ => Err(bad("not an Ed25519 key")),
+    }
+}
+
+/// An Ed25519 key pair with its signed-note name and key id.
+struct KeyPair {
     name: String,
     key: SigningKey,
     id: [u8; 4],
+    kind: Kind,
 }
 
-impl Signer {
-    /// A signer from a 32-byte Ed25519 seed.
-    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+impl KeyPair {
+    fn from_seed(name: &str, seed: &[u8; 32], kind: Kind) -> Result<Self, CheckpointError> {
         check_name(name)?;
         let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, &key.verifying_key());
+        let id = key_id(name, kind, &key.verifying_key());
         Ok(Self {
             name: name.to_owned(),
             key,
             id,
+            kind,
         })
     }
 
-    /// A new random key.
-    pub fn generate(name: &str) -> Result<Self, CheckpointError> {
+    fn generate(name: &str, kind: Kind) -> Result<Self, CheckpointError> {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut()).map_err(|_| CheckpointError::Key("no randomness"))?;
-        Self::from_seed(name, &seed)
+        Self::from_seed(name, &seed, kind)
     }
 
-    /// Parses a signer key, `PRIVATE+KEY+name+<hex key id>+<base64(0x01 ‖ seed)>`
-    /// (the format of Go's golang.org/x/mod/sumdb/note).
-    pub fn parse(skey: &str) -> Result<Self, CheckpointError> {
+    /// `PRIVATE+KEY+name+<hex key id>+<base64(type ‖ seed)>` (the format of
+    /// Go's golang.org/x/mod/sumdb/note).
+    fn parse(skey: &str, kind: Kind) -> Result<Self, CheckpointError> {
         let bad = CheckpointError::Key;
         let rest = skey
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(bad("a signer key starts with PRIVATE+KEY+"))?;
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("expected PRIVATE+KEY+name+keyid+key"));
-        };
-        let raw = Zeroizing::new(B64.decode(key).map_err(|_| bad("the key is not base64"))?);
-        let Some((&ED25519, seed)) = raw.split_first() else {
-            return Err(bad("not an Ed25519 key"));
-        };
-        let seed: &[u8; 32] = seed.try_into().map_err(|_| bad("not 32 key bytes"))?;
-        let signer = Self::from_seed(name, seed)?;
-        if hex::encode(signer.id) != id {
+        let (name, id, seed) = split_key(rest, kind)?;
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("not 32 key bytes"))?;
+        let pair = Self::from_seed(name, seed, kind)?;
+        if pair.id != id {
             return Err(bad("the key id does not match the name and key"));
         }
-        Ok(signer)
+        Ok(pair)
     }
 
-    /// The signer key string, for the key file (secret: keep it 0600).
-    pub fn to_skey(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new(vec![ED25519]);
+    fn to_skey(&self) -> Zeroizing<String> {
+        let mut raw = Zeroizing::new(vec![self.kind as u8]);
         raw.extend_from_slice(self.key.as_bytes());
         Zeroizing::new(format!(
             "PRIVATE+KEY+{}+{}+{}",
@@ -171,25 +205,134 @@ impl Signer {
         ))
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn verifier(&self) -> Verifier {
-        Verifier {
+    fn public(&self) -> PublicKey {
+        PublicKey {
             name: self.name.clone(),
             key: self.key.verifying_key(),
             id: self.id,
+            kind: self.kind,
         }
+    }
+
+    /// A signature line: `— name base64(key id ‖ prefix ‖ signature)`.
+    fn line(&self, message: &[u8], prefix: &[u8]) -> String {
+        let sig = self.key.sign(message);
+        let mut blob = self.id.to_vec();
+        blob.extend_from_slice(prefix);
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob))
+    }
+}
+
+/// An Ed25519 public key with its signed-note name and key id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PublicKey {
+    name: String,
+    key: VerifyingKey,
+    id: [u8; 4],
+    kind: Kind,
+}
+
+impl PublicKey {
+    fn parse(vkey: &str, kind: Kind) -> Result<Self, CheckpointError> {
+        let bad = CheckpointError::Key;
+        let (name, id, public) = split_key(vkey, kind)?;
+        let public: [u8; 32] = public
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("not 32 key bytes"))?;
+        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a valid Ed25519 key"))?;
+        if key_id(name, kind, &key) != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            key,
+            id,
+            kind,
+        })
+    }
+
+    fn to_vkey(&self) -> String {
+        let mut raw = vec![self.kind as u8];
+        raw.extend_from_slice(self.key.as_bytes());
+        format!("{}+{}+{}", self.name, hex::encode(self.id), B64.encode(raw))
+    }
+
+    /// The signature blobs (after the key id) of this key's lines in a
+    /// note's signature block; other keys' lines are skipped.
+    fn blobs(&self, sigs: &str) -> Result<Vec<Vec<u8>>, CheckpointError> {
+        let bad = CheckpointError::Malformed;
+        let mut mine = Vec::new();
+        for line in sigs.split('\n').filter(|l| !l.is_empty()) {
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or(bad("a signature line must start with '— '"))?;
+            let (name, blob) = rest.split_once(' ').ok_or(bad("signature line"))?;
+            let blob = B64
+                .decode(blob)
+                .map_err(|_| bad("signature is not base64"))?;
+            if name == self.name && blob.len() >= 4 && blob[..4] == self.id {
+                mine.push(blob[4..].to_vec());
+            }
+        }
+        Ok(mine)
+    }
+
+    fn check(&self, message: &[u8], sig: &[u8]) -> Result<(), CheckpointError> {
+        let bad = || CheckpointError::BadSignature(self.name.clone());
+        let sig = Signature::from_slice(sig).map_err(|_| bad())?;
+        self.key.verify_strict(message, &sig).map_err(|_| bad())
+    }
+}
+
+/// A note's text (ending in a newline) and its signature block.
+fn split_note(note: &str) -> Result<(&str, &str), CheckpointError> {
+    let bad = CheckpointError::Malformed;
+    let split = note.rfind("\n\n").ok_or(bad("no signature block"))?;
+    let (text, sigs) = (&note[..=split], &note[split + 2..]);
+    if !sigs.ends_with('\n') {
+        return Err(bad("no final newline"));
+    }
+    Ok((text, sigs))
+}
+
+/// The log's signing key (kept outside the database, like the root key).
+pub struct Signer(KeyPair);
+
+impl Signer {
+    /// A signer from a 32-byte Ed25519 seed.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+        KeyPair::from_seed(name, seed, Kind::Note).map(Self)
+    }
+
+    /// A new random key.
+    pub fn generate(name: &str) -> Result<Self, CheckpointError> {
+        KeyPair::generate(name, Kind::Note).map(Self)
+    }
+
+    /// Parses a signer key, `PRIVATE+KEY+name+<hex key id>+<base64(0x01 ‖ seed)>`.
+    pub fn parse(skey: &str) -> Result<Self, CheckpointError> {
+        KeyPair::parse(skey, Kind::Note).map(Self)
+    }
+
+    /// The signer key string, for the key file (secret: keep it 0600).
+    pub fn to_skey(&self) -> Zeroizing<String> {
+        self.0.to_skey()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        Verifier(self.0.public())
     }
 
     /// Signs a note's text (which must end with a newline).
     pub fn sign_text(&self, text: &str) -> String {
         debug_assert!(text.ends_with('\n'));
-        let sig = self.key.sign(text.as_bytes());
-        let mut blob = self.id.to_vec();
-        blob.extend_from_slice(&sig.to_bytes());
-        format!("{text}\n{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob))
+        format!("{text}\n{}", self.0.line(text.as_bytes(), &[]))
     }
 
     /// The signed checkpoint.
@@ -200,80 +343,33 @@ impl Signer {
 
 /// A public key that checks checkpoints: what an auditor or a witness holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verifier {
-    name: String,
-    key: VerifyingKey,
-    id: [u8; 4],
-}
+pub struct Verifier(PublicKey);
 
 impl Verifier {
     /// Parses `name+<hex key id>+<base64(0x01 ‖ public key)>`.
     pub fn parse(vkey: &str) -> Result<Self, CheckpointError> {
-        let bad = CheckpointError::Key;
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("expected name+keyid+key"));
-        };
-        check_name(name)?;
-        let id: [u8; 4] = hex::decode(id)
-            .ok()
-            .filter(|_| id.len() == 8)
-            .and_then(|v| v.try_into().ok())
-            .ok_or(bad("the key id is not 8 hex digits"))?;
-        let raw = B64.decode(key).map_err(|_| bad("the key is not base64"))?;
-        let Some((&ED25519, public)) = raw.split_first() else {
-            return Err(bad("not an Ed25519 key"));
-        };
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("not 32 key bytes"))?;
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a valid Ed25519 key"))?;
-        if key_id(name, &key) != id {
-            return Err(bad("the key id does not match the name and key"));
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-            id,
-        })
+        PublicKey::parse(vkey, Kind::Note).map(Self)
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// The verifier key string, to publish to auditors and witnesses.
     pub fn to_vkey(&self) -> String {
-        let mut raw = vec![ED25519];
-        raw.extend_from_slice(self.key.as_bytes());
-        format!("{}+{}+{}", self.name, hex::encode(self.id), B64.encode(raw))
+        self.0.to_vkey()
     }
 
-    /// The text of a signed note if it carries a valid signature by this key.
+    /// The text of a signed note if it carries a valid signature by this key
+    /// (signatures by other keys — a witness's, say — are skipped).
     pub fn open_text<'n>(&self, note: &'n str) -> Result<&'n str, CheckpointError> {
-        let bad = CheckpointError::Malformed;
-        let split = note.rfind("\n\n").ok_or(bad("no signature block"))?;
-        let (text, sigs) = (&note[..=split], &note[split + 2..]);
-        let sigs = sigs.strip_suffix('\n').ok_or(bad("no final newline"))?;
-        let mut found = false;
-        for line in sigs.split('\n') {
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or(bad("a signature line must start with '— '"))?;
-            let (name, blob) = rest.split_once(' ').ok_or(bad("signature line"))?;
-            let blob = B64
-                .decode(blob)
-                .map_err(|_| bad("signature is not base64"))?;
-            if name != self.name || blob.len() < 4 || blob[..4] != self.id {
-                continue; // another key's signature (a witness's, say)
-            }
-            found = true;
-            let sig = Signature::from_slice(&blob[4..])
-                .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
-            self.key
-                .verify_strict(text.as_bytes(), &sig)
-                .map_err(|_| CheckpointError::BadSignature(self.name.clone()))?;
+        let (text, sigs) = split_note(note)?;
+        let mine = self.0.blobs(sigs)?;
+        if mine.is_empty() {
+            return Err(CheckpointError::Unsigned(self.0.name.clone()));
         }
-        if !found {
-            return Err(CheckpointError::Unsigned(self.name.clone()));
+        for sig in mine {
+            self.0.check(text.as_bytes(), &sig)?;
         }
         Ok(text)
     }
@@ -281,6 +377,84 @@ impl Verifier {
     /// The checkpoint of a signed note, if this key signed it.
     pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
         Checkpoint::parse_body(self.open_text(note)?)
+    }
+}
+
+/// What a cosignature/v1 signs: a header, the time, the checkpoint body.
+fn cosigned_message(body: &str, time: u64) -> String {
+    format!("cosignature/v1\ntime {time}\n{body}")
+}
+
+/// A witness's key: it cosigns checkpoints it has checked are consistent
+/// with everything it saw before (C2SP tlog-cosignature, Ed25519 type 0x04).
+pub struct Cosigner(KeyPair);
+
+impl Cosigner {
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+        KeyPair::from_seed(name, seed, Kind::Cosignature).map(Self)
+    }
+
+    pub fn generate(name: &str) -> Result<Self, CheckpointError> {
+        KeyPair::generate(name, Kind::Cosignature).map(Self)
+    }
+
+    /// Parses `PRIVATE+KEY+name+<hex key id>+<base64(0x04 ‖ seed)>`.
+    pub fn parse(skey: &str) -> Result<Self, CheckpointError> {
+        KeyPair::parse(skey, Kind::Cosignature).map(Self)
+    }
+
+    pub fn to_skey(&self) -> Zeroizing<String> {
+        self.0.to_skey()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub fn verifier(&self) -> CosignatureVerifier {
+        CosignatureVerifier(self.0.public())
+    }
+
+    /// The cosignature line for a checkpoint body at `time` (POSIX seconds).
+    pub fn cosign(&self, body: &str, time: u64) -> String {
+        self.0
+            .line(cosigned_message(body, time).as_bytes(), &time.to_be_bytes())
+    }
+}
+
+/// A witness's public key, to check its cosignatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignatureVerifier(PublicKey);
+
+impl CosignatureVerifier {
+    /// Parses `name+<hex key id>+<base64(0x04 ‖ public key)>`.
+    pub fn parse(vkey: &str) -> Result<Self, CheckpointError> {
+        PublicKey::parse(vkey, Kind::Cosignature).map(Self)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub fn to_vkey(&self) -> String {
+        self.0.to_vkey()
+    }
+
+    /// The time of this witness's valid cosignature on a signed note.
+    pub fn cosigned(&self, note: &str) -> Result<u64, CheckpointError> {
+        let (text, sigs) = split_note(note)?;
+        let mine = self.0.blobs(sigs)?;
+        let blob = mine
+            .first()
+            .ok_or_else(|| CheckpointError::Unsigned(self.0.name.clone()))?;
+        let bad = || CheckpointError::BadSignature(self.0.name.clone());
+        let (time, sig) = blob.split_at_checked(8).ok_or_else(bad)?;
+        let time = u64::from_be_bytes(time.try_into().map_err(|_| bad())?);
+        if time > i64::MAX as u64 {
+            return Err(bad());
+        }
+        self.0.check(cosigned_message(text, time).as_bytes(), sig)?;
+        Ok(time)
     }
 }
 
@@ -359,7 +533,7 @@ mod tests {
         // Even with this key's id pasted in front of the forger's signature.
         let blob = forged.rsplit(' ').next().unwrap().trim_end();
         let mut raw = B64.decode(blob).unwrap();
-        raw[..4].copy_from_slice(&v.id);
+        raw[..4].copy_from_slice(&v.0.id);
         let pasted = forged.replace(blob, &B64.encode(raw));
         assert!(matches!(
             v.open(&pasted),
@@ -403,5 +577,48 @@ mod tests {
         }
         let ok = Checkpoint::parse_body(&format!("origin\n0\n{root}\nextension line\n")).unwrap();
         assert_eq!((ok.size, ok.root), (0, [7u8; 32]));
+    }
+    #[test]
+    fn a_cosignature_states_the_time_and_breaks_on_any_edit() {
+        let log = Signer::generate("mamori-audit").unwrap();
+        let witness = Cosigner::generate("witness.example/w1").unwrap();
+        let v = CosignatureVerifier::parse(&witness.verifier().to_vkey()).unwrap();
+        let note = log.sign(&checkpoint());
+        let line = witness.cosign(&checkpoint().body(), 1_679_315_147);
+        let cosigned = format!("{note}{line}");
+        assert_eq!(v.cosigned(&cosigned).unwrap(), 1_679_315_147);
+        // The log's own signature still opens beside it.
+        assert_eq!(log.verifier().open(&cosigned).unwrap(), checkpoint());
+        // Another size, or another time pasted into the blob: refused.
+        let other = cosigned.replacen("\n1234\n", "\n1235\n", 1);
+        assert!(matches!(
+            v.cosigned(&other),
+            Err(CheckpointError::BadSignature(_))
+        ));
+        let blob = line.rsplit(' ').next().unwrap().trim_end();
+        let mut raw = B64.decode(blob).unwrap();
+        raw[11] ^= 1; // the low byte of the timestamp
+        let retimed = cosigned.replace(blob, &B64.encode(raw));
+        assert!(matches!(
+            v.cosigned(&retimed),
+            Err(CheckpointError::BadSignature(_))
+        ));
+        // The log's note without the witness: unsigned by the witness.
+        assert!(matches!(
+            v.cosigned(&note),
+            Err(CheckpointError::Unsigned(_))
+        ));
+    }
+
+    #[test]
+    fn a_key_of_one_kind_is_never_taken_for_the_other() {
+        let log = Signer::generate("k").unwrap();
+        let witness = Cosigner::generate("k").unwrap();
+        assert!(Cosigner::parse(&log.to_skey()).is_err());
+        assert!(Signer::parse(&witness.to_skey()).is_err());
+        assert!(CosignatureVerifier::parse(&log.verifier().to_vkey()).is_err());
+        let e = Verifier::parse(&witness.verifier().to_vkey()).unwrap_err();
+        assert!(e.to_string().contains("witness"), "{e}");
+        assert!(Cosigner::parse(&witness.to_skey()).is_ok());
     }
 }

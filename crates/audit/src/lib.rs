@@ -22,10 +22,14 @@ mod appender;
 pub mod checkpoint;
 mod event;
 pub mod merkle;
+pub mod proofs;
 mod verify;
+pub mod witness;
+pub mod witness_client;
 
 pub use appender::{AuditError, AuditLog, Receipt};
 pub use event::{Decision, Event, SealedEvent, log_for};
 pub use mamori_store::{AuditStore, CheckpointRow};
 pub use merkle::leaf_hash;
 pub use verify::{LogReport, Trust, VerifyReport, verify};
+pub use witness_client::Witnesses;

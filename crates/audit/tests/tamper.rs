@@ -31,7 +31,12 @@ fn trust() -> Trust {
 fn log_with_events(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.db");
-    let log = AuditLog::start(Arc::new(SqliteAudit::open(&path, 1000).unwrap()), signer()).unwrap();
+    let log = AuditLog::start(
+        Arc::new(SqliteAudit::open(&path, 1000).unwrap()),
+        signer(),
+        Default::default(),
+    )
+    .unwrap();
     for i in 0..n {
         let tenant = if i % 3 == 0 { None } else { Some("acme") };
         let mut e = Event::new(
@@ -185,7 +190,12 @@ fn a_truncated_tail_is_caught_by_its_checkpoint_or_by_one_kept_elsewhere() {
 fn a_restored_older_copy_is_caught_by_a_checkpoint_kept_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.db");
-    let log = AuditLog::start(Arc::new(SqliteAudit::open(&path, 1000).unwrap()), signer()).unwrap();
+    let log = AuditLog::start(
+        Arc::new(SqliteAudit::open(&path, 1000).unwrap()),
+        signer(),
+        Default::default(),
+    )
+    .unwrap();
     let append = |n: usize| {
         for i in 0..n {
             log.append(
@@ -384,8 +394,18 @@ fn a_changed_query_column_is_found() {
 fn chains_stay_gapless_with_several_writers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.db");
-    let a = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap()), signer()).unwrap();
-    let b = AuditLog::start(Arc::new(SqliteAudit::open(&path, 5000).unwrap()), signer()).unwrap();
+    let a = AuditLog::start(
+        Arc::new(SqliteAudit::open(&path, 5000).unwrap()),
+        signer(),
+        Default::default(),
+    )
+    .unwrap();
+    let b = AuditLog::start(
+        Arc::new(SqliteAudit::open(&path, 5000).unwrap()),
+        signer(),
+        Default::default(),
+    )
+    .unwrap();
     let threads: Vec<_> = [a.clone(), b.clone()]
         .into_iter()
         .flat_map(|log| (0..4).map(move |t| (log.clone(), t)))

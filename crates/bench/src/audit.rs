@@ -66,7 +66,7 @@ pub fn append(plan: AppendPlan) -> Result<Value> {
         .context("no audit.key: run `mamori init` on the data directory first")?;
     let signer = Signer::parse(&key)?;
     let store = Arc::new(SqliteAudit::open(&db, 10_000)?);
-    let log = AuditLog::start(store.clone(), signer)?;
+    let log = AuditLog::start(store.clone(), signer, Default::default())?;
     let per = plan.events / plan.writers as u64;
     let start = Instant::now();
     let threads: Vec<_> = (0..plan.writers)

@@ -4,9 +4,14 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use mamori_audit::{AuditStore, Trust, VerifyReport, checkpoint::Verifier, verify};
+use mamori_audit::{
+    AuditStore, Trust, VerifyReport,
+    checkpoint::{CosignatureVerifier, Verifier},
+    verify,
+    witness_client::Target,
+};
 use mamori_vault::datadir;
 use serde_json::json;
 
@@ -29,6 +34,15 @@ pub enum AuditCmd {
         /// shorter than one of them was truncated or rolled back.
         #[arg(long = "trusted-checkpoint")]
         trusted: Vec<PathBuf>,
+        /// A witness of this vault's logs: `http://host:port` of a `mamori
+        /// witness serve`, or a witness directory (`audit.witnesses`);
+        /// repeatable. Every checkpoint it holds is trusted as above.
+        #[arg(long)]
+        witness: Vec<String>,
+        /// The witness's public key: its checkpoints must carry its valid
+        /// cosignature (repeatable; for HTTP witnesses).
+        #[arg(long = "witness-key")]
+        witness_keys: Vec<String>,
     },
     /// Print the latest signed checkpoint of a log (save it to verify later
     /// copies against it).
@@ -41,19 +55,28 @@ pub enum AuditCmd {
 pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
     let store = datadir::open_audit(dir)?;
     match cmd {
-        AuditCmd::Verify { log, key, trusted } => {
+        AuditCmd::Verify {
+            log,
+            key,
+            trusted,
+            witness,
+            witness_keys,
+        } => {
             // A key given on the command line is all a copy needs.
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
                 None => datadir::audit_verifier(dir)?,
             };
-            let checkpoints = trusted
+            let mut checkpoints = trusted
                 .iter()
                 .map(|p| {
                     std::fs::read_to_string(p)
                         .with_context(|| format!("cannot read {}", p.display()))
                 })
                 .collect::<Result<Vec<_>>>()?;
+            for w in &witness {
+                checkpoints.extend(witnessed(w, &key, &witness_keys)?);
+            }
             let report = verify(
                 &store,
                 log.as_deref(),
@@ -78,6 +101,34 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The checkpoints a witness holds for this vault's logs, each with a
+/// valid cosignature by every `--witness-key` given.
+fn witnessed(spec: &str, key: &Verifier, witness_keys: &[String]) -> Result<Vec<String>> {
+    if !spec.contains("://") && !std::path::Path::new(spec).is_dir() {
+        bail!("witness directory {spec} does not exist");
+    }
+    let keys = witness_keys
+        .iter()
+        .map(|k| CosignatureVerifier::parse(k).with_context(|| format!("--witness-key {k}")))
+        .collect::<Result<Vec<_>>>()?;
+    let target = Target::parse(spec, key)?;
+    let held = target
+        .held(&format!("{}/", key.name()))
+        .with_context(|| format!("cannot read the witness {spec}"))?;
+    for h in &held {
+        for k in &keys {
+            k.cosigned(&h.note).with_context(|| {
+                format!(
+                    "witness {spec}: the checkpoint of {} is not cosigned by {}",
+                    h.origin,
+                    k.name()
+                )
+            })?;
+        }
+    }
+    Ok(held.into_iter().map(|h| h.note).collect())
 }
 
 fn report_text(r: &VerifyReport) -> String {

@@ -7,6 +7,7 @@ mod export;
 mod governance;
 mod output;
 mod report;
+mod witness;
 
 use std::{
     collections::BTreeMap,
@@ -116,6 +117,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// A witness for other vaults' audit logs (run it on another machine).
+    #[command(subcommand)]
+    Witness(witness::WitnessCmd),
     /// Just-in-time access: requests, approvals, grants (acts as you: --token).
     #[command(subcommand)]
     Access(governance::AccessCmd),
@@ -383,6 +387,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
             }
         }
         Command::Audit(cmd) => return audit::run(dir, cmd, out),
+        Command::Witness(cmd) => witness::run(cmd, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -409,17 +414,23 @@ pub fn serve_vault(
         let local = listener.local_addr()?;
         tracing::info!(%local, "mamori listening");
         on_ready(local);
-        let shutdown = async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("signal handler");
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-            tracing::info!("shutting down");
-        };
-        mamori_server::serve(vault, listener, shutdown).await?;
+        mamori_server::serve(vault, listener, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+    tracing::info!("shutting down");
 }
 
 fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<()> {

@@ -8,6 +8,7 @@ mod exports;
 mod governance;
 mod metrics;
 mod problem;
+pub mod witness;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -44,6 +45,17 @@ pub async fn serve(
         .await;
     sweeper.abort();
     served
+}
+
+/// Serves a witness (`mamori witness serve`) until `shutdown` resolves.
+pub async fn serve_witness(
+    witness: Arc<mamori_audit::witness::Witness>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, witness::router(witness))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// How often expired export packages are deleted.

@@ -4,10 +4,7 @@
 //! the audit key's public half and any RFC 6962 tool, without trusting the
 //! server. Asking for a proof is itself recorded.
 
-use mamori_audit::{
-    SealedEvent,
-    merkle::{self, Hash},
-};
+use mamori_audit::{SealedEvent, merkle, proofs};
 use serde::Serialize;
 
 use crate::{
@@ -78,21 +75,6 @@ impl Vault {
         )
     }
 
-    /// MTH of events `[start, end)` of `log` from the stored tree nodes.
-    fn subtree(&self, log: &str) -> impl FnMut(u64, u64) -> Result<Hash> + '_ {
-        let store = self.audit.store().clone();
-        let log = log.to_owned();
-        move |start, end| {
-            merkle::range_hash(start, end, &mut |level, index| {
-                store.tree_node(&log, level, index)?.ok_or_else(|| {
-                    VaultError::Internal(format!(
-                        "audit tree node {level}/{index} of {log} is missing"
-                    ))
-                })
-            })
-        }
-    }
-
     /// The size a proof is for: the one asked, or the latest signed checkpoint's.
     fn proof_size(&self, log: &str, size: Option<u64>) -> Result<u64> {
         let latest = self
@@ -156,7 +138,7 @@ impl Vault {
             })?;
         let event: SealedEvent = serde_json::from_slice(&row.body)
             .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))?;
-        let proof = merkle::inclusion_proof(seq - 1, size, &mut self.subtree(log))?
+        let proof = proofs::inclusion(self.audit.store().as_ref(), log, seq, size)?
             .map_err(|e| VaultError::bad("seq_invalid", e.to_string()))?;
         let checkpoint = self
             .audit
@@ -195,7 +177,7 @@ impl Vault {
                 format!("first must be 0-{second}"),
             ));
         }
-        let proof = merkle::consistency_proof(first, second, &mut self.subtree(log))?
+        let proof = proofs::consistency(self.audit.store().as_ref(), log, first, second)?
             .map_err(|e| VaultError::bad("size_invalid", e.to_string()))?;
         self.audit
             .append(e.detail("first", first).detail("second", second))?;

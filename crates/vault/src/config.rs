@@ -129,6 +129,12 @@ pub struct AuditConfig {
     /// How long an append waits for a locked audit database before the
     /// request fails closed.
     pub busy_timeout_ms: u64,
+    /// Witnesses each new checkpoint is offered to: `http://host:port` of a
+    /// `mamori witness serve`, or a directory on separate (ideally
+    /// append-only) storage, relative to the data directory or absolute.
+    pub witnesses: Vec<String>,
+    /// Each log's checkpoints go to each witness at most this often.
+    pub witness_every_s: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -161,6 +167,8 @@ impl Default for Config {
             },
             audit: AuditConfig {
                 busy_timeout_ms: 5000,
+                witnesses: Vec::new(),
+                witness_every_s: 10,
             },
             import: ImportConfig { batch_size: 10_000 },
             policy: PolicyConfig {

@@ -19,8 +19,9 @@ use std::{
 };
 
 use mamori_audit::{
-    AuditLog,
+    AuditLog, Witnesses,
     checkpoint::{Signer, Verifier},
+    witness_client::Target,
 };
 use mamori_crypto::RootKey;
 use mamori_policy::{DEFAULT_POLICIES, Gate, POLICY_SCHEMA};
@@ -96,7 +97,7 @@ pub fn init(dir: &Path) -> Result<InitReport> {
 }
 
 /// Writes a new secret file readable by its owner only; never overwrites.
-fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -109,7 +110,7 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Refuses a secret file that group or others can read.
-fn check_private(path: &Path) -> Result<()> {
+pub fn check_private(path: &Path) -> Result<()> {
     let meta = fs::metadata(path).map_err(|e| io("cannot read", path, e))?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(VaultError::Internal(format!(
@@ -194,10 +195,37 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
         &dir.join(&config.store.audit_db),
         config.audit.busy_timeout_ms,
     )?);
-    let audit = AuditLog::start(audit_store, load_audit_key(dir, &config)?)?;
+    let signer = load_audit_key(dir, &config)?;
+    let witnesses = witnesses(dir, &config, &signer.verifier())?;
+    let audit = AuditLog::start(audit_store, signer, witnesses)?;
     let vault = Vault::new(store, audit, gate, root).with_rules(crate::Rules::from_config(&config));
     let vault = Arc::new(adjust(vault));
     Ok(Opened { config, vault })
+}
+
+/// The witnesses of `audit.witnesses`, ready to be written to.
+fn witnesses(dir: &Path, config: &Config, key: &Verifier) -> Result<Witnesses> {
+    let targets = config
+        .audit
+        .witnesses
+        .iter()
+        .map(|w| witness_target(dir, w, key))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Witnesses {
+        targets,
+        every: std::time::Duration::from_secs(config.audit.witness_every_s.max(1)),
+    })
+}
+
+/// One witness: a URL, or a directory relative to the data directory.
+pub fn witness_target(dir: &Path, spec: &str, key: &Verifier) -> Result<Target> {
+    let spec = if spec.contains("://") {
+        spec.to_owned()
+    } else {
+        dir.join(spec).display().to_string()
+    };
+    Target::parse(&spec, key)
+        .map_err(|e| VaultError::bad("witness_invalid", format!("audit.witnesses: {e}")))
 }
 
 /// The audit log of a data directory, read-only — what an auditor needs,
