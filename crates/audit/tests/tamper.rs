@@ -440,3 +440,142 @@ fn chains_stay_gapless_with_several_writers() {
         "the last writer to stop signed the end"
     );
 }
+
+/// Reads event `seq` of acme: its body and stored hash.
+fn row(c: &Connection, seq: u64) -> (Vec<u8>, [u8; 32]) {
+    c.query_row(
+        "SELECT body, hash FROM audit_events WHERE log = 'tenant/acme' AND seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?.try_into().unwrap())),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_interior_node_presented_as_a_leaf_is_found() {
+    use mamori_audit::merkle::{inclusion_proof, node_hash, root, verify_inclusion};
+    let (_d, path) = log_with_events(30);
+    let c = attacker(&path);
+    let (_, h3) = row(&c, 3);
+    let (_, h4) = row(&c, 4);
+    // Events 3 and 4 (leaves 2 and 3) replaced by one "event" whose bytes
+    // are their parent node's input and whose hash is that node; the later
+    // events renumbered down to close the gap.
+    let mut fake = vec![0x01];
+    fake.extend_from_slice(&h3);
+    fake.extend_from_slice(&h4);
+    let node = node_hash(&h3, &h4);
+    c.execute_batch("DELETE FROM audit_events WHERE log = 'tenant/acme' AND seq = 4;")
+        .unwrap();
+    c.execute(
+        "UPDATE audit_events SET body = ?1, hash = ?2 WHERE log = 'tenant/acme' AND seq = 3",
+        rusqlite::params![fake, &node[..]],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE audit_events SET seq = seq - 1 WHERE log = 'tenant/acme' AND seq > 4",
+        [],
+    )
+    .unwrap();
+    let (ok, seq, why) = verdict(&path);
+    assert_eq!((ok, seq), (false, Some(3)), "{why}");
+
+    // The same trick against a proof: with leaves hashed as 0x00 ‖ bytes,
+    // the node's bytes are no leaf of any tree the log signed.
+    let leaves: Vec<[u8; 32]> = (0..8u8).map(|i| leaf_hash(&[i])).collect();
+    let signed = root(&leaves);
+    let fake_leaf = leaf_hash(&[&[0x01][..], &leaves[2], &leaves[3]].concat());
+    let mut sub = |a: u64, b: u64| Ok::<_, ()>(root(&leaves[a as usize..b as usize]));
+    for size in 1..=8u64 {
+        for index in 0..size {
+            let proof = inclusion_proof(index.min(7), 8, &mut sub).unwrap().unwrap();
+            for skip in 0..proof.len() {
+                assert!(
+                    verify_inclusion(&fake_leaf, index, size, &proof[skip..], &signed).is_err()
+                );
+            }
+        }
+    }
+    // Whereas the raw node, accepted as a leaf hash, would pass: verifiers
+    // must hash the event bytes themselves (the API returns the event).
+    let proof = inclusion_proof(2, 8, &mut sub).unwrap().unwrap();
+    assert!(
+        verify_inclusion(
+            &node_hash(&leaves[2], &leaves[3]),
+            1,
+            4,
+            &proof[1..],
+            &signed
+        )
+        .is_ok()
+    );
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+#[test]
+fn any_random_tamper_fails_verification() {
+    let (d, pristine) = log_with_events(30);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..150 {
+        let path = d.path().join(format!("t{round}.db"));
+        // A consistent copy, whatever is still in the WAL.
+        Connection::open(&pristine)
+            .unwrap()
+            .execute("VACUUM INTO ?1", [path.to_str().unwrap()])
+            .unwrap();
+        let c = attacker(&path);
+        let seq = 1 + rng.below(20);
+        let (mut body, mut hash) = row(&c, seq);
+        let what = match rng.below(4) {
+            0 => {
+                let i = rng.below(body.len() as u64) as usize;
+                body[i] ^= 1 << rng.below(8);
+                "a bit of the body"
+            }
+            1 => {
+                hash[rng.below(32) as usize] ^= 1 << rng.below(8);
+                "a bit of the hash"
+            }
+            2 => {
+                let i = rng.below(body.len() as u64) as usize;
+                body[i] ^= 1 << rng.below(8);
+                hash = leaf_hash(&body);
+                "a bit of the body, hash recomputed"
+            }
+            _ => {
+                body.truncate(rng.below(body.len() as u64) as usize);
+                hash = leaf_hash(&body);
+                "the body cut short, hash recomputed"
+            }
+        };
+        c.execute(
+            "UPDATE audit_events SET body = ?1, hash = ?2 WHERE log = 'tenant/acme' AND seq = ?3",
+            rusqlite::params![body, &hash[..], seq],
+        )
+        .unwrap();
+        drop(c);
+        let (ok, bad, why) = verdict(&path);
+        assert!(!ok, "round {round}: {what} of event {seq} went unnoticed");
+        // Found at the event itself, or — when its hash was recomputed and
+        // the edit left it well-formed — at the next event's link or the
+        // next signed checkpoint (acme's last is at 20).
+        let bad = bad.unwrap();
+        let latest = if what.contains("recomputed") { 20 } else { seq };
+        assert!(
+            (seq..=latest).contains(&bad),
+            "round {round}: {what} of event {seq} found at {bad}: {why}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+}
