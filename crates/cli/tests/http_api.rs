@@ -233,6 +233,26 @@ fn purposes_roles_and_segments_are_enforced_and_audited() {
         .unwrap();
     assert_eq!(allowed["records"], json!([f.known_id]));
     assert_eq!(allowed["case_id"], "T-1");
+    // Impact analysis: who touched this customer, for what, under which case.
+    let touched =
+        f.s.audit(&f.au, &format!("record={}&limit=1000", f.known_id));
+    assert!(touched.len() >= 2, "{touched:?}");
+    assert!(touched.iter().all(|e| {
+        e["records"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(f.known_id))
+    }));
+    assert!(touched.iter().any(|e| e["actor"] == "user:by"));
+    let by_case = f.s.audit(&f.au, "case_id=T-1&limit=1000");
+    assert_eq!(by_case.len(), 1, "{by_case:?}");
+    let by_purpose = f.s.audit(&f.au, "purpose=contract_change&limit=1000");
+    assert!(!by_purpose.is_empty());
+    assert!(by_purpose.iter().all(|e| e["purpose"] == "contract_change"));
+    assert!(
+        f.s.audit(&f.au, "record=00000000000000000000000000000000")
+            .is_empty()
+    );
     // Operators may not read the audit log; the refusal is itself recorded.
     let r = f.s.send("GET", "/v1/audit/events", &f.op, None);
     assert_eq!(r.status, 403);

@@ -348,6 +348,10 @@ pub struct AuditParams {
     actor: Option<String>,
     tenant: Option<String>,
     action: Option<String>,
+    /// Events that touched this record id: who saw a customer, and why.
+    record: Option<String>,
+    purpose: Option<String>,
+    case_id: Option<String>,
     /// RFC 3339 lower bound (inclusive).
     from: Option<String>,
     /// RFC 3339 upper bound (exclusive).
@@ -394,6 +398,9 @@ async fn audit_events(
         actor: p.actor,
         tenant: p.tenant,
         action: p.action,
+        record: p.record,
+        purpose: p.purpose,
+        case_id: p.case_id,
         after: p.after,
         limit: p.limit.unwrap_or(100),
     };

@@ -142,6 +142,10 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     pub tenant: Option<String>,
     pub action: Option<String>,
+    /// Events that touched this record id (impact analysis: who saw it).
+    pub record: Option<String>,
+    pub purpose: Option<String>,
+    pub case_id: Option<String>,
     pub from_ts: Option<i64>,
     pub to_ts: Option<i64>,
     /// Page after this storage position (a cursor from the previous page).

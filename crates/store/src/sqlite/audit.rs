@@ -254,6 +254,9 @@ impl AuditStore for SqliteAudit {
             "SELECT {COLS} FROM audit_events
              WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR action = ?3)
                AND (?4 IS NULL OR ts >= ?4) AND (?5 IS NULL OR ts < ?5) AND (?6 IS NULL OR rowid > ?6)
+               AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.records') WHERE value = ?8))
+               AND (?9 IS NULL OR json_extract(CAST(body AS TEXT), '$.purpose') = ?9)
+               AND (?10 IS NULL OR json_extract(CAST(body AS TEXT), '$.case_id') = ?10)
              ORDER BY rowid LIMIT ?7"
         ))?;
         let rows = st
@@ -265,7 +268,10 @@ impl AuditStore for SqliteAudit {
                     q.from_ts,
                     q.to_ts,
                     q.after,
-                    q.limit as i64
+                    q.limit as i64,
+                    q.record,
+                    q.purpose,
+                    q.case_id
                 ],
                 from_row,
             )?
