@@ -150,11 +150,23 @@ impl AuditLog {
         let (tx, rx) = bounded::<Msg>(16 * MAX_BATCH);
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let pusher = Pusher::start(store.clone(), witnesses);
+        // A process killed before its last checkpoint leaves a log's tail
+        // unsigned; the next one to start signs it within a second (a log
+        // already signed to its end is left alone).
+        let since = Instant::now()
+            .checked_sub(CHECKPOINT_EVERY)
+            .unwrap_or_else(Instant::now);
+        let unsigned = store
+            .logs()
+            .map_err(|e| AuditError::Unavailable(e.to_string()))?
+            .into_iter()
+            .map(|log| (log, since))
+            .collect();
         let mut w = Writer {
             store: store.clone(),
             signer,
             clock: clock.clone(),
-            unsigned: HashMap::new(),
+            unsigned,
             pusher: pusher.clone(),
         };
         thread::Builder::new()

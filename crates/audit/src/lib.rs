@@ -23,6 +23,7 @@ pub mod checkpoint;
 mod event;
 pub mod merkle;
 pub mod proofs;
+pub mod sample;
 mod verify;
 pub mod witness;
 pub mod witness_client;

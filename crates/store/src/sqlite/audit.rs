@@ -241,7 +241,15 @@ impl AuditStore for SqliteAudit {
 
     fn logs(&self) -> Result<Vec<String>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare("SELECT DISTINCT log FROM audit_events ORDER BY log")?;
+        // A skip-scan of the (log, seq) index: one probe per log, not a
+        // pass over every event (processes list the logs when they start).
+        let mut st = c.prepare_cached(
+            "WITH RECURSIVE l(x) AS (
+                 SELECT min(log) FROM audit_events
+                 UNION ALL
+                 SELECT (SELECT min(log) FROM audit_events WHERE log > x) FROM l WHERE x IS NOT NULL)
+             SELECT x FROM l WHERE x IS NOT NULL",
+        )?;
         let rows = st
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
