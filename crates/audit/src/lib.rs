@@ -24,6 +24,7 @@ mod event;
 pub mod merkle;
 pub mod proofs;
 pub mod sample;
+pub mod siem;
 mod verify;
 pub mod witness;
 pub mod witness_client;

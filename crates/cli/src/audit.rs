@@ -10,7 +10,7 @@ use mamori_audit::{
     AuditStore, Trust, VerifyReport,
     checkpoint::{CosignatureVerifier, Verifier},
     sample::{self, Sample, SampleSpec},
-    verify,
+    siem, verify,
     witness_client::Target,
 };
 use mamori_vault::datadir;
@@ -50,6 +50,28 @@ pub enum AuditCmd {
     Checkpoint {
         #[arg(long, default_value = "system")]
         log: String,
+    },
+    /// Ship the audit log to a SIEM (JSON lines, RFC 5424 syslog or CEF) to
+    /// stdout, a file, tcp://host:port or udp://host:port — at least once,
+    /// from where the last run stopped.
+    Ship {
+        #[arg(long, default_value = "rfc5424")]
+        format: siem::Format,
+        /// stdout, a file path, tcp://host:port (RFC 6587 framing) or udp://host:port.
+        #[arg(long)]
+        to: String,
+        /// The shipment's name: each has its own cursor (DATA_DIR/siem/NAME.cursor).
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Keep running: ship new events as they are appended.
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: how often to look for new events.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// The syslog HOSTNAME field (default: this machine's name).
+        #[arg(long)]
+        hostname: Option<String>,
     },
     /// Draw a reproducible random sample of access events for a surprise
     /// check, each with its inclusion proof in a signed checkpoint.
@@ -151,6 +173,40 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             }
             out.emit(&sample, |s| sample_text(s, file.as_deref()));
         }
+        AuditCmd::Ship {
+            format,
+            to,
+            name,
+            follow,
+            interval_ms,
+            hostname,
+        } => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!("--name: letters, digits, '-' and '_' only");
+            }
+            let mut shipper = siem::Shipper {
+                store: &store,
+                format,
+                sink: siem::Sink::parse(&to)?,
+                cursor_path: dir.join("siem").join(format!("{name}.cursor")),
+                host: hostname.unwrap_or_else(siem::hostname),
+            };
+            if !follow {
+                let n = shipper.round()?;
+                // With stdout as the sink, the summary goes to stderr.
+                eprintln!("shipped {n} audit events to {to}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            ship_forever(
+                &mut shipper,
+                &to,
+                std::time::Duration::from_millis(interval_ms.max(100)),
+            );
+        }
         AuditCmd::Checkpoint { log } => {
             let cp = store
                 .latest_checkpoint(&log)?
@@ -190,6 +246,29 @@ fn witnessed(spec: &str, key: &Verifier, witness_keys: &[String]) -> Result<Vec<
         }
     }
     Ok(held.into_iter().map(|h| h.note).collect())
+}
+
+/// Ships new events every `interval` until the process is stopped (the
+/// cursor is replaced atomically, so stopping at any moment loses nothing).
+/// A failing sink is retried with backoff; the vault never waits for it.
+fn ship_forever(shipper: &mut siem::Shipper, to: &str, interval: std::time::Duration) -> ! {
+    let mut backoff = interval;
+    loop {
+        match shipper.round() {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(events = n, sink = to, "shipped audit events");
+                }
+                backoff = interval;
+                std::thread::sleep(interval);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, sink = to, retry_in_ms = backoff.as_millis() as u64, "audit shipping paused");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
+            }
+        }
+    }
 }
 
 fn sample_text(s: &Sample, file: Option<&std::path::Path>) -> String {
