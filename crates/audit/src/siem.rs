@@ -1,7 +1,8 @@
 //! Shipping the audit log to a SIEM: each event rendered as a JSON line, an
 //! RFC 5424 syslog message or an ArcSight CEF record, written to stdout, a
-//! file, or a syslog receiver over TCP (RFC 6587 octet counting) or UDP
-//! (RFC 5426, one message per datagram).
+//! file, or a syslog receiver over TCP (RFC 6587 octet counting), TLS
+//! (RFC 5425, the receiver's CA given explicitly) or UDP (RFC 5426, one
+//! message per datagram).
 //!
 //! At least once: the shipper remembers, per log, the last event the sink
 //! took (a cursor file, replaced atomically after the sink flushed), so a
@@ -18,11 +19,16 @@ use std::{
     io::{BufWriter, Write},
     net::{TcpStream, ToSocketAddrs, UdpSocket},
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mamori_store::{AuditRow, AuditStore};
+use rustls::{
+    ClientConfig, ClientConnection, RootCertStore, StreamOwned,
+    pki_types::{CertificateDer, ServerName, pem::PemObject},
+};
 use serde::{Deserialize, Serialize};
 
 /// The IANA private enterprise number of RFC 5424 structured data. 32473
@@ -57,8 +63,12 @@ impl std::str::FromStr for Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShipError {
-    #[error("bad sink '{0}': expected stdout, a file path, tcp://host:port or udp://host:port")]
+    #[error(
+        "bad sink '{0}': expected stdout, a file path, tcp://host:port, tls://host:port or udp://host:port"
+    )]
     BadSink(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("the sink is unavailable: {0}")]
     Sink(String),
     #[error("audit store: {0}")]
@@ -228,10 +238,40 @@ pub enum Sink {
         addr: String,
         conn: Option<BufWriter<TcpStream>>,
     },
+    Tls {
+        addr: String,
+        name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+        conn: Option<Box<BufWriter<StreamOwned<ClientConnection, TcpStream>>>>,
+    },
     Udp {
         addr: String,
         socket: Option<UdpSocket>,
     },
+}
+
+/// A TLS client that trusts exactly the CA certificates in `ca` (PEM): a
+/// SIEM receiver is an internal service with the organisation's own CA, and
+/// trusting every public CA would let anyone with any certificate receive
+/// the audit trail.
+fn tls_config(ca: &Path) -> Result<Arc<ClientConfig>, ShipError> {
+    let err = |m: String| ShipError::Tls(format!("{}: {m}", ca.display()));
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| err(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| err(e.to_string()))?)
+            .map_err(|e| err(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(err("no certificate in the file".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ShipError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// How long a receiver may take to accept a connection or a write before
@@ -239,13 +279,30 @@ pub enum Sink {
 const NET_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Sink {
-    pub fn parse(spec: &str) -> Result<Self, ShipError> {
+    /// `ca` is required for `tls://`: the receiver's CA certificate(s), PEM.
+    pub fn parse(spec: &str, ca: Option<&Path>) -> Result<Self, ShipError> {
         if spec == "stdout" || spec == "-" {
             return Ok(Self::Stdout(BufWriter::new(std::io::stdout())));
         }
         if let Some(addr) = spec.strip_prefix("tcp://") {
             return Ok(Self::Tcp {
                 addr: check_addr(spec, addr)?,
+                conn: None,
+            });
+        }
+        if let Some(addr) = spec.strip_prefix("tls://") {
+            let addr = check_addr(spec, addr)?;
+            let ca = ca.ok_or_else(|| {
+                ShipError::Tls("tls:// needs the receiver's CA certificate (--ca FILE, PEM)".into())
+            })?;
+            let host = addr.rsplit_once(':').map_or("", |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let name = ServerName::try_from(host.to_owned())
+                .map_err(|_| ShipError::BadSink(spec.to_owned()))?;
+            return Ok(Self::Tls {
+                addr,
+                name,
+                config: tls_config(ca)?,
                 conn: None,
             });
         }
@@ -283,6 +340,34 @@ impl Sink {
                 }
                 r.map_err(sink_err)
             }
+            Self::Tls {
+                addr,
+                name,
+                config,
+                conn,
+            } => {
+                if conn.is_none() {
+                    let tcp = connect(addr)?;
+                    tcp.set_read_timeout(Some(NET_TIMEOUT)).map_err(sink_err)?;
+                    let tls = ClientConnection::new(config.clone(), name.clone())
+                        .map_err(|e| ShipError::Tls(e.to_string()))?;
+                    let mut stream = StreamOwned::new(tls, tcp);
+                    // Handshake now, so a wrong certificate is reported as such.
+                    while stream.conn.is_handshaking() {
+                        stream
+                            .conn
+                            .complete_io(&mut stream.sock)
+                            .map_err(|e| ShipError::Tls(format!("{addr}: {e}")))?;
+                    }
+                    *conn = Some(Box::new(BufWriter::new(stream)));
+                }
+                let w = conn.as_mut().expect("connected above");
+                let r = write!(w, "{} ", msg.len()).and_then(|()| w.write_all(msg));
+                if r.is_err() {
+                    *conn = None;
+                }
+                r.map_err(sink_err)
+            }
             Self::Udp { addr, socket } => {
                 if socket.is_none() {
                     let s = UdpSocket::bind("0.0.0.0:0").map_err(sink_err)?;
@@ -311,9 +396,76 @@ impl Sink {
                 }
                 r.map_err(sink_err)
             }
+            Self::Tls { conn, .. } => {
+                // Also read what the receiver sent (TLS 1.3 session tickets):
+                // unread data makes the final close a reset, which can make
+                // the receiver drop messages it has not read yet.
+                let r = conn
+                    .as_mut()
+                    .map_or(Ok(()), |w| w.flush().and_then(|()| drain(w.get_mut())));
+                if r.is_err() {
+                    *conn = None;
+                }
+                r.map_err(sink_err)
+            }
             Self::Udp { .. } => Ok(()),
         }
     }
+
+    /// Ends the shipment cleanly: flushes, says goodbye (TLS close_notify),
+    /// half-closes and waits briefly for the receiver to close, so nothing
+    /// sent is lost to a connection reset.
+    pub fn close(&mut self) -> Result<(), ShipError> {
+        self.flush()?;
+        match self {
+            Self::Tcp { conn, .. } => {
+                if let Some(w) = conn.take() {
+                    let sock = w.into_inner().map_err(|e| sink_err(e.into_error()))?;
+                    goodbye(&sock);
+                }
+            }
+            Self::Tls { conn, .. } => {
+                if let Some(w) = conn.take() {
+                    let mut s = (*w).into_inner().map_err(|e| sink_err(e.into_error()))?;
+                    s.conn.send_close_notify();
+                    let _ = s.conn.complete_io(&mut s.sock);
+                    goodbye(&s.sock);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Processes whatever the TLS peer sent, without waiting for more.
+fn drain(s: &mut StreamOwned<ClientConnection, TcpStream>) -> std::io::Result<()> {
+    s.sock.set_nonblocking(true)?;
+    let result = loop {
+        match s.conn.read_tls(&mut s.sock) {
+            Ok(0) => break Ok(()),
+            Ok(_) => {
+                if let Err(e) = s.conn.process_new_packets() {
+                    break Err(std::io::Error::other(e));
+                }
+                // A receiver has nothing to say; discard it if it does.
+                let _ = std::io::copy(&mut s.conn.reader(), &mut std::io::sink());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    s.sock.set_nonblocking(false)?;
+    result
+}
+
+/// Half-closes and waits (at most a second) for the receiver to close too.
+fn goodbye(sock: &TcpStream) {
+    let _ = sock.shutdown(std::net::Shutdown::Write);
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = [0u8; 4096];
+    let mut sock = sock;
+    while matches!(std::io::Read::read(&mut sock, &mut buf), Ok(n) if n > 0) {}
 }
 
 fn line(w: &mut impl Write, msg: &[u8]) -> Result<(), ShipError> {
@@ -512,20 +664,18 @@ mod tests {
 
     #[test]
     fn sinks_are_parsed_strictly() {
-        for bad in [
-            "tcp://",
-            "tcp://host",
-            "udp://:514",
-            "tls://h:6514",
-            "http://x",
-        ] {
+        for bad in ["tcp://", "tcp://host", "udp://:514", "tls://h", "http://x"] {
             assert!(
-                matches!(Sink::parse(bad), Err(ShipError::BadSink(_))),
+                matches!(Sink::parse(bad, None), Err(ShipError::BadSink(_))),
                 "{bad}"
             );
         }
         assert!(matches!(
-            Sink::parse("tcp://127.0.0.1:514"),
+            Sink::parse("tls://h:6514", None),
+            Err(ShipError::Tls(_))
+        ));
+        assert!(matches!(
+            Sink::parse("tcp://127.0.0.1:514", None),
             Ok(Sink::Tcp { .. })
         ));
         assert!("cef".parse::<Format>().is_ok() && "xml".parse::<Format>().is_err());

@@ -57,9 +57,13 @@ pub enum AuditCmd {
     Ship {
         #[arg(long, default_value = "rfc5424")]
         format: siem::Format,
-        /// stdout, a file path, tcp://host:port (RFC 6587 framing) or udp://host:port.
+        /// stdout, a file path, tcp://host:port (RFC 6587 framing),
+        /// tls://host:port (RFC 5425; needs --ca) or udp://host:port.
         #[arg(long)]
         to: String,
+        /// For tls://: the receiver's CA certificate(s), PEM. Only these are trusted.
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// The shipment's name: each has its own cursor (DATA_DIR/siem/NAME.cursor).
         #[arg(long, default_value = "default")]
         name: String,
@@ -176,6 +180,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
         AuditCmd::Ship {
             format,
             to,
+            ca,
             name,
             follow,
             interval_ms,
@@ -191,12 +196,13 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             let mut shipper = siem::Shipper {
                 store: &store,
                 format,
-                sink: siem::Sink::parse(&to)?,
+                sink: siem::Sink::parse(&to, ca.as_deref())?,
                 cursor_path: dir.join("siem").join(format!("{name}.cursor")),
                 host: hostname.unwrap_or_else(siem::hostname),
             };
             if !follow {
                 let n = shipper.round()?;
+                shipper.sink.close()?;
                 // With stdout as the sink, the summary goes to stderr.
                 eprintln!("shipped {n} audit events to {to}");
                 return Ok(ExitCode::SUCCESS);

@@ -112,7 +112,8 @@ fn json_lines_to_a_file_resume_from_the_cursor() {
     // Bad input is refused with the reason.
     for (args, why) in [
         (vec!["--format", "xml", "--to", f], "unknown format"),
-        (vec!["--to", "tls://siem:6514"], "bad sink"),
+        (vec!["--to", "tls://siem:6514"], "--ca"),
+        (vec!["--to", "ftp://siem:21"], "bad sink"),
         (vec!["--to", "tcp://siem"], "bad sink"),
         (vec!["--to", f, "--name", "../x"], "--name"),
     ] {
@@ -254,4 +255,64 @@ fn a_follower_ships_events_as_they_are_appended() {
     assert_eq!(wait_for(n), n);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn rfc5424_over_tls_to_a_receiver_signed_by_the_given_ca() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(tls.join("server.key")).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || {
+        // The first connection is the one with the wrong CA: its handshake fails.
+        let mut received = Vec::new();
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut stream = rustls::StreamOwned::new(conn, tcp);
+            let mut bytes = Vec::new();
+            let _ = stream.read_to_end(&mut bytes);
+            received = bytes;
+        }
+        received
+    });
+    let v = vault_with_events();
+    let to = format!("tls://localhost:{port}");
+    // Without the CA: refused before anything is sent.
+    let out = ship(&v, &["--to", &to]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ca"));
+    // Trusting another certificate than the receiver's CA: the handshake fails.
+    let wrong = tls.join("server.pem");
+    let out = ship(&v, &["--to", &to, "--ca", wrong.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ca = tls.join("ca.pem");
+    let out = ship(&v, &["--to", &to, "--ca", ca.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs = frames(&receiver.join().unwrap());
+    assert_eq!(msgs.len() as u64, total_events(&v));
+    assert!(msgs.iter().all(|m| m.contains("[mamori@32473 log=\"")));
 }
