@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod directive;
 mod export;
 mod governance;
 mod output;
@@ -117,6 +118,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Corrective directives (是正指示): issue, acknowledge, list (acts as you: --token).
+    #[command(subcommand)]
+    Directive(directive::DirectiveCmd),
     /// A witness for other vaults' audit logs (run it on another machine).
     #[command(subcommand)]
     Witness(witness::WitnessCmd),
@@ -388,6 +392,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         }
         Command::Audit(cmd) => return audit::run(dir, cmd, out),
         Command::Witness(cmd) => witness::run(cmd, out)?,
+        Command::Directive(cmd) => directive::run(dir, cli.token.as_deref(), cmd, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -84,10 +84,13 @@ pub enum Action {
     FullAccessApprove,
     FullAccessRevoke,
     FullAccessView,
+    DirectiveIssue,
+    DirectiveAck,
+    DirectiveView,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -109,6 +112,9 @@ impl Action {
         Action::FullAccessApprove,
         Action::FullAccessRevoke,
         Action::FullAccessView,
+        Action::DirectiveIssue,
+        Action::DirectiveAck,
+        Action::DirectiveView,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -139,6 +145,9 @@ impl Action {
             Action::FullAccessApprove => "fullaccess.approve",
             Action::FullAccessRevoke => "fullaccess.revoke",
             Action::FullAccessView => "fullaccess.view",
+            Action::DirectiveIssue => "directive.issue",
+            Action::DirectiveAck => "directive.ack",
+            Action::DirectiveView => "directive.view",
         }
     }
 }

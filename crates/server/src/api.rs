@@ -34,11 +34,14 @@ use crate::{
         crate::exports::create_export, crate::exports::list_exports, crate::exports::show_export,
         crate::exports::approve_export, crate::exports::deny_export, crate::exports::revoke_export,
         crate::exports::download_export, crate::exports::trace,
-        crate::audit::checkpoint, crate::audit::inclusion, crate::audit::consistency),
+        crate::audit::checkpoint, crate::audit::inclusion, crate::audit::consistency,
+        crate::directives::issue_directive, crate::directives::list_directives,
+        crate::directives::show_directive, crate::directives::ack_directive),
     components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem,
         crate::governance::RequestBody, crate::governance::IssueBody,
         crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
-        crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody)),
+        crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody,
+        crate::directives::DirectiveBody, crate::directives::AckBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -70,6 +73,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::governance::routes())
         .merge(crate::audit::routes())
         .merge(crate::exports::routes())
+        .merge(crate::directives::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))

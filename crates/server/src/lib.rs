@@ -4,6 +4,7 @@
 
 mod api;
 mod audit;
+mod directives;
 mod exports;
 mod governance;
 mod metrics;

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod audit_proofs;
 pub mod config;
 pub mod datadir;
+pub mod directives;
 pub mod error;
 pub mod exports;
 pub mod full_access;
