@@ -19,6 +19,7 @@
 //! event never holds personal data — record ids, field names and reasons only.
 
 mod appender;
+pub mod archive;
 pub mod checkpoint;
 mod event;
 pub mod merkle;

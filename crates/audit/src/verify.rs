@@ -36,6 +36,11 @@ pub struct LogReport {
     pub checkpoints: u64,
     /// The largest size a valid checkpoint vouches for.
     pub signed_size: u64,
+    /// Events that live in archive files (checked from the files with
+    /// `--archive`, otherwise from the hashes they left behind).
+    pub archived: u64,
+    /// Whether the archived events themselves were read and checked.
+    pub archive_read: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +61,10 @@ pub struct Trust {
     /// auditor's earlier copy). Each must be signed by `key` and agree with
     /// the events; a log shorter than one of them was truncated or rolled back.
     pub checkpoints: Vec<String>,
+    /// Where `mamori audit archive` put archived events. Without it, the
+    /// archived part of a log is taken from the hashes it left behind,
+    /// checked against the signed checkpoint where it ends.
+    pub archive_dir: Option<std::path::PathBuf>,
 }
 
 const PAGE: usize = 10_000;
@@ -79,7 +88,13 @@ pub fn verify(
     let mut reports = Vec::new();
     for log in logs {
         let outside = trusted.remove(&log).unwrap_or_default();
-        reports.push(verify_log(store, &log, trust.key.as_ref(), outside)?);
+        reports.push(verify_log(
+            store,
+            &log,
+            trust.key.as_ref(),
+            outside,
+            trust.archive_dir.as_deref(),
+        )?);
     }
     for problem in broken {
         reports.push(LogReport {
@@ -92,6 +107,8 @@ pub fn verify(
             root: None,
             checkpoints: 0,
             signed_size: 0,
+            archived: 0,
+            archive_read: false,
         });
     }
     Ok(VerifyReport {
@@ -143,6 +160,8 @@ struct Walk<'a> {
     outside: Vec<Checkpoint>,
     checked: u64,
     signed_size: u64,
+    archive_dir: Option<&'a std::path::Path>,
+    archived: u64,
 }
 
 fn verify_log(
@@ -150,6 +169,7 @@ fn verify_log(
     log: &str,
     key: Option<&Verifier>,
     mut outside: Vec<Checkpoint>,
+    archive_dir: Option<&std::path::Path>,
 ) -> Result<LogReport, StoreError> {
     outside.sort_by_key(|c| std::cmp::Reverse(c.size));
     let mut w = Walk {
@@ -167,6 +187,8 @@ fn verify_log(
         outside,
         checked: 0,
         signed_size: 0,
+        archive_dir,
+        archived: 0,
     };
     let outcome = w.run()?;
     let events = w.tree.size();
@@ -184,6 +206,8 @@ fn verify_log(
         root: (events > 0).then(|| hex::encode(w.tree.root())),
         checkpoints: w.checked,
         signed_size: w.signed_size,
+        archived: w.archived,
+        archive_read: w.archived > 0 && archive_dir.is_some(),
     })
 }
 
@@ -212,6 +236,9 @@ struct Checked<'a> {
 
 impl Walk<'_> {
     fn run(&mut self) -> Result<Outcome, StoreError> {
+        if let Err(e) = self.archived_part()? {
+            return Ok(Err(e));
+        }
         let mut after = 0i64;
         loop {
             let page = self.store.scan(self.log, after, PAGE)?;
@@ -247,6 +274,102 @@ impl Walk<'_> {
                     c.size
                 ),
             )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The archived start of the log: walked from the archive files, or
+    /// taken from the hashes left behind and checked against the signed
+    /// checkpoint where the archive ends.
+    fn archived_part(&mut self) -> Result<Outcome, StoreError> {
+        let archives = self.store.archives(self.log)?;
+        let Some(last) = archives.last() else {
+            return Ok(Ok(()));
+        };
+        let end = last.end;
+        self.archived = end;
+        if let Some(dir) = self.archive_dir {
+            for a in &archives {
+                let path = match crate::archive::recorded_file(dir, a) {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Err((a.start, why))),
+                };
+                let rows = match crate::archive::rows(&path) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err((a.start, e.to_string()))),
+                };
+                for row in &rows {
+                    if let Err(e) = self.event(row) {
+                        return Ok(Err(e));
+                    }
+                    if let Err(e) = self.checkpoints_at(self.tree.size())? {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+            return Ok(Ok(()));
+        }
+        let mut nodes = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if end >> level & 1 == 1 {
+                match self.store.tree_node(self.log, level, start >> level)? {
+                    Some(h) => nodes.push(h),
+                    None => {
+                        return Ok(Err((
+                            end,
+                            "the archived part's tree nodes are missing".into(),
+                        )));
+                    }
+                }
+                start += 1 << level;
+            }
+        }
+        let (Some(tree), Some(prev)) = (
+            Frontier::from_parts(end, nodes),
+            self.store.tree_node(self.log, 0, end - 1)?,
+        ) else {
+            return Ok(Err((
+                end,
+                "the archived part's tree nodes are missing".into(),
+            )));
+        };
+        self.tree = tree;
+        self.prev = prev;
+        // The archive's own checkpoint vouches for the hashes left behind;
+        // stored checkpoints inside the archived range were checked when it
+        // was archived and are checked again with --archive.
+        if let Some(key) = self.key {
+            let root = self.tree.root();
+            match key.open(&last.note) {
+                Ok(cp) => {
+                    if let Err(why) = self.matches(&cp, end, end, &root) {
+                        return Ok(Err((end, why)));
+                    }
+                }
+                Err(e) => return Ok(Err((end, format!("archive checkpoint: {e}")))),
+            }
+        }
+        self.stored_after = end;
+        while let Some(cp) = self.outside.last().filter(|c| c.size <= end).cloned() {
+            self.outside.pop();
+            let root = crate::merkle::range_hash(0, cp.size, &mut |level, index| {
+                self.store
+                    .tree_node(self.log, level, index)?
+                    .ok_or_else(|| StoreError::NotFound("tree node".into()))
+            });
+            match root {
+                Ok(r) if r == cp.root && cp.origin == self.origin => {
+                    self.checked += 1;
+                }
+                _ => {
+                    return Ok(Err((
+                        cp.size,
+                        "trusted checkpoint does not match the archived part (the log was rewritten)"
+                            .into(),
+                    )));
+                }
+            }
         }
         Ok(Ok(()))
     }

@@ -23,6 +23,7 @@ fn trust() -> Trust {
     Trust {
         key: Some(signer().verifier()),
         checkpoints: Vec::new(),
+        archive_dir: None,
     }
 }
 

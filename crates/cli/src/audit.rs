@@ -7,7 +7,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mamori_audit::{
-    AuditStore, Trust, VerifyReport,
+    AuditStore, Trust, VerifyReport, archive,
     checkpoint::{CosignatureVerifier, Verifier},
     sample::{self, Sample, SampleSpec},
     siem, verify,
@@ -44,6 +44,32 @@ pub enum AuditCmd {
         /// cosignature (repeatable; for HTTP witnesses).
         #[arg(long = "witness-key")]
         witness_keys: Vec<String>,
+        /// Where archived events are (default: DATA_DIR/archive if it
+        /// exists). Without it the archived part is checked from the hashes
+        /// it left behind, against the checkpoint where it ends.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// Move events older than DATE, up to a signed checkpoint, into
+    /// self-verifying gzip files (the hot database keeps 32 bytes per event).
+    Archive {
+        /// Archive events before this date (YYYY-MM-DD, Japan time) or RFC 3339 time.
+        #[arg(long)]
+        before: String,
+        /// Archive directory (default: DATA_DIR/archive). Keep it on durable,
+        /// ideally write-once storage, and back it up.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Only this log.
+        #[arg(long)]
+        log: Option<String>,
+    },
+    /// Check one archive file on its own with the audit key.
+    CheckArchive {
+        file: PathBuf,
+        /// The audit key's public half; default: the data directory's.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Print the latest signed checkpoint of a log (save it to verify later
     /// copies against it).
@@ -114,6 +140,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             trusted,
             witness,
             witness_keys,
+            archive,
         } => {
             // A key given on the command line is all a copy needs.
             let key = match key {
@@ -136,6 +163,10 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 &Trust {
                     key: Some(key),
                     checkpoints,
+                    archive_dir: archive.or_else(|| {
+                        let d = dir.join("archive");
+                        d.is_dir().then_some(d)
+                    }),
                 },
             )?;
             out.emit(&report, report_text);
@@ -212,6 +243,52 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 &to,
                 std::time::Duration::from_millis(interval_ms.max(100)),
             );
+        }
+        AuditCmd::Archive { before, to, log } => {
+            // Archiving writes: it opens the audit database read-write.
+            drop(store);
+            let store = datadir::open_audit_rw(dir)?;
+            let key = datadir::audit_verifier(dir)?;
+            let before = parse_time(&before)? * 1_000_000;
+            let target = to.unwrap_or_else(|| dir.join("archive"));
+            let logs = match log {
+                Some(l) => vec![l],
+                None => store.logs()?,
+            };
+            let now = chrono::Utc::now().timestamp_micros();
+            let mut done = Vec::new();
+            for l in logs {
+                if let Some(row) = archive::archive_log(&store, &key, &l, before, &target, now)? {
+                    done.push(json!({"log": row.log, "start": row.start, "end": row.end, "file": target.join(&row.file)}));
+                }
+            }
+            out.emit(&done, |d| {
+                if d.is_empty() {
+                    return "nothing to archive: no log has a signed range that old (the newest events always stay)".into();
+                }
+                d.iter()
+                    .map(|a| format!("archived {} events {}..={} to {}", a["log"].as_str().unwrap_or(""), a["start"], a["end"], a["file"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        AuditCmd::CheckArchive { file, key } => {
+            let key = match key {
+                Some(k) => Verifier::parse(&k).context("--key")?,
+                None => datadir::audit_verifier(dir)?,
+            };
+            match archive::check_file(&file, &key) {
+                Ok(c) => out.emit(&c, |c| {
+                    format!(
+                        "ok: {} events {}..={}, signed at both ends",
+                        c.log, c.start, c.end
+                    )
+                }),
+                Err(e) => {
+                    eprintln!("BROKEN: {e}");
+                    return Ok(ExitCode::from(3));
+                }
+            }
         }
         AuditCmd::Checkpoint { log } => {
             let cp = store
@@ -312,14 +389,23 @@ fn report_text(r: &VerifyReport) -> String {
     let mut t = String::new();
     for l in &r.logs {
         match &l.problem {
-            None => t.push_str(&format!(
-                "ok      {:<32} {} events, {} checkpoints verified, signed up to {}, root {}\n",
-                l.log,
-                l.events,
-                l.checkpoints,
-                l.signed_size,
-                l.root.as_deref().unwrap_or("-")
-            )),
+            None => {
+                let archived = match (l.archived, l.archive_read) {
+                    (0, _) => String::new(),
+                    (n, true) => format!(" ({n} read from archive files)"),
+                    (n, false) => format!(
+                        " ({n} archived, checked by their hashes; pass --archive DIR to read them)"
+                    ),
+                };
+                t.push_str(&format!(
+                    "ok      {:<32} {} events{archived}, {} checkpoints verified, signed up to {}, root {}\n",
+                    l.log,
+                    l.events,
+                    l.checkpoints,
+                    l.signed_size,
+                    l.root.as_deref().unwrap_or("-")
+                ))
+            }
             Some(p) => t.push_str(&format!(
                 "BROKEN  {:<32} at seq {}: {p}\n",
                 l.log,

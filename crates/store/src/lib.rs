@@ -204,4 +204,11 @@ pub trait AuditStore: Send + Sync {
     fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>>;
     /// The checkpoint of `log` with the largest size.
     fn latest_checkpoint(&self, log: &str) -> Result<Option<CheckpointRow>>;
+    /// The archived ranges of `log`, in order.
+    fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>>;
+    /// Records an archive and, in the same transaction, removes its events
+    /// from the hot log, keeping each event's hash as the tree's level-0
+    /// node (so proofs of later events still work). Refused unless the
+    /// range is exactly the oldest hot events and later events remain.
+    fn archive(&self, row: &ArchiveRow) -> Result<()>;
 }

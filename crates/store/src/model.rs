@@ -129,6 +129,22 @@ pub struct CheckpointRow {
     pub note: String,
 }
 
+/// Events `start..=end` of a log, moved out of the hot database into an
+/// archive file; its checkpoint at `end` vouches for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveRow {
+    pub log: String,
+    pub start: u64,
+    pub end: u64,
+    /// The file's name inside the archive directory.
+    pub file: String,
+    pub sha256: [u8; 32],
+    /// The signed checkpoint of size `end`.
+    pub note: String,
+    /// µs since the epoch.
+    pub archived_at: i64,
+}
+
 /// Everything one append transaction writes.
 #[derive(Clone, Debug, Default)]
 pub struct AuditBatch {

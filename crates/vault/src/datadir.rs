@@ -238,6 +238,16 @@ pub fn open_audit(dir: &Path) -> Result<SqliteAudit> {
     )?)
 }
 
+/// The audit log of a data directory, writable, without the vault: for
+/// maintenance that needs no root key (`mamori audit archive`).
+pub fn open_audit_rw(dir: &Path) -> Result<SqliteAudit> {
+    let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
+    Ok(SqliteAudit::open(
+        &dir.join(&config.store.audit_db),
+        config.audit.busy_timeout_ms,
+    )?)
+}
+
 /// The audit key's public half: from MAMORI_AUDIT_KEY when set, otherwise
 /// the `.pub` file beside the key file.
 pub fn audit_verifier(dir: &Path) -> Result<Verifier> {

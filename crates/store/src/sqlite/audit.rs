@@ -4,7 +4,10 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Pool, migrate, open_with};
-use crate::{AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead, Result};
+use crate::{
+    ArchiveRow, AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead,
+    Result, StoreError,
+};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -62,7 +65,29 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 "#,
+    r#"
+-- Ranges of events moved to archive files (`mamori audit archive`). Their
+-- hashes stay as level-0 rows of audit_nodes, so the tree remains provable.
+CREATE TABLE audit_archives (
+    log TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    sha256 BLOB NOT NULL,
+    note TEXT NOT NULL,
+    archived_at INTEGER NOT NULL,
+    PRIMARY KEY (log, start)
+);
+CREATE TRIGGER audit_archives_no_update BEFORE UPDATE ON audit_archives
+BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+CREATE TRIGGER audit_archives_no_delete BEFORE DELETE ON audit_archives
+BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+"#,
 ];
+
+/// The delete guard on events, lifted only inside the archive transaction.
+const NO_DELETE: &str = "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;";
 
 /// The audit log in `audit.db`.
 pub struct SqliteAudit {
@@ -144,16 +169,35 @@ fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
 }
 
 fn node(c: &Connection, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
-    let found = if level == 0 {
-        c.prepare_cached("SELECT hash FROM audit_events WHERE log = ?1 AND seq = ?2")?
+    if level == 0 {
+        let hot = c
+            .prepare_cached("SELECT hash FROM audit_events WHERE log = ?1 AND seq = ?2")?
             .query_row(params![log, index + 1], |r| r.get(0))
-            .optional()?
-    } else {
-        c.prepare_cached("SELECT hash FROM audit_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?
-            .query_row(params![log, level, index], |r| r.get(0))
-            .optional()?
-    };
-    Ok(found)
+            .optional()?;
+        if hot.is_some() {
+            return Ok(hot);
+        }
+        // An archived event's hash stays behind as a level-0 node.
+    }
+    Ok(
+        c.prepare_cached(
+            "SELECT hash FROM audit_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3",
+        )?
+        .query_row(params![log, level, index], |r| r.get(0))
+        .optional()?,
+    )
+}
+
+fn archive_from_row(r: &Row<'_>) -> rusqlite::Result<ArchiveRow> {
+    Ok(ArchiveRow {
+        log: r.get(0)?,
+        start: r.get(1)?,
+        end: r.get(2)?,
+        file: r.get(3)?,
+        sha256: r.get(4)?,
+        note: r.get(5)?,
+        archived_at: r.get(6)?,
+    })
 }
 
 fn checkpoint_from_row(r: &Row<'_>) -> rusqlite::Result<CheckpointRow> {
@@ -318,5 +362,61 @@ impl AuditStore for SqliteAudit {
             "SELECT log, size, ts, note FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
         )?;
         Ok(st.query_row([log], checkpoint_from_row).optional()?)
+    }
+
+    fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT log, start, end, file, sha256, note, archived_at FROM audit_archives
+             WHERE log = ?1 ORDER BY start",
+        )?;
+        let rows = st
+            .query_map([log], archive_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn archive(&self, a: &ArchiveRow) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (first, last): (Option<u64>, Option<u64>) = tx.query_row(
+            "SELECT min(seq), max(seq) FROM audit_events WHERE log = ?1",
+            [&a.log],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if first != Some(a.start) || last.is_none_or(|l| l <= a.end) || a.end < a.start {
+            return Err(StoreError::Conflict(format!(
+                "archive of {} events {}..={}: the hot log holds {:?}..={:?}",
+                a.log, a.start, a.end, first, last
+            )));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO audit_nodes (log, level, idx, hash)
+             SELECT log, 0, seq - 1, hash FROM audit_events WHERE log = ?1 AND seq BETWEEN ?2 AND ?3",
+            params![a.log, a.start, a.end],
+        )?;
+        tx.execute(
+            "INSERT INTO audit_archives (log, start, end, file, sha256, note, archived_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                a.log,
+                a.start,
+                a.end,
+                a.file,
+                &a.sha256[..],
+                a.note,
+                a.archived_at
+            ],
+        )?;
+        // The one place events leave the hot log: the guard is lifted and
+        // restored inside this transaction, so no other writer ever sees it gone.
+        tx.execute_batch("DROP TRIGGER audit_events_no_delete;")?;
+        tx.execute(
+            "DELETE FROM audit_events WHERE log = ?1 AND seq BETWEEN ?2 AND ?3",
+            params![a.log, a.start, a.end],
+        )?;
+        tx.execute_batch(NO_DELETE)?;
+        tx.commit()?;
+        Ok(())
     }
 }
