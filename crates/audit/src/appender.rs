@@ -23,6 +23,7 @@ use crate::{
     checkpoint::{Checkpoint, Signer},
     event::{Event, SealedEvent, log_for},
     merkle::{Frontier, leaf_hash},
+    proofs,
     witness_client::{Pusher, Witnesses},
 };
 
@@ -168,6 +169,7 @@ impl AuditLog {
             clock: clock.clone(),
             unsigned,
             pusher: pusher.clone(),
+            cache: HashMap::new(),
         };
         thread::Builder::new()
             .name("audit-writer".into())
@@ -227,6 +229,10 @@ struct Writer {
     /// process knows, and since when.
     unsigned: HashMap<String, Instant>,
     pusher: Option<Pusher>,
+    /// Each log's tree and last hash as this writer left it: reused when
+    /// the head it reads under the lock is still that (nobody else
+    /// appended), which spares reading the frontier in every transaction.
+    cache: HashMap<String, (Frontier, [u8; 32])>,
 }
 
 impl Writer {
@@ -297,20 +303,23 @@ impl Writer {
         let mut signed = Vec::new();
         let now = read_clock(&self.clock);
         let store = self.store.clone();
+        let mut built = HashMap::new();
+        let cache = &self.cache;
         let result = self.store.append(&logs, &mut |heads| {
             receipts.clear();
             signed.clear();
             let mut out = chain(&batch, heads, now, &mut receipts);
-            let mut trees = trees(store.as_ref(), heads, &logs);
+            built = trees(store.as_ref(), cache, heads, &logs);
             for row in &out.events {
                 let log = &row.log;
-                let tree = trees
+                let (tree, last) = built
                     .get_mut(log)
                     .expect("a tree for every log of the batch");
                 out.nodes.extend(completed(log, tree.push(row.hash)));
+                *last = row.hash;
             }
             for log in &logs {
-                let tree = &trees[log];
+                let (tree, _) = &built[log];
                 let last = heads.get(log).and_then(|h| h.checkpoint);
                 let due = last.is_none_or(|(_, ts)| {
                     now.timestamp_micros() - ts >= CHECKPOINT_EVERY.as_micros() as i64
@@ -322,6 +331,7 @@ impl Writer {
             }
             out
         });
+        self.remember(result.is_ok(), built);
         match result {
             Ok(()) => {
                 let now = Instant::now();
@@ -366,14 +376,17 @@ impl Writer {
         let now = read_clock(&self.clock);
         let store = self.store.clone();
         let mut signed = Vec::new();
-        self.store
+        let mut built = HashMap::new();
+        let cache = &self.cache;
+        let result = self
+            .store
             .append(&logs, &mut |heads| {
                 signed.clear();
-                let trees = trees(store.as_ref(), heads, &logs);
+                built = trees(store.as_ref(), cache, heads, &logs);
                 let mut out = AuditBatch::default();
                 for log in &logs {
                     let signed_size = heads.get(log).and_then(|h| h.checkpoint).map(|c| c.0);
-                    let tree = &trees[log];
+                    let (tree, _) = &built[log];
                     if tree.size() > 0 && signed_size != Some(tree.size()) {
                         out.checkpoints.push(self.signed(log, tree, now));
                         signed.push(log.clone());
@@ -381,7 +394,9 @@ impl Writer {
                 }
                 out
             })
-            .map_err(|e| AuditError::Unavailable(e.to_string()))?;
+            .map_err(|e| AuditError::Unavailable(e.to_string()));
+        self.remember(result.is_ok(), built);
+        result?;
         for log in logs {
             self.unsigned.remove(&log);
         }
@@ -389,6 +404,18 @@ impl Writer {
             p.signed(signed);
         }
         Ok(())
+    }
+
+    /// Keeps the trees of a committed transaction; forgets those of a
+    /// failed one (the next transaction reads them from the store).
+    fn remember(&mut self, committed: bool, built: HashMap<String, (Frontier, [u8; 32])>) {
+        for (log, tree) in built {
+            if committed {
+                self.cache.insert(log, tree);
+            } else {
+                self.cache.remove(&log);
+            }
+        }
     }
 
     fn signed(&self, log: &str, tree: &Frontier, now: DateTime<Utc>) -> CheckpointRow {
@@ -406,15 +433,28 @@ impl Writer {
     }
 }
 
-/// The tree of each log as its head describes it; a log whose stored nodes
-/// are missing (written before trees existed) is rebuilt from its events.
-fn trees(store: &dyn AuditStore, heads: &Heads, logs: &[String]) -> HashMap<String, Frontier> {
+/// The tree of each log at its head (with the head's last hash): the
+/// writer's cached copy when the head is where this writer left it,
+/// otherwise read from the stored subtrees; a log whose stored nodes are
+/// missing (written before trees existed) is rebuilt from its events.
+fn trees(
+    store: &dyn AuditStore,
+    cache: &HashMap<String, (Frontier, [u8; 32])>,
+    heads: &Heads,
+    logs: &[String],
+) -> HashMap<String, (Frontier, [u8; 32])> {
     logs.iter()
         .map(|log| {
             let head = heads.get(log).cloned().unwrap_or_default();
-            let tree = Frontier::from_parts(head.size, head.frontier.clone())
-                .unwrap_or_else(|| rebuild(store, log, &head));
-            (log.clone(), tree)
+            let cached = cache
+                .get(log)
+                .filter(|(t, last)| t.size() == head.size && *last == head.hash)
+                .map(|(t, _)| t.clone());
+            let tree = cached.unwrap_or_else(|| {
+                proofs::frontier(store, log, head.size)
+                    .unwrap_or_else(|_| rebuild(store, log, &head))
+            });
+            (log.clone(), (tree, head.hash))
         })
         .collect()
 }
@@ -433,11 +473,12 @@ fn rebuild(store: &dyn AuditStore, log: &str, head: &LogHead) -> Frontier {
     tree
 }
 
-/// The completed perfect subtrees worth storing (level 0 is the event itself).
+/// The completed perfect subtrees worth storing: level 0 is the event
+/// itself, and levels below `STORED_FROM` are recomputed from the events.
 fn completed(log: &str, nodes: Vec<crate::merkle::Node>) -> impl Iterator<Item = TreeNode> + '_ {
     nodes
         .into_iter()
-        .filter(|n| n.level > 0)
+        .filter(|n| n.level >= proofs::STORED_FROM)
         .map(move |n| TreeNode {
             log: log.to_owned(),
             level: n.level,

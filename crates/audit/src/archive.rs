@@ -83,20 +83,7 @@ fn dir_name(log: &str) -> String {
 
 /// The perfect subtrees covering the first `size` leaves, largest first.
 fn frontier(store: &dyn AuditStore, log: &str, size: u64) -> Result<Vec<Hash>, ArchiveError> {
-    let mut nodes = Vec::new();
-    let mut start = 0u64;
-    for level in (0..64u32).rev() {
-        if size >> level & 1 == 1 {
-            let h = store
-                .tree_node(log, level, start >> level)?
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("tree node {level}/{} of {log}", start >> level))
-                })?;
-            nodes.push(h);
-            start += 1 << level;
-        }
-    }
-    Ok(nodes)
+    Ok(crate::proofs::frontier(store, log, size)?.nodes().to_vec())
 }
 
 /// The next range of `log` worth archiving: from the end of the last

@@ -1,11 +1,53 @@
-//! Proofs from a stored log: inclusion of one event and consistency between
-//! two sizes, computed from the perfect subtrees the appender stored, so
-//! each costs O(log n) reads whatever the log's size. Used by the API, the
-//! auditor's sample and the witness client alike.
+//! A stored log's Merkle tree, and proofs from it: inclusion of one event
+//! and consistency between two sizes, each O(log n) reads whatever the
+//! log's size. Used by the appender, the API, the auditor's sample, the
+//! archive and the witness client alike.
+//!
+//! Only subtrees of 2^STORED_FROM leaves and up are stored; smaller ones
+//! are recomputed from at most 2^(STORED_FROM-1) leaf hashes read in one
+//! range query. Storing every level cost one extra B-tree row per event
+//! in each append transaction (BENCHMARKS.md); this stores one per 8.
 
 use mamori_store::{AuditStore, StoreError};
 
-use crate::merkle::{self, Hash, ProofError};
+use crate::merkle::{self, Frontier, Hash, ProofError};
+
+/// The lowest level of stored subtrees.
+pub const STORED_FROM: u32 = 4;
+
+/// The perfect subtree `(level, index)` of `log`: stored, or recomputed
+/// from its leaves. None if the log does not reach that far.
+pub fn node(
+    store: &dyn AuditStore,
+    log: &str,
+    level: u32,
+    index: u64,
+) -> Result<Option<Hash>, StoreError> {
+    if level == 0 || level >= STORED_FROM {
+        return store.tree_node(log, level, index);
+    }
+    let count = 1u64 << level;
+    let leaves = store.leaves(log, index << level, count)?;
+    Ok((leaves.len() as u64 == count).then(|| merkle::root(&leaves)))
+}
+
+fn missing(log: &str, level: u32, index: u64) -> StoreError {
+    StoreError::NotFound(format!("audit tree node {level}/{index} of {log}"))
+}
+
+/// The tree of the first `size` events of `log`, from its perfect subtrees.
+pub fn frontier(store: &dyn AuditStore, log: &str, size: u64) -> Result<Frontier, StoreError> {
+    let mut nodes = Vec::with_capacity(size.count_ones() as usize);
+    let mut start = 0u64;
+    for level in (0..64u32).rev() {
+        if size >> level & 1 == 1 {
+            let index = start >> level;
+            nodes.push(node(store, log, level, index)?.ok_or_else(|| missing(log, level, index))?);
+            start += 1 << level;
+        }
+    }
+    Frontier::from_parts(size, nodes).ok_or_else(|| missing(log, 0, size))
+}
 
 /// MTH of events `[start, end)` of `log`, from the stored tree nodes.
 pub fn subtree<'a>(
@@ -14,9 +56,7 @@ pub fn subtree<'a>(
 ) -> impl FnMut(u64, u64) -> Result<Hash, StoreError> + 'a {
     move |start, end| {
         merkle::range_hash(start, end, &mut |level, index| {
-            store.tree_node(log, level, index)?.ok_or_else(|| {
-                StoreError::NotFound(format!("audit tree node {level}/{index} of {log}"))
-            })
+            node(store, log, level, index)?.ok_or_else(|| missing(log, level, index))
         })
     }
 }

@@ -309,26 +309,16 @@ impl Walk<'_> {
             }
             return Ok(Ok(()));
         }
-        let mut nodes = Vec::new();
-        let mut start = 0u64;
-        for level in (0..64u32).rev() {
-            if end >> level & 1 == 1 {
-                match self.store.tree_node(self.log, level, start >> level)? {
-                    Some(h) => nodes.push(h),
-                    None => {
-                        return Ok(Err((
-                            end,
-                            "the archived part's tree nodes are missing".into(),
-                        )));
-                    }
-                }
-                start += 1 << level;
+        let tree = match crate::proofs::frontier(self.store, self.log, end) {
+            Ok(t) => t,
+            Err(_) => {
+                return Ok(Err((
+                    end,
+                    "the archived part's tree nodes are missing".into(),
+                )));
             }
-        }
-        let (Some(tree), Some(prev)) = (
-            Frontier::from_parts(end, nodes),
-            self.store.tree_node(self.log, 0, end - 1)?,
-        ) else {
+        };
+        let Some(prev) = self.store.tree_node(self.log, 0, end - 1)? else {
             return Ok(Err((
                 end,
                 "the archived part's tree nodes are missing".into(),
@@ -353,11 +343,7 @@ impl Walk<'_> {
         self.stored_after = end;
         while let Some(cp) = self.outside.last().filter(|c| c.size <= end).cloned() {
             self.outside.pop();
-            let root = crate::merkle::range_hash(0, cp.size, &mut |level, index| {
-                self.store
-                    .tree_node(self.log, level, index)?
-                    .ok_or_else(|| StoreError::NotFound("tree node".into()))
-            });
+            let root = crate::proofs::subtree(self.store, self.log)(0, cp.size);
             match root {
                 Ok(r) if r == cp.root && cp.origin == self.origin => {
                     self.checked += 1;

@@ -197,9 +197,12 @@ pub trait AuditStore: Send + Sync {
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>>;
     /// The event of `log` with sequence number `seq`.
     fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>>;
-    /// The perfect subtree `(level, index)` of `log`'s tree: level 0 is the
-    /// hash of event `index + 1`.
+    /// The stored perfect subtree `(level, index)` of `log`'s tree: level 0
+    /// is the hash of event `index + 1` (hot or archived).
     fn tree_node(&self, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>>;
+    /// The hashes of events `first + 1 ..= first + count` (hot or archived),
+    /// in order; shorter if the log ends sooner.
+    fn leaves(&self, log: &str, first: u64, count: u64) -> Result<Vec<[u8; 32]>>;
     /// Checkpoints of `log` with size above `after`, in size order, at most `limit`.
     fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>>;
     /// The checkpoint of `log` with the largest size.

@@ -103,8 +103,6 @@ pub struct LogHead {
     pub size: u64,
     /// Leaf hash of the last event.
     pub hash: [u8; 32],
-    /// Roots of the perfect subtrees that cover the log, largest first.
-    pub frontier: Vec<[u8; 32]>,
     /// The latest signed checkpoint: (size, time in µs since the epoch).
     pub checkpoint: Option<(u64, i64)>,
 }

@@ -131,9 +131,7 @@ impl SqliteAudit {
 
 const COLS: &str = "rowid, log, seq, ts, actor, action, tenant, decision, body, hash";
 
-/// Where `log` ends: its last event, the perfect subtrees covering it
-/// (largest first; shorter than one per set bit of the size when nodes are
-/// missing, which the writer repairs) and its latest checkpoint.
+/// Where `log` ends: its last event and its latest checkpoint.
 fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
     let last: Option<(u64, [u8; 32])> = c
         .prepare_cached(
@@ -144,16 +142,6 @@ fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
     let Some((size, hash)) = last else {
         return Ok(None);
     };
-    let mut frontier = Vec::with_capacity(size.count_ones() as usize);
-    let mut start = 0u64;
-    for level in (0..64u32).rev() {
-        if size >> level & 1 == 1 {
-            if let Some(h) = node(c, log, level, start >> level)? {
-                frontier.push(h);
-            }
-            start += 1 << level;
-        }
-    }
     let checkpoint = c
         .prepare_cached(
             "SELECT size, ts FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
@@ -163,7 +151,6 @@ fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
     Ok(Some(LogHead {
         size,
         hash,
-        frontier,
         checkpoint,
     }))
 }
@@ -342,6 +329,20 @@ impl AuditStore for SqliteAudit {
     fn tree_node(&self, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
         let c = self.readers.get()?;
         node(&c, log, level, index)
+    }
+    fn leaves(&self, log: &str, first: u64, count: u64) -> Result<Vec<[u8; 32]>> {
+        let c = self.readers.get()?;
+        let last = first + count.max(1) - 1;
+        let mut st = c.prepare_cached(
+            "SELECT idx, hash FROM audit_nodes WHERE log = ?1 AND level = 0 AND idx BETWEEN ?2 AND ?3
+             UNION ALL
+             SELECT seq - 1, hash FROM audit_events WHERE log = ?1 AND seq BETWEEN ?2 + 1 AND ?3 + 1
+             ORDER BY 1",
+        )?;
+        let rows = st
+            .query_map(params![log, first, last], |r| r.get::<_, [u8; 32]>(1))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>> {
