@@ -330,17 +330,19 @@ pub fn check_file(path: &Path, key: &Verifier) -> Result<Checked, ArchiveError> 
     })
 }
 
-/// The events of an archive file as rows, for `verify`'s walk.
-pub(crate) fn rows(path: &Path) -> Result<Vec<AuditRow>, ArchiveError> {
+/// The events of an archive file as rows, one at a time, for `verify`'s
+/// walk (an archive may hold millions: nothing is held in memory).
+pub(crate) fn rows(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<AuditRow, ArchiveError>> + '_, ArchiveError> {
     let (_, lines) = open_file(path)?;
-    let mut out = Vec::new();
-    for line in lines {
+    Ok(lines.map(move |line| {
         let body = line.map_err(io(path))?;
         let ev: SealedEvent = serde_json::from_slice(&body).map_err(|_| ArchiveError::Bad {
             file: path.display().to_string(),
             why: "an event is not valid".into(),
         })?;
-        out.push(AuditRow {
+        Ok(AuditRow {
             rowid: 0,
             log: ev.log.clone(),
             seq: ev.seq,
@@ -351,9 +353,8 @@ pub(crate) fn rows(path: &Path) -> Result<Vec<AuditRow>, ArchiveError> {
             decision: ev.event.decision.as_str().to_owned(),
             hash: leaf_hash(&body),
             body,
-        });
-    }
-    Ok(out)
+        })
+    }))
 }
 
 /// The archive file of `row` in `dir`, if it is the one recorded.

@@ -298,8 +298,12 @@ impl Walk<'_> {
                     Ok(r) => r,
                     Err(e) => return Ok(Err((a.start, e.to_string()))),
                 };
-                for row in &rows {
-                    if let Err(e) = self.event(row) {
+                for row in rows {
+                    let row = match row {
+                        Ok(r) => r,
+                        Err(e) => return Ok(Err((self.tree.size() + 1, e.to_string()))),
+                    };
+                    if let Err(e) = self.event(&row) {
                         return Ok(Err(e));
                     }
                     if let Err(e) = self.checkpoints_at(self.tree.size())? {
