@@ -49,6 +49,19 @@ pub fn frontier(store: &dyn AuditStore, log: &str, size: u64) -> Result<Frontier
     Frontier::from_parts(size, nodes).ok_or_else(|| missing(log, 0, size))
 }
 
+/// A stored checkpoint with the witnesses' cosignatures kept beside it:
+/// one signed note that whoever trusts the log key or a witness can check.
+pub fn cosigned(
+    store: &dyn AuditStore,
+    cp: &mamori_store::CheckpointRow,
+) -> Result<String, StoreError> {
+    let mut note = cp.note.clone();
+    for line in store.cosignatures(&cp.log, cp.size)? {
+        note.push_str(&line);
+    }
+    Ok(note)
+}
+
 /// MTH of events `[start, end)` of `log`, from the stored tree nodes.
 pub fn subtree<'a>(
     store: &'a dyn AuditStore,

@@ -166,15 +166,16 @@ pub fn draw(
             .expect("a checkpoint for every sampled log");
         events.push(prove(store, log, seq, r, cp.size, &opened.root)?);
     }
-    let used: Vec<SampleCheckpoint> = checkpoints
-        .into_iter()
-        .filter(|(log, _, _)| events.iter().any(|e| e.log == *log))
-        .map(|(log, cp, _)| SampleCheckpoint {
-            log,
-            size: cp.size,
-            note: cp.note,
-        })
-        .collect();
+    let mut used = Vec::new();
+    for (log, cp, _) in checkpoints {
+        if events.iter().any(|e| e.log == log) {
+            used.push(SampleCheckpoint {
+                note: proofs::cosigned(store, &cp)?,
+                log,
+                size: cp.size,
+            });
+        }
+    }
     Ok(Sample {
         seed: spec.seed.to_owned(),
         from: spec.from_ts,

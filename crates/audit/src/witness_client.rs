@@ -332,8 +332,9 @@ impl PushState {
                 note: cp.note.clone(),
             };
             match self.witnesses.targets[i].add_checkpoint(&req) {
-                Ok(_cosignatures) => {
+                Ok(cosignatures) => {
                     self.known.insert(key, cp.size);
+                    self.keep(log, cp.size, &cosignatures);
                     return Ok(());
                 }
                 Err(WitnessError::Conflict { size }) if size != old => {
@@ -344,5 +345,25 @@ impl PushState {
             }
         }
         Err(WitnessError::Conflict { size: old })
+    }
+
+    /// Stores the witness's cosignature lines beside the checkpoint (a few
+    /// at most: a witness answers with one per key it holds). Whoever reads
+    /// them checks them with the witness keys they trust.
+    fn keep(&self, log: &str, size: u64, cosignatures: &str) {
+        for line in cosignatures.lines().take(4) {
+            let Some(name) = line
+                .strip_prefix("\u{2014} ")
+                .and_then(|rest| rest.split(' ').next())
+            else {
+                continue;
+            };
+            if let Err(e) = self
+                .store
+                .add_cosignature(log, size, name, &format!("{line}\n"))
+            {
+                tracing::warn!(%log, witness = name, error = %e, "cannot keep a witness cosignature");
+            }
+        }
     }
 }

@@ -294,9 +294,10 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             let cp = store
                 .latest_checkpoint(&log)?
                 .with_context(|| format!("log '{log}' has no signed checkpoint yet"))?;
+            let note = mamori_audit::proofs::cosigned(&store, &cp)?;
             out.emit(
-                &json!({"log": cp.log, "size": cp.size, "note": cp.note}),
-                |_| cp.note.trim_end().to_owned(),
+                &json!({"log": cp.log, "size": cp.size, "note": note}),
+                |_| note.trim_end().to_owned(),
             );
         }
     }

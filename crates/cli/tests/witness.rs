@@ -175,6 +175,14 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
     let grown = held_size(&w, &format!("{name}/"));
     assert!(grown > before, "{grown} > {before}");
 
+    // The vault keeps the witness's cosignature beside its checkpoint: the
+    // checkpoint it hands out proves itself to anyone trusting the witness.
+    let cp = v.ok(&["audit", "checkpoint", "--log", "system"]);
+    let note = cp["note"].as_str().unwrap();
+    CosignatureVerifier::parse(&w.key)
+        .unwrap()
+        .cosigned(note)
+        .unwrap_or_else(|e| panic!("{e}: {note}"));
     let wk = w.key.clone();
     let (code, text) = verify(&v, &["--witness", &w.base, "--witness-key", &wk]);
     assert_eq!(code, 0, "{text}");

@@ -207,6 +207,10 @@ pub trait AuditStore: Send + Sync {
     fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>>;
     /// The checkpoint of `log` with the largest size.
     fn latest_checkpoint(&self, log: &str) -> Result<Option<CheckpointRow>>;
+    /// Keeps a witness's cosignature line on the checkpoint of `size`.
+    fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()>;
+    /// The cosignature lines on the checkpoint of `size`, each ending in a newline.
+    fn cosignatures(&self, log: &str, size: u64) -> Result<Vec<String>>;
     /// The archived ranges of `log`, in order.
     fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>>;
     /// Records an archive and, in the same transaction, removes its events

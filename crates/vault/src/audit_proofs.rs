@@ -17,7 +17,8 @@ use crate::{
 pub struct CheckpointView {
     pub log: String,
     pub size: u64,
-    /// The C2SP signed note: origin, size, base64 root, signature.
+    /// The C2SP signed note: origin, size, base64 root, the log's signature
+    /// and any witnesses' cosignatures.
     pub note: String,
 }
 
@@ -104,11 +105,12 @@ impl Vault {
             .ok_or(VaultError::NotFound {
                 what: "signed checkpoint of that log",
             })?;
+        let note = proofs::cosigned(self.audit.store().as_ref(), &cp)?;
         self.audit.append(e.detail("size", cp.size))?;
         Ok(CheckpointView {
             log: cp.log,
             size: cp.size,
-            note: cp.note,
+            note,
         })
     }
 
@@ -140,13 +142,16 @@ impl Vault {
             .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))?;
         let proof = proofs::inclusion(self.audit.store().as_ref(), log, seq, size)?
             .map_err(|e| VaultError::bad("seq_invalid", e.to_string()))?;
-        let checkpoint = self
+        let checkpoint = match self
             .audit
             .store()
             .checkpoints(log, size - 1, 1)?
             .into_iter()
             .find(|c| c.size == size)
-            .map(|c| c.note);
+        {
+            Some(c) => Some(proofs::cosigned(self.audit.store().as_ref(), &c)?),
+            None => None,
+        };
         self.audit
             .append(e.detail("seq", seq).detail("size", size))?;
         Ok(InclusionView {

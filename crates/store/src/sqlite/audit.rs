@@ -83,6 +83,22 @@ BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
 CREATE TRIGGER audit_archives_no_delete BEFORE DELETE ON audit_archives
 BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
 "#,
+    r#"
+-- Witnesses' cosignatures (C2SP tlog-cosignature lines) on the log's
+-- checkpoints: with them a checkpoint proves itself to anyone who trusts
+-- the witness, offline.
+CREATE TABLE audit_cosignatures (
+    log TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (log, size, witness)
+);
+CREATE TRIGGER audit_cosignatures_no_update BEFORE UPDATE ON audit_cosignatures
+BEGIN SELECT RAISE(ABORT, 'audit cosignatures are append-only'); END;
+CREATE TRIGGER audit_cosignatures_no_delete BEFORE DELETE ON audit_cosignatures
+BEGIN SELECT RAISE(ABORT, 'audit cosignatures are append-only'); END;
+"#,
 ];
 
 /// The delete guard on events, lifted only inside the archive transaction.
@@ -363,6 +379,25 @@ impl AuditStore for SqliteAudit {
             "SELECT log, size, ts, note FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
         )?;
         Ok(st.query_row([log], checkpoint_from_row).optional()?)
+    }
+
+    fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT OR IGNORE INTO audit_cosignatures (log, size, witness, line) VALUES (?1, ?2, ?3, ?4)",
+            params![log, size, witness, line],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, log: &str, size: u64) -> Result<Vec<String>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT line FROM audit_cosignatures WHERE log = ?1 AND size = ?2 ORDER BY witness",
+        )?;
+        let rows = st
+            .query_map(params![log, size], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
     }
 
     fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>> {
