@@ -117,6 +117,58 @@ fn an_auditor_checks_proofs_with_the_public_key_alone() {
     verify_consistency(cp1.size, cp2.size, &cp1.root, &cp2.root, &proof).unwrap();
     assert!(verify_consistency(cp1.size, cp2.size, &cp2.root, &cp2.root, &proof).is_err());
 
+    // The same resources with the log in the path.
+    let by_path = s.send("GET", "/v1/audit/tenant/acme/checkpoint", &auditor, None);
+    let by_query = s.send(
+        "GET",
+        "/v1/audit/checkpoint?log=tenant/acme",
+        &auditor,
+        None,
+    );
+    assert_eq!(
+        (by_path.status, &by_path.body["note"]),
+        (200, &by_query.body["note"])
+    );
+    let r = s.send(
+        "GET",
+        "/v1/audit/tenant/acme/proofs/inclusion?seq=1",
+        &auditor,
+        None,
+    );
+    assert_eq!(
+        (r.status, r.body["seq"].as_u64()),
+        (200, Some(1)),
+        "{:?}",
+        r.body
+    );
+    let r = s.send(
+        "GET",
+        &format!(
+            "/v1/audit/tenant/acme/proofs/consistency?first={}&second={}",
+            cp1.size, cp2.size
+        ),
+        &auditor,
+        None,
+    );
+    assert_eq!(hashes(&r.body["proof"]), proof);
+    assert_eq!(
+        s.send("GET", "/v1/audit/system/checkpoint", &auditor, None)
+            .status,
+        200
+    );
+    assert_eq!(
+        s.send("GET", "/v1/audit/system/checkpoint", &op, None)
+            .status,
+        403
+    );
+    let r = s.send(
+        "GET",
+        "/v1/audit/tenant/..%2Fvault/checkpoint",
+        &auditor,
+        None,
+    );
+    assert_eq!(r.status, 400);
+
     // Bad input and the wrong people.
     let r = s.send(
         "GET",

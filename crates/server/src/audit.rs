@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Query, State},
+    extract::{ConnectInfo, Path, Query, State},
     http::HeaderMap,
     routing::get,
 };
@@ -27,6 +27,138 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/audit/checkpoint", get(checkpoint))
         .route("/v1/audit/proofs/inclusion", get(inclusion))
         .route("/v1/audit/proofs/consistency", get(consistency))
+        // The same, with the log in the path: /v1/audit/system/… and
+        // /v1/audit/tenant/{tenant}/….
+        .route("/v1/audit/system/checkpoint", get(system_checkpoint))
+        .route("/v1/audit/system/proofs/inclusion", get(system_inclusion))
+        .route(
+            "/v1/audit/system/proofs/consistency",
+            get(system_consistency),
+        )
+        .route(
+            "/v1/audit/tenant/{tenant}/checkpoint",
+            get(tenant_checkpoint),
+        )
+        .route(
+            "/v1/audit/tenant/{tenant}/proofs/inclusion",
+            get(tenant_inclusion),
+        )
+        .route(
+            "/v1/audit/tenant/{tenant}/proofs/consistency",
+            get(tenant_consistency),
+        )
+}
+
+/// Query parameters of an inclusion proof when the log is in the path.
+#[derive(Debug, Deserialize)]
+struct SeqParams {
+    seq: u64,
+    size: Option<u64>,
+}
+
+/// Query parameters of a consistency proof when the log is in the path.
+#[derive(Debug, Deserialize)]
+struct SizeParams {
+    first: u64,
+    second: Option<u64>,
+}
+
+async fn system_checkpoint(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    checkpoint(
+        state,
+        addr,
+        Query(LogParam {
+            log: "system".into(),
+        }),
+        headers,
+    )
+    .await
+}
+
+async fn tenant_checkpoint(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let log = format!("tenant/{tenant}");
+    checkpoint(state, addr, Query(LogParam { log }), headers).await
+}
+
+async fn system_inclusion(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Query(p): Query<SeqParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let log = "system".to_owned();
+    inclusion(
+        state,
+        addr,
+        Query(InclusionParams {
+            log,
+            seq: p.seq,
+            size: p.size,
+        }),
+        headers,
+    )
+    .await
+}
+
+async fn tenant_inclusion(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    Query(p): Query<SeqParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let log = format!("tenant/{tenant}");
+    inclusion(
+        state,
+        addr,
+        Query(InclusionParams {
+            log,
+            seq: p.seq,
+            size: p.size,
+        }),
+        headers,
+    )
+    .await
+}
+
+async fn system_consistency(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Query(p): Query<SizeParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let log = "system".to_owned();
+    let q = ConsistencyParams {
+        log,
+        first: p.first,
+        second: p.second,
+    };
+    consistency(state, addr, Query(q), headers).await
+}
+
+async fn tenant_consistency(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    Query(p): Query<SizeParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let log = format!("tenant/{tenant}");
+    let q = ConsistencyParams {
+        log,
+        first: p.first,
+        second: p.second,
+    };
+    consistency(state, addr, Query(q), headers).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
