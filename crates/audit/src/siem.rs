@@ -332,13 +332,7 @@ impl Sink {
                 if conn.is_none() {
                     *conn = Some(BufWriter::new(connect(addr)?));
                 }
-                let w = conn.as_mut().expect("connected above");
-                // RFC 6587 octet counting: the length, a space, the message.
-                let r = write!(w, "{} ", msg.len()).and_then(|()| w.write_all(msg));
-                if r.is_err() {
-                    *conn = None;
-                }
-                r.map_err(sink_err)
+                framed(conn, msg)
             }
             Self::Tls {
                 addr,
@@ -361,12 +355,7 @@ impl Sink {
                     }
                     *conn = Some(Box::new(BufWriter::new(stream)));
                 }
-                let w = conn.as_mut().expect("connected above");
-                let r = write!(w, "{} ", msg.len()).and_then(|()| w.write_all(msg));
-                if r.is_err() {
-                    *conn = None;
-                }
-                r.map_err(sink_err)
+                framed(conn, msg)
             }
             Self::Udp { addr, socket } => {
                 if socket.is_none() {
@@ -389,24 +378,12 @@ impl Sink {
                 .flush()
                 .and_then(|()| w.get_ref().sync_data())
                 .map_err(sink_err),
-            Self::Tcp { conn, .. } => {
-                let r = conn.as_mut().map_or(Ok(()), |w| w.flush());
-                if r.is_err() {
-                    *conn = None;
-                }
-                r.map_err(sink_err)
-            }
+            Self::Tcp { conn, .. } => or_drop(conn, |w| w.flush()),
+            // Also read what the receiver sent (TLS 1.3 session tickets):
+            // unread data makes the final close a reset, which can make the
+            // receiver drop messages it has not read yet.
             Self::Tls { conn, .. } => {
-                // Also read what the receiver sent (TLS 1.3 session tickets):
-                // unread data makes the final close a reset, which can make
-                // the receiver drop messages it has not read yet.
-                let r = conn
-                    .as_mut()
-                    .map_or(Ok(()), |w| w.flush().and_then(|()| drain(w.get_mut())));
-                if r.is_err() {
-                    *conn = None;
-                }
-                r.map_err(sink_err)
+                or_drop(conn, |w| w.flush().and_then(|()| drain(w.get_mut())))
             }
             Self::Udp { .. } => Ok(()),
         }
@@ -436,6 +413,26 @@ impl Sink {
         }
         Ok(())
     }
+}
+
+/// Runs `op` on an open connection; a failure drops the connection so the
+/// next message reconnects.
+fn or_drop<W>(
+    conn: &mut Option<W>,
+    op: impl FnOnce(&mut W) -> std::io::Result<()>,
+) -> Result<(), ShipError> {
+    let r = conn.as_mut().map_or(Ok(()), op);
+    if r.is_err() {
+        *conn = None;
+    }
+    r.map_err(sink_err)
+}
+
+/// One message with RFC 6587 octet counting: the length, a space, the message.
+fn framed<W: Write>(conn: &mut Option<W>, msg: &[u8]) -> Result<(), ShipError> {
+    or_drop(conn, |w| {
+        write!(w, "{} ", msg.len()).and_then(|()| w.write_all(msg))
+    })
 }
 
 /// Processes whatever the TLS peer sent, without waiting for more.

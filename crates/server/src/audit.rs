@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{ConnectInfo, Query, RawPathParams, State},
     http::HeaderMap,
     routing::get,
 };
@@ -29,24 +29,26 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/audit/proofs/consistency", get(consistency))
         // The same, with the log in the path: /v1/audit/system/… and
         // /v1/audit/tenant/{tenant}/….
-        .route("/v1/audit/system/checkpoint", get(system_checkpoint))
-        .route("/v1/audit/system/proofs/inclusion", get(system_inclusion))
-        .route(
-            "/v1/audit/system/proofs/consistency",
-            get(system_consistency),
-        )
-        .route(
-            "/v1/audit/tenant/{tenant}/checkpoint",
-            get(tenant_checkpoint),
-        )
+        .route("/v1/audit/system/checkpoint", get(checkpoint_at))
+        .route("/v1/audit/system/proofs/inclusion", get(inclusion_at))
+        .route("/v1/audit/system/proofs/consistency", get(consistency_at))
+        .route("/v1/audit/tenant/{tenant}/checkpoint", get(checkpoint_at))
         .route(
             "/v1/audit/tenant/{tenant}/proofs/inclusion",
-            get(tenant_inclusion),
+            get(inclusion_at),
         )
         .route(
             "/v1/audit/tenant/{tenant}/proofs/consistency",
-            get(tenant_consistency),
+            get(consistency_at),
         )
+}
+
+/// The log a path names: `tenant/<tenant>` when it has one, else `system`.
+fn path_log(params: &RawPathParams) -> String {
+    params
+        .iter()
+        .find(|(k, _)| *k == "tenant")
+        .map_or_else(|| "system".to_owned(), |(_, t)| format!("tenant/{t}"))
 }
 
 /// Query parameters of an inclusion proof when the log is in the path.
@@ -63,98 +65,40 @@ struct SizeParams {
     second: Option<u64>,
 }
 
-async fn system_checkpoint(
+async fn checkpoint_at(
     state: State<AppState>,
     addr: ConnectInfo<SocketAddr>,
+    params: RawPathParams,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    checkpoint(
-        state,
-        addr,
-        Query(LogParam {
-            log: "system".into(),
-        }),
-        headers,
-    )
-    .await
-}
-
-async fn tenant_checkpoint(
-    state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let log = format!("tenant/{tenant}");
+    let log = path_log(&params);
     checkpoint(state, addr, Query(LogParam { log }), headers).await
 }
 
-async fn system_inclusion(
+async fn inclusion_at(
     state: State<AppState>,
     addr: ConnectInfo<SocketAddr>,
+    params: RawPathParams,
     Query(p): Query<SeqParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let log = "system".to_owned();
-    inclusion(
-        state,
-        addr,
-        Query(InclusionParams {
-            log,
-            seq: p.seq,
-            size: p.size,
-        }),
-        headers,
-    )
-    .await
-}
-
-async fn tenant_inclusion(
-    state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
-    Path(tenant): Path<String>,
-    Query(p): Query<SeqParams>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let log = format!("tenant/{tenant}");
-    inclusion(
-        state,
-        addr,
-        Query(InclusionParams {
-            log,
-            seq: p.seq,
-            size: p.size,
-        }),
-        headers,
-    )
-    .await
-}
-
-async fn system_consistency(
-    state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
-    Query(p): Query<SizeParams>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let log = "system".to_owned();
-    let q = ConsistencyParams {
-        log,
-        first: p.first,
-        second: p.second,
+    let q = InclusionParams {
+        log: path_log(&params),
+        seq: p.seq,
+        size: p.size,
     };
-    consistency(state, addr, Query(q), headers).await
+    inclusion(state, addr, Query(q), headers).await
 }
 
-async fn tenant_consistency(
+async fn consistency_at(
     state: State<AppState>,
     addr: ConnectInfo<SocketAddr>,
-    Path(tenant): Path<String>,
+    params: RawPathParams,
     Query(p): Query<SizeParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let log = format!("tenant/{tenant}");
     let q = ConsistencyParams {
-        log,
+        log: path_log(&params),
         first: p.first,
         second: p.second,
     };
