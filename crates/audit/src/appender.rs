@@ -219,6 +219,14 @@ impl AuditLog {
     pub fn store(&self) -> &Arc<dyn AuditStore> {
         &self.store
     }
+
+    /// Each witness's view of each log, as far as this process knows.
+    pub fn witnesses(&self) -> Vec<crate::witness_client::WitnessState> {
+        self.pusher.as_ref().map_or_else(Vec::new, |p| {
+            let board = p.board.lock().unwrap_or_else(|e| e.into_inner());
+            board.values().cloned().collect()
+        })
+    }
 }
 
 struct Writer {

@@ -10,7 +10,7 @@
 //! or truncated — and is logged as an error on every attempt.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     path::Path,
     sync::Arc,
     thread,
@@ -19,7 +19,7 @@ use std::{
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use mamori_store::AuditStore;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     checkpoint::Verifier,
@@ -38,7 +38,7 @@ pub enum Target {
 }
 
 /// What `GET /checkpoints` returns.
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize, Serialize)]
 pub struct Held {
     pub origin: String,
     pub size: u64,
@@ -176,6 +176,23 @@ impl Default for Witnesses {
     }
 }
 
+/// What the vault knows of one witness's view of one log: for monitoring
+/// (a refusing witness is the rollback alarm).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WitnessState {
+    pub witness: String,
+    pub log: String,
+    /// The size the witness last accepted (as far as this process knows).
+    pub size: u64,
+    /// The witness refuses this log's history (409 it cannot get past, or a bad proof).
+    pub refused: bool,
+    /// Failed attempts since the last success.
+    pub failures: u32,
+}
+
+/// Shared between the pushing thread and whoever reports on it.
+pub(crate) type StatusBoard = Arc<std::sync::Mutex<BTreeMap<(String, String), WitnessState>>>;
+
 pub(crate) enum PushMsg {
     /// These logs have a new checkpoint.
     Signed(Vec<String>),
@@ -187,6 +204,7 @@ pub(crate) enum PushMsg {
 #[derive(Clone)]
 pub(crate) struct Pusher {
     tx: Sender<PushMsg>,
+    pub(crate) board: StatusBoard,
 }
 
 impl Pusher {
@@ -195,7 +213,9 @@ impl Pusher {
             return None;
         }
         let (tx, rx) = bounded(1024);
+        let board = StatusBoard::default();
         let mut state = PushState {
+            board: board.clone(),
             store,
             witnesses: w,
             pending: BTreeSet::new(),
@@ -206,7 +226,7 @@ impl Pusher {
             .name("audit-witness".into())
             .spawn(move || state.run(rx))
             .ok()?;
-        Some(Self { tx })
+        Some(Self { tx, board })
     }
 
     /// Never blocks: a full queue means the thread is behind and will pick
@@ -226,6 +246,7 @@ impl Pusher {
 }
 
 struct PushState {
+    board: StatusBoard,
     store: Arc<dyn AuditStore>,
     witnesses: Witnesses,
     /// Logs with a checkpoint not yet accepted by every witness.
@@ -279,7 +300,9 @@ impl PushState {
                     done = false;
                     continue;
                 }
-                match self.push(i, &log) {
+                let outcome = self.push(i, &log);
+                self.report(i, &log, &outcome);
+                match outcome {
                     Ok(()) => {
                         self.next_try
                             .insert(key, (Instant::now() + self.witnesses.every, 0));
@@ -303,6 +326,34 @@ impl PushState {
             }
             if done {
                 self.pending.remove(&log);
+            }
+        }
+    }
+
+    /// Records the outcome of an attempt on the status board.
+    fn report(&self, i: usize, log: &str, outcome: &Result<(), WitnessError>) {
+        let witness = self.witnesses.targets[i].describe();
+        let size = self.known.get(&(i, log.to_owned())).copied().unwrap_or(0);
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = board
+            .entry((witness.clone(), log.to_owned()))
+            .or_insert_with(|| WitnessState {
+                witness,
+                log: log.to_owned(),
+                size: 0,
+                refused: false,
+                failures: 0,
+            });
+        entry.size = size;
+        match outcome {
+            Ok(()) => {
+                entry.refused = false;
+                entry.failures = 0;
+            }
+            Err(e) => {
+                entry.refused =
+                    matches!(e, WitnessError::Conflict { .. } | WitnessError::BadProof(_));
+                entry.failures = entry.failures.saturating_add(1);
             }
         }
     }

@@ -218,6 +218,26 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("rolled back"), "{stderr}");
     assert_eq!(held_size(&w, &format!("{name}/")), grown);
+
+    // A running server says so on /metrics: the rollback alarm to wire up.
+    let s = v.serve();
+    let start = Instant::now();
+    loop {
+        let m = reqwest::blocking::get(format!("{}/metrics", s.base))
+            .unwrap()
+            .text()
+            .unwrap();
+        let alarm = m.lines().any(|l| {
+            l.starts_with("mamori_audit_witness_refused_logs{")
+                && l.contains(&w.base)
+                && !l.ends_with(" 0")
+        });
+        if alarm {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "{m}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]

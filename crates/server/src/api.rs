@@ -427,6 +427,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.witnesses(&state.vault.audit_witnesses());
     (
         [(
             header::CONTENT_TYPE,

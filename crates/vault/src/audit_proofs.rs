@@ -64,6 +64,12 @@ fn check_log(log: &str) -> Result<()> {
 }
 
 impl Vault {
+    /// Each witness's view of each log, for monitoring (no personal data:
+    /// witness addresses, log names, sizes).
+    pub fn audit_witnesses(&self) -> Vec<mamori_audit::witness_client::WitnessState> {
+        self.audit.witnesses()
+    }
+
     /// The gate's audit-read decision, recorded; the event to append once done.
     fn proof_event(&self, caller: &Caller, action: &str, log: &str) -> Result<mamori_audit::Event> {
         check_log(log)?;
