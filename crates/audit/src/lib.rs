@@ -26,6 +26,7 @@ pub mod merkle;
 pub mod proofs;
 pub mod sample;
 pub mod siem;
+pub mod tls;
 mod verify;
 pub mod witness;
 pub mod witness_client;

@@ -25,10 +25,7 @@ use std::{
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mamori_store::{AuditRow, AuditStore};
-use rustls::{
-    ClientConfig, ClientConnection, RootCertStore, StreamOwned,
-    pki_types::{CertificateDer, ServerName, pem::PemObject},
-};
+use rustls::{ClientConfig, ClientConnection, StreamOwned, pki_types::ServerName};
 use serde::{Deserialize, Serialize};
 
 /// The IANA private enterprise number of RFC 5424 structured data. 32473
@@ -250,30 +247,6 @@ pub enum Sink {
     },
 }
 
-/// A TLS client that trusts exactly the CA certificates in `ca` (PEM): a
-/// SIEM receiver is an internal service with the organisation's own CA, and
-/// trusting every public CA would let anyone with any certificate receive
-/// the audit trail.
-fn tls_config(ca: &Path) -> Result<Arc<ClientConfig>, ShipError> {
-    let err = |m: String| ShipError::Tls(format!("{}: {m}", ca.display()));
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| err(e.to_string()))? {
-        roots
-            .add(cert.map_err(|e| err(e.to_string()))?)
-            .map_err(|e| err(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(err("no certificate in the file".into()));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ShipError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// How long a receiver may take to accept a connection or a write before
 /// the shipper gives up on this round.
 const NET_TIMEOUT: Duration = Duration::from_secs(5);
@@ -302,7 +275,7 @@ impl Sink {
             return Ok(Self::Tls {
                 addr,
                 name,
-                config: tls_config(ca)?,
+                config: crate::tls::client_config(ca).map_err(ShipError::Tls)?,
                 conn: None,
             });
         }

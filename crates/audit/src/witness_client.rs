@@ -64,25 +64,33 @@ fn now_secs() -> u64 {
 }
 
 impl Target {
-    /// `http://host:port[/prefix]` or a directory path. A directory witness
-    /// follows the logs of `log_key`. TLS is left to a proxy in front of the
-    /// witness (the C2SP https-bastion pattern), so `https://` is refused
-    /// with that advice rather than silently sent in clear.
-    pub fn parse(spec: &str, log_key: &Verifier) -> Result<Self, WitnessError> {
+    /// `http://host:port[/prefix]`, `https://…` (trusting only the CA
+    /// certificates in `ca`, PEM) or a directory path. A directory witness
+    /// follows the logs of `log_key`.
+    pub fn parse(spec: &str, log_key: &Verifier, ca: Option<&Path>) -> Result<Self, WitnessError> {
         let bad = |m: String| WitnessError::BadRequest(m);
-        if spec.starts_with("https://") {
-            return Err(bad(format!(
-                "witness {spec}: this build speaks plain HTTP to witnesses; put the witness \
-                 behind a local TLS proxy and give its http:// address"
-            )));
-        }
-        if let Some(rest) = spec.strip_prefix("http://") {
+        let tls = spec.starts_with("https://");
+        if let Some(rest) = spec
+            .strip_prefix("http://")
+            .or_else(|| spec.strip_prefix("https://"))
+        {
             if rest.is_empty() {
                 return Err(bad(format!("witness {spec}: no host")));
             }
-            let client = reqwest::blocking::Client::builder()
+            crate::tls::install_provider();
+            let mut builder = reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(10))
-                .connect_timeout(Duration::from_secs(3))
+                .connect_timeout(Duration::from_secs(3));
+            if tls {
+                let ca = ca.ok_or_else(|| {
+                    bad(format!(
+                        "witness {spec}: an https witness needs its CA certificate (audit.witness_ca / --witness-ca, PEM)"
+                    ))
+                })?;
+                let config = crate::tls::client_config(ca).map_err(bad)?;
+                builder = builder.tls_backend_preconfigured((*config).clone());
+            }
+            let client = builder
                 .build()
                 .map_err(|e| WitnessError::Unavailable(e.to_string()))?;
             return Ok(Self::Http {

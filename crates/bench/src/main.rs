@@ -194,6 +194,7 @@ async fn load(plan: Plan) -> Result<Value> {
         warmup,
         server_pid,
     } = plan;
+    mamori_audit::tls::install_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;

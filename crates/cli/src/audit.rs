@@ -44,6 +44,9 @@ pub enum AuditCmd {
         /// cosignature (repeatable; for HTTP witnesses).
         #[arg(long = "witness-key")]
         witness_keys: Vec<String>,
+        /// For https:// witnesses: the CA certificate(s) to trust, PEM.
+        #[arg(long = "witness-ca")]
+        witness_ca: Option<PathBuf>,
         /// Where archived events are (default: DATA_DIR/archive if it
         /// exists). Without it the archived part is checked from the hashes
         /// it left behind, against the checkpoint where it ends.
@@ -140,6 +143,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             trusted,
             witness,
             witness_keys,
+            witness_ca,
             archive,
         } => {
             // A key given on the command line is all a copy needs.
@@ -155,7 +159,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 })
                 .collect::<Result<Vec<_>>>()?;
             for w in &witness {
-                checkpoints.extend(witnessed(w, &key, &witness_keys)?);
+                checkpoints.extend(witnessed(w, &key, &witness_keys, witness_ca.as_deref())?);
             }
             let report = verify(
                 &store,
@@ -306,7 +310,12 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
 
 /// The checkpoints a witness holds for this vault's logs, each with a
 /// valid cosignature by every `--witness-key` given.
-fn witnessed(spec: &str, key: &Verifier, witness_keys: &[String]) -> Result<Vec<String>> {
+fn witnessed(
+    spec: &str,
+    key: &Verifier,
+    witness_keys: &[String],
+    ca: Option<&std::path::Path>,
+) -> Result<Vec<String>> {
     if !spec.contains("://") && !std::path::Path::new(spec).is_dir() {
         bail!("witness directory {spec} does not exist");
     }
@@ -314,7 +323,7 @@ fn witnessed(spec: &str, key: &Verifier, witness_keys: &[String]) -> Result<Vec<
         .iter()
         .map(|k| CosignatureVerifier::parse(k).with_context(|| format!("--witness-key {k}")))
         .collect::<Result<Vec<_>>>()?;
-    let target = Target::parse(spec, key)?;
+    let target = Target::parse(spec, key, ca)?;
     let held = target
         .held(&format!("{}/", key.name()))
         .with_context(|| format!("cannot read the witness {spec}"))?;

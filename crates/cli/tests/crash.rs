@@ -54,6 +54,7 @@ const CLIENTS: usize = 4;
 /// One client: alternates writes of a new record and audited searches,
 /// each with its own case id, until the server dies.
 fn client(base: String, token: String, id: usize, round: u64, acked: Acked, stop: Arc<AtomicBool>) {
+    mamori_audit::tls::install_provider();
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

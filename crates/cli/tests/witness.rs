@@ -46,6 +46,7 @@ fn mamori(args: &[&str]) -> Output {
 
 /// `mamori witness init` and `serve` in `dir`, following `log_key`.
 fn witness(dir: &Path, log_key: &str) -> WitnessServer {
+    mamori_audit::tls::install_provider();
     let d = dir.to_str().unwrap();
     let out = mamori(&[
         "--json",
@@ -261,13 +262,13 @@ fn a_dead_witness_never_blocks_the_vault() {
     );
     assert!(start.elapsed() < Duration::from_secs(15));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not witnessed yet"));
-    // An https witness is refused with advice at start, not sent in clear.
+    // An https witness without a CA to trust is refused at start.
     v.env.pop();
     v.env
         .push(("MAMORI_AUDIT_WITNESSES".into(), "https://w.example".into()));
     let out = v.run(&["tenant", "list"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("TLS proxy"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CA certificate"));
 }
 
 #[test]
@@ -350,4 +351,85 @@ fn the_witness_answers_as_the_protocol_says() {
     // Rolling back to the first checkpoint: 409, the witness holds n2.
     let (status, _, body) = post(format!("old {n1}\n\n{note1}"));
     assert_eq!((status, body), (409, format!("{n2}\n")));
+}
+
+/// A TLS endpoint with the test certificate that answers every request
+/// with `body` (JSON), for `connections` connections.
+fn tls_json_server(body: &'static str, connections: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(tls.join("server.key")).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(n) if n > 0 => req.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+            if req.is_empty() {
+                continue; // the handshake failed: a client that does not trust us
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+    });
+    (port, server)
+}
+
+#[test]
+fn an_https_witness_is_trusted_only_through_the_given_ca() {
+    let v = TestVault::new();
+    v.ok(&["user", "create", "op0", "--role", "operator"]);
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let (port, server) = tls_json_server("[]", 2);
+    let url = format!("https://localhost:{port}");
+    // Trusting another certificate than the witness's CA: refused.
+    let wrong = tls.join("server.pem");
+    let (code, text) = verify(
+        &v,
+        &["--witness", &url, "--witness-ca", wrong.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("cannot read the witness"), "{text}");
+    // Through the right CA: the witness answers (it holds nothing yet).
+    let ca = tls.join("ca.pem");
+    let (code, text) = verify(
+        &v,
+        &["--witness", &url, "--witness-ca", ca.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    server.join().unwrap();
+    // No CA at all: refused before connecting.
+    let (code, text) = verify(&v, &["--witness", &url]);
+    assert_ne!(code, 0);
+    assert!(text.contains("CA certificate"), "{text}");
 }

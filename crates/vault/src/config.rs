@@ -135,6 +135,9 @@ pub struct AuditConfig {
     pub witnesses: Vec<String>,
     /// Each log's checkpoints go to each witness at most this often.
     pub witness_every_s: u64,
+    /// For https:// witnesses: the CA certificate(s) to trust (PEM), relative
+    /// to the data directory or absolute; only these are trusted.
+    pub witness_ca: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -169,6 +172,7 @@ impl Default for Config {
                 busy_timeout_ms: 5000,
                 witnesses: Vec::new(),
                 witness_every_s: 10,
+                witness_ca: String::new(),
             },
             import: ImportConfig { batch_size: 10_000 },
             policy: PolicyConfig {

@@ -209,7 +209,7 @@ fn witnesses(dir: &Path, config: &Config, key: &Verifier) -> Result<Witnesses> {
         .audit
         .witnesses
         .iter()
-        .map(|w| witness_target(dir, w, key))
+        .map(|w| witness_target(dir, w, key, &config.audit.witness_ca))
         .collect::<Result<Vec<_>>>()?;
     Ok(Witnesses {
         targets,
@@ -218,13 +218,14 @@ fn witnesses(dir: &Path, config: &Config, key: &Verifier) -> Result<Witnesses> {
 }
 
 /// One witness: a URL, or a directory relative to the data directory.
-pub fn witness_target(dir: &Path, spec: &str, key: &Verifier) -> Result<Target> {
+pub fn witness_target(dir: &Path, spec: &str, key: &Verifier, ca: &str) -> Result<Target> {
     let spec = if spec.contains("://") {
         spec.to_owned()
     } else {
         dir.join(spec).display().to_string()
     };
-    Target::parse(&spec, key)
+    let ca = (!ca.is_empty()).then(|| dir.join(ca));
+    Target::parse(&spec, key, ca.as_deref())
         .map_err(|e| VaultError::bad("witness_invalid", format!("audit.witnesses: {e}")))
 }
 

@@ -210,6 +210,7 @@ impl TestVault {
     }
 
     pub fn serve(&self) -> Server {
+        mamori_audit::tls::install_provider();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
