@@ -76,11 +76,6 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError + '_ {
     }
 }
 
-/// `tenant/acme` → `tenant%2Facme`: one directory per log.
-fn dir_name(log: &str) -> String {
-    log.replace('%', "%25").replace('/', "%2F")
-}
-
 /// The perfect subtrees covering the first `size` leaves, largest first.
 fn frontier(store: &dyn AuditStore, log: &str, size: u64) -> Result<Vec<Hash>, ArchiveError> {
     Ok(crate::proofs::frontier(store, log, size)?.nodes().to_vec())
@@ -147,9 +142,12 @@ pub fn archive_log(
         start_checkpoint: prior.last().map(|a| a.note.clone()),
         end_checkpoint: end_cp.note.clone(),
     };
-    let sub = dir.join(dir_name(log));
+    let sub = dir.join(crate::witness::path_component(log));
     std::fs::create_dir_all(&sub).map_err(io(&sub))?;
-    let name = format!("{}/{start:012}-{end:012}.jsonl.gz", dir_name(log));
+    let name = format!(
+        "{}/{start:012}-{end:012}.jsonl.gz",
+        crate::witness::path_component(log)
+    );
     let path = dir.join(&name);
     let tmp = path.with_extension("tmp");
     write_file(store, log, &header, &tmp)?;

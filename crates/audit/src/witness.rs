@@ -376,18 +376,30 @@ fn last_record(mut file: &File, origin: &str) -> Result<Option<Witnessed>, Witne
         .find_map(|l| Witnessed::parse_line(origin, l)))
 }
 
-/// A history file's name: the origin with every byte outside
-/// `[A-Za-z0-9._-]` percent-escaped, and `.log`.
-fn file_name(origin: &str) -> String {
-    let mut name = String::new();
-    for b in origin.bytes() {
+/// A log or origin name as one path component: every byte outside
+/// `[A-Za-z0-9._-]` percent-escaped (`tenant/acme` → `tenant%2Facme`).
+pub(crate) fn path_component(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
-            name.push(b as char);
+            out.push(b as char);
         } else {
-            name.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("%{b:02X}"));
         }
     }
-    name + ".log"
+    out
+}
+
+/// A history file's name: the escaped origin and `.log`.
+fn file_name(origin: &str) -> String {
+    path_component(origin) + ".log"
+}
+
+/// Now, in POSIX seconds (what cosignatures are stamped with).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn origin_of(file: &str) -> Option<String> {

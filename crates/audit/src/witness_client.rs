@@ -14,7 +14,7 @@ use std::{
     path::Path,
     sync::Arc,
     thread,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
@@ -55,12 +55,6 @@ impl From<crate::witness::Witnessed> for Held {
             note: w.note,
         }
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Target {
@@ -120,7 +114,7 @@ impl Target {
     /// Submits a checkpoint; the witness's cosignature lines on success.
     pub fn add_checkpoint(&self, req: &AddCheckpoint) -> Result<String, WitnessError> {
         match self {
-            Self::Dir(w) => w.add_checkpoint(req, now_secs()),
+            Self::Dir(w) => w.add_checkpoint(req, crate::witness::now_secs()),
             Self::Http { url, client } => {
                 let resp = client
                     .post(format!("{url}/add-checkpoint"))

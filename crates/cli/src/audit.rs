@@ -135,6 +135,10 @@ pub enum AuditCmd {
 }
 
 pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
+    // Archiving writes; everything else reads the audit database only.
+    if let AuditCmd::Archive { before, to, log } = cmd {
+        return archive_old_events(dir, &before, to, log, out);
+    }
     let store = datadir::open_audit(dir)?;
     match cmd {
         AuditCmd::Verify {
@@ -248,34 +252,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 std::time::Duration::from_millis(interval_ms.max(100)),
             );
         }
-        AuditCmd::Archive { before, to, log } => {
-            // Archiving writes: it opens the audit database read-write.
-            drop(store);
-            let store = datadir::open_audit_rw(dir)?;
-            let key = datadir::audit_verifier(dir)?;
-            let before = parse_time(&before)? * 1_000_000;
-            let target = to.unwrap_or_else(|| dir.join("archive"));
-            let logs = match log {
-                Some(l) => vec![l],
-                None => store.logs()?,
-            };
-            let now = chrono::Utc::now().timestamp_micros();
-            let mut done = Vec::new();
-            for l in logs {
-                if let Some(row) = archive::archive_log(&store, &key, &l, before, &target, now)? {
-                    done.push(json!({"log": row.log, "start": row.start, "end": row.end, "file": target.join(&row.file)}));
-                }
-            }
-            out.emit(&done, |d| {
-                if d.is_empty() {
-                    return "nothing to archive: no log has a signed range that old (the newest events always stay)".into();
-                }
-                d.iter()
-                    .map(|a| format!("archived {} events {}..={} to {}", a["log"].as_str().unwrap_or(""), a["start"], a["end"], a["file"].as_str().unwrap_or("")))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
+        AuditCmd::Archive { .. } => unreachable!("handled above"),
         AuditCmd::CheckArchive { file, key } => {
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
@@ -339,6 +316,41 @@ fn witnessed(
         }
     }
     Ok(held.into_iter().map(|h| h.note).collect())
+}
+
+/// `mamori audit archive`: the one audit command that writes.
+fn archive_old_events(
+    dir: &std::path::Path,
+    before: &str,
+    to: Option<PathBuf>,
+    log: Option<String>,
+    out: Out,
+) -> Result<ExitCode> {
+    let store = datadir::open_audit_rw(dir)?;
+    let key = datadir::audit_verifier(dir)?;
+    let before = parse_time(before)? * 1_000_000;
+    let target = to.unwrap_or_else(|| dir.join("archive"));
+    let logs = match log {
+        Some(l) => vec![l],
+        None => store.logs()?,
+    };
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut done = Vec::new();
+    for l in logs {
+        if let Some(row) = archive::archive_log(&store, &key, &l, before, &target, now)? {
+            done.push(json!({"log": row.log, "start": row.start, "end": row.end, "file": target.join(&row.file)}));
+        }
+    }
+    out.emit(&done, |d| {
+        if d.is_empty() {
+            return "nothing to archive: no log has a signed range that old (the newest events always stay)".into();
+        }
+        d.iter()
+            .map(|a| format!("archived {} events {}..={} to {}", a["log"].as_str().unwrap_or(""), a["start"], a["end"], a["file"].as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ships new events every `interval` until the process is stopped (the

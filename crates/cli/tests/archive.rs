@@ -20,16 +20,6 @@ fn hot_events(v: &TestVault, log: &str) -> (u64, u64) {
     .unwrap()
 }
 
-fn verify(v: &TestVault, extra: &[&str]) -> (bool, String) {
-    let mut args = vec!["audit", "verify"];
-    args.extend_from_slice(extra);
-    let out = v.run(&args);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn old_events_move_to_archives_that_prove_themselves() {
     let v = TestVault::new();
@@ -66,8 +56,8 @@ fn old_events_move_to_archives_that_prove_themselves() {
     assert!(file.starts_with(v.data().join("archive")));
 
     // The whole log verifies, archive files included (found in DATA_DIR/archive).
-    let (ok, text) = verify(&v, &[]);
-    assert!(ok, "{text}");
+    let (code, text) = v.verify(&[]);
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("read from archive files"), "{text}");
     let report = v.ok(&["audit", "verify"]);
     assert_eq!(report["events"].as_u64().unwrap(), before_total);
@@ -107,7 +97,7 @@ fn old_events_move_to_archives_that_prove_themselves() {
         "--segment",
         "collab",
     ]);
-    assert!(verify(&v, &[]).0);
+    assert_eq!(v.verify(&[]).0, 0);
     let again = v.ok(&[
         "audit",
         "archive",
@@ -121,11 +111,11 @@ fn old_events_move_to_archives_that_prove_themselves() {
     // Without the files, the archived part is checked by the hashes it left.
     let elsewhere = v.dir.path().join("archive-offsite");
     std::fs::rename(v.data().join("archive"), &elsewhere).unwrap();
-    let (ok, text) = verify(&v, &[]);
-    assert!(ok, "{text}");
+    let (code, text) = v.verify(&[]);
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("checked by their hashes"), "{text}");
-    let (ok, text) = verify(&v, &["--archive", elsewhere.to_str().unwrap()]);
-    assert!(ok, "{text}");
+    let (code, text) = v.verify(&["--archive", elsewhere.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
 
     // An archive edited and recompressed: caught on its own and by verify.
     let moved = elsewhere.join(file.strip_prefix(v.data().join("archive")).unwrap());
@@ -150,7 +140,7 @@ fn old_events_move_to_archives_that_prove_themselves() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (ok, text) = verify(&v, &["--archive", elsewhere.to_str().unwrap()]);
-    assert!(!ok, "{text}");
+    let (code, text) = v.verify(&["--archive", elsewhere.to_str().unwrap()]);
+    assert_ne!(code, 0, "{text}");
     assert!(text.contains("not the one recorded"), "{text}");
 }

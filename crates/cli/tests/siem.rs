@@ -259,23 +259,8 @@ fn a_follower_ships_events_as_they_are_appended() {
 
 #[test]
 fn rfc5424_over_tls_to_a_receiver_signed_by_the_given_ca() {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
-    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls.join("server.pem"))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(tls.join("server.key")).unwrap();
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
+    let tls = common::tls_dir();
+    let config = common::tls_server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let receiver = std::thread::spawn(move || {

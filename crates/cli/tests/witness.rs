@@ -128,20 +128,6 @@ fn held_size(w: &WitnessServer, prefix: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn verify(v: &TestVault, extra: &[&str]) -> (i32, String) {
-    let mut args = vec!["audit", "verify"];
-    args.extend_from_slice(extra);
-    let out = v.run(&args);
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 fn copy_audit_db(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for f in ["audit.db", "audit.db-wal", "audit.db-shm"] {
@@ -185,30 +171,27 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
         .cosigned(note)
         .unwrap_or_else(|e| panic!("{e}: {note}"));
     let wk = w.key.clone();
-    let (code, text) = verify(&v, &["--witness", &w.base, "--witness-key", &wk]);
+    let (code, text) = v.verify(&["--witness", &w.base, "--witness-key", &wk]);
     assert_eq!(code, 0, "{text}");
-    let (code, text) = verify(&v, &["--witness", worm.to_str().unwrap()]);
+    let (code, text) = v.verify(&["--witness", worm.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
     // A witness key that is not this witness's: its checkpoints are refused.
     let other = mamori_audit::checkpoint::Cosigner::from_seed("witness.test/w1", &[5; 32]).unwrap();
-    let (code, text) = verify(
-        &v,
-        &[
-            "--witness",
-            &w.base,
-            "--witness-key",
-            &other.verifier().to_vkey(),
-        ],
-    );
+    let (code, text) = v.verify(&[
+        "--witness",
+        &w.base,
+        "--witness-key",
+        &other.verifier().to_vkey(),
+    ]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("not cosigned"), "{text}");
 
     // The administrator restores the older copy of the audit database.
     copy_audit_db(&backup, &v.data());
-    let (code, text) = verify(&v, &[]);
+    let (code, text) = v.verify(&[]);
     assert_eq!(code, 0, "alone, a rolled-back log still verifies: {text}");
     for witness in [w.base.as_str(), worm.to_str().unwrap()] {
-        let (code, text) = verify(&v, &["--witness", witness]);
+        let (code, text) = v.verify(&["--witness", witness]);
         assert_eq!(code, 3, "{witness}: {text}");
         assert!(text.contains("BROKEN") && text.contains("system"), "{text}");
     }
@@ -358,23 +341,7 @@ fn the_witness_answers_as_the_protocol_says() {
 fn tls_json_server(body: &'static str, connections: usize) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{Read, Write};
 
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
-    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls.join("server.pem"))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(tls.join("server.key")).unwrap();
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
+    let config = common::tls_server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
@@ -409,27 +376,21 @@ fn tls_json_server(body: &'static str, connections: usize) -> (u16, std::thread:
 fn an_https_witness_is_trusted_only_through_the_given_ca() {
     let v = TestVault::new();
     v.ok(&["user", "create", "op0", "--role", "operator"]);
-    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let tls = common::tls_dir();
     let (port, server) = tls_json_server("[]", 2);
     let url = format!("https://localhost:{port}");
     // Trusting another certificate than the witness's CA: refused.
     let wrong = tls.join("server.pem");
-    let (code, text) = verify(
-        &v,
-        &["--witness", &url, "--witness-ca", wrong.to_str().unwrap()],
-    );
+    let (code, text) = v.verify(&["--witness", &url, "--witness-ca", wrong.to_str().unwrap()]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("cannot read the witness"), "{text}");
     // Through the right CA: the witness answers (it holds nothing yet).
     let ca = tls.join("ca.pem");
-    let (code, text) = verify(
-        &v,
-        &["--witness", &url, "--witness-ca", ca.to_str().unwrap()],
-    );
+    let (code, text) = v.verify(&["--witness", &url, "--witness-ca", ca.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
     server.join().unwrap();
     // No CA at all: refused before connecting.
-    let (code, text) = verify(&v, &["--witness", &url]);
+    let (code, text) = v.verify(&["--witness", &url]);
     assert_ne!(code, 0);
     assert!(text.contains("CA certificate"), "{text}");
 }

@@ -3,10 +3,7 @@
 //! for auditors (the protocol leaves monitoring open; this returns what the
 //! witness holds for every origin under a prefix, cosigned).
 
-use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
@@ -16,7 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use mamori_audit::{
-    witness::{AddCheckpoint, Witness, WitnessError},
+    witness::{AddCheckpoint, Witness, WitnessError, now_secs},
     witness_client::Held,
 };
 use serde::Deserialize;
@@ -31,12 +28,6 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/health", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(witness)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn refused(e: WitnessError) -> Response {
@@ -59,7 +50,7 @@ async fn add_checkpoint(State(w): State<Arc<Witness>>, body: String) -> Response
         Err(e) => return refused(e),
     };
     let result = tokio::task::spawn_blocking(move || {
-        let out = w.add_checkpoint(&req, now());
+        let out = w.add_checkpoint(&req, now_secs());
         (req, out)
     })
     .await;

@@ -66,7 +66,10 @@ impl Vault {
         if self.store.user(to)?.is_none() {
             return Err(VaultError::NotFound { what: "user" });
         }
-        self.check_about(tenant, about)?;
+        // Its form is checked before anything is recorded (the log never
+        // holds free text from `about`); whether the event exists, only once
+        // the gate allowed the caller (no probing of the log otherwise).
+        let event = about_event(tenant, about)?;
         let text = self.checked_comment(Some(text), true)?.unwrap_or_default();
         check_length(text)?;
         let d = self.decide_on(caller, Action::DirectiveIssue, tenant, to)?;
@@ -79,6 +82,13 @@ impl Vault {
             &d,
             "corrective directives come from the security office, or from a supervisor to their team",
         )?;
+        if let Some((log, seq)) = event
+            && self.audit.store().event(&log, seq)?.is_none()
+        {
+            return Err(VaultError::NotFound {
+                what: "audit event",
+            });
+        }
         e.case_id = Some(id.to_string());
         let e = e.detail(
             "text",
@@ -171,37 +181,6 @@ impl Vault {
         e.case_id = Some(view.id.clone());
         self.audit.append(e)?;
         Ok(view)
-    }
-
-    /// `about` names an event of this tenant's log, or an alert.
-    fn check_about(&self, tenant: &str, about: &str) -> Result<()> {
-        let bad = || {
-            VaultError::bad(
-                "about_invalid",
-                format!(
-                    "--about is an audit event of this tenant (tenant/{tenant}#<seq>) or an alert (alert:<id>)"
-                ),
-            )
-        };
-        if let Some(alert) = about.strip_prefix("alert:") {
-            let ok = !alert.is_empty()
-                && alert.len() <= 64
-                && alert
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            return if ok { Ok(()) } else { Err(bad()) };
-        }
-        let (log, seq) = about.split_once('#').ok_or_else(bad)?;
-        let seq: u64 = seq.parse().map_err(|_| bad())?;
-        if log != format!("tenant/{tenant}") {
-            return Err(bad());
-        }
-        match self.audit.store().event(log, seq)? {
-            Some(_) => Ok(()),
-            None => Err(VaultError::NotFound {
-                what: "audit event",
-            }),
-        }
     }
 
     /// The allowed events of `action` in the tenant's log, oldest first
@@ -318,4 +297,31 @@ fn check_length(text: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What `about` names: an event of this tenant's log (returned, to be
+/// looked up) or an alert; anything else is refused.
+fn about_event(tenant: &str, about: &str) -> Result<Option<(String, u64)>> {
+    let bad = || {
+        VaultError::bad(
+            "about_invalid",
+            format!(
+                "--about is an audit event of this tenant (tenant/{tenant}#<seq>) or an alert (alert:<id>)"
+            ),
+        )
+    };
+    if let Some(alert) = about.strip_prefix("alert:") {
+        let ok = !alert.is_empty()
+            && alert.len() <= 64
+            && alert
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        return if ok { Ok(None) } else { Err(bad()) };
+    }
+    let (log, seq) = about.split_once('#').ok_or_else(bad)?;
+    let seq: u64 = seq.parse().map_err(|_| bad())?;
+    if log != format!("tenant/{tenant}") {
+        return Err(bad());
+    }
+    Ok(Some((log.to_owned(), seq)))
 }

@@ -199,6 +199,21 @@ impl TestVault {
         v["token"].as_str().expect("token").to_owned()
     }
 
+    /// `mamori audit verify` with `extra` arguments: exit code, stdout and stderr.
+    pub fn verify(&self, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["audit", "verify"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
     pub fn records(&self, tenant: &str) -> u64 {
         let v = self.ok(&["tenant", "list"]);
         v.as_array()
@@ -333,4 +348,29 @@ pub fn csv_of(dir: &Path, name: &str, seed: u64, n: u64) -> PathBuf {
 
 pub fn stdio_null() -> Stdio {
     Stdio::null()
+}
+
+/// The test TLS material (`tests/data/tls`).
+pub fn tls_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls")
+}
+
+/// A TLS server configuration with the test certificate for `localhost`.
+pub fn tls_server_config() -> std::sync::Arc<rustls::ServerConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls_dir().join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(tls_dir().join("server.key")).unwrap();
+    std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    )
 }
