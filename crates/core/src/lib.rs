@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod governance;
+pub mod holiday;
 pub mod ids;
 pub mod jp;
 pub mod normalize;

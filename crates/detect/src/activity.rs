@@ -1,0 +1,127 @@
+//! What the rules look at: an audit event reduced to the facts about a
+//! person's behaviour. Only events of people (`user:` actors) count; the
+//! record ids become 64-bit keys (they are random, so their first bytes are
+//! already uniform), which keeps per-user state small.
+
+use chrono::{DateTime, Utc};
+use mamori_audit::{Decision, SealedEvent};
+use mamori_core::ids::RecordId;
+use serde::{Deserialize, Serialize};
+
+/// Where an event is in the audit log: the evidence an alert points to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EventRef {
+    pub log: String,
+    pub seq: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Customer records were looked up (`search`) or opened by id.
+    Lookup {
+        search: bool,
+    },
+    Write,
+    ExportRequest {
+        rows: u64,
+    },
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Activity {
+    pub event: EventRef,
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub role: Option<String>,
+    pub tenant: Option<String>,
+    pub kind: Kind,
+    pub decision: Decision,
+    pub purpose: bool,
+    pub case_id: bool,
+    /// Keys of the records shown (lookups) or touched.
+    pub records: Vec<u64>,
+    /// Sensitive field values shown in full (fields × records).
+    pub unmasked: u32,
+    /// Segments of the records shown.
+    pub segments: Vec<String>,
+    pub client: Option<String>,
+}
+
+/// The key a record id is tracked by.
+pub fn record_key(id: &str) -> Option<u64> {
+    let id = RecordId::parse(id).ok()?;
+    let b = id.as_bytes();
+    Some(u64::from_be_bytes([
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+    ]))
+}
+
+fn strings(e: &SealedEvent, key: &str) -> Vec<String> {
+    e.event
+        .detail
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Activity {
+    /// The activity an event records, or `None` for events that are not a
+    /// person's (the system, the CLI, anonymous callers) or carry no time.
+    pub fn from_event(e: &SealedEvent) -> Option<Activity> {
+        let user = e.event.actor.strip_prefix("user:")?;
+        let at = e.timestamp()?;
+        let kind = match e.event.action.as_str() {
+            "record.search" => Kind::Lookup { search: true },
+            "record.read" => Kind::Lookup { search: false },
+            "record.write" | "record.delete" => Kind::Write,
+            "export.request" => Kind::ExportRequest {
+                rows: e
+                    .event
+                    .detail
+                    .get("rows")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0),
+            },
+            _ => Kind::Other,
+        };
+        let records = e
+            .event
+            .records
+            .iter()
+            .filter_map(|r| record_key(r))
+            .collect::<Vec<_>>();
+        let unmasked = strings(e, "unmasked").len() as u32 * records.len() as u32;
+        Some(Activity {
+            event: EventRef {
+                log: e.log.clone(),
+                seq: e.seq,
+            },
+            at,
+            user: user.to_owned(),
+            role: e.event.actor_role.clone(),
+            tenant: e.event.tenant.clone(),
+            kind,
+            decision: e.event.decision,
+            purpose: e.event.purpose.is_some(),
+            case_id: e.event.case_id.is_some(),
+            records,
+            unmasked,
+            segments: strings(e, "segments"),
+            client: e.event.client.clone(),
+        })
+    }
+
+    /// Records that were actually shown to the person.
+    pub fn shown(&self) -> &[u64] {
+        match (self.kind, self.decision) {
+            (Kind::Lookup { .. }, Decision::Allow) => &self.records,
+            _ => &[],
+        }
+    }
+}

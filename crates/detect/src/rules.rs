@@ -1,0 +1,456 @@
+//! The rule set: which rules run, their thresholds and severities, the risk
+//! score. Read from a TOML file (`detect.toml` in the data directory) and
+//! validated when the process starts — an unknown key, a threshold out of
+//! range or a malformed shift stops it, so a typo never silently disables a
+//! rule. Every volume rule has an absolute floor, so quiet users never trip
+//! a relative threshold on a handful of events.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Shift;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What an alert is about. The names are the rule tables of the rules file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    HourlyVolume,
+    DailyDistinct,
+    NoCase,
+    Enumeration,
+    Export,
+    OffHours,
+    Unmask,
+    Departing,
+    Cumulative,
+    Inactive,
+    NewClient,
+    Velocity,
+    Denials,
+    Honey,
+    /// Not a rule of its own: the user's risk score reached a new level.
+    RiskScore,
+}
+
+impl RuleId {
+    pub const ALL: [RuleId; 15] = [
+        RuleId::HourlyVolume,
+        RuleId::DailyDistinct,
+        RuleId::NoCase,
+        RuleId::Enumeration,
+        RuleId::Export,
+        RuleId::OffHours,
+        RuleId::Unmask,
+        RuleId::Departing,
+        RuleId::Cumulative,
+        RuleId::Inactive,
+        RuleId::NewClient,
+        RuleId::Velocity,
+        RuleId::Denials,
+        RuleId::Honey,
+        RuleId::RiskScore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::HourlyVolume => "hourly_volume",
+            RuleId::DailyDistinct => "daily_distinct",
+            RuleId::NoCase => "no_case",
+            RuleId::Enumeration => "enumeration",
+            RuleId::Export => "export",
+            RuleId::OffHours => "off_hours",
+            RuleId::Unmask => "unmask",
+            RuleId::Departing => "departing",
+            RuleId::Cumulative => "cumulative",
+            RuleId::Inactive => "inactive",
+            RuleId::NewClient => "new_client",
+            RuleId::Velocity => "velocity",
+            RuleId::Denials => "denials",
+            RuleId::Honey => "honey",
+            RuleId::RiskScore => "risk_score",
+        }
+    }
+}
+
+/// The settings every rule has.
+#[derive(Clone, Copy, Debug)]
+pub struct Common {
+    pub enabled: bool,
+    pub severity: Severity,
+    pub max_per_day: u32,
+}
+
+/// Declares a rule's settings: `enabled`, `severity` and `max_per_day`
+/// (alerts a day after which the rule is muted and reported as noisy), plus
+/// its own parameters, each with its default.
+macro_rules! rule {
+    ($(#[$m:meta])* $name:ident, $sev:expr, { $($(#[$fm:meta])* $f:ident : $t:ty = $d:expr),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            pub enabled: bool,
+            pub severity: Severity,
+            pub max_per_day: u32,
+            $($(#[$fm])* pub $f: $t,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                Self { enabled: true, severity: $sev, max_per_day: 50, $($f: $d,)* }
+            }
+        }
+        impl $name {
+            pub fn common(&self) -> Common {
+                Common { enabled: self.enabled, severity: self.severity, max_per_day: self.max_per_day }
+            }
+        }
+    };
+}
+
+rule!(
+    /// 1. Records viewed in an hour above max(own same-hour baseline + k·σ, peer percentile, floor).
+    HourlyVolume, Severity::Medium, {
+        floor: u32 = 30,
+        sigmas: f64 = 3.0,
+        peer_percentile: f64 = 99.0,
+        /// Active days of history before the user's own baseline counts.
+        min_history_days: u32 = 5,
+    }
+);
+
+rule!(
+    /// 2. Distinct customers in a day: robust z-score and a multiple of the peer median.
+    DailyDistinct, Severity::Medium, {
+        z: f64 = 4.0,
+        peer_ratio: f64 = 2.0,
+        min_peers: u32 = 5,
+        floor: u32 = 40,
+        min_history_days: u32 = 5,
+    }
+);
+
+rule!(
+    /// 3. Lookups without a case or call id.
+    NoCase, Severity::Low, {
+        per_day: u32 = 3,
+        /// Segments whose records are VIP: any lookup without a case is raised at `vip_severity`.
+        vip_segments: Vec<String> = Vec::new(),
+        vip_severity: Severity = Severity::High,
+    }
+);
+
+rule!(
+    /// 4. Enumeration: many searches without a case in a short time, or searches returning many rows.
+    Enumeration, Severity::High, {
+        searches: u32 = 20,
+        window_minutes: u32 = 10,
+        max_rows: u32 = 50,
+    }
+);
+
+rule!(
+    /// 5. Export requests above a row count, or more than `per_day` in a day.
+    Export, Severity::Medium, {
+        max_rows: u64 = 10_000,
+        per_day: u32 = 1,
+    }
+);
+
+rule!(
+    /// 6. Activity outside the user's shift, or on a Japanese public holiday.
+    OffHours, Severity::Medium, {
+        /// The shift of users without one of their own.
+        default_shift: String = "mon-sat 08:00-21:00".to_owned(),
+        /// Named shifts that users are given in the directory.
+        shifts: BTreeMap<String, String> = BTreeMap::new(),
+        /// Minutes tolerated before and after a shift.
+        grace_minutes: u32 = 30,
+        /// Company days off besides the public holidays.
+        days_off: Vec<NaiveDate> = Vec::new(),
+    }
+);
+
+rule!(
+    /// 7. Sensitive fields (My Number, bank, 要配慮) shown unmasked too often or without a purpose.
+    Unmask, Severity::Medium, {
+        per_day: u32 = 20,
+    }
+);
+
+rule!(
+    /// 8. Users whose contract ends soon: volume thresholds scaled by `factor`.
+    Departing, Severity::High, {
+        days_before_end: u32 = 30,
+        factor: f64 = 0.5,
+    }
+);
+
+rule!(
+    /// 9. Distinct customers over 30 days above the peer percentile.
+    Cumulative, Severity::Medium, {
+        peer_percentile: f64 = 99.0,
+        min_peers: u32 = 5,
+        floor: u32 = 800,
+    }
+);
+
+rule!(
+    /// 10. Activity after the contract ended, or after more than `idle_days` without any.
+    Inactive, Severity::High, {
+        idle_days: u32 = 30,
+    }
+);
+
+rule!(
+    /// 11. A new terminal or address for the user, or two addresses at once.
+    NewClient, Severity::Low, {
+        /// Two addresses within this many seconds are concurrent sessions.
+        concurrent_seconds: u32 = 60,
+        concurrent_severity: Severity = Severity::Medium,
+    }
+);
+
+rule!(
+    /// 12. More than `per_minute` records a minute, `minutes` minutes running.
+    Velocity, Severity::High, {
+        per_minute: u32 = 20,
+        minutes: u32 = 5,
+    }
+);
+
+rule!(
+    /// 13. Repeated refusals.
+    Denials, Severity::Medium, {
+        count: u32 = 5,
+        window_minutes: u32 = 10,
+    }
+);
+
+rule!(
+    /// 15. Any access to a honey (decoy) record.
+    Honey, Severity::Critical, {}
+);
+
+/// The per-user risk score: rule points that decay, with levels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Risk {
+    pub half_life_hours: f64,
+    /// Points an alert of each severity adds.
+    pub points: BTreeMap<Severity, f64>,
+    /// Score at which the user's level becomes medium, high, critical.
+    pub medium: f64,
+    pub high: f64,
+    pub critical: f64,
+}
+
+impl Default for Risk {
+    fn default() -> Self {
+        Self {
+            half_life_hours: 72.0,
+            points: BTreeMap::from([
+                (Severity::Low, 5.0),
+                (Severity::Medium, 25.0),
+                (Severity::High, 50.0),
+                (Severity::Critical, 75.0),
+            ]),
+            medium: 25.0,
+            high: 50.0,
+            critical: 75.0,
+        }
+    }
+}
+
+impl Risk {
+    pub fn level(&self, score: f64) -> Option<Severity> {
+        if score >= self.critical {
+            Some(Severity::Critical)
+        } else if score >= self.high {
+            Some(Severity::High)
+        } else if score >= self.medium {
+            Some(Severity::Medium)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    pub risk: Risk,
+    pub hourly_volume: HourlyVolume,
+    pub daily_distinct: DailyDistinct,
+    pub no_case: NoCase,
+    pub enumeration: Enumeration,
+    pub export: Export,
+    pub off_hours: OffHours,
+    pub unmask: Unmask,
+    pub departing: Departing,
+    pub cumulative: Cumulative,
+    pub inactive: Inactive,
+    pub new_client: NewClient,
+    pub velocity: Velocity,
+    pub denials: Denials,
+    pub honey: Honey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rules file: {0}")]
+    Parse(String),
+    #[error("rules file: {0}")]
+    Invalid(String),
+}
+
+impl Rules {
+    /// Parses and validates a rules file.
+    pub fn from_toml(text: &str) -> Result<Self, RulesError> {
+        let rules: Rules = toml::from_str(text).map_err(|e| RulesError::Parse(e.to_string()))?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// The defaults, as a commented-free TOML a user can start from.
+    pub fn default_toml() -> String {
+        toml::to_string_pretty(&Rules::default()).expect("the defaults serialise")
+    }
+
+    pub fn common(&self, rule: RuleId) -> Common {
+        match rule {
+            RuleId::HourlyVolume => self.hourly_volume.common(),
+            RuleId::DailyDistinct => self.daily_distinct.common(),
+            RuleId::NoCase => self.no_case.common(),
+            RuleId::Enumeration => self.enumeration.common(),
+            RuleId::Export => self.export.common(),
+            RuleId::OffHours => self.off_hours.common(),
+            RuleId::Unmask => self.unmask.common(),
+            RuleId::Departing => self.departing.common(),
+            RuleId::Cumulative => self.cumulative.common(),
+            RuleId::Inactive => self.inactive.common(),
+            RuleId::NewClient => self.new_client.common(),
+            RuleId::Velocity => self.velocity.common(),
+            RuleId::Denials => self.denials.common(),
+            RuleId::Honey => self.honey.common(),
+            RuleId::RiskScore => Common {
+                enabled: true,
+                severity: Severity::Medium,
+                max_per_day: u32::MAX,
+            },
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), RulesError> {
+        let bad = |what: &str| Err(RulesError::Invalid(what.to_owned()));
+        let pct = |p: f64| (0.0..=100.0).contains(&p);
+        if !pct(self.hourly_volume.peer_percentile) || !pct(self.cumulative.peer_percentile) {
+            return bad("peer_percentile must be between 0 and 100");
+        }
+        if !(self.hourly_volume.sigmas > 0.0 && self.daily_distinct.z > 0.0) {
+            return bad("hourly_volume.sigmas and daily_distinct.z must be positive");
+        }
+        if self.daily_distinct.peer_ratio.is_nan() || self.daily_distinct.peer_ratio < 1.0 {
+            return bad("daily_distinct.peer_ratio must be at least 1");
+        }
+        if !(self.departing.factor > 0.0 && self.departing.factor <= 1.0) {
+            return bad("departing.factor must be in (0, 1]");
+        }
+        if self.enumeration.searches == 0 || self.enumeration.window_minutes == 0 {
+            return bad("enumeration.searches and window_minutes must be at least 1");
+        }
+        if self.denials.count == 0 || self.denials.window_minutes == 0 {
+            return bad("denials.count and window_minutes must be at least 1");
+        }
+        if self.velocity.minutes == 0 || self.velocity.minutes > 60 {
+            return bad("velocity.minutes must be between 1 and 60");
+        }
+        if self.inactive.idle_days == 0 {
+            return bad("inactive.idle_days must be at least 1");
+        }
+        let r = &self.risk;
+        if !(r.half_life_hours > 0.0
+            && r.medium > 0.0
+            && r.medium <= r.high
+            && r.high <= r.critical)
+        {
+            return bad("risk: half_life_hours > 0 and 0 < medium <= high <= critical");
+        }
+        Shift::parse(&self.off_hours.default_shift)
+            .map_err(|e| RulesError::Invalid(format!("off_hours.default_shift: {e}")))?;
+        for (name, spec) in &self.off_hours.shifts {
+            Shift::parse(spec)
+                .map_err(|e| RulesError::Invalid(format!("off_hours.shifts.{name}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_validate() {
+        let text = Rules::default_toml();
+        let back = Rules::from_toml(&text).unwrap();
+        assert_eq!(back, Rules::default());
+        assert_eq!(Rules::from_toml("").unwrap(), Rules::default());
+    }
+
+    #[test]
+    fn overrides_keep_the_other_defaults() {
+        let r = Rules::from_toml(
+            "[hourly_volume]\nfloor = 100\n[honey]\nenabled = false\n[off_hours.shifts]\nnight = \"mon-sun 21:00-09:00\"\n",
+        )
+        .unwrap();
+        assert_eq!(r.hourly_volume.floor, 100);
+        assert_eq!(r.hourly_volume.sigmas, 3.0);
+        assert!(!r.honey.enabled);
+        assert_eq!(r.honey.severity, Severity::Critical);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        for (text, needle) in [
+            ("[hourly_volume]\nflor = 3\n", "unknown field"),
+            ("[hourly_volum]\n", "unknown field"),
+            ("[honey]\nseverity = \"urgent\"\n", "unknown variant"),
+            ("[cumulative]\npeer_percentile = 120.0\n", "peer_percentile"),
+            ("[departing]\nfactor = 0.0\n", "factor"),
+            (
+                "[off_hours]\ndefault_shift = \"mon-fri 9-5\"\n",
+                "default_shift",
+            ),
+            (
+                "[off_hours.shifts]\nlate = \"someday 10:00-11:00\"\n",
+                "shifts.late",
+            ),
+            ("[risk]\nmedium = 80.0\n", "risk"),
+        ] {
+            let err = Rules::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Scenario tests: 50 synthetic operators on a simulated clock; three weeks
+//! of ordinary work, then one kind of misbehaviour. The ordinary weeks must
+//! stay quiet (nothing above low), and each misbehaviour must raise the
+//! right rule at the right severity at the event that crossed the line.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mamori_detect::simulate::{Sim, jst};
+use mamori_detect::{Activity, Alert, Engine, Facts, RuleId, Rules, Severity, record_key};
+
+const OPERATORS: usize = 50;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Monday 5 October 2026 (the Monday after has スポーツの日, a day off).
+fn start() -> NaiveDate {
+    date(2026, 10, 5)
+}
+
+struct World {
+    sim: Sim,
+    engine: Engine,
+    alerts: Vec<Alert>,
+    /// The first day not yet simulated.
+    next: NaiveDate,
+}
+
+impl World {
+    fn new(seed: u64) -> World {
+        World {
+            sim: Sim::new(seed, OPERATORS, 40_000),
+            engine: Engine::new(Rules::default()).unwrap(),
+            alerts: Vec::new(),
+            next: start(),
+        }
+    }
+
+    fn feed(&mut self) -> Vec<Alert> {
+        let mut raised = Vec::new();
+        for e in self.sim.drain() {
+            let a = Activity::from_event(&e).expect("a person's event");
+            raised.extend(self.engine.observe(&a));
+        }
+        self.alerts.extend(raised.iter().cloned());
+        raised
+    }
+
+    /// Ordinary days; returns their alerts.
+    fn ordinary(&mut self, days: i64) -> Vec<Alert> {
+        let mut raised = Vec::new();
+        for _ in 0..days {
+            self.sim.normal_day(self.next);
+            raised.extend(self.feed());
+            self.next += Duration::days(1);
+        }
+        raised
+    }
+
+    /// The next working day, without simulating it.
+    fn next_workday(&self) -> NaiveDate {
+        let mut d = self.next;
+        while !Sim::is_workday(d) {
+            d += Duration::days(1);
+        }
+        d
+    }
+
+    fn facts(&mut self, op: usize, facts: Facts) {
+        let login = self.sim.operators[op].login.clone();
+        self.engine.set_directory(HashMap::from([(login, facts)]));
+    }
+
+    fn login(&self, op: usize) -> String {
+        self.sim.operators[op].login.clone()
+    }
+}
+
+fn above_low(alerts: &[Alert]) -> Vec<&Alert> {
+    alerts
+        .iter()
+        .filter(|a| a.severity > Severity::Low)
+        .collect()
+}
+
+/// The alert of `rule` for `user`, which must exist.
+fn find<'a>(alerts: &'a [Alert], user: &str, rule: RuleId) -> &'a Alert {
+    alerts
+        .iter()
+        .find(|a| a.user == user && a.rule == rule)
+        .unwrap_or_else(|| panic!("no {rule:?} alert for {user}: {alerts:#?}"))
+}
+
+fn within_a_second(alert: &Alert, trigger: DateTime<Utc>) {
+    let lag = alert.at - trigger;
+    assert!(
+        lag >= Duration::zero() && lag <= Duration::seconds(1),
+        "{:?} raised at {} for a trigger at {trigger}",
+        alert.rule,
+        alert.at
+    );
+}
+
+#[test]
+fn ordinary_weeks_stay_quiet() {
+    let mut w = World::new(1);
+    let raised = w.ordinary(28);
+    assert!(
+        above_low(&raised).is_empty(),
+        "ordinary work raised: {:#?}",
+        above_low(&raised)
+    );
+    // Low alerts exist (lookups without a case happen) but stay rare.
+    assert!(raised.len() < 30, "{} low alerts in 4 weeks", raised.len());
+    // Peers were learnt: 50 operators, a median day of 40–80 customers.
+    let p = w.engine.peers("operator").expect("peer norms");
+    assert_eq!(p.members, OPERATORS as u32);
+    let m = p.distinct_median.unwrap();
+    assert!((40.0..80.0).contains(&m), "peer median {m}");
+}
+
+#[test]
+fn off_hours_burst() {
+    let mut w = World::new(2);
+    w.ordinary(21);
+    let day = w.next_workday();
+    w.sim.normal_day(day);
+    let first = jst(day, 23, 10, 0);
+    for k in 0..40 {
+        let c = w.sim.customer();
+        w.sim
+            .lookup(7, first + Duration::seconds(15 * k), vec![c], true, true);
+    }
+    let raised = w.feed();
+    let op = w.login(7);
+    let a = find(&raised, &op, RuleId::OffHours);
+    assert_eq!(a.severity, Severity::Medium);
+    within_a_second(a, first);
+    // 40 records in an hour is also above the floor of 30.
+    let v = find(&raised, &op, RuleId::HourlyVolume);
+    within_a_second(v, first + Duration::seconds(15 * 30));
+    let others: Vec<&Alert> = above_low(&raised)
+        .into_iter()
+        .filter(|a| a.user != op)
+        .collect();
+    assert!(others.is_empty(), "{others:#?}");
+}
+
+#[test]
+fn enumeration_without_a_case() {
+    let mut w = World::new(3);
+    w.ordinary(21);
+    let day = w.next_workday();
+    w.sim.normal_day(day);
+    let first = jst(day, 14, 0, 0);
+    for k in 0..25 {
+        let c = w.sim.customer();
+        w.sim
+            .lookup(3, first + Duration::seconds(12 * k), vec![c], false, true);
+    }
+    let raised = w.feed();
+    let a = find(&raised, &w.login(3), RuleId::Enumeration);
+    assert_eq!(a.severity, Severity::High);
+    // The 20th search crosses the line.
+    within_a_second(a, first + Duration::seconds(12 * 19));
+    assert_eq!(a.value, 20.0);
+}
+
+#[test]
+fn honey_record_touched() {
+    let mut w = World::new(4);
+    w.ordinary(21);
+    let honey = w.sim.customer();
+    w.engine
+        .set_honey(HashSet::from([record_key(&honey).unwrap()]));
+    let day = w.next_workday();
+    w.sim.normal_day(day);
+    let at = jst(day, 11, 23, 45);
+    w.sim.lookup(5, at, vec![honey], true, true);
+    let raised = w.feed();
+    let a = find(&raised, &w.login(5), RuleId::Honey);
+    assert_eq!(a.severity, Severity::Critical);
+    within_a_second(a, at);
+    // A critical alert alone takes the person to the critical risk level.
+    let r = find(&raised, &w.login(5), RuleId::RiskScore);
+    assert_eq!(r.severity, Severity::Critical);
+}
+
+#[test]
+fn departing_users_spike() {
+    let mut w = World::new(5);
+    w.ordinary(21);
+    let day = w.next_workday();
+    w.facts(
+        9,
+        Facts {
+            contract_end: Some(day + Duration::days(10)),
+            ..Facts::default()
+        },
+    );
+    w.sim.normal_day(day);
+    // 16 customers more in one hour: under the floor of 30 for anyone else.
+    let first = jst(day, 16, 0, 0);
+    for k in 0..16 {
+        let c = w.sim.customer();
+        w.sim.lookup(
+            9,
+            first + Duration::seconds(200 * k),
+            vec![c.clone()],
+            true,
+            true,
+        );
+        w.sim
+            .lookup(12, first + Duration::seconds(200 * k), vec![c], true, true);
+    }
+    let raised = w.feed();
+    let a = find(&raised, &w.login(9), RuleId::Departing);
+    assert_eq!(a.severity, Severity::High);
+    assert_eq!(a.indicator, Some(RuleId::HourlyVolume));
+    assert!(a.at >= first && a.at <= first + Duration::hours(1));
+    // The same hour from someone who is staying raises nothing above low.
+    let stays = w.login(12);
+    let flagged: Vec<&Alert> = above_low(&raised)
+        .into_iter()
+        .filter(|a| a.user == stays)
+        .collect();
+    assert!(flagged.is_empty(), "{flagged:#?}");
+}
+
+#[test]
+fn vendor_after_contract_end() {
+    let mut w = World::new(6);
+    w.ordinary(21);
+    let day = w.next_workday();
+    w.facts(
+        11,
+        Facts {
+            contract_end: Some(day - Duration::days(1)),
+            ..Facts::default()
+        },
+    );
+    w.sim.normal_day(day);
+    let raised = w.feed();
+    let op = w.login(11);
+    let a = find(&raised, &op, RuleId::Inactive);
+    assert_eq!(a.severity, Severity::High);
+    assert_eq!(a.variant, "contract_ended");
+    let first = w
+        .alerts
+        .iter()
+        .filter(|x| x.user == op)
+        .map(|x| x.at)
+        .min()
+        .unwrap();
+    assert_eq!(a.at, first, "raised at the first event of the day");
+}
+
+#[test]
+fn slow_exfiltration_over_a_month() {
+    let mut w = World::new(7);
+    w.ordinary(21);
+    let thief = 13;
+    let op = w.login(thief);
+    let median = w.engine.peers("operator").unwrap().distinct_median.unwrap();
+    let mut raised = Vec::new();
+    for _ in 0..30 {
+        let day = w.next;
+        w.sim.normal_day(day);
+        if Sim::is_workday(day) {
+            // On top of their own calls, as many customers again as a typical colleague.
+            let extra = median.round() as usize;
+            w.sim.work(thief, day, extra);
+        }
+        raised.extend(w.feed());
+        w.next += Duration::days(1);
+    }
+    let mine: Vec<&Alert> = raised.iter().filter(|a| a.user == op).collect();
+    let by_rule = |r: RuleId| mine.iter().filter(|a| a.rule == r).count();
+    assert!(
+        by_rule(RuleId::DailyDistinct) + by_rule(RuleId::Cumulative) > 0,
+        "the thief went unnoticed: {mine:#?}"
+    );
+    assert!(by_rule(RuleId::Cumulative) > 0, "{mine:#?}");
+    assert!(
+        mine.iter()
+            .all(|a| a.severity >= Severity::Medium || a.rule == RuleId::NoCase)
+    );
+    // Repeated alerts push the person's risk to high at least.
+    assert!(
+        mine.iter()
+            .any(|a| a.rule == RuleId::RiskScore && a.severity >= Severity::High),
+        "{mine:#?}"
+    );
+    // Nobody else is flagged above low.
+    let flagged = above_low(&raised);
+    let others: Vec<&&Alert> = flagged.iter().filter(|a| a.user != op).collect();
+    assert!(others.is_empty(), "{others:#?}");
+}
+
+#[test]
+fn a_restart_loses_and_duplicates_nothing() {
+    let run = |restart_after: Option<i64>| {
+        let mut w = World::new(8);
+        let mut ids = Vec::new();
+        for d in 0..35 {
+            if Some(d) == restart_after {
+                let snap = w.engine.snapshot();
+                let mut fresh = Engine::new(Rules::default()).unwrap();
+                fresh.restore(&snap).unwrap();
+                w.engine = fresh;
+            }
+            if d == 30 {
+                let day = w.next_workday();
+                let first = jst(day, 23, 0, 0);
+                for k in 0..40 {
+                    let c = w.sim.customer();
+                    w.sim
+                        .lookup(4, first + Duration::seconds(10 * k), vec![c], false, true);
+                }
+            }
+            ids.extend(w.ordinary(1).into_iter().map(|a| a.id));
+        }
+        ids
+    };
+    let straight = run(None);
+    let restarted = run(Some(22));
+    assert!(straight.len() > 3, "{straight:?}");
+    assert_eq!(straight, restarted);
+    let unique: HashSet<&String> = straight.iter().collect();
+    assert_eq!(unique.len(), straight.len(), "an alert was raised twice");
+}
+
+#[test]
+fn noisy_rules_are_capped_and_reported() {
+    let rules = Rules::from_toml("[off_hours]\nmax_per_day = 3\n").unwrap();
+    let mut w = World::new(9);
+    w.engine = Engine::new(rules).unwrap();
+    w.ordinary(21);
+    let day = w.next_workday();
+    for op in 0..10 {
+        let c = w.sim.customer();
+        w.sim
+            .lookup(op, jst(day, 22, op as u32, 0), vec![c], true, true);
+    }
+    let raised = w.feed();
+    let off: Vec<&Alert> = raised
+        .iter()
+        .filter(|a| a.rule == RuleId::OffHours)
+        .collect();
+    assert_eq!(off.len(), 3);
+    w.ordinary(2);
+    let summaries = w.engine.take_summaries();
+    let s = summaries
+        .iter()
+        .find(|s| s.date == day)
+        .expect("that day's summary");
+    assert_eq!(s.noisy, vec![RuleId::OffHours]);
+    assert_eq!(s.rules[&RuleId::OffHours].raised, 3);
+    assert_eq!(s.rules[&RuleId::OffHours].suppressed, 7);
+}
