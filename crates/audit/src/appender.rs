@@ -119,6 +119,36 @@ pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     clock: SharedClock,
     pusher: Option<Pusher>,
+    appended: Appended,
+}
+
+/// A signal raised after every committed batch, for readers that follow
+/// the log in this process (detection) without polling the database hard.
+#[derive(Clone, Default)]
+pub struct Appended(Arc<(Mutex<u64>, Condvar)>);
+
+impl Appended {
+    fn bump(&self) {
+        let (m, c) = &*self.0;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        *g += 1;
+        c.notify_all();
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until the generation passes `seen` or `timeout` elapses; returns the generation.
+    pub fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let (m, c) = &*self.0;
+        let g = m.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = c
+            .wait_timeout_while(g, timeout, |g| *g <= seen)
+            .unwrap_or_else(|e| e.into_inner());
+        *g
+    }
 }
 
 /// The writer's clock, replaceable so that tests moving the vault's time
@@ -151,6 +181,7 @@ impl AuditLog {
         let (tx, rx) = bounded::<Msg>(16 * MAX_BATCH);
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let pusher = Pusher::start(store.clone(), witnesses);
+        let appended = Appended::default();
         // A process killed before its last checkpoint leaves a log's tail
         // unsigned; the next one to start signs it within a second (a log
         // already signed to its end is left alone).
@@ -170,6 +201,7 @@ impl AuditLog {
             unsigned,
             pusher: pusher.clone(),
             cache: HashMap::new(),
+            appended: appended.clone(),
         };
         thread::Builder::new()
             .name("audit-writer".into())
@@ -180,6 +212,7 @@ impl AuditLog {
             store,
             clock,
             pusher,
+            appended,
         })
     }
 
@@ -220,6 +253,11 @@ impl AuditLog {
         &self.store
     }
 
+    /// The signal raised after each batch this process commits.
+    pub fn appended(&self) -> Appended {
+        self.appended.clone()
+    }
+
     /// Each witness's view of each log, as far as this process knows.
     pub fn witnesses(&self) -> Vec<crate::witness_client::WitnessState> {
         self.pusher.as_ref().map_or_else(Vec::new, |p| {
@@ -237,6 +275,7 @@ struct Writer {
     /// process knows, and since when.
     unsigned: HashMap<String, Instant>,
     pusher: Option<Pusher>,
+    appended: Appended,
     /// Each log's tree and last hash as this writer left it: reused when
     /// the head it reads under the lock is still that (nobody else
     /// appended), which spares reading the frontier in every transaction.
@@ -357,6 +396,7 @@ impl Writer {
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     reply.send(Ok(receipt));
                 }
+                self.appended.bump();
             }
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "audit append failed; refusing the requests that needed it");

@@ -157,6 +157,32 @@ fn rfc5424_frame(f: &Fields, time: &DateTime<Utc>, host: &str, sd: &str, msg: &s
     .into_bytes()
 }
 
+/// An RFC 5424 message of mamori's own (an alert, not an audit event),
+/// with `params` as `mamori@32473` structured data. `severity` is the
+/// syslog severity (2 critical … 5 notice).
+pub fn message(
+    severity: u8,
+    time: &DateTime<Utc>,
+    host: &str,
+    msgid: &str,
+    params: &[(&str, String)],
+    msg: &str,
+) -> Vec<u8> {
+    let mut sd = format!("[{SD_ID}");
+    for (name, value) in params {
+        sd.push_str(&format!(" {name}=\"{}\"", sd_escape(value)));
+    }
+    sd.push(']');
+    format!(
+        "<{}>1 {} {} mamori - {} {sd} {msg}",
+        FACILITY * 8 + severity.min(7),
+        time.to_rfc3339_opts(SecondsFormat::Micros, true),
+        header_token(host, 255),
+        header_token(msgid, 32),
+    )
+    .into_bytes()
+}
+
 /// An RFC 5424 header field: printable US-ASCII, no spaces, bounded, `-` if empty.
 fn header_token(s: &str, max: usize) -> String {
     let t: String = s
@@ -294,6 +320,13 @@ impl Sink {
             .open(spec)
             .map_err(|e| ShipError::Sink(format!("{spec}: {e}")))?;
         Ok(Self::File(BufWriter::new(file)))
+    }
+
+    /// Sends one message and flushes it to the receiver (for senders of
+    /// single messages, such as alert notifications).
+    pub fn deliver(&mut self, msg: &[u8]) -> Result<(), ShipError> {
+        self.send(msg)?;
+        self.flush()
     }
 
     /// Sends one message with the framing the transport needs.

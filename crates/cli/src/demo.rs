@@ -47,7 +47,8 @@ pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> 
     if !dir.join(mamori_vault::config::CONFIG_FILE).exists() {
         datadir::init(dir)?;
     }
-    let vault = datadir::open(dir)?.vault;
+    let opened = datadir::open(dir)?;
+    let vault = opened.vault.clone();
     let actor = cli_actor();
     for (id, name, seed) in TENANTS {
         if vault.store().tenant(id)?.is_none() {
@@ -62,6 +63,8 @@ pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> 
         print(addr.parse()?);
         return Ok(());
     }
+    datadir::start_detection(dir, &opened)?;
+    drop(opened);
     crate::serve_vault(vault, &addr, print)
 }
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod detect;
 mod directive;
 mod export;
 mod governance;
@@ -118,6 +119,15 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Alerts raised by detection: list, show, acknowledge, assign, resolve (acts as you: --token).
+    #[command(subcommand)]
+    Alert(detect::AlertCmd),
+    /// Decoy (honey) customers: any access to one raises a critical alert.
+    #[command(subcommand)]
+    Honey(detect::HoneyCmd),
+    /// Detection rules: print the defaults, check a rules file, replay history.
+    #[command(subcommand)]
+    Detect(detect::DetectCmd),
     /// Corrective directives (是正指示): issue, acknowledge, list (acts as you: --token).
     #[command(subcommand)]
     Directive(directive::DirectiveCmd),
@@ -226,6 +236,28 @@ enum UserCmd {
         login: String,
     },
     List,
+    /// Record the day a person leaves (end of employment or assignment):
+    /// detection watches their last 30 days more closely.
+    Leaves {
+        login: String,
+        /// The leaving day (YYYY-MM-DD).
+        #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
+        on: Option<chrono::NaiveDate>,
+        /// Remove a recorded leaving day.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Suspend a person's access pending review (acts as you: --token).
+    Suspend {
+        login: String,
+        /// The alert the suspension follows.
+        #[arg(long)]
+        alert: Option<String>,
+    },
+    /// End a suspension (acts as you: --token).
+    Reinstate {
+        login: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -305,7 +337,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
-        Command::User(cmd) => user(dir, cmd, out)?,
+        Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {
             tenant,
             segment,
@@ -393,12 +425,16 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Audit(cmd) => return audit::run(dir, cmd, out),
         Command::Witness(cmd) => witness::run(cmd, out)?,
         Command::Directive(cmd) => directive::run(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Alert(cmd) => detect::alert(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Honey(cmd) => detect::honey(dir, cmd, out)?,
+        Command::Detect(cmd) => detect::detect(dir, cmd, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn serve(dir: &Path, listen: Option<String>) -> Result<()> {
     let opened = datadir::open(dir)?;
+    datadir::start_detection(dir, &opened)?;
     let addr = listen.unwrap_or(opened.config.server.listen.clone());
     serve_vault(opened.vault, &addr, |_| {})
 }
@@ -544,10 +580,35 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
     Ok(())
 }
 
-fn user(dir: &Path, cmd: UserCmd, out: Out) -> Result<()> {
+fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
     let vault = datadir::open(dir)?.vault;
     let actor = cli_actor();
     match cmd {
+        UserCmd::Leaves { login, on, clear: _ } => {
+            let at = on.map(|d| {
+                let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+                midnight.timestamp() - 9 * 3600
+            });
+            vault.set_leaving_date(&actor, &login, at)?;
+            out.emit(&json!({"login": login, "leaves_on": on}), |_| match on {
+                Some(d) => format!("'{login}' leaves on {d}; detection watches their last 30 days more closely"),
+                None => format!("no leaving day recorded for '{login}'"),
+            });
+        }
+        UserCmd::Suspend { login, alert } => {
+            let caller = governance::me(&vault, token)?;
+            vault.suspend_user(&caller, &login, alert.as_deref())?;
+            out.emit(&json!({"login": login, "suspended": true}), |_| {
+                format!("suspended '{login}': every request of theirs is refused until reinstated")
+            });
+        }
+        UserCmd::Reinstate { login } => {
+            let caller = governance::me(&vault, token)?;
+            vault.reinstate_user(&caller, &login)?;
+            out.emit(&json!({"login": login, "suspended": false}), |_| {
+                format!("reinstated '{login}'")
+            });
+        }
         UserCmd::Create {
             login,
             role,

@@ -15,4 +15,4 @@ pub mod schema;
 
 pub use ids::{RecordId, TenantId};
 pub use role::Role;
-pub use schema::{FieldDef, FieldType, MaskKind, Purpose, Schema, SchemaError};
+pub use schema::{FieldClass, FieldDef, FieldType, MaskKind, Purpose, Schema, SchemaError};

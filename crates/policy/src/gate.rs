@@ -87,10 +87,13 @@ pub enum Action {
     DirectiveIssue,
     DirectiveAck,
     DirectiveView,
+    AlertView,
+    AlertManage,
+    UserSuspend,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 27] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -115,6 +118,9 @@ impl Action {
         Action::DirectiveIssue,
         Action::DirectiveAck,
         Action::DirectiveView,
+        Action::AlertView,
+        Action::AlertManage,
+        Action::UserSuspend,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -148,6 +154,9 @@ impl Action {
             Action::DirectiveIssue => "directive.issue",
             Action::DirectiveAck => "directive.ack",
             Action::DirectiveView => "directive.view",
+            Action::AlertView => "alert.view",
+            Action::AlertManage => "alert.manage",
+            Action::UserSuspend => "user.suspend",
         }
     }
 }

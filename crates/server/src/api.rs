@@ -36,12 +36,16 @@ use crate::{
         crate::exports::download_export, crate::exports::trace,
         crate::audit::checkpoint, crate::audit::inclusion, crate::audit::consistency,
         crate::directives::issue_directive, crate::directives::list_directives,
-        crate::directives::show_directive, crate::directives::ack_directive),
+        crate::directives::show_directive, crate::directives::ack_directive,
+        crate::alerts::list_alerts, crate::alerts::show_alert, crate::alerts::ack_alert,
+        crate::alerts::assign_alert, crate::alerts::resolve_alert, crate::alerts::false_positive,
+        crate::alerts::suspend_user, crate::alerts::reinstate_user),
     components(schemas(SearchBody, SearchOut, RecordOut, PutBody, WriteOut, DeleteOut, AuditPageOut, Problem,
         crate::governance::RequestBody, crate::governance::IssueBody,
         crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
         crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody,
-        crate::directives::DirectiveBody, crate::directives::AckBody)),
+        crate::directives::DirectiveBody, crate::directives::AckBody,
+        crate::alerts::AssignBody, crate::alerts::NoteBody, crate::alerts::SuspendBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -74,6 +78,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::audit::routes())
         .merge(crate::exports::routes())
         .merge(crate::directives::routes())
+        .merge(crate::alerts::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -428,6 +433,15 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.witnesses(&state.vault.audit_witnesses());
+    let v = state.vault.clone();
+    let pending = tokio::task::spawn_blocking(move || v.store().pending_deliveries())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    state
+        .metrics
+        .detection(state.vault.detection_status().as_deref(), &pending);
     (
         [(
             header::CONTENT_TYPE,

@@ -2,6 +2,7 @@
 //! thread, map the result. They never look at roles or decide access — the
 //! vault's gate does (architecture invariant: `server` never branches on roles).
 
+mod alerts;
 mod api;
 mod audit;
 mod directives;

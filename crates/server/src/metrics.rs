@@ -24,6 +24,11 @@ pub struct WitnessLabels {
     pub witness: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    pub channel: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -32,6 +37,14 @@ pub struct Metrics {
     pub witness_refused: Family<WitnessLabels, Gauge>,
     /// Logs a witness could not be brought up to date with (unreachable, …).
     pub witness_failing: Family<WitnessLabels, Gauge>,
+    /// Detection: events read, alerts raised, lag of the last event, notifications.
+    detect_events: Gauge,
+    detect_alerts: Gauge,
+    detect_lag_ms: Gauge,
+    detect_delivered: Gauge,
+    detect_delivery_failures: Gauge,
+    /// Notifications waiting per channel (a channel that is down grows here).
+    pending: Family<ChannelLabels, Gauge>,
 }
 
 impl Metrics {
@@ -65,12 +78,54 @@ impl Metrics {
             "Audit logs the witness could not be brought up to date with",
             witness_failing.clone(),
         );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let detect_events = gauge(
+            &mut registry,
+            "detect_events",
+            "Audit events of people read by detection since the process started",
+        );
+        let detect_alerts = gauge(
+            &mut registry,
+            "detect_alerts",
+            "Alerts raised by this process",
+        );
+        let detect_lag_ms = gauge(
+            &mut registry,
+            "detect_lag_milliseconds",
+            "From the last event's time to its detection",
+        );
+        let detect_delivered = gauge(
+            &mut registry,
+            "alert_notifications_delivered",
+            "Alert notifications delivered by this process",
+        );
+        let detect_delivery_failures = gauge(
+            &mut registry,
+            "alert_notification_failures",
+            "Failed attempts to deliver alert notifications (retried)",
+        );
+        let pending = Family::<ChannelLabels, Gauge>::default();
+        registry.register(
+            "alert_notifications_pending",
+            "Alert notifications not yet delivered, per channel",
+            pending.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             witness_refused,
             witness_failing,
+            detect_events,
+            detect_alerts,
+            detect_lag_ms,
+            detect_delivered,
+            detect_delivery_failures,
+            pending,
         }
     }
 
@@ -90,6 +145,35 @@ impl Metrics {
             if s.failures > 0 {
                 failing.inc();
             }
+        }
+    }
+
+    /// Sets the detection gauges.
+    pub fn detection(
+        &self,
+        status: Option<&mamori_vault::detection::DetectStatus>,
+        pending: &[(String, u64)],
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(s) = status {
+            let set = |g: &Gauge, v: u64| g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            set(&self.detect_events, s.events.load(Relaxed));
+            set(&self.detect_alerts, s.alerts.load(Relaxed));
+            set(&self.detect_lag_ms, s.lag_ms.load(Relaxed));
+            set(&self.detect_delivered, s.delivered.load(Relaxed));
+            set(
+                &self.detect_delivery_failures,
+                s.delivery_failures.load(Relaxed),
+            );
+        }
+        self.pending.clear();
+        for (channel, n) in pending {
+            let labels = ChannelLabels {
+                channel: channel.clone(),
+            };
+            self.pending
+                .get_or_create(&labels)
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
     }
 

@@ -75,6 +75,9 @@ pub trait UserStore: Send + Sync {
     /// Every assignment of every user to `tenant`.
     fn tenant_assignments(&self, tenant: &str) -> Result<Vec<Assignment>>;
     fn set_manager(&self, login: &str, manager: Option<&str>) -> Result<()>;
+    fn set_leaves_at(&self, login: &str, leaves_at: Option<i64>) -> Result<()>;
+    /// Suspends (`Some(at)`) or reinstates (`None`) a person's access.
+    fn set_suspended(&self, login: &str, at: Option<i64>) -> Result<()>;
 }
 
 /// Who may do what beyond their standing assignments: vendors, training and
@@ -177,6 +180,37 @@ pub trait ExportStore: Send + Sync {
     ) -> Result<bool>;
     /// Deletes the packages whose download window ended before `now`; returns how many.
     fn purge_packages(&self, now: i64) -> Result<u64>;
+}
+
+/// Detection: alerts and their handling, the notification outbox, honey
+/// records and the engine's persisted state.
+pub trait AlertStore: Send + Sync {
+    /// Stores a new alert and queues one delivery per channel, in one
+    /// transaction. An alert with the same id is left as it is (`false`):
+    /// replaying history cannot raise or notify anything twice.
+    fn insert_alert(&self, a: &AlertRow, channels: &[String], now: i64) -> Result<bool>;
+    fn alert(&self, id: &str) -> Result<Option<AlertRow>>;
+    /// Newest first.
+    fn alerts(&self, f: &AlertFilter) -> Result<Vec<AlertRow>>;
+    /// Applies `change` if the alert is in one of the `from` states
+    /// (compare-and-set: two people cannot both close it).
+    fn update_alert(&self, id: &str, from: &[AlertState], change: &AlertChange) -> Result<bool>;
+    /// A channel's deliveries due at `now`, oldest first.
+    fn due_deliveries(&self, channel: &str, now: i64, limit: usize) -> Result<Vec<DeliveryRow>>;
+    /// Removes a delivered notification, or schedules the next attempt.
+    fn delivery_result(
+        &self,
+        id: i64,
+        delivered: bool,
+        next_at: i64,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Notifications not yet delivered, per channel.
+    fn pending_deliveries(&self) -> Result<Vec<(String, u64)>>;
+    fn detect_snapshot(&self) -> Result<Option<DetectSnapshot>>;
+    fn save_detect_snapshot(&self, s: &DetectSnapshot) -> Result<()>;
+    fn add_honey(&self, rows: &[HoneyRow]) -> Result<()>;
+    fn honey(&self) -> Result<Vec<HoneyRow>>;
 }
 
 /// The append-only audit log's storage: events, the perfect subtrees of each

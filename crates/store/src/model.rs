@@ -70,6 +70,11 @@ pub struct UserRow {
     /// The person who approves this user's access requests (their supervisor).
     pub manager: Option<String>,
     pub created_at: i64,
+    /// The day the person leaves (end of employment or assignment), if known:
+    /// detection watches departing people more closely.
+    pub leaves_at: Option<i64>,
+    /// Set while the person's access is suspended pending a review.
+    pub suspended_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -443,4 +448,121 @@ pub struct RecordScan {
     /// Records with an id above this one.
     pub after: [u8; 16],
     pub limit: usize,
+}
+
+/// Where an alert is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Open,
+    Acknowledged,
+    /// Closed with a resolution note.
+    Resolved,
+    /// Closed as not a real problem (with a note saying why).
+    FalsePositive,
+}
+
+impl AlertState {
+    pub const ALL: [AlertState; 4] = [
+        Self::Open,
+        Self::Acknowledged,
+        Self::Resolved,
+        Self::FalsePositive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+            Self::FalsePositive => "false_positive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// An alert raised by detection, and its handling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertRow {
+    /// Stable id derived from person, rule, variant and window.
+    pub id: String,
+    pub rule: String,
+    pub variant: String,
+    pub severity: String,
+    pub login: String,
+    pub tenant: Option<String>,
+    /// Time of the triggering event (Unix seconds).
+    pub at: i64,
+    pub window: i64,
+    pub value: f64,
+    pub threshold: f64,
+    pub indicator: Option<String>,
+    pub evidence_log: String,
+    pub evidence_seq: u64,
+    pub risk: f64,
+    /// When detection stored it.
+    pub raised_at: i64,
+    pub state: AlertState,
+    pub assignee: Option<String>,
+    /// The resolution note, sealed under the tenant's key (free text may name a customer).
+    #[serde(skip)]
+    pub note: Option<Vec<u8>>,
+    pub updated_by: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    pub state: Option<AlertState>,
+    pub login: Option<String>,
+    /// Only alerts about these people (a supervisor's team).
+    pub logins: Option<Vec<String>>,
+    pub tenant: Option<String>,
+    pub rule: Option<String>,
+    /// Raised at or after (Unix seconds).
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+/// A change of an alert's handling.
+#[derive(Clone, Debug)]
+pub struct AlertChange {
+    pub state: AlertState,
+    /// `Some(None)` clears the assignee; `None` leaves it.
+    pub assignee: Option<Option<String>>,
+    pub note: Option<Vec<u8>>,
+    pub by: String,
+    pub at: i64,
+}
+
+/// A notification waiting to be delivered (the outbox).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub alert: String,
+    pub channel: String,
+    pub attempts: u32,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A decoy customer planted to catch browsing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HoneyRow {
+    pub tenant: String,
+    pub record: [u8; 16],
+    pub planted_by: String,
+    pub planted_at: i64,
+}
+
+/// Detection's persisted state and how far into each log it reflects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectSnapshot {
+    /// JSON: log → storage position of the last event consumed.
+    pub cursors: String,
+    pub state: Vec<u8>,
+    pub saved_at: i64,
 }

@@ -9,7 +9,8 @@ use std::{
 
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{
-    FieldType, MaskKind, Purpose, RecordId, Role, Schema, TenantId, normalize, schema::KEY_FIELD,
+    FieldClass, FieldType, MaskKind, Purpose, RecordId, Role, Schema, TenantId, normalize,
+    schema::KEY_FIELD,
 };
 use mamori_crypto::token;
 use mamori_policy::{Action, DataRequest, Decision, Principal, mask};
@@ -105,6 +106,31 @@ fn loggable_purpose(p: Option<&str>) -> Option<String> {
     })
 }
 
+/// What detection needs to know about a read besides ids: the sensitive
+/// fields shown in full and the segments of the records (names only).
+fn detection_facts(mut event: Event, schema: &Schema, records: &[RecordView]) -> Event {
+    let mut unmasked = BTreeSet::new();
+    let mut segments = BTreeSet::new();
+    for r in records {
+        segments.insert(r.segment.as_str());
+        for name in r.fields.keys().filter(|f| !r.masked.contains_key(*f)) {
+            if schema
+                .field(name)
+                .is_some_and(|f| f.class == FieldClass::Sensitive)
+            {
+                unmasked.insert(name.as_str());
+            }
+        }
+    }
+    if !unmasked.is_empty() {
+        event = event.detail("unmasked", unmasked.into_iter().collect::<Vec<_>>());
+    }
+    if !segments.is_empty() {
+        event = event.detail("segments", segments.into_iter().collect::<Vec<_>>());
+    }
+    event
+}
+
 impl Vault {
     /// Resolves a bearer token to a caller. Unknown or revoked tokens are
     /// refused and recorded in the system log.
@@ -127,6 +153,20 @@ impl Vault {
             return Err(VaultError::Unauthenticated);
         };
         let (user, rev) = user;
+        if user.suspended_at.is_some() {
+            let mut e = Event::new(
+                format!("user:{}", user.login),
+                "auth.token",
+                AuditDecision::Deny,
+                "user_suspended",
+            );
+            e.actor_role = Some(user.role.clone());
+            e.client = client;
+            self.audit.append(e)?;
+            return Err(VaultError::Forbidden {
+                reason: "your access is suspended pending a review by the security office".into(),
+            });
+        }
         let role: Role = user
             .role
             .parse()
@@ -568,6 +608,7 @@ impl Vault {
         }
         event.records = records.iter().map(|r| r.id.clone()).collect();
         event.fields = fields.into_iter().collect();
+        event = detection_facts(event, &state.schema, &records);
         if !by_grant.is_empty() {
             let grants: serde_json::Map<String, serde_json::Value> = by_grant
                 .into_iter()

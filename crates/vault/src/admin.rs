@@ -319,6 +319,8 @@ impl Vault {
             vendor: vendor.map(str::to_owned),
             manager: manager.map(str::to_owned),
             created_at: now,
+            leaves_at: None,
+            suspended_at: None,
         })?;
         self.issue_token(actor, login)
     }

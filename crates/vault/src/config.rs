@@ -26,6 +26,54 @@ pub struct Config {
     pub people: PeopleConfig,
     pub limits: LimitsConfig,
     pub exports: ExportsConfig,
+    pub detect: DetectConfig,
+}
+
+/// Detection of risky behaviour (D1): where the rules are and where alerts go.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Run detection inside `mamori serve`.
+    pub enabled: bool,
+    /// The rules file (thresholds, severities, shifts), relative to the data
+    /// directory; when it does not exist the built-in defaults apply
+    /// (`mamori detect rules` prints them).
+    pub rules_file: String,
+    /// Detection saves its state this often; a restart resumes from there.
+    pub snapshot_every_s: u64,
+    /// People are compared with others of the same role and department
+    /// (`role-department`) or of the same role (`role`).
+    pub peer_groups: String,
+    /// Where alerts are sent.
+    pub channels: Vec<ChannelConfig>,
+}
+
+/// One notification channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub name: String,
+    /// `https://…` or `http://…` (a webhook: JSON with a Slack/Teams `text`),
+    /// `syslog+udp://host:514`, `syslog+tcp://host:601`, `syslog+tls://host:6514`.
+    pub target: String,
+    /// `all` (the security office), or `team:<login>`: alerts about the
+    /// people that supervisor manages.
+    #[serde(default = "all")]
+    pub audience: String,
+    /// Least severity sent: low, medium, high or critical.
+    #[serde(default = "medium")]
+    pub min_severity: String,
+    /// For syslog+tls: the CA certificate(s) to trust (PEM), relative to the data directory.
+    #[serde(default)]
+    pub ca: String,
+}
+
+fn all() -> String {
+    "all".into()
+}
+
+fn medium() -> String {
+    "medium".into()
 }
 
 /// Just-in-time access and standing full access (A4, A5).
@@ -154,9 +202,22 @@ pub struct PolicyConfig {
     pub dir: String,
 }
 
+impl Default for DetectConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rules_file: "detect.toml".into(),
+            snapshot_every_s: 10,
+            peer_groups: "role-department".into(),
+            channels: Vec::new(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
+            detect: DetectConfig::default(),
             server: ServerConfig {
                 listen: "127.0.0.1:8080".into(),
             },

@@ -174,6 +174,17 @@ pub struct Opened {
     pub vault: Arc<Vault>,
 }
 
+/// Starts detection in this process when the configuration enables it
+/// (`[detect] enabled`); the rules file is validated first.
+pub fn start_detection(dir: &Path, opened: &Opened) -> Result<()> {
+    let cfg = &opened.config.detect;
+    if cfg.enabled {
+        let rules = crate::detection::load_rules(dir, cfg)?;
+        opened.vault.start_detection(cfg, rules, dir)?;
+    }
+    Ok(())
+}
+
 pub fn open(dir: &Path) -> Result<Opened> {
     open_with(dir, |v| v)
 }

@@ -24,6 +24,9 @@ pub enum VaultError {
     /// The audit log could not be written, so nothing was returned (fail closed).
     #[error("the audit log is unavailable; the request was refused")]
     AuditUnavailable,
+    /// A configuration or rules file is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -48,6 +51,7 @@ impl VaultError {
             VaultError::State { code, .. } => code,
             VaultError::Limited { code, .. } => code,
             VaultError::AuditUnavailable => "audit_unavailable",
+            VaultError::Config(_) => "config_invalid",
             VaultError::Internal(_) => "internal",
         }
     }
@@ -62,7 +66,7 @@ impl VaultError {
             VaultError::Limited { .. } => 429,
             VaultError::Shredded(_) => 410,
             VaultError::AuditUnavailable => 503,
-            VaultError::Internal(_) => 500,
+            VaultError::Config(_) | VaultError::Internal(_) => 500,
         }
     }
 }

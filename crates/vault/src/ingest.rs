@@ -49,6 +49,9 @@ pub struct BatchOutcome {
     pub inserted: u64,
     pub updated: u64,
     pub rejected: Vec<Rejection>,
+    /// Ids of the records written, in the batch's order.
+    #[serde(skip)]
+    pub ids: Vec<[u8; 16]>,
 }
 
 /// A valid row, keyed by its customer number.
@@ -187,6 +190,7 @@ impl Vault {
                         inserted,
                         updated,
                         rejected: batch.rejected,
+                        ids: batch.writes.iter().map(|w| w.record.id).collect(),
                     });
                 }
                 Err(StoreError::Conflict(_)) if attempt == 0 => continue,

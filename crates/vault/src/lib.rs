@@ -12,9 +12,11 @@
 
 pub mod access;
 pub mod admin;
+pub mod alerts;
 pub mod audit_proofs;
 pub mod config;
 pub mod datadir;
+pub mod detection;
 pub mod directives;
 pub mod error;
 pub mod exports;
@@ -34,14 +36,14 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-use mamori_store::{ExportStore, GovernanceStore, UserStore, VaultStore};
+use mamori_store::{AlertStore, ExportStore, GovernanceStore, UserStore, VaultStore};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{Result, VaultError};
 
-/// Storage the vault needs: records, people, governance and exports (one database today).
-pub trait Backend: VaultStore + UserStore + GovernanceStore + ExportStore {}
-impl<T: VaultStore + UserStore + GovernanceStore + ExportStore> Backend for T {}
+/// Storage the vault needs: records, people, governance, exports and alerts (one database today).
+pub trait Backend: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore {}
+impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore> Backend for T {}
 
 /// The configured rules of governance, people and limits.
 #[derive(Clone, Debug, Default)]
@@ -73,12 +75,16 @@ pub struct Vault {
     usage: usage::Usage,
     rules: Rules,
     clock: Arc<dyn Clock>,
+    /// Detection running in this process, if started; stopped before the last checkpoint.
+    detection: parking_lot::Mutex<Option<detection::Detection>>,
 }
 
 /// A process that ends leaves no unsigned audit events behind: the last
 /// events get their signed checkpoint before the vault goes away.
 impl Drop for Vault {
     fn drop(&mut self) {
+        // Detection saves its state and may record a last alert first.
+        drop(self.detection.lock().take());
         if let Err(e) = self.audit.flush() {
             tracing::error!(error = %e, "could not sign the last audit checkpoint");
         }
@@ -97,6 +103,7 @@ impl Vault {
             usage: Default::default(),
             rules: Rules::default(),
             clock: Arc::new(SystemClock),
+            detection: parking_lot::Mutex::new(None),
         }
     }
 

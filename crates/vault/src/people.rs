@@ -185,7 +185,7 @@ impl Vault {
         )
     }
 
-    fn existing_user(&self, login: &str) -> Result<UserRow> {
+    pub(crate) fn existing_user(&self, login: &str) -> Result<UserRow> {
         self.store
             .user(login)?
             .ok_or(VaultError::NotFound { what: "user" })

@@ -11,10 +11,13 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         vendor: r.get(3)?,
         created_at: r.get(4)?,
         manager: r.get(5)?,
+        leaves_at: r.get(6)?,
+        suspended_at: r.get(7)?,
     })
 }
 
-const USER_COLS: &str = "login, role, department, vendor, created_at, manager";
+const USER_COLS: &str =
+    "login, role, department, vendor, created_at, manager, leaves_at, suspended_at";
 
 fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     let seg: String = r.get(2)?;
@@ -30,8 +33,9 @@ impl UserStore for SqliteVault {
         self.writer
             .lock()
             .execute(
-                "INSERT INTO users (login, role, department, vendor, created_at, manager) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.login, u.role, u.department, u.vendor, u.created_at, u.manager],
+                "INSERT INTO users (login, role, department, vendor, created_at, manager, leaves_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![u.login, u.role, u.department, u.vendor, u.created_at, u.manager, u.leaves_at],
             )
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("user '{}'", u.login)),
@@ -68,12 +72,12 @@ impl UserStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
-                    (SELECT rev FROM governance_rev WHERE id = 1)
+                    u.leaves_at, u.suspended_at, (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
         )?;
         Ok(st
-            .query_row([&hash[..]], |r| Ok((user_from_row(r)?, r.get(6)?)))
+            .query_row([&hash[..]], |r| Ok((user_from_row(r)?, r.get(8)?)))
             .optional()?)
     }
 
@@ -120,6 +124,27 @@ impl UserStore for SqliteVault {
         let n = self.writer.lock().execute(
             "UPDATE users SET manager = ?2 WHERE login = ?1",
             params![login, manager],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user '{login}'")));
+        }
+        Ok(())
+    }
+
+    fn set_leaves_at(&self, login: &str, leaves_at: Option<i64>) -> Result<()> {
+        self.update_user(login, "leaves_at", leaves_at)
+    }
+
+    fn set_suspended(&self, login: &str, at: Option<i64>) -> Result<()> {
+        self.update_user(login, "suspended_at", at)
+    }
+}
+
+impl SqliteVault {
+    fn update_user(&self, login: &str, column: &'static str, value: Option<i64>) -> Result<()> {
+        let n = self.writer.lock().execute(
+            &format!("UPDATE users SET {column} = ?2 WHERE login = ?1"),
+            params![login, value],
         )?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("user '{login}'")));

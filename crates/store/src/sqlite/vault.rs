@@ -82,6 +82,7 @@ CREATE TABLE assignments (
     super::governance::MIGRATION,
     super::exports::MIGRATION,
     super::full_access::MIGRATION,
+    super::alerts::MIGRATION,
 ];
 
 fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {

@@ -1,0 +1,357 @@
+//! Detection end to end, through the real binary: a decoy customer read by
+//! an operator raises a critical alert within moments, a webhook receives it,
+//! the right people see and handle it (the subject never does), the person
+//! is suspended and reinstated; alerts survive a killed server without being
+//! lost or repeated, and reach a receiver that starts late.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use common::{Server, TestVault};
+use serde_json::{Value, json};
+
+/// A webhook receiver: records each JSON body it is sent.
+struct Hook {
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Hook {
+    fn start(listener: TcpListener) -> Hook {
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let b = bodies.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let l = line.to_ascii_lowercase();
+                    if let Some(v) = l.strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; len];
+                if reader.read_exact(&mut body).is_ok()
+                    && let Ok(v) = serde_json::from_slice(&body)
+                {
+                    b.lock().unwrap().push(v);
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        Hook { bodies }
+    }
+
+    /// Waits for a notification about `alert`.
+    fn wait_for(&self, alert: &str, within: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = self
+                .bodies
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|b| b["alert"]["id"] == alert)
+            {
+                return v.clone();
+            }
+            assert!(
+                start.elapsed() < within,
+                "no notification for {alert}: {:?}",
+                self.bodies.lock().unwrap()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Sends every alert to a webhook on `port`.
+fn webhook_channel(v: &TestVault, port: u16) {
+    let path = v.data().join("mamori.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    let channel = format!(
+        "channels = [{{ name = \"soc\", target = \"http://127.0.0.1:{port}/hook\", audience = \"all\", min_severity = \"low\" }}]"
+    );
+    assert!(cfg.contains("channels = []"), "{cfg}");
+    std::fs::write(&path, cfg.replacen("channels = []", &channel, 1)).unwrap();
+}
+
+/// A vault with a tenant, decoys, and a team: supervisor `sv` over operator `op`.
+struct Setup {
+    v: TestVault,
+    honey: Vec<String>,
+    sv: String,
+    op: String,
+    op2: String,
+    so: String,
+    au: String,
+}
+
+fn setup() -> Setup {
+    let v = TestVault::new();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 30);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let planted = v.ok(&["honey", "plant", "--tenant", "acme", "--n", "3"]);
+    assert_eq!(planted["planted"], 3);
+    let honey: Vec<String> = v
+        .ok(&["honey", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["record"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(honey.len(), 3);
+    let sv = v.user("sv", "supervisor", &[]);
+    let op = v.user_with("op", "operator", &["acme"], &["--manager", "sv"]);
+    let op2 = v.user("op2", "operator", &["acme"]);
+    let so = v.officer();
+    let au = v.user("au", "auditor", &[]);
+    Setup {
+        v,
+        honey,
+        sv,
+        op,
+        op2,
+        so,
+        au,
+    }
+}
+
+fn read(s: &Server, token: &str, id: &str) -> u16 {
+    s.send(
+        "GET",
+        &format!("/v1/tenants/acme/records/{id}?purpose=inquiry&case_id=CALL-7"),
+        token,
+        None,
+    )
+    .status
+}
+
+/// Polls until `n` alerts of `rule` are visible to `token`.
+fn alerts(s: &Server, token: &str, rule: &str, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let r = s.send("GET", &format!("/v1/alerts?rule={rule}"), token, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let list = r.body.as_array().unwrap().clone();
+        if list.len() >= n {
+            return list;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{n} {rule} alert(s) expected, got {list:?}\n{}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_honey_record_raises_a_critical_alert_that_is_notified_and_handled() {
+    let Setup {
+        v,
+        honey,
+        sv,
+        op,
+        op2,
+        so,
+        au,
+    } = setup();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    webhook_channel(&v, listener.local_addr().unwrap().port());
+    let hook = Hook::start(listener);
+    let s = v.serve();
+
+    // The decoy reads like any customer.
+    let started = Instant::now();
+    assert_eq!(read(&s, &op, &honey[0]), 200);
+    let list = alerts(&s, &so, "honey", 1);
+    let detected = started.elapsed();
+    assert!(detected < Duration::from_secs(2), "took {detected:?}");
+    let a = &list[0];
+    assert_eq!(
+        (
+            a["severity"].as_str(),
+            a["login"].as_str(),
+            a["state"].as_str()
+        ),
+        (Some("critical"), Some("op"), Some("open"))
+    );
+    assert_eq!(a["evidence_log"], "tenant/acme");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let note = hook.wait_for(&id, Duration::from_secs(10));
+    assert!(
+        note["text"].as_str().unwrap().contains("critical"),
+        "{note}"
+    );
+    assert_eq!(note["alert"]["login"], "op");
+
+    // Who sees it: the office, auditors, the subject's supervisor; not the subject, not a colleague.
+    let show = |t: &str| s.send("GET", &format!("/v1/alerts/{id}"), t, None).status;
+    assert_eq!(
+        (show(&so), show(&au), show(&sv), show(&op), show(&op2)),
+        (200, 200, 200, 404, 404)
+    );
+    let r = s.send("GET", "/v1/alerts", &op, None);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(0), "{:?}", r.body);
+    assert_eq!(
+        s.send("GET", "/v1/alerts?state=bogus", &so, None).status,
+        400
+    );
+
+    // Handling: an auditor only looks; the supervisor acknowledges and resolves.
+    let post = |t: &str, what: &str, body: Value| {
+        s.send("POST", &format!("/v1/alerts/{id}/{what}"), t, Some(body))
+    };
+    assert_eq!(post(&au, "ack", json!({})).status, 403);
+    assert_eq!(post(&op2, "ack", json!({})).status, 404);
+    let r = post(&sv, "ack", json!({}));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["state"].as_str(), r.body["assignee"].as_str()),
+        (Some("acknowledged"), Some("sv"))
+    );
+    assert_eq!(post(&sv, "assign", json!({"to": "op"})).status, 400);
+    assert_eq!(post(&sv, "resolve", json!({"note": ""})).status, 400);
+    let text = "本人に確認: 顧客 山田 花子 様の照会は誤操作。再教育を実施";
+    let r = post(&sv, "resolve", json!({ "note": text }));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["state"].as_str(), r.body["note"].as_str()),
+        (Some("resolved"), Some(text))
+    );
+    let r = post(
+        &so,
+        "false-positive",
+        json!({"note": "再確認の結果 問題なし"}),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (409, Some("alert_closed"))
+    );
+
+    // Suspension pending review: the supervisor suspends, the person is refused, the office reinstates.
+    let r = s.send(
+        "POST",
+        "/v1/users/op/suspend",
+        &sv,
+        Some(json!({"alert": id})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        s.send("POST", "/v1/users/op/suspend", &op2, Some(json!({})))
+            .status,
+        403
+    );
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", "03-0000-0000");
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("suspended"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        s.send("POST", "/v1/users/op/reinstate", &so, None).status,
+        200
+    );
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", "03-0000-0000");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // Every step is in the audit log, the note only sealed.
+    let events = s.audit(&au, &format!("case_id={id}"));
+    let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
+    for want in ["alert.raise", "alert.ack", "alert.resolve", "user.suspend"] {
+        assert!(actions.contains(&want), "{want} missing: {actions:?}");
+    }
+    s.stop();
+    let db = std::fs::read(v.data().join("audit.db")).unwrap();
+    let vault_db = std::fs::read(v.data().join("vault.db")).unwrap();
+    for bytes in [&db, &vault_db] {
+        assert!(
+            !bytes
+                .windows("山田 花子".len())
+                .any(|w| w == "山田 花子".as_bytes()),
+            "the note is stored in clear"
+        );
+    }
+    let (code, out) = v.verify(&[]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
+    let Setup {
+        v, honey, op, so, ..
+    } = setup();
+    let port = free_port();
+    webhook_channel(&v, port);
+    let s = v.serve();
+    // Enumeration: twenty searches without a case id.
+    let search = |s: &Server, i: usize| {
+        let body = json!({"purpose": "inquiry", "by": {"phone": format!("03-0000-{i:04}")}});
+        s.send("POST", "/v1/tenants/acme/records/search", &op, Some(body))
+            .status
+    };
+    for i in 0..20 {
+        assert_eq!(search(&s, i), 200);
+    }
+    let first = alerts(&s, &so, "enumeration", 1);
+    assert_eq!(first[0]["severity"], "high");
+    // Killed before its state was saved again: the restart replays what it had seen.
+    drop(s);
+    let s = v.serve();
+    for i in 20..45 {
+        assert_eq!(search(&s, i), 200);
+    }
+    assert_eq!(read(&s, &op, &honey[1]), 200);
+    alerts(&s, &so, "honey", 1);
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(alerts(&s, &so, "enumeration", 1).len(), 1, "raised twice");
+    assert_eq!(alerts(&s, &so, "honey", 1).len(), 1);
+
+    // The receiver comes up late; both notifications still arrive.
+    let hook = Hook::start(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    hook.wait_for(first[0]["id"].as_str().unwrap(), Duration::from_secs(30));
+    let honey_alert = alerts(&s, &so, "honey", 1)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    hook.wait_for(&honey_alert, Duration::from_secs(30));
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("mamori_alert_notification_failures"),
+        "{metrics}"
+    );
+    s.stop();
+}

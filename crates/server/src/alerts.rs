@@ -1,0 +1,229 @@
+//! Alerts over HTTP: list, show, acknowledge, assign, resolve, mark false
+//! positive; suspend and reinstate a person. Glue over `Vault::*_alert`;
+//! the gate decides who sees and handles which alerts.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
+    http::HeaderMap,
+    routing::{get, post},
+};
+use mamori_store::{AlertFilter, AlertState};
+use mamori_vault::{VaultError, alerts::Outcome};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    api::with_caller,
+    governance::{body, json},
+    problem::{ApiError, Problem},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/alerts", get(list_alerts))
+        .route("/v1/alerts/{id}", get(show_alert))
+        .route("/v1/alerts/{id}/ack", post(ack_alert))
+        .route("/v1/alerts/{id}/assign", post(assign_alert))
+        .route("/v1/alerts/{id}/resolve", post(resolve_alert))
+        .route("/v1/alerts/{id}/false-positive", post(false_positive))
+        .route("/v1/users/{login}/suspend", post(suspend_user))
+        .route("/v1/users/{login}/reinstate", post(reinstate_user))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AlertQuery {
+    /// open, acknowledged, resolved or false_positive.
+    state: Option<String>,
+    /// Only alerts about this person.
+    user: Option<String>,
+    tenant: Option<String>,
+    /// Rule name, e.g. `honey`, `hourly_volume`.
+    rule: Option<String>,
+    /// Raised at or after (Unix seconds).
+    since: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignBody {
+    /// Who handles the alert (login).
+    to: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NoteBody {
+    /// What was found (sealed under the tenant key).
+    note: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SuspendBody {
+    /// The alert the suspension follows, if any.
+    alert: Option<String>,
+}
+
+fn filter(q: AlertQuery) -> Result<AlertFilter, ApiError> {
+    let state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(AlertState::parse(s).ok_or_else(|| {
+            ApiError(VaultError::bad(
+                "state_invalid",
+                "state is one of open, acknowledged, resolved, false_positive",
+            ))
+        })?),
+    };
+    Ok(AlertFilter {
+        state,
+        login: q.user,
+        logins: None,
+        tenant: q.tenant,
+        rule: q.rule,
+        since: q.since,
+        limit: q.limit.unwrap_or(100),
+    })
+}
+
+/// Alerts the caller may see (security office and auditors: all; a supervisor: their team's), newest first.
+#[utoipa::path(get, path = "/v1/alerts", params(AlertQuery),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(q): Query<AlertQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let f = filter(q)?;
+    let out = with_caller(&state, &headers, addr, move |v, c| v.alerts(c, &f)).await?;
+    Ok(json(out))
+}
+
+/// One alert.
+#[utoipa::path(get, path = "/v1/alerts/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn show_alert(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| v.alert(c, &id)).await?;
+    Ok(json(out))
+}
+
+/// Take an open alert in hand.
+#[utoipa::path(post, path = "/v1/alerts/{id}/ack", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn ack_alert(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.acknowledge_alert(c, &id)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Give an alert to someone to handle.
+#[utoipa::path(post, path = "/v1/alerts/{id}/assign", params(("id" = String, Path)), request_body = AssignBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn assign_alert(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<AssignBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let to = body(b)?.to;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.assign_alert(c, &id, &to)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+async fn close(
+    state: AppState,
+    addr: SocketAddr,
+    id: String,
+    headers: HeaderMap,
+    b: Result<Json<NoteBody>, JsonRejection>,
+    outcome: Outcome,
+) -> Result<Json<Value>, ApiError> {
+    let note = body(b)?.note;
+    let out = with_caller(&state, &headers, addr, move |v, c| {
+        v.close_alert(c, &id, outcome, &note)
+    })
+    .await?;
+    Ok(json(out))
+}
+
+/// Close an alert as handled, with a note saying what was found.
+#[utoipa::path(post, path = "/v1/alerts/{id}/resolve", params(("id" = String, Path)), request_body = NoteBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn resolve_alert(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<NoteBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    close(state, addr, id, headers, b, Outcome::Resolved).await
+}
+
+/// Close an alert as a false positive, with a note saying why.
+#[utoipa::path(post, path = "/v1/alerts/{id}/false-positive", params(("id" = String, Path)), request_body = NoteBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn false_positive(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<NoteBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    close(state, addr, id, headers, b, Outcome::FalsePositive).await
+}
+
+/// Suspend a person's access pending review.
+#[utoipa::path(post, path = "/v1/users/{login}/suspend", params(("login" = String, Path)), request_body = SuspendBody,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn suspend_user(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(login): Path<String>,
+    headers: HeaderMap,
+    b: Result<Json<SuspendBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let alert = body(b)?.alert;
+    let who = login.clone();
+    with_caller(&state, &headers, addr, move |v, c| {
+        v.suspend_user(c, &login, alert.as_deref())
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "user": who, "suspended": true })))
+}
+
+/// End a suspension.
+#[utoipa::path(post, path = "/v1/users/{login}/reinstate", params(("login" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn reinstate_user(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(login): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let who = login.clone();
+    with_caller(&state, &headers, addr, move |v, c| {
+        v.reinstate_user(c, &login)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "user": who, "suspended": false })))
+}

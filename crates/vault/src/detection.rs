@@ -1,0 +1,768 @@
+//! Detection in a running vault: a thread follows every audit log as it is
+//! appended (woken by the writer, and polling for other processes' events),
+//! feeds the people's activity through the engine, and stores each alert it
+//! raises — audited, then queued for each notification channel it is routed
+//! to. One thread per channel delivers; a dead channel only delays itself.
+//!
+//! Restarts lose and repeat nothing: the engine's state is saved together
+//! with the position in each log it reflects (and any alert not yet stored),
+//! and an alert's id is derived from what it is about, so an event seen twice
+//! cannot raise twice. Started for the first time on a vault with history,
+//! detection learns the last 30 days silently, then goes live.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Condvar, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use mamori_audit::{AuditLog, AuditStore, Decision as AuditDecision, Event, SealedEvent};
+use mamori_detect::{Activity, Alert, Engine, Facts, Rules, Severity, record_key};
+use mamori_store::{AlertRow, AlertState, DetectSnapshot};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Backend, Vault,
+    config::{ChannelConfig, DetectConfig},
+    error::{Result, VaultError},
+};
+
+/// Events read from one log in one step.
+const BATCH: usize = 5_000;
+/// History learnt when detection starts on a vault for the first time.
+const LEARN_DAYS: i64 = 31;
+/// How long the detector sleeps when nothing was appended in this process
+/// (events of other processes are picked up at this pace).
+const POLL: Duration = Duration::from_millis(250);
+
+/// Loads and validates the rules file; the built-in defaults when it does not exist.
+pub fn load_rules(dir: &Path, cfg: &DetectConfig) -> Result<Rules> {
+    let path = dir.join(&cfg.rules_file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Rules::from_toml(&text)
+            .map_err(|e| VaultError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Rules::default()),
+        Err(e) => Err(VaultError::Config(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct DetectStatus {
+    pub events: AtomicU64,
+    pub alerts: AtomicU64,
+    /// Milliseconds from an event's time to its processing, last seen.
+    pub lag_ms: AtomicU64,
+    pub delivered: AtomicU64,
+    pub delivery_failures: AtomicU64,
+}
+
+/// A wake-up call between threads.
+#[derive(Clone, Default)]
+struct Signal(Arc<(Mutex<u64>, Condvar)>);
+
+impl Signal {
+    fn raise(&self) {
+        let (m, c) = &*self.0;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        c.notify_all();
+    }
+
+    fn generation(&self) -> u64 {
+        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait(&self, seen: u64, timeout: Duration) {
+        let (m, c) = &*self.0;
+        let g = m.lock().unwrap_or_else(|e| e.into_inner());
+        drop(c.wait_timeout_while(g, timeout, |g| *g <= seen));
+    }
+}
+
+/// Detection running in this process; stops (saving its state) when dropped.
+pub struct Detection {
+    stop: Arc<AtomicBool>,
+    wake: Signal,
+    threads: Vec<JoinHandle<()>>,
+    pub status: Arc<DetectStatus>,
+}
+
+impl Drop for Detection {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.raise();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a snapshot records besides the engine's state.
+#[derive(Default, Serialize, Deserialize)]
+struct Position {
+    /// Log → storage position of the last event consumed.
+    cursors: BTreeMap<String, i64>,
+    /// Events before this time (µs) are learnt from without raising alerts.
+    live_from: i64,
+    /// Alerts raised but not yet stored (the store was unavailable).
+    pending: Vec<Alert>,
+}
+
+/// The people as detection sees them.
+#[derive(Default)]
+struct Directory {
+    facts: HashMap<String, Facts>,
+    managers: HashMap<String, String>,
+}
+
+impl Directory {
+    fn load(store: &dyn Backend, peer_groups: &str) -> Result<Self> {
+        let vendors: HashMap<String, i64> = store
+            .vendors()?
+            .into_iter()
+            .map(|v| (v.id, v.contract_end))
+            .collect();
+        let mut d = Directory::default();
+        for u in store.users()? {
+            // The last working day: the leaving day, or the day before a contract's (exclusive) end.
+            let vendor_end = u
+                .vendor
+                .as_ref()
+                .and_then(|v| vendors.get(v))
+                .map(|end| end - 1);
+            let end = [u.leaves_at, vendor_end].into_iter().flatten().min();
+            let group = match (peer_groups, &u.department) {
+                ("role-department", Some(dep)) => format!("{}/{dep}", u.role),
+                _ => u.role.clone(),
+            };
+            if let Some(m) = &u.manager {
+                d.managers.insert(u.login.clone(), m.clone());
+            }
+            let facts = Facts {
+                peer_group: Some(group),
+                contract_end: end.and_then(jst_date),
+                ..Facts::default()
+            };
+            d.facts.insert(u.login, facts);
+        }
+        Ok(d)
+    }
+
+    /// Whether `manager` is above `login` in the org chart.
+    fn manages(&self, manager: &str, login: &str) -> bool {
+        let mut next = self.managers.get(login);
+        for _ in 0..32 {
+            match next {
+                Some(m) if m == manager => return true,
+                Some(m) => next = self.managers.get(m),
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+fn jst_date(unix: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp(unix + 9 * 3600, 0).map(|t| t.date_naive())
+}
+
+fn honey_keys(store: &dyn Backend) -> Result<HashSet<u64>> {
+    Ok(store
+        .honey()?
+        .iter()
+        .filter_map(|h| record_key(&hex::encode(h.record)))
+        .collect())
+}
+
+/// Reads every log forward from a position: the people's events, in time order.
+pub(crate) struct Feed {
+    pub cursors: BTreeMap<String, i64>,
+}
+
+impl Feed {
+    /// The next events (at most `BATCH` per log), oldest first; empty when caught up.
+    pub fn next(&mut self, store: &dyn AuditStore) -> Result<Vec<SealedEvent>> {
+        let mut out = Vec::new();
+        for log in store.logs()? {
+            let cursor = self.cursors.entry(log.clone()).or_insert(0);
+            let rows = store.scan(&log, *cursor, BATCH)?;
+            for row in rows {
+                *cursor = row.rowid;
+                if !row.actor.starts_with("user:") {
+                    continue;
+                }
+                match serde_json::from_slice::<SealedEvent>(&row.body) {
+                    Ok(e) => out.push(e),
+                    Err(e) => tracing::error!(log = %row.log, seq = row.seq, error = %e,
+                        "detection skipped an unreadable audit event (audit verify will say why)"),
+                }
+            }
+        }
+        out.sort_by(|a, b| a.ts.cmp(&b.ts));
+        Ok(out)
+    }
+}
+
+struct Detector {
+    store: Arc<dyn Backend>,
+    audit: AuditLog,
+    cfg: DetectConfig,
+    engine: Engine,
+    position: Position,
+    directory: Directory,
+    rev: Option<u64>,
+    honey_at: Option<Instant>,
+    last_save: Instant,
+    status: Arc<DetectStatus>,
+    wake: Signal,
+}
+
+impl Vault {
+    /// Starts detection and the notification channels in this process; they
+    /// run until the vault is dropped.
+    pub fn start_detection(&self, cfg: &DetectConfig, rules: Rules, data_dir: &Path) -> Result<()> {
+        let d = self.detection_threads(cfg, rules, data_dir)?;
+        *self.detection.lock() = Some(d);
+        Ok(())
+    }
+
+    /// Detection's counters, when it runs in this process.
+    pub fn detection_status(&self) -> Option<Arc<DetectStatus>> {
+        self.detection.lock().as_ref().map(|d| d.status.clone())
+    }
+
+    fn detection_threads(
+        &self,
+        cfg: &DetectConfig,
+        rules: Rules,
+        data_dir: &Path,
+    ) -> Result<Detection> {
+        let engine = Engine::new(rules).map_err(|e| VaultError::Config(e.to_string()))?;
+        let senders = cfg
+            .channels
+            .iter()
+            .map(|c| Ok((c.name.clone(), Target::parse(c, data_dir)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let wake = Signal::default();
+        let status = Arc::new(DetectStatus::default());
+        let mut detector = Detector {
+            store: self.store.clone(),
+            audit: self.audit.clone(),
+            cfg: cfg.clone(),
+            engine,
+            position: Position::default(),
+            directory: Directory::default(),
+            rev: None,
+            honey_at: None,
+            last_save: Instant::now(),
+            status: status.clone(),
+            wake: wake.clone(),
+        };
+        detector.resume(self.now())?;
+        let mut threads = Vec::new();
+        let s = stop.clone();
+        threads.push(spawn("detect", move || detector.run(&s))?);
+        for (name, target) in senders {
+            let n = Notifier {
+                store: self.store.clone(),
+                name: name.clone(),
+                target,
+                status: status.clone(),
+            };
+            let (s, w) = (stop.clone(), wake.clone());
+            threads.push(spawn(&format!("notify-{name}"), move || n.run(&s, &w))?);
+        }
+        Ok(Detection {
+            stop,
+            wake,
+            threads,
+            status,
+        })
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|e| VaultError::Internal(format!("cannot start {name}: {e}")))
+}
+
+impl Detector {
+    /// Restores the saved state, or prepares to learn recent history.
+    fn resume(&mut self, now: i64) -> Result<()> {
+        if let Some(snap) = self.store.detect_snapshot()? {
+            let restored = serde_json::from_str::<Position>(&snap.cursors)
+                .map_err(|e| e.to_string())
+                .and_then(|p| {
+                    self.engine
+                        .restore(&snap.state)
+                        .map(|()| p)
+                        .map_err(|e| e.to_string())
+                });
+            match restored {
+                Ok(p) => {
+                    self.position = p;
+                    return Ok(());
+                }
+                Err(e) => tracing::error!(error = %e,
+                    "detection state unreadable; relearning the last 30 days from the audit log"),
+            }
+        }
+        self.position = Position {
+            live_from: now * 1_000_000,
+            ..Position::default()
+        };
+        Ok(())
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        let appended = self.audit.appended();
+        let every = Duration::from_secs(self.cfg.snapshot_every_s.max(1));
+        // At once: a first start killed before its first save would otherwise
+        // take the events it saw live for history to learn from.
+        self.save();
+        while !stop.load(Ordering::SeqCst) {
+            let seen = appended.generation();
+            let n = self.round().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "detection round failed; retrying");
+                thread::sleep(Duration::from_secs(1));
+                0
+            });
+            if n == 0 {
+                appended.wait(seen, POLL);
+            }
+            if self.last_save.elapsed() >= every {
+                self.save();
+            }
+        }
+        self.save();
+    }
+
+    /// One step: refresh people and decoys, consume what is new. Returns events read.
+    fn round(&mut self) -> Result<usize> {
+        self.refresh()?;
+        self.store_pending();
+        let mut feed = Feed {
+            cursors: std::mem::take(&mut self.position.cursors),
+        };
+        let events = feed.next(self.store_audit().as_ref());
+        self.position.cursors = feed.cursors;
+        let events = events?;
+        let oldest = Utc::now().timestamp_micros() - LEARN_DAYS * 86_400 * 1_000_000;
+        for e in &events {
+            let Some(a) = Activity::from_event(e) else {
+                continue;
+            };
+            let ts = a.at.timestamp_micros();
+            if ts < oldest {
+                continue;
+            }
+            let alerts = self.engine.observe(&a);
+            self.status.events.fetch_add(1, Ordering::Relaxed);
+            let lag = (Utc::now().timestamp_micros() - ts).max(0) / 1000;
+            self.status.lag_ms.store(lag as u64, Ordering::Relaxed);
+            if ts >= self.position.live_from {
+                self.position.pending.extend(alerts);
+            }
+        }
+        self.store_pending();
+        for day in self.engine.take_summaries() {
+            self.record_summary(&day);
+        }
+        Ok(events.len())
+    }
+
+    /// A day's alert counts per rule go to the system log; a rule that hit its
+    /// daily cap is reported as noisy (a threshold to revisit, not a flood to read).
+    fn record_summary(&self, day: &mamori_detect::DailySummary) {
+        let rules: serde_json::Map<String, serde_json::Value> = day
+            .rules
+            .iter()
+            .map(|(r, c)| {
+                let v = serde_json::json!({ "raised": c.raised, "suppressed": c.suppressed });
+                (r.as_str().to_owned(), v)
+            })
+            .collect();
+        let noisy: Vec<&str> = day.noisy.iter().map(|r| r.as_str()).collect();
+        if !noisy.is_empty() {
+            tracing::warn!(date = %day.date, rules = ?noisy,
+                "detection rules hit their daily alert cap; review their thresholds");
+        }
+        let e = Event::new("system", "detect.summary", AuditDecision::Allow, "ok")
+            .detail("date", day.date.to_string())
+            .detail("rules", rules)
+            .detail("noisy", noisy);
+        if let Err(e) = self.audit.append(e) {
+            tracing::error!(error = %e, "could not record the daily detection summary");
+        }
+    }
+
+    fn store_audit(&self) -> Arc<dyn AuditStore> {
+        self.audit.store().clone()
+    }
+
+    fn refresh(&mut self) -> Result<()> {
+        let rev = self.store.governance_rev()?;
+        if self.rev != Some(rev) {
+            self.directory = Directory::load(self.store.as_ref(), &self.cfg.peer_groups)?;
+            self.engine.set_directory(self.directory.facts.clone());
+            self.rev = Some(rev);
+        }
+        if self
+            .honey_at
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(5))
+        {
+            self.engine.set_honey(honey_keys(self.store.as_ref())?);
+            self.honey_at = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Stores the alerts waiting; keeps those that could not be stored for the next round.
+    fn store_pending(&mut self) {
+        let pending = std::mem::take(&mut self.position.pending);
+        let mut left = Vec::new();
+        for alert in pending {
+            if !left.is_empty() {
+                left.push(alert);
+                continue;
+            }
+            if let Err(e) = self.raise(&alert) {
+                tracing::error!(error = %e, alert = %alert.id, "could not store an alert; will retry");
+                left.push(alert);
+            }
+        }
+        self.position.pending = left;
+    }
+
+    /// Records the alert in the audit log, stores it and queues its notifications.
+    fn raise(&self, alert: &Alert) -> Result<()> {
+        if self.store.alert(&alert.id)?.is_some() {
+            return Ok(());
+        }
+        let (_, en) = alert.summary();
+        let mut e = Event::new(
+            "system",
+            "alert.raise",
+            AuditDecision::Allow,
+            alert.rule.as_str(),
+        )
+        .detail("severity", alert.severity.as_str())
+        .detail("variant", alert.variant.as_str())
+        .detail("subject", alert.user.as_str())
+        .detail(
+            "evidence",
+            format!("{}#{}", alert.evidence.log, alert.evidence.seq),
+        )
+        .detail("value", alert.value)
+        .detail("threshold", alert.threshold);
+        e.tenant = alert.tenant.clone();
+        e.case_id = Some(alert.id.clone());
+        self.audit.append(e)?;
+        let now = Utc::now().timestamp();
+        let channels = self.routes(alert);
+        self.store
+            .insert_alert(&alert_row(alert, now), &channels, now)?;
+        self.status.alerts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(alert = %alert.id, rule = alert.rule.as_str(), severity = alert.severity.as_str(),
+            user = %alert.user, "{en}");
+        if !channels.is_empty() {
+            self.wake.raise();
+        }
+        Ok(())
+    }
+
+    /// The channels an alert goes to: by severity, and by audience (everyone's
+    /// alerts to the security office; a team's to its supervisor).
+    fn routes(&self, alert: &Alert) -> Vec<String> {
+        self.cfg
+            .channels
+            .iter()
+            .filter(|c| parse_severity(&c.min_severity).is_some_and(|min| alert.severity >= min))
+            .filter(|c| match c.audience.strip_prefix("team:") {
+                Some(sup) => self.directory.manages(sup, &alert.user),
+                None => true,
+            })
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn save(&mut self) {
+        let snap = DetectSnapshot {
+            cursors: serde_json::to_string(&self.position).unwrap_or_default(),
+            state: self.engine.snapshot(),
+            saved_at: Utc::now().timestamp(),
+        };
+        match self.store.save_detect_snapshot(&snap) {
+            Ok(()) => self.last_save = Instant::now(),
+            Err(e) => tracing::error!(error = %e, "could not save detection state"),
+        }
+    }
+}
+
+pub fn parse_severity(s: &str) -> Option<Severity> {
+    [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ]
+    .into_iter()
+    .find(|x| x.as_str() == s)
+}
+
+fn alert_row(a: &Alert, now: i64) -> AlertRow {
+    AlertRow {
+        id: a.id.clone(),
+        rule: a.rule.as_str().to_owned(),
+        variant: a.variant.clone(),
+        severity: a.severity.as_str().to_owned(),
+        login: a.user.clone(),
+        tenant: a.tenant.clone(),
+        at: a.at.timestamp(),
+        window: a.window,
+        value: a.value,
+        threshold: a.threshold,
+        indicator: a.indicator.map(|r| r.as_str().to_owned()),
+        evidence_log: a.evidence.log.clone(),
+        evidence_seq: a.evidence.seq,
+        risk: a.risk,
+        raised_at: now,
+        state: AlertState::Open,
+        assignee: None,
+        note: None,
+        updated_by: None,
+        updated_at: now,
+    }
+}
+
+/// Re-runs the rules over history without storing or notifying anything
+/// (for tuning): the 30 days before `from` are learnt, alerts of events in
+/// `[from, to)` are returned.
+pub fn replay(
+    store: &dyn Backend,
+    audit: &dyn AuditStore,
+    rules: Rules,
+    peer_groups: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<Alert>, u64)> {
+    let mut engine = Engine::new(rules).map_err(|e| VaultError::Config(e.to_string()))?;
+    engine.set_directory(Directory::load(store, peer_groups)?.facts);
+    engine.set_honey(honey_keys(store)?);
+    let learn_from = from.timestamp_micros() - LEARN_DAYS * 86_400 * 1_000_000;
+    let (from, to) = (from.timestamp_micros(), to.timestamp_micros());
+    let mut feed = Feed {
+        cursors: BTreeMap::new(),
+    };
+    let (mut alerts, mut seen) = (Vec::new(), 0);
+    loop {
+        let events = feed.next(audit)?;
+        if events.is_empty() {
+            return Ok((alerts, seen));
+        }
+        for e in &events {
+            let Some(a) = Activity::from_event(e) else {
+                continue;
+            };
+            let ts = a.at.timestamp_micros();
+            if ts < learn_from || ts >= to {
+                continue;
+            }
+            seen += 1;
+            let raised = engine.observe(&a);
+            if ts >= from {
+                alerts.extend(raised);
+            }
+        }
+    }
+}
+
+/// Where a channel delivers.
+enum Target {
+    Webhook {
+        url: String,
+        client: reqwest::blocking::Client,
+    },
+    Syslog(Box<mamori_audit::siem::Sink>),
+}
+
+impl Target {
+    fn parse(c: &ChannelConfig, dir: &Path) -> Result<Target> {
+        let bad = |m: &str| VaultError::Config(format!("detect channel '{}': {m}", c.name));
+        if parse_severity(&c.min_severity).is_none() {
+            return Err(bad("min_severity must be low, medium, high or critical"));
+        }
+        if c.audience != "all" && !c.audience.starts_with("team:") {
+            return Err(bad("audience must be 'all' or 'team:<login>'"));
+        }
+        if c.target.starts_with("http://") || c.target.starts_with("https://") {
+            mamori_audit::tls::install_provider();
+            let client = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| bad(&e.to_string()))?;
+            return Ok(Target::Webhook {
+                url: c.target.clone(),
+                client,
+            });
+        }
+        if let Some(rest) = c.target.strip_prefix("syslog+") {
+            let ca: Option<PathBuf> = (!c.ca.is_empty()).then(|| dir.join(&c.ca));
+            let sink = mamori_audit::siem::Sink::parse(rest, ca.as_deref())
+                .map_err(|e| bad(&e.to_string()))?;
+            if matches!(
+                sink,
+                mamori_audit::siem::Sink::File(_) | mamori_audit::siem::Sink::Stdout(_)
+            ) {
+                return Err(bad(
+                    "syslog targets are syslog+udp://, syslog+tcp:// or syslog+tls://",
+                ));
+            }
+            return Ok(Target::Syslog(Box::new(sink)));
+        }
+        Err(bad(
+            "target must be an http(s):// webhook or syslog+udp|tcp|tls://host:port",
+        ))
+    }
+
+    fn send(&mut self, a: &AlertRow) -> std::result::Result<(), String> {
+        let (ja, en) = summary(a);
+        let severity = a.severity.as_str();
+        let who = match &a.tenant {
+            Some(t) => format!("{} ({t})", a.login),
+            None => a.login.clone(),
+        };
+        match self {
+            Target::Webhook { url, client } => {
+                let text = format!("[mamori] {severity}: {ja} / {en} — {who} — alert {}", a.id);
+                let body = serde_json::json!({ "text": text, "alert": a, "summary_ja": ja, "summary_en": en });
+                let resp = client
+                    .post(url.as_str())
+                    .json(&body)
+                    .send()
+                    .map_err(|e| e.to_string())?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("{url} answered {}", resp.status()))
+                }
+            }
+            Target::Syslog(sink) => {
+                let level = match severity {
+                    "critical" => 2,
+                    "high" => 3,
+                    "medium" => 4,
+                    _ => 5,
+                };
+                let params = [
+                    ("alert", a.id.clone()),
+                    ("rule", a.rule.clone()),
+                    ("severity", severity.to_owned()),
+                    ("user", a.login.clone()),
+                    ("tenant", a.tenant.clone().unwrap_or_default()),
+                    ("evidence", format!("{}#{}", a.evidence_log, a.evidence_seq)),
+                ];
+                let at = DateTime::<Utc>::from_timestamp(a.at, 0).unwrap_or_default();
+                let msg = mamori_audit::siem::message(
+                    level,
+                    &at,
+                    &mamori_audit::siem::hostname(),
+                    "alert",
+                    &params,
+                    &format!("{en} — {who}"),
+                );
+                sink.deliver(&msg).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// The alert's one-line summaries (Japanese, English).
+pub fn summary(a: &AlertRow) -> (String, String) {
+    let rule = serde_json::from_value(serde_json::Value::String(a.rule.clone()));
+    let severity = parse_severity(&a.severity);
+    match (rule, severity) {
+        (Ok(rule), Some(severity)) => Alert {
+            id: a.id.clone(),
+            rule,
+            variant: a.variant.clone(),
+            severity,
+            user: a.login.clone(),
+            tenant: a.tenant.clone(),
+            at: DateTime::from_timestamp(a.at, 0).unwrap_or_default(),
+            window: a.window,
+            value: a.value,
+            threshold: a.threshold,
+            indicator: None,
+            evidence: mamori_detect::EventRef {
+                log: a.evidence_log.clone(),
+                seq: a.evidence_seq,
+            },
+            risk: a.risk,
+        }
+        .summary(),
+        _ => (a.rule.clone(), a.rule.clone()),
+    }
+}
+
+/// Delivers one channel's notifications, retrying with backoff.
+struct Notifier {
+    store: Arc<dyn Backend>,
+    name: String,
+    target: Target,
+    status: Arc<DetectStatus>,
+}
+
+impl Notifier {
+    fn run(mut self, stop: &AtomicBool, wake: &Signal) {
+        while !stop.load(Ordering::SeqCst) {
+            let seen = wake.generation();
+            let sent = self.round().unwrap_or_else(|e| {
+                tracing::error!(channel = %self.name, error = %e, "notification round failed");
+                0
+            });
+            if sent == 0 {
+                wake.wait(seen, Duration::from_millis(500));
+            }
+        }
+    }
+
+    /// Delivers what is due; returns how many were attempted.
+    fn round(&mut self) -> Result<usize> {
+        let now = Utc::now().timestamp();
+        let due = self.store.due_deliveries(&self.name, now, 20)?;
+        for d in &due {
+            let Some(alert) = self.store.alert(&d.alert)? else {
+                self.store.delivery_result(d.id, true, now, None)?;
+                continue;
+            };
+            match self.target.send(&alert) {
+                Ok(()) => {
+                    self.status.delivered.fetch_add(1, Ordering::Relaxed);
+                    self.store.delivery_result(d.id, true, now, None)?;
+                }
+                Err(e) => {
+                    // 1, 2, 4 … seconds, at most five minutes apart.
+                    let wait = 1i64 << d.attempts.min(8);
+                    self.status
+                        .delivery_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(channel = %self.name, alert = %d.alert, error = %e, retry_in_s = wait.min(300),
+                        "alert notification failed");
+                    self.store
+                        .delivery_result(d.id, false, now + wait.min(300), Some(&e))?;
+                }
+            }
+        }
+        Ok(due.len())
+    }
+}
