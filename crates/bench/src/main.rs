@@ -9,6 +9,7 @@
 //!   SQLite inserting the same rows (`bench/audit.sh`).
 
 mod audit;
+mod detect;
 
 use std::{
     sync::{
@@ -83,6 +84,16 @@ enum Cmd {
         #[arg(long)]
         bodies: Option<std::path::PathBuf>,
     },
+    /// Events per second through the default detection rules on one core,
+    /// against reading the events alone; memory per tracked person.
+    Detect {
+        #[arg(long, default_value_t = 2_000)]
+        operators: usize,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     BaselineServe {
         #[arg(long)]
         db: String,
@@ -94,6 +105,9 @@ enum Cmd {
         listen: String,
     },
 }
+
+#[global_allocator]
+static ALLOC: detect::Counting = detect::Counting;
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
@@ -128,6 +142,18 @@ fn main() -> Result<()> {
                 warmup,
                 server_pid,
             }))?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::Detect {
+            operators,
+            days,
+            seed,
+        } => {
+            let out = detect::run(detect::Plan {
+                operators,
+                days,
+                seed,
+            })?;
             println!("{}", serde_json::to_string(&out)?);
         }
         Cmd::AuditAppend {

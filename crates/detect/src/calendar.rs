@@ -28,6 +28,25 @@ pub fn jst_date(day: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(day + 719_163).unwrap_or(NaiveDate::MIN)
 }
 
+/// Public holidays from 2000 to 2099 and the company's own days off, as one
+/// set: a lookup per check instead of computing the calendar per event.
+pub fn days_off(company: &[NaiveDate]) -> HashSet<NaiveDate> {
+    let mut off: HashSet<NaiveDate> = company.iter().copied().collect();
+    let (Some(mut d), Some(end)) = (
+        NaiveDate::from_ymd_opt(2000, 1, 1),
+        NaiveDate::from_ymd_opt(2100, 1, 1),
+    ) else {
+        return off;
+    };
+    while d < end {
+        if mamori_core::holiday::is_holiday(d) {
+            off.insert(d);
+        }
+        d = d.succ_opt().unwrap_or(end);
+    }
+    off
+}
+
 /// A span of working time in minutes from the start of its day; `end` may
 /// pass 1440 for a shift that runs past midnight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,8 +154,9 @@ pub struct WorkingTime<'a> {
 }
 
 impl WorkingTime<'_> {
+    /// `days_off` holds the public holidays too (see [`days_off`]).
     pub fn is_off(&self, date: NaiveDate) -> bool {
-        mamori_core::holiday::is_holiday(date) || self.days_off.contains(&date)
+        self.days_off.contains(&date)
     }
 
     fn windows(&self, date: NaiveDate) -> Vec<Window> {
@@ -229,7 +249,7 @@ mod tests {
 
     #[test]
     fn working_time_with_grace_holidays_and_night_shifts() {
-        let off = HashSet::from([NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()]);
+        let off = days_off(&[NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()]);
         let day = Shift::parse("mon-fri 09:00-18:00").unwrap();
         let w = WorkingTime {
             shift: &day,

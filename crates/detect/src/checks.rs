@@ -300,16 +300,16 @@ fn cumulative(cx: &Ctx, u: &UserState, out: &mut Vec<Finding>) {
         return;
     }
     let r = &cx.rules.cumulative;
-    let Some((peer, day)) = cx
-        .peers
-        .filter(|p| p.members >= r.min_peers)
-        .and_then(|p| p.cumulative_p.zip(p.distinct_p))
-    else {
+    let own = f64::from(u.history_distinct());
+    let Some((peer, day)) = cx.peers.filter(|p| p.members >= r.min_peers).and_then(|p| {
+        p.cumulative_without(own, r.peer_percentile)
+            .zip(p.distinct_p)
+    }) else {
         return;
     };
     // The peers' figures are as of midnight; today's count is still growing,
     // so a busy day of their own is allowed on top.
-    let peer = peer + day;
+    let peer = (peer * r.margin).max(peer + day);
     // Already a 30-day look-back: not lowered for departing people, whose
     // ordinary month would otherwise cross half the peers' top.
     let threshold = peer.max(f64::from(r.floor));

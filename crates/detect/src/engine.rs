@@ -40,8 +40,57 @@ pub struct PeerStats {
     pub distinct_median: Option<f64>,
     /// Percentile of distinct customers in an active day.
     pub distinct_p: Option<f64>,
-    /// Percentile of 30-day distinct customers.
-    pub cumulative_p: Option<f64>,
+    /// Every member's 30-day distinct customers as of midnight, ascending:
+    /// a person is compared with the others, never with themselves (in a
+    /// small team the 99th percentile is the top person — possibly the thief).
+    pub cumulative: Vec<f64>,
+}
+
+impl PeerStats {
+    /// The percentile of the others' 30-day counts, leaving out one `own`.
+    pub fn cumulative_without(&self, own: f64, p: f64) -> Option<f64> {
+        let all = &self.cumulative;
+        let skip = all.partition_point(|v| *v < own);
+        if all.get(skip) != Some(&own) {
+            return percentile(&mut all.clone(), p);
+        }
+        let n = all.len() - 1;
+        if n == 0 {
+            return None;
+        }
+        // Nearest rank among the others, read around the skipped element.
+        let rank = (((p / 100.0) * n as f64).ceil() as usize).clamp(1, n) - 1;
+        Some(if rank < skip {
+            all[rank]
+        } else {
+            all[rank + 1]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PeerStats;
+
+    #[test]
+    fn a_person_is_compared_with_the_others() {
+        let p = PeerStats {
+            cumulative: vec![10.0, 20.0, 30.0, 40.0, 1000.0],
+            ..PeerStats::default()
+        };
+        // The top person against the others: the others' top, not themselves.
+        assert_eq!(p.cumulative_without(1000.0, 99.0), Some(40.0));
+        assert_eq!(p.cumulative_without(10.0, 99.0), Some(1000.0));
+        assert_eq!(p.cumulative_without(30.0, 50.0), Some(20.0));
+        assert_eq!(p.cumulative_without(10.0, 50.0), Some(30.0));
+        // Someone new (not in the figures) is compared with everyone.
+        assert_eq!(p.cumulative_without(5.0, 99.0), Some(1000.0));
+        let alone = PeerStats {
+            cumulative: vec![7.0],
+            ..PeerStats::default()
+        };
+        assert_eq!(alone.cumulative_without(7.0, 99.0), None);
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +141,7 @@ impl Engine {
             .iter()
             .map(|(k, v)| Ok((k.clone(), parse(v)?)))
             .collect::<Result<_, RulesError>>()?;
-        let days_off = rules.off_hours.days_off.iter().copied().collect();
+        let days_off = crate::calendar::days_off(&rules.off_hours.days_off);
         Ok(Self {
             rules,
             shifts,
@@ -269,7 +318,10 @@ fn peer_stats(users: &HashMap<String, UserState>, rules: &Rules) -> HashMap<Stri
                 hour_p: percentile(&mut acc.hours, rules.hourly_volume.peer_percentile),
                 distinct_median: median(&mut acc.distinct),
                 distinct_p: percentile(&mut acc.distinct, rules.cumulative.peer_percentile),
-                cumulative_p: percentile(&mut acc.cumulative, rules.cumulative.peer_percentile),
+                cumulative: {
+                    acc.cumulative.sort_by(f64::total_cmp);
+                    acc.cumulative
+                },
             };
             (g.to_owned(), stats)
         })

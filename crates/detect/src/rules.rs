@@ -208,9 +208,12 @@ rule!(
 );
 
 rule!(
-    /// 9. Distinct customers over 30 days above the peer percentile.
+    /// 9. Distinct customers over 30 days well above the peer percentile.
     Cumulative, Severity::Medium, {
         peer_percentile: f64 = 99.0,
+        /// How far above the percentile: by definition one in a hundred honest
+        /// people is above the 99th, so the line is drawn clear of them.
+        margin: f64 = 1.25,
         min_peers: u32 = 5,
         floor: u32 = 800,
     }
@@ -373,6 +376,9 @@ impl Rules {
         }
         if self.daily_distinct.peer_ratio.is_nan() || self.daily_distinct.peer_ratio < 1.0 {
             return bad("daily_distinct.peer_ratio must be at least 1");
+        }
+        if self.cumulative.margin.is_nan() || self.cumulative.margin < 1.0 {
+            return bad("cumulative.margin must be at least 1");
         }
         if !(self.departing.factor > 0.0 && self.departing.factor <= 1.0) {
             return bad("departing.factor must be in (0, 1]");

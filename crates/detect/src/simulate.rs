@@ -92,11 +92,21 @@ impl Sim {
     /// another as calls are handled (a few minutes each), not at random
     /// moments: a person on the phone cannot take twenty calls in an hour.
     pub fn work(&mut self, i: usize, date: NaiveDate, calls: usize) {
+        self.lookups(i, date, calls, 0.15);
+    }
+
+    /// `n` lookups of customers nobody called about, spread over the shift,
+    /// each under a plausible case id: quiet browsing, the slow leak.
+    pub fn browse(&mut self, i: usize, date: NaiveDate, n: usize) {
+        self.lookups(i, date, n, 0.0);
+    }
+
+    fn lookups(&mut self, i: usize, date: NaiveDate, calls: usize, callbacks: f64) {
         let slot = (9 * 3600 - 600) / calls.max(1) as i64;
         for k in 0..calls as i64 {
             let secs = k * slot + self.rng.random_range(0..slot.max(2) / 2);
             let at = jst(date, 9, 0, 0) + Duration::seconds(secs);
-            let callback = !self.operators[i].recent.is_empty() && self.rng.random_bool(0.15);
+            let callback = !self.operators[i].recent.is_empty() && self.rng.random_bool(callbacks);
             let customer = if callback {
                 let r = &self.operators[i].recent;
                 r[self.rng.random_range(0..r.len())].clone()

@@ -269,9 +269,9 @@ fn slow_exfiltration_over_a_month() {
         let day = w.next;
         w.sim.normal_day(day);
         if Sim::is_workday(day) {
-            // On top of their own calls, as many customers again as a typical colleague.
-            let extra = median.round() as usize;
-            w.sim.work(thief, day, extra);
+            // As many customers again as a typical colleague sees: twice
+            // the peers' distinct customers, every working day.
+            w.sim.browse(thief, day, median.round() as usize);
         }
         raised.extend(w.feed());
         w.next += Duration::days(1);

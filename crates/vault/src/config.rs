@@ -207,7 +207,7 @@ impl Default for DetectConfig {
         Self {
             enabled: true,
             rules_file: "detect.toml".into(),
-            snapshot_every_s: 10,
+            snapshot_every_s: 60,
             peer_groups: "role-department".into(),
             channels: Vec::new(),
         }
