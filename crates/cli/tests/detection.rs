@@ -89,15 +89,79 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Sends every alert to a webhook on `port`.
-fn webhook_channel(v: &TestVault, port: u16) {
+/// Sends every alert to `target`.
+fn channel(v: &TestVault, target: &str) {
     let path = v.data().join("mamori.toml");
     let cfg = std::fs::read_to_string(&path).unwrap();
     let channel = format!(
-        "channels = [{{ name = \"soc\", target = \"http://127.0.0.1:{port}/hook\", audience = \"all\", min_severity = \"low\" }}]"
+        "channels = [{{ name = \"soc\", target = \"{target}\", audience = \"all\", min_severity = \"low\" }}]"
     );
     assert!(cfg.contains("channels = []"), "{cfg}");
     std::fs::write(&path, cfg.replacen("channels = []", &channel, 1)).unwrap();
+}
+
+fn webhook_channel(v: &TestVault, port: u16) {
+    channel(v, &format!("http://127.0.0.1:{port}/hook"));
+}
+
+/// A message with its body decoded when the sender chose base64.
+fn decoded(mail: &str) -> String {
+    use base64::Engine;
+    let Some((head, body)) = mail.split_once("\r\n\r\n") else {
+        return mail.to_owned();
+    };
+    if !head.contains("Content-Transfer-Encoding: base64") {
+        return mail.to_owned();
+    }
+    let text: String = body.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_default();
+    format!("{head}\r\n\r\n{}", String::from_utf8_lossy(&bytes))
+}
+
+/// A local SMTP relay that keeps every message it is given.
+fn smtp_sink(listener: TcpListener) -> Arc<Mutex<Vec<String>>> {
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let m = mails.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut say = |s: &str| conn.write_all(s.as_bytes());
+            let _ = say("220 sink ESMTP\r\n");
+            let mut data: Option<String> = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(d) = data.as_mut() {
+                    if line == ".\r\n" {
+                        m.lock().unwrap().push(data.take().unwrap());
+                        let _ = say("250 queued\r\n");
+                    } else {
+                        d.push_str(&line);
+                    }
+                    continue;
+                }
+                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                let _ = match verb.as_str() {
+                    "EHLO" => say("250-sink\r\n250 8BITMIME\r\n"),
+                    "DATA" => {
+                        data = Some(String::new());
+                        say("354 go ahead\r\n")
+                    }
+                    "QUIT" => {
+                        let _ = say("221 bye\r\n");
+                        break;
+                    }
+                    _ => say("250 ok\r\n"),
+                };
+            }
+        }
+    });
+    mails
 }
 
 /// A vault with a tenant, decoys, and a team: supervisor `sv` over operator `op`.
@@ -354,4 +418,69 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
         "{metrics}"
     );
     s.stop();
+}
+
+#[test]
+fn alerts_are_mailed_through_the_relay() {
+    let Setup {
+        mut v,
+        honey,
+        op,
+        so,
+        ..
+    } = setup();
+    let relay = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = relay.local_addr().unwrap().port();
+    let mails = smtp_sink(relay);
+    channel(&v, "mailto:soc@example.jp,ciso@example.jp");
+    for (k, val) in [
+        ("MAMORI_DETECT_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("MAMORI_DETECT_SMTP_PORT", port.to_string()),
+        ("MAMORI_DETECT_SMTP_TLS", "none".to_owned()),
+        ("MAMORI_DETECT_SMTP_FROM", "mamori@example.jp".to_owned()),
+    ] {
+        v.env.push((k.to_owned(), val));
+    }
+    let s = v.serve();
+    assert_eq!(read(&s, &op, &honey[2]), 200);
+    let id = alerts(&s, &so, "honey", 1)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = Instant::now();
+    // (Other alerts may come first: off-hours, when the test runs at night in Japan.)
+    let mail = loop {
+        let found = mails
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| decoded(m))
+            .find(|m| m.contains(&id));
+        if let Some(m) = found {
+            break m;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no mail about {id}: {:?}\n{}",
+            mails.lock().unwrap(),
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        mail.contains("To: soc@example.jp, ciso@example.jp"),
+        "{mail}"
+    );
+    assert!(mail.contains("おとり顧客レコードへのアクセス"), "{mail}");
+    assert!(mail.contains("From: mamori@example.jp"), "{mail}");
+    assert!(mail.contains(&format!("mamori alert show {id}")), "{mail}");
+    assert!(mail.contains("critical"), "{mail}");
+    assert!(mail.contains(" JST"), "{mail}");
+    s.stop();
+    // A mail channel without a relay is refused when the server starts.
+    v.env.retain(|(k, _)| k != "MAMORI_DETECT_SMTP_HOST");
+    let out = v.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[detect.smtp] host"), "{err}");
 }

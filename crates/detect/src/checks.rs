@@ -157,7 +157,12 @@ fn off_hours(cx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 fn new_client(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
-    let Some(client) = cx.a.client.as_deref() else {
+    // Network addresses only: the CLI on the server's own host is not a terminal.
+    let Some(client) =
+        cx.a.client
+            .as_deref()
+            .filter(|c| c.parse::<std::net::IpAddr>().is_ok())
+    else {
         return;
     };
     let r = &cx.rules.new_client;

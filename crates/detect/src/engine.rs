@@ -342,8 +342,10 @@ impl Raiser<'_> {
             let Some((alert, new_level)) = self.one(a, u, f) else {
                 continue;
             };
+            let severity = alert.severity;
             out.push(alert);
-            if let Some(level) = new_level {
+            // Only an escalation beyond what the alert itself says is news.
+            if let Some(level) = new_level.filter(|l| *l > severity) {
                 let f = Finding {
                     rule: RuleId::RiskScore,
                     variant: level.as_str(),

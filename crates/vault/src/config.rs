@@ -44,8 +44,40 @@ pub struct DetectConfig {
     /// People are compared with others of the same role and department
     /// (`role-department`) or of the same role (`role`).
     pub peer_groups: String,
+    /// The mail relay of `mailto:` channels.
+    pub smtp: SmtpConfig,
     /// Where alerts are sent.
     pub channels: Vec<ChannelConfig>,
+}
+
+/// The mail relay alert e-mails go through.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Relay host; empty: no e-mail channels.
+    pub host: String,
+    pub port: u16,
+    /// Sender address of alert e-mails.
+    pub from: String,
+    /// `starttls` (required), `tls` (implicit TLS, usually port 465) or `none` (a relay on this host only).
+    pub tls: String,
+    /// CA certificate(s) to trust besides the system's (PEM), relative to the data directory.
+    pub ca: String,
+    /// Login at the relay, if it wants one; the password comes from MAMORI_SMTP_PASSWORD.
+    pub username: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            from: "mamori@localhost".into(),
+            tls: "starttls".into(),
+            ca: String::new(),
+            username: String::new(),
+        }
+    }
 }
 
 /// One notification channel.
@@ -54,6 +86,7 @@ pub struct DetectConfig {
 pub struct ChannelConfig {
     pub name: String,
     /// `https://…` or `http://…` (a webhook: JSON with a Slack/Teams `text`),
+    /// `mailto:a@example.jp,b@example.jp` (through `detect.smtp`),
     /// `syslog+udp://host:514`, `syslog+tcp://host:601`, `syslog+tls://host:6514`.
     pub target: String,
     /// `all` (the security office), or `team:<login>`: alerts about the
@@ -209,6 +242,7 @@ impl Default for DetectConfig {
             rules_file: "detect.toml".into(),
             snapshot_every_s: 60,
             peer_groups: "role-department".into(),
+            smtp: SmtpConfig::default(),
             channels: Vec::new(),
         }
     }

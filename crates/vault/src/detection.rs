@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Backend, Vault,
-    config::{ChannelConfig, DetectConfig},
+    config::{ChannelConfig, DetectConfig, SmtpConfig},
     error::{Result, VaultError},
 };
 
@@ -247,7 +247,7 @@ impl Vault {
         let senders = cfg
             .channels
             .iter()
-            .map(|c| Ok((c.name.clone(), Target::parse(c, data_dir)?)))
+            .map(|c| Ok((c.name.clone(), Target::parse(c, cfg, data_dir)?)))
             .collect::<Result<Vec<_>>>()?;
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Signal::default();
@@ -593,10 +593,89 @@ enum Target {
         client: reqwest::blocking::Client,
     },
     Syslog(Box<mamori_audit::siem::Sink>),
+    Mail(Box<Mail>),
+}
+
+/// An e-mail channel: the relay and the recipients.
+struct Mail {
+    transport: lettre::SmtpTransport,
+    from: lettre::message::Mailbox,
+    to: Vec<lettre::message::Mailbox>,
+}
+
+impl Mail {
+    fn parse(list: &str, smtp: &SmtpConfig, dir: &Path) -> std::result::Result<Mail, String> {
+        use lettre::transport::smtp::{
+            authentication::Credentials,
+            client::{Certificate, Tls, TlsParameters},
+        };
+        if smtp.host.is_empty() {
+            return Err("mailto: channels need [detect.smtp] host".into());
+        }
+        let to = list
+            .split(',')
+            .map(|a| {
+                a.trim()
+                    .parse()
+                    .map_err(|_| format!("'{a}' is not an e-mail address"))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let from = smtp
+            .from
+            .parse()
+            .map_err(|_| format!("detect.smtp.from '{}' is not an e-mail address", smtp.from))?;
+        let params = || {
+            let mut b = TlsParameters::builder(smtp.host.clone());
+            if !smtp.ca.is_empty() {
+                let pem =
+                    std::fs::read(dir.join(&smtp.ca)).map_err(|e| format!("{}: {e}", smtp.ca))?;
+                b = b.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| e.to_string())?);
+            }
+            b.build_rustls().map_err(|e| e.to_string())
+        };
+        let tls = match smtp.tls.as_str() {
+            "none" => Tls::None,
+            "starttls" => Tls::Required(params()?),
+            "tls" => Tls::Wrapper(params()?),
+            other => return Err(format!("detect.smtp.tls '{other}': none, starttls or tls")),
+        };
+        mamori_audit::tls::install_provider();
+        let mut b = lettre::SmtpTransport::builder_dangerous(&smtp.host)
+            .port(smtp.port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(10)));
+        if !smtp.username.is_empty() {
+            let password = std::env::var("MAMORI_SMTP_PASSWORD").unwrap_or_default();
+            b = b.credentials(Credentials::new(smtp.username.clone(), password));
+        }
+        Ok(Mail {
+            transport: b.build(),
+            from,
+            to,
+        })
+    }
+
+    fn send(&self, subject: &str, body: String) -> std::result::Result<(), String> {
+        use lettre::Transport;
+        let mut m = lettre::Message::builder()
+            .from(self.from.clone())
+            .subject(subject);
+        for to in &self.to {
+            m = m.to(to.clone());
+        }
+        let message = m
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(&message)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 impl Target {
-    fn parse(c: &ChannelConfig, dir: &Path) -> Result<Target> {
+    fn parse(c: &ChannelConfig, cfg: &DetectConfig, dir: &Path) -> Result<Target> {
         let bad = |m: &str| VaultError::Config(format!("detect channel '{}': {m}", c.name));
         if parse_severity(&c.min_severity).is_none() {
             return Err(bad("min_severity must be low, medium, high or critical"));
@@ -629,8 +708,12 @@ impl Target {
             }
             return Ok(Target::Syslog(Box::new(sink)));
         }
+        if let Some(list) = c.target.strip_prefix("mailto:") {
+            let mail = Mail::parse(list, &cfg.smtp, dir).map_err(|e| bad(&e))?;
+            return Ok(Target::Mail(Box::new(mail)));
+        }
         Err(bad(
-            "target must be an http(s):// webhook or syslog+udp|tcp|tls://host:port",
+            "target must be an http(s):// webhook, mailto:ADDRESSES or syslog+udp|tcp|tls://host:port",
         ))
     }
 
@@ -655,6 +738,23 @@ impl Target {
                 } else {
                     Err(format!("{url} answered {}", resp.status()))
                 }
+            }
+            Target::Mail(mail) => {
+                let subject = format!("[mamori] {severity}: {ja} / {en}");
+                let at = DateTime::<Utc>::from_timestamp(a.at + 9 * 3600, 0).unwrap_or_default();
+                let body = format!(
+                    "{ja}\n{en}\n\n重大度 severity: {severity}\n対象 user: {who}\nルール rule: {} {}\n\
+                     日時 at: {}\n証跡 evidence: {}#{}\nリスク risk: {:.0}\n\n\
+                     mamori alert show {}\n",
+                    a.rule,
+                    a.variant,
+                    at.format("%Y-%m-%d %H:%M:%S JST"),
+                    a.evidence_log,
+                    a.evidence_seq,
+                    a.risk,
+                    a.id,
+                );
+                mail.send(&subject, body)
             }
             Target::Syslog(sink) => {
                 let level = match severity {
