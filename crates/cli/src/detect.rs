@@ -70,6 +70,57 @@ pub enum HoneyCmd {
 }
 
 #[derive(Subcommand)]
+pub enum ShiftCmd {
+    /// Import a shift calendar: CSV `login,date,start,end` (Japan time, HH:MM;
+    /// empty start and end: a day off). Each person's days in the file replace what was known.
+    Import { file: PathBuf },
+    /// Give a person one of the rules file's named weekly shifts (`[off_hours.shifts]`).
+    Set {
+        login: String,
+        #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
+        shift: Option<String>,
+        /// Back to the default shift.
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+pub fn shift(dir: &Path, cmd: ShiftCmd, out: Out) -> Result<()> {
+    let opened = datadir::open(dir)?;
+    let vault = &opened.vault;
+    match cmd {
+        ShiftCmd::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let r = vault.import_shifts(&cli_actor(), &text)?;
+            out.emit(&r, |r| {
+                format!(
+                    "imported {} shift rows: {} people, {} person-days",
+                    r.rows, r.people, r.days
+                )
+            });
+        }
+        ShiftCmd::Set {
+            login,
+            shift,
+            clear: _,
+        } => {
+            let rules = detection::load_rules(dir, &opened.config.detect)?;
+            let known: Vec<String> = rules.off_hours.shifts.keys().cloned().collect();
+            vault.set_user_shift(&cli_actor(), &login, shift.as_deref(), &known)?;
+            out.emit(
+                &serde_json::json!({ "login": login, "shift": shift }),
+                |_| match &shift {
+                    Some(s) => format!("'{login}' works the '{s}' shift"),
+                    None => format!("'{login}' works the default shift"),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 pub enum DetectCmd {
     /// Print the built-in rules as a rules file to start from.
     Rules,

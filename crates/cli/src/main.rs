@@ -125,6 +125,9 @@ enum Command {
     /// Decoy (honey) customers: any access to one raises a critical alert.
     #[command(subcommand)]
     Honey(detect::HoneyCmd),
+    /// Shift calendars and named shifts, for the off-hours rule.
+    #[command(subcommand)]
+    Shift(detect::ShiftCmd),
     /// Detection rules: print the defaults, check a rules file, replay history.
     #[command(subcommand)]
     Detect(detect::DetectCmd),
@@ -428,6 +431,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Alert(cmd) => detect::alert(dir, cli.token.as_deref(), cmd, out)?,
         Command::Honey(cmd) => detect::honey(dir, cmd, out)?,
         Command::Detect(cmd) => detect::detect(dir, cmd, out)?,
+        Command::Shift(cmd) => detect::shift(dir, cmd, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

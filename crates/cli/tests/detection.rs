@@ -484,3 +484,70 @@ fn alerts_are_mailed_through_the_relay() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[detect.smtp] host"), "{err}");
 }
+
+#[test]
+fn the_shift_calendar_decides_what_is_off_hours() {
+    let Setup { v, op, op2, so, .. } = setup();
+    // Yesterday, today and tomorrow in Japan (a run at midnight stays covered):
+    // `op` is off, `op2` works around the clock.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let mut csv = String::from("login,date,start,end\n");
+    for d in [today.pred_opt().unwrap(), today, today.succ_opt().unwrap()] {
+        csv.push_str(&format!("op,{d},,\nop2,{d},00:00,24:00\n"));
+    }
+    let file = v.dir.path().join("shifts.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let r = v.ok(&["shift", "import", file.to_str().unwrap()]);
+    assert_eq!(
+        (r["rows"].as_u64(), r["people"].as_u64(), r["days"].as_u64()),
+        (Some(6), Some(2), Some(6))
+    );
+
+    // Bad files are refused as a whole, by line.
+    for (text, needle) in [
+        (
+            format!("login,date,start,end\nop,{today},09:00,18:00\nghost,{today},09:00,18:00\n"),
+            "line 3: unknown login",
+        ),
+        (
+            "ログイン,日付,開始,終了\nop,2026-13-01,09:00,18:00\n".to_owned(),
+            "line 2: the date",
+        ),
+        (
+            format!("login,date,start,end\nop,{today},9時,18:00\n"),
+            "line 2:",
+        ),
+        ("name,date\nop,2026-12-01\n".to_owned(), "'login' column"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = v.run(&["shift", "import", file.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let out = v.run(&["shift", "set", "op", "--shift", "night"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no shift 'night'"));
+
+    let s = v.serve();
+    assert_eq!(
+        s.search(&op, "acme", Some("inquiry"), "phone", "03-0000-0001")
+            .status,
+        200
+    );
+    assert_eq!(
+        s.search(&op2, "acme", Some("inquiry"), "phone", "03-0000-0002")
+            .status,
+        200
+    );
+    let off = alerts(&s, &so, "off_hours", 1);
+    thread::sleep(Duration::from_millis(1000));
+    let off = if off.len() == 1 {
+        alerts(&s, &so, "off_hours", 1)
+    } else {
+        off
+    };
+    let who: Vec<&str> = off.iter().filter_map(|a| a["login"].as_str()).collect();
+    assert!(who.contains(&"op"), "{who:?}");
+    assert!(!who.contains(&"op2"), "{who:?}");
+    s.stop();
+}

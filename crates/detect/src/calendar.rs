@@ -81,7 +81,8 @@ fn minutes(s: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
-fn window(s: &str) -> Result<Window, String> {
+/// `HH:MM-HH:MM`; an end at or before the start runs past midnight.
+pub fn window(s: &str) -> Result<Window, String> {
     let (a, b) = s
         .split_once('-')
         .ok_or_else(|| format!("'{s}' is not HH:MM-HH:MM"))?;

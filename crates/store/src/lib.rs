@@ -211,6 +211,15 @@ pub trait AlertStore: Send + Sync {
     fn save_detect_snapshot(&self, s: &DetectSnapshot) -> Result<()>;
     fn add_honey(&self, rows: &[HoneyRow]) -> Result<()>;
     fn honey(&self) -> Result<Vec<HoneyRow>>;
+    /// Replaces, in one transaction, the working time of every (person, day)
+    /// that `rows` name.
+    fn import_shifts(&self, rows: &[ShiftRow]) -> Result<()>;
+    /// Calendar entries from `since` (`YYYY-MM-DD`) on.
+    fn shifts(&self, since: &str) -> Result<Vec<ShiftRow>>;
+    /// Gives a person a named weekly shift of the rules file (or none).
+    fn set_user_shift(&self, login: &str, shift: Option<&str>) -> Result<()>;
+    /// Every person's named shift.
+    fn user_shifts(&self) -> Result<Vec<(String, String)>>;
 }
 
 /// The append-only audit log's storage: events, the perfect subtrees of each

@@ -566,3 +566,15 @@ pub struct DetectSnapshot {
     pub state: Vec<u8>,
     pub saved_at: i64,
 }
+
+/// A person's working time on one day (Japan time), from an imported shift
+/// calendar. `start == end == 0` marks a day off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShiftRow {
+    pub login: String,
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Minutes from the day's midnight; `end` may pass 1440 (a night shift).
+    pub start_min: u32,
+    pub end_min: u32,
+}

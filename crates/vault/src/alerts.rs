@@ -426,6 +426,126 @@ impl Vault {
     }
 }
 
+/// What a shift calendar import did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShiftImport {
+    pub rows: usize,
+    pub people: usize,
+    pub days: usize,
+}
+
+impl Vault {
+    /// Imports a shift calendar: CSV with a header `login,date,start,end`
+    /// (or `ログイン,日付,開始,終了`), Japan time, `HH:MM`; an end at or before
+    /// the start runs past midnight; empty start and end mark a day off.
+    /// Each (person, day) in the file replaces what was known of that day;
+    /// the whole file is checked before anything is written.
+    pub fn import_shifts(&self, actor: &str, csv_text: &str) -> Result<ShiftImport> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(csv_text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| VaultError::bad("shift_csv_invalid", format!("header: {e}")))?
+            .clone();
+        let col = |names: [&str; 2]| {
+            headers
+                .iter()
+                .position(|h| names.contains(&h))
+                .ok_or_else(|| {
+                    VaultError::bad(
+                        "shift_csv_invalid",
+                        format!("the header needs a '{}' column", names[0]),
+                    )
+                })
+        };
+        let cols = [
+            col(["login", "ログイン"])?,
+            col(["date", "日付"])?,
+            col(["start", "開始"])?,
+            col(["end", "終了"])?,
+        ];
+        let known: std::collections::HashSet<String> =
+            self.store.users()?.into_iter().map(|u| u.login).collect();
+        let mut rows = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let bad = |m: String| VaultError::bad("shift_csv_invalid", format!("line {line}: {m}"));
+            let r = record.map_err(|e| bad(e.to_string()))?;
+            let [login, date, start, end] = cols.map(|c| r.get(c).unwrap_or(""));
+            if !known.contains(login) {
+                return Err(bad("unknown login".into()));
+            }
+            let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| bad("the date is not YYYY-MM-DD".into()))?;
+            let (start_min, end_min) = match (start, end) {
+                ("", "") => (0, 0),
+                _ => {
+                    let w =
+                        mamori_detect::calendar::window(&format!("{start}-{end}")).map_err(bad)?;
+                    (w.start, w.end)
+                }
+            };
+            rows.push(mamori_store::ShiftRow {
+                login: login.to_owned(),
+                day: day.to_string(),
+                start_min,
+                end_min,
+            });
+        }
+        let people: std::collections::HashSet<&str> =
+            rows.iter().map(|r| r.login.as_str()).collect();
+        let days: std::collections::HashSet<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.login.as_str(), r.day.as_str()))
+            .collect();
+        let out = ShiftImport {
+            rows: rows.len(),
+            people: people.len(),
+            days: days.len(),
+        };
+        let e = Event::new(actor, "shift.import", mamori_audit::Decision::Allow, "ok")
+            .detail("rows", out.rows)
+            .detail("people", out.people)
+            .detail("days", out.days);
+        self.audit.append(e)?;
+        self.store.import_shifts(&rows)?;
+        Ok(out)
+    }
+
+    /// Gives a person one of the rules file's named shifts (`known`), or none.
+    pub fn set_user_shift(
+        &self,
+        actor: &str,
+        login: &str,
+        shift: Option<&str>,
+        known: &[String],
+    ) -> Result<()> {
+        self.existing_user(login)?;
+        if let Some(s) = shift
+            && !known.iter().any(|k| k == s)
+        {
+            return Err(VaultError::bad(
+                "shift_unknown",
+                format!(
+                    "no shift '{s}' in the rules file; it defines: {}",
+                    if known.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        let e = Event::new(actor, "user.shift", mamori_audit::Decision::Allow, "ok")
+            .detail("user", login)
+            .detail("shift", shift);
+        self.audit.append(e)?;
+        self.store.set_user_shift(login, shift)?;
+        Ok(())
+    }
+}
+
 /// The 16 bytes of an alert id (32 hex digits), which bind a sealed note to its alert.
 fn alert_bytes(id: &str) -> Result<[u8; 16]> {
     let mut b = [0u8; 16];

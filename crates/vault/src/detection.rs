@@ -23,7 +23,9 @@ use std::{
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mamori_audit::{AuditLog, AuditStore, Decision as AuditDecision, Event, SealedEvent};
-use mamori_detect::{Activity, Alert, Engine, Facts, Rules, Severity, record_key};
+use mamori_detect::{
+    Activity, Alert, Engine, Facts, Rules, Severity, calendar::Window, record_key,
+};
 use mamori_store::{AlertRow, AlertState, DetectSnapshot};
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +131,26 @@ impl Directory {
             .map(|v| (v.id, v.contract_end))
             .collect();
         let mut d = Directory::default();
+        let shifts: HashMap<String, String> = store.user_shifts()?.into_iter().collect();
+        let since = (Utc::now() - chrono::Duration::days(LEARN_DAYS + 2)).date_naive();
+        let mut calendars: HashMap<String, BTreeMap<NaiveDate, Vec<Window>>> = HashMap::new();
+        for r in store.shifts(&since.to_string())? {
+            let Ok(day) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") else {
+                continue;
+            };
+            let windows = calendars
+                .entry(r.login)
+                .or_default()
+                .entry(day)
+                .or_default();
+            // A day off is the day with no windows.
+            if r.end_min > r.start_min {
+                windows.push(Window {
+                    start: r.start_min,
+                    end: r.end_min,
+                });
+            }
+        }
         for u in store.users()? {
             // The last working day: the leaving day, or the day before a contract's (exclusive) end.
             let vendor_end = u
@@ -147,7 +169,8 @@ impl Directory {
             let facts = Facts {
                 peer_group: Some(group),
                 contract_end: end.and_then(jst_date),
-                ..Facts::default()
+                shift: shifts.get(&u.login).cloned(),
+                calendar: calendars.remove(&u.login).unwrap_or_default(),
             };
             d.facts.insert(u.login, facts);
         }

@@ -7,8 +7,30 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter, types::Value};
 use super::{SqliteVault, governance::bad_enum};
 use crate::{
     AlertChange, AlertFilter, AlertRow, AlertState, AlertStore, DeliveryRow, DetectSnapshot,
-    HoneyRow, Result,
+    HoneyRow, Result, ShiftRow,
 };
+
+/// Sixth migration of `vault.db`: shift calendars. Changes bump the
+/// governance revision, so a running detector picks them up at once.
+pub(super) const SHIFTS_MIGRATION: &str = r#"
+CREATE TABLE shift_calendar (
+    login TEXT NOT NULL REFERENCES users(login),
+    day TEXT NOT NULL,
+    start_min INTEGER NOT NULL CHECK (start_min >= 0 AND start_min < 1440),
+    end_min INTEGER NOT NULL CHECK (end_min >= start_min AND end_min <= 2880),
+    PRIMARY KEY (login, day, start_min)
+);
+CREATE INDEX shift_calendar_day ON shift_calendar(day);
+CREATE TABLE user_shifts (
+    login TEXT PRIMARY KEY REFERENCES users(login),
+    shift TEXT NOT NULL
+);
+CREATE TRIGGER rev_shift_cal_i AFTER INSERT ON shift_calendar BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_shift_cal_d AFTER DELETE ON shift_calendar BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_user_shift_i AFTER INSERT ON user_shifts BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_user_shift_u AFTER UPDATE ON user_shifts BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_user_shift_d AFTER DELETE ON user_shifts BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+"#;
 
 /// Fifth migration of `vault.db`.
 pub(super) const MIGRATION: &str = r#"
@@ -103,6 +125,66 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
 }
 
 impl AlertStore for SqliteVault {
+    fn import_shifts(&self, rows: &[ShiftRow]) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        for r in rows {
+            tx.execute(
+                "DELETE FROM shift_calendar WHERE login = ?1 AND day = ?2",
+                params![r.login, r.day],
+            )?;
+        }
+        for r in rows {
+            tx.execute(
+                "INSERT OR REPLACE INTO shift_calendar (login, day, start_min, end_min) VALUES (?1, ?2, ?3, ?4)",
+                params![r.login, r.day, r.start_min, r.end_min],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn shifts(&self, since: &str) -> Result<Vec<ShiftRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT login, day, start_min, end_min FROM shift_calendar WHERE day >= ?1
+             ORDER BY login, day, start_min",
+        )?;
+        let rows = st
+            .query_map([since], |r| {
+                Ok(ShiftRow {
+                    login: r.get(0)?,
+                    day: r.get(1)?,
+                    start_min: r.get(2)?,
+                    end_min: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_user_shift(&self, login: &str, shift: Option<&str>) -> Result<()> {
+        let w = self.writer.lock();
+        match shift {
+            Some(s) => w.execute(
+                "INSERT INTO user_shifts (login, shift) VALUES (?1, ?2)
+                 ON CONFLICT (login) DO UPDATE SET shift = ?2",
+                params![login, s],
+            )?,
+            None => w.execute("DELETE FROM user_shifts WHERE login = ?1", [login])?,
+        };
+        Ok(())
+    }
+
+    fn user_shifts(&self) -> Result<Vec<(String, String)>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached("SELECT login, shift FROM user_shifts ORDER BY login")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn insert_alert(&self, a: &AlertRow, channels: &[String], now: i64) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
@@ -527,5 +609,39 @@ mod tests {
         let u = v.user("op1").unwrap().unwrap();
         assert_eq!((u.leaves_at, u.suspended_at), (None, None));
         assert!(v.set_suspended("ghost", Some(1)).is_err());
+
+        // Shift calendars: an import replaces the days it names, and nothing else.
+        let day = |d: &str, s: u32, e: u32| ShiftRow {
+            login: "op1".into(),
+            day: d.into(),
+            start_min: s,
+            end_min: e,
+        };
+        let rev = crate::GovernanceStore::governance_rev(&v).unwrap();
+        v.import_shifts(&[day("2026-12-01", 540, 1080), day("2026-12-02", 1320, 1800)])
+            .unwrap();
+        v.import_shifts(&[day("2026-12-02", 0, 0)]).unwrap();
+        assert_eq!(
+            v.shifts("2026-12-01").unwrap(),
+            vec![day("2026-12-01", 540, 1080), day("2026-12-02", 0, 0)]
+        );
+        assert_eq!(v.shifts("2026-12-02").unwrap().len(), 1);
+        assert!(v.import_shifts(&[day("2026-12-03", 900, 600)]).is_err());
+        assert!(
+            v.import_shifts(&[ShiftRow {
+                login: "ghost".into(),
+                ..day("2026-12-04", 0, 60)
+            }])
+            .is_err()
+        );
+        v.set_user_shift("op1", Some("night")).unwrap();
+        v.set_user_shift("op1", Some("early")).unwrap();
+        assert_eq!(
+            v.user_shifts().unwrap(),
+            vec![("op1".into(), "early".into())]
+        );
+        v.set_user_shift("op1", None).unwrap();
+        assert!(v.user_shifts().unwrap().is_empty());
+        assert!(crate::GovernanceStore::governance_rev(&v).unwrap() > rev);
     }
 }

@@ -83,6 +83,7 @@ CREATE TABLE assignments (
     super::exports::MIGRATION,
     super::full_access::MIGRATION,
     super::alerts::MIGRATION,
+    super::alerts::SHIFTS_MIGRATION,
 ];
 
 fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
