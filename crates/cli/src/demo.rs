@@ -54,6 +54,8 @@ pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> 
         if vault.store().tenant(id)?.is_none() {
             vault.create_tenant(&actor, id, name, CONTACT_CENTRE_SCHEMA)?;
             load_customers(&vault, &actor, id, seed, records, out)?;
+            // Decoys, like any customer to the people who look them up.
+            vault.plant_honey(&actor, id, 20, rand::random())?;
         }
     }
     let users = demo_users(&vault, &actor)?;
@@ -346,6 +348,11 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("by-suzuki")
     );
     println!(
-        "8. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+        "8. Detection watches every call: twenty searches without a case id in a few minutes look like enumeration, and the security office (and the operator's supervisor) see a high alert within a second. Each tenant also holds 20 decoy customers; reading one raises a critical alert:\n   for i in $(seq -w 1 20); do curl -s -o /dev/null -X POST {base}/v1/tenants/sakura-tel/records/search -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d \"{{\\\"purpose\\\":\\\"inquiry\\\",\\\"by\\\":{{\\\"phone\\\":\\\"03123400$i\\\"}}}}\"; done\n   curl -s '{base}/v1/alerts' -H 'Authorization: Bearer {}'\n",
+        tok("op-sato"),
+        tok("so-tanaka")
+    );
+    println!(
+        "9. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
     );
 }

@@ -483,6 +483,27 @@ fn alerts_are_mailed_through_the_relay() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[detect.smtp] host"), "{err}");
+    // So is an unknown way of forming peer groups.
+    v.env
+        .push(("MAMORI_DETECT_PEER_GROUPS".into(), "team".into()));
+    channel_none(&v);
+    let out = v.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("detect.peer_groups 'team'"), "{err}");
+}
+
+/// Removes the channels again.
+fn channel_none(v: &TestVault) {
+    let path = v.data().join("mamori.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    let start = cfg.find("channels = [{").unwrap();
+    let end = start + cfg[start..].find("}]").unwrap() + 2;
+    std::fs::write(
+        &path,
+        format!("{}channels = []{}", &cfg[..start], &cfg[end..]),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -191,6 +191,15 @@ impl Directory {
     }
 }
 
+fn check_peer_groups(v: &str) -> Result<()> {
+    match v {
+        "role-department" | "role" => Ok(()),
+        other => Err(VaultError::Config(format!(
+            "detect.peer_groups '{other}': role-department or role"
+        ))),
+    }
+}
+
 fn jst_date(unix: i64) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp(unix + 9 * 3600, 0).map(|t| t.date_naive())
 }
@@ -266,6 +275,7 @@ impl Vault {
         rules: Rules,
         data_dir: &Path,
     ) -> Result<Detection> {
+        check_peer_groups(&cfg.peer_groups)?;
         let engine = Engine::new(rules).map_err(|e| VaultError::Config(e.to_string()))?;
         let senders = cfg
             .channels
@@ -578,6 +588,7 @@ pub fn replay(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Vec<Alert>, u64)> {
+    check_peer_groups(peer_groups)?;
     let mut engine = Engine::new(rules).map_err(|e| VaultError::Config(e.to_string()))?;
     engine.set_directory(Directory::load(store, peer_groups)?.facts);
     engine.set_honey(honey_keys(store)?);
