@@ -117,7 +117,13 @@ fn audited(data: &std::path::Path) -> HashMap<String, u32> {
         after = last.rowid;
         for row in &rows {
             let event: Value = serde_json::from_slice(&row.body).unwrap();
-            if let Some(case) = event["case_id"].as_str() {
+            // The clients' requests only: detection's own events (`alert.raise`
+            // by `system`) may repeat after a kill, by design — an alert is
+            // recorded again rather than risk being stored unrecorded.
+            let by_person = event["actor"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("user:"));
+            if let Some(case) = event["case_id"].as_str().filter(|_| by_person) {
                 *seen.entry(case.to_owned()).or_insert(0) += 1;
             }
         }
