@@ -119,16 +119,17 @@ pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     clock: SharedClock,
     pusher: Option<Pusher>,
-    appended: Appended,
+    appended: Signal,
 }
 
-/// A signal raised after every committed batch, for readers that follow
-/// the log in this process (detection) without polling the database hard.
+/// A wake-up call between threads: a generation counter to wait on. The
+/// audit writer raises one after every committed batch, for readers that
+/// follow the log in this process (detection) without polling the database hard.
 #[derive(Clone, Default)]
-pub struct Appended(Arc<(Mutex<u64>, Condvar)>);
+pub struct Signal(Arc<(Mutex<u64>, Condvar)>);
 
-impl Appended {
-    fn bump(&self) {
+impl Signal {
+    pub fn raise(&self) {
         let (m, c) = &*self.0;
         let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
         *g += 1;
@@ -181,7 +182,7 @@ impl AuditLog {
         let (tx, rx) = bounded::<Msg>(16 * MAX_BATCH);
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let pusher = Pusher::start(store.clone(), witnesses);
-        let appended = Appended::default();
+        let appended = Signal::default();
         // A process killed before its last checkpoint leaves a log's tail
         // unsigned; the next one to start signs it within a second (a log
         // already signed to its end is left alone).
@@ -254,7 +255,7 @@ impl AuditLog {
     }
 
     /// The signal raised after each batch this process commits.
-    pub fn appended(&self) -> Appended {
+    pub fn appended(&self) -> Signal {
         self.appended.clone()
     }
 
@@ -275,7 +276,7 @@ struct Writer {
     /// process knows, and since when.
     unsigned: HashMap<String, Instant>,
     pusher: Option<Pusher>,
-    appended: Appended,
+    appended: Signal,
     /// Each log's tree and last hash as this writer left it: reused when
     /// the head it reads under the lock is still that (nobody else
     /// appended), which spares reading the frontier in every transaction.
@@ -396,7 +397,7 @@ impl Writer {
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     reply.send(Ok(receipt));
                 }
-                self.appended.bump();
+                self.appended.raise();
             }
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "audit append failed; refusing the requests that needed it");

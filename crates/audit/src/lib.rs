@@ -31,7 +31,7 @@ mod verify;
 pub mod witness;
 pub mod witness_client;
 
-pub use appender::{Appended, AuditError, AuditLog, Receipt};
+pub use appender::{AuditError, AuditLog, Receipt, Signal};
 pub use event::{Decision, Event, SealedEvent, log_for};
 pub use mamori_store::{AuditStore, CheckpointRow};
 pub use merkle::leaf_hash;

@@ -46,93 +46,98 @@ pub fn alert_id(user: &str, rule: RuleId, variant: &str, window: i64) -> String 
 impl Alert {
     /// One line for people, in Japanese and English.
     pub fn summary(&self) -> (String, String) {
-        let (v, t) = (self.value.round(), self.threshold.round());
-        let (ja, en): (String, String) = match (self.rule, self.variant.as_str()) {
-            (RuleId::HourlyVolume, _) => (
-                format!("1時間の閲覧件数 {v} 件（しきい値 {t}）"),
-                format!("{v} records viewed in one hour (threshold {t})"),
-            ),
-            (RuleId::DailyDistinct, _) => (
-                format!("本日の閲覧顧客数 {v}（しきい値 {t}）"),
-                format!("{v} distinct customers today (threshold {t})"),
-            ),
-            (RuleId::NoCase, "vip") => (
-                "案件番号なしで重要顧客を閲覧".into(),
-                "VIP or sensitive record viewed without a case id".into(),
-            ),
-            (RuleId::NoCase, _) => (
-                format!("案件番号なしの照会 本日 {v} 件"),
-                format!("{v} lookups without a case id today"),
-            ),
-            (RuleId::Enumeration, "rows") => (
-                format!("1回の検索で {v} 件を取得"),
-                format!("one search returned {v} records"),
-            ),
-            (RuleId::Enumeration, _) => (
-                format!("案件番号なしの検索 {v} 回（短時間）"),
-                format!("{v} searches without a case id in a short time"),
-            ),
-            (RuleId::Export, "rows") => (
-                format!("{v} 行のエクスポート申請（上限 {t}）"),
-                format!("export request for {v} rows (limit {t})"),
-            ),
-            (RuleId::Export, _) => (
-                format!("本日 {v} 件目のエクスポート申請"),
-                format!("export request number {v} today"),
-            ),
-            (RuleId::OffHours, _) => (
-                "勤務時間外または祝日のアクセス".into(),
-                "access outside working hours or on a holiday".into(),
-            ),
-            (RuleId::Unmask, "no_purpose") => (
-                "利用目的なしで機微情報を表示".into(),
-                "sensitive fields shown without a purpose".into(),
-            ),
-            (RuleId::Unmask, _) => (
-                format!("機微情報の表示 本日 {v} 件（上限 {t}）"),
-                format!("{v} sensitive values shown today (limit {t})"),
-            ),
-            (RuleId::Departing, _) => (
-                format!("退職・契約終了予定者の大量閲覧 {v}（しきい値 {t}）"),
-                format!("departing user's volume {v} (lowered threshold {t})"),
-            ),
-            (RuleId::Cumulative, _) => (
-                format!("30日間の閲覧顧客数 {v}（同僚の上位 {t}）"),
-                format!("{v} distinct customers in 30 days (peers' top {t})"),
-            ),
-            (RuleId::Inactive, "contract_ended") => (
-                "契約終了後のアクセス".into(),
-                "activity after the contract ended".into(),
-            ),
-            (RuleId::Inactive, _) => (
-                format!("{v} 日ぶりのアクセス"),
-                format!("activity after {v} idle days"),
-            ),
-            (RuleId::NewClient, "concurrent") => (
-                "複数の端末から同時にアクセス".into(),
-                "concurrent sessions from two addresses".into(),
-            ),
-            (RuleId::NewClient, _) => (
-                "新しい端末・アドレスからのアクセス".into(),
-                "access from a new terminal or address".into(),
-            ),
-            (RuleId::Velocity, _) => (
-                format!("毎分 {t} 件超の閲覧が継続"),
-                format!("more than {t} records a minute, sustained"),
-            ),
-            (RuleId::Denials, _) => (
-                format!("拒否 {v} 回（短時間）"),
-                format!("{v} refusals in a short time"),
-            ),
-            (RuleId::Honey, _) => (
-                "おとり顧客レコードへのアクセス".into(),
-                "a honey (decoy) record was accessed".into(),
-            ),
-            (RuleId::RiskScore, _) => (
-                format!("リスクスコア {v}"),
-                format!("risk score reached {v}"),
-            ),
-        };
-        (ja, en)
+        summary(self.rule, &self.variant, self.value, self.threshold)
     }
+}
+
+/// One line for people about an alert of `rule` (and `variant`), in Japanese and English.
+pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (String, String) {
+    let (v, t) = (value.round(), threshold.round());
+    let (ja, en): (String, String) = match (rule, variant) {
+        (RuleId::HourlyVolume, _) => (
+            format!("1時間の閲覧件数 {v} 件（しきい値 {t}）"),
+            format!("{v} records viewed in one hour (threshold {t})"),
+        ),
+        (RuleId::DailyDistinct, _) => (
+            format!("本日の閲覧顧客数 {v}（しきい値 {t}）"),
+            format!("{v} distinct customers today (threshold {t})"),
+        ),
+        (RuleId::NoCase, "vip") => (
+            "案件番号なしで重要顧客を閲覧".into(),
+            "VIP or sensitive record viewed without a case id".into(),
+        ),
+        (RuleId::NoCase, _) => (
+            format!("案件番号なしの照会 本日 {v} 件"),
+            format!("{v} lookups without a case id today"),
+        ),
+        (RuleId::Enumeration, "rows") => (
+            format!("1回の検索で {v} 件を取得"),
+            format!("one search returned {v} records"),
+        ),
+        (RuleId::Enumeration, _) => (
+            format!("案件番号なしの検索 {v} 回（短時間）"),
+            format!("{v} searches without a case id in a short time"),
+        ),
+        (RuleId::Export, "rows") => (
+            format!("{v} 行のエクスポート申請（上限 {t}）"),
+            format!("export request for {v} rows (limit {t})"),
+        ),
+        (RuleId::Export, _) => (
+            format!("本日 {v} 件目のエクスポート申請"),
+            format!("export request number {v} today"),
+        ),
+        (RuleId::OffHours, _) => (
+            "勤務時間外または祝日のアクセス".into(),
+            "access outside working hours or on a holiday".into(),
+        ),
+        (RuleId::Unmask, "no_purpose") => (
+            "利用目的なしで機微情報を表示".into(),
+            "sensitive fields shown without a purpose".into(),
+        ),
+        (RuleId::Unmask, _) => (
+            format!("機微情報の表示 本日 {v} 件（上限 {t}）"),
+            format!("{v} sensitive values shown today (limit {t})"),
+        ),
+        (RuleId::Departing, _) => (
+            format!("退職・契約終了予定者の大量閲覧 {v}（しきい値 {t}）"),
+            format!("departing user's volume {v} (lowered threshold {t})"),
+        ),
+        (RuleId::Cumulative, _) => (
+            format!("30日間の閲覧顧客数 {v}（同僚の上位 {t}）"),
+            format!("{v} distinct customers in 30 days (peers' top {t})"),
+        ),
+        (RuleId::Inactive, "contract_ended") => (
+            "契約終了後のアクセス".into(),
+            "activity after the contract ended".into(),
+        ),
+        (RuleId::Inactive, _) => (
+            format!("{v} 日ぶりのアクセス"),
+            format!("activity after {v} idle days"),
+        ),
+        (RuleId::NewClient, "concurrent") => (
+            "複数の端末から同時にアクセス".into(),
+            "concurrent sessions from two addresses".into(),
+        ),
+        (RuleId::NewClient, _) => (
+            "新しい端末・アドレスからのアクセス".into(),
+            "access from a new terminal or address".into(),
+        ),
+        (RuleId::Velocity, _) => (
+            format!("毎分 {t} 件超の閲覧が継続"),
+            format!("more than {t} records a minute, sustained"),
+        ),
+        (RuleId::Denials, _) => (
+            format!("拒否 {v} 回（短時間）"),
+            format!("{v} refusals in a short time"),
+        ),
+        (RuleId::Honey, _) => (
+            "おとり顧客レコードへのアクセス".into(),
+            "a honey (decoy) record was accessed".into(),
+        ),
+        (RuleId::RiskScore, _) => (
+            format!("リスクスコア {v}"),
+            format!("risk score reached {v}"),
+        ),
+    };
+    (ja, en)
 }

@@ -24,6 +24,16 @@ pub fn jst_hour(at: DateTime<Utc>) -> usize {
     ((at.timestamp() + JST_SECS).rem_euclid(86_400) / 3_600) as usize
 }
 
+/// Start (Unix seconds) of the JST hour holding `at`.
+pub fn hour_start(at: i64) -> i64 {
+    (at + JST_SECS).div_euclid(3_600) * 3_600 - JST_SECS
+}
+
+/// Start (Unix seconds) of the JST day holding `at`.
+pub fn day_start(at: i64) -> i64 {
+    (at + JST_SECS).div_euclid(86_400) * 86_400 - JST_SECS
+}
+
 pub fn jst_date(day: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(day + 719_163).unwrap_or(NaiveDate::MIN)
 }

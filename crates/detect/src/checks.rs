@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use mamori_audit::Decision;
 
 use crate::activity::{Activity, Kind};
-use crate::calendar::WorkingTime;
+use crate::calendar::{self, WorkingTime};
 use crate::engine::{Facts, PeerStats};
 use crate::rules::{RuleId, Rules, Severity};
 use crate::stats::robust;
@@ -43,15 +43,13 @@ pub struct Ctx<'a> {
     pub factor: f64,
 }
 
-const JST: i64 = 9 * 3600;
-
 impl Ctx<'_> {
     pub fn hour_window(&self) -> i64 {
-        (self.at + JST).div_euclid(3600) * 3600 - JST
+        calendar::hour_start(self.at)
     }
 
     pub fn day_window(&self) -> i64 {
-        (self.at + JST).div_euclid(86_400) * 86_400 - JST
+        calendar::day_start(self.at)
     }
 
     fn on(&self, rule: RuleId) -> bool {

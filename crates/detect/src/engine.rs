@@ -350,7 +350,7 @@ impl Raiser<'_> {
                     rule: RuleId::RiskScore,
                     variant: level.as_str(),
                     severity: level,
-                    window: day_window(a.at.timestamp()),
+                    window: crate::calendar::day_start(a.at.timestamp()),
                     value: 0.0,
                     threshold: 0.0,
                     indicator: None,
@@ -409,11 +409,6 @@ impl Raiser<'_> {
         };
         Some((alert, (after > before).then_some(after).flatten()))
     }
-}
-
-fn day_window(at: i64) -> i64 {
-    const JST: i64 = 9 * 3600;
-    (at + JST).div_euclid(86_400) * 86_400 - JST
 }
 
 fn level_threshold(r: &crate::rules::Risk, s: Severity) -> f64 {

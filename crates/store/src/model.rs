@@ -561,7 +561,8 @@ pub struct HoneyRow {
 /// Detection's persisted state and how far into each log it reflects.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DetectSnapshot {
-    /// JSON: log → storage position of the last event consumed.
+    /// JSON the detector writes: each log's storage position of the last
+    /// event consumed, when it went live, alerts raised but not yet stored.
     pub cursors: String,
     pub state: Vec<u8>,
     pub saved_at: i64,

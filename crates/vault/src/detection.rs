@@ -14,7 +14,7 @@ use std::{
     collections::{BTreeMap, HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{
-        Arc, Condvar, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread::{self, JoinHandle},
@@ -22,9 +22,9 @@ use std::{
 };
 
 use chrono::{DateTime, NaiveDate, Utc};
-use mamori_audit::{AuditLog, AuditStore, Decision as AuditDecision, Event, SealedEvent};
+use mamori_audit::{AuditLog, AuditStore, Decision as AuditDecision, Event, SealedEvent, Signal};
 use mamori_detect::{
-    Activity, Alert, Engine, Facts, Rules, Severity, calendar::Window, record_key,
+    Activity, Alert, Engine, Facts, RuleId, Rules, Severity, calendar::Window, record_key,
 };
 use mamori_store::{AlertRow, AlertState, DetectSnapshot};
 use serde::{Deserialize, Serialize};
@@ -65,28 +65,6 @@ pub struct DetectStatus {
     pub lag_ms: AtomicU64,
     pub delivered: AtomicU64,
     pub delivery_failures: AtomicU64,
-}
-
-/// A wake-up call between threads.
-#[derive(Clone, Default)]
-struct Signal(Arc<(Mutex<u64>, Condvar)>);
-
-impl Signal {
-    fn raise(&self) {
-        let (m, c) = &*self.0;
-        *m.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        c.notify_all();
-    }
-
-    fn generation(&self) -> u64 {
-        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn wait(&self, seen: u64, timeout: Duration) {
-        let (m, c) = &*self.0;
-        let g = m.lock().unwrap_or_else(|e| e.into_inner());
-        drop(c.wait_timeout_while(g, timeout, |g| *g <= seen));
-    }
 }
 
 /// Detection running in this process; stops (saving its state) when dropped.
@@ -398,7 +376,8 @@ impl Detector {
         let events = feed.next(self.store_audit().as_ref());
         self.position.cursors = feed.cursors;
         let events = events?;
-        let oldest = Utc::now().timestamp_micros() - LEARN_DAYS * 86_400 * 1_000_000;
+        let now = Utc::now().timestamp_micros();
+        let oldest = now - LEARN_DAYS * 86_400 * 1_000_000;
         for e in &events {
             let Some(a) = Activity::from_event(e) else {
                 continue;
@@ -409,7 +388,7 @@ impl Detector {
             }
             let alerts = self.engine.observe(&a);
             self.status.events.fetch_add(1, Ordering::Relaxed);
-            let lag = (Utc::now().timestamp_micros() - ts).max(0) / 1000;
+            let lag = (now - ts).max(0) / 1000;
             self.status.lag_ms.store(lag as u64, Ordering::Relaxed);
             if ts >= self.position.live_from {
                 self.position.pending.extend(alerts);
@@ -528,7 +507,7 @@ impl Detector {
         self.cfg
             .channels
             .iter()
-            .filter(|c| parse_severity(&c.min_severity).is_some_and(|min| alert.severity >= min))
+            .filter(|c| Severity::parse(&c.min_severity).is_some_and(|min| alert.severity >= min))
             .filter(|c| match c.audience.strip_prefix("team:") {
                 Some(sup) => self.directory.manages(sup, &alert.user),
                 None => true,
@@ -548,17 +527,6 @@ impl Detector {
             Err(e) => tracing::error!(error = %e, "could not save detection state"),
         }
     }
-}
-
-pub fn parse_severity(s: &str) -> Option<Severity> {
-    [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ]
-    .into_iter()
-    .find(|x| x.as_str() == s)
 }
 
 fn alert_row(a: &Alert, now: i64) -> AlertRow {
@@ -720,7 +688,7 @@ impl Mail {
 impl Target {
     fn parse(c: &ChannelConfig, cfg: &DetectConfig, dir: &Path) -> Result<Target> {
         let bad = |m: &str| VaultError::Config(format!("detect channel '{}': {m}", c.name));
-        if parse_severity(&c.min_severity).is_none() {
+        if Severity::parse(&c.min_severity).is_none() {
             return Err(bad("min_severity must be low, medium, high or critical"));
         }
         if c.audience != "all" && !c.audience.starts_with("team:") {
@@ -831,29 +799,9 @@ impl Target {
 
 /// The alert's one-line summaries (Japanese, English).
 pub fn summary(a: &AlertRow) -> (String, String) {
-    let rule = serde_json::from_value(serde_json::Value::String(a.rule.clone()));
-    let severity = parse_severity(&a.severity);
-    match (rule, severity) {
-        (Ok(rule), Some(severity)) => Alert {
-            id: a.id.clone(),
-            rule,
-            variant: a.variant.clone(),
-            severity,
-            user: a.login.clone(),
-            tenant: a.tenant.clone(),
-            at: DateTime::from_timestamp(a.at, 0).unwrap_or_default(),
-            window: a.window,
-            value: a.value,
-            threshold: a.threshold,
-            indicator: None,
-            evidence: mamori_detect::EventRef {
-                log: a.evidence_log.clone(),
-                seq: a.evidence_seq,
-            },
-            risk: a.risk,
-        }
-        .summary(),
-        _ => (a.rule.clone(), a.rule.clone()),
+    match RuleId::parse(&a.rule) {
+        Some(rule) => mamori_detect::alert::summary(rule, &a.variant, a.value, a.threshold),
+        None => (a.rule.clone(), a.rule.clone()),
     }
 }
 
