@@ -7,7 +7,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mamori_audit::{
-    AuditStore, Trust, VerifyReport, archive,
+    Trust, VerifyReport, archive,
     checkpoint::{CosignatureVerifier, Verifier},
     sample::{self, Sample, SampleSpec},
     siem, verify,
@@ -139,7 +139,8 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
     if let AuditCmd::Archive { before, to, log } = cmd {
         return archive_old_events(dir, &before, to, log, out);
     }
-    let store = datadir::open_audit(dir)?;
+    let opened = datadir::open_audit(dir)?;
+    let store = &*opened;
     match cmd {
         AuditCmd::Verify {
             log,
@@ -166,7 +167,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 checkpoints.extend(witnessed(w, &key, &witness_keys, witness_ca.as_deref())?);
             }
             let report = verify(
-                &store,
+                store,
                 log.as_deref(),
                 &Trust {
                     key: Some(key),
@@ -209,7 +210,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 to_ts: micros(to)?,
                 log: log.as_deref(),
             };
-            let sample = sample::draw(&store, &key, &spec)?;
+            let sample = sample::draw(store, &key, &spec)?;
             if let Some(path) = &file {
                 std::fs::write(path, serde_json::to_vec_pretty(&sample)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
@@ -233,7 +234,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
                 bail!("--name: letters, digits, '-' and '_' only");
             }
             let mut shipper = siem::Shipper {
-                store: &store,
+                store,
                 format,
                 sink: siem::Sink::parse(&to, ca.as_deref())?,
                 cursor_path: dir.join("siem").join(format!("{name}.cursor")),
@@ -275,7 +276,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             let cp = store
                 .latest_checkpoint(&log)?
                 .with_context(|| format!("log '{log}' has no signed checkpoint yet"))?;
-            let note = mamori_audit::proofs::cosigned(&store, &cp)?;
+            let note = mamori_audit::proofs::cosigned(store, &cp)?;
             out.emit(
                 &json!({"log": cp.log, "size": cp.size, "note": note}),
                 |_| note.trim_end().to_owned(),
@@ -326,7 +327,8 @@ fn archive_old_events(
     log: Option<String>,
     out: Out,
 ) -> Result<ExitCode> {
-    let store = datadir::open_audit_rw(dir)?;
+    let opened = datadir::open_audit_rw(dir)?;
+    let store = &*opened;
     let key = datadir::audit_verifier(dir)?;
     let before = parse_time(before)? * 1_000_000;
     let target = to.unwrap_or_else(|| dir.join("archive"));
@@ -337,7 +339,7 @@ fn archive_old_events(
     let now = chrono::Utc::now().timestamp_micros();
     let mut done = Vec::new();
     for l in logs {
-        if let Some(row) = archive::archive_log(&store, &key, &l, before, &target, now)? {
+        if let Some(row) = archive::archive_log(store, &key, &l, before, &target, now)? {
             done.push(json!({"log": row.log, "start": row.start, "end": row.end, "file": target.join(&row.file)}));
         }
     }

@@ -50,6 +50,11 @@ struct Cli {
         default_value = "mamori-data"
     )]
     data_dir: PathBuf,
+    /// Where the vault's data lives: empty for the SQLite files of the data
+    /// directory, or postgres://user@host:5432/db (password in
+    /// MAMORI_PG_PASSWORD). Overrides `[store] url` of mamori.toml.
+    #[arg(long, global = true, env = "MAMORI_STORE")]
+    store: Option<String>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -282,6 +287,12 @@ enum GenEncoding {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(url) = &cli.store {
+        // SAFETY: still single-threaded (nothing has been started yet). The
+        // configuration loader reads the store from the environment, so one
+        // variable carries `--store` to every command and child process.
+        unsafe { std::env::set_var(mamori_vault::config::STORE_ENV, url) };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MAMORI_LOG")

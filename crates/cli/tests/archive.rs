@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Write};
 
 use common::TestVault;
-use mamori_audit::{AuditStore, checkpoint::Verifier, merkle, proofs};
+use mamori_audit::{checkpoint::Verifier, merkle, proofs};
 
 fn hot_events(v: &TestVault, log: &str) -> (u64, u64) {
     let c = rusqlite::Connection::open(v.data().join("audit.db")).unwrap();
@@ -74,14 +74,14 @@ fn old_events_move_to_archives_that_prove_themselves() {
     let signed = key.open(&latest.note).unwrap();
     let seq = end + 1;
     let row = store.event("tenant/acme", seq).unwrap().unwrap();
-    let proof = proofs::inclusion(&store, "tenant/acme", seq, signed.size)
+    let proof = proofs::inclusion(&*store, "tenant/acme", seq, signed.size)
         .unwrap()
         .unwrap();
     merkle::verify_inclusion(&row.hash, seq - 1, signed.size, &proof, &signed.root).unwrap();
     let archived_cp = key
         .open(&store.archives("tenant/acme").unwrap()[0].note)
         .unwrap();
-    let proof = proofs::consistency(&store, "tenant/acme", end, signed.size)
+    let proof = proofs::consistency(&*store, "tenant/acme", end, signed.size)
         .unwrap()
         .unwrap();
     merkle::verify_consistency(end, signed.size, &archived_cp.root, &signed.root, &proof).unwrap();

@@ -20,7 +20,6 @@ use std::{
 };
 
 use common::TestVault;
-use mamori_audit::AuditStore;
 use serde_json::{Value, json};
 
 /// A small deterministic generator (xorshift64*): the seed is printed so a

@@ -317,7 +317,7 @@ fn the_witness_answers_as_the_protocol_says() {
         second["note"].as_str().unwrap().to_owned(),
     );
     let store = mamori_vault::datadir::open_audit(&v.data()).unwrap();
-    let proof = proofs::consistency(&store, "system", n1, n2)
+    let proof = proofs::consistency(&*store, "system", n1, n2)
         .unwrap()
         .unwrap();
     let b64 = |h: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);

@@ -6,6 +6,8 @@
 //! and has no access to keys; a bug here can lose data but cannot leak it.
 
 pub mod model;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use model::*;

@@ -195,9 +195,22 @@ pub struct KeysConfig {
     pub audit_key_file: String,
 }
 
+/// Overrides `[store] url`; `mamori --store URL` sets it.
+pub const STORE_ENV: &str = "MAMORI_STORE";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
+    /// Where the vault keeps its data. Empty: the embedded SQLite files below.
+    /// `postgres://user@host:5432/db` (or `host=… user=… dbname=…`): one
+    /// PostgreSQL database that several `mamori serve` nodes share. The
+    /// `--store` option and MAMORI_STORE override it; a password belongs in
+    /// MAMORI_PG_PASSWORD, not in this file.
+    pub url: String,
+    /// PostgreSQL schema holding mamori's tables.
+    pub pg_schema: String,
+    /// Most PostgreSQL connections one process opens.
+    pub pg_pool_size: usize,
     /// Vault database file, relative to the data directory.
     pub vault_db: String,
     /// Audit database file, relative to the data directory.
@@ -260,6 +273,9 @@ impl Default for Config {
                 audit_key_file: "audit.key".into(),
             },
             store: StoreConfig {
+                url: String::new(),
+                pg_schema: "mamori".into(),
+                pg_pool_size: 16,
                 vault_db: "vault.db".into(),
                 audit_db: "audit.db".into(),
             },
@@ -380,7 +396,12 @@ pub enum ConfigError {
 impl Config {
     /// The file written by `mamori init`, with comments.
     pub fn default_toml() -> String {
-        let body = toml::to_string_pretty(&Config::default()).expect("default config serialises");
+        Config::default().to_toml()
+    }
+
+    /// This configuration as a file (what `init` writes).
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).expect("config serialises");
         format!(
             "# mamori configuration. Every key can be overridden by MAMORI_<SECTION>_<KEY>,\n\
              # e.g. MAMORI_SERVER_LISTEN=0.0.0.0:8080. Paths are relative to this directory.\n\n{body}"
@@ -394,7 +415,13 @@ impl Config {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        Self::from_toml_with_env(&src, &path.display().to_string(), |k| std::env::var(k).ok())
+        let mut config =
+            Self::from_toml_with_env(&src, &path.display().to_string(), |k| std::env::var(k).ok())?;
+        // The short form every guide uses (and `--store` sets).
+        if let Ok(url) = std::env::var(STORE_ENV) {
+            config.store.url = url;
+        }
+        Ok(config)
     }
 
     /// Parses `src`, then replaces every key for which `env` has a value.

@@ -9,6 +9,10 @@
 //! DIR/audit.db         the audit log (SQLite, WAL)
 //! DIR/policies/        Cedar policies and their schema
 //! ```
+//!
+//! With `[store] url = "postgres://…"` the two databases are one PostgreSQL
+//! schema instead, and every node serving the vault has a copy of the rest
+//! of the directory (the same keys and policies).
 
 use std::{
     fs,
@@ -25,17 +29,23 @@ use mamori_audit::{
 };
 use mamori_crypto::RootKey;
 use mamori_policy::{DEFAULT_POLICIES, Gate, POLICY_SCHEMA};
-use mamori_store::sqlite::{SqliteAudit, SqliteVault};
+use mamori_store::{
+    AuditStore,
+    postgres::{PgOptions, PgStore, is_postgres_url, url_has_password},
+    sqlite::{SqliteAudit, SqliteVault},
+};
 use zeroize::Zeroizing;
 
 use crate::{
-    Vault,
-    config::{CONFIG_FILE, Config},
+    Backend, Vault,
+    config::{CONFIG_FILE, Config, StoreConfig},
     error::{Result, VaultError},
 };
 
 pub const ROOT_KEY_ENV: &str = "MAMORI_ROOT_KEY";
 pub const AUDIT_KEY_ENV: &str = "MAMORI_AUDIT_KEY";
+/// The PostgreSQL password, kept out of the configuration file.
+pub const PG_PASSWORD_ENV: &str = "MAMORI_PG_PASSWORD";
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> VaultError {
     VaultError::Internal(format!("{what} {}: {e}", path.display()))
@@ -60,7 +70,32 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| io("cannot restrict", dir, e))?;
-    let config = Config::default();
+    let mut config = Config::default();
+    if let Ok(url) = std::env::var(crate::config::STORE_ENV) {
+        config.store.url = url;
+    }
+    let postgres = is_postgres_url(&config.store.url);
+    if postgres && url_has_password(&config.store.url) {
+        return Err(VaultError::bad(
+            "store_password_in_url",
+            format!(
+                "the store URL carries a password, which would be written to {CONFIG_FILE}; \
+                 give the URL without it and the password in {PG_PASSWORD_ENV}"
+            ),
+        ));
+    }
+    if postgres {
+        // Checked before anything is written: a schema holding a vault is
+        // served by copies of the data directory that created it.
+        let store = open_postgres(&config.store, true)?;
+        if store.holds_data()? {
+            return Err(VaultError::Conflict(format!(
+                "PostgreSQL schema '{}' already holds a vault; refusing to initialise it again \
+                 (another node serves it with a copy of the data directory that created it)",
+                store.schema()
+            )));
+        }
+    }
     let root_key = if std::env::var_os(ROOT_KEY_ENV).is_some() {
         format!("from environment variable {ROOT_KEY_ENV}")
     } else {
@@ -81,14 +116,15 @@ pub fn init(dir: &Path) -> Result<InitReport> {
         fs::write(policy_dir.join(name), body)
             .map_err(|e| io("cannot write", &policy_dir.join(name), e))?;
     }
-    SqliteVault::open(&dir.join(&config.store.vault_db))?;
-    SqliteAudit::open(
-        &dir.join(&config.store.audit_db),
-        config.audit.busy_timeout_ms,
-    )?;
+    if !postgres {
+        SqliteVault::open(&dir.join(&config.store.vault_db))?;
+        SqliteAudit::open(
+            &dir.join(&config.store.audit_db),
+            config.audit.busy_timeout_ms,
+        )?;
+    }
     let config_path = dir.join(CONFIG_FILE);
-    fs::write(&config_path, Config::default_toml())
-        .map_err(|e| io("cannot write", &config_path, e))?;
+    fs::write(&config_path, config.to_toml()).map_err(|e| io("cannot write", &config_path, e))?;
     Ok(InitReport {
         data_dir: dir.to_owned(),
         root_key,
@@ -201,11 +237,7 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
     let root = load_root_key(dir, &config)?;
     let gate = Gate::load(&dir.join(&config.policy.dir))
         .map_err(|e| VaultError::Internal(e.to_string()))?;
-    let store = Arc::new(SqliteVault::open(&dir.join(&config.store.vault_db))?);
-    let audit_store = Arc::new(SqliteAudit::open(
-        &dir.join(&config.store.audit_db),
-        config.audit.busy_timeout_ms,
-    )?);
+    let (store, audit_store) = open_stores(dir, &config)?;
     let signer = load_audit_key(dir, &config)?;
     let witnesses = witnesses(dir, &config, &signer.verifier())?;
     let audit = AuditLog::start(audit_store, signer, witnesses)?;
@@ -240,24 +272,73 @@ pub fn witness_target(dir: &Path, spec: &str, key: &Verifier, ca: &str) -> Resul
         .map_err(|e| VaultError::bad("witness_invalid", format!("audit.witnesses: {e}")))
 }
 
+/// The configured PostgreSQL store; `migrate` brings its schema up to date
+/// (what a server does), otherwise a schema of another version is refused.
+fn open_postgres(c: &StoreConfig, migrate: bool) -> Result<PgStore> {
+    let opts = PgOptions {
+        schema: c.pg_schema.clone(),
+        pool_size: c.pg_pool_size.max(1),
+        password: std::env::var(PG_PASSWORD_ENV).ok(),
+        ..Default::default()
+    };
+    let store = if migrate {
+        PgStore::open(&c.url, opts)
+    } else {
+        PgStore::open_existing(&c.url, opts)
+    };
+    Ok(store?)
+}
+
+/// The vault's stores: the SQLite files of the data directory, or the
+/// configured PostgreSQL database.
+pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc<dyn AuditStore>)> {
+    if is_postgres_url(&config.store.url) {
+        let store = Arc::new(open_postgres(&config.store, true)?);
+        return Ok((store.clone(), store));
+    }
+    if !config.store.url.is_empty() {
+        return Err(VaultError::bad(
+            "store_url_invalid",
+            format!(
+                "[store] url '{}': expected postgres://… (or empty for the SQLite files)",
+                config.store.url
+            ),
+        ));
+    }
+    Ok((
+        Arc::new(SqliteVault::open(&dir.join(&config.store.vault_db))?),
+        Arc::new(SqliteAudit::open(
+            &dir.join(&config.store.audit_db),
+            config.audit.busy_timeout_ms,
+        )?),
+    ))
+}
+
 /// The audit log of a data directory, read-only — what an auditor needs,
 /// with the public key (`audit_verifier` or one given to them): no root key,
-/// no signing key, no write access.
-pub fn open_audit(dir: &Path) -> Result<SqliteAudit> {
+/// no signing key, no write access. (On PostgreSQL, give the auditor a role
+/// with SELECT only: docs/deploy.md.)
+pub fn open_audit(dir: &Path) -> Result<Box<dyn AuditStore>> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
-    Ok(SqliteAudit::open_read_only(
+    if is_postgres_url(&config.store.url) {
+        return Ok(Box::new(open_postgres(&config.store, false)?));
+    }
+    Ok(Box::new(SqliteAudit::open_read_only(
         &dir.join(&config.store.audit_db),
-    )?)
+    )?))
 }
 
 /// The audit log of a data directory, writable, without the vault: for
 /// maintenance that needs no root key (`mamori audit archive`).
-pub fn open_audit_rw(dir: &Path) -> Result<SqliteAudit> {
+pub fn open_audit_rw(dir: &Path) -> Result<Box<dyn AuditStore>> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
-    Ok(SqliteAudit::open(
+    if is_postgres_url(&config.store.url) {
+        return Ok(Box::new(open_postgres(&config.store, false)?));
+    }
+    Ok(Box::new(SqliteAudit::open(
         &dir.join(&config.store.audit_db),
         config.audit.busy_timeout_ms,
-    )?)
+    )?))
 }
 
 /// The audit key's public half: from MAMORI_AUDIT_KEY when set, otherwise

@@ -1,9 +1,10 @@
 use std::path::Path;
 
 use parking_lot::Mutex;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Pool, migrate, open_with};
+use crate::rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS};
 use crate::{
     ArchiveRow, AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead,
     Result, StoreError,
@@ -145,8 +146,6 @@ impl SqliteAudit {
     }
 }
 
-const COLS: &str = "rowid, log, seq, ts, actor, action, tenant, decision, body, hash";
-
 /// Where `log` ends: its last event and its latest checkpoint.
 fn head(c: &Connection, log: &str) -> Result<Option<LogHead>> {
     let last: Option<(u64, [u8; 32])> = c
@@ -189,42 +188,6 @@ fn node(c: &Connection, log: &str, level: u32, index: u64) -> Result<Option<[u8;
         .query_row(params![log, level, index], |r| r.get(0))
         .optional()?,
     )
-}
-
-fn archive_from_row(r: &Row<'_>) -> rusqlite::Result<ArchiveRow> {
-    Ok(ArchiveRow {
-        log: r.get(0)?,
-        start: r.get(1)?,
-        end: r.get(2)?,
-        file: r.get(3)?,
-        sha256: r.get(4)?,
-        note: r.get(5)?,
-        archived_at: r.get(6)?,
-    })
-}
-
-fn checkpoint_from_row(r: &Row<'_>) -> rusqlite::Result<CheckpointRow> {
-    Ok(CheckpointRow {
-        log: r.get(0)?,
-        size: r.get(1)?,
-        ts: r.get(2)?,
-        note: r.get(3)?,
-    })
-}
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        rowid: r.get(0)?,
-        log: r.get(1)?,
-        seq: r.get(2)?,
-        ts: r.get(3)?,
-        actor: r.get(4)?,
-        action: r.get(5)?,
-        tenant: r.get(6)?,
-        decision: r.get(7)?,
-        body: r.get(8)?,
-        hash: r.get(9)?,
-    })
 }
 
 impl AuditStore for SqliteAudit {
@@ -278,11 +241,11 @@ impl AuditStore for SqliteAudit {
     fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLS} FROM audit_events WHERE log = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3"
+            "SELECT rowid, {AUDIT_COLS} FROM audit_events WHERE log = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3"
         ))?;
         let rows = st
-            .query_map(params![log, after, limit as i64], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then(params![log, after, limit as i64], |r| rows::audit(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -306,7 +269,7 @@ impl AuditStore for SqliteAudit {
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLS} FROM audit_events
+            "SELECT rowid, {AUDIT_COLS} FROM audit_events
              WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR action = ?3)
                AND (?4 IS NULL OR ts >= ?4) AND (?5 IS NULL OR ts < ?5) AND (?6 IS NULL OR rowid > ?6)
                AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.records') WHERE value = ?8))
@@ -315,7 +278,7 @@ impl AuditStore for SqliteAudit {
              ORDER BY rowid LIMIT ?7"
         ))?;
         let rows = st
-            .query_map(
+            .query_and_then(
                 params![
                     q.actor,
                     q.tenant,
@@ -328,18 +291,20 @@ impl AuditStore for SqliteAudit {
                     q.purpose,
                     q.case_id
                 ],
-                from_row,
+                |r| rows::audit(r),
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLS} FROM audit_events WHERE log = ?1 AND seq = ?2"
+            "SELECT rowid, {AUDIT_COLS} FROM audit_events WHERE log = ?1 AND seq = ?2"
         ))?;
-        Ok(st.query_row(params![log, seq], from_row).optional()?)
+        st.query_and_then(params![log, seq], |r| rows::audit(r))?
+            .next()
+            .transpose()
     }
 
     fn tree_node(&self, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
@@ -364,21 +329,22 @@ impl AuditStore for SqliteAudit {
     fn checkpoints(&self, log: &str, after: u64, limit: usize) -> Result<Vec<CheckpointRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
-            "SELECT log, size, ts, note FROM audit_checkpoints
-             WHERE log = ?1 AND size > ?2 ORDER BY size LIMIT ?3",
+            &format!("SELECT {CHECKPOINT_COLS} FROM audit_checkpoints WHERE log = ?1 AND size > ?2 ORDER BY size LIMIT ?3"),
         )?;
         let rows = st
-            .query_map(params![log, after, limit as i64], checkpoint_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then(params![log, after, limit as i64], |r| rows::checkpoint(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     fn latest_checkpoint(&self, log: &str) -> Result<Option<CheckpointRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
-            "SELECT log, size, ts, note FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1",
+            &format!("SELECT {CHECKPOINT_COLS} FROM audit_checkpoints WHERE log = ?1 ORDER BY size DESC LIMIT 1"),
         )?;
-        Ok(st.query_row([log], checkpoint_from_row).optional()?)
+        st.query_and_then([log], |r| rows::checkpoint(r))?
+            .next()
+            .transpose()
     }
 
     fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()> {
@@ -402,13 +368,12 @@ impl AuditStore for SqliteAudit {
 
     fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT log, start, end, file, sha256, note, archived_at FROM audit_archives
-             WHERE log = ?1 ORDER BY start",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {ARCHIVE_COLS} FROM audit_archives WHERE log = ?1 ORDER BY start"
+        ))?;
         let rows = st
-            .query_map([log], archive_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([log], |r| rows::archive(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 

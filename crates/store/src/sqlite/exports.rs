@@ -2,13 +2,10 @@
 //! history (kept for good), and the encrypted package between approval and
 //! its one download (deleted then, or when its window ends).
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{
-    SqliteVault,
-    governance::{ALL_SEGMENTS, bad_enum, json_list, parse_list},
-    history::History,
-};
+use super::{SqliteVault, history::History};
+use crate::rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, json_list};
 use crate::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
     HistoryRow, PackageMeta, Result,
@@ -68,45 +65,6 @@ CREATE TABLE export_packages (
 );
 "#;
 
-const COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, sealed, key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by, package_rows, package_canaries, package_bytes, package_sha256, package_at, download_until, closed_by, closed_at";
-
-fn export_from_row(r: &Row<'_>) -> rusqlite::Result<ExportRow> {
-    let segment: String = r.get(3)?;
-    let state: String = r.get(12)?;
-    let sha: Option<Vec<u8>> = r.get(18)?;
-    let package = match (r.get::<_, Option<u64>>(15)?, sha) {
-        (Some(rows), Some(sha)) => Some(PackageMeta {
-            rows,
-            canaries: r.get(16)?,
-            bytes: r.get(17)?,
-            sha256: sha.try_into().map_err(|_| bad_enum(18))?,
-            created_at: r.get(19)?,
-            download_until: r.get(20)?,
-        }),
-        _ => None,
-    };
-    Ok(ExportRow {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        requester: r.get(2)?,
-        segment: (segment != ALL_SEGMENTS).then_some(segment),
-        fields: parse_list(&r.get::<_, String>(4)?)?,
-        purpose: r.get(5)?,
-        case_id: r.get(6)?,
-        sealed: r.get(7)?,
-        key_version: r.get(8)?,
-        recipient_key: r.get(9)?,
-        rows_at_request: r.get(10)?,
-        approvals_required: r.get(11)?,
-        state: ExportState::parse(&state).ok_or_else(|| bad_enum(12))?,
-        created_at: r.get(13)?,
-        approve_by: r.get(14)?,
-        package,
-        closed_by: r.get(21)?,
-        closed_at: r.get(22)?,
-    })
-}
-
 impl ExportStore for SqliteVault {
     fn insert_export(&self, e: &ExportRow, first: &HistoryRow) -> Result<()> {
         let mut w = self.writer.lock();
@@ -140,30 +98,33 @@ impl ExportStore for SqliteVault {
 
     fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(&format!("SELECT {COLS} FROM exports WHERE id = ?1"))?;
-        Ok(st.query_row([&id[..]], export_from_row).optional()?)
+        let mut st =
+            c.prepare_cached(&format!("SELECT {EXPORT_COLS} FROM exports WHERE id = ?1"))?;
+        st.query_and_then([&id[..]], |r| rows::export(r))?
+            .next()
+            .transpose()
     }
 
     fn exports(&self, f: &ExportFilter) -> Result<Vec<ExportRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLS} FROM exports
+            "SELECT {EXPORT_COLS} FROM exports
              WHERE (?1 IS NULL OR tenant = ?1)
                AND (?2 IS NULL OR requester = ?2)
                AND (?3 IS NULL OR state = ?3)
              ORDER BY created_at DESC, id LIMIT ?4"
         ))?;
         let rows = st
-            .query_map(
+            .query_and_then(
                 params![
                     f.tenant,
                     f.requester,
                     f.state.map(ExportState::as_str),
                     f.limit.max(1) as i64
                 ],
-                export_from_row,
+                |r| rows::export(r),
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -174,21 +135,12 @@ impl ExportStore for SqliteVault {
 
     fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT export, approver, role, at, comment FROM export_approvals
-             WHERE export = ?1 ORDER BY at, rowid",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {APPROVAL_COLS} FROM export_approvals WHERE export = ?1 ORDER BY at, rowid"
+        ))?;
         let rows = st
-            .query_map([&id[..]], |r| {
-                Ok(ExportApprovalRow {
-                    export: r.get(0)?,
-                    approver: r.get(1)?,
-                    role: r.get(2)?,
-                    at: r.get(3)?,
-                    comment: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([&id[..]], |r| rows::approval(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 

@@ -4,13 +4,10 @@
 //! the nomination's state in the same transaction, so no code path can make
 //! a holder without an approval on record.
 
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Transaction, params};
 
-use super::{
-    SqliteVault,
-    governance::{ALL_SEGMENTS, bad_enum, move_state},
-    history::History,
-};
+use super::{SqliteVault, governance::move_state, history::History};
+use crate::rows::{self, ALL_SEGMENTS, FULL_ACCESS_COLS};
 use crate::{FullAccessOutcome, FullAccessRow, HistoryRow, RequestState, Result, StoreError};
 
 /// Fourth migration of `vault.db`.
@@ -50,24 +47,6 @@ CREATE TRIGGER rev_full_access_i AFTER INSERT ON full_access BEGIN UPDATE govern
 CREATE TRIGGER rev_full_access_u AFTER UPDATE ON full_access BEGIN UPDATE governance_rev SET rev = rev + 1; END;
 "#;
 
-const COLS: &str = "id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at, revoked_by, revoked_at";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<FullAccessRow> {
-    let state: String = r.get(3)?;
-    Ok(FullAccessRow {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        login: r.get(2)?,
-        state: RequestState::parse(&state).ok_or_else(|| bad_enum(3))?,
-        nominated_by: r.get(4)?,
-        nominated_at: r.get(5)?,
-        decided_by: r.get(6)?,
-        decided_at: r.get(7)?,
-        revoked_by: r.get(8)?,
-        revoked_at: r.get(9)?,
-    })
-}
-
 /// Logins holding standing full access to `tenant`.
 fn holders(tx: &Transaction<'_>, tenant: &str) -> Result<Vec<String>> {
     let mut st = tx.prepare_cached(
@@ -89,7 +68,7 @@ impl SqliteVault {
         let tx = w.transaction()?;
         tx.execute(
             &format!(
-                "INSERT INTO full_access ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT INTO full_access ({FULL_ACCESS_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             params![
                 &r.id[..],
@@ -119,11 +98,11 @@ impl SqliteVault {
     pub(super) fn full_access_rows(&self, tenant: &str) -> Result<Vec<FullAccessRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
-            "SELECT {COLS} FROM full_access WHERE tenant = ?1 ORDER BY nominated_at DESC, rowid DESC"
+            "SELECT {FULL_ACCESS_COLS} FROM full_access WHERE tenant = ?1 ORDER BY nominated_at DESC, rowid DESC"
         ))?;
         let rows = st
-            .query_map([tenant], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([tenant], |r| rows::full_access(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 

@@ -1,13 +1,15 @@
 //! Governance tables of `vault.db`: vendors, training and compliance records,
 //! managers, and just-in-time access requests with their history.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::params;
 
 use super::{SqliteVault, history::History};
+use crate::rows::{
+    self, ALL_SEGMENTS, COMPLIANCE_COLS, REQUEST_COLS, TRAINING_COLS, VENDOR_COLS, json_list,
+};
 use crate::{
-    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore,
-    GrantOrigin, HistoryRow, RequestFilter, RequestState, Result, StoreError, TrainingRow,
-    VendorRow,
+    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, HistoryRow,
+    RequestFilter, RequestState, Result, StoreError, TrainingRow, VendorRow,
 };
 
 /// Second migration of `vault.db`. The triggers at the end bump
@@ -92,70 +94,6 @@ CREATE TRIGGER rev_requests_u AFTER UPDATE ON access_requests BEGIN UPDATE gover
 CREATE TRIGGER rev_tenants_u AFTER UPDATE ON tenants BEGIN UPDATE governance_rev SET rev = rev + 1; END;
 "#;
 
-/// The whole-tenant marker in `segment` columns.
-pub(super) const ALL_SEGMENTS: &str = "*";
-
-pub(super) fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
-}
-
-pub(super) fn parse_list(s: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn vendor_from_row(r: &Row<'_>) -> rusqlite::Result<VendorRow> {
-    Ok(VendorRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        contract_start: r.get(2)?,
-        contract_end: r.get(3)?,
-        clauses: parse_list(&r.get::<_, String>(4)?)?,
-        updated_by: r.get(5)?,
-        updated_at: r.get(6)?,
-    })
-}
-
-const VENDOR_COLS: &str = "id, name, contract_start, contract_end, clauses, updated_by, updated_at";
-
-const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
-
-pub(super) fn bad_enum(col: usize) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnType(col, "enum".into(), rusqlite::types::Type::Text)
-}
-
-fn request_from_row(r: &Row<'_>) -> rusqlite::Result<AccessRequestRow> {
-    let segment: String = r.get(3)?;
-    let state: String = r.get(12)?;
-    let origin: String = r.get(13)?;
-    Ok(AccessRequestRow {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        requester: r.get(2)?,
-        segment: (segment != ALL_SEGMENTS).then_some(segment),
-        fields: parse_list(&r.get::<_, String>(4)?)?,
-        purpose: r.get(5)?,
-        case_id: r.get(6)?,
-        justification: r.get(7)?,
-        key_version: r.get(8)?,
-        record_budget: r.get(9)?,
-        starts_at: r.get(10)?,
-        ends_at: r.get(11)?,
-        state: RequestState::parse(&state).ok_or_else(|| bad_enum(12))?,
-        origin: match origin.as_str() {
-            "requested" => GrantOrigin::Requested,
-            "issued" => GrantOrigin::Issued,
-            _ => return Err(bad_enum(13)),
-        },
-        created_at: r.get(14)?,
-        decided_by: r.get(15)?,
-        decided_at: r.get(16)?,
-        revoked_by: r.get(17)?,
-        revoked_at: r.get(18)?,
-    })
-}
-
 /// Moves a row of `table` (`access_requests` or `full_access`) from `from`
 /// to `to` if it is still in `from`, stamping who decided or revoked it and
 /// when; false when someone else moved it first (compare-and-set).
@@ -210,15 +148,17 @@ impl GovernanceStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st =
             c.prepare_cached(&format!("SELECT {VENDOR_COLS} FROM vendors WHERE id = ?1"))?;
-        Ok(st.query_row([id], vendor_from_row).optional()?)
+        st.query_and_then([id], |r| rows::vendor(r))?
+            .next()
+            .transpose()
     }
 
     fn vendors(&self) -> Result<Vec<VendorRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!("SELECT {VENDOR_COLS} FROM vendors ORDER BY id"))?;
         let rows = st
-            .query_map([], vendor_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([], |r| rows::vendor(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -240,22 +180,12 @@ impl GovernanceStore for SqliteVault {
 
     fn training(&self, login: &str) -> Result<Vec<TrainingRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT login, course, completed_at, score, expires_at, recorded_by FROM training
-             WHERE login = ?1 ORDER BY course, completed_at",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {TRAINING_COLS} FROM training WHERE login = ?1 ORDER BY course, completed_at"
+        ))?;
         let rows = st
-            .query_map([login], |r| {
-                Ok(TrainingRow {
-                    login: r.get(0)?,
-                    course: r.get(1)?,
-                    completed_at: r.get(2)?,
-                    score: r.get(3)?,
-                    expires_at: r.get(4)?,
-                    recorded_by: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([login], |r| rows::training(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -269,20 +199,12 @@ impl GovernanceStore for SqliteVault {
 
     fn compliance(&self, login: &str) -> Result<Vec<ComplianceRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT login, confirmed_at, expires_at, recorded_by FROM compliance
-             WHERE login = ?1 ORDER BY confirmed_at",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COMPLIANCE_COLS} FROM compliance WHERE login = ?1 ORDER BY confirmed_at"
+        ))?;
         let rows = st
-            .query_map([login], |r| {
-                Ok(ComplianceRow {
-                    login: r.get(0)?,
-                    confirmed_at: r.get(1)?,
-                    expires_at: r.get(2)?,
-                    recorded_by: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([login], |r| rows::compliance(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -337,7 +259,9 @@ impl GovernanceStore for SqliteVault {
         let mut st = c.prepare_cached(&format!(
             "SELECT {REQUEST_COLS} FROM access_requests WHERE id = ?1"
         ))?;
-        Ok(st.query_row([&id[..]], request_from_row).optional()?)
+        st.query_and_then([&id[..]], |r| rows::request(r))?
+            .next()
+            .transpose()
     }
 
     fn requests(&self, f: &RequestFilter) -> Result<Vec<AccessRequestRow>> {
@@ -353,7 +277,7 @@ impl GovernanceStore for SqliteVault {
              ORDER BY created_at DESC, id LIMIT ?5"
         ))?;
         let rows = st
-            .query_map(
+            .query_and_then(
                 params![
                     f.tenant,
                     requesters,
@@ -361,9 +285,9 @@ impl GovernanceStore for SqliteVault {
                     f.ends_after,
                     f.limit.max(1) as i64
                 ],
-                request_from_row,
+                |r| rows::request(r),
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -420,8 +344,8 @@ impl GovernanceStore for SqliteVault {
              ORDER BY starts_at, id"
         ))?;
         let rows = st
-            .query_map(params![login, now], request_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then(params![login, now], |r| rows::request(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 }

@@ -1,28 +1,13 @@
 //! The history tables: one step per change in the life of an access request,
 //! an export or a full-access nomination, numbered per owner and kept for good.
 
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
-use crate::{HistoryRow, Result};
+use crate::{HistoryRow, Result, rows};
 
-/// Which history a step belongs to.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum History {
-    Request,
-    Export,
-    FullAccess,
-}
+pub(super) use crate::rows::History;
 
 impl History {
-    /// (table, column naming the owner).
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            History::Request => ("access_request_history", "request"),
-            History::Export => ("export_history", "export"),
-            History::FullAccess => ("full_access_history", "nomination"),
-        }
-    }
-
     /// Appends `step` as the owner's next step, inside the caller's transaction.
     pub(super) fn append(
         self,
@@ -43,20 +28,10 @@ impl History {
     pub(super) fn read(self, c: &Connection, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
         let (table, owner) = self.names();
         let mut st = c.prepare_cached(&format!(
-            "SELECT at, actor, action, comment FROM {table} WHERE {owner} = ?1 ORDER BY step"
+            "SELECT {} FROM {table} WHERE {owner} = ?1 ORDER BY step",
+            rows::HISTORY_COLS
         ))?;
-        let rows = st
-            .query_map([&id[..]], step_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        st.query_and_then([&id[..]], |r| rows::history(r))?
+            .collect()
     }
-}
-
-fn step_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
-    Ok(HistoryRow {
-        at: r.get(0)?,
-        actor: r.get(1)?,
-        action: r.get(2)?,
-        comment: r.get(3)?,
-    })
 }

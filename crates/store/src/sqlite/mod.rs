@@ -34,6 +34,30 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl crate::rows::Cols for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.get(i)?)
+    }
+    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(i)?)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        Ok(self.get(i)?)
+    }
+}
+
 /// A small pool: SQLite connections are cheap, but opening one per request is not.
 pub(crate) struct Pool {
     path: PathBuf,
@@ -100,7 +124,7 @@ pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Co
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags)?;
+    let mut conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_millis(busy_ms))?;
     // Query planner stability: without it, this STAT4 build of SQLite
     // re-prepares a cached statement whenever a bound value changes, which
@@ -123,6 +147,11 @@ pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Co
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
+    // Every write transaction takes the write lock when it begins. A deferred
+    // one that reads first and then writes cannot wait for another process's
+    // writer (SQLite refuses the upgrade at once with "database is locked");
+    // an immediate one waits its turn under the busy timeout.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     Ok(conn)
 }
 

@@ -1,32 +1,8 @@
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::params;
 
-use super::{SqliteVault, governance::ALL_SEGMENTS};
+use super::SqliteVault;
+use crate::rows::{self, ALL_SEGMENTS, USER_COLS};
 use crate::{Assignment, Result, StoreError, UserRow, UserStore};
-
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        login: r.get(0)?,
-        role: r.get(1)?,
-        department: r.get(2)?,
-        vendor: r.get(3)?,
-        created_at: r.get(4)?,
-        manager: r.get(5)?,
-        leaves_at: r.get(6)?,
-        suspended_at: r.get(7)?,
-    })
-}
-
-const USER_COLS: &str =
-    "login, role, department, vendor, created_at, manager, leaves_at, suspended_at";
-
-fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
-    let seg: String = r.get(2)?;
-    Ok(Assignment {
-        login: r.get(0)?,
-        tenant: r.get(1)?,
-        segment: (seg != ALL_SEGMENTS).then_some(seg),
-    })
-}
 
 impl UserStore for SqliteVault {
     fn create_user(&self, u: &UserRow) -> Result<()> {
@@ -48,15 +24,17 @@ impl UserStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st =
             c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE login = ?1"))?;
-        Ok(st.query_row([login], user_from_row).optional()?)
+        st.query_and_then([login], |r| rows::user(r))?
+            .next()
+            .transpose()
     }
 
     fn users(&self) -> Result<Vec<UserRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY login"))?;
         let rows = st
-            .query_map([], user_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([], |r| rows::user(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -76,9 +54,11 @@ impl UserStore for SqliteVault {
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
         )?;
-        Ok(st
-            .query_row([&hash[..]], |r| Ok((user_from_row(r)?, r.get(8)?)))
-            .optional()?)
+        st.query_and_then([&hash[..]], |r| {
+            Ok::<_, StoreError>((rows::user(r)?, rows::Cols::u64(r, 8)?))
+        })?
+        .next()
+        .transpose()
     }
 
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
@@ -104,8 +84,8 @@ impl UserStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached("SELECT login, tenant, segment FROM assignments WHERE login = ?1 ORDER BY tenant, segment")?;
         let rows = st
-            .query_map([login], assignment_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([login], |r| rows::assignment(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -115,8 +95,8 @@ impl UserStore for SqliteVault {
             "SELECT login, tenant, segment FROM assignments WHERE tenant = ?1 ORDER BY login, segment",
         )?;
         let rows = st
-            .query_map([tenant], assignment_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([tenant], |r| rows::assignment(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 

@@ -1,11 +1,13 @@
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteVault;
+use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use crate::{
-    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, TenantStatus, Token,
-    VaultStore, WriteKind,
+    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token, VaultStore,
+    WriteKind,
+    rows::{decode_tokens, encode_tokens},
 };
 
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -86,65 +88,6 @@ CREATE TABLE assignments (
     super::alerts::SHIFTS_MIGRATION,
 ];
 
-fn tenant_from_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
-    let status: String = r.get(3)?;
-    Ok(TenantRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        schema: r.get(2)?,
-        status: if status == "shredded" {
-            TenantStatus::Shredded
-        } else {
-            TenantStatus::Active
-        },
-        current_key_version: r.get(4)?,
-        created_at: r.get(5)?,
-        shredded_at: r.get(6)?,
-        full_access_cap: r.get(7)?,
-    })
-}
-
-const TENANT_COLS: &str =
-    "id, name, schema, status, current_key_version, created_at, shredded_at, full_access_cap";
-
-fn record_from_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
-    Ok(RecordRow {
-        id: r.get(0)?,
-        segment: r.get(1)?,
-        key_version: r.get(2)?,
-        sealed: r.get(3)?,
-        updated_at: r.get(4)?,
-    })
-}
-
-/// `index_tokens` encoding: repeated (key length u8, key bytes, 16-byte token).
-fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(tokens.len() * 28);
-    for (k, t) in tokens {
-        out.push(k.len() as u8);
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(t);
-    }
-    out
-}
-
-fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
-    let mut out = Vec::new();
-    while let Some((&n, rest)) = b.split_first() {
-        let n = n as usize;
-        if rest.len() < n + 16 {
-            return Err(StoreError::Db("corrupt index_tokens".into()));
-        }
-        let key = String::from_utf8(rest[..n].to_vec())
-            .map_err(|_| StoreError::Db("corrupt index_tokens".into()))?;
-        let mut t = [0u8; 16];
-        t.copy_from_slice(&rest[n..n + 16]);
-        out.push((key, t));
-        b = &rest[n + 16..];
-    }
-    Ok(out)
-}
-
 /// The numbers of a tenant's search keys, read inside a write transaction.
 struct SearchKeys(HashMap<String, i64>);
 
@@ -221,34 +164,28 @@ impl VaultStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st =
             c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = ?1"))?;
-        Ok(st.query_row([id], tenant_from_row).optional()?)
+        st.query_and_then([id], |r| rows::tenant(r))?
+            .next()
+            .transpose()
     }
 
     fn tenants(&self) -> Result<Vec<TenantRow>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"))?;
         let rows = st
-            .query_map([], tenant_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([], |r| rows::tenant(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     fn keys(&self, tenant: &str) -> Result<Vec<KeyRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT tenant, version, wrapped_data, wrapped_index, created_at FROM tenant_keys WHERE tenant = ?1 ORDER BY version",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {KEY_COLS} FROM tenant_keys WHERE tenant = ?1 ORDER BY version"
+        ))?;
         let rows = st
-            .query_map([tenant], |r| {
-                Ok(KeyRow {
-                    tenant: r.get(0)?,
-                    version: r.get(1)?,
-                    wrapped_data: r.get(2)?,
-                    wrapped_index: r.get(3)?,
-                    created_at: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_and_then([tenant], |r| rows::key(r))?
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -338,12 +275,12 @@ impl VaultStore for SqliteVault {
 
     fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT id, segment, key_version, sealed, updated_at FROM records WHERE tenant = ?1 AND id = ?2",
-        )?;
-        Ok(st
-            .query_row(params![tenant, &id[..]], record_from_row)
-            .optional()?)
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {RECORD_COLS} FROM records WHERE tenant = ?1 AND id = ?2"
+        ))?;
+        st.query_and_then(params![tenant, &id[..]], |r| rows::record(r))?
+            .next()
+            .transpose()
     }
 
     fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
@@ -445,15 +382,15 @@ impl VaultStore for SqliteVault {
 
     fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>> {
         let c = self.readers.get()?;
-        let mut st = c.prepare_cached(
-            "SELECT id, segment, key_version, sealed, updated_at FROM records
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {RECORD_COLS} FROM records
              WHERE tenant = ?1 AND id > ?2
                AND (?3 IS NULL OR segment = ?3)
                AND (?4 IS NULL OR key_version < ?4)
-             ORDER BY id LIMIT ?5",
-        )?;
+             ORDER BY id LIMIT ?5"
+        ))?;
         let rows = st
-            .query_map(
+            .query_and_then(
                 params![
                     tenant,
                     &scan.after[..],
@@ -461,9 +398,9 @@ impl VaultStore for SqliteVault {
                     scan.older_than_version,
                     scan.limit.max(1) as i64
                 ],
-                record_from_row,
+                |r| rows::record(r),
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(rows)
     }
 

@@ -1,0 +1,389 @@
+//! PostgreSQL: the same stores in one database that several `mamori serve`
+//! processes share. Every table lives in one schema (`mamori` unless
+//! configured), so a database can hold other things and tests can use a
+//! fresh schema each.
+//!
+//! Consistency across processes comes from the database, never from a lock
+//! in one process: compare-and-set `UPDATE … WHERE state = …` for every state
+//! change, row locks (`FOR UPDATE`) where a decision reads before it writes
+//! (the full-access cap, a pending export), and one advisory lock per audit
+//! log held by its appender until commit, so each log stays one gapless
+//! sequence however many processes append to it.
+
+mod alerts;
+mod audit;
+mod exports;
+mod governance;
+mod schema;
+mod users;
+mod vault;
+
+use std::{collections::HashMap, time::Duration};
+
+use parking_lot::{Condvar, Mutex};
+use postgres::{Client, GenericClient, NoTls, Row, Statement, types::ToSql};
+
+use crate::{Result, StoreError, rows::Cols};
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        match e.code() {
+            // Class 23, integrity constraint violation: what SQLite reports
+            // as a constraint failure.
+            Some(c) if c.code().starts_with("23") => StoreError::Conflict(
+                e.as_db_error()
+                    .and_then(|d| d.constraint())
+                    .unwrap_or("constraint")
+                    .to_owned(),
+            ),
+            _ => StoreError::Db(match e.as_db_error() {
+                Some(d) => format!("{}: {}", d.code().code(), d.message()),
+                None => e.to_string(),
+            }),
+        }
+    }
+}
+
+impl Cols for Row {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.try_get(i)?)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// Connection settings beyond the URL.
+#[derive(Clone, Debug)]
+pub struct PgOptions {
+    /// The schema holding mamori's tables.
+    pub schema: String,
+    /// Most connections this process opens.
+    pub pool_size: usize,
+    /// How long a request waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+    /// The password, when it is not in the URL (kept out of config files).
+    pub password: Option<String>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            schema: "mamori".into(),
+            pool_size: 16,
+            acquire_timeout: Duration::from_secs(30),
+            password: None,
+        }
+    }
+}
+
+/// Schema names are spliced into SQL (search_path, functions), so only plain
+/// identifiers are accepted.
+fn check_schema_name(s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Db(format!(
+            "schema name '{s}': use lower-case letters, digits and _ (at most 63)"
+        )))
+    }
+}
+
+/// A connection with its prepared statements: each query is parsed once per
+/// connection, then only bound and executed. Queries are keyed by their text;
+/// the few built from filters have a handful of shapes each.
+pub(crate) struct Conn {
+    client: Client,
+    cache: HashMap<String, Statement>,
+}
+
+fn prepare<C: GenericClient>(
+    c: &mut C,
+    cache: &mut HashMap<String, Statement>,
+    sql: &str,
+) -> Result<Statement> {
+    if let Some(st) = cache.get(sql) {
+        return Ok(st.clone());
+    }
+    let st = c.prepare(sql)?;
+    cache.insert(sql.to_owned(), st.clone());
+    Ok(st)
+}
+
+/// Queries through the statement cache, on a connection or inside a transaction.
+macro_rules! cached_queries {
+    ($ty:ty, $client:ident) => {
+        impl $ty {
+            pub(crate) fn query(
+                &mut self,
+                sql: &str,
+                args: &[&(dyn ToSql + Sync)],
+            ) -> Result<Vec<Row>> {
+                let st = prepare(&mut self.$client, &mut self.cache, sql)?;
+                Ok(self.$client.query(&st, args)?)
+            }
+            pub(crate) fn query_opt(
+                &mut self,
+                sql: &str,
+                args: &[&(dyn ToSql + Sync)],
+            ) -> Result<Option<Row>> {
+                let st = prepare(&mut self.$client, &mut self.cache, sql)?;
+                Ok(self.$client.query_opt(&st, args)?)
+            }
+            pub(crate) fn execute(
+                &mut self,
+                sql: &str,
+                args: &[&(dyn ToSql + Sync)],
+            ) -> Result<u64> {
+                let st = prepare(&mut self.$client, &mut self.cache, sql)?;
+                Ok(self.$client.execute(&st, args)?)
+            }
+            /// Statements without parameters, over the simple protocol
+            /// (DDL, VACUUM).
+            pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
+                Ok(self.$client.batch_execute(sql)?)
+            }
+        }
+    };
+}
+
+cached_queries!(Conn, client);
+cached_queries!(Tx<'_>, tx);
+
+/// A transaction on a pooled connection; rolled back unless committed.
+pub(crate) struct Tx<'a> {
+    tx: postgres::Transaction<'a>,
+    cache: &'a mut HashMap<String, Statement>,
+}
+
+impl Tx<'_> {
+    pub(crate) fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+impl Conn {
+    pub(crate) fn tx(&mut self) -> Result<Tx<'_>> {
+        Ok(Tx {
+            tx: self.client.transaction()?,
+            cache: &mut self.cache,
+        })
+    }
+}
+
+/// A bounded pool: at most `pool_size` connections, a waiter blocks until
+/// one is returned (or gives up after `acquire_timeout`). A connection that
+/// broke is dropped instead of returned.
+pub(crate) struct Pool {
+    config: postgres::Config,
+    schema: String,
+    opts: PgOptions,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let mut st = self.pool.state.lock();
+        match self.conn.take() {
+            Some(c) if !c.client.is_closed() => st.idle.push(c),
+            _ => st.open -= 1,
+        }
+        drop(st);
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Pool {
+    fn new(url: &str, opts: PgOptions) -> Result<Self> {
+        check_schema_name(&opts.schema)?;
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Db(format!("PostgreSQL URL: {e}")))?;
+        if let Some(p) = &opts.password {
+            config.password(p.as_bytes());
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("mamori");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        Ok(Self {
+            config,
+            schema: opts.schema.clone(),
+            opts,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn connect(&self) -> Result<Conn> {
+        let mut client = self.config.connect(NoTls)?;
+        // The schema is checked to be a plain identifier; the server then
+        // resolves every unqualified name there (and nowhere else first).
+        client.batch_execute(&format!(
+            "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC';",
+            self.schema
+        ))?;
+        Ok(Conn {
+            client,
+            cache: HashMap::new(),
+        })
+    }
+
+    pub(crate) fn get(&self) -> Result<Pooled<'_>> {
+        let deadline = std::time::Instant::now() + self.opts.acquire_timeout;
+        let mut st = self.state.lock();
+        loop {
+            while let Some(c) = st.idle.pop() {
+                if c.client.is_closed() {
+                    st.open -= 1;
+                    continue;
+                }
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(c),
+                });
+            }
+            if st.open < self.opts.pool_size.max(1) {
+                st.open += 1;
+                drop(st);
+                return match self.connect() {
+                    Ok(c) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(c),
+                    }),
+                    Err(e) => {
+                        self.state.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            if self.freed.wait_until(&mut st, deadline).timed_out() {
+                return Err(StoreError::Db(format!(
+                    "no free PostgreSQL connection within {:?} (pool of {})",
+                    self.opts.acquire_timeout, self.opts.pool_size
+                )));
+            }
+        }
+    }
+}
+
+/// Every store on one PostgreSQL database: records, people, governance,
+/// exports, alerts and the audit log.
+pub struct PgStore {
+    pool: Pool,
+}
+
+/// Whether `url` names a PostgreSQL database (rather than the SQLite files).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://") || url.contains("host=")
+}
+
+/// Whether `url` carries a password (which should not be written to files).
+pub fn url_has_password(url: &str) -> bool {
+    url.parse::<postgres::Config>()
+        .is_ok_and(|c| c.get_password().is_some())
+}
+
+impl PgStore {
+    /// Whether the schema already holds a vault (a tenant, a user or an audit event).
+    pub fn holds_data(&self) -> Result<bool> {
+        let row = self.conn()?.query_opt(
+            "SELECT EXISTS (SELECT 1 FROM tenants) OR EXISTS (SELECT 1 FROM users)
+                 OR EXISTS (SELECT 1 FROM audit_events)",
+            &[],
+        )?;
+        Ok(row.is_some_and(|r| r.get(0)))
+    }
+
+    /// Connects and brings the schema up to date (creating it on first use).
+    /// Several processes may open the same database at once: migrations run
+    /// under an advisory lock, one process at a time.
+    pub fn open(url: &str, opts: PgOptions) -> Result<Self> {
+        let pool = Pool::new(url, opts)?;
+        {
+            let mut c = pool.get()?;
+            schema::migrate(&mut c, &pool.schema)?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Opens without migrating; refuses a schema of another version. For
+    /// readers (auditors) and processes that must not change the schema.
+    pub fn open_existing(url: &str, opts: PgOptions) -> Result<Self> {
+        let pool = Pool::new(url, opts)?;
+        {
+            let mut c = pool.get()?;
+            schema::check_version(&mut c, &pool.schema)?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// The schema this store works in.
+    pub fn schema(&self) -> &str {
+        &self.pool.schema
+    }
+
+    pub(crate) fn conn(&self) -> Result<Pooled<'_>> {
+        self.pool.get()
+    }
+}
+
+/// Converts an unsigned count or size to the BIGINT PostgreSQL stores.
+pub(crate) fn big(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Db(format!("{v} does not fit a BIGINT")))
+}
+
+/// Rows into model values through one of the shared mappers.
+pub(crate) fn map<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}

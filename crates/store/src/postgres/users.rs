@@ -1,0 +1,135 @@
+use super::{PgStore, map};
+use crate::{
+    Assignment, Result, StoreError, UserRow, UserStore,
+    rows::{self, ALL_SEGMENTS, USER_COLS},
+};
+
+impl UserStore for PgStore {
+    fn create_user(&self, u: &UserRow) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO users (login, role, department, vendor, created_at, manager, leaves_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &u.login,
+                    &u.role,
+                    &u.department,
+                    &u.vendor,
+                    &u.created_at,
+                    &u.manager,
+                    &u.leaves_at,
+                ],
+            )
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("user '{}'", u.login)),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn user(&self, login: &str) -> Result<Option<UserRow>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {USER_COLS} FROM users WHERE login = $1"),
+                &[&login],
+            )?
+            .map(|r| rows::user(&r))
+            .transpose()
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>> {
+        let found = self.conn()?.query(
+            &format!("SELECT {USER_COLS} FROM users ORDER BY login"),
+            &[],
+        )?;
+        map(found, rows::user)
+    }
+
+    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO api_tokens (hash, login, created_at) VALUES ($1, $2, $3)",
+            &[&&hash[..], &login, &at],
+        )?;
+        Ok(())
+    }
+
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>> {
+        let found = self.conn()?.query_opt(
+            "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
+                    u.leaves_at, u.suspended_at, (SELECT rev FROM governance_rev WHERE id = 1)
+             FROM api_tokens t JOIN users u ON u.login = t.login
+             WHERE t.hash = $1 AND t.revoked_at IS NULL",
+            &[&&hash[..]],
+        )?;
+        found
+            .map(|r| Ok((rows::user(&r)?, rows::Cols::u64(&r, 8)?)))
+            .transpose()
+    }
+
+    fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
+        let n = self.conn()?.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE login = $1 AND revoked_at IS NULL",
+            &[&login, &at],
+        )?;
+        Ok(n as usize)
+    }
+
+    fn assign(&self, a: &Assignment) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO assignments (login, tenant, segment) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[
+                &a.login,
+                &a.tenant,
+                &a.segment.as_deref().unwrap_or(ALL_SEGMENTS),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn assignments(&self, login: &str) -> Result<Vec<Assignment>> {
+        let found = self.conn()?.query(
+            "SELECT login, tenant, segment FROM assignments WHERE login = $1 ORDER BY tenant, segment",
+            &[&login],
+        )?;
+        map(found, rows::assignment)
+    }
+
+    fn tenant_assignments(&self, tenant: &str) -> Result<Vec<Assignment>> {
+        let found = self.conn()?.query(
+            "SELECT login, tenant, segment FROM assignments WHERE tenant = $1 ORDER BY login, segment",
+            &[&tenant],
+        )?;
+        map(found, rows::assignment)
+    }
+
+    fn set_manager(&self, login: &str, manager: Option<&str>) -> Result<()> {
+        let n = self.conn()?.execute(
+            "UPDATE users SET manager = $2 WHERE login = $1",
+            &[&login, &manager],
+        )?;
+        found_user(n, login)
+    }
+
+    fn set_leaves_at(&self, login: &str, leaves_at: Option<i64>) -> Result<()> {
+        let n = self.conn()?.execute(
+            "UPDATE users SET leaves_at = $2 WHERE login = $1",
+            &[&login, &leaves_at],
+        )?;
+        found_user(n, login)
+    }
+
+    fn set_suspended(&self, login: &str, at: Option<i64>) -> Result<()> {
+        let n = self.conn()?.execute(
+            "UPDATE users SET suspended_at = $2 WHERE login = $1",
+            &[&login, &at],
+        )?;
+        found_user(n, login)
+    }
+}
+
+fn found_user(updated: u64, login: &str) -> Result<()> {
+    if updated == 0 {
+        return Err(StoreError::NotFound(format!("user '{login}'")));
+    }
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! Tenants, keys, records and the blind index. Batches go to the server as
+//! arrays (`unnest`), a few statements per batch rather than one per row.
+
+use std::collections::HashMap;
+
+use super::{PgStore, Tx, map};
+use crate::{
+    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token, VaultStore,
+    WriteKind,
+    rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},
+};
+
+const INSERT_KEY: &str = "INSERT INTO tenant_keys (tenant, version, wrapped_data, wrapped_index, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// The numbers of the tenant's search keys, creating those `rows` need that
+/// do not exist yet (inside the batch's transaction: a rolled-back batch
+/// leaves no number behind; two processes adding the same key both end up
+/// with the one number).
+fn search_key_numbers(
+    tx: &mut Tx<'_>,
+    tenant: &str,
+    rows: &[RecordWrite],
+) -> Result<HashMap<String, i32>> {
+    let mut wanted: Vec<&str> = rows
+        .iter()
+        .flat_map(|w| w.tokens.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if !wanted.is_empty() {
+        tx.execute(
+            "INSERT INTO search_keys (tenant, skey) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+            &[&tenant, &wanted],
+        )?;
+    }
+    let found = tx.query(
+        "SELECT skey, ix FROM search_keys WHERE tenant = $1",
+        &[&tenant],
+    )?;
+    Ok(found.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+fn number(ix: &HashMap<String, i32>, skey: &str) -> Result<i32> {
+    ix.get(skey)
+        .copied()
+        .ok_or_else(|| StoreError::Db(format!("search key '{skey}' has no number")))
+}
+
+/// Blind-index entries as three parallel arrays, sorted (so each batch walks
+/// the index forwards).
+#[derive(Default)]
+struct Entries {
+    rows: Vec<(i32, Token, i64)>,
+}
+
+impl Entries {
+    fn add(
+        &mut self,
+        ix: &HashMap<String, i32>,
+        tokens: &[(String, Token)],
+        rid: i64,
+    ) -> Result<()> {
+        for (k, t) in tokens {
+            self.rows.push((number(ix, k)?, *t, rid));
+        }
+        Ok(())
+    }
+
+    fn insert(self, tx: &mut Tx<'_>) -> Result<()> {
+        let (ixs, tokens, rids) = self.columns();
+        tx.execute(
+            "INSERT INTO blind_index (ix, token, rid) SELECT * FROM unnest($1::int[], $2::bytea[], $3::bigint[])
+             ON CONFLICT DO NOTHING",
+            &[&ixs, &tokens, &rids],
+        )?;
+        Ok(())
+    }
+
+    fn delete(self, tx: &mut Tx<'_>) -> Result<()> {
+        let (ixs, tokens, rids) = self.columns();
+        tx.execute(
+            "DELETE FROM blind_index b USING unnest($1::int[], $2::bytea[], $3::bigint[]) AS u(ix, token, rid)
+             WHERE b.ix = u.ix AND b.token = u.token AND b.rid = u.rid",
+            &[&ixs, &tokens, &rids],
+        )?;
+        Ok(())
+    }
+
+    fn columns(mut self) -> (Vec<i32>, Vec<Vec<u8>>, Vec<i64>) {
+        self.rows.sort_unstable();
+        let ixs = self.rows.iter().map(|e| e.0).collect();
+        let tokens = self.rows.iter().map(|e| e.1.to_vec()).collect();
+        let rids = self.rows.iter().map(|e| e.2).collect();
+        (ixs, tokens, rids)
+    }
+}
+
+/// Removes the blind-index entries of replaced rows and rewrites the rows.
+fn replace_rows(
+    tx: &mut Tx<'_>,
+    tenant: &str,
+    ix: &HashMap<String, i32>,
+    rows: &[&RecordWrite],
+    entries: &mut Entries,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&[u8]> = rows.iter().map(|w| &w.record.id[..]).collect();
+    let old = tx.query(
+        "SELECT id, rid, index_tokens FROM records WHERE tenant = $1 AND id = ANY($2) ORDER BY rid FOR UPDATE",
+        &[&tenant, &ids],
+    )?;
+    if old.len() != rows.len() {
+        return Err(StoreError::NotFound("record to replace".into()));
+    }
+    let mut stale = Entries::default();
+    let mut rid_of = HashMap::with_capacity(old.len());
+    for r in &old {
+        let id: Vec<u8> = r.get(0);
+        let rid: i64 = r.get(1);
+        let encoded: Vec<u8> = r.get(2);
+        stale.add(ix, &decode_tokens(&encoded)?, rid)?;
+        rid_of.insert(id, rid);
+    }
+    stale.delete(tx)?;
+    let mut cols = Columns::default();
+    let mut rids = Vec::with_capacity(rows.len());
+    for w in rows {
+        let rid = rid_of[&w.record.id[..]];
+        rids.push(rid);
+        cols.push(w);
+        entries.add(ix, &w.tokens, rid)?;
+    }
+    tx.execute(
+        "UPDATE records r SET segment = u.segment, key_version = u.key_version, key_token = u.key_token,
+             sealed = u.sealed, index_tokens = u.index_tokens, updated_at = u.updated_at
+         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bigint[])
+             AS u(rid, segment, key_version, key_token, sealed, index_tokens, updated_at)
+         WHERE r.rid = u.rid AND r.tenant = $1",
+        &[
+            &tenant,
+            &rids,
+            &cols.segment,
+            &cols.key_version,
+            &cols.key_token,
+            &cols.sealed,
+            &cols.index_tokens,
+            &cols.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Row values as parallel arrays.
+#[derive(Default)]
+struct Columns<'a> {
+    id: Vec<&'a [u8]>,
+    segment: Vec<&'a str>,
+    key_version: Vec<i64>,
+    key_token: Vec<&'a [u8]>,
+    sealed: Vec<&'a [u8]>,
+    index_tokens: Vec<Vec<u8>>,
+    updated_at: Vec<i64>,
+}
+
+impl<'a> Columns<'a> {
+    fn push(&mut self, w: &'a RecordWrite) {
+        self.id.push(&w.record.id);
+        self.segment.push(&w.record.segment);
+        self.key_version.push(i64::from(w.record.key_version));
+        self.key_token.push(&w.key_token);
+        self.sealed.push(&w.record.sealed);
+        self.index_tokens.push(encode_tokens(&w.tokens));
+        self.updated_at.push(w.record.updated_at);
+    }
+}
+
+fn insert_rows(
+    tx: &mut Tx<'_>,
+    tenant: &str,
+    ix: &HashMap<String, i32>,
+    rows: &[&RecordWrite],
+    entries: &mut Entries,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut cols = Columns::default();
+    for w in rows {
+        cols.push(w);
+    }
+    let made = tx.query(
+        "INSERT INTO records (tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
+         SELECT $1, * FROM unnest($2::bytea[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bigint[])
+         RETURNING id, rid",
+        &[
+            &tenant,
+            &cols.id,
+            &cols.segment,
+            &cols.key_version,
+            &cols.key_token,
+            &cols.sealed,
+            &cols.index_tokens,
+            &cols.updated_at,
+        ],
+    )?;
+    let rid_of: HashMap<Vec<u8>, i64> = made.iter().map(|r| (r.get(0), r.get(1))).collect();
+    for w in rows {
+        let rid = *rid_of
+            .get(&w.record.id[..])
+            .ok_or_else(|| StoreError::Db("inserted record has no row id".into()))?;
+        entries.add(ix, &w.tokens, rid)?;
+    }
+    Ok(())
+}
+
+impl VaultStore for PgStore {
+    fn create_tenant(&self, t: &TenantRow, k: &KeyRow) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c.tx()?;
+        tx.execute(
+            "INSERT INTO tenants (id, name, schema, status, current_key_version, created_at) VALUES ($1, $2, $3, 'active', $4, $5)",
+            &[&t.id, &t.name, &t.schema, &i64::from(t.current_key_version), &t.created_at],
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("tenant '{}'", t.id)),
+            other => other,
+        })?;
+        tx.execute(
+            INSERT_KEY,
+            &[
+                &k.tenant,
+                &i64::from(k.version),
+                &k.wrapped_data,
+                &k.wrapped_index,
+                &k.created_at,
+            ],
+        )?;
+        tx.commit()
+    }
+
+    fn tenant(&self, id: &str) -> Result<Option<TenantRow>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| rows::tenant(&r))
+            .transpose()
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantRow>> {
+        let found = self.conn()?.query(
+            &format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"),
+            &[],
+        )?;
+        map(found, rows::tenant)
+    }
+
+    fn keys(&self, tenant: &str) -> Result<Vec<KeyRow>> {
+        let found = self.conn()?.query(
+            &format!("SELECT {KEY_COLS} FROM tenant_keys WHERE tenant = $1 ORDER BY version"),
+            &[&tenant],
+        )?;
+        map(found, rows::key)
+    }
+
+    fn add_key(&self, k: &KeyRow) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c.tx()?;
+        let version = i64::from(k.version);
+        // The tenant row first: two rotations at once queue here, and the
+        // second finds its version no longer above the current one.
+        let n = tx.execute(
+            "UPDATE tenants SET current_key_version = $2 WHERE id = $1 AND status = 'active' AND current_key_version < $2",
+            &[&k.tenant, &version],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Conflict(format!(
+                "key version {} of tenant '{}'",
+                k.version, k.tenant
+            )));
+        }
+        tx.execute(
+            INSERT_KEY,
+            &[
+                &k.tenant,
+                &version,
+                &k.wrapped_data,
+                &k.wrapped_index,
+                &k.created_at,
+            ],
+        )?;
+        tx.commit()
+    }
+
+    fn shred_tenant(&self, tenant: &str, at: i64) -> Result<()> {
+        let mut c = self.conn()?;
+        {
+            let mut tx = c.tx()?;
+            let n = tx.execute(
+                "UPDATE tenants SET status = 'shredded', shredded_at = $2 WHERE id = $1 AND status = 'active'",
+                &[&tenant, &at],
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotFound(format!("active tenant '{tenant}'")));
+            }
+            tx.execute("DELETE FROM tenant_keys WHERE tenant = $1", &[&tenant])?;
+            // Tokens are keyed by the destroyed index key and useless now.
+            tx.execute(
+                "DELETE FROM blind_index WHERE ix IN (SELECT ix FROM search_keys WHERE tenant = $1)",
+                &[&tenant],
+            )?;
+            tx.commit()?;
+        }
+        // Rewrites the key table so that the deleted rows leave its data
+        // files (WAL and backups keep them until they expire: docs/deploy.md).
+        c.batch("VACUUM FULL tenant_keys")?;
+        Ok(())
+    }
+
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>> {
+        let tokens: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
+        // The join on records re-checks the tenant: an entry can only ever
+        // name a record of the tenant its search key belongs to.
+        let found = self.conn()?.query(
+            "SELECT r.id FROM search_keys s
+             JOIN blind_index b ON b.ix = s.ix
+             JOIN records r ON r.rid = b.rid
+             WHERE s.tenant = $1 AND s.skey = $2 AND b.token = ANY($3) AND r.tenant = $1
+             LIMIT 1000",
+            &[&tenant, &search_key, &tokens],
+        )?;
+        let mut out: Vec<[u8; 16]> = Vec::with_capacity(found.len());
+        for r in &found {
+            let id = rows::Cols::id(r, 0)?;
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+        let wanted: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
+        let found = self.conn()?.query(
+            "SELECT key_token, id FROM records WHERE tenant = $1 AND key_token = ANY($2)",
+            &[&tenant, &wanted],
+        )?;
+        found
+            .iter()
+            .map(|r| {
+                let token: Token = rows::Cols::id(r, 0)?;
+                Ok((token, rows::Cols::id(r, 1)?))
+            })
+            .collect()
+    }
+
+    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {RECORD_COLS} FROM records WHERE tenant = $1 AND id = $2"),
+                &[&tenant, &&id[..]],
+            )?
+            .map(|r| rows::record(&r))
+            .transpose()
+    }
+
+    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn()?;
+        let mut tx = c.tx()?;
+        let ix = search_key_numbers(&mut tx, tenant, rows)?;
+        let mut order: Vec<&RecordWrite> = rows.iter().collect();
+        order.sort_unstable_by_key(|w| w.record.id);
+        let (new, replace): (Vec<&RecordWrite>, Vec<&RecordWrite>) =
+            order.into_iter().partition(|w| w.kind == WriteKind::New);
+        let mut entries = Entries::default();
+        replace_rows(&mut tx, tenant, &ix, &replace, &mut entries)?;
+        insert_rows(&mut tx, tenant, &ix, &new, &mut entries)?;
+        entries.insert(&mut tx)?;
+        tx.commit()
+    }
+
+    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {
+        let mut c = self.conn()?;
+        let mut tx = c.tx()?;
+        let Some(old) = tx.query_opt(
+            "DELETE FROM records WHERE tenant = $1 AND id = $2 RETURNING rid, index_tokens",
+            &[&tenant, &&id[..]],
+        )?
+        else {
+            return Ok(false);
+        };
+        let (rid, encoded): (i64, Vec<u8>) = (old.get(0), old.get(1));
+        let ix = search_key_numbers(&mut tx, tenant, &[])?;
+        let mut stale = Entries::default();
+        stale.add(&ix, &decode_tokens(&encoded)?, rid)?;
+        stale.delete(&mut tx)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>> {
+        let older = scan.older_than_version.map(i64::from);
+        let found = self.conn()?.query(
+            &format!(
+                "SELECT {RECORD_COLS} FROM records
+             WHERE tenant = $1 AND id > $2
+               AND ($3::text IS NULL OR segment = $3)
+               AND ($4::bigint IS NULL OR key_version < $4)
+             ORDER BY id LIMIT $5"
+            ),
+            &[
+                &tenant,
+                &&scan.after[..],
+                &scan.segment,
+                &older,
+                &(scan.limit.max(1) as i64),
+            ],
+        )?;
+        map(found, rows::record)
+    }
+
+    fn count_records(&self, tenant: &str, segment: Option<&str>) -> Result<u64> {
+        let n: i64 = self
+            .conn()?
+            .query_opt(
+                "SELECT count(*) FROM records WHERE tenant = $1 AND ($2::text IS NULL OR segment = $2)",
+                &[&tenant, &segment],
+            )?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        Ok(n as u64)
+    }
+}

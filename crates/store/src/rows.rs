@@ -1,0 +1,419 @@
+//! Reading stored rows into the model, once for every backend: each backend
+//! says how to read one column of its row type ([`Cols`]); the mappers here
+//! say which column is which. Column orders are the `*_COLS` lists, which
+//! every backend selects in the same order.
+
+use crate::{
+    AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
+    ComplianceRow, DeliveryRow, ExportApprovalRow, ExportRow, ExportState, FullAccessRow,
+    GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestState, Result,
+    ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
+};
+
+/// Which history a step belongs to: one step per change in the life of an
+/// access request, an export or a full-access nomination, numbered per owner.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum History {
+    Request,
+    Export,
+    FullAccess,
+}
+
+impl History {
+    /// (table, column naming the owner).
+    pub(crate) fn names(self) -> (&'static str, &'static str) {
+        match self {
+            History::Request => ("access_request_history", "request"),
+            History::Export => ("export_history", "export"),
+            History::FullAccess => ("full_access_history", "nomination"),
+        }
+    }
+}
+
+/// The whole-tenant marker in `segment` columns.
+pub(crate) const ALL_SEGMENTS: &str = "*";
+
+pub(crate) const TENANT_COLS: &str =
+    "id, name, schema, status, current_key_version, created_at, shredded_at, full_access_cap";
+pub(crate) const KEY_COLS: &str = "tenant, version, wrapped_data, wrapped_index, created_at";
+pub(crate) const RECORD_COLS: &str = "id, segment, key_version, sealed, updated_at";
+pub(crate) const USER_COLS: &str =
+    "login, role, department, vendor, created_at, manager, leaves_at, suspended_at";
+pub(crate) const VENDOR_COLS: &str =
+    "id, name, contract_start, contract_end, clauses, updated_by, updated_at";
+pub(crate) const TRAINING_COLS: &str =
+    "login, course, completed_at, score, expires_at, recorded_by";
+pub(crate) const COMPLIANCE_COLS: &str = "login, confirmed_at, expires_at, recorded_by";
+pub(crate) const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
+pub(crate) const FULL_ACCESS_COLS: &str = "id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at, revoked_by, revoked_at";
+pub(crate) const HISTORY_COLS: &str = "at, actor, action, comment";
+pub(crate) const EXPORT_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, sealed, key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by, package_rows, package_canaries, package_bytes, package_sha256, package_at, download_until, closed_by, closed_at";
+pub(crate) const APPROVAL_COLS: &str = "export, approver, role, at, comment";
+pub(crate) const ALERT_COLS: &str = "id, rule, variant, severity, login, tenant, at, window_start, value, threshold, indicator, evidence_log, evidence_seq, risk, raised_at, state, assignee, note, updated_by, updated_at";
+pub(crate) const DELIVERY_COLS: &str = "id, alert, channel, attempts, next_at, last_error";
+pub(crate) const HONEY_COLS: &str = "tenant, record, planted_by, planted_at";
+pub(crate) const SHIFT_COLS: &str = "login, day, start_min, end_min";
+/// The first column is the backend's storage position (`rowid`, `id`).
+pub(crate) const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
+pub(crate) const CHECKPOINT_COLS: &str = "log, size, ts, note";
+pub(crate) const ARCHIVE_COLS: &str = "log, start, \"end\", file, sha256, note, archived_at";
+
+/// `index_tokens` encoding: repeated (key length u8, key bytes, 16-byte token).
+pub(crate) fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tokens.len() * 28);
+    for (k, t) in tokens {
+        out.push(k.len() as u8);
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(t);
+    }
+    out
+}
+
+pub(crate) fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
+    let mut out = Vec::new();
+    while let Some((&n, rest)) = b.split_first() {
+        let n = n as usize;
+        if rest.len() < n + 16 {
+            return Err(StoreError::Db("corrupt index_tokens".into()));
+        }
+        let key = String::from_utf8(rest[..n].to_vec())
+            .map_err(|_| StoreError::Db("corrupt index_tokens".into()))?;
+        let mut t = [0u8; 16];
+        t.copy_from_slice(&rest[n..n + 16]);
+        out.push((key, t));
+        b = &rest[n + 16..];
+    }
+    Ok(out)
+}
+
+fn corrupt(i: usize, what: &str) -> StoreError {
+    StoreError::Db(format!("column {i}: not {what}"))
+}
+
+/// One column of a stored row, read as one of the few types the stores use.
+pub(crate) trait Cols {
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn blob(&self, i: usize) -> Result<Vec<u8>>;
+    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>>;
+    fn real(&self, i: usize) -> Result<f64>;
+
+    fn u32(&self, i: usize) -> Result<u32> {
+        u32::try_from(self.int(i)?).map_err(|_| corrupt(i, "a u32"))
+    }
+    fn u64(&self, i: usize) -> Result<u64> {
+        u64::try_from(self.int(i)?).map_err(|_| corrupt(i, "a u64"))
+    }
+    fn opt_u32(&self, i: usize) -> Result<Option<u32>> {
+        self.opt_int(i)?
+            .map(|v| u32::try_from(v).map_err(|_| corrupt(i, "a u32")))
+            .transpose()
+    }
+    fn id(&self, i: usize) -> Result<[u8; 16]> {
+        self.blob(i)?
+            .try_into()
+            .map_err(|_| corrupt(i, "a 16-byte id"))
+    }
+    fn hash(&self, i: usize) -> Result<[u8; 32]> {
+        self.blob(i)?
+            .try_into()
+            .map_err(|_| corrupt(i, "a 32-byte hash"))
+    }
+    /// A JSON list of strings.
+    fn list(&self, i: usize) -> Result<Vec<String>> {
+        serde_json::from_str(&self.text(i)?).map_err(|_| corrupt(i, "a JSON list"))
+    }
+    /// A segment column: the whole-tenant marker is None.
+    fn segment(&self, i: usize) -> Result<Option<String>> {
+        let s = self.text(i)?;
+        Ok((s != ALL_SEGMENTS).then_some(s))
+    }
+}
+
+pub(crate) fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn request_state(r: &impl Cols, i: usize) -> Result<RequestState> {
+    RequestState::parse(&r.text(i)?).ok_or_else(|| corrupt(i, "a request state"))
+}
+
+pub(crate) fn tenant(r: &impl Cols) -> Result<TenantRow> {
+    Ok(TenantRow {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        schema: r.text(2)?,
+        status: if r.text(3)? == "shredded" {
+            TenantStatus::Shredded
+        } else {
+            TenantStatus::Active
+        },
+        current_key_version: r.u32(4)?,
+        created_at: r.int(5)?,
+        shredded_at: r.opt_int(6)?,
+        full_access_cap: r.opt_u32(7)?,
+    })
+}
+
+pub(crate) fn key(r: &impl Cols) -> Result<KeyRow> {
+    Ok(KeyRow {
+        tenant: r.text(0)?,
+        version: r.u32(1)?,
+        wrapped_data: r.blob(2)?,
+        wrapped_index: r.blob(3)?,
+        created_at: r.int(4)?,
+    })
+}
+
+pub(crate) fn record(r: &impl Cols) -> Result<RecordRow> {
+    Ok(RecordRow {
+        id: r.id(0)?,
+        segment: r.text(1)?,
+        key_version: r.u32(2)?,
+        sealed: r.blob(3)?,
+        updated_at: r.int(4)?,
+    })
+}
+
+pub(crate) fn user(r: &impl Cols) -> Result<UserRow> {
+    Ok(UserRow {
+        login: r.text(0)?,
+        role: r.text(1)?,
+        department: r.opt_text(2)?,
+        vendor: r.opt_text(3)?,
+        created_at: r.int(4)?,
+        manager: r.opt_text(5)?,
+        leaves_at: r.opt_int(6)?,
+        suspended_at: r.opt_int(7)?,
+    })
+}
+
+/// `login, tenant, segment`.
+pub(crate) fn assignment(r: &impl Cols) -> Result<Assignment> {
+    Ok(Assignment {
+        login: r.text(0)?,
+        tenant: r.text(1)?,
+        segment: r.segment(2)?,
+    })
+}
+
+pub(crate) fn vendor(r: &impl Cols) -> Result<VendorRow> {
+    Ok(VendorRow {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        contract_start: r.int(2)?,
+        contract_end: r.int(3)?,
+        clauses: r.list(4)?,
+        updated_by: r.text(5)?,
+        updated_at: r.int(6)?,
+    })
+}
+
+pub(crate) fn training(r: &impl Cols) -> Result<TrainingRow> {
+    Ok(TrainingRow {
+        login: r.text(0)?,
+        course: r.text(1)?,
+        completed_at: r.int(2)?,
+        score: r.u32(3)?,
+        expires_at: r.int(4)?,
+        recorded_by: r.text(5)?,
+    })
+}
+
+pub(crate) fn compliance(r: &impl Cols) -> Result<ComplianceRow> {
+    Ok(ComplianceRow {
+        login: r.text(0)?,
+        confirmed_at: r.int(1)?,
+        expires_at: r.int(2)?,
+        recorded_by: r.text(3)?,
+    })
+}
+
+pub(crate) fn request(r: &impl Cols) -> Result<AccessRequestRow> {
+    Ok(AccessRequestRow {
+        id: r.id(0)?,
+        tenant: r.text(1)?,
+        requester: r.text(2)?,
+        segment: r.segment(3)?,
+        fields: r.list(4)?,
+        purpose: r.text(5)?,
+        case_id: r.text(6)?,
+        justification: r.blob(7)?,
+        key_version: r.u32(8)?,
+        record_budget: r.u64(9)?,
+        starts_at: r.int(10)?,
+        ends_at: r.int(11)?,
+        state: request_state(r, 12)?,
+        origin: match r.text(13)?.as_str() {
+            "requested" => GrantOrigin::Requested,
+            "issued" => GrantOrigin::Issued,
+            _ => return Err(corrupt(13, "a grant origin")),
+        },
+        created_at: r.int(14)?,
+        decided_by: r.opt_text(15)?,
+        decided_at: r.opt_int(16)?,
+        revoked_by: r.opt_text(17)?,
+        revoked_at: r.opt_int(18)?,
+    })
+}
+
+pub(crate) fn full_access(r: &impl Cols) -> Result<FullAccessRow> {
+    Ok(FullAccessRow {
+        id: r.id(0)?,
+        tenant: r.text(1)?,
+        login: r.text(2)?,
+        state: request_state(r, 3)?,
+        nominated_by: r.text(4)?,
+        nominated_at: r.int(5)?,
+        decided_by: r.opt_text(6)?,
+        decided_at: r.opt_int(7)?,
+        revoked_by: r.opt_text(8)?,
+        revoked_at: r.opt_int(9)?,
+    })
+}
+
+pub(crate) fn history(r: &impl Cols) -> Result<HistoryRow> {
+    Ok(HistoryRow {
+        at: r.int(0)?,
+        actor: r.text(1)?,
+        action: r.text(2)?,
+        comment: r.opt_blob(3)?,
+    })
+}
+
+pub(crate) fn export(r: &impl Cols) -> Result<ExportRow> {
+    let package = match (r.opt_int(15)?, r.opt_blob(18)?) {
+        (Some(rows), Some(sha)) => Some(PackageMeta {
+            rows: u64::try_from(rows).map_err(|_| corrupt(15, "a u64"))?,
+            canaries: r.u32(16)?,
+            bytes: r.u64(17)?,
+            sha256: sha.try_into().map_err(|_| corrupt(18, "a 32-byte hash"))?,
+            created_at: r.int(19)?,
+            download_until: r.int(20)?,
+        }),
+        _ => None,
+    };
+    Ok(ExportRow {
+        id: r.id(0)?,
+        tenant: r.text(1)?,
+        requester: r.text(2)?,
+        segment: r.segment(3)?,
+        fields: r.list(4)?,
+        purpose: r.text(5)?,
+        case_id: r.text(6)?,
+        sealed: r.blob(7)?,
+        key_version: r.u32(8)?,
+        recipient_key: r.text(9)?,
+        rows_at_request: r.u64(10)?,
+        approvals_required: r.u32(11)?,
+        state: ExportState::parse(&r.text(12)?).ok_or_else(|| corrupt(12, "an export state"))?,
+        created_at: r.int(13)?,
+        approve_by: r.int(14)?,
+        package,
+        closed_by: r.opt_text(21)?,
+        closed_at: r.opt_int(22)?,
+    })
+}
+
+pub(crate) fn approval(r: &impl Cols) -> Result<ExportApprovalRow> {
+    Ok(ExportApprovalRow {
+        export: r.id(0)?,
+        approver: r.text(1)?,
+        role: r.text(2)?,
+        at: r.int(3)?,
+        comment: r.opt_blob(4)?,
+    })
+}
+
+pub(crate) fn alert(r: &impl Cols) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: r.text(0)?,
+        rule: r.text(1)?,
+        variant: r.text(2)?,
+        severity: r.text(3)?,
+        login: r.text(4)?,
+        tenant: r.opt_text(5)?,
+        at: r.int(6)?,
+        window: r.int(7)?,
+        value: r.real(8)?,
+        threshold: r.real(9)?,
+        indicator: r.opt_text(10)?,
+        evidence_log: r.text(11)?,
+        evidence_seq: r.u64(12)?,
+        risk: r.real(13)?,
+        raised_at: r.int(14)?,
+        state: AlertState::parse(&r.text(15)?).ok_or_else(|| corrupt(15, "an alert state"))?,
+        assignee: r.opt_text(16)?,
+        note: r.opt_blob(17)?,
+        updated_by: r.opt_text(18)?,
+        updated_at: r.int(19)?,
+    })
+}
+
+pub(crate) fn delivery(r: &impl Cols) -> Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        id: r.int(0)?,
+        alert: r.text(1)?,
+        channel: r.text(2)?,
+        attempts: r.u32(3)?,
+        next_at: r.int(4)?,
+        last_error: r.opt_text(5)?,
+    })
+}
+
+pub(crate) fn honey(r: &impl Cols) -> Result<HoneyRow> {
+    Ok(HoneyRow {
+        tenant: r.text(0)?,
+        record: r.id(1)?,
+        planted_by: r.text(2)?,
+        planted_at: r.int(3)?,
+    })
+}
+
+pub(crate) fn shift(r: &impl Cols) -> Result<ShiftRow> {
+    Ok(ShiftRow {
+        login: r.text(0)?,
+        day: r.text(1)?,
+        start_min: r.u32(2)?,
+        end_min: r.u32(3)?,
+    })
+}
+
+/// The storage position, then [`AUDIT_COLS`].
+pub(crate) fn audit(r: &impl Cols) -> Result<AuditRow> {
+    Ok(AuditRow {
+        rowid: r.int(0)?,
+        log: r.text(1)?,
+        seq: r.u64(2)?,
+        ts: r.int(3)?,
+        actor: r.text(4)?,
+        action: r.text(5)?,
+        tenant: r.opt_text(6)?,
+        decision: r.text(7)?,
+        body: r.blob(8)?,
+        hash: r.hash(9)?,
+    })
+}
+
+pub(crate) fn checkpoint(r: &impl Cols) -> Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        log: r.text(0)?,
+        size: r.u64(1)?,
+        ts: r.int(2)?,
+        note: r.text(3)?,
+    })
+}
+
+pub(crate) fn archive(r: &impl Cols) -> Result<ArchiveRow> {
+    Ok(ArchiveRow {
+        log: r.text(0)?,
+        start: r.u64(1)?,
+        end: r.u64(2)?,
+        file: r.text(3)?,
+        sha256: r.hash(4)?,
+        note: r.text(5)?,
+        archived_at: r.int(6)?,
+    })
+}

@@ -1,0 +1,54 @@
+//! The storage conformance suite: the same tests against every backend.
+//! SQLite always; PostgreSQL when `MAMORI_TEST_PG_URL` names a database
+//! (each test gets a schema of its own). Without it the PostgreSQL half says
+//! loudly that it was skipped; CI always sets it.
+
+mod alerts;
+mod audit;
+mod concurrency;
+mod exports;
+mod fixtures;
+mod people;
+mod records;
+
+macro_rules! conformance {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                crate::$module::$name(&crate::fixtures::sqlite());
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                if let Some(s) = crate::fixtures::postgres() {
+                    crate::$module::$name(&s);
+                }
+            })*
+        }
+    };
+}
+
+conformance!(
+    records::tenants_and_keys,
+    records::records_and_blind_index,
+    records::scanning_pages_in_id_order,
+    people::users_tokens_and_assignments,
+    people::vendors_training_and_compliance,
+    people::requests_move_by_compare_and_set,
+    people::full_access_follows_its_nomination,
+    exports::exports_need_distinct_approvers_and_download_once,
+    exports::expired_packages_are_purged,
+    alerts::an_alert_is_stored_and_queued_once,
+    alerts::alert_transitions_are_compare_and_set,
+    alerts::alert_filters,
+    alerts::snapshot_honey_and_shifts,
+    audit::audit_appends_chain_and_read_back,
+    audit::audit_tree_checkpoints_and_cosignatures,
+    audit::audit_archive_moves_only_the_oldest_range,
+    audit::audit_tables_refuse_update_and_delete,
+    audit::audit_appenders_in_two_processes_stay_gapless,
+    concurrency::full_access_cap_holds_under_racing_approvals,
+    concurrency::an_export_is_packaged_and_taken_once_under_races,
+);

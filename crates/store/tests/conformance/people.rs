@@ -1,0 +1,403 @@
+use mamori_store::{
+    AccessRequestRow, Assignment, ComplianceRow, FullAccessOutcome, FullAccessRow, GrantOrigin,
+    RequestFilter, RequestState, StoreError, TrainingRow, VendorRow,
+};
+
+use crate::fixtures::{Stores, step, tenant, user};
+
+pub fn users_tokens_and_assignments(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    let rev0 = db.governance_rev().unwrap();
+    user(db, "op1", "operator");
+    user(db, "sv1", "supervisor");
+    let again = db.user("op1").unwrap().unwrap();
+    assert!(matches!(
+        db.create_user(&again),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        db.governance_rev().unwrap() > rev0,
+        "people changes bump the revision"
+    );
+    let logins: Vec<String> = db.users().unwrap().into_iter().map(|u| u.login).collect();
+    assert_eq!(logins, ["op1", "sv1"]);
+
+    db.set_manager("op1", Some("sv1")).unwrap();
+    assert!(matches!(
+        db.set_manager("ghost", None),
+        Err(StoreError::NotFound(_))
+    ));
+    db.set_leaves_at("op1", Some(1_900_000_000)).unwrap();
+    db.set_suspended("op1", Some(1_800_000_000)).unwrap();
+    let u = db.user("op1").unwrap().unwrap();
+    assert_eq!(u.manager.as_deref(), Some("sv1"));
+    assert_eq!(
+        (u.leaves_at, u.suspended_at),
+        (Some(1_900_000_000), Some(1_800_000_000))
+    );
+    db.set_suspended("op1", None).unwrap();
+    assert_eq!(db.user("op1").unwrap().unwrap().suspended_at, None);
+    assert!(db.set_leaves_at("ghost", None).is_err());
+
+    let hash = [7u8; 32];
+    db.add_token("op1", &hash, 10).unwrap();
+    db.add_token("op1", &[8; 32], 11).unwrap();
+    let (u, rev) = db.user_by_token(&hash).unwrap().unwrap();
+    assert_eq!(u.login, "op1");
+    assert_eq!(rev, db.governance_rev().unwrap());
+    assert!(db.user_by_token(&[9; 32]).unwrap().is_none());
+    assert_eq!(db.revoke_tokens("op1", 20).unwrap(), 2);
+    assert_eq!(db.revoke_tokens("op1", 21).unwrap(), 0);
+    assert!(db.user_by_token(&hash).unwrap().is_none());
+
+    let own = Assignment {
+        login: "op1".into(),
+        tenant: "acme".into(),
+        segment: Some("own".into()),
+    };
+    db.assign(&own).unwrap();
+    db.assign(&own).unwrap();
+    db.assign(&Assignment {
+        segment: None,
+        ..own.clone()
+    })
+    .unwrap();
+    let mine = db.assignments("op1").unwrap();
+    assert_eq!(mine.len(), 2);
+    assert!(
+        mine.iter().any(|a| a.segment.is_none()),
+        "whole tenant reads back as None"
+    );
+    assert_eq!(db.tenant_assignments("acme").unwrap().len(), 2);
+    assert!(db.tenant_assignments("beta").unwrap().is_empty());
+    // An assignment to a tenant that does not exist is refused.
+    assert!(
+        db.assign(&Assignment {
+            tenant: "nobody".into(),
+            ..own
+        })
+        .is_err()
+    );
+}
+
+pub fn vendors_training_and_compliance(s: &Stores) {
+    let db = &*s.db;
+    user(db, "op1", "operator");
+    let mut v = VendorRow {
+        id: "haken".into(),
+        name: "派遣サービス".into(),
+        contract_start: 100,
+        contract_end: 200,
+        clauses: vec!["再委託禁止".into(), "監査受入".into()],
+        updated_by: "sec".into(),
+        updated_at: 100,
+    };
+    db.put_vendor(&v).unwrap();
+    v.contract_end = 300;
+    db.put_vendor(&v).unwrap();
+    let got = db.vendor("haken").unwrap().unwrap();
+    assert_eq!(
+        (got.contract_end, got.clauses.clone()),
+        (300, v.clauses.clone())
+    );
+    assert_eq!(db.vendors().unwrap().len(), 1);
+    assert!(db.vendor("other").unwrap().is_none());
+
+    for (course, at) in [("privacy", 20), ("privacy", 10), ("security", 5)] {
+        db.add_training(&TrainingRow {
+            login: "op1".into(),
+            course: course.into(),
+            completed_at: at,
+            score: 90,
+            expires_at: at + 365,
+            recorded_by: "hr".into(),
+        })
+        .unwrap();
+    }
+    let t: Vec<(String, i64)> = db
+        .training("op1")
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.course, t.completed_at))
+        .collect();
+    assert_eq!(
+        t,
+        [
+            ("privacy".into(), 10),
+            ("privacy".into(), 20),
+            ("security".into(), 5)
+        ]
+    );
+    db.add_compliance(&ComplianceRow {
+        login: "op1".into(),
+        confirmed_at: 50,
+        expires_at: 400,
+        recorded_by: "hr".into(),
+    })
+    .unwrap();
+    assert_eq!(db.compliance("op1").unwrap()[0].expires_at, 400);
+    assert!(db.compliance("op2").unwrap().is_empty());
+}
+
+pub fn request(id: u8, requester: &str, created_at: i64) -> AccessRequestRow {
+    AccessRequestRow {
+        id: [id; 16],
+        tenant: "acme".into(),
+        requester: requester.into(),
+        segment: Some("own".into()),
+        fields: vec!["name".into(), "phone".into()],
+        purpose: "inquiry".into(),
+        case_id: format!("C-{id}"),
+        justification: vec![0xAB; 40],
+        key_version: 1,
+        record_budget: 50,
+        starts_at: created_at,
+        ends_at: created_at + 3600,
+        state: RequestState::Pending,
+        origin: GrantOrigin::Requested,
+        created_at,
+        decided_by: None,
+        decided_at: None,
+        revoked_by: None,
+        revoked_at: None,
+    }
+}
+
+pub fn requests_move_by_compare_and_set(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    for u in ["op1", "op2", "sv1"] {
+        user(db, u, "operator");
+    }
+    let rev = db.governance_rev().unwrap();
+    db.insert_request(&request(1, "op1", 1000), &step("op1", "requested", 1000))
+        .unwrap();
+    db.insert_request(&request(2, "op2", 2000), &step("op2", "requested", 2000))
+        .unwrap();
+    let mut whole = request(3, "op1", 3000);
+    whole.segment = None;
+    whole.origin = GrantOrigin::Issued;
+    db.insert_request(&whole, &step("sv1", "issued", 3000))
+        .unwrap();
+    assert!(db.governance_rev().unwrap() > rev);
+    assert!(
+        db.insert_request(&request(1, "op1", 1), &step("op1", "requested", 1))
+            .is_err()
+    );
+
+    let r = db.request(&[3; 16]).unwrap().unwrap();
+    assert_eq!((r.segment, r.origin), (None, GrantOrigin::Issued));
+    assert_eq!(r.fields, ["name", "phone"]);
+    assert!(db.request(&[9; 16]).unwrap().is_none());
+
+    let ids = |f: RequestFilter| -> Vec<u8> {
+        db.requests(&RequestFilter { limit: 100, ..f })
+            .unwrap()
+            .iter()
+            .map(|r| r.id[0])
+            .collect()
+    };
+    assert_eq!(ids(RequestFilter::default()), [3, 2, 1]);
+    assert_eq!(
+        ids(RequestFilter {
+            requesters: Some(vec!["op2".into(), "nobody".into()]),
+            ..Default::default()
+        }),
+        [2]
+    );
+    assert_eq!(
+        ids(RequestFilter {
+            ends_after: Some(4700),
+            ..Default::default()
+        }),
+        [3, 2]
+    );
+    assert_eq!(
+        ids(RequestFilter {
+            tenant: Some("beta".into()),
+            ..Default::default()
+        }),
+        Vec::<u8>::new()
+    );
+    assert_eq!(
+        db.requests(&RequestFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
+
+    let approve = step("sv1", "approved", 1100);
+    assert!(
+        db.transition(
+            &[1; 16],
+            RequestState::Pending,
+            RequestState::Approved,
+            &approve
+        )
+        .unwrap()
+    );
+    assert!(
+        !db.transition(
+            &[1; 16],
+            RequestState::Pending,
+            RequestState::Denied,
+            &approve
+        )
+        .unwrap()
+    );
+    assert!(
+        !db.transition(
+            &[9; 16],
+            RequestState::Pending,
+            RequestState::Approved,
+            &approve
+        )
+        .unwrap()
+    );
+    let r = db.request(&[1; 16]).unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.decided_by.as_deref(), r.decided_at),
+        (RequestState::Approved, Some("sv1"), Some(1100))
+    );
+    assert_eq!(
+        ids(RequestFilter {
+            state: Some(RequestState::Approved),
+            ..Default::default()
+        }),
+        [1]
+    );
+
+    let live: Vec<u8> = db
+        .live_grants("op1", 1500)
+        .unwrap()
+        .iter()
+        .map(|r| r.id[0])
+        .collect();
+    assert_eq!(live, [1]);
+    assert!(db.live_grants("op1", 4600).unwrap().is_empty(), "ended");
+    let revoke = step("sv1", "revoked", 1200);
+    assert!(
+        db.transition(
+            &[1; 16],
+            RequestState::Approved,
+            RequestState::Revoked,
+            &revoke
+        )
+        .unwrap()
+    );
+    assert!(db.live_grants("op1", 1500).unwrap().is_empty());
+    let r = db.request(&[1; 16]).unwrap().unwrap();
+    assert_eq!(
+        (r.revoked_by.as_deref(), r.revoked_at),
+        (Some("sv1"), Some(1200))
+    );
+
+    let h: Vec<String> = db
+        .request_history(&[1; 16])
+        .unwrap()
+        .into_iter()
+        .map(|s| s.action)
+        .collect();
+    assert_eq!(h, ["requested", "approved", "revoked"]);
+    assert_eq!(
+        db.request_history(&[1; 16]).unwrap()[0].comment,
+        Some(vec![1, 2, 3])
+    );
+    assert!(db.request_history(&[9; 16]).unwrap().is_empty());
+}
+
+pub fn nomination(id: u8, login: &str, at: i64) -> FullAccessRow {
+    FullAccessRow {
+        id: [id; 16],
+        tenant: "acme".into(),
+        login: login.into(),
+        state: RequestState::Pending,
+        nominated_by: "admin".into(),
+        nominated_at: at,
+        decided_by: None,
+        decided_at: None,
+        revoked_by: None,
+        revoked_at: None,
+    }
+}
+
+pub fn full_access_follows_its_nomination(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    for u in ["sv1", "sv2"] {
+        user(db, u, "supervisor");
+    }
+    db.nominate_full_access(&nomination(1, "sv1", 10), &step("admin", "nominated", 10))
+        .unwrap();
+    assert!(matches!(
+        db.nominate_full_access(&nomination(2, "sv1", 11), &step("admin", "nominated", 11)),
+        Err(StoreError::Conflict(_))
+    ));
+    db.nominate_full_access(&nomination(3, "sv2", 12), &step("admin", "nominated", 12))
+        .unwrap();
+    let order: Vec<u8> = db
+        .full_access("acme")
+        .unwrap()
+        .iter()
+        .map(|r| r.id[0])
+        .collect();
+    assert_eq!(order, [3, 1], "newest first");
+
+    let approve = |id: u8, cap: u32| {
+        db.full_access_transition(
+            &[id; 16],
+            RequestState::Pending,
+            RequestState::Approved,
+            &step("sec", "approved", 20),
+            cap,
+        )
+        .unwrap()
+    };
+    assert_eq!(approve(1, 1), FullAccessOutcome::Done);
+    assert_eq!(approve(1, 1), FullAccessOutcome::StateChanged);
+    assert_eq!(
+        approve(3, 1),
+        FullAccessOutcome::CapReached(vec!["sv1".into()])
+    );
+    // Refused by the cap: nothing changed.
+    assert_eq!(
+        db.full_access("acme").unwrap()[0].state,
+        RequestState::Pending
+    );
+    assert_eq!(db.full_access_history(&[3; 16]).unwrap().len(), 1);
+    let whole = |login: &str| {
+        db.assignments(login)
+            .unwrap()
+            .iter()
+            .any(|a| a.tenant == "acme" && a.segment.is_none())
+    };
+    assert!(whole("sv1") && !whole("sv2"));
+
+    let revoked = db
+        .full_access_transition(
+            &[1; 16],
+            RequestState::Approved,
+            RequestState::Revoked,
+            &step("sec", "revoked", 30),
+            1,
+        )
+        .unwrap();
+    assert_eq!(revoked, FullAccessOutcome::Done);
+    assert!(!whole("sv1"));
+    assert_eq!(approve(3, 1), FullAccessOutcome::Done);
+    assert!(whole("sv2"));
+    // The person may be nominated again once the last one ended.
+    db.nominate_full_access(&nomination(4, "sv1", 40), &step("admin", "nominated", 40))
+        .unwrap();
+    let h: Vec<String> = db
+        .full_access_history(&[1; 16])
+        .unwrap()
+        .into_iter()
+        .map(|s| s.action)
+        .collect();
+    assert_eq!(h, ["nominated", "approved", "revoked"]);
+}

@@ -1,0 +1,223 @@
+use mamori_store::{
+    RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
+};
+
+use crate::fixtures::{Stores, key, tenant};
+
+fn tok(n: u8) -> Token {
+    [n; 16]
+}
+
+fn write(kind: WriteKind, id: u8, segment: &str, key_token: u8, phone: u8) -> RecordWrite {
+    RecordWrite {
+        kind,
+        record: RecordRow {
+            id: [id; 16],
+            segment: segment.into(),
+            key_version: 1,
+            sealed: vec![id, id, id],
+            updated_at: 1_700_000_000 + i64::from(id),
+        },
+        key_token: tok(key_token),
+        tokens: vec![
+            ("customer_no".into(), tok(key_token)),
+            ("phone".into(), tok(phone)),
+        ],
+    }
+}
+
+pub fn tenants_and_keys(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    tenant(db, "beta");
+    assert!(matches!(
+        db.create_tenant(&db.tenant("acme").unwrap().unwrap(), &key("acme", 1)),
+        Err(StoreError::Conflict(_))
+    ));
+    let ids: Vec<String> = db.tenants().unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(ids, ["acme", "beta"]);
+    let t = db.tenant("acme").unwrap().unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.current_key_version),
+        ("acme 株式会社", 1)
+    );
+    assert!(db.tenant("nobody").unwrap().is_none());
+
+    db.add_key(&key("acme", 2)).unwrap();
+    assert!(matches!(
+        db.add_key(&key("acme", 2)),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(db.tenant("acme").unwrap().unwrap().current_key_version, 2);
+    let versions: Vec<u32> = db.keys("acme").unwrap().iter().map(|k| k.version).collect();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(db.keys("acme").unwrap()[1].wrapped_data, vec![2; 60]);
+    assert_eq!(db.keys("beta").unwrap().len(), 1);
+
+    db.write_records("acme", &[write(WriteKind::New, 1, "own", 11, 21)])
+        .unwrap();
+    db.shred_tenant("acme", 1_800_000_000).unwrap();
+    let t = db.tenant("acme").unwrap().unwrap();
+    assert_eq!(t.status, TenantStatus::Shredded);
+    assert_eq!(t.shredded_at, Some(1_800_000_000));
+    assert!(db.keys("acme").unwrap().is_empty());
+    // The index is gone with its key; the ciphertext stays, unreadable.
+    assert!(db.find("acme", "phone", &[tok(21)]).unwrap().is_empty());
+    assert!(db.record("acme", &[1; 16]).unwrap().is_some());
+    assert!(matches!(
+        db.shred_tenant("acme", 1),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        db.add_key(&key("acme", 3)),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        db.keys("beta").unwrap().len(),
+        1,
+        "another tenant's keys stay"
+    );
+}
+
+pub fn records_and_blind_index(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    tenant(db, "beta");
+    db.write_records(
+        "acme",
+        &[
+            write(WriteKind::New, 2, "own", 12, 20),
+            write(WriteKind::New, 1, "own", 11, 20),
+            write(WriteKind::New, 3, "collab", 13, 23),
+        ],
+    )
+    .unwrap();
+    // The same tokens in another tenant never answer for this one.
+    db.write_records("beta", &[write(WriteKind::New, 9, "own", 11, 20)])
+        .unwrap();
+
+    let mut shared = db.find("acme", "phone", &[tok(20)]).unwrap();
+    shared.sort();
+    assert_eq!(shared, [[1; 16], [2; 16]]);
+    assert_eq!(db.find("beta", "phone", &[tok(20)]).unwrap(), [[9; 16]]);
+    assert_eq!(
+        db.find("acme", "phone", &[tok(23), tok(99)]).unwrap(),
+        [[3; 16]]
+    );
+    assert!(db.find("acme", "email", &[tok(20)]).unwrap().is_empty());
+    assert!(db.find("gamma", "phone", &[tok(20)]).unwrap().is_empty());
+
+    let keys = db.find_keys("acme", &[tok(11), tok(13), tok(77)]).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[&tok(11)], [1; 16]);
+    assert_eq!(db.find_keys("beta", &[tok(13)]).unwrap().len(), 0);
+
+    let r = db.record("acme", &[3; 16]).unwrap().unwrap();
+    assert_eq!(
+        (r.segment.as_str(), r.sealed.as_slice()),
+        ("collab", &[3u8, 3, 3][..])
+    );
+    assert!(
+        db.record("beta", &[3; 16]).unwrap().is_none(),
+        "another tenant's id"
+    );
+
+    // Replace: new tokens answer, old ones do not.
+    let mut moved = write(WriteKind::Replace, 1, "collab", 11, 24);
+    moved.record.key_version = 2;
+    db.write_records("acme", &[moved]).unwrap();
+    assert_eq!(db.find("acme", "phone", &[tok(20)]).unwrap(), [[2; 16]]);
+    assert_eq!(db.find("acme", "phone", &[tok(24)]).unwrap(), [[1; 16]]);
+    let r = db.record("acme", &[1; 16]).unwrap().unwrap();
+    assert_eq!((r.segment.as_str(), r.key_version), ("collab", 2));
+
+    // A batch with a taken customer number is refused whole.
+    let clash = [
+        write(WriteKind::New, 5, "own", 15, 25),
+        write(WriteKind::New, 6, "own", 12, 26),
+    ];
+    assert!(matches!(
+        db.write_records("acme", &clash),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(db.record("acme", &[5; 16]).unwrap().is_none());
+    assert!(db.find("acme", "phone", &[tok(25)]).unwrap().is_empty());
+    // Replacing a record that does not exist is refused whole too.
+    let missing = [
+        write(WriteKind::New, 7, "own", 17, 27),
+        write(WriteKind::Replace, 8, "own", 18, 28),
+    ];
+    assert!(matches!(
+        db.write_records("acme", &missing),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(db.record("acme", &[7; 16]).unwrap().is_none());
+
+    assert_eq!(db.count_records("acme", None).unwrap(), 3);
+    assert_eq!(db.count_records("acme", Some("collab")).unwrap(), 2);
+    assert_eq!(db.count_records("beta", Some("collab")).unwrap(), 0);
+
+    assert!(db.delete_record("acme", &[2; 16]).unwrap());
+    assert!(!db.delete_record("acme", &[2; 16]).unwrap());
+    assert!(
+        !db.delete_record("beta", &[1; 16]).unwrap(),
+        "another tenant's id"
+    );
+    assert!(db.find("acme", "phone", &[tok(20)]).unwrap().is_empty());
+    assert_eq!(db.count_records("acme", None).unwrap(), 2);
+    assert_eq!(db.find("beta", "phone", &[tok(20)]).unwrap(), [[9; 16]]);
+}
+
+pub fn scanning_pages_in_id_order(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    let rows: Vec<RecordWrite> = (1..=25u8)
+        .rev()
+        .map(|i| {
+            let mut w = write(
+                WriteKind::New,
+                i,
+                if i % 2 == 0 { "own" } else { "collab" },
+                i,
+                100 + i,
+            );
+            w.record.key_version = if i <= 10 { 1 } else { 2 };
+            w
+        })
+        .collect();
+    db.write_records("acme", &rows).unwrap();
+    let mut seen = Vec::new();
+    let mut after = [0u8; 16];
+    loop {
+        let page = db
+            .scan_records(
+                "acme",
+                &RecordScan {
+                    segment: None,
+                    older_than_version: None,
+                    after,
+                    limit: 7,
+                },
+            )
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().unwrap().id;
+        seen.extend(page.iter().map(|r| r.id[0]));
+    }
+    assert_eq!(seen, (1..=25).collect::<Vec<u8>>());
+    let old_own = db
+        .scan_records(
+            "acme",
+            &RecordScan {
+                segment: Some("own".into()),
+                older_than_version: Some(2),
+                after: [0; 16],
+                limit: 100,
+            },
+        )
+        .unwrap();
+    let ids: Vec<u8> = old_own.iter().map(|r| r.id[0]).collect();
+    assert_eq!(ids, [2, 4, 6, 8, 10]);
+}
