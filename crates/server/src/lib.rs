@@ -60,21 +60,34 @@ pub async fn serve_witness(
         .await
 }
 
-/// How often expired export packages are deleted.
+/// How often expired export packages and ended budgets are deleted.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Deletes export packages whose download window has ended, so that an
-/// untaken package is gone rather than merely refused.
+/// untaken package is gone rather than merely refused, and the budgets of
+/// days and grants that ended.
 async fn purge_expired_packages(vault: Arc<Vault>) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
         let v = vault.clone();
-        match tokio::task::spawn_blocking(move || v.purge_expired_packages()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(packages = n, "deleted expired export packages"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge expired export packages"),
-            Err(e) => tracing::warn!(error = %e, "export package purge task failed"),
+        let swept = tokio::task::spawn_blocking(move || {
+            Ok::<_, mamori_vault::VaultError>((
+                v.purge_expired_packages()?,
+                v.purge_ended_budgets()?,
+            ))
+        });
+        match swept.await {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((packages, budgets))) => {
+                tracing::info!(
+                    packages,
+                    budgets,
+                    "deleted expired export packages and budgets"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge expired packages or budgets"),
+            Err(e) => tracing::warn!(error = %e, "purge task failed"),
         }
     }
 }

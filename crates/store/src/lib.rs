@@ -224,6 +224,23 @@ pub trait AlertStore: Send + Sync {
     fn user_shifts(&self) -> Result<Vec<(String, String)>>;
 }
 
+/// Distinct customers shown against budgets (a person's day, a grant), shared
+/// by every process that serves the vault: two requests cannot both spend
+/// the last unit of a budget, whichever nodes they reach.
+pub trait BudgetStore: Send + Sync {
+    /// Charges each budget its records, all or nothing: a customer already
+    /// charged to a budget costs nothing again; when one budget would go over
+    /// its limit nothing is charged at all.
+    fn charge_budgets(&self, charges: &[BudgetCharge<'_>]) -> Result<ChargeOutcome>;
+    /// Adds customers already shown (as rebuilt from the audit log) to a
+    /// budget, without a limit check. Idempotent.
+    fn seed_budget(&self, budget: &str, until: i64, records: &[[u8; 16]]) -> Result<()>;
+    /// Customers charged to a budget so far.
+    fn budget_used(&self, budget: &str) -> Result<u64>;
+    /// Forgets budgets whose time ended before `now`; returns how many.
+    fn purge_budgets(&self, now: i64) -> Result<u64>;
+}
+
 /// The append-only audit log's storage: events, the perfect subtrees of each
 /// log's Merkle tree, and signed checkpoints. There is no update and no delete.
 pub trait AuditStore: Send + Sync {

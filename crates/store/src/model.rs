@@ -579,3 +579,29 @@ pub struct ShiftRow {
     pub start_min: u32,
     pub end_min: u32,
 }
+
+/// One budget's share of a request: the customers it is about to show.
+#[derive(Clone, Debug)]
+pub struct BudgetCharge<'a> {
+    /// Which budget: a person's day (`day/<login>/<JST day>`) or a grant (`grant/<id>`).
+    pub budget: String,
+    /// Most distinct customers the budget allows.
+    pub limit: u64,
+    pub records: &'a [[u8; 16]],
+    /// When the budget stops mattering (the day's or the grant's end);
+    /// its rows may be purged afterwards.
+    pub until: i64,
+}
+
+/// How charging budgets went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Charged,
+    /// Charge `index` would exceed its limit: `used` were charged before,
+    /// `would_be` with this request. Nothing was charged.
+    Exceeded {
+        index: usize,
+        used: u64,
+        would_be: u64,
+    },
+}

@@ -436,6 +436,7 @@ impl Vault {
                     grant: g.id,
                     budget: g.record_budget,
                     starts_at: g.starts_at,
+                    ends_at: g.ends_at,
                     records: vec![row.id],
                 }),
             }

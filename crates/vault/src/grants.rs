@@ -746,7 +746,7 @@ impl Vault {
         let history = self.history_steps(state, &row.id, self.store.request_history(&row.id)?)?;
         let records_used = match row.state {
             RequestState::Approved => {
-                Some(self.grant_used(&row.requester, &row.id, row.starts_at)?)
+                Some(self.grant_used(&row.requester, &row.id, row.starts_at, row.ends_at)?)
             }
             _ => None,
         };

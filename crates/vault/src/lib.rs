@@ -36,14 +36,21 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-use mamori_store::{AlertStore, ExportStore, GovernanceStore, UserStore, VaultStore};
+use mamori_store::{AlertStore, BudgetStore, ExportStore, GovernanceStore, UserStore, VaultStore};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{Result, VaultError};
 
-/// Storage the vault needs: records, people, governance, exports and alerts (one database today).
-pub trait Backend: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore {}
-impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore> Backend for T {}
+/// Storage the vault needs: records, people, governance, exports, alerts and
+/// budgets (one SQLite file, or one PostgreSQL schema with the audit log).
+pub trait Backend:
+    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore
+{
+}
+impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore> Backend
+    for T
+{
+}
 
 /// The configured rules of governance, people and limits.
 #[derive(Clone, Debug, Default)]

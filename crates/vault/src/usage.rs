@@ -1,17 +1,19 @@
 //! Budgets that stop mass enumeration: requests per minute, distinct customers
 //! per person per day, distinct customers per grant.
 //!
-//! The audit log is the source of truth for what someone has read, so the
-//! counters are rebuilt from it the first time a person (or grant) is seen by
-//! this process; after that they live in memory and are reserved *before* the
-//! audit append, so concurrent requests cannot both spend the last unit.
-//! (One process per vault: several `serve` nodes need a shared counter — the
-//! PostgreSQL issue.)
+//! The customer budgets are kept by the store (`BudgetStore`): shared by
+//! every node on PostgreSQL, so two requests on two nodes cannot both spend
+//! the last unit; in memory for an SQLite vault's one process. They are
+//! charged *before* the audit append, all or nothing. The audit log remains
+//! the source of truth for what someone has read: the first time this
+//! process meets a budget it seeds it from the log (idempotent), so a
+//! restart, or an upgrade, forgets nothing. The per-minute request limit is
+//! per process (each node enforces it on what it serves).
 
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::RecordId;
-use mamori_store::AuditQuery;
+use mamori_store::{AuditQuery, BudgetCharge, ChargeOutcome};
 use parking_lot::Mutex;
 
 use crate::{
@@ -33,22 +35,23 @@ fn day_start(day: i64) -> i64 {
 
 #[derive(Default)]
 pub(crate) struct Usage {
-    inner: Mutex<Inner>,
-    /// One rebuild from the audit log at a time: after a restart, the many
-    /// concurrent requests of one busy person wait for the first to rebuild
-    /// their counter instead of each scanning the log (a thundering herd
-    /// that cost seconds of CPU in the gate-cost profile).
-    rebuild: Mutex<()>,
+    /// login → (minute, requests in it)
+    minutes: Mutex<HashMap<String, (i64, u32)>>,
+    /// Budgets this process has seeded from the audit log, with their end.
+    seeded: Mutex<HashMap<String, i64>>,
+    /// One seeding at a time: after a restart, the many concurrent requests
+    /// of one busy person wait for the first to rebuild their budget instead
+    /// of each scanning the log (a thundering herd that cost seconds of CPU
+    /// in the gate-cost profile).
+    seeding: Mutex<()>,
 }
 
-#[derive(Default)]
-struct Inner {
-    /// login → (JST day, customers read that day)
-    days: HashMap<String, (i64, HashSet<[u8; 16]>)>,
-    /// grant id → customers read under it
-    grants: HashMap<[u8; 16], HashSet<[u8; 16]>>,
-    /// login → (minute, requests in it)
-    minutes: HashMap<String, (i64, u32)>,
+fn day_budget(login: &str, day: i64) -> String {
+    format!("day/{login}/{day}")
+}
+
+fn grant_budget(grant: &[u8; 16]) -> String {
+    format!("grant/{}", RecordId::from_bytes(*grant))
 }
 
 /// Records read under one grant in one request.
@@ -56,6 +59,7 @@ pub(crate) struct GrantCharge {
     pub grant: [u8; 16],
     pub budget: u64,
     pub starts_at: i64,
+    pub ends_at: i64,
     pub records: Vec<[u8; 16]>,
 }
 
@@ -64,11 +68,11 @@ impl Vault {
     pub(crate) fn count_request(&self, login: &str) -> Result<()> {
         let limit = self.rules.limits.requests_per_minute;
         let minute = self.now().div_euclid(60);
-        let mut inner = self.usage.inner.lock();
+        let mut minutes = self.usage.minutes.lock();
         // Look up before inserting: no String allocation on the hot path.
-        let slot = match inner.minutes.get_mut(login) {
+        let slot = match minutes.get_mut(login) {
             Some(slot) => slot,
-            None => inner.minutes.entry(login.to_owned()).or_insert((minute, 0)),
+            None => minutes.entry(login.to_owned()).or_insert((minute, 0)),
         };
         if slot.0 != minute {
             *slot = (minute, 0);
@@ -96,81 +100,97 @@ impl Vault {
     ) -> Result<()> {
         let now = self.now();
         let day = jst_day(now);
-        let limit = self.rules.limits.daily_records_for(role);
-        // Rebuild from the audit log on first sight (or a new day), outside
-        // the counters' lock, one rebuild at a time.
-        let stale = |inner: &Inner| inner.days.get(login).is_none_or(|(d, _)| *d != day);
-        if stale(&self.usage.inner.lock()) {
-            let _one = self.usage.rebuild.lock();
-            if stale(&self.usage.inner.lock()) {
-                let set = self.read_since(login, day_start(day), None)?;
-                self.usage
-                    .inner
-                    .lock()
-                    .days
-                    .insert(login.to_owned(), (day, set));
-            }
-        }
+        let mut charges = vec![BudgetCharge {
+            budget: day_budget(login, day),
+            limit: self.rules.limits.daily_records_for(role),
+            records,
+            until: day_start(day + 1),
+        }];
+        self.seed(&charges[0].budget, charges[0].until, || {
+            self.read_since(login, day_start(day), None)
+        })?;
         for g in grants {
-            if !self.usage.inner.lock().grants.contains_key(&g.grant) {
-                let _one = self.usage.rebuild.lock();
-                if !self.usage.inner.lock().grants.contains_key(&g.grant) {
-                    let set = self.read_since(login, g.starts_at, Some(&g.grant))?;
-                    self.usage.inner.lock().grants.insert(g.grant, set);
-                }
-            }
-        }
-        let mut inner = self.usage.inner.lock();
-        let (_, today) = &inner.days[login];
-        let fresh = records.iter().filter(|r| !today.contains(*r)).count() as u64;
-        let used = today.len() as u64;
-        if used + fresh > limit {
-            return Err(VaultError::Limited {
-                code: "daily_budget_exhausted",
-                message: format!(
-                    "this would make {} distinct customers today; your daily budget is {limit}. \
-                     If the work needs more, ask your supervisor for a grant",
-                    used + fresh
-                ),
+            let budget = grant_budget(&g.grant);
+            self.seed(&budget, g.ends_at, || {
+                self.read_since(login, g.starts_at, Some(&g.grant))
+            })?;
+            charges.push(BudgetCharge {
+                budget,
+                limit: g.budget,
+                records: &g.records,
+                until: g.ends_at,
             });
         }
-        for g in grants {
-            let set = &inner.grants[&g.grant];
-            let fresh = g.records.iter().filter(|r| !set.contains(*r)).count() as u64;
-            let used = set.len() as u64;
-            if used + fresh > g.budget {
-                return Err(VaultError::Limited {
-                    code: "grant_budget_exhausted",
-                    message: format!(
-                        "grant {} allows {} customers and {used} were already read; \
-                         this request would exceed it",
-                        RecordId::from_bytes(g.grant),
-                        g.budget
-                    ),
-                });
-            }
+        let ChargeOutcome::Exceeded {
+            index,
+            used,
+            would_be,
+        } = self.store.charge_budgets(&charges)?
+        else {
+            return Ok(());
+        };
+        let limit = charges[index].limit;
+        Err(match index.checked_sub(1).map(|g| &grants[g]) {
+            None => VaultError::Limited {
+                code: "daily_budget_exhausted",
+                message: format!(
+                    "this would make {would_be} distinct customers today; your daily budget is {limit}. \
+                     If the work needs more, ask your supervisor for a grant"
+                ),
+            },
+            Some(g) => VaultError::Limited {
+                code: "grant_budget_exhausted",
+                message: format!(
+                    "grant {} allows {limit} customers and {used} were already read; \
+                     this request would exceed it",
+                    RecordId::from_bytes(g.grant),
+                ),
+            },
+        })
+    }
+
+    /// Seeds a budget from the audit log the first time this process meets
+    /// it, one seeding at a time; budgets that ended are forgotten.
+    fn seed(
+        &self,
+        budget: &str,
+        until: i64,
+        shown: impl FnOnce() -> Result<HashSet<[u8; 16]>>,
+    ) -> Result<()> {
+        if self.usage.seeded.lock().contains_key(budget) {
+            return Ok(());
         }
-        let entry = inner.days.get_mut(login).expect("inserted above");
-        entry.1.extend(records.iter().copied());
-        for g in grants {
-            inner
-                .grants
-                .get_mut(&g.grant)
-                .expect("inserted above")
-                .extend(g.records.iter().copied());
+        let _one = self.usage.seeding.lock();
+        if self.usage.seeded.lock().contains_key(budget) {
+            return Ok(());
         }
+        let records: Vec<[u8; 16]> = shown()?.into_iter().collect();
+        self.store.seed_budget(budget, until, &records)?;
+        let now = self.now();
+        let mut seeded = self.usage.seeded.lock();
+        seeded.retain(|_, end| *end >= now);
+        seeded.insert(budget.to_owned(), until);
         Ok(())
     }
 
-    /// Customers already read under a grant, as far as this process knows.
-    pub(crate) fn grant_used(&self, login: &str, grant: &[u8; 16], since: i64) -> Result<u64> {
-        if let Some(set) = self.usage.inner.lock().grants.get(grant) {
-            return Ok(set.len() as u64);
-        }
-        let set = self.read_since(login, since, Some(grant))?;
-        let n = set.len() as u64;
-        self.usage.inner.lock().grants.entry(*grant).or_insert(set);
-        Ok(n)
+    /// Forgets the budgets of days and grants that ended.
+    pub fn purge_ended_budgets(&self) -> Result<u64> {
+        Ok(self.store.purge_budgets(self.now())?)
+    }
+
+    /// Customers already read under a grant.
+    pub(crate) fn grant_used(
+        &self,
+        login: &str,
+        grant: &[u8; 16],
+        since: i64,
+        until: i64,
+    ) -> Result<u64> {
+        let budget = grant_budget(grant);
+        self.seed(&budget, until, || {
+            self.read_since(login, since, Some(grant))
+        })?;
+        Ok(self.store.budget_used(&budget)?)
     }
 
     /// Distinct customers `login` was shown since `since` (seconds), from the

@@ -12,6 +12,7 @@
 
 mod alerts;
 mod audit;
+mod budgets;
 mod exports;
 mod governance;
 mod schema;

@@ -10,7 +10,8 @@
 use super::Conn;
 use crate::{Result, StoreError};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id TEXT COLLATE "C" PRIMARY KEY,
     name TEXT COLLATE "C" NOT NULL,
@@ -422,7 +423,23 @@ BEGIN
     DELETE FROM audit_events WHERE log = p_log AND seq BETWEEN p_start AND p_end;
     PERFORM set_config('mamori.archiving', 'off', true);
 END $$;
-"#];
+"#,
+    r#"
+-- Budgets shared by every node: distinct customers shown per person per
+-- day and per grant. A request locks its budgets' rows while it charges them.
+CREATE TABLE budgets (
+    budget TEXT COLLATE "C" PRIMARY KEY,
+    used BIGINT NOT NULL,
+    until BIGINT NOT NULL
+);
+CREATE INDEX budgets_until ON budgets(until);
+CREATE TABLE budget_records (
+    budget TEXT COLLATE "C" NOT NULL REFERENCES budgets(budget),
+    record BYTEA NOT NULL,
+    PRIMARY KEY (budget, record)
+);
+"#,
+];
 
 /// Serialises migrations of one schema across processes.
 const MIGRATION_LOCK: &str =

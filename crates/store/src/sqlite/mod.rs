@@ -5,6 +5,7 @@
 
 mod alerts;
 mod audit;
+mod budgets;
 mod exports;
 mod full_access;
 mod governance;
@@ -177,6 +178,7 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> 
 pub struct SqliteVault {
     writer: Mutex<Connection>,
     readers: Pool,
+    budgets: budgets::Budgets,
 }
 
 impl SqliteVault {
@@ -187,6 +189,7 @@ impl SqliteVault {
         Ok(Self {
             writer: Mutex::new(writer),
             readers: Pool::new(path, true),
+            budgets: Default::default(),
         })
     }
 

@@ -12,16 +12,22 @@ use std::{
 };
 
 use mamori_store::{
-    AlertStore, AuditStore, ExportStore, GovernanceStore, HistoryRow, KeyRow, TenantRow,
-    TenantStatus, UserRow, UserStore, VaultStore,
+    AlertStore, AuditStore, BudgetStore, ExportStore, GovernanceStore, HistoryRow, KeyRow,
+    TenantRow, TenantStatus, UserRow, UserStore, VaultStore,
     postgres::{PgOptions, PgStore},
     sqlite::{SqliteAudit, SqliteVault},
 };
 
 pub const PG_URL_ENV: &str = "MAMORI_TEST_PG_URL";
 
-pub trait All: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore {}
-impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore> All for T {}
+pub trait All:
+    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore
+{
+}
+impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore> All
+    for T
+{
+}
 
 enum Where {
     Sqlite {

@@ -5,10 +5,12 @@
 
 mod alerts;
 mod audit;
+mod budgets;
 mod concurrency;
 mod exports;
 mod fixtures;
 mod people;
+mod pg_schema;
 mod records;
 
 macro_rules! conformance {
@@ -49,6 +51,8 @@ conformance!(
     audit::audit_archive_moves_only_the_oldest_range,
     audit::audit_tables_refuse_update_and_delete,
     audit::audit_appenders_in_two_processes_stay_gapless,
+    budgets::budgets_charge_distinct_customers_all_or_nothing,
+    budgets::budgets_hold_under_racing_requests,
     concurrency::full_access_cap_holds_under_racing_approvals,
     concurrency::an_export_is_packaged_and_taken_once_under_races,
 );

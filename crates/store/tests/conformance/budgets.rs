@@ -1,0 +1,102 @@
+use std::sync::{Arc, Barrier};
+
+use mamori_store::{BudgetCharge, ChargeOutcome};
+
+use crate::fixtures::{All, Stores};
+
+fn charge<'a>(budget: &str, limit: u64, records: &'a [[u8; 16]]) -> BudgetCharge<'a> {
+    BudgetCharge {
+        budget: budget.into(),
+        limit,
+        records,
+        until: 1_000,
+    }
+}
+
+pub fn budgets_charge_distinct_customers_all_or_nothing(s: &Stores) {
+    let db = &*s.db;
+    let (a, b, c) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+    assert_eq!(db.budget_used("day/op1/20000").unwrap(), 0);
+    let ok = db
+        .charge_budgets(&[charge("day/op1/20000", 2, &[a, a, b])])
+        .unwrap();
+    assert_eq!(ok, ChargeOutcome::Charged);
+    assert_eq!(db.budget_used("day/op1/20000").unwrap(), 2);
+    // Customers already charged cost nothing again.
+    assert_eq!(
+        db.charge_budgets(&[charge("day/op1/20000", 2, &[b, a])])
+            .unwrap(),
+        ChargeOutcome::Charged
+    );
+    // Over one budget: nothing is charged, to any budget of the request.
+    let over = db
+        .charge_budgets(&[
+            charge("grant/g1", 10, &[c]),
+            charge("day/op1/20000", 2, &[a, c]),
+        ])
+        .unwrap();
+    assert_eq!(
+        over,
+        ChargeOutcome::Exceeded {
+            index: 1,
+            used: 2,
+            would_be: 3
+        }
+    );
+    assert_eq!(db.budget_used("grant/g1").unwrap(), 0);
+    assert_eq!(db.budget_used("day/op1/20000").unwrap(), 2);
+    // Another person's day is another budget.
+    assert_eq!(
+        db.charge_budgets(&[charge("day/op2/20000", 2, &[a, c])])
+            .unwrap(),
+        ChargeOutcome::Charged
+    );
+
+    // Seeding (from the audit log) adds without a check and is idempotent.
+    db.seed_budget("grant/g2", 500, &[a, b, c]).unwrap();
+    db.seed_budget("grant/g2", 500, &[a, b]).unwrap();
+    assert_eq!(db.budget_used("grant/g2").unwrap(), 3);
+    assert!(matches!(
+        db.charge_budgets(&[charge("grant/g2", 3, &[[4; 16]])])
+            .unwrap(),
+        ChargeOutcome::Exceeded { would_be: 4, .. }
+    ));
+
+    // Budgets whose time ended go; the others stay.
+    assert_eq!(db.purge_budgets(600).unwrap(), 1);
+    assert_eq!(db.budget_used("grant/g2").unwrap(), 0);
+    assert_eq!(db.budget_used("day/op1/20000").unwrap(), 2);
+}
+
+/// Requests racing for the last units of one budget: exactly the limit is
+/// charged. On PostgreSQL the racers are two processes (nodes); an SQLite
+/// vault is served by one process, whose threads race here.
+pub fn budgets_hold_under_racing_requests(s: &Stores) {
+    let dbs: [Arc<dyn All>; 2] = if s.is_postgres() {
+        [s.db.clone(), s.another_process().0]
+    } else {
+        [s.db.clone(), s.db.clone()]
+    };
+    let start = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (db, start) = (dbs[usize::from(i) % 2].clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let mine = [[i; 16], [100 + i; 16]];
+                db.charge_budgets(&[charge("day/op1/20000", 9, &mine)])
+                    .unwrap()
+            })
+        })
+        .collect();
+    let charged = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|o| *o == ChargeOutcome::Charged)
+        .count();
+    assert_eq!(
+        charged, 4,
+        "four requests of two customers fit a budget of nine"
+    );
+    assert_eq!(s.db.budget_used("day/op1/20000").unwrap(), 8);
+}
