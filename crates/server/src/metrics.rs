@@ -43,6 +43,7 @@ pub struct Metrics {
     detect_lag_ms: Gauge,
     detect_delivered: Gauge,
     detect_delivery_failures: Gauge,
+    detect_leader: Gauge,
     /// Notifications waiting per channel (a channel that is down grows here).
     pending: Family<ChannelLabels, Gauge>,
 }
@@ -108,6 +109,11 @@ impl Metrics {
             "alert_notification_failures",
             "Failed attempts to deliver alert notifications (retried)",
         );
+        let detect_leader = gauge(
+            &mut registry,
+            "detect_leader",
+            "1 while this process runs detection (one process of a vault does; others stand by)",
+        );
         let pending = Family::<ChannelLabels, Gauge>::default();
         registry.register(
             "alert_notifications_pending",
@@ -125,6 +131,7 @@ impl Metrics {
             detect_lag_ms,
             detect_delivered,
             detect_delivery_failures,
+            detect_leader,
             pending,
         }
     }
@@ -165,6 +172,7 @@ impl Metrics {
                 &self.detect_delivery_failures,
                 s.delivery_failures.load(Relaxed),
             );
+            set(&self.detect_leader, u64::from(s.leader.load(Relaxed)));
         }
         self.pending.clear();
         for (channel, n) in pending {

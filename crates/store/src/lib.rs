@@ -241,6 +241,20 @@ pub trait BudgetStore: Send + Sync {
     fn purge_budgets(&self, now: i64) -> Result<u64>;
 }
 
+/// Held while this process runs a job that must run in one process at a
+/// time however many serve the vault (detection and its notifications);
+/// released when dropped, or when the process dies.
+pub trait Lease: Send {
+    /// Whether the lease is still held (a lost database session loses it).
+    fn held(&mut self) -> bool;
+}
+
+/// Leadership of such jobs.
+pub trait LeaseStore: Send + Sync {
+    /// The lease of `job` if no other process holds it.
+    fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Lease>>>;
+}
+
 /// The append-only audit log's storage: events, the perfect subtrees of each
 /// log's Merkle tree, and signed checkpoints. There is no update and no delete.
 pub trait AuditStore: Send + Sync {

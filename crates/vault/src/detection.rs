@@ -65,6 +65,8 @@ pub struct DetectStatus {
     pub lag_ms: AtomicU64,
     pub delivered: AtomicU64,
     pub delivery_failures: AtomicU64,
+    /// Whether this process is the one running detection now.
+    pub leader: std::sync::atomic::AtomicBool,
 }
 
 /// Detection running in this process; stops (saving its state) when dropped.
@@ -235,12 +237,53 @@ struct Detector {
     wake: Signal,
 }
 
+/// How often a standby process asks whether it may lead detection.
+const STANDBY: Duration = Duration::from_secs(2);
+
+/// Everything needed to start detection again whenever this process
+/// becomes the one that runs it.
+struct Plan {
+    store: Arc<dyn Backend>,
+    audit: mamori_audit::AuditLog,
+    cfg: DetectConfig,
+    rules: Rules,
+    data_dir: std::path::PathBuf,
+    status: Arc<DetectStatus>,
+    wake: Signal,
+}
+
 impl Vault {
-    /// Starts detection and the notification channels in this process; they
-    /// run until the vault is dropped.
+    /// Starts detection and the notification channels; they run until the
+    /// vault is dropped. However many processes serve the vault, one runs
+    /// them (it holds the store's `detection` lease); the others stand by
+    /// and one takes over within seconds of the leader's end.
     pub fn start_detection(&self, cfg: &DetectConfig, rules: Rules, data_dir: &Path) -> Result<()> {
-        let d = self.detection_threads(cfg, rules, data_dir)?;
-        *self.detection.lock() = Some(d);
+        check_peer_groups(&cfg.peer_groups)?;
+        // Bad rules or channels stop the start, on every node, not only
+        // once a node becomes leader.
+        Engine::new(rules.clone()).map_err(|e| VaultError::Config(e.to_string()))?;
+        for c in &cfg.channels {
+            Target::parse(c, cfg, data_dir)?;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let plan = Plan {
+            store: self.store.clone(),
+            audit: self.audit.clone(),
+            cfg: cfg.clone(),
+            rules,
+            data_dir: data_dir.to_owned(),
+            status: Arc::new(DetectStatus::default()),
+            wake: Signal::default(),
+        };
+        let (status, wake) = (plan.status.clone(), plan.wake.clone());
+        let s = stop.clone();
+        let lead = spawn("detect-lead", move || plan.lead(&s))?;
+        *self.detection.lock() = Some(Detection {
+            stop,
+            wake,
+            threads: vec![lead],
+            status,
+        });
         Ok(())
     }
 
@@ -248,56 +291,76 @@ impl Vault {
     pub fn detection_status(&self) -> Option<Arc<DetectStatus>> {
         self.detection.lock().as_ref().map(|d| d.status.clone())
     }
+}
 
-    fn detection_threads(
-        &self,
-        cfg: &DetectConfig,
-        rules: Rules,
-        data_dir: &Path,
-    ) -> Result<Detection> {
-        check_peer_groups(&cfg.peer_groups)?;
-        let engine = Engine::new(rules).map_err(|e| VaultError::Config(e.to_string()))?;
-        let senders = cfg
-            .channels
-            .iter()
-            .map(|c| Ok((c.name.clone(), Target::parse(c, cfg, data_dir)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let wake = Signal::default();
-        let status = Arc::new(DetectStatus::default());
+impl Plan {
+    /// Takes the lease when it is free and runs detection while it is held.
+    fn lead(&self, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            match self.store.try_lead("detection") {
+                Ok(Some(mut lease)) => {
+                    self.status.leader.store(true, Ordering::SeqCst);
+                    tracing::info!("this process runs detection");
+                    match self.run(stop, lease.as_mut()) {
+                        Ok(()) if stop.load(Ordering::SeqCst) => {}
+                        Ok(()) => tracing::warn!("detection lease lost; standing by"),
+                        Err(e) => tracing::error!(error = %e, "detection could not start"),
+                    }
+                    self.status.leader.store(false, Ordering::SeqCst);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot ask for the detection lease"),
+            }
+            let seen = self.wake.generation();
+            if !stop.load(Ordering::SeqCst) {
+                self.wake.wait(seen, STANDBY);
+            }
+        }
+    }
+
+    /// Runs the detector and the notifiers until `stop` or the lease is lost,
+    /// then stops them (the detector saves its state).
+    fn run(&self, stop: &AtomicBool, lease: &mut dyn crate::Lease) -> Result<()> {
+        let engine =
+            Engine::new(self.rules.clone()).map_err(|e| VaultError::Config(e.to_string()))?;
         let mut detector = Detector {
             store: self.store.clone(),
             audit: self.audit.clone(),
-            cfg: cfg.clone(),
+            cfg: self.cfg.clone(),
             engine,
             position: Position::default(),
             directory: Directory::default(),
             rev: None,
             honey_at: None,
             last_save: Instant::now(),
-            status: status.clone(),
-            wake: wake.clone(),
+            status: self.status.clone(),
+            wake: self.wake.clone(),
         };
-        detector.resume(self.now())?;
+        detector.resume(Utc::now().timestamp())?;
+        let inner = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        let s = stop.clone();
+        let s = inner.clone();
         threads.push(spawn("detect", move || detector.run(&s))?);
-        for (name, target) in senders {
+        for c in &self.cfg.channels {
             let n = Notifier {
                 store: self.store.clone(),
-                name: name.clone(),
-                target,
-                status: status.clone(),
+                name: c.name.clone(),
+                target: Target::parse(c, &self.cfg, &self.data_dir)?,
+                status: self.status.clone(),
             };
-            let (s, w) = (stop.clone(), wake.clone());
-            threads.push(spawn(&format!("notify-{name}"), move || n.run(&s, &w))?);
+            let (s, w) = (inner.clone(), self.wake.clone());
+            threads.push(spawn(&format!("notify-{}", c.name), move || n.run(&s, &w))?);
         }
-        Ok(Detection {
-            stop,
-            wake,
-            threads,
-            status,
-        })
+        while !stop.load(Ordering::SeqCst) && lease.held() {
+            let seen = self.wake.generation();
+            self.wake.wait(seen, Duration::from_secs(1));
+        }
+        inner.store(true, Ordering::SeqCst);
+        self.wake.raise();
+        for t in threads {
+            let _ = t.join();
+        }
+        Ok(())
     }
 }
 

@@ -36,7 +36,10 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-use mamori_store::{AlertStore, BudgetStore, ExportStore, GovernanceStore, UserStore, VaultStore};
+pub use mamori_store::Lease;
+use mamori_store::{
+    AlertStore, BudgetStore, ExportStore, GovernanceStore, LeaseStore, UserStore, VaultStore,
+};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{Result, VaultError};
@@ -44,11 +47,12 @@ pub use error::{Result, VaultError};
 /// Storage the vault needs: records, people, governance, exports, alerts and
 /// budgets (one SQLite file, or one PostgreSQL schema with the audit log).
 pub trait Backend:
-    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore
+    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
 {
 }
-impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore> Backend
-    for T
+impl<
+    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
+> Backend for T
 {
 }
 

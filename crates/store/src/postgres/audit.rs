@@ -11,7 +11,7 @@ use crate::{
     rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS, Cols},
 };
 
-const LOG_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('mamori.audit/' || $1, 0))";
+const LOG_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('mamori.audit/' || current_schema() || '/' || $1, 0))";
 
 /// Where `log` ends: its last event and its latest checkpoint.
 fn head(tx: &mut super::Tx<'_>, log: &str) -> Result<Option<LogHead>> {

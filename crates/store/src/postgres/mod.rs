@@ -15,6 +15,7 @@ mod audit;
 mod budgets;
 mod exports;
 mod governance;
+mod lease;
 mod schema;
 mod users;
 mod vault;

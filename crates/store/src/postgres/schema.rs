@@ -406,7 +406,7 @@ DECLARE
     first_seq BIGINT;
     last_seq BIGINT;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('mamori.audit/' || p_log, 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended('mamori.audit/' || current_schema() || '/' || p_log, 0));
     SELECT min(seq), max(seq) INTO first_seq, last_seq FROM audit_events WHERE log = p_log;
     IF first_seq IS DISTINCT FROM p_start OR last_seq IS NULL OR last_seq <= p_end
        OR p_end < p_start THEN

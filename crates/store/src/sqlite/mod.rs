@@ -10,6 +10,7 @@ mod exports;
 mod full_access;
 mod governance;
 mod history;
+mod lease;
 mod users;
 mod vault;
 
@@ -176,6 +177,7 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> 
 
 /// The vault database: tenants, keys, records and users.
 pub struct SqliteVault {
+    path: PathBuf,
     writer: Mutex<Connection>,
     readers: Pool,
     budgets: budgets::Budgets,
@@ -187,6 +189,7 @@ impl SqliteVault {
         let mut writer = open(path, false)?;
         migrate(&mut writer, vault::MIGRATIONS)?;
         Ok(Self {
+            path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: Pool::new(path, true),
             budgets: Default::default(),

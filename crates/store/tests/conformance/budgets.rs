@@ -100,3 +100,26 @@ pub fn budgets_hold_under_racing_requests(s: &Stores) {
     );
     assert_eq!(s.db.budget_used("day/op1/20000").unwrap(), 8);
 }
+
+/// One process at a time leads a job; the lease passes on when dropped.
+pub fn a_lease_is_held_by_one_process_at_a_time(s: &Stores) {
+    let (other, _) = s.another_process();
+    let mut first = s.db.try_lead("detection").unwrap().expect("free at first");
+    assert!(first.held());
+    assert!(
+        other.try_lead("detection").unwrap().is_none(),
+        "held elsewhere"
+    );
+    assert!(
+        s.db.try_lead("detection").unwrap().is_none(),
+        "held by the other lease"
+    );
+    let mut another_job = other
+        .try_lead("reconciliation")
+        .unwrap()
+        .expect("another job");
+    assert!(another_job.held());
+    drop(first);
+    let mut taken = other.try_lead("detection").unwrap().expect("passed on");
+    assert!(taken.held());
+}

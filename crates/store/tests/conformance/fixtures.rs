@@ -13,7 +13,7 @@ use std::{
 
 use mamori_store::{
     AlertStore, AuditStore, BudgetStore, ExportStore, GovernanceStore, HistoryRow, KeyRow,
-    TenantRow, TenantStatus, UserRow, UserStore, VaultStore,
+    LeaseStore, TenantRow, TenantStatus, UserRow, UserStore, VaultStore,
     postgres::{PgOptions, PgStore},
     sqlite::{SqliteAudit, SqliteVault},
 };
@@ -21,11 +21,12 @@ use mamori_store::{
 pub const PG_URL_ENV: &str = "MAMORI_TEST_PG_URL";
 
 pub trait All:
-    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore
+    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
 {
 }
-impl<T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore> All
-    for T
+impl<
+    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
+> All for T
 {
 }
 
