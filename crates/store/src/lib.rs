@@ -152,11 +152,13 @@ pub trait ExportStore: Send + Sync {
     fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
     fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>>;
     /// Adds an approval (and its history step) if the export is still
-    /// pending and this approver has not approved it yet.
+    /// pending, this approver has not approved it yet, and it still has
+    /// exactly `seen` approvals — those the caller decided on.
     fn add_export_approval(
         &self,
         a: &ExportApprovalRow,
         step: &HistoryRow,
+        seen: usize,
     ) -> Result<ApprovalOutcome>;
     /// Moves a pending export to approved with its package, atomically and
     /// only if it is still pending; false when another approver got there first.

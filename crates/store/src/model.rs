@@ -427,6 +427,9 @@ pub enum ApprovalOutcome {
     Duplicate,
     /// The export is no longer pending.
     NotPending,
+    /// Another approval arrived since the caller read them: its decision
+    /// was made on stale approvals (the AND of groups), so nothing was added.
+    Changed,
 }
 
 /// Which exports to list.

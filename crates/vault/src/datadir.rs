@@ -70,7 +70,14 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| io("cannot restrict", dir, e))?;
-    let mut config = Config::default();
+    // Where the data lives is chosen at init (MAMORI_STORE, MAMORI_STORE_*)
+    // and written down, so that every later command finds it.
+    let mut config = Config::from_toml_with_env(&Config::default_toml(), "defaults", |k| {
+        k.starts_with("MAMORI_STORE_")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    })
+    .map_err(|e| VaultError::bad("config_invalid", e.to_string()))?;
     if let Ok(url) = std::env::var(crate::config::STORE_ENV) {
         config.store.url = url;
     }

@@ -441,8 +441,20 @@ impl Vault {
             action: "approved".into(),
             comment: approval.comment.clone(),
         };
-        match self.store.add_export_approval(&approval, &step)? {
+        match self
+            .store
+            .add_export_approval(&approval, &step, approvals.len())?
+        {
             ApprovalOutcome::Added => {}
+            ApprovalOutcome::Changed => {
+                return Err(self.refuse_state(
+                    e,
+                    "export_approvals_changed",
+                    "another approval of this export arrived at the same moment; \
+                     look at it again and approve if it still needs you"
+                        .into(),
+                ));
+            }
             ApprovalOutcome::Duplicate => {
                 return Err(self.refuse_state(
                     e,

@@ -23,10 +23,15 @@ pub struct TestVault {
 impl TestVault {
     /// `mamori init` in a fresh temporary directory.
     pub fn new() -> Self {
+        Self::new_with(Vec::new())
+    }
+
+    /// `mamori init` with these environment variables, kept for every command.
+    pub fn new_with(env: Vec<(String, String)>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let v = Self {
             dir,
-            env: Vec::new(),
+            env,
             officer: Default::default(),
         };
         v.ok(&["init"]);
@@ -373,4 +378,45 @@ pub fn tls_server_config() -> std::sync::Arc<rustls::ServerConfig> {
         .with_single_cert(certs, key)
         .unwrap(),
     )
+}
+
+/// The PostgreSQL database of `MAMORI_TEST_PG_URL`, or None after saying
+/// loudly that the test is skipped (CI always sets it).
+pub fn pg_url() -> Option<String> {
+    use std::io::Write;
+    let url = std::env::var("MAMORI_TEST_PG_URL").ok();
+    if url.is_none() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n********\n* SKIPPED: the PostgreSQL multi-node test (MAMORI_TEST_PG_URL is not set). CI always sets it.\n********"
+        );
+    }
+    url
+}
+
+/// A PostgreSQL schema of a test's own, dropped when the test ends.
+pub struct PgSchema {
+    pub url: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    pub fn new(url: &str, prefix: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Self {
+            url: url.to_owned(),
+            name: format!("{prefix}_{}_{nanos}", std::process::id()),
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
 }

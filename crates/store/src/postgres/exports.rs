@@ -88,6 +88,7 @@ impl ExportStore for PgStore {
         &self,
         a: &ExportApprovalRow,
         step: &HistoryRow,
+        seen: usize,
     ) -> Result<ApprovalOutcome> {
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
@@ -101,6 +102,19 @@ impl ExportStore for PgStore {
             .map(|r| r.get(0));
         if state.as_deref() != Some(ExportState::Pending.as_str()) {
             return Ok(ApprovalOutcome::NotPending);
+        }
+        let counts = tx
+            .query_opt(
+                "SELECT count(*) FILTER (WHERE approver = $2), count(*) FROM export_approvals WHERE export = $1",
+                &[&&a.export[..], &a.approver],
+            )?
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
+            .unwrap_or((0, 0));
+        if counts.0 > 0 {
+            return Ok(ApprovalOutcome::Duplicate);
+        }
+        if counts.1 as usize != seen {
+            return Ok(ApprovalOutcome::Changed);
         }
         let n = tx.execute(
             &format!(

@@ -148,6 +148,7 @@ impl ExportStore for SqliteVault {
         &self,
         a: &ExportApprovalRow,
         step: &HistoryRow,
+        seen: usize,
     ) -> Result<ApprovalOutcome> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
@@ -160,6 +161,17 @@ impl ExportStore for SqliteVault {
             .optional()?;
         if state.as_deref() != Some(ExportState::Pending.as_str()) {
             return Ok(ApprovalOutcome::NotPending);
+        }
+        let (mine, all): (i64, i64) = tx.query_row(
+            "SELECT count(*) FILTER (WHERE approver = ?2), count(*) FROM export_approvals WHERE export = ?1",
+            params![&a.export[..], a.approver],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if mine > 0 {
+            return Ok(ApprovalOutcome::Duplicate);
+        }
+        if all as usize != seen {
+            return Ok(ApprovalOutcome::Changed);
         }
         let n = tx.execute(
             "INSERT INTO export_approvals (export, approver, role, at, comment)

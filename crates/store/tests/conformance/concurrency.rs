@@ -77,7 +77,7 @@ pub fn an_export_is_packaged_and_taken_once_under_races(s: &Stores) {
         .unwrap();
     // The same approver from six places: recorded once.
     let same = race(s, 6, |db, _| {
-        db.add_export_approval(&approval(1, "sec0", 20), &step("sec0", "approved", 20))
+        db.add_export_approval(&approval(1, "sec0", 20), &step("sec0", "approved", 20), 0)
             .unwrap()
     });
     assert_eq!(
@@ -86,19 +86,24 @@ pub fn an_export_is_packaged_and_taken_once_under_races(s: &Stores) {
             .count(),
         1
     );
-    // Six approvers at once: all recorded, each once.
+    // Five others at once, each having seen one approval: one is recorded;
+    // the others decided on approvals that changed meanwhile and are not.
     let many = race(s, 6, |db, i| {
         let who = format!("sec{i}");
-        db.add_export_approval(&approval(1, &who, 21), &step(&who, "approved", 21))
+        db.add_export_approval(&approval(1, &who, 21), &step(&who, "approved", 21), 1)
             .unwrap()
     });
+    let count = |o: ApprovalOutcome| many.iter().filter(|x| **x == o).count();
     assert_eq!(
-        many.iter()
-            .filter(|o| **o == ApprovalOutcome::Added)
-            .count(),
-        5
+        (
+            count(ApprovalOutcome::Added),
+            count(ApprovalOutcome::Changed)
+        ),
+        (1, 4),
+        "{many:?}"
     );
-    assert_eq!(db.export_approvals(&[1; 16]).unwrap().len(), 6);
+    assert_eq!(count(ApprovalOutcome::Duplicate), 1, "sec0 again");
+    assert_eq!(db.export_approvals(&[1; 16]).unwrap().len(), 2);
 
     let packaged = race(s, 6, |db, _| {
         db.store_package(&[1; 16], &meta(1000), b"pkg", &step("sec1", "packaged", 30))
@@ -113,7 +118,7 @@ pub fn an_export_is_packaged_and_taken_once_under_races(s: &Stores) {
     let steps = db.export_history(&[1; 16]).unwrap();
     assert_eq!(
         steps.len(),
-        1 + 6 + 1 + 1,
+        1 + 2 + 1 + 1,
         "one step per change, none doubled"
     );
 }

@@ -74,14 +74,16 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
         .collect();
     assert_eq!(ids, [2, 1]);
 
-    let add = |id: u8, who: &str, at: i64| {
-        db.add_export_approval(&approval(id, who, at), &step(who, "approved", at))
+    let add = |id: u8, who: &str, at: i64, seen: usize| {
+        db.add_export_approval(&approval(id, who, at), &step(who, "approved", at), seen)
             .unwrap()
     };
-    assert_eq!(add(1, "sec1", 30), ApprovalOutcome::Added);
-    assert_eq!(add(1, "sec1", 31), ApprovalOutcome::Duplicate);
-    assert_eq!(add(1, "sec2", 32), ApprovalOutcome::Added);
-    assert_eq!(add(9, "sec2", 32), ApprovalOutcome::NotPending);
+    assert_eq!(add(1, "sec1", 30, 0), ApprovalOutcome::Added);
+    assert_eq!(add(1, "sec1", 31, 1), ApprovalOutcome::Duplicate);
+    // A decision made on approvals that have changed since is not recorded.
+    assert_eq!(add(1, "sec2", 32, 0), ApprovalOutcome::Changed);
+    assert_eq!(add(1, "sec2", 32, 1), ApprovalOutcome::Added);
+    assert_eq!(add(9, "sec2", 32, 0), ApprovalOutcome::NotPending);
     let who: Vec<String> = db
         .export_approvals(&[1; 16])
         .unwrap()
@@ -99,7 +101,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
         !db.store_package(&[1; 16], &meta(1000), pkg, &step("sec2", "packaged", 41))
             .unwrap()
     );
-    assert_eq!(add(1, "req", 42), ApprovalOutcome::NotPending);
+    assert_eq!(add(1, "req", 42, 2), ApprovalOutcome::NotPending);
     assert_eq!(
         db.export(&[1; 16]).unwrap().unwrap().package,
         Some(meta(1000))
