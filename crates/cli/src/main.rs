@@ -9,6 +9,7 @@ mod export;
 mod governance;
 mod output;
 mod report;
+mod store;
 mod witness;
 
 use std::{
@@ -136,6 +137,9 @@ enum Command {
     /// Detection rules: print the defaults, check a rules file, replay history.
     #[command(subcommand)]
     Detect(detect::DetectCmd),
+    /// Storage: copy a vault from its SQLite files into PostgreSQL.
+    #[command(subcommand)]
+    Store(store::StoreCmd),
     /// Corrective directives (是正指示): issue, acknowledge, list (acts as you: --token).
     #[command(subcommand)]
     Directive(directive::DirectiveCmd),
@@ -443,6 +447,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Honey(cmd) => detect::honey(dir, cmd, out)?,
         Command::Detect(cmd) => detect::detect(dir, cmd, out)?,
         Command::Shift(cmd) => detect::shift(dir, cmd, out)?,
+        Command::Store(cmd) => store::run(dir, cmd, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

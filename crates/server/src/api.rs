@@ -80,6 +80,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::directives::routes())
         .merge(crate::alerts::routes())
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { problem(404, "route_not_found", "no such endpoint".into()) })
@@ -429,6 +430,25 @@ async fn audit_events(
 #[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok")))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness for a load balancer: the store answers (one query). A node
+/// whose database is unreachable is taken out of rotation, not sent requests
+/// that would fail.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let v = state.vault.clone();
+    let ok = tokio::task::spawn_blocking(move || v.store().governance_rev())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some();
+    let status = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({"status": if ok { "ready" } else { "store unavailable" }});
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -5,6 +5,7 @@
 //! tokens, wrapped keys and non-personal metadata. It cannot decrypt anything
 //! and has no access to keys; a bug here can lose data but cannot leak it.
 
+pub mod copy;
 pub mod model;
 pub mod postgres;
 mod rows;

@@ -211,6 +211,10 @@ pub struct StoreConfig {
     pub pg_schema: String,
     /// Most PostgreSQL connections one process opens.
     pub pg_pool_size: usize,
+    /// CA certificate (PEM) that signed the PostgreSQL server's certificate,
+    /// relative to the data directory: connections then use verified TLS.
+    /// Empty: no TLS (only for a database on the same host or a private link).
+    pub pg_ca: String,
     /// Vault database file, relative to the data directory.
     pub vault_db: String,
     /// Audit database file, relative to the data directory.
@@ -276,6 +280,7 @@ impl Default for Config {
                 url: String::new(),
                 pg_schema: "mamori".into(),
                 pg_pool_size: 16,
+                pg_ca: String::new(),
                 vault_db: "vault.db".into(),
                 audit_db: "audit.db".into(),
             },

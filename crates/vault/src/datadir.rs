@@ -94,7 +94,7 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     if postgres {
         // Checked before anything is written: a schema holding a vault is
         // served by copies of the data directory that created it.
-        let store = open_postgres(&config.store, true)?;
+        let store = open_postgres(dir, &config.store, true)?;
         if store.holds_data()? {
             return Err(VaultError::Conflict(format!(
                 "PostgreSQL schema '{}' already holds a vault; refusing to initialise it again \
@@ -281,11 +281,12 @@ pub fn witness_target(dir: &Path, spec: &str, key: &Verifier, ca: &str) -> Resul
 
 /// The configured PostgreSQL store; `migrate` brings its schema up to date
 /// (what a server does), otherwise a schema of another version is refused.
-fn open_postgres(c: &StoreConfig, migrate: bool) -> Result<PgStore> {
+pub fn open_postgres(dir: &Path, c: &StoreConfig, migrate: bool) -> Result<PgStore> {
     let opts = PgOptions {
         schema: c.pg_schema.clone(),
         pool_size: c.pg_pool_size.max(1),
         password: std::env::var(PG_PASSWORD_ENV).ok(),
+        ca_file: (!c.pg_ca.is_empty()).then(|| dir.join(&c.pg_ca)),
         ..Default::default()
     };
     let store = if migrate {
@@ -300,7 +301,7 @@ fn open_postgres(c: &StoreConfig, migrate: bool) -> Result<PgStore> {
 /// configured PostgreSQL database.
 pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc<dyn AuditStore>)> {
     if is_postgres_url(&config.store.url) {
-        let store = Arc::new(open_postgres(&config.store, true)?);
+        let store = Arc::new(open_postgres(dir, &config.store, true)?);
         return Ok((store.clone(), store));
     }
     if !config.store.url.is_empty() {
@@ -328,7 +329,7 @@ pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc
 pub fn open_audit(dir: &Path) -> Result<Box<dyn AuditStore>> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
     if is_postgres_url(&config.store.url) {
-        return Ok(Box::new(open_postgres(&config.store, false)?));
+        return Ok(Box::new(open_postgres(dir, &config.store, false)?));
     }
     Ok(Box::new(SqliteAudit::open_read_only(
         &dir.join(&config.store.audit_db),
@@ -340,7 +341,7 @@ pub fn open_audit(dir: &Path) -> Result<Box<dyn AuditStore>> {
 pub fn open_audit_rw(dir: &Path) -> Result<Box<dyn AuditStore>> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
     if is_postgres_url(&config.store.url) {
-        return Ok(Box::new(open_postgres(&config.store, false)?));
+        return Ok(Box::new(open_postgres(dir, &config.store, false)?));
     }
     Ok(Box::new(SqliteAudit::open(
         &dir.join(&config.store.audit_db),

@@ -81,6 +81,10 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// The password, when it is not in the URL (kept out of config files).
     pub password: Option<String>,
+    /// Connect over TLS, trusting only the CA certificate(s) in this PEM
+    /// file and checking the server's name. None: no TLS (a URL asking for
+    /// `sslmode=require` is then refused rather than left unverified).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -90,8 +94,32 @@ impl Default for PgOptions {
             pool_size: 16,
             acquire_timeout: Duration::from_secs(30),
             password: None,
+            ca_file: None,
         }
     }
+}
+
+/// A TLS connector trusting only the certificates in `ca` (PEM).
+fn tls_connector(ca: &std::path::Path) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let bad = |e: String| StoreError::Db(format!("store.pg_ca {}: {e}", ca.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate in the file".into()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// Schema names are spliced into SQL (search_path, functions), so only plain
@@ -185,6 +213,22 @@ impl Tx<'_> {
 }
 
 impl Conn {
+    /// The types of the columns `sql` returns.
+    pub(crate) fn column_types(&mut self, sql: &str) -> Result<Vec<postgres::types::Type>> {
+        let st = self.client.prepare(sql)?;
+        Ok(st.columns().iter().map(|c| c.type_().clone()).collect())
+    }
+
+    /// Starts `COPY … FROM STDIN`.
+    pub(crate) fn copy_in(&mut self, sql: &str) -> Result<postgres::CopyInWriter<'_>> {
+        Ok(self.client.copy_in(sql)?)
+    }
+
+    /// Starts `COPY … TO STDOUT`.
+    pub(crate) fn copy_out(&mut self, sql: &str) -> Result<postgres::CopyOutReader<'_>> {
+        Ok(self.client.copy_out(sql)?)
+    }
+
     pub(crate) fn tx(&mut self) -> Result<Tx<'_>> {
         Ok(Tx {
             tx: self.client.transaction()?,
@@ -198,6 +242,7 @@ impl Conn {
 /// broke is dropped instead of returned.
 pub(crate) struct Pool {
     config: postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     schema: String,
     opts: PgOptions,
     state: Mutex<PoolState>,
@@ -254,8 +299,27 @@ impl Pool {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let tls = match &opts.ca_file {
+            Some(ca) => {
+                // Verified TLS or nothing: never fall back to plaintext.
+                config.ssl_mode(postgres::config::SslMode::Require);
+                Some(tls_connector(ca)?)
+            }
+            None if config.get_ssl_mode() == postgres::config::SslMode::Require => {
+                return Err(StoreError::Db(
+                    "the store URL asks for TLS (sslmode=require): set store.pg_ca to the CA \
+                     that signed the server's certificate"
+                        .into(),
+                ));
+            }
+            None => {
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                None
+            }
+        };
         Ok(Self {
             config,
+            tls,
             schema: opts.schema.clone(),
             opts,
             state: Mutex::new(PoolState {
@@ -266,8 +330,11 @@ impl Pool {
         })
     }
 
-    fn connect(&self) -> Result<Conn> {
-        let mut client = self.config.connect(NoTls)?;
+    pub(crate) fn connect(&self) -> Result<Conn> {
+        let mut client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone())?,
+            None => self.config.connect(NoTls)?,
+        };
         // The schema is checked to be a plain identifier; the server then
         // resolves every unqualified name there (and nowhere else first).
         client.batch_execute(&format!(
@@ -368,6 +435,12 @@ impl PgStore {
             schema::check_version(&mut c, &pool.schema)?;
         }
         Ok(Self { pool })
+    }
+
+    /// Grants the application's role and an auditor's role what they need
+    /// and no more (see `schema::grant_roles`). Run as the schema's owner.
+    pub fn grant_roles(&self, app: &str, auditor: Option<&str>) -> Result<()> {
+        schema::grant_roles(&mut *self.conn()?, &self.pool.schema, app, auditor)
     }
 
     /// The schema this store works in.

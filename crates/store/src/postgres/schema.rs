@@ -423,6 +423,9 @@ BEGIN
     DELETE FROM audit_events WHERE log = p_log AND seq BETWEEN p_start AND p_end;
     PERFORM set_config('mamori.archiving', 'off', true);
 END $$;
+-- Functions are executable by everyone unless revoked: only roles granted
+-- it (the application's, see grant_roles) may archive.
+REVOKE EXECUTE ON FUNCTION mamori_archive_events(TEXT, BIGINT, BIGINT, TEXT, BYTEA, TEXT, BIGINT) FROM PUBLIC;
 "#,
     r#"
 -- Budgets shared by every node: distinct customers shown per person per
@@ -446,13 +449,19 @@ const MIGRATION_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtextextended('mamori.migrate/' || $1, 0))";
 
 /// Creates the schema if needed and applies the migrations not yet applied.
+/// A schema already up to date is only read: the application's role, which
+/// may not create or alter anything, opens it like the owner.
 pub(super) fn migrate(c: &mut Conn, schema: &str) -> Result<()> {
     let mut tx = c.tx()?;
     tx.execute(MIGRATION_LOCK, &[&schema])?;
-    tx.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
-    tx.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
-    let current = version(&mut tx)?;
     let known = MIGRATIONS.len() as i64;
+    let current = if has_version_table(&mut tx, schema)? {
+        version(&mut tx)?
+    } else {
+        tx.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+        tx.batch("CREATE TABLE schema_version (version BIGINT NOT NULL)")?;
+        0
+    };
     if current > known {
         return Err(newer(current));
     }
@@ -467,20 +476,23 @@ pub(super) fn migrate(c: &mut Conn, schema: &str) -> Result<()> {
     tx.commit()
 }
 
-/// Refuses a schema that is missing or of another version than this binary's.
-pub(super) fn check_version(c: &mut Conn, schema: &str) -> Result<()> {
-    let exists = c
+fn has_version_table(tx: &mut super::Tx<'_>, schema: &str) -> Result<bool> {
+    Ok(tx
         .query_opt(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schema_version'",
             &[&schema],
         )?
-        .is_some();
-    if !exists {
+        .is_some())
+}
+
+/// Refuses a schema that is missing or of another version than this binary's.
+pub(super) fn check_version(c: &mut Conn, schema: &str) -> Result<()> {
+    let mut tx = c.tx()?;
+    if !has_version_table(&mut tx, schema)? {
         return Err(StoreError::Schema(format!(
             "PostgreSQL schema '{schema}' holds no mamori vault"
         )));
     }
-    let mut tx = c.tx()?;
     let current = version(&mut tx)?;
     if current != MIGRATIONS.len() as i64 {
         return Err(StoreError::Schema(format!(
@@ -503,4 +515,51 @@ fn newer(current: i64) -> StoreError {
         "database schema version {current} is newer than this binary ({})",
         MIGRATIONS.len()
     ))
+}
+
+/// The audit tables: insert and read only, for every role but the owner.
+pub(super) const AUDIT_TABLES: &[&str] = &[
+    "audit_events",
+    "audit_nodes",
+    "audit_checkpoints",
+    "audit_archives",
+    "audit_cosignatures",
+];
+
+/// Privileges for the roles a deployment runs with (docs/deploy.md): the
+/// application's role may read and write the vault's tables but only insert
+/// into and read the audit tables (no UPDATE, DELETE or TRUNCATE; archiving
+/// only through `mamori_archive_events`); an auditor's role may only read the
+/// audit tables. Run by the schema's owner.
+pub(super) fn grant_roles(
+    c: &mut Conn,
+    schema: &str,
+    app: &str,
+    auditor: Option<&str>,
+) -> Result<()> {
+    for role in std::iter::once(app).chain(auditor) {
+        super::check_schema_name(role).map_err(|_| {
+            StoreError::Db(format!(
+                "role name '{role}': use lower-case letters, digits and _"
+            ))
+        })?;
+    }
+    let audit = AUDIT_TABLES.join(", ");
+    let mut sql = format!(
+        "GRANT USAGE ON SCHEMA {schema} TO {app};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {app};
+         REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM {app};
+         REVOKE UPDATE, DELETE ON schema_version FROM {app};
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {app};
+         GRANT EXECUTE ON FUNCTION mamori_archive_events(TEXT, BIGINT, BIGINT, TEXT, BYTEA, TEXT, BIGINT) TO {app};"
+    );
+    if let Some(auditor) = auditor {
+        sql.push_str(&format!(
+            "GRANT USAGE ON SCHEMA {schema} TO {auditor};
+             GRANT SELECT ON {audit}, schema_version TO {auditor};"
+        ));
+    }
+    let mut tx = c.tx()?;
+    tx.batch(&sql)?;
+    tx.commit()
 }
