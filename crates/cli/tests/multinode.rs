@@ -247,6 +247,9 @@ fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill()
     let recipient = k["recipient_key"].as_str().unwrap().to_owned();
 
     let mut nodes: Vec<Server> = (0..NODES).map(|_| v.serve()).collect();
+    for n in &nodes {
+        assert_eq!(n.send("GET", "/readyz", "", None).status, 200);
+    }
 
     // Load through every node; one node is killed in the middle of it.
     let stop = Arc::new(AtomicBool::new(false));
@@ -313,5 +316,22 @@ fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill()
         "no request is audited twice"
     );
     assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
+
+    // A superuser can lift the triggers and rewrite an event; verification
+    // still catches it.
+    let mut su = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    su.batch_execute(&format!(
+        "SET search_path TO {};
+         ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;
+         UPDATE audit_events SET body = convert_to(replace(convert_from(body, 'UTF8'), 'allow', 'deny'), 'UTF8')
+             WHERE log = 'tenant/acme' AND seq = (SELECT min(seq) FROM audit_events
+                 WHERE log = 'tenant/acme' AND decision = 'allow');
+         ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only;",
+        schema.name
+    ))
+    .unwrap();
+    let (code, report) = v.verify(&[]);
+    assert_eq!(code, 3, "{report}");
+    assert!(report.contains("tenant/acme"), "{report}");
     drop(schema);
 }
