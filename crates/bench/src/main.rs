@@ -10,6 +10,7 @@
 
 mod audit;
 mod detect;
+mod pg_baseline;
 
 use std::{
     sync::{
@@ -64,11 +65,34 @@ enum Cmd {
         seconds: u64,
         #[arg(long, default_value_t = 3)]
         warmup: u64,
-        /// The server's process id: its CPU time (user + system, from
-        /// /proc) over the measured window is reported per request — a
-        /// figure far less noisy than requests/s on a shared 2-core machine.
+        /// The server's process ids (comma-separated): their CPU time
+        /// (user + system, from /proc) over the measured window is reported
+        /// per request — a figure far less noisy than requests/s on a shared
+        /// 2-core machine.
+        #[arg(long, value_delimiter = ',')]
+        server_pid: Vec<u32>,
+    },
+    /// Loads generated people into PostgreSQL encrypted with pgcrypto (the
+    /// PostgreSQL baseline's data).
+    PgBaselineLoad {
         #[arg(long)]
-        server_pid: Option<u32>,
+        url: String,
+        #[arg(long, default_value = "bench_baseline")]
+        schema: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        records: u64,
+    },
+    /// Serves the PostgreSQL baseline: pgp_sym_decrypt of the fields plus an
+    /// audit row per lookup.
+    PgBaselineServe {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "bench_baseline")]
+        schema: String,
+        #[arg(long)]
+        listen: String,
     },
     /// Appends events from many threads to one audit log of a data
     /// directory made by `mamori init`; reports events/s and latency
@@ -176,6 +200,17 @@ fn main() -> Result<()> {
             records,
             listen,
         } => baseline(&db, seed, records, &listen)?,
+        Cmd::PgBaselineLoad {
+            url,
+            schema,
+            seed,
+            records,
+        } => pg_baseline::load(&url, &schema, seed, records)?,
+        Cmd::PgBaselineServe {
+            url,
+            schema,
+            listen,
+        } => pg_baseline::serve(&url, &schema, &listen)?,
     }
     Ok(())
 }
@@ -190,7 +225,7 @@ struct Plan {
     connections: usize,
     seconds: u64,
     warmup: u64,
-    server_pid: Option<u32>,
+    server_pid: Vec<u32>,
 }
 
 /// CPU seconds (user + system) a process has used so far, from /proc.
@@ -224,17 +259,21 @@ async fn load(plan: Plan) -> Result<Value> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;
-    let endpoint = match target {
-        Target::Mamori => format!("{url}/v1/tenants/{tenant}/records/search"),
-        Target::Baseline => format!("{url}/search"),
-    };
+    // Several servers (comma-separated URLs): connections take turns.
+    let endpoints: Vec<String> = url
+        .split(',')
+        .map(|u| match target {
+            Target::Mamori => format!("{u}/v1/tenants/{tenant}/records/search"),
+            Target::Baseline => format!("{u}/search"),
+        })
+        .collect();
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (client, endpoint, token, phones, measuring, stop) = (
             client.clone(),
-            endpoint.clone(),
+            endpoints[c % endpoints.len()].clone(),
             token.clone(),
             phones.clone(),
             measuring.clone(),
@@ -280,14 +319,17 @@ async fn load(plan: Plan) -> Result<Value> {
     }
     tokio::time::sleep(Duration::from_secs(warmup)).await;
     measuring.store(true, Ordering::Relaxed);
-    let cpu_start = server_pid.map(cpu_seconds).transpose()?;
+    let cpu = |pids: &[u32]| -> Result<f64> { pids.iter().map(|p| cpu_seconds(*p)).sum() };
+    let cpu_start = (!server_pid.is_empty())
+        .then(|| cpu(&server_pid))
+        .transpose()?;
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
-    let server_cpu = match (server_pid, cpu_start) {
-        (Some(pid), Some(c0)) => Some(cpu_seconds(pid)? - c0),
-        _ => None,
+    let server_cpu = match cpu_start {
+        Some(c0) => Some(cpu(&server_pid)? - c0),
+        None => None,
     };
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();

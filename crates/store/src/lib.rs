@@ -42,8 +42,9 @@ pub trait VaultStore: Send + Sync {
     /// Destroys every key of the tenant (secure delete) and marks it shredded.
     fn shred_tenant(&self, tenant: &str, at: i64) -> Result<()>;
 
-    /// Record ids found under any of `tokens` for `search_key`, in this tenant only.
-    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>>;
+    /// The records found under any of `tokens` for `search_key`, in this
+    /// tenant only (one query: the index entries joined to their records).
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<RecordRow>>;
     /// The records whose key token (customer number) is one of `tokens`.
     fn find_keys(
         &self,

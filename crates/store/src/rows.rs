@@ -417,3 +417,79 @@ pub(crate) fn archive(r: &impl Cols) -> Result<ArchiveRow> {
         archived_at: r.int(6)?,
     })
 }
+
+/// A bound value of a query built from a filter.
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// How a backend writes what differs between SQL dialects.
+pub(crate) struct Dialect {
+    /// The storage-position column (`rowid`, `pos`).
+    pub pos: &'static str,
+    /// The n-th placeholder (1-based).
+    pub ph: fn(usize) -> String,
+    /// The event's `records` list holds the placeholder's value.
+    pub has_record: fn(&str) -> String,
+    /// The event's top-level JSON field (first) equals the placeholder (second).
+    pub field_is: fn(&str, &str) -> String,
+}
+
+/// The audit query for `q` with only the conditions it sets, so that each
+/// shape of filter gets a plan using the indexes it can (a condition written
+/// `(? IS NULL OR col = ?)` can use none, and paging through a busy person's
+/// events then rescans the log for every page).
+pub(crate) fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Arg>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let next = |arg: Arg, args: &mut Vec<Arg>| {
+        args.push(arg);
+        (d.ph)(args.len())
+    };
+    for (col, v) in [
+        ("actor", &q.actor),
+        ("tenant", &q.tenant),
+        ("action", &q.action),
+    ] {
+        if let Some(v) = v {
+            let p = next(Arg::Text(v.clone()), &mut args);
+            conds.push(format!("{col} = {p}"));
+        }
+    }
+    if let Some(t) = q.from_ts {
+        let p = next(Arg::Int(t), &mut args);
+        conds.push(format!("ts >= {p}"));
+    }
+    if let Some(t) = q.to_ts {
+        let p = next(Arg::Int(t), &mut args);
+        conds.push(format!("ts < {p}"));
+    }
+    if let Some(a) = q.after {
+        let p = next(Arg::Int(a), &mut args);
+        conds.push(format!("{} > {p}", d.pos));
+    }
+    if let Some(r) = &q.record {
+        let p = next(Arg::Text(r.clone()), &mut args);
+        conds.push((d.has_record)(&p));
+    }
+    for (field, v) in [("purpose", &q.purpose), ("case_id", &q.case_id)] {
+        if let Some(v) = v {
+            let p = next(Arg::Text(v.clone()), &mut args);
+            conds.push((d.field_is)(field, &p));
+        }
+    }
+    let limit = next(Arg::Int(q.limit as i64), &mut args);
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    (
+        format!(
+            "SELECT {pos}, {AUDIT_COLS} FROM audit_events {filter} ORDER BY {pos} LIMIT {limit}",
+            pos = d.pos
+        ),
+        args,
+    )
+}

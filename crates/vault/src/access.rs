@@ -457,8 +457,19 @@ impl Vault {
     }
 
     pub(crate) fn tenant(&self, tenant: &str) -> Result<std::sync::Arc<TenantState>> {
+        self.tenant_at(tenant, None)
+    }
+
+    /// The tenant as of the governance revision `rev` the caller
+    /// authenticated with (no database read when nothing changed since).
+    pub(crate) fn tenant_at(
+        &self,
+        tenant: &str,
+        rev: Option<u64>,
+    ) -> Result<std::sync::Arc<TenantState>> {
         TenantId::parse(tenant).map_err(|_| VaultError::NotFound { what: "tenant" })?;
-        self.tenants.get(self.store.as_ref(), &self.root, tenant)
+        self.tenants
+            .get(self.store.as_ref(), &self.root, tenant, rev)
     }
 
     /// Decrypts and masks one stored record for `view`.
@@ -497,7 +508,7 @@ impl Vault {
         access: Access<'_>,
         by: &SearchBy,
     ) -> Result<SearchResult> {
-        let state = self.tenant(tenant)?;
+        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
         let purpose = self.prepare(caller, Action::Search, tenant, access, &state)?;
         let mut event = self.event(caller, Action::Search, tenant, access);
         event = event.detail("by", by.key.as_str());
@@ -546,10 +557,7 @@ impl Vault {
             .collect();
         let mut shown = Vec::new();
         let mut withheld = 0;
-        for id in self.store.find(tenant, &by.key, &tokens)? {
-            let Some(row) = self.store.record(tenant, &id)? else {
-                continue;
-            };
+        for row in self.store.find(tenant, &by.key, &tokens)? {
             let (d, grant) = self.decide_with_grants(
                 caller,
                 Action::Read,
@@ -630,7 +638,7 @@ impl Vault {
         id: &str,
         access: Access<'_>,
     ) -> Result<RecordView> {
-        let state = self.tenant(tenant)?;
+        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
         let purpose = self.prepare(caller, Action::Read, tenant, access, &state)?;
         let mut event = self.event(caller, Action::Read, tenant, access);
         // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
@@ -680,7 +688,7 @@ impl Vault {
         fields: &BTreeMap<String, String>,
         access: Access<'_>,
     ) -> Result<WriteOutcome> {
-        let state = self.tenant(tenant)?;
+        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
         let purpose = self.prepare(caller, Action::Write, tenant, access, &state)?;
         let mut event = self.event(caller, Action::Write, tenant, access);
         let mut input = fields.clone();
@@ -749,7 +757,7 @@ impl Vault {
         customer_no: &str,
         access: Access<'_>,
     ) -> Result<String> {
-        let state = self.tenant(tenant)?;
+        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
         let purpose = self.prepare(caller, Action::Delete, tenant, access, &state)?;
         let mut event = self.event(caller, Action::Delete, tenant, access);
         let key = BTreeMap::from([(KEY_FIELD.to_owned(), customer_no.to_owned())]);
@@ -800,12 +808,12 @@ impl Vault {
             .values()
             .map(|k| k.index.token(KEY_FIELD, &norm))
             .collect();
-        for id in self.store.find(&state.row.id, KEY_FIELD, &tokens)? {
-            if let Some(row) = self.store.record(&state.row.id, &id)? {
-                return Ok(Some((id, row.segment)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .store
+            .find(&state.row.id, KEY_FIELD, &tokens)?
+            .into_iter()
+            .next()
+            .map(|row| (row.id, row.segment)))
     }
 }
 

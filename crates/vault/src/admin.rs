@@ -141,7 +141,7 @@ impl Vault {
     pub fn tenant_schema(&self, id: &str) -> Result<std::sync::Arc<Schema>> {
         Ok(self
             .tenants
-            .get(self.store.as_ref(), &self.root, id)?
+            .get(self.store.as_ref(), &self.root, id, None)?
             .schema
             .clone())
     }
@@ -157,7 +157,9 @@ impl Vault {
     /// Makes a new key version; new writes use it, old records stay readable
     /// until `rewrap` moves them.
     pub fn rotate_key(&self, actor: &str, tenant: &str) -> Result<u32> {
-        let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
+        let state = self
+            .tenants
+            .get(self.store.as_ref(), &self.root, tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
@@ -188,7 +190,9 @@ impl Vault {
         batch: usize,
         mut progress: impl FnMut(&RewrapProgress),
     ) -> Result<u64> {
-        let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
+        let state = self
+            .tenants
+            .get(self.store.as_ref(), &self.root, tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }

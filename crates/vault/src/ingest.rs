@@ -104,7 +104,9 @@ impl Vault {
         default_segment: Option<&str>,
         rows: Vec<ImportRow>,
     ) -> Result<PreparedBatch> {
-        let state = self.tenants.get(self.store.as_ref(), &self.root, tenant)?;
+        let state = self
+            .tenants
+            .get(self.store.as_ref(), &self.root, tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }

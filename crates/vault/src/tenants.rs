@@ -1,6 +1,8 @@
 //! Per-tenant state the request path needs: schema and unwrapped keys, cached
-//! and revalidated against the tenant row on every request, so a rotation or
-//! shred done by another process (the CLI) takes effect at once.
+//! and revalidated on every request — against the governance revision the
+//! request authenticated with (which every change of a tenant row moves), or
+//! else against the tenant row — so a rotation or shred done by another
+//! process (the CLI, another node) takes effect at once.
 
 use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 
@@ -56,31 +58,44 @@ impl TenantState {
     }
 }
 
+/// Each tenant's state with the governance revision it was last checked at.
 #[derive(Default)]
 pub struct TenantCache {
-    map: RwLock<HashMap<String, Arc<TenantState>>>,
+    map: RwLock<HashMap<String, (Option<u64>, Arc<TenantState>)>>,
 }
 
 impl TenantCache {
+    /// The tenant's state. With `rev` — the governance revision the caller
+    /// read before (at authentication) — a state checked at that same
+    /// revision is used without reading the tenant row: every change of a
+    /// tenant row (rotation, shred, cap) moves the revision.
     pub fn get(
         &self,
         store: &dyn VaultStore,
         root: &RootKey,
         id: &str,
+        rev: Option<u64>,
     ) -> Result<Arc<TenantState>> {
+        if let Some((Some(seen), s)) = self.map.read().get(id)
+            && rev == Some(*seen)
+        {
+            return Ok(s.clone());
+        }
         let row = store
             .tenant(id)?
             .ok_or(VaultError::NotFound { what: "tenant" })?;
-        if let Some(s) = self.map.read().get(id)
+        let cached = self.map.read().get(id).map(|(_, s)| s.clone());
+        if let Some(s) = cached
             && s.row.status == row.status
             && s.row.current_key_version == row.current_key_version
             && s.row.created_at == row.created_at
             && s.row.full_access_cap == row.full_access_cap
         {
-            return Ok(s.clone());
+            self.map.write().insert(id.to_owned(), (rev, s.clone()));
+            return Ok(s);
         }
         let state = Arc::new(load(store, root, row)?);
-        self.map.write().insert(id.to_owned(), state.clone());
+        self.map.write().insert(id.to_owned(), (rev, state.clone()));
         Ok(state)
     }
 }

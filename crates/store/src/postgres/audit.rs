@@ -4,11 +4,20 @@
 //! and every log stays one gapless chain. A process killed mid-append holds
 //! nothing: its transaction and lock end with its connection.
 
+use postgres::types::ToSql;
+
 use super::{Conn, PgStore, big, map};
 use crate::{
     ArchiveRow, AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead,
     Result,
     rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS, Cols},
+};
+
+const DIALECT: rows::Dialect = rows::Dialect {
+    pos: "pos",
+    ph: |n| format!("${n}"),
+    has_record: |p| format!("jsonb_exists(convert_from(body, 'UTF8')::jsonb -> 'records', {p})"),
+    field_is: |f, p| format!("convert_from(body, 'UTF8')::jsonb ->> '{f}' = {p}"),
 };
 
 const LOG_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('mamori.audit/' || current_schema() || '/' || $1, 0))";
@@ -72,28 +81,46 @@ impl AuditStore for PgStore {
             }
         }
         let batch = build(&heads);
-        for e in &batch.events {
+        // One statement per kind of row, whatever the batch's size.
+        let ev = &batch.events;
+        if !ev.is_empty() {
+            let seqs = ev
+                .iter()
+                .map(|e| big(e.seq))
+                .collect::<Result<Vec<i64>>>()?;
             tx.execute(
-                &format!(
-                    "INSERT INTO audit_events ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                ),
+                "INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                                      $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
                 &[
-                    &e.log,
-                    &big(e.seq)?,
-                    &e.ts,
-                    &e.actor,
-                    &e.action,
-                    &e.tenant,
-                    &e.decision,
-                    &e.body,
-                    &&e.hash[..],
+                    &ev.iter().map(|e| e.log.as_str()).collect::<Vec<_>>(),
+                    &seqs,
+                    &ev.iter().map(|e| e.ts).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| e.tenant.as_deref()).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| e.decision.as_str()).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| e.body.as_slice()).collect::<Vec<_>>(),
+                    &ev.iter().map(|e| &e.hash[..]).collect::<Vec<_>>(),
                 ],
             )?;
         }
-        for n in &batch.nodes {
+        let nodes = &batch.nodes;
+        if !nodes.is_empty() {
+            let idx = nodes
+                .iter()
+                .map(|n| big(n.index))
+                .collect::<Result<Vec<i64>>>()?;
             tx.execute(
-                "INSERT INTO audit_nodes (log, level, idx, hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&n.log, &(n.level as i32), &big(n.index)?, &&n.hash[..]],
+                "INSERT INTO audit_nodes (log, level, idx, hash)
+                 SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[])
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &nodes.iter().map(|n| n.log.as_str()).collect::<Vec<_>>(),
+                    &nodes.iter().map(|n| n.level as i32).collect::<Vec<_>>(),
+                    &idx,
+                    &nodes.iter().map(|n| &n.hash[..]).collect::<Vec<_>>(),
+                ],
             )?;
         }
         for cp in &batch.checkpoints {
@@ -132,32 +159,18 @@ impl AuditStore for PgStore {
     }
 
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
-        let found = self.conn()?.query(
-            &format!(
-                "SELECT pos, {AUDIT_COLS} FROM audit_events
-                 WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR tenant = $2)
-                   AND ($3::text IS NULL OR action = $3)
-                   AND ($4::bigint IS NULL OR ts >= $4) AND ($5::bigint IS NULL OR ts < $5)
-                   AND ($6::bigint IS NULL OR pos > $6)
-                   AND ($8::text IS NULL OR jsonb_exists(convert_from(body, 'UTF8')::jsonb -> 'records', $8))
-                   AND ($9::text IS NULL OR convert_from(body, 'UTF8')::jsonb ->> 'purpose' = $9)
-                   AND ($10::text IS NULL OR convert_from(body, 'UTF8')::jsonb ->> 'case_id' = $10)
-                 ORDER BY pos LIMIT $7"
-            ),
-            &[
-                &q.actor,
-                &q.tenant,
-                &q.action,
-                &q.from_ts,
-                &q.to_ts,
-                &q.after,
-                &(q.limit as i64),
-                &q.record,
-                &q.purpose,
-                &q.case_id,
-            ],
-        )?;
-        map(found, rows::audit)
+        let (sql, args) = rows::audit_query(q, &DIALECT);
+        let args: Vec<Box<dyn ToSql + Sync>> = args
+            .into_iter()
+            .map(|a| -> Box<dyn ToSql + Sync> {
+                match a {
+                    rows::Arg::Text(s) => Box::new(s),
+                    rows::Arg::Int(i) => Box::new(i),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        map(self.conn()?.query(&sql, &refs)?, rows::audit)
     }
 
     fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>> {

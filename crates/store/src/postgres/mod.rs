@@ -241,6 +241,8 @@ impl Conn {
 /// one is returned (or gives up after `acquire_timeout`). A connection that
 /// broke is dropped instead of returned.
 pub(crate) struct Pool {
+    /// Statements every new connection runs after choosing the schema.
+    session: &'static str,
     config: postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     schema: String,
@@ -285,7 +287,7 @@ impl Drop for Pooled<'_> {
 }
 
 impl Pool {
-    fn new(url: &str, opts: PgOptions) -> Result<Self> {
+    fn new(url: &str, opts: PgOptions, session: &'static str) -> Result<Self> {
         check_schema_name(&opts.schema)?;
         let mut config: postgres::Config = url
             .parse()
@@ -318,6 +320,7 @@ impl Pool {
             }
         };
         Ok(Self {
+            session,
             config,
             tls,
             schema: opts.schema.clone(),
@@ -338,8 +341,8 @@ impl Pool {
         // The schema is checked to be a plain identifier; the server then
         // resolves every unqualified name there (and nowhere else first).
         client.batch_execute(&format!(
-            "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC';",
-            self.schema
+            "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC'; {}",
+            self.schema, self.session
         ))?;
         Ok(Conn {
             client,
@@ -390,6 +393,9 @@ impl Pool {
 /// exports, alerts and the audit log.
 pub struct PgStore {
     pool: Pool,
+    /// Connections whose commits do not wait for the disk: budget charges
+    /// only (postgres/budgets.rs says why).
+    budget_pool: Pool,
 }
 
 /// Whether `url` names a PostgreSQL database (rather than the SQLite files).
@@ -418,23 +424,34 @@ impl PgStore {
     /// Several processes may open the same database at once: migrations run
     /// under an advisory lock, one process at a time.
     pub fn open(url: &str, opts: PgOptions) -> Result<Self> {
-        let pool = Pool::new(url, opts)?;
+        let store = Self::pools(url, opts)?;
         {
-            let mut c = pool.get()?;
-            schema::migrate(&mut c, &pool.schema)?;
+            let mut c = store.pool.get()?;
+            schema::migrate(&mut c, &store.pool.schema)?;
         }
-        Ok(Self { pool })
+        Ok(store)
+    }
+
+    fn pools(url: &str, opts: PgOptions) -> Result<Self> {
+        let budget = PgOptions {
+            pool_size: (opts.pool_size / 2).max(2),
+            ..opts.clone()
+        };
+        Ok(Self {
+            pool: Pool::new(url, opts, "")?,
+            budget_pool: Pool::new(url, budget, "SET synchronous_commit = off;")?,
+        })
     }
 
     /// Opens without migrating; refuses a schema of another version. For
     /// readers (auditors) and processes that must not change the schema.
     pub fn open_existing(url: &str, opts: PgOptions) -> Result<Self> {
-        let pool = Pool::new(url, opts)?;
+        let store = Self::pools(url, opts)?;
         {
-            let mut c = pool.get()?;
-            schema::check_version(&mut c, &pool.schema)?;
+            let mut c = store.pool.get()?;
+            schema::check_version(&mut c, &store.pool.schema)?;
         }
-        Ok(Self { pool })
+        Ok(store)
     }
 
     /// Grants the application's role and an auditor's role what they need
@@ -450,6 +467,11 @@ impl PgStore {
 
     pub(crate) fn conn(&self) -> Result<Pooled<'_>> {
         self.pool.get()
+    }
+
+    /// A connection for budget charges (asynchronous commit).
+    pub(crate) fn budget_conn(&self) -> Result<Pooled<'_>> {
+        self.budget_pool.get()
     }
 }
 

@@ -320,23 +320,23 @@ impl VaultStore for PgStore {
         Ok(())
     }
 
-    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>> {
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<RecordRow>> {
         let tokens: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
         // The join on records re-checks the tenant: an entry can only ever
         // name a record of the tenant its search key belongs to.
         let found = self.conn()?.query(
-            "SELECT r.id FROM search_keys s
+            "SELECT r.id, r.segment, r.key_version, r.sealed, r.updated_at FROM search_keys s
              JOIN blind_index b ON b.ix = s.ix
              JOIN records r ON r.rid = b.rid
              WHERE s.tenant = $1 AND s.skey = $2 AND b.token = ANY($3) AND r.tenant = $1
              LIMIT 1000",
             &[&tenant, &search_key, &tokens],
         )?;
-        let mut out: Vec<[u8; 16]> = Vec::with_capacity(found.len());
+        let mut out: Vec<RecordRow> = Vec::with_capacity(found.len());
         for r in &found {
-            let id = rows::Cols::id(r, 0)?;
-            if !out.contains(&id) {
-                out.push(id);
+            let row = rows::record(r)?;
+            if !out.iter().any(|o| o.id == row.id) {
+                out.push(row);
             }
         }
         Ok(out)

@@ -232,25 +232,25 @@ impl VaultStore for SqliteVault {
         self.checkpoint()
     }
 
-    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<[u8; 16]>> {
+    fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<RecordRow>> {
         let c = self.readers.get()?;
         // The join on records re-checks the tenant: an entry can only ever
         // name a record of the tenant its search key belongs to.
         let mut st = c.prepare_cached(
-            "SELECT r.id FROM search_keys s
+            "SELECT r.id, r.segment, r.key_version, r.sealed, r.updated_at FROM search_keys s
              JOIN blind_index b ON b.ix = s.ix
              JOIN records r ON r.rid = b.rid
              WHERE s.tenant = ?1 AND s.skey = ?2 AND b.token = ?3 AND r.tenant = ?1
              LIMIT 1000",
         )?;
-        let mut out = Vec::new();
+        let mut out: Vec<RecordRow> = Vec::new();
         for t in tokens {
-            for id in st.query_map(params![tenant, search_key, &t[..]], |r| {
-                r.get::<_, [u8; 16]>(0)
-            })? {
-                let id = id?;
-                if !out.contains(&id) {
-                    out.push(id);
+            for row in
+                st.query_and_then(params![tenant, search_key, &t[..]], |r| rows::record(r))?
+            {
+                let row = row?;
+                if !out.iter().any(|o| o.id == row.id) {
+                    out.push(row);
                 }
             }
         }

@@ -2,7 +2,16 @@ use mamori_store::{
     RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
 };
 
-use crate::fixtures::{Stores, key, tenant};
+use crate::fixtures::{All, Stores, key, tenant};
+
+/// The ids of the records `find` returns.
+fn found(db: &dyn All, tenant: &str, key: &str, tokens: &[Token]) -> Vec<[u8; 16]> {
+    db.find(tenant, key, tokens)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
 
 fn tok(n: u8) -> Token {
     [n; 16]
@@ -62,7 +71,7 @@ pub fn tenants_and_keys(s: &Stores) {
     assert_eq!(t.shredded_at, Some(1_800_000_000));
     assert!(db.keys("acme").unwrap().is_empty());
     // The index is gone with its key; the ciphertext stays, unreadable.
-    assert!(db.find("acme", "phone", &[tok(21)]).unwrap().is_empty());
+    assert!(found(db, "acme", "phone", &[tok(21)]).is_empty());
     assert!(db.record("acme", &[1; 16]).unwrap().is_some());
     assert!(matches!(
         db.shred_tenant("acme", 1),
@@ -96,16 +105,18 @@ pub fn records_and_blind_index(s: &Stores) {
     db.write_records("beta", &[write(WriteKind::New, 9, "own", 11, 20)])
         .unwrap();
 
-    let mut shared = db.find("acme", "phone", &[tok(20)]).unwrap();
+    let mut shared = found(db, "acme", "phone", &[tok(20)]);
     shared.sort();
     assert_eq!(shared, [[1; 16], [2; 16]]);
-    assert_eq!(db.find("beta", "phone", &[tok(20)]).unwrap(), [[9; 16]]);
+    assert_eq!(found(db, "beta", "phone", &[tok(20)]), [[9; 16]]);
+    let hit = &db.find("acme", "phone", &[tok(23)]).unwrap()[0];
     assert_eq!(
-        db.find("acme", "phone", &[tok(23), tok(99)]).unwrap(),
-        [[3; 16]]
+        (hit.segment.as_str(), hit.sealed.as_slice()),
+        ("collab", &[3u8, 3, 3][..])
     );
-    assert!(db.find("acme", "email", &[tok(20)]).unwrap().is_empty());
-    assert!(db.find("gamma", "phone", &[tok(20)]).unwrap().is_empty());
+    assert_eq!(found(db, "acme", "phone", &[tok(23), tok(99)]), [[3; 16]]);
+    assert!(found(db, "acme", "email", &[tok(20)]).is_empty());
+    assert!(found(db, "gamma", "phone", &[tok(20)]).is_empty());
 
     let keys = db.find_keys("acme", &[tok(11), tok(13), tok(77)]).unwrap();
     assert_eq!(keys.len(), 2);
@@ -126,8 +137,8 @@ pub fn records_and_blind_index(s: &Stores) {
     let mut moved = write(WriteKind::Replace, 1, "collab", 11, 24);
     moved.record.key_version = 2;
     db.write_records("acme", &[moved]).unwrap();
-    assert_eq!(db.find("acme", "phone", &[tok(20)]).unwrap(), [[2; 16]]);
-    assert_eq!(db.find("acme", "phone", &[tok(24)]).unwrap(), [[1; 16]]);
+    assert_eq!(found(db, "acme", "phone", &[tok(20)]), [[2; 16]]);
+    assert_eq!(found(db, "acme", "phone", &[tok(24)]), [[1; 16]]);
     let r = db.record("acme", &[1; 16]).unwrap().unwrap();
     assert_eq!((r.segment.as_str(), r.key_version), ("collab", 2));
 
@@ -141,7 +152,7 @@ pub fn records_and_blind_index(s: &Stores) {
         Err(StoreError::Conflict(_))
     ));
     assert!(db.record("acme", &[5; 16]).unwrap().is_none());
-    assert!(db.find("acme", "phone", &[tok(25)]).unwrap().is_empty());
+    assert!(found(db, "acme", "phone", &[tok(25)]).is_empty());
     // Replacing a record that does not exist is refused whole too.
     let missing = [
         write(WriteKind::New, 7, "own", 17, 27),
@@ -163,9 +174,9 @@ pub fn records_and_blind_index(s: &Stores) {
         !db.delete_record("beta", &[1; 16]).unwrap(),
         "another tenant's id"
     );
-    assert!(db.find("acme", "phone", &[tok(20)]).unwrap().is_empty());
+    assert!(found(db, "acme", "phone", &[tok(20)]).is_empty());
     assert_eq!(db.count_records("acme", None).unwrap(), 2);
-    assert_eq!(db.find("beta", "phone", &[tok(20)]).unwrap(), [[9; 16]]);
+    assert_eq!(found(db, "beta", "phone", &[tok(20)]), [[9; 16]]);
 }
 
 pub fn scanning_pages_in_id_order(s: &Stores) {
