@@ -58,10 +58,13 @@ impl TenantState {
     }
 }
 
-/// Each tenant's state with the governance revision it was last checked at.
+/// A tenant's state and the governance revision it was last checked at.
+type Checked = (Option<u64>, Arc<TenantState>);
+
+/// Each tenant's state, as last checked.
 #[derive(Default)]
 pub struct TenantCache {
-    map: RwLock<HashMap<String, (Option<u64>, Arc<TenantState>)>>,
+    map: RwLock<HashMap<String, Checked>>,
 }
 
 impl TenantCache {
