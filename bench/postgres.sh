@@ -16,6 +16,7 @@
 # Results: bench/out/postgres/results.json and a table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-1000000}
 L=${2:-200000}
 SECS=${3:-20}
@@ -63,13 +64,7 @@ MAMORI_STORE_PG_SCHEMA=bench_lookup $M --data-dir "$OUT/lookup" init >/dev/null
 D="$OUT/lookup"
 $M --data-dir "$D" tenant create bench --name ベンチ >/dev/null
 $M --data-dir "$D" import --tenant bench "$OUT/lookup.csv" >/dev/null
-token_of() { sed -n 's/.*"token": "\([^"]*\)".*/\1/p'; }
-TOKEN=$($M --data-dir "$D" --json user create bench-op --role operator | token_of)
-OFFICER=$($M --data-dir "$D" --json user create bench-so --role security_officer | token_of)
-$M --data-dir "$D" user assign bench-op --tenant bench >/dev/null
-$M --data-dir "$D" --token "$OFFICER" access full-access approve bench-op --tenant bench >/dev/null
-$M --data-dir "$D" --token "$OFFICER" people training bench-op --course privacy-basics --score 90 >/dev/null
-$M --data-dir "$D" --token "$OFFICER" people compliance bench-op >/dev/null
+TOKEN=$(bench_operator "$M" "$D")
 $B pg-baseline-load --url "$PG" --schema bench_baseline --seed 1 --records "$L"
 
 wait_up() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no server at $1"; exit 1; }

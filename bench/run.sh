@@ -11,6 +11,7 @@
 # Results: bench/out/results.json and a table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-1000000}
 SECS=${2:-20}
 CONNS=${CONNS:-32}
@@ -41,13 +42,7 @@ timed sqlite_import sqlite3 "$OUT/plain.db" -cmd "PRAGMA journal_mode=WAL;" -cmd
 rm -f "$OUT"/plain.db*
 
 echo "== audited search over HTTP: mamori ($CONNS connections, ${SECS}s)"
-token_of() { sed -n 's/.*"token": "\([^"]*\)".*/\1/p'; }
-TOKEN=$($M --data-dir "$D" --json user create bench-op --role operator | token_of)
-OFFICER=$($M --data-dir "$D" --json user create bench-so --role security_officer | token_of)
-$M --data-dir "$D" user assign bench-op --tenant bench >/dev/null
-$M --data-dir "$D" --token "$OFFICER" access full-access approve bench-op --tenant bench >/dev/null
-$M --data-dir "$D" --token "$OFFICER" people training bench-op --course privacy-basics --score 90 >/dev/null
-$M --data-dir "$D" --token "$OFFICER" people compliance bench-op >/dev/null
+TOKEN=$(bench_operator "$M" "$D")
 # The load generator is one operator reading every customer as fast as it can:
 # exactly what the default limits stop. Lift them so the gate's full path
 # (people checks, budgets, counters) is measured, not its refusals.

@@ -105,31 +105,6 @@ fn client(base: String, token: String, id: usize, round: u64, acked: Acked, stop
     }
 }
 
-/// Every case id in the tenant's audit log, with how often it occurs.
-fn audited(data: &std::path::Path) -> HashMap<String, u32> {
-    let store = mamori_vault::datadir::open_audit(data).unwrap();
-    let mut seen = HashMap::new();
-    let mut after = 0;
-    loop {
-        let rows = store.scan("tenant/acme", after, 10_000).unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.rowid;
-        for row in &rows {
-            let event: Value = serde_json::from_slice(&row.body).unwrap();
-            // The clients' requests only: detection's own events (`alert.raise`
-            // by `system`) may repeat after a kill, by design — an alert is
-            // recorded again rather than risk being stored unrecorded.
-            let by_person = event["actor"]
-                .as_str()
-                .is_some_and(|a| a.starts_with("user:"));
-            if let Some(case) = event["case_id"].as_str().filter(|_| by_person) {
-                *seen.entry(case.to_owned()).or_insert(0) += 1;
-            }
-        }
-    }
-    seen
-}
-
 fn integrity(path: &std::path::Path) -> String {
     let c = rusqlite::Connection::open(path).unwrap();
     c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -204,7 +179,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let data = v.data();
     assert_eq!(integrity(&data.join("vault.db")), "ok");
     assert_eq!(integrity(&data.join("audit.db")), "ok");
-    let seen = audited(&data);
+    let seen = common::audited_cases(&data);
     for (case, (kind, _)) in &acked {
         assert_eq!(
             seen.get(case),

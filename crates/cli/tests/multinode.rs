@@ -71,28 +71,6 @@ fn load(base: String, token: String, id: usize, stop: Arc<AtomicBool>) -> HashMa
     acked
 }
 
-/// Every case id of people's requests in the tenant's log, with how often it occurs.
-fn audited(data: &std::path::Path) -> HashMap<String, u32> {
-    let store = mamori_vault::datadir::open_audit(data).unwrap();
-    let mut seen = HashMap::new();
-    let mut after = 0;
-    loop {
-        let rows = store.scan("tenant/acme", after, 10_000).unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.rowid;
-        for row in &rows {
-            let event: Value = serde_json::from_slice(&row.body).unwrap();
-            let by_person = event["actor"]
-                .as_str()
-                .is_some_and(|a| a.starts_with("user:"));
-            if let Some(case) = event["case_id"].as_str().filter(|_| by_person) {
-                *seen.entry(case.to_owned()).or_insert(0) += 1;
-            }
-        }
-    }
-    seen
-}
-
 /// The operator looks up distinct customers from every node at once; the
 /// daily budget lets exactly DAILY_BUDGET of them through, whichever nodes
 /// the requests reach. Returns the distinct records shown.
@@ -300,7 +278,7 @@ fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill()
         n.stop();
     }
 
-    let seen = audited(&v.data());
+    let seen = common::audited_cases(&v.data());
     for case in acked.keys() {
         assert_eq!(
             seen.get(case),
