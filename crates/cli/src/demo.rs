@@ -348,7 +348,7 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("by-suzuki")
     );
     println!(
-        "8. Detection watches every call: twenty searches without a case id in a few minutes look like enumeration, and the security office (and the operator's supervisor) see a high alert within a second. Each tenant also holds 20 decoy customers; reading one raises a critical alert:\n   for i in $(seq -w 1 20); do curl -s -o /dev/null -X POST {base}/v1/tenants/sakura-tel/records/search -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d \"{{\\\"purpose\\\":\\\"inquiry\\\",\\\"by\\\":{{\\\"phone\\\":\\\"03123400$i\\\"}}}}\"; done\n   curl -s '{base}/v1/alerts' -H 'Authorization: Bearer {}'\n",
+        "8. Detection watches every call: twenty searches without a case id in a few minutes look like enumeration, and the security office (and the operator's supervisor) see a high alert within a second. Each tenant also holds 20 decoy customers; reading one raises a critical alert:\n   for i in $(seq -w 1 20); do curl -s -o /dev/null -X POST {base}/v1/tenants/sakura-tel/records/search -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d \"{{\\\"purpose\\\":\\\"inquiry\\\",\\\"by\\\":{{\\\"phone\\\":\\\"03123400$i\\\"}}}}\"; done\n   sleep 1; curl -s '{base}/v1/alerts' -H 'Authorization: Bearer {}'\n",
         tok("op-sato"),
         tok("so-tanaka")
     );
