@@ -407,6 +407,11 @@ fn baseline(db: &str, seed: u64, records: u64, listen: &str) -> Result<()> {
     let app = Router::new()
         .route("/search", post(baseline_search))
         .with_state(state);
+    serve_baseline(app, listen, "SQLite baseline")
+}
+
+/// Serves a baseline's router on `listen` until the process is stopped.
+fn serve_baseline(app: Router, listen: &str, what: &str) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -414,7 +419,7 @@ fn baseline(db: &str, seed: u64, records: u64, listen: &str) -> Result<()> {
         let l = tokio::net::TcpListener::bind(listen)
             .await
             .context("bind")?;
-        eprintln!("baseline listening on {listen}");
+        eprintln!("{what} listening on {listen}");
         axum::serve(l, app).await?;
         Ok(())
     })

@@ -153,17 +153,7 @@ pub fn serve(url: &str, schema: &str, listen: &str) -> Result<()> {
     let app = Router::new()
         .route("/search", post(search))
         .with_state(state);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let l = tokio::net::TcpListener::bind(listen)
-            .await
-            .context("bind")?;
-        eprintln!("PostgreSQL baseline listening on {listen}");
-        axum::serve(l, app).await?;
-        Ok(())
-    })
+    crate::serve_baseline(app, listen, "PostgreSQL baseline")
 }
 
 async fn search(

@@ -48,7 +48,7 @@ pub enum StoreCmd {
 
 #[derive(Serialize)]
 struct Migrated {
-    to: String,
+    // The target URL is not echoed: it may carry a password.
     schema: String,
     tables: Vec<TableCopied>,
     audit_logs_verified: usize,
@@ -161,7 +161,6 @@ fn migrate(
         );
     }
     let migrated = Migrated {
-        to,
         schema: target.schema().to_owned(),
         audit_logs_verified: report.logs.len(),
         tables,

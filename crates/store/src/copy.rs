@@ -285,7 +285,13 @@ enum Val {
 impl Val {
     /// A SQLite value as the PostgreSQL column `ty` takes it.
     fn from_sqlite(v: ValueRef<'_>, ty: &Type, col: &str) -> Result<Self> {
-        let bad = || StoreError::Db(format!("column {col}: cannot copy {v:?} into {ty}"));
+        // The value itself stays out of the message: it may be a token or a ciphertext.
+        let bad = || {
+            StoreError::Db(format!(
+                "column {col}: cannot copy {:?} into {ty}",
+                v.data_type()
+            ))
+        };
         Ok(match (v, ty) {
             (ValueRef::Null, _) => Val::Null,
             (ValueRef::Integer(i), t) if *t == Type::INT8 || *t == Type::INT4 => Val::Int(i),
@@ -423,8 +429,9 @@ pub fn sqlite_to_postgres(
         } else {
             &audit
         };
-        let (rows, sha) = copy_table(src, &mut c, t, progress)?;
-        let (back, back_sha) = read_back(&mut c, t)?;
+        let types = c.column_types(&format!("SELECT {} FROM {}", t.dst, t.name))?;
+        let (rows, sha) = copy_table(src, &mut c, t, &types, progress)?;
+        let (back, back_sha) = read_back(&mut c, t, &types)?;
         if (back, &back_sha) != (rows, &sha) {
             return Err(StoreError::Db(format!(
                 "table {}: the copy differs from the source ({rows} rows {sha}, read back {back} rows {back_sha})",
@@ -455,9 +462,9 @@ fn copy_table(
     src: &rusqlite::Connection,
     c: &mut crate::postgres::Conn,
     t: &Table,
+    types: &[Type],
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<(u64, String)> {
-    let types = c.column_types(&format!("SELECT {} FROM {}", t.dst, t.name))?;
     let names: Vec<&str> = t.dst.split(',').map(str::trim).collect();
     let mut st = src.prepare(&format!(
         "SELECT {} FROM {} ORDER BY {}",
@@ -468,7 +475,7 @@ fn copy_table(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
         t.name, t.dst
     ))?;
-    let mut writer = BinaryCopyInWriter::new(sink, &types);
+    let mut writer = BinaryCopyInWriter::new(sink, types);
     let mut h = Sha256::new();
     let mut n = 0u64;
     let mut vals: Vec<Val> = Vec::with_capacity(types.len());
@@ -493,13 +500,12 @@ fn copy_table(
 }
 
 /// Reads a copied table back in order; returns rows and digest.
-fn read_back(c: &mut crate::postgres::Conn, t: &Table) -> Result<(u64, String)> {
-    let types = c.column_types(&format!("SELECT {} FROM {}", t.dst, t.name))?;
+fn read_back(c: &mut crate::postgres::Conn, t: &Table, types: &[Type]) -> Result<(u64, String)> {
     let reader = c.copy_out(&format!(
         "COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT (FORMAT binary)",
         t.dst, t.name, t.dst_order
     ))?;
-    let mut rows = BinaryCopyOutIter::new(reader, &types);
+    let mut rows = BinaryCopyOutIter::new(reader, types);
     let mut h = Sha256::new();
     let mut n = 0u64;
     while let Some(row) = rows.next()? {

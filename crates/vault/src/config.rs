@@ -213,7 +213,8 @@ pub struct StoreConfig {
     pub pg_pool_size: usize,
     /// CA certificate (PEM) that signed the PostgreSQL server's certificate,
     /// relative to the data directory: connections then use verified TLS.
-    /// Empty: no TLS (only for a database on the same host or a private link).
+    /// Empty: no TLS, which is accepted only for a database on this machine
+    /// (loopback or Unix socket) unless the URL says `sslmode=disable`.
     pub pg_ca: String,
     /// Vault database file, relative to the data directory.
     pub vault_db: String,

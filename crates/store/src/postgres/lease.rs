@@ -19,13 +19,21 @@ impl Lease for SessionLease {
 
 impl LeaseStore for PgStore {
     fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Lease>>> {
-        let mut c = self.pool.connect()?.client;
+        let spare = self.lease_spare.lock().take().filter(|c| !c.is_closed());
+        let mut c = match spare {
+            Some(c) => c,
+            None => self.pool.connect()?.client,
+        };
         let got: bool = c
             .query_one(
                 "SELECT pg_try_advisory_lock(hashtextextended('mamori.lead/' || current_schema() || '/' || $1, 0))",
                 &[&job],
             )?
             .get(0);
-        Ok(got.then(|| Box::new(SessionLease(c)) as Box<dyn Lease>))
+        if got {
+            return Ok(Some(Box::new(SessionLease(c))));
+        }
+        *self.lease_spare.lock() = Some(c);
+        Ok(None)
     }
 }

@@ -99,6 +99,17 @@ impl Default for PgOptions {
     }
 }
 
+/// Whether `config` names a host other than this machine (a Unix socket or
+/// a loopback address is this machine).
+fn remote(config: &postgres::Config) -> bool {
+    config.get_hosts().iter().any(|h| match h {
+        postgres::config::Host::Tcp(name) => {
+            !matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+        }
+        postgres::config::Host::Unix(_) => false,
+    })
+}
+
 /// A TLS connector trusting only the certificates in `ca` (PEM).
 fn tls_connector(ca: &std::path::Path) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
@@ -245,7 +256,6 @@ pub(crate) struct Pool {
     session: &'static str,
     config: postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
-    schema: String,
     opts: PgOptions,
     state: Mutex<PoolState>,
     freed: Condvar,
@@ -314,6 +324,16 @@ impl Pool {
                         .into(),
                 ));
             }
+            None if remote(&config) && !url.contains("sslmode=disable") => {
+                // Plaintext to another machine would carry who read which
+                // record, and token hashes, in the clear: not by default.
+                return Err(StoreError::Db(
+                    "the database is on another host: set store.pg_ca to the CA that signed its \
+                     certificate (verified TLS), or say sslmode=disable in the URL to accept a \
+                     connection in the clear"
+                        .into(),
+                ));
+            }
             None => {
                 config.ssl_mode(postgres::config::SslMode::Disable);
                 None
@@ -323,7 +343,6 @@ impl Pool {
             session,
             config,
             tls,
-            schema: opts.schema.clone(),
             opts,
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
@@ -342,7 +361,7 @@ impl Pool {
         // resolves every unqualified name there (and nowhere else first).
         client.batch_execute(&format!(
             "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC'; {}",
-            self.schema, self.session
+            self.opts.schema, self.session
         ))?;
         Ok(Conn {
             client,
@@ -393,6 +412,10 @@ impl Pool {
 /// exports, alerts and the audit log.
 pub struct PgStore {
     pool: Pool,
+    /// The connection a standby asked for a lease on, kept for its next
+    /// attempt (a standby asks every few seconds; a new connection each
+    /// time would cost the database a login each time).
+    lease_spare: Mutex<Option<Client>>,
     /// Connections whose commits do not wait for the disk: budget charges
     /// only (postgres/budgets.rs says why).
     budget_pool: Pool,
@@ -427,7 +450,7 @@ impl PgStore {
         let store = Self::pools(url, opts)?;
         {
             let mut c = store.pool.get()?;
-            schema::migrate(&mut c, &store.pool.schema)?;
+            schema::migrate(&mut c, &store.pool.opts.schema)?;
         }
         Ok(store)
     }
@@ -438,6 +461,7 @@ impl PgStore {
             ..opts.clone()
         };
         Ok(Self {
+            lease_spare: Mutex::new(None),
             pool: Pool::new(url, opts, "")?,
             budget_pool: Pool::new(url, budget, "SET synchronous_commit = off;")?,
         })
@@ -449,7 +473,7 @@ impl PgStore {
         let store = Self::pools(url, opts)?;
         {
             let mut c = store.pool.get()?;
-            schema::check_version(&mut c, &store.pool.schema)?;
+            schema::check_version(&mut c, &store.pool.opts.schema)?;
         }
         Ok(store)
     }
@@ -457,12 +481,12 @@ impl PgStore {
     /// Grants the application's role and an auditor's role what they need
     /// and no more (see `schema::grant_roles`). Run as the schema's owner.
     pub fn grant_roles(&self, app: &str, auditor: Option<&str>) -> Result<()> {
-        schema::grant_roles(&mut *self.conn()?, &self.pool.schema, app, auditor)
+        schema::grant_roles(&mut *self.conn()?, &self.pool.opts.schema, app, auditor)
     }
 
     /// The schema this store works in.
     pub fn schema(&self) -> &str {
-        &self.pool.schema
+        &self.pool.opts.schema
     }
 
     pub(crate) fn conn(&self) -> Result<Pooled<'_>> {
@@ -483,4 +507,33 @@ pub(crate) fn big(v: u64) -> Result<i64> {
 /// Rows into model values through one of the shared mappers.
 pub(crate) fn map<T>(rows: Vec<Row>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plaintext is accepted to this machine only; another host needs a CA
+    /// (or an explicit `sslmode=disable`). Refused before any connection.
+    #[test]
+    fn a_remote_database_needs_tls_or_an_explicit_choice() {
+        for url in [
+            "postgres://mamori@db.internal:5432/mamori",
+            "host=10.0.0.5 user=mamori dbname=mamori",
+            "host=127.0.0.1,db2.internal user=mamori dbname=mamori",
+        ] {
+            match Pool::new(url, PgOptions::default(), "") {
+                Err(StoreError::Db(m)) => assert!(m.contains("pg_ca"), "{m}"),
+                _ => panic!("{url}: plaintext to another host accepted"),
+            }
+        }
+        for url in [
+            "postgres://mamori@127.0.0.1:5432/mamori",
+            "postgres://mamori@localhost/mamori",
+            "host=/var/run/postgresql user=mamori dbname=mamori",
+            "postgres://mamori@db.internal:5432/mamori?sslmode=disable",
+        ] {
+            assert!(Pool::new(url, PgOptions::default(), "").is_ok(), "{url}");
+        }
+    }
 }

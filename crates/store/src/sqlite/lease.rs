@@ -6,7 +6,10 @@ use std::{fs::File, os::fd::AsRawFd};
 use super::SqliteVault;
 use crate::{Lease, LeaseStore, Result, StoreError};
 
-struct FileLease(#[allow(dead_code)] File);
+/// Holds the locked file open: closing it releases the lock.
+struct FileLease {
+    _file: File,
+}
 
 impl Lease for FileLease {
     fn held(&mut self) -> bool {
@@ -27,7 +30,7 @@ impl LeaseStore for SqliteVault {
         // SAFETY: a valid open descriptor; flock has no memory effects.
         let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if r == 0 {
-            return Ok(Some(Box::new(FileLease(file))));
+            return Ok(Some(Box::new(FileLease { _file: file })));
         }
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
