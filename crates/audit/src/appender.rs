@@ -120,6 +120,16 @@ pub struct AuditLog {
     clock: SharedClock,
     pusher: Option<Pusher>,
     appended: Signal,
+    failed: FailedAt,
+}
+
+/// When the writer last failed to commit, cleared by its next success: a
+/// node whose log cannot be written refuses every read (fail closed), so a
+/// load balancer should send requests elsewhere for a while (`/readyz`).
+type FailedAt = Arc<Mutex<Option<Instant>>>;
+
+fn set_failed(f: &FailedAt, failed: bool) {
+    *f.lock().unwrap_or_else(|e| e.into_inner()) = failed.then(Instant::now);
 }
 
 /// A wake-up call between threads: a generation counter to wait on. The
@@ -183,6 +193,7 @@ impl AuditLog {
         let clock: SharedClock = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let pusher = Pusher::start(store.clone(), witnesses);
         let appended = Signal::default();
+        let failed = FailedAt::default();
         // A process killed before its last checkpoint leaves a log's tail
         // unsigned; the next one to start signs it within a second (a log
         // already signed to its end is left alone).
@@ -203,6 +214,7 @@ impl AuditLog {
             pusher: pusher.clone(),
             cache: HashMap::new(),
             appended: appended.clone(),
+            failed: failed.clone(),
         };
         thread::Builder::new()
             .name("audit-writer".into())
@@ -214,7 +226,14 @@ impl AuditLog {
             clock,
             pusher,
             appended,
+            failed,
         })
+    }
+
+    /// Whether a commit failed within `window` and none has succeeded since.
+    pub fn failed_within(&self, window: Duration) -> bool {
+        let f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        f.is_some_and(|at| at.elapsed() < window)
     }
 
     /// Stamps events with `clock` from now on.
@@ -281,6 +300,7 @@ struct Writer {
     /// the head it reads under the lock is still that (nobody else
     /// appended), which spares reading the frontier in every transaction.
     cache: HashMap<String, (Frontier, [u8; 32])>,
+    failed: FailedAt,
 }
 
 impl Writer {
@@ -456,8 +476,10 @@ impl Writer {
     }
 
     /// Keeps the trees of a committed transaction; forgets those of a
-    /// failed one (the next transaction reads them from the store).
+    /// failed one (the next transaction reads them from the store). Either
+    /// way, notes whether the log could be written.
     fn remember(&mut self, committed: bool, built: HashMap<String, (Frontier, [u8; 32])>) {
+        set_failed(&self.failed, !committed);
         for (log, tree) in built {
             if committed {
                 self.cache.insert(log, tree);

@@ -270,6 +270,22 @@ enum UserCmd {
     Reinstate {
         login: String,
     },
+    /// Staff households from HR (family name, home address), so that
+    /// detection sees people look up themselves or their relatives. Kept
+    /// only as keyed tokens: mamori can match them, never print them.
+    #[command(subcommand)]
+    Household(HouseholdCmd),
+}
+
+#[derive(Subcommand)]
+enum HouseholdCmd {
+    /// Import a CSV `login,family_name,family_name_kana,address`
+    /// (or `ログイン,姓,姓カナ,住所`; UTF-8). One family-name column may be
+    /// left out. Checked whole before anything is written; a person in the
+    /// file replaces what was known of them.
+    Import { file: PathBuf },
+    /// Forget a person's household.
+    Clear { login: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -627,6 +643,23 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
             vault.reinstate_user(&caller, &login)?;
             out.emit(&json!({"login": login, "suspended": false}), |_| {
                 format!("reinstated '{login}'")
+            });
+        }
+        UserCmd::Household(HouseholdCmd::Import { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {} (UTF-8 expected)", file.display()))?;
+            let r = vault.import_households(&actor, &text)?;
+            out.emit(&r, |r| {
+                format!(
+                    "households of {} people recorded (as keyed tokens only)",
+                    r.people
+                )
+            });
+        }
+        UserCmd::Household(HouseholdCmd::Clear { login }) => {
+            vault.set_household(&actor, &login, None)?;
+            out.emit(&json!({"login": login, "household": false}), |_| {
+                format!("no household recorded for '{login}'")
             });
         }
         UserCmd::Create {

@@ -81,14 +81,6 @@ impl Hook {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Sends every alert to `target`.
 fn channel(v: &TestVault, target: &str) {
     let path = v.data().join("mamori.toml");
@@ -372,7 +364,7 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
     let Setup {
         v, honey, op, so, ..
     } = setup();
-    let port = free_port();
+    let port = common::free_port();
     webhook_channel(&v, port);
     let s = v.serve();
     // Enumeration: twenty searches without a case id.
@@ -571,4 +563,131 @@ fn the_shift_calendar_decides_what_is_off_hours() {
     assert!(who.contains(&"op"), "{who:?}");
     assert!(!who.contains(&"op2"), "{who:?}");
     s.stop();
+}
+
+/// An address as someone else would type it: full-width digits and dashes.
+fn retyped(address: &str) -> String {
+    address
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap(),
+            '-' => '－',
+            c => c,
+        })
+        .collect()
+}
+
+#[test]
+fn looking_up_ones_own_household_raises_a_household_alert() {
+    let Setup {
+        v, op, op2, au, so, ..
+    } = setup();
+    let people: Vec<mamori_synth::Person> = mamori_synth::Generator::new(3).take(30).collect();
+    let kin = &people[5];
+    let stranger = people
+        .iter()
+        .find(|p| p.address != kin.address && p.mobile != kin.mobile)
+        .unwrap();
+    let family = kin.name.split_whitespace().next().unwrap();
+    let family_kana = kin.name_kana.split_whitespace().next().unwrap();
+
+    // HR's file: op lives at the customer's address, written another way.
+    let file = v.dir.path().join("hr.csv");
+    let hr = format!(
+        "ログイン,姓,姓カナ,住所\nop,{family},{family_kana},{}\n",
+        retyped(&kin.address)
+    );
+    std::fs::write(&file, &hr).unwrap();
+    assert_eq!(
+        v.ok(&["user", "household", "import", file.to_str().unwrap()])["people"],
+        1
+    );
+
+    // Bad files are refused whole, by line, without echoing values.
+    for (text, needle) in [
+        ("login,address\nop,東京都\n".to_owned(), "'family_name'"),
+        (
+            format!("login,family_name,address\nop,{family},東京都\nghost,{family},東京都\n"),
+            "line 3: unknown login",
+        ),
+        (
+            "login,family_name_kana,address\nop,Yamada,東京都\n".to_owned(),
+            "line 2: family name (kana): not kana",
+        ),
+        (
+            format!("login,family_name,address\nop,{family},\n"),
+            "line 2: address",
+        ),
+        (
+            format!("login,family_name,address\nop,{family},東京都\nop,{family},大阪府\n"),
+            "line 3: 'op' appears twice",
+        ),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        let out = v.run(&["user", "household", "import", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+        assert!(!err.contains("東京都") && !err.contains("Yamada"), "{err}");
+    }
+
+    // What HR gave is nowhere in the data directory as text.
+    for name in ["vault.db", "audit.db"] {
+        let bytes = std::fs::read(v.data().join(name)).unwrap();
+        for needle in [retyped(&kin.address), kin.address.clone()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{name} holds the address as text"
+            );
+        }
+    }
+
+    let s = v.serve();
+    let search = |token: &str, p: &mamori_synth::Person, case: &str| {
+        let r = s.send(
+            "POST",
+            "/v1/tenants/acme/records/search",
+            token,
+            Some(json!({"purpose": "inquiry", "case_id": case, "by": {"phone": p.mobile}})),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["records"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let kin_id = search(&op, kin, "CALL-KIN");
+    search(&op, stranger, "CALL-STRANGER");
+    search(&op2, kin, "CALL-OTHER-READER");
+
+    let list = alerts(&s, &so, "household", 1);
+    assert_eq!(
+        (list[0]["login"].as_str(), list[0]["severity"].as_str()),
+        (Some("op"), Some("high"))
+    );
+    // The evidence names the record, and only for the reader whose household it is.
+    let noted = |case: &str| {
+        let e = s.audit(&au, &format!("case_id={case}"));
+        e[0]["detail"]["household"].clone()
+    };
+    assert_eq!(noted("CALL-KIN"), json!([kin_id]));
+    assert_eq!(noted("CALL-STRANGER"), Value::Null);
+    assert_eq!(noted("CALL-OTHER-READER"), Value::Null);
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        alerts(&s, &so, "household", 1).len(),
+        1,
+        "op2 raised nothing"
+    );
+
+    // Forgotten: the next read of the same customer is not noted.
+    drop(s);
+    v.ok(&["user", "household", "clear", "op"]);
+    let s = v.serve();
+    let r = s.send(
+        "POST",
+        "/v1/tenants/acme/records/search",
+        &op,
+        Some(json!({"purpose": "inquiry", "case_id": "CALL-AFTER", "by": {"phone": kin.mobile}})),
+    );
+    assert_eq!(r.status, 200);
+    let e = s.audit(&au, "case_id=CALL-AFTER");
+    assert_eq!(e[0]["detail"]["household"], Value::Null);
 }

@@ -142,11 +142,7 @@ fn frames(mut bytes: &[u8]) -> Vec<String> {
 fn rfc5424_over_tcp_and_a_dead_receiver_loses_nothing() {
     let v = vault_with_events();
     // Nobody listens yet: the run fails, and the cursor does not move.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let to = format!("tcp://127.0.0.1:{port}");
     let out = ship(&v, &["--to", &to]);
     assert!(!out.status.success());

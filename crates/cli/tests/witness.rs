@@ -72,11 +72,7 @@ fn witness(dir: &Path, log_key: &str) -> WitnessServer {
             .status
             .success()
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let child = Command::new(BIN)
         .args([
             "witness",
@@ -227,11 +223,7 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
 #[test]
 fn a_dead_witness_never_blocks_the_vault() {
     let mut v = TestVault::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     v.env.push((
         "MAMORI_AUDIT_WITNESSES".into(),
         format!("http://127.0.0.1:{port}"),

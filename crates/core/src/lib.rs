@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod governance;
 pub mod holiday;
+pub mod household;
 pub mod ids;
 pub mod jp;
 pub mod normalize;
@@ -15,4 +16,6 @@ pub mod schema;
 
 pub use ids::{RecordId, TenantId};
 pub use role::Role;
-pub use schema::{FieldClass, FieldDef, FieldType, MaskKind, Purpose, Schema, SchemaError};
+pub use schema::{
+    FieldClass, FieldDef, FieldType, Identity, MaskKind, Purpose, Schema, SchemaError,
+};

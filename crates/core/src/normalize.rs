@@ -79,7 +79,7 @@ pub fn canonical(ty: FieldType, raw: &str) -> Result<String, NormalizeError> {
     })
 }
 
-fn nfkc(s: &str) -> String {
+pub(crate) fn nfkc(s: &str) -> String {
     // Most values are NFKC already (ASCII, plain kanji); the quick check
     // answers that without decomposing and recomposing every character.
     if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
@@ -88,7 +88,7 @@ fn nfkc(s: &str) -> String {
     s.nfkc().collect()
 }
 
-fn is_dash(c: char) -> bool {
+pub(crate) fn is_dash(c: char) -> bool {
     matches!(
         c,
         '-' | '‐'
@@ -167,7 +167,7 @@ fn email(raw: &str) -> Result<String, NormalizeError> {
 }
 
 /// Hiragana and katakana folded to full-width katakana; spaces and middle dots removed.
-fn kana(raw: &str) -> Result<String, NormalizeError> {
+pub(crate) fn kana(raw: &str) -> Result<String, NormalizeError> {
     // NFKC turns half-width katakana (ﾔﾏﾀﾞ) into full-width (ヤマダ), composing voiced marks.
     let s = nfkc(raw);
     let mut out = String::with_capacity(s.len());

@@ -92,6 +92,21 @@ pub struct FieldDef {
     pub mask: MaskKind,
     pub label_ja: String,
     pub label_en: String,
+    /// Which part of the customer's identity the field holds, if declared:
+    /// what self- and relative-lookup detection compares with the staff's own.
+    pub identity: Option<Identity>,
+}
+
+/// Parts of a customer's identity that a household is recognised by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// Full name in kanji or as written (family name first).
+    Name,
+    /// Full name in kana (family name first).
+    NameKana,
+    /// Home address.
+    Address,
 }
 
 impl FieldDef {
@@ -180,6 +195,8 @@ struct RawField {
     label_ja: Option<String>,
     #[serde(default)]
     label_en: Option<String>,
+    #[serde(default)]
+    identity: Option<Spanned<Identity>>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +251,12 @@ impl Schema {
     /// The segment records go to when an import names none.
     pub fn default_segment(&self) -> &str {
         &self.segments[0].id
+    }
+    /// Fields declared to hold a part of the customer's identity.
+    pub fn identity_fields(&self) -> impl Iterator<Item = (&str, Identity)> {
+        self.fields
+            .iter()
+            .filter_map(|f| f.identity.map(|i| (f.name.as_str(), i)))
     }
     /// Search keys (blind-index namespaces) this schema offers.
     pub fn search_keys(&self) -> BTreeSet<&str> {
@@ -328,6 +351,16 @@ impl Validator<'_> {
                 }
                 None => MaskKind::Redact,
             };
+            let identity = match f.identity {
+                Some(i) if *i.get_ref() == Identity::NameKana && ty != FieldType::Kana => {
+                    return self.err(
+                        i.span(),
+                        format!("field '{name}': identity \"name_kana\" needs type \"kana\""),
+                    );
+                }
+                Some(i) => Some(*i.get_ref()),
+                None => None,
+            };
             out.push(FieldDef {
                 name: name.clone(),
                 ty,
@@ -336,6 +369,7 @@ impl Validator<'_> {
                 mask,
                 label_ja: f.label_ja.unwrap_or_else(|| name.clone()),
                 label_en: f.label_en.unwrap_or_else(|| name.clone()),
+                identity,
             });
         }
         match out.iter().find(|f| f.name == KEY_FIELD) {

@@ -188,9 +188,55 @@ impl IndexKey {
     }
 }
 
+/// Keyed tokens of staff households (family names, home addresses) for
+/// self- and relative-lookup detection. Derived from the root key with
+/// HKDF-SHA256, so every process of a deployment has the same key and none
+/// is stored; households are kept only as these tokens, never as text.
+#[derive(Clone)]
+pub struct HouseholdKey {
+    mac: Hmac<Sha256>,
+}
+
+impl HouseholdKey {
+    pub fn derive(root: &RootKey) -> Self {
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<Sha256>::new(None, root.expose_bytes())
+            .expand(b"mamori/household-key/v1", okm.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(okm.as_ref()).expect("HMAC takes any key length");
+        Self { mac }
+    }
+
+    /// Token of a canonical value of one part (`family_name`, `address`).
+    pub fn token(&self, part: &str, canonical: &str) -> [u8; TOKEN_LEN] {
+        let mut mac = self.mac.clone();
+        mac.update(b"mamori/household/v1\0");
+        mac.update(part.as_bytes());
+        mac.update(b"\0");
+        mac.update(canonical.as_bytes());
+        let mut full = mac.finalize().into_bytes();
+        let mut out = [0u8; TOKEN_LEN];
+        out.copy_from_slice(&full[..TOKEN_LEN]);
+        full.zeroize();
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn household_tokens_depend_on_the_root_key_and_the_part() {
+        let root = RootKey::generate().unwrap();
+        let k = HouseholdKey::derive(&root);
+        let again = HouseholdKey::derive(&RootKey::from_bytes(root.expose_bytes()).unwrap());
+        assert_eq!(k.token("address", "x"), again.token("address", "x"));
+        assert_ne!(k.token("address", "x"), k.token("family_name", "x"));
+        let other = HouseholdKey::derive(&RootKey::generate().unwrap());
+        assert_ne!(k.token("address", "x"), other.token("address", "x"));
+    }
 
     #[test]
     fn wrapped_keys_are_bound_to_tenant_and_version() {

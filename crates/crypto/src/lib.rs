@@ -5,6 +5,8 @@
 //! root key (file 0600 or MAMORI_ROOT_KEY; never in the database)
 //!   └─ wraps, per tenant and version: data key  (AES-256-GCM-SIV, field encryption)
 //!                                     index key (HMAC-SHA256, blind-index tokens)
+//!   └─ derives (HKDF-SHA256):            household key (HMAC-SHA256, tokens of staff
+//!                                        family names and addresses, rule 14)
 //! ```
 //! Export packages are encrypted to the recipient's own age X25519 key (`package`).
 //! Every field ciphertext carries its key version and is bound by its associated
@@ -20,7 +22,7 @@ pub mod package;
 pub mod token;
 
 pub use aead::{FieldCipher, FieldContext};
-pub use keys::{IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
+pub use keys::{HouseholdKey, IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
 pub use package::{PackageIdentity, PackageRecipient, PackageWriter};
 
 /// What can go wrong; messages carry no key material and no plaintext.

@@ -45,6 +45,8 @@ pub struct Activity {
     pub unmasked: u32,
     /// Segments of the records shown.
     pub segments: Vec<String>,
+    /// Records shown that belong to the person's own household (rule 14).
+    pub household: u32,
     pub client: Option<String>,
 }
 
@@ -113,6 +115,7 @@ impl Activity {
             records,
             unmasked,
             segments: strings(e, "segments"),
+            household: strings(e, "household").len() as u32,
             client: e.event.client.clone(),
         })
     }

@@ -130,6 +130,10 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             format!("拒否 {v} 回（短時間）"),
             format!("{v} refusals in a short time"),
         ),
+        (RuleId::Household, _) => (
+            "本人または家族と思われる顧客の閲覧（姓と住所が一致）".into(),
+            "a customer sharing the reader's family name and address (self or relative)".into(),
+        ),
         (RuleId::Honey, _) => (
             "おとり顧客レコードへのアクセス".into(),
             "a honey (decoy) record was accessed".into(),

@@ -99,6 +99,7 @@ pub fn run(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
     off_hours(cx, out);
     new_client(cx, u, out);
     honey(cx, out);
+    household(cx, out);
     denials(cx, u, out);
     match cx.a.kind {
         Kind::Lookup { search } => {
@@ -129,6 +130,13 @@ fn honey(cx: &Ctx, out: &mut Vec<Finding>) {
     if hits > 0 {
         let f = cx.finding(RuleId::Honey, "", cx.hour_window());
         out.push(with(f, hits as f64, 0.0));
+    }
+}
+
+fn household(cx: &Ctx, out: &mut Vec<Finding>) {
+    if cx.on(RuleId::Household) && cx.a.household > 0 && !cx.a.shown().is_empty() {
+        let f = cx.finding(RuleId::Household, "", cx.hour_window());
+        out.push(with(f, f64::from(cx.a.household), 0.0));
     }
 }
 

@@ -60,13 +60,14 @@ pub enum RuleId {
     NewClient,
     Velocity,
     Denials,
+    Household,
     Honey,
     /// Not a rule of its own: the user's risk score reached a new level.
     RiskScore,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 15] = [
+    pub const ALL: [RuleId; 16] = [
         RuleId::HourlyVolume,
         RuleId::DailyDistinct,
         RuleId::NoCase,
@@ -80,6 +81,7 @@ impl RuleId {
         RuleId::NewClient,
         RuleId::Velocity,
         RuleId::Denials,
+        RuleId::Household,
         RuleId::Honey,
         RuleId::RiskScore,
     ];
@@ -103,6 +105,7 @@ impl RuleId {
             RuleId::NewClient => "new_client",
             RuleId::Velocity => "velocity",
             RuleId::Denials => "denials",
+            RuleId::Household => "household",
             RuleId::Honey => "honey",
             RuleId::RiskScore => "risk_score",
         }
@@ -267,6 +270,12 @@ rule!(
 );
 
 rule!(
+    /// 14. A customer who shares the reader's family name and home address
+    /// (self or relative lookup; needs the person's household from HR).
+    Household, Severity::High, {}
+);
+
+rule!(
     /// 15. Any access to a honey (decoy) record.
     Honey, Severity::Critical, {}
 );
@@ -332,6 +341,7 @@ pub struct Rules {
     pub new_client: NewClient,
     pub velocity: Velocity,
     pub denials: Denials,
+    pub household: Household,
     pub honey: Honey,
 }
 
@@ -371,6 +381,7 @@ impl Rules {
             RuleId::NewClient => self.new_client.common(),
             RuleId::Velocity => self.velocity.common(),
             RuleId::Denials => self.denials.common(),
+            RuleId::Household => self.household.common(),
             RuleId::Honey => self.honey.common(),
             RuleId::RiskScore => Common {
                 enabled: true,

@@ -433,23 +433,35 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// Readiness for a load balancer: the store answers (one query). A node
-/// whose database is unreachable is taken out of rotation, not sent requests
-/// that would fail.
+/// whose database is unreachable, or whose audit log could not be written in
+/// the last few seconds (it refuses every read then), is taken out of
+/// rotation, not sent requests that would fail.
 async fn readyz(State(state): State<AppState>) -> Response {
     let v = state.vault.clone();
-    let ok = tokio::task::spawn_blocking(move || v.store().governance_rev())
+    let store_ok = tokio::task::spawn_blocking(move || v.store().governance_rev())
         .await
         .ok()
         .and_then(Result::ok)
         .is_some();
-    let status = if ok {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    let audit_ok = !state.vault.audit().failed_within(AUDIT_FAILURE_BACKOFF);
+    let (status, text) = match (store_ok, audit_ok) {
+        (true, true) => (axum::http::StatusCode::OK, "ready"),
+        (false, _) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store unavailable",
+        ),
+        (true, false) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "audit log unavailable",
+        ),
     };
-    let body = serde_json::json!({"status": if ok { "ready" } else { "store unavailable" }});
-    (status, Json(body)).into_response()
+    (status, Json(serde_json::json!({ "status": text }))).into_response()
 }
+
+/// How long a node reports itself unready after its audit log failed to
+/// take a write; then requests are let through again, and the first one
+/// that fails starts the next pause.
+const AUDIT_FAILURE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.witnesses(&state.vault.audit_witnesses());

@@ -82,6 +82,13 @@ const TABLES: &[Table] = &[
         None,
     ),
     same(
+        "households",
+        File::Vault,
+        "login, tokens, updated_at",
+        "login",
+        None,
+    ),
+    same(
         "api_tokens",
         File::Vault,
         "hash, login, created_at, revoked_at",

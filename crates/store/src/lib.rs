@@ -82,6 +82,11 @@ pub trait UserStore: Send + Sync {
     fn set_leaves_at(&self, login: &str, leaves_at: Option<i64>) -> Result<()>;
     /// Suspends (`Some(at)`) or reinstates (`None`) a person's access.
     fn set_suspended(&self, login: &str, at: Option<i64>) -> Result<()>;
+    /// Records (`Some`) or forgets (`None`) a person's household: keyed
+    /// tokens of their family name and home address, never the text. The
+    /// store keeps the bytes as given. Bumps the governance revision.
+    fn set_household(&self, login: &str, tokens: Option<&[u8]>, at: i64) -> Result<()>;
+    fn household(&self, login: &str) -> Result<Option<Vec<u8>>>;
 }
 
 /// Who may do what beyond their standing assignments: vendors, training and

@@ -22,6 +22,7 @@ pub mod error;
 pub mod exports;
 pub mod full_access;
 pub mod grants;
+pub mod household;
 pub mod ingest;
 pub mod people;
 pub mod report;
@@ -81,6 +82,8 @@ pub struct Vault {
     audit: AuditLog,
     gate: Gate,
     root: RootKey,
+    /// Derived from the root key: tokens of staff households (rule 14).
+    household_key: mamori_crypto::HouseholdKey,
     tenants: tenants::TenantCache,
     people: people::PeopleCache,
     usage: usage::Usage,
@@ -108,6 +111,7 @@ impl Vault {
             store,
             audit,
             gate,
+            household_key: mamori_crypto::HouseholdKey::derive(&root),
             root,
             tenants: Default::default(),
             people: Default::default(),

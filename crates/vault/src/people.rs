@@ -32,6 +32,8 @@ pub struct PersonFacts {
     pub training: Vec<TrainingRow>,
     pub compliance: Vec<ComplianceRow>,
     pub vendor: Option<VendorRow>,
+    /// The person's household as HR gave it (tokens only), for rule 14.
+    pub household: Option<crate::household::Household>,
 }
 
 /// The time-dependent verdicts on a person, evaluated at the request's second.
@@ -143,12 +145,31 @@ impl PeopleCache {
             training: store.training(&user.login)?,
             compliance: store.compliance(&user.login)?,
             vendor,
+            household: household(store, &user.login)?,
             user,
         });
         self.by_login
             .lock()
             .insert(facts.user.login.clone(), facts.clone());
         Ok(facts)
+    }
+}
+
+/// A person's stored household; bytes that do not decode are an error, not
+/// a silent "no household" (that would switch the rule off unnoticed).
+fn household(
+    store: &dyn mamori_store::UserStore,
+    login: &str,
+) -> Result<Option<crate::household::Household>> {
+    match store.household(login)? {
+        None => Ok(None),
+        Some(b) => crate::household::Household::decode(&b)
+            .map(Some)
+            .ok_or_else(|| {
+                crate::error::VaultError::Internal(format!(
+                    "household of '{login}': unreadable tokens"
+                ))
+            }),
     }
 }
 

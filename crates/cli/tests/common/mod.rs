@@ -230,22 +230,24 @@ impl TestVault {
     }
 
     pub fn serve(&self) -> Server {
+        let port = free_port();
+        let cmd = self.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        self.start_server(cmd, port)
+    }
+
+    /// Starts a server from `cmd` (which must listen on `port`), logging to a
+    /// file in the test directory, and waits until it answers.
+    pub fn start_server(&self, mut cmd: Command, port: u16) -> Server {
         mamori_audit::tls::install_provider();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let log = self.dir.path().join(format!("server-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let child = self
-            .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        let child = cmd
             .env("MAMORI_LOG", "info")
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
             .expect("start server");
-        let s = Server {
+        let mut s = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             log,
@@ -253,8 +255,9 @@ impl TestVault {
         };
         let start = Instant::now();
         while s.http.get(format!("{}/healthz", s.base)).send().is_err() {
+            let exited = s.child.try_wait().ok().flatten().is_some();
             assert!(
-                start.elapsed() < Duration::from_secs(20),
+                !exited && start.elapsed() < Duration::from_secs(20),
                 "server did not start: {}",
                 std::fs::read_to_string(&s.log).unwrap_or_default()
             );
@@ -262,6 +265,15 @@ impl TestVault {
         }
         s
     }
+}
+
+/// A loopback port nobody listens on at the moment.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Server {

@@ -489,7 +489,19 @@ CREATE INDEX audit_events_tenant_pos ON audit_events(tenant, pos);
 DROP INDEX audit_events_actor;
 DROP INDEX audit_events_tenant;
 "#,
+    HOUSEHOLDS,
 ];
+
+/// Staff households, as keyed tokens only (see `UserStore::set_household`).
+const HOUSEHOLDS: &str = r#"
+CREATE TABLE households (
+    login TEXT COLLATE "C" PRIMARY KEY REFERENCES users(login),
+    tokens BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TRIGGER rev_households AFTER INSERT OR UPDATE OR DELETE ON households
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_governance_rev();
+"#;
 
 /// Serialises migrations of one schema across processes.
 const MIGRATION_LOCK: &str =

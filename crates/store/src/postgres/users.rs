@@ -125,6 +125,31 @@ impl UserStore for PgStore {
         )?;
         found_user(n, login)
     }
+
+    fn set_household(&self, login: &str, tokens: Option<&[u8]>, at: i64) -> Result<()> {
+        let mut c = self.conn()?;
+        let n = match tokens {
+            Some(t) => c.execute(
+                "INSERT INTO households (login, tokens, updated_at)
+                 SELECT login, $2, $3 FROM users WHERE login = $1
+                 ON CONFLICT (login) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+                &[&login, &t, &at],
+            )?,
+            None => {
+                c.execute("DELETE FROM households WHERE login = $1", &[&login])?;
+                let known = c.query_opt("SELECT 1 FROM users WHERE login = $1", &[&login])?;
+                u64::from(known.is_some())
+            }
+        };
+        found_user(n, login)
+    }
+
+    fn household(&self, login: &str) -> Result<Option<Vec<u8>>> {
+        let row = self
+            .conn()?
+            .query_opt("SELECT tokens FROM households WHERE login = $1", &[&login])?;
+        Ok(row.map(|r| r.get(0)))
+    }
 }
 
 fn found_user(updated: u64, login: &str) -> Result<()> {

@@ -1,8 +1,20 @@
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::SqliteVault;
 use crate::rows::{self, ALL_SEGMENTS, USER_COLS};
 use crate::{Assignment, Result, StoreError, UserRow, UserStore};
+
+/// Seventh migration of `vault.db`: staff households, as keyed tokens only.
+pub(super) const HOUSEHOLDS_MIGRATION: &str = r#"
+CREATE TABLE households (
+    login TEXT PRIMARY KEY REFERENCES users(login),
+    tokens BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TRIGGER rev_households_i AFTER INSERT ON households BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_households_u AFTER UPDATE ON households BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+CREATE TRIGGER rev_households_d AFTER DELETE ON households BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+"#;
 
 impl UserStore for SqliteVault {
     fn create_user(&self, u: &UserRow) -> Result<()> {
@@ -117,6 +129,34 @@ impl UserStore for SqliteVault {
 
     fn set_suspended(&self, login: &str, at: Option<i64>) -> Result<()> {
         self.update_user(login, "suspended_at", at)
+    }
+
+    fn set_household(&self, login: &str, tokens: Option<&[u8]>, at: i64) -> Result<()> {
+        let w = self.writer.lock();
+        let n = match tokens {
+            Some(t) => w.execute(
+                "INSERT INTO households (login, tokens, updated_at)
+                 SELECT login, ?2, ?3 FROM users WHERE login = ?1
+                 ON CONFLICT (login) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+                params![login, t, at],
+            )?,
+            None => {
+                w.execute("DELETE FROM households WHERE login = ?1", [login])?;
+                w.query_row("SELECT count(*) FROM users WHERE login = ?1", [login], |r| {
+                    r.get::<_, usize>(0)
+                })?
+            }
+        };
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user '{login}'")));
+        }
+        Ok(())
+    }
+
+    fn household(&self, login: &str) -> Result<Option<Vec<u8>>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached("SELECT tokens FROM households WHERE login = ?1")?;
+        Ok(st.query_row([login], |r| r.get(0)).optional()?)
     }
 }
 

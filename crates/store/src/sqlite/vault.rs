@@ -86,6 +86,7 @@ CREATE TABLE assignments (
     super::full_access::MIGRATION,
     super::alerts::MIGRATION,
     super::alerts::SHIFTS_MIGRATION,
+    super::users::HOUSEHOLDS_MIGRATION,
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

@@ -40,6 +40,26 @@ pub fn users_tokens_and_assignments(s: &Stores) {
     assert_eq!(db.user("op1").unwrap().unwrap().suspended_at, None);
     assert!(db.set_leaves_at("ghost", None).is_err());
 
+    // Households: bytes in, bytes out; every change is a new revision.
+    assert_eq!(db.household("op1").unwrap(), None);
+    let rev = db.governance_rev().unwrap();
+    db.set_household("op1", Some(&[1, 2, 3]), 5).unwrap();
+    assert!(db.governance_rev().unwrap() > rev);
+    db.set_household("op1", Some(&[4; 33]), 6).unwrap();
+    assert_eq!(db.household("op1").unwrap(), Some(vec![4; 33]));
+    let rev = db.governance_rev().unwrap();
+    db.set_household("op1", None, 7).unwrap();
+    assert!(db.governance_rev().unwrap() > rev);
+    assert_eq!(db.household("op1").unwrap(), None);
+    db.set_household("op1", None, 8).unwrap();
+    for tokens in [Some(&[1u8][..]), None] {
+        assert!(matches!(
+            db.set_household("ghost", tokens, 9),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    assert_eq!(db.household("ghost").unwrap(), None);
+
     let hash = [7u8; 32];
     db.add_token("op1", &hash, 10).unwrap();
     db.add_token("op1", &[8; 32], 11).unwrap();

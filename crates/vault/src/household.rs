@@ -1,0 +1,321 @@
+//! Self and relative lookups (detection rule 14): a staff member's family
+//! name and home address, kept only as keyed tokens (`HouseholdKey`), are
+//! compared with every customer a read of theirs shows. A match is noted in
+//! the read's audit event (`detail.household`, the record ids), where the
+//! detector raises it; the read itself goes on, since serving one's own
+//! family can be legitimate — it must be visible, not impossible.
+
+use mamori_audit::Event;
+use mamori_core::{Identity, household};
+use mamori_crypto::{HouseholdKey, keys::TOKEN_LEN};
+use mamori_store::RecordRow;
+use subtle::ConstantTimeEq;
+
+use crate::{
+    Vault,
+    error::{Result, VaultError},
+    sealed,
+    tenants::TenantState,
+};
+
+type Token = [u8; TOKEN_LEN];
+
+/// Encoding version of the stored tokens.
+const FORMAT: u8 = 1;
+
+/// A household as detection knows it: tokens only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Household {
+    /// The family name as written and in kana (one or both).
+    family: Vec<Token>,
+    address: Token,
+}
+
+/// What HR gives for one person.
+#[derive(Clone, Debug, Default)]
+pub struct HouseholdInput {
+    pub family_name: Option<String>,
+    pub family_name_kana: Option<String>,
+    pub address: String,
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> VaultError {
+    VaultError::bad(code, message.into())
+}
+
+impl Household {
+    /// Tokens of HR's values. Errors name the field, never the value.
+    pub fn from_input(key: &HouseholdKey, input: &HouseholdInput) -> Result<Self> {
+        let mut family = Vec::new();
+        for (raw, is_kana, what) in [
+            (&input.family_name, false, "family name"),
+            (&input.family_name_kana, true, "family name (kana)"),
+        ] {
+            if let Some(raw) = raw {
+                let v = household::family_name(raw, is_kana)
+                    .map_err(|e| bad("household_invalid", format!("{what}: {e}")))?;
+                family.push(key.token("family_name", &v));
+            }
+        }
+        if family.is_empty() {
+            return Err(bad(
+                "household_invalid",
+                "give the family name, in kanji or kana or both",
+            ));
+        }
+        let address = household::address(&input.address)
+            .ok_or_else(|| bad("household_invalid", "address: empty value"))?;
+        Ok(Self {
+            family,
+            address: key.token("address", &address),
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2 + (self.family.len() + 1) * TOKEN_LEN);
+        out.push(FORMAT);
+        out.push(self.family.len() as u8);
+        for t in &self.family {
+            out.extend_from_slice(t);
+        }
+        out.extend_from_slice(&self.address);
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let (&format, rest) = b.split_first()?;
+        let (&n, rest) = rest.split_first()?;
+        let n = usize::from(n);
+        if format != FORMAT || n == 0 || rest.len() != (n + 1) * TOKEN_LEN {
+            return None;
+        }
+        let mut tokens = rest
+            .chunks_exact(TOKEN_LEN)
+            .map(|c| c.try_into().expect("chunks are TOKEN_LEN long"));
+        let family = tokens.by_ref().take(n).collect();
+        let address = tokens.next()?;
+        Some(Self { family, address })
+    }
+
+    /// Whether a customer with these identity values shares this household's
+    /// address and family name. The address is checked first: it is one
+    /// token, and for nearly every customer the answer ends there.
+    pub fn matches<'v>(
+        &self,
+        key: &HouseholdKey,
+        values: impl Iterator<Item = (Identity, &'v str)> + Clone,
+    ) -> bool {
+        let same_address = values
+            .clone()
+            .filter(|(i, _)| *i == Identity::Address)
+            .filter_map(|(_, v)| household::address(v))
+            .any(|a| bool::from(key.token("address", &a).ct_eq(&self.address)));
+        same_address
+            && values
+                .filter(|(i, _)| *i != Identity::Address)
+                .flat_map(|(i, v)| household::family_names(v, i))
+                .any(|f| {
+                    let t = key.token("family_name", &f);
+                    self.family.iter().any(|mine| bool::from(t.ct_eq(mine)))
+                })
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HouseholdImport {
+    pub people: usize,
+}
+
+impl Vault {
+    /// Imports households from HR: CSV with a header
+    /// `login,family_name,family_name_kana,address` (or `ログイン,姓,姓カナ,住所`;
+    /// one of the two family-name columns may be left out). The whole file
+    /// is checked before anything is written; errors name the line and the
+    /// column, never a value.
+    pub fn import_households(&self, actor: &str, csv_text: &str) -> Result<HouseholdImport> {
+        let csv_text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(csv_text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| bad("household_csv_invalid", format!("header: {e}")))?
+            .clone();
+        let col = |names: [&str; 2]| headers.iter().position(|h| names.contains(&h));
+        let need = |c: Option<usize>, name: &str| {
+            c.ok_or_else(|| {
+                bad(
+                    "household_csv_invalid",
+                    format!("the header needs a '{name}' column"),
+                )
+            })
+        };
+        let login_col = need(col(["login", "ログイン"]), "login")?;
+        let address_col = need(col(["address", "住所"]), "address")?;
+        let family_col = col(["family_name", "姓"]);
+        let kana_col = col(["family_name_kana", "姓カナ"]);
+        if family_col.is_none() && kana_col.is_none() {
+            return Err(bad(
+                "household_csv_invalid",
+                "the header needs a 'family_name' or 'family_name_kana' column",
+            ));
+        }
+        let known: std::collections::HashSet<String> =
+            self.store.users()?.into_iter().map(|u| u.login).collect();
+        let mut rows: std::collections::BTreeMap<String, Household> = Default::default();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let at_line = |m: String| bad("household_csv_invalid", format!("line {line}: {m}"));
+            let r = record.map_err(|e| at_line(e.to_string()))?;
+            let get = |c: Option<usize>| {
+                c.and_then(|c| r.get(c))
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+            };
+            let login = r.get(login_col).unwrap_or("");
+            if !known.contains(login) {
+                return Err(at_line("unknown login".into()));
+            }
+            let input = HouseholdInput {
+                family_name: get(family_col),
+                family_name_kana: get(kana_col),
+                address: get(Some(address_col)).unwrap_or_default(),
+            };
+            let h = Household::from_input(&self.household_key, &input)
+                .map_err(|e| at_line(e.to_string()))?;
+            if rows.insert(login.to_owned(), h).is_some() {
+                return Err(at_line(format!("'{login}' appears twice")));
+            }
+        }
+        let e = Event::new(
+            actor,
+            "household.import",
+            mamori_audit::Decision::Allow,
+            "ok",
+        )
+        .detail("people", rows.len());
+        self.audit.append(e)?;
+        let now = self.now();
+        for (login, h) in &rows {
+            self.store.set_household(login, Some(&h.encode()), now)?;
+        }
+        Ok(HouseholdImport { people: rows.len() })
+    }
+
+    /// Records what HR says of a person's household (or, with `None`,
+    /// forgets it). Only tokens are stored; the event records that it was
+    /// set, never the values.
+    pub fn set_household(
+        &self,
+        actor: &str,
+        login: &str,
+        input: Option<&HouseholdInput>,
+    ) -> Result<()> {
+        self.existing_user(login)?;
+        let tokens = input
+            .map(|i| Household::from_input(&self.household_key, i))
+            .transpose()?;
+        let e = Event::new(actor, "user.household", mamori_audit::Decision::Allow, "ok")
+            .detail("user", login)
+            .detail("set", tokens.is_some());
+        self.audit.append(e)?;
+        self.store
+            .set_household(login, tokens.map(|t| t.encode()).as_deref(), self.now())?;
+        Ok(())
+    }
+
+    /// Notes in a read's event which of the records shown belong to the
+    /// reader's own household (by family name and address).
+    pub(crate) fn note_household(
+        &self,
+        mine: Option<&Household>,
+        state: &TenantState,
+        rows: &[&RecordRow],
+        event: Event,
+    ) -> Result<Event> {
+        let Some(mine) = mine else {
+            return Ok(event);
+        };
+        let fields: Vec<(&str, Identity)> = state.schema.identity_fields().collect();
+        if fields.is_empty() {
+            return Ok(event);
+        }
+        let mut related = Vec::new();
+        for row in rows {
+            let keys = state.keys_for(row.key_version)?;
+            let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| {
+                fields.iter().any(|(name, _)| *name == f)
+            })?;
+            let values = fields
+                .iter()
+                .filter_map(|(name, i)| plain.get(*name).map(|v| (*i, v.as_str())));
+            if mine.matches(&self.household_key, values) {
+                related.push(mamori_core::RecordId::from_bytes(row.id).to_string());
+            }
+        }
+        Ok(if related.is_empty() {
+            event
+        } else {
+            event.detail("household", related)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_crypto::RootKey;
+
+    fn input(family: &str, kana: Option<&str>, address: &str) -> HouseholdInput {
+        HouseholdInput {
+            family_name: Some(family.into()),
+            family_name_kana: kana.map(Into::into),
+            address: address.into(),
+        }
+    }
+
+    #[test]
+    fn a_customer_of_the_same_family_name_and_address_matches() {
+        let key = HouseholdKey::derive(&RootKey::generate().unwrap());
+        let h = Household::from_input(&key, &input("山田", Some("やまだ"), "東京都港区芝1-2-3"))
+            .unwrap();
+        let h = Household::decode(&h.encode()).unwrap();
+        let customer = |name: &'static str, kana: &'static str, addr: &'static str| {
+            [
+                (Identity::Name, name),
+                (Identity::NameKana, kana),
+                (Identity::Address, addr),
+            ]
+        };
+        let hit = customer("山田 花子", "ヤマダ ハナコ", "東京都港区芝１丁目２番３号");
+        assert!(h.matches(&key, hit.into_iter()));
+        // Kana alone is enough when the name is written differently (髙田/高田).
+        let kana_only = customer("山﨑 花子", "ヤマダ ハナコ", "東京都港区芝1-2-3");
+        assert!(h.matches(&key, kana_only.into_iter()));
+        let other_address = customer("山田 花子", "ヤマダ ハナコ", "東京都港区芝1-2-4");
+        assert!(!h.matches(&key, other_address.into_iter()));
+        let other_family = customer("佐藤 花子", "サトウ ハナコ", "東京都港区芝1-2-3");
+        assert!(!h.matches(&key, other_family.into_iter()));
+        // Under another root key nothing matches.
+        let other_key = HouseholdKey::derive(&RootKey::generate().unwrap());
+        assert!(!h.matches(&other_key, hit.into_iter()));
+    }
+
+    #[test]
+    fn bad_input_and_bad_bytes_are_refused() {
+        let key = HouseholdKey::derive(&RootKey::generate().unwrap());
+        let none = HouseholdInput {
+            address: "東京都".into(),
+            ..Default::default()
+        };
+        assert!(Household::from_input(&key, &none).is_err());
+        assert!(Household::from_input(&key, &input("山田", Some("Yamada"), "東京都")).is_err());
+        assert!(Household::from_input(&key, &input("山田", None, "  ")).is_err());
+        let good = Household::from_input(&key, &input("山田", None, "東京都")).unwrap();
+        let bytes = good.encode();
+        assert!(Household::decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(Household::decode(&[2, 1]).is_none());
+        assert!(Household::decode(&[]).is_none());
+    }
+}
