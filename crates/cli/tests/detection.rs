@@ -691,3 +691,64 @@ fn looking_up_ones_own_household_raises_a_household_alert() {
     let e = s.audit(&au, "case_id=CALL-AFTER");
     assert_eq!(e[0]["detail"]["household"], Value::Null);
 }
+
+#[test]
+fn customer_numbers_searched_one_after_another_raise_enumeration() {
+    let Setup {
+        v, op, op2, au, so, ..
+    } = setup();
+    let people: Vec<mamori_synth::Person> = mamori_synth::Generator::new(3).take(30).collect();
+    let s = v.serve();
+    let search = |token: &str, number: &str, case: &str| {
+        let r = s.send(
+            "POST",
+            "/v1/tenants/acme/records/search",
+            token,
+            Some(json!({"purpose": "inquiry", "case_id": case, "by": {"customer_no": number}})),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    };
+    // Walking through the numbers, each with a plausible case id, and past
+    // the last customer (numbers nobody has count the same).
+    for (i, p) in people[25..].iter().enumerate() {
+        search(&op, &p.customer_no, &format!("WALK-{i}"));
+    }
+    assert_eq!(people[29].customer_no, "C0300000030");
+    search(&op, "C0300000031", "WALK-5");
+    // Someone else looking up customers far apart, or one twice.
+    for (i, p) in [&people[0], &people[9], &people[20], &people[20]]
+        .iter()
+        .enumerate()
+    {
+        search(&op2, &p.customer_no, &format!("CALLS-{i}"));
+    }
+
+    let list = alerts(&s, &so, "enumeration", 1);
+    assert_eq!(
+        (
+            list[0]["login"].as_str(),
+            list[0]["variant"].as_str(),
+            list[0]["severity"].as_str()
+        ),
+        (Some("op"), Some("sequential"), Some("high")),
+        "{list:?}"
+    );
+    let sequential =
+        |case: &str| s.audit(&au, &format!("case_id={case}"))[0]["detail"]["sequential"].clone();
+    assert_eq!(
+        sequential("WALK-0"),
+        Value::Null,
+        "the first step has no predecessor"
+    );
+    for case in ["WALK-1", "WALK-2", "WALK-3", "WALK-4", "WALK-5"] {
+        assert_eq!(sequential(case), json!(true), "{case}");
+    }
+    for case in ["CALLS-0", "CALLS-1", "CALLS-2", "CALLS-3"] {
+        assert_eq!(sequential(case), Value::Null, "{case}");
+    }
+    // No value of a search is in the log, only the fact.
+    let everything = serde_json::to_string(&s.audit(&au, "limit=1000")).unwrap();
+    assert!(!everything.contains("C0300000031"));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(alerts(&s, &so, "enumeration", 1).len(), 1);
+}

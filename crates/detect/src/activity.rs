@@ -47,6 +47,8 @@ pub struct Activity {
     pub segments: Vec<String>,
     /// Records shown that belong to the person's own household (rule 14).
     pub household: u32,
+    /// A search by a customer number next to the person's previous one.
+    pub sequential: bool,
     pub client: Option<String>,
 }
 
@@ -116,6 +118,7 @@ impl Activity {
             unmasked,
             segments: strings(e, "segments"),
             household: strings(e, "household").len() as u32,
+            sequential: e.event.detail.get("sequential") == Some(&serde_json::Value::Bool(true)),
             client: e.event.client.clone(),
         })
     }

@@ -74,6 +74,10 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             format!("1回の検索で {v} 件を取得"),
             format!("one search returned {v} records"),
         ),
+        (RuleId::Enumeration, "sequential") => (
+            format!("連番のお客さま番号を {v} 回続けて検索"),
+            format!("{v} searches by consecutive customer numbers"),
+        ),
         (RuleId::Enumeration, _) => (
             format!("案件番号なしの検索 {v} 回（短時間）"),
             format!("{v} searches without a case id in a short time"),

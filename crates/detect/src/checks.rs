@@ -213,15 +213,18 @@ fn enumeration(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
         let f = cx.finding(RuleId::Enumeration, "rows", cx.hour_window());
         out.push(with(f, rows as f64, f64::from(r.max_rows)));
     }
+    let window = i64::from(r.window_minutes) * 60;
+    if cx.a.sequential {
+        let n = slide(&mut u.sequential, cx.at, window, r.sequential as usize);
+        if n >= r.sequential as usize {
+            let f = cx.finding(RuleId::Enumeration, "sequential", cx.hour_window());
+            out.push(with(f, n as f64, f64::from(r.sequential)));
+        }
+    }
     if cx.a.case_id {
         return;
     }
-    let n = slide(
-        &mut u.searches,
-        cx.at,
-        i64::from(r.window_minutes) * 60,
-        r.searches as usize,
-    );
+    let n = slide(&mut u.searches, cx.at, window, r.searches as usize);
     if n >= r.searches as usize {
         let f = cx.finding(RuleId::Enumeration, "", cx.hour_window());
         out.push(with(f, n as f64, f64::from(r.searches)));

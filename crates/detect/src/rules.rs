@@ -180,11 +180,14 @@ rule!(
 );
 
 rule!(
-    /// 4. Enumeration: many searches without a case in a short time, or searches returning many rows.
+    /// 4. Enumeration: many searches without a case in a short time,
+    /// searches returning many rows, or customer numbers searched one after
+    /// the other (with or without a case).
     Enumeration, Severity::High, {
         searches: u32 = 20,
         window_minutes: u32 = 10,
         max_rows: u32 = 50,
+        sequential: u32 = 5,
     }
 );
 
@@ -409,8 +412,11 @@ impl Rules {
         if !(self.departing.factor > 0.0 && self.departing.factor <= 1.0) {
             return bad("departing.factor must be in (0, 1]");
         }
-        if self.enumeration.searches == 0 || self.enumeration.window_minutes == 0 {
-            return bad("enumeration.searches and window_minutes must be at least 1");
+        let e = &self.enumeration;
+        if e.searches == 0 || e.window_minutes == 0 || e.sequential < 2 {
+            return bad(
+                "enumeration.searches and window_minutes must be at least 1, sequential at least 2",
+            );
         }
         if self.denials.count == 0 || self.denials.window_minutes == 0 {
             return bad("denials.count and window_minutes must be at least 1");

@@ -72,6 +72,9 @@ pub struct UserState {
     window: Vec<u64>,
     /// Times of searches without a case, within the enumeration window.
     pub searches: VecDeque<i64>,
+    /// Times of searches by a customer number next to the previous one.
+    #[serde(default)]
+    pub sequential: VecDeque<i64>,
     /// Times of refusals, within the denial window.
     pub denials: VecDeque<i64>,
     /// Records shown per minute: (minute since epoch, count), newest last.

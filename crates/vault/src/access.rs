@@ -550,6 +550,10 @@ impl Vault {
         if !decision.allowed {
             return Err(self.deny(caller, event, &decision, purpose));
         }
+        if by.key == KEY_FIELD {
+            event =
+                self.note_sequence(&caller.principal.login, &state, &by.key, &normalized, event);
+        }
         let tokens: Vec<Token> = state
             .keys
             .values()

@@ -27,6 +27,7 @@ pub mod ingest;
 pub mod people;
 pub mod report;
 mod sealed;
+mod sequence;
 mod tenants;
 mod usage;
 mod watermark;
@@ -87,6 +88,7 @@ pub struct Vault {
     tenants: tenants::TenantCache,
     people: people::PeopleCache,
     usage: usage::Usage,
+    sequences: sequence::Sequences,
     rules: Rules,
     clock: Arc<dyn Clock>,
     /// Detection running in this process, if started; stopped before the last checkpoint.
@@ -116,6 +118,7 @@ impl Vault {
             tenants: Default::default(),
             people: Default::default(),
             usage: Default::default(),
+            sequences: Default::default(),
             rules: Rules::default(),
             clock: Arc::new(SystemClock),
             detection: parking_lot::Mutex::new(None),
