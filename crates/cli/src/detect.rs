@@ -85,6 +85,34 @@ pub enum ShiftCmd {
     },
 }
 
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// Import cases: CSV `case_id,customer_no` (or `案件番号,お客さま番号`;
+    /// UTF-8). A read under a known case of another customer counts as a
+    /// lookup without a case (rule no_case). Run it as often as the call
+    /// system exports; a case in the file replaces what was known of it.
+    Import {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+    },
+}
+
+pub fn case(dir: &Path, cmd: CaseCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    match cmd {
+        CaseCmd::Import { tenant, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {} (UTF-8 expected)", file.display()))?;
+            let r = vault.import_cases(&cli_actor(), &tenant, &text)?;
+            out.emit(&r, |r| {
+                format!("{} cases of '{}' recorded", r.cases, r.tenant)
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn shift(dir: &Path, cmd: ShiftCmd, out: Out) -> Result<()> {
     let opened = datadir::open(dir)?;
     let vault = &opened.vault;

@@ -134,6 +134,9 @@ enum Command {
     /// Shift calendars and named shifts, for the off-hours rule.
     #[command(subcommand)]
     Shift(detect::ShiftCmd),
+    /// The call system's case feed: which customer each case is about.
+    #[command(subcommand)]
+    Case(detect::CaseCmd),
     /// Detection rules: print the defaults, check a rules file, replay history.
     #[command(subcommand)]
     Detect(detect::DetectCmd),
@@ -461,6 +464,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Directive(cmd) => directive::run(dir, cli.token.as_deref(), cmd, out)?,
         Command::Alert(cmd) => detect::alert(dir, cli.token.as_deref(), cmd, out)?,
         Command::Honey(cmd) => detect::honey(dir, cmd, out)?,
+        Command::Case(cmd) => detect::case(dir, cmd, out)?,
         Command::Detect(cmd) => detect::detect(dir, cmd, out)?,
         Command::Shift(cmd) => detect::shift(dir, cmd, out)?,
         Command::Store(cmd) => store::run(dir, cmd, out)?,

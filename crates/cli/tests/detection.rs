@@ -752,3 +752,84 @@ fn customer_numbers_searched_one_after_another_raise_enumeration() {
     thread::sleep(Duration::from_millis(500));
     assert_eq!(alerts(&s, &so, "enumeration", 1).len(), 1);
 }
+
+#[test]
+fn a_read_under_another_customers_case_counts_as_a_read_without_a_case() {
+    let Setup { v, op, au, so, .. } = setup();
+    let people: Vec<mamori_synth::Person> = mamori_synth::Generator::new(3).take(30).collect();
+    // The call system's export: which customer each call is about (one
+    // number typed in full width; it is normalised like a search).
+    let file = v.dir.path().join("cases.csv");
+    let wide: String = people[1]
+        .customer_no
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+        .collect();
+    std::fs::write(
+        &file,
+        format!(
+            "案件番号,お客さま番号\nCALL-A,{}\nCALL-B,{wide}\n",
+            people[0].customer_no
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let r = v.ok(&["case", "import", "--tenant", "acme", f]);
+    assert_eq!(r["cases"], 2);
+    for (text, needle) in [
+        ("case,customer\nX,Y\n", "'case_id' column"),
+        ("case_id,customer_no\nCALL A,C1\n", "line 2: a case id"),
+        (
+            "case_id,customer_no\nCALL-1,C1\nCALL-1,C2\n",
+            "line 3: case 'CALL-1' appears twice",
+        ),
+        ("case_id,customer_no\nCALL-1,\n", "line 2: customer_no"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = v.run(&["case", "import", "--tenant", "acme", f]);
+        assert!(!out.status.success(), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let out = v.run(&["case", "import", "--tenant", "nobody", f]);
+    assert!(!out.status.success());
+
+    let s = v.serve();
+    let read = |p: &mamori_synth::Person, case: &str| {
+        let r = s.send(
+            "POST",
+            "/v1/tenants/acme/records/search",
+            &op,
+            Some(json!({"purpose": "inquiry", "case_id": case, "by": {"customer_no": p.customer_no}})),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["records"][0]["id"].as_str().unwrap().to_owned()
+    };
+    read(&people[0], "CALL-A");
+    let wrong = [
+        read(&people[2], "CALL-A"),
+        read(&people[7], "CALL-B"),
+        read(&people[12], "CALL-B"),
+    ];
+    read(&people[1], "CALL-B");
+    read(&people[17], "CALL-UNKNOWN");
+
+    let list = alerts(&s, &so, "no_case", 1);
+    assert_eq!(
+        (list[0]["login"].as_str(), list[0]["value"].as_f64()),
+        (Some("op"), Some(3.0)),
+        "{list:?}"
+    );
+    let events = s.audit(&au, "actor=user:op&action=record.search");
+    let mismatched: Vec<Value> = events
+        .iter()
+        .filter_map(|e| e["detail"]["case_mismatch"].as_array())
+        .map(|a| a[0].clone())
+        .collect();
+    assert_eq!(
+        mismatched,
+        wrong.map(Value::from),
+        "only reads of another customer's case"
+    );
+    assert_eq!(events.len(), 6);
+}

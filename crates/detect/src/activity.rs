@@ -38,6 +38,7 @@ pub struct Activity {
     pub kind: Kind,
     pub decision: Decision,
     pub purpose: bool,
+    /// A case id was given, and the case feed (if any) did not contradict it.
     pub case_id: bool,
     /// Keys of the records shown (lookups) or touched.
     pub records: Vec<u64>,
@@ -113,7 +114,8 @@ impl Activity {
             kind,
             decision: e.event.decision,
             purpose: e.event.purpose.is_some(),
-            case_id: e.event.case_id.is_some(),
+            // A case id the call system says is about someone else is no case.
+            case_id: e.event.case_id.is_some() && !e.event.detail.contains_key("case_mismatch"),
             records,
             unmasked,
             segments: strings(e, "segments"),

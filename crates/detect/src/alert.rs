@@ -63,12 +63,13 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             format!("{v} distinct customers today (threshold {t})"),
         ),
         (RuleId::NoCase, "vip") => (
-            "案件番号なしで重要顧客を閲覧".into(),
-            "VIP or sensitive record viewed without a case id".into(),
+            "案件番号なし（または別の顧客の案件番号）で重要顧客を閲覧".into(),
+            "VIP or sensitive record viewed without a case id (or under another customer's case)"
+                .into(),
         ),
         (RuleId::NoCase, _) => (
-            format!("案件番号なしの照会 本日 {v} 件"),
-            format!("{v} lookups without a case id today"),
+            format!("案件番号なし・不一致の照会 本日 {v} 件"),
+            format!("{v} lookups today without a case id or under another customer's case"),
         ),
         (RuleId::Enumeration, "rows") => (
             format!("1回の検索で {v} 件を取得"),

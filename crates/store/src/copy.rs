@@ -124,6 +124,13 @@ const TABLES: &[Table] = &[
         None,
     ),
     same(
+        "cases",
+        File::Vault,
+        "tenant, case_id, tokens, updated_at",
+        "tenant, case_id",
+        None,
+    ),
+    same(
         "vendors",
         File::Vault,
         "id, name, contract_start, contract_end, clauses, updated_by, updated_at",

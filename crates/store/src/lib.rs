@@ -60,6 +60,12 @@ pub trait VaultStore: Send + Sync {
     fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>>;
     /// Records of the tenant, or of one of its segments.
     fn count_records(&self, tenant: &str, segment: Option<&str>) -> Result<u64>;
+    /// Adds or replaces cases of the call system's feed, in one transaction.
+    /// Bumps the governance revision (a tenant's first feed turns the check on).
+    fn put_cases(&self, tenant: &str, cases: &[CaseRow]) -> Result<()>;
+    fn case(&self, tenant: &str, case_id: &str) -> Result<Option<CaseRow>>;
+    /// Whether the tenant has a case feed at all.
+    fn has_cases(&self, tenant: &str) -> Result<bool>;
 }
 
 /// People, their tokens and what they are assigned to.

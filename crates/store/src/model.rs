@@ -441,6 +441,16 @@ pub struct ExportFilter {
     pub limit: usize,
 }
 
+/// A case (call, ticket) from the call system's feed: which customer it is
+/// about, as blind-index tokens of the customer number, one per tenant key
+/// version (4-byte big-endian version, then the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseRow {
+    pub case_id: String,
+    pub tokens: Vec<u8>,
+    pub updated_at: i64,
+}
+
 /// Which records to scan, in id order (a resumable cursor).
 #[derive(Clone, Debug)]
 pub struct RecordScan {

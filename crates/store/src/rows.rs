@@ -140,6 +140,14 @@ fn request_state(r: &impl Cols, i: usize) -> Result<RequestState> {
     RequestState::parse(&r.text(i)?).ok_or_else(|| corrupt(i, "a request state"))
 }
 
+pub(crate) fn case(r: &impl Cols) -> Result<crate::CaseRow> {
+    Ok(crate::CaseRow {
+        case_id: r.text(0)?,
+        tokens: r.blob(1)?,
+        updated_at: r.int(2)?,
+    })
+}
+
 pub(crate) fn tenant(r: &impl Cols) -> Result<TenantRow> {
     Ok(TenantRow {
         id: r.text(0)?,

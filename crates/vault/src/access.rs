@@ -624,6 +624,7 @@ impl Vault {
         event = detection_facts(event, &state.schema, &records);
         let rows: Vec<&RecordRow> = shown.iter().map(|(r, _)| r).collect();
         event = self.note_household(caller.facts.household.as_ref(), state, &rows, event)?;
+        event = self.note_case(state, &rows, event)?;
         if !by_grant.is_empty() {
             let grants: serde_json::Map<String, serde_json::Value> = by_grant
                 .into_iter()

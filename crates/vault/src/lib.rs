@@ -14,6 +14,7 @@ pub mod access;
 pub mod admin;
 pub mod alerts;
 pub mod audit_proofs;
+pub mod cases;
 pub mod config;
 pub mod datadir;
 pub mod detection;

@@ -34,6 +34,9 @@ pub struct TenantState {
     pub schema: Arc<Schema>,
     /// Every key version still held; empty once shredded.
     pub keys: BTreeMap<KeyVersion, TenantKeySet>,
+    /// Whether the call system feeds the tenant's cases (then reads are
+    /// checked against them). Once on, it stays on until the tenant is shredded.
+    pub case_feed: bool,
 }
 
 impl TenantState {
@@ -93,6 +96,7 @@ impl TenantCache {
             && s.row.current_key_version == row.current_key_version
             && s.row.created_at == row.created_at
             && s.row.full_access_cap == row.full_access_cap
+            && (s.case_feed || !store.has_cases(id)?)
         {
             self.map.write().insert(id.to_owned(), (rev, s.clone()));
             return Ok(s);
@@ -126,6 +130,7 @@ fn load(store: &dyn VaultStore, root: &RootKey, row: TenantRow) -> Result<Tenant
         }
     }
     Ok(TenantState {
+        case_feed: row.status == TenantStatus::Active && store.has_cases(&row.id)?,
         row,
         schema: Arc::new(schema),
         keys,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::{PgStore, Tx, map};
 use crate::{
-    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token, VaultStore,
-    WriteKind,
+    CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token,
+    VaultStore, WriteKind,
     rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},
 };
 
@@ -312,6 +312,7 @@ impl VaultStore for PgStore {
                 "DELETE FROM blind_index WHERE ix IN (SELECT ix FROM search_keys WHERE tenant = $1)",
                 &[&tenant],
             )?;
+            tx.execute("DELETE FROM cases WHERE tenant = $1", &[&tenant])?;
             tx.commit()?;
         }
         // Rewrites the key table so that the deleted rows leave its data
@@ -435,5 +436,39 @@ impl VaultStore for PgStore {
             .map(|r| r.get(0))
             .unwrap_or(0);
         Ok(n as u64)
+    }
+
+    fn put_cases(&self, tenant: &str, cases: &[CaseRow]) -> Result<()> {
+        let ids: Vec<&str> = cases.iter().map(|c| c.case_id.as_str()).collect();
+        let tokens: Vec<&[u8]> = cases.iter().map(|c| c.tokens.as_slice()).collect();
+        let at: Vec<i64> = cases.iter().map(|c| c.updated_at).collect();
+        // One statement: a feed of many cases is one round trip and one revision.
+        self.conn()?.execute(
+            "INSERT INTO cases (tenant, case_id, tokens, updated_at)
+             SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bigint[])
+             ON CONFLICT (tenant, case_id) DO UPDATE
+                SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+            &[&tenant, &ids, &tokens, &at],
+        )?;
+        Ok(())
+    }
+
+    fn case(&self, tenant: &str, case_id: &str) -> Result<Option<CaseRow>> {
+        self.conn()?
+            .query_opt(
+                "SELECT case_id, tokens, updated_at FROM cases WHERE tenant = $1 AND case_id = $2",
+                &[&tenant, &case_id],
+            )?
+            .as_ref()
+            .map(rows::case)
+            .transpose()
+    }
+
+    fn has_cases(&self, tenant: &str) -> Result<bool> {
+        let row = self.conn()?.query_opt(
+            "SELECT EXISTS (SELECT 1 FROM cases WHERE tenant = $1)",
+            &[&tenant],
+        )?;
+        Ok(row.is_some_and(|r| r.get(0)))
     }
 }

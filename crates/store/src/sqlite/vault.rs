@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::SqliteVault;
 use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use crate::{
-    KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token, VaultStore,
-    WriteKind,
+    CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token,
+    VaultStore, WriteKind,
     rows::{decode_tokens, encode_tokens},
 };
 
@@ -87,7 +87,20 @@ CREATE TABLE assignments (
     super::alerts::MIGRATION,
     super::alerts::SHIFTS_MIGRATION,
     super::users::HOUSEHOLDS_MIGRATION,
+    CASES_MIGRATION,
 ];
+
+/// Eighth migration of `vault.db`: the call system's case feed.
+const CASES_MIGRATION: &str = r#"
+CREATE TABLE cases (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    case_id TEXT NOT NULL,
+    tokens BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, case_id)
+) WITHOUT ROWID;
+CREATE TRIGGER rev_cases_i AFTER INSERT ON cases BEGIN UPDATE governance_rev SET rev = rev + 1; END;
+"#;
 
 /// The numbers of a tenant's search keys, read inside a write transaction.
 struct SearchKeys(HashMap<String, i64>);
@@ -228,6 +241,7 @@ impl VaultStore for SqliteVault {
                 "DELETE FROM blind_index WHERE ix IN (SELECT ix FROM search_keys WHERE tenant = ?1)",
                 [tenant],
             )?;
+            tx.execute("DELETE FROM cases WHERE tenant = ?1", [tenant])?;
             tx.commit()?;
         }
         self.checkpoint()
@@ -412,5 +426,37 @@ impl VaultStore for SqliteVault {
             params![tenant, segment],
             |r| r.get(0),
         )?)
+    }
+
+    fn put_cases(&self, tenant: &str, cases: &[CaseRow]) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            // Replacing is delete + insert, so the insert trigger bumps the revision.
+            let mut st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO cases (tenant, case_id, tokens, updated_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for c in cases {
+                st.execute(params![tenant, c.case_id, c.tokens, c.updated_at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn case(&self, tenant: &str, case_id: &str) -> Result<Option<CaseRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT case_id, tokens, updated_at FROM cases WHERE tenant = ?1 AND case_id = ?2",
+        )?;
+        st.query_and_then(params![tenant, case_id], |r| rows::case(r))?
+            .next()
+            .transpose()
+    }
+
+    fn has_cases(&self, tenant: &str) -> Result<bool> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM cases WHERE tenant = ?1)")?;
+        Ok(st.query_row([tenant], |r| r.get(0))?)
     }
 }

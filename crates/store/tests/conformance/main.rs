@@ -36,6 +36,7 @@ conformance!(
     records::tenants_and_keys,
     records::records_and_blind_index,
     records::scanning_pages_in_id_order,
+    records::the_case_feed_is_per_tenant_and_replaced_by_id,
     people::users_tokens_and_assignments,
     people::vendors_training_and_compliance,
     people::requests_move_by_compare_and_set,

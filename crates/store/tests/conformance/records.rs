@@ -232,3 +232,48 @@ pub fn scanning_pages_in_id_order(s: &Stores) {
     let ids: Vec<u8> = old_own.iter().map(|r| r.id[0]).collect();
     assert_eq!(ids, [2, 4, 6, 8, 10]);
 }
+
+pub fn the_case_feed_is_per_tenant_and_replaced_by_id(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    tenant(db, "beta");
+    let case = |id: &str, b: u8, at: i64| mamori_store::CaseRow {
+        case_id: id.into(),
+        tokens: vec![b; 20],
+        updated_at: at,
+    };
+    assert!(!db.has_cases("acme").unwrap());
+    let rev = db.governance_rev().unwrap();
+    db.put_cases("acme", &[case("CALL-1", 1, 10), case("CALL-2", 2, 10)])
+        .unwrap();
+    assert!(
+        db.governance_rev().unwrap() > rev,
+        "a feed turns the check on in running servers"
+    );
+    assert!(db.has_cases("acme").unwrap());
+    assert!(!db.has_cases("beta").unwrap());
+    assert_eq!(
+        db.case("acme", "CALL-1").unwrap(),
+        Some(case("CALL-1", 1, 10))
+    );
+    assert_eq!(
+        db.case("beta", "CALL-1").unwrap(),
+        None,
+        "another tenant's case"
+    );
+    assert_eq!(db.case("acme", "call-1").unwrap(), None, "ids are exact");
+    db.put_cases("acme", &[case("CALL-1", 9, 11)]).unwrap();
+    assert_eq!(
+        db.case("acme", "CALL-1").unwrap(),
+        Some(case("CALL-1", 9, 11))
+    );
+    db.put_cases("acme", &[]).unwrap();
+    assert!(db.put_cases("ghost", &[case("CALL-1", 1, 1)]).is_err());
+
+    db.shred_tenant("acme", 20).unwrap();
+    assert_eq!(
+        db.case("acme", "CALL-2").unwrap(),
+        None,
+        "shredding drops the feed"
+    );
+}
