@@ -103,6 +103,12 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             format!("機微情報の表示 本日 {v} 件（上限 {t}）"),
             format!("{v} sensitive values shown today (limit {t})"),
         ),
+        (RuleId::Departing, "look_back") => (
+            format!(
+                "退職・契約終了予定者の過去90日: 閲覧顧客数が多い日 {v} 日（しきい値 {t} 人/日）"
+            ),
+            format!("departing user's last 90 days: {v} days above {t} distinct customers"),
+        ),
         (RuleId::Departing, _) => (
             format!("退職・契約終了予定者の大量閲覧 {v}（しきい値 {t}）"),
             format!("departing user's volume {v} (lowered threshold {t})"),

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use mamori_audit::Decision;
 
 use crate::activity::{Activity, Kind};
@@ -95,6 +95,7 @@ fn with(mut f: Finding, value: f64, threshold: f64) -> Finding {
 
 /// Runs every enabled rule; the state has already counted this activity's records.
 pub fn run(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
+    look_back(cx, u, out);
     inactive(cx, u, out);
     off_hours(cx, out);
     new_client(cx, u, out);
@@ -130,6 +131,47 @@ fn honey(cx: &Ctx, out: &mut Vec<Finding>) {
     if hits > 0 {
         let f = cx.finding(RuleId::Honey, "", cx.hour_window());
         out.push(with(f, hits as f64, 0.0));
+    }
+}
+
+/// Rule 8's look-back: when a person is first seen departing (for an
+/// announced end), their last 90 days are reviewed with the daily-distinct
+/// rule at the departing factor — exfiltration tends to come in the weeks
+/// before notice is given, when nobody was watching closely. Once per end.
+fn look_back(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
+    let Some(end) = cx.facts.contract_end.filter(|_| cx.factor < 1.0) else {
+        return;
+    };
+    let end = end.num_days_from_ce();
+    if u.looked_back == Some(end) || !cx.on(RuleId::Departing) || !cx.rules.departing.look_back {
+        return;
+    }
+    let r = &cx.rules.daily_distinct;
+    let Some(peer_median) = cx
+        .peers
+        .filter(|p| p.members >= r.min_peers)
+        .and_then(|p| p.distinct_median)
+    else {
+        return; // tried again when peers are known
+    };
+    u.looked_back = Some(end);
+    let days: Vec<f64> = u.last_90_days().map(f64::from).collect();
+    if days.len() < r.min_history_days as usize {
+        return;
+    }
+    let Some((m, s)) = robust(&days) else {
+        return;
+    };
+    let s = s.max(0.05 * m).max(1.0);
+    // Days unusual by ordinary standards (at least the peer floor), judged
+    // against the person's own 90 days with the lowered z.
+    let floor = (peer_median * r.peer_ratio).max(f64::from(r.floor));
+    let threshold = (m + r.z * cx.factor * s).max(floor);
+    let over = days.iter().filter(|d| **d >= threshold).count();
+    if over > 0 {
+        let mut f = cx.finding(RuleId::Departing, "look_back", cx.day_window());
+        f.indicator = Some(RuleId::DailyDistinct);
+        out.push(with(f, over as f64, threshold.round()));
     }
 }
 

@@ -221,10 +221,13 @@ rule!(
 );
 
 rule!(
-    /// 8. Users whose contract ends soon: volume thresholds scaled by `factor`.
+    /// 8. Users whose contract ends soon: volume thresholds scaled by
+    /// `factor`, and, once per announced end, their last `look_back_days`
+    /// reviewed with the daily-distinct rule at that factor.
     Departing, Severity::High, {
         days_before_end: u32 = 30,
         factor: f64 = 0.5,
+        look_back: bool = true,
     }
 );
 

@@ -7,7 +7,8 @@
 //! make the busiest honest person cross the peers' top by chance. The 30-day
 //! set is one sorted vector of 32-bit customer fingerprints, each packed
 //! with the last day it was seen (8 bytes a customer); a day summary is 52
-//! bytes. Both are capped.
+//! bytes. Both are capped. Days 31 to 90 keep only their distinct count
+//! (8 bytes a day), for a departing person's look-back.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 /// Days of history kept (today included).
 pub const HISTORY_DAYS: i32 = 30;
+/// Days whose distinct-customer count is kept for a departing person's look-back.
+pub const LOOK_BACK_DAYS: i32 = 90;
 /// Customers counted in one day, and over 30 days; beyond these the counts saturate.
 const SEEN_CAP: usize = 100_000;
 const WINDOW_CAP: usize = 1_000_000;
@@ -67,6 +70,12 @@ pub struct UserState {
     pub today: Today,
     /// Active days before today within the last 30, oldest first.
     pub history: VecDeque<DaySummary>,
+    /// Active days 31 to 90 days ago: (day, distinct customers), oldest first.
+    #[serde(default)]
+    pub older: VecDeque<(i32, u32)>,
+    /// The contract end (days since the common era) the last look-back was for.
+    #[serde(default)]
+    pub looked_back: Option<i32>,
     /// Customers seen on the days of `history`: fingerprint << 32 | day, sorted.
     #[serde(with = "packed")]
     window: Vec<u64>,
@@ -88,6 +97,14 @@ pub struct UserState {
 }
 
 impl UserState {
+    /// Distinct customers of each active day of the last 90 before today.
+    pub fn last_90_days(&self) -> impl Iterator<Item = u32> + '_ {
+        self.older
+            .iter()
+            .map(|(_, n)| *n)
+            .chain(self.history.iter().map(|d| d.distinct))
+    }
+
     /// Moves the person to `day`: today becomes history, old days drop out.
     pub fn advance(&mut self, day: i32) {
         if self.today.day >= day {
@@ -104,8 +121,16 @@ impl UserState {
             self.merge_into_window(&today);
         }
         let first = day - HISTORY_DAYS;
-        while self.history.front().is_some_and(|d| d.day <= first) {
+        while let Some(d) = self.history.front().filter(|d| d.day <= first) {
+            self.older.push_back((d.day, d.distinct));
             self.history.pop_front();
+        }
+        while self
+            .older
+            .front()
+            .is_some_and(|(d, _)| *d <= day - LOOK_BACK_DAYS)
+        {
+            self.older.pop_front();
         }
         self.window.retain(|&e| (e as u32 as i32) > first);
     }

@@ -360,3 +360,59 @@ fn noisy_rules_are_capped_and_reported() {
     assert_eq!(s.rules[&RuleId::OffHours].raised, 3);
     assert_eq!(s.rules[&RuleId::OffHours].suppressed, 7);
 }
+
+#[test]
+fn a_departing_users_last_90_days_are_reviewed_once() {
+    let mut w = World::new(8);
+    w.ordinary(14);
+    // Three busy days, seven to nine weeks before the notice: 150 customers
+    // more than usual on each.
+    for _ in 0..3 {
+        let day = w.next_workday();
+        w.sim.normal_day(day);
+        for k in 0..150 {
+            let c = w.sim.customer();
+            let at = jst(day, 10, 0, 0) + Duration::seconds(20 * k);
+            w.sim.lookup(9, at, vec![c], true, true);
+        }
+        w.feed();
+        w.next = day + Duration::days(1);
+    }
+    w.ordinary(49);
+
+    // Both announce their leaving; only one had the busy days.
+    let day = w.next_workday();
+    let leaving = Facts {
+        contract_end: Some(day + Duration::days(20)),
+        ..Facts::default()
+    };
+    w.engine.set_directory(HashMap::from([
+        (w.login(9), leaving.clone()),
+        (w.login(12), leaving),
+    ]));
+    w.sim.normal_day(day);
+    w.next = day + Duration::days(1);
+    let raised = w.feed();
+    let look_backs = |alerts: &[Alert]| -> Vec<Alert> {
+        alerts
+            .iter()
+            .filter(|a| a.rule == RuleId::Departing && a.variant == "look_back")
+            .cloned()
+            .collect()
+    };
+    let found = look_backs(&raised);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let a = &found[0];
+    assert_eq!(
+        (a.user.as_str(), a.severity, a.value, a.indicator),
+        (
+            w.login(9).as_str(),
+            Severity::High,
+            3.0,
+            Some(RuleId::DailyDistinct)
+        )
+    );
+    // Reviewed once per announced end, not again the next day.
+    let later = w.ordinary(3);
+    assert!(look_backs(&later).is_empty(), "{:#?}", look_backs(&later));
+}
