@@ -173,19 +173,33 @@ impl IndexKey {
 
     /// Token of an already normalised value under a search key (e.g. "phone").
     pub fn token(&self, search_key: &str, normalized: &str) -> [u8; TOKEN_LEN] {
-        let mut mac = self.mac.clone();
-        mac.update(b"mamori/bidx/v1\0");
-        mac.update(self.tenant.as_bytes());
-        mac.update(b"\0");
-        mac.update(search_key.as_bytes());
-        mac.update(b"\0");
-        mac.update(normalized.as_bytes());
-        let mut full = mac.finalize().into_bytes();
-        let mut out = [0u8; TOKEN_LEN];
-        out.copy_from_slice(&full[..TOKEN_LEN]);
-        full.zeroize();
-        out
+        truncated_mac(
+            &self.mac,
+            b"mamori/bidx/v1\0",
+            &[
+                self.tenant.as_bytes(),
+                search_key.as_bytes(),
+                normalized.as_bytes(),
+            ],
+        )
     }
+}
+
+/// HMAC over a domain label and NUL-separated parts, cut to `TOKEN_LEN`.
+fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOKEN_LEN] {
+    let mut mac = key.clone();
+    mac.update(domain);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            mac.update(b"\0");
+        }
+        mac.update(part);
+    }
+    let mut full = mac.finalize().into_bytes();
+    let mut out = [0u8; TOKEN_LEN];
+    out.copy_from_slice(&full[..TOKEN_LEN]);
+    full.zeroize();
+    out
 }
 
 /// Keyed tokens of staff households (family names, home addresses) for
@@ -210,16 +224,11 @@ impl HouseholdKey {
 
     /// Token of a canonical value of one part (`family_name`, `address`).
     pub fn token(&self, part: &str, canonical: &str) -> [u8; TOKEN_LEN] {
-        let mut mac = self.mac.clone();
-        mac.update(b"mamori/household/v1\0");
-        mac.update(part.as_bytes());
-        mac.update(b"\0");
-        mac.update(canonical.as_bytes());
-        let mut full = mac.finalize().into_bytes();
-        let mut out = [0u8; TOKEN_LEN];
-        out.copy_from_slice(&full[..TOKEN_LEN]);
-        full.zeroize();
-        out
+        truncated_mac(
+            &self.mac,
+            b"mamori/household/v1\0",
+            &[part.as_bytes(), canonical.as_bytes()],
+        )
     }
 }
 
@@ -251,6 +260,35 @@ mod tests {
         assert_eq!(
             TenantKeySet::unwrap(&other_root, "acme", 1, &wd, &wi).err(),
             Some(CryptoError::Decrypt)
+        );
+    }
+
+    #[test]
+    fn the_token_layouts_never_change() {
+        // Stored blind indexes and households depend on these exact bytes.
+        let expected = |key: &[u8], msg: &[&[u8]]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+            for m in msg {
+                mac.update(m);
+            }
+            mac.finalize().into_bytes()[..TOKEN_LEN].to_vec()
+        };
+        let index = IndexKey::new("acme", &[7u8; 32]);
+        assert_eq!(
+            index.token("phone", "09012345678").to_vec(),
+            expected(
+                &[7; 32],
+                &[b"mamori/bidx/v1", b"\0acme\0phone\0", b"09012345678"]
+            )
+        );
+        let root = RootKey::from_bytes(&[9u8; 32]).unwrap();
+        let mut okm = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &[9u8; 32])
+            .expand(b"mamori/household-key/v1", &mut okm)
+            .unwrap();
+        assert_eq!(
+            HouseholdKey::derive(&root).token("address", "x").to_vec(),
+            expected(&okm, &[b"mamori/household/v1\0address\0x"])
         );
     }
 

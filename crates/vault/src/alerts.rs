@@ -14,6 +14,7 @@ use mamori_store::{AlertChange, AlertFilter, AlertRow, AlertState, HoneyRow};
 use mamori_synth::{Generator, HEADER_FIELDS};
 use serde::Serialize;
 
+use crate::feed::{Feed, required};
 use crate::{
     Vault,
     access::Caller,
@@ -441,48 +442,31 @@ impl Vault {
     /// Each (person, day) in the file replaces what was known of that day;
     /// the whole file is checked before anything is written.
     pub fn import_shifts(&self, actor: &str, csv_text: &str) -> Result<ShiftImport> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(csv_text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| VaultError::bad("shift_csv_invalid", format!("header: {e}")))?
-            .clone();
-        let col = |names: [&str; 2]| {
-            headers
-                .iter()
-                .position(|h| names.contains(&h))
-                .ok_or_else(|| {
-                    VaultError::bad(
-                        "shift_csv_invalid",
-                        format!("the header needs a '{}' column", names[0]),
-                    )
-                })
-        };
-        let cols = [
-            col(["login", "ログイン"])?,
-            col(["date", "日付"])?,
-            col(["start", "開始"])?,
-            col(["end", "終了"])?,
-        ];
+        let feed = Feed::read(
+            csv_text,
+            "shift_csv_invalid",
+            &[
+                required("login", "ログイン"),
+                required("date", "日付"),
+                required("start", "開始"),
+                required("end", "終了"),
+            ],
+        )?;
         let known: std::collections::HashSet<String> =
             self.store.users()?.into_iter().map(|u| u.login).collect();
         let mut rows = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let bad = |m: String| VaultError::bad("shift_csv_invalid", format!("line {line}: {m}"));
-            let r = record.map_err(|e| bad(e.to_string()))?;
-            let [login, date, start, end] = cols.map(|c| r.get(c).unwrap_or(""));
+        for (line, v) in &feed.rows {
+            let [login, date, start, end] = [0, 1, 2, 3].map(|i| v[i].as_str());
             if !known.contains(login) {
-                return Err(bad("unknown login".into()));
+                return Err(feed.at(*line, "unknown login"));
             }
             let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .map_err(|_| bad("the date is not YYYY-MM-DD".into()))?;
+                .map_err(|_| feed.at(*line, "the date is not YYYY-MM-DD"))?;
             let (start_min, end_min) = match (start, end) {
                 ("", "") => (0, 0),
                 _ => {
-                    let w =
-                        mamori_detect::calendar::window(&format!("{start}-{end}")).map_err(bad)?;
+                    let w = mamori_detect::calendar::window(&format!("{start}-{end}"))
+                        .map_err(|e| feed.at(*line, e))?;
                     (w.start, w.end)
                 }
             };

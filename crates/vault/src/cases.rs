@@ -19,6 +19,7 @@ use crate::{
     Vault,
     access::valid_case_id,
     error::{Result, VaultError},
+    feed::{Feed, required},
     sealed,
     tenants::TenantState,
 };
@@ -51,10 +52,6 @@ fn token_under(tokens: &[u8], version: KeyVersion) -> Option<Token> {
     })
 }
 
-fn bad(message: impl Into<String>) -> VaultError {
-    VaultError::bad("case_csv_invalid", message.into())
-}
-
 impl Vault {
     /// Imports cases from the call system: CSV with a header
     /// `case_id,customer_no` (or `案件番号,お客さま番号`). A case in the file
@@ -70,44 +67,33 @@ impl Vault {
             .field(KEY_FIELD)
             .map(|f| f.ty)
             .ok_or_else(|| VaultError::Internal(format!("schema without {KEY_FIELD}")))?;
-        let csv_text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(csv_text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| bad(format!("header: {e}")))?
-            .clone();
-        let col = |names: [&str; 2]| {
-            headers
-                .iter()
-                .position(|h| names.contains(&h))
-                .ok_or_else(|| bad(format!("the header needs a '{}' column", names[0])))
-        };
-        let (case_col, customer_col) = (
-            col(["case_id", "案件番号"])?,
-            col([KEY_FIELD, "お客さま番号"])?,
-        );
+        let feed = Feed::read(
+            csv_text,
+            "case_csv_invalid",
+            &[
+                required("case_id", "案件番号"),
+                required(KEY_FIELD, "お客さま番号"),
+            ],
+        )?;
         let now = self.now();
         let mut rows: std::collections::BTreeMap<String, CaseRow> = Default::default();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let r = record.map_err(|e| bad(format!("line {line}: {e}")))?;
-            let case_id = r.get(case_col).unwrap_or("");
+        for (line, v) in &feed.rows {
+            let (case_id, customer_no) = (v[0].as_str(), v[1].as_str());
             if !valid_case_id(case_id) {
-                return Err(bad(format!(
-                    "line {line}: a case id is 1 to 64 ASCII letters, digits and - _ . : / #"
-                )));
+                return Err(feed.at(
+                    *line,
+                    "a case id is 1 to 64 ASCII letters, digits and - _ . : / #",
+                ));
             }
-            let customer_no = normalize::normalize(key_type, r.get(customer_col).unwrap_or(""))
-                .map_err(|e| bad(format!("line {line}: {KEY_FIELD}: {e}")))?;
+            let customer_no = normalize::normalize(key_type, customer_no)
+                .map_err(|e| feed.at(*line, format!("{KEY_FIELD}: {e}")))?;
             let row = CaseRow {
                 case_id: case_id.to_owned(),
                 tokens: tokens_of(&state, &customer_no),
                 updated_at: now,
             };
             if rows.insert(case_id.to_owned(), row).is_some() {
-                return Err(bad(format!("line {line}: case '{case_id}' appears twice")));
+                return Err(feed.at(*line, format!("case '{case_id}' appears twice")));
             }
         }
         let rows: Vec<CaseRow> = rows.into_values().collect();

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     Vault,
     error::{Result, VaultError},
+    feed::{Feed, optional, required},
     sealed,
     tenants::TenantState,
 };
@@ -134,28 +135,17 @@ impl Vault {
     /// is checked before anything is written; errors name the line and the
     /// column, never a value.
     pub fn import_households(&self, actor: &str, csv_text: &str) -> Result<HouseholdImport> {
-        let csv_text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(csv_text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| bad("household_csv_invalid", format!("header: {e}")))?
-            .clone();
-        let col = |names: [&str; 2]| headers.iter().position(|h| names.contains(&h));
-        let need = |c: Option<usize>, name: &str| {
-            c.ok_or_else(|| {
-                bad(
-                    "household_csv_invalid",
-                    format!("the header needs a '{name}' column"),
-                )
-            })
-        };
-        let login_col = need(col(["login", "ログイン"]), "login")?;
-        let address_col = need(col(["address", "住所"]), "address")?;
-        let family_col = col(["family_name", "姓"]);
-        let kana_col = col(["family_name_kana", "姓カナ"]);
-        if family_col.is_none() && kana_col.is_none() {
+        let feed = Feed::read(
+            csv_text,
+            "household_csv_invalid",
+            &[
+                required("login", "ログイン"),
+                required("address", "住所"),
+                optional("family_name", "姓"),
+                optional("family_name_kana", "姓カナ"),
+            ],
+        )?;
+        if !feed.present[2] && !feed.present[3] {
             return Err(bad(
                 "household_csv_invalid",
                 "the header needs a 'family_name' or 'family_name_kana' column",
@@ -164,28 +154,21 @@ impl Vault {
         let known: std::collections::HashSet<String> =
             self.store.users()?.into_iter().map(|u| u.login).collect();
         let mut rows: std::collections::BTreeMap<String, Household> = Default::default();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let at_line = |m: String| bad("household_csv_invalid", format!("line {line}: {m}"));
-            let r = record.map_err(|e| at_line(e.to_string()))?;
-            let get = |c: Option<usize>| {
-                c.and_then(|c| r.get(c))
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
-            };
-            let login = r.get(login_col).unwrap_or("");
+        for (line, v) in &feed.rows {
+            let [login, address, family, kana] = [0, 1, 2, 3].map(|i| v[i].as_str());
             if !known.contains(login) {
-                return Err(at_line("unknown login".into()));
+                return Err(feed.at(*line, "unknown login"));
             }
+            let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
             let input = HouseholdInput {
-                family_name: get(family_col),
-                family_name_kana: get(kana_col),
-                address: get(Some(address_col)).unwrap_or_default(),
+                family_name: given(family),
+                family_name_kana: given(kana),
+                address: address.to_owned(),
             };
             let h = Household::from_input(&self.household_key, &input)
-                .map_err(|e| at_line(e.to_string()))?;
+                .map_err(|e| feed.at(*line, e))?;
             if rows.insert(login.to_owned(), h).is_some() {
-                return Err(at_line(format!("'{login}' appears twice")));
+                return Err(feed.at(*line, format!("'{login}' appears twice")));
             }
         }
         let e = Event::new(

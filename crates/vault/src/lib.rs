@@ -21,6 +21,7 @@ pub mod detection;
 pub mod directives;
 pub mod error;
 pub mod exports;
+mod feed;
 pub mod full_access;
 pub mod grants;
 pub mod household;
