@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use mamori_core::{FieldType, Schema, normalize};
+use mamori_core::{FieldType, Schema, normalize, schema::KEY_FIELD};
 use mamori_crypto::IndexKey;
 use mamori_synth::{Generator, HEADER_FIELDS};
 
@@ -90,6 +90,25 @@ impl<'k> Marker<'k> {
         u64::from_be_bytes(t[..8].try_into().expect("16-byte token"))
     }
 
+    /// Canary `i`'s customer number: the generated one's shape with keyed
+    /// digits. The generator numbers its people 1, 2, 3…, as many tenants
+    /// number their customers, so its own numbers would often be a real
+    /// customer's — and such a canary is left out of the export.
+    fn canary_number(&self, i: usize, generated: &str) -> String {
+        let digits = generated
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let prefix = &generated[..generated.len() - digits];
+        let t = self
+            .index
+            .token(&self.namespace, &format!("canary-number:{i}"));
+        let n = u64::from_be_bytes(t[..8].try_into().expect("16-byte token"));
+        let width = digits.clamp(1, 18);
+        format!("{prefix}{:0width$}", n % 10u64.pow(width as u32))
+    }
+
     /// Where canary `i` goes among `rows` real rows (0 = before the first).
     pub(crate) fn canary_position(&self, i: usize, rows: usize) -> usize {
         let t = self
@@ -109,7 +128,7 @@ impl<'k> Marker<'k> {
     ) -> Vec<BTreeMap<String, String>> {
         let mut generator = Generator::new(self.canary_seed());
         (0..count)
-            .map(|_| {
+            .map(|i| {
                 let person = generator.person();
                 let mut out = BTreeMap::new();
                 for (field, raw) in HEADER_FIELDS.iter().zip(person.columns()) {
@@ -118,6 +137,7 @@ impl<'k> Marker<'k> {
                     };
                     let raw = match (*field, raw.split_once('@')) {
                         ("email", Some((local, _))) => format!("{local}@{email_domain}"),
+                        (KEY_FIELD, _) => self.canary_number(i, raw),
                         _ => raw.to_owned(),
                     };
                     if let Ok(v) = normalize::canonical(def.ty, &raw) {
@@ -298,6 +318,31 @@ mod tests {
         assert!((150..250).contains(&agree_b), "{agree_b}");
         assert!(chance_by_accident(n, agree_a) < 1e-100);
         assert!(chance_by_accident(n, agree_b) > 1e-4);
+    }
+
+    #[test]
+    fn canary_numbers_are_keyed_not_the_generators_one_two_three() {
+        let root = RootKey::generate().unwrap();
+        let (keys, ..) = TenantKeySet::generate(&root, "acme", 1).unwrap();
+        let schema = Schema::contact_centre();
+        let numbers = |m: &Marker| -> Vec<String> {
+            m.canaries(&schema, 3, "example.jp")
+                .iter()
+                .map(|c| c[KEY_FIELD].clone())
+                .collect()
+        };
+        let a = numbers(&Marker::new(&keys.index, "export-a"));
+        assert_eq!(
+            a,
+            numbers(&Marker::new(&keys.index, "export-a")),
+            "reproducible"
+        );
+        assert_ne!(a, numbers(&Marker::new(&keys.index, "export-b")));
+        for n in &a {
+            assert_eq!(n.len(), "C0900000001".len(), "{n}");
+            let digits: u64 = n[3..].parse().unwrap();
+            assert!(digits > 1_000, "{n} looks like a generated sequence number");
+        }
     }
 
     #[test]
