@@ -12,6 +12,24 @@ mod audit;
 mod detect;
 mod pg_baseline;
 
+/// A synthetic person as the baselines store them: the columns in order,
+/// then the normalised mobile number they are looked up by.
+fn baseline_row(p: mamori_synth::Person) -> [String; 10] {
+    let norm = normalize(FieldType::Phone, &p.mobile).unwrap_or_default();
+    [
+        p.customer_no,
+        p.name,
+        p.name_kana,
+        p.birth_date,
+        p.address,
+        p.phone,
+        p.mobile,
+        p.email,
+        p.plan,
+        norm,
+    ]
+}
+
 use std::{
     sync::{
         Arc,
@@ -26,7 +44,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mamori_core::{FieldType, normalize::normalize};
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -383,19 +401,7 @@ fn baseline(db: &str, seed: u64, records: u64, listen: &str) -> Result<()> {
         let mut st =
             tx.prepare("INSERT INTO people VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
         for p in mamori_synth::Generator::new(seed).take(records as usize) {
-            let norm = normalize(FieldType::Phone, &p.mobile).unwrap_or_default();
-            st.execute(params![
-                p.customer_no,
-                p.name,
-                p.name_kana,
-                p.birth_date,
-                p.address,
-                p.phone,
-                p.mobile,
-                p.email,
-                p.plan,
-                norm
-            ])?;
+            st.execute(rusqlite::params_from_iter(baseline_row(p)))?;
         }
     }
     tx.commit()?;

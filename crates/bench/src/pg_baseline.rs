@@ -53,22 +53,8 @@ pub fn load(url: &str, schema: &str, seed: u64, records: u64) -> Result<()> {
         .take(records as usize)
         .enumerate()
     {
-        let norm = normalize(FieldType::Phone, &p.mobile).unwrap_or_default();
-        let row = [
-            n.to_string(),
-            p.customer_no,
-            p.name,
-            p.name_kana,
-            p.birth_date,
-            p.address,
-            p.phone,
-            p.mobile,
-            p.email,
-            p.plan,
-            norm,
-        ];
-        let quoted: Vec<String> = row
-            .iter()
+        let quoted: Vec<String> = std::iter::once(n.to_string())
+            .chain(crate::baseline_row(p))
             .map(|v| format!("\"{}\"", v.replace('"', "\"\"")))
             .collect();
         writeln!(w, "{}", quoted.join(","))?;

@@ -661,7 +661,7 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
             });
         }
         UserCmd::Household(HouseholdCmd::Clear { login }) => {
-            vault.set_household(&actor, &login, None)?;
+            vault.clear_household(&actor, &login)?;
             out.emit(&json!({"login": login, "household": false}), |_| {
                 format!("no household recorded for '{login}'")
             });

@@ -622,9 +622,13 @@ impl Vault {
         event.records = records.iter().map(|r| r.id.clone()).collect();
         event.fields = fields.into_iter().collect();
         event = detection_facts(event, &state.schema, &records);
-        let rows: Vec<&RecordRow> = shown.iter().map(|(r, _)| r).collect();
-        event = self.note_household(caller.facts.household.as_ref(), state, &rows, event)?;
-        event = self.note_case(state, &rows, event)?;
+        // Checks against HR's households and the case feed, only where there is one.
+        let household = caller.facts.household.as_ref();
+        if household.is_some() || state.case_feed {
+            let rows: Vec<&RecordRow> = shown.iter().map(|(r, _)| r).collect();
+            event = self.note_household(household, state, &rows, event)?;
+            event = self.note_case(state, &rows, event)?;
+        }
         if !by_grant.is_empty() {
             let grants: serde_json::Map<String, serde_json::Value> = by_grant
                 .into_iter()

@@ -186,25 +186,14 @@ impl Vault {
         Ok(HouseholdImport { people: rows.len() })
     }
 
-    /// Records what HR says of a person's household (or, with `None`,
-    /// forgets it). Only tokens are stored; the event records that it was
-    /// set, never the values.
-    pub fn set_household(
-        &self,
-        actor: &str,
-        login: &str,
-        input: Option<&HouseholdInput>,
-    ) -> Result<()> {
+    /// Forgets a person's household (households are set by `import_households`).
+    pub fn clear_household(&self, actor: &str, login: &str) -> Result<()> {
         self.existing_user(login)?;
-        let tokens = input
-            .map(|i| Household::from_input(&self.household_key, i))
-            .transpose()?;
         let e = Event::new(actor, "user.household", mamori_audit::Decision::Allow, "ok")
             .detail("user", login)
-            .detail("set", tokens.is_some());
+            .detail("set", false);
         self.audit.append(e)?;
-        self.store
-            .set_household(login, tokens.map(|t| t.encode()).as_deref(), self.now())?;
+        self.store.set_household(login, None, self.now())?;
         Ok(())
     }
 
