@@ -397,6 +397,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
                 },
                 map,
                 batch_size: opened.config.import.batch_size,
+                group_records: opened.config.import.group_records,
             };
             let bar = out.progress(0, "import");
             let summary =

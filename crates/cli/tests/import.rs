@@ -221,6 +221,9 @@ fn an_import_killed_midway_completes_on_rerun_without_duplicates() {
     let csv = common::csv_of(src.path(), "big.csv", 9, N);
     v.env
         .push(("MAMORI_IMPORT_BATCH_SIZE".into(), "500".into()));
+    // Commit groups of four batches: the kill lands between or inside one.
+    v.env
+        .push(("MAMORI_IMPORT_GROUP_RECORDS".into(), "2000".into()));
     let mut child = v
         .cmd(&[
             "--json",
@@ -265,9 +268,10 @@ fn an_import_killed_midway_completes_on_rerun_without_duplicates() {
     );
 }
 
-/// With batches of two rows, batch N+1 is prepared while batch N commits, so
-/// a customer repeated in consecutive batches is first taken for new, hits the
-/// key-token constraint, and is prepared again as an update.
+/// With batches of two rows in one commit group, batch N+1 is prepared from
+/// what is committed, without the group's own writes, so a customer repeated
+/// in later batches is first taken for new, hits the key-token constraint,
+/// and is sealed again as an update against what the group sees.
 #[test]
 fn a_customer_repeated_across_pipelined_batches_is_one_record_with_the_last_values() {
     let (mut v, src) = setup();

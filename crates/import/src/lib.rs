@@ -3,16 +3,17 @@
 //! Two passes over the file, both in constant memory: the first checks the
 //! file as a whole (encoding, column counts, cell sizes, header) so that a
 //! malformed file is refused before anything is written; the second maps,
-//! validates and imports the rows in atomic batches. Rejected rows are
-//! reported by line and reason only, never by value. Because records are keyed
-//! by customer number, re-running an interrupted import completes it without
-//! duplicates.
+//! validates and imports the rows in atomic batches, committed in groups.
+//! Rejected rows are reported by line and reason only, never by value.
+//! Because records are keyed by customer number, re-running an interrupted
+//! import completes it without duplicates.
 
 use std::{
     collections::BTreeMap,
     fs::File,
     io::{BufReader, Read},
     path::Path,
+    time::Instant,
 };
 
 use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
@@ -20,7 +21,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use mamori_core::Schema;
 use mamori_vault::{
     Vault, VaultError,
-    ingest::{BatchOutcome, ImportRow, Rejection},
+    ingest::{BatchOutcome, ImportRow, ImportSession, PreparedBatch, Rejection},
 };
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -29,6 +30,10 @@ use unicode_normalization::UnicodeNormalization;
 pub const MAX_CELL_BYTES: usize = 64 * 1024;
 /// Rejections listed in the summary; the count covers all of them.
 const MAX_LISTED_REJECTIONS: usize = 1000;
+/// A commit group is committed after this long even when it holds fewer
+/// records than asked: it holds the vault's write lock, and other writers
+/// (a server on the same SQLite file) wait for it under a 10 s busy timeout.
+pub const GROUP_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodingChoice {
@@ -46,6 +51,8 @@ pub struct ImportOptions {
     /// Extra header → field mappings (from `--map FILE`).
     pub map: BTreeMap<String, String>,
     pub batch_size: usize,
+    /// Records per commit group (see [`GROUP_MAX_TIME`]).
+    pub group_records: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -406,23 +413,72 @@ pub fn import_file(
                 let _ = tx.send(Err(e));
             }
         });
+        let mut group = Group::new(vault, &opts.tenant, opts.group_records);
         for prepared in rx {
             let Prepared { rows, batch } = prepared?;
-            let out = vault.commit_import(actor, batch)?;
+            let out = group.write(actor, rows, batch)?;
             summary.add(rows, out);
             progress(Progress {
                 done: summary.rows,
                 total,
             });
         }
+        group.commit()?;
         Ok::<_, ImportError>(())
     })?;
     Ok(summary)
 }
 
+/// The commit group being filled: opened at its first batch, committed when
+/// it holds `limit` records or has been open for [`GROUP_MAX_TIME`].
+struct Group<'v> {
+    vault: &'v Vault,
+    tenant: &'v str,
+    limit: u64,
+    open: Option<(ImportSession<'v>, u64, Instant)>,
+}
+
+impl<'v> Group<'v> {
+    fn new(vault: &'v Vault, tenant: &'v str, limit: usize) -> Self {
+        Self {
+            vault,
+            tenant,
+            limit: limit.max(1) as u64,
+            open: None,
+        }
+    }
+
+    fn write(
+        &mut self,
+        actor: &str,
+        rows: u64,
+        batch: PreparedBatch,
+    ) -> Result<BatchOutcome, ImportError> {
+        let (session, records, since) = match &mut self.open {
+            Some(open) => open,
+            None => self
+                .open
+                .insert((self.vault.import_session(self.tenant)?, 0, Instant::now())),
+        };
+        let out = session.write(actor, batch)?;
+        *records += rows;
+        if *records >= self.limit || since.elapsed() >= GROUP_MAX_TIME {
+            self.commit()?;
+        }
+        Ok(out)
+    }
+
+    fn commit(&mut self) -> Result<(), ImportError> {
+        if let Some((session, _, _)) = self.open.take() {
+            session.commit()?;
+        }
+        Ok(())
+    }
+}
+
 struct Prepared {
     rows: u64,
-    batch: mamori_vault::ingest::PreparedBatch,
+    batch: PreparedBatch,
 }
 
 /// Reads the data rows in batches of `size` and hands each to `each`, which

@@ -54,7 +54,15 @@ pub trait VaultStore: Send + Sync {
     fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>>;
     /// Writes a batch atomically: all rows or none. A `New` row whose key token
     /// is already taken fails the batch with `Conflict` (a concurrent insert).
-    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()>;
+    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
+        let mut bulk = self.bulk(tenant)?;
+        bulk.write(rows)?;
+        bulk.commit()
+    }
+    /// Opens a commit group for a run of batch writes into one tenant (an
+    /// import). The group holds the store's write lock until it is committed
+    /// or dropped; callers keep it short (seconds).
+    fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>>;
     fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool>;
     /// Up to `scan.limit` records of the tenant matching `scan`, in id order.
     fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>>;
@@ -66,6 +74,30 @@ pub trait VaultStore: Send + Sync {
     fn case(&self, tenant: &str, case_id: &str) -> Result<Option<CaseRow>>;
     /// Whether the tenant has a case feed at all.
     fn has_cases(&self, tenant: &str) -> Result<bool>;
+}
+
+/// A commit group: batches written one after another and made durable
+/// together. Committing per group instead of per batch is what keeps a large
+/// import fast on SQLite, where every commit rewrites each index page it
+/// touched and the blind index's random keys touch nearly all of them.
+///
+/// Each [`BulkWrite::write`] is atomic: all of the batch or none of it. A
+/// batch refused for a taken customer number (`Conflict`) or a missing record
+/// (`NotFound`) leaves the group's earlier batches in place, so the caller can
+/// seal it again and retry; after any other error the group may have been
+/// rolled back and takes no more writes. Dropping the group without
+/// [`BulkWrite::commit`] rolls back what was not yet durable; a store may make
+/// batches durable earlier than `commit` (PostgreSQL commits each), never later.
+pub trait BulkWrite {
+    /// Like [`VaultStore::find_keys`], but also seeing this group's own
+    /// uncommitted writes.
+    fn find_keys(&mut self, tokens: &[Token])
+    -> Result<std::collections::HashMap<Token, [u8; 16]>>;
+    /// Writes one batch, all rows or none, with the rules of
+    /// [`VaultStore::write_records`].
+    fn write(&mut self, rows: &[RecordWrite]) -> Result<()>;
+    /// Makes every batch of the group durable.
+    fn commit(self: Box<Self>) -> Result<()>;
 }
 
 /// People, their tokens and what they are assigned to.

@@ -244,6 +244,11 @@ pub struct AuditConfig {
 pub struct ImportConfig {
     /// Records per atomic batch.
     pub batch_size: usize,
+    /// Records per commit group: batches are made durable together, at most
+    /// this many records (or five seconds of writing) at a time. On SQLite a
+    /// commit rewrites every index page its batches touched, so larger groups
+    /// write far less; a killed import redoes at most one group.
+    pub group_records: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -291,7 +296,10 @@ impl Default for Config {
                 witness_every_s: 10,
                 witness_ca: String::new(),
             },
-            import: ImportConfig { batch_size: 10_000 },
+            import: ImportConfig {
+                batch_size: 10_000,
+                group_records: 100_000,
+            },
             policy: PolicyConfig {
                 dir: "policies".into(),
             },

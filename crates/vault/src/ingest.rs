@@ -4,9 +4,11 @@
 //!
 //! A batch is handled in two steps so that an importer can pipeline them:
 //! [`Vault::prepare_import`] (validation, lookup of existing customers,
-//! encryption: CPU work, spread over the cores) and [`Vault::commit_import`]
-//! (one audit event, one store transaction). While one batch commits, the
-//! next can be prepared.
+//! encryption: CPU work, spread over the cores) and [`ImportSession::write`]
+//! (one audit event, one atomic store write). While one batch is written, the
+//! next can be prepared. A session is a commit group: its batches become
+//! durable together, which on SQLite saves rewriting the random-keyed index
+//! pages at every batch ([`Vault::commit_import`] is a group of one).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -144,7 +146,7 @@ impl Vault {
                 }),
             }
         }
-        let writes = self.seal_rows(tenant, &state, &valid)?;
+        let writes = self.seal_rows(&state, &valid, |t| self.store.find_keys(tenant, t))?;
         Ok(PreparedBatch {
             tenant: tenant.to_owned(),
             state,
@@ -154,63 +156,32 @@ impl Vault {
         })
     }
 
-    /// Audits and writes a prepared batch in one transaction. If a concurrent
-    /// writer created one of its customers in the meantime, the batch is
-    /// prepared again against the new state and retried once.
-    pub fn commit_import(&self, actor: &str, mut batch: PreparedBatch) -> Result<BatchOutcome> {
-        if batch.writes.is_empty() {
-            return Ok(BatchOutcome {
-                rejected: batch.rejected,
-                ..Default::default()
-            });
-        }
-        for attempt in 0..2 {
-            if attempt > 0 {
-                batch.writes = self.seal_rows(&batch.tenant, &batch.state, &batch.rows)?;
-            }
-            let inserted = batch
-                .writes
-                .iter()
-                .filter(|w| w.kind == WriteKind::New)
-                .count() as u64;
-            let updated = batch.writes.len() as u64 - inserted;
-            let mut e = Event::new(actor, "record.import", AuditDecision::Allow, "ok")
-                .tenant(&batch.tenant);
-            e.records = batch
-                .writes
-                .iter()
-                .map(|w| RecordId::from_bytes(w.record.id).to_string())
-                .collect();
-            let e = e
-                .detail("inserted", inserted)
-                .detail("updated", updated)
-                .detail("rejected", batch.rejected.len());
-            self.audit.append(e)?;
-            match self.store.write_records(&batch.tenant, &batch.writes) {
-                Ok(()) => {
-                    return Ok(BatchOutcome {
-                        inserted,
-                        updated,
-                        rejected: batch.rejected,
-                        ids: batch.writes.iter().map(|w| w.record.id).collect(),
-                    });
-                }
-                Err(StoreError::Conflict(_)) if attempt == 0 => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(VaultError::Conflict(
-            "the batch kept conflicting with concurrent writes".into(),
-        ))
+    /// Audits and writes a prepared batch in a transaction of its own.
+    pub fn commit_import(&self, actor: &str, batch: PreparedBatch) -> Result<BatchOutcome> {
+        let mut session = self.import_session(&batch.tenant)?;
+        let out = session.write(actor, batch)?;
+        session.commit()?;
+        Ok(out)
+    }
+
+    /// Opens a commit group for an import into `tenant`: batches written
+    /// through it become durable together at [`ImportSession::commit`].
+    /// It holds the store's write lock, so importers commit every few seconds.
+    pub fn import_session(&self, tenant: &str) -> Result<ImportSession<'_>> {
+        Ok(ImportSession {
+            vault: self,
+            tenant: tenant.to_owned(),
+            bulk: self.store.bulk(tenant)?,
+        })
     }
 
     /// Finds which customers exist already (under any key version), then
     /// encrypts every row, on several threads for a large batch.
     fn seal_rows(
         &self,
-        tenant: &str,
         state: &TenantState,
         rows: &[ValidRow],
+        find_keys: impl FnOnce(&[Token]) -> Result<HashMap<Token, [u8; 16]>, StoreError>,
     ) -> Result<Vec<RecordWrite>> {
         // Each row's key token under every held key version, computed once.
         let per_row: Vec<Vec<Token>> = rows
@@ -224,7 +195,7 @@ impl Vault {
             })
             .collect();
         let all: Vec<Token> = per_row.iter().flatten().copied().collect();
-        let found = self.store.find_keys(tenant, &all)?;
+        let found = find_keys(&all)?;
         let existing: Vec<Option<[u8; 16]>> = per_row
             .iter()
             .map(|ts| ts.iter().find_map(|t| found.get(t).copied()))
@@ -256,5 +227,84 @@ impl Vault {
             }
             Ok(out)
         })
+    }
+}
+
+/// Batches of one import written in one commit group (see
+/// [`mamori_store::BulkWrite`]). Each batch is audited before it is written;
+/// an event thus stands for a batch sent to the store, and a group that is
+/// never committed (a killed import) leaves events without records, never
+/// records without events. Re-running the import writes them again.
+pub struct ImportSession<'a> {
+    vault: &'a Vault,
+    tenant: String,
+    bulk: Box<dyn mamori_store::BulkWrite + 'a>,
+}
+
+impl ImportSession<'_> {
+    /// Audits and writes one prepared batch, atomically. If one of its
+    /// customers was created after the batch was prepared (by a concurrent
+    /// writer, or by an earlier batch of this group, which the preparing
+    /// reader cannot see yet), the batch is sealed again against what this
+    /// group sees and retried once.
+    pub fn write(&mut self, actor: &str, mut batch: PreparedBatch) -> Result<BatchOutcome> {
+        if batch.tenant != self.tenant {
+            return Err(VaultError::Internal(format!(
+                "a batch for tenant '{}' in an import into '{}'",
+                batch.tenant, self.tenant
+            )));
+        }
+        if batch.writes.is_empty() {
+            return Ok(BatchOutcome {
+                rejected: batch.rejected,
+                ..Default::default()
+            });
+        }
+        for attempt in 0..2 {
+            if attempt > 0 {
+                let bulk = &mut self.bulk;
+                batch.writes = self
+                    .vault
+                    .seal_rows(&batch.state, &batch.rows, |t| bulk.find_keys(t))?;
+            }
+            let inserted = batch
+                .writes
+                .iter()
+                .filter(|w| w.kind == WriteKind::New)
+                .count() as u64;
+            let updated = batch.writes.len() as u64 - inserted;
+            let mut e = Event::new(actor, "record.import", AuditDecision::Allow, "ok")
+                .tenant(&batch.tenant);
+            e.records = batch
+                .writes
+                .iter()
+                .map(|w| RecordId::from_bytes(w.record.id).to_string())
+                .collect();
+            let e = e
+                .detail("inserted", inserted)
+                .detail("updated", updated)
+                .detail("rejected", batch.rejected.len());
+            self.vault.audit.append(e)?;
+            match self.bulk.write(&batch.writes) {
+                Ok(()) => {
+                    return Ok(BatchOutcome {
+                        inserted,
+                        updated,
+                        rejected: batch.rejected,
+                        ids: batch.writes.iter().map(|w| w.record.id).collect(),
+                    });
+                }
+                Err(StoreError::Conflict(_)) if attempt == 0 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(VaultError::Conflict(
+            "the batch kept conflicting with concurrent writes".into(),
+        ))
+    }
+
+    /// Makes every batch written so far durable.
+    pub fn commit(self) -> Result<()> {
+        Ok(self.bulk.commit()?)
     }
 }

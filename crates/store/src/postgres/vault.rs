@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::{PgStore, Tx, map};
 use crate::{
-    CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token,
-    VaultStore, WriteKind,
+    BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
+    Token, VaultStore, WriteKind,
     rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},
 };
 
@@ -215,6 +215,44 @@ fn insert_rows(
     Ok(())
 }
 
+/// A commit group on PostgreSQL, where each batch commits on its own: a
+/// commit there costs one WAL flush, not a rewrite of every index page the
+/// batch touched, so holding a transaction open across batches would only
+/// hold locks longer.
+struct Bulk<'a> {
+    store: &'a PgStore,
+    tenant: String,
+}
+
+impl BulkWrite for Bulk<'_> {
+    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+        self.store.find_keys(&self.tenant, tokens)
+    }
+
+    fn write(&mut self, rows: &[RecordWrite]) -> Result<()> {
+        let tenant = self.tenant.as_str();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.store.conn()?;
+        let mut tx = c.tx()?;
+        let ix = search_key_numbers(&mut tx, tenant, rows)?;
+        let mut order: Vec<&RecordWrite> = rows.iter().collect();
+        order.sort_unstable_by_key(|w| w.record.id);
+        let (new, replace): (Vec<&RecordWrite>, Vec<&RecordWrite>) =
+            order.into_iter().partition(|w| w.kind == WriteKind::New);
+        let mut entries = Entries::default();
+        replace_rows(&mut tx, tenant, &ix, &replace, &mut entries)?;
+        insert_rows(&mut tx, tenant, &ix, &new, &mut entries)?;
+        entries.insert(&mut tx)?;
+        tx.commit()
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl VaultStore for PgStore {
     fn create_tenant(&self, t: &TenantRow, k: &KeyRow) -> Result<()> {
         let mut c = self.conn()?;
@@ -368,22 +406,11 @@ impl VaultStore for PgStore {
             .transpose()
     }
 
-    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut c = self.conn()?;
-        let mut tx = c.tx()?;
-        let ix = search_key_numbers(&mut tx, tenant, rows)?;
-        let mut order: Vec<&RecordWrite> = rows.iter().collect();
-        order.sort_unstable_by_key(|w| w.record.id);
-        let (new, replace): (Vec<&RecordWrite>, Vec<&RecordWrite>) =
-            order.into_iter().partition(|w| w.kind == WriteKind::New);
-        let mut entries = Entries::default();
-        replace_rows(&mut tx, tenant, &ix, &replace, &mut entries)?;
-        insert_rows(&mut tx, tenant, &ix, &new, &mut entries)?;
-        entries.insert(&mut tx)?;
-        tx.commit()
+    fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>> {
+        Ok(Box::new(Bulk {
+            store: self,
+            tenant: tenant.to_owned(),
+        }))
     }
 
     fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {

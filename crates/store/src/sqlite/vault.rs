@@ -1,12 +1,13 @@
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use parking_lot::MutexGuard;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteVault;
 use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use crate::{
-    CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow, Token,
-    VaultStore, WriteKind,
+    BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
+    Token, VaultStore, WriteKind,
     rows::{decode_tokens, encode_tokens},
 };
 
@@ -106,7 +107,7 @@ CREATE TRIGGER rev_cases_i AFTER INSERT ON cases BEGIN UPDATE governance_rev SET
 struct SearchKeys(HashMap<String, i64>);
 
 impl SearchKeys {
-    fn load(tx: &Transaction<'_>, tenant: &str) -> Result<Self> {
+    fn load(tx: &Connection, tenant: &str) -> Result<Self> {
         let mut st = tx.prepare_cached("SELECT skey, ix FROM search_keys WHERE tenant = ?1")?;
         let map = st
             .query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -124,11 +125,7 @@ impl SearchKeys {
 
 /// Numbers every search key the rows use, creating missing ones in the same
 /// transaction (so a rolled-back batch leaves no number behind).
-fn search_key_numbers(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    rows: &[RecordWrite],
-) -> Result<SearchKeys> {
+fn search_key_numbers(tx: &Connection, tenant: &str, rows: &[&RecordWrite]) -> Result<SearchKeys> {
     let mut keys = SearchKeys::load(tx, tenant)?;
     for w in rows {
         for (k, _) in &w.tokens {
@@ -145,13 +142,192 @@ fn search_key_numbers(
 }
 
 /// Removes a record's blind-index entries, listed in its `index_tokens`.
-fn delete_entries(tx: &Transaction<'_>, ix: &SearchKeys, rid: i64, encoded: &[u8]) -> Result<()> {
+fn delete_entries(tx: &Connection, ix: &SearchKeys, rid: i64, encoded: &[u8]) -> Result<()> {
     let mut del =
         tx.prepare_cached("DELETE FROM blind_index WHERE ix = ?1 AND token = ?2 AND rid = ?3")?;
     for (k, t) in decode_tokens(encoded)? {
         del.execute(params![ix.number(&k)?, &t[..], rid])?;
     }
     Ok(())
+}
+
+/// What a batch replaces: each row's old row id and index entries (`None`
+/// for a new row), in the order of `order`.
+type Replaced = Vec<Option<(i64, Vec<u8>)>>;
+
+/// Checks a batch against the rows present, writing nothing: a new row's
+/// customer number must be free (`Conflict`), a replaced row must exist
+/// (`NotFound`). Refusing a batch before it writes lets a commit group carry
+/// on without a savepoint, which would copy every index page the batch
+/// touches into an in-memory sub-journal (hundreds of MB at scale).
+fn check_batch(tx: &Connection, tenant: &str, order: &[&RecordWrite]) -> Result<Replaced> {
+    let mut taken =
+        tx.prepare_cached("SELECT 1 FROM records WHERE tenant = ?1 AND key_token = ?2")?;
+    let mut old =
+        tx.prepare_cached("SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2")?;
+    let mut out = Vec::with_capacity(order.len());
+    for w in order {
+        match w.kind {
+            WriteKind::New => {
+                if taken.exists(params![tenant, &w.key_token[..]])? {
+                    return Err(StoreError::Conflict("customer number".into()));
+                }
+                out.push(None);
+            }
+            WriteKind::Replace => {
+                let found = old
+                    .query_row(params![tenant, &w.record.id[..]], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .optional()?
+                    .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
+                out.push(Some(found));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a checked batch inside the open transaction of `tx`.
+fn apply_batch(
+    tx: &Connection,
+    tenant: &str,
+    order: &[&RecordWrite],
+    replaced: Replaced,
+) -> Result<()> {
+    let ix = search_key_numbers(tx, tenant, order)?;
+    let mut entries = Vec::with_capacity(order.len() * 6);
+    {
+        // Both take the same parameters; ?9 is the row id, NULL for a new
+        // row (SQLite then assigns the next one).
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO records (rid, tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
+             VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
+             WHERE rid = ?9 AND tenant = ?1 AND id = ?2",
+        )?;
+        for (w, old) in order.iter().zip(replaced) {
+            let r = &w.record;
+            let old_rid = match old {
+                None => None,
+                Some((rid, tokens)) => {
+                    delete_entries(tx, &ix, rid, &tokens)?;
+                    Some(rid)
+                }
+            };
+            let args = params![
+                tenant,
+                &r.id[..],
+                r.segment,
+                r.key_version,
+                &w.key_token[..],
+                r.sealed,
+                encode_tokens(&w.tokens),
+                r.updated_at,
+                old_rid
+            ];
+            let rid = match old_rid {
+                None => {
+                    insert.execute(args)?;
+                    tx.last_insert_rowid()
+                }
+                Some(rid) => {
+                    update.execute(args)?;
+                    rid
+                }
+            };
+            for (k, t) in &w.tokens {
+                entries.push((ix.number(k)?, *t, rid));
+            }
+        }
+    }
+    entries.sort_unstable();
+    let mut add = tx
+        .prepare_cached("INSERT OR IGNORE INTO blind_index (ix, token, rid) VALUES (?1, ?2, ?3)")?;
+    for (i, t, rid) in entries {
+        add.execute(params![i, &t[..], rid])?;
+    }
+    Ok(())
+}
+
+/// The ids of the records whose key token is one of `tokens`.
+fn find_keys(c: &Connection, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+    let mut st = c.prepare_cached("SELECT id FROM records WHERE tenant = ?1 AND key_token = ?2")?;
+    let mut out = HashMap::new();
+    for t in tokens {
+        if let Some(id) = st
+            .query_row(params![tenant, &t[..]], |r| r.get::<_, [u8; 16]>(0))
+            .optional()?
+        {
+            out.insert(*t, id);
+        }
+    }
+    Ok(out)
+}
+
+/// A commit group on the writer connection: one `BEGIN IMMEDIATE` ...
+/// `COMMIT`. A batch is checked before it writes anything (see
+/// [`check_batch`]); one that fails while writing rolls back the group.
+struct Bulk<'a> {
+    conn: MutexGuard<'a, Connection>,
+    tenant: String,
+    /// The group was rolled back after a batch failed while writing (a full
+    /// disk, an I/O error); nothing more may be written in it.
+    broken: bool,
+}
+
+impl Bulk<'_> {
+    fn usable(&self) -> Result<()> {
+        if self.broken || self.conn.is_autocommit() {
+            return Err(StoreError::Db(
+                "the commit group was rolled back after an earlier error".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl BulkWrite for Bulk<'_> {
+    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+        self.usable()?;
+        find_keys(&self.conn, &self.tenant, tokens)
+    }
+
+    fn write(&mut self, rows: &[RecordWrite]) -> Result<()> {
+        self.usable()?;
+        // Rows in id order and index entries in key order: each B-tree is then
+        // walked forwards once per batch instead of hit at random per row.
+        let mut order: Vec<&RecordWrite> = rows.iter().collect();
+        order.sort_unstable_by_key(|w| w.record.id);
+        let replaced = check_batch(&self.conn, &self.tenant, &order)?;
+        if let Err(e) = apply_batch(&self.conn, &self.tenant, &order, replaced) {
+            // Half a batch must never become durable, and without a savepoint
+            // it cannot be undone alone: the whole group goes.
+            self.broken = true;
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Db(format!(
+                "a batch failed while writing and its commit group was rolled back: {e}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.usable()?;
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+}
+
+impl Drop for Bulk<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            // Nothing to report to: the caller is already unwinding an error.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl VaultStore for SqliteVault {
@@ -274,18 +450,7 @@ impl VaultStore for SqliteVault {
 
     fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
         let c = self.readers.get()?;
-        let mut st =
-            c.prepare_cached("SELECT id FROM records WHERE tenant = ?1 AND key_token = ?2")?;
-        let mut out = HashMap::new();
-        for t in tokens {
-            if let Some(id) = st
-                .query_row(params![tenant, &t[..]], |r| r.get::<_, [u8; 16]>(0))
-                .optional()?
-            {
-                out.insert(*t, id);
-            }
-        }
-        Ok(out)
+        find_keys(&c, tenant, tokens)
     }
 
     fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
@@ -298,81 +463,14 @@ impl VaultStore for SqliteVault {
             .transpose()
     }
 
-    fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
-        let mut w = self.writer.lock();
-        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let ix = search_key_numbers(&tx, tenant, rows)?;
-        // Rows in id order and index entries in key order: each B-tree is then
-        // walked forwards once per batch instead of hit at random per row.
-        let mut order: Vec<&RecordWrite> = rows.iter().collect();
-        order.sort_unstable_by_key(|w| w.record.id);
-        let mut entries = Vec::with_capacity(rows.len() * 6);
-        {
-            let mut old = tx.prepare_cached(
-                "SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2",
-            )?;
-            // Both take the same parameters; ?9 is the row id, NULL for a new
-            // row (SQLite then assigns the next one).
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO records (rid, tenant, id, segment, key_version, key_token, sealed, index_tokens, updated_at)
-                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
-                 WHERE rid = ?9 AND tenant = ?1 AND id = ?2",
-            )?;
-            for w in order {
-                let r = &w.record;
-                let old_rid = match w.kind {
-                    WriteKind::New => None,
-                    WriteKind::Replace => {
-                        let (rid, tokens): (i64, Vec<u8>) = old
-                            .query_row(params![tenant, &r.id[..]], |row| {
-                                Ok((row.get(0)?, row.get(1)?))
-                            })
-                            .optional()?
-                            .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
-                        delete_entries(&tx, &ix, rid, &tokens)?;
-                        Some(rid)
-                    }
-                };
-                let args = params![
-                    tenant,
-                    &r.id[..],
-                    r.segment,
-                    r.key_version,
-                    &w.key_token[..],
-                    r.sealed,
-                    encode_tokens(&w.tokens),
-                    r.updated_at,
-                    old_rid
-                ];
-                let rid = match old_rid {
-                    None => {
-                        insert.execute(args)?;
-                        tx.last_insert_rowid()
-                    }
-                    Some(rid) => {
-                        update.execute(args)?;
-                        rid
-                    }
-                };
-                for (k, t) in &w.tokens {
-                    entries.push((ix.number(k)?, *t, rid));
-                }
-            }
-        }
-        entries.sort_unstable();
-        {
-            let mut add = tx.prepare_cached(
-                "INSERT OR IGNORE INTO blind_index (ix, token, rid) VALUES (?1, ?2, ?3)",
-            )?;
-            for (i, t, rid) in entries {
-                add.execute(params![i, &t[..], rid])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+    fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>> {
+        let conn = self.writer.lock();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(Bulk {
+            conn,
+            tenant: tenant.to_owned(),
+            broken: false,
+        }))
     }
 
     fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {

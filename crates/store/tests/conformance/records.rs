@@ -277,3 +277,62 @@ pub fn the_case_feed_is_per_tenant_and_replaced_by_id(s: &Stores) {
         "shredding drops the feed"
     );
 }
+
+pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    let mut group = db.bulk("acme").unwrap();
+    group
+        .write(&[
+            write(WriteKind::New, 1, "own", 11, 21),
+            write(WriteKind::New, 2, "own", 12, 22),
+        ])
+        .unwrap();
+    let seen = group.find_keys(&[tok(11), tok(13)]).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[&tok(11)], [1; 16], "the group's own uncommitted write");
+    // A later batch naming a customer the group created as new is refused
+    // whole; the earlier batch stays.
+    assert!(matches!(
+        group.write(&[
+            write(WriteKind::New, 3, "own", 13, 23),
+            write(WriteKind::New, 4, "own", 11, 24),
+        ]),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(group.find_keys(&[tok(13)]).unwrap().is_empty());
+    assert!(matches!(
+        group.write(&[
+            write(WriteKind::New, 8, "own", 18, 29),
+            write(WriteKind::Replace, 9, "own", 19, 30),
+        ]),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(group.find_keys(&[tok(18)]).unwrap().is_empty());
+    // ... and the caller's retry, as a replacement, goes through.
+    group
+        .write(&[write(WriteKind::Replace, 1, "collab", 11, 25)])
+        .unwrap();
+    group.commit().unwrap();
+    assert_eq!(found(db, "acme", "phone", &[tok(25)]), [[1; 16]]);
+    assert!(found(db, "acme", "phone", &[tok(21), tok(23), tok(24), tok(29)]).is_empty());
+    assert!(db.record("acme", &[3; 16]).unwrap().is_none());
+    assert_eq!(db.count_records("acme", None).unwrap(), 2);
+
+    // A group dropped without commit keeps each batch whole or not at all
+    // (SQLite rolls the group back; PostgreSQL has committed each batch),
+    // and lets the next writer in.
+    let mut dropped = db.bulk("acme").unwrap();
+    dropped
+        .write(&[
+            write(WriteKind::New, 5, "own", 15, 26),
+            write(WriteKind::New, 6, "own", 16, 27),
+        ])
+        .unwrap();
+    drop(dropped);
+    let kept = found(db, "acme", "phone", &[tok(26), tok(27)]);
+    assert!(kept.is_empty() || kept.len() == 2, "{kept:?}");
+    db.write_records("acme", &[write(WriteKind::New, 7, "own", 17, 28)])
+        .unwrap();
+    assert_eq!(found(db, "acme", "phone", &[tok(28)]), [[7; 16]]);
+}
