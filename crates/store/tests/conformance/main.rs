@@ -38,6 +38,7 @@ conformance!(
     records::scanning_pages_in_id_order,
     records::the_case_feed_is_per_tenant_and_replaced_by_id,
     records::a_commit_group_sees_its_own_writes_and_keeps_batches_whole,
+    records::a_commit_group_indexes_each_record_by_its_last_write,
     people::users_tokens_and_assignments,
     people::vendors_training_and_compliance,
     people::requests_move_by_compare_and_set,

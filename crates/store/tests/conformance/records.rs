@@ -336,3 +336,42 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
         .unwrap();
     assert_eq!(found(db, "acme", "phone", &[tok(28)]), [[7; 16]]);
 }
+
+/// Records rewritten by several batches of one group keep only their last
+/// index entries, whatever order the batches' entries are merged in.
+pub fn a_commit_group_indexes_each_record_by_its_last_write(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    let mut group = db.bulk("acme").unwrap();
+    // Batch b gives record i the phone token 50 * b + i; batch 0 creates them.
+    for b in 0..4u8 {
+        let rows: Vec<RecordWrite> = (1..=20u8)
+            .filter(|i| b == 0 || (i + b) % 3 != 0)
+            .map(|i| {
+                let kind = if b == 0 {
+                    WriteKind::New
+                } else {
+                    WriteKind::Replace
+                };
+                write(kind, i, "own", i, 50 * b + i)
+            })
+            .collect();
+        group.write(&rows).unwrap();
+    }
+    group.commit().unwrap();
+    for i in 1..=20u8 {
+        let last = (0..4u8)
+            .rev()
+            .find(|b| *b == 0 || (i + b) % 3 != 0)
+            .unwrap();
+        for b in 0..4u8 {
+            let hits = found(db, "acme", "phone", &[tok(50 * b + i)]);
+            if b == last {
+                assert_eq!(hits, [[i; 16]], "record {i}, batch {b}");
+            } else {
+                assert!(hits.is_empty(), "record {i}: stale entry of batch {b}");
+            }
+        }
+        assert_eq!(found(db, "acme", "customer_no", &[tok(i)]), [[i; 16]]);
+    }
+}
