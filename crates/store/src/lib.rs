@@ -7,6 +7,7 @@
 
 pub mod copy;
 pub mod model;
+mod pending;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -86,8 +87,9 @@ pub trait VaultStore: Send + Sync {
 /// (`NotFound`) leaves the group's earlier batches in place, so the caller can
 /// seal it again and retry; after any other error the group may have been
 /// rolled back and takes no more writes. Dropping the group without
-/// [`BulkWrite::commit`] rolls back what was not yet durable; a store may make
-/// batches durable earlier than `commit` (PostgreSQL commits each), never later.
+/// [`BulkWrite::commit`] rolls it back whole. Both stores hold one
+/// transaction for the group and insert its blind-index entries in key order
+/// at the commit (`pending`).
 pub trait BulkWrite {
     /// Like [`VaultStore::find_keys`], but also seeing this group's own
     /// uncommitted writes.

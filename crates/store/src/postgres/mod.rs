@@ -211,6 +211,29 @@ macro_rules! cached_queries {
 cached_queries!(Conn, client);
 cached_queries!(Tx<'_>, tx);
 
+/// The cached queries, for code that runs on a connection or in a
+/// transaction alike (a commit group runs its own `BEGIN` on a connection).
+pub(crate) trait Queries {
+    fn query(&mut self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>>;
+    fn execute(&mut self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64>;
+}
+
+macro_rules! queries {
+    ($ty:ty) => {
+        impl Queries for $ty {
+            fn query(&mut self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+                <$ty>::query(self, sql, args)
+            }
+            fn execute(&mut self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+                <$ty>::execute(self, sql, args)
+            }
+        }
+    };
+}
+
+queries!(Conn);
+queries!(Tx<'_>);
+
 /// A transaction on a pooled connection; rolled back unless committed.
 pub(crate) struct Tx<'a> {
     tx: postgres::Transaction<'a>,

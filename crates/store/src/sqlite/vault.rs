@@ -1,10 +1,10 @@
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use parking_lot::MutexGuard;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteVault;
+use crate::pending::{Entry, PendingEntries};
 use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use crate::{
     BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
@@ -189,17 +189,18 @@ fn check_batch(tx: &Connection, tenant: &str, order: &[&RecordWrite]) -> Result<
     Ok(out)
 }
 
-/// Writes a checked batch's records inside the open transaction of `tx`;
-/// its blind-index entries join `pending`.
+/// Writes a checked batch's records inside the open transaction of `tx`.
+/// Returns its blind-index entries and the row ids it rewrote, for
+/// [`PendingEntries`].
 fn apply_batch(
     tx: &Connection,
     tenant: &str,
     order: &[&RecordWrite],
     replaced: Replaced,
-    pending: &mut PendingEntries,
-) -> Result<()> {
+) -> Result<(Vec<Entry<i64>>, Vec<i64>)> {
     let ix = search_key_numbers(tx, tenant, order)?;
     let mut run = Vec::with_capacity(order.iter().map(|w| w.tokens.len()).sum());
+    let mut rewritten = Vec::new();
     {
         // Both take the same parameters; ?9 is the row id, NULL for a new
         // row (SQLite then assigns the next one).
@@ -217,7 +218,7 @@ fn apply_batch(
                 None => None,
                 Some((rid, tokens)) => {
                     delete_entries(tx, &ix, rid, &tokens)?;
-                    pending.rewritten(rid);
+                    rewritten.push(rid);
                     Some(rid)
                 }
             };
@@ -247,61 +248,17 @@ fn apply_batch(
             }
         }
     }
-    pending.add_run(run);
+    Ok((run, rewritten))
+}
+
+/// Inserts a commit group's blind-index entries, in key order.
+fn insert_entries(tx: &Connection, pending: PendingEntries<i64>) -> Result<()> {
+    let mut add = tx
+        .prepare_cached("INSERT OR IGNORE INTO blind_index (ix, token, rid) VALUES (?1, ?2, ?3)")?;
+    for (ix, token, rid) in pending.into_sorted() {
+        add.execute(params![ix, &token[..], rid])?;
+    }
     Ok(())
-}
-
-/// The blind-index entries of a commit group's batches, inserted in one
-/// sorted pass when the group commits. The index's keys are random, so a
-/// batch of 10,000 records (60,000 entries) touches most of its leaf pages
-/// at 1,000,000 records; one pass per group touches each about once for ten
-/// batches. Nothing reads the entries before the commit: searches see only
-/// committed rows, and the group finds its own records by key token.
-#[derive(Default)]
-struct PendingEntries {
-    /// One run per batch, sorted, each exactly its size: (search key number,
-    /// token, row id). Merged at the commit, so no copy of them all is made.
-    runs: Vec<Vec<Entry>>,
-    /// Records rewritten in the group: the run of their last write, whose
-    /// entries alone are current.
-    last_write: HashMap<i64, usize>,
-}
-
-type Entry = (i64, Token, i64);
-
-impl PendingEntries {
-    /// The record `rid` is written again by the batch being applied: entries
-    /// an earlier batch of the group left pending for it are stale.
-    fn rewritten(&mut self, rid: i64) {
-        self.last_write.insert(rid, self.runs.len());
-    }
-
-    fn add_run(&mut self, mut run: Vec<Entry>) {
-        run.sort_unstable();
-        self.runs.push(run);
-    }
-
-    /// Inserts the current entries in key order (a k-way merge of the runs).
-    fn insert(self, tx: &Connection) -> Result<()> {
-        let mut add = tx.prepare_cached(
-            "INSERT OR IGNORE INTO blind_index (ix, token, rid) VALUES (?1, ?2, ?3)",
-        )?;
-        let mut runs: Vec<_> = self.runs.into_iter().map(Vec::into_iter).collect();
-        let mut next: BinaryHeap<Reverse<(Entry, usize)>> = runs
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, r)| Some(Reverse((r.next()?, i))))
-            .collect();
-        while let Some(Reverse(((ix, token, rid), run))) = next.pop() {
-            if let Some(e) = runs[run].next() {
-                next.push(Reverse((e, run)));
-            }
-            if self.last_write.get(&rid).is_none_or(|last| *last == run) {
-                add.execute(params![ix, &token[..], rid])?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The ids of the records whose key token is one of `tokens`.
@@ -329,7 +286,7 @@ struct Bulk<'a> {
     /// The group was rolled back after a batch failed while writing (a full
     /// disk, an I/O error); nothing more may be written in it.
     broken: bool,
-    pending: PendingEntries,
+    pending: PendingEntries<i64>,
 }
 
 impl Bulk<'_> {
@@ -356,27 +313,26 @@ impl BulkWrite for Bulk<'_> {
         let mut order: Vec<&RecordWrite> = rows.iter().collect();
         order.sort_unstable_by_key(|w| w.record.id);
         let replaced = check_batch(&self.conn, &self.tenant, &order)?;
-        if let Err(e) = apply_batch(
-            &self.conn,
-            &self.tenant,
-            &order,
-            replaced,
-            &mut self.pending,
-        ) {
-            // Half a batch must never become durable, and without a savepoint
-            // it cannot be undone alone: the whole group goes.
-            self.broken = true;
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(StoreError::Db(format!(
-                "a batch failed while writing and its commit group was rolled back: {e}"
-            )));
+        match apply_batch(&self.conn, &self.tenant, &order, replaced) {
+            Ok((run, rewritten)) => {
+                self.pending.add_run(run, &rewritten);
+                Ok(())
+            }
+            Err(e) => {
+                // Half a batch must never become durable, and without a
+                // savepoint it cannot be undone alone: the whole group goes.
+                self.broken = true;
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(StoreError::Db(format!(
+                    "a batch failed while writing and its commit group was rolled back: {e}"
+                )))
+            }
         }
-        Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.usable()?;
-        std::mem::take(&mut self.pending).insert(&self.conn)?;
+        insert_entries(&self.conn, std::mem::take(&mut self.pending))?;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }
