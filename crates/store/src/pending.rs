@@ -47,6 +47,11 @@ impl<K: Ord + Copy> PendingEntries<K> {
         self.runs.push(run);
     }
 
+    /// Whether no batch has been added yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// The current entries in key order, each once.
     pub(crate) fn into_sorted(self) -> Merged<K> {
         let mut runs: Vec<_> = self.runs.into_iter().map(Vec::into_iter).collect();

@@ -308,17 +308,30 @@ impl BulkWrite for Bulk<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        self.conn.batch("SAVEPOINT batch")?;
+        // Before the group's first batch there is nothing to keep: a failure
+        // rolls the transaction back and starts another, and a single write
+        // (`write_records`) pays no savepoint round trips.
+        let first = self.pending.is_empty();
+        if !first {
+            self.conn.batch("SAVEPOINT batch")?;
+        }
         match write_batch(&mut *self.conn, &self.tenant, rows) {
             Ok((run, rewritten)) => {
-                self.conn.batch("RELEASE SAVEPOINT batch")?;
+                if !first {
+                    self.conn.batch("RELEASE SAVEPOINT batch")?;
+                }
                 self.pending.add_run(run, &rewritten);
                 Ok(())
             }
             Err(e) => {
                 // If even this fails, the transaction stays aborted and every
                 // later statement of the group says so.
-                let _ = self.conn.batch("ROLLBACK TO SAVEPOINT batch");
+                let undo = if first {
+                    "ROLLBACK; BEGIN"
+                } else {
+                    "ROLLBACK TO SAVEPOINT batch"
+                };
+                let _ = self.conn.batch(undo);
                 Err(e)
             }
         }

@@ -323,6 +323,19 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
     assert!(db.record("acme", &[3; 16]).unwrap().is_none());
     assert_eq!(db.count_records("acme", None).unwrap(), 2);
 
+    // A group whose first batch is refused carries on.
+    let mut group = db.bulk("acme").unwrap();
+    assert!(matches!(
+        group.write(&[write(WriteKind::New, 9, "own", 11, 31)]),
+        Err(StoreError::Conflict(_))
+    ));
+    group
+        .write(&[write(WriteKind::New, 9, "own", 19, 31)])
+        .unwrap();
+    group.commit().unwrap();
+    assert_eq!(found(db, "acme", "phone", &[tok(31)]), [[9; 16]]);
+    assert_eq!(db.count_records("acme", None).unwrap(), 3);
+
     // A group dropped without commit leaves nothing, and lets the next
     // writer in.
     let mut dropped = db.bulk("acme").unwrap();
@@ -334,7 +347,7 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
         .unwrap();
     drop(dropped);
     assert!(db.record("acme", &[5; 16]).unwrap().is_none());
-    assert_eq!(db.count_records("acme", None).unwrap(), 2);
+    assert_eq!(db.count_records("acme", None).unwrap(), 3);
     db.write_records("acme", &[write(WriteKind::New, 7, "own", 17, 28)])
         .unwrap();
     assert_eq!(found(db, "acme", "phone", &[tok(28)]), [[7; 16]]);
