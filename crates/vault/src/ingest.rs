@@ -267,24 +267,8 @@ impl ImportSession<'_> {
                     .vault
                     .seal_rows(&batch.state, &batch.rows, |t| bulk.find_keys(t))?;
             }
-            let inserted = batch
-                .writes
-                .iter()
-                .filter(|w| w.kind == WriteKind::New)
-                .count() as u64;
-            let updated = batch.writes.len() as u64 - inserted;
-            let mut e = Event::new(actor, "record.import", AuditDecision::Allow, "ok")
-                .tenant(&batch.tenant);
-            e.records = batch
-                .writes
-                .iter()
-                .map(|w| RecordId::from_bytes(w.record.id).to_string())
-                .collect();
-            let e = e
-                .detail("inserted", inserted)
-                .detail("updated", updated)
-                .detail("rejected", batch.rejected.len());
-            self.vault.audit.append(e)?;
+            let (event, inserted, updated) = import_event(actor, &batch);
+            self.vault.audit.append(event)?;
             match self.bulk.write(&batch.writes) {
                 Ok(()) => {
                     return Ok(BatchOutcome {
@@ -307,4 +291,27 @@ impl ImportSession<'_> {
     pub fn commit(self) -> Result<()> {
         Ok(self.bulk.commit()?)
     }
+}
+
+/// The audit event of one batch write, with its counts of new and updated
+/// records.
+fn import_event(actor: &str, batch: &PreparedBatch) -> (Event, u64, u64) {
+    let inserted = batch
+        .writes
+        .iter()
+        .filter(|w| w.kind == WriteKind::New)
+        .count() as u64;
+    let updated = batch.writes.len() as u64 - inserted;
+    let mut e =
+        Event::new(actor, "record.import", AuditDecision::Allow, "ok").tenant(&batch.tenant);
+    e.records = batch
+        .writes
+        .iter()
+        .map(|w| RecordId::from_bytes(w.record.id).to_string())
+        .collect();
+    let e = e
+        .detail("inserted", inserted)
+        .detail("updated", updated)
+        .detail("rejected", batch.rejected.len());
+    (e, inserted, updated)
 }

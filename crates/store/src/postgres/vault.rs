@@ -47,11 +47,11 @@ fn number(ix: &HashMap<String, i32>, skey: &str) -> Result<i32> {
         .ok_or_else(|| StoreError::Db(format!("search key '{skey}' has no number")))
 }
 
-/// Blind-index entries as three parallel arrays, sorted (so each batch walks
-/// the index forwards).
+/// Stale blind-index entries of replaced or deleted records, removed in one
+/// statement, sorted (so the delete walks the index forwards).
 #[derive(Default)]
 struct Entries {
-    rows: Vec<(i32, Token, i64)>,
+    rows: Vec<Entry<i32>>,
 }
 
 impl Entries {
@@ -61,10 +61,7 @@ impl Entries {
         tokens: &[(String, Token)],
         rid: i64,
     ) -> Result<()> {
-        for (k, t) in tokens {
-            self.rows.push((number(ix, k)?, *t, rid));
-        }
-        Ok(())
+        entries_of(ix, tokens, rid, &mut self.rows)
     }
 
     fn delete(self, tx: &mut impl Queries) -> Result<()> {
