@@ -519,8 +519,7 @@ fn trees(
             let head = heads.get(log).cloned().unwrap_or_default();
             let cached = cache
                 .get(log)
-                .filter(|(t, last)| t.size() == head.size && *last == head.hash)
-                .map(|(t, _)| t.clone());
+                .and_then(|(t, last)| caught_up(store, log, t, last, &head));
             let tree = cached.unwrap_or_else(|| {
                 proofs::frontier(store, log, head.size)
                     .unwrap_or_else(|_| rebuild(store, log, &head))
@@ -528,6 +527,45 @@ fn trees(
             (log.clone(), (tree, head.hash))
         })
         .collect()
+}
+
+/// At most this many events appended by other processes are read to bring
+/// a cached tree up to date; beyond that the frontier is read instead.
+const CATCH_UP_MAX: u64 = 4096;
+
+/// The cached `tree` (ending with hash `last`) brought to `head`: as it is
+/// when nobody else appended since, or extended by the hashes of the events
+/// other processes appended meanwhile — one range read. Nodes running
+/// several servers on one database take turns appending to a log, so the
+/// head rarely stays where a writer left it, and reading the frontier
+/// afresh cost a query per level (~10 round trips while holding the log's
+/// lock on PostgreSQL). None when the head is not a continuation of the
+/// tree (then the frontier is read).
+fn caught_up(
+    store: &dyn AuditStore,
+    log: &str,
+    tree: &Frontier,
+    last: &[u8; 32],
+    head: &LogHead,
+) -> Option<Frontier> {
+    let gap = head.size.checked_sub(tree.size())?;
+    if gap == 0 {
+        return (*last == head.hash).then(|| tree.clone());
+    }
+    if gap > CATCH_UP_MAX {
+        return None;
+    }
+    let leaves = store.leaves(log, tree.size(), gap).ok()?;
+    if leaves.len() as u64 != gap || leaves.last() != Some(&head.hash) {
+        return None;
+    }
+    let mut tree = tree.clone();
+    for leaf in leaves {
+        // The subtrees this completes were stored by the process that
+        // appended the leaf.
+        tree.push(leaf);
+    }
+    Some(tree)
 }
 
 /// Recomputes a log's frontier from its events in sequence order.

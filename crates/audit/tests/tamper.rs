@@ -442,6 +442,53 @@ fn chains_stay_gapless_with_several_writers() {
     );
 }
 
+#[test]
+fn writers_taking_turns_extend_each_others_trees() {
+    // Two processes' writers on one log, in runs of every length from 1 to
+    // 20 (so each catches up over gaps that complete stored subtrees and
+    // gaps that do not): every checkpoint either signs must be the root of
+    // the log as it stood, and every stored subtree must match the leaves.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let open = || {
+        AuditLog::start(
+            Arc::new(SqliteAudit::open(&path, 5000).unwrap()),
+            signer(),
+            Default::default(),
+        )
+        .unwrap()
+    };
+    let writers = [open(), open()];
+    let mut n = 0u64;
+    for run in 1..=20 {
+        let w = &writers[run % 2];
+        for _ in 0..run {
+            n += 1;
+            let e = Event::new("user:t", "record.read", Decision::Allow, format!("n{n}"));
+            w.append(e.tenant("acme")).unwrap();
+        }
+        // A checkpoint after each run: signed over the writer's tree.
+        w.flush().unwrap();
+    }
+    let store = SqliteAudit::open(&path, 1000).unwrap();
+    let r = verify(&store, None, &trust()).unwrap();
+    assert!(r.ok, "{:?}", r.logs);
+    assert_eq!(r.events, n);
+    assert!(r.logs[0].checkpoints >= 20, "{:?}", r.logs);
+    let leaves: Vec<[u8; 32]> = (1..)
+        .map_while(|seq| store.event("tenant/acme", seq).unwrap())
+        .map(|r| r.hash)
+        .collect();
+    let mut sub = mamori_audit::proofs::subtree(&store, "tenant/acme");
+    for (a, b) in [(0, 16), (16, 32), (0, 64), (64, 128), (0, 128), (128, 192)] {
+        assert_eq!(
+            sub(a, b).unwrap(),
+            mamori_audit::merkle::root(&leaves[a as usize..b as usize]),
+            "[{a}, {b})"
+        );
+    }
+}
+
 /// Reads event `seq` of acme: its body and stored hash.
 fn row(c: &Connection, seq: u64) -> (Vec<u8>, [u8; 32]) {
     c.query_row(

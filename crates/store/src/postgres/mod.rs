@@ -382,8 +382,15 @@ impl Pool {
         };
         // The schema is checked to be a plain identifier; the server then
         // resolves every unqualified name there (and nowhere else first).
+        // Generic plans: every statement is prepared once per connection,
+        // and left to choose, the server planned the lookup's statements
+        // afresh for every execution (a custom plan per value: 40 % of its
+        // CPU under the lookup benchmark, BENCHMARKS.md). They are point
+        // lookups and key-ordered scans whose best plan does not depend on
+        // the values bound.
         client.batch_execute(&format!(
-            "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC'; {}",
+            "SET search_path TO {}, pg_catalog; SET TIME ZONE 'UTC'; \
+             SET plan_cache_mode = force_generic_plan; {}",
             self.opts.schema, self.session
         ))?;
         Ok(Conn {
