@@ -19,6 +19,7 @@ mod lease;
 mod schema;
 mod users;
 mod vault;
+mod watch;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -449,6 +450,9 @@ pub struct PgStore {
     /// Connections whose commits do not wait for the disk: budget charges
     /// only (postgres/budgets.rs says why).
     budget_pool: Pool,
+    /// Who owns which token, as of a governance revision: served from here
+    /// while the watch confirms that revision (watch.rs).
+    tokens: users::TokenCache,
 }
 
 /// Whether `url` names a PostgreSQL database (rather than the SQLite files).
@@ -490,10 +494,16 @@ impl PgStore {
             pool_size: (opts.pool_size / 2).max(2),
             ..opts.clone()
         };
+        // Named so an administrator can tell the listening connection apart.
+        let mut watch = Pool::new(url, budget.clone(), "")?;
+        watch
+            .config
+            .application_name(&format!("mamori watch {}", opts.schema));
         Ok(Self {
             lease_spare: Mutex::new(None),
             pool: Pool::new(url, opts, "")?,
-            budget_pool: Pool::new(url, budget, "SET synchronous_commit = off;")?,
+            budget_pool: Pool::new(url, budget.clone(), "SET synchronous_commit = off;")?,
+            tokens: users::TokenCache::new(watch),
         })
     }
 

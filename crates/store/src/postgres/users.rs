@@ -1,4 +1,11 @@
-use super::{PgStore, map};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use super::watch::Watch;
+use super::{PgStore, Pool, map};
 use crate::{
     Assignment, Result, StoreError, UserRow, UserStore,
     rows::{self, ALL_SEGMENTS, USER_COLS},
@@ -54,6 +61,9 @@ impl UserStore for PgStore {
     }
 
     fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>> {
+        if let Some(known) = self.tokens.get(hash) {
+            return Ok(Some(known));
+        }
         let found = self.conn()?.query_opt(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
                     u.leaves_at, u.suspended_at, (SELECT rev FROM governance_rev WHERE id = 1)
@@ -61,9 +71,13 @@ impl UserStore for PgStore {
              WHERE t.hash = $1 AND t.revoked_at IS NULL",
             &[&&hash[..]],
         )?;
-        found
-            .map(|r| Ok((rows::user(&r)?, rows::Cols::u64(&r, 8)?)))
-            .transpose()
+        let found: Option<(UserRow, u64)> = found
+            .map(|r| Ok::<_, StoreError>((rows::user(&r)?, rows::Cols::u64(&r, 8)?)))
+            .transpose()?;
+        if let Some(found) = &found {
+            self.tokens.put(hash, found);
+        }
+        Ok(found)
     }
 
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
@@ -71,6 +85,7 @@ impl UserStore for PgStore {
             "UPDATE api_tokens SET revoked_at = $2 WHERE login = $1 AND revoked_at IS NULL",
             &[&login, &at],
         )?;
+        self.tokens.forget();
         Ok(n as usize)
     }
 
@@ -123,6 +138,7 @@ impl UserStore for PgStore {
             "UPDATE users SET suspended_at = $2 WHERE login = $1",
             &[&login, &at],
         )?;
+        self.tokens.forget();
         found_user(n, login)
     }
 
@@ -157,4 +173,77 @@ fn found_user(updated: u64, login: &str) -> Result<()> {
         return Err(StoreError::NotFound(format!("user '{login}'")));
     }
     Ok(())
+}
+
+/// Tokens already resolved, each with the governance revision it was read
+/// at. An entry answers only while the watch confirms that very revision,
+/// and every change to users, tokens or anything else governing access
+/// bumps it (watch.rs says how quickly another node's change is seen).
+pub(crate) struct TokenCache {
+    /// The pool the watch connects with, until it is started: on the second
+    /// lookup, since a process that authenticates once (a CLI command)
+    /// gains nothing from a cache and a listening connection.
+    pool: Mutex<Option<Pool>>,
+    watch: OnceLock<Watch>,
+    lookups: AtomicU64,
+    entries: Mutex<HashMap<[u8; 32], (UserRow, u64)>>,
+}
+
+/// Most tokens remembered; the cache starts afresh when full.
+const TOKENS_KEPT: usize = 10_000;
+
+impl TokenCache {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self {
+            pool: Mutex::new(Some(pool)),
+            watch: OnceLock::new(),
+            lookups: AtomicU64::new(0),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The owner of the token with this hash, if remembered at the current
+    /// revision.
+    fn get(&self, hash: &[u8; 32]) -> Option<(UserRow, u64)> {
+        let rev = self.current()?;
+        let entries = self.entries.lock();
+        let (user, at) = entries.get(hash)?;
+        (*at == rev).then(|| (user.clone(), rev))
+    }
+
+    fn current(&self) -> Option<u64> {
+        if let Some(watch) = self.watch.get() {
+            return watch.current();
+        }
+        if self.lookups.fetch_add(1, Ordering::Relaxed) >= 1 {
+            if let Some(pool) = self.pool.lock().take() {
+                match Watch::start(pool) {
+                    Ok(watch) => {
+                        let _ = self.watch.set(watch);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "tokens will be read from the database each time")
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn put(&self, hash: &[u8; 32], found: &(UserRow, u64)) {
+        let mut entries = self.entries.lock();
+        if entries.len() >= TOKENS_KEPT {
+            entries.clear();
+        }
+        entries.insert(*hash, found.clone());
+    }
+
+    /// Forgets everything: this process has just taken someone's access
+    /// away, and its next request must not wait for the notification.
+    pub(crate) fn forget(&self) {
+        if let Some(watch) = self.watch.get() {
+            watch.forget();
+        }
+        self.entries.lock().clear();
+    }
 }

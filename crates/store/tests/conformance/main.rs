@@ -40,6 +40,7 @@ conformance!(
     records::a_commit_group_sees_its_own_writes_and_keeps_batches_whole,
     records::a_commit_group_indexes_each_record_by_its_last_write,
     people::users_tokens_and_assignments,
+    people::revoked_tokens_and_suspensions_reach_every_process,
     people::vendors_training_and_compliance,
     people::requests_move_by_compare_and_set,
     people::full_access_follows_its_nomination,

@@ -5,6 +5,83 @@ use mamori_store::{
 
 use crate::fixtures::{Stores, step, tenant, user};
 
+/// Polls `f` until it holds or `within` has passed; whether it held.
+fn soon(within: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A server may answer "whose token is this?" from memory (PostgreSQL
+/// does, while its watch confirms the governance revision): a token revoked
+/// or a person suspended by another process must still be refused — well
+/// within a second, i.e. when the change is announced, not at a heartbeat —
+/// and by the process that made the change at once.
+pub fn revoked_tokens_and_suspensions_reach_every_process(s: &Stores) {
+    let a = &*s.db;
+    let (b, _) = s.another_process();
+    user(a, "op1", "operator");
+    let warm = |hash: &[u8; 32]| {
+        // Enough lookups to start the watch and for it to read the revision.
+        for _ in 0..20 {
+            assert!(a.user_by_token(hash).unwrap().is_some());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    let prompt = std::time::Duration::from_millis(500);
+
+    a.add_token("op1", &[1; 32], 1).unwrap();
+    warm(&[1; 32]);
+    b.revoke_tokens("op1", 2).unwrap();
+    assert!(
+        soon(prompt, || a.user_by_token(&[1; 32]).unwrap().is_none()),
+        "a token revoked by another process is still accepted"
+    );
+
+    a.add_token("op1", &[2; 32], 3).unwrap();
+    warm(&[2; 32]);
+    b.set_suspended("op1", Some(4)).unwrap();
+    assert!(
+        soon(prompt, || a
+            .user_by_token(&[2; 32])
+            .unwrap()
+            .is_some_and(|(u, _)| u.suspended_at == Some(4))),
+        "a suspension by another process is not seen"
+    );
+    b.set_suspended("op1", None).unwrap();
+
+    a.add_token("op1", &[3; 32], 5).unwrap();
+    warm(&[3; 32]);
+    a.revoke_tokens("op1", 6).unwrap();
+    assert!(a.user_by_token(&[3; 32]).unwrap().is_none());
+
+    if s.is_postgres() {
+        // The watch's connection dies (a restarted database, a killed
+        // backend) and the revocation's announcement is lost with it:
+        // memory serves only while the watch is connected, so the refusal
+        // comes at once, not when the watch has reconnected (a second on).
+        a.add_token("op1", &[4; 32], 7).unwrap();
+        warm(&[4; 32]);
+        s.raw_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = 'mamori watch ' || current_schema()",
+        )
+        .unwrap();
+        b.revoke_tokens("op1", 8).unwrap();
+        assert!(
+            soon(prompt, || a.user_by_token(&[4; 32]).unwrap().is_none()),
+            "a revoked token is accepted after the watch lost its connection"
+        );
+    }
+}
+
 pub fn users_tokens_and_assignments(s: &Stores) {
     let db = &*s.db;
     tenant(db, "acme");
