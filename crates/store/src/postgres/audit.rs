@@ -20,30 +20,72 @@ const DIALECT: rows::Dialect = rows::Dialect {
     field_is: |f, p| format!("convert_from(body, 'UTF8')::jsonb ->> '{f}' = {p}"),
 };
 
-const LOG_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('mamori.audit/' || current_schema() || '/' || $1, 0))";
+/// Takes `log`'s sequencer lock (until the transaction ends). Sent over the
+/// simple protocol together with `BEGIN`, so the name is a quoted literal.
+fn log_lock(log: &str) -> String {
+    format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('mamori.audit/' || current_schema() || '/' || '{}', 0));",
+        log.replace('\'', "''")
+    )
+}
 
-/// Where `log` ends: its last event and its latest checkpoint.
-fn head(tx: &mut super::Tx<'_>, log: &str) -> Result<Option<LogHead>> {
-    let Some(last) = tx.query_opt(
-        "SELECT seq, hash FROM audit_events WHERE log = $1 ORDER BY seq DESC LIMIT 1",
+/// Where `log` ends: its last event and its latest checkpoint, in one
+/// statement (after the lock: a statement's snapshot is taken as it starts,
+/// so the head must not be read by the statement that waits for the lock).
+fn head(c: &mut Conn, log: &str) -> Result<Option<LogHead>> {
+    let found = c.query(
+        "SELECT e.seq, e.hash, k.size, k.ts FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events WHERE log = $1
+                            ORDER BY seq DESC LIMIT 1) e ON true
+         LEFT JOIN LATERAL (SELECT size, ts FROM audit_checkpoints WHERE log = $1
+                            ORDER BY size DESC LIMIT 1) k ON true",
         &[&log],
-    )?
-    else {
+    )?;
+    let Some(r) = found.first() else {
         return Ok(None);
     };
-    let checkpoint = tx
-        .query_opt(
-            "SELECT size, ts FROM audit_checkpoints WHERE log = $1 ORDER BY size DESC LIMIT 1",
-            &[&log],
-        )?
-        .map(|r| Ok::<_, crate::StoreError>((r.u64(0)?, r.int(1)?)))
-        .transpose()?;
+    if r.opt_int(0)?.is_none() {
+        return Ok(None);
+    }
+    let checkpoint = match r.opt_int(3)? {
+        Some(ts) => Some((r.u64(2)?, ts)),
+        None => None,
+    };
     Ok(Some(LogHead {
-        size: last.u64(0)?,
-        hash: last.hash(1)?,
+        size: r.u64(0)?,
+        hash: r.hash(1)?,
         checkpoint,
     }))
 }
+
+/// A transaction begun by hand (with the logs' locks in the same round
+/// trip); rolled back unless committed.
+struct Appending<'a> {
+    conn: super::Pooled<'a>,
+    committed: bool,
+}
+
+impl Drop for Appending<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // A connection that cannot roll back is broken and is not pooled.
+            let _ = self.conn.batch("ROLLBACK");
+        }
+    }
+}
+
+/// Every row of a batch in one statement (each array may be empty).
+const INSERT_BATCH: &str = "WITH
+  e AS (INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::bytea[], $9::bytea[])),
+  n AS (INSERT INTO audit_nodes (log, level, idx, hash)
+        SELECT * FROM unnest($10::text[], $11::int[], $12::bigint[], $13::bytea[])
+        ON CONFLICT DO NOTHING),
+  k AS (INSERT INTO audit_checkpoints (log, size, ts, note)
+        SELECT * FROM unnest($14::text[], $15::bigint[], $16::bigint[], $17::text[])
+        ON CONFLICT DO NOTHING)
+SELECT 1";
 
 fn node(c: &mut Conn, log: &str, level: u32, index: u64) -> Result<Option<[u8; 32]>> {
     let index = big(index)?;
@@ -65,73 +107,77 @@ fn node(c: &mut Conn, log: &str, level: u32, index: u64) -> Result<Option<[u8; 3
     .transpose()
 }
 
+fn insert_batch(c: &mut Conn, batch: &AuditBatch) -> Result<()> {
+    let (ev, nodes, cps) = (&batch.events, &batch.nodes, &batch.checkpoints);
+    if ev.is_empty() && nodes.is_empty() && cps.is_empty() {
+        return Ok(());
+    }
+    let seqs = ev
+        .iter()
+        .map(|e| big(e.seq))
+        .collect::<Result<Vec<i64>>>()?;
+    let idx = nodes
+        .iter()
+        .map(|n| big(n.index))
+        .collect::<Result<Vec<i64>>>()?;
+    let sizes = cps
+        .iter()
+        .map(|k| big(k.size))
+        .collect::<Result<Vec<i64>>>()?;
+    c.execute(
+        INSERT_BATCH,
+        &[
+            &ev.iter().map(|e| e.log.as_str()).collect::<Vec<_>>(),
+            &seqs,
+            &ev.iter().map(|e| e.ts).collect::<Vec<_>>(),
+            &ev.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
+            &ev.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            &ev.iter().map(|e| e.tenant.as_deref()).collect::<Vec<_>>(),
+            &ev.iter().map(|e| e.decision.as_str()).collect::<Vec<_>>(),
+            &ev.iter().map(|e| e.body.as_slice()).collect::<Vec<_>>(),
+            &ev.iter().map(|e| &e.hash[..]).collect::<Vec<_>>(),
+            &nodes.iter().map(|n| n.log.as_str()).collect::<Vec<_>>(),
+            &nodes.iter().map(|n| n.level as i32).collect::<Vec<_>>(),
+            &idx,
+            &nodes.iter().map(|n| &n.hash[..]).collect::<Vec<_>>(),
+            &cps.iter().map(|k| k.log.as_str()).collect::<Vec<_>>(),
+            &sizes,
+            &cps.iter().map(|k| k.ts).collect::<Vec<_>>(),
+            &cps.iter().map(|k| k.note.as_str()).collect::<Vec<_>>(),
+        ],
+    )?;
+    Ok(())
+}
+
 impl AuditStore for PgStore {
     fn append(&self, logs: &[String], build: &mut dyn FnMut(&Heads) -> AuditBatch) -> Result<()> {
-        let mut c = self.conn()?;
-        let mut tx = c.tx()?;
+        // Four round trips whatever the batch: begin and lock, read the
+        // heads, insert everything, commit. The lock is held across them, so
+        // each one is time other nodes' appenders wait.
         // In name order, so two appenders of overlapping logs cannot deadlock.
         let mut order: Vec<&String> = logs.iter().collect();
         order.sort_unstable();
         order.dedup();
+        let mut begin = String::from("BEGIN;");
+        for log in &order {
+            begin.push_str(&log_lock(log));
+        }
+        let mut tx = Appending {
+            conn: self.conn()?,
+            committed: false,
+        };
+        tx.conn.batch(&begin)?;
         let mut heads = Heads::new();
         for log in order {
-            tx.execute(LOG_LOCK, &[log])?;
-            if let Some(h) = head(&mut tx, log)? {
+            if let Some(h) = head(&mut tx.conn, log)? {
                 heads.insert(log.clone(), h);
             }
         }
         let batch = build(&heads);
-        // One statement per kind of row, whatever the batch's size.
-        let ev = &batch.events;
-        if !ev.is_empty() {
-            let seqs = ev
-                .iter()
-                .map(|e| big(e.seq))
-                .collect::<Result<Vec<i64>>>()?;
-            tx.execute(
-                "INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                                      $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
-                &[
-                    &ev.iter().map(|e| e.log.as_str()).collect::<Vec<_>>(),
-                    &seqs,
-                    &ev.iter().map(|e| e.ts).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| e.tenant.as_deref()).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| e.decision.as_str()).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| e.body.as_slice()).collect::<Vec<_>>(),
-                    &ev.iter().map(|e| &e.hash[..]).collect::<Vec<_>>(),
-                ],
-            )?;
-        }
-        let nodes = &batch.nodes;
-        if !nodes.is_empty() {
-            let idx = nodes
-                .iter()
-                .map(|n| big(n.index))
-                .collect::<Result<Vec<i64>>>()?;
-            tx.execute(
-                "INSERT INTO audit_nodes (log, level, idx, hash)
-                 SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[])
-                 ON CONFLICT DO NOTHING",
-                &[
-                    &nodes.iter().map(|n| n.log.as_str()).collect::<Vec<_>>(),
-                    &nodes.iter().map(|n| n.level as i32).collect::<Vec<_>>(),
-                    &idx,
-                    &nodes.iter().map(|n| &n.hash[..]).collect::<Vec<_>>(),
-                ],
-            )?;
-        }
-        for cp in &batch.checkpoints {
-            tx.execute(
-                &format!(
-                    "INSERT INTO audit_checkpoints ({CHECKPOINT_COLS}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-                ),
-                &[&cp.log, &big(cp.size)?, &cp.ts, &cp.note],
-            )?;
-        }
-        tx.commit()
+        insert_batch(&mut tx.conn, &batch)?;
+        tx.conn.batch("COMMIT")?;
+        tx.committed = true;
+        Ok(())
     }
 
     fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>> {

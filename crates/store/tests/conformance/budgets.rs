@@ -101,6 +101,49 @@ pub fn budgets_hold_under_racing_requests(s: &Stores) {
     assert_eq!(s.db.budget_used("day/op1/20000").unwrap(), 8);
 }
 
+/// Requests charging overlapping customers, each listing them in its own
+/// order, on two budgets: none fails (no deadlock between them) and each
+/// customer counts once per budget.
+pub fn overlapping_charges_in_any_order_count_each_customer_once(s: &Stores) {
+    let dbs: [Arc<dyn All>; 2] = if s.is_postgres() {
+        [s.db.clone(), s.another_process().0]
+    } else {
+        [s.db.clone(), s.db.clone()]
+    };
+    let start = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (db, start) = (dbs[usize::from(i) % 2].clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                // Five rounds of 40 new customers each, rotated by request,
+                // half of the requests listing them backwards.
+                for round in 0..5u8 {
+                    let mut mine: Vec<[u8; 16]> = (0..40u8)
+                        .map(|c| [(c + 5 * i) % 40 + 40 * round; 16])
+                        .collect();
+                    if i % 2 == 1 {
+                        mine.reverse();
+                    }
+                    let outcome = db
+                        .charge_budgets(&[
+                            charge("day/op1/20000", 1_000, &mine),
+                            charge("grant/g1", 1_000, &mine[..20]),
+                        ])
+                        .unwrap();
+                    assert_eq!(outcome, ChargeOutcome::Charged);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(s.db.budget_used("day/op1/20000").unwrap(), 200);
+    // The first 20 of each rotation together cover all 40 of a round.
+    assert_eq!(s.db.budget_used("grant/g1").unwrap(), 200);
+}
+
 /// One process at a time leads a job; the lease passes on when dropped.
 pub fn a_lease_is_held_by_one_process_at_a_time(s: &Stores) {
     let (other, _) = s.another_process();

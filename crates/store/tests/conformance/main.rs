@@ -57,6 +57,7 @@ conformance!(
     audit::audit_appenders_in_two_processes_stay_gapless,
     budgets::budgets_charge_distinct_customers_all_or_nothing,
     budgets::budgets_hold_under_racing_requests,
+    budgets::overlapping_charges_in_any_order_count_each_customer_once,
     budgets::a_lease_is_held_by_one_process_at_a_time,
     concurrency::full_access_cap_holds_under_racing_approvals,
     concurrency::an_export_is_packaged_and_taken_once_under_races,
