@@ -324,7 +324,7 @@ impl BulkWrite for Bulk<'_> {
                 // If even this fails, the transaction stays aborted and every
                 // later statement of the group says so.
                 let undo = if first {
-                    "ROLLBACK; BEGIN"
+                    "ROLLBACK; BEGIN; SET LOCAL plan_cache_mode = auto"
                 } else {
                     "ROLLBACK TO SAVEPOINT batch"
                 };
@@ -495,7 +495,11 @@ impl VaultStore for PgStore {
 
     fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>> {
         let mut conn = self.conn()?;
-        conn.batch("BEGIN")?;
+        // The server's own choice of plans for a group's statements (not
+        // the connection's generic ones): each runs on arrays of thousands
+        // of rows, where planning for the values costs nothing by
+        // comparison, and the import ran ~4 % slower on generic plans.
+        conn.batch("BEGIN; SET LOCAL plan_cache_mode = auto")?;
         Ok(Box::new(Bulk {
             conn,
             tenant: tenant.to_owned(),
