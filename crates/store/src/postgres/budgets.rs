@@ -1,7 +1,8 @@
 //! Budgets shared by every node: a row per budget (locked while a request
 //! charges it) and a row per customer charged, so that two nodes cannot both
-//! spend the last unit and a customer shown twice costs once. A charge is one
-//! call of `mamori_charge_budgets` (schema.rs).
+//! spend the last unit and a customer shown twice costs once. Requests that
+//! arrive together are charged in one call of `mamori_charge_batch`
+//! (schema.rs).
 //!
 //! A charge commits asynchronously (its connections run with
 //! `synchronous_commit = off`): one person's concurrent requests queue on their budget's
@@ -11,49 +12,187 @@
 //! appends stay synchronous); those reads remain in the log, which seeds the
 //! budgets when a process next starts.
 
-use super::{PgStore, big};
-use crate::{BudgetCharge, BudgetStore, ChargeOutcome, Result, rows::Cols};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
-const CHARGE: &str =
-    "SELECT exceeded::bigint, used, would_be FROM mamori_charge_budgets($1, $2, $3, $4, $5)";
+use parking_lot::{Condvar, Mutex};
 
-impl PgStore {
-    /// Charges `charges` (limits as given); returns the outcome.
+use super::{PgStore, Pool, big};
+use crate::{BudgetCharge, BudgetStore, ChargeOutcome, Result, StoreError, rows::Cols};
+
+const CHARGE_BATCH: &str = "SELECT req::bigint, exceeded::bigint, used, would_be
+     FROM mamori_charge_batch($1, $2, $3, $4, $5, $6) ORDER BY req";
+
+/// Most requests charged in one call.
+const MAX_BATCH: usize = 64;
+
+/// One request's charges, owned, its budgets in name order.
+struct Job {
+    budgets: Vec<(String, i64, i64)>,
+    records: Vec<Vec<[u8; 16]>>,
+    /// Position in name order → the caller's index.
+    order: Vec<usize>,
+    answer: Arc<Answer>,
+}
+
+#[derive(Default)]
+struct Answer {
+    outcome: Mutex<Option<Result<ChargeOutcome>>>,
+    ready: Condvar,
+}
+
+impl Answer {
+    fn put(&self, outcome: Result<ChargeOutcome>) {
+        *self.outcome.lock() = Some(outcome);
+        self.ready.notify_one();
+    }
+
+    fn wait(&self) -> Result<ChargeOutcome> {
+        let mut outcome = self.outcome.lock();
+        loop {
+            if let Some(o) = outcome.take() {
+                return o;
+            }
+            self.ready.wait(&mut outcome);
+        }
+    }
+}
+
+/// Charges the requests that arrive together in one call of
+/// `mamori_charge_batch` (schema.rs), on a thread of its own, as the audit
+/// log commits in groups: the charge's round trip was the largest single
+/// cost of a lookup (BENCHMARKS.md). Each request stays all or nothing on
+/// its own; a failed call fails every request of its batch (closed).
+pub(crate) struct Charger {
+    pool: Arc<Pool>,
+    /// Started by the first charge.
+    queue: Mutex<Option<Sender<Job>>>,
+}
+
+impl Charger {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self {
+            pool: Arc::new(pool),
+            queue: Mutex::new(None),
+        }
+    }
+
     fn charge(&self, charges: &[BudgetCharge<'_>]) -> Result<ChargeOutcome> {
         // By budget name, so that two requests charging the same budgets
         // lock them in the same order.
         let mut order: Vec<usize> = (0..charges.len()).collect();
         order.sort_by(|a, b| charges[*a].budget.cmp(&charges[*b].budget));
-        let mut names = Vec::with_capacity(order.len());
-        let mut limits = Vec::with_capacity(order.len());
-        let mut untils = Vec::with_capacity(order.len());
-        let (mut owner, mut records): (Vec<i32>, Vec<&[u8]>) = (Vec::new(), Vec::new());
-        for (k, i) in order.iter().enumerate() {
-            let ch = &charges[*i];
-            names.push(ch.budget.as_str());
-            limits.push(big(ch.limit).unwrap_or(i64::MAX));
-            untils.push(ch.until);
-            for r in ch.records {
-                owner.push(k as i32 + 1);
+        let job = Job {
+            budgets: order
+                .iter()
+                .map(|i| {
+                    let c = &charges[*i];
+                    (c.budget.clone(), big(c.limit).unwrap_or(i64::MAX), c.until)
+                })
+                .collect(),
+            records: order.iter().map(|i| charges[*i].records.to_vec()).collect(),
+            order,
+            answer: Arc::default(),
+        };
+        let answer = Arc::clone(&job.answer);
+        self.sender()?
+            .send(job)
+            .map_err(|_| StoreError::Db("the budget charger stopped".into()))?;
+        answer.wait()
+    }
+
+    fn sender(&self) -> Result<Sender<Job>> {
+        let mut queue = self.queue.lock();
+        if let Some(tx) = &*queue {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = channel();
+        let pool = Arc::clone(&self.pool);
+        std::thread::Builder::new()
+            .name("pg-charges".into())
+            .spawn(move || run(&pool, &rx))
+            .map_err(|e| StoreError::Db(format!("cannot start the budget charger: {e}")))?;
+        *queue = Some(tx.clone());
+        Ok(tx)
+    }
+}
+
+/// Until the store is dropped: takes what is queued, charges it, answers.
+fn run(pool: &Pool, rx: &Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match charge_batch(pool, &jobs) {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.iter().zip(outcomes) {
+                    job.answer.put(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                for job in &jobs {
+                    job.answer.put(Err(StoreError::Db(e.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One call for every job: each job's outcome, in order.
+fn charge_batch(pool: &Pool, jobs: &[Job]) -> Result<Vec<ChargeOutcome>> {
+    let (mut req, mut names, mut limits, mut untils) = (vec![], vec![], vec![], vec![]);
+    let (mut owner, mut records): (Vec<i32>, Vec<&[u8]>) = (vec![], vec![]);
+    for (n, job) in jobs.iter().enumerate() {
+        for ((name, limit, until), recs) in job.budgets.iter().zip(&job.records) {
+            req.push(n as i32 + 1);
+            names.push(name.as_str());
+            limits.push(*limit);
+            untils.push(*until);
+            let k = names.len() as i32;
+            for r in recs {
+                owner.push(k);
                 records.push(&r[..]);
             }
         }
-        // One round trip: the call commits on its own, without waiting for the disk.
-        let row = self
-            .budget_conn()?
-            .query_opt(CHARGE, &[&names, &limits, &untils, &owner, &records])?;
-        let Some(row) = row else {
-            return Ok(ChargeOutcome::Charged);
+    }
+    // The call commits on its own, without waiting for the disk.
+    let rows = pool.get()?.query(
+        CHARGE_BATCH,
+        &[&req, &names, &limits, &untils, &owner, &records],
+    )?;
+    let mut outcomes = vec![ChargeOutcome::Charged; jobs.len()];
+    for row in rows {
+        let (n, exceeded) = (row.int(0)?, row.int(1)?);
+        let Some(job) = usize::try_from(n - 1).ok().and_then(|n| jobs.get(n)) else {
+            return Err(StoreError::Db(format!("budget charge: no request {n}")));
         };
-        let exceeded = row.int(0)?;
-        if exceeded == 0 {
+        if exceeded > 0 {
+            let index = usize::try_from(exceeded - 1)
+                .ok()
+                .and_then(|e| job.order.get(e))
+                .ok_or_else(|| StoreError::Db(format!("budget charge: no budget {exceeded}")))?;
+            outcomes[(n - 1) as usize] = ChargeOutcome::Exceeded {
+                index: *index,
+                used: row.u64(2)?,
+                would_be: row.u64(3)?,
+            };
+        }
+    }
+    Ok(outcomes)
+}
+
+impl PgStore {
+    /// Charges `charges` (limits as given); returns the outcome.
+    fn charge(&self, charges: &[BudgetCharge<'_>]) -> Result<ChargeOutcome> {
+        if charges.is_empty() {
             return Ok(ChargeOutcome::Charged);
         }
-        Ok(ChargeOutcome::Exceeded {
-            index: order[(exceeded - 1) as usize],
-            used: row.u64(1)?,
-            would_be: row.u64(2)?,
-        })
+        self.charger.charge(charges)
     }
 }
 

@@ -447,9 +447,9 @@ pub struct PgStore {
     /// attempt (a standby asks every few seconds; a new connection each
     /// time would cost the database a login each time).
     lease_spare: Mutex<Option<Client>>,
-    /// Connections whose commits do not wait for the disk: budget charges
-    /// only (postgres/budgets.rs says why).
-    budget_pool: Pool,
+    /// Budget charges, batched, on connections whose commits do not wait
+    /// for the disk (postgres/budgets.rs says why).
+    charger: budgets::Charger,
     /// Who owns which token, as of a governance revision: served from here
     /// while the watch confirms that revision (watch.rs).
     tokens: users::TokenCache,
@@ -502,7 +502,11 @@ impl PgStore {
         Ok(Self {
             lease_spare: Mutex::new(None),
             pool: Pool::new(url, opts, "")?,
-            budget_pool: Pool::new(url, budget.clone(), "SET synchronous_commit = off;")?,
+            charger: budgets::Charger::new(Pool::new(
+                url,
+                budget.clone(),
+                "SET synchronous_commit = off;",
+            )?),
             tokens: users::TokenCache::new(watch),
         })
     }
@@ -531,11 +535,6 @@ impl PgStore {
 
     pub(crate) fn conn(&self) -> Result<Pooled<'_>> {
         self.pool.get()
-    }
-
-    /// A connection for budget charges (asynchronous commit).
-    pub(crate) fn budget_conn(&self) -> Result<Pooled<'_>> {
-        self.budget_pool.get()
     }
 }
 

@@ -215,15 +215,15 @@ impl TokenCache {
         if let Some(watch) = self.watch.get() {
             return watch.current();
         }
-        if self.lookups.fetch_add(1, Ordering::Relaxed) >= 1 {
-            if let Some(pool) = self.pool.lock().take() {
-                match Watch::start(pool) {
-                    Ok(watch) => {
-                        let _ = self.watch.set(watch);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "tokens will be read from the database each time")
-                    }
+        if self.lookups.fetch_add(1, Ordering::Relaxed) >= 1
+            && let Some(pool) = self.pool.lock().take()
+        {
+            match Watch::start(pool) {
+                Ok(watch) => {
+                    let _ = self.watch.set(watch);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "tokens will be read from the database each time")
                 }
             }
         }
