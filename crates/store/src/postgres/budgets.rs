@@ -32,7 +32,44 @@ struct Job {
     records: Vec<Vec<[u8; 16]>>,
     /// Position in name order → the caller's index.
     order: Vec<usize>,
-    answer: Arc<Answer>,
+    /// Taken by the reply.
+    answer: Option<Arc<Answer>>,
+}
+
+impl Job {
+    /// A job for `charges`, not yet waited for.
+    fn new(charges: &[BudgetCharge<'_>]) -> Self {
+        // By budget name, so that two requests charging the same budgets
+        // lock them in the same order.
+        let mut order: Vec<usize> = (0..charges.len()).collect();
+        order.sort_by(|a, b| charges[*a].budget.cmp(&charges[*b].budget));
+        Self {
+            budgets: order
+                .iter()
+                .map(|i| {
+                    let c = &charges[*i];
+                    (c.budget.clone(), big(c.limit).unwrap_or(i64::MAX), c.until)
+                })
+                .collect(),
+            records: order.iter().map(|i| charges[*i].records.to_vec()).collect(),
+            order,
+            answer: None,
+        }
+    }
+
+    fn reply(&mut self, outcome: Result<ChargeOutcome>) {
+        if let Some(answer) = self.answer.take() {
+            answer.put(outcome);
+        }
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped unanswered (the charger thread panicked) fails its
+    /// request instead of leaving it waiting for ever.
+    fn drop(&mut self) {
+        self.reply(Err(StoreError::Db("the budget charger stopped".into())));
+    }
 }
 
 #[derive(Default)]
@@ -78,23 +115,9 @@ impl Charger {
     }
 
     fn charge(&self, charges: &[BudgetCharge<'_>]) -> Result<ChargeOutcome> {
-        // By budget name, so that two requests charging the same budgets
-        // lock them in the same order.
-        let mut order: Vec<usize> = (0..charges.len()).collect();
-        order.sort_by(|a, b| charges[*a].budget.cmp(&charges[*b].budget));
-        let job = Job {
-            budgets: order
-                .iter()
-                .map(|i| {
-                    let c = &charges[*i];
-                    (c.budget.clone(), big(c.limit).unwrap_or(i64::MAX), c.until)
-                })
-                .collect(),
-            records: order.iter().map(|i| charges[*i].records.to_vec()).collect(),
-            order,
-            answer: Arc::default(),
-        };
-        let answer = Arc::clone(&job.answer);
+        let answer = Arc::new(Answer::default());
+        let mut job = Job::new(charges);
+        job.answer = Some(Arc::clone(&answer));
         self.sender()?
             .send(job)
             .map_err(|_| StoreError::Db("the budget charger stopped".into()))?;
@@ -129,14 +152,14 @@ fn run(pool: &Pool, rx: &Receiver<Job>) {
         }
         match charge_batch(pool, &jobs) {
             Ok(outcomes) => {
-                for (job, outcome) in jobs.iter().zip(outcomes) {
-                    job.answer.put(Ok(outcome));
+                for (mut job, outcome) in jobs.into_iter().zip(outcomes) {
+                    job.reply(Ok(outcome));
                 }
             }
             Err(e) => {
                 let e = e.to_string();
-                for job in &jobs {
-                    job.answer.put(Err(StoreError::Db(e.clone())));
+                for mut job in jobs {
+                    job.reply(Err(StoreError::Db(e.clone())));
                 }
             }
         }
@@ -202,13 +225,16 @@ impl BudgetStore for PgStore {
     }
 
     fn seed_budget(&self, budget: &str, until: i64, records: &[[u8; 16]]) -> Result<()> {
-        self.charge(&[BudgetCharge {
+        // A day's reads at once, possibly many thousands: on a connection of
+        // its own, not in the charger's turn, where every other request of
+        // this process would wait for it.
+        let job = Job::new(&[BudgetCharge {
             budget: budget.to_owned(),
             limit: u64::MAX,
             records,
             until,
-        }])
-        .map(|_| ())
+        }]);
+        charge_batch(&self.pool, &[job]).map(|_| ())
     }
 
     fn budget_used(&self, budget: &str) -> Result<u64> {

@@ -490,23 +490,21 @@ impl PgStore {
     }
 
     fn pools(url: &str, opts: PgOptions) -> Result<Self> {
-        let budget = PgOptions {
-            pool_size: (opts.pool_size / 2).max(2),
+        // The budget charger and the governance watch each use one
+        // connection at a time, on a thread of their own.
+        let one = PgOptions {
+            pool_size: 1,
             ..opts.clone()
         };
         // Named so an administrator can tell the listening connection apart.
-        let mut watch = Pool::new(url, budget.clone(), "")?;
+        let mut watch = Pool::new(url, one.clone(), "")?;
         watch
             .config
             .application_name(&format!("mamori watch {}", opts.schema));
         Ok(Self {
             lease_spare: Mutex::new(None),
             pool: Pool::new(url, opts, "")?,
-            charger: budgets::Charger::new(Pool::new(
-                url,
-                budget.clone(),
-                "SET synchronous_commit = off;",
-            )?),
+            charger: budgets::Charger::new(Pool::new(url, one, "SET synchronous_commit = off;")?),
             tokens: users::TokenCache::new(watch),
         })
     }

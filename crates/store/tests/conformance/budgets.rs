@@ -68,15 +68,21 @@ pub fn budgets_charge_distinct_customers_all_or_nothing(s: &Stores) {
     assert_eq!(db.budget_used("day/op1/20000").unwrap(), 2);
 }
 
+/// Where racing requests run: two processes (nodes) on PostgreSQL; the one
+/// process an SQLite vault is served by, whose threads race.
+fn racers(s: &Stores) -> [Arc<dyn All>; 2] {
+    if s.is_postgres() {
+        [s.db.clone(), s.another_process().0]
+    } else {
+        [s.db.clone(), s.db.clone()]
+    }
+}
+
 /// Requests racing for the last units of one budget: exactly the limit is
 /// charged. On PostgreSQL the racers are two processes (nodes); an SQLite
 /// vault is served by one process, whose threads race here.
 pub fn budgets_hold_under_racing_requests(s: &Stores) {
-    let dbs: [Arc<dyn All>; 2] = if s.is_postgres() {
-        [s.db.clone(), s.another_process().0]
-    } else {
-        [s.db.clone(), s.db.clone()]
-    };
+    let dbs = racers(s);
     let start = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8u8)
         .map(|i| {
@@ -105,11 +111,7 @@ pub fn budgets_hold_under_racing_requests(s: &Stores) {
 /// order, on two budgets: none fails (no deadlock between them) and each
 /// customer counts once per budget.
 pub fn overlapping_charges_in_any_order_count_each_customer_once(s: &Stores) {
-    let dbs: [Arc<dyn All>; 2] = if s.is_postgres() {
-        [s.db.clone(), s.another_process().0]
-    } else {
-        [s.db.clone(), s.db.clone()]
-    };
+    let dbs = racers(s);
     let start = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8u8)
         .map(|i| {
