@@ -68,36 +68,38 @@ pub fn budgets_charge_distinct_customers_all_or_nothing(s: &Stores) {
     assert_eq!(db.budget_used("day/op1/20000").unwrap(), 2);
 }
 
-/// Where racing requests run: two processes (nodes) on PostgreSQL; the one
-/// process an SQLite vault is served by, whose threads race.
-fn racers(s: &Stores) -> [Arc<dyn All>; 2] {
-    if s.is_postgres() {
+/// Runs `request(i, db)` for i in 0..8 at once, released together, and
+/// returns their results in order. The racers are two processes (nodes) on
+/// PostgreSQL; on SQLite, the threads of the one process that serves a vault.
+fn race<T: Send + 'static>(s: &Stores, request: fn(u8, &dyn All) -> T) -> Vec<T> {
+    let dbs: [Arc<dyn All>; 2] = if s.is_postgres() {
         [s.db.clone(), s.another_process().0]
     } else {
         [s.db.clone(), s.db.clone()]
-    }
-}
-
-/// Requests racing for the last units of one budget: exactly the limit is
-/// charged. On PostgreSQL the racers are two processes (nodes); an SQLite
-/// vault is served by one process, whose threads race here.
-pub fn budgets_hold_under_racing_requests(s: &Stores) {
-    let dbs = racers(s);
+    };
     let start = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8u8)
         .map(|i| {
             let (db, start) = (dbs[usize::from(i) % 2].clone(), start.clone());
             std::thread::spawn(move || {
                 start.wait();
-                let mine = [[i; 16], [100 + i; 16]];
-                db.charge_budgets(&[charge("day/op1/20000", 9, &mine)])
-                    .unwrap()
+                request(i, &*db)
             })
         })
         .collect();
-    let charged = threads
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// Requests racing for the last units of one budget: exactly the limit is
+/// charged.
+pub fn budgets_hold_under_racing_requests(s: &Stores) {
+    let outcomes = race(s, |i, db| {
+        let mine = [[i; 16], [100 + i; 16]];
+        db.charge_budgets(&[charge("day/op1/20000", 9, &mine)])
+            .unwrap()
+    });
+    let charged = outcomes
         .into_iter()
-        .map(|t| t.join().unwrap())
         .filter(|o| *o == ChargeOutcome::Charged)
         .count();
     assert_eq!(
@@ -111,36 +113,25 @@ pub fn budgets_hold_under_racing_requests(s: &Stores) {
 /// order, on two budgets: none fails (no deadlock between them) and each
 /// customer counts once per budget.
 pub fn overlapping_charges_in_any_order_count_each_customer_once(s: &Stores) {
-    let dbs = racers(s);
-    let start = Arc::new(Barrier::new(8));
-    let threads: Vec<_> = (0..8u8)
-        .map(|i| {
-            let (db, start) = (dbs[usize::from(i) % 2].clone(), start.clone());
-            std::thread::spawn(move || {
-                start.wait();
-                // Five rounds of 40 new customers each, rotated by request,
-                // half of the requests listing them backwards.
-                for round in 0..5u8 {
-                    let mut mine: Vec<[u8; 16]> = (0..40u8)
-                        .map(|c| [(c + 5 * i) % 40 + 40 * round; 16])
-                        .collect();
-                    if i % 2 == 1 {
-                        mine.reverse();
-                    }
-                    let outcome = db
-                        .charge_budgets(&[
-                            charge("day/op1/20000", 1_000, &mine),
-                            charge("grant/g1", 1_000, &mine[..20]),
-                        ])
-                        .unwrap();
-                    assert_eq!(outcome, ChargeOutcome::Charged);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    race(s, |i, db| {
+        // Five rounds of 40 new customers each, rotated by request, half
+        // of the requests listing them backwards.
+        for round in 0..5u8 {
+            let mut mine: Vec<[u8; 16]> = (0..40u8)
+                .map(|c| [(c + 5 * i) % 40 + 40 * round; 16])
+                .collect();
+            if i % 2 == 1 {
+                mine.reverse();
+            }
+            let outcome = db
+                .charge_budgets(&[
+                    charge("day/op1/20000", 1_000, &mine),
+                    charge("grant/g1", 1_000, &mine[..20]),
+                ])
+                .unwrap();
+            assert_eq!(outcome, ChargeOutcome::Charged);
+        }
+    });
     assert_eq!(s.db.budget_used("day/op1/20000").unwrap(), 200);
     // The first 20 of each rotation together cover all 40 of a round.
     assert_eq!(s.db.budget_used("grant/g1").unwrap(), 200);
