@@ -58,22 +58,6 @@ fn head(c: &mut Conn, log: &str) -> Result<Option<LogHead>> {
     }))
 }
 
-/// A transaction begun by hand (with the logs' locks in the same round
-/// trip); rolled back unless committed.
-struct Appending<'a> {
-    conn: super::Pooled<'a>,
-    committed: bool,
-}
-
-impl Drop for Appending<'_> {
-    fn drop(&mut self) {
-        if !self.committed {
-            // A connection that cannot roll back is broken and is not pooled.
-            let _ = self.conn.batch("ROLLBACK");
-        }
-    }
-}
-
 /// Every row of a batch in one statement (each array may be empty).
 const INSERT_BATCH: &str = "WITH
   e AS (INSERT INTO audit_events (log, seq, ts, actor, action, tenant, decision, body, hash)
@@ -162,22 +146,16 @@ impl AuditStore for PgStore {
         for log in &order {
             begin.push_str(&log_lock(log));
         }
-        let mut tx = Appending {
-            conn: self.conn()?,
-            committed: false,
-        };
-        tx.conn.batch(&begin)?;
+        let mut tx = super::Begun::new(self.conn()?, &begin)?;
         let mut heads = Heads::new();
         for log in order {
-            if let Some(h) = head(&mut tx.conn, log)? {
+            if let Some(h) = head(&mut tx, log)? {
                 heads.insert(log.clone(), h);
             }
         }
         let batch = build(&heads);
-        insert_batch(&mut tx.conn, &batch)?;
-        tx.conn.batch("COMMIT")?;
-        tx.committed = true;
-        Ok(())
+        insert_batch(&mut tx, &batch)?;
+        tx.commit()
     }
 
     fn scan(&self, log: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>> {

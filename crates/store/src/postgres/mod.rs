@@ -272,6 +272,53 @@ impl Conn {
     }
 }
 
+/// A transaction begun by hand on a pooled connection — `BEGIN` sent in one
+/// batch with what must follow it at once (a lock, a setting), or kept open
+/// across calls (an import's commit group); rolled back unless committed.
+pub(crate) struct Begun<'a> {
+    conn: Pooled<'a>,
+    committed: bool,
+}
+
+impl<'a> Begun<'a> {
+    /// Sends `begin` (which starts with `BEGIN`) on `conn`.
+    pub(crate) fn new(mut conn: Pooled<'a>, begin: &str) -> Result<Self> {
+        conn.batch(begin)?;
+        Ok(Self {
+            conn,
+            committed: false,
+        })
+    }
+
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.conn.batch("COMMIT")?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Begun<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Begun<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+impl Drop for Begun<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // A connection that cannot roll back is broken and is not pooled.
+            let _ = self.conn.batch("ROLLBACK");
+        }
+    }
+}
+
 /// A bounded pool: at most `pool_size` connections, a waiter blocks until
 /// one is returned (or gives up after `acquire_timeout`). A connection that
 /// broke is dropped instead of returned.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{PgStore, Pooled, Queries, map};
+use super::{Begun, PgStore, Queries, map};
 use crate::pending::{Entry, PendingEntries};
 use crate::{
     BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
@@ -290,10 +290,9 @@ fn write_batch(
 /// blind-index entries inserted in key order at the commit
 /// ([`PendingEntries`]). Rolled back if dropped uncommitted.
 struct Bulk<'a> {
-    conn: Pooled<'a>,
+    conn: Begun<'a>,
     tenant: String,
     pending: PendingEntries<i32>,
-    committed: bool,
 }
 
 impl BulkWrite for Bulk<'_> {
@@ -334,20 +333,12 @@ impl BulkWrite for Bulk<'_> {
         }
     }
 
-    fn commit(mut self: Box<Self>) -> Result<()> {
-        insert_entries(&mut *self.conn, std::mem::take(&mut self.pending))?;
-        self.conn.batch("COMMIT")?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Bulk<'_> {
-    fn drop(&mut self) {
-        if !self.committed {
-            // A connection that cannot roll back is broken and is not pooled.
-            let _ = self.conn.batch("ROLLBACK");
-        }
+    fn commit(self: Box<Self>) -> Result<()> {
+        let Bulk {
+            mut conn, pending, ..
+        } = *self;
+        insert_entries(&mut *conn, pending)?;
+        conn.commit()
     }
 }
 
@@ -494,17 +485,15 @@ impl VaultStore for PgStore {
     }
 
     fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>> {
-        let mut conn = self.conn()?;
         // The server's own choice of plans for a group's statements (not
         // the connection's generic ones): each runs on arrays of thousands
         // of rows, where planning for the values costs nothing by
         // comparison, and the import ran ~4 % slower on generic plans.
-        conn.batch("BEGIN; SET LOCAL plan_cache_mode = auto")?;
+        let conn = Begun::new(self.conn()?, "BEGIN; SET LOCAL plan_cache_mode = auto")?;
         Ok(Box::new(Bulk {
             conn,
             tenant: tenant.to_owned(),
             pending: PendingEntries::default(),
-            committed: false,
         }))
     }
 
