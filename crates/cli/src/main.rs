@@ -207,8 +207,9 @@ enum KeyCmd {
     Rewrap {
         #[arg(long)]
         tenant: String,
-        #[arg(long, default_value_t = 1000)]
-        batch: usize,
+        /// Records per atomic batch (default: the import's `import.batch_size`).
+        #[arg(long)]
+        batch: Option<usize>,
     },
 }
 
@@ -600,7 +601,8 @@ fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<(
 }
 
 fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
-    let vault = datadir::open(dir)?.vault;
+    let opened = datadir::open(dir)?;
+    let vault = opened.vault;
     match cmd {
         KeyCmd::Rotate { tenant } => {
             let v = vault.rotate_key(&cli_actor(), &tenant)?;
@@ -609,6 +611,7 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
         KeyCmd::Rewrap { tenant, batch } => {
             let total = vault.tenant_summary(&tenant)?.records;
             let bar = out.progress(total, "rewrap");
+            let batch = batch.unwrap_or(opened.config.import.batch_size);
             let n = vault.rewrap(&cli_actor(), &tenant, batch, |p| {
                 bar.set_position(p.rewrapped)
             })?;

@@ -5,7 +5,8 @@ use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
 use mamori_store::{
-    Assignment, AuditQuery, KeyRow, RecordScan, TenantRow, TenantStatus, UserRow, WriteKind,
+    Assignment, AuditQuery, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus, UserRow,
+    WriteKind,
 };
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -15,7 +16,9 @@ use crate::{
     access::{Caller, prepare_write},
     error::{Result, VaultError},
     full_access::Assigned,
+    ingest::on_cores,
     sealed,
+    tenants::TenantState,
 };
 
 #[derive(Debug, Serialize)]
@@ -181,8 +184,10 @@ impl Vault {
     }
 
     /// Re-encrypts records written under older key versions with the current
-    /// one, `batch` at a time. Safe to interrupt and re-run: it picks up the
-    /// records still under an old version.
+    /// one, `batch` at a time: each batch audited, then written atomically.
+    /// While one batch is written, the next is read and re-sealed on every
+    /// core. Safe to interrupt and re-run: it picks up the records still under
+    /// an old version.
     pub fn rewrap(
         &self,
         actor: &str,
@@ -198,51 +203,81 @@ impl Vault {
         }
         let current = state.row.current_key_version;
         let total = self.store.count_records(tenant, None)?;
-        let mut after = [0u8; 16];
-        let mut done = 0u64;
-        loop {
-            let rows = self.store.scan_records(
-                tenant,
-                &RecordScan {
-                    segment: None,
-                    older_than_version: Some(current),
-                    after,
-                    limit: batch.max(1),
-                },
-            )?;
-            let Some(last) = rows.last() else { break };
-            after = last.id;
-            let mut writes = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let old = state.keys_for(row.key_version)?;
-                let plain = sealed::open(&old.data, &row.id, &row.sealed, |_| true)?;
-                let mut w = prepare_write(
-                    &state,
-                    Some(row.id),
-                    row.segment.clone(),
-                    &plain,
-                    row.updated_at,
-                )?;
-                w.kind = WriteKind::Replace;
-                writes.push(w);
-            }
-            let mut e = self
-                .admin_event(actor, "key.rewrap", Some(tenant))
-                .detail("key_version", current)
-                .detail("count", writes.len());
-            e.records = rows
-                .iter()
-                .map(|r| mamori_core::RecordId::from_bytes(r.id).to_string())
-                .collect();
-            self.audit.append(e)?;
-            self.store.write_records(tenant, &writes)?;
-            done += writes.len() as u64;
-            progress(&RewrapProgress {
-                rewrapped: done,
-                remaining_estimate: total.saturating_sub(done),
+        let (pages, resealed) = std::sync::mpsc::sync_channel::<Result<Vec<RecordWrite>>>(1);
+        std::thread::scope(|s| {
+            let state = &state;
+            s.spawn(move || {
+                let mut after = [0u8; 16];
+                loop {
+                    let page = self.reseal_page(state, current, &mut after, batch.max(1));
+                    let more = matches!(&page, Ok(w) if !w.is_empty());
+                    // The writer stops listening when it fails.
+                    if pages.send(page).is_err() || !more {
+                        return;
+                    }
+                }
             });
+            let mut done = 0u64;
+            for page in resealed {
+                let writes = page?;
+                if writes.is_empty() {
+                    break;
+                }
+                let mut e = self
+                    .admin_event(actor, "key.rewrap", Some(tenant))
+                    .detail("key_version", current)
+                    .detail("count", writes.len());
+                e.records = writes
+                    .iter()
+                    .map(|w| mamori_core::RecordId::from_bytes(w.record.id).to_string())
+                    .collect();
+                self.audit.append(e)?;
+                self.store.write_records(tenant, &writes)?;
+                done += writes.len() as u64;
+                progress(&RewrapProgress {
+                    rewrapped: done,
+                    remaining_estimate: total.saturating_sub(done),
+                });
+            }
+            Ok(done)
+        })
+    }
+
+    /// The next `limit` records after `after` still under a key version older
+    /// than `current`, decrypted and sealed again under `current` (empty when
+    /// none is left).
+    fn reseal_page(
+        &self,
+        state: &TenantState,
+        current: u32,
+        after: &mut [u8; 16],
+        limit: usize,
+    ) -> Result<Vec<RecordWrite>> {
+        let rows = self.store.scan_records(
+            &state.row.id,
+            &RecordScan {
+                segment: None,
+                older_than_version: Some(current),
+                after: *after,
+                limit,
+            },
+        )?;
+        if let Some(last) = rows.last() {
+            *after = last.id;
         }
-        Ok(done)
+        on_cores(&rows, |row| {
+            let old = state.keys_for(row.key_version)?;
+            let plain = sealed::open(&old.data, &row.id, &row.sealed, |_| true)?;
+            let mut w = prepare_write(
+                state,
+                Some(row.id),
+                row.segment.clone(),
+                &plain,
+                row.updated_at,
+            )?;
+            w.kind = WriteKind::Replace;
+            Ok(w)
+        })
     }
 
     /// Destroys the tenant's keys. Its records become unreadable for good.

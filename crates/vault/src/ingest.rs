@@ -201,33 +201,39 @@ impl Vault {
             .map(|ts| ts.iter().find_map(|t| found.get(t).copied()))
             .collect();
         let now = self.now();
-        let seal = |rows: &[ValidRow], existing: &[Option<[u8; 16]>]| {
-            rows.iter()
-                .zip(existing)
-                .map(|(r, e)| prepare_write(state, *e, r.segment.clone(), &r.fields, now))
-                .collect::<Result<Vec<_>>>()
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        if threads < 2 || rows.len() < PARALLEL_MIN_ROWS {
-            return seal(rows, &existing);
-        }
-        let chunk = rows.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = rows
-                .chunks(chunk)
-                .zip(existing.chunks(chunk))
-                .map(|(r, e)| s.spawn(move || seal(r, e)))
-                .collect();
-            let mut out = Vec::with_capacity(rows.len());
-            for h in handles {
-                let part = h
-                    .join()
-                    .map_err(|_| VaultError::Internal("an encryption thread panicked".into()))??;
-                out.extend(part);
-            }
-            Ok(out)
+        let rows: Vec<(&ValidRow, Option<[u8; 16]>)> = rows.iter().zip(existing).collect();
+        on_cores(&rows, |(r, e)| {
+            prepare_write(state, *e, r.segment.clone(), &r.fields, now)
         })
     }
+}
+
+/// `f` applied to every item, on several threads for many items (sealing a
+/// batch is CPU work), in the items' order.
+pub(crate) fn on_cores<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let run = |part: &[T]| part.iter().map(&f).collect::<Result<Vec<R>>>();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || items.len() < PARALLEL_MIN_ROWS {
+        return run(items);
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(|| run(part)))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| VaultError::Internal("an encryption thread panicked".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
 }
 
 /// Batches of one import written in one commit group (see
