@@ -612,7 +612,8 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
             let total = vault.tenant_summary(&tenant)?.records;
             let bar = out.progress(total, "rewrap");
             let batch = batch.unwrap_or(opened.config.import.batch_size);
-            let n = vault.rewrap(&cli_actor(), &tenant, batch, |p| {
+            let group = opened.config.import.group_records;
+            let n = vault.rewrap(&cli_actor(), &tenant, batch, group, |p| {
                 bar.set_position(p.rewrapped)
             })?;
             bar.finish_and_clear();

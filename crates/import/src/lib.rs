@@ -13,7 +13,6 @@ use std::{
     fs::File,
     io::{BufReader, Read},
     path::Path,
-    time::Instant,
 };
 
 use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
@@ -21,7 +20,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use mamori_core::Schema;
 use mamori_vault::{
     Vault, VaultError,
-    ingest::{BatchOutcome, ImportRow, ImportSession, PreparedBatch, Rejection},
+    ingest::{BatchOutcome, GroupFill, ImportRow, ImportSession, PreparedBatch, Rejection},
 };
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -30,10 +29,7 @@ use unicode_normalization::UnicodeNormalization;
 pub const MAX_CELL_BYTES: usize = 64 * 1024;
 /// Rejections listed in the summary; the count covers all of them.
 const MAX_LISTED_REJECTIONS: usize = 1000;
-/// A commit group is committed after this long even when it holds fewer
-/// records than asked: it holds the vault's write lock, and other writers
-/// (a server on the same SQLite file) wait for it under a 10 s busy timeout.
-pub const GROUP_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+pub use mamori_vault::ingest::GROUP_MAX_TIME;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodingChoice {
@@ -430,12 +426,12 @@ pub fn import_file(
 }
 
 /// The commit group being filled: opened at its first batch, committed when
-/// it holds `limit` records or has been open for [`GROUP_MAX_TIME`].
+/// full ([`GroupFill`]).
 struct Group<'v> {
     vault: &'v Vault,
     tenant: &'v str,
-    limit: u64,
-    open: Option<(ImportSession<'v>, u64, Instant)>,
+    limit: usize,
+    open: Option<(ImportSession<'v>, GroupFill)>,
 }
 
 impl<'v> Group<'v> {
@@ -443,7 +439,7 @@ impl<'v> Group<'v> {
         Self {
             vault,
             tenant,
-            limit: limit.max(1) as u64,
+            limit,
             open: None,
         }
     }
@@ -454,22 +450,22 @@ impl<'v> Group<'v> {
         rows: u64,
         batch: PreparedBatch,
     ) -> Result<BatchOutcome, ImportError> {
-        let (session, records, since) = match &mut self.open {
+        let (session, fill) = match &mut self.open {
             Some(open) => open,
-            None => self
-                .open
-                .insert((self.vault.import_session(self.tenant)?, 0, Instant::now())),
+            None => self.open.insert((
+                self.vault.import_session(self.tenant)?,
+                GroupFill::new(self.limit),
+            )),
         };
         let out = session.write(actor, batch)?;
-        *records += rows;
-        if *records >= self.limit || since.elapsed() >= GROUP_MAX_TIME {
+        if fill.add(rows) {
             self.commit()?;
         }
         Ok(out)
     }
 
     fn commit(&mut self) -> Result<(), ImportError> {
-        if let Some((session, _, _)) = self.open.take() {
+        if let Some((session, _)) = self.open.take() {
             session.commit()?;
         }
         Ok(())

@@ -5,8 +5,8 @@ use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
 use mamori_store::{
-    Assignment, AuditQuery, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus, UserRow,
-    WriteKind,
+    Assignment, AuditQuery, BulkWrite, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus,
+    UserRow, WriteKind,
 };
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -16,7 +16,7 @@ use crate::{
     access::{Caller, prepare_write},
     error::{Result, VaultError},
     full_access::Assigned,
-    ingest::on_cores,
+    ingest::{GroupFill, on_cores},
     sealed,
     tenants::TenantState,
 };
@@ -184,15 +184,18 @@ impl Vault {
     }
 
     /// Re-encrypts records written under older key versions with the current
-    /// one, `batch` at a time: each batch audited, then written atomically.
-    /// While one batch is written, the next is read and re-sealed on every
-    /// core. Safe to interrupt and re-run: it picks up the records still under
-    /// an old version.
+    /// one, `batch` at a time: each batch audited, then written atomically,
+    /// in commit groups of up to `group_records` (as an import: on SQLite a
+    /// commit rewrites every index page its batches touched). While one
+    /// batch is written, the next is read and re-sealed on every core. Safe to
+    /// interrupt and re-run: a group not committed is rolled back, and the
+    /// next run picks up the records still under an old version.
     pub fn rewrap(
         &self,
         actor: &str,
         tenant: &str,
         batch: usize,
+        group_records: usize,
         mut progress: impl FnMut(&RewrapProgress),
     ) -> Result<u64> {
         let state = self
@@ -217,6 +220,7 @@ impl Vault {
                     }
                 }
             });
+            let mut group: Option<(Box<dyn BulkWrite + '_>, GroupFill)> = None;
             let mut done = 0u64;
             for page in resealed {
                 let writes = page?;
@@ -232,12 +236,24 @@ impl Vault {
                     .map(|w| mamori_core::RecordId::from_bytes(w.record.id).to_string())
                     .collect();
                 self.audit.append(e)?;
-                self.store.write_records(tenant, &writes)?;
+                let (bulk, fill) = match &mut group {
+                    Some(open) => open,
+                    None => group.insert((self.store.bulk(tenant)?, GroupFill::new(group_records))),
+                };
+                bulk.write(&writes)?;
+                if fill.add(writes.len() as u64)
+                    && let Some((bulk, _)) = group.take()
+                {
+                    bulk.commit()?;
+                }
                 done += writes.len() as u64;
                 progress(&RewrapProgress {
                     rewrapped: done,
                     remaining_estimate: total.saturating_sub(done),
                 });
+            }
+            if let Some((bulk, _)) = group.take() {
+                bulk.commit()?;
             }
             Ok(done)
         })

@@ -244,10 +244,11 @@ pub struct AuditConfig {
 pub struct ImportConfig {
     /// Records per atomic batch.
     pub batch_size: usize,
-    /// Records per commit group: batches are made durable together, at most
-    /// this many records (or five seconds of writing) at a time. On SQLite a
-    /// commit rewrites every index page its batches touched, so larger groups
-    /// write far less; a killed import redoes at most one group.
+    /// Records per commit group (imports and `key rewrap`): batches are made
+    /// durable together, at most this many records (or five seconds of
+    /// writing) at a time. On SQLite a commit rewrites every index page its
+    /// batches touched, so larger groups write far less; a killed import
+    /// redoes at most one group.
     pub group_records: usize,
 }
 

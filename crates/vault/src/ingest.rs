@@ -29,6 +29,36 @@ use crate::{
 /// threads would cost more than it saves.
 const PARALLEL_MIN_ROWS: usize = 512;
 
+/// A commit group is committed after this long even when it holds fewer
+/// records than asked: it holds the vault's write lock, and other writers
+/// (a server on the same SQLite file) wait for it under a 10 s busy timeout.
+pub const GROUP_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How full a commit group is (an import's, a rewrap's): full once it holds
+/// `limit` records or has been open for [`GROUP_MAX_TIME`].
+pub struct GroupFill {
+    limit: u64,
+    records: u64,
+    since: std::time::Instant,
+}
+
+impl GroupFill {
+    /// A group opening now.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1) as u64,
+            records: 0,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Counts `n` more records written; whether the group is now full.
+    pub fn add(&mut self, n: u64) -> bool {
+        self.records += n;
+        self.records >= self.limit || self.since.elapsed() >= GROUP_MAX_TIME
+    }
+}
+
 /// One data row of an import, already mapped to schema field names.
 #[derive(Debug, Clone)]
 pub struct ImportRow {

@@ -1,7 +1,8 @@
 //! Key rotation and rewrap on a real data directory: every record moves to the
 //! new key version page by page (pages large enough to be sealed on several
-//! threads), what was moved stays moved when a record cannot be opened, and
-//! the rewrap then fails with an error instead of hanging.
+//! threads), in commit groups; when a record cannot be opened the rewrap fails
+//! with an error instead of hanging, the open group is rolled back and what
+//! was committed before stays.
 
 mod common;
 
@@ -60,7 +61,7 @@ fn rewrap_moves_every_record_page_by_page() {
     let mut seen = Vec::new();
     let n = env
         .vault
-        .rewrap("cli:test", "acme", 600, |p| seen.push(p.rewrapped))
+        .rewrap("cli:test", "acme", 600, 1000, |p| seen.push(p.rewrapped))
         .unwrap();
     assert_eq!(n as usize, CUSTOMERS);
     assert_eq!(seen, vec![600, 1200, 1500], "progress after every page");
@@ -72,7 +73,9 @@ fn rewrap_moves_every_record_page_by_page() {
         assert_eq!(found.records.len(), 1, "customer {i}");
     }
     assert_eq!(
-        env.vault.rewrap("cli:test", "acme", 600, |_| {}).unwrap(),
+        env.vault
+            .rewrap("cli:test", "acme", 600, 1000, |_| {})
+            .unwrap(),
         0,
         "nothing left to move"
     );
@@ -93,14 +96,30 @@ fn a_record_that_cannot_be_opened_stops_the_rewrap_and_keeps_what_moved() {
     .unwrap();
     drop(db);
 
+    let broken = |err: mamori_vault::VaultError| {
+        let msg = err.to_string();
+        assert!(msg.contains("corrupt") || msg.contains("decrypt"), "{msg}");
+    };
+
+    // Pages 1 and 2 written into a commit group that page 3 never lets
+    // commit: rolled back, nothing half-done.
+    broken(
+        env.vault
+            .rewrap("cli:test", "acme", 500, 1_000_000, |_| {})
+            .unwrap_err(),
+    );
+    assert_eq!(
+        older_than(&env, v),
+        CUSTOMERS,
+        "an uncommitted group is undone"
+    );
+
+    // A group per page: what was committed before the broken page stays.
     let mut moved = 0;
-    let err = env
-        .vault
-        .rewrap("cli:test", "acme", 500, |p| moved = p.rewrapped)
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("corrupt") || err.to_string().contains("decrypt"),
-        "{err}"
+    broken(
+        env.vault
+            .rewrap("cli:test", "acme", 500, 500, |p| moved = p.rewrapped)
+            .unwrap_err(),
     );
     assert_eq!(moved, 1000, "the pages before the broken one were written");
     assert_eq!(older_than(&env, v), CUSTOMERS - 1000, "and stay written");
