@@ -49,6 +49,11 @@ pub struct RecordRow {
 pub enum WriteKind {
     New,
     Replace,
+    /// Replace, but only while the record is still as it was read: under this
+    /// key version, with the row's `updated_at` (a rewrap re-sealing what it
+    /// read keeps both). A record rewritten since is left as it is, so a
+    /// rewrap never reverts an update.
+    Reseal(u32),
 }
 
 #[derive(Clone, Debug)]

@@ -291,7 +291,9 @@ impl Vault {
                 &plain,
                 row.updated_at,
             )?;
-            w.kind = WriteKind::Replace;
+            // Only while it is still what was read: an update meanwhile
+            // (already under the current key) must not be reverted.
+            w.kind = WriteKind::Reseal(row.key_version);
             Ok(w)
         })
     }

@@ -138,16 +138,35 @@ fn replace_rows(
     }
     let ids: Vec<&[u8]> = rows.iter().map(|w| &w.record.id[..]).collect();
     let old = tx.query(
-        "SELECT id, rid, index_tokens FROM records WHERE tenant = $1 AND id = ANY($2) ORDER BY rid FOR UPDATE",
+        "SELECT id, rid, index_tokens, key_version, updated_at FROM records WHERE tenant = $1 AND id = ANY($2) ORDER BY rid FOR UPDATE",
         &[&tenant, &ids],
     )?;
     if old.len() != rows.len() {
         return Err(StoreError::NotFound("record to replace".into()));
     }
+    let as_read: HashMap<Vec<u8>, (i64, i64)> = old
+        .iter()
+        .map(|r| (r.get(0), (r.get(3), r.get(4))))
+        .collect();
+    // A rewrap's row rewritten since it was read (locked now) stays as it is.
+    let rows: Vec<&RecordWrite> = rows
+        .iter()
+        .copied()
+        .filter(|w| match w.kind {
+            WriteKind::Reseal(read) => {
+                as_read.get(&w.record.id[..]) == Some(&(i64::from(read), w.record.updated_at))
+            }
+            _ => true,
+        })
+        .collect();
+    let kept: std::collections::HashSet<&[u8]> = rows.iter().map(|w| &w.record.id[..]).collect();
     let mut stale = Entries::default();
     let mut rid_of = HashMap::with_capacity(old.len());
     for r in &old {
         let id: Vec<u8> = r.get(0);
+        if !kept.contains(&id[..]) {
+            continue;
+        }
         let rid: i64 = r.get(1);
         let encoded: Vec<u8> = r.get(2);
         stale.add(ix, &decode_tokens(&encoded)?, rid)?;

@@ -152,39 +152,48 @@ fn delete_entries(tx: &Connection, ix: &SearchKeys, rid: i64, encoded: &[u8]) ->
     Ok(())
 }
 
-/// What a batch replaces: each row's old row id and index entries (`None`
-/// for a new row), in the order of `order`.
-type Replaced = Vec<Option<(i64, Vec<u8>)>>;
+/// What each row of a checked batch does, in the order of `order`.
+enum Target {
+    /// A new row.
+    Insert,
+    /// Rewrites the row with this row id and these index entries.
+    Rewrite(i64, Vec<u8>),
+    /// Nothing: a rewrap's row rewritten since it was read.
+    Skip,
+}
 
 /// Checks a batch against the rows present, writing nothing: a new row's
 /// customer number must be free (`Conflict`), a replaced row must exist
 /// (`NotFound`). Refusing a batch before it writes lets a commit group carry
 /// on without a savepoint, which would copy every index page the batch
 /// touches into an in-memory sub-journal (hundreds of MB at scale).
-fn check_batch(tx: &Connection, tenant: &str, order: &[&RecordWrite]) -> Result<Replaced> {
+fn check_batch(tx: &Connection, tenant: &str, order: &[&RecordWrite]) -> Result<Vec<Target>> {
     let mut taken =
         tx.prepare_cached("SELECT 1 FROM records WHERE tenant = ?1 AND key_token = ?2")?;
-    let mut old =
-        tx.prepare_cached("SELECT rid, index_tokens FROM records WHERE tenant = ?1 AND id = ?2")?;
+    let mut old = tx.prepare_cached(
+        "SELECT rid, index_tokens, key_version, updated_at FROM records WHERE tenant = ?1 AND id = ?2",
+    )?;
     let mut out = Vec::with_capacity(order.len());
     for w in order {
-        match w.kind {
-            WriteKind::New => {
-                if taken.exists(params![tenant, &w.key_token[..]])? {
-                    return Err(StoreError::Conflict("customer number".into()));
-                }
-                out.push(None);
+        if w.kind == WriteKind::New {
+            if taken.exists(params![tenant, &w.key_token[..]])? {
+                return Err(StoreError::Conflict("customer number".into()));
             }
-            WriteKind::Replace => {
-                let found = old
-                    .query_row(params![tenant, &w.record.id[..]], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .optional()?
-                    .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
-                out.push(Some(found));
-            }
+            out.push(Target::Insert);
+            continue;
         }
+        let (rid, tokens, version, updated): (i64, Vec<u8>, u32, i64) = old
+            .query_row(params![tenant, &w.record.id[..]], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound("record to replace".into()))?;
+        out.push(match w.kind {
+            WriteKind::Reseal(read) if (read, w.record.updated_at) != (version, updated) => {
+                Target::Skip
+            }
+            _ => Target::Rewrite(rid, tokens),
+        });
     }
     Ok(out)
 }
@@ -196,7 +205,7 @@ fn apply_batch(
     tx: &Connection,
     tenant: &str,
     order: &[&RecordWrite],
-    replaced: Replaced,
+    targets: Vec<Target>,
 ) -> Result<(Vec<Entry<i64>>, Vec<i64>)> {
     let ix = search_key_numbers(tx, tenant, order)?;
     let mut run = Vec::with_capacity(order.iter().map(|w| w.tokens.len()).sum());
@@ -212,11 +221,12 @@ fn apply_batch(
             "UPDATE records SET segment = ?3, key_version = ?4, key_token = ?5, sealed = ?6, index_tokens = ?7, updated_at = ?8
              WHERE rid = ?9 AND tenant = ?1 AND id = ?2",
         )?;
-        for (w, old) in order.iter().zip(replaced) {
+        for (w, target) in order.iter().zip(targets) {
             let r = &w.record;
-            let old_rid = match old {
-                None => None,
-                Some((rid, tokens)) => {
+            let old_rid = match target {
+                Target::Skip => continue,
+                Target::Insert => None,
+                Target::Rewrite(rid, tokens) => {
                     delete_entries(tx, &ix, rid, &tokens)?;
                     rewritten.push(rid);
                     Some(rid)
@@ -312,8 +322,8 @@ impl BulkWrite for Bulk<'_> {
         // walked forwards once per batch instead of hit at random per row.
         let mut order: Vec<&RecordWrite> = rows.iter().collect();
         order.sort_unstable_by_key(|w| w.record.id);
-        let replaced = check_batch(&self.conn, &self.tenant, &order)?;
-        match apply_batch(&self.conn, &self.tenant, &order, replaced) {
+        let targets = check_batch(&self.conn, &self.tenant, &order)?;
+        match apply_batch(&self.conn, &self.tenant, &order, targets) {
             Ok((run, rewritten)) => {
                 self.pending.add_run(run, &rewritten);
                 Ok(())

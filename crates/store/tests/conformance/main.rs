@@ -39,6 +39,7 @@ conformance!(
     records::the_case_feed_is_per_tenant_and_replaced_by_id,
     records::a_commit_group_sees_its_own_writes_and_keeps_batches_whole,
     records::a_commit_group_indexes_each_record_by_its_last_write,
+    records::a_reseal_never_reverts_a_newer_write,
     people::users_tokens_and_assignments,
     people::revoked_tokens_and_suspensions_reach_every_process,
     people::vendors_training_and_compliance,

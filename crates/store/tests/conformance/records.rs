@@ -391,3 +391,61 @@ pub fn a_commit_group_indexes_each_record_by_its_last_write(s: &Stores) {
         assert_eq!(found(db, "acme", "customer_no", &[tok(i)]), [[i; 16]]);
     }
 }
+
+/// A rewrap re-seals only what it read: a record rewritten since (under the
+/// newer key, or under the old one by a node that had not yet learnt of the
+/// new key) keeps that write and its index entries; one still as read is
+/// re-sealed; one that is gone refuses the batch like any replace.
+pub fn a_reseal_never_reverts_a_newer_write(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    db.write_records(
+        "acme",
+        &[
+            write(WriteKind::New, 1, "own", 1, 11),
+            write(WriteKind::New, 2, "own", 2, 12),
+        ],
+    )
+    .unwrap();
+    // Record 1 is updated under key version 2 after the rewrap read it.
+    let mut update = write(WriteKind::Replace, 1, "own", 1, 21);
+    update.record.key_version = 2;
+    update.record.sealed = vec![9, 9, 9];
+    update.record.updated_at += 60;
+    db.write_records("acme", &[update]).unwrap();
+    // Record 2 too, but by a node that had not yet learnt of the new key.
+    let mut stale = write(WriteKind::Replace, 2, "own", 2, 22);
+    stale.record.sealed = vec![8, 8, 8];
+    stale.record.updated_at += 60;
+    db.write_records("acme", &[stale]).unwrap();
+    // What the rewrap sealed again from what it read under version 1.
+    let reseal = |id: u8, phone: u8| {
+        let mut w = write(WriteKind::Reseal(1), id, "own", id, phone);
+        w.record.key_version = 2;
+        w.record.sealed = vec![7, 7, 7];
+        w
+    };
+    db.write_records("acme", &[write(WriteKind::New, 3, "own", 3, 13)])
+        .unwrap();
+    let mut group = db.bulk("acme").unwrap();
+    group
+        .write(&[reseal(1, 31), reseal(2, 32), reseal(3, 33)])
+        .unwrap();
+    group.commit().unwrap();
+
+    let one = db.record("acme", &[1; 16]).unwrap().unwrap();
+    assert_eq!(one.sealed, vec![9, 9, 9], "the update survives the rewrap");
+    assert_eq!(found(db, "acme", "phone", &[tok(21)]), [[1; 16]]);
+    assert!(found(db, "acme", "phone", &[tok(31)]).is_empty());
+    let two = db.record("acme", &[2; 16]).unwrap().unwrap();
+    assert_eq!(two.sealed, vec![8, 8, 8], "so does one under the old key");
+    assert_eq!(found(db, "acme", "phone", &[tok(22)]), [[2; 16]]);
+    let three = db.record("acme", &[3; 16]).unwrap().unwrap();
+    assert_eq!((three.sealed, three.key_version), (vec![7, 7, 7], 2));
+    assert_eq!(found(db, "acme", "phone", &[tok(33)]), [[3; 16]]);
+    assert!(found(db, "acme", "phone", &[tok(13)]).is_empty());
+    assert!(matches!(
+        db.write_records("acme", &[reseal(4, 34)]),
+        Err(StoreError::NotFound(_))
+    ));
+}
