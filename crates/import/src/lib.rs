@@ -20,7 +20,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use mamori_core::Schema;
 use mamori_vault::{
     Vault, VaultError,
-    ingest::{BatchOutcome, GroupFill, ImportRow, ImportSession, PreparedBatch, Rejection},
+    ingest::{BatchOutcome, CommitGroups, ImportRow, PreparedBatch, Rejection},
 };
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -409,67 +409,26 @@ pub fn import_file(
                 let _ = tx.send(Err(e));
             }
         });
-        let mut group = Group::new(vault, &opts.tenant, opts.group_records);
+        let mut groups = CommitGroups::new(opts.group_records);
         for prepared in rx {
             let Prepared { rows, batch } = prepared?;
-            let out = group.write(actor, rows, batch)?;
+            let session = groups.current(|| vault.import_session(&opts.tenant))?;
+            let out = session.write(actor, batch)?;
+            if let Some(full) = groups.wrote(rows) {
+                full.commit()?;
+            }
             summary.add(rows, out);
             progress(Progress {
                 done: summary.rows,
                 total,
             });
         }
-        group.commit()?;
+        if let Some(last) = groups.take() {
+            last.commit()?;
+        }
         Ok::<_, ImportError>(())
     })?;
     Ok(summary)
-}
-
-/// The commit group being filled: opened at its first batch, committed when
-/// full ([`GroupFill`]).
-struct Group<'v> {
-    vault: &'v Vault,
-    tenant: &'v str,
-    limit: usize,
-    open: Option<(ImportSession<'v>, GroupFill)>,
-}
-
-impl<'v> Group<'v> {
-    fn new(vault: &'v Vault, tenant: &'v str, limit: usize) -> Self {
-        Self {
-            vault,
-            tenant,
-            limit,
-            open: None,
-        }
-    }
-
-    fn write(
-        &mut self,
-        actor: &str,
-        rows: u64,
-        batch: PreparedBatch,
-    ) -> Result<BatchOutcome, ImportError> {
-        let (session, fill) = match &mut self.open {
-            Some(open) => open,
-            None => self.open.insert((
-                self.vault.import_session(self.tenant)?,
-                GroupFill::new(self.limit),
-            )),
-        };
-        let out = session.write(actor, batch)?;
-        if fill.add(rows) {
-            self.commit()?;
-        }
-        Ok(out)
-    }
-
-    fn commit(&mut self) -> Result<(), ImportError> {
-        if let Some((session, _)) = self.open.take() {
-            session.commit()?;
-        }
-        Ok(())
-    }
 }
 
 struct Prepared {

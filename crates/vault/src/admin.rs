@@ -5,8 +5,8 @@ use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
 use mamori_store::{
-    Assignment, AuditQuery, BulkWrite, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus,
-    UserRow, WriteKind,
+    Assignment, AuditQuery, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus, UserRow,
+    WriteKind,
 };
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -16,7 +16,7 @@ use crate::{
     access::{Caller, prepare_write},
     error::{Result, VaultError},
     full_access::Assigned,
-    ingest::{GroupFill, on_cores},
+    ingest::{CommitGroups, on_cores},
     sealed,
     tenants::TenantState,
 };
@@ -220,7 +220,7 @@ impl Vault {
                     }
                 }
             });
-            let mut group: Option<(Box<dyn BulkWrite + '_>, GroupFill)> = None;
+            let mut groups = CommitGroups::new(group_records);
             let mut done = 0u64;
             for page in resealed {
                 let writes = page?;
@@ -236,15 +236,9 @@ impl Vault {
                     .map(|w| mamori_core::RecordId::from_bytes(w.record.id).to_string())
                     .collect();
                 self.audit.append(e)?;
-                let (bulk, fill) = match &mut group {
-                    Some(open) => open,
-                    None => group.insert((self.store.bulk(tenant)?, GroupFill::new(group_records))),
-                };
-                bulk.write(&writes)?;
-                if fill.add(writes.len() as u64)
-                    && let Some((bulk, _)) = group.take()
-                {
-                    bulk.commit()?;
+                groups.current(|| self.store.bulk(tenant))?.write(&writes)?;
+                if let Some(full) = groups.wrote(writes.len() as u64) {
+                    full.commit()?;
                 }
                 done += writes.len() as u64;
                 progress(&RewrapProgress {
@@ -252,8 +246,8 @@ impl Vault {
                     remaining_estimate: total.saturating_sub(done),
                 });
             }
-            if let Some((bulk, _)) = group.take() {
-                bulk.commit()?;
+            if let Some(last) = groups.take() {
+                last.commit()?;
             }
             Ok(done)
         })

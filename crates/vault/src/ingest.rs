@@ -34,28 +34,46 @@ const PARALLEL_MIN_ROWS: usize = 512;
 /// (a server on the same SQLite file) wait for it under a 10 s busy timeout.
 pub const GROUP_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// How full a commit group is (an import's, a rewrap's): full once it holds
+/// Commit groups filled batch by batch (an import's, a rewrap's): a group is
+/// opened at its first batch and handed back to be committed once it holds
 /// `limit` records or has been open for [`GROUP_MAX_TIME`].
-pub struct GroupFill {
+pub struct CommitGroups<G> {
     limit: u64,
-    records: u64,
-    since: std::time::Instant,
+    open: Option<(G, u64, std::time::Instant)>,
 }
 
-impl GroupFill {
-    /// A group opening now.
+impl<G> CommitGroups<G> {
     pub fn new(limit: usize) -> Self {
         Self {
             limit: limit.max(1) as u64,
-            records: 0,
-            since: std::time::Instant::now(),
+            open: None,
         }
     }
 
-    /// Counts `n` more records written; whether the group is now full.
-    pub fn add(&mut self, n: u64) -> bool {
-        self.records += n;
-        self.records >= self.limit || self.since.elapsed() >= GROUP_MAX_TIME
+    /// The open group, opened with `open` if there is none.
+    pub fn current<E>(&mut self, open: impl FnOnce() -> Result<G, E>) -> Result<&mut G, E> {
+        let group = match self.open.take() {
+            Some(group) => group,
+            None => (open()?, 0, std::time::Instant::now()),
+        };
+        Ok(&mut self.open.insert(group).0)
+    }
+
+    /// Counts `n` records written into the open group; hands the group back
+    /// once it is full.
+    pub fn wrote(&mut self, n: u64) -> Option<G> {
+        let (_, records, since) = self.open.as_mut()?;
+        *records += n;
+        if *records >= self.limit || since.elapsed() >= GROUP_MAX_TIME {
+            self.take()
+        } else {
+            None
+        }
+    }
+
+    /// The open group, if any (the last one, to commit).
+    pub fn take(&mut self) -> Option<G> {
+        self.open.take().map(|(g, _, _)| g)
     }
 }
 

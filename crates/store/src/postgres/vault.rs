@@ -144,44 +144,32 @@ fn replace_rows(
     if old.len() != rows.len() {
         return Err(StoreError::NotFound("record to replace".into()));
     }
-    let as_read: HashMap<Vec<u8>, (i64, i64)> = old
+    // Each row as it is now, locked: row id, index entries, key version,
+    // updated_at.
+    let now: HashMap<Vec<u8>, (i64, Vec<u8>, i64, i64)> = old
         .iter()
-        .map(|r| (r.get(0), (r.get(3), r.get(4))))
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
         .collect();
-    // A rewrap's row rewritten since it was read (locked now) stays as it is.
-    let rows: Vec<&RecordWrite> = rows
-        .iter()
-        .copied()
-        .filter(|w| match w.kind {
-            WriteKind::Reseal(read) => {
-                as_read.get(&w.record.id[..]) == Some(&(i64::from(read), w.record.updated_at))
-            }
-            _ => true,
-        })
-        .collect();
-    let kept: std::collections::HashSet<&[u8]> = rows.iter().map(|w| &w.record.id[..]).collect();
     let mut stale = Entries::default();
-    let mut rid_of = HashMap::with_capacity(old.len());
-    for r in &old {
-        let id: Vec<u8> = r.get(0);
-        if !kept.contains(&id[..]) {
-            continue;
-        }
-        let rid: i64 = r.get(1);
-        let encoded: Vec<u8> = r.get(2);
-        stale.add(ix, &decode_tokens(&encoded)?, rid)?;
-        rid_of.insert(id, rid);
-    }
-    stale.delete(tx)?;
     let mut cols = Columns::default();
     let mut rids = Vec::with_capacity(rows.len());
     for w in rows {
-        let rid = rid_of[&w.record.id[..]];
-        rids.push(rid);
+        let Some((rid, encoded, version, updated)) = now.get(&w.record.id[..]) else {
+            return Err(StoreError::NotFound("record to replace".into()));
+        };
+        // A rewrap's row rewritten since it was read stays as it is.
+        if let WriteKind::Reseal(read) = w.kind
+            && (i64::from(read), w.record.updated_at) != (*version, *updated)
+        {
+            continue;
+        }
+        stale.add(ix, &decode_tokens(encoded)?, *rid)?;
+        rids.push(*rid);
         cols.push(w);
-        entries_of(ix, &w.tokens, rid, run)?;
-        rewritten.push(rid);
+        entries_of(ix, &w.tokens, *rid, run)?;
+        rewritten.push(*rid);
     }
+    stale.delete(tx)?;
     tx.execute(
         "UPDATE records r SET segment = u.segment, key_version = u.key_version, key_token = u.key_token,
              sealed = u.sealed, index_tokens = u.index_tokens, updated_at = u.updated_at
