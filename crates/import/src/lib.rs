@@ -29,7 +29,6 @@ use unicode_normalization::UnicodeNormalization;
 pub const MAX_CELL_BYTES: usize = 64 * 1024;
 /// Rejections listed in the summary; the count covers all of them.
 const MAX_LISTED_REJECTIONS: usize = 1000;
-pub use mamori_vault::ingest::GROUP_MAX_TIME;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodingChoice {
@@ -47,7 +46,7 @@ pub struct ImportOptions {
     /// Extra header → field mappings (from `--map FILE`).
     pub map: BTreeMap<String, String>,
     pub batch_size: usize,
-    /// Records per commit group (see [`GROUP_MAX_TIME`]).
+    /// Records per commit group (see [`mamori_vault::ingest::GROUP_MAX_TIME`]).
     pub group_records: usize,
 }
 

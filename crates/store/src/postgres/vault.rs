@@ -169,6 +169,10 @@ fn replace_rows(
         entries_of(ix, &w.tokens, *rid, run)?;
         rewritten.push(*rid);
     }
+    if rids.is_empty() {
+        // Every row was a rewrap's, rewritten since: nothing to write.
+        return Ok(());
+    }
     stale.delete(tx)?;
     tx.execute(
         "UPDATE records r SET segment = u.segment, key_version = u.key_version, key_token = u.key_token,
