@@ -412,6 +412,51 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
     s.stop();
 }
 
+/// Holds the detection lease of the vault in `dir` the way another process
+/// would (the embedded store's lease is an exclusive `flock`), until dropped.
+struct LeaseHolder(std::fs::File);
+
+impl LeaseHolder {
+    fn take(dir: &std::path::Path) -> LeaseHolder {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("vault.db.detection.lock"))
+            .unwrap();
+        // SAFETY: a valid open descriptor; flock has no memory effects.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        LeaseHolder(f)
+    }
+}
+
+#[test]
+fn a_first_start_alerts_on_reads_served_before_it_took_the_detection_lease() {
+    let Setup {
+        v, honey, op, so, ..
+    } = setup();
+    // No detection state is saved yet, and detection is busy elsewhere while
+    // this server answers: what it serves meanwhile happened after it started,
+    // so it must raise alerts once this process leads, not be learnt as history.
+    let held = LeaseHolder::take(&v.data());
+    let s = v.serve();
+    assert_eq!(read(&s, &op, &honey[2]), 200);
+    thread::sleep(Duration::from_millis(500));
+    let none = s.send("GET", "/v1/alerts?rule=honey", &so, None);
+    assert_eq!(
+        none.body.as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        none.body
+    );
+    drop(held);
+    let list = alerts(&s, &so, "honey", 1);
+    assert_eq!(list[0]["login"], "op");
+    s.stop();
+}
+
 #[test]
 fn alerts_are_mailed_through_the_relay() {
     let Setup {

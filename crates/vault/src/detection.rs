@@ -250,6 +250,11 @@ struct Plan {
     data_dir: std::path::PathBuf,
     status: Arc<DetectStatus>,
     wake: Signal,
+    /// When detection was asked for (µs), before this process served anything.
+    /// With no saved state, events from then on raise alerts: taking the time
+    /// the lease was won instead would treat reads served while this process
+    /// stood by, or built its engine, as history to learn from.
+    started: i64,
 }
 
 impl Vault {
@@ -274,6 +279,7 @@ impl Vault {
             data_dir: data_dir.to_owned(),
             status: Arc::new(DetectStatus::default()),
             wake: Signal::default(),
+            started: Utc::now().timestamp_micros(),
         };
         let (status, wake) = (plan.status.clone(), plan.wake.clone());
         let s = stop.clone();
@@ -336,7 +342,7 @@ impl Plan {
             status: self.status.clone(),
             wake: self.wake.clone(),
         };
-        detector.resume(Utc::now().timestamp())?;
+        detector.resume(self.started)?;
         let inner = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let s = inner.clone();
@@ -372,8 +378,9 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
 }
 
 impl Detector {
-    /// Restores the saved state, or prepares to learn recent history.
-    fn resume(&mut self, now: i64) -> Result<()> {
+    /// Restores the saved state, or prepares to learn the history before
+    /// `live_from` (µs) and to alert on what comes after.
+    fn resume(&mut self, live_from: i64) -> Result<()> {
         if let Some(snap) = self.store.detect_snapshot()? {
             let restored = serde_json::from_str::<Position>(&snap.cursors)
                 .map_err(|e| e.to_string())
@@ -393,7 +400,7 @@ impl Detector {
             }
         }
         self.position = Position {
-            live_from: now * 1_000_000,
+            live_from,
             ..Position::default()
         };
         Ok(())
