@@ -4,6 +4,9 @@
 #
 #   bench/postgres.sh [IMPORT_RECORDS] [LOOKUP_RECORDS] [SECONDS]
 #       defaults: 1000000, 200000, 20 s per load run; CONNS=32 connections.
+#   OPERATORS=N: N operators assigned to the segment `own`, connection i reading as
+#   operator i mod N, every run looking up only `own` customers (the baseline too);
+#   by default one operator with standing access to the whole tenant reads on all.
 #   MAMORI_BENCH_PG_URL: the database (default postgres://postgres@127.0.0.1:5432/test);
 #   the run creates and drops the schemas bench_import, bench_copy, bench_lookup, bench_baseline.
 #
@@ -68,7 +71,13 @@ MAMORI_STORE_PG_SCHEMA=bench_lookup $M --data-dir "$OUT/lookup" init >/dev/null
 D="$OUT/lookup"
 $M --data-dir "$D" tenant create bench --name ベンチ >/dev/null
 $M --data-dir "$D" import --tenant bench "$OUT/lookup.csv" >/dev/null
-TOKEN=$(bench_operator "$M" "$D")
+if [ -n "${OPERATORS:-}" ]; then
+  TOKEN=$(bench_operators "$M" "$D" "$OPERATORS" own)
+  SEGMENT=(--segment own)
+else
+  TOKEN=$(bench_operators "$M" "$D")
+  SEGMENT=()
+fi
 $B pg-baseline-load --url "$PG" --schema bench_baseline --seed 1 --records "$L"
 
 wait_up() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no server at $1"; exit 1; }
@@ -84,12 +93,12 @@ serve_baseline() { # PORT; the process id goes to LAST
 }
 prime() { # TARGET URL PID: a node that joins does its one-off work (a person's budget is
   # seeded from the audit log the first time a process meets it) before it is measured
-  $B load --url "$2" --target "$1" --token "$TOKEN" --records "$L" --seconds 1 --warmup 0 \
-    --connections 1 --server-pid "$3" > /dev/null
+  $B load --url "$2" --target "$1" --token "$TOKEN" "${SEGMENT[@]}" --records "$L" --seconds 1 \
+    --warmup 0 --connections "$CONNS" --server-pid "$3" > /dev/null
 }
 load() { # NAME TARGET URLS PIDS
-  $B load --url "$3" --target "$2" --token "$TOKEN" --records "$L" --seconds "$SECS" \
-    --connections "$CONNS" --server-pid "$4" > "$OUT/$1.json"
+  $B load --url "$3" --target "$2" --token "$TOKEN" "${SEGMENT[@]}" --records "$L" \
+    --seconds "$SECS" --connections "$CONNS" --server-pid "$4" > "$OUT/$1.json"
 }
 
 echo "== audited lookup over HTTP: mamori, one process"

@@ -42,7 +42,7 @@ timed sqlite_import sqlite3 "$OUT/plain.db" -cmd "PRAGMA journal_mode=WAL;" -cmd
 rm -f "$OUT"/plain.db*
 
 echo "== audited search over HTTP: mamori ($CONNS connections, ${SECS}s)"
-TOKEN=$(bench_operator "$M" "$D")
+TOKEN=$(bench_operators "$M" "$D")
 # The load generator is one operator reading every customer as fast as it can:
 # exactly what the default limits stop. Lift them so the gate's full path
 # (people checks, budgets, counters) is measured, not its refusals.

@@ -70,8 +70,13 @@ enum Cmd {
         target: Target,
         #[arg(long, default_value = "bench")]
         tenant: String,
-        #[arg(long, default_value = "")]
-        token: String,
+        /// Bearer tokens, comma-separated: connection `i` uses token `i mod n`
+        /// (many operators, each on a connection of its own, as in a call centre).
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        token: Vec<String>,
+        /// Look up only people of this segment (operators assigned to one segment).
+        #[arg(long)]
+        segment: Option<String>,
         /// Seed and size of the generated data set the server holds; lookups use its phones.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -158,6 +163,7 @@ fn main() -> Result<()> {
             target,
             tenant,
             token,
+            segment,
             seed,
             records,
             connections,
@@ -167,8 +173,10 @@ fn main() -> Result<()> {
         } => {
             let phones: Vec<String> = mamori_synth::Generator::new(seed)
                 .take(records.min(200_000) as usize)
+                .filter(|p| segment.as_ref().is_none_or(|s| *s == p.segment))
                 .map(|p| p.mobile)
                 .collect();
+            anyhow::ensure!(!phones.is_empty(), "no generated person is in that segment");
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()
@@ -177,7 +185,7 @@ fn main() -> Result<()> {
                 url,
                 target,
                 tenant,
-                token,
+                tokens: token,
                 phones: Arc::new(phones),
                 connections,
                 seconds,
@@ -238,7 +246,7 @@ struct Plan {
     url: String,
     target: Target,
     tenant: String,
-    token: String,
+    tokens: Vec<String>,
     phones: Arc<Vec<String>>,
     connections: usize,
     seconds: u64,
@@ -266,7 +274,7 @@ async fn load(plan: Plan) -> Result<Value> {
         url,
         target,
         tenant,
-        token,
+        tokens,
         phones,
         connections,
         seconds,
@@ -292,7 +300,7 @@ async fn load(plan: Plan) -> Result<Value> {
         let (client, endpoint, token, phones, measuring, stop) = (
             client.clone(),
             endpoints[c % endpoints.len()].clone(),
-            token.clone(),
+            tokens[c % tokens.len()].clone(),
             phones.clone(),
             measuring.clone(),
             stop.clone(),
