@@ -413,8 +413,11 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
 }
 
 /// Holds the detection lease of the vault in `dir` the way another process
-/// would (the embedded store's lease is an exclusive `flock`), until dropped.
-struct LeaseHolder(std::fs::File);
+/// would (the embedded store's lease is an exclusive `flock`): closing the
+/// file when it is dropped releases the lock.
+struct LeaseHolder {
+    _locked: std::fs::File,
+}
 
 impl LeaseHolder {
     fn take(dir: &std::path::Path) -> LeaseHolder {
@@ -428,7 +431,7 @@ impl LeaseHolder {
         // SAFETY: a valid open descriptor; flock has no memory effects.
         let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
-        LeaseHolder(f)
+        LeaseHolder { _locked: f }
     }
 }
 
