@@ -84,7 +84,7 @@ impl Event {
 /// The log an event belongs to: its tenant's, or the system log.
 pub fn log_for(tenant: Option<&str>) -> String {
     match tenant {
-        Some(t) => format!("tenant/{t}"),
+        Some(t) => mamori_store::tenant_log(t),
         None => "system".to_owned(),
     }
 }

@@ -455,13 +455,14 @@ pub(crate) fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Ar
         args.push(arg);
         (d.ph)(args.len())
     };
+    // A tenant is searched as its log (see `tenant_log`).
     for (col, v) in [
-        ("actor", &q.actor),
-        ("tenant", &q.tenant),
-        ("action", &q.action),
+        ("actor", q.actor.clone()),
+        ("log", q.tenant.as_deref().map(crate::tenant_log)),
+        ("action", q.action.clone()),
     ] {
         if let Some(v) = v {
-            let p = next(Arg::Text(v.clone()), &mut args);
+            let p = next(Arg::Text(v), &mut args);
             conds.push(format!("{col} = {p}"));
         }
     }
