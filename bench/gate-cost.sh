@@ -54,25 +54,21 @@ B=target/release/mamori-bench
 echo "== generating $N synthetic customers"
 "$OUT/mamori-after" gen --records "$N" --seed 1 --out "$OUT/people.csv" >/dev/null
 
-token_of() { sed -n 's/.*"token": "\([^"]*\)".*/\1/p'; }
+. bench/lib.sh
 # prepare SIDE: a data directory with the tenant, the customers and one
-# operator with standing access to the whole tenant; prints the operator's token.
+# operator with access to the whole tenant; prints the operator's token. The
+# binary before the gate has no approvals, training or confirmations to record.
 prepare() {
   local side=$1 m="$OUT/mamori-$1" d="$OUT/$1.pristine"
   $m --data-dir "$d" init >/dev/null
   $m --data-dir "$d" tenant create bench --name ベンチ >/dev/null
   $m --data-dir "$d" import --tenant bench "$OUT/people.csv" >/dev/null
-  local token
-  token=$($m --data-dir "$d" --json user create bench-op --role operator | token_of)
-  $m --data-dir "$d" user assign bench-op --tenant bench >/dev/null
   if [ "$side" = after ]; then
-    local officer
-    officer=$($m --data-dir "$d" --json user create bench-so --role security_officer | token_of)
-    $m --data-dir "$d" --token "$officer" access full-access approve bench-op --tenant bench >/dev/null
-    $m --data-dir "$d" --token "$officer" people training bench-op --course privacy-basics --score 90 >/dev/null
-    $m --data-dir "$d" --token "$officer" people compliance bench-op >/dev/null
+    bench_operators "$m" "$d"
+    return
   fi
-  echo "$token"
+  $m --data-dir "$d" --json user create bench-op --role operator | token_of
+  $m --data-dir "$d" user assign bench-op --tenant bench >/dev/null
 }
 echo "== importing into one data directory per binary"
 TOKEN_before=$(prepare before)

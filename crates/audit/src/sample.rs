@@ -109,7 +109,7 @@ pub fn draw(
         None => store
             .logs()?
             .into_iter()
-            .filter(|l| l.starts_with("tenant/"))
+            .filter(|l| mamori_store::log_tenant(l).is_some())
             .collect(),
     };
     let mut checkpoints = Vec::new();
@@ -123,7 +123,7 @@ pub fn draw(
         let opened = key
             .open(&cp.note)
             .map_err(|e| SampleError::Unproven(format!("{log}: {e}")))?;
-        let tenant = log.strip_prefix("tenant/").map(str::to_owned);
+        let tenant = mamori_store::log_tenant(log).map(str::to_owned);
         let mut after = None;
         'pages: loop {
             let rows = store.query(&AuditQuery {

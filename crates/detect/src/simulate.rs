@@ -186,7 +186,7 @@ impl Sim {
     pub fn drain(&mut self) -> Vec<SealedEvent> {
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_by_key(|(at, _)| *at);
-        let log = format!("tenant/{}", self.tenant);
+        let log = mamori_audit::log_for(Some(&self.tenant));
         pending
             .into_iter()
             .map(|(at, e)| {

@@ -45,10 +45,8 @@ pub fn routes() -> Router<AppState> {
 
 /// The log a path names: `tenant/<tenant>` when it has one, else `system`.
 fn path_log(params: &RawPathParams) -> String {
-    params
-        .iter()
-        .find(|(k, _)| *k == "tenant")
-        .map_or_else(|| "system".to_owned(), |(_, t)| format!("tenant/{t}"))
+    let tenant = params.iter().find(|(k, _)| *k == "tenant").map(|(_, t)| t);
+    mamori_audit::log_for(tenant)
 }
 
 /// Query parameters of an inclusion proof when the log is in the path.

@@ -166,8 +166,15 @@ pub struct AuditBatch {
 /// index serves it; a separate index on the tenant column would only cost
 /// every append an entry more).
 pub fn tenant_log(tenant: &str) -> String {
-    format!("tenant/{tenant}")
+    format!("{TENANT_LOG_PREFIX}{tenant}")
 }
+
+/// The tenant whose log `log` is, if it is a tenant's (the inverse of `tenant_log`).
+pub fn log_tenant(log: &str) -> Option<&str> {
+    log.strip_prefix(TENANT_LOG_PREFIX)
+}
+
+const TENANT_LOG_PREFIX: &str = "tenant/";
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {

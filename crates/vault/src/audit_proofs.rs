@@ -50,9 +50,7 @@ pub struct ConsistencyView {
 /// Which log: `system` or `tenant/<id>`.
 fn check_log(log: &str) -> Result<()> {
     let ok = log == "system"
-        || log
-            .strip_prefix("tenant/")
-            .is_some_and(|t| mamori_core::TenantId::parse(t).is_ok());
+        || mamori_store::log_tenant(log).is_some_and(|t| mamori_core::TenantId::parse(t).is_ok());
     if ok {
         Ok(())
     } else {

@@ -320,7 +320,7 @@ fn about_event(tenant: &str, about: &str) -> Result<Option<(String, u64)>> {
     }
     let (log, seq) = about.split_once('#').ok_or_else(bad)?;
     let seq: u64 = seq.parse().map_err(|_| bad())?;
-    if log != format!("tenant/{tenant}") {
+    if log != mamori_audit::log_for(Some(tenant)) {
         return Err(bad());
     }
     Ok(Some((log.to_owned(), seq)))
