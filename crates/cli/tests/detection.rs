@@ -412,27 +412,15 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
     s.stop();
 }
 
-/// Holds the detection lease of the vault in `dir` the way another process
-/// would (the embedded store's lease is an exclusive `flock`): closing the
-/// file when it is dropped releases the lock.
-struct LeaseHolder {
-    _locked: std::fs::File,
-}
-
-impl LeaseHolder {
-    fn take(dir: &std::path::Path) -> LeaseHolder {
-        use std::os::fd::AsRawFd;
-        let f = std::fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("vault.db.detection.lock"))
-            .unwrap();
-        // SAFETY: a valid open descriptor; flock has no memory effects.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
-        LeaseHolder { _locked: f }
-    }
+/// Takes the detection lease of the vault in `dir` through the store, as
+/// another serving process would; it is held until the returned lease is dropped.
+fn hold_detection_lease(dir: &std::path::Path) -> Box<dyn mamori_store::Lease> {
+    use mamori_store::LeaseStore;
+    let store = mamori_store::sqlite::SqliteVault::open(&dir.join("vault.db")).unwrap();
+    store
+        .try_lead("detection")
+        .unwrap()
+        .expect("nobody else leads detection yet")
 }
 
 #[test]
@@ -443,7 +431,7 @@ fn a_first_start_alerts_on_reads_served_before_it_took_the_detection_lease() {
     // No detection state is saved yet, and detection is busy elsewhere while
     // this server answers: what it serves meanwhile happened after it started,
     // so it must raise alerts once this process leads, not be learnt as history.
-    let held = LeaseHolder::take(&v.data());
+    let held = hold_detection_lease(&v.data());
     let s = v.serve();
     assert_eq!(read(&s, &op, &honey[2]), 200);
     thread::sleep(Duration::from_millis(500));
