@@ -66,8 +66,9 @@ pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> 
         return Ok(());
     }
     datadir::start_detection(dir, &opened)?;
+    let server = opened.config.server.clone();
     drop(opened);
-    crate::serve_vault(vault, &addr, print)
+    crate::serve_vault(vault, &addr, &server, print)
 }
 
 fn load_customers(

@@ -310,6 +310,10 @@ enum GenEncoding {
 }
 
 fn main() -> ExitCode {
+    // Every file mamori writes (databases, keys, packages, cursors, archives)
+    // is its owner's alone, whatever umask the shell had.
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     if let Some(url) = &cli.store {
         // SAFETY: still single-threaded (nothing has been started yet). The
@@ -338,14 +342,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// Who the CLI acts as in the audit log: the local operating-system user.
+/// Who the CLI acts as in the audit log: the operating-system account the
+/// process runs as, from its real uid — not `$USER`, which anyone can set
+/// to anything (or unset). `cli:uid:N` when the account has no name.
 pub fn cli_actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into())
-    )
+    // SAFETY: getuid cannot fail and touches no memory of ours.
+    let uid = unsafe { libc::getuid() };
+    match account_name(uid) {
+        Some(name) => format!("cli:{name}"),
+        None => format!("cli:uid:{uid}"),
+    }
+}
+
+/// The name of the account `uid` (the passwd database, through NSS).
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value of the plain C struct.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to memory we own and outlives the call;
+    // getpwuid_r writes the strings into `buf` and points `pwd` at them.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    let name = name.to_str().ok()?;
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-$".contains(&b));
+    plain.then(|| name.to_owned())
 }
 
 fn run(cli: Cli, out: Out) -> Result<ExitCode> {
@@ -478,15 +507,28 @@ fn serve(dir: &Path, listen: Option<String>) -> Result<()> {
     let opened = datadir::open(dir)?;
     datadir::start_detection(dir, &opened)?;
     let addr = listen.unwrap_or(opened.config.server.listen.clone());
-    serve_vault(opened.vault, &addr, |_| {})
+    serve_vault(opened.vault, &addr, &opened.config.server, |_| {})
 }
+
+/// The environment variable holding the token a metrics scraper presents
+/// on the API's address.
+const METRICS_TOKEN_ENV: &str = "MAMORI_METRICS_TOKEN";
 
 /// Binds, reports the address, and serves until SIGINT or SIGTERM.
 pub fn serve_vault(
     vault: std::sync::Arc<mamori_vault::Vault>,
     addr: &str,
+    server: &mamori_vault::config::ServerConfig,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    let metrics_access = match std::env::var(METRICS_TOKEN_ENV) {
+        Ok(t) if t.trim().len() >= 16 => mamori_server::MetricsAccess::with_token(t.trim()),
+        Ok(t) if !t.trim().is_empty() => {
+            anyhow::bail!("{METRICS_TOKEN_ENV} must be at least 16 characters")
+        }
+        _ => mamori_server::MetricsAccess::default(),
+    };
+    let metrics_addr = server.metrics_listen.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -494,10 +536,25 @@ pub fn serve_vault(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        let metrics_listener = if metrics_addr.is_empty() {
+            None
+        } else {
+            let l = tokio::net::TcpListener::bind(&metrics_addr)
+                .await
+                .with_context(|| {
+                    format!("cannot listen on {metrics_addr} (server.metrics_listen)")
+                })?;
+            tracing::info!(local = %l.local_addr()?, "metrics listening");
+            Some(l)
+        };
         let local = listener.local_addr()?;
         tracing::info!(%local, "mamori listening");
         on_ready(local);
-        mamori_server::serve(vault, listener, shutdown_signal()).await?;
+        let options = mamori_server::Options {
+            metrics_access,
+            metrics_listener,
+        };
+        mamori_server::serve(vault, listener, options, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -66,7 +66,9 @@ fn directives_are_issued_acknowledged_and_kept_in_the_audit_log() {
         (400, Some("about_invalid"))
     );
     assert_eq!(issue(&sv, "op", "tenant/acme#999999").status, 404);
-    assert_eq!(issue(&sv, "nobody", &about).status, 404);
+    // Whether a login exists is told only to one who may direct anyone.
+    assert_eq!(issue(&sv, "nobody", &about).status, 403);
+    assert_eq!(issue(&so, "nobody", &about).status, 404);
     let r = s.send(
         "POST",
         "/v1/tenants/acme/directives",

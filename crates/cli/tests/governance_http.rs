@@ -21,7 +21,7 @@ fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
 
     let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["withheld"], 1, "{:?}", r.body);
+    assert_eq!(r.body["records"], json!([]), "{:?}", r.body);
 
     // A justification of punctuation is refused (Teleport #20164).
     let mut ask = json!({
@@ -53,7 +53,18 @@ fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
     let approved = v.ok_as(&sv, &["access", "approve", &id, "--comment", "承認します"]);
     assert_eq!(approved["status"], "active");
 
+    // The grant serves its case (INC-4411): under another it does not apply.
     let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
+    assert_eq!(r.body["records"], json!([]), "{:?}", r.body);
+    let under_case = || {
+        s.send(
+            "POST",
+            "/v1/tenants/acme/records/search",
+            &op,
+            Some(json!({"purpose": "inquiry", "case_id": "INC-4411", "by": {"phone": partner.mobile}})),
+        )
+    };
+    let r = under_case();
     assert_eq!(r.status, 200);
     let rec = &r.body["records"][0];
     assert_eq!(rec["fields"]["name"], partner.name);
@@ -74,8 +85,12 @@ fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
         (r.status, r.body["status"].as_str()),
         (200, Some("revoked"))
     );
-    let r = s.search(&op, "acme", Some("inquiry"), "phone", &partner.mobile);
-    assert_eq!(r.body["withheld"], 1, "revocation takes effect at once");
+    let r = under_case();
+    assert_eq!(
+        r.body["records"],
+        json!([]),
+        "revocation takes effect at once"
+    );
 
     // Only the security office keeps training records; an operator cannot vouch for themselves.
     let r = s.send(
@@ -126,7 +141,8 @@ fn standing_full_access_is_nominated_by_the_admin_and_approved_by_the_security_o
     let s = v.serve();
     let r = s.search(&by, "acme", Some("inquiry"), "phone", &partner.mobile);
     assert_eq!(
-        r.body["withheld"], 1,
+        r.body["records"],
+        json!([]),
         "a nomination opens nothing: {:?}",
         r.body
     );
@@ -180,7 +196,11 @@ fn standing_full_access_is_nominated_by_the_admin_and_approved_by_the_security_o
     );
     assert_eq!(revoked["status"], "revoked");
     let r = s.search(&by, "acme", Some("inquiry"), "phone", &partner.mobile);
-    assert_eq!(r.body["withheld"], 1, "revocation takes effect at once");
+    assert_eq!(
+        r.body["records"],
+        json!([]),
+        "revocation takes effect at once"
+    );
     let r = s.send("GET", "/openapi.json", "", None);
     assert!(
         r.body["paths"]

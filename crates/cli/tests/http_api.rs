@@ -181,20 +181,18 @@ fn purposes_roles_and_segments_are_enforced_and_audited() {
         );
         assert_eq!(r.status, 403);
     }
-    // A vendor user assigned to the collab segment finds the record but may not see it.
+    // A vendor user assigned to the collab segment finds the record but may
+    // not see it, nor learn that it is there (the audit log counts it).
     let r =
         f.s.search(&f.vd, "acme", Some("inquiry"), "phone", "08011112222");
-    assert_eq!(
-        (r.status, ids(&r).len(), r.body["withheld"].as_u64()),
-        (200, 0, Some(1))
-    );
+    assert_eq!((r.status, ids(&r).len()), (200, 0));
     let r = f.s.send(
         "GET",
         &format!("/v1/tenants/acme/records/{}?purpose=inquiry", f.known_id),
         &f.vd,
         None,
     );
-    assert_eq!(r.status, 403);
+    assert_eq!(r.status, 404);
     // Operators cannot write; back office can.
     let put = json!({"purpose": "contract_change", "fields": {"name": "x"}});
     let r =
@@ -221,7 +219,8 @@ fn purposes_roles_and_segments_are_enforced_and_audited() {
         (sod["decision"].as_str(), sod["purpose"].as_str()),
         (Some("deny"), Some("inquiry"))
     );
-    assert_eq!(find("au", "sod-no-customer-data")["decision"], "deny");
+    // The auditor is assigned to no tenant: refused at the tenant's door.
+    assert_eq!(find("au", "tenant_not_assigned")["decision"], "deny");
     let allowed = events
         .iter()
         .find(|e| e["actor"] == "user:vd" && e["action"] == "record.search")
@@ -314,13 +313,17 @@ fn tenants_are_isolated_and_ids_reveal_nothing() {
     let r =
         f.s.search(&f.op_beta, "beta", Some("inquiry"), "customer_no", KNOWN);
     assert_eq!((r.status, ids(&r).len()), (200, 0));
-    // Unknown tenants.
+    // Unknown tenants: refused like a tenant one is not assigned to.
     let r =
         f.s.search(&f.op, "nosuch", Some("inquiry"), "customer_no", KNOWN);
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 403);
+    // A path that climbs out of /v1/tenants is no route at all.
     let r =
         f.s.search(&f.op, "../acme", Some("inquiry"), "customer_no", KNOWN);
-    assert_eq!(r.status, 404);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (404, Some("route_not_found"))
+    );
     // The owner reads it by id.
     let r = f.s.send(
         "GET",
@@ -460,13 +463,7 @@ fn delete_revoke_and_bad_requests() {
     let r = f.s.send("GET", "/openapi.json", "", None);
     assert_eq!(r.body["openapi"], "3.1.0");
     assert!(r.body["paths"]["/v1/tenants/{tenant}/records/search"]["post"].is_object());
-    let metrics =
-        f.s.http
-            .get(format!("{}/metrics", f.s.base))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+    let metrics = f.s.metrics();
     assert!(metrics.contains("mamori_http_requests_total{route=\"/v1/tenants/{tenant}/records/search\",method=\"POST\",status=\"401\"}"), "{metrics}");
 }
 
@@ -559,4 +556,383 @@ fn keys_rotate_rewrap_and_shred() {
     let shred = f.s.audit(&f.au, "action=tenant.shred");
     assert_eq!(shred.len(), 1);
     assert!(f.v.run(&["audit", "verify"]).status.success());
+}
+
+/// The parts of an answer a prober compares: status, body and the headers
+/// that could differ (length and type; the date and the like cannot).
+fn looks(r: &common::Resp) -> (u16, String, String, String) {
+    (
+        r.status,
+        r.body.to_string(),
+        r.header("content-type").to_owned(),
+        r.header("content-length").to_owned(),
+    )
+}
+
+#[test]
+fn refused_and_missing_look_alike_to_whoever_may_not_act() {
+    let f = fixture();
+    let by_collab = f.v.user("by-collab", "backyard", &["acme/collab"]);
+    let del = |token: &str, tenant: &str, no: &str| {
+        f.s.send(
+            "DELETE",
+            &format!("/v1/tenants/{tenant}/records/{no}?purpose=contract_change"),
+            token,
+            None,
+        )
+    };
+    // Not assigned to acme (another tenant's operator, an auditor), or
+    // assigned but never allowed to delete (a system administrator): a
+    // customer number that exists, one that does not and a tenant that does
+    // not exist all get the same answer.
+    for who in [&f.op_beta, &f.au, &f.sa] {
+        let exists = del(who, "acme", KNOWN);
+        assert_eq!(exists.status, 403, "{:?}", exists.body);
+        assert_eq!(looks(&del(who, "acme", "K-9999")), looks(&exists));
+        if who != &f.sa {
+            assert_eq!(looks(&del(who, "nosuch", KNOWN)), looks(&exists));
+        }
+    }
+    // One who may delete in another segment: a customer of a segment they
+    // may not touch looks like no customer at all.
+    let other_segment = del(&by_collab, "acme", KNOWN);
+    assert_eq!(other_segment.status, 404, "{:?}", other_segment.body);
+    assert_eq!(
+        looks(&del(&by_collab, "acme", "K-9999")),
+        looks(&other_segment)
+    );
+    // Searching a tenant one is not assigned to: known or not, with a
+    // purpose it defines or not — the tenant's purposes are not told.
+    let refused =
+        f.s.search(&f.op_beta, "acme", Some("bogus"), "phone", "0312345678");
+    assert_eq!(refused.status, 403);
+    assert!(
+        !refused.body.to_string().contains("inquiry"),
+        "{:?}",
+        refused.body
+    );
+    for (tenant, purpose) in [
+        ("acme", "inquiry"),
+        ("nosuch", "bogus"),
+        ("nosuch", "inquiry"),
+    ] {
+        let r =
+            f.s.search(&f.op_beta, tenant, Some(purpose), "phone", "0312345678");
+        assert_eq!(looks(&r), looks(&refused), "{tenant} {purpose}");
+    }
+    // A record id of a segment one may not read is like a random one.
+    let get = |id: &str| {
+        f.s.send(
+            "GET",
+            &format!("/v1/tenants/acme/records/{id}?purpose=inquiry"),
+            &f.vd,
+            None,
+        )
+    };
+    let known = get(&f.known_id);
+    assert_eq!(known.status, 404, "{:?}", known.body);
+    assert_eq!(
+        looks(&get("0123456789abcdef0123456789abcdef")),
+        looks(&known)
+    );
+    // A search shows what may be seen and does not count the rest.
+    let r =
+        f.s.search(&f.vd, "acme", Some("inquiry"), "customer_no", KNOWN);
+    assert_eq!((r.status, ids(&r).len()), (200, 0), "{:?}", r.body);
+    assert!(r.body.get("withheld").is_none(), "{:?}", r.body);
+    // The refusals are in the logs: acme's for a known tenant, the system
+    // log (without the typed name) for an unknown one.
+    let acme = f.s.audit(&f.au, "tenant=acme&action=record.delete");
+    assert!(
+        acme.iter()
+            .any(|e| e["actor"] == "user:op-beta" && e["reason"] == "tenant_not_assigned"),
+        "{acme:?}"
+    );
+    let all = f.s.audit(&f.au, "action=record.delete&limit=1000");
+    assert!(all.iter().all(|e| !e.to_string().contains("nosuch")));
+    assert!(
+        all.iter()
+            .any(|e| e["log"] == "system" && e["detail"]["tenant"] == "unknown")
+    );
+}
+
+#[test]
+fn errors_never_repeat_what_was_sent() {
+    let f = fixture();
+    let secret = "090-8765-4321 原田 勇気";
+    let leaks = |r: &common::Resp| {
+        let text = r.body.to_string();
+        text.contains("8765") || text.contains("原田")
+    };
+    let put = |body: Value| {
+        f.s.send("PUT", "/v1/tenants/acme/records/K-0009", &f.by, Some(body))
+    };
+    let bodies = [
+        json!({"purpose": [secret], "fields": {}}),
+        json!({"purpose": "contract_change", "fields": {"phone": [secret]}}),
+        json!({"purpose": "contract_change", "fields": {secret: "x"}}),
+        json!({"purpose": "contract_change", "segment": secret, "fields": {"name": "x"}}),
+        json!({"purpose": "contract_change", "case_id": secret, "fields": {"name": "x"}}),
+        json!({"purpose": "contract_change", "fields": secret}),
+    ];
+    for b in bodies {
+        let r = put(b.clone());
+        assert_eq!(r.status, 400, "{b} -> {:?}", r.body);
+        assert_eq!(r.header("content-type"), "application/problem+json");
+        assert!(!leaks(&r), "{b} -> {:?}", r.body);
+    }
+    // A search key that is no key of the tenant is not repeated either.
+    let r = f.s.search(&f.op, "acme", Some("inquiry"), secret, "x");
+    assert_eq!(r.body["code"], "search_key_unknown");
+    assert!(!leaks(&r), "{:?}", r.body);
+    // The framework's own rejections are problem documents without the input.
+    let r = f.s.send(
+        "GET",
+        "/v1/audit/events?limit=09087654321%E5%8E%9F%E7%94%B0",
+        &f.au,
+        None,
+    );
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (400, "application/problem+json")
+    );
+    assert!(!leaks(&r), "{:?}", r.body);
+    let raw = |content_type: &str, body: &str| {
+        let r =
+            f.s.http
+                .post(format!("{}/v1/tenants/acme/records/search", f.s.base))
+                .bearer_auth(&f.op)
+                .header("content-type", content_type)
+                .body(body.to_owned())
+                .send()
+                .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, text) = raw(
+        "application/json",
+        &format!("{{\"by\": {{\"phone\": \"{secret}\""),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(!text.contains("8765") && !text.contains("原田"), "{text}");
+    let (status, text) = raw(
+        "text/plain",
+        &format!("{{\"by\": {{\"phone\": \"{secret}\"}}}}"),
+    );
+    assert_eq!(status, 415, "{text}");
+    assert!(!text.contains("8765"), "{text}");
+    // Personal data is no case id, and the refused one is not in the log.
+    for case in ["090-8765-4321", "INC-09087654321", KNOWN] {
+        let mut body = json!({"purpose": "inquiry", "case_id": case, "by": {"customer_no": KNOWN}});
+        let r = f.s.send(
+            "POST",
+            "/v1/tenants/acme/records/search",
+            &f.op,
+            Some(body.take()),
+        );
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (400, Some("case_id_invalid")),
+            "{case}"
+        );
+    }
+    let events = f.s.audit(&f.au, "tenant=acme&limit=1000");
+    let leaked: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            let text = e.to_string();
+            text.contains("8765-4321") || text.contains("87654321")
+        })
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "a refused case id reached the audit log: {leaked:?}"
+    );
+}
+
+#[test]
+fn bodies_are_read_only_after_authentication_and_within_limits() {
+    use std::io::{Read, Write};
+    let f = fixture();
+    // Announce a 60 MiB leaked file without a token and send a little of it:
+    // the server answers 401 at once, without waiting for (or buffering) the rest.
+    let addr = f.s.base.trim_start_matches("http://").to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /v1/exports/trace HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+        60 << 20
+    )
+    .unwrap();
+    conn.write_all(&[b'x'; 4096]).unwrap();
+    let mut head = [0u8; 512];
+    let n = conn.read(&mut head).unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).to_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+    // A bad body without a token: 401, not a word about the body.
+    let r = f.s.send(
+        "PUT",
+        "/v1/tenants/acme/records/K-1",
+        "",
+        Some(json!({"fields": 5})),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    assert!(
+        r.header("www-authenticate").starts_with("Bearer"),
+        "{:?}",
+        r.headers
+    );
+    // With a token: a JSON body over the limit is 413, as a problem document.
+    let big = "あ".repeat(100_000);
+    let r = f.s.send(
+        "PUT",
+        "/v1/tenants/acme/records/K-1",
+        &f.by,
+        Some(json!({"purpose": "contract_change", "fields": {"name": big}})),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str(), r.header("content-type")),
+        (413, Some("body_too_large"), "application/problem+json")
+    );
+    // A leaked file may be larger than a JSON body.
+    let file = format!("customer_no,name\n{}", "K-1,試験\n".repeat(60_000));
+    assert!(file.len() > 256 * 1024);
+    let r =
+        f.s.http
+            .post(format!("{}/v1/exports/trace", f.s.base))
+            .bearer_auth(&f.au)
+            .header("content-type", "text/csv")
+            .body(file)
+            .send()
+            .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[test]
+fn every_answer_carries_its_protective_headers() {
+    let f = fixture();
+    let ok =
+        f.s.search(&f.op, "acme", Some("inquiry"), "customer_no", KNOWN);
+    assert_eq!(ok.status, 200);
+    let refused =
+        f.s.search(&f.op_beta, "acme", Some("inquiry"), "customer_no", KNOWN);
+    let events = f.s.send("GET", "/v1/audit/events?limit=1", &f.au, None);
+    let missing = f.s.send("GET", "/v1/nothing-here", &f.au, None);
+    for r in [&ok, &refused, &events, &missing] {
+        assert_eq!(r.header("x-content-type-options"), "nosniff");
+        assert_eq!(r.header("cache-control"), "no-store");
+    }
+    // Over the rate limit: 429 says when to come back.
+    let limited = (0..200)
+        .map(|_| {
+            f.s.search(&f.op_beta, "beta", Some("inquiry"), "customer_no", "K-1")
+        })
+        .find(|r| r.status == 429)
+        .expect("the per-minute limit is reached");
+    let wait: u64 = limited
+        .header("retry-after")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // /metrics on the API's address: only with the scraper's token.
+    let anon = f.s.send("GET", "/metrics", "", None);
+    assert_eq!(anon.status, 401);
+    let wrong = f.s.send("GET", "/metrics", "mamori_not-the-scraper", None);
+    assert_eq!(wrong.status, 401);
+    assert!(f.s.metrics().contains("mamori_http_requests_total"));
+}
+
+#[test]
+fn metrics_are_closed_by_default_or_served_apart() {
+    let v = TestVault::new();
+    let port = common::free_port();
+    let scrape_port = common::free_port();
+    let mut cmd = v.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    cmd.env_remove("MAMORI_METRICS_TOKEN").env(
+        "MAMORI_SERVER_METRICS_LISTEN",
+        format!("127.0.0.1:{scrape_port}"),
+    );
+    let s = v.start_server(cmd, port);
+    // No token configured: the API's address has no /metrics at all.
+    let r = s.send("GET", "/metrics", "", None);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (404, Some("route_not_found"))
+    );
+    // The separate address serves it to whoever reaches it.
+    let m = s
+        .http
+        .get(format!("http://127.0.0.1:{scrape_port}/metrics"))
+        .send()
+        .unwrap();
+    assert_eq!(m.status().as_u16(), 200);
+    assert!(m.text().unwrap().contains("mamori_http_requests_total"));
+}
+
+#[test]
+fn files_are_private_and_cli_acts_name_the_real_account() {
+    use std::os::unix::fs::PermissionsExt;
+    let v = TestVault::new();
+    // $USER says anything; the audit log says who the process really runs as.
+    let account = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let out = v
+        .cmd(&["--json", "tenant", "create", "acme", "--name", "アクメ"])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = v
+        .cmd(&["--json", "tenant", "create", "beta", "--name", "ベータ"])
+        .env("USER", "mallory")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = csv_of(v.dir.path(), "acme.csv", 7, 50);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let au = v.user("au", "auditor", &[]);
+    let s = v.serve();
+    let events = s.audit(&au, "action=tenant.create");
+    let actors: Vec<&str> = events.iter().filter_map(|e| e["actor"].as_str()).collect();
+    assert_eq!(actors.len(), 2, "{events:?}");
+    assert!(
+        actors.iter().all(|a| *a == format!("cli:{account}")),
+        "{actors:?}"
+    );
+    s.stop();
+    // Every file in the data directory is its owner's alone.
+    let mut seen = 0;
+    let mut stack = vec![v.data()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                seen += 1;
+                let mode = meta.permissions().mode() & 0o777;
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", entry.path().display());
+            }
+        }
+    }
+    assert!(seen >= 4, "{seen}");
 }

@@ -37,7 +37,7 @@ fn a_sqlite_vault_moves_to_postgres_as_it_is_and_serves_from_there() {
             &op,
             Some(json!({
             "tenant": "acme", "segment": "collab", "fields": ["customer_no", "name", "mobile"],
-            "purpose": "inquiry", "case_id": "INC-7", "record_budget": 3, "hours": 2,
+            "purpose": "inquiry", "case_id": "CASE-1", "record_budget": 3, "hours": 2,
             "justification": "コラボ事業者のお客さまから料金プラン変更の問い合わせ"})),
         );
         assert_eq!(r.status, 201, "{:?}", r.body);

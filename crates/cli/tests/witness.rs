@@ -203,10 +203,7 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
     let s = v.serve();
     let start = Instant::now();
     loop {
-        let m = reqwest::blocking::get(format!("{}/metrics", s.base))
-            .unwrap()
-            .text()
-            .unwrap();
+        let m = s.metrics();
         let alarm = m.lines().any(|l| {
             l.starts_with("mamori_audit_witness_refused_logs{")
                 && l.contains(&w.base)

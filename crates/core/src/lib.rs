@@ -4,6 +4,7 @@
 //! a schema, a purpose, a role and a record look like, and how Japanese input
 //! is normalised before it is indexed — everything else builds on these types.
 
+pub mod case_id;
 pub mod clock;
 pub mod governance;
 pub mod holiday;

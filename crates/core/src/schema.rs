@@ -157,6 +157,53 @@ pub struct Schema {
     pub fields: Vec<FieldDef>,
     pub purposes: Vec<Purpose>,
     pub segments: Vec<Segment>,
+    /// The shape of this tenant's case ids, matched against the whole id
+    /// (on top of the checks every tenant shares, `crate::case_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id_pattern: Option<CaseIdPattern>,
+}
+
+/// A tenant's case-id pattern, compiled once and anchored at both ends.
+#[derive(Clone, Debug)]
+pub struct CaseIdPattern {
+    source: String,
+    anchored: regex::Regex,
+}
+
+impl CaseIdPattern {
+    /// Longest pattern accepted, in bytes.
+    const MAX_LEN: usize = 200;
+
+    pub fn new(source: &str) -> Result<Self, String> {
+        if source.len() > Self::MAX_LEN {
+            return Err(format!(
+                "case_id_pattern is longer than {} bytes",
+                Self::MAX_LEN
+            ));
+        }
+        let anchored = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| format!("case_id_pattern is not a valid regular expression: {e}"))?;
+        Ok(Self {
+            source: source.to_owned(),
+            anchored,
+        })
+    }
+
+    pub fn matches(&self, case_id: &str) -> bool {
+        self.anchored.is_match(case_id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl Serialize for CaseIdPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
 }
 
 /// A schema problem with the 1-based line (and column) where it is.
@@ -178,6 +225,8 @@ struct RawSchema {
     purposes: Vec<RawPurpose>,
     #[serde(default)]
     segments: Vec<RawSegment>,
+    #[serde(default)]
+    case_id_pattern: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -317,10 +366,18 @@ impl Validator<'_> {
         if purposes.is_empty() {
             return self.err(0..0, "a schema needs at least one [[purposes]] entry");
         }
+        let case_id_pattern = match raw.case_id_pattern {
+            Some(p) => match CaseIdPattern::new(p.get_ref()) {
+                Ok(pattern) => Some(pattern),
+                Err(message) => return self.err(p.span(), message),
+            },
+            None => None,
+        };
         Ok(Schema {
             fields,
             purposes,
             segments,
+            case_id_pattern,
         })
     }
 

@@ -210,6 +210,16 @@ pub struct ExportCheck<'a> {
     pub approver_roles: &'a [String],
 }
 
+/// What part of the audit log a read asks for, as the policies judge it.
+/// Both false: the whole log, or a part named by neither (the system log).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditScope {
+    /// Only events of one tenant, and the principal is assigned to it.
+    pub tenant_assigned: bool,
+    /// Only events by one person, and the principal manages them.
+    pub actor_managed: bool,
+}
+
 /// The gate's answer, with the ids of the policies that decided (for the audit
 /// log) and their hints (for the person refused).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -600,11 +610,19 @@ impl Gate {
         self.run(who, action, uid, vec![entity], Context::empty())
     }
 
-    /// Decides whether `who` may read the audit log.
-    pub fn decide_audit_read(&self, who: &Principal) -> Decision {
+    /// Decides whether `who` may read the part of the audit log `scope`
+    /// describes.
+    pub fn decide_audit_read(&self, who: &Principal, scope: &AuditScope) -> Decision {
         let uid = Self::uid(&self.audit_type, "audit");
         let entity = Entity::new_no_attrs(uid.clone(), Default::default());
-        self.run(who, Action::AuditRead, uid, vec![entity], Context::empty())
+        let b = RestrictedExpression::new_bool;
+        let Ok(context) = Context::from_pairs([
+            ("tenant_assigned".to_owned(), b(scope.tenant_assigned)),
+            ("actor_managed".to_owned(), b(scope.actor_managed)),
+        ]) else {
+            return Decision::invalid("request_invalid");
+        };
+        self.run(who, Action::AuditRead, uid, vec![entity], context)
     }
 
     fn run(
@@ -934,9 +952,27 @@ mod tests {
         let d = g.decide(&admin, &read(Some("own"), true, &["sysadmin"], &segs));
         assert_eq!(d.policies, vec!["sod-no-customer-data".to_string()]);
         // audit read
-        assert!(g.decide_audit_read(&who("auditor", &[])).allowed);
-        assert!(!g.decide_audit_read(&who("operator", &[])).allowed);
-        assert!(!g.decide_audit_read(&who("sysadmin", &[])).allowed);
+        let all = AuditScope::default();
+        let own = AuditScope {
+            tenant_assigned: true,
+            actor_managed: false,
+        };
+        let team = AuditScope {
+            tenant_assigned: false,
+            actor_managed: true,
+        };
+        assert!(g.decide_audit_read(&who("auditor", &[]), &all).allowed);
+        assert!(
+            g.decide_audit_read(&who("security_officer", &[]), &all)
+                .allowed
+        );
+        assert!(!g.decide_audit_read(&who("operator", &[]), &own).allowed);
+        assert!(!g.decide_audit_read(&who("sysadmin", &[]), &all).allowed);
+        // A supervisor: their tenants and their team, never the whole log.
+        let sv = who("supervisor", &[("acme", None)]);
+        assert!(!g.decide_audit_read(&sv, &all).allowed);
+        assert!(g.decide_audit_read(&sv, &own).allowed);
+        assert!(g.decide_audit_read(&sv, &team).allowed);
         // shredded tenant
         let mut shredded = read(Some("own"), true, &roles, &segs);
         shredded.tenant_active = false;

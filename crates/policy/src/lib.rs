@@ -10,6 +10,6 @@ mod gate;
 pub mod mask;
 
 pub use gate::{
-    Action, DEFAULT_POLICIES, DataRequest, Decision, ExportCheck, Gate, GrantRequest,
+    Action, AuditScope, DEFAULT_POLICIES, DataRequest, Decision, ExportCheck, Gate, GrantRequest,
     POLICY_SCHEMA, PolicyError, Principal,
 };

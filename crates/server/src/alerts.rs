@@ -2,12 +2,9 @@
 //! positive; suspend and reinstate a person. Glue over `Vault::*_alert`;
 //! the gate decides who sees and handles which alerts.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
-    http::HeaderMap,
+    extract::{Path, Query, State},
     routing::{get, post},
 };
 use mamori_store::{AlertFilter, AlertState};
@@ -18,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    api::with_caller,
-    governance::{body, json},
+    extract::{Authed, Body, with_caller},
+    governance::json,
     problem::{ApiError, Problem},
 };
 
@@ -94,13 +91,12 @@ fn filter(q: AlertQuery) -> Result<AlertFilter, ApiError> {
     responses((status = 200, body = Vec<Object>), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_alerts(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(q): Query<AlertQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let f = filter(q)?;
-    let out = with_caller(&state, &headers, addr, move |v, c| v.alerts(c, &f)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.alerts(c, &f)).await?;
+    json(out)
 }
 
 /// One alert.
@@ -108,12 +104,11 @@ pub async fn list_alerts(
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 pub async fn show_alert(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| v.alert(c, &id)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.alert(c, &id)).await?;
+    json(out)
 }
 
 /// Take an open alert in hand.
@@ -121,15 +116,11 @@ pub async fn show_alert(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn ack_alert(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.acknowledge_alert(c, &id)
-    })
-    .await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.acknowledge_alert(c, &id)).await?;
+    json(out)
 }
 
 /// Give an alert to someone to handle.
@@ -137,33 +128,28 @@ pub async fn ack_alert(
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn assign_alert(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<AssignBody>, JsonRejection>,
+    Body(b): Body<AssignBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let to = body(b)?.to;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.assign_alert(c, &id, &to)
-    })
-    .await?;
-    Ok(json(out))
+    let to = b.to;
+    let out = with_caller(&state, caller, move |v, c| v.assign_alert(c, &id, &to)).await?;
+    json(out)
 }
 
 async fn close(
     state: AppState,
-    addr: SocketAddr,
+    caller: mamori_vault::Caller,
     id: String,
-    headers: HeaderMap,
-    b: Result<Json<NoteBody>, JsonRejection>,
+    b: NoteBody,
     outcome: Outcome,
 ) -> Result<Json<Value>, ApiError> {
-    let note = body(b)?.note;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let note = b.note;
+    let out = with_caller(&state, caller, move |v, c| {
         v.close_alert(c, &id, outcome, &note)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Close an alert as handled, with a note saying what was found.
@@ -171,12 +157,11 @@ async fn close(
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn resolve_alert(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<NoteBody>, JsonRejection>,
+    Body(b): Body<NoteBody>,
 ) -> Result<Json<Value>, ApiError> {
-    close(state, addr, id, headers, b, Outcome::Resolved).await
+    close(state, caller, id, b, Outcome::Resolved).await
 }
 
 /// Close an alert as a false positive, with a note saying why.
@@ -184,12 +169,11 @@ pub async fn resolve_alert(
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn false_positive(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<NoteBody>, JsonRejection>,
+    Body(b): Body<NoteBody>,
 ) -> Result<Json<Value>, ApiError> {
-    close(state, addr, id, headers, b, Outcome::FalsePositive).await
+    close(state, caller, id, b, Outcome::FalsePositive).await
 }
 
 /// Suspend a person's access pending review.
@@ -197,14 +181,13 @@ pub async fn false_positive(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn suspend_user(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(login): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<SuspendBody>, JsonRejection>,
+    Body(b): Body<SuspendBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let alert = body(b)?.alert;
+    let alert = b.alert;
     let who = login.clone();
-    with_caller(&state, &headers, addr, move |v, c| {
+    with_caller(&state, caller, move |v, c| {
         v.suspend_user(c, &login, alert.as_deref())
     })
     .await?;
@@ -216,14 +199,10 @@ pub async fn suspend_user(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn reinstate_user(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(login): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let who = login.clone();
-    with_caller(&state, &headers, addr, move |v, c| {
-        v.reinstate_user(c, &login)
-    })
-    .await?;
+    with_caller(&state, caller, move |v, c| v.reinstate_user(c, &login)).await?;
     Ok(Json(serde_json::json!({ "user": who, "suspended": false })))
 }

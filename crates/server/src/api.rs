@@ -1,22 +1,23 @@
 //! Routes and handlers of `/v1`, and the OpenAPI document generated from them.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Instant};
+use std::{collections::BTreeMap, time::Instant};
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, MatchedPath, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use mamori_store::AuditQuery;
-use mamori_vault::{Caller, SearchBy, VaultError, access::Access};
+use mamori_vault::{SearchBy, VaultError, access::Access};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::{
     AppState,
+    extract::{Authed, Body, with_caller},
     metrics::{RequestLabels, RouteLabels},
     problem::{ApiError, Problem, problem},
 };
@@ -81,9 +82,13 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::alerts::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_on_api))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { problem(404, "route_not_found", "no such endpoint".into()) })
+        // JSON bodies are small; the one route that takes a file sets its own.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(problems_only))
+        .layer(middleware::from_fn(secure_headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -116,27 +121,60 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     resp
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    v.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+/// Headers every answer carries: no content sniffing, and no caching of
+/// anything (customer records, audit events, people's requests) by a browser
+/// or a proxy on the way.
+async fn secure_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
-/// Runs a vault call on the blocking pool after authenticating the caller.
-pub(crate) async fn with_caller<T: Send + 'static>(
-    state: &AppState,
-    headers: &HeaderMap,
-    addr: SocketAddr,
-    f: impl FnOnce(&mamori_vault::Vault, &Caller) -> Result<T, VaultError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let vault = state.vault.clone();
-    let token = bearer(headers);
-    tokio::task::spawn_blocking(move || {
-        let caller = vault.authenticate(token.as_deref(), Some(addr.ip().to_string()))?;
-        f(&vault, &caller)
-    })
-    .await
-    .map_err(|e| ApiError(VaultError::Internal(format!("worker failed: {e}"))))?
-    .map_err(ApiError)
+/// Every error is a problem document. The framework's own rejections (a
+/// malformed path or query string, a method the route does not take) come
+/// as plain text that may repeat what was sent; they are replaced here by a
+/// problem with a stable code and no part of the request.
+async fn problems_only(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return resp;
+    }
+    let (code, detail) = match status.as_u16() {
+        404 => ("route_not_found", "no such endpoint"),
+        405 => (
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        ),
+        413 => (
+            "body_too_large",
+            "the request body is larger than this endpoint accepts",
+        ),
+        415 => (
+            "media_type_unsupported",
+            "this endpoint takes another content type",
+        ),
+        s if s < 500 => (
+            "request_invalid",
+            "the path or query string is malformed: a parameter is missing or has the wrong form",
+        ),
+        _ => ("internal", "internal error; see the server log"),
+    };
+    let mut fixed = problem(status.as_u16(), code, detail.into());
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        fixed.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    fixed
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -187,11 +225,12 @@ impl From<mamori_vault::RecordView> for RecordOut {
     }
 }
 
+/// What a search shows. Matches in segments the caller may not see are not
+/// shown nor counted (a count would tell that the value belongs to someone
+/// there); the audit log records them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchOut {
     records: Vec<RecordOut>,
-    /// Matches in segments the caller may not see (counted, not shown).
-    withheld: usize,
 }
 
 /// Find customers by phone, e-mail, customer number or kana name.
@@ -201,12 +240,10 @@ pub struct SearchOut {
               (status = 403, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 503, body = Problem)))]
 async fn search(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<SearchBody>,
 ) -> Result<Json<SearchOut>, ApiError> {
-    let body = crate::governance::body(body)?;
     if body.by.len() != 1 {
         return Err(ApiError(VaultError::bad(
             "search_by_invalid",
@@ -214,7 +251,7 @@ async fn search(
         )));
     }
     let (key, value) = body.by.into_iter().next().expect("one entry");
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         let access = Access {
             purpose: body.purpose.as_deref(),
             case_id: body.case_id.as_deref(),
@@ -224,7 +261,6 @@ async fn search(
     .await?;
     Ok(Json(SearchOut {
         records: out.records.into_iter().map(Into::into).collect(),
-        withheld: out.withheld,
     }))
 }
 
@@ -242,12 +278,11 @@ pub struct AccessParams {
     responses((status = 200, body = RecordOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_record(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path((tenant, id)): Path<(String, String)>,
     Query(q): Query<AccessParams>,
-    headers: HeaderMap,
 ) -> Result<Json<RecordOut>, ApiError> {
-    let rec = with_caller(&state, &headers, addr, move |v, c| {
+    let rec = with_caller(&state, caller, move |v, c| {
         v.get(
             c,
             &tenant,
@@ -285,13 +320,11 @@ pub struct WriteOut {
     responses((status = 200, body = WriteOut), (status = 201, body = WriteOut), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn put_record(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path((tenant, customer_no)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Json<PutBody>, axum::extract::rejection::JsonRejection>,
+    Body(body): Body<PutBody>,
 ) -> Result<Response, ApiError> {
-    let body = crate::governance::body(body)?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         let access = Access {
             purpose: body.purpose.as_deref(),
             case_id: body.case_id.as_deref(),
@@ -333,12 +366,11 @@ pub struct DeleteOut {
     responses((status = 200, body = DeleteOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_record(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path((tenant, customer_no)): Path<(String, String)>,
     Query(q): Query<AccessParams>,
-    headers: HeaderMap,
 ) -> Result<Json<DeleteOut>, ApiError> {
-    let id = with_caller(&state, &headers, addr, move |v, c| {
+    let id = with_caller(&state, caller, move |v, c| {
         v.delete(
             c,
             &tenant,
@@ -398,9 +430,8 @@ pub(crate) fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, A
     responses((status = 200, body = AuditPageOut), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn audit_events(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<AuditParams>,
-    headers: HeaderMap,
 ) -> Result<Json<AuditPageOut>, ApiError> {
     let q = AuditQuery {
         from_ts: parse_time("from", p.from)?,
@@ -414,7 +445,7 @@ async fn audit_events(
         after: p.after,
         limit: p.limit.unwrap_or(100),
     };
-    let page = with_caller(&state, &headers, addr, move |v, c| v.audit_events(c, q)).await?;
+    let page = with_caller(&state, caller, move |v, c| v.audit_events(c, q)).await?;
     let events = page
         .events
         .into_iter()
@@ -462,6 +493,32 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// take a write; then requests are let through again, and the first one
 /// that fails starts the next pause.
 const AUDIT_FAILURE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Largest request body of every route but a leaked file's (`/v1/exports/trace`).
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The routes of a separate metrics address (`server.metrics_listen`):
+/// `/metrics` only, open to whoever reaches that address.
+pub fn metrics_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async { problem(404, "route_not_found", "no such endpoint".into()) })
+        .layer(middleware::from_fn(secure_headers))
+        .with_state(state)
+}
+
+/// `/metrics` on the API's own address: only with the scraper's token
+/// (`MAMORI_METRICS_TOKEN`), and absent when none is configured — request
+/// counts and alert figures are no one else's business.
+async fn metrics_on_api(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.metrics_access.check(&headers) {
+        crate::metrics::Scrape::Allowed => metrics(State(state)).await,
+        crate::metrics::Scrape::NotServed => {
+            problem(404, "route_not_found", "no such endpoint".into())
+        }
+        crate::metrics::Scrape::Refused => ApiError(VaultError::Unauthenticated).into_response(),
+    }
+}
 
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.witnesses(&state.vault.audit_witnesses());

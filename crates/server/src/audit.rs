@@ -3,12 +3,9 @@
 //! checkpoint, inclusion proofs of events and consistency proofs between
 //! sizes (RFC 9162). Glue only: the vault decides who may read them.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Query, RawPathParams, State},
-    http::HeaderMap,
+    extract::{Query, RawPathParams, State},
     routing::get,
 };
 use serde::Deserialize;
@@ -17,7 +14,7 @@ use utoipa::IntoParams;
 
 use crate::{
     AppState,
-    api::with_caller,
+    extract::{Authed, with_caller},
     governance::json,
     problem::{ApiError, Problem},
 };
@@ -65,42 +62,39 @@ struct SizeParams {
 
 async fn checkpoint_at(
     state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
+    caller: Authed,
     params: RawPathParams,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let log = path_log(&params);
-    checkpoint(state, addr, Query(LogParam { log }), headers).await
+    checkpoint(state, caller, Query(LogParam { log })).await
 }
 
 async fn inclusion_at(
     state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
+    caller: Authed,
     params: RawPathParams,
     Query(p): Query<SeqParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let q = InclusionParams {
         log: path_log(&params),
         seq: p.seq,
         size: p.size,
     };
-    inclusion(state, addr, Query(q), headers).await
+    inclusion(state, caller, Query(q)).await
 }
 
 async fn consistency_at(
     state: State<AppState>,
-    addr: ConnectInfo<SocketAddr>,
+    caller: Authed,
     params: RawPathParams,
     Query(p): Query<SizeParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let q = ConsistencyParams {
         log: path_log(&params),
         first: p.first,
         second: p.second,
     };
-    consistency(state, addr, Query(q), headers).await
+    consistency(state, caller, Query(q)).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -114,15 +108,11 @@ pub struct LogParam {
     responses((status = 200, body = Object, description = "log, size, note (origin, size, base64 root hash, Ed25519 signature)"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn checkpoint(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<LogParam>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.audit_checkpoint(c, &p.log)
-    })
-    .await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.audit_checkpoint(c, &p.log)).await?;
+    json(out)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -140,15 +130,14 @@ pub struct InclusionParams {
     responses((status = 200, body = Object, description = "log, seq, size, leaf_hash, proof (hex, leaf to root), checkpoint (the signed note of that size, if any), event"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn inclusion(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<InclusionParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.audit_inclusion(c, &p.log, p.seq, p.size)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -166,13 +155,12 @@ pub struct ConsistencyParams {
     responses((status = 200, body = Object, description = "log, first, second, proof (hex)"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn consistency(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<ConsistencyParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.audit_consistency(c, &p.log, p.first, p.second)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }

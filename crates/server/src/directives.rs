@@ -1,12 +1,10 @@
 //! Corrective directives over HTTP: issue, list, show, acknowledge. Glue
 //! over `Vault::*_directive`; the gate decides who may do what.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, Query, State},
+    http::StatusCode,
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -15,8 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    api::with_caller,
-    governance::{body, json},
+    extract::{Authed, Body, with_caller},
+    governance::json,
     problem::{ApiError, Problem},
 };
 
@@ -60,17 +58,15 @@ pub struct DirectiveFilter {
     responses((status = 201, body = Object, description = "the directive, with the audit event that holds it"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn issue_directive(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<DirectiveBody>, JsonRejection>,
+    Body(b): Body<DirectiveBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b = body(b)?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.issue_directive(c, &tenant, &b.to, &b.about, &b.text)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 /// The tenant's directives the caller may see, newest first.
@@ -78,16 +74,15 @@ pub async fn issue_directive(
     responses((status = 200, body = Vec<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_directives(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(tenant): Path<String>,
     Query(f): Query<DirectiveFilter>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.directives(c, &tenant, f.to.as_deref())
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// One directive.
@@ -95,15 +90,14 @@ pub async fn list_directives(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn show_directive(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.show_directive(c, &tenant, &id)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Acknowledge a directive addressed to you.
@@ -111,15 +105,14 @@ pub async fn show_directive(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn ack_directive(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    b: Result<Json<AckBody>, JsonRejection>,
+    Body(b): Body<AckBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let response = body(b)?.response;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let response = b.response;
+    let out = with_caller(&state, caller, move |v, c| {
         v.acknowledge_directive(c, &tenant, &id, response.as_deref())
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }

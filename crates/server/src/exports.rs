@@ -2,13 +2,11 @@
 //! encrypted package, and tracing a leaked file back to its export. Glue
 //! only: every decision is the vault's (and its policy gate's).
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -22,8 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    api::with_caller,
-    governance::{CommentBody, body, json},
+    extract::{Authed, Body, with_caller},
+    governance::{CommentBody, json},
     problem::{ApiError, Problem},
 };
 
@@ -70,11 +68,9 @@ pub struct ExportBody {
     responses((status = 201, body = Object, description = "the export: status (pending|lapsed|denied|revoked|ready|expired|downloaded), approvals, package, history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn create_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    b: Result<Json<ExportBody>, JsonRejection>,
+    Authed(caller): Authed,
+    Body(b): Body<ExportBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b = body(b)?;
     let req = NewExport {
         tenant: b.tenant,
         segment: b.segment,
@@ -85,11 +81,8 @@ async fn create_export(
         recipient_name: b.recipient_name,
         recipient_key: b.recipient_key,
     };
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.request_export(c, &req)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    let out = with_caller(&state, caller, move |v, c| v.request_export(c, &req)).await?;
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -108,9 +101,8 @@ pub struct ExportListParams {
     responses((status = 200, body = Vec<Object>, description = "exports"), (status = 401, body = Problem)))]
 async fn list_exports(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<ExportListParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let f = ExportListFilter {
         tenant: p.tenant,
@@ -118,8 +110,8 @@ async fn list_exports(
         mine: p.mine.unwrap_or(false),
         limit: p.limit,
     };
-    let out = with_caller(&state, &headers, addr, move |v, c| v.exports(c, &f)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.exports(c, &f)).await?;
+    json(out)
 }
 
 /// One export with its approvals and history.
@@ -127,12 +119,11 @@ async fn list_exports(
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 async fn show_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| v.export(c, &id)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.export(c, &id)).await?;
+    json(out)
 }
 
 /// Approve an export (never one's own, nor one's manager's); the k-th approval builds the package.
@@ -140,17 +131,16 @@ async fn show_export(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let comment = b.comment;
+    let out = with_caller(&state, caller, move |v, c| {
         v.approve_export(c, &id, comment.as_deref())
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Deny an export, saying why; one denial ends it.
@@ -158,17 +148,13 @@ async fn approve_export(
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment.unwrap_or_default();
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.deny_export(c, &id, &comment)
-    })
-    .await?;
-    Ok(json(out))
+    let comment = b.comment.unwrap_or_default();
+    let out = with_caller(&state, caller, move |v, c| v.deny_export(c, &id, &comment)).await?;
+    json(out)
 }
 
 /// Stop a pending export or delete a package not yet downloaded, saying why.
@@ -176,17 +162,16 @@ async fn deny_export(
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment.unwrap_or_default();
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let comment = b.comment.unwrap_or_default();
+    let out = with_caller(&state, caller, move |v, c| {
         v.revoke_export(c, &id, &comment)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Take the encrypted package (once; the requester only). A POST, because it changes state.
@@ -194,14 +179,10 @@ async fn revoke_export(
     responses((status = 200, content_type = "application/octet-stream", description = "the age-encrypted CSV; header X-Mamori-Sha256 carries its SHA-256"), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn download_export(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let d = with_caller(&state, &headers, addr, move |v, c| {
-        v.download_export(c, &id)
-    })
-    .await?;
+    let d = with_caller(&state, caller, move |v, c| v.download_export(c, &id)).await?;
     let disposition = format!("attachment; filename=\"{}\"", d.file_name);
     let mut resp = d.bytes.into_response();
     let h = resp.headers_mut();
@@ -230,9 +211,8 @@ pub struct TraceParams {
     responses((status = 200, body = Object, description = "cells read, exports checked, matches best first with canary hits, formatting agreement and verdict"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn trace(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<TraceParams>,
-    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
@@ -241,9 +221,9 @@ async fn trace(
             "the file must be UTF-8 text (convert Shift_JIS files first)",
         ))
     })?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.trace_leak(c, p.tenant.as_deref(), &text)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }

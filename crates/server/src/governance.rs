@@ -2,12 +2,10 @@
 //! and grants, training and compliance records, vendor contracts. Glue only:
 //! every decision is the vault's (and its policy gate's).
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, Query, State},
+    http::StatusCode,
     routing::{get, post, put},
 };
 use mamori_vault::{
@@ -20,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    api::with_caller,
+    extract::{Authed, Body, with_caller},
     problem::{ApiError, Problem},
 };
 
@@ -56,18 +54,14 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// A JSON body, or a 400 that says what is wrong with it.
-pub fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(t)| t).map_err(|e| {
-        ApiError(VaultError::bad(
-            "body_invalid",
-            format!("request body: {}", e.body_text()),
-        ))
+/// A vault result as a JSON body; a value that cannot be serialised is an
+/// internal error, never a 200 with an empty body.
+pub fn json<T: serde::Serialize>(v: T) -> Result<Json<Value>, ApiError> {
+    serde_json::to_value(v).map(Json).map_err(|e| {
+        ApiError(VaultError::Internal(format!(
+            "response not serialisable: {e}"
+        )))
     })
-}
-
-pub fn json<T: serde::Serialize>(v: T) -> Json<Value> {
-    Json(serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
 /// What a request asks for.
@@ -114,16 +108,12 @@ impl RequestBody {
     responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn create_request(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    b: Result<Json<RequestBody>, JsonRejection>,
+    Authed(caller): Authed,
+    Body(b): Body<RequestBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let req = body(b)?.into_request()?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.request_access(c, &req)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    let req = b.into_request()?;
+    let out = with_caller(&state, caller, move |v, c| v.request_access(c, &req)).await?;
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -139,17 +129,13 @@ pub struct IssueBody {
     responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn issue_grant(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    b: Result<Json<IssueBody>, JsonRejection>,
+    Authed(caller): Authed,
+    Body(b): Body<IssueBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let IssueBody { to, grant } = body(b)?;
+    let IssueBody { to, grant } = b;
     let req = grant.into_request()?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.issue_grant(c, &to, &req)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    let out = with_caller(&state, caller, move |v, c| v.issue_grant(c, &to, &req)).await?;
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -168,9 +154,8 @@ pub struct ListParams {
     responses((status = 200, body = Vec<Object>, description = "requests: id, tenant, requester, segment, fields, purpose, case_id, justification, record_budget, records_used, starts_at, ends_at, status, origin, decided_by, revoked_by, history"), (status = 401, body = Problem)))]
 async fn list_requests(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Query(p): Query<ListParams>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let f = ListFilter {
         tenant: p.tenant,
@@ -178,8 +163,8 @@ async fn list_requests(
         mine: p.mine.unwrap_or(false),
         limit: p.limit,
     };
-    let out = with_caller(&state, &headers, addr, move |v, c| v.access_requests(c, &f)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.access_requests(c, &f)).await?;
+    json(out)
 }
 
 /// One request with its full history (also after it ended).
@@ -187,12 +172,11 @@ async fn list_requests(
     responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 404, body = Problem)))]
 async fn show_request(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| v.access_request(c, &id)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.access_request(c, &id)).await?;
+    json(out)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -206,17 +190,16 @@ pub struct CommentBody {
     responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_request(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let c_body = body(b)?;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let c_body = b;
+    let out = with_caller(&state, caller, move |v, c| {
         v.approve_request(c, &id, c_body.comment.as_deref())
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Deny a pending request, saying why.
@@ -224,17 +207,13 @@ async fn approve_request(
     responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_request(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment.unwrap_or_default();
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.deny_request(c, &id, &comment)
-    })
-    .await?;
-    Ok(json(out))
+    let comment = b.comment.unwrap_or_default();
+    let out = with_caller(&state, caller, move |v, c| v.deny_request(c, &id, &comment)).await?;
+    json(out)
 }
 
 /// End a pending request or a live grant early, saying why.
@@ -242,17 +221,16 @@ async fn deny_request(
     responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_request(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment.unwrap_or_default();
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let comment = b.comment.unwrap_or_default();
+    let out = with_caller(&state, caller, move |v, c| {
         v.revoke_request(c, &id, &comment)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// A person's training, compliance and people-gate verdict (themselves, or the security office).
@@ -260,12 +238,11 @@ async fn revoke_request(
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show_person(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(login): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| v.person(c, &login)).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.person(c, &login)).await?;
+    json(out)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -282,18 +259,17 @@ pub struct TrainingBody {
     responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn record_training(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(login): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<TrainingBody>, JsonRejection>,
+    Body(b): Body<TrainingBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let t = body(b)?;
+    let t = b;
     let at = crate::api::parse_time("completed_at", t.completed_at)?.map(|m| m / 1_000_000);
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.record_training(c, &login, &t.course, t.score, at)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -307,17 +283,16 @@ pub struct ComplianceBody {
     responses((status = 201, body = Object), (status = 403, body = Problem)))]
 async fn record_compliance(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(login): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<ComplianceBody>, JsonRejection>,
+    Body(b): Body<ComplianceBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let at = crate::api::parse_time("confirmed_at", body(b)?.confirmed_at)?.map(|m| m / 1_000_000);
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let at = crate::api::parse_time("confirmed_at", b.confirmed_at)?.map(|m| m / 1_000_000);
+    let out = with_caller(&state, caller, move |v, c| {
         v.record_compliance(c, &login, at)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)))
+    Ok((StatusCode::CREATED, json(out)?))
 }
 
 /// Vendors, whether each contract is in force, and missing clauses.
@@ -325,11 +300,10 @@ async fn record_compliance(
     responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
 async fn list_vendors(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Authed(caller): Authed,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, |v, _| v.vendors()).await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, |v, _| v.vendors()).await?;
+    json(out)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -348,12 +322,11 @@ pub struct VendorBody {
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn put_vendor(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<VendorBody>, JsonRejection>,
+    Body(b): Body<VendorBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let vb = body(b)?;
+    let vb = b;
     let time = |name: &str, s: String| -> Result<i64, ApiError> {
         crate::api::parse_time(name, Some(s))?
             .map(|m| m / 1_000_000)
@@ -368,11 +341,11 @@ async fn put_vendor(
         time("contract_start", vb.contract_start)?,
         time("contract_end", vb.contract_end)?,
     );
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let out = with_caller(&state, caller, move |v, c| {
         v.put_vendor(c, &id, &vb.name, start, end, &vb.clauses)
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -386,14 +359,13 @@ pub struct CapBody {
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn set_cap(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    b: Result<Json<CapBody>, JsonRejection>,
+    Body(b): Body<CapBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let cap = body(b)?.cap;
+    let cap = b.cap;
     let t = tenant.clone();
-    with_caller(&state, &headers, addr, move |v, c| {
+    with_caller(&state, caller, move |v, c| {
         v.set_full_access_cap(c, &t, cap)
     })
     .await?;
@@ -407,15 +379,11 @@ async fn set_cap(
     responses((status = 200, body = Vec<Object>, description = "nominations: id, tenant, login, status (pending|approved|denied|revoked), nominated_by/at, decided_by/at, revoked_by/at, history"), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn list_full_access(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let out = with_caller(&state, &headers, addr, move |v, c| {
-        v.full_access_list(c, &tenant)
-    })
-    .await?;
-    Ok(json(out))
+    let out = with_caller(&state, caller, move |v, c| v.full_access_list(c, &tenant)).await?;
+    json(out)
 }
 
 /// What the security office does with a nomination.
@@ -429,18 +397,17 @@ type FullAccessStep = fn(
 
 async fn full_access_step(
     state: AppState,
-    addr: SocketAddr,
-    headers: HeaderMap,
+    caller: mamori_vault::Caller,
     (tenant, login): (String, String),
-    b: Result<Json<CommentBody>, JsonRejection>,
+    b: CommentBody,
     step: FullAccessStep,
 ) -> Result<Json<Value>, ApiError> {
-    let comment = body(b)?.comment;
-    let out = with_caller(&state, &headers, addr, move |v, c| {
+    let comment = b.comment;
+    let out = with_caller(&state, caller, move |v, c| {
         step(v, c, &tenant, &login, comment.as_deref())
     })
     .await?;
-    Ok(json(out))
+    json(out)
 }
 
 /// Approve a nomination for standing full access (security office; never one's own), within the tenant's cap.
@@ -448,12 +415,11 @@ async fn full_access_step(
     responses((status = 200, body = Object, description = "the nomination, now approved"), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_full_access(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(p): Path<(String, String)>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+    full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.approve_full_access(c, t, l, why)
     })
     .await
@@ -464,12 +430,11 @@ async fn approve_full_access(
     responses((status = 200, body = Object, description = "the nomination, now denied"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_full_access(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(p): Path<(String, String)>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+    full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.deny_full_access(c, t, l, why.unwrap_or_default())
     })
     .await
@@ -480,12 +445,11 @@ async fn deny_full_access(
     responses((status = 200, body = Object, description = "the nomination, now revoked"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_full_access(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Authed(caller): Authed,
     Path(p): Path<(String, String)>,
-    headers: HeaderMap,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Body(b): Body<CommentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    full_access_step(state, addr, headers, p, b, |v, c, t, l, why| {
+    full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.revoke_full_access(c, t, l, why.unwrap_or_default())
     })
     .await

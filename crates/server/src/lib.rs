@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod directives;
 mod exports;
+mod extract;
 mod governance;
 mod metrics;
 mod problem;
@@ -19,33 +20,58 @@ use mamori_vault::Vault;
 use tokio::net::TcpListener;
 
 pub use api::ApiDoc;
+pub use metrics::MetricsAccess;
 
 #[derive(Clone)]
 pub struct AppState {
     pub vault: Arc<Vault>,
     pub metrics: Arc<metrics::Metrics>,
+    pub metrics_access: MetricsAccess,
 }
 
-pub fn router(vault: Arc<Vault>) -> Router {
-    let state = AppState {
+/// How a server is reached besides its API address.
+#[derive(Default)]
+pub struct Options {
+    /// Who may scrape `/metrics` on the API's address (nobody by default).
+    pub metrics_access: MetricsAccess,
+    /// An address of its own that serves `/metrics` to whoever reaches it.
+    pub metrics_listener: Option<TcpListener>,
+}
+
+fn state(vault: Arc<Vault>, metrics_access: MetricsAccess) -> AppState {
+    AppState {
         vault,
         metrics: Arc::new(metrics::Metrics::new()),
-    };
-    api::routes(state)
+        metrics_access,
+    }
+}
+
+pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
+    api::routes(state(vault, metrics_access))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     vault: Arc<Vault>,
     listener: TcpListener,
+    options: Options,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(purge_expired_packages(vault.clone()));
-    let app = router(vault).into_make_service_with_connect_info::<SocketAddr>();
+    let state = state(vault, options.metrics_access);
+    // The metrics address shares the counters of the API it reports on.
+    let scrape = options.metrics_listener.map(|l| {
+        let routes = api::metrics_routes(state.clone());
+        tokio::spawn(async move { axum::serve(l, routes).await })
+    });
+    let app = api::routes(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    if let Some(s) = scrape {
+        s.abort();
+    }
     served
 }
 

@@ -7,6 +7,48 @@ use prometheus_client::{
     registry::Registry,
 };
 
+/// Who may scrape `/metrics` on the API's own address. By default nobody:
+/// metrics are served there only to the holder of the scraper's token
+/// (`MAMORI_METRICS_TOKEN`), or on an address of their own
+/// (`server.metrics_listen`) that the operator places where only the
+/// monitoring system reaches.
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// SHA-256 of the scraper's token; compared in constant time.
+    token_hash: Option<[u8; 32]>,
+}
+
+/// The answer to one scrape on the API's address.
+pub enum Scrape {
+    Allowed,
+    /// No token configured: the route does not exist here.
+    NotServed,
+    Refused,
+}
+
+impl MetricsAccess {
+    /// Metrics on the API's address for whoever presents `token`.
+    pub fn with_token(token: &str) -> Self {
+        Self {
+            token_hash: Some(mamori_crypto::token::hash(token)),
+        }
+    }
+
+    pub(crate) fn check(&self, headers: &axum::http::HeaderMap) -> Scrape {
+        let Some(stored) = &self.token_hash else {
+            return Scrape::NotServed;
+        };
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match presented {
+            Some(t) if mamori_crypto::token::matches(t.trim(), stored) => Scrape::Allowed,
+            _ => Scrape::Refused,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub route: String,

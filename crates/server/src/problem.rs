@@ -57,6 +57,21 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        problem(e.status(), e.code(), detail)
+        let mut resp = problem(e.status(), e.code(), detail);
+        let h = resp.headers_mut();
+        match &e {
+            // RFC 6750 §3: how to authenticate here.
+            VaultError::Unauthenticated => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="mamori""#),
+                );
+            }
+            VaultError::Limited { retry_after_s, .. } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            _ => {}
+        }
+        resp
     }
 }

@@ -9,7 +9,7 @@ use std::{
 
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{
-    FieldClass, FieldType, MaskKind, Purpose, RecordId, Role, Schema, TenantId, normalize,
+    FieldClass, FieldType, MaskKind, Purpose, RecordId, Role, Schema, TenantId, case_id, normalize,
     schema::KEY_FIELD,
 };
 use mamori_crypto::token;
@@ -68,28 +68,26 @@ pub struct RecordView {
     pub updated_at: i64,
 }
 
+/// What a search shows. Matches in segments the caller may not see are
+/// neither shown nor counted here (the count would tell that a value
+/// belongs to someone there); the audit event records how many there were.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {
     pub records: Vec<RecordView>,
-    /// Matches in segments the caller may not see; counted, never shown.
-    pub withheld: usize,
 }
+
+/// What a grant holder reading under another case id is told.
+const GRANT_OTHER_CASE: &str =
+    "your grant for this serves only the case it was approved for: name that case_id";
+
+/// What a caller with no assignment to a tenant and no live grant on it is
+/// told: the same words whether or not the tenant exists (invariant 11).
+const DOOR_REFUSAL: &str = "no assignment or live grant of yours covers this tenant";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct WriteOutcome {
     pub id: String,
     pub created: bool,
-}
-
-const MAX_CASE_ID: usize = 64;
-
-/// Case ids go into the audit log, so they must be identifiers, not free text
-/// where someone could paste a customer's name.
-pub(crate) fn valid_case_id(c: &str) -> bool {
-    !c.is_empty()
-        && c.len() <= MAX_CASE_ID
-        && c.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "-_.:/#".contains(ch))
 }
 
 fn loggable_purpose(p: Option<&str>) -> Option<String> {
@@ -204,7 +202,7 @@ impl Vault {
         }
         event.decision = AuditDecision::Deny;
         event.reason = decision.reason();
-        self.audit.append(event)?;
+        self.audit.append(self.placed(event)?)?;
         let reason = if decision.hints.is_empty() {
             fallback.to_owned()
         } else {
@@ -213,16 +211,37 @@ impl Vault {
         Err(VaultError::Forbidden { reason })
     }
 
+    /// The event of a data request, without its case id: that is recorded
+    /// only once `check_case_id` passed it (it may be personal data).
     fn event(&self, caller: &Caller, action: Action, tenant: &str, access: Access<'_>) -> Event {
         let mut e = self
             .caller_event(caller, action.as_str(), "allowed")
             .tenant(tenant);
         e.purpose = loggable_purpose(access.purpose);
-        e.case_id = access
-            .case_id
-            .filter(|c| valid_case_id(c))
-            .map(str::to_owned);
         e
+    }
+
+    /// Checks a case id before it is recorded anywhere: the shape and
+    /// personal-data checks every tenant shares, the tenant's own pattern,
+    /// and that it is not one of the tenant's customer numbers.
+    pub(crate) fn check_case_id(&self, state: &TenantState, case_id: &str) -> Result<()> {
+        let refused = |message: String| VaultError::bad("case_id_invalid", message);
+        case_id::check(case_id).map_err(|e| refused(e.to_string()))?;
+        if let Some(pattern) = &state.schema.case_id_pattern
+            && !pattern.matches(case_id)
+        {
+            return Err(refused(format!(
+                "this tenant's case ids have the form {}",
+                pattern.as_str()
+            )));
+        }
+        let as_key = BTreeMap::from([(KEY_FIELD.to_owned(), case_id.to_owned())]);
+        if self.existing(state, &as_key)?.is_some() {
+            return Err(refused(
+                "a case id must not be personal data; this one is a customer number".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Records a refusal and returns the error to give the caller.
@@ -270,8 +289,75 @@ impl Vault {
         )
     }
 
-    /// Loads the tenant and checks what every data request needs: a known,
-    /// active tenant, a defined purpose, a well-formed case id.
+    /// The tenant door, passed before anything about the tenant is looked
+    /// up: customer data of a tenant is reached only through an assignment
+    /// to it or a live grant on it (every data policy asks for one of them),
+    /// so a caller with neither is refused with one answer whether the tenant
+    /// exists or not. The refusal goes to the tenant's log when there is such
+    /// a tenant, else to the system log without the submitted id; either way
+    /// the same one store read and one append are done before answering.
+    fn enter(
+        &self,
+        caller: &Caller,
+        action: Action,
+        tenant: &str,
+        access: Access<'_>,
+    ) -> Result<Arc<TenantState>> {
+        self.door(caller, self.event(caller, action, tenant, access), tenant)?;
+        self.tenant_at(tenant, Some(caller.facts.rev))
+    }
+
+    /// The tenant door alone, for requests that reach a tenant's data in
+    /// bulk (exports): passes, or records `event` as refused and answers
+    /// as for a tenant that does not exist.
+    pub(crate) fn door(&self, caller: &Caller, event: Event, tenant: &str) -> Result<()> {
+        if caller.facts.reaches(tenant, self.now()) {
+            return Ok(());
+        }
+        Err(self.refuse(
+            self.placed(event)?,
+            AuditDecision::Deny,
+            "tenant_not_assigned".into(),
+            VaultError::Forbidden {
+                reason: DOOR_REFUSAL.into(),
+            },
+        ))
+    }
+
+    /// A refusal decided before its tenant was looked up goes to that
+    /// tenant's log when there is such a tenant, and otherwise to the system
+    /// log without the submitted id (no log is made for a name someone typed).
+    /// One store read either way.
+    pub(crate) fn placed(&self, mut event: Event) -> Result<Event> {
+        let Some(tenant) = event.tenant.as_deref() else {
+            return Ok(event);
+        };
+        let known = TenantId::parse(tenant).is_ok() && self.store.tenant(tenant)?.is_some();
+        if !known {
+            event.tenant = None;
+            event = event.detail("tenant", "unknown");
+        }
+        Ok(event)
+    }
+
+    /// Records a refusal to show or change a record the caller reached but
+    /// may not act on (another segment), and answers exactly as for a record
+    /// that does not exist: an id or customer number in a segment one may not
+    /// see must look like a random one (invariant 11).
+    fn refuse_as_missing(&self, mut event: Event, decision: &Decision) -> VaultError {
+        event.policies = decision.policies.clone();
+        self.refuse(
+            event,
+            AuditDecision::Deny,
+            decision.reason(),
+            VaultError::NotFound { what: "record" },
+        )
+    }
+
+    /// Checks what every data request needs: an active tenant, a well-formed
+    /// case id that is not personal data, a defined purpose, the rate limit.
+    /// Returns the purpose and the request's event (its case id recorded
+    /// only once checked).
     fn prepare<'s>(
         &self,
         caller: &Caller,
@@ -279,41 +365,33 @@ impl Vault {
         tenant: &str,
         access: Access<'_>,
         state: &'s TenantState,
-    ) -> Result<&'s Purpose> {
-        let event = || self.event(caller, action, tenant, access);
+    ) -> Result<(&'s Purpose, Event)> {
+        let mut event = self.event(caller, action, tenant, access);
         if !state.active() {
             return Err(self.refuse(
-                event(),
+                event,
                 AuditDecision::Deny,
                 "tenant_shredded".into(),
                 VaultError::Shredded(tenant.to_owned()),
             ));
         }
-        if let Some(c) = access.case_id
-            && !valid_case_id(c)
-        {
-            let err = VaultError::bad(
-                "case_id_invalid",
-                format!("case_id must be 1-{MAX_CASE_ID} letters, digits or -_.:/#"),
-            );
-            return Err(self.refuse(
-                event(),
-                AuditDecision::Invalid,
-                "case_id_invalid".into(),
-                err,
-            ));
+        if let Some(c) = access.case_id {
+            if let Err(err) = self.check_case_id(state, c) {
+                return Err(self.refuse(
+                    event,
+                    AuditDecision::Invalid,
+                    "case_id_invalid".into(),
+                    err,
+                ));
+            }
+            event.case_id = Some(c.to_owned());
         }
         let Some(purpose_id) = access.purpose.filter(|p| !p.trim().is_empty()) else {
             let err = VaultError::bad(
                 "purpose_missing",
                 "every access to customer data must name a purpose (利用目的)",
             );
-            return Err(self.refuse(
-                event(),
-                AuditDecision::Invalid,
-                "purpose_missing".into(),
-                err,
-            ));
+            return Err(self.refuse(event, AuditDecision::Invalid, "purpose_missing".into(), err));
         };
         let Some(purpose) = state.schema.purpose(purpose_id) else {
             let known: Vec<&str> = state
@@ -326,17 +404,12 @@ impl Vault {
                 "purpose_unknown",
                 format!("unknown purpose; this tenant defines: {}", known.join(", ")),
             );
-            return Err(self.refuse(
-                event(),
-                AuditDecision::Invalid,
-                "purpose_unknown".into(),
-                err,
-            ));
+            return Err(self.refuse(event, AuditDecision::Invalid, "purpose_unknown".into(), err));
         };
         if let Err(err) = self.count_request(&caller.principal.login) {
-            return Err(self.refuse(event(), AuditDecision::Deny, err.code().into(), err));
+            return Err(self.refuse(event, AuditDecision::Deny, err.code().into(), err));
         }
-        Ok(purpose)
+        Ok((purpose, event))
     }
 
     /// The gate's decision on the caller's standing access.
@@ -379,6 +452,32 @@ impl Vault {
         )
     }
 
+    /// The gate's refusal (the first segment's) when `action` is allowed in
+    /// no segment of the tenant on standing access; None when some segment
+    /// allows it.
+    fn refused_in_every_segment(
+        &self,
+        caller: &Caller,
+        action: Action,
+        state: &TenantState,
+        purpose: &Purpose,
+        access: Access<'_>,
+    ) -> Option<Decision> {
+        let mut first = None;
+        for segment in &state.schema.segments {
+            let d = self.decide(caller, action, state, Some(&segment.id), purpose, access);
+            if d.allowed {
+                return None;
+            }
+            first.get_or_insert(d);
+        }
+        first.or(Some(Decision {
+            allowed: false,
+            policies: Vec::new(),
+            hints: Vec::new(),
+        }))
+    }
+
     /// Standing access first; when that is simply not granted (no forbid),
     /// the caller's live grants for this tenant, purpose and segment are put
     /// before the gate. Returns the grant the access rests on, if any.
@@ -396,7 +495,7 @@ impl Vault {
             return (standing, None);
         }
         let now = self.now();
-        let covering: Vec<&AccessRequestRow> = caller
+        let (covering, other_case): (Vec<&AccessRequestRow>, Vec<&AccessRequestRow>) = caller
             .facts
             .live_grants(now)
             .filter(|g| {
@@ -404,8 +503,13 @@ impl Vault {
                     && g.purpose == purpose.id
                     && (segment.is_none() || g.segment.is_none() || g.segment.as_deref() == segment)
             })
-            .collect();
+            // A grant serves the case it was approved for, and no other.
+            .partition(|g| access.case_id == Some(g.case_id.as_str()));
         let Some(first) = covering.first().copied() else {
+            let mut standing = standing;
+            if !other_case.is_empty() {
+                standing.hints.push(GRANT_OTHER_CASE.into());
+            }
             return (standing, None);
         };
         let mut p = caller.principal.clone();
@@ -508,17 +612,16 @@ impl Vault {
         access: Access<'_>,
         by: &SearchBy,
     ) -> Result<SearchResult> {
-        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
-        let purpose = self.prepare(caller, Action::Search, tenant, access, &state)?;
-        let mut event = self.event(caller, Action::Search, tenant, access);
-        event = event.detail("by", by.key.as_str());
+        let state = self.enter(caller, Action::Search, tenant, access)?;
+        let (purpose, mut event) = self.prepare(caller, Action::Search, tenant, access, &state)?;
+        // The key is recorded once known to be one of the schema's (an
+        // unknown one is a submitted value, neither logged nor echoed).
         let Some(ty) = state.schema.search_key_type(&by.key) else {
             let keys: Vec<&str> = state.schema.search_keys().into_iter().collect();
             let err = VaultError::bad(
                 "search_key_unknown",
                 format!(
-                    "cannot search by '{}'; searchable: {}",
-                    by.key,
+                    "not a search key of this tenant; searchable: {}",
                     keys.join(", ")
                 ),
             );
@@ -537,13 +640,14 @@ impl Vault {
                     format!("search value for '{}': {e}", by.key),
                 );
                 return Err(self.refuse(
-                    event,
+                    event.detail("by", by.key.as_str()),
                     AuditDecision::Invalid,
                     "search_value_invalid".into(),
                     err,
                 ));
             }
         };
+        event = event.detail("by", by.key.as_str());
         let (decision, _) =
             self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
         event.policies = decision.policies.clone();
@@ -579,7 +683,7 @@ impl Vault {
         let records = self.show(caller, &state, purpose, event, &shown, |e| {
             e.detail("withheld", withheld)
         })?;
-        Ok(SearchResult { records, withheld })
+        Ok(SearchResult { records })
     }
 
     /// Charges the budgets, decrypts and masks what may be shown, and records
@@ -649,9 +753,8 @@ impl Vault {
         id: &str,
         access: Access<'_>,
     ) -> Result<RecordView> {
-        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
-        let purpose = self.prepare(caller, Action::Read, tenant, access, &state)?;
-        let mut event = self.event(caller, Action::Read, tenant, access);
+        let state = self.enter(caller, Action::Read, tenant, access)?;
+        let (purpose, mut event) = self.prepare(caller, Action::Read, tenant, access, &state)?;
         // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
         let (decision, _) =
             self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
@@ -681,7 +784,7 @@ impl Vault {
         event.policies = decision.policies.clone();
         event.records = vec![RecordId::from_bytes(row.id).to_string()];
         if !decision.allowed {
-            return Err(self.deny(caller, event, &decision, purpose));
+            return Err(self.refuse_as_missing(event, &decision));
         }
         let mut records = self.show(caller, &state, purpose, event, &[(row, grant)], |e| e)?;
         records
@@ -699,9 +802,8 @@ impl Vault {
         fields: &BTreeMap<String, String>,
         access: Access<'_>,
     ) -> Result<WriteOutcome> {
-        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
-        let purpose = self.prepare(caller, Action::Write, tenant, access, &state)?;
-        let mut event = self.event(caller, Action::Write, tenant, access);
+        let state = self.enter(caller, Action::Write, tenant, access)?;
+        let (purpose, mut event) = self.prepare(caller, Action::Write, tenant, access, &state)?;
         let mut input = fields.clone();
         match input.get(KEY_FIELD) {
             Some(v) if v.trim() != customer_no.trim() => {
@@ -768,9 +870,16 @@ impl Vault {
         customer_no: &str,
         access: Access<'_>,
     ) -> Result<String> {
-        let state = self.tenant_at(tenant, Some(caller.facts.rev))?;
-        let purpose = self.prepare(caller, Action::Delete, tenant, access, &state)?;
-        let mut event = self.event(caller, Action::Delete, tenant, access);
+        let state = self.enter(caller, Action::Delete, tenant, access)?;
+        let (purpose, mut event) = self.prepare(caller, Action::Delete, tenant, access, &state)?;
+        // Decided before the lookup: one who may delete in no segment of the
+        // tenant learns nothing about which customer numbers exist.
+        if let Some(decision) =
+            self.refused_in_every_segment(caller, Action::Delete, &state, purpose, access)
+        {
+            event.policies = decision.policies.clone();
+            return Err(self.deny(caller, event, &decision, purpose));
+        }
         let key = BTreeMap::from([(KEY_FIELD.to_owned(), customer_no.to_owned())]);
         let found = match normalize::normalize(FieldType::Text, customer_no) {
             Ok(_) => self.existing(&state, &key)?,
@@ -795,7 +904,7 @@ impl Vault {
         event.policies = decision.policies.clone();
         event.records = vec![RecordId::from_bytes(id).to_string()];
         if !decision.allowed {
-            return Err(self.deny(caller, event, &decision, purpose));
+            return Err(self.refuse_as_missing(event, &decision));
         }
         self.audit.append(event)?;
         self.store.delete_record(tenant, &id)?;
@@ -836,12 +945,23 @@ pub(crate) fn validate_fields(
     input: &BTreeMap<String, String>,
 ) -> std::result::Result<BTreeMap<String, String>, (&'static str, String)> {
     if schema.segment(segment).is_none() {
-        return Err(("segment_unknown", format!("unknown segment '{segment}'")));
+        let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
+        return Err((
+            "segment_unknown",
+            format!("unknown segment; this tenant has: {}", known.join(", ")),
+        ));
     }
     let mut out = BTreeMap::new();
     for (name, value) in input {
         let Some(def) = schema.field(name) else {
-            return Err(("field_unknown", format!("unknown field '{name}'")));
+            let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+            return Err((
+                "field_unknown",
+                format!(
+                    "a field named is not in this tenant's schema; its fields: {}",
+                    known.join(", ")
+                ),
+            ));
         };
         if value.trim().is_empty() {
             continue;

@@ -4,6 +4,7 @@
 use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
+use mamori_policy::AuditScope;
 use mamori_store::{
     Assignment, AuditQuery, KeyRow, RecordScan, RecordWrite, TenantRow, TenantStatus, UserRow,
     WriteKind,
@@ -459,8 +460,32 @@ impl Vault {
     }
 
     /// Audit events for those the policy lets read them. The read is audited too.
+    /// What part of the log a read names, as the gate judges it: only one
+    /// tenant the caller is assigned to, or only one person they manage.
+    pub(crate) fn audit_scope(
+        &self,
+        caller: &Caller,
+        tenant: Option<&str>,
+        actor: Option<&str>,
+    ) -> Result<AuditScope> {
+        let tenant_assigned =
+            tenant.is_some_and(|t| caller.facts.assignments.iter().any(|a| a.tenant == t));
+        let actor_managed = match actor.and_then(|a| a.strip_prefix("user:")) {
+            Some(login) => self.relation(&caller.principal.login, login)?.0,
+            None => false,
+        };
+        Ok(AuditScope {
+            tenant_assigned,
+            actor_managed,
+        })
+    }
+
+    /// A page of audit events. Who may read what is the policies' word:
+    /// by default the security office and auditors read everything, a
+    /// supervisor only a tenant they are assigned to or the people they manage.
     pub fn audit_events(&self, caller: &Caller, mut q: AuditQuery) -> Result<AuditPage> {
-        let decision = self.gate.decide_audit_read(&caller.principal);
+        let scope = self.audit_scope(caller, q.tenant.as_deref(), q.actor.as_deref())?;
+        let decision = self.gate.decide_audit_read(&caller.principal, &scope);
         let e = self.gated(
             self.caller_event(caller, "audit.read", "allowed"),
             &decision,

@@ -512,7 +512,7 @@ impl Vault {
             return Err(VaultError::bad(
                 "shift_unknown",
                 format!(
-                    "no shift '{s}' in the rules file; it defines: {}",
+                    "no such shift in the rules file; it defines: {}",
                     if known.is_empty() {
                         "(none)".to_owned()
                     } else {

@@ -71,7 +71,8 @@ impl Vault {
     /// The gate's audit-read decision, recorded; the event to append once done.
     fn proof_event(&self, caller: &Caller, action: &str, log: &str) -> Result<mamori_audit::Event> {
         check_log(log)?;
-        let decision = self.gate.decide_audit_read(&caller.principal);
+        let scope = self.audit_scope(caller, mamori_store::log_tenant(log), None)?;
+        let decision = self.gate.decide_audit_read(&caller.principal, &scope);
         self.gated(
             self.caller_event(caller, action, "allowed")
                 .detail("log", log),

@@ -17,7 +17,6 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     Vault,
-    access::valid_case_id,
     error::{Result, VaultError},
     feed::{Feed, required},
     sealed,
@@ -79,10 +78,15 @@ impl Vault {
         let mut rows: std::collections::BTreeMap<String, CaseRow> = Default::default();
         for (line, v) in &feed.rows {
             let (case_id, customer_no) = (v[0].as_str(), v[1].as_str());
-            if !valid_case_id(case_id) {
+            if let Err(e) = mamori_core::case_id::check(case_id) {
+                return Err(feed.at(*line, e.to_string()));
+            }
+            if let Some(p) = &state.schema.case_id_pattern
+                && !p.matches(case_id)
+            {
                 return Err(feed.at(
                     *line,
-                    "a case id is 1 to 64 ASCII letters, digits and - _ . : / #",
+                    format!("this tenant's case ids have the form {}", p.as_str()),
                 ));
             }
             let customer_no = normalize::normalize(key_type, customer_no)

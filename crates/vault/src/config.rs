@@ -181,6 +181,10 @@ pub struct ExportsConfig {
 pub struct ServerConfig {
     /// Address the HTTP API listens on.
     pub listen: String,
+    /// An address of its own serving `/metrics` to whoever reaches it (put
+    /// it where only the monitoring system does); empty: none. On the API's
+    /// address `/metrics` answers only to the token in MAMORI_METRICS_TOKEN.
+    pub metrics_listen: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -278,6 +282,7 @@ impl Default for Config {
             detect: DetectConfig::default(),
             server: ServerConfig {
                 listen: "127.0.0.1:8080".into(),
+                metrics_listen: String::new(),
             },
             keys: KeysConfig {
                 root_key_file: "root.key".into(),

@@ -307,10 +307,7 @@ pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc
     if !config.store.url.is_empty() {
         return Err(VaultError::bad(
             "store_url_invalid",
-            format!(
-                "[store] url '{}': expected postgres://… (or empty for the SQLite files)",
-                config.store.url
-            ),
+            "[store] url: expected postgres://… (or empty for the SQLite files); the value is not repeated here, it may hold a password",
         ));
     }
     Ok((

@@ -62,13 +62,10 @@ impl Vault {
         about: &str,
         text: &str,
     ) -> Result<DirectiveView> {
-        let state = self.tenant(tenant)?;
-        if self.store.user(to)?.is_none() {
-            return Err(VaultError::NotFound { what: "user" });
-        }
         // Its form is checked before anything is recorded (the log never
-        // holds free text from `about`); whether the event exists, only once
-        // the gate allowed the caller (no probing of the log otherwise).
+        // holds free text from `about`); whether the tenant, the person and
+        // the event exist, only once the gate allowed the caller (no probing
+        // of tenants, people or the log otherwise).
         let event = about_event(tenant, about)?;
         let text = self.checked_comment(Some(text), true)?.unwrap_or_default();
         check_length(text)?;
@@ -82,6 +79,10 @@ impl Vault {
             &d,
             "corrective directives come from the security office, or from a supervisor to their team",
         )?;
+        let state = self.tenant(tenant)?;
+        if self.store.user(to)?.is_none() {
+            return Err(VaultError::NotFound { what: "user" });
+        }
         if let Some((log, seq)) = event
             && self.audit.store().event(&log, seq)?.is_none()
         {
@@ -305,9 +306,7 @@ fn about_event(tenant: &str, about: &str) -> Result<Option<(String, u64)>> {
     let bad = || {
         VaultError::bad(
             "about_invalid",
-            format!(
-                "--about is an audit event of this tenant (tenant/{tenant}#<seq>) or an alert (alert:<id>)"
-            ),
+            "--about is an audit event of this tenant (tenant/<tenant id>#<seq>) or an alert (alert:<id>)",
         )
     };
     if let Some(alert) = about.strip_prefix("alert:") {

@@ -18,9 +18,15 @@ pub enum VaultError {
     /// A state conflict with its own code (e.g. `request_not_pending`).
     #[error("{message}")]
     State { code: &'static str, message: String },
-    /// A rate limit or record budget was reached; the request was refused and recorded.
+    /// A rate limit or record budget was reached; the request was refused
+    /// and recorded. `retry_after_s`: seconds until the limit resets (the
+    /// minute, the Japan day) or, for a grant, until it ends.
     #[error("{message}")]
-    Limited { code: &'static str, message: String },
+    Limited {
+        code: &'static str,
+        message: String,
+        retry_after_s: u64,
+    },
     /// The audit log could not be written, so nothing was returned (fail closed).
     #[error("the audit log is unavailable; the request was refused")]
     AuditUnavailable,

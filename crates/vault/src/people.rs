@@ -53,6 +53,13 @@ impl PersonFacts {
             .filter(move |g| g.starts_at <= now && now < g.ends_at)
     }
 
+    /// Whether any standing assignment or live grant names `tenant`: the
+    /// only ways to a tenant's customer data (the vault's tenant door).
+    pub fn reaches(&self, tenant: &str, now: i64) -> bool {
+        self.assignments.iter().any(|a| a.tenant == tenant)
+            || self.live_grants(now).any(|g| g.tenant == tenant)
+    }
+
     /// Whether the person holds standing access to every segment of `tenant`.
     pub fn holds_full_access(&self, tenant: &str) -> bool {
         self.assignments
@@ -351,10 +358,13 @@ impl Vault {
             ));
         }
         let known: Vec<&str> = CLAUSES.iter().map(|(id, _, _)| *id).collect();
-        if let Some(bad) = clauses.iter().find(|c| !known.contains(&c.as_str())) {
+        if clauses.iter().any(|c| !known.contains(&c.as_str())) {
             return Err(VaultError::bad(
                 "clause_unknown",
-                format!("unknown clause '{bad}'; clauses are {}", known.join(", ")),
+                format!(
+                    "a clause named is unknown; clauses are {}",
+                    known.join(", ")
+                ),
             ));
         }
         let mut clauses = clauses.to_vec();

@@ -54,6 +54,11 @@ fn grant_budget(grant: &[u8; 16]) -> String {
     format!("grant/{}", RecordId::from_bytes(*grant))
 }
 
+/// Whole seconds from `now` to `then`, at least one.
+fn until(now: i64, then: i64) -> u64 {
+    u64::try_from(then - now).unwrap_or(0).max(1)
+}
+
 /// Records read under one grant in one request.
 pub(crate) struct GrantCharge {
     pub grant: [u8; 16],
@@ -78,11 +83,13 @@ impl Vault {
             *slot = (minute, 0);
         }
         if slot.1 >= limit {
+            let now = self.now();
             return Err(VaultError::Limited {
                 code: "rate_limited",
                 message: format!(
                     "more than {limit} requests in a minute; wait a moment and try again"
                 ),
+                retry_after_s: until(now, (minute + 1) * 60),
             });
         }
         slot.1 += 1;
@@ -137,6 +144,7 @@ impl Vault {
                     "this would make {would_be} distinct customers today; your daily budget is {limit}. \
                      If the work needs more, ask your supervisor for a grant"
                 ),
+                retry_after_s: until(now, day_start(day + 1)),
             },
             Some(g) => VaultError::Limited {
                 code: "grant_budget_exhausted",
@@ -145,6 +153,7 @@ impl Vault {
                      this request would exceed it",
                     RecordId::from_bytes(g.grant),
                 ),
+                retry_after_s: until(now, g.ends_at),
             },
         })
     }

@@ -282,3 +282,78 @@ fn every_cell_of_the_authorisation_matrix_matches_the_table() {
     assert!(allowed >= 100, "{allowed}");
     assert_eq!(cells.len(), 800);
 }
+
+const AUDIT_TABLE: &str = include_str!("data/audit_read_matrix.tsv");
+
+/// One read of the audit log, as the table names it: `allow` when the gate
+/// let it through (a later "not found" still counts as allowed), else `deny`.
+fn read_audit(env: &Env, reader: &str, read: &str) -> &'static str {
+    let caller = env.who(reader);
+    let result = if let Some(log) = read.strip_prefix("checkpoint:") {
+        env.vault.audit_checkpoint(&caller, log).map(|_| ())
+    } else {
+        let mut q = mamori_store::AuditQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        match read.strip_prefix("events").unwrap_or(read) {
+            "" => {}
+            f => match f.trim_start_matches(':').split_once('=') {
+                Some(("tenant", t)) => q.tenant = Some(t.into()),
+                Some(("actor", a)) => q.actor = Some(format!("user:{a}")),
+                _ => panic!("unknown read {read}"),
+            },
+        }
+        env.vault.audit_events(&caller, q).map(|_| ())
+    };
+    match result {
+        Err(VaultError::Forbidden { .. }) => "deny",
+        _ => "allow",
+    }
+}
+
+#[test]
+fn audit_reading_is_scoped_by_the_policies_as_the_table_says() {
+    let mut env = Env::team();
+    env.vault
+        .create_tenant(
+            "cli:test",
+            "beta",
+            "ベータ",
+            mamori_core::schema::CONTACT_CENTRE_SCHEMA,
+        )
+        .unwrap();
+    env.person(
+        "stranger",
+        Role::Operator,
+        &[("acme", Some("own"))],
+        None,
+        None,
+    );
+    env.person("au", Role::Auditor, &[], None, None);
+    env.person("sa", Role::Sysadmin, &[], None, None);
+    // Something in every log, signed, so that checkpoints exist.
+    env.search("op", 0).unwrap();
+    env.vault.audit().flush().unwrap();
+    let mut unexpected = Vec::new();
+    let mut rows = 0;
+    for line in AUDIT_TABLE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("reader\t") && !l.trim().is_empty())
+    {
+        let c: Vec<&str> = line.split('\t').collect();
+        assert_eq!(c.len(), 3, "malformed table line: {line}");
+        let got = read_audit(&env, c[0], c[1]);
+        if got != c[2] {
+            unexpected.push(format!("{} {}: expected {}, got {got}", c[0], c[1], c[2]));
+        }
+        rows += 1;
+    }
+    assert!(
+        unexpected.is_empty(),
+        "{} of {rows} reads differ from the table:\n{}",
+        unexpected.len(),
+        unexpected.join("\n")
+    );
+    assert_eq!(rows, 24);
+}

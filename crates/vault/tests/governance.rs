@@ -39,13 +39,52 @@ fn code(e: VaultError) -> &'static str {
     e.code()
 }
 
+/// A search of acme's customer `i` by the operator `op`, under `case`;
+/// how many records it shows.
+fn search_under(env: &Env, case: Option<&str>, i: usize) -> Result<usize, VaultError> {
+    env.vault
+        .search(
+            &env.who("op"),
+            "acme",
+            Access {
+                purpose: Some("inquiry"),
+                case_id: case,
+            },
+            &SearchBy {
+                key: "phone".into(),
+                value: phone(i),
+            },
+        )
+        .map(|r| r.records.len())
+}
+
+#[test]
+fn a_grant_serves_only_the_case_it_was_approved_for() {
+    let env = Env::team();
+    let req = env
+        .vault
+        .request_access(&env.who("op"), &collab_request())
+        .unwrap();
+    env.vault
+        .approve_request(&env.who("sv"), &req.id, Some("確認しました"))
+        .unwrap();
+    // Approved for CASE-1: under it the partner's customer is shown.
+    assert_eq!(search_under(&env, Some("CASE-1"), 2).unwrap(), 1);
+    // Under another case, or none, the grant does not apply.
+    assert_eq!(search_under(&env, Some("INC-4411"), 2).unwrap(), 0);
+    assert_eq!(env.withheld(), 1);
+    assert_eq!(search_under(&env, None, 2).unwrap(), 0);
+    // Standing access does not depend on the case.
+    assert_eq!(search_under(&env, Some("INC-4411"), 0).unwrap(), 1);
+}
+
 #[test]
 fn a_grant_opens_exactly_its_segment_fields_budget_and_window() {
     let env = Env::team();
     // Standing access: own segment only; the partner's customer is withheld.
     assert_eq!(env.search("op", 0).unwrap().records.len(), 1);
     let r = env.search("op", 2).unwrap();
-    assert_eq!((r.records.len(), r.withheld), (0, 1));
+    assert_eq!((r.records.len(), env.withheld()), (0, 1));
 
     let req = env
         .vault
@@ -53,7 +92,10 @@ fn a_grant_opens_exactly_its_segment_fields_budget_and_window() {
         .unwrap();
     assert_eq!(req.status, Status::Pending);
     assert_eq!(
-        env.search("op", 2).unwrap().withheld,
+        {
+            env.search("op", 2).unwrap();
+            env.withheld()
+        },
         1,
         "pending is not granted"
     );
@@ -64,7 +106,7 @@ fn a_grant_opens_exactly_its_segment_fields_budget_and_window() {
         .unwrap();
     assert_eq!(approved.status, Status::Active);
     let r = env.search("op", 2).unwrap();
-    assert_eq!((r.records.len(), r.withheld), (1, 0));
+    assert_eq!((r.records.len(), env.withheld()), (1, 0));
     let shown: Vec<&String> = r.records[0].fields.keys().collect();
     assert_eq!(
         shown,
@@ -90,7 +132,13 @@ fn a_grant_opens_exactly_its_segment_fields_budget_and_window() {
     env.advance(3600 - 1);
     assert_eq!(env.search("op", 2).unwrap().records.len(), 1);
     env.advance(1);
-    assert_eq!(env.search("op", 2).unwrap().withheld, 1);
+    assert_eq!(
+        {
+            env.search("op", 2).unwrap();
+            env.withheld()
+        },
+        1
+    );
 
     // History stays after expiry, with who approved and why.
     let after = env.vault.access_request(&env.who("sv"), &req.id).unwrap();
@@ -177,7 +225,13 @@ fn who_may_not_approve() {
     env.vault
         .revoke_request(&env.who("sv"), &req.id, "案件完了のため")
         .unwrap();
-    assert_eq!(env.search("op", 2).unwrap().withheld, 1);
+    assert_eq!(
+        {
+            env.search("op", 2).unwrap();
+            env.withheld()
+        },
+        1
+    );
     let err = env
         .vault
         .approve_request(&env.who("sv"), &req.id, None)
@@ -281,7 +335,18 @@ fn bad_requests_are_refused_with_reasons() {
         try_req(&|r| r.case_id = "山田さん".into()),
         "case_id_invalid"
     );
-    assert_eq!(try_req(&|r| r.tenant = "other".into()), "not_found");
+    // Personal data is no case id: a phone number, a My Number, an e-mail,
+    // one of the tenant's customer numbers.
+    for personal in ["090-1234-5678", "INC-09012345678", "123456789018", "C-1"] {
+        assert_eq!(
+            try_req(&|r| r.case_id = personal.into()),
+            "case_id_invalid",
+            "{personal}"
+        );
+    }
+    // A tenant one is not assigned to, known or not: refused alike, before
+    // anything about it is looked up.
+    assert_eq!(try_req(&|r| r.tenant = "other".into()), "forbidden");
     // A supervisor does not request data access; a sysadmin neither.
     let err = env
         .vault
@@ -336,7 +401,10 @@ fn full_access_is_capped_and_holders_issue_short_grants() {
     assert_eq!(env.search("op", 2).unwrap().records.len(), 1);
     env.advance(8 * 3600);
     assert_eq!(
-        env.search("op", 2).unwrap().withheld,
+        {
+            env.search("op", 2).unwrap();
+            env.withheld()
+        },
         1,
         "8 hours by default"
     );

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mamori");
 
+/// The token the test servers' metrics scraper presents (`MAMORI_METRICS_TOKEN`).
+pub const METRICS_TOKEN: &str = "test-metrics-scraper-token";
+
 pub struct TestVault {
     pub dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
@@ -48,6 +51,7 @@ impl TestVault {
             .arg(self.data())
             .args(args)
             .env_remove("MAMORI_ROOT_KEY")
+            .env("MAMORI_METRICS_TOKEN", METRICS_TOKEN)
             .env("MAMORI_LOG", "warn");
         for (k, v) in &self.env {
             c.env(k, v);
@@ -285,7 +289,18 @@ pub struct Server {
 
 pub struct Resp {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+}
+
+impl Resp {
+    /// A header's value as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
 }
 
 impl Server {
@@ -300,9 +315,11 @@ impl Server {
         }
         let r = req.send().expect("request");
         let status = r.status().as_u16();
+        let headers = r.headers().clone();
         let text = r.text().unwrap_or_default();
         Resp {
             status,
+            headers,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
         }
     }
@@ -331,6 +348,17 @@ impl Server {
         let r = self.send("GET", &format!("/v1/audit/events?{query}"), token, None);
         assert_eq!(r.status, 200, "{:?}", r.body);
         r.body["events"].as_array().unwrap().clone()
+    }
+
+    /// The server's `/metrics`, scraped with the test scraper's token.
+    pub fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
     }
 
     /// Stops with SIGTERM and waits, so every file is closed.

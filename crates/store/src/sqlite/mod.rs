@@ -114,6 +114,41 @@ impl Pool {
 /// How long a connection waits for a lock before giving up.
 pub(crate) const DEFAULT_BUSY_MS: u64 = 10_000;
 
+/// Makes the database file readable by its owner only before SQLite opens
+/// it: created 0600 when new, tightened to 0600 when an older version left
+/// it wider. SQLite gives its `-wal` and `-shm` files the database file's
+/// mode, so they follow; those left wider by an older version are tightened
+/// too. (They hold only ciphertexts and tokens, but which customers exist
+/// and when they changed is nobody else's business either.)
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| StoreError::Db(format!("{}: {e}", path.display()));
+    if !path.exists() {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            // Another process made it first: tightened below like any other.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        if let Ok(meta) = std::fs::metadata(&p)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
     open_with(path, read_only, DEFAULT_BUSY_MS)
 }
@@ -126,6 +161,9 @@ pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Co
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
+    if !read_only {
+        private_file(path)?;
+    }
     let mut conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_millis(busy_ms))?;
     // Query planner stability: without it, this STAT4 build of SQLite

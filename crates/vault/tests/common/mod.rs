@@ -165,6 +165,27 @@ impl Env {
         )
     }
 
+    /// How many matches acme's last search withheld (in segments the
+    /// searcher may not see): counted in its audit event, never shown.
+    pub fn withheld(&self) -> u64 {
+        let rows = self
+            .vault
+            .audit()
+            .store()
+            .query(&mamori_store::AuditQuery {
+                tenant: Some("acme".into()),
+                action: Some("record.search".into()),
+                limit: 100_000,
+                ..Default::default()
+            })
+            .unwrap();
+        let last = rows.last().expect("a search event");
+        let e: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
+        e["detail"]["withheld"]
+            .as_u64()
+            .expect("withheld is recorded")
+    }
+
     pub fn advance(&self, secs: i64) {
         self.clock.advance(Duration::seconds(secs));
     }
