@@ -392,8 +392,8 @@ impl Writer {
                 let due = last.is_none_or(|(_, ts)| {
                     now.timestamp_micros() - ts >= CHECKPOINT_EVERY.as_micros() as i64
                 });
-                if due {
-                    out.checkpoints.push(self.signed(log, tree, now));
+                if due && let Some(row) = self.signed(log, tree, now) {
+                    out.checkpoints.push(row);
                     signed.push(log.clone());
                 }
             }
@@ -456,8 +456,11 @@ impl Writer {
                 for log in &logs {
                     let signed_size = heads.get(log).and_then(|h| h.checkpoint).map(|c| c.0);
                     let (tree, _) = &built[log];
-                    if tree.size() > 0 && signed_size != Some(tree.size()) {
-                        out.checkpoints.push(self.signed(log, tree, now));
+                    if tree.size() > 0
+                        && signed_size != Some(tree.size())
+                        && let Some(row) = self.signed(log, tree, now)
+                    {
+                        out.checkpoints.push(row);
                         signed.push(log.clone());
                     }
                 }
@@ -489,17 +492,27 @@ impl Writer {
         }
     }
 
-    fn signed(&self, log: &str, tree: &Frontier, now: DateTime<Utc>) -> CheckpointRow {
+    /// The signed checkpoint of a log's tree. None (logged) only if the
+    /// origin were no note text — the signer's name and the log's name are
+    /// both checked when made, so never in practice; the log then stays
+    /// unsigned and is signed again later, nothing is lost.
+    fn signed(&self, log: &str, tree: &Frontier, now: DateTime<Utc>) -> Option<CheckpointRow> {
         let cp = Checkpoint {
             origin: format!("{}/{log}", self.signer.name()),
             size: tree.size(),
             root: tree.root(),
         };
-        CheckpointRow {
-            log: log.to_owned(),
-            size: cp.size,
-            ts: now.timestamp_micros(),
-            note: self.signer.sign(&cp),
+        match self.signer.sign(&cp) {
+            Ok(note) => Some(CheckpointRow {
+                log: log.to_owned(),
+                size: cp.size,
+                ts: now.timestamp_micros(),
+                note,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign a checkpoint of this log");
+                None
+            }
         }
     }
 }

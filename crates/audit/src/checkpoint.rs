@@ -26,6 +26,23 @@ use crate::merkle::Hash;
 /// What starts a signature line: an em dash and a space.
 const SIG_PREFIX: &str = "\u{2014} ";
 
+/// Most signature lines a note may carry (as Go's `sumdb/note`): a note
+/// with more is refused rather than verified line by line.
+pub const MAX_SIGNATURES: usize = 100;
+
+/// C2SP signed-note text: not empty, ends with a newline, and holds no
+/// control character other than the newline.
+fn check_text(text: &str) -> Result<(), CheckpointError> {
+    let bad = CheckpointError::Malformed;
+    if !text.ends_with('\n') {
+        return Err(bad("the text does not end with a newline"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(bad("the text holds a control character"));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
     #[error("malformed checkpoint: {0}")]
@@ -286,13 +303,18 @@ impl PublicKey {
     }
 }
 
-/// A note's text (ending in a newline) and its signature block.
+/// A note's text (ending in a newline) and its signature block of at most
+/// `MAX_SIGNATURES` lines.
 fn split_note(note: &str) -> Result<(&str, &str), CheckpointError> {
     let bad = CheckpointError::Malformed;
     let split = note.rfind("\n\n").ok_or(bad("no signature block"))?;
     let (text, sigs) = (&note[..=split], &note[split + 2..]);
     if !sigs.ends_with('\n') {
         return Err(bad("no final newline"));
+    }
+    check_text(text)?;
+    if sigs.split('\n').filter(|l| !l.is_empty()).count() > MAX_SIGNATURES {
+        return Err(bad("more than 100 signatures"));
     }
     Ok((text, sigs))
 }
@@ -329,14 +351,15 @@ impl Signer {
         Verifier(self.0.public())
     }
 
-    /// Signs a note's text (which must end with a newline).
-    pub fn sign_text(&self, text: &str) -> String {
-        debug_assert!(text.ends_with('\n'));
-        format!("{text}\n{}", self.0.line(text.as_bytes(), &[]))
+    /// Signs a note's text, which must be C2SP note text: ending with a
+    /// newline, with no other control character.
+    pub fn sign_text(&self, text: &str) -> Result<String, CheckpointError> {
+        check_text(text)?;
+        Ok(format!("{text}\n{}", self.0.line(text.as_bytes(), &[])))
     }
 
-    /// The signed checkpoint.
-    pub fn sign(&self, cp: &Checkpoint) -> String {
+    /// The signed checkpoint (refused if its origin holds a control character).
+    pub fn sign(&self, cp: &Checkpoint) -> Result<String, CheckpointError> {
         self.sign_text(&cp.body())
     }
 }
@@ -480,7 +503,7 @@ mod tests {
     fn signs_and_opens_exactly_like_the_reference_implementation() {
         let signer = go_signer();
         assert_eq!(signer.verifier().to_vkey(), GO_VKEY);
-        assert_eq!(signer.sign_text(GO_TEXT), GO_NOTE);
+        assert_eq!(signer.sign_text(GO_TEXT).unwrap(), GO_NOTE);
         let v = Verifier::parse(GO_VKEY).unwrap();
         assert_eq!(v.open_text(GO_NOTE).unwrap(), GO_TEXT);
         let altered = GO_NOTE.replace("cryptography", "cryptographY");
@@ -502,7 +525,7 @@ mod tests {
     fn a_checkpoint_round_trips_and_any_edit_breaks_it() {
         let s = Signer::generate("mamori-audit").unwrap();
         let v = Verifier::parse(&s.verifier().to_vkey()).unwrap();
-        let note = s.sign(&checkpoint());
+        let note = s.sign(&checkpoint()).unwrap();
         assert_eq!(v.open(&note).unwrap(), checkpoint());
         assert!(note.starts_with("mamori/test/tenant/acme\n1234\n"));
         for (from, to) in [
@@ -528,7 +551,7 @@ mod tests {
         let real = Signer::generate("mamori-audit").unwrap();
         let forger = Signer::generate("mamori-audit").unwrap();
         let v = real.verifier();
-        let forged = forger.sign(&checkpoint());
+        let forged = forger.sign(&checkpoint()).unwrap();
         assert!(matches!(v.open(&forged), Err(CheckpointError::Unsigned(_))));
         // Even with this key's id pasted in front of the forger's signature.
         let blob = forged.rsplit(' ').next().unwrap().trim_end();
@@ -541,10 +564,15 @@ mod tests {
         ));
         // A witness's cosignature beside ours is fine.
         let witness = Signer::generate("witness.example").unwrap();
-        let note = real.sign(&checkpoint());
+        let note = real.sign(&checkpoint()).unwrap();
         let cosigned = format!(
             "{note}{}",
-            witness.sign(&checkpoint()).rsplit("\n\n").next().unwrap()
+            witness
+                .sign(&checkpoint())
+                .unwrap()
+                .rsplit("\n\n")
+                .next()
+                .unwrap()
         );
         assert_eq!(v.open(&cosigned).unwrap(), checkpoint());
         assert_eq!(witness.verifier().open(&cosigned).unwrap(), checkpoint());
@@ -583,7 +611,7 @@ mod tests {
         let log = Signer::generate("mamori-audit").unwrap();
         let witness = Cosigner::generate("witness.example/w1").unwrap();
         let v = CosignatureVerifier::parse(&witness.verifier().to_vkey()).unwrap();
-        let note = log.sign(&checkpoint());
+        let note = log.sign(&checkpoint()).unwrap();
         let line = witness.cosign(&checkpoint().body(), 1_679_315_147);
         let cosigned = format!("{note}{line}");
         assert_eq!(v.cosigned(&cosigned).unwrap(), 1_679_315_147);
@@ -620,5 +648,38 @@ mod tests {
         let e = Verifier::parse(&witness.verifier().to_vkey()).unwrap_err();
         assert!(e.to_string().contains("witness"), "{e}");
         assert!(Cosigner::parse(&witness.to_skey()).is_ok());
+    }
+
+    /// The rules of C2SP signed notes that Go's `sumdb/note` enforces: at
+    /// most 100 signature lines, no control characters in the text, and a
+    /// text without its final newline cannot be signed.
+    #[test]
+    fn notes_outside_the_format_are_refused() {
+        let signer = go_signer();
+        let v = Verifier::parse(GO_VKEY).unwrap();
+        let line = GO_NOTE.rsplit("\n\n").next().unwrap();
+        let with = |n: usize| format!("{GO_TEXT}\n{}", line.repeat(n));
+        assert_eq!(v.open_text(&with(100)).unwrap(), GO_TEXT);
+        assert_eq!(
+            v.open_text(&with(101)),
+            Err(CheckpointError::Malformed("more than 100 signatures"))
+        );
+        for text in [
+            "no final newline",
+            "tab\there\n",
+            "bell\u{7}\n",
+            "nul\0\n",
+            "del\u{7f}\n",
+        ] {
+            assert!(signer.sign_text(text).is_err(), "{text:?}");
+        }
+        // A control character smuggled into a signed text is refused on opening.
+        let smuggled = GO_NOTE.replacen("problem,", "problem,\u{1b}", 1);
+        assert_eq!(
+            v.open_text(&smuggled),
+            Err(CheckpointError::Malformed(
+                "the text holds a control character"
+            ))
+        );
     }
 }

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +44,9 @@ pub struct Event {
     pub policies: Vec<String>,
     /// Client address as seen by the server.
     pub client: Option<String>,
-    /// Non-personal extras (counts, key versions, search key names).
-    pub detail: serde_json::Map<String, serde_json::Value>,
+    /// Non-personal extras (counts, key versions, search key names), in
+    /// key order at every depth (see `canonical`).
+    pub detail: BTreeMap<String, serde_json::Value>,
 }
 
 impl Event {
@@ -66,7 +69,7 @@ impl Event {
             reason: reason.into(),
             policies: Vec::new(),
             client: None,
-            detail: serde_json::Map::new(),
+            detail: BTreeMap::new(),
         }
     }
 
@@ -76,8 +79,26 @@ impl Event {
     }
 
     pub fn detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.detail.insert(key.to_owned(), value.into());
+        self.detail.insert(key.to_owned(), sorted(value.into()));
         self
+    }
+}
+
+/// The value with the members of every object in key order. serde_json
+/// keeps an object's members in insertion order when any crate of the build
+/// turns on its `preserve_order` feature, and sorted otherwise; an event's
+/// bytes must not depend on that, so objects are built sorted here.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let members: BTreeMap<String, serde_json::Value> =
+                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::Value::Object(members.into_iter().collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
     }
 }
 
@@ -117,7 +138,11 @@ impl SealedEvent {
         }
     }
 
-    /// The canonical bytes: compact JSON in declaration order.
+    /// The canonical bytes: compact JSON, members in declaration order and
+    /// `detail` in key order at every depth — the same bytes whatever the
+    /// build's serde_json features. What a leaf hashes is the stored copy of
+    /// these bytes; verifiers hash those (the API returns them as
+    /// `event_bytes`), never a re-serialisation.
     pub fn canonical(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an event always serialises")
     }
@@ -126,5 +151,46 @@ impl SealedEvent {
         DateTime::parse_from_rfc3339(&self.ts)
             .ok()
             .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of an event do not depend on the order its details were
+    /// added in, nor on serde_json's `preserve_order` feature (on in the
+    /// workspace's build, through cedar-policy; this test means most there):
+    /// objects are written in key order at every depth.
+    #[test]
+    fn canonical_bytes_are_in_key_order_at_every_depth() {
+        let nested = |reversed: bool| {
+            let mut members = vec![
+                ("c", serde_json::json!({"z": 1, "a": [{"y": 2, "b": 3}]})),
+                ("m", serde_json::json!(2)),
+            ];
+            if reversed {
+                members.reverse();
+            }
+            let m: serde_json::Map<String, serde_json::Value> = members
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+            serde_json::Value::Object(m)
+        };
+        let one = Event::new("system", "test", Decision::Allow, "ok")
+            .detail("zeta", 1)
+            .detail("alpha", nested(false));
+        let two = Event::new("system", "test", Decision::Allow, "ok")
+            .detail("alpha", nested(true))
+            .detail("zeta", 1);
+        let seal = |e| SealedEvent::seal(e, "system".into(), 1, DateTime::UNIX_EPOCH, &[0; 32]);
+        let (a, b) = (seal(one).canonical(), seal(two).canonical());
+        assert_eq!(a, b);
+        let text = String::from_utf8(a).unwrap();
+        assert!(
+            text.contains(r#""detail":{"alpha":{"c":{"a":[{"b":3,"y":2}],"z":1},"m":2},"zeta":1}"#),
+            "{text}"
+        );
     }
 }

@@ -193,6 +193,13 @@ pub fn verify_consistency(
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
         }
+        // RFC 9162 defines proofs only for 0 < first < second. The empty
+        // tree is a prefix of every tree, but only the empty tree's root is
+        // the root of size 0: any other "first root" is refused, as Go's
+        // verifier refuses every proof from size 0.
+        if first == 0 && (first_root != &empty_root() || second == 0 && second_root != first_root) {
+            return Err(ProofError::Mismatch);
+        }
         if first == second && first_root != second_root {
             return Err(ProofError::Mismatch);
         }
@@ -485,10 +492,13 @@ mod tests {
                 let rm = root(&all[..m as usize]);
                 let p = cons(&all, m, n);
                 assert_eq!(verify_consistency(m, n, &rm, &rn, &p), Ok(()), "{m}→{n}");
+                let forged = leaf_hash(b"forged");
                 if m == 0 {
+                    // From size 0 only the empty tree's root is accepted.
+                    assert!(verify_consistency(0, n, &forged, &rn, &p).is_err(), "0→{n}");
+                    assert!(verify_consistency(0, n, &rn, &rn, &p).is_err() || n == 0);
                     continue;
                 }
-                let forged = leaf_hash(b"forged");
                 assert!(verify_consistency(m, n, &forged, &rn, &p).is_err());
                 assert!(verify_consistency(m, n, &rm, &forged, &p).is_err());
                 for j in 0..p.len() {
@@ -545,5 +555,184 @@ mod tests {
             assert_eq!(split(n), k, "{n}");
         }
         assert_eq!(split((1 << 63) + 1), 1 << 63);
+    }
+
+    /// Vectors computed by transparency-dev/merkle (Go) over the RFC 6962
+    /// test tree, kept as data in `tests/data/transparency-dev-merkle`.
+    mod third_party_vectors {
+        use base64::{Engine, engine::general_purpose::STANDARD as B64};
+        use serde_json::Value;
+
+        use super::*;
+
+        const INCLUSION: [&str; 5] = [
+            include_str!("../tests/data/transparency-dev-merkle/inclusion/0.json"),
+            include_str!("../tests/data/transparency-dev-merkle/inclusion/1.json"),
+            include_str!("../tests/data/transparency-dev-merkle/inclusion/2.json"),
+            include_str!("../tests/data/transparency-dev-merkle/inclusion/3.json"),
+            include_str!("../tests/data/transparency-dev-merkle/inclusion/4.json"),
+        ];
+        const CONSISTENCY: [&str; 5] = [
+            include_str!("../tests/data/transparency-dev-merkle/consistency/0.json"),
+            include_str!("../tests/data/transparency-dev-merkle/consistency/1.json"),
+            include_str!("../tests/data/transparency-dev-merkle/consistency/2.json"),
+            include_str!("../tests/data/transparency-dev-merkle/consistency/3.json"),
+            include_str!("../tests/data/transparency-dev-merkle/consistency/4.json"),
+        ];
+
+        /// The leaves of the RFC 6962 test tree the vectors are computed over.
+        fn test_tree() -> Vec<Hash> {
+            [
+                "",
+                "00",
+                "10",
+                "2021",
+                "3031",
+                "40414243",
+                "5051525354555657",
+                "606162636465666768696a6b6c6d6e6f",
+            ]
+            .iter()
+            .map(|h| leaf_hash(&hex::decode(h).unwrap()))
+            .collect()
+        }
+
+        fn hash(v: &Value) -> Hash {
+            let raw = B64.decode(v.as_str().unwrap()).unwrap();
+            raw.try_into().unwrap()
+        }
+
+        fn proof(v: &Value) -> Vec<Hash> {
+            v.as_array()
+                .map_or(Vec::new(), |a| a.iter().map(hash).collect())
+        }
+
+        fn flipped(mut h: Hash, bit: u8) -> Hash {
+            h[0] ^= 1 << bit;
+            h
+        }
+
+        /// Every way the Go module's generator alters a proof: each hash
+        /// with a bit flipped, each removed, garbage inserted anywhere
+        /// (before and after included), `extra` placed before and after.
+        fn altered_proofs(p: &[Hash], bit: u8, extra: &[Hash]) -> Vec<(String, Vec<Hash>)> {
+            let garbage = leaf_hash(b"garbage");
+            let mut out = Vec::new();
+            for j in 0..p.len() {
+                let mut q = p.to_vec();
+                q[j] = flipped(q[j], bit);
+                out.push((format!("proof[{j}] bit {bit} flipped"), q));
+                let mut q = p.to_vec();
+                q.remove(j);
+                out.push((format!("proof[{j}] removed"), q));
+            }
+            for j in 0..=p.len() {
+                let mut q = p.to_vec();
+                q.insert(j, garbage);
+                out.push((format!("garbage inserted at {j}"), q));
+            }
+            for (k, e) in extra.iter().enumerate() {
+                out.push((format!("extra {k} before"), [&[*e], p].concat()));
+                out.push((format!("extra {k} after"), [p, &[*e]].concat()));
+            }
+            out
+        }
+
+        #[test]
+        fn inclusion_vectors_verify_match_ours_and_every_alteration_fails() {
+            let leaves = test_tree();
+            let garbage = leaf_hash(b"garbage");
+            let mut refused = 0;
+            for src in INCLUSION {
+                let v: Value = serde_json::from_str(src).unwrap();
+                let i = v["leafIdx"].as_u64().unwrap();
+                let n = v["treeSize"].as_u64().unwrap();
+                let (leaf, root, p) = (hash(&v["leafHash"]), hash(&v["root"]), proof(&v["proof"]));
+                assert_eq!(
+                    verify_inclusion(&leaf, i, n, &p, &root),
+                    Ok(()),
+                    "{i} in {n}"
+                );
+                assert_eq!(leaf, leaves[i as usize]);
+                assert_eq!(root, super::root(&leaves[..n as usize]));
+                assert_eq!(incl(&leaves, i, n), p, "mamori's proof of {i} in {n}");
+                let mut cases: Vec<(String, Hash, u64, u64, Vec<Hash>, Hash)> = vec![
+                    ("wrong leaf".into(), garbage, i, n, p.clone(), root),
+                    ("index + 1".into(), leaf, i + 1, n, p.clone(), root),
+                    ("index ^ 2".into(), leaf, i ^ 2, n, p.clone(), root),
+                    ("size * 2".into(), leaf, i, n * 2, p.clone(), root),
+                    ("size / 2".into(), leaf, i, n / 2, p.clone(), root),
+                    ("empty root".into(), leaf, i, n, p.clone(), empty_root()),
+                    ("random root".into(), leaf, i, n, p.clone(), garbage),
+                ];
+                if i > 0 {
+                    cases.push(("index - 1".into(), leaf, i - 1, n, p.clone(), root));
+                }
+                for (name, q) in altered_proofs(&p, 3, &[root]) {
+                    cases.push((name, leaf, i, n, q, root));
+                }
+                for (name, l, ci, cn, q, r) in cases {
+                    assert!(
+                        verify_inclusion(&l, ci, cn, &q, &r).is_err(),
+                        "{i} in {n}, {name}: accepted"
+                    );
+                    refused += 1;
+                }
+            }
+            assert!(refused >= 80, "{refused}");
+        }
+
+        #[test]
+        fn consistency_vectors_verify_match_ours_and_every_alteration_fails() {
+            let leaves = test_tree();
+            let garbage = leaf_hash(b"garbage");
+            let mut refused = 0;
+            for src in CONSISTENCY {
+                let v: Value = serde_json::from_str(src).unwrap();
+                let m = v["size1"].as_u64().unwrap();
+                let n = v["size2"].as_u64().unwrap();
+                let (r1, r2, p) = (hash(&v["root1"]), hash(&v["root2"]), proof(&v["proof"]));
+                assert_eq!(verify_consistency(m, n, &r1, &r2, &p), Ok(()), "{m}→{n}");
+                assert_eq!(r1, super::root(&leaves[..m as usize]));
+                assert_eq!(r2, super::root(&leaves[..n as usize]));
+                assert_eq!(cons(&leaves, m, n), p, "mamori's proof {m}→{n}");
+                let mut cases: Vec<(String, u64, u64, Hash, Hash, Vec<Hash>)> = vec![
+                    ("size1 + 1".into(), m + 1, n, r1, r2, p.clone()),
+                    ("size1 - 1".into(), m - 1, n, r1, r2, p.clone()),
+                    ("size1 ^ 2".into(), m ^ 2, n, r1, r2, p.clone()),
+                    ("size2 * 2".into(), m, n * 2, r1, r2, p.clone()),
+                    ("size2 / 2".into(), m, n / 2, r1, r2, p.clone()),
+                    ("wrong root1".into(), m, n, garbage, r2, p.clone()),
+                    ("wrong root2".into(), m, n, r1, garbage, p.clone()),
+                    ("root1 bit".into(), m, n, flipped(r1, 4), r2, p.clone()),
+                ];
+                if r1 != r2 {
+                    cases.push(("swapped roots".into(), m, n, r2, r1, p.clone()));
+                }
+                if let Some((_, head)) = p.split_last() {
+                    cases.push(("empty proof".into(), m, n, r1, r2, Vec::new()));
+                    cases.push(("truncated proof".into(), m, n, r1, r2, head.to_vec()));
+                    cases.push((
+                        "proof[0] again before".into(),
+                        m,
+                        n,
+                        r1,
+                        r2,
+                        [&p[..1], &p].concat(),
+                    ));
+                }
+                for (name, q) in altered_proofs(&p, 4, &[r1, r2]) {
+                    cases.push((name, m, n, r1, r2, q));
+                }
+                for (name, a, b, x, y, q) in cases {
+                    assert!(
+                        verify_consistency(a, b, &x, &y, &q).is_err(),
+                        "{m}→{n}, {name}: accepted"
+                    );
+                    refused += 1;
+                }
+            }
+            assert!(refused >= 100, "{refused}");
+        }
     }
 }

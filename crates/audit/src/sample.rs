@@ -12,6 +12,7 @@
 
 use std::collections::BinaryHeap;
 
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use mamori_store::{AuditQuery, AuditStore, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,7 +43,11 @@ pub struct Drawn {
     pub seq: u64,
     /// Hex rank: how it was chosen.
     pub rank: String,
+    /// The event, parsed, for reading.
     pub event: SealedEvent,
+    /// Base64 of the event's bytes as stored: what the leaf hashes. A
+    /// verifier hashes these, never a re-serialisation of `event`.
+    pub event_bytes: String,
     /// Hex SHA-256(0x00 ‖ event bytes).
     pub leaf_hash: String,
     /// Hex hashes, leaf to root, in the tree of `size`.
@@ -210,6 +215,7 @@ fn prove(
         seq,
         rank: hex::encode(rank),
         event,
+        event_bytes: B64.encode(&row.body),
         leaf_hash: hex::encode(leaf),
         proof: proof.iter().map(hex::encode).collect(),
         size,

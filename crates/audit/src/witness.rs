@@ -442,11 +442,13 @@ mod tests {
         }
 
         fn note(&self, size: usize) -> String {
-            self.signer.sign(&Checkpoint {
-                origin: "mamori-test/tenant/acme".into(),
-                size: size as u64,
-                root: merkle::root(&self.leaves[..size]),
-            })
+            self.signer
+                .sign(&Checkpoint {
+                    origin: "mamori-test/tenant/acme".into(),
+                    size: size as u64,
+                    root: merkle::root(&self.leaves[..size]),
+                })
+                .unwrap()
         }
 
         fn request(&self, old: usize, size: usize) -> AddCheckpoint {
@@ -587,11 +589,13 @@ mod tests {
         ));
         // An origin under no trusted key's name: unknown.
         let other = Signer::from_seed("someone-else", &[1; 32]).unwrap();
-        let note = other.sign(&Checkpoint {
-            origin: "someone-else/system".into(),
-            size: 8,
-            root: merkle::root(&log.leaves),
-        });
+        let note = other
+            .sign(&Checkpoint {
+                origin: "someone-else/system".into(),
+                size: 8,
+                root: merkle::root(&log.leaves),
+            })
+            .unwrap();
         let req = AddCheckpoint {
             old: 0,
             proof: vec![],
@@ -602,11 +606,14 @@ mod tests {
             Err(WitnessError::UnknownLog(_))
         ));
         // A name that only starts like the trusted one is not under it.
-        let lookalike = log.signer.sign(&Checkpoint {
-            origin: "mamori-testing/system".into(),
-            size: 8,
-            root: merkle::root(&log.leaves),
-        });
+        let lookalike = log
+            .signer
+            .sign(&Checkpoint {
+                origin: "mamori-testing/system".into(),
+                size: 8,
+                root: merkle::root(&log.leaves),
+            })
+            .unwrap();
         let req = AddCheckpoint {
             old: 0,
             proof: vec![],

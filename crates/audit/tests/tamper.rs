@@ -243,10 +243,12 @@ fn forged_and_edited_checkpoints_are_found() {
         )
         .unwrap();
     let cp = signer().verifier().open(&note).unwrap();
-    let forged = forger.sign(&Checkpoint {
-        root: leaf_hash(b"x"),
-        ..cp
-    });
+    let forged = forger
+        .sign(&Checkpoint {
+            root: leaf_hash(b"x"),
+            ..cp
+        })
+        .unwrap();
     c.execute(
         "UPDATE audit_checkpoints SET note = ?1 WHERE log = 'tenant/acme' AND size = 13",
         [&forged],

@@ -7,6 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use common::TestVault;
 use mamori_audit::{
     checkpoint::Verifier,
@@ -80,7 +81,12 @@ fn an_auditor_checks_proofs_with_the_public_key_alone() {
             None,
         );
         assert_eq!(r.status, 200, "{:?}", r.body);
-        let body = serde_json::to_vec(&r.body["event"]).unwrap();
+        // The leaf is over the bytes as stored, given as `event_bytes`.
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(r.body["event_bytes"].as_str().unwrap())
+            .unwrap();
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(parsed, r.body["event"]);
         let leaf = leaf_hash(&body);
         assert_eq!(
             hex::encode(leaf),
@@ -299,7 +305,15 @@ fn an_auditor_draws_a_reproducible_sample_with_proofs() {
             "{}",
             event.event.action
         );
-        let leaf = leaf_hash(&event.canonical());
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(e["event_bytes"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            bytes,
+            event.canonical(),
+            "the stored bytes are the canonical ones"
+        );
+        let leaf = leaf_hash(&bytes);
         let seq = e["seq"].as_u64().unwrap();
         assert!(seq <= signed.size);
         verify_inclusion(

@@ -287,14 +287,17 @@ fn the_witness_answers_as_the_protocol_says() {
     // Signed by another key under the same name: 403. Another name: 404.
     let cp = Checkpoint::parse_body(&format!("{}\n", note1.split("\n\n").next().unwrap())).unwrap();
     let forger = Signer::from_seed(key.split('+').next().unwrap(), &[9; 32]).unwrap();
-    assert_eq!(post(format!("old 0\n\n{}", forger.sign(&cp))).0, 403);
+    assert_eq!(
+        post(format!("old 0\n\n{}", forger.sign(&cp).unwrap())).0,
+        403
+    );
     let stranger = Signer::from_seed("stranger", &[9; 32]).unwrap();
     let elsewhere = Checkpoint {
         origin: "stranger/system".into(),
         ..cp.clone()
     };
     assert_eq!(
-        post(format!("old 0\n\n{}", stranger.sign(&elsewhere))).0,
+        post(format!("old 0\n\n{}", stranger.sign(&elsewhere).unwrap())).0,
         404
     );
 

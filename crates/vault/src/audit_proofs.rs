@@ -4,6 +4,7 @@
 //! the audit key's public half and any RFC 6962 tool, without trusting the
 //! server. Asking for a proof is itself recorded.
 
+use base64::Engine;
 use mamori_audit::{SealedEvent, merkle, proofs};
 use serde::Serialize;
 
@@ -34,7 +35,11 @@ pub struct InclusionView {
     pub proof: Vec<String>,
     /// The signed checkpoint of `size`, when one was signed at exactly that size.
     pub checkpoint: Option<String>,
+    /// The event, parsed, for reading.
     pub event: SealedEvent,
+    /// Base64 of the event's bytes as stored: what the leaf hashes. A
+    /// verifier hashes these, never a re-serialisation of `event`.
+    pub event_bytes: String,
 }
 
 /// The proof that the log of size `second` extends the log of size `first`.
@@ -164,6 +169,7 @@ impl Vault {
             seq,
             size,
             leaf_hash: hex::encode(merkle::leaf_hash(&row.body)),
+            event_bytes: base64::engine::general_purpose::STANDARD.encode(&row.body),
             proof: proof.iter().map(hex::encode).collect(),
             checkpoint,
             event,
