@@ -580,23 +580,6 @@ mod tests {
             include_str!("../tests/data/transparency-dev-merkle/consistency/4.json"),
         ];
 
-        /// The leaves of the RFC 6962 test tree the vectors are computed over.
-        fn test_tree() -> Vec<Hash> {
-            [
-                "",
-                "00",
-                "10",
-                "2021",
-                "3031",
-                "40414243",
-                "5051525354555657",
-                "606162636465666768696a6b6c6d6e6f",
-            ]
-            .iter()
-            .map(|h| leaf_hash(&hex::decode(h).unwrap()))
-            .collect()
-        }
-
         fn hash(v: &Value) -> Hash {
             let raw = B64.decode(v.as_str().unwrap()).unwrap();
             raw.try_into().unwrap()
@@ -640,7 +623,7 @@ mod tests {
 
         #[test]
         fn inclusion_vectors_verify_match_ours_and_every_alteration_fails() {
-            let leaves = test_tree();
+            let leaves = reference_leaves();
             let garbage = leaf_hash(b"garbage");
             let mut refused = 0;
             for src in INCLUSION {
@@ -684,7 +667,7 @@ mod tests {
 
         #[test]
         fn consistency_vectors_verify_match_ours_and_every_alteration_fails() {
-            let leaves = test_tree();
+            let leaves = reference_leaves();
             let garbage = leaf_hash(b"garbage");
             let mut refused = 0;
             for src in CONSISTENCY {
