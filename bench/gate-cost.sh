@@ -58,12 +58,15 @@ echo "== generating $N synthetic customers"
 # prepare SIDE: a data directory with the tenant, the customers and one
 # operator with access to the whole tenant; prints the operator's token. The
 # binary before the gate has no approvals, training or confirmations to record.
+# A binary with the gate has the `people` command; the comparison then is of
+# two governed binaries (BEFORE_REV=c7e106d: the cost of the issue-22 hardening).
+governed() { "$OUT/mamori-$1" --help | grep -q '^  people'; }
 prepare() {
   local side=$1 m="$OUT/mamori-$1" d="$OUT/$1.pristine"
   $m --data-dir "$d" init >/dev/null
   $m --data-dir "$d" tenant create bench --name ベンチ >/dev/null
   $m --data-dir "$d" import --tenant bench "$OUT/people.csv" >/dev/null
-  if [ "$side" = after ]; then
+  if governed "$side"; then
     bench_operators "$m" "$d"
     return
   fi
@@ -83,7 +86,7 @@ run() {
   # the default limits stop: lift them so the whole path is measured, not
   # its refusals (the before binary has no such limits).
   local limits=()
-  if [ "$side" = after ]; then
+  if governed "$side"; then
     limits=(MAMORI_LIMITS_REQUESTS_PER_MINUTE=1000000000 MAMORI_LIMITS_DAILY_RECORDS_OPERATOR=1000000000)
   fi
   env "${limits[@]}" "$OUT/mamori-$side" --data-dir "$d" serve --listen 127.0.0.1:18183 2>"$OUT/$side-$rep.log" &

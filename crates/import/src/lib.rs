@@ -359,6 +359,32 @@ fn malformed(e: &csv::Error, enc: &'static Encoding) -> ImportError {
     ImportError::Malformed { line, message }
 }
 
+/// What the first pass found in a file: its encoding, the header mapped to
+/// fields (None: a column no field takes) and the number of data rows.
+#[derive(Debug)]
+pub struct Inspected {
+    pub encoding: &'static Encoding,
+    pub mapping: Vec<Option<String>>,
+    pub rows: u64,
+}
+
+/// The first pass alone: detects the encoding and checks that the whole file
+/// is well-formed for `schema`, writing nothing. `import_file` starts with it.
+pub fn inspect(
+    path: &Path,
+    choice: EncodingChoice,
+    schema: &Schema,
+    map: &BTreeMap<String, String>,
+) -> Result<Inspected, ImportError> {
+    let encoding = detect(path, choice)?;
+    let (mapping, rows) = check(path, encoding, schema, map)?;
+    Ok(Inspected {
+        encoding,
+        mapping,
+        rows,
+    })
+}
+
 /// Imports a CSV file into a tenant. `progress` is called after each batch.
 pub fn import_file(
     vault: &Vault,
@@ -381,8 +407,11 @@ pub fn import_file(
         )
         .into());
     }
-    let enc = detect(path, opts.encoding)?;
-    let (mapping, total) = check(path, enc, &schema, &opts.map)?;
+    let Inspected {
+        encoding: enc,
+        mapping,
+        rows: total,
+    } = inspect(path, opts.encoding, &schema, &opts.map)?;
     let mut summary = ImportSummary {
         encoding: enc.name().to_lowercase().replace('_', "-"),
         ..Default::default()

@@ -257,3 +257,33 @@ mod tests {
         assert!(detail("{]").contains("line 1"), "{}", detail("{]"));
     }
 }
+
+/// For the fuzz targets (`fuzz/`): `bytes` parsed as every JSON body the API
+/// takes, each rejection's detail returned — what a client would be told.
+#[doc(hidden)]
+pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
+    use crate::{alerts, api, directives, exports, governance};
+    fn detail<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
+        parse_json::<T>(bytes).err().map(|r| r.detail)
+    }
+    [
+        detail::<api::SearchBody>(bytes),
+        detail::<api::PutBody>(bytes),
+        detail::<governance::RequestBody>(bytes),
+        detail::<governance::IssueBody>(bytes),
+        detail::<governance::CommentBody>(bytes),
+        detail::<governance::TrainingBody>(bytes),
+        detail::<governance::ComplianceBody>(bytes),
+        detail::<governance::VendorBody>(bytes),
+        detail::<governance::CapBody>(bytes),
+        detail::<exports::ExportBody>(bytes),
+        detail::<directives::DirectiveBody>(bytes),
+        detail::<directives::AckBody>(bytes),
+        detail::<alerts::AssignBody>(bytes),
+        detail::<alerts::NoteBody>(bytes),
+        detail::<alerts::SuspendBody>(bytes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

@@ -20,6 +20,8 @@ use mamori_vault::Vault;
 use tokio::net::TcpListener;
 
 pub use api::ApiDoc;
+#[doc(hidden)]
+pub use extract::fuzz_bodies;
 pub use metrics::MetricsAccess;
 
 #[derive(Clone)]
