@@ -261,7 +261,9 @@ fn date(raw: &str) -> Result<String, NormalizeError> {
         .collect();
     let (y, m, d) = match (year, nums.as_slice()) {
         (Some(y), [m, d]) => (y, parse_u32(m)?, parse_u32(d)?),
-        (None, [compact]) if compact.len() == 8 => (
+        // Eight ASCII digits (19850401): checked as digits before slicing,
+        // since eight bytes of other text need not split at byte 4 or 6.
+        (None, [compact]) if compact.len() == 8 && compact.bytes().all(|b| b.is_ascii_digit()) => (
             parse_u32(&compact[..4])?,
             parse_u32(&compact[4..6])?,
             parse_u32(&compact[6..])?,
@@ -411,6 +413,11 @@ mod tests {
         (Date, "１９８５／０４／０１", Some("1985-04-01")),
         (Date, "1985年4月1日", Some("1985-04-01")),
         (Date, "19850401", Some("1985-04-01")),
+        // Found by fuzz/normalize: eight bytes that are not eight digits
+        // (a slice inside '匒' used to panic).
+        (Date, "令匒41", None),
+        (Date, "1985年41", None),
+        (Date, "ab匒cde", None),
         (Date, "昭和60年4月1日", Some("1985-04-01")),
         (Date, "S60.4.1", Some("1985-04-01")),
         (Date, "平成2年3月4日", Some("1990-03-04")),
