@@ -6,11 +6,14 @@
 //!   a plain SQLite table, a point select by phone, and one audit row inserted
 //!   (and committed, WAL + synchronous=FULL) per request before answering;
 //! - `audit-append` measures the audit log's durable appends against plain
-//!   SQLite inserting the same rows (`bench/audit.sh`).
+//!   SQLite inserting the same rows (`bench/audit.sh`);
+//! - `soak` runs a contact centre's mixed work at a fixed rate for a long
+//!   time (`bench/soak.sh`).
 
 mod audit;
 mod detect;
 mod pg_baseline;
+mod soak;
 
 /// A synthetic person as the baselines store them: the columns in order,
 /// then the normalised mobile number they are looked up by.
@@ -141,6 +144,48 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Mixed work at a fixed rate: searches, reads, writes, access requests
+    /// and approvals, exports, alert handling, refusals (see `soak.rs`).
+    Soak {
+        /// One server, or several comma-separated (requests take turns).
+        #[arg(long, value_delimiter = ',')]
+        url: Vec<String>,
+        #[arg(long, default_value = "bench")]
+        tenant: String,
+        /// Seed and size of the generated data set the server holds.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        records: u64,
+        /// The operators' segment: they look up its customers.
+        #[arg(long, default_value = "own")]
+        segment: String,
+        /// Operators' tokens, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        operators: Vec<String>,
+        #[arg(long)]
+        backyard: String,
+        /// The operators' and the back office's supervisor.
+        #[arg(long)]
+        supervisor: String,
+        #[arg(long)]
+        officer: String,
+        #[arg(long)]
+        sysadmin: String,
+        /// Requests per second, all kinds together.
+        #[arg(long)]
+        rate: f64,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        #[arg(long, value_delimiter = ',')]
+        server_pid: Vec<u32>,
+        /// Where the case ids of acknowledged reads and writes are written.
+        #[arg(long)]
+        acked: std::path::PathBuf,
+        /// What this run's case ids start with (distinct per run on one vault).
+        #[arg(long, default_value = "SOAK")]
+        label: String,
+    },
     BaselineServe {
         #[arg(long)]
         db: String,
@@ -193,6 +238,53 @@ fn main() -> Result<()> {
                 server_pid,
             }))?;
             println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::Soak {
+            url,
+            tenant,
+            seed,
+            records,
+            segment,
+            operators,
+            backyard,
+            supervisor,
+            officer,
+            sysadmin,
+            rate,
+            seconds,
+            server_pid,
+            acked,
+            label,
+        } => {
+            let phones: Vec<String> = mamori_synth::Generator::new(seed)
+                .take(records.min(200_000) as usize)
+                .filter(|p| p.segment == segment)
+                .map(|p| p.mobile)
+                .collect();
+            anyhow::ensure!(!phones.is_empty(), "no generated person is in that segment");
+            anyhow::ensure!(rate > 0.0 && !operators.is_empty(), "a rate and operators");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            let plan = soak::Plan {
+                urls: url,
+                tenant,
+                phones,
+                people: soak::People {
+                    operators,
+                    backyard,
+                    supervisor,
+                    officer,
+                    sysadmin,
+                },
+                rate,
+                seconds,
+                server_pids: server_pid,
+                acked,
+                label,
+            };
+            println!("{}", serde_json::to_string(&rt.block_on(soak::run(plan))?)?);
         }
         Cmd::Detect {
             operators,
