@@ -271,6 +271,11 @@ fn date(raw: &str) -> Result<String, NormalizeError> {
         (None, [y, m, d]) if y.len() == 4 => (parse_u32(y)?, parse_u32(m)?, parse_u32(d)?),
         _ => return Err(NormalizeError::Date),
     };
+    // Four-digit years only: the canonical form must read back as itself
+    // (found by fuzz/normalize: 昭和111110-11/11 became "+113035-11-11").
+    if !(1000..=9999).contains(&y) {
+        return Err(NormalizeError::Date);
+    }
     let date = chrono::NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(NormalizeError::Date)?;
     Ok(date.format("%Y-%m-%d").to_string())
 }
@@ -418,6 +423,9 @@ mod tests {
         (Date, "令匒41", None),
         (Date, "1985年41", None),
         (Date, "ab匒cde", None),
+        // Also found by fuzzing: a year whose canonical form does not read back.
+        (Date, "昭和111110-11/11", None),
+        (Date, "0999-01-01", None),
         (Date, "昭和60年4月1日", Some("1985-04-01")),
         (Date, "S60.4.1", Some("1985-04-01")),
         (Date, "平成2年3月4日", Some("1990-03-04")),
