@@ -216,17 +216,8 @@ fn main() -> Result<()> {
             warmup,
             server_pid,
         } => {
-            let phones: Vec<String> = mamori_synth::Generator::new(seed)
-                .take(records.min(200_000) as usize)
-                .filter(|p| segment.as_ref().is_none_or(|s| *s == p.segment))
-                .map(|p| p.mobile)
-                .collect();
-            anyhow::ensure!(!phones.is_empty(), "no generated person is in that segment");
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()?;
-            let out = rt.block_on(load(Plan {
+            let phones = phones_of(seed, records, segment.as_deref())?;
+            let out = runtime()?.block_on(load(Plan {
                 url,
                 target,
                 tenant,
@@ -256,17 +247,8 @@ fn main() -> Result<()> {
             acked,
             label,
         } => {
-            let phones: Vec<String> = mamori_synth::Generator::new(seed)
-                .take(records.min(200_000) as usize)
-                .filter(|p| p.segment == segment)
-                .map(|p| p.mobile)
-                .collect();
-            anyhow::ensure!(!phones.is_empty(), "no generated person is in that segment");
+            let phones = phones_of(seed, records, Some(&segment))?;
             anyhow::ensure!(rate > 0.0 && !operators.is_empty(), "a rate and operators");
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()?;
             let plan = soak::Plan {
                 urls: url,
                 tenant,
@@ -284,7 +266,10 @@ fn main() -> Result<()> {
                 acked,
                 label,
             };
-            println!("{}", serde_json::to_string(&rt.block_on(soak::run(plan))?)?);
+            println!(
+                "{}",
+                serde_json::to_string(&runtime()?.block_on(soak::run(plan))?)?
+            );
         }
         Cmd::Detect {
             operators,
@@ -347,6 +332,27 @@ struct Plan {
 }
 
 /// CPU seconds (user + system) a process has used so far, from /proc.
+/// The mobile numbers of the generated people (of one segment) the
+/// server holds: what the load generators look customers up by.
+fn phones_of(seed: u64, records: u64, segment: Option<&str>) -> Result<Vec<String>> {
+    let phones: Vec<String> = mamori_synth::Generator::new(seed)
+        .take(records.min(200_000) as usize)
+        .filter(|p| segment.is_none_or(|s| s == p.segment))
+        .map(|p| p.mobile)
+        .collect();
+    anyhow::ensure!(!phones.is_empty(), "no generated person is in that segment");
+    Ok(phones)
+}
+
+/// The load generators' runtime: one worker thread, so that the server
+/// under test keeps the other core.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?)
+}
+
 fn cpu_seconds(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("no process {pid}"))?;

@@ -147,6 +147,24 @@ impl Shared {
         })
     }
 
+    /// A search by phone as the holder of `token`.
+    async fn search_as(
+        &self,
+        n: u64,
+        token: &str,
+        purpose: &str,
+        case: &str,
+        phone: &str,
+    ) -> Option<Answer> {
+        let url = format!(
+            "{}/v1/tenants/{}/records/search",
+            self.url(n),
+            self.plan.tenant
+        );
+        let body = json!({"purpose": purpose, "case_id": case, "by": {"phone": phone}});
+        self.call("POST", url, token, Some(body)).await
+    }
+
     fn count(&self, kind: Kind, outcome: Outcome, answer: Option<&Answer>, started: Instant) {
         let mut t = self.tally.lock();
         let label = match outcome {
@@ -190,16 +208,8 @@ async fn search(s: &Shared, n: u64, rng: &mut SmallRng) {
     let phone = &p.phones[rng.random_range(0..p.phones.len())];
     let token = &p.people.operators[n as usize % p.people.operators.len()];
     let case = s.case("S");
-    let url = format!("{}/v1/tenants/{}/records/search", s.url(n), p.tenant);
     let t = Instant::now();
-    let a = s
-        .call(
-            "POST",
-            url,
-            token,
-            Some(json!({"purpose": "inquiry", "case_id": case, "by": {"phone": phone}})),
-        )
-        .await;
+    let a = s.search_as(n, token, "inquiry", &case, phone).await;
     let outcome = judge(a.as_ref(), 200, &[]);
     if outcome == Outcome::Done {
         if let Some(id) = a.as_ref().and_then(|a| a.body["records"][0]["id"].as_str()) {
@@ -386,21 +396,13 @@ async fn alerts(s: &Shared, n: u64) {
 async fn refused(s: &Shared, n: u64, rng: &mut SmallRng) {
     let p = &s.plan;
     let phone = &p.phones[rng.random_range(0..p.phones.len())];
-    let url = format!("{}/v1/tenants/{}/records/search", s.url(n), p.tenant);
     let (token, purpose) = if n.is_multiple_of(2) {
         (&p.people.sysadmin, "inquiry")
     } else {
         (&p.people.operators[0], "marketing")
     };
     let t = Instant::now();
-    let a = s
-        .call(
-            "POST",
-            url,
-            token,
-            Some(json!({"purpose": purpose, "case_id": s.case("X"), "by": {"phone": phone}})),
-        )
-        .await;
+    let a = s.search_as(n, token, purpose, &s.case("X"), phone).await;
     let outcome = match a.as_ref().map(|a| a.status) {
         Some(403 | 400) => Outcome::Expected,
         _ => Outcome::Error,
