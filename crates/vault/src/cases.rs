@@ -78,16 +78,8 @@ impl Vault {
         let mut rows: std::collections::BTreeMap<String, CaseRow> = Default::default();
         for (line, v) in &feed.rows {
             let (case_id, customer_no) = (v[0].as_str(), v[1].as_str());
-            if let Err(e) = mamori_core::case_id::check(case_id) {
-                return Err(feed.at(*line, e.to_string()));
-            }
-            if let Some(p) = &state.schema.case_id_pattern
-                && !p.matches(case_id)
-            {
-                return Err(feed.at(
-                    *line,
-                    format!("this tenant's case ids have the form {}", p.as_str()),
-                ));
+            if let Err(why) = crate::access::case_id_form(&state.schema, case_id) {
+                return Err(feed.at(*line, why));
             }
             let customer_no = normalize::normalize(key_type, customer_no)
                 .map_err(|e| feed.at(*line, format!("{KEY_FIELD}: {e}")))?;

@@ -265,9 +265,10 @@ impl Vault {
 
     /// Files a bulk export. It leaves nothing yet: approvals come first.
     pub fn request_export(&self, caller: &Caller, req: &NewExport) -> Result<ExportView> {
-        let asked = self
-            .caller_event(caller, Action::ExportRequest.as_str(), "allowed")
-            .tenant(&req.tenant);
+        let asked = || {
+            self.caller_event(caller, Action::ExportRequest.as_str(), "allowed")
+                .tenant(&req.tenant)
+        };
         self.door(caller, asked, &req.tenant)?;
         let state = self.tenant(&req.tenant)?;
         if !state.active() {
