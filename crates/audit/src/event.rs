@@ -1,9 +1,13 @@
+//! Audit events: what a caller records (identifiers and reasons, never values), the
+//! stored form placed in its log, timed and chained, and its canonical bytes.
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allow,
@@ -24,6 +28,7 @@ impl Decision {
 
 /// What a caller records. Holds identifiers and reasons, never values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// `user:<login>`, `cli:<os user>` or `system`.
     pub actor: String,
@@ -113,6 +118,7 @@ pub fn log_for(tenant: Option<&str>) -> String {
 /// An event as it is stored: placed in its log, timed and chained.
 /// Field order is fixed, so serialising it gives the canonical bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SealedEvent {
     /// Format version of the canonical body.
     pub v: u32,

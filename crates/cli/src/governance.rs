@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use chrono::{DateTime, NaiveDate};
 use clap::{Args, Subcommand};
 use mamori_vault::{
     Caller, Vault, datadir,
@@ -183,13 +183,8 @@ pub struct VendorArgs {
 
 /// Parses `YYYY-MM-DD` (midnight, Japan time) or RFC 3339 into Unix seconds.
 pub fn parse_time(s: &str) -> Result<i64> {
-    let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let t = jst
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .single()
-            .context("ambiguous date")?;
-        return Ok(t.timestamp());
+        return Ok(mamori_core::jst::midnight(d));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
@@ -198,9 +193,8 @@ pub fn parse_time(s: &str) -> Result<i64> {
 
 /// A date in Japan time, for people.
 fn date(ts: i64) -> String {
-    let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
-    DateTime::from_timestamp(ts, 0)
-        .map(|t| t.with_timezone(&jst).format("%Y-%m-%d").to_string())
+    mamori_core::jst::date(ts)
+        .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
 }
 

@@ -687,10 +687,7 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
     let actor = cli_actor();
     match cmd {
         UserCmd::Leaves { login, on, clear: _ } => {
-            let at = on.map(|d| {
-                let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-                midnight.timestamp() - 9 * 3600
-            });
+            let at = on.map(mamori_core::jst::midnight);
             vault.set_leaving_date(&actor, &login, at)?;
             out.emit(&json!({"login": login, "leaves_on": on}), |_| match on {
                 Some(d) => format!("'{login}' leaves on {d}; detection watches their last 30 days more closely"),

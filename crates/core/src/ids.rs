@@ -20,6 +20,9 @@ pub struct TenantId(String);
 pub struct InvalidTenantId;
 
 impl TenantId {
+    /// The same rule as a regular expression, for API descriptions.
+    pub const PATTERN: &'static str = "^[a-z][a-z0-9_-]{1,39}$";
+
     pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
         let ok = (2..=40).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
@@ -101,6 +104,14 @@ impl fmt::Display for RecordId {
     }
 }
 
+/// Logins, vendor ids and course ids: 2–64 lower-case letters, digits, `.`,
+/// `_` or `-` — safe in URLs, logs and file names.
+pub fn valid_login(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +132,38 @@ mod tests {
             &"a".repeat(41),
         ] {
             assert_eq!(TenantId::parse(bad), Err(InvalidTenantId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn logins() {
+        for ok in ["op-sato", "a.b_c", "x1", &"a".repeat(64)] {
+            assert!(valid_login(ok), "{ok}");
+        }
+        for bad in ["", "a", "Sato", "sato/..", "佐藤", "a b", &"a".repeat(65)] {
+            assert!(!valid_login(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pattern_says_what_parse_does() {
+        let pattern = regex::Regex::new(TenantId::PATTERN).unwrap();
+        for s in [
+            "acme",
+            "city-shinagawa",
+            "t_01",
+            "",
+            "a",
+            "Acme",
+            "1acme",
+            "acme/..",
+            "a b",
+            "ab\n",
+            "テナント",
+            &"a".repeat(40),
+            &"a".repeat(41),
+        ] {
+            assert_eq!(pattern.is_match(s), TenantId::parse(s).is_ok(), "{s:?}");
         }
     }
 

@@ -11,6 +11,7 @@ pub mod holiday;
 pub mod household;
 pub mod ids;
 pub mod jp;
+pub mod jst;
 pub mod normalize;
 pub mod role;
 pub mod schema;

@@ -4,34 +4,34 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-const JST_SECS: i64 = 9 * 3600;
+use mamori_core::jst;
 
 /// Days since 1970-01-01 in Japan.
 pub fn jst_day(at: DateTime<Utc>) -> i32 {
-    (at.timestamp() + JST_SECS).div_euclid(86_400) as i32
+    jst::day(at.timestamp()) as i32
 }
 
 /// Hours since the epoch in Japan (hour windows line up with JST hours).
 pub fn jst_hour_index(at: DateTime<Utc>) -> i64 {
-    (at.timestamp() + JST_SECS).div_euclid(3_600)
+    jst::hour_index(at.timestamp())
 }
 
 /// Hour of the day in Japan, 0..24.
 pub fn jst_hour(at: DateTime<Utc>) -> usize {
-    ((at.timestamp() + JST_SECS).rem_euclid(86_400) / 3_600) as usize
+    jst::hour_of_day(at.timestamp())
 }
 
 /// Start (Unix seconds) of the JST hour holding `at`.
 pub fn hour_start(at: i64) -> i64 {
-    (at + JST_SECS).div_euclid(3_600) * 3_600 - JST_SECS
+    jst::hour_start(at)
 }
 
 /// Start (Unix seconds) of the JST day holding `at`.
 pub fn day_start(at: i64) -> i64 {
-    (at + JST_SECS).div_euclid(86_400) * 86_400 - JST_SECS
+    jst::day_start(jst::day(at))
 }
 
 pub fn jst_date(day: i32) -> NaiveDate {
@@ -178,7 +178,7 @@ impl WorkingTime<'_> {
     }
 
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
-        let local = at.naive_utc() + Duration::seconds(JST_SECS);
+        let local = at.with_timezone(&jst::zone()).naive_local();
         let date = local.date();
         let t = local.hour() * 60 + local.minute();
         let g = self.grace;
@@ -200,7 +200,7 @@ impl WorkingTime<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     /// A moment given in Japanese local time.
     fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {

@@ -9,7 +9,7 @@ use mamori_audit::Decision;
 
 use crate::activity::{Activity, Kind};
 use crate::calendar::{self, WorkingTime};
-use crate::engine::{Facts, PeerStats};
+use crate::facts::{Facts, PeerStats};
 use crate::rules::{RuleId, Rules, Severity};
 use crate::stats::robust;
 use crate::user::{UserState, slide};

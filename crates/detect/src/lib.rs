@@ -19,6 +19,7 @@ pub mod alert;
 pub mod calendar;
 pub mod checks;
 pub mod engine;
+pub mod facts;
 pub mod rules;
 pub mod simulate;
 pub mod stats;
@@ -26,5 +27,6 @@ pub mod user;
 
 pub use activity::{Activity, EventRef, Kind, record_key};
 pub use alert::Alert;
-pub use engine::{DailySummary, Engine, Facts, PeerStats};
+pub use engine::{DailySummary, Engine};
+pub use facts::{Facts, PeerStats};
 pub use rules::{RuleId, Rules, RulesError, Severity};

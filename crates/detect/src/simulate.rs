@@ -102,7 +102,8 @@ impl Sim {
     }
 
     fn lookups(&mut self, i: usize, date: NaiveDate, calls: usize, callbacks: f64) {
-        let slot = (9 * 3600 - 600) / calls.max(1) as i64;
+        // Calls spread over the nine hours from 09:00, the last ten minutes kept free.
+        let slot = (Duration::hours(9).num_seconds() - 600) / calls.max(1) as i64;
         for k in 0..calls as i64 {
             let secs = k * slot + self.rng.random_range(0..slot.max(2) / 2);
             let at = jst(date, 9, 0, 0) + Duration::seconds(secs);

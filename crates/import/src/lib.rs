@@ -399,7 +399,7 @@ pub fn import_file(
         && schema.segment(seg).is_none()
     {
         return Err(VaultError::bad(
-            "segment_unknown",
+            mamori_vault::ErrorCode::SegmentUnknown,
             format!(
                 "unknown segment '{seg}'; tenant has: {}",
                 tenant.segments.join(", ")

@@ -1,3 +1,6 @@
+//! The policy gate: Cedar policies and the entities of a request (principal, action,
+//! resource, context) evaluated into a decision with the deciding policies and their hints.
+
 use std::{collections::HashMap, path::Path, str::FromStr};
 
 use cedar_policy::{

@@ -7,16 +7,18 @@ use axum::{
     extract::{Path, Query, State},
     routing::{get, post},
 };
+use mamori_core::TenantId;
 use mamori_store::{AlertFilter, AlertState};
+use mamori_vault::ErrorCode;
 use mamori_vault::{VaultError, alerts::Outcome};
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use mamori_vault::alerts::AlertView;
 
 use crate::{
     AppState,
     extract::{Authed, Body, with_caller},
-    governance::json,
     problem::{ApiError, Problem},
 };
 
@@ -35,10 +37,13 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AlertQuery {
     /// open, acknowledged, resolved or false_positive.
+    #[param(value_type = Option<AlertState>, inline)]
     state: Option<String>,
     /// Only alerts about this person.
     user: Option<String>,
-    tenant: Option<String>,
+    /// Only this tenant's (a tenant id; another form is refused).
+    #[param(value_type = Option<String>)]
+    tenant: Option<TenantId>,
     /// Rule name, e.g. `honey`, `hourly_volume`.
     rule: Option<String>,
     /// Raised at or after (Unix seconds).
@@ -70,7 +75,7 @@ fn filter(q: AlertQuery) -> Result<AlertFilter, ApiError> {
         None => None,
         Some(s) => Some(AlertState::parse(s).ok_or_else(|| {
             ApiError(VaultError::bad(
-                "state_invalid",
+                ErrorCode::StateInvalid,
                 "state is one of open, acknowledged, resolved, false_positive",
             ))
         })?),
@@ -79,7 +84,7 @@ fn filter(q: AlertQuery) -> Result<AlertFilter, ApiError> {
         state,
         login: q.user,
         logins: None,
-        tenant: q.tenant,
+        tenant: q.tenant.map(String::from),
         rule: q.rule,
         since: q.since,
         limit: q.limit.unwrap_or(100),
@@ -88,53 +93,53 @@ fn filter(q: AlertQuery) -> Result<AlertFilter, ApiError> {
 
 /// Alerts the caller may see (security office and auditors: all; a supervisor: their team's), newest first.
 #[utoipa::path(get, path = "/v1/alerts", params(AlertQuery),
-    responses((status = 200, body = Vec<Object>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<AlertView>), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_alerts(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(q): Query<AlertQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<AlertView>>, ApiError> {
     let f = filter(q)?;
     let out = with_caller(&state, caller, move |v, c| v.alerts(c, &f)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// One alert.
 #[utoipa::path(get, path = "/v1/alerts/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, body = AlertView), (status = 404, body = Problem)))]
 pub async fn show_alert(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.alert(c, &id)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Take an open alert in hand.
 #[utoipa::path(post, path = "/v1/alerts/{id}/ack", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AlertView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn ack_alert(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.acknowledge_alert(c, &id)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Give an alert to someone to handle.
 #[utoipa::path(post, path = "/v1/alerts/{id}/assign", params(("id" = String, Path)), request_body = AssignBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AlertView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn assign_alert(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<AssignBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let to = b.to;
     let out = with_caller(&state, caller, move |v, c| v.assign_alert(c, &id, &to)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 async fn close(
@@ -143,66 +148,79 @@ async fn close(
     id: String,
     b: NoteBody,
     outcome: Outcome,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let note = b.note;
     let out = with_caller(&state, caller, move |v, c| {
         v.close_alert(c, &id, outcome, &note)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Close an alert as handled, with a note saying what was found.
 #[utoipa::path(post, path = "/v1/alerts/{id}/resolve", params(("id" = String, Path)), request_body = NoteBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AlertView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn resolve_alert(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<NoteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     close(state, caller, id, b, Outcome::Resolved).await
 }
 
 /// Close an alert as a false positive, with a note saying why.
 #[utoipa::path(post, path = "/v1/alerts/{id}/false-positive", params(("id" = String, Path)), request_body = NoteBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AlertView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn false_positive(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<NoteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     close(state, caller, id, b, Outcome::FalsePositive).await
+}
+
+/// A person's suspension as it now stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuspensionOut {
+    user: String,
+    suspended: bool,
 }
 
 /// Suspend a person's access pending review.
 #[utoipa::path(post, path = "/v1/users/{login}/suspend", params(("login" = String, Path)), request_body = SuspendBody,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = SuspensionOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn suspend_user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(login): Path<String>,
     Body(b): Body<SuspendBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SuspensionOut>, ApiError> {
     let alert = b.alert;
     let who = login.clone();
     with_caller(&state, caller, move |v, c| {
         v.suspend_user(c, &login, alert.as_deref())
     })
     .await?;
-    Ok(Json(serde_json::json!({ "user": who, "suspended": true })))
+    Ok(Json(SuspensionOut {
+        user: who,
+        suspended: true,
+    }))
 }
 
 /// End a suspension.
 #[utoipa::path(post, path = "/v1/users/{login}/reinstate", params(("login" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = SuspensionOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn reinstate_user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SuspensionOut>, ApiError> {
     let who = login.clone();
     with_caller(&state, caller, move |v, c| v.reinstate_user(c, &login)).await?;
-    Ok(Json(serde_json::json!({ "user": who, "suspended": false })))
+    Ok(Json(SuspensionOut {
+        user: who,
+        suspended: false,
+    }))
 }

@@ -8,13 +8,13 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+
+use mamori_vault::directives::DirectiveView;
 
 use crate::{
     AppState,
     extract::{Authed, Body, with_caller},
-    governance::json,
     problem::{ApiError, Problem},
 };
 
@@ -55,64 +55,64 @@ pub struct DirectiveFilter {
 
 /// Issue a corrective directive (security office; a supervisor to their team).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/directives", params(("tenant" = String, Path)), request_body = DirectiveBody,
-    responses((status = 201, body = Object, description = "the directive, with the audit event that holds it"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = DirectiveView, description = "the directive, with the audit event that holds it"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn issue_directive(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(tenant): Path<String>,
     Body(b): Body<DirectiveBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DirectiveView>), ApiError> {
     let out = with_caller(&state, caller, move |v, c| {
         v.issue_directive(c, &tenant, &b.to, &b.about, &b.text)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// The tenant's directives the caller may see, newest first.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/directives", params(("tenant" = String, Path), DirectiveFilter),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<DirectiveView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_directives(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(tenant): Path<String>,
     Query(f): Query<DirectiveFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<DirectiveView>>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| {
         v.directives(c, &tenant, f.to.as_deref())
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// One directive.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/directives/{id}", params(("tenant" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = DirectiveView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn show_directive(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((tenant, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DirectiveView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| {
         v.show_directive(c, &tenant, &id)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Acknowledge a directive addressed to you.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/directives/{id}/ack", params(("tenant" = String, Path), ("id" = String, Path)), request_body = AckBody,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = DirectiveView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn ack_directive(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((tenant, id)): Path<(String, String)>,
     Body(b): Body<AckBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DirectiveView>, ApiError> {
     let response = b.response;
     let out = with_caller(&state, caller, move |v, c| {
         v.acknowledge_directive(c, &tenant, &id, response.as_deref())
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }

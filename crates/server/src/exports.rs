@@ -10,18 +10,21 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use mamori_core::TenantId;
+use mamori_vault::ErrorCode;
 use mamori_vault::{
     VaultError,
     exports::{ExportListFilter, NewExport},
 };
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+
+use mamori_vault::exports::{ExportView, TraceReport};
 
 use crate::{
     AppState,
     extract::{Authed, Body, with_caller},
-    governance::{CommentBody, json},
+    governance::CommentBody,
     problem::{ApiError, Problem},
 };
 
@@ -65,12 +68,12 @@ pub struct ExportBody {
 
 /// File a bulk export; it needs k approvals (default 2: a supervisor and the security office).
 #[utoipa::path(post, path = "/v1/exports", request_body = ExportBody,
-    responses((status = 201, body = Object, description = "the export: status (pending|lapsed|denied|revoked|ready|expired|downloaded), approvals, package, history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = ExportView, description = "the export: status (pending|lapsed|denied|revoked|ready|expired|downloaded), approvals, package, history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn create_export(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Body(b): Body<ExportBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ExportView>), ApiError> {
     let req = NewExport {
         tenant: b.tenant,
         segment: b.segment,
@@ -82,12 +85,14 @@ async fn create_export(
         recipient_key: b.recipient_key,
     };
     let out = with_caller(&state, caller, move |v, c| v.request_export(c, &req)).await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportListParams {
-    tenant: Option<String>,
+    /// Only this tenant's (a tenant id; another form is refused).
+    #[param(value_type = Option<String>)]
+    tenant: Option<TenantId>,
     /// Only exports waiting for approvals.
     pending: Option<bool>,
     /// Only the caller's own exports.
@@ -98,80 +103,80 @@ pub struct ExportListParams {
 
 /// Exports the caller may see, newest first.
 #[utoipa::path(get, path = "/v1/exports", params(ExportListParams),
-    responses((status = 200, body = Vec<Object>, description = "exports"), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<ExportView>, description = "exports"), (status = 401, body = Problem)))]
 async fn list_exports(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(p): Query<ExportListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ExportView>>, ApiError> {
     let f = ExportListFilter {
-        tenant: p.tenant,
+        tenant: p.tenant.map(String::from),
         pending: p.pending.unwrap_or(false),
         mine: p.mine.unwrap_or(false),
         limit: p.limit,
     };
     let out = with_caller(&state, caller, move |v, c| v.exports(c, &f)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// One export with its approvals and history.
 #[utoipa::path(get, path = "/v1/exports/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, body = ExportView), (status = 404, body = Problem)))]
 async fn show_export(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExportView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.export(c, &id)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Approve an export (never one's own, nor one's manager's); the k-th approval builds the package.
 #[utoipa::path(post, path = "/v1/exports/{id}/approve", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = ExportView), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_export(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExportView>, ApiError> {
     let comment = b.comment;
     let out = with_caller(&state, caller, move |v, c| {
         v.approve_export(c, &id, comment.as_deref())
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Deny an export, saying why; one denial ends it.
 #[utoipa::path(post, path = "/v1/exports/{id}/deny", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = ExportView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_export(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExportView>, ApiError> {
     let comment = b.comment.unwrap_or_default();
     let out = with_caller(&state, caller, move |v, c| v.deny_export(c, &id, &comment)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Stop a pending export or delete a package not yet downloaded, saying why.
 #[utoipa::path(post, path = "/v1/exports/{id}/revoke", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = ExportView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_export(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExportView>, ApiError> {
     let comment = b.comment.unwrap_or_default();
     let out = with_caller(&state, caller, move |v, c| {
         v.revoke_export(c, &id, &comment)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Take the encrypted package (once; the requester only). A POST, because it changes state.
@@ -203,27 +208,35 @@ async fn download_export(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct TraceParams {
     /// Only this tenant's exports (default: all).
-    tenant: Option<String>,
+    /// Only this tenant's (a tenant id; another form is refused).
+    #[param(value_type = Option<String>)]
+    tenant: Option<TenantId>,
 }
 
 /// Which export a leaked file came from (the body is the file, UTF-8 CSV or text).
-#[utoipa::path(post, path = "/v1/exports/trace", params(TraceParams), request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = Object, description = "cells read, exports checked, matches best first with canary hits, formatting agreement and verdict"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/v1/exports/trace", params(TraceParams), request_body(content_type = "text/csv", description = "The leaked file as it was found: UTF-8 text (CSV or any other layout)."),
+    responses((status = 200, body = TraceReport, description = "cells read, exports checked, matches best first with canary hits, formatting agreement and verdict"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn trace(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(p): Query<TraceParams>,
     bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TraceReport>, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError(VaultError::bad(
+            ErrorCode::BodyInvalid,
+            "the body is empty: send the leaked file",
+        )));
+    }
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
         ApiError(VaultError::bad(
-            "body_invalid",
+            ErrorCode::BodyInvalid,
             "the file must be UTF-8 text (convert Shift_JIS files first)",
         ))
     })?;
     let out = with_caller(&state, caller, move |v, c| {
-        v.trace_leak(c, p.tenant.as_deref(), &text)
+        v.trace_leak(c, p.tenant.as_ref().map(TenantId::as_str), &text)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }

@@ -7,6 +7,7 @@
 //! buffered (a large upload costs an unauthenticated client nothing of ours),
 //! and a body is validated only for someone who may send it.
 
+use mamori_vault::ErrorCode;
 use std::net::SocketAddr;
 
 use axum::{
@@ -65,6 +66,44 @@ pub(crate) async fn with_caller<T: Send + 'static>(
         .map_err(ApiError)
 }
 
+/// A time given as RFC 3339 text in a query or body member, as Unix
+/// microseconds; the error names the member, never the text.
+pub(crate) fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+    v.map(|s| {
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.timestamp_micros())
+            .map_err(|_| {
+                ApiError(VaultError::bad(
+                    ErrorCode::TimeInvalid,
+                    format!("`{name}` must be an RFC 3339 time, e.g. 2026-11-22T09:00:00+09:00"),
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// An optional RFC 3339 time member: a date-time string, or null. (Written
+/// as a choice rather than a type list, which test generators read as a
+/// plain string and fill with text that is no time.)
+pub fn optional_time() -> utoipa::openapi::Schema {
+    use utoipa::openapi::{
+        KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type, schema::AnyOfBuilder,
+    };
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// Largest request body of every route but a leaked file's (`/v1/exports/trace`).
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// A JSON request body. Its problems are answered as problem documents that
 /// name the top-level member at fault and what was expected — never the
 /// submitted value, nor a key the client made up (invariant 12): 415 when
@@ -75,15 +114,13 @@ pub struct Body<T>(pub T);
 /// Why a body was not taken: answered as a problem document.
 #[derive(Debug)]
 pub struct Rejected {
-    status: u16,
-    code: &'static str,
-    detail: String,
+    code: ErrorCode,
+    pub(crate) detail: String,
 }
 
 impl Rejected {
-    fn new(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             detail: detail.into(),
         }
@@ -92,7 +129,7 @@ impl Rejected {
 
 impl IntoResponse for Rejected {
     fn into_response(self) -> Response {
-        problem(self.status, self.code, self.detail)
+        problem(self.code, self.detail)
     }
 }
 
@@ -102,8 +139,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Rejected> {
         if !declared_json(req.headers()) {
             return Err(Rejected::new(
-                415,
-                "media_type_unsupported",
+                ErrorCode::MediaTypeUnsupported,
                 "the body must be JSON (Content-Type: application/json)",
             ));
         }
@@ -129,24 +165,32 @@ fn declared_json(headers: &HeaderMap) -> bool {
 fn unreadable(e: &BytesRejection) -> Rejected {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Rejected::new(
-            413,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "the request body is larger than this endpoint accepts",
         )
     } else {
-        Rejected::new(400, "body_invalid", "the request body could not be read")
+        Rejected::new(ErrorCode::BodyInvalid, "the request body could not be read")
     }
 }
 
 /// Parses a whole JSON document into `T`, or says why not.
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejected> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejected> {
+    // Every body is a JSON object; serde would also fill a struct from an
+    // array of its members in order, which no client means.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Rejected::new(
+            ErrorCode::BodyInvalid,
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let at = top_member(e.path());
-        Rejected::new(400, "body_invalid", describe(at.as_deref(), e.inner()))
+        Rejected::new(ErrorCode::BodyInvalid, describe(at.as_deref(), e.inner()))
     })?;
     de.end()
-        .map_err(|e| Rejected::new(400, "body_invalid", describe(None, &e)))?;
+        .map_err(|e| Rejected::new(ErrorCode::BodyInvalid, describe(None, &e)))?;
     Ok(value)
 }
 
@@ -254,36 +298,46 @@ mod tests {
         );
         assert_eq!(detail(r#"{"purpose": "x"}"#), "missing field `by`");
         assert!(detail("{").contains("ends before"), "{}", detail("{"));
+        assert_eq!(detail("[]"), "the body must be a JSON object");
+        assert_eq!(detail(" [null, 5]"), "the body must be a JSON object");
         assert!(detail("{]").contains("line 1"), "{}", detail("{]"));
     }
 }
 
-/// For the fuzz targets (`fuzz/`): `bytes` parsed as every JSON body the API
-/// takes, each rejection's detail returned — what a client would be told.
-#[doc(hidden)]
-pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
-    use crate::{alerts, api, directives, exports, governance};
-    fn detail<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
-        parse_json::<T>(bytes).err().map(|r| r.detail)
+/// Whole numbers in JSON bodies. `653` and `653.0` are the same number in
+/// JSON and in the description's `integer`; serde's own integers take only
+/// the first. Used as `#[serde(deserialize_with = "whole::number")]`.
+pub(crate) mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn take<T: TryFrom<u64>>(n: &serde_json::Number) -> Option<T> {
+        let u = match n.as_u64() {
+            Some(u) => u,
+            None => {
+                let f = n.as_f64()?;
+                // Exactly representable whole numbers only (below 2^53).
+                if f.fract() != 0.0 || !(0.0..9_007_199_254_740_992.0).contains(&f) {
+                    return None;
+                }
+                f as u64
+            }
+        };
+        T::try_from(u).ok()
     }
-    [
-        detail::<api::SearchBody>(bytes),
-        detail::<api::PutBody>(bytes),
-        detail::<governance::RequestBody>(bytes),
-        detail::<governance::IssueBody>(bytes),
-        detail::<governance::CommentBody>(bytes),
-        detail::<governance::TrainingBody>(bytes),
-        detail::<governance::ComplianceBody>(bytes),
-        detail::<governance::VendorBody>(bytes),
-        detail::<governance::CapBody>(bytes),
-        detail::<exports::ExportBody>(bytes),
-        detail::<directives::DirectiveBody>(bytes),
-        detail::<directives::AckBody>(bytes),
-        detail::<alerts::AssignBody>(bytes),
-        detail::<alerts::NoteBody>(bytes),
-        detail::<alerts::SuspendBody>(bytes),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+
+    pub fn number<'de, D: Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<T, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        take(&n).ok_or_else(|| D::Error::custom("out of range, expected a whole number in range"))
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => take(&n)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom("out of range, expected a whole number in range")),
+        }
+    }
 }

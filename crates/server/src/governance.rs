@@ -8,17 +8,25 @@ use axum::{
     http::StatusCode,
     routing::{get, post, put},
 };
+use mamori_core::TenantId;
+use mamori_vault::ErrorCode;
 use mamori_vault::{
     VaultError,
     grants::{ListFilter, NewRequest},
 };
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use mamori_store::{ComplianceRow, TrainingRow};
+use mamori_vault::{
+    full_access::FullAccessView,
+    grants::RequestView,
+    people::{PersonView, VendorView},
+};
 
 use crate::{
     AppState,
-    extract::{Authed, Body, with_caller},
+    extract::{Authed, Body, whole, with_caller},
     problem::{ApiError, Problem},
 };
 
@@ -54,16 +62,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// A vault result as a JSON body; a value that cannot be serialised is an
-/// internal error, never a 200 with an empty body.
-pub fn json<T: serde::Serialize>(v: T) -> Result<Json<Value>, ApiError> {
-    serde_json::to_value(v).map(Json).map_err(|e| {
-        ApiError(VaultError::Internal(format!(
-            "response not serialisable: {e}"
-        )))
-    })
-}
-
 /// What a request asks for.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RequestBody {
@@ -79,17 +77,22 @@ pub struct RequestBody {
     /// Why the work needs it (letters or digits; punctuation does not count).
     justification: String,
     /// Most distinct customers the grant may read.
+    #[serde(deserialize_with = "whole::number")]
+    #[schema(minimum = 1)]
     record_budget: u64,
     /// Start, RFC 3339; absent: now.
+    #[schema(schema_with = crate::extract::optional_time)]
     starts_at: Option<String>,
     /// Window length in hours.
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 1)]
     hours: Option<u32>,
 }
 
 impl RequestBody {
     fn into_request(self) -> Result<NewRequest, ApiError> {
         Ok(NewRequest {
-            starts_at: crate::api::parse_time("starts_at", self.starts_at)?
+            starts_at: crate::extract::parse_time("starts_at", self.starts_at)?
                 .map(|micros| micros.div_euclid(1_000_000)),
             tenant: self.tenant,
             segment: self.segment,
@@ -105,15 +108,15 @@ impl RequestBody {
 
 /// File an access request (事前申請); the requester's supervisor or the security office decides.
 #[utoipa::path(post, path = "/v1/access/requests", request_body = RequestBody,
-    responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn create_request(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Body(b): Body<RequestBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
     let req = b.into_request()?;
     let out = with_caller(&state, caller, move |v, c| v.request_access(c, &req)).await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,21 +129,23 @@ pub struct IssueBody {
 
 /// Issue a time-limited grant (holders of standing full access; default 8 hours).
 #[utoipa::path(post, path = "/v1/access/grants", request_body = IssueBody,
-    responses((status = 201, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn issue_grant(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Body(b): Body<IssueBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
     let IssueBody { to, grant } = b;
     let req = grant.into_request()?;
     let out = with_caller(&state, caller, move |v, c| v.issue_grant(c, &to, &req)).await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
-    tenant: Option<String>,
+    /// Only this tenant's (a tenant id; another form is refused).
+    #[param(value_type = Option<String>)]
+    tenant: Option<TenantId>,
     /// Only requests waiting for a decision.
     pending: Option<bool>,
     /// Only the caller's own requests.
@@ -151,32 +156,32 @@ pub struct ListParams {
 
 /// Requests the caller may see, newest first.
 #[utoipa::path(get, path = "/v1/access/requests", params(ListParams),
-    responses((status = 200, body = Vec<Object>, description = "requests: id, tenant, requester, segment, fields, purpose, case_id, justification, record_budget, records_used, starts_at, ends_at, status, origin, decided_by, revoked_by, history"), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<RequestView>, description = "requests: id, tenant, requester, segment, fields, purpose, case_id, justification, record_budget, records_used, starts_at, ends_at, status, origin, decided_by, revoked_by, history"), (status = 401, body = Problem)))]
 async fn list_requests(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<RequestView>>, ApiError> {
     let f = ListFilter {
-        tenant: p.tenant,
+        tenant: p.tenant.map(String::from),
         pending: p.pending.unwrap_or(false),
         mine: p.mine.unwrap_or(false),
         limit: p.limit,
     };
     let out = with_caller(&state, caller, move |v, c| v.access_requests(c, &f)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// One request with its full history (also after it ended).
 #[utoipa::path(get, path = "/v1/access/requests/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 404, body = Problem)))]
+    responses((status = 200, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 404, body = Problem)))]
 async fn show_request(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.access_request(c, &id)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -187,152 +192,176 @@ pub struct CommentBody {
 
 /// Approve a pending request (never one's own, nor one's manager's).
 #[utoipa::path(post, path = "/v1/access/requests/{id}/approve", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_request(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestView>, ApiError> {
     let c_body = b;
     let out = with_caller(&state, caller, move |v, c| {
         v.approve_request(c, &id, c_body.comment.as_deref())
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Deny a pending request, saying why.
 #[utoipa::path(post, path = "/v1/access/requests/{id}/deny", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_request(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestView>, ApiError> {
     let comment = b.comment.unwrap_or_default();
     let out = with_caller(&state, caller, move |v, c| v.deny_request(c, &id, &comment)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// End a pending request or a live grant early, saying why.
 #[utoipa::path(post, path = "/v1/access/requests/{id}/revoke", params(("id" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = RequestView, description = "the request: status (pending|lapsed|denied|scheduled|active|expired|revoked), window, budget used and history"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_request(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestView>, ApiError> {
     let comment = b.comment.unwrap_or_default();
     let out = with_caller(&state, caller, move |v, c| {
         v.revoke_request(c, &id, &comment)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// A person's training, compliance and people-gate verdict (themselves, or the security office).
 #[utoipa::path(get, path = "/v1/people/{login}", params(("login" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = PersonView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show_person(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(login): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PersonView>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.person(c, &login)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TrainingBody {
     course: String,
     /// Comprehension-test score, 0-100.
+    #[serde(deserialize_with = "whole::number")]
+    #[schema(maximum = 100)]
     score: u32,
     /// RFC 3339; absent: now.
+    #[schema(schema_with = crate::extract::optional_time)]
     completed_at: Option<String>,
 }
 
 /// Record a completed course (security office).
 #[utoipa::path(post, path = "/v1/people/{login}/training", params(("login" = String, Path)), request_body = TrainingBody,
-    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = TrainingRow), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn record_training(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(login): Path<String>,
     Body(b): Body<TrainingBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TrainingRow>), ApiError> {
     let t = b;
-    let at = crate::api::parse_time("completed_at", t.completed_at)?.map(|m| m / 1_000_000);
+    let at = crate::extract::parse_time("completed_at", t.completed_at)?.map(|m| m / 1_000_000);
     let out = with_caller(&state, caller, move |v, c| {
         v.record_training(c, &login, &t.course, t.score, at)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ComplianceBody {
     /// RFC 3339; absent: now.
+    #[schema(schema_with = crate::extract::optional_time)]
     confirmed_at: Option<String>,
 }
 
 /// Record an annual compliance confirmation (security office).
 #[utoipa::path(post, path = "/v1/people/{login}/compliance", params(("login" = String, Path)), request_body = ComplianceBody,
-    responses((status = 201, body = Object), (status = 403, body = Problem)))]
+    responses((status = 201, body = ComplianceRow), (status = 403, body = Problem)))]
 async fn record_compliance(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(login): Path<String>,
     Body(b): Body<ComplianceBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let at = crate::api::parse_time("confirmed_at", b.confirmed_at)?.map(|m| m / 1_000_000);
+) -> Result<(StatusCode, Json<ComplianceRow>), ApiError> {
+    let at = crate::extract::parse_time("confirmed_at", b.confirmed_at)?.map(|m| m / 1_000_000);
     let out = with_caller(&state, caller, move |v, c| {
         v.record_compliance(c, &login, at)
     })
     .await?;
-    Ok((StatusCode::CREATED, json(out)?))
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// Vendors, whether each contract is in force, and missing clauses.
 #[utoipa::path(get, path = "/v1/vendors",
-    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<VendorView>), (status = 401, body = Problem)))]
 async fn list_vendors(
     State(state): State<AppState>,
     Authed(caller): Authed,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<VendorView>>, ApiError> {
     let out = with_caller(&state, caller, |v, _| v.vendors()).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VendorBody {
+    /// The vendor's name (not blank).
+    #[schema(pattern = "\\S")]
     name: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     contract_start: String,
     /// RFC 3339, exclusive.
+    #[schema(format = DateTime)]
     contract_end: String,
     /// confidentiality, subcontracting, liability, return_erasure, audit_rights.
+    #[schema(schema_with = clause_ids)]
     clauses: Vec<String>,
+}
+
+/// `clauses`: the known clause ids.
+fn clause_ids() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let ids = mamori_core::governance::CLAUSES
+        .iter()
+        .map(|(id, _, _)| *id);
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(ids)),
+        )
+        .build()
 }
 
 /// Create or update a vendor's contract (security office).
 #[utoipa::path(put, path = "/v1/vendors/{id}", params(("id" = String, Path)), request_body = VendorBody,
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = VendorView), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn put_vendor(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     Body(b): Body<VendorBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VendorView>, ApiError> {
     let vb = b;
     let time = |name: &str, s: String| -> Result<i64, ApiError> {
-        crate::api::parse_time(name, Some(s))?
+        crate::extract::parse_time(name, Some(s))?
             .map(|m| m / 1_000_000)
             .ok_or_else(|| {
                 ApiError(VaultError::bad(
-                    "time_invalid",
+                    ErrorCode::TimeInvalid,
                     format!("`{name}` is required"),
                 ))
             })
@@ -345,45 +374,55 @@ async fn put_vendor(
         v.put_vendor(c, &id, &vb.name, start, end, &vb.clauses)
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CapBody {
     /// Most standing full-access holders; null: the configured default.
+    #[serde(default, deserialize_with = "whole::optional")]
     cap: Option<u32>,
+}
+
+/// A tenant's cap on standing full access as it now stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapOut {
+    tenant: String,
+    /// null: the configured default applies.
+    full_access_cap: Option<u32>,
 }
 
 /// Cap the people with standing access to every segment of a tenant (security office).
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/full-access-cap", params(("tenant" = String, Path)), request_body = CapBody,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CapOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn set_cap(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(tenant): Path<String>,
     Body(b): Body<CapBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CapOut>, ApiError> {
     let cap = b.cap;
     let t = tenant.clone();
     with_caller(&state, caller, move |v, c| {
         v.set_full_access_cap(c, &t, cap)
     })
     .await?;
-    Ok(Json(
-        serde_json::json!({"tenant": tenant, "full_access_cap": cap}),
-    ))
+    Ok(Json(CapOut {
+        tenant,
+        full_access_cap: cap,
+    }))
 }
 
 /// Holders of standing full access to a tenant and nominations for it, with history.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/full-access", params(("tenant" = String, Path)),
-    responses((status = 200, body = Vec<Object>, description = "nominations: id, tenant, login, status (pending|approved|denied|revoked), nominated_by/at, decided_by/at, revoked_by/at, history"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<FullAccessView>, description = "nominations: id, tenant, login, status (pending|approved|denied|revoked), nominated_by/at, decided_by/at, revoked_by/at, history"), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn list_full_access(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(tenant): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<FullAccessView>>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.full_access_list(c, &tenant)).await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// What the security office does with a nomination.
@@ -401,24 +440,24 @@ async fn full_access_step(
     (tenant, login): (String, String),
     b: CommentBody,
     step: FullAccessStep,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FullAccessView>, ApiError> {
     let comment = b.comment;
     let out = with_caller(&state, caller, move |v, c| {
         step(v, c, &tenant, &login, comment.as_deref())
     })
     .await?;
-    json(out)
+    Ok(Json(out))
 }
 
 /// Approve a nomination for standing full access (security office; never one's own), within the tenant's cap.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/approve", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the nomination, now approved"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = FullAccessView, description = "the nomination, now approved"), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn approve_full_access(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(p): Path<(String, String)>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FullAccessView>, ApiError> {
     full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.approve_full_access(c, t, l, why)
     })
@@ -427,13 +466,13 @@ async fn approve_full_access(
 
 /// Deny a nomination for standing full access, saying why (security office).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/deny", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the nomination, now denied"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = FullAccessView, description = "the nomination, now denied"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn deny_full_access(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(p): Path<(String, String)>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FullAccessView>, ApiError> {
     full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.deny_full_access(c, t, l, why.unwrap_or_default())
     })
@@ -442,13 +481,13 @@ async fn deny_full_access(
 
 /// End standing full access at once, or withdraw a nomination, saying why (security office or the holder).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/full-access/{login}/revoke", params(("tenant" = String, Path), ("login" = String, Path)), request_body = CommentBody,
-    responses((status = 200, body = Object, description = "the nomination, now revoked"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = FullAccessView, description = "the nomination, now revoked"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_full_access(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(p): Path<(String, String)>,
     Body(b): Body<CommentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FullAccessView>, ApiError> {
     full_access_step(state, caller, p, b, |v, c, t, l, why| {
         v.revoke_full_access(c, t, l, why.unwrap_or_default())
     })

@@ -3,14 +3,17 @@
 //! vault's gate does (architecture invariant: `server` never branches on roles).
 
 mod alerts;
-mod api;
 mod audit;
 mod directives;
 mod exports;
 mod extract;
 mod governance;
+mod health;
 mod metrics;
+mod openapi;
 mod problem;
+mod records;
+mod routes;
 pub mod witness;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -19,10 +22,8 @@ use axum::Router;
 use mamori_vault::Vault;
 use tokio::net::TcpListener;
 
-pub use api::ApiDoc;
-#[doc(hidden)]
-pub use extract::fuzz_bodies;
 pub use metrics::MetricsAccess;
+pub use openapi::ApiDoc;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -49,7 +50,7 @@ fn state(vault: Arc<Vault>, metrics_access: MetricsAccess) -> AppState {
 }
 
 pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
-    api::routes(state(vault, metrics_access))
+    routes::routes(state(vault, metrics_access))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -63,10 +64,10 @@ pub async fn serve(
     let state = state(vault, options.metrics_access);
     // The metrics address shares the counters of the API it reports on.
     let scrape = options.metrics_listener.map(|l| {
-        let routes = api::metrics_routes(state.clone());
+        let routes = routes::metrics_routes(state.clone());
         tokio::spawn(async move { axum::serve(l, routes).await })
     });
-    let app = api::routes(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = routes::routes(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -118,4 +119,34 @@ async fn purge_expired_packages(vault: Arc<Vault>) {
             Err(e) => tracing::warn!(error = %e, "purge task failed"),
         }
     }
+}
+
+/// For the fuzz targets (`fuzz/`): `bytes` parsed as every JSON body the API
+/// takes, each rejection's detail returned — what a client would be told.
+#[doc(hidden)]
+pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
+    use crate::{alerts, directives, exports, extract::parse_json, governance, records};
+    fn detail<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<String> {
+        parse_json::<T>(bytes).err().map(|r| r.detail)
+    }
+    [
+        detail::<records::SearchBody>(bytes),
+        detail::<records::PutBody>(bytes),
+        detail::<governance::RequestBody>(bytes),
+        detail::<governance::IssueBody>(bytes),
+        detail::<governance::CommentBody>(bytes),
+        detail::<governance::TrainingBody>(bytes),
+        detail::<governance::ComplianceBody>(bytes),
+        detail::<governance::VendorBody>(bytes),
+        detail::<governance::CapBody>(bytes),
+        detail::<exports::ExportBody>(bytes),
+        detail::<directives::DirectiveBody>(bytes),
+        detail::<directives::AckBody>(bytes),
+        detail::<alerts::AssignBody>(bytes),
+        detail::<alerts::NoteBody>(bytes),
+        detail::<alerts::SuspendBody>(bytes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -1,10 +1,22 @@
-//! Prometheus metrics: request counts by route, method and status. Labels are
-//! route templates (`/v1/tenants/{tenant}/...`), never concrete ids or values.
+//! Prometheus metrics: request counts by route, method and status, detection
+//! and witness figures, and the `/metrics` endpoint that serves them. Labels
+//! are route templates (`/v1/tenants/{tenant}/...`), never concrete ids or values.
 
+use axum::{
+    extract::State,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
+use mamori_vault::{ErrorCode, VaultError};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
+};
+
+use crate::{
+    AppState,
+    problem::{ApiError, problem},
 };
 
 /// Who may scrape `/metrics` on the API's own address. By default nobody:
@@ -232,4 +244,36 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
+}
+
+/// `/metrics` on the API's own address: only with the scraper's token
+/// (`MAMORI_METRICS_TOKEN`), and absent when none is configured — request
+/// counts and alert figures are no one else's business.
+pub async fn metrics_on_api(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.metrics_access.check(&headers) {
+        Scrape::Allowed => metrics(State(state)).await,
+        Scrape::NotServed => problem(ErrorCode::RouteNotFound, "no such endpoint".into()),
+        Scrape::Refused => ApiError(VaultError::Unauthenticated).into_response(),
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.witnesses(&state.vault.audit_witnesses());
+    let v = state.vault.clone();
+    let pending = tokio::task::spawn_blocking(move || v.store().pending_deliveries())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    state
+        .metrics
+        .detection(state.vault.detection_status().as_deref(), &pending);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }

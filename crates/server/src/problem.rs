@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use mamori_vault::VaultError;
+use mamori_vault::{ErrorCode, VaultError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,14 +29,16 @@ impl From<VaultError> for ApiError {
     }
 }
 
-pub fn problem(status: u16, code: &str, detail: String) -> Response {
+/// The problem document of `code`, with the status the code table gives it.
+pub fn problem(code: ErrorCode, detail: String) -> Response {
+    let status = code.status();
     let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = Problem {
         kind: format!("urn:mamori:problem:{code}"),
         title: status_code.canonical_reason().unwrap_or("Error").to_owned(),
         status,
         detail,
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
     };
     let mut resp = (status_code, axum::Json(body)).into_response();
     resp.headers_mut().insert(
@@ -57,7 +59,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut resp = problem(e.status(), e.code(), detail);
+        let mut resp = problem(e.error_code(), detail);
         let h = resp.headers_mut();
         match &e {
             // RFC 6750 §3: how to authenticate here.

@@ -194,6 +194,7 @@ pub struct AuditQuery {
 
 /// A contractor or staffing company whose people work on tenants' data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorRow {
     pub id: String,
     pub name: String,
@@ -208,6 +209,7 @@ pub struct VendorRow {
 
 /// A completed course (and its comprehension test score).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrainingRow {
     pub login: String,
     pub course: String,
@@ -220,6 +222,7 @@ pub struct TrainingRow {
 
 /// An annual compliance confirmation (誓約) signed by a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceRow {
     pub login: String,
     pub confirmed_at: i64,
@@ -228,6 +231,7 @@ pub struct ComplianceRow {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     Pending,
@@ -255,6 +259,7 @@ impl RequestState {
 
 /// How a grant came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantOrigin {
     /// Asked for by the user and approved by someone else.
@@ -485,6 +490,7 @@ pub struct RecordScan {
 
 /// Where an alert is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Open,
@@ -519,6 +525,7 @@ impl AlertState {
 
 /// An alert raised by detection, and its handling.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRow {
     /// Stable id derived from person, rule, variant and window.
     pub id: String,

@@ -2,6 +2,7 @@
 //! operation, and each follows the same order: validate, authorise, read,
 //! decrypt what the view allows, mask, audit (fail closed), return.
 
+use crate::ErrorCode;
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
@@ -225,7 +226,7 @@ impl Vault {
     /// personal-data checks every tenant shares, the tenant's own pattern,
     /// and that it is not one of the tenant's customer numbers.
     pub(crate) fn check_case_id(&self, state: &TenantState, case_id: &str) -> Result<()> {
-        let refused = |message: String| VaultError::bad("case_id_invalid", message);
+        let refused = |message: String| VaultError::bad(ErrorCode::CaseIdInvalid, message);
         case_id_form(&state.schema, case_id).map_err(refused)?;
         let as_key = BTreeMap::from([(KEY_FIELD.to_owned(), case_id.to_owned())]);
         if self.existing(state, &as_key)?.is_some() {
@@ -391,7 +392,7 @@ impl Vault {
         }
         let Some(purpose_id) = access.purpose.filter(|p| !p.trim().is_empty()) else {
             let err = VaultError::bad(
-                "purpose_missing",
+                ErrorCode::PurposeMissing,
                 "every access to customer data must name a purpose (利用目的)",
             );
             return Err(self.refuse(event, AuditDecision::Invalid, "purpose_missing".into(), err));
@@ -404,7 +405,7 @@ impl Vault {
                 .map(|p| p.id.as_str())
                 .collect();
             let err = VaultError::bad(
-                "purpose_unknown",
+                ErrorCode::PurposeUnknown,
                 format!("unknown purpose; this tenant defines: {}", known.join(", ")),
             );
             return Err(self.refuse(event, AuditDecision::Invalid, "purpose_unknown".into(), err));
@@ -622,7 +623,7 @@ impl Vault {
         let Some(ty) = state.schema.search_key_type(&by.key) else {
             let keys: Vec<&str> = state.schema.search_keys().into_iter().collect();
             let err = VaultError::bad(
-                "search_key_unknown",
+                ErrorCode::SearchKeyUnknown,
                 format!(
                     "not a search key of this tenant; searchable: {}",
                     keys.join(", ")
@@ -639,7 +640,7 @@ impl Vault {
             Ok(n) => n,
             Err(e) => {
                 let err = VaultError::bad(
-                    "search_value_invalid",
+                    ErrorCode::SearchValueInvalid,
                     format!("search value for '{}': {e}", by.key),
                 );
                 return Err(self.refuse(
@@ -811,7 +812,7 @@ impl Vault {
         match input.get(KEY_FIELD) {
             Some(v) if v.trim() != customer_no.trim() => {
                 let err = VaultError::bad(
-                    "customer_no_mismatch",
+                    ErrorCode::CustomerNoMismatch,
                     "customer_no in the body differs from the one in the path",
                 );
                 return Err(self.refuse(
@@ -830,7 +831,7 @@ impl Vault {
                 return Err(self.refuse(
                     event,
                     AuditDecision::Invalid,
-                    code.into(),
+                    code.as_str().into(),
                     VaultError::bad(code, msg),
                 ));
             }
@@ -925,7 +926,7 @@ impl Vault {
             return Ok(None);
         };
         let norm = normalize::normalize(FieldType::Text, no)
-            .map_err(|e| VaultError::bad("field_invalid", format!("{KEY_FIELD}: {e}")))?;
+            .map_err(|e| VaultError::bad(ErrorCode::FieldInvalid, format!("{KEY_FIELD}: {e}")))?;
         let tokens: Vec<Token> = state
             .keys
             .values()
@@ -960,11 +961,11 @@ pub(crate) fn validate_fields(
     schema: &Schema,
     segment: &str,
     input: &BTreeMap<String, String>,
-) -> std::result::Result<BTreeMap<String, String>, (&'static str, String)> {
+) -> std::result::Result<BTreeMap<String, String>, (ErrorCode, String)> {
     if schema.segment(segment).is_none() {
         let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
         return Err((
-            "segment_unknown",
+            ErrorCode::SegmentUnknown,
             format!("unknown segment; this tenant has: {}", known.join(", ")),
         ));
     }
@@ -973,7 +974,7 @@ pub(crate) fn validate_fields(
         let Some(def) = schema.field(name) else {
             let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
             return Err((
-                "field_unknown",
+                ErrorCode::FieldUnknown,
                 format!(
                     "a field named is not in this tenant's schema; its fields: {}",
                     known.join(", ")
@@ -984,11 +985,14 @@ pub(crate) fn validate_fields(
             continue;
         }
         let canonical = normalize::canonical(def.ty, value)
-            .map_err(|e| ("field_invalid", format!("field '{name}': {e}")))?;
+            .map_err(|e| (ErrorCode::FieldInvalid, format!("field '{name}': {e}")))?;
         out.insert(name.clone(), canonical);
     }
     if !out.contains_key(KEY_FIELD) {
-        return Err(("field_missing", format!("field '{KEY_FIELD}' is required")));
+        return Err((
+            ErrorCode::FieldMissing,
+            format!("field '{KEY_FIELD}' is required"),
+        ));
     }
     Ok(out)
 }
@@ -1015,8 +1019,9 @@ pub(crate) fn prepare_write(
         if def.searchable != mamori_core::schema::Searchable::Exact {
             continue;
         }
-        let norm = normalize::normalize(def.ty, value)
-            .map_err(|e| VaultError::bad("field_invalid", format!("field '{name}': {e}")))?;
+        let norm = normalize::normalize(def.ty, value).map_err(|e| {
+            VaultError::bad(ErrorCode::FieldInvalid, format!("field '{name}': {e}"))
+        })?;
         let t = keys.index.token(def.search_key(), &norm);
         if name == KEY_FIELD {
             key_token = Some(t);
@@ -1024,7 +1029,10 @@ pub(crate) fn prepare_write(
         tokens.push((def.search_key().to_owned(), t));
     }
     let key_token = key_token.ok_or_else(|| {
-        VaultError::bad("field_missing", format!("field '{KEY_FIELD}' is required"))
+        VaultError::bad(
+            ErrorCode::FieldMissing,
+            format!("field '{KEY_FIELD}' is required"),
+        )
     })?;
     Ok(RecordWrite {
         kind,

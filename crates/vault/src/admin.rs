@@ -1,7 +1,9 @@
 //! Administrative operations: tenants, keys, people, and reading the audit log.
 //! Each is recorded in the audit log before it takes effect.
 
+use crate::ErrorCode;
 use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
+use mamori_core::ids::valid_login;
 use mamori_core::{Role, Schema, TenantId};
 use mamori_crypto::{TenantKeySet, token};
 use mamori_policy::AuditScope;
@@ -40,6 +42,7 @@ pub struct RewrapProgress {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<SealedEvent>,
     /// Pass as `after` to get the next page; absent on the last page.
@@ -58,13 +61,6 @@ pub struct NewUser<'a> {
     pub manager: Option<&'a str>,
 }
 
-/// Logins, vendor ids and course ids: safe in URLs, logs and file names.
-pub(crate) fn valid_login(s: &str) -> bool {
-    (2..=64).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-}
-
 impl Vault {
     pub(crate) fn admin_event(&self, actor: &str, action: &str, tenant: Option<&str>) -> Event {
         let e = Event::new(actor, action, AuditDecision::Allow, "ok");
@@ -81,15 +77,16 @@ impl Vault {
         name: &str,
         schema_src: &str,
     ) -> Result<TenantSummary> {
-        let tid =
-            TenantId::parse(id).map_err(|e| VaultError::bad("tenant_id_invalid", e.to_string()))?;
+        let tid = TenantId::parse(id)
+            .map_err(|e| VaultError::bad(ErrorCode::TenantIdInvalid, e.to_string()))?;
         if name.trim().is_empty() {
             return Err(VaultError::bad(
-                "tenant_name_missing",
+                ErrorCode::TenantNameMissing,
                 "a tenant needs a display name",
             ));
         }
-        Schema::parse(schema_src).map_err(|e| VaultError::bad("schema_invalid", e.to_string()))?;
+        Schema::parse(schema_src)
+            .map_err(|e| VaultError::bad(ErrorCode::SchemaInvalid, e.to_string()))?;
         if self.store.tenant(id)?.is_some() {
             return Err(VaultError::Conflict(format!(
                 "tenant '{id}' already exists"
@@ -322,7 +319,7 @@ impl Vault {
         } = *new;
         if !valid_login(login) {
             return Err(VaultError::bad(
-                "login_invalid",
+                ErrorCode::LoginInvalid,
                 "login must be 2-64 lower-case letters, digits, '.', '_' or '-'",
             ));
         }
@@ -335,7 +332,7 @@ impl Vault {
             && self.store.vendor(v)?.is_none()
         {
             return Err(VaultError::bad(
-                "vendor_unknown",
+                ErrorCode::VendorUnknown,
                 format!(
                     "vendor '{v}' is not registered; the security office registers it with `mamori vendor put`"
                 ),
@@ -343,7 +340,7 @@ impl Vault {
         }
         if role == Role::VendorUser && vendor.is_none() {
             return Err(VaultError::bad(
-                "vendor_missing",
+                ErrorCode::VendorMissing,
                 "a vendor_user account must name the vendor it works for (--vendor)",
             ));
         }
@@ -351,7 +348,7 @@ impl Vault {
             && self.store.user(m)?.is_none()
         {
             return Err(VaultError::bad(
-                "manager_unknown",
+                ErrorCode::ManagerUnknown,
                 format!("manager '{m}' does not exist; create them first"),
             ));
         }
@@ -428,7 +425,7 @@ impl Vault {
         if schema.segment(seg).is_none() {
             let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
             return Err(VaultError::bad(
-                "segment_unknown",
+                ErrorCode::SegmentUnknown,
                 format!(
                     "unknown segment '{seg}'; tenant '{tenant}' has: {}",
                     known.join(", ")

@@ -5,6 +5,7 @@
 //! an event in the audit log under the alert's id as case id. Also the
 //! decoy (honey) customers detection watches, and people's leaving dates.
 
+use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 use mamori_audit::Event;
@@ -30,6 +31,7 @@ const MAX_HONEY: usize = 1_000;
 
 /// An alert as people read it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertView {
     #[serde(flatten)]
     pub row: AlertRow,
@@ -162,7 +164,7 @@ impl Vault {
         }
         if to == row.login {
             return Err(VaultError::bad(
-                "assignee_is_subject",
+                ErrorCode::AssigneeIsSubject,
                 "an alert cannot be given to the person it is about",
             ));
         }
@@ -202,7 +204,7 @@ impl Vault {
             .to_owned();
         if note.chars().count() > MAX_NOTE {
             return Err(VaultError::bad(
-                "note_too_long",
+                ErrorCode::NoteTooLong,
                 format!("a note has at most {MAX_NOTE} characters"),
             ));
         }
@@ -259,14 +261,14 @@ impl Vault {
         if !from.contains(&row.state) {
             return Err(self.refuse_state(
                 e,
-                "alert_closed",
+                ErrorCode::AlertClosed,
                 format!("the alert is {} already", row.state.as_str()),
             ));
         }
         self.audit.append(extra(e))?;
         if !self.store.update_alert(&row.id, from, &change)? {
             return Err(VaultError::State {
-                code: "alert_changed",
+                code: ErrorCode::AlertChanged,
                 message: "someone else changed this alert at the same moment; reload it".into(),
             });
         }
@@ -301,7 +303,7 @@ impl Vault {
                 let row = self.visible_alert(caller, id, Action::AlertManage)?;
                 if row.login != login {
                     return Err(VaultError::bad(
-                        "alert_not_about_user",
+                        ErrorCode::AlertNotAboutUser,
                         "that alert is about someone else",
                     ));
                 }
@@ -332,7 +334,7 @@ impl Vault {
             };
             return Err(self.refuse_state(
                 e,
-                "suspension_unchanged",
+                ErrorCode::SuspensionUnchanged,
                 format!("{login} is {state} already"),
             ));
         }
@@ -360,7 +362,7 @@ impl Vault {
     pub fn plant_honey(&self, actor: &str, tenant: &str, n: usize, seed: u64) -> Result<usize> {
         if n == 0 || n > MAX_HONEY {
             return Err(VaultError::bad(
-                "honey_count_invalid",
+                ErrorCode::HoneyCountInvalid,
                 format!("plant between 1 and {MAX_HONEY} decoys at a time"),
             ));
         }
@@ -387,7 +389,7 @@ impl Vault {
         let outcome = self.import_batch(actor, tenant, None, rows)?;
         if let Some(r) = outcome.rejected.first() {
             return Err(VaultError::bad(
-                "honey_schema_mismatch",
+                ErrorCode::HoneySchemaMismatch,
                 format!("the tenant's schema refused a decoy: {}", r.reason),
             ));
         }
@@ -444,7 +446,7 @@ impl Vault {
     pub fn import_shifts(&self, actor: &str, csv_text: &str) -> Result<ShiftImport> {
         let feed = Feed::read(
             csv_text,
-            "shift_csv_invalid",
+            ErrorCode::ShiftCsvInvalid,
             &[
                 required("login", "ログイン"),
                 required("date", "日付"),
@@ -510,7 +512,7 @@ impl Vault {
             && !known.iter().any(|k| k == s)
         {
             return Err(VaultError::bad(
-                "shift_unknown",
+                ErrorCode::ShiftUnknown,
                 format!(
                     "no such shift in the rules file; it defines: {}",
                     if known.is_empty() {

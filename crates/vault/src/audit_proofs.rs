@@ -4,6 +4,7 @@
 //! the audit key's public half and any RFC 6962 tool, without trusting the
 //! server. Asking for a proof is itself recorded.
 
+use crate::ErrorCode;
 use base64::Engine;
 use mamori_audit::{SealedEvent, merkle, proofs};
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::{
 
 /// The latest signed checkpoint of a log.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckpointView {
     pub log: String,
     pub size: u64,
@@ -25,6 +27,7 @@ pub struct CheckpointView {
 
 /// An event and the proof that it is leaf `seq - 1` of the log's tree of `size`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionView {
     pub log: String,
     pub seq: u64,
@@ -44,6 +47,7 @@ pub struct InclusionView {
 
 /// The proof that the log of size `second` extends the log of size `first`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyView {
     pub log: String,
     pub first: u64,
@@ -60,7 +64,7 @@ fn check_log(log: &str) -> Result<()> {
         Ok(())
     } else {
         Err(VaultError::bad(
-            "log_invalid",
+            ErrorCode::LogInvalid,
             "a log is `system` or `tenant/<tenant id>`",
         ))
     }
@@ -99,7 +103,7 @@ impl Vault {
         match size {
             None => Ok(latest),
             Some(s) if s == 0 || s > latest => Err(VaultError::bad(
-                "size_invalid",
+                ErrorCode::SizeInvalid,
                 format!("size must be 1-{latest} (the latest signed checkpoint)"),
             )),
             Some(s) => Ok(s),
@@ -137,7 +141,7 @@ impl Vault {
         let size = self.proof_size(log, size)?;
         if seq == 0 || seq > size {
             return Err(VaultError::bad(
-                "seq_invalid",
+                ErrorCode::SeqInvalid,
                 format!("seq must be 1-{size}"),
             ));
         }
@@ -151,7 +155,7 @@ impl Vault {
         let event: SealedEvent = serde_json::from_slice(&row.body)
             .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))?;
         let proof = proofs::inclusion(self.audit.store().as_ref(), log, seq, size)?
-            .map_err(|e| VaultError::bad("seq_invalid", e.to_string()))?;
+            .map_err(|e| VaultError::bad(ErrorCode::SeqInvalid, e.to_string()))?;
         let checkpoint = match self
             .audit
             .store()
@@ -189,12 +193,12 @@ impl Vault {
         let second = self.proof_size(log, second)?;
         if first > second {
             return Err(VaultError::bad(
-                "size_invalid",
+                ErrorCode::SizeInvalid,
                 format!("first must be 0-{second}"),
             ));
         }
         let proof = proofs::consistency(self.audit.store().as_ref(), log, first, second)?
-            .map_err(|e| VaultError::bad("size_invalid", e.to_string()))?;
+            .map_err(|e| VaultError::bad(ErrorCode::SizeInvalid, e.to_string()))?;
         self.audit
             .append(e.detail("first", first).detail("second", second))?;
         Ok(ConsistencyView {

@@ -8,6 +8,7 @@
 //! Cases are stored as blind-index tokens of the customer number, one per
 //! key version of the tenant, never as numbers.
 
+use crate::ErrorCode;
 use mamori_audit::Event;
 use mamori_core::{normalize, schema::KEY_FIELD};
 use mamori_crypto::KeyVersion;
@@ -68,7 +69,7 @@ impl Vault {
             .ok_or_else(|| VaultError::Internal(format!("schema without {KEY_FIELD}")))?;
         let feed = Feed::read(
             csv_text,
-            "case_csv_invalid",
+            ErrorCode::CaseCsvInvalid,
             &[
                 required("case_id", "案件番号"),
                 required(KEY_FIELD, "お客さま番号"),

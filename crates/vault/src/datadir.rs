@@ -14,6 +14,7 @@
 //! schema instead, and every node serving the vault has a copy of the rest
 //! of the directory (the same keys and policies).
 
+use crate::ErrorCode;
 use std::{
     fs,
     io::Write,
@@ -77,14 +78,14 @@ pub fn init(dir: &Path) -> Result<InitReport> {
             .then(|| std::env::var(k).ok())
             .flatten()
     })
-    .map_err(|e| VaultError::bad("config_invalid", e.to_string()))?;
+    .map_err(|e| VaultError::bad(ErrorCode::ConfigInvalid, e.to_string()))?;
     if let Ok(url) = std::env::var(crate::config::STORE_ENV) {
         config.store.url = url;
     }
     let postgres = is_postgres_url(&config.store.url);
     if postgres && url_has_password(&config.store.url) {
         return Err(VaultError::bad(
-            "store_password_in_url",
+            ErrorCode::StorePasswordInUrl,
             format!(
                 "the store URL carries a password, which would be written to {CONFIG_FILE}; \
                  give the URL without it and the password in {PG_PASSWORD_ENV}"
@@ -276,7 +277,7 @@ pub fn witness_target(dir: &Path, spec: &str, key: &Verifier, ca: &str) -> Resul
     };
     let ca = (!ca.is_empty()).then(|| dir.join(ca));
     Target::parse(&spec, key, ca.as_deref())
-        .map_err(|e| VaultError::bad("witness_invalid", format!("audit.witnesses: {e}")))
+        .map_err(|e| VaultError::bad(ErrorCode::WitnessInvalid, format!("audit.witnesses: {e}")))
 }
 
 /// The configured PostgreSQL store; `migrate` brings its schema up to date
@@ -306,7 +307,7 @@ pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc
     }
     if !config.store.url.is_empty() {
         return Err(VaultError::bad(
-            "store_url_invalid",
+            ErrorCode::StoreUrlInvalid,
             "[store] url: expected postgres://… (or empty for the SQLite files); the value is not repeated here, it may hold a password",
         ));
     }

@@ -183,7 +183,7 @@ fn check_peer_groups(v: &str) -> Result<()> {
 }
 
 fn jst_date(unix: i64) -> Option<NaiveDate> {
-    DateTime::<Utc>::from_timestamp(unix + 9 * 3600, 0).map(|t| t.date_naive())
+    mamori_core::jst::date(unix)
 }
 
 fn honey_keys(store: &dyn Backend) -> Result<HashSet<u64>> {
@@ -822,7 +822,9 @@ impl Target {
             }
             Target::Mail(mail) => {
                 let subject = format!("[mamori] {severity}: {ja} / {en}");
-                let at = DateTime::<Utc>::from_timestamp(a.at + 9 * 3600, 0).unwrap_or_default();
+                let at = DateTime::<Utc>::from_timestamp(a.at, 0)
+                    .unwrap_or_default()
+                    .with_timezone(&mamori_core::jst::zone());
                 let body = format!(
                     "{ja}\n{en}\n\n重大度 severity: {severity}\n対象 user: {who}\nルール rule: {} {}\n\
                      日時 at: {}\n証跡 evidence: {}#{}\nリスク risk: {:.0}\n\n\

@@ -7,8 +7,10 @@
 //! any access. The text may name a customer, so it is sealed under the
 //! tenant's data key inside the event, never in clear.
 
+use crate::ErrorCode;
 use mamori_audit::{Decision, Event, SealedEvent};
 use mamori_core::RecordId;
+use mamori_core::jst;
 use mamori_policy::Action;
 use mamori_store::AuditQuery;
 use serde::Serialize;
@@ -16,18 +18,19 @@ use serde::Serialize;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::jst,
     tenants::TenantState,
 };
 
 /// Where a step of a directive is in the audit log (for its proof).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRef {
     pub log: String,
     pub seq: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectiveView {
     pub id: String,
     pub tenant: String,
@@ -119,7 +122,7 @@ impl Vault {
         if issued.acknowledged.is_some() {
             return Err(self.refuse_state(
                 e,
-                "directive_already_acknowledged",
+                ErrorCode::DirectiveAlreadyAcknowledged,
                 "this directive was acknowledged already".into(),
             ));
         }
@@ -244,7 +247,7 @@ impl Vault {
         };
         let at = |e: &SealedEvent| {
             e.timestamp()
-                .map(|t| jst(t.timestamp()))
+                .map(|t| jst::rfc3339(t.timestamp()))
                 .unwrap_or_default()
         };
         Ok(DirectiveView {
@@ -293,7 +296,7 @@ fn parse_id(id: &str) -> Result<RecordId> {
 fn check_length(text: &str) -> Result<()> {
     if text.chars().count() > MAX_TEXT {
         return Err(VaultError::bad(
-            "text_too_long",
+            ErrorCode::TextTooLong,
             format!("at most {MAX_TEXT} characters"),
         ));
     }
@@ -305,7 +308,7 @@ fn check_length(text: &str) -> Result<()> {
 fn about_event(tenant: &str, about: &str) -> Result<Option<(String, u64)>> {
     let bad = || {
         VaultError::bad(
-            "about_invalid",
+            ErrorCode::AboutInvalid,
             "--about is an audit event of this tenant (tenant/<tenant id>#<seq>) or an alert (alert:<id>)",
         )
     };

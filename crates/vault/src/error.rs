@@ -1,10 +1,13 @@
-//! Errors of the vault, each with a stable machine code and an HTTP status.
-//! Messages name fields, lines and reasons — never values (invariant 2).
+//! Errors of the vault, each with a stable machine code from the one table
+//! (`error_code`), which also gives its HTTP status. Messages name fields,
+//! lines and reasons — never values (invariant 2).
+
+pub use crate::error_code::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("authentication required: a valid bearer token")]
     Unauthenticated,
     #[error("not allowed: {reason}")]
@@ -17,13 +20,13 @@ pub enum VaultError {
     Conflict(String),
     /// A state conflict with its own code (e.g. `request_not_pending`).
     #[error("{message}")]
-    State { code: &'static str, message: String },
+    State { code: ErrorCode, message: String },
     /// A rate limit or record budget was reached; the request was refused
     /// and recorded. `retry_after_s`: seconds until the limit resets (the
     /// minute, the Japan day) or, for a grant, until it ends.
     #[error("{message}")]
     Limited {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_s: u64,
     },
@@ -38,42 +41,38 @@ pub enum VaultError {
 }
 
 impl VaultError {
-    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         VaultError::BadRequest {
             code,
             message: message.into(),
         }
     }
 
-    /// Stable code for clients and tests (`type` of the problem document).
-    pub fn code(&self) -> &'static str {
+    /// The error's entry in the code table.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            VaultError::BadRequest { code, .. } => code,
-            VaultError::Unauthenticated => "unauthenticated",
-            VaultError::Forbidden { .. } => "forbidden",
-            VaultError::NotFound { .. } => "not_found",
-            VaultError::Shredded(_) => "tenant_shredded",
-            VaultError::Conflict(_) => "conflict",
-            VaultError::State { code, .. } => code,
-            VaultError::Limited { code, .. } => code,
-            VaultError::AuditUnavailable => "audit_unavailable",
-            VaultError::Config(_) => "config_invalid",
-            VaultError::Internal(_) => "internal",
+            VaultError::BadRequest { code, .. }
+            | VaultError::State { code, .. }
+            | VaultError::Limited { code, .. } => *code,
+            VaultError::Unauthenticated => ErrorCode::Unauthenticated,
+            VaultError::Forbidden { .. } => ErrorCode::Forbidden,
+            VaultError::NotFound { .. } => ErrorCode::NotFound,
+            VaultError::Shredded(_) => ErrorCode::TenantShredded,
+            VaultError::Conflict(_) => ErrorCode::Conflict,
+            VaultError::AuditUnavailable => ErrorCode::AuditUnavailable,
+            VaultError::Config(_) => ErrorCode::ConfigInvalid,
+            VaultError::Internal(_) => ErrorCode::Internal,
         }
     }
 
+    /// Stable code for clients and tests (`type` of the problem document).
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The HTTP status, the code's in the table.
     pub fn status(&self) -> u16 {
-        match self {
-            VaultError::BadRequest { .. } => 400,
-            VaultError::Unauthenticated => 401,
-            VaultError::Forbidden { .. } => 403,
-            VaultError::NotFound { .. } => 404,
-            VaultError::Conflict(_) | VaultError::State { .. } => 409,
-            VaultError::Limited { .. } => 429,
-            VaultError::Shredded(_) => 410,
-            VaultError::AuditUnavailable => 503,
-            VaultError::Config(_) | VaultError::Internal(_) => 500,
-        }
+        self.error_code().status()
     }
 }
 

@@ -16,6 +16,8 @@
 //! export's history. Plaintext never touches a file: not in the data
 //! directory, not in a temp directory.
 
+use crate::ErrorCode;
+use mamori_core::jst;
 use std::{
     collections::{BTreeMap, HashMap},
     io::Write,
@@ -35,7 +37,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::{HistoryStep, Scope, jst, parse_id},
+    grants::{HistoryStep, Scope, parse_id},
     sealed,
     tenants::{TenantMemo, TenantState},
     watermark::{Evidence, Marker, chance_by_accident},
@@ -68,6 +70,7 @@ pub struct NewExport {
 
 /// Where an export stands now, derived from its state and the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportStatus {
     /// Collecting approvals.
@@ -98,6 +101,7 @@ fn status(row: &ExportRow, now: i64) -> ExportStatus {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalView {
     pub approver: String,
     pub role: String,
@@ -105,6 +109,7 @@ pub struct ApprovalView {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageView {
     pub rows: u64,
     pub canaries: u32,
@@ -117,6 +122,7 @@ pub struct PackageView {
 
 /// An export as shown to those who may see it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportView {
     pub id: String,
     pub tenant: String,
@@ -171,6 +177,7 @@ impl std::fmt::Debug for Download {
 
 /// How well a leaked file matches one export.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceMatch {
     pub export: String,
     pub tenant: String,
@@ -190,6 +197,7 @@ pub struct TraceMatch {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceReport {
     pub cells: usize,
     pub exports_checked: usize,
@@ -330,14 +338,14 @@ impl Vault {
         )?;
         let recipient = PackageRecipient::parse(&req.recipient_key).map_err(|_| {
             VaultError::bad(
-                "recipient_key_invalid",
+                ErrorCode::RecipientKeyInvalid,
                 "recipient_key must be the recipient's age public key (age1…); they create it with `age-keygen` or `mamori export keygen`",
             )
         })?;
         let name = req.recipient_name.trim();
         if name.is_empty() || name.chars().count() > MAX_RECIPIENT_CHARS {
             return Err(VaultError::bad(
-                "recipient_name_invalid",
+                ErrorCode::RecipientNameInvalid,
                 format!("name the recipient (1-{MAX_RECIPIENT_CHARS} characters)"),
             ));
         }
@@ -346,7 +354,7 @@ impl Vault {
             .count_records(&row.tenant, row.segment.as_deref())?;
         if rows > rules.max_rows {
             return Err(VaultError::bad(
-                "export_too_large",
+                ErrorCode::ExportTooLarge,
                 format!(
                     "the query matches {rows} customers; one export may hold at most {} (exports.max_rows). Narrow it to a segment",
                     rules.max_rows
@@ -406,7 +414,7 @@ impl Vault {
         {
             return Err(self.refuse_state(
                 e,
-                "export_already_approved",
+                ErrorCode::ExportAlreadyApproved,
                 "you have already approved this export; another person must approve it".into(),
             ));
         }
@@ -454,7 +462,7 @@ impl Vault {
             ApprovalOutcome::Changed => {
                 return Err(self.refuse_state(
                     e,
-                    "export_approvals_changed",
+                    ErrorCode::ExportApprovalsChanged,
                     "another approval of this export arrived at the same moment; \
                      look at it again and approve if it still needs you"
                         .into(),
@@ -463,14 +471,14 @@ impl Vault {
             ApprovalOutcome::Duplicate => {
                 return Err(self.refuse_state(
                     e,
-                    "export_already_approved",
+                    ErrorCode::ExportAlreadyApproved,
                     "you have already approved this export".into(),
                 ));
             }
             ApprovalOutcome::NotPending => {
                 return Err(self.refuse_state(
                     e,
-                    "export_not_pending",
+                    ErrorCode::ExportNotPending,
                     "the export was decided or revoked a moment ago".into(),
                 ));
             }
@@ -525,7 +533,7 @@ impl Vault {
         if !matches!(current, ExportStatus::Pending | ExportStatus::Ready) {
             return Err(self.refuse_state(
                 e,
-                "export_not_revocable",
+                ErrorCode::ExportNotRevocable,
                 format!("the export is {current:?}; only pending or ready exports can be revoked")
                     .to_lowercase(),
             ));
@@ -538,12 +546,12 @@ impl Vault {
             ExportStatus::Pending => Ok(()),
             ExportStatus::Lapsed => Err(self.refuse_state(
                 e,
-                "export_lapsed",
+                ErrorCode::ExportLapsed,
                 "the export was not approved in time; the requester must file it again".into(),
             )),
             other => Err(self.refuse_state(
                 e,
-                "export_not_pending",
+                ErrorCode::ExportNotPending,
                 format!("the export is already {other:?}").to_lowercase(),
             )),
         }
@@ -564,7 +572,7 @@ impl Vault {
         if !self.store.close_export(&row.id, row.state, to, &step)? {
             return Err(self.refuse_state(
                 e,
-                "export_not_pending",
+                ErrorCode::ExportNotPending,
                 "the export changed a moment ago; look at it again".into(),
             ));
         }
@@ -594,13 +602,13 @@ impl Vault {
                     d.hints.join("; ")
                 )
             };
-            return Err(self.refuse_state(e, "export_requester_not_entitled", why));
+            return Err(self.refuse_state(e, ErrorCode::ExportRequesterNotEntitled, why));
         }
         let records = self.export_records(row)?;
         if records.len() as u64 > self.rules.exports.max_rows {
             return Err(self.refuse_state(
                 e,
-                "export_too_large",
+                ErrorCode::ExportGrewTooLarge,
                 format!(
                     "the query now matches {} customers, more than exports.max_rows ({}); revoke this export and file a narrower one",
                     records.len(),
@@ -643,7 +651,7 @@ impl Vault {
             discard.records.clear();
             return Err(self.refuse_state(
                 discard,
-                "export_not_pending",
+                ErrorCode::ExportNotPending,
                 "the export was packaged or revoked a moment ago".into(),
             ));
         }
@@ -793,21 +801,21 @@ impl Vault {
             ExportStatus::Downloaded => {
                 return Err(self.refuse_state(
                     e,
-                    "export_already_downloaded",
+                    ErrorCode::ExportAlreadyDownloaded,
                     "the package was downloaded already; it can be taken only once".into(),
                 ));
             }
             ExportStatus::Expired => {
                 return Err(self.refuse_state(
                     e,
-                    "export_download_expired",
+                    ErrorCode::ExportDownloadExpired,
                     "the download window has ended and the package was deleted".into(),
                 ));
             }
             other => {
                 return Err(self.refuse_state(
                     e,
-                    "export_not_ready",
+                    ErrorCode::ExportNotReady,
                     format!("the export is {other:?}; it has no package to download")
                         .to_lowercase(),
                 ));
@@ -831,7 +839,7 @@ impl Vault {
         let Some(bytes) = self.store.take_package(&row.id, now, &step)? else {
             return Err(self.refuse_state(
                 e,
-                "export_already_downloaded",
+                ErrorCode::ExportAlreadyDownloaded,
                 "the package was taken a moment ago".into(),
             ));
         };
@@ -955,7 +963,7 @@ impl Vault {
             .map(|a| ApprovalView {
                 approver: a.approver,
                 role: a.role,
-                at: jst(a.at),
+                at: jst::rfc3339(a.at),
             })
             .collect();
         Ok(ExportView {
@@ -974,15 +982,15 @@ impl Vault {
             approvals_required: row.approvals_required,
             approvals,
             status: status(row, self.now()),
-            created_at: jst(row.created_at),
-            approve_by: jst(row.approve_by),
+            created_at: jst::rfc3339(row.created_at),
+            approve_by: jst::rfc3339(row.approve_by),
             package: row.package.as_ref().map(|p| PackageView {
                 rows: p.rows,
                 canaries: p.canaries,
                 bytes: p.bytes,
                 sha256: hex(&p.sha256),
-                created_at: jst(p.created_at),
-                download_until: jst(p.download_until),
+                created_at: jst::rfc3339(p.created_at),
+                download_until: jst::rfc3339(p.download_until),
             }),
             history,
         })
@@ -1042,7 +1050,7 @@ impl Vault {
                 requester: row.requester.clone(),
                 recipient_name,
                 recipient_fingerprint: fingerprint(row),
-                created_at: jst(row.created_at),
+                created_at: jst::rfc3339(row.created_at),
                 canary_hits,
                 marks_seen: seen,
                 marks_matching: agree,

@@ -3,7 +3,7 @@
 //! or Japanese, then rows. Read whole before anything is written; errors
 //! name the line and the column, never a value.
 
-use crate::error::{Result, VaultError};
+use crate::error::{ErrorCode, Result, VaultError};
 
 /// A column a feed reads: its English and Japanese header names.
 pub(crate) struct Column {
@@ -31,11 +31,11 @@ pub(crate) struct Feed {
     /// Which of the columns asked for the header has.
     pub present: Vec<bool>,
     pub rows: Vec<(usize, Vec<String>)>,
-    code: &'static str,
+    code: ErrorCode,
 }
 
 impl Feed {
-    pub(crate) fn read(text: &str, code: &'static str, columns: &[Column]) -> Result<Feed> {
+    pub(crate) fn read(text: &str, code: ErrorCode, columns: &[Column]) -> Result<Feed> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)

@@ -5,8 +5,10 @@
 //! holder, within the tenant's cap. The security office (or the holder) ends
 //! it. Every step is audited and kept in the nomination's history.
 
+use crate::ErrorCode;
 use mamori_audit::Event;
 use mamori_core::RecordId;
+use mamori_core::jst;
 use mamori_policy::Action;
 pub use mamori_store::RequestState;
 use mamori_store::{FullAccessOutcome, FullAccessRow, HistoryRow, TenantRow};
@@ -15,12 +17,13 @@ use serde::Serialize;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::{HistoryStep, jst},
+    grants::HistoryStep,
     tenants::TenantState,
 };
 
 /// A nomination (or holding) as those who may see it read it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FullAccessView {
     pub id: String,
     pub tenant: String,
@@ -54,7 +57,7 @@ impl Vault {
             .unwrap_or(self.rules.governance.full_access_cap)
     }
 
-    fn cap_reached(&self, tenant: &TenantRow, holders: &[String]) -> (String, &'static str) {
+    fn cap_reached(&self, tenant: &TenantRow, holders: &[String]) -> (String, ErrorCode) {
         (
             format!(
                 "tenant '{}' already has {} of {} standing full-access holders ({}); \
@@ -65,7 +68,7 @@ impl Vault {
                 self.full_access_cap(tenant),
                 holders.join(", ")
             ),
-            "full_access_cap_reached",
+            ErrorCode::FullAccessCapReached,
         )
     }
 
@@ -182,7 +185,7 @@ impl Vault {
         let Some(row) = live(self.store.full_access(tenant)?.iter(), login).cloned() else {
             return Err(self.refuse_state(
                 e,
-                "nomination_not_found",
+                ErrorCode::NominationNotFound,
                 format!(
                     "'{login}' is neither nominated for nor holding full access to '{tenant}'; \
                      the administrator nominates with `mamori user assign {login} --tenant {tenant}`"
@@ -193,7 +196,7 @@ impl Vault {
         if to != RequestState::Revoked && row.state != RequestState::Pending {
             return Err(self.refuse_state(
                 e,
-                "request_not_pending",
+                ErrorCode::RequestNotPending,
                 format!("the nomination is already {}", row.state.as_str()),
             ));
         }
@@ -210,7 +213,7 @@ impl Vault {
                 // The log must not keep a decision that did not happen.
                 return Err(self.refuse_state(
                     e,
-                    "request_not_pending",
+                    ErrorCode::RequestNotPending,
                     "the nomination was decided or revoked by someone else a moment ago".into(),
                 ));
             }
@@ -269,11 +272,11 @@ impl Vault {
             login: row.login,
             status: row.state,
             nominated_by: row.nominated_by,
-            nominated_at: jst(row.nominated_at),
+            nominated_at: jst::rfc3339(row.nominated_at),
             decided_by: row.decided_by,
-            decided_at: row.decided_at.map(jst),
+            decided_at: row.decided_at.map(jst::rfc3339),
             revoked_by: row.revoked_by,
-            revoked_at: row.revoked_at.map(jst),
+            revoked_at: row.revoked_at.map(jst::rfc3339),
             history,
         })
     }

@@ -9,9 +9,10 @@
 //! the request's history after it ends. Free text (justification, comments)
 //! is sealed under the tenant's key like any customer field.
 
+use crate::ErrorCode;
+use mamori_core::jst;
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, FixedOffset};
 use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::{RecordId, governance::weak_reason};
 use mamori_policy::{Action, Decision, GrantRequest};
@@ -57,6 +58,7 @@ pub(crate) struct Scope<'a> {
 
 /// Where a request stands now, derived from its state and the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for a decision.
@@ -72,6 +74,7 @@ pub enum Status {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryStep {
     pub at: String,
     pub actor: String,
@@ -81,6 +84,7 @@ pub struct HistoryStep {
 
 /// A request as shown to those who may see it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub id: String,
     pub tenant: String,
@@ -113,14 +117,6 @@ pub struct ListFilter {
     #[serde(default)]
     pub mine: bool,
     pub limit: Option<usize>,
-}
-
-pub(crate) fn jst(ts: i64) -> String {
-    let tz = FixedOffset::east_opt(9 * 3600).expect("valid offset");
-    DateTime::from_timestamp(ts, 0)
-        .unwrap_or_default()
-        .with_timezone(&tz)
-        .to_rfc3339()
 }
 
 pub(crate) fn status(row: &AccessRequestRow, now: i64) -> Status {
@@ -184,13 +180,13 @@ impl Vault {
         let Some(purpose) = schema.purpose(scope.purpose) else {
             let known: Vec<&str> = schema.purposes.iter().map(|p| p.id.as_str()).collect();
             return Err(VaultError::bad(
-                "purpose_unknown",
+                ErrorCode::PurposeUnknown,
                 format!("unknown purpose; this tenant defines: {}", known.join(", ")),
             ));
         };
         if !purpose.roles.contains(&role) {
             return Err(VaultError::bad(
-                "purpose_not_for_role",
+                ErrorCode::PurposeNotForRole,
                 format!(
                     "purpose '{}' is not available to the role {role}",
                     purpose.id
@@ -202,21 +198,21 @@ impl Vault {
         {
             let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
             return Err(VaultError::bad(
-                "segment_unknown",
+                ErrorCode::SegmentUnknown,
                 format!("unknown segment; this tenant has: {}", known.join(", ")),
             ));
         }
         let view = purpose.view_for(role);
         if scope.fields.is_empty() {
             return Err(VaultError::bad(
-                "fields_missing",
+                ErrorCode::FieldsMissing,
                 "name the fields the work needs (least privilege)",
             ));
         }
         if scope.fields.iter().any(|f| !view.contains_key(f)) {
             let known: Vec<&str> = view.keys().map(String::as_str).collect();
             return Err(VaultError::bad(
-                "field_not_in_purpose",
+                ErrorCode::FieldNotInPurpose,
                 format!(
                     "a field named is not shown for purpose '{}'; it shows: {}",
                     purpose.id,
@@ -227,7 +223,7 @@ impl Vault {
         self.check_case_id(state, scope.case_id)?;
         let min = self.rules.governance.min_justification_chars;
         if let Some(why) = weak_reason(scope.justification, min) {
-            return Err(VaultError::bad("justification_too_weak", why));
+            return Err(VaultError::bad(ErrorCode::JustificationTooWeak, why));
         }
         Ok(purpose)
     }
@@ -255,14 +251,14 @@ impl Vault {
         let g = &self.rules.governance;
         if req.record_budget == 0 || req.record_budget > g.max_grant_records {
             return Err(VaultError::bad(
-                "record_budget_invalid",
+                ErrorCode::RecordBudgetInvalid,
                 format!("record budget must be 1-{} customers", g.max_grant_records),
             ));
         }
         let hours = req.hours.unwrap_or(default_hours);
         if hours == 0 || hours > g.max_grant_hours {
             return Err(VaultError::bad(
-                "window_invalid",
+                ErrorCode::WindowInvalid,
                 format!("a grant lasts 1-{} hours", g.max_grant_hours),
             ));
         }
@@ -271,13 +267,13 @@ impl Vault {
         // A few minutes of clock skew are fine; backdating is not.
         if start < now - 300 {
             return Err(VaultError::bad(
-                "window_invalid",
+                ErrorCode::WindowInvalid,
                 "a grant cannot start in the past",
             ));
         }
         if start > now + i64::from(g.max_grant_hours) * 3600 * 7 {
             return Err(VaultError::bad(
-                "window_invalid",
+                ErrorCode::WindowInvalid,
                 "a grant cannot start that far ahead; request it closer to the work",
             ));
         }
@@ -475,14 +471,14 @@ impl Vault {
         if row.state != RequestState::Pending {
             return Err(self.refuse_state(
                 e,
-                "request_not_pending",
+                ErrorCode::RequestNotPending,
                 format!("the request is already {}", row.state.as_str()),
             ));
         }
         if now >= row.ends_at {
             return Err(self.refuse_state(
                 e,
-                "request_lapsed",
+                ErrorCode::RequestLapsed,
                 "the requested window has ended; the requester must file a new request".into(),
             ));
         }
@@ -497,7 +493,7 @@ impl Vault {
             // the log must not keep a decision that did not happen.
             return Err(self.refuse_state(
                 e,
-                "request_not_pending",
+                ErrorCode::RequestNotPending,
                 "the request was decided or revoked by someone else a moment ago".into(),
             ));
         }
@@ -528,7 +524,7 @@ impl Vault {
         ) {
             return Err(self.refuse_state(
                 e,
-                "request_not_revocable",
+                ErrorCode::RequestNotRevocable,
                 format!("the request is {current:?}; only pending requests and live grants can be revoked").to_lowercase(),
             ));
         }
@@ -541,7 +537,7 @@ impl Vault {
         {
             return Err(self.refuse_state(
                 e,
-                "request_not_revocable",
+                ErrorCode::RequestNotRevocable,
                 "the request changed a moment ago; look at it again".into(),
             ));
         }
@@ -619,11 +615,11 @@ impl Vault {
     pub(crate) fn refuse_state(
         &self,
         mut e: Event,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     ) -> VaultError {
         e.decision = AuditDecision::Invalid;
-        e.reason = code.into();
+        e.reason = code.as_str().into();
         match self.audit.append(e) {
             Ok(_) => VaultError::State { code, message },
             Err(err) => err.into(),
@@ -638,12 +634,12 @@ impl Vault {
         match comment.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => {
                 if let Some(why) = weak_reason(c, 2) {
-                    return Err(VaultError::bad("comment_too_weak", why));
+                    return Err(VaultError::bad(ErrorCode::CommentTooWeak, why));
                 }
                 Ok(Some(c))
             }
             None if required => Err(VaultError::bad(
-                "comment_missing",
+                ErrorCode::CommentMissing,
                 "say why in a comment; it stays in the request's history",
             )),
             None => Ok(None),
@@ -712,7 +708,7 @@ impl Vault {
         rows.into_iter()
             .map(|h| {
                 Ok(HistoryStep {
-                    at: jst(h.at),
+                    at: jst::rfc3339(h.at),
                     actor: h.actor,
                     action: h.action,
                     comment: h
@@ -755,8 +751,8 @@ impl Vault {
             justification: plain.remove(JUSTIFICATION).unwrap_or_default(),
             record_budget: row.record_budget,
             records_used,
-            starts_at: jst(row.starts_at),
-            ends_at: jst(row.ends_at),
+            starts_at: jst::rfc3339(row.starts_at),
+            ends_at: jst::rfc3339(row.ends_at),
             status: status(row, self.now()),
             origin: row.origin,
             decided_by: row.decided_by.clone(),

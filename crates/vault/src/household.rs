@@ -5,6 +5,7 @@
 //! detector raises it; the read itself goes on, since serving one's own
 //! family can be legitimate — it must be visible, not impossible.
 
+use crate::ErrorCode;
 use mamori_audit::Event;
 use mamori_core::{Identity, household};
 use mamori_crypto::{HouseholdKey, keys::TOKEN_LEN};
@@ -40,7 +41,7 @@ pub struct HouseholdInput {
     pub address: String,
 }
 
-fn bad(code: &'static str, message: impl Into<String>) -> VaultError {
+fn bad(code: ErrorCode, message: impl Into<String>) -> VaultError {
     VaultError::bad(code, message.into())
 }
 
@@ -54,18 +55,18 @@ impl Household {
         ] {
             if let Some(raw) = raw {
                 let v = household::family_name(raw, is_kana)
-                    .map_err(|e| bad("household_invalid", format!("{what}: {e}")))?;
+                    .map_err(|e| bad(ErrorCode::HouseholdInvalid, format!("{what}: {e}")))?;
                 family.push(key.token("family_name", &v));
             }
         }
         if family.is_empty() {
             return Err(bad(
-                "household_invalid",
+                ErrorCode::HouseholdInvalid,
                 "give the family name, in kanji or kana or both",
             ));
         }
         let address = household::address(&input.address)
-            .ok_or_else(|| bad("household_invalid", "address: empty value"))?;
+            .ok_or_else(|| bad(ErrorCode::HouseholdInvalid, "address: empty value"))?;
         Ok(Self {
             family,
             address: key.token("address", &address),
@@ -137,7 +138,7 @@ impl Vault {
     pub fn import_households(&self, actor: &str, csv_text: &str) -> Result<HouseholdImport> {
         let feed = Feed::read(
             csv_text,
-            "household_csv_invalid",
+            ErrorCode::HouseholdCsvInvalid,
             &[
                 required("login", "ログイン"),
                 required("address", "住所"),
@@ -147,7 +148,7 @@ impl Vault {
         )?;
         if !feed.present[2] && !feed.present[3] {
             return Err(bad(
-                "household_csv_invalid",
+                ErrorCode::HouseholdCsvInvalid,
                 "the header needs a 'family_name' or 'family_name_kana' column",
             ));
         }

@@ -189,7 +189,7 @@ impl Vault {
                 }
                 Err((code, reason)) => rejected.push(Rejection {
                     line: row.line,
-                    code: code.into(),
+                    code: code.as_str().into(),
                     reason,
                 }),
             }

@@ -20,6 +20,7 @@ pub mod datadir;
 pub mod detection;
 pub mod directives;
 pub mod error;
+pub mod error_code;
 pub mod exports;
 mod feed;
 pub mod full_access;
@@ -46,7 +47,7 @@ use mamori_store::{
 };
 
 pub use access::{Caller, RecordView, SearchBy};
-pub use error::{Result, VaultError};
+pub use error::{ErrorCode, Result, VaultError};
 
 /// Storage the vault needs: records, people, governance, exports, alerts and
 /// budgets (one SQLite file, or one PostgreSQL schema with the audit log).

@@ -3,6 +3,8 @@
 //! store's governance revision moves — and the security office's operations
 //! that keep those records (A7, A8).
 
+use crate::ErrorCode;
+use mamori_core::ids::valid_login;
 use std::{collections::HashMap, sync::Arc};
 
 use mamori_audit::Event;
@@ -14,7 +16,6 @@ use serde::Serialize;
 
 use crate::{
     Caller, Vault,
-    admin::valid_login,
     config::{LimitsConfig, PeopleConfig},
     error::{Result, VaultError},
 };
@@ -38,6 +39,7 @@ pub struct PersonFacts {
 
 /// The time-dependent verdicts on a person, evaluated at the request's second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeopleStatus {
     pub training_current: bool,
     pub compliance_required: bool,
@@ -182,6 +184,7 @@ fn household(
 
 /// A vendor as shown: its contract and which clauses are missing.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorView {
     #[serde(flatten)]
     pub row: VendorRow,
@@ -191,6 +194,7 @@ pub struct VendorView {
 
 /// Training and compliance of one person, and the verdict of the people gate.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonView {
     pub login: String,
     pub role: String,
@@ -232,18 +236,21 @@ impl Vault {
         self.existing_user(login)?;
         if !valid_login(course) {
             return Err(VaultError::bad(
-                "course_invalid",
+                ErrorCode::CourseInvalid,
                 "course ids are 2-64 lower-case letters, digits, '.', '_' or '-'",
             ));
         }
         if score > 100 {
-            return Err(VaultError::bad("score_invalid", "score must be 0-100"));
+            return Err(VaultError::bad(
+                ErrorCode::ScoreInvalid,
+                "score must be 0-100",
+            ));
         }
         let now = self.now();
         let completed_at = completed_at.unwrap_or(now);
         if completed_at > now {
             return Err(VaultError::bad(
-                "date_in_future",
+                ErrorCode::DateInFuture,
                 "a course cannot be completed in the future",
             ));
         }
@@ -283,7 +290,7 @@ impl Vault {
         let confirmed_at = confirmed_at.unwrap_or(now);
         if confirmed_at > now {
             return Err(VaultError::bad(
-                "date_in_future",
+                ErrorCode::DateInFuture,
                 "a confirmation cannot be signed in the future",
             ));
         }
@@ -341,26 +348,26 @@ impl Vault {
         let e = self.check_manage(caller, "vendor.put")?;
         if !valid_login(id) {
             return Err(VaultError::bad(
-                "vendor_id_invalid",
+                ErrorCode::VendorIdInvalid,
                 "vendor ids are 2-64 lower-case letters, digits, '.', '_' or '-'",
             ));
         }
         if name.trim().is_empty() {
             return Err(VaultError::bad(
-                "vendor_name_missing",
+                ErrorCode::VendorNameMissing,
                 "a vendor needs a name",
             ));
         }
         if contract_end <= contract_start {
             return Err(VaultError::bad(
-                "contract_period_invalid",
+                ErrorCode::ContractPeriodInvalid,
                 "the contract must end after it starts",
             ));
         }
         let known: Vec<&str> = CLAUSES.iter().map(|(id, _, _)| *id).collect();
         if clauses.iter().any(|c| !known.contains(&c.as_str())) {
             return Err(VaultError::bad(
-                "clause_unknown",
+                ErrorCode::ClauseUnknown,
                 format!(
                     "a clause named is unknown; clauses are {}",
                     known.join(", ")
@@ -468,7 +475,7 @@ impl Vault {
             self.existing_user(m)?;
             if m == login || self.manager_chain(m)?.iter().any(|x| x == login) {
                 return Err(VaultError::bad(
-                    "manager_cycle",
+                    ErrorCode::ManagerCycle,
                     format!("'{m}' reports to '{login}'; a manager cannot report to their report"),
                 ));
             }

@@ -10,6 +10,7 @@
 //! restart, or an upgrade, forgets nothing. The per-minute request limit is
 //! per process (each node enforces it on what it serves).
 
+use crate::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::RecordId;
@@ -21,17 +22,8 @@ use crate::{
     error::{Result, VaultError},
 };
 
-/// Japan Standard Time: a "day" of reading is a calendar day in Japan.
-const JST_OFFSET: i64 = 9 * 3600;
-const DAY: i64 = 86_400;
-
-pub(crate) fn jst_day(ts: i64) -> i64 {
-    (ts + JST_OFFSET).div_euclid(DAY)
-}
-
-fn day_start(day: i64) -> i64 {
-    day * DAY - JST_OFFSET
-}
+// A "day" of reading is a calendar day in Japan.
+use mamori_core::jst::{day as jst_day, day_start};
 
 #[derive(Default)]
 pub(crate) struct Usage {
@@ -85,7 +77,7 @@ impl Vault {
         if slot.1 >= limit {
             let now = self.now();
             return Err(VaultError::Limited {
-                code: "rate_limited",
+                code: ErrorCode::RateLimited,
                 message: format!(
                     "more than {limit} requests in a minute; wait a moment and try again"
                 ),
@@ -139,7 +131,7 @@ impl Vault {
         let limit = charges[index].limit;
         Err(match index.checked_sub(1).map(|g| &grants[g]) {
             None => VaultError::Limited {
-                code: "daily_budget_exhausted",
+                code: ErrorCode::DailyBudgetExhausted,
                 message: format!(
                     "this would make {would_be} distinct customers today; your daily budget is {limit}. \
                      If the work needs more, ask your supervisor for a grant"
@@ -147,7 +139,7 @@ impl Vault {
                 retry_after_s: until(now, day_start(day + 1)),
             },
             Some(g) => VaultError::Limited {
-                code: "grant_budget_exhausted",
+                code: ErrorCode::GrantBudgetExhausted,
                 message: format!(
                     "grant {} allows {limit} customers and {used} were already read; \
                      this request would exceed it",
@@ -255,21 +247,5 @@ impl Vault {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_japanese_calendar_days() {
-        // 2026-04-01 00:00 JST is 2026-03-31 15:00 UTC.
-        let midnight_jst = chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00+09:00")
-            .unwrap()
-            .timestamp();
-        assert_eq!(jst_day(midnight_jst), jst_day(midnight_jst + DAY - 1));
-        assert_eq!(jst_day(midnight_jst - 1) + 1, jst_day(midnight_jst));
-        assert_eq!(day_start(jst_day(midnight_jst + 5000)), midnight_jst);
     }
 }

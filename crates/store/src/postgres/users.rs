@@ -1,3 +1,5 @@
+//! PostgreSQL: users, their tokens, assignments, managers, suspensions and households.
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

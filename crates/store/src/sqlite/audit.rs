@@ -1,3 +1,5 @@
+//! SQLite: the audit database (`audit.db`), its events, checkpoints and witness state.
+
 use std::path::Path;
 
 use parking_lot::Mutex;

@@ -1,3 +1,5 @@
+//! SQLite: users, their tokens, assignments, managers, suspensions and households.
+
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteVault;

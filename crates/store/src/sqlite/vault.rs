@@ -1,3 +1,5 @@
+//! SQLite: the vault database (`vault.db`): tenants, keys, records and their blind-index tokens.
+
 use std::collections::HashMap;
 
 use parking_lot::MutexGuard;

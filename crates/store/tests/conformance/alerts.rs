@@ -1,3 +1,5 @@
+//! Conformance: alerts, their handling, honey records, shifts and detection snapshots.
+
 use mamori_store::{
     AlertChange, AlertFilter, AlertRow, AlertState, DetectSnapshot, HoneyRow, ShiftRow,
 };

@@ -1,3 +1,5 @@
+//! Conformance: audit events, queries and checkpoints.
+
 use std::sync::Arc;
 
 use mamori_store::{

@@ -1,3 +1,5 @@
+//! Conformance: per-day and per-grant record budgets under concurrent charges.
+
 use std::sync::{Arc, Barrier};
 
 use mamori_store::{BudgetCharge, ChargeOutcome};

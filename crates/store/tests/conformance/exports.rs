@@ -1,3 +1,5 @@
+//! Conformance: exports, their approvals and packages.
+
 use mamori_store::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, PackageMeta,
 };

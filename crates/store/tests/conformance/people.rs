@@ -1,3 +1,5 @@
+//! Conformance: users, tokens, assignments, training, compliance and vendors.
+
 use mamori_store::{
     AccessRequestRow, Assignment, ComplianceRow, FullAccessOutcome, FullAccessRow, GrantOrigin,
     RequestFilter, RequestState, StoreError, TrainingRow, VendorRow,

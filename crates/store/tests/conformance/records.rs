@@ -1,3 +1,5 @@
+//! Conformance: records, blind-index tokens, scans and writes.
+
 use mamori_store::{
     RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
 };

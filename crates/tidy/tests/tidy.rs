@@ -1,0 +1,124 @@
+//! The workspace's tidiness, checked on every `cargo test`: no import cycle
+//! between the files of a crate (beyond the ones listed below, which only
+//! shrink), every source file opens with a `//!` line saying what it is,
+//! every crate has its section in ARCHITECTURE.md, and Japan's UTC offset is
+//! written in one place.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use mamori_tidy::{code_only, cycles, import_graph, rust_files};
+
+/// Import cycles that exist today, each as its files (relative to the
+/// workspace, sorted). The list may only shrink: a new cycle fails the test,
+/// and so does a listed one that is gone (delete its line).
+const KNOWN_CYCLES: &[&[&str]] = &[];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn crates(root: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(root.join("crates"))
+        .expect("crates/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("Cargo.toml").exists())
+        .collect();
+    out.sort();
+    out
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+#[test]
+fn no_file_of_a_crate_imports_itself_round_a_loop() {
+    let root = workspace();
+    let mut found = Vec::new();
+    for krate in crates(&root) {
+        for group in cycles(&import_graph(&krate.join("src"))) {
+            found.push(group.iter().map(|p| relative(&root, p)).collect::<Vec<_>>());
+        }
+    }
+    let known: Vec<Vec<String>> = KNOWN_CYCLES
+        .iter()
+        .map(|c| c.iter().map(|s| (*s).to_owned()).collect())
+        .collect();
+    let new: Vec<_> = found.iter().filter(|c| !known.contains(c)).collect();
+    let gone: Vec<_> = known.iter().filter(|c| !found.contains(c)).collect();
+    assert!(
+        new.is_empty() && gone.is_empty(),
+        "import cycles changed.\nnew (break them: move the shared part to a file both may use):\n{new:#?}\ngone (delete them from KNOWN_CYCLES):\n{gone:#?}"
+    );
+}
+
+#[test]
+fn every_source_file_says_what_it_is() {
+    let root = workspace();
+    let mut dirs: Vec<PathBuf> = crates(&root)
+        .iter()
+        .flat_map(|c| [c.join("src"), c.join("tests"), c.join("benches")])
+        .collect();
+    dirs.push(root.join("fuzz/src"));
+    dirs.push(root.join("fuzz/fuzz_targets"));
+    let silent: Vec<String> = dirs
+        .iter()
+        .flat_map(|d| rust_files(d))
+        .filter(|f| {
+            let text = fs::read_to_string(f).unwrap_or_default();
+            !text.starts_with("//!")
+        })
+        .map(|f| relative(&root, &f))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "these files do not open with a `//!` line saying what they are: {silent:#?}"
+    );
+}
+
+#[test]
+fn every_crate_has_its_section_in_the_architecture() {
+    let root = workspace();
+    let map = fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let missing: Vec<String> = crates(&root)
+        .iter()
+        .map(|c| relative(&root, c))
+        .filter(|c| !map.contains(&format!("### `{c}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md has no `### `crates/…`` section for: {missing:?}"
+    );
+}
+
+#[test]
+fn japan_time_has_one_home() {
+    let root = workspace();
+    let home = root.join("crates/core/src/jst.rs");
+    let spellings = ["9 * 3600", "9 * 60 * 60", "32400", "32_400", "east_opt(9"];
+    let mut strays = Vec::new();
+    for krate in crates(&root) {
+        for f in rust_files(&krate.join("src")) {
+            if f == home {
+                continue;
+            }
+            let code = code_only(&fs::read_to_string(&f).unwrap_or_default());
+            for s in spellings {
+                if code.contains(s) {
+                    strays.push(format!("{}: {s}", relative(&root, &f)));
+                }
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "Japan's offset is written outside crates/core/src/jst.rs (use mamori_core::jst): {strays:#?}"
+    );
+}
