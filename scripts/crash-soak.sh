@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MAMORI_CRASH_ITERATIONS="${1:-500}"
-exec cargo test --release -p mamori-cli --test crash -- --nocapture
+exec cargo test --release -p mamori-cli --test e2e crash:: -- --nocapture

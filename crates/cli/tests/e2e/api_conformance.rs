@@ -7,11 +7,9 @@
 //! may refuse a well-formed body for its meaning are named, with the reason,
 //! in `tests/data/schemathesis.toml`.
 
-mod common;
-
 use std::{path::PathBuf, process::Command, time::Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Examples per operation and phase: enough for every documented parameter

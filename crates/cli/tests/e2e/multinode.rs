@@ -7,8 +7,6 @@
 //!
 //! Needs MAMORI_TEST_PG_URL (CI sets it); skipped loudly without it.
 
-mod common;
-
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -18,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use common::{PgSchema, Server, TestVault};
+use crate::common::{PgSchema, Server, TestVault};
 use serde_json::{Value, json};
 
 const NODES: usize = 3;
@@ -192,7 +190,9 @@ fn export_once(nodes: &[Server], by: &str, sv: &str, so: &str, recipient: &str) 
 
 #[test]
 fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill() {
-    let Some(url) = common::pg_url() else { return };
+    let Some(url) = crate::common::pg_url() else {
+        return;
+    };
     let schema = PgSchema::new(&url, "multinode");
     let env = |k: &str, v: &str| (k.to_owned(), v.to_owned());
     let v = TestVault::new_with(vec![
@@ -207,7 +207,7 @@ fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill()
         env("MAMORI_DETECT_ENABLED", "true"),
     ]);
     v.ok(&["tenant", "create", "acme", "--name", "アクメ通信"]);
-    let csv = common::csv_of(v.dir.path(), "acme.csv", 11, 300);
+    let csv = crate::common::csv_of(v.dir.path(), "acme.csv", 11, 300);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &[]);
     let by = v.user_with("by", "backyard", &["acme"], &["--manager", "sv"]);
@@ -278,7 +278,7 @@ fn nodes_on_one_postgres_share_one_log_budgets_and_approvals_through_a_sigkill()
         n.stop();
     }
 
-    let seen = common::audited_cases(&v.data());
+    let seen = crate::common::audited_cases(&v.data());
     for case in acked.keys() {
         assert_eq!(
             seen.get(case),

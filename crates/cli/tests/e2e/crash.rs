@@ -8,8 +8,6 @@
 //! 50 kills by default (CI); `MAMORI_CRASH_ITERATIONS=500` for a longer
 //! run (`scripts/crash-soak.sh`), `MAMORI_CRASH_SEED` to replay one.
 
-mod common;
-
 use std::{
     collections::HashMap,
     sync::{
@@ -19,7 +17,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::TestVault;
+use crate::common::TestVault;
 use serde_json::{Value, json};
 
 /// A small deterministic generator (xorshift64*): the seed is printed so a
@@ -139,7 +137,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
         "1000000".into(),
     ));
     v.ok(&["tenant", "create", "acme", "--name", "アクメ通信"]);
-    let csv = common::csv_of(v.dir.path(), "acme.csv", 5, 100);
+    let csv = crate::common::csv_of(v.dir.path(), "acme.csv", 5, 100);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let token = v.user("by", "backyard", &["acme"]);
     let acked: Acked = Arc::default();
@@ -179,7 +177,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let data = v.data();
     assert_eq!(integrity(&data.join("vault.db")), "ok");
     assert_eq!(integrity(&data.join("audit.db")), "ok");
-    let seen = common::audited_cases(&data);
+    let seen = crate::common::audited_cases(&data);
     for (case, (kind, _)) in &acked {
         assert_eq!(
             seen.get(case),

@@ -6,18 +6,18 @@
 //!
 //! Needs MAMORI_TEST_PG_URL (CI sets it); skipped loudly without it.
 
-mod common;
-
-use common::{PgSchema, TestVault};
+use crate::common::{PgSchema, TestVault};
 use serde_json::json;
 
 #[test]
 fn a_sqlite_vault_moves_to_postgres_as_it_is_and_serves_from_there() {
-    let Some(url) = common::pg_url() else { return };
+    let Some(url) = crate::common::pg_url() else {
+        return;
+    };
     let schema = PgSchema::new(&url, "migrate");
     let mut v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 7, 400);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 7, 400);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &[]);
     let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);

@@ -3,8 +3,6 @@
 //! reads are refused promptly and the server keeps answering. And `mamori
 //! audit verify` fails loudly on a tampered log.
 
-mod common;
-
 use std::{
     io::Write,
     path::{Path, PathBuf},
@@ -12,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Server, TestVault};
+use crate::common::{Server, TestVault};
 use serde_json::json;
 
 #[test]
@@ -21,7 +19,7 @@ fn reads_fail_closed_when_the_audit_log_cannot_be_written() {
     v.env
         .push(("MAMORI_AUDIT_BUSY_TIMEOUT_MS".into(), "300".into()));
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 50);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let token = v.user("op", "operator", &["acme"]);
     let s = v.serve();
@@ -138,7 +136,7 @@ fn fill(path: &Path) {
 }
 
 /// A search with its own case id, timed: every answer must come promptly.
-fn timed_search(s: &Server, token: &str, case: &str, mobile: &str) -> common::Resp {
+fn timed_search(s: &Server, token: &str, case: &str, mobile: &str) -> crate::common::Resp {
     let start = Instant::now();
     let r = s.send(
         "POST",
@@ -157,7 +155,7 @@ fn timed_search(s: &Server, token: &str, case: &str, mobile: &str) -> common::Re
 fn vault_with_people() -> (TestVault, String, String, mamori_synth::Person) {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 50);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let token = v.user("op", "operator", &["acme"]);
     let auditor = v.user("au", "auditor", &[]);
@@ -168,7 +166,7 @@ fn vault_with_people() -> (TestVault, String, String, mamori_synth::Person) {
 #[test]
 fn reads_fail_closed_on_a_full_disk_and_resume_when_space_returns() {
     let (v, token, au, person) = vault_with_people();
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let s = v.start_server(spawn_on_small_disk(&v, "16m", "rw", port), port);
     let disk = seen_by(&s, &v.data());
     let r = timed_search(&s, &token, "DISK-first", &person.mobile);
@@ -232,7 +230,7 @@ fn reads_fail_closed_on_a_full_disk_and_resume_when_space_returns() {
     let out = Command::new("nsenter")
         .args(["--user", "--mount", "--preserve-credentials", "--target"])
         .arg(s.child.id().to_string())
-        .arg(common::BIN)
+        .arg(crate::common::BIN)
         .arg("--data-dir")
         .arg(v.data())
         .args(["audit", "verify"])
@@ -251,7 +249,7 @@ fn reads_fail_closed_on_a_full_disk_and_resume_when_space_returns() {
 #[test]
 fn a_read_only_audit_log_refuses_every_read() {
     let (v, token, _, person) = vault_with_people();
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let s = v.start_server(spawn_on_small_disk(&v, "16m", "ro", port), port);
     let r = timed_search(&s, &token, "RO-1", &person.mobile);
     assert_eq!(

@@ -1,10 +1,8 @@
 //! Import: encodings, malformed files, rejected rows, and an import killed midway.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::TestVault;
+use crate::common::TestVault;
 
 fn setup() -> (TestVault, tempfile::TempDir) {
     let v = TestVault::new();
@@ -218,7 +216,7 @@ fn invalid_rows_are_rejected_by_line_and_reason_only() {
 fn an_import_killed_midway_completes_on_rerun_without_duplicates() {
     let (mut v, src) = setup();
     const N: u64 = 30_000;
-    let csv = common::csv_of(src.path(), "big.csv", 9, N);
+    let csv = crate::common::csv_of(src.path(), "big.csv", 9, N);
     v.env
         .push(("MAMORI_IMPORT_BATCH_SIZE".into(), "500".into()));
     // Commit groups of four batches: the kill lands between or inside one.
@@ -232,7 +230,7 @@ fn an_import_killed_midway_completes_on_rerun_without_duplicates() {
             "acme",
             csv.to_str().unwrap(),
         ])
-        .stdout(common::stdio_null())
+        .stdout(crate::common::stdio_null())
         .spawn()
         .unwrap();
     let start = Instant::now();

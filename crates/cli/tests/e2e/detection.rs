@@ -4,8 +4,6 @@
 //! is suspended and reinstated; alerts survive a killed server without being
 //! lost or repeated, and reach a receiver that starts late.
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpListener,
@@ -14,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Server, TestVault};
+use crate::common::{Server, TestVault};
 use serde_json::{Value, json};
 
 /// A webhook receiver: records each JSON body it is sent.
@@ -170,7 +168,7 @@ struct Setup {
 fn setup() -> Setup {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 30);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 30);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let planted = v.ok(&["honey", "plant", "--tenant", "acme", "--n", "3"]);
     assert_eq!(planted["planted"], 3);
@@ -364,7 +362,7 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
     let Setup {
         v, honey, op, so, ..
     } = setup();
-    let port = common::free_port();
+    let port = crate::common::free_port();
     webhook_channel(&v, port);
     let s = v.serve();
     // Enumeration: twenty searches without a case id.
@@ -681,7 +679,13 @@ fn looking_up_ones_own_household_raises_a_household_alert() {
             Some(json!({"purpose": "inquiry", "case_id": case, "by": {"phone": p.mobile}})),
         );
         assert_eq!(r.status, 200, "{:?}", r.body);
-        r.body["records"][0]["id"].as_str().unwrap().to_owned()
+        r.body["records"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+                panic!("{case}: no record in {:?}; server log:\n{log}", r.body)
+            })
+            .to_owned()
     };
     let kin_id = search(&op, kin, "CALL-KIN");
     search(&op, stranger, "CALL-STRANGER");

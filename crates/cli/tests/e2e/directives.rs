@@ -3,9 +3,7 @@
 //! acknowledge is the policy's; the text never appears in clear in the audit
 //! log; each step is an audit event that verifies.
 
-mod common;
-
-use common::TestVault;
+use crate::common::TestVault;
 use serde_json::{Value, json};
 
 #[test]
@@ -13,7 +11,7 @@ fn directives_are_issued_acknowledged_and_kept_in_the_audit_log() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     v.ok(&["tenant", "create", "beta", "--name", "ベータ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 20);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 20);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &[]);
     let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);

@@ -6,8 +6,6 @@
 //! checkpoints. The protocol's answers (200, 400, 403, 404, 409, 422) are
 //! checked over HTTP.
 
-mod common;
-
 use std::{
     net::TcpListener,
     path::Path,
@@ -15,8 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{BIN, TestVault};
 use base64::Engine;
-use common::{BIN, TestVault};
 use mamori_audit::{
     checkpoint::{Checkpoint, CosignatureVerifier, Signer},
     proofs,
@@ -72,7 +70,7 @@ fn witness(dir: &Path, log_key: &str) -> WitnessServer {
             .status
             .success()
     );
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let child = Command::new(BIN)
         .args([
             "witness",
@@ -84,8 +82,8 @@ fn witness(dir: &Path, log_key: &str) -> WitnessServer {
         ])
         .args(["--log-key", log_key])
         .env("MAMORI_LOG", "warn")
-        .stdout(common::stdio_null())
-        .stderr(common::stdio_null())
+        .stdout(crate::common::stdio_null())
+        .stderr(crate::common::stdio_null())
         .spawn()
         .expect("start witness");
     let w = WitnessServer {
@@ -220,7 +218,7 @@ fn a_rolled_back_audit_log_is_caught_by_its_witnesses() {
 #[test]
 fn a_dead_witness_never_blocks_the_vault() {
     let mut v = TestVault::new();
-    let port = common::free_port();
+    let port = crate::common::free_port();
     v.env.push((
         "MAMORI_AUDIT_WITNESSES".into(),
         format!("http://127.0.0.1:{port}"),
@@ -333,7 +331,7 @@ fn the_witness_answers_as_the_protocol_says() {
 fn tls_json_server(body: &'static str, connections: usize) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{Read, Write};
 
-    let config = common::tls_server_config();
+    let config = crate::common::tls_server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
@@ -368,7 +366,7 @@ fn tls_json_server(body: &'static str, connections: usize) -> (u16, std::thread:
 fn an_https_witness_is_trusted_only_through_the_given_ca() {
     let v = TestVault::new();
     v.ok(&["user", "create", "op0", "--role", "operator"]);
-    let tls = common::tls_dir();
+    let tls = crate::common::tls_dir();
     let (port, server) = tls_json_server("[]", 2);
     let url = format!("https://localhost:{port}");
     // Trusting another certificate than the witness's CA: refused.

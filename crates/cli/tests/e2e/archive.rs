@@ -3,11 +3,9 @@
 //! from the hashes, without them), proofs of later events still work, the
 //! log keeps growing — and an edited archive is caught.
 
-mod common;
-
 use std::io::{Read, Write};
 
-use common::TestVault;
+use crate::common::TestVault;
 use mamori_audit::{checkpoint::Verifier, merkle, proofs};
 
 fn hot_events(v: &TestVault, log: &str) -> (u64, u64) {
@@ -24,7 +22,7 @@ fn hot_events(v: &TestVault, log: &str) -> (u64, u64) {
 fn old_events_move_to_archives_that_prove_themselves() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 30);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 30);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     for i in 0..6 {
         // Each command signs a checkpoint of what it appended.

@@ -2,10 +2,8 @@
 //! no file the system wrote and nothing the server logged holds any of their
 //! names, phone numbers, e-mail addresses or addresses.
 
-mod common;
-
+use crate::common::TestVault;
 use aho_corasick::AhoCorasick;
-use common::TestVault;
 use mamori_core::{FieldType, normalize::normalize};
 
 #[test]
@@ -23,7 +21,7 @@ fn no_plaintext_anywhere_under_the_data_directory_or_in_logs() {
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     // The source file lives outside the data directory, like an export brought in for import.
     let src = tempfile::tempdir().unwrap();
-    let csv = common::csv_of(src.path(), "people.csv", 42, 10_000);
+    let csv = crate::common::csv_of(src.path(), "people.csv", 42, 10_000);
     let summary = v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     assert_eq!(summary["inserted"], 10_000);
     let token = v.user("op", "operator", &["acme"]);

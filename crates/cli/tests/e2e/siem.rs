@@ -3,8 +3,6 @@
 //! with octet counting, CEF over UDP, a dead receiver that loses nothing
 //! once it is back, and a follower that ships events as they are appended.
 
-mod common;
-
 use std::{
     collections::HashSet,
     io::Read,
@@ -13,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{BIN, TestVault};
+use crate::common::{BIN, TestVault};
 use serde_json::Value;
 
 /// How many events all logs hold, by `audit verify`.
@@ -142,7 +140,7 @@ fn frames(mut bytes: &[u8]) -> Vec<String> {
 fn rfc5424_over_tcp_and_a_dead_receiver_loses_nothing() {
     let v = vault_with_events();
     // Nobody listens yet: the run fails, and the cursor does not move.
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let to = format!("tcp://127.0.0.1:{port}");
     let out = ship(&v, &["--to", &to]);
     assert!(!out.status.success());
@@ -254,8 +252,8 @@ fn a_follower_ships_events_as_they_are_appended() {
 
 #[test]
 fn rfc5424_over_tls_to_a_receiver_signed_by_the_given_ca() {
-    let tls = common::tls_dir();
-    let config = common::tls_server_config();
+    let tls = crate::common::tls_dir();
+    let config = crate::common::tls_server_config();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let receiver = std::thread::spawn(move || {

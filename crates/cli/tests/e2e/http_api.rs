@@ -1,8 +1,6 @@
 //! End-to-end: the real binary, a real server, real HTTP.
 
-mod common;
-
-use common::{Server, TestVault, csv_of};
+use crate::common::{Server, TestVault, csv_of};
 use serde_json::{Value, json};
 
 struct Fixture {
@@ -57,7 +55,7 @@ fn fixture() -> Fixture {
     }
 }
 
-fn ids(r: &common::Resp) -> Vec<String> {
+fn ids(r: &crate::common::Resp) -> Vec<String> {
     r.body["records"]
         .as_array()
         .unwrap_or(&vec![])
@@ -560,7 +558,7 @@ fn keys_rotate_rewrap_and_shred() {
 
 /// The parts of an answer a prober compares: status, body and the headers
 /// that could differ (length and type; the date and the like cannot).
-fn looks(r: &common::Resp) -> (u16, String, String, String) {
+fn looks(r: &crate::common::Resp) -> (u16, String, String, String) {
     (
         r.status,
         r.body.to_string(),
@@ -660,7 +658,7 @@ fn refused_and_missing_look_alike_to_whoever_may_not_act() {
 fn errors_never_repeat_what_was_sent() {
     let f = fixture();
     let secret = "090-8765-4321 原田 勇気";
-    let leaks = |r: &common::Resp| {
+    let leaks = |r: &crate::common::Resp| {
         let text = r.body.to_string();
         text.contains("8765") || text.contains("原田")
     };
@@ -850,8 +848,8 @@ fn every_answer_carries_its_protective_headers() {
 #[test]
 fn metrics_are_closed_by_default_or_served_apart() {
     let v = TestVault::new();
-    let port = common::free_port();
-    let scrape_port = common::free_port();
+    let port = crate::common::free_port();
+    let scrape_port = crate::common::free_port();
     let mut cmd = v.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
     cmd.env_remove("MAMORI_METRICS_TOKEN").env(
         "MAMORI_SERVER_METRICS_LISTEN",

@@ -3,12 +3,10 @@
 //! consistency of two checkpoints with nothing but the public key, and
 //! verifies a copy of the log offline against a checkpoint kept elsewhere.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::TestVault;
 use base64::Engine as _;
-use common::TestVault;
 use mamori_audit::{
     checkpoint::Verifier,
     merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion},
@@ -29,7 +27,7 @@ fn hashes(v: &Value) -> Vec<Hash> {
 }
 
 /// Waits until the server has signed a checkpoint of at least `size` events.
-fn signed(s: &common::Server, token: &str, log: &str, size: u64) -> Value {
+fn signed(s: &crate::common::Server, token: &str, log: &str, size: u64) -> Value {
     let start = Instant::now();
     loop {
         let r = s.send(
@@ -54,7 +52,7 @@ fn signed(s: &common::Server, token: &str, log: &str, size: u64) -> Value {
 fn an_auditor_checks_proofs_with_the_public_key_alone() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 50);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let op = v.user("op", "operator", &["acme/own"]);
     let auditor = v.user("au", "auditor", &[]);
@@ -252,7 +250,7 @@ fn an_auditor_checks_proofs_with_the_public_key_alone() {
 fn an_auditor_draws_a_reproducible_sample_with_proofs() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 3, 50);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 3, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let op = v.user("op", "operator", &["acme/own"]);
     let people: Vec<_> = mamori_synth::Generator::new(3).take(30).collect();

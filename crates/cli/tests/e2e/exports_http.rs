@@ -4,16 +4,14 @@
 //! the package once over HTTP, the recipient decrypts it, and the security
 //! office traces the decrypted file back to the export.
 
-mod common;
-
-use common::TestVault;
+use crate::common::TestVault;
 use serde_json::json;
 
 #[test]
 fn export_request_approve_download_decrypt_and_trace() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 9, 300);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 9, 300);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &[]);
     let by = v.user_with("by", "backyard", &["acme/collab"], &["--manager", "sv"]);

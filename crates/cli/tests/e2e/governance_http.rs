@@ -2,16 +2,14 @@
 //! asks over HTTP, a supervisor approves from the command line, the gate opens
 //! exactly the granted fields, and revocation shuts it again.
 
-mod common;
-
-use common::TestVault;
+use crate::common::TestVault;
 use serde_json::json;
 
 #[test]
 fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 5, 200);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 5, 200);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &[]);
     let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);
@@ -122,7 +120,7 @@ fn request_approve_use_and_revoke_a_grant_over_http_and_cli() {
 fn standing_full_access_is_nominated_by_the_admin_and_approved_by_the_security_office() {
     let v = TestVault::new();
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
-    let csv = common::csv_of(v.dir.path(), "p.csv", 5, 200);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 5, 200);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let by = v.user("by", "backyard", &["acme/own"]);
     let officer = v.officer();

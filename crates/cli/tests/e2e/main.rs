@@ -1,0 +1,24 @@
+//! The end-to-end tests: the `mamori` binary over temporary data
+//! directories, real server processes over HTTP, SQLite files and a
+//! PostgreSQL server, Schemathesis against the served API. One test binary
+//! (one link on a two-core machine instead of one per file); each module is
+//! one area, and `common` is the harness they share.
+
+mod common;
+
+mod api_conformance;
+mod archive;
+mod audit_fail_closed;
+mod audit_proofs;
+mod crash;
+mod detection;
+mod directives;
+mod exports_http;
+mod governance_http;
+mod http_api;
+mod import;
+mod multinode;
+mod plaintext_at_rest;
+mod siem;
+mod store_migrate;
+mod witness;
