@@ -209,11 +209,15 @@ fn tree(s: &str) -> (Vec<Vec<String>>, usize) {
 /// may use what its parents declare, as a child module uses `super::`.
 pub fn import_graph(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let mods = modules(src);
+    let aliases = root_aliases(&mods);
     let mut graph = BTreeMap::new();
     for (module, file) in &mods {
         let text = fs::read_to_string(file).unwrap_or_default();
         let mut targets = BTreeSet::new();
-        for path in references(&code_only(&text), module) {
+        for mut path in references(&code_only(&text), module) {
+            if let Some(full) = path.first().and_then(|first| aliases.get(first)) {
+                path.splice(..1, full.iter().cloned());
+            }
             let Some(target) = (1..=path.len())
                 .rev()
                 .map(|n| &path[..n])
@@ -229,6 +233,32 @@ pub fn import_graph(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
         graph.insert(file.clone(), targets);
     }
     graph
+}
+
+/// Modules the crate root re-exports under a short name (`pub use
+/// workflows::grants;` makes `crate::grants` mean `crate::workflows::grants`),
+/// so a reference through the façade still counts as an edge to the room.
+fn root_aliases(mods: &BTreeMap<Vec<String>, PathBuf>) -> BTreeMap<String, Vec<String>> {
+    let Some(root) = mods.get(&Vec::new()) else {
+        return BTreeMap::new();
+    };
+    let code = code_only(&fs::read_to_string(root).unwrap_or_default());
+    let mut out = BTreeMap::new();
+    for line in code.split(';') {
+        let Some(at) = line.find("use ") else {
+            continue;
+        };
+        let before = line[..at].trim();
+        if !(before.ends_with("pub") || before.ends_with("pub(crate)")) {
+            continue;
+        }
+        for path in use_tree(&line[at + 4..]) {
+            if path.len() > 1 && mods.contains_key(&path) {
+                out.insert(path[path.len() - 1].clone(), path);
+            }
+        }
+    }
+    out
 }
 
 /// The strongly connected groups of more than one file (Tarjan): each is
@@ -322,6 +352,28 @@ mod tests {
         g.insert(p("d"), BTreeSet::new());
         g.insert(p("e"), BTreeSet::from([p("d")]));
         assert_eq!(cycles(&g), vec![vec![p("a"), p("b"), p("c")]]);
+    }
+
+    #[test]
+    fn a_loop_through_the_roots_re_exports_is_a_loop() {
+        let dir = std::env::temp_dir().join(format!("tidy-{}", std::process::id()));
+        let files = [
+            ("lib.rs", "pub mod room;\npub use room::{a, b};\n"),
+            ("room/mod.rs", "pub mod a;\npub mod b;\n"),
+            ("room/a.rs", "use crate::b::B;\n"),
+            ("room/b.rs", "fn f() { crate::a::g() }\n"),
+        ];
+        for (name, text) in files {
+            let p = dir.join(name);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+        let found = cycles(&import_graph(&dir));
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            found,
+            vec![vec![dir.join("room/a.rs"), dir.join("room/b.rs")]]
+        );
     }
 
     #[test]

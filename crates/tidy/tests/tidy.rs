@@ -1,8 +1,9 @@
 //! The workspace's tidiness, checked on every `cargo test`: no import cycle
 //! between the files of a crate (beyond the ones listed below, which only
 //! shrink), every source file opens with a `//!` line saying what it is,
-//! every crate has its section in ARCHITECTURE.md, and Japan's UTC offset is
-//! written in one place.
+//! every crate has its section in ARCHITECTURE.md and every room (a
+//! directory module) is named there, a `kernel/` room uses no other room,
+//! and Japan's UTC offset is written in one place.
 
 use std::{
     fs,
@@ -99,6 +100,30 @@ fn every_crate_has_its_section_in_the_architecture() {
 }
 
 #[test]
+fn every_room_is_named_in_the_architecture() {
+    let root = workspace();
+    let map = fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut missing = Vec::new();
+    for krate in crates(&root) {
+        let Ok(entries) = fs::read_dir(krate.join("src")) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let dir = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if dir.join("mod.rs").exists() && !map.contains(&format!("`{name}/`")) {
+                missing.push(relative(&root, &dir));
+            }
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not name these rooms (as `name/`): {missing:?}"
+    );
+}
+
+#[test]
 fn japan_time_has_one_home() {
     let root = workspace();
     let home = root.join("crates/core/src/jst.rs");
@@ -120,5 +145,33 @@ fn japan_time_has_one_home() {
     assert!(
         strays.is_empty(),
         "Japan's offset is written outside crates/core/src/jst.rs (use mamori_core::jst): {strays:#?}"
+    );
+}
+
+#[test]
+fn a_kernel_stands_on_nothing_but_itself() {
+    let root = workspace();
+    let mut leaks = Vec::new();
+    for krate in crates(&root) {
+        let kernel = krate.join("src/kernel");
+        if !kernel.is_dir() {
+            continue;
+        }
+        for (file, targets) in import_graph(&krate.join("src")) {
+            if !file.starts_with(&kernel) {
+                continue;
+            }
+            for t in targets.iter().filter(|t| !t.starts_with(&kernel)) {
+                leaks.push(format!(
+                    "{} -> {}",
+                    relative(&root, &file),
+                    relative(&root, t)
+                ));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "the kernel uses other rooms (move the shared part into the kernel): {leaks:#?}"
     );
 }

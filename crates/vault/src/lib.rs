@@ -10,30 +10,31 @@
 //! Architecture invariant: nothing leaves a `Vault` method with personal data
 //! unless the gate allowed it and the audit log has durably recorded it.
 
-pub mod access;
+// The rooms. `kernel` is what the others stand on; each other room is one
+// kind of work. Their modules are re-exported here, so that the vault's
+// callers (the server, the CLI) name `mamori_vault::grants`, not the room.
 pub mod admin;
-pub mod alerts;
-pub mod audit_proofs;
-pub mod cases;
+pub mod feeds;
+pub mod kernel;
+pub mod oversight;
+pub mod read;
+pub mod workflows;
+
+// Start-up and detection, which leave this crate next (issue 23: app, watch).
 pub mod config;
 pub mod datadir;
 pub mod detection;
-pub mod directives;
-pub mod error;
-pub mod error_code;
-pub mod exports;
-mod feed;
-pub mod full_access;
-pub mod grants;
-pub mod household;
-pub mod ingest;
-pub mod people;
-pub mod report;
-mod sealed;
-mod sequence;
-mod tenants;
-mod usage;
-mod watermark;
+
+pub use admin::people;
+pub(crate) use feeds::feed;
+pub use feeds::{cases, household, ingest};
+pub use kernel::{error, error_code};
+pub(crate) use kernel::{sealed, tenants};
+pub use oversight::{audit_proofs, report};
+pub use read::access;
+pub(crate) use read::{sequence, usage};
+pub(crate) use workflows::watermark;
+pub use workflows::{alerts, directives, exports, full_access, grants};
 
 use std::sync::Arc;
 

@@ -157,7 +157,7 @@ impl ErrorCode {
             "# Error codes\n\n\
              Every problem document the API answers with carries one of these codes \
              (`code`, and `type` = `urn:mamori:problem:<code>`), always with the status \
-             given here. Written from the table in `crates/vault/src/error_code.rs`; a test \
+             given here. Written from the table in `crates/vault/src/kernel/error_code.rs`; a test \
              fails when this file and the table differ.\n\n\
              | code | status | meaning |\n| --- | --- | --- |\n",
         );

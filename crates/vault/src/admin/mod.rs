@@ -1,5 +1,9 @@
 //! Administrative operations: tenants, keys, people, and reading the audit log.
-//! Each is recorded in the audit log before it takes effect.
+//! Each is recorded in the audit log before it takes effect. `people` keeps
+//! the people records (training, compliance, vendors, the management chain)
+//! and the per-person facts the gate reads.
+
+pub mod people;
 
 use crate::ErrorCode;
 use mamori_audit::{Decision as AuditDecision, Event, SealedEvent};
