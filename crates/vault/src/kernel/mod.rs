@@ -1,8 +1,11 @@
 //! The kernel: what every room stands on — errors and the one table of
-//! their codes, sealing of fields and free text under a tenant's keys, and a
-//! tenant's loaded state (schema, keys, purposes).
+//! their codes, refusals recorded before they are answered, sealing of
+//! fields and free text under a tenant's keys, histories with sealed
+//! comments, and a tenant's loaded state (schema, keys, purposes).
 
 pub mod error;
 pub mod error_code;
+pub mod history;
+pub(crate) mod refusal;
 pub(crate) mod sealed;
 pub(crate) mod tenants;

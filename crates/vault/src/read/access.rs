@@ -237,22 +237,6 @@ impl Vault {
         Ok(())
     }
 
-    /// Records a refusal and returns the error to give the caller.
-    fn refuse(
-        &self,
-        mut event: Event,
-        decision: AuditDecision,
-        reason: String,
-        err: VaultError,
-    ) -> VaultError {
-        event.decision = decision;
-        event.reason = reason;
-        match self.audit.append(event) {
-            Ok(_) => err,
-            Err(e) => e.into(),
-        }
-    }
-
     /// Records a gate refusal and explains it to the caller in terms they can act on.
     fn deny(
         &self,

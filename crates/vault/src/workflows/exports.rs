@@ -37,7 +37,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::{HistoryStep, Scope, parse_id},
+    grants::{Scope, parse_id},
+    kernel::history::HistoryStep,
     sealed,
     tenants::{TenantMemo, TenantState},
     watermark::{Evidence, Marker, chance_by_accident},
@@ -568,7 +569,14 @@ impl Vault {
     ) -> Result<ExportView> {
         let comment = self.checked_comment(Some(comment), true)?;
         self.audit.append(e.clone())?;
-        let step = self.history_step(caller, state, &row.id, self.now(), to.as_str(), comment)?;
+        let step = self.history_step(
+            &caller.principal.login,
+            state,
+            &row.id,
+            self.now(),
+            to.as_str(),
+            comment,
+        )?;
         if !self.store.close_export(&row.id, row.state, to, &step)? {
             return Err(self.refuse_state(
                 e,

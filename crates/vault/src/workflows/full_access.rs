@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::HistoryStep,
+    kernel::history::HistoryStep,
     tenants::TenantState,
 };
 
@@ -202,7 +202,14 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to != RequestState::Approved)?;
         self.audit.append(e.clone())?;
-        let step = self.history_step(caller, &state, &row.id, self.now(), to.as_str(), comment)?;
+        let step = self.history_step(
+            &caller.principal.login,
+            &state,
+            &row.id,
+            self.now(),
+            to.as_str(),
+            comment,
+        )?;
         let cap = self.full_access_cap(&state.row);
         match self
             .store

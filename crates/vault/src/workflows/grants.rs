@@ -13,11 +13,13 @@ use crate::ErrorCode;
 use mamori_core::jst;
 use std::collections::{BTreeMap, HashMap};
 
-use mamori_audit::{Decision as AuditDecision, Event};
+use mamori_audit::Event;
 use mamori_core::{RecordId, governance::weak_reason};
 use mamori_policy::{Action, Decision, GrantRequest};
 use mamori_store::{AccessRequestRow, GrantOrigin, HistoryRow, RequestFilter, RequestState};
 use serde::{Deserialize, Serialize};
+
+pub use crate::kernel::history::HistoryStep;
 
 use crate::{
     Caller, Vault,
@@ -28,7 +30,6 @@ use crate::{
 
 /// Field names under which free text is sealed (AAD binds them).
 const JUSTIFICATION: &str = "request.justification";
-const COMMENT: &str = "request.comment";
 
 /// What someone asks for.
 #[derive(Clone, Debug, Deserialize)]
@@ -71,15 +72,6 @@ pub enum Status {
     Active,
     Expired,
     Revoked,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HistoryStep {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub comment: Option<String>,
 }
 
 /// A request as shown to those who may see it.
@@ -484,7 +476,7 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to == RequestState::Denied)?;
         self.audit.append(e.clone())?;
-        let step = self.history_step(caller, &state, &rid, now, verb, comment)?;
+        let step = self.history_step(&caller.principal.login, &state, &rid, now, verb, comment)?;
         if !self
             .store
             .transition(&rid, RequestState::Pending, to, &step)?
@@ -530,7 +522,14 @@ impl Vault {
         }
         let reason = self.checked_comment(Some(reason), true)?;
         self.audit.append(e.clone())?;
-        let step = self.history_step(caller, &state, &rid, now, "revoked", reason)?;
+        let step = self.history_step(
+            &caller.principal.login,
+            &state,
+            &rid,
+            now,
+            "revoked",
+            reason,
+        )?;
         if !self
             .store
             .transition(&rid, row.state, RequestState::Revoked, &step)?
@@ -610,114 +609,6 @@ impl Vault {
             );
         self.audit.append(e)?;
         Ok(out)
-    }
-
-    pub(crate) fn refuse_state(
-        &self,
-        mut e: Event,
-        code: ErrorCode,
-        message: String,
-    ) -> VaultError {
-        e.decision = AuditDecision::Invalid;
-        e.reason = code.as_str().into();
-        match self.audit.append(e) {
-            Ok(_) => VaultError::State { code, message },
-            Err(err) => err.into(),
-        }
-    }
-
-    pub(crate) fn checked_comment<'c>(
-        &self,
-        comment: Option<&'c str>,
-        required: bool,
-    ) -> Result<Option<&'c str>> {
-        match comment.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(c) => {
-                if let Some(why) = weak_reason(c, 2) {
-                    return Err(VaultError::bad(ErrorCode::CommentTooWeak, why));
-                }
-                Ok(Some(c))
-            }
-            None if required => Err(VaultError::bad(
-                ErrorCode::CommentMissing,
-                "say why in a comment; it stays in the request's history",
-            )),
-            None => Ok(None),
-        }
-    }
-
-    /// The caller's step in a history at `at`, its comment (if any) sealed
-    /// under the tenant's key like any free text.
-    pub(crate) fn history_step(
-        &self,
-        caller: &Caller,
-        state: &TenantState,
-        id: &[u8; 16],
-        at: i64,
-        action: &str,
-        comment: Option<&str>,
-    ) -> Result<HistoryRow> {
-        Ok(HistoryRow {
-            at,
-            actor: caller.principal.login.clone(),
-            action: action.into(),
-            comment: comment
-                .map(|c| self.seal_comment(state, id, c))
-                .transpose()?,
-        })
-    }
-
-    pub(crate) fn seal_comment(
-        &self,
-        state: &TenantState,
-        id: &[u8; 16],
-        text: &str,
-    ) -> Result<Vec<u8>> {
-        let keys = state.current()?;
-        // The key version goes first so the comment opens after a rotation.
-        let mut out = keys.version.to_be_bytes().to_vec();
-        out.extend(sealed::seal(
-            &keys.data,
-            id,
-            &BTreeMap::from([(COMMENT.to_owned(), text.to_owned())]),
-        ));
-        Ok(out)
-    }
-
-    pub(crate) fn open_comment(
-        &self,
-        state: &TenantState,
-        id: &[u8; 16],
-        blob: &[u8],
-    ) -> Result<String> {
-        let corrupt = || VaultError::Internal("sealed comment is corrupt".into());
-        let (v, body) = blob.split_at_checked(4).ok_or_else(corrupt)?;
-        let version = u32::from_be_bytes(v.try_into().map_err(|_| corrupt())?);
-        let keys = state.keys_for(version)?;
-        let mut plain = sealed::open(&keys.data, id, body, |f| f == COMMENT)?;
-        plain.remove(COMMENT).ok_or_else(corrupt)
-    }
-
-    /// A stored history as people read it: Japan time, comments opened.
-    pub(crate) fn history_steps(
-        &self,
-        state: &TenantState,
-        id: &[u8; 16],
-        rows: Vec<HistoryRow>,
-    ) -> Result<Vec<HistoryStep>> {
-        rows.into_iter()
-            .map(|h| {
-                Ok(HistoryStep {
-                    at: jst::rfc3339(h.at),
-                    actor: h.actor,
-                    action: h.action,
-                    comment: h
-                        .comment
-                        .map(|c| self.open_comment(state, id, &c))
-                        .transpose()?,
-                })
-            })
-            .collect()
     }
 
     fn view_by_id(&self, state: &TenantState, id: &[u8; 16]) -> Result<RequestView> {
