@@ -13,109 +13,12 @@ use crate::{
 };
 
 const MIGRATIONS: &[&str] = &[
-    r#"
--- The audit log. Rows are only ever inserted; `body` holds the event's
--- canonical bytes and `hash` = SHA-256(0x00 || body), which chains through
--- the previous hash inside the body. The other columns exist for querying.
-CREATE TABLE audit_events (
-    log TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    ts INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    tenant TEXT,
-    decision TEXT NOT NULL,
-    body BLOB NOT NULL,
-    hash BLOB NOT NULL,
-    UNIQUE (log, seq)
-);
-CREATE INDEX audit_events_log ON audit_events(log);
-CREATE INDEX audit_events_actor ON audit_events(actor, ts);
-CREATE INDEX audit_events_tenant ON audit_events(tenant, ts);
-CREATE INDEX audit_events_ts ON audit_events(ts);
--- Append-only inside SQLite too: updates and deletes abort.
-CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-"#,
-    r#"
--- Each log's RFC 6962 Merkle tree: the perfect subtrees of level >= 1,
--- written as appends complete them (level 0 is audit_events.hash), so any
--- inclusion or consistency proof is O(log n) lookups.
-CREATE TABLE audit_nodes (
-    log TEXT NOT NULL,
-    level INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (log, level, idx)
-) WITHOUT ROWID;
--- Signed checkpoints (C2SP signed notes): size and root of a log, signed
--- with the vault's audit key at least every second while it grows.
-CREATE TABLE audit_checkpoints (
-    log TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    ts INTEGER NOT NULL,
-    note TEXT NOT NULL,
-    PRIMARY KEY (log, size)
-);
-CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
-BEGIN SELECT RAISE(ABORT, 'audit tree nodes are append-only'); END;
-CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
-BEGIN SELECT RAISE(ABORT, 'audit tree nodes are append-only'); END;
-CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-"#,
-    r#"
--- Ranges of events moved to archive files (`mamori audit archive`). Their
--- hashes stay as level-0 rows of audit_nodes, so the tree remains provable.
-CREATE TABLE audit_archives (
-    log TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    file TEXT NOT NULL,
-    sha256 BLOB NOT NULL,
-    note TEXT NOT NULL,
-    archived_at INTEGER NOT NULL,
-    PRIMARY KEY (log, start)
-);
-CREATE TRIGGER audit_archives_no_update BEFORE UPDATE ON audit_archives
-BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
-CREATE TRIGGER audit_archives_no_delete BEFORE DELETE ON audit_archives
-BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
-"#,
-    r#"
--- Witnesses' cosignatures (C2SP tlog-cosignature lines) on the log's
--- checkpoints: with them a checkpoint proves itself to anyone who trusts
--- the witness, offline.
-CREATE TABLE audit_cosignatures (
-    log TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    witness TEXT NOT NULL,
-    line TEXT NOT NULL,
-    PRIMARY KEY (log, size, witness)
-);
-CREATE TRIGGER audit_cosignatures_no_update BEFORE UPDATE ON audit_cosignatures
-BEGIN SELECT RAISE(ABORT, 'audit cosignatures are append-only'); END;
-CREATE TRIGGER audit_cosignatures_no_delete BEFORE DELETE ON audit_cosignatures
-BEGIN SELECT RAISE(ABORT, 'audit cosignatures are append-only'); END;
-"#,
-    r#"
--- Audit queries page in storage order by person or tenant: an index on the
--- column alone is ordered by (column, rowid), which serves the filter and
--- the order (paging a busy person's day no longer rescans the log).
-CREATE INDEX audit_events_actor_rowid ON audit_events(actor);
-CREATE INDEX audit_events_tenant_rowid ON audit_events(tenant);
-DROP INDEX audit_events_actor;
-DROP INDEX audit_events_tenant;
-"#,
-    r#"
--- A tenant's events are exactly its log's (`tenant_log`): queries by tenant
--- use the log's index, and this one only cost every append an entry.
-DROP INDEX audit_events_tenant_rowid;
-"#,
+    include_str!("../../migrations/sqlite/audit/0001_events.sql"),
+    include_str!("../../migrations/sqlite/audit/0002_merkle_tree.sql"),
+    include_str!("../../migrations/sqlite/audit/0003_archives.sql"),
+    include_str!("../../migrations/sqlite/audit/0004_cosignatures.sql"),
+    include_str!("../../migrations/sqlite/audit/0005_query_indexes.sql"),
+    include_str!("../../migrations/sqlite/audit/0006_tenant_as_log.sql"),
 ];
 
 /// The delete guard on events, lifted only inside the archive transaction.
