@@ -20,10 +20,10 @@ use zeroize::Zeroizing;
 
 use crate::{
     Vault,
-    access::{Caller, prepare_write},
+    access::Caller,
     error::{Result, VaultError},
     full_access::Assigned,
-    ingest::{CommitGroups, on_cores},
+    kernel::write::{CommitGroups, on_cores, prepare_write},
     sealed,
     tenants::TenantState,
 };

@@ -18,64 +18,14 @@ use mamori_core::{FieldType, RecordId, normalize, schema::KEY_FIELD};
 use mamori_store::{RecordWrite, StoreError, Token, WriteKind};
 use serde::Serialize;
 
+pub use crate::kernel::write::{CommitGroups, GROUP_MAX_TIME};
+
 use crate::{
     Vault,
-    access::{prepare_write, validate_fields},
     error::{Result, VaultError},
+    kernel::write::{on_cores, prepare_write, validate_fields},
     tenants::TenantState,
 };
-
-/// Below this many rows a batch is sealed on the calling thread: starting
-/// threads would cost more than it saves.
-const PARALLEL_MIN_ROWS: usize = 512;
-
-/// A commit group is committed after this long even when it holds fewer
-/// records than asked: it holds the vault's write lock, and other writers
-/// (a server on the same SQLite file) wait for it under a 10 s busy timeout.
-pub const GROUP_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Commit groups filled batch by batch (an import's, a rewrap's): a group is
-/// opened at its first batch and handed back to be committed once it holds
-/// `limit` records or has been open for [`GROUP_MAX_TIME`].
-pub struct CommitGroups<G> {
-    limit: u64,
-    open: Option<(G, u64, std::time::Instant)>,
-}
-
-impl<G> CommitGroups<G> {
-    pub fn new(limit: usize) -> Self {
-        Self {
-            limit: limit.max(1) as u64,
-            open: None,
-        }
-    }
-
-    /// The open group, opened with `open` if there is none.
-    pub fn current<E>(&mut self, open: impl FnOnce() -> Result<G, E>) -> Result<&mut G, E> {
-        let group = match self.open.take() {
-            Some(group) => group,
-            None => (open()?, 0, std::time::Instant::now()),
-        };
-        Ok(&mut self.open.insert(group).0)
-    }
-
-    /// Counts `n` records written into the open group; hands the group back
-    /// once it is full.
-    pub fn wrote(&mut self, n: u64) -> Option<G> {
-        let (_, records, since) = self.open.as_mut()?;
-        *records += n;
-        if *records >= self.limit || since.elapsed() >= GROUP_MAX_TIME {
-            self.take()
-        } else {
-            None
-        }
-    }
-
-    /// The open group, if any (the last one, to commit).
-    pub fn take(&mut self) -> Option<G> {
-        self.open.take().map(|(g, _, _)| g)
-    }
-}
 
 /// One data row of an import, already mapped to schema field names.
 #[derive(Debug, Clone)]
@@ -254,34 +204,6 @@ impl Vault {
             prepare_write(state, *e, r.segment.clone(), &r.fields, now)
         })
     }
-}
-
-/// `f` applied to every item, on several threads for many items (sealing a
-/// batch is CPU work), in the items' order.
-pub(crate) fn on_cores<T: Sync, R: Send>(
-    items: &[T],
-    f: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
-    let run = |part: &[T]| part.iter().map(&f).collect::<Result<Vec<R>>>();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || items.len() < PARALLEL_MIN_ROWS {
-        return run(items);
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(|| run(part)))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for h in handles {
-            let part = h
-                .join()
-                .map_err(|_| VaultError::Internal("an encryption thread panicked".into()))??;
-            out.extend(part);
-        }
-        Ok(out)
-    })
 }
 
 /// Batches of one import written in one commit group (see

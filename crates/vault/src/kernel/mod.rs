@@ -1,7 +1,8 @@
 //! The kernel: what every room stands on — errors and the one table of
 //! their codes, refusals recorded before they are answered, sealing of
 //! fields and free text under a tenant's keys, histories with sealed
-//! comments, and a tenant's loaded state (schema, keys, purposes).
+//! comments, a tenant's loaded state (schema, keys, purposes), and the
+//! preparation of record writes (checked, sealed, tokenised, grouped).
 
 pub mod error;
 pub mod error_code;
@@ -9,3 +10,4 @@ pub mod history;
 pub(crate) mod refusal;
 pub(crate) mod sealed;
 pub(crate) mod tenants;
+pub mod write;

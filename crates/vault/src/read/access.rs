@@ -15,12 +15,13 @@ use mamori_core::{
 };
 use mamori_crypto::token;
 use mamori_policy::{Action, DataRequest, Decision, Principal, mask};
-use mamori_store::{AccessRequestRow, RecordRow, RecordWrite, Token, WriteKind};
+use mamori_store::{AccessRequestRow, RecordRow, Token, WriteKind};
 use serde::Serialize;
 
 use crate::{
     Vault,
     error::{Result, VaultError},
+    kernel::write::{prepare_write, validate_fields},
     people::PersonFacts,
     sealed,
     tenants::TenantState,
@@ -937,97 +938,4 @@ pub(crate) fn case_id_form(schema: &Schema, case_id: &str) -> std::result::Resul
         )),
         _ => Ok(()),
     }
-}
-
-/// Checks every field against the schema and returns the canonical values.
-/// Errors name the field and the problem, never the value.
-pub(crate) fn validate_fields(
-    schema: &Schema,
-    segment: &str,
-    input: &BTreeMap<String, String>,
-) -> std::result::Result<BTreeMap<String, String>, (ErrorCode, String)> {
-    if schema.segment(segment).is_none() {
-        let known: Vec<&str> = schema.segments.iter().map(|s| s.id.as_str()).collect();
-        return Err((
-            ErrorCode::SegmentUnknown,
-            format!("unknown segment; this tenant has: {}", known.join(", ")),
-        ));
-    }
-    let mut out = BTreeMap::new();
-    for (name, value) in input {
-        let Some(def) = schema.field(name) else {
-            let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
-            return Err((
-                ErrorCode::FieldUnknown,
-                format!(
-                    "a field named is not in this tenant's schema; its fields: {}",
-                    known.join(", ")
-                ),
-            ));
-        };
-        if value.trim().is_empty() {
-            continue;
-        }
-        let canonical = normalize::canonical(def.ty, value)
-            .map_err(|e| (ErrorCode::FieldInvalid, format!("field '{name}': {e}")))?;
-        out.insert(name.clone(), canonical);
-    }
-    if !out.contains_key(KEY_FIELD) {
-        return Err((
-            ErrorCode::FieldMissing,
-            format!("field '{KEY_FIELD}' is required"),
-        ));
-    }
-    Ok(out)
-}
-
-/// Encrypts a record under the tenant's current keys and computes its tokens.
-pub(crate) fn prepare_write(
-    state: &TenantState,
-    existing: Option<[u8; 16]>,
-    segment: String,
-    canonical: &BTreeMap<String, String>,
-    now: i64,
-) -> Result<RecordWrite> {
-    let keys = state.current()?;
-    let (kind, id) = match existing {
-        Some(id) => (WriteKind::Replace, id),
-        None => (WriteKind::New, *RecordId::random().as_bytes()),
-    };
-    let mut tokens = Vec::new();
-    let mut key_token = None;
-    for (name, value) in canonical {
-        let Some(def) = state.schema.field(name) else {
-            continue;
-        };
-        if def.searchable != mamori_core::schema::Searchable::Exact {
-            continue;
-        }
-        let norm = normalize::normalize(def.ty, value).map_err(|e| {
-            VaultError::bad(ErrorCode::FieldInvalid, format!("field '{name}': {e}"))
-        })?;
-        let t = keys.index.token(def.search_key(), &norm);
-        if name == KEY_FIELD {
-            key_token = Some(t);
-        }
-        tokens.push((def.search_key().to_owned(), t));
-    }
-    let key_token = key_token.ok_or_else(|| {
-        VaultError::bad(
-            ErrorCode::FieldMissing,
-            format!("field '{KEY_FIELD}' is required"),
-        )
-    })?;
-    Ok(RecordWrite {
-        kind,
-        key_token,
-        tokens,
-        record: mamori_store::RecordRow {
-            id,
-            segment,
-            key_version: keys.version,
-            sealed: sealed::seal(&keys.data, &id, canonical),
-            updated_at: now,
-        },
-    })
 }
