@@ -7,6 +7,7 @@
 pub mod error;
 pub mod error_code;
 pub mod history;
+pub(crate) mod ids;
 pub(crate) mod refusal;
 pub(crate) mod sealed;
 pub(crate) mod tenants;

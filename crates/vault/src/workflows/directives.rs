@@ -15,6 +15,7 @@ use mamori_policy::Action;
 use mamori_store::AuditQuery;
 use serde::Serialize;
 
+use crate::kernel::ids::parse_id;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
@@ -130,7 +131,7 @@ impl Vault {
         let mut e = e;
         if let Some(r) = response {
             check_length(r)?;
-            let id = parse_id(id)?;
+            let id = parse_id(id, "directive")?;
             e = e.detail(
                 "response",
                 hex::encode(self.seal_comment(&state, id.as_bytes(), r)?),
@@ -218,7 +219,7 @@ impl Vault {
 
     /// A directive by id, from its events.
     fn directive(&self, state: &TenantState, id: &str) -> Result<DirectiveView> {
-        parse_id(id)?;
+        parse_id(id, "directive")?;
         let tenant = &state.row.id;
         let issue = self
             .events(tenant, ISSUE, Some(id))?
@@ -236,7 +237,7 @@ impl Vault {
         ack: Option<&SealedEvent>,
     ) -> Result<DirectiveView> {
         let id = issue.event.case_id.clone().unwrap_or_default();
-        let key = parse_id(&id)?;
+        let key = parse_id(&id, "directive")?;
         let open = |e: &Event, field: &str| -> Result<Option<String>> {
             let Some(sealed) = e.detail.get(field).and_then(|v| v.as_str()) else {
                 return Ok(None);
@@ -287,10 +288,6 @@ fn detail(e: &SealedEvent, key: &str) -> String {
         .and_then(|v| v.as_str())
         .unwrap_or_default()
         .to_owned()
-}
-
-fn parse_id(id: &str) -> Result<RecordId> {
-    RecordId::parse(id).map_err(|_| VaultError::NotFound { what: "directive" })
 }
 
 fn check_length(text: &str) -> Result<()> {

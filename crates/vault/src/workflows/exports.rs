@@ -37,8 +37,9 @@ use sha2::{Digest, Sha256};
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    grants::{Scope, parse_id},
+    grants::Scope,
     kernel::history::HistoryStep,
+    kernel::ids::parse_id,
     sealed,
     tenants::{TenantMemo, TenantState},
     watermark::{Evidence, Marker, chance_by_accident},
@@ -266,7 +267,7 @@ impl Vault {
     }
 
     fn load_export(&self, id: &str) -> Result<ExportRow> {
-        let rid = parse_id(id).map_err(|_| VaultError::NotFound { what: "export" })?;
+        let rid = *parse_id(id, "export")?.as_bytes();
         self.store
             .export(&rid)?
             .ok_or(VaultError::NotFound { what: "export" })

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::kernel::history::HistoryStep;
 
+use crate::kernel::ids::parse_id;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
@@ -121,12 +122,6 @@ pub(crate) fn status(row: &AccessRequestRow, now: i64) -> Status {
         RequestState::Approved if now < row.ends_at => Status::Active,
         RequestState::Approved => Status::Expired,
     }
-}
-
-pub(crate) fn parse_id(id: &str) -> Result<[u8; 16]> {
-    RecordId::parse(id)
-        .map(|r| *r.as_bytes())
-        .map_err(|_| VaultError::NotFound { what: "request" })
 }
 
 impl Vault {
@@ -439,7 +434,7 @@ impl Vault {
         comment: Option<&str>,
         to: RequestState,
     ) -> Result<RequestView> {
-        let rid = parse_id(id)?;
+        let rid = *parse_id(id, "request")?.as_bytes();
         let row = self
             .store
             .request(&rid)?
@@ -494,7 +489,7 @@ impl Vault {
 
     /// Ends a pending request or a grant early. A reason is required.
     pub fn revoke_request(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestView> {
-        let rid = parse_id(id)?;
+        let rid = *parse_id(id, "request")?.as_bytes();
         let row = self
             .store
             .request(&rid)?
@@ -545,7 +540,7 @@ impl Vault {
 
     /// One request with its history, for those the policy lets see it.
     pub fn access_request(&self, caller: &Caller, id: &str) -> Result<RequestView> {
-        let rid = parse_id(id)?;
+        let rid = *parse_id(id, "request")?.as_bytes();
         let row = self
             .store
             .request(&rid)?
