@@ -54,9 +54,11 @@ use crate::problem::Problem;
 )]
 pub struct ApiDoc;
 
-/// `GET /openapi.json`.
+/// `GET /openapi.json`: the document is built once (its passes walk every
+/// operation) and served from then on.
 pub async fn document() -> Json<Doc> {
-    Json(ApiDoc::openapi())
+    static DOC: std::sync::OnceLock<Doc> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(ApiDoc::openapi).clone())
 }
 
 /// Every operation takes a bearer token unless it says `security(())`.

@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use mamori_core::schema::MaskKind;
 use mamori_vault::{ErrorCode, SearchBy, VaultError, access::Access};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -58,30 +59,18 @@ pub struct RecordOut {
     /// Field name → value as the purpose shows it (masked where `masked` says).
     fields: BTreeMap<String, String>,
     /// Field name → the mask applied to it.
-    masked: BTreeMap<String, String>,
+    #[schema(value_type = BTreeMap<String, String>)]
+    masked: BTreeMap<String, MaskKind>,
     updated_at: i64,
 }
 
 impl From<mamori_vault::RecordView> for RecordOut {
     fn from(r: mamori_vault::RecordView) -> Self {
-        let masked = r
-            .masked
-            .into_iter()
-            .map(|(k, m)| {
-                (
-                    k,
-                    serde_json::to_value(m)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
         Self {
             id: r.id,
             segment: r.segment,
             fields: r.fields,
-            masked,
+            masked: r.masked,
             updated_at: r.updated_at,
         }
     }
