@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use mamori_core::schema::CONTACT_CENTRE_SCHEMA;
-use mamori_vault::{Vault, datadir};
+use mamori_app::datadir;
+use mamori_vault::Vault;
 
 static VAULT: LazyLock<(tempfile::TempDir, std::sync::Arc<Vault>)> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();

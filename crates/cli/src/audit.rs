@@ -6,6 +6,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use mamori_app::{keys, stores};
 use mamori_audit::{
     Trust, VerifyReport, archive,
     checkpoint::{CosignatureVerifier, Verifier},
@@ -13,7 +14,6 @@ use mamori_audit::{
     siem, verify,
     witness_client::Target,
 };
-use mamori_vault::datadir;
 use serde_json::json;
 
 use crate::{governance::parse_time, output::Out};
@@ -139,7 +139,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
     if let AuditCmd::Archive { before, to, log } = cmd {
         return archive_old_events(dir, &before, to, log, out);
     }
-    let opened = datadir::open_audit(dir)?;
+    let opened = stores::open_audit(dir)?;
     let store = &*opened;
     match cmd {
         AuditCmd::Verify {
@@ -154,7 +154,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
             // A key given on the command line is all a copy needs.
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
-                None => datadir::audit_verifier(dir)?,
+                None => keys::audit_verifier(dir)?,
             };
             let mut checkpoints = trusted
                 .iter()
@@ -194,7 +194,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
         } => {
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
-                None => datadir::audit_verifier(dir)?,
+                None => keys::audit_verifier(dir)?,
             };
             let micros = |t: Option<String>| -> Result<Option<i64>> {
                 t.map(|t| parse_time(&t).map(|s| s * 1_000_000)).transpose()
@@ -257,7 +257,7 @@ pub fn run(dir: &std::path::Path, cmd: AuditCmd, out: Out) -> Result<ExitCode> {
         AuditCmd::CheckArchive { file, key } => {
             let key = match key {
                 Some(k) => Verifier::parse(&k).context("--key")?,
-                None => datadir::audit_verifier(dir)?,
+                None => keys::audit_verifier(dir)?,
             };
             match archive::check_file(&file, &key) {
                 Ok(c) => out.emit(&c, |c| {
@@ -327,9 +327,9 @@ fn archive_old_events(
     log: Option<String>,
     out: Out,
 ) -> Result<ExitCode> {
-    let opened = datadir::open_audit_rw(dir)?;
+    let opened = stores::open_audit_rw(dir)?;
     let store = &*opened;
-    let key = datadir::audit_verifier(dir)?;
+    let key = keys::audit_verifier(dir)?;
     let before = parse_time(before)? * 1_000_000;
     let target = to.unwrap_or_else(|| dir.join("archive"));
     let logs = match log {

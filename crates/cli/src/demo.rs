@@ -5,10 +5,9 @@
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use anyhow::Result;
+use mamori_app::datadir;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
-use mamori_vault::{
-    Caller, Vault, admin::NewUser, datadir, full_access::Assigned, ingest::ImportRow,
-};
+use mamori_vault::{Caller, Vault, admin::NewUser, full_access::Assigned, ingest::ImportRow};
 use serde::Serialize;
 
 use crate::{cli_actor, output::Out};
@@ -44,7 +43,7 @@ struct DemoUser {
 }
 
 pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> Result<()> {
-    if !dir.join(mamori_vault::config::CONFIG_FILE).exists() {
+    if !dir.join(mamori_app::config::CONFIG_FILE).exists() {
         datadir::init(dir)?;
     }
     let opened = datadir::open(dir)?;
@@ -65,10 +64,10 @@ pub fn run(dir: &Path, records: u64, listen: &str, no_serve: bool, out: Out) -> 
         print(addr.parse()?);
         return Ok(());
     }
-    datadir::start_detection(dir, &opened)?;
-    let server = opened.config.server.clone();
-    drop(opened);
-    crate::serve_vault(vault, &addr, &server, print)
+    let mut opened = opened;
+    datadir::start_detection(dir, &mut opened)?;
+    drop(vault);
+    crate::serve_vault(opened, &addr, print)
 }
 
 fn load_customers(

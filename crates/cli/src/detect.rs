@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::Subcommand;
+use mamori_app::datadir;
 use mamori_detect::{Alert, Rules};
 use mamori_store::{AlertFilter, AlertState};
-use mamori_vault::{
-    alerts::{AlertView, Outcome},
-    datadir, detection,
-};
+use mamori_vault::alerts::{AlertView, Outcome};
 
 use crate::{cli_actor, governance::me, output::Out};
 
@@ -133,7 +131,7 @@ pub fn shift(dir: &Path, cmd: ShiftCmd, out: Out) -> Result<()> {
             shift,
             clear: _,
         } => {
-            let rules = detection::load_rules(dir, &opened.config.detect)?;
+            let rules = datadir::load_rules(dir, &opened.config)?;
             let known: Vec<String> = rules.off_hours.shifts.keys().cloned().collect();
             vault.set_user_shift(&cli_actor(), &login, shift.as_deref(), &known)?;
             out.emit(
@@ -327,7 +325,7 @@ pub fn detect(dir: &Path, cmd: DetectCmd, out: Out) -> Result<()> {
             let opened = datadir::open(dir)?;
             let rules = match rules {
                 Some(p) => read_rules(&p)?,
-                None => detection::load_rules(dir, &opened.config.detect)?,
+                None => datadir::load_rules(dir, &opened.config)?,
             };
             let to = to.unwrap_or_else(|| {
                 (Utc::now() + chrono::Duration::hours(9))
@@ -339,11 +337,11 @@ pub fn detect(dir: &Path, cmd: DetectCmd, out: Out) -> Result<()> {
                 bail!("--to must be after --from");
             }
             let vault = &opened.vault;
-            let (alerts, events) = detection::replay(
+            let (alerts, events) = mamori_watch::replay(
                 vault.store().as_ref(),
                 vault.audit().store().as_ref(),
                 rules,
-                &opened.config.detect.peer_groups,
+                &opened.config.detect,
                 jst_midnight(from),
                 jst_midnight(to),
             )?;

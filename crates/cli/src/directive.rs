@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::Subcommand;
-use mamori_vault::{datadir, directives::DirectiveView};
+use mamori_app::datadir;
+use mamori_vault::directives::DirectiveView;
 
 use crate::{governance::me, output::Out};
 

@@ -10,11 +10,9 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use mamori_app::datadir;
 use mamori_crypto::PackageIdentity;
-use mamori_vault::{
-    datadir,
-    exports::{ExportListFilter, ExportView, NewExport, TraceReport},
-};
+use mamori_vault::exports::{ExportListFilter, ExportView, NewExport, TraceReport};
 
 use crate::{governance::me, output::Out};
 

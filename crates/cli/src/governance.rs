@@ -8,8 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate};
 use clap::{Args, Subcommand};
+use mamori_app::datadir;
 use mamori_vault::{
-    Caller, Vault, datadir,
+    Caller, Vault,
     full_access::{FullAccessView, RequestState},
     grants::{HistoryStep, ListFilter, NewRequest, RequestView},
     people::{PersonView, VendorView},

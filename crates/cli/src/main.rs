@@ -21,12 +21,10 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use mamori_app::datadir;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
 use mamori_import::{EncodingChoice, ImportOptions};
-use mamori_vault::{
-    datadir,
-    full_access::{Assigned, RequestState},
-};
+use mamori_vault::full_access::{Assigned, RequestState};
 use output::Out;
 use serde_json::json;
 
@@ -319,7 +317,7 @@ fn main() -> ExitCode {
         // SAFETY: still single-threaded (nothing has been started yet). The
         // configuration loader reads the store from the environment, so one
         // variable carries `--store` to every command and child process.
-        unsafe { std::env::set_var(mamori_vault::config::STORE_ENV, url) };
+        unsafe { std::env::set_var(mamori_app::config::STORE_ENV, url) };
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -504,10 +502,10 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
 }
 
 fn serve(dir: &Path, listen: Option<String>) -> Result<()> {
-    let opened = datadir::open(dir)?;
-    datadir::start_detection(dir, &opened)?;
+    let mut opened = datadir::open(dir)?;
+    datadir::start_detection(dir, &mut opened)?;
     let addr = listen.unwrap_or(opened.config.server.listen.clone());
-    serve_vault(opened.vault, &addr, &opened.config.server, |_| {})
+    serve_vault(opened, &addr, |_| {})
 }
 
 /// The environment variable holding the token a metrics scraper presents
@@ -516,11 +514,19 @@ const METRICS_TOKEN_ENV: &str = "MAMORI_METRICS_TOKEN";
 
 /// Binds, reports the address, and serves until SIGINT or SIGTERM.
 pub fn serve_vault(
-    vault: std::sync::Arc<mamori_vault::Vault>,
+    opened: datadir::Opened,
     addr: &str,
-    server: &mamori_vault::config::ServerConfig,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    // The handle keeps the order of the end: the server lets go of its
+    // copies, detection stops (it may record a last alert), then the vault's
+    // last copy signs the final checkpoint.
+    let datadir::Opened {
+        watch,
+        vault,
+        config,
+    } = opened;
+    let server = &config.server;
     let metrics_access = match std::env::var(METRICS_TOKEN_ENV) {
         Ok(t) if t.trim().len() >= 16 => mamori_server::MetricsAccess::with_token(t.trim()),
         Ok(t) if !t.trim().is_empty() => {
@@ -529,6 +535,8 @@ pub fn serve_vault(
         _ => mamori_server::MetricsAccess::default(),
     };
     let metrics_addr = server.metrics_listen.clone();
+    let detection = watch.as_ref().map(|w| w.status());
+    let served = vault.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -553,10 +561,14 @@ pub fn serve_vault(
         let options = mamori_server::Options {
             metrics_access,
             metrics_listener,
+            detection,
         };
-        mamori_server::serve(vault, listener, options, shutdown_signal()).await?;
-        Ok(())
-    })
+        mamori_server::serve(served, listener, options, shutdown_signal()).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    drop(watch);
+    drop(vault);
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
-use mamori_vault::{datadir, report::EntitlementRow};
+use mamori_app::datadir;
+use mamori_vault::report::EntitlementRow;
 
 use crate::{governance::me, output::Out};
 

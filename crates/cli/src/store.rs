@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use mamori_app::{config::Config, keys, stores};
 use mamori_audit::{Trust, verify};
 use mamori_store::{
     copy::{self, TableCopied},
     postgres::is_postgres_url,
     sqlite::{SqliteAudit, SqliteVault},
 };
-use mamori_vault::{config::Config, datadir};
 use serde::Serialize;
 
 use crate::output::Out;
@@ -85,7 +85,7 @@ fn grant(dir: &Path, app: &str, auditor: Option<&str>, out: Out) -> Result<()> {
             "this vault is on SQLite; roles are a PostgreSQL matter (--store postgres://owner@…)"
         );
     }
-    let store = datadir::open_postgres(dir, &config.store, true)?;
+    let store = stores::open_postgres(dir, &config.store, true)?;
     store.grant_roles(app, auditor)?;
     out.emit(
         &serde_json::json!({"schema": store.schema(), "app": app, "auditor": auditor}),
@@ -134,7 +134,7 @@ fn migrate(
     if let Some(s) = schema {
         target_cfg.pg_schema = s;
     }
-    let target = datadir::open_postgres(&source, &target_cfg, true)?;
+    let target = stores::open_postgres(&source, &target_cfg, true)?;
     let mut last = String::new();
     let tables = copy::sqlite_to_postgres(&vault_db, &audit_db, &target, &mut |table, rows| {
         if table != last || rows % 100_000 == 0 {
@@ -143,7 +143,7 @@ fn migrate(
         }
     })?;
     // The copy's audit log, verified with the vault's public key like any copy.
-    let key = datadir::audit_verifier(&source)?;
+    let key = keys::audit_verifier(&source)?;
     let archive_dir = source.join("archive");
     let report = verify(
         &target,

@@ -13,11 +13,11 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use mamori_app::keys::{check_private, write_secret};
 use mamori_audit::{
     checkpoint::{Cosigner, Verifier},
     witness::Witness,
 };
-use mamori_vault::datadir::{check_private, write_secret};
 use serde_json::json;
 use zeroize::Zeroizing;
 

@@ -50,6 +50,15 @@ impl Alert {
     }
 }
 
+/// [`summary`] of a stored alert, whose rule is a name: an alert stored by a
+/// newer version, under a rule this one does not know, is summarised by that name.
+pub fn summary_named(rule: &str, variant: &str, value: f64, threshold: f64) -> (String, String) {
+    match RuleId::parse(rule) {
+        Some(rule) => summary(rule, variant, value, threshold),
+        None => (rule.to_owned(), rule.to_owned()),
+    }
+}
+
 /// One line for people about an alert of `rule` (and `variant`), in Japanese and English.
 pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (String, String) {
     let (v, t) = (value.round(), threshold.round());

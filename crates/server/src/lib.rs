@@ -20,6 +20,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
 use mamori_vault::Vault;
+use mamori_watch::DetectStatus;
 use tokio::net::TcpListener;
 
 pub use metrics::MetricsAccess;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub metrics: Arc<metrics::Metrics>,
     pub metrics_access: MetricsAccess,
+    /// Detection's counters, when detection was started in this process.
+    pub detection: Option<Arc<DetectStatus>>,
 }
 
 /// How a server is reached besides its API address.
@@ -39,18 +42,25 @@ pub struct Options {
     pub metrics_access: MetricsAccess,
     /// An address of its own that serves `/metrics` to whoever reaches it.
     pub metrics_listener: Option<TcpListener>,
+    /// Detection's counters for `/metrics`, when it runs in this process.
+    pub detection: Option<Arc<DetectStatus>>,
 }
 
-fn state(vault: Arc<Vault>, metrics_access: MetricsAccess) -> AppState {
+fn state(
+    vault: Arc<Vault>,
+    metrics_access: MetricsAccess,
+    detection: Option<Arc<DetectStatus>>,
+) -> AppState {
     AppState {
         vault,
         metrics: Arc::new(metrics::Metrics::new()),
         metrics_access,
+        detection,
     }
 }
 
 pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
-    routes::routes(state(vault, metrics_access))
+    routes::routes(state(vault, metrics_access, None))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -61,7 +71,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(purge_expired_packages(vault.clone()));
-    let state = state(vault, options.metrics_access);
+    let state = state(vault, options.metrics_access, options.detection);
     // The metrics address shares the counters of the API it reports on.
     let scrape = options.metrics_listener.map(|l| {
         let routes = routes::metrics_routes(state.clone());

@@ -212,7 +212,7 @@ impl Metrics {
     /// Sets the detection gauges.
     pub fn detection(
         &self,
-        status: Option<&mamori_vault::detection::DetectStatus>,
+        status: Option<&mamori_watch::DetectStatus>,
         pending: &[(String, u64)],
     ) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -267,7 +267,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .unwrap_or_default();
     state
         .metrics
-        .detection(state.vault.detection_status().as_deref(), &pending);
+        .detection(state.detection.as_deref(), &pending);
     (
         [(
             header::CONTENT_TYPE,

@@ -304,6 +304,19 @@ pub trait LeaseStore: Send + Sync {
     fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Lease>>>;
 }
 
+/// Storage the vault needs: records, people, governance, exports, alerts,
+/// budgets and leases (one SQLite file, or one PostgreSQL schema with the
+/// audit log).
+pub trait Backend:
+    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
+{
+}
+impl<
+    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
+> Backend for T
+{
+}
+
 /// The append-only audit log's storage: events, the perfect subtrees of each
 /// log's Merkle tree, and signed checkpoints. There is no update and no delete.
 pub trait AuditStore: Send + Sync {

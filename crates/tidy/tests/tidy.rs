@@ -3,7 +3,8 @@
 //! shrink), every source file opens with a `//!` line saying what it is,
 //! every crate has its section in ARCHITECTURE.md and every room (a
 //! directory module) is named there, a `kernel/` room uses no other room,
-//! and Japan's UTC offset is written in one place.
+//! Japan's UTC offset is written in one place, and only start-up reads
+//! the environment or picks a store backend.
 
 use std::{
     fs,
@@ -173,5 +174,40 @@ fn a_kernel_stands_on_nothing_but_itself() {
     assert!(
         leaks.is_empty(),
         "the kernel uses other rooms (move the shared part into the kernel): {leaks:#?}"
+    );
+}
+
+#[test]
+fn only_start_up_reads_the_environment_or_picks_a_backend() {
+    let root = workspace();
+    // Start-up, the binaries and the tools above it may; the libraries
+    // below receive values.
+    let allowed = ["app", "cli", "bench", "tidy"];
+    let spellings = [
+        "env::var",
+        "env::vars",
+        "PgStore::open",
+        "SqliteVault::open",
+        "SqliteAudit::open",
+    ];
+    let mut strays = Vec::new();
+    for krate in crates(&root) {
+        let name = krate.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // The store crate opens itself: its constructors are what is picked.
+        if allowed.contains(&name) || name == "store" {
+            continue;
+        }
+        for f in rust_files(&krate.join("src")) {
+            let code = code_only(&fs::read_to_string(&f).unwrap_or_default());
+            for s in spellings {
+                if code.contains(s) {
+                    strays.push(format!("{}: {s}", relative(&root, &f)));
+                }
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "the environment is read or a backend picked outside crates/app (pass the value down instead): {strays:#?}"
     );
 }

@@ -20,15 +20,10 @@ pub mod oversight;
 pub mod read;
 pub mod workflows;
 
-// Start-up and detection, which leave this crate next (issue 23: app, watch).
-pub mod config;
-pub mod datadir;
-pub mod detection;
-
 pub use admin::people;
 pub(crate) use feeds::feed;
 pub use feeds::{cases, household, ingest};
-pub use kernel::{error, error_code};
+pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{audit_proofs, report};
 pub use read::access;
@@ -42,45 +37,11 @@ use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
 use mamori_crypto::RootKey;
 use mamori_policy::Gate;
-pub use mamori_store::Lease;
-use mamori_store::{
-    AlertStore, BudgetStore, ExportStore, GovernanceStore, LeaseStore, UserStore, VaultStore,
-};
+pub use mamori_store::{Backend, Lease};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{ErrorCode, Result, VaultError};
-
-/// Storage the vault needs: records, people, governance, exports, alerts and
-/// budgets (one SQLite file, or one PostgreSQL schema with the audit log).
-pub trait Backend:
-    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
-{
-}
-impl<
-    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
-> Backend for T
-{
-}
-
-/// The configured rules of governance, people and limits.
-#[derive(Clone, Debug, Default)]
-pub struct Rules {
-    pub governance: config::GovernanceConfig,
-    pub people: config::PeopleConfig,
-    pub limits: config::LimitsConfig,
-    pub exports: config::ExportsConfig,
-}
-
-impl Rules {
-    pub fn from_config(c: &config::Config) -> Self {
-        Self {
-            governance: c.governance.clone(),
-            people: c.people.clone(),
-            limits: c.limits.clone(),
-            exports: c.exports.clone(),
-        }
-    }
-}
+pub use rules::Rules;
 
 pub struct Vault {
     store: Arc<dyn Backend>,
@@ -95,16 +56,12 @@ pub struct Vault {
     sequences: sequence::Sequences,
     rules: Rules,
     clock: Arc<dyn Clock>,
-    /// Detection running in this process, if started; stopped before the last checkpoint.
-    detection: parking_lot::Mutex<Option<detection::Detection>>,
 }
 
 /// A process that ends leaves no unsigned audit events behind: the last
 /// events get their signed checkpoint before the vault goes away.
 impl Drop for Vault {
     fn drop(&mut self) {
-        // Detection saves its state and may record a last alert first.
-        drop(self.detection.lock().take());
         if let Err(e) = self.audit.flush() {
             tracing::error!(error = %e, "could not sign the last audit checkpoint");
         }
@@ -125,7 +82,6 @@ impl Vault {
             sequences: Default::default(),
             rules: Rules::default(),
             clock: Arc::new(SystemClock),
-            detection: parking_lot::Mutex::new(None),
         }
     }
 

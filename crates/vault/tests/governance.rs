@@ -8,13 +8,13 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{CLAUSES, Env, phone};
+use mamori_app::datadir;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
 use mamori_store::AuditQuery;
 use mamori_vault::{
     Rules, SearchBy, Vault, VaultError,
     access::Access,
     admin::NewUser,
-    datadir,
     full_access::{Assigned, RequestState},
     grants::{ListFilter, NewRequest, Status},
     ingest::ImportRow,

@@ -67,7 +67,7 @@ fn old_events_move_to_archives_that_prove_themselves() {
     );
 
     // Proofs of later events still work, across the archived part.
-    let store = mamori_vault::datadir::open_audit(&v.data()).unwrap();
+    let store = mamori_app::stores::open_audit(&v.data()).unwrap();
     let latest = store.latest_checkpoint("tenant/acme").unwrap().unwrap();
     let signed = key.open(&latest.note).unwrap();
     let seq = end + 1;

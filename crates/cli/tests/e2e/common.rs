@@ -466,7 +466,7 @@ impl Drop for PgSchema {
 /// are left out: after a kill an alert may be recorded again, by design —
 /// rather than risk one stored unrecorded.
 pub fn audited_cases(data: &Path) -> std::collections::HashMap<String, u32> {
-    let store = mamori_vault::datadir::open_audit(data).unwrap();
+    let store = mamori_app::stores::open_audit(data).unwrap();
     let mut seen = std::collections::HashMap::new();
     let mut after = 0;
     loop {

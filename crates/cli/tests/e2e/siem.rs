@@ -79,7 +79,7 @@ fn json_lines_to_a_file_resume_from_the_cursor() {
         .unwrap()
         .to_owned();
     let leaf = hex::encode(mamori_audit::leaf_hash(line.as_bytes()));
-    let store = mamori_vault::datadir::open_audit(&v.data()).unwrap();
+    let store = mamori_app::stores::open_audit(&v.data()).unwrap();
     let (log, seq) = &all[0];
     assert_eq!(
         hex::encode(store.event(log, *seq).unwrap().unwrap().hash),

@@ -306,7 +306,7 @@ fn the_witness_answers_as_the_protocol_says() {
         second["size"].as_u64().unwrap(),
         second["note"].as_str().unwrap().to_owned(),
     );
-    let store = mamori_vault::datadir::open_audit(&v.data()).unwrap();
+    let store = mamori_app::stores::open_audit(&v.data()).unwrap();
     let proof = proofs::consistency(&*store, "system", n1, n2)
         .unwrap()
         .unwrap();

@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use crate::{
     Caller, Vault,
-    config::{LimitsConfig, PeopleConfig},
     error::{Result, VaultError},
+    rules::{LimitsConfig, PeopleConfig},
 };
 
 const DAY: i64 = 86_400;

@@ -19,7 +19,6 @@ use crate::feed::{Feed, required};
 use crate::{
     Vault,
     access::Caller,
-    detection::summary,
     error::{Result, VaultError},
     ingest::ImportRow,
 };
@@ -125,7 +124,8 @@ impl Vault {
     }
 
     fn alert_view(&self, row: AlertRow) -> Result<AlertView> {
-        let (summary_ja, summary_en) = summary(&row);
+        let (summary_ja, summary_en) =
+            mamori_detect::alert::summary_named(&row.rule, &row.variant, row.value, row.threshold);
         let note = match (&row.note, &row.tenant) {
             (Some(blob), Some(t)) => {
                 let state = self.tenant(t)?;

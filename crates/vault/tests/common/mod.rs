@@ -7,10 +7,10 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use chrono::{DateTime, Duration};
+use mamori_app::datadir;
 use mamori_core::{Role, clock::ManualClock, schema::CONTACT_CENTRE_SCHEMA};
 use mamori_vault::{
-    Caller, Rules, SearchBy, Vault, VaultError, access::Access, admin::NewUser, datadir,
-    ingest::ImportRow,
+    Caller, Rules, SearchBy, Vault, VaultError, access::Access, admin::NewUser, ingest::ImportRow,
 };
 
 pub const CLAUSES: [&str; 5] = [

@@ -1,19 +1,21 @@
-//! The data directory and its configuration.
+//! `mamori.toml`: every section of the configuration, read from the data
+//! directory with the environment's overrides.
 //!
 //! `mamori.toml` in the data directory holds every setting; any key can be
 //! overridden by an environment variable named `MAMORI_<SECTION>_<KEY>`
 //! (upper case), e.g. `MAMORI_SERVER_LISTEN=0.0.0.0:8080`.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 pub const CONFIG_FILE: &str = "mamori.toml";
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+pub use mamori_vault::rules::{ExportsConfig, GovernanceConfig, LimitsConfig, PeopleConfig, Rules};
+pub use mamori_watch::config::{ChannelConfig, DetectConfig, SmtpConfig};
+
+/// Every section of `mamori.toml`; each section owns its defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -27,153 +29,6 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub exports: ExportsConfig,
     pub detect: DetectConfig,
-}
-
-/// Detection of risky behaviour (D1): where the rules are and where alerts go.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectConfig {
-    /// Run detection inside `mamori serve`.
-    pub enabled: bool,
-    /// The rules file (thresholds, severities, shifts), relative to the data
-    /// directory; when it does not exist the built-in defaults apply
-    /// (`mamori detect rules` prints them).
-    pub rules_file: String,
-    /// Detection saves its state this often; a restart resumes from there.
-    pub snapshot_every_s: u64,
-    /// People are compared with others of the same role and department
-    /// (`role-department`) or of the same role (`role`).
-    pub peer_groups: String,
-    /// The mail relay of `mailto:` channels.
-    pub smtp: SmtpConfig,
-    /// Where alerts are sent.
-    pub channels: Vec<ChannelConfig>,
-}
-
-/// The mail relay alert e-mails go through.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {
-    /// Relay host; empty: no e-mail channels.
-    pub host: String,
-    pub port: u16,
-    /// Sender address of alert e-mails.
-    pub from: String,
-    /// `starttls` (required), `tls` (implicit TLS, usually port 465) or `none` (a relay on this host only).
-    pub tls: String,
-    /// CA certificate(s) to trust besides the system's (PEM), relative to the data directory.
-    pub ca: String,
-    /// Login at the relay, if it wants one; the password comes from MAMORI_SMTP_PASSWORD.
-    pub username: String,
-}
-
-impl Default for SmtpConfig {
-    fn default() -> Self {
-        Self {
-            host: String::new(),
-            port: 587,
-            from: "mamori@localhost".into(),
-            tls: "starttls".into(),
-            ca: String::new(),
-            username: String::new(),
-        }
-    }
-}
-
-/// One notification channel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelConfig {
-    pub name: String,
-    /// `https://…` or `http://…` (a webhook: JSON with a Slack/Teams `text`),
-    /// `mailto:a@example.jp,b@example.jp` (through `detect.smtp`),
-    /// `syslog+udp://host:514`, `syslog+tcp://host:601`, `syslog+tls://host:6514`.
-    pub target: String,
-    /// `all` (the security office), or `team:<login>`: alerts about the
-    /// people that supervisor manages.
-    #[serde(default = "all")]
-    pub audience: String,
-    /// Least severity sent: low, medium, high or critical.
-    #[serde(default = "medium")]
-    pub min_severity: String,
-    /// For syslog+tls: the CA certificate(s) to trust (PEM), relative to the data directory.
-    #[serde(default)]
-    pub ca: String,
-}
-
-fn all() -> String {
-    "all".into()
-}
-
-fn medium() -> String {
-    "medium".into()
-}
-
-/// Just-in-time access and standing full access (A4, A5).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GovernanceConfig {
-    /// Most people with standing access to every segment of a tenant, unless a
-    /// security officer sets another cap for that tenant.
-    pub full_access_cap: u32,
-    /// Letters or digits a justification needs at least (punctuation does not count).
-    pub min_justification_chars: usize,
-    /// Longest window a grant may have.
-    pub max_grant_hours: u32,
-    /// Window of a grant issued by a full-access holder when none is given.
-    pub issued_grant_hours: u32,
-    /// Largest record budget one grant may carry.
-    pub max_grant_records: u64,
-}
-
-/// The people gate (A7).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PeopleConfig {
-    /// Courses everyone who reads customer data must have passed.
-    pub required_courses: Vec<String>,
-    /// Lowest passing score of the comprehension test (0-100).
-    pub pass_score: u32,
-    /// How long a passed course counts.
-    pub training_valid_days: u32,
-    /// How long a compliance confirmation counts.
-    pub compliance_valid_days: u32,
-    /// Above this many records a day (by role budget or grant), an annual
-    /// compliance confirmation is required too.
-    pub compliance_threshold: u64,
-}
-
-/// Limits that stop mass enumeration.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Data requests per person per minute.
-    pub requests_per_minute: u32,
-    /// Distinct customers a person may read per day (Japan time), by role.
-    pub daily_records: BTreeMap<String, u64>,
-    /// The daily budget of roles not listed above.
-    pub daily_records_default: u64,
-}
-
-/// Bulk exports (A6): k-of-n approval, caps, the package's download window
-/// and its watermark.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ExportsConfig {
-    /// Distinct approvers an export needs (k of k-of-n); which groups they
-    /// must come from is policy (`export-approvers-from-both-groups`).
-    pub approvals_required: u32,
-    /// A pending export lapses after this many hours without enough approvals.
-    pub approval_hours: u32,
-    /// The package can be downloaded (once) for this many hours after approval.
-    pub download_hours: u32,
-    /// Most customers one export may contain.
-    pub max_rows: u64,
-    /// Synthetic canary customers mixed into each package.
-    pub canary_rows: u32,
-    /// Domain of the canary customers' e-mail addresses. Use one you watch:
-    /// mail to a canary address means a package is being used outside.
-    pub canary_email_domain: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -263,143 +118,62 @@ pub struct PolicyConfig {
     pub dir: String,
 }
 
-impl Default for DetectConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            rules_file: "detect.toml".into(),
-            snapshot_every_s: 60,
-            peer_groups: "role-department".into(),
-            smtp: SmtpConfig::default(),
-            channels: Vec::new(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            detect: DetectConfig::default(),
-            server: ServerConfig {
-                listen: "127.0.0.1:8080".into(),
-                metrics_listen: String::new(),
-            },
-            keys: KeysConfig {
-                root_key_file: "root.key".into(),
-                audit_key_file: "audit.key".into(),
-            },
-            store: StoreConfig {
-                url: String::new(),
-                pg_schema: "mamori".into(),
-                pg_pool_size: 16,
-                pg_ca: String::new(),
-                vault_db: "vault.db".into(),
-                audit_db: "audit.db".into(),
-            },
-            audit: AuditConfig {
-                busy_timeout_ms: 5000,
-                witnesses: Vec::new(),
-                witness_every_s: 10,
-                witness_ca: String::new(),
-            },
-            import: ImportConfig {
-                batch_size: 10_000,
-                group_records: 100_000,
-            },
-            policy: PolicyConfig {
-                dir: "policies".into(),
-            },
-            governance: GovernanceConfig {
-                full_access_cap: 3,
-                min_justification_chars: 15,
-                max_grant_hours: 72,
-                issued_grant_hours: 8,
-                max_grant_records: 1000,
-            },
-            people: PeopleConfig {
-                required_courses: vec!["privacy-basics".into()],
-                pass_score: 80,
-                training_valid_days: 365,
-                compliance_valid_days: 365,
-                compliance_threshold: 1000,
-            },
-            limits: LimitsConfig {
-                requests_per_minute: 120,
-                daily_records: BTreeMap::from([
-                    ("operator".into(), 300),
-                    ("backyard".into(), 3000),
-                    ("vendor_user".into(), 300),
-                ]),
-                daily_records_default: 300,
-            },
-            exports: ExportsConfig {
-                approvals_required: 2,
-                approval_hours: 72,
-                download_hours: 24,
-                max_rows: 10_000,
-                canary_rows: 2,
-                canary_email_domain: "example.jp".into(),
-            },
-        }
-    }
-}
-
-impl LimitsConfig {
-    pub fn daily_records_for(&self, role: &str) -> u64 {
-        self.daily_records
-            .get(role)
-            .copied()
-            .unwrap_or(self.daily_records_default)
-    }
-}
-impl Default for GovernanceConfig {
-    fn default() -> Self {
-        Config::default().governance
-    }
-}
-impl Default for PeopleConfig {
-    fn default() -> Self {
-        Config::default().people
-    }
-}
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Config::default().limits
-    }
-}
-impl Default for ExportsConfig {
-    fn default() -> Self {
-        Config::default().exports
-    }
-}
 impl Default for ServerConfig {
     fn default() -> Self {
-        Config::default().server
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            metrics_listen: String::new(),
+        }
     }
 }
+
 impl Default for KeysConfig {
     fn default() -> Self {
-        Config::default().keys
+        Self {
+            root_key_file: "root.key".into(),
+            audit_key_file: "audit.key".into(),
+        }
     }
 }
+
 impl Default for StoreConfig {
     fn default() -> Self {
-        Config::default().store
+        Self {
+            url: String::new(),
+            pg_schema: "mamori".into(),
+            pg_pool_size: 16,
+            pg_ca: String::new(),
+            vault_db: "vault.db".into(),
+            audit_db: "audit.db".into(),
+        }
     }
 }
+
 impl Default for AuditConfig {
     fn default() -> Self {
-        Config::default().audit
+        Self {
+            busy_timeout_ms: 5000,
+            witnesses: Vec::new(),
+            witness_every_s: 10,
+            witness_ca: String::new(),
+        }
     }
 }
+
 impl Default for ImportConfig {
     fn default() -> Self {
-        Config::default().import
+        Self {
+            batch_size: 10_000,
+            group_records: 100_000,
+        }
     }
 }
+
 impl Default for PolicyConfig {
     fn default() -> Self {
-        Config::default().policy
+        Self {
+            dir: "policies".into(),
+        }
     }
 }
 
@@ -414,6 +188,16 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The vault's sections, as the vault takes them.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            governance: self.governance.clone(),
+            people: self.people.clone(),
+            limits: self.limits.clone(),
+            exports: self.exports.clone(),
+        }
+    }
+
     /// The file written by `mamori init`, with comments.
     pub fn default_toml() -> String {
         Config::default().to_toml()
