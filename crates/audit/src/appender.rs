@@ -27,12 +27,34 @@ use crate::{
     witness_client::{Pusher, Witnesses},
 };
 
-/// Where an event landed.
+/// Where an event landed: made only by the writer, once the event is
+/// durable (the fields are private), so holding one proves the append:
+///
+/// ```compile_fail
+/// let forged = mamori_audit::Receipt { log: "t".into(), seq: 1, hash: [0; 32] };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
-    pub log: String,
-    pub seq: u64,
-    pub hash: [u8; 32],
+    log: String,
+    seq: u64,
+    hash: [u8; 32],
+}
+
+impl Receipt {
+    /// The log the event went to.
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// The event's position in its log.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The event's leaf hash.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

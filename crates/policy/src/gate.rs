@@ -224,15 +224,67 @@ pub struct AuditScope {
 }
 
 /// The gate's answer, with the ids of the policies that decided (for the audit
-/// log) and their hints (for the person refused).
+/// log) and their hints (for the person refused). Only the gate makes one
+/// that allows (the fields are private), so only the gate's allow yields a
+/// [`Permit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
-    pub allowed: bool,
-    pub policies: Vec<String>,
-    pub hints: Vec<String>,
+    allowed: bool,
+    policies: Vec<String>,
+    hints: Vec<String>,
+}
+
+/// Proof that the gate allowed an act: it has no public constructor, and the
+/// only way to one is [`Decision::permit`] of an allowing decision. The vault
+/// asks for one wherever personal data is shown, so a path that skips the
+/// gate does not compile:
+///
+/// ```compile_fail
+/// let forged = mamori_policy::Permit { _private: () };
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct Permit {
+    _private: (),
 }
 
 impl Decision {
+    /// A refusal no policy decided: nothing was there to ask about (a tenant
+    /// without segments).
+    pub fn refused() -> Self {
+        Decision {
+            allowed: false,
+            policies: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// The ids of the policies that decided (for the audit log).
+    pub fn policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// What the policies tell the person refused.
+    pub fn hints(&self) -> &[String] {
+        &self.hints
+    }
+
+    /// The decision with one more hint for the person refused; allowing
+    /// nothing more than before.
+    pub fn with_hint(mut self, hint: &str) -> Self {
+        self.hints.push(hint.to_owned());
+        self
+    }
+
+    /// The permit to act, when the gate allowed it.
+    pub fn permit(&self) -> Option<Permit> {
+        self.allowed.then_some(Permit { _private: () })
+    }
+
     fn invalid(code: &str) -> Self {
         Decision {
             allowed: false,

@@ -11,5 +11,5 @@ pub mod mask;
 
 pub use gate::{
     Action, AuditScope, DEFAULT_POLICIES, DataRequest, Decision, ExportCheck, Gate, GrantRequest,
-    POLICY_SCHEMA, PolicyError, Principal,
+    POLICY_SCHEMA, Permit, PolicyError, Principal,
 };

@@ -187,7 +187,9 @@ async fn download_export(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = with_caller(&state, caller, move |v, c| v.download_export(c, &id)).await?;
+    let d = with_caller(&state, caller, move |v, c| v.download_export(c, &id))
+        .await?
+        .into_inner();
     let disposition = format!("attachment; filename=\"{}\"", d.file_name);
     let mut resp = d.bytes.into_response();
     let h = resp.headers_mut();

@@ -109,7 +109,8 @@ pub async fn search(
         };
         v.search(c, &tenant, access, &SearchBy { key, value })
     })
-    .await?;
+    .await?
+    .into_inner();
     Ok(Json(SearchOut {
         records: out.records.into_iter().map(Into::into).collect(),
     }))
@@ -144,7 +145,8 @@ pub async fn get_record(
             },
         )
     })
-    .await?;
+    .await?
+    .into_inner();
     Ok(Json(rec.into()))
 }
 

@@ -41,6 +41,7 @@ pub use mamori_store::{Backend, Lease};
 
 pub use access::{Caller, RecordView, SearchBy};
 pub use error::{ErrorCode, Result, VaultError};
+pub use kernel::released::Released;
 pub use rules::Rules;
 
 pub struct Vault {

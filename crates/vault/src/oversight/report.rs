@@ -124,7 +124,7 @@ impl Vault {
                 p,
                 Access::default(),
             )
-            .allowed
+            .allowed()
         })
     }
 }

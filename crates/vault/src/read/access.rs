@@ -14,14 +14,17 @@ use mamori_core::{
     schema::KEY_FIELD,
 };
 use mamori_crypto::token;
-use mamori_policy::{Action, DataRequest, Decision, Principal, mask};
+use mamori_policy::{Action, DataRequest, Decision, Permit, Principal, mask};
 use mamori_store::{AccessRequestRow, RecordRow, Token, WriteKind};
 use serde::Serialize;
 
 use crate::{
     Vault,
     error::{Result, VaultError},
-    kernel::write::{prepare_write, validate_fields},
+    kernel::{
+        released::Released,
+        write::{prepare_write, validate_fields},
+    },
     people::PersonFacts,
     sealed,
     tenants::TenantState,
@@ -76,6 +79,14 @@ pub struct RecordView {
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {
     pub records: Vec<RecordView>,
+}
+
+/// A record the gate allowed to be shown, with its permit and the grant it
+/// was allowed under (if any): the only kind of row a read decrypts.
+struct Shown<'g> {
+    row: RecordRow,
+    grant: Option<&'g AccessRequestRow>,
+    _permit: Permit,
 }
 
 /// What a grant holder reading under another case id is told.
@@ -192,23 +203,29 @@ impl Vault {
     /// The event of a non-data action the gate decided: when allowed, the
     /// event to append once the action is done; when refused, the refusal is
     /// recorded and the caller told the policy's hint (or `fallback`).
-    pub(crate) fn gated(
+    pub(crate) fn gated(&self, event: Event, decision: &Decision, fallback: &str) -> Result<Event> {
+        self.permitted(event, decision, fallback).map(|(e, _)| e)
+    }
+
+    /// [`gated`](Self::gated), keeping the gate's permit: for an act that
+    /// hands over personal data (`Released` asks for it).
+    pub(crate) fn permitted(
         &self,
         mut event: Event,
         decision: &Decision,
         fallback: &str,
-    ) -> Result<Event> {
-        event.policies = decision.policies.clone();
-        if decision.allowed {
-            return Ok(event);
+    ) -> Result<(Event, Permit)> {
+        event.policies = decision.policies().to_vec();
+        if let Some(permit) = decision.permit() {
+            return Ok((event, permit));
         }
         event.decision = AuditDecision::Deny;
         event.reason = decision.reason();
         self.audit.append(self.placed(event)?)?;
-        let reason = if decision.hints.is_empty() {
+        let reason = if decision.hints().is_empty() {
             fallback.to_owned()
         } else {
-            decision.hints.join("; ")
+            decision.hints().join("; ")
         };
         Err(VaultError::Forbidden { reason })
     }
@@ -246,18 +263,18 @@ impl Vault {
         decision: &Decision,
         purpose: &Purpose,
     ) -> VaultError {
-        event.policies = decision.policies.clone();
-        let hint = if !decision.hints.is_empty() {
-            decision.hints.join("; ")
-        } else if decision.policies.is_empty() && !purpose.roles.contains(&caller.role) {
+        event.policies = decision.policies().to_vec();
+        let hint = if !decision.hints().is_empty() {
+            decision.hints().join("; ")
+        } else if decision.policies().is_empty() && !purpose.roles.contains(&caller.role) {
             format!(
                 "purpose '{}' is not available to the role {}",
                 purpose.id, caller.role
             )
-        } else if decision.policies.is_empty() {
+        } else if decision.policies().is_empty() {
             "no assignment covers this tenant or segment, or the role may not do this".to_owned()
         } else {
-            format!("forbidden by policy {}", decision.policies.join(", "))
+            format!("forbidden by policy {}", decision.policies().join(", "))
         };
         self.refuse(
             event,
@@ -334,7 +351,7 @@ impl Vault {
     /// that does not exist: an id or customer number in a segment one may not
     /// see must look like a random one (invariant 11).
     fn refuse_as_missing(&self, mut event: Event, decision: &Decision) -> VaultError {
-        event.policies = decision.policies.clone();
+        event.policies = decision.policies().to_vec();
         self.refuse(
             event,
             AuditDecision::Deny,
@@ -455,16 +472,12 @@ impl Vault {
         let mut first = None;
         for segment in &state.schema.segments {
             let d = self.decide(caller, action, state, Some(&segment.id), purpose, access);
-            if d.allowed {
+            if d.allowed() {
                 return None;
             }
             first.get_or_insert(d);
         }
-        first.or(Some(Decision {
-            allowed: false,
-            policies: Vec::new(),
-            hints: Vec::new(),
-        }))
+        first.or(Some(Decision::refused()))
     }
 
     /// Standing access first; when that is simply not granted (no forbid),
@@ -480,7 +493,7 @@ impl Vault {
         access: Access<'_>,
     ) -> (Decision, Option<&'c AccessRequestRow>) {
         let standing = self.decide(caller, action, state, segment, purpose, access);
-        if standing.allowed || !standing.policies.is_empty() {
+        if standing.allowed() || !standing.policies().is_empty() {
             return (standing, None);
         }
         let now = self.now();
@@ -495,9 +508,8 @@ impl Vault {
             // A grant serves the case it was approved for, and no other.
             .partition(|g| access.case_id == Some(g.case_id.as_str()));
         let Some(first) = covering.first().copied() else {
-            let mut standing = standing;
             if !other_case.is_empty() {
-                standing.hints.push(GRANT_OTHER_CASE.into());
+                return (standing.with_hint(GRANT_OTHER_CASE), None);
             }
             return (standing, None);
         };
@@ -507,21 +519,16 @@ impl Vault {
             .map(|g| (g.tenant.clone(), g.segment.clone()))
             .collect();
         let d = self.decide_as(&p, action, state, segment, purpose, access);
-        let grant = d.allowed.then_some(first);
+        let grant = d.allowed().then_some(first);
         (d, grant)
     }
 
     /// Reserves what a read is about to show against the daily and grant
     /// budgets; a refusal is recorded and flagged for detection.
-    fn charge_or_refuse(
-        &self,
-        caller: &Caller,
-        event: &Event,
-        shown: &[(RecordRow, Option<&AccessRequestRow>)],
-    ) -> Result<()> {
-        let ids: Vec<[u8; 16]> = shown.iter().map(|(r, _)| r.id).collect();
+    fn charge_or_refuse(&self, caller: &Caller, event: &Event, shown: &[Shown<'_>]) -> Result<()> {
+        let ids: Vec<[u8; 16]> = shown.iter().map(|s| s.row.id).collect();
         let mut charges: Vec<GrantCharge> = Vec::new();
-        for (row, grant) in shown {
+        for Shown { row, grant, .. } in shown {
             let Some(g) = grant else { continue };
             match charges.iter_mut().find(|c| c.grant == g.id) {
                 Some(c) => c.records.push(row.id),
@@ -569,9 +576,10 @@ impl Vault {
     fn view_of(
         &self,
         state: &TenantState,
-        row: &mamori_store::RecordRow,
+        shown: &Shown<'_>,
         view: &BTreeMap<String, MaskKind>,
     ) -> Result<RecordView> {
+        let row = &shown.row;
         let keys = state.keys_for(row.key_version)?;
         let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| view.contains_key(f))?;
         let mut fields = BTreeMap::new();
@@ -600,7 +608,7 @@ impl Vault {
         tenant: &str,
         access: Access<'_>,
         by: &SearchBy,
-    ) -> Result<SearchResult> {
+    ) -> Result<Released<SearchResult>> {
         let state = self.enter(caller, Action::Search, tenant, access)?;
         let (purpose, mut event) = self.prepare(caller, Action::Search, tenant, access, &state)?;
         // The key is recorded once known to be one of the schema's (an
@@ -639,10 +647,10 @@ impl Vault {
         event = event.detail("by", by.key.as_str());
         let (decision, _) =
             self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
-        event.policies = decision.policies.clone();
-        if !decision.allowed {
+        event.policies = decision.policies().to_vec();
+        let Some(permit) = decision.permit() else {
             return Err(self.deny(caller, event, &decision, purpose));
-        }
+        };
         if by.key == KEY_FIELD {
             event =
                 self.note_sequence(&caller.principal.login, &state, &by.key, &normalized, event);
@@ -663,38 +671,45 @@ impl Vault {
                 purpose,
                 access,
             );
-            if d.allowed {
-                shown.push((row, grant));
-            } else {
-                withheld += 1;
+            match d.permit() {
+                Some(p) => shown.push(Shown {
+                    row,
+                    grant,
+                    _permit: p,
+                }),
+                None => withheld += 1,
             }
         }
-        let records = self.show(caller, &state, purpose, event, &shown, |e| {
+        let records = self.show(caller, &state, purpose, event, permit, &shown, |e| {
             e.detail("withheld", withheld)
         })?;
-        Ok(SearchResult { records })
+        Ok(records.map(|records| SearchResult { records }))
     }
 
     /// Charges the budgets, decrypts and masks what may be shown, and records
-    /// it in the audit log — the common end of every read.
+    /// it in the audit log — the common end of every read. `permit` is the
+    /// request's; each row carries its own.
+    #[allow(clippy::too_many_arguments)]
     fn show(
         &self,
         caller: &Caller,
         state: &TenantState,
         purpose: &Purpose,
         mut event: Event,
-        shown: &[(RecordRow, Option<&AccessRequestRow>)],
+        permit: Permit,
+        shown: &[Shown<'_>],
         finish: impl FnOnce(Event) -> Event,
-    ) -> Result<Vec<RecordView>> {
+    ) -> Result<Released<Vec<RecordView>>> {
         self.charge_or_refuse(caller, &event, shown)?;
         let standing = purpose.view_for(caller.role);
         let mut records = Vec::with_capacity(shown.len());
         let mut fields = BTreeSet::new();
         let mut by_grant: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (row, grant) in shown {
+        for one in shown {
+            let row = &one.row;
             // Under a grant, only the fields it names.
             let narrowed;
-            let view = match grant {
+            let view = match one.grant {
                 None => &standing,
                 Some(g) => {
                     narrowed = standing
@@ -710,7 +725,7 @@ impl Vault {
                 }
             };
             fields.extend(view.keys().cloned());
-            records.push(self.view_of(state, row, view)?);
+            records.push(self.view_of(state, one, view)?);
         }
         event.records = records.iter().map(|r| r.id.clone()).collect();
         event.fields = fields.into_iter().collect();
@@ -718,7 +733,7 @@ impl Vault {
         // Checks against HR's households and the case feed, only where there is one.
         let household = caller.facts.household.as_ref();
         if household.is_some() || state.case_feed {
-            let rows: Vec<&RecordRow> = shown.iter().map(|(r, _)| r).collect();
+            let rows: Vec<&RecordRow> = shown.iter().map(|s| &s.row).collect();
             event = self.note_household(household, state, &rows, event)?;
             event = self.note_case(state, &rows, event)?;
         }
@@ -729,8 +744,8 @@ impl Vault {
                 .collect();
             event = event.detail("grants", grants);
         }
-        self.audit.append(finish(event))?;
-        Ok(records)
+        let receipt = self.audit.append(finish(event))?;
+        Ok(Released::new(permit, receipt, records))
     }
 
     /// Reads one record by its opaque id. Another tenant's id is "not found",
@@ -741,15 +756,15 @@ impl Vault {
         tenant: &str,
         id: &str,
         access: Access<'_>,
-    ) -> Result<RecordView> {
+    ) -> Result<Released<RecordView>> {
         let state = self.enter(caller, Action::Read, tenant, access)?;
         let (purpose, mut event) = self.prepare(caller, Action::Read, tenant, access, &state)?;
         // Authorise at tenant level first, so an unassigned caller learns nothing about ids.
         let (decision, _) =
             self.decide_with_grants(caller, Action::Search, &state, None, purpose, access);
-        if !decision.allowed {
+        let Some(permit) = decision.permit() else {
             return Err(self.deny(caller, event, &decision, purpose));
-        }
+        };
         let row = match RecordId::parse(id) {
             Ok(rid) => self.store.record(tenant, rid.as_bytes())?,
             Err(_) => None,
@@ -770,14 +785,20 @@ impl Vault {
             purpose,
             access,
         );
-        event.policies = decision.policies.clone();
+        event.policies = decision.policies().to_vec();
         event.records = vec![RecordId::from_bytes(row.id).to_string()];
-        if !decision.allowed {
+        let Some(row_permit) = decision.permit() else {
             return Err(self.refuse_as_missing(event, &decision));
-        }
-        let mut records = self.show(caller, &state, purpose, event, &[(row, grant)], |e| e)?;
+        };
+        let shown = Shown {
+            row,
+            grant,
+            _permit: row_permit,
+        };
+        let records = self.show(caller, &state, purpose, event, permit, &[shown], |e| e)?;
         records
-            .pop()
+            .map(|mut r| r.pop())
+            .transpose()
             .ok_or_else(|| VaultError::Internal("a shown record went missing".into()))
     }
 
@@ -828,7 +849,7 @@ impl Vault {
         }
         for seg in &segments {
             let decision = self.decide(caller, Action::Write, &state, Some(seg), purpose, access);
-            if !decision.allowed {
+            if !decision.allowed() {
                 return Err(self.deny(caller, event, &decision, purpose));
             }
         }
@@ -866,7 +887,7 @@ impl Vault {
         if let Some(decision) =
             self.refused_in_every_segment(caller, Action::Delete, &state, purpose, access)
         {
-            event.policies = decision.policies.clone();
+            event.policies = decision.policies().to_vec();
             return Err(self.deny(caller, event, &decision, purpose));
         }
         let key = BTreeMap::from([(KEY_FIELD.to_owned(), customer_no.to_owned())]);
@@ -890,9 +911,9 @@ impl Vault {
             purpose,
             access,
         );
-        event.policies = decision.policies.clone();
+        event.policies = decision.policies().to_vec();
         event.records = vec![RecordId::from_bytes(id).to_string()];
-        if !decision.allowed {
+        if !decision.allowed() {
             return Err(self.refuse_as_missing(event, &decision));
         }
         self.audit.append(event)?;

@@ -67,7 +67,7 @@ impl Vault {
             let tenant = row.tenant.as_deref().unwrap_or(NO_TENANT);
             if self
                 .decide_on(caller, Action::AlertView, tenant, &row.login)?
-                .allowed
+                .allowed()
             {
                 out.push(self.alert_view(row)?);
             }
@@ -104,9 +104,9 @@ impl Vault {
             e
         };
         let view = self.decide_on(caller, Action::AlertView, tenant, &row.login)?;
-        if !view.allowed {
+        if !view.allowed() {
             let mut e = event(Action::AlertView);
-            e.policies = view.policies.clone();
+            e.policies = view.policies().to_vec();
             e.decision = mamori_audit::Decision::Deny;
             e.reason = view.reason();
             self.audit.append(e)?;

@@ -159,7 +159,7 @@ impl Vault {
             }
             if self
                 .decide_on(caller, Action::DirectiveView, tenant, &recipient)?
-                .allowed
+                .allowed()
             {
                 let ack = acks.iter().find(|a| a.event.case_id == issue.event.case_id);
                 out.push(self.view(&state, &issue, ack)?);

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    Caller, Vault,
+    Caller, Released, Vault,
     error::{Result, VaultError},
     grants::Scope,
     kernel::history::HistoryStep,
@@ -601,14 +601,14 @@ impl Vault {
         // training, compliance, vendor): the export is their access.
         let requester = self.principal_of(&row.requester)?;
         let d = self.decide_export(&requester, Action::ExportRequest, state, row, true, &[])?;
-        if !d.allowed {
-            e.policies = d.policies.clone();
-            let why = if d.hints.is_empty() {
+        if !d.allowed() {
+            e.policies = d.policies().to_vec();
+            let why = if d.hints().is_empty() {
                 "the requester is no longer entitled to export this".to_owned()
             } else {
                 format!(
                     "the requester is no longer entitled: {}",
-                    d.hints.join("; ")
+                    d.hints().join("; ")
                 )
             };
             return Err(self.refuse_state(e, ErrorCode::ExportRequesterNotEntitled, why));
@@ -788,7 +788,7 @@ impl Vault {
     }
 
     /// Takes the package (once). The bytes are deleted from the store as they are handed over.
-    pub fn download_export(&self, caller: &Caller, id: &str) -> Result<Download> {
+    pub fn download_export(&self, caller: &Caller, id: &str) -> Result<Released<Download>> {
         let row = self.load_export(id)?;
         let state = self.tenant(&row.tenant)?;
         let d = self.decide_export(
@@ -799,7 +799,7 @@ impl Vault {
             false,
             &[],
         )?;
-        let e = self.gated(
+        let (e, permit) = self.permitted(
             self.export_event(caller, Action::ExportDownload, &row),
             &d,
             "only the requester downloads an export",
@@ -838,7 +838,7 @@ impl Vault {
         let e = e
             .detail("sha256", hex(&meta.sha256))
             .detail("bytes", meta.bytes);
-        self.audit.append(e.clone())?;
+        let receipt = self.audit.append(e.clone())?;
         let step = HistoryRow {
             at: now,
             actor: caller.principal.login.clone(),
@@ -852,11 +852,12 @@ impl Vault {
                 "the package was taken a moment ago".into(),
             ));
         };
-        Ok(Download {
+        let download = Download {
             file_name: format!("mamori-export-{id}.csv.age"),
             sha256: hex(&meta.sha256),
             bytes,
-        })
+        };
+        Ok(Released::new(permit, receipt, download))
     }
 
     /// One export with its approvals and history.
@@ -923,7 +924,7 @@ impl Vault {
                             false,
                             &[],
                         )?
-                        .allowed;
+                        .allowed();
                     visible.insert(key, a);
                     a
                 }

@@ -245,7 +245,7 @@ impl Vault {
         for row in self.store.full_access(tenant)? {
             if self
                 .decide_on(caller, Action::FullAccessView, tenant, &row.login)?
-                .allowed
+                .allowed()
             {
                 out.push(self.full_access_view(&state, row)?);
             }

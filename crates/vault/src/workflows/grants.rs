@@ -584,7 +584,7 @@ impl Vault {
                 None => {
                     let a = self
                         .decide_on(caller, Action::AccessView, &row.tenant, &row.requester)?
-                        .allowed;
+                        .allowed();
                     visible.insert(key, a);
                     a
                 }

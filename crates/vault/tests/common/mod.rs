@@ -150,7 +150,7 @@ impl Env {
         &self,
         login: &str,
         i: usize,
-    ) -> Result<mamori_vault::access::SearchResult, VaultError> {
+    ) -> Result<mamori_vault::Released<mamori_vault::access::SearchResult>, VaultError> {
         self.vault.search(
             &self.who(login),
             "acme",
