@@ -39,8 +39,9 @@ use mamori_crypto::RootKey;
 use mamori_policy::Gate;
 pub use mamori_store::{Backend, Lease};
 
-pub use access::{Caller, RecordView, SearchBy};
+pub use access::{RecordView, SearchBy};
 pub use error::{ErrorCode, Result, VaultError};
+pub use kernel::caller::Caller;
 pub use kernel::released::Released;
 pub use rules::Rules;
 
@@ -52,7 +53,7 @@ pub struct Vault {
     /// Derived from the root key: tokens of staff households (rule 14).
     household_key: mamori_crypto::HouseholdKey,
     tenants: tenants::TenantCache,
-    people: people::PeopleCache,
+    people: kernel::people::PeopleCache,
     usage: usage::Usage,
     sequences: sequence::Sequences,
     rules: Rules,

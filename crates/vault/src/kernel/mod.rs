@@ -1,5 +1,6 @@
-//! The kernel: what every room stands on — errors and the one table of
-//! their codes, refusals recorded before they are answered, sealing of
+//! The kernel: what every room stands on — the caller (a token resolved
+//! to a person and what the gate knows of them, cached per governance
+//! revision), errors and the one table of their codes, refusals recorded before they are answered, sealing of
 //! fields and free text under a tenant's keys, histories with sealed
 //! comments, a tenant's loaded state (schema, keys, purposes), and the
 //! preparation of record writes (checked, sealed, tokenised, grouped), and
@@ -7,10 +8,13 @@
 //! one way personal data leaves: released with the gate's permit and the
 //! audit log's receipt.
 
+pub mod caller;
 pub mod error;
 pub mod error_code;
 pub mod history;
+pub mod household;
 pub(crate) mod ids;
+pub mod people;
 pub(crate) mod refusal;
 pub mod released;
 pub mod rules;

@@ -17,8 +17,7 @@ use serde::Serialize;
 
 use crate::feed::{Feed, required};
 use crate::{
-    Vault,
-    access::Caller,
+    Caller, Vault,
     error::{Result, VaultError},
     ingest::ImportRow,
 };

@@ -1,0 +1,176 @@
+//! A tenant's keys: rotation, re-encryption of older records under the
+//! current version (page by page, sealed on every core, in commit groups),
+//! and crypto-shredding.
+
+use mamori_crypto::TenantKeySet;
+use mamori_store::{KeyRow, RecordScan, RecordWrite, TenantStatus, WriteKind};
+use serde::Serialize;
+
+use crate::{
+    Vault,
+    error::{Result, VaultError},
+    kernel::write::{CommitGroups, on_cores, prepare_write},
+    sealed,
+    tenants::TenantState,
+};
+
+#[derive(Debug, Serialize)]
+pub struct RewrapProgress {
+    pub rewrapped: u64,
+    pub remaining_estimate: u64,
+}
+
+impl Vault {
+    /// Makes a new key version; new writes use it, old records stay readable
+    /// until `rewrap` moves them.
+    pub fn rotate_key(&self, actor: &str, tenant: &str) -> Result<u32> {
+        let state = self
+            .tenants
+            .get(self.store.as_ref(), &self.root, tenant, None)?;
+        if !state.active() {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let version = state.row.current_key_version + 1;
+        let (_, wd, wi) = TenantKeySet::generate(&self.root, tenant, version)
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        self.audit.append(
+            self.admin_event(actor, "key.rotate", Some(tenant))
+                .detail("key_version", version),
+        )?;
+        self.store.add_key(&KeyRow {
+            tenant: tenant.to_owned(),
+            version,
+            wrapped_data: wd.0,
+            wrapped_index: wi.0,
+            created_at: self.now(),
+        })?;
+        Ok(version)
+    }
+
+    /// Re-encrypts records written under older key versions with the current
+    /// one, `batch` at a time: each batch audited, then written atomically,
+    /// in commit groups of up to `group_records` (as an import: on SQLite a
+    /// commit rewrites every index page its batches touched). While one
+    /// batch is written, the next is read and re-sealed on every core. Safe to
+    /// interrupt and re-run: a group not committed is rolled back, and the
+    /// next run picks up the records still under an old version.
+    pub fn rewrap(
+        &self,
+        actor: &str,
+        tenant: &str,
+        batch: usize,
+        group_records: usize,
+        mut progress: impl FnMut(&RewrapProgress),
+    ) -> Result<u64> {
+        let state = self
+            .tenants
+            .get(self.store.as_ref(), &self.root, tenant, None)?;
+        if !state.active() {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let current = state.row.current_key_version;
+        let total = self.store.count_records(tenant, None)?;
+        let (pages, resealed) = std::sync::mpsc::sync_channel::<Result<Vec<RecordWrite>>>(1);
+        std::thread::scope(|s| {
+            let state = &state;
+            s.spawn(move || {
+                let mut after = [0u8; 16];
+                loop {
+                    let page = self.reseal_page(state, current, &mut after, batch.max(1));
+                    let more = matches!(&page, Ok(w) if !w.is_empty());
+                    // The writer stops listening when it fails.
+                    if pages.send(page).is_err() || !more {
+                        return;
+                    }
+                }
+            });
+            let mut groups = CommitGroups::new(group_records);
+            let mut done = 0u64;
+            for page in resealed {
+                let writes = page?;
+                if writes.is_empty() {
+                    break;
+                }
+                let mut e = self
+                    .admin_event(actor, "key.rewrap", Some(tenant))
+                    .detail("key_version", current)
+                    .detail("count", writes.len());
+                e.records = writes
+                    .iter()
+                    .map(|w| mamori_core::RecordId::from_bytes(w.record.id).to_string())
+                    .collect();
+                self.audit.append(e)?;
+                groups.current(|| self.store.bulk(tenant))?.write(&writes)?;
+                if let Some(full) = groups.wrote(writes.len() as u64) {
+                    full.commit()?;
+                }
+                done += writes.len() as u64;
+                progress(&RewrapProgress {
+                    rewrapped: done,
+                    remaining_estimate: total.saturating_sub(done),
+                });
+            }
+            if let Some(last) = groups.take() {
+                last.commit()?;
+            }
+            Ok(done)
+        })
+    }
+
+    /// The next `limit` records after `after` still under a key version older
+    /// than `current`, decrypted and sealed again under `current` (empty when
+    /// none is left).
+    fn reseal_page(
+        &self,
+        state: &TenantState,
+        current: u32,
+        after: &mut [u8; 16],
+        limit: usize,
+    ) -> Result<Vec<RecordWrite>> {
+        let rows = self.store.scan_records(
+            &state.row.id,
+            &RecordScan {
+                segment: None,
+                older_than_version: Some(current),
+                after: *after,
+                limit,
+            },
+        )?;
+        if let Some(last) = rows.last() {
+            *after = last.id;
+        }
+        on_cores(&rows, |row| {
+            let old = state.keys_for(row.key_version)?;
+            let plain = sealed::open(&old.data, &row.id, &row.sealed, |_| true)?;
+            let mut w = prepare_write(
+                state,
+                Some(row.id),
+                row.segment.clone(),
+                &plain,
+                row.updated_at,
+            )?;
+            // Only while it is still what was read: an update meanwhile
+            // (already under the current key) must not be reverted.
+            w.kind = WriteKind::Reseal(row.key_version);
+            Ok(w)
+        })
+    }
+
+    /// Destroys the tenant's keys. Its records become unreadable for good.
+    pub fn shred(&self, actor: &str, tenant: &str) -> Result<()> {
+        let row = self
+            .store
+            .tenant(tenant)?
+            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        if row.status == TenantStatus::Shredded {
+            return Err(VaultError::Shredded(tenant.to_owned()));
+        }
+        let records = self.store.count_records(tenant, None)?;
+        self.audit.append(
+            self.admin_event(actor, "tenant.shred", Some(tenant))
+                .detail("records", records),
+        )?;
+        self.store.shred_tenant(tenant, self.now())?;
+        Ok(())
+    }
+}
