@@ -56,53 +56,98 @@ impl fmt::Display for TenantId {
     }
 }
 
-/// An opaque record id: 128 random bits, shown as 32 lower-case hex digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RecordId([u8; 16]);
+/// Opaque ids: 128 random bits, shown as 32 lower-case hex digits, one type
+/// per kind of thing so that a grant's id cannot be passed where a record's
+/// is expected. They reveal nothing about the customer, the tenant or the
+/// order of insertion.
+macro_rules! opaque_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name([u8; 16]);
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid record id: expected 32 hexadecimal digits")]
-pub struct InvalidRecordId;
-
-impl RecordId {
-    pub fn random() -> Self {
-        let mut b = [0u8; 16];
-        rand::rng().fill_bytes(&mut b);
-        Self(b)
-    }
-    pub fn from_bytes(b: [u8; 16]) -> Self {
-        Self(b)
-    }
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-    pub fn parse(s: &str) -> Result<Self, InvalidRecordId> {
-        let mut b = [0u8; 16];
-        if s.len() != 32 {
-            return Err(InvalidRecordId);
+        impl $name {
+            pub fn random() -> Self {
+                let mut b = [0u8; 16];
+                rand::rng().fill_bytes(&mut b);
+                Self(b)
+            }
+            pub fn from_bytes(b: [u8; 16]) -> Self {
+                Self(b)
+            }
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+            pub fn parse(s: &str) -> Result<Self, InvalidId> {
+                let mut b = [0u8; 16];
+                if s.len() != 32 {
+                    return Err(InvalidId);
+                }
+                hex::decode_to_slice(s, &mut b).map_err(|_| InvalidId)?;
+                Ok(Self(b))
+            }
         }
-        hex::decode_to_slice(s, &mut b).map_err(|_| InvalidRecordId)?;
-        Ok(Self(b))
-    }
+
+        impl From<[u8; 16]> for $name {
+            fn from(b: [u8; 16]) -> Self {
+                Self(b)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, InvalidId> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(r: $name) -> String {
+                r.to_string()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for RecordId {
-    type Error = InvalidRecordId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-impl From<RecordId> for String {
-    fn from(r: RecordId) -> String {
-        r.to_string()
-    }
-}
-impl fmt::Display for RecordId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
+/// An id that is not 32 hexadecimal digits.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid id: expected 32 hexadecimal digits")]
+pub struct InvalidId;
+
+opaque_id!(
+    /// A customer record.
+    RecordId
+);
+opaque_id!(
+    /// An access request, and the grant it becomes when approved.
+    GrantId
+);
+opaque_id!(
+    /// A bulk export request, its approvals and its package.
+    ExportId
+);
+opaque_id!(
+    /// A nomination for standing full access to a tenant.
+    NominationId
+);
+opaque_id!(
+    /// A corrective directive (an audit event of the tenant's log).
+    DirectiveId
+);
 
 /// Logins, vendor ids and course ids: 2–64 lower-case letters, digits, `.`,
 /// `_` or `-` — safe in URLs, logs and file names.
@@ -172,7 +217,7 @@ mod tests {
         let id = RecordId::random();
         assert_eq!(RecordId::parse(&id.to_string()), Ok(id));
         for bad in ["", "xyz", &"g".repeat(32), &"0".repeat(31), &"0".repeat(33)] {
-            assert_eq!(RecordId::parse(bad), Err(InvalidRecordId), "{bad}");
+            assert_eq!(RecordId::parse(bad), Err(InvalidId), "{bad}");
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use mamori_core::{ExportId, GrantId, NominationId, RecordId};
 pub use model::*;
 
 /// A storage failure. Messages come from the database driver and carry no
@@ -51,8 +52,8 @@ pub trait VaultStore: Send + Sync {
         &self,
         tenant: &str,
         tokens: &[Token],
-    ) -> Result<std::collections::HashMap<Token, [u8; 16]>>;
-    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>>;
+    ) -> Result<std::collections::HashMap<Token, RecordId>>;
+    fn record(&self, tenant: &str, id: &RecordId) -> Result<Option<RecordRow>>;
     /// Writes a batch atomically: all rows or none. A `New` row whose key token
     /// is already taken fails the batch with `Conflict` (a concurrent insert).
     fn write_records(&self, tenant: &str, rows: &[RecordWrite]) -> Result<()> {
@@ -64,7 +65,7 @@ pub trait VaultStore: Send + Sync {
     /// import). The group holds the store's write lock until it is committed
     /// or dropped; callers keep it short (seconds).
     fn bulk(&self, tenant: &str) -> Result<Box<dyn BulkWrite + '_>>;
-    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool>;
+    fn delete_record(&self, tenant: &str, id: &RecordId) -> Result<bool>;
     /// Up to `scan.limit` records of the tenant matching `scan`, in id order.
     fn scan_records(&self, tenant: &str, scan: &RecordScan) -> Result<Vec<RecordRow>>;
     /// Records of the tenant, or of one of its segments.
@@ -94,7 +95,7 @@ pub trait BulkWrite {
     /// Like [`VaultStore::find_keys`], but also seeing this group's own
     /// uncommitted writes.
     fn find_keys(&mut self, tokens: &[Token])
-    -> Result<std::collections::HashMap<Token, [u8; 16]>>;
+    -> Result<std::collections::HashMap<Token, RecordId>>;
     /// Writes one batch, all rows or none, with the rules of
     /// [`VaultStore::write_records`].
     fn write(&mut self, rows: &[RecordWrite]) -> Result<()>;
@@ -153,15 +154,15 @@ pub trait GovernanceStore: Send + Sync {
 
     /// Stores a new request with its first history entry.
     fn insert_request(&self, r: &AccessRequestRow, first: &HistoryRow) -> Result<()>;
-    fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>>;
+    fn request(&self, id: &GrantId) -> Result<Option<AccessRequestRow>>;
     fn requests(&self, f: &RequestFilter) -> Result<Vec<AccessRequestRow>>;
-    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
+    fn request_history(&self, id: &GrantId) -> Result<Vec<HistoryRow>>;
     /// Moves a request from `from` to `to` and appends `step` to its history,
     /// atomically and only if it is still in `from`; false when another
     /// actor got there first (no double approval, no approve-after-revoke).
     fn transition(
         &self,
-        id: &[u8; 16],
+        id: &GrantId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
@@ -172,7 +173,7 @@ pub trait GovernanceStore: Send + Sync {
     fn nominate_full_access(&self, r: &FullAccessRow, first: &HistoryRow) -> Result<()>;
     /// Every nomination of the tenant, in any state, newest first.
     fn full_access(&self, tenant: &str) -> Result<Vec<FullAccessRow>>;
-    fn full_access_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
+    fn full_access_history(&self, id: &NominationId) -> Result<Vec<HistoryRow>>;
     /// Moves a nomination from `from` to `to` like [`Self::transition`], and
     /// makes the assignment follow in the same transaction: approval adds the
     /// whole-tenant assignment unless the tenant already has `cap` holders
@@ -180,7 +181,7 @@ pub trait GovernanceStore: Send + Sync {
     /// the last place); revoking an approved one removes it.
     fn full_access_transition(
         &self,
-        id: &[u8; 16],
+        id: &NominationId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
@@ -194,10 +195,10 @@ pub trait GovernanceStore: Send + Sync {
 /// package between approval and its one download.
 pub trait ExportStore: Send + Sync {
     fn insert_export(&self, e: &ExportRow, first: &HistoryRow) -> Result<()>;
-    fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>>;
+    fn export(&self, id: &ExportId) -> Result<Option<ExportRow>>;
     fn exports(&self, f: &ExportFilter) -> Result<Vec<ExportRow>>;
-    fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
-    fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>>;
+    fn export_history(&self, id: &ExportId) -> Result<Vec<HistoryRow>>;
+    fn export_approvals(&self, id: &ExportId) -> Result<Vec<ExportApprovalRow>>;
     /// Adds an approval (and its history step) if the export is still
     /// pending, this approver has not approved it yet, and it still has
     /// exactly `seen` approvals — those the caller decided on.
@@ -211,7 +212,7 @@ pub trait ExportStore: Send + Sync {
     /// only if it is still pending; false when another approver got there first.
     fn store_package(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         meta: &PackageMeta,
         bytes: &[u8],
         step: &HistoryRow,
@@ -219,12 +220,12 @@ pub trait ExportStore: Send + Sync {
     /// Takes the package of an approved export once: marks it downloaded,
     /// deletes the bytes and returns them. None when it is not approved, its
     /// window has ended at `now`, or someone took it first.
-    fn take_package(&self, id: &[u8; 16], now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>>;
+    fn take_package(&self, id: &ExportId, now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>>;
     /// Ends an export (denied or revoked) if it is still in `from`; any
     /// package is deleted with it.
     fn close_export(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         from: ExportState,
         to: ExportState,
         step: &HistoryRow,
@@ -283,7 +284,7 @@ pub trait BudgetStore: Send + Sync {
     fn charge_budgets(&self, charges: &[BudgetCharge<'_>]) -> Result<ChargeOutcome>;
     /// Adds customers already shown (as rebuilt from the audit log) to a
     /// budget, without a limit check. Idempotent.
-    fn seed_budget(&self, budget: &str, until: i64, records: &[[u8; 16]]) -> Result<()>;
+    fn seed_budget(&self, budget: &str, until: i64, records: &[RecordId]) -> Result<()>;
     /// Customers charged to a budget so far.
     fn budget_used(&self, budget: &str) -> Result<u64>;
     /// Forgets budgets whose time ended before `now`; returns how many.

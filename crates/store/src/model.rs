@@ -1,5 +1,6 @@
 //! Rows as the stores keep them. Nothing here is plaintext personal data.
 
+use mamori_core::{ExportId, GrantId, NominationId, RecordId};
 use serde::Serialize;
 
 pub type Token = [u8; 16];
@@ -37,7 +38,7 @@ pub struct KeyRow {
 
 #[derive(Clone, Debug)]
 pub struct RecordRow {
-    pub id: [u8; 16],
+    pub id: RecordId,
     pub segment: String,
     pub key_version: u32,
     /// Sealed fields: each value encrypted on its own, bound to its place.
@@ -281,7 +282,7 @@ impl GrantOrigin {
 /// The justification is sealed under the tenant's key: people write free text.
 #[derive(Clone, Debug)]
 pub struct AccessRequestRow {
-    pub id: [u8; 16],
+    pub id: GrantId,
     pub tenant: String,
     pub requester: String,
     /// None: every segment of the tenant.
@@ -309,7 +310,7 @@ pub struct AccessRequestRow {
 /// and who approved it, stays answerable.
 #[derive(Clone, Debug)]
 pub struct FullAccessRow {
-    pub id: [u8; 16],
+    pub id: NominationId,
     pub tenant: String,
     pub login: String,
     pub state: RequestState,
@@ -395,7 +396,7 @@ impl ExportState {
 /// The reason and the recipient's name are sealed under the tenant's key.
 #[derive(Clone, Debug)]
 pub struct ExportRow {
-    pub id: [u8; 16],
+    pub id: ExportId,
     pub tenant: String,
     pub requester: String,
     /// None: every segment of the tenant.
@@ -436,7 +437,7 @@ pub struct PackageMeta {
 /// One approval of an export. (export, approver) is unique in the store.
 #[derive(Clone, Debug)]
 pub struct ExportApprovalRow {
-    pub export: [u8; 16],
+    pub export: ExportId,
     pub approver: String,
     /// The approver's role when they approved (the group policy counts).
     pub role: String,
@@ -484,7 +485,7 @@ pub struct RecordScan {
     /// Only records written under a key version older than this.
     pub older_than_version: Option<u32>,
     /// Records with an id above this one.
-    pub after: [u8; 16],
+    pub after: RecordId,
     pub limit: usize,
 }
 
@@ -593,7 +594,7 @@ pub struct DeliveryRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HoneyRow {
     pub tenant: String,
-    pub record: [u8; 16],
+    pub record: RecordId,
     pub planted_by: String,
     pub planted_at: i64,
 }
@@ -627,7 +628,7 @@ pub struct BudgetCharge<'a> {
     pub budget: String,
     /// Most distinct customers the budget allows.
     pub limit: u64,
-    pub records: &'a [[u8; 16]],
+    pub records: &'a [RecordId],
     /// When the budget stops mattering (the day's or the grant's end);
     /// its rows may be purged afterwards.
     pub until: i64,

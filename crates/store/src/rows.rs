@@ -111,10 +111,13 @@ pub(crate) trait Cols {
             .map(|v| u32::try_from(v).map_err(|_| corrupt(i, "a u32")))
             .transpose()
     }
-    fn id(&self, i: usize) -> Result<[u8; 16]> {
-        self.blob(i)?
+    /// An opaque id of the kind the field holds (`RecordId`, `GrantId`, …).
+    fn id<T: From<[u8; 16]>>(&self, i: usize) -> Result<T> {
+        let b: [u8; 16] = self
+            .blob(i)?
             .try_into()
-            .map_err(|_| corrupt(i, "a 16-byte id"))
+            .map_err(|_| corrupt(i, "a 16-byte id"))?;
+        Ok(T::from(b))
     }
     fn hash(&self, i: usize) -> Result<[u8; 32]> {
         self.blob(i)?

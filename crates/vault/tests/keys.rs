@@ -40,7 +40,7 @@ fn older_than(env: &Env, version: u32) -> usize {
             &RecordScan {
                 segment: None,
                 older_than_version: Some(version),
-                after: [0; 16],
+                after: mamori_core::RecordId::from_bytes([0; 16]),
                 limit: usize::MAX >> 1,
             },
         )

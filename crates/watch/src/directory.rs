@@ -90,6 +90,6 @@ pub(crate) fn honey_keys(store: &dyn Backend) -> Result<HashSet<u64>> {
     Ok(store
         .honey()?
         .iter()
-        .filter_map(|h| record_key(&hex::encode(h.record)))
+        .filter_map(|h| record_key(&h.record.to_string()))
         .collect())
 }

@@ -181,7 +181,12 @@ impl AlertStore for PgStore {
         for r in rows {
             tx.execute(
                 &format!("INSERT INTO honey_records ({HONEY_COLS}) VALUES ($1, $2, $3, $4)"),
-                &[&r.tenant, &&r.record[..], &r.planted_by, &r.planted_at],
+                &[
+                    &r.tenant,
+                    &&r.record.as_bytes()[..],
+                    &r.planted_by,
+                    &r.planted_at,
+                ],
             )?;
         }
         tx.commit()

@@ -18,7 +18,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use parking_lot::{Condvar, Mutex};
 
 use super::{PgStore, Pool, big};
-use crate::{BudgetCharge, BudgetStore, ChargeOutcome, Result, StoreError, rows::Cols};
+use crate::{BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result, StoreError, rows::Cols};
 
 const CHARGE_BATCH: &str = "SELECT req::bigint, exceeded::bigint, used, would_be
      FROM mamori_charge_batch($1, $2, $3, $4, $5, $6) ORDER BY req";
@@ -51,7 +51,10 @@ impl Job {
                     (c.budget.clone(), big(c.limit).unwrap_or(i64::MAX), c.until)
                 })
                 .collect(),
-            records: order.iter().map(|i| charges[*i].records.to_vec()).collect(),
+            records: order
+                .iter()
+                .map(|i| charges[*i].records.iter().map(|r| *r.as_bytes()).collect())
+                .collect(),
             order,
             answer: None,
         }
@@ -224,7 +227,7 @@ impl BudgetStore for PgStore {
         self.charge(charges)
     }
 
-    fn seed_budget(&self, budget: &str, until: i64, records: &[[u8; 16]]) -> Result<()> {
+    fn seed_budget(&self, budget: &str, until: i64, records: &[RecordId]) -> Result<()> {
         // A day's reads at once, possibly many thousands: on a connection of
         // its own, not in the charger's turn, where every other request of
         // this process would wait for it.

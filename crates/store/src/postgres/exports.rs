@@ -6,8 +6,8 @@ use super::{
     map,
 };
 use crate::{
-    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
-    HistoryRow, PackageMeta, Result,
+    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportId, ExportRow, ExportState,
+    ExportStore, HistoryRow, PackageMeta, Result,
     rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, History, json_list},
 };
 
@@ -20,7 +20,7 @@ impl ExportStore for PgStore {
                  key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
-                &&e.id[..],
+                &&e.id.as_bytes()[..],
                 &e.tenant,
                 &e.requester,
                 &e.segment.as_deref().unwrap_or(ALL_SEGMENTS),
@@ -37,11 +37,12 @@ impl ExportStore for PgStore {
                 &e.approve_by,
             ],
         )?;
-        append_step(&mut tx, History::Export, &e.id, first)?;
+        append_step(&mut tx, History::Export, e.id.as_bytes(), first)?;
         tx.commit()
     }
 
-    fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>> {
+    fn export(&self, id: &ExportId) -> Result<Option<ExportRow>> {
+        let id = id.as_bytes();
         self.conn()?
             .query_opt(
                 &format!("SELECT {EXPORT_COLS} FROM exports WHERE id = $1"),
@@ -70,11 +71,13 @@ impl ExportStore for PgStore {
         map(found, rows::export)
     }
 
-    fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn export_history(&self, id: &ExportId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         read_steps(&mut *self.conn()?, History::Export, id)
     }
 
-    fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>> {
+    fn export_approvals(&self, id: &ExportId) -> Result<Vec<ExportApprovalRow>> {
+        let id = id.as_bytes();
         let found = self.conn()?.query(
             &format!(
                 "SELECT {APPROVAL_COLS} FROM export_approvals WHERE export = $1 ORDER BY at, seq"
@@ -97,7 +100,7 @@ impl ExportStore for PgStore {
         let state: Option<String> = tx
             .query_opt(
                 "SELECT state FROM exports WHERE id = $1 FOR UPDATE",
-                &[&&a.export[..]],
+                &[&&a.export.as_bytes()[..]],
             )?
             .map(|r| r.get(0));
         if state.as_deref() != Some(ExportState::Pending.as_str()) {
@@ -106,7 +109,7 @@ impl ExportStore for PgStore {
         let counts = tx
             .query_opt(
                 "SELECT count(*) FILTER (WHERE approver = $2), count(*) FROM export_approvals WHERE export = $1",
-                &[&&a.export[..], &a.approver],
+                &[&&a.export.as_bytes()[..], &a.approver],
             )?
             .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
             .unwrap_or((0, 0));
@@ -121,23 +124,30 @@ impl ExportStore for PgStore {
                 "INSERT INTO export_approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (export, approver) DO NOTHING"
             ),
-            &[&&a.export[..], &a.approver, &a.role, &a.at, &a.comment],
+            &[
+                &&a.export.as_bytes()[..],
+                &a.approver,
+                &a.role,
+                &a.at,
+                &a.comment,
+            ],
         )?;
         if n == 0 {
             return Ok(ApprovalOutcome::Duplicate);
         }
-        append_step(&mut tx, History::Export, &a.export, step)?;
+        append_step(&mut tx, History::Export, a.export.as_bytes(), step)?;
         tx.commit()?;
         Ok(ApprovalOutcome::Added)
     }
 
     fn store_package(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         meta: &PackageMeta,
         bytes: &[u8],
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         let n = tx.execute(
@@ -166,7 +176,8 @@ impl ExportStore for PgStore {
         Ok(true)
     }
 
-    fn take_package(&self, id: &[u8; 16], now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>> {
+    fn take_package(&self, id: &ExportId, now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         let n = tx.execute(
@@ -192,11 +203,12 @@ impl ExportStore for PgStore {
 
     fn close_export(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         from: ExportState,
         to: ExportState,
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         let n = tx.execute(

@@ -3,8 +3,9 @@
 
 use super::{Conn, PgStore, Tx, big, map};
 use crate::{
-    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, HistoryRow,
-    RequestFilter, RequestState, Result, StoreError, TrainingRow, VendorRow,
+    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, GrantId,
+    HistoryRow, NominationId, RequestFilter, RequestState, Result, StoreError, TrainingRow,
+    VendorRow,
     rows::{
         self, ALL_SEGMENTS, COMPLIANCE_COLS, FULL_ACCESS_COLS, HISTORY_COLS, History, REQUEST_COLS,
         TRAINING_COLS, VENDOR_COLS, json_list,
@@ -173,7 +174,7 @@ impl GovernanceStore for PgStore {
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
             ),
             &[
-                &&r.id[..],
+                &&r.id.as_bytes()[..],
                 &r.tenant,
                 &r.requester,
                 &r.segment.as_deref().unwrap_or(ALL_SEGMENTS),
@@ -194,11 +195,12 @@ impl GovernanceStore for PgStore {
                 &r.revoked_at,
             ],
         )?;
-        append_step(&mut tx, History::Request, &r.id, first)?;
+        append_step(&mut tx, History::Request, r.id.as_bytes(), first)?;
         tx.commit()
     }
 
-    fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>> {
+    fn request(&self, id: &GrantId) -> Result<Option<AccessRequestRow>> {
+        let id = id.as_bytes();
         self.conn()?
             .query_opt(
                 &format!("SELECT {REQUEST_COLS} FROM access_requests WHERE id = $1"),
@@ -229,17 +231,19 @@ impl GovernanceStore for PgStore {
         map(found, rows::request)
     }
 
-    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn request_history(&self, id: &GrantId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         read_steps(&mut *self.conn()?, History::Request, id)
     }
 
     fn transition(
         &self,
-        id: &[u8; 16],
+        id: &GrantId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         if !move_state(&mut tx, "access_requests", id, from, to, step)? {
@@ -258,7 +262,7 @@ impl GovernanceStore for PgStore {
                 "INSERT INTO full_access ({FULL_ACCESS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
             &[
-                &&r.id[..],
+                &&r.id.as_bytes()[..],
                 &r.tenant,
                 &r.login,
                 &r.state.as_str(),
@@ -277,7 +281,7 @@ impl GovernanceStore for PgStore {
             )),
             other => other,
         })?;
-        append_step(&mut tx, History::FullAccess, &r.id, first)?;
+        append_step(&mut tx, History::FullAccess, r.id.as_bytes(), first)?;
         tx.commit()
     }
 
@@ -291,18 +295,20 @@ impl GovernanceStore for PgStore {
         map(found, rows::full_access)
     }
 
-    fn full_access_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn full_access_history(&self, id: &NominationId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         read_steps(&mut *self.conn()?, History::FullAccess, id)
     }
 
     fn full_access_transition(
         &self,
-        id: &[u8; 16],
+        id: &NominationId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
         cap: u32,
     ) -> Result<FullAccessOutcome> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         // The tenant row is locked first: approvals for one tenant queue

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::{Begun, PgStore, Queries, map};
 use crate::pending::{Entry, PendingEntries};
 use crate::{
-    BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
-    Token, VaultStore, WriteKind,
+    BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
+    TenantRow, Token, VaultStore, WriteKind,
     rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},
 };
 
@@ -136,7 +136,7 @@ fn replace_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&[u8]> = rows.iter().map(|w| &w.record.id[..]).collect();
+    let ids: Vec<&[u8]> = rows.iter().map(|w| &w.record.id.as_bytes()[..]).collect();
     let old = tx.query(
         "SELECT id, rid, index_tokens, key_version, updated_at FROM records WHERE tenant = $1 AND id = ANY($2) ORDER BY rid FOR UPDATE",
         &[&tenant, &ids],
@@ -154,7 +154,7 @@ fn replace_rows(
     let mut cols = Columns::default();
     let mut rids = Vec::with_capacity(rows.len());
     for w in rows {
-        let Some((rid, encoded, version, updated)) = now.get(&w.record.id[..]) else {
+        let Some((rid, encoded, version, updated)) = now.get(&w.record.id.as_bytes()[..]) else {
             return Err(StoreError::NotFound("record to replace".into()));
         };
         // A rewrap's row rewritten since it was read stays as it is.
@@ -208,7 +208,7 @@ struct Columns<'a> {
 
 impl<'a> Columns<'a> {
     fn push(&mut self, w: &'a RecordWrite) {
-        self.id.push(&w.record.id);
+        self.id.push(w.record.id.as_bytes());
         self.segment.push(&w.record.segment);
         self.key_version.push(i64::from(w.record.key_version));
         self.key_token.push(&w.key_token);
@@ -250,7 +250,7 @@ fn insert_rows(
     let rid_of: HashMap<Vec<u8>, i64> = made.iter().map(|r| (r.get(0), r.get(1))).collect();
     for w in rows {
         let rid = *rid_of
-            .get(&w.record.id[..])
+            .get(&w.record.id.as_bytes()[..])
             .ok_or_else(|| StoreError::Db("inserted record has no row id".into()))?;
         entries_of(ix, &w.tokens, rid, run)?;
     }
@@ -262,7 +262,7 @@ fn find_keys(
     c: &mut impl Queries,
     tenant: &str,
     tokens: &[Token],
-) -> Result<HashMap<Token, [u8; 16]>> {
+) -> Result<HashMap<Token, RecordId>> {
     let wanted: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
     let found = c.query(
         "SELECT key_token, id FROM records WHERE tenant = $1 AND key_token = ANY($2)",
@@ -307,7 +307,7 @@ struct Bulk<'a> {
 }
 
 impl BulkWrite for Bulk<'_> {
-    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         find_keys(&mut *self.conn, &self.tenant, tokens)
     }
 
@@ -481,11 +481,12 @@ impl VaultStore for PgStore {
         Ok(out)
     }
 
-    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         find_keys(&mut *self.conn()?, tenant, tokens)
     }
 
-    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
+    fn record(&self, tenant: &str, id: &RecordId) -> Result<Option<RecordRow>> {
+        let id = id.as_bytes();
         self.conn()?
             .query_opt(
                 &format!("SELECT {RECORD_COLS} FROM records WHERE tenant = $1 AND id = $2"),
@@ -508,7 +509,8 @@ impl VaultStore for PgStore {
         }))
     }
 
-    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {
+    fn delete_record(&self, tenant: &str, id: &RecordId) -> Result<bool> {
+        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         let Some(old) = tx.query_opt(
@@ -539,7 +541,7 @@ impl VaultStore for PgStore {
             ),
             &[
                 &tenant,
-                &&scan.after[..],
+                &&scan.after.as_bytes()[..],
                 &scan.segment,
                 &older,
                 &(scan.limit.max(1) as i64),

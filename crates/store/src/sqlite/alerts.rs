@@ -253,7 +253,7 @@ impl AlertStore for SqliteVault {
         for r in rows {
             tx.execute(
                 "INSERT INTO honey_records (tenant, record, planted_by, planted_at) VALUES (?1, ?2, ?3, ?4)",
-                params![r.tenant, &r.record[..], r.planted_by, r.planted_at],
+                params![r.tenant, &r.record.as_bytes()[..], r.planted_by, r.planted_at],
             )?;
         }
         tx.commit()?;

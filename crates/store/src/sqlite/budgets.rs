@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 use parking_lot::Mutex;
 
 use super::SqliteVault;
-use crate::{BudgetCharge, BudgetStore, ChargeOutcome, Result};
+use crate::{BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result};
 
 /// One budget: when it ends and the customers charged to it.
-type Budget = (i64, HashSet<[u8; 16]>);
+type Budget = (i64, HashSet<RecordId>);
 
 /// budget name → budget.
 #[derive(Default)]
@@ -22,7 +22,7 @@ impl BudgetStore for SqliteVault {
         let mut all = self.budgets.0.lock();
         for (index, c) in charges.iter().enumerate() {
             let used = all.get(&c.budget).map_or(0, |(_, set)| set.len() as u64);
-            let mut fresh: Vec<&[u8; 16]> = c
+            let mut fresh: Vec<&RecordId> = c
                 .records
                 .iter()
                 .filter(|r| all.get(&c.budget).is_none_or(|(_, set)| !set.contains(*r)))
@@ -47,7 +47,7 @@ impl BudgetStore for SqliteVault {
         Ok(ChargeOutcome::Charged)
     }
 
-    fn seed_budget(&self, budget: &str, until: i64, records: &[[u8; 16]]) -> Result<()> {
+    fn seed_budget(&self, budget: &str, until: i64, records: &[RecordId]) -> Result<()> {
         let mut all = self.budgets.0.lock();
         let entry = all
             .entry(budget.to_owned())

@@ -7,8 +7,8 @@ use rusqlite::{OptionalExtension, params};
 use super::{SqliteVault, history::History};
 use crate::rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, json_list};
 use crate::{
-    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, ExportStore,
-    HistoryRow, PackageMeta, Result,
+    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportId, ExportRow, ExportState,
+    ExportStore, HistoryRow, PackageMeta, Result,
 };
 
 impl ExportStore for SqliteVault {
@@ -20,7 +20,7 @@ impl ExportStore for SqliteVault {
                  key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
-                &e.id[..],
+                &e.id.as_bytes()[..],
                 e.tenant,
                 e.requester,
                 e.segment.as_deref().unwrap_or(ALL_SEGMENTS),
@@ -37,12 +37,13 @@ impl ExportStore for SqliteVault {
                 e.approve_by,
             ],
         )?;
-        History::Export.append(&tx, &e.id, first)?;
+        History::Export.append(&tx, e.id.as_bytes(), first)?;
         tx.commit()?;
         Ok(())
     }
 
-    fn export(&self, id: &[u8; 16]) -> Result<Option<ExportRow>> {
+    fn export(&self, id: &ExportId) -> Result<Option<ExportRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         let mut st =
             c.prepare_cached(&format!("SELECT {EXPORT_COLS} FROM exports WHERE id = ?1"))?;
@@ -74,12 +75,14 @@ impl ExportStore for SqliteVault {
         Ok(rows)
     }
 
-    fn export_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn export_history(&self, id: &ExportId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         History::Export.read(&c, id)
     }
 
-    fn export_approvals(&self, id: &[u8; 16]) -> Result<Vec<ExportApprovalRow>> {
+    fn export_approvals(&self, id: &ExportId) -> Result<Vec<ExportApprovalRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
             "SELECT {APPROVAL_COLS} FROM export_approvals WHERE export = ?1 ORDER BY at, rowid"
@@ -101,7 +104,7 @@ impl ExportStore for SqliteVault {
         let state: Option<String> = tx
             .query_row(
                 "SELECT state FROM exports WHERE id = ?1",
-                [&a.export[..]],
+                [&a.export.as_bytes()[..]],
                 |r| r.get(0),
             )
             .optional()?;
@@ -110,7 +113,7 @@ impl ExportStore for SqliteVault {
         }
         let (mine, all): (i64, i64) = tx.query_row(
             "SELECT count(*) FILTER (WHERE approver = ?2), count(*) FROM export_approvals WHERE export = ?1",
-            params![&a.export[..], a.approver],
+            params![&a.export.as_bytes()[..], a.approver],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if mine > 0 {
@@ -122,23 +125,30 @@ impl ExportStore for SqliteVault {
         let n = tx.execute(
             "INSERT INTO export_approvals (export, approver, role, at, comment)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (export, approver) DO NOTHING",
-            params![&a.export[..], a.approver, a.role, a.at, a.comment],
+            params![
+                &a.export.as_bytes()[..],
+                a.approver,
+                a.role,
+                a.at,
+                a.comment
+            ],
         )?;
         if n == 0 {
             return Ok(ApprovalOutcome::Duplicate);
         }
-        History::Export.append(&tx, &a.export, step)?;
+        History::Export.append(&tx, a.export.as_bytes(), step)?;
         tx.commit()?;
         Ok(ApprovalOutcome::Added)
     }
 
     fn store_package(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         meta: &PackageMeta,
         bytes: &[u8],
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         let n = tx.execute(
@@ -167,7 +177,8 @@ impl ExportStore for SqliteVault {
         Ok(true)
     }
 
-    fn take_package(&self, id: &[u8; 16], now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>> {
+    fn take_package(&self, id: &ExportId, now: i64, step: &HistoryRow) -> Result<Option<Vec<u8>>> {
+        let id = id.as_bytes();
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         let n = tx.execute(
@@ -196,11 +207,12 @@ impl ExportStore for SqliteVault {
 
     fn close_export(
         &self,
-        id: &[u8; 16],
+        id: &ExportId,
         from: ExportState,
         to: ExportState,
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         let n = tx.execute(

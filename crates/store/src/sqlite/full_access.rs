@@ -34,7 +34,7 @@ impl SqliteVault {
                 "INSERT INTO full_access ({FULL_ACCESS_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             params![
-                &r.id[..],
+                &r.id.as_bytes()[..],
                 r.tenant,
                 r.login,
                 r.state.as_str(),
@@ -53,7 +53,7 @@ impl SqliteVault {
             )),
             other => other,
         })?;
-        History::FullAccess.append(&tx, &r.id, first)?;
+        History::FullAccess.append(&tx, r.id.as_bytes(), first)?;
         tx.commit()?;
         Ok(())
     }

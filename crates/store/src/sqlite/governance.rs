@@ -8,8 +8,9 @@ use crate::rows::{
     self, ALL_SEGMENTS, COMPLIANCE_COLS, REQUEST_COLS, TRAINING_COLS, VENDOR_COLS, json_list,
 };
 use crate::{
-    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, HistoryRow,
-    RequestFilter, RequestState, Result, StoreError, TrainingRow, VendorRow,
+    AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, GrantId,
+    HistoryRow, NominationId, RequestFilter, RequestState, Result, StoreError, TrainingRow,
+    VendorRow,
 };
 
 /// Moves a row of `table` (`access_requests` or `full_access`) from `from`
@@ -146,7 +147,7 @@ impl GovernanceStore for SqliteVault {
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ),
             params![
-                &r.id[..],
+                &r.id.as_bytes()[..],
                 r.tenant,
                 r.requester,
                 r.segment.as_deref().unwrap_or(ALL_SEGMENTS),
@@ -167,12 +168,13 @@ impl GovernanceStore for SqliteVault {
                 r.revoked_at,
             ],
         )?;
-        History::Request.append(&tx, &r.id, first)?;
+        History::Request.append(&tx, r.id.as_bytes(), first)?;
         tx.commit()?;
         Ok(())
     }
 
-    fn request(&self, id: &[u8; 16]) -> Result<Option<AccessRequestRow>> {
+    fn request(&self, id: &GrantId) -> Result<Option<AccessRequestRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
             "SELECT {REQUEST_COLS} FROM access_requests WHERE id = ?1"
@@ -209,18 +211,20 @@ impl GovernanceStore for SqliteVault {
         Ok(rows)
     }
 
-    fn request_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn request_history(&self, id: &GrantId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         History::Request.read(&c, id)
     }
 
     fn transition(
         &self,
-        id: &[u8; 16],
+        id: &GrantId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
     ) -> Result<bool> {
+        let id = id.as_bytes();
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         if !move_state(&tx, "access_requests", id, from, to, step)? {
@@ -239,18 +243,20 @@ impl GovernanceStore for SqliteVault {
         self.full_access_rows(tenant)
     }
 
-    fn full_access_history(&self, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn full_access_history(&self, id: &NominationId) -> Result<Vec<HistoryRow>> {
+        let id = id.as_bytes();
         self.full_access_steps(id)
     }
 
     fn full_access_transition(
         &self,
-        id: &[u8; 16],
+        id: &NominationId,
         from: RequestState,
         to: RequestState,
         step: &HistoryRow,
         cap: u32,
     ) -> Result<FullAccessOutcome> {
+        let id = id.as_bytes();
         self.move_full_access(id, from, to, step, cap)
     }
 

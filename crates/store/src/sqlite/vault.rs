@@ -9,8 +9,8 @@ use super::SqliteVault;
 use crate::pending::{Entry, PendingEntries};
 use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use crate::{
-    BulkWrite, CaseRow, KeyRow, RecordRow, RecordScan, RecordWrite, Result, StoreError, TenantRow,
-    Token, VaultStore, WriteKind,
+    BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
+    TenantRow, Token, VaultStore, WriteKind,
     rows::{decode_tokens, encode_tokens},
 };
 
@@ -104,7 +104,7 @@ fn check_batch(tx: &Connection, tenant: &str, order: &[&RecordWrite]) -> Result<
             continue;
         }
         let (rid, tokens, version, updated): (i64, Vec<u8>, u32, i64) = old
-            .query_row(params![tenant, &w.record.id[..]], |row| {
+            .query_row(params![tenant, &w.record.id.as_bytes()[..]], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
             .optional()?
@@ -155,7 +155,7 @@ fn apply_batch(
             };
             let args = params![
                 tenant,
-                &r.id[..],
+                &r.id.as_bytes()[..],
                 r.segment,
                 r.key_version,
                 &w.key_token[..],
@@ -193,7 +193,7 @@ fn insert_entries(tx: &Connection, pending: PendingEntries<i64>) -> Result<()> {
 }
 
 /// The ids of the records whose key token is one of `tokens`.
-fn find_keys(c: &Connection, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+fn find_keys(c: &Connection, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
     let mut st = c.prepare_cached("SELECT id FROM records WHERE tenant = ?1 AND key_token = ?2")?;
     let mut out = HashMap::new();
     for t in tokens {
@@ -201,7 +201,7 @@ fn find_keys(c: &Connection, tenant: &str, tokens: &[Token]) -> Result<HashMap<T
             .query_row(params![tenant, &t[..]], |r| r.get::<_, [u8; 16]>(0))
             .optional()?
         {
-            out.insert(*t, id);
+            out.insert(*t, RecordId::from(id));
         }
     }
     Ok(out)
@@ -232,7 +232,7 @@ impl Bulk<'_> {
 }
 
 impl BulkWrite for Bulk<'_> {
-    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+    fn find_keys(&mut self, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         self.usable()?;
         find_keys(&self.conn, &self.tenant, tokens)
     }
@@ -396,12 +396,13 @@ impl VaultStore for SqliteVault {
         Ok(out)
     }
 
-    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, [u8; 16]>> {
+    fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         let c = self.readers.get()?;
         find_keys(&c, tenant, tokens)
     }
 
-    fn record(&self, tenant: &str, id: &[u8; 16]) -> Result<Option<RecordRow>> {
+    fn record(&self, tenant: &str, id: &RecordId) -> Result<Option<RecordRow>> {
+        let id = id.as_bytes();
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
             "SELECT {RECORD_COLS} FROM records WHERE tenant = ?1 AND id = ?2"
@@ -422,7 +423,8 @@ impl VaultStore for SqliteVault {
         }))
     }
 
-    fn delete_record(&self, tenant: &str, id: &[u8; 16]) -> Result<bool> {
+    fn delete_record(&self, tenant: &str, id: &RecordId) -> Result<bool> {
+        let id = id.as_bytes();
         let mut w = self.writer.lock();
         let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let old: Option<(i64, Vec<u8>)> = tx
@@ -455,7 +457,7 @@ impl VaultStore for SqliteVault {
             .query_and_then(
                 params![
                     tenant,
-                    &scan.after[..],
+                    &scan.after.as_bytes()[..],
                     scan.segment,
                     scan.older_than_version,
                     scan.limit.max(1) as i64

@@ -162,7 +162,7 @@ pub fn snapshot_honey_and_shifts(s: &Stores) {
     tenant(v, "acme");
     let h = HoneyRow {
         tenant: "acme".into(),
-        record: [7; 16],
+        record: [7; 16].into(),
         planted_by: "cli:sec".into(),
         planted_at: 3,
     };
@@ -170,7 +170,7 @@ pub fn snapshot_honey_and_shifts(s: &Stores) {
     assert_eq!(v.honey().unwrap(), vec![h.clone()]);
     // Planting the same decoy twice is refused, and nothing of the batch is kept.
     let other = HoneyRow {
-        record: [8; 16],
+        record: [8; 16].into(),
         ..h.clone()
     };
     assert!(v.add_honey(&[other, h]).is_err());

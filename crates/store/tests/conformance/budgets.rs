@@ -2,11 +2,11 @@
 
 use std::sync::{Arc, Barrier};
 
-use mamori_store::{BudgetCharge, ChargeOutcome};
+use mamori_store::{BudgetCharge, ChargeOutcome, RecordId};
 
 use crate::fixtures::{All, Stores};
 
-fn charge<'a>(budget: &str, limit: u64, records: &'a [[u8; 16]]) -> BudgetCharge<'a> {
+fn charge<'a>(budget: &str, limit: u64, records: &'a [RecordId]) -> BudgetCharge<'a> {
     BudgetCharge {
         budget: budget.into(),
         limit,
@@ -17,7 +17,11 @@ fn charge<'a>(budget: &str, limit: u64, records: &'a [[u8; 16]]) -> BudgetCharge
 
 pub fn budgets_charge_distinct_customers_all_or_nothing(s: &Stores) {
     let db = &*s.db;
-    let (a, b, c) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+    let (a, b, c) = (
+        RecordId::from([1u8; 16]),
+        RecordId::from([2u8; 16]),
+        RecordId::from([3u8; 16]),
+    );
     assert_eq!(db.budget_used("day/op1/20000").unwrap(), 0);
     let ok = db
         .charge_budgets(&[charge("day/op1/20000", 2, &[a, a, b])])
@@ -59,7 +63,7 @@ pub fn budgets_charge_distinct_customers_all_or_nothing(s: &Stores) {
     db.seed_budget("grant/g2", 500, &[a, b]).unwrap();
     assert_eq!(db.budget_used("grant/g2").unwrap(), 3);
     assert!(matches!(
-        db.charge_budgets(&[charge("grant/g2", 3, &[[4; 16]])])
+        db.charge_budgets(&[charge("grant/g2", 3, &[RecordId::from([4; 16])])])
             .unwrap(),
         ChargeOutcome::Exceeded { would_be: 4, .. }
     ));
@@ -96,7 +100,7 @@ fn race<T: Send + 'static>(s: &Stores, request: fn(u8, &dyn All) -> T) -> Vec<T>
 /// charged.
 pub fn budgets_hold_under_racing_requests(s: &Stores) {
     let outcomes = race(s, |i, db| {
-        let mine = [[i; 16], [100 + i; 16]];
+        let mine = [RecordId::from([i; 16]), RecordId::from([100 + i; 16])];
         db.charge_budgets(&[charge("day/op1/20000", 9, &mine)])
             .unwrap()
     });
@@ -119,8 +123,8 @@ pub fn overlapping_charges_in_any_order_count_each_customer_once(s: &Stores) {
         // Five rounds of 40 new customers each, rotated by request, half
         // of the requests listing them backwards.
         for round in 0..5u8 {
-            let mut mine: Vec<[u8; 16]> = (0..40u8)
-                .map(|c| [(c + 5 * i) % 40 + 40 * round; 16])
+            let mut mine: Vec<RecordId> = (0..40u8)
+                .map(|c| RecordId::from([(c + 5 * i) % 40 + 40 * round; 16]))
                 .collect();
             if i % 2 == 1 {
                 mine.reverse();

@@ -44,7 +44,7 @@ pub fn full_access_cap_holds_under_racing_approvals(s: &Stores) {
     }
     let outcomes = race(s, 6, |db, i| {
         db.full_access_transition(
-            &[i as u8; 16],
+            &[i as u8; 16].into(),
             RequestState::Pending,
             RequestState::Approved,
             &step("sec", "approved", 20),
@@ -103,19 +103,24 @@ pub fn an_export_is_packaged_and_taken_once_under_races(s: &Stores) {
         "{many:?}"
     );
     assert_eq!(count(ApprovalOutcome::Duplicate), 1, "sec0 again");
-    assert_eq!(db.export_approvals(&[1; 16]).unwrap().len(), 2);
+    assert_eq!(db.export_approvals(&[1; 16].into()).unwrap().len(), 2);
 
     let packaged = race(s, 6, |db, _| {
-        db.store_package(&[1; 16], &meta(1000), b"pkg", &step("sec1", "packaged", 30))
-            .unwrap()
+        db.store_package(
+            &[1; 16].into(),
+            &meta(1000),
+            b"pkg",
+            &step("sec1", "packaged", 30),
+        )
+        .unwrap()
     });
     assert_eq!(packaged.iter().filter(|p| **p).count(), 1);
     let taken = race(s, 6, |db, _| {
-        db.take_package(&[1; 16], 40, &step("req", "downloaded", 40))
+        db.take_package(&[1; 16].into(), 40, &step("req", "downloaded", 40))
             .unwrap()
     });
     assert_eq!(taken.iter().filter(|t| t.is_some()).count(), 1);
-    let steps = db.export_history(&[1; 16]).unwrap();
+    let steps = db.export_history(&[1; 16].into()).unwrap();
     assert_eq!(
         steps.len(),
         1 + 2 + 1 + 1,

@@ -8,7 +8,7 @@ use crate::fixtures::{Stores, step, tenant, user};
 
 pub fn export(id: u8, requester: &str, at: i64) -> ExportRow {
     ExportRow {
-        id: [id; 16],
+        id: [id; 16].into(),
         tenant: "acme".into(),
         requester: requester.into(),
         segment: None,
@@ -31,7 +31,7 @@ pub fn export(id: u8, requester: &str, at: i64) -> ExportRow {
 
 pub fn approval(id: u8, approver: &str, at: i64) -> ExportApprovalRow {
     ExportApprovalRow {
-        export: [id; 16],
+        export: [id; 16].into(),
         approver: approver.into(),
         role: "security_officer".into(),
         at,
@@ -60,7 +60,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
         .unwrap();
     db.insert_export(&export(2, "req", 20), &step("req", "requested", 20))
         .unwrap();
-    let e = db.export(&[1; 16]).unwrap().unwrap();
+    let e = db.export(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
         (e.rows_at_request, e.approvals_required, e.segment),
         (12_345, 2, None)
@@ -72,7 +72,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
         })
         .unwrap()
         .iter()
-        .map(|e| e.id[0])
+        .map(|e| e.id.as_bytes()[0])
         .collect();
     assert_eq!(ids, [2, 1]);
 
@@ -87,7 +87,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
     assert_eq!(add(1, "sec2", 32, 1), ApprovalOutcome::Added);
     assert_eq!(add(9, "sec2", 32, 0), ApprovalOutcome::NotPending);
     let who: Vec<String> = db
-        .export_approvals(&[1; 16])
+        .export_approvals(&[1; 16].into())
         .unwrap()
         .into_iter()
         .map(|a| a.approver)
@@ -96,43 +96,53 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
 
     let pkg = b"age..";
     assert!(
-        db.store_package(&[1; 16], &meta(1000), pkg, &step("sec2", "packaged", 40))
-            .unwrap()
+        db.store_package(
+            &[1; 16].into(),
+            &meta(1000),
+            pkg,
+            &step("sec2", "packaged", 40)
+        )
+        .unwrap()
     );
     assert!(
-        !db.store_package(&[1; 16], &meta(1000), pkg, &step("sec2", "packaged", 41))
-            .unwrap()
+        !db.store_package(
+            &[1; 16].into(),
+            &meta(1000),
+            pkg,
+            &step("sec2", "packaged", 41)
+        )
+        .unwrap()
     );
     assert_eq!(add(1, "req", 42, 2), ApprovalOutcome::NotPending);
     assert_eq!(
-        db.export(&[1; 16]).unwrap().unwrap().package,
+        db.export(&[1; 16].into()).unwrap().unwrap().package,
         Some(meta(1000))
     );
 
     assert_eq!(
-        db.take_package(&[1; 16], 1000, &step("req", "downloaded", 1000))
+        db.take_package(&[1; 16].into(), 1000, &step("req", "downloaded", 1000))
             .unwrap(),
         None,
         "window ended"
     );
     assert_eq!(
-        db.take_package(&[1; 16], 500, &step("req", "downloaded", 500))
+        db.take_package(&[1; 16].into(), 500, &step("req", "downloaded", 500))
             .unwrap(),
         Some(pkg.to_vec())
     );
     assert_eq!(
-        db.take_package(&[1; 16], 501, &step("req", "downloaded", 501))
+        db.take_package(&[1; 16].into(), 501, &step("req", "downloaded", 501))
             .unwrap(),
         None,
         "taken once"
     );
-    let e = db.export(&[1; 16]).unwrap().unwrap();
+    let e = db.export(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
         (e.state, e.closed_by.as_deref(), e.closed_at),
         (ExportState::Downloaded, Some("req"), Some(500))
     );
     let h: Vec<String> = db
-        .export_history(&[1; 16])
+        .export_history(&[1; 16].into())
         .unwrap()
         .into_iter()
         .map(|s| s.action)
@@ -150,7 +160,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
 
     assert!(
         db.close_export(
-            &[2; 16],
+            &[2; 16].into(),
             ExportState::Pending,
             ExportState::Denied,
             &step("sec1", "denied", 50)
@@ -159,7 +169,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
     );
     assert!(
         !db.close_export(
-            &[2; 16],
+            &[2; 16].into(),
             ExportState::Pending,
             ExportState::Revoked,
             &step("sec1", "revoked", 51)
@@ -174,7 +184,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
         })
         .unwrap()
         .iter()
-        .map(|e| e.id[0])
+        .map(|e| e.id.as_bytes()[0])
         .collect();
     assert_eq!(denied, [2]);
 }
@@ -187,20 +197,25 @@ pub fn expired_packages_are_purged(s: &Stores) {
         db.insert_export(&export(id, "req", 10), &step("req", "requested", 10))
             .unwrap();
         assert!(
-            db.store_package(&[id; 16], &meta(until), b"x", &step("sec", "packaged", 20))
-                .unwrap()
+            db.store_package(
+                &[id; 16].into(),
+                &meta(until),
+                b"x",
+                &step("sec", "packaged", 20)
+            )
+            .unwrap()
         );
     }
     assert_eq!(db.purge_packages(200).unwrap(), 1);
     assert_eq!(db.purge_packages(200).unwrap(), 0);
     assert_eq!(
-        db.take_package(&[1; 16], 50, &step("req", "downloaded", 50))
+        db.take_package(&[1; 16].into(), 50, &step("req", "downloaded", 50))
             .unwrap(),
         None,
         "purged"
     );
     assert_eq!(
-        db.take_package(&[2; 16], 250, &step("req", "downloaded", 250))
+        db.take_package(&[2; 16].into(), 250, &step("req", "downloaded", 250))
             .unwrap(),
         Some(b"x".to_vec())
     );

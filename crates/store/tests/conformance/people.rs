@@ -241,7 +241,7 @@ pub fn vendors_training_and_compliance(s: &Stores) {
 
 pub fn request(id: u8, requester: &str, created_at: i64) -> AccessRequestRow {
     AccessRequestRow {
-        id: [id; 16],
+        id: [id; 16].into(),
         tenant: "acme".into(),
         requester: requester.into(),
         segment: Some("own".into()),
@@ -285,16 +285,16 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
             .is_err()
     );
 
-    let r = db.request(&[3; 16]).unwrap().unwrap();
+    let r = db.request(&[3; 16].into()).unwrap().unwrap();
     assert_eq!((r.segment, r.origin), (None, GrantOrigin::Issued));
     assert_eq!(r.fields, ["name", "phone"]);
-    assert!(db.request(&[9; 16]).unwrap().is_none());
+    assert!(db.request(&[9; 16].into()).unwrap().is_none());
 
     let ids = |f: RequestFilter| -> Vec<u8> {
         db.requests(&RequestFilter { limit: 100, ..f })
             .unwrap()
             .iter()
-            .map(|r| r.id[0])
+            .map(|r| r.id.as_bytes()[0])
             .collect()
     };
     assert_eq!(ids(RequestFilter::default()), [3, 2, 1]);
@@ -332,7 +332,7 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
     let approve = step("sv1", "approved", 1100);
     assert!(
         db.transition(
-            &[1; 16],
+            &[1; 16].into(),
             RequestState::Pending,
             RequestState::Approved,
             &approve
@@ -341,7 +341,7 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
     );
     assert!(
         !db.transition(
-            &[1; 16],
+            &[1; 16].into(),
             RequestState::Pending,
             RequestState::Denied,
             &approve
@@ -350,14 +350,14 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
     );
     assert!(
         !db.transition(
-            &[9; 16],
+            &[9; 16].into(),
             RequestState::Pending,
             RequestState::Approved,
             &approve
         )
         .unwrap()
     );
-    let r = db.request(&[1; 16]).unwrap().unwrap();
+    let r = db.request(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
         (r.state, r.decided_by.as_deref(), r.decided_at),
         (RequestState::Approved, Some("sv1"), Some(1100))
@@ -374,14 +374,14 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
         .live_grants("op1", 1500)
         .unwrap()
         .iter()
-        .map(|r| r.id[0])
+        .map(|r| r.id.as_bytes()[0])
         .collect();
     assert_eq!(live, [1]);
     assert!(db.live_grants("op1", 4600).unwrap().is_empty(), "ended");
     let revoke = step("sv1", "revoked", 1200);
     assert!(
         db.transition(
-            &[1; 16],
+            &[1; 16].into(),
             RequestState::Approved,
             RequestState::Revoked,
             &revoke
@@ -389,29 +389,29 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
         .unwrap()
     );
     assert!(db.live_grants("op1", 1500).unwrap().is_empty());
-    let r = db.request(&[1; 16]).unwrap().unwrap();
+    let r = db.request(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
         (r.revoked_by.as_deref(), r.revoked_at),
         (Some("sv1"), Some(1200))
     );
 
     let h: Vec<String> = db
-        .request_history(&[1; 16])
+        .request_history(&[1; 16].into())
         .unwrap()
         .into_iter()
         .map(|s| s.action)
         .collect();
     assert_eq!(h, ["requested", "approved", "revoked"]);
     assert_eq!(
-        db.request_history(&[1; 16]).unwrap()[0].comment,
+        db.request_history(&[1; 16].into()).unwrap()[0].comment,
         Some(vec![1, 2, 3])
     );
-    assert!(db.request_history(&[9; 16]).unwrap().is_empty());
+    assert!(db.request_history(&[9; 16].into()).unwrap().is_empty());
 }
 
 pub fn nomination(id: u8, login: &str, at: i64) -> FullAccessRow {
     FullAccessRow {
-        id: [id; 16],
+        id: [id; 16].into(),
         tenant: "acme".into(),
         login: login.into(),
         state: RequestState::Pending,
@@ -442,13 +442,13 @@ pub fn full_access_follows_its_nomination(s: &Stores) {
         .full_access("acme")
         .unwrap()
         .iter()
-        .map(|r| r.id[0])
+        .map(|r| r.id.as_bytes()[0])
         .collect();
     assert_eq!(order, [3, 1], "newest first");
 
     let approve = |id: u8, cap: u32| {
         db.full_access_transition(
-            &[id; 16],
+            &[id; 16].into(),
             RequestState::Pending,
             RequestState::Approved,
             &step("sec", "approved", 20),
@@ -467,7 +467,7 @@ pub fn full_access_follows_its_nomination(s: &Stores) {
         db.full_access("acme").unwrap()[0].state,
         RequestState::Pending
     );
-    assert_eq!(db.full_access_history(&[3; 16]).unwrap().len(), 1);
+    assert_eq!(db.full_access_history(&[3; 16].into()).unwrap().len(), 1);
     let whole = |login: &str| {
         db.assignments(login)
             .unwrap()
@@ -478,7 +478,7 @@ pub fn full_access_follows_its_nomination(s: &Stores) {
 
     let revoked = db
         .full_access_transition(
-            &[1; 16],
+            &[1; 16].into(),
             RequestState::Approved,
             RequestState::Revoked,
             &step("sec", "revoked", 30),
@@ -493,7 +493,7 @@ pub fn full_access_follows_its_nomination(s: &Stores) {
     db.nominate_full_access(&nomination(4, "sv1", 40), &step("admin", "nominated", 40))
         .unwrap();
     let h: Vec<String> = db
-        .full_access_history(&[1; 16])
+        .full_access_history(&[1; 16].into())
         .unwrap()
         .into_iter()
         .map(|s| s.action)

@@ -1,7 +1,7 @@
 //! Conformance: records, blind-index tokens, scans and writes.
 
 use mamori_store::{
-    RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
+    RecordId, RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
 };
 
 use crate::fixtures::{All, Stores, key, tenant};
@@ -11,7 +11,7 @@ fn found(db: &dyn All, tenant: &str, key: &str, tokens: &[Token]) -> Vec<[u8; 16
     db.find(tenant, key, tokens)
         .unwrap()
         .into_iter()
-        .map(|r| r.id)
+        .map(|r| *r.id.as_bytes())
         .collect()
 }
 
@@ -23,7 +23,7 @@ fn write(kind: WriteKind, id: u8, segment: &str, key_token: u8, phone: u8) -> Re
     RecordWrite {
         kind,
         record: RecordRow {
-            id: [id; 16],
+            id: [id; 16].into(),
             segment: segment.into(),
             key_version: 1,
             sealed: vec![id, id, id],
@@ -74,7 +74,7 @@ pub fn tenants_and_keys(s: &Stores) {
     assert!(db.keys("acme").unwrap().is_empty());
     // The index is gone with its key; the ciphertext stays, unreadable.
     assert!(found(db, "acme", "phone", &[tok(21)]).is_empty());
-    assert!(db.record("acme", &[1; 16]).unwrap().is_some());
+    assert!(db.record("acme", &[1; 16].into()).unwrap().is_some());
     assert!(matches!(
         db.shred_tenant("acme", 1),
         Err(StoreError::NotFound(_))
@@ -122,16 +122,16 @@ pub fn records_and_blind_index(s: &Stores) {
 
     let keys = db.find_keys("acme", &[tok(11), tok(13), tok(77)]).unwrap();
     assert_eq!(keys.len(), 2);
-    assert_eq!(keys[&tok(11)], [1; 16]);
+    assert_eq!(keys[&tok(11)], [1; 16].into());
     assert_eq!(db.find_keys("beta", &[tok(13)]).unwrap().len(), 0);
 
-    let r = db.record("acme", &[3; 16]).unwrap().unwrap();
+    let r = db.record("acme", &[3; 16].into()).unwrap().unwrap();
     assert_eq!(
         (r.segment.as_str(), r.sealed.as_slice()),
         ("collab", &[3u8, 3, 3][..])
     );
     assert!(
-        db.record("beta", &[3; 16]).unwrap().is_none(),
+        db.record("beta", &[3; 16].into()).unwrap().is_none(),
         "another tenant's id"
     );
 
@@ -141,7 +141,7 @@ pub fn records_and_blind_index(s: &Stores) {
     db.write_records("acme", &[moved]).unwrap();
     assert_eq!(found(db, "acme", "phone", &[tok(20)]), [[2; 16]]);
     assert_eq!(found(db, "acme", "phone", &[tok(24)]), [[1; 16]]);
-    let r = db.record("acme", &[1; 16]).unwrap().unwrap();
+    let r = db.record("acme", &[1; 16].into()).unwrap().unwrap();
     assert_eq!((r.segment.as_str(), r.key_version), ("collab", 2));
 
     // A batch with a taken customer number is refused whole.
@@ -153,7 +153,7 @@ pub fn records_and_blind_index(s: &Stores) {
         db.write_records("acme", &clash),
         Err(StoreError::Conflict(_))
     ));
-    assert!(db.record("acme", &[5; 16]).unwrap().is_none());
+    assert!(db.record("acme", &[5; 16].into()).unwrap().is_none());
     assert!(found(db, "acme", "phone", &[tok(25)]).is_empty());
     // Replacing a record that does not exist is refused whole too.
     let missing = [
@@ -164,16 +164,16 @@ pub fn records_and_blind_index(s: &Stores) {
         db.write_records("acme", &missing),
         Err(StoreError::NotFound(_))
     ));
-    assert!(db.record("acme", &[7; 16]).unwrap().is_none());
+    assert!(db.record("acme", &[7; 16].into()).unwrap().is_none());
 
     assert_eq!(db.count_records("acme", None).unwrap(), 3);
     assert_eq!(db.count_records("acme", Some("collab")).unwrap(), 2);
     assert_eq!(db.count_records("beta", Some("collab")).unwrap(), 0);
 
-    assert!(db.delete_record("acme", &[2; 16]).unwrap());
-    assert!(!db.delete_record("acme", &[2; 16]).unwrap());
+    assert!(db.delete_record("acme", &[2; 16].into()).unwrap());
+    assert!(!db.delete_record("acme", &[2; 16].into()).unwrap());
     assert!(
-        !db.delete_record("beta", &[1; 16]).unwrap(),
+        !db.delete_record("beta", &[1; 16].into()).unwrap(),
         "another tenant's id"
     );
     assert!(found(db, "acme", "phone", &[tok(20)]).is_empty());
@@ -200,7 +200,7 @@ pub fn scanning_pages_in_id_order(s: &Stores) {
         .collect();
     db.write_records("acme", &rows).unwrap();
     let mut seen = Vec::new();
-    let mut after = [0u8; 16];
+    let mut after = RecordId::from([0u8; 16]);
     loop {
         let page = db
             .scan_records(
@@ -217,7 +217,7 @@ pub fn scanning_pages_in_id_order(s: &Stores) {
             break;
         }
         after = page.last().unwrap().id;
-        seen.extend(page.iter().map(|r| r.id[0]));
+        seen.extend(page.iter().map(|r| r.id.as_bytes()[0]));
     }
     assert_eq!(seen, (1..=25).collect::<Vec<u8>>());
     let old_own = db
@@ -226,12 +226,12 @@ pub fn scanning_pages_in_id_order(s: &Stores) {
             &RecordScan {
                 segment: Some("own".into()),
                 older_than_version: Some(2),
-                after: [0; 16],
+                after: [0; 16].into(),
                 limit: 100,
             },
         )
         .unwrap();
-    let ids: Vec<u8> = old_own.iter().map(|r| r.id[0]).collect();
+    let ids: Vec<u8> = old_own.iter().map(|r| r.id.as_bytes()[0]).collect();
     assert_eq!(ids, [2, 4, 6, 8, 10]);
 }
 
@@ -292,9 +292,13 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
         .unwrap();
     let seen = group.find_keys(&[tok(11), tok(13)]).unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[&tok(11)], [1; 16], "the group's own uncommitted write");
+    assert_eq!(
+        seen[&tok(11)],
+        [1; 16].into(),
+        "the group's own uncommitted write"
+    );
     assert!(
-        db.record("acme", &[1; 16]).unwrap().is_none(),
+        db.record("acme", &[1; 16].into()).unwrap().is_none(),
         "nobody else sees the group before it commits"
     );
     // A later batch naming a customer the group created as new is refused
@@ -322,7 +326,7 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
     group.commit().unwrap();
     assert_eq!(found(db, "acme", "phone", &[tok(25)]), [[1; 16]]);
     assert!(found(db, "acme", "phone", &[tok(21), tok(23), tok(24), tok(29)]).is_empty());
-    assert!(db.record("acme", &[3; 16]).unwrap().is_none());
+    assert!(db.record("acme", &[3; 16].into()).unwrap().is_none());
     assert_eq!(db.count_records("acme", None).unwrap(), 2);
 
     // A group whose first batch is refused carries on.
@@ -348,7 +352,7 @@ pub fn a_commit_group_sees_its_own_writes_and_keeps_batches_whole(s: &Stores) {
         ])
         .unwrap();
     drop(dropped);
-    assert!(db.record("acme", &[5; 16]).unwrap().is_none());
+    assert!(db.record("acme", &[5; 16].into()).unwrap().is_none());
     assert_eq!(db.count_records("acme", None).unwrap(), 3);
     db.write_records("acme", &[write(WriteKind::New, 7, "own", 17, 28)])
         .unwrap();
@@ -435,14 +439,14 @@ pub fn a_reseal_never_reverts_a_newer_write(s: &Stores) {
         .unwrap();
     group.commit().unwrap();
 
-    let one = db.record("acme", &[1; 16]).unwrap().unwrap();
+    let one = db.record("acme", &[1; 16].into()).unwrap().unwrap();
     assert_eq!(one.sealed, vec![9, 9, 9], "the update survives the rewrap");
     assert_eq!(found(db, "acme", "phone", &[tok(21)]), [[1; 16]]);
     assert!(found(db, "acme", "phone", &[tok(31)]).is_empty());
-    let two = db.record("acme", &[2; 16]).unwrap().unwrap();
+    let two = db.record("acme", &[2; 16].into()).unwrap().unwrap();
     assert_eq!(two.sealed, vec![8, 8, 8], "so does one under the old key");
     assert_eq!(found(db, "acme", "phone", &[tok(22)]), [[2; 16]]);
-    let three = db.record("acme", &[3; 16]).unwrap().unwrap();
+    let three = db.record("acme", &[3; 16].into()).unwrap().unwrap();
     assert_eq!((three.sealed, three.key_version), (vec![7, 7, 7], 2));
     assert_eq!(found(db, "acme", "phone", &[tok(33)]), [[3; 16]]);
     assert!(found(db, "acme", "phone", &[tok(13)]).is_empty());

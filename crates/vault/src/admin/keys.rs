@@ -2,6 +2,7 @@
 //! current version (page by page, sealed on every core, in commit groups),
 //! and crypto-shredding.
 
+use mamori_core::RecordId;
 use mamori_crypto::TenantKeySet;
 use mamori_store::{KeyRow, RecordScan, RecordWrite, TenantStatus, WriteKind};
 use serde::Serialize;
@@ -74,7 +75,7 @@ impl Vault {
         std::thread::scope(|s| {
             let state = &state;
             s.spawn(move || {
-                let mut after = [0u8; 16];
+                let mut after = RecordId::from_bytes([0; 16]);
                 loop {
                     let page = self.reseal_page(state, current, &mut after, batch.max(1));
                     let more = matches!(&page, Ok(w) if !w.is_empty());
@@ -95,10 +96,7 @@ impl Vault {
                     .admin_event(actor, "key.rewrap", Some(tenant))
                     .detail("key_version", current)
                     .detail("count", writes.len());
-                e.records = writes
-                    .iter()
-                    .map(|w| mamori_core::RecordId::from_bytes(w.record.id).to_string())
-                    .collect();
+                e.records = writes.iter().map(|w| w.record.id.to_string()).collect();
                 self.audit.append(e)?;
                 groups.current(|| self.store.bulk(tenant))?.write(&writes)?;
                 if let Some(full) = groups.wrote(writes.len() as u64) {
@@ -124,7 +122,7 @@ impl Vault {
         &self,
         state: &TenantState,
         current: u32,
-        after: &mut [u8; 16],
+        after: &mut RecordId,
         limit: usize,
     ) -> Result<Vec<RecordWrite>> {
         let rows = self.store.scan_records(
@@ -141,7 +139,7 @@ impl Vault {
         }
         on_cores(&rows, |row| {
             let old = state.keys_for(row.key_version)?;
-            let plain = sealed::open(&old.data, &row.id, &row.sealed, |_| true)?;
+            let plain = sealed::open(&old.data, row.id.as_bytes(), &row.sealed, |_| true)?;
             let mut w = prepare_write(
                 state,
                 Some(row.id),

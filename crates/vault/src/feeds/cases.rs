@@ -126,7 +126,9 @@ impl Vault {
                 continue; // a key version newer than the feed's entry: not judged
             };
             let keys = state.keys_for(row.key_version)?;
-            let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| f == KEY_FIELD)?;
+            let plain = sealed::open(&keys.data, row.id.as_bytes(), &row.sealed, |f| {
+                f == KEY_FIELD
+            })?;
             let Some(no) = plain.get(KEY_FIELD) else {
                 continue;
             };
@@ -135,7 +137,7 @@ impl Vault {
             };
             let token = keys.index.token(KEY_FIELD, &no);
             if !bool::from(token.ct_eq(&expected)) {
-                other.push(mamori_core::RecordId::from_bytes(row.id).to_string());
+                other.push(row.id.to_string());
             }
         }
         Ok(if other.is_empty() {

@@ -114,14 +114,14 @@ impl Vault {
         let mut related = Vec::new();
         for row in rows {
             let keys = state.keys_for(row.key_version)?;
-            let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| {
+            let plain = sealed::open(&keys.data, row.id.as_bytes(), &row.sealed, |f| {
                 fields.iter().any(|(name, _)| *name == f)
             })?;
             let values = fields
                 .iter()
                 .filter_map(|(name, i)| plain.get(*name).map(|v| (*i, v.as_str())));
             if mine.matches(&self.household_key, values) {
-                related.push(mamori_core::RecordId::from_bytes(row.id).to_string());
+                related.push(row.id.to_string());
             }
         }
         Ok(if related.is_empty() {

@@ -51,7 +51,7 @@ pub struct BatchOutcome {
     pub rejected: Vec<Rejection>,
     /// Ids of the records written, in the batch's order.
     #[serde(skip)]
-    pub ids: Vec<[u8; 16]>,
+    pub ids: Vec<RecordId>,
 }
 
 /// A valid row, keyed by its customer number.
@@ -179,7 +179,7 @@ impl Vault {
         &self,
         state: &TenantState,
         rows: &[ValidRow],
-        find_keys: impl FnOnce(&[Token]) -> Result<HashMap<Token, [u8; 16]>, StoreError>,
+        find_keys: impl FnOnce(&[Token]) -> Result<HashMap<Token, RecordId>, StoreError>,
     ) -> Result<Vec<RecordWrite>> {
         // Each row's key token under every held key version, computed once.
         let per_row: Vec<Vec<Token>> = rows
@@ -194,12 +194,12 @@ impl Vault {
             .collect();
         let all: Vec<Token> = per_row.iter().flatten().copied().collect();
         let found = find_keys(&all)?;
-        let existing: Vec<Option<[u8; 16]>> = per_row
+        let existing: Vec<Option<RecordId>> = per_row
             .iter()
             .map(|ts| ts.iter().find_map(|t| found.get(t).copied()))
             .collect();
         let now = self.now();
-        let rows: Vec<(&ValidRow, Option<[u8; 16]>)> = rows.iter().zip(existing).collect();
+        let rows: Vec<(&ValidRow, Option<RecordId>)> = rows.iter().zip(existing).collect();
         on_cores(&rows, |(r, e)| {
             prepare_write(state, *e, r.segment.clone(), &r.fields, now)
         })
@@ -283,7 +283,7 @@ fn import_event(actor: &str, batch: &PreparedBatch) -> (Event, u64, u64) {
     e.records = batch
         .writes
         .iter()
-        .map(|w| RecordId::from_bytes(w.record.id).to_string())
+        .map(|w| w.record.id.to_string())
         .collect();
     let e = e
         .detail("inserted", inserted)

@@ -116,7 +116,7 @@ pub(crate) fn validate_fields(
 /// Encrypts a record under the tenant's current keys and computes its tokens.
 pub(crate) fn prepare_write(
     state: &TenantState,
-    existing: Option<[u8; 16]>,
+    existing: Option<RecordId>,
     segment: String,
     canonical: &BTreeMap<String, String>,
     now: i64,
@@ -124,7 +124,7 @@ pub(crate) fn prepare_write(
     let keys = state.current()?;
     let (kind, id) = match existing {
         Some(id) => (WriteKind::Replace, id),
-        None => (WriteKind::New, *RecordId::random().as_bytes()),
+        None => (WriteKind::New, RecordId::random()),
     };
     let mut tokens = Vec::new();
     let mut key_token = None;
@@ -158,7 +158,7 @@ pub(crate) fn prepare_write(
             id,
             segment,
             key_version: keys.version,
-            sealed: sealed::seal(&keys.data, &id, canonical),
+            sealed: sealed::seal(&keys.data, id.as_bytes(), canonical),
             updated_at: now,
         },
     })

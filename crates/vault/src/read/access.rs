@@ -451,7 +451,7 @@ impl Vault {
     /// Reserves what a read is about to show against the daily and grant
     /// budgets; a refusal is recorded and flagged for detection.
     fn charge_or_refuse(&self, caller: &Caller, event: &Event, shown: &[Shown<'_>]) -> Result<()> {
-        let ids: Vec<[u8; 16]> = shown.iter().map(|s| s.row.id).collect();
+        let ids: Vec<RecordId> = shown.iter().map(|s| s.row.id).collect();
         let mut charges: Vec<GrantCharge> = Vec::new();
         for Shown { row, grant, .. } in shown {
             let Some(g) = grant else { continue };
@@ -506,7 +506,9 @@ impl Vault {
     ) -> Result<RecordView> {
         let row = &shown.row;
         let keys = state.keys_for(row.key_version)?;
-        let plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| view.contains_key(f))?;
+        let plain = sealed::open(&keys.data, row.id.as_bytes(), &row.sealed, |f| {
+            view.contains_key(f)
+        })?;
         let mut fields = BTreeMap::new();
         let mut masked = BTreeMap::new();
         for (name, value) in plain {
@@ -518,7 +520,7 @@ impl Vault {
             fields.insert(name, mask::apply(kind, ty, &value));
         }
         Ok(RecordView {
-            id: RecordId::from_bytes(row.id).to_string(),
+            id: row.id.to_string(),
             segment: row.segment.clone(),
             fields,
             masked,
@@ -643,9 +645,9 @@ impl Vault {
                         .map(|(f, m)| (f.clone(), *m))
                         .collect();
                     by_grant
-                        .entry(RecordId::from_bytes(g.id).to_string())
+                        .entry(g.id.to_string())
                         .or_default()
-                        .push(RecordId::from_bytes(row.id).to_string());
+                        .push(row.id.to_string());
                     &narrowed
                 }
             };
@@ -691,7 +693,7 @@ impl Vault {
             return Err(self.deny(caller, event, &decision, purpose));
         };
         let row = match RecordId::parse(id) {
-            Ok(rid) => self.store.record(tenant, rid.as_bytes())?,
+            Ok(rid) => self.store.record(tenant, &rid)?,
             Err(_) => None,
         };
         let Some(row) = row else {
@@ -711,7 +713,7 @@ impl Vault {
             access,
         );
         event.policies = decision.policies().to_vec();
-        event.records = vec![RecordId::from_bytes(row.id).to_string()];
+        event.records = vec![row.id.to_string()];
         let Some(row_permit) = decision.permit() else {
             return Err(self.refuse_as_missing(event, &decision));
         };
@@ -786,7 +788,7 @@ impl Vault {
             self.now(),
         )?;
         let outcome = WriteOutcome {
-            id: RecordId::from_bytes(write.record.id).to_string(),
+            id: write.record.id.to_string(),
             created: write.kind == WriteKind::New,
         };
         event.records = vec![outcome.id.clone()];
@@ -837,13 +839,13 @@ impl Vault {
             access,
         );
         event.policies = decision.policies().to_vec();
-        event.records = vec![RecordId::from_bytes(id).to_string()];
+        event.records = vec![id.to_string()];
         if !decision.allowed() {
             return Err(self.refuse_as_missing(event, &decision));
         }
         self.audit.append(event)?;
         self.store.delete_record(tenant, &id)?;
-        Ok(RecordId::from_bytes(id).to_string())
+        Ok(id.to_string())
     }
 
     /// The id and segment of the record holding this customer number, if any,
@@ -852,7 +854,7 @@ impl Vault {
         &self,
         state: &TenantState,
         canonical: &BTreeMap<String, String>,
-    ) -> Result<Option<([u8; 16], String)>> {
+    ) -> Result<Option<(RecordId, String)>> {
         let Some(no) = canonical.get(KEY_FIELD) else {
             return Ok(None);
         };

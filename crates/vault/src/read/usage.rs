@@ -13,7 +13,7 @@
 use crate::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
-use mamori_core::RecordId;
+use mamori_core::{GrantId, RecordId};
 use mamori_store::{AuditQuery, BudgetCharge, ChargeOutcome};
 use parking_lot::Mutex;
 
@@ -42,8 +42,8 @@ fn day_budget(login: &str, day: i64) -> String {
     format!("day/{login}/{day}")
 }
 
-fn grant_budget(grant: &[u8; 16]) -> String {
-    format!("grant/{}", RecordId::from_bytes(*grant))
+fn grant_budget(grant: &GrantId) -> String {
+    format!("grant/{}", grant)
 }
 
 /// Whole seconds from `now` to `then`, at least one.
@@ -53,11 +53,11 @@ fn until(now: i64, then: i64) -> u64 {
 
 /// Records read under one grant in one request.
 pub(crate) struct GrantCharge {
-    pub grant: [u8; 16],
+    pub grant: GrantId,
     pub budget: u64,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub records: Vec<[u8; 16]>,
+    pub records: Vec<RecordId>,
 }
 
 impl Vault {
@@ -94,7 +94,7 @@ impl Vault {
         &self,
         login: &str,
         role: &str,
-        records: &[[u8; 16]],
+        records: &[RecordId],
         grants: &[GrantCharge],
     ) -> Result<()> {
         let now = self.now();
@@ -143,7 +143,7 @@ impl Vault {
                 message: format!(
                     "grant {} allows {limit} customers and {used} were already read; \
                      this request would exceed it",
-                    RecordId::from_bytes(g.grant),
+                    g.grant,
                 ),
                 retry_after_s: until(now, g.ends_at),
             },
@@ -156,7 +156,7 @@ impl Vault {
         &self,
         budget: &str,
         until: i64,
-        shown: impl FnOnce() -> Result<HashSet<[u8; 16]>>,
+        shown: impl FnOnce() -> Result<HashSet<RecordId>>,
     ) -> Result<()> {
         if self.usage.seeded.lock().contains_key(budget) {
             return Ok(());
@@ -165,7 +165,7 @@ impl Vault {
         if self.usage.seeded.lock().contains_key(budget) {
             return Ok(());
         }
-        let records: Vec<[u8; 16]> = shown()?.into_iter().collect();
+        let records: Vec<RecordId> = shown()?.into_iter().collect();
         self.store.seed_budget(budget, until, &records)?;
         let now = self.now();
         let mut seeded = self.usage.seeded.lock();
@@ -183,7 +183,7 @@ impl Vault {
     pub(crate) fn grant_used(
         &self,
         login: &str,
-        grant: &[u8; 16],
+        grant: &GrantId,
         since: i64,
         until: i64,
     ) -> Result<u64> {
@@ -200,10 +200,10 @@ impl Vault {
         &self,
         login: &str,
         since: i64,
-        grant: Option<&[u8; 16]>,
-    ) -> Result<HashSet<[u8; 16]>> {
+        grant: Option<&GrantId>,
+    ) -> Result<HashSet<RecordId>> {
         let actor = format!("user:{login}");
-        let grant_key = grant.map(|g| RecordId::from_bytes(*g).to_string());
+        let grant_key = grant.map(GrantId::to_string);
         let mut out = HashSet::new();
         let mut after = None;
         loop {
@@ -238,7 +238,7 @@ impl Vault {
                 };
                 for id in ids.and_then(|v| v.as_array()).into_iter().flatten() {
                     if let Some(rid) = id.as_str().and_then(|s| RecordId::parse(s).ok()) {
-                        out.insert(*rid.as_bytes());
+                        out.insert(rid);
                     }
                 }
             }

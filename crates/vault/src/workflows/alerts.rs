@@ -9,7 +9,6 @@ use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 use mamori_audit::Event;
-use mamori_core::RecordId;
 use mamori_policy::Action;
 use mamori_store::{AlertChange, AlertFilter, AlertRow, AlertState, HoneyRow};
 use mamori_synth::{Generator, HEADER_FIELDS};
@@ -417,13 +416,7 @@ impl Vault {
             .store
             .honey()?
             .into_iter()
-            .map(|h| {
-                (
-                    h.tenant,
-                    RecordId::from_bytes(h.record).to_string(),
-                    h.planted_at,
-                )
-            })
+            .map(|h| (h.tenant, h.record.to_string(), h.planted_at))
             .collect())
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::ErrorCode;
 use mamori_audit::{Decision, Event, SealedEvent};
+use mamori_core::DirectiveId;
 use mamori_core::RecordId;
 use mamori_core::jst;
 use mamori_policy::Action;
@@ -131,7 +132,7 @@ impl Vault {
         let mut e = e;
         if let Some(r) = response {
             check_length(r)?;
-            let id = parse_id(id, "directive")?;
+            let id = parse_id::<DirectiveId>(id, "directive")?;
             e = e.detail(
                 "response",
                 hex::encode(self.seal_comment(&state, id.as_bytes(), r)?),
@@ -219,7 +220,7 @@ impl Vault {
 
     /// A directive by id, from its events.
     fn directive(&self, state: &TenantState, id: &str) -> Result<DirectiveView> {
-        parse_id(id, "directive")?;
+        parse_id::<DirectiveId>(id, "directive")?;
         let tenant = &state.row.id;
         let issue = self
             .events(tenant, ISSUE, Some(id))?
@@ -237,7 +238,7 @@ impl Vault {
         ack: Option<&SealedEvent>,
     ) -> Result<DirectiveView> {
         let id = issue.event.case_id.clone().unwrap_or_default();
-        let key = parse_id(&id, "directive")?;
+        let key = parse_id::<DirectiveId>(&id, "directive")?;
         let open = |e: &Event, field: &str| -> Result<Option<String>> {
             let Some(sealed) = e.detail.get(field).and_then(|v| v.as_str()) else {
                 return Ok(None);

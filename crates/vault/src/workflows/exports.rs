@@ -17,6 +17,7 @@
 //! directory, not in a temp directory.
 
 use crate::ErrorCode;
+use mamori_core::ExportId;
 use mamori_core::jst;
 use std::{
     collections::{BTreeMap, HashMap},
@@ -259,7 +260,7 @@ impl Vault {
         let mut e = self
             .caller_event(caller, action.as_str(), "ok")
             .tenant(row.tenant.as_str())
-            .detail("export", RecordId::from_bytes(row.id).to_string())
+            .detail("export", row.id.to_string())
             .detail("requester", row.requester.as_str());
         e.purpose = Some(row.purpose.clone());
         e.case_id = Some(row.case_id.clone());
@@ -267,7 +268,7 @@ impl Vault {
     }
 
     fn load_export(&self, id: &str) -> Result<ExportRow> {
-        let rid = *parse_id(id, "export")?.as_bytes();
+        let rid: ExportId = parse_id(id, "export")?;
         self.store
             .export(&rid)?
             .ok_or(VaultError::NotFound { what: "export" })
@@ -286,7 +287,7 @@ impl Vault {
         }
         let rules = &self.rules.exports;
         let now = self.now();
-        let id = *RecordId::random().as_bytes();
+        let id = ExportId::random();
         let mut fields: Vec<String> = Vec::new();
         for f in &req.fields {
             if !fields.contains(f) {
@@ -367,7 +368,7 @@ impl Vault {
         row.key_version = keys.version;
         row.sealed = sealed::seal(
             &keys.data,
-            &id,
+            id.as_bytes(),
             &BTreeMap::from([
                 (REASON.to_owned(), req.reason.trim().to_owned()),
                 (RECIPIENT.to_owned(), name.to_owned()),
@@ -447,7 +448,7 @@ impl Vault {
             role: caller.principal.role.clone(),
             at: now,
             comment: comment
-                .map(|c| self.seal_comment(&state, &row.id, c))
+                .map(|c| self.seal_comment(&state, row.id.as_bytes(), c))
                 .transpose()?,
         };
         let step = HistoryRow {
@@ -573,7 +574,7 @@ impl Vault {
         let step = self.history_step(
             &caller.principal.login,
             state,
-            &row.id,
+            row.id.as_bytes(),
             self.now(),
             to.as_str(),
             comment,
@@ -585,10 +586,7 @@ impl Vault {
                 "the export changed a moment ago; look at it again".into(),
             ));
         }
-        self.export_view_of(
-            state,
-            &self.load_export(&RecordId::from_bytes(row.id).to_string())?,
-        )
+        self.export_view_of(state, &self.load_export(&row.id.to_string())?)
     }
 
     /// Builds and stores the package of a fully approved export.
@@ -636,10 +634,7 @@ impl Vault {
             download_until: now + i64::from(self.rules.exports.download_hours.max(1)) * 3600,
         };
         // What leaves is recorded before it can leave (invariant 3).
-        e.records = records
-            .iter()
-            .map(|r| RecordId::from_bytes(r.id).to_string())
-            .collect();
+        e.records = records.iter().map(|r| r.id.to_string()).collect();
         e.fields = row.fields.clone();
         let e = e
             .detail("rows", meta.rows)
@@ -670,7 +665,7 @@ impl Vault {
     /// The stored records the export covers, in id order.
     fn export_records(&self, row: &ExportRow) -> Result<Vec<mamori_store::RecordRow>> {
         let mut out = Vec::new();
-        let mut after = [0u8; 16];
+        let mut after = RecordId::from_bytes([0; 16]);
         loop {
             let batch = self.store.scan_records(
                 &row.tenant,
@@ -723,7 +718,7 @@ impl Vault {
             .collect();
         // The watermark key is the one tracing will use: the export's key version.
         let keys = state.keys_for(row.key_version)?;
-        let id = RecordId::from_bytes(row.id).to_string();
+        let id = row.id.to_string();
         let marker = Marker::new(&keys.index, &id);
         let canaries = self.canaries(state, &marker)?;
         let positions: Vec<usize> = (0..canaries.len())
@@ -757,7 +752,9 @@ impl Vault {
         for (i, r) in records.iter().enumerate() {
             put_canaries(&mut csv, i)?;
             let k = state.keys_for(r.key_version)?;
-            let plain = sealed::open(&k.data, &r.id, &r.sealed, |f| view.contains_key(f))?;
+            let plain = sealed::open(&k.data, r.id.as_bytes(), &r.sealed, |f| {
+                view.contains_key(f)
+            })?;
             csv.write_record(render(&plain)).map_err(|e| internal(&e))?;
         }
         put_canaries(&mut csv, records.len())?;
@@ -954,7 +951,7 @@ impl Vault {
     /// The sealed free text of an export: (reason, recipient name).
     fn export_text(&self, state: &TenantState, row: &ExportRow) -> Result<(String, String)> {
         let keys = state.keys_for(row.key_version)?;
-        let mut plain = sealed::open(&keys.data, &row.id, &row.sealed, |f| {
+        let mut plain = sealed::open(&keys.data, row.id.as_bytes(), &row.sealed, |f| {
             f == REASON || f == RECIPIENT
         })?;
         Ok((
@@ -965,7 +962,11 @@ impl Vault {
 
     fn export_view_of(&self, state: &TenantState, row: &ExportRow) -> Result<ExportView> {
         let (reason, recipient_name) = self.export_text(state, row)?;
-        let history = self.history_steps(state, &row.id, self.store.export_history(&row.id)?)?;
+        let history = self.history_steps(
+            state,
+            row.id.as_bytes(),
+            self.store.export_history(&row.id)?,
+        )?;
         let approvals = self
             .store
             .export_approvals(&row.id)?
@@ -977,7 +978,7 @@ impl Vault {
             })
             .collect();
         Ok(ExportView {
-            id: RecordId::from_bytes(row.id).to_string(),
+            id: row.id.to_string(),
             tenant: row.tenant.clone(),
             requester: row.requester.clone(),
             segment: row.segment.clone(),
@@ -1036,7 +1037,7 @@ impl Vault {
                 continue;
             };
             checked += 1;
-            let id = RecordId::from_bytes(row.id).to_string();
+            let id = row.id.to_string();
             let marker = Marker::new(&keys.index, &id);
             let canaries = marker.canaries(
                 &state.schema,

@@ -7,7 +7,7 @@
 
 use crate::ErrorCode;
 use mamori_audit::Event;
-use mamori_core::RecordId;
+use mamori_core::NominationId;
 use mamori_core::jst;
 use mamori_policy::Action;
 pub use mamori_store::RequestState;
@@ -97,7 +97,7 @@ impl Vault {
         }
         let now = self.now();
         let row = FullAccessRow {
-            id: *RecordId::random().as_bytes(),
+            id: NominationId::random(),
             tenant: tenant.id.clone(),
             login: login.to_owned(),
             state: RequestState::Pending,
@@ -111,7 +111,7 @@ impl Vault {
         self.audit.append(
             self.admin_event(actor, "fullaccess.nominate", Some(&tenant.id))
                 .detail("holder", login)
-                .detail("nomination", RecordId::from_bytes(row.id).to_string()),
+                .detail("nomination", row.id.to_string()),
         )?;
         self.store.nominate_full_access(
             &row,
@@ -192,7 +192,7 @@ impl Vault {
                 ),
             ));
         };
-        let e = e.detail("nomination", RecordId::from_bytes(row.id).to_string());
+        let e = e.detail("nomination", row.id.to_string());
         if to != RequestState::Revoked && row.state != RequestState::Pending {
             return Err(self.refuse_state(
                 e,
@@ -205,7 +205,7 @@ impl Vault {
         let step = self.history_step(
             &caller.principal.login,
             &state,
-            &row.id,
+            row.id.as_bytes(),
             self.now(),
             to.as_str(),
             comment,
@@ -271,10 +271,13 @@ impl Vault {
     }
 
     fn full_access_view(&self, state: &TenantState, row: FullAccessRow) -> Result<FullAccessView> {
-        let history =
-            self.history_steps(state, &row.id, self.store.full_access_history(&row.id)?)?;
+        let history = self.history_steps(
+            state,
+            row.id.as_bytes(),
+            self.store.full_access_history(&row.id)?,
+        )?;
         Ok(FullAccessView {
-            id: RecordId::from_bytes(row.id).to_string(),
+            id: row.id.to_string(),
             tenant: row.tenant,
             login: row.login,
             status: row.state,

@@ -10,11 +10,12 @@
 //! is sealed under the tenant's key like any customer field.
 
 use crate::ErrorCode;
+use mamori_core::GrantId;
 use mamori_core::jst;
 use std::collections::{BTreeMap, HashMap};
 
 use mamori_audit::Event;
-use mamori_core::{RecordId, governance::weak_reason};
+use mamori_core::governance::weak_reason;
 use mamori_policy::{Action, Decision, GrantRequest};
 use mamori_store::{AccessRequestRow, GrantOrigin, HistoryRow, RequestFilter, RequestState};
 use serde::{Deserialize, Serialize};
@@ -277,10 +278,10 @@ impl Vault {
         issuer: Option<&str>,
     ) -> Result<AccessRequestRow> {
         let keys = state.current()?;
-        let id = *RecordId::random().as_bytes();
+        let id = GrantId::random();
         let justification = sealed::seal(
             &keys.data,
-            &id,
+            id.as_bytes(),
             &BTreeMap::from([(
                 JUSTIFICATION.to_owned(),
                 req.justification.trim().to_owned(),
@@ -322,7 +323,7 @@ impl Vault {
         e.case_id = Some(row.case_id.clone());
         e.fields = row.fields.clone();
         e = e
-            .detail("request", RecordId::from_bytes(row.id).to_string())
+            .detail("request", row.id.to_string())
             .detail("requester", row.requester.as_str())
             .detail("record_budget", row.record_budget)
             .detail("starts_at", row.starts_at)
@@ -434,7 +435,7 @@ impl Vault {
         comment: Option<&str>,
         to: RequestState,
     ) -> Result<RequestView> {
-        let rid = *parse_id(id, "request")?.as_bytes();
+        let rid: GrantId = parse_id(id, "request")?;
         let row = self
             .store
             .request(&rid)?
@@ -471,7 +472,14 @@ impl Vault {
         }
         let comment = self.checked_comment(comment, to == RequestState::Denied)?;
         self.audit.append(e.clone())?;
-        let step = self.history_step(&caller.principal.login, &state, &rid, now, verb, comment)?;
+        let step = self.history_step(
+            &caller.principal.login,
+            &state,
+            rid.as_bytes(),
+            now,
+            verb,
+            comment,
+        )?;
         if !self
             .store
             .transition(&rid, RequestState::Pending, to, &step)?
@@ -489,7 +497,7 @@ impl Vault {
 
     /// Ends a pending request or a grant early. A reason is required.
     pub fn revoke_request(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestView> {
-        let rid = *parse_id(id, "request")?.as_bytes();
+        let rid: GrantId = parse_id(id, "request")?;
         let row = self
             .store
             .request(&rid)?
@@ -520,7 +528,7 @@ impl Vault {
         let step = self.history_step(
             &caller.principal.login,
             &state,
-            &rid,
+            rid.as_bytes(),
             now,
             "revoked",
             reason,
@@ -540,7 +548,7 @@ impl Vault {
 
     /// One request with its history, for those the policy lets see it.
     pub fn access_request(&self, caller: &Caller, id: &str) -> Result<RequestView> {
-        let rid = *parse_id(id, "request")?.as_bytes();
+        let rid: GrantId = parse_id(id, "request")?;
         let row = self
             .store
             .request(&rid)?
@@ -606,7 +614,7 @@ impl Vault {
         Ok(out)
     }
 
-    fn view_by_id(&self, state: &TenantState, id: &[u8; 16]) -> Result<RequestView> {
+    fn view_by_id(&self, state: &TenantState, id: &GrantId) -> Result<RequestView> {
         let row = self
             .store
             .request(id)?
@@ -616,10 +624,14 @@ impl Vault {
 
     fn request_view(&self, state: &TenantState, row: &AccessRequestRow) -> Result<RequestView> {
         let keys = state.keys_for(row.key_version)?;
-        let mut plain = sealed::open(&keys.data, &row.id, &row.justification, |f| {
+        let mut plain = sealed::open(&keys.data, row.id.as_bytes(), &row.justification, |f| {
             f == JUSTIFICATION
         })?;
-        let history = self.history_steps(state, &row.id, self.store.request_history(&row.id)?)?;
+        let history = self.history_steps(
+            state,
+            row.id.as_bytes(),
+            self.store.request_history(&row.id)?,
+        )?;
         let records_used = match row.state {
             RequestState::Approved => {
                 Some(self.grant_used(&row.requester, &row.id, row.starts_at, row.ends_at)?)
@@ -627,7 +639,7 @@ impl Vault {
             _ => None,
         };
         Ok(RequestView {
-            id: RecordId::from_bytes(row.id).to_string(),
+            id: row.id.to_string(),
             tenant: row.tenant.clone(),
             requester: row.requester.clone(),
             segment: row.segment.clone(),
