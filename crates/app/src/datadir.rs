@@ -26,10 +26,8 @@ use mamori_audit::{AuditLog, Witnesses, checkpoint::Verifier, witness_client::Ta
 use mamori_crypto::RootKey;
 use mamori_detect::Rules as DetectRules;
 use mamori_policy::{DEFAULT_POLICIES, Gate, POLICY_SCHEMA};
-use mamori_store::{
-    postgres::{is_postgres_url, url_has_password},
-    sqlite::{SqliteAudit, SqliteVault},
-};
+use mamori_store_postgres::{is_postgres_url, url_has_password};
+use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 use mamori_vault::{ErrorCode, Result, Vault, VaultError};
 use mamori_watch::{Surroundings, Watch};
 use zeroize::Zeroizing;

@@ -4,11 +4,9 @@
 
 use std::{path::Path, sync::Arc};
 
-use mamori_store::{
-    AuditStore, Backend,
-    postgres::{PgOptions, PgStore, is_postgres_url},
-    sqlite::{SqliteAudit, SqliteVault},
-};
+use mamori_store::{AuditStore, Backend};
+use mamori_store_postgres::{PgOptions, PgStore, is_postgres_url};
+use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 use mamori_vault::{ErrorCode, Result, VaultError};
 
 use crate::config::{Config, StoreConfig};

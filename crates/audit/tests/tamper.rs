@@ -11,7 +11,7 @@ use mamori_audit::{
     checkpoint::{Checkpoint, Signer},
     leaf_hash, verify,
 };
-use mamori_store::sqlite::SqliteAudit;
+use mamori_store_sqlite::SqliteAudit;
 use rusqlite::Connection;
 
 /// The vault's audit key (every process of a vault shares it).

@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{Context, Result};
 use mamori_audit::{AuditLog, AuditStore, Decision, Event, checkpoint::Signer};
-use mamori_store::sqlite::SqliteAudit;
+use mamori_store_sqlite::SqliteAudit;
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 

@@ -6,11 +6,9 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mamori_app::{config::Config, keys, stores};
 use mamori_audit::{Trust, verify};
-use mamori_store::{
-    copy::{self, TableCopied},
-    postgres::is_postgres_url,
-    sqlite::{SqliteAudit, SqliteVault},
-};
+use mamori_store_postgres::copy::{self, TableCopied};
+use mamori_store_postgres::is_postgres_url;
+use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 use serde::Serialize;
 
 use crate::output::Out;

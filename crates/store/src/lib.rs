@@ -1,16 +1,17 @@
-//! Storage of the vault: one trait per concern, implemented for the embedded
-//! SQLite default (and, later, PostgreSQL) and checked by one conformance suite.
+//! Storage of the vault: one trait per concern, the row model, and what
+//! every backend shares (column mapping in `rows`, the blind-index merge of
+//! a commit group in `pending`). The backends are crates of their own —
+//! mamori-store-sqlite (the embedded default) and mamori-store-postgres —
+//! and one conformance suite (this crate's tests) checks both.
 //!
 //! Architecture invariant: a store only ever sees ciphertexts, blind-index
 //! tokens, wrapped keys and non-personal metadata. It cannot decrypt anything
 //! and has no access to keys; a bug here can lose data but cannot leak it.
 
-pub mod copy;
+mod drivers;
 pub mod model;
-mod pending;
-pub mod postgres;
-mod rows;
-pub mod sqlite;
+pub mod pending;
+pub mod rows;
 
 pub use mamori_core::{ExportId, GrantId, NominationId, RecordId};
 pub use model::*;

@@ -14,11 +14,11 @@ use std::collections::{BinaryHeap, HashMap};
 use crate::Token;
 
 /// (search key number, token, row id)
-pub(crate) type Entry<K> = (K, Token, i64);
+pub type Entry<K> = (K, Token, i64);
 
 /// One sorted run per batch, each exactly its size, merged at the commit so
 /// that no copy of them all is ever made.
-pub(crate) struct PendingEntries<K> {
+pub struct PendingEntries<K> {
     runs: Vec<Vec<Entry<K>>>,
     /// Records written by more than one batch of the group: the run of their
     /// last write, whose entries alone are current.
@@ -39,7 +39,7 @@ impl<K: Ord + Copy> PendingEntries<K> {
     /// replaced: entries an earlier batch of the group left for them are stale.
     /// Call only once the batch is written for good (a batch undone must
     /// leave no mark).
-    pub(crate) fn add_run(&mut self, mut run: Vec<Entry<K>>, rewritten: &[i64]) {
+    pub fn add_run(&mut self, mut run: Vec<Entry<K>>, rewritten: &[i64]) {
         for rid in rewritten {
             self.last_write.insert(*rid, self.runs.len());
         }
@@ -48,12 +48,12 @@ impl<K: Ord + Copy> PendingEntries<K> {
     }
 
     /// Whether no batch has been added yet.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
     }
 
     /// The current entries in key order, each once.
-    pub(crate) fn into_sorted(self) -> Merged<K> {
+    pub fn into_sorted(self) -> Merged<K> {
         let mut runs: Vec<_> = self.runs.into_iter().map(Vec::into_iter).collect();
         let next = runs
             .iter_mut()
@@ -70,7 +70,7 @@ impl<K: Ord + Copy> PendingEntries<K> {
 }
 
 /// A k-way merge of the runs, dropping stale and repeated entries.
-pub(crate) struct Merged<K> {
+pub struct Merged<K> {
     runs: Vec<std::vec::IntoIter<Entry<K>>>,
     next: BinaryHeap<Reverse<(Entry<K>, usize)>>,
     last_write: HashMap<i64, usize>,

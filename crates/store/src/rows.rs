@@ -13,7 +13,7 @@ use crate::{
 /// Which history a step belongs to: one step per change in the life of an
 /// access request, an export or a full-access nomination, numbered per owner.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum History {
+pub enum History {
     Request,
     Export,
     FullAccess,
@@ -21,7 +21,7 @@ pub(crate) enum History {
 
 impl History {
     /// (table, column naming the owner).
-    pub(crate) fn names(self) -> (&'static str, &'static str) {
+    pub fn names(self) -> (&'static str, &'static str) {
         match self {
             History::Request => ("access_request_history", "request"),
             History::Export => ("export_history", "export"),
@@ -31,35 +31,34 @@ impl History {
 }
 
 /// The whole-tenant marker in `segment` columns.
-pub(crate) const ALL_SEGMENTS: &str = "*";
+pub const ALL_SEGMENTS: &str = "*";
 
-pub(crate) const TENANT_COLS: &str =
+pub const TENANT_COLS: &str =
     "id, name, schema, status, current_key_version, created_at, shredded_at, full_access_cap";
-pub(crate) const KEY_COLS: &str = "tenant, version, wrapped_data, wrapped_index, created_at";
-pub(crate) const RECORD_COLS: &str = "id, segment, key_version, sealed, updated_at";
-pub(crate) const USER_COLS: &str =
+pub const KEY_COLS: &str = "tenant, version, wrapped_data, wrapped_index, created_at";
+pub const RECORD_COLS: &str = "id, segment, key_version, sealed, updated_at";
+pub const USER_COLS: &str =
     "login, role, department, vendor, created_at, manager, leaves_at, suspended_at";
-pub(crate) const VENDOR_COLS: &str =
+pub const VENDOR_COLS: &str =
     "id, name, contract_start, contract_end, clauses, updated_by, updated_at";
-pub(crate) const TRAINING_COLS: &str =
-    "login, course, completed_at, score, expires_at, recorded_by";
-pub(crate) const COMPLIANCE_COLS: &str = "login, confirmed_at, expires_at, recorded_by";
-pub(crate) const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
-pub(crate) const FULL_ACCESS_COLS: &str = "id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at, revoked_by, revoked_at";
-pub(crate) const HISTORY_COLS: &str = "at, actor, action, comment";
-pub(crate) const EXPORT_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, sealed, key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by, package_rows, package_canaries, package_bytes, package_sha256, package_at, download_until, closed_by, closed_at";
-pub(crate) const APPROVAL_COLS: &str = "export, approver, role, at, comment";
-pub(crate) const ALERT_COLS: &str = "id, rule, variant, severity, login, tenant, at, window_start, value, threshold, indicator, evidence_log, evidence_seq, risk, raised_at, state, assignee, note, updated_by, updated_at";
-pub(crate) const DELIVERY_COLS: &str = "id, alert, channel, attempts, next_at, last_error";
-pub(crate) const HONEY_COLS: &str = "tenant, record, planted_by, planted_at";
-pub(crate) const SHIFT_COLS: &str = "login, day, start_min, end_min";
+pub const TRAINING_COLS: &str = "login, course, completed_at, score, expires_at, recorded_by";
+pub const COMPLIANCE_COLS: &str = "login, confirmed_at, expires_at, recorded_by";
+pub const REQUEST_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, justification, key_version, record_budget, starts_at, ends_at, state, origin, created_at, decided_by, decided_at, revoked_by, revoked_at";
+pub const FULL_ACCESS_COLS: &str = "id, tenant, login, state, nominated_by, nominated_at, decided_by, decided_at, revoked_by, revoked_at";
+pub const HISTORY_COLS: &str = "at, actor, action, comment";
+pub const EXPORT_COLS: &str = "id, tenant, requester, segment, fields, purpose, case_id, sealed, key_version, recipient_key, rows_at_request, approvals_required, state, created_at, approve_by, package_rows, package_canaries, package_bytes, package_sha256, package_at, download_until, closed_by, closed_at";
+pub const APPROVAL_COLS: &str = "export, approver, role, at, comment";
+pub const ALERT_COLS: &str = "id, rule, variant, severity, login, tenant, at, window_start, value, threshold, indicator, evidence_log, evidence_seq, risk, raised_at, state, assignee, note, updated_by, updated_at";
+pub const DELIVERY_COLS: &str = "id, alert, channel, attempts, next_at, last_error";
+pub const HONEY_COLS: &str = "tenant, record, planted_by, planted_at";
+pub const SHIFT_COLS: &str = "login, day, start_min, end_min";
 /// The first column is the backend's storage position (`rowid`, `id`).
-pub(crate) const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
-pub(crate) const CHECKPOINT_COLS: &str = "log, size, ts, note";
-pub(crate) const ARCHIVE_COLS: &str = "log, start, \"end\", file, sha256, note, archived_at";
+pub const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
+pub const CHECKPOINT_COLS: &str = "log, size, ts, note";
+pub const ARCHIVE_COLS: &str = "log, start, \"end\", file, sha256, note, archived_at";
 
 /// `index_tokens` encoding: repeated (key length u8, key bytes, 16-byte token).
-pub(crate) fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
+pub fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(tokens.len() * 28);
     for (k, t) in tokens {
         out.push(k.len() as u8);
@@ -69,7 +68,7 @@ pub(crate) fn encode_tokens(tokens: &[(String, Token)]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
+pub fn decode_tokens(mut b: &[u8]) -> Result<Vec<(String, Token)>> {
     let mut out = Vec::new();
     while let Some((&n, rest)) = b.split_first() {
         let n = n as usize;
@@ -91,7 +90,7 @@ fn corrupt(i: usize, what: &str) -> StoreError {
 }
 
 /// One column of a stored row, read as one of the few types the stores use.
-pub(crate) trait Cols {
+pub trait Cols {
     fn int(&self, i: usize) -> Result<i64>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
     fn text(&self, i: usize) -> Result<String>;
@@ -135,7 +134,7 @@ pub(crate) trait Cols {
     }
 }
 
-pub(crate) fn json_list(items: &[String]) -> String {
+pub fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
@@ -143,7 +142,7 @@ fn request_state(r: &impl Cols, i: usize) -> Result<RequestState> {
     RequestState::parse(&r.text(i)?).ok_or_else(|| corrupt(i, "a request state"))
 }
 
-pub(crate) fn case(r: &impl Cols) -> Result<crate::CaseRow> {
+pub fn case(r: &impl Cols) -> Result<crate::CaseRow> {
     Ok(crate::CaseRow {
         case_id: r.text(0)?,
         tokens: r.blob(1)?,
@@ -151,7 +150,7 @@ pub(crate) fn case(r: &impl Cols) -> Result<crate::CaseRow> {
     })
 }
 
-pub(crate) fn tenant(r: &impl Cols) -> Result<TenantRow> {
+pub fn tenant(r: &impl Cols) -> Result<TenantRow> {
     Ok(TenantRow {
         id: r.text(0)?,
         name: r.text(1)?,
@@ -168,7 +167,7 @@ pub(crate) fn tenant(r: &impl Cols) -> Result<TenantRow> {
     })
 }
 
-pub(crate) fn key(r: &impl Cols) -> Result<KeyRow> {
+pub fn key(r: &impl Cols) -> Result<KeyRow> {
     Ok(KeyRow {
         tenant: r.text(0)?,
         version: r.u32(1)?,
@@ -178,7 +177,7 @@ pub(crate) fn key(r: &impl Cols) -> Result<KeyRow> {
     })
 }
 
-pub(crate) fn record(r: &impl Cols) -> Result<RecordRow> {
+pub fn record(r: &impl Cols) -> Result<RecordRow> {
     Ok(RecordRow {
         id: r.id(0)?,
         segment: r.text(1)?,
@@ -188,7 +187,7 @@ pub(crate) fn record(r: &impl Cols) -> Result<RecordRow> {
     })
 }
 
-pub(crate) fn user(r: &impl Cols) -> Result<UserRow> {
+pub fn user(r: &impl Cols) -> Result<UserRow> {
     Ok(UserRow {
         login: r.text(0)?,
         role: r.text(1)?,
@@ -202,7 +201,7 @@ pub(crate) fn user(r: &impl Cols) -> Result<UserRow> {
 }
 
 /// `login, tenant, segment`.
-pub(crate) fn assignment(r: &impl Cols) -> Result<Assignment> {
+pub fn assignment(r: &impl Cols) -> Result<Assignment> {
     Ok(Assignment {
         login: r.text(0)?,
         tenant: r.text(1)?,
@@ -210,7 +209,7 @@ pub(crate) fn assignment(r: &impl Cols) -> Result<Assignment> {
     })
 }
 
-pub(crate) fn vendor(r: &impl Cols) -> Result<VendorRow> {
+pub fn vendor(r: &impl Cols) -> Result<VendorRow> {
     Ok(VendorRow {
         id: r.text(0)?,
         name: r.text(1)?,
@@ -222,7 +221,7 @@ pub(crate) fn vendor(r: &impl Cols) -> Result<VendorRow> {
     })
 }
 
-pub(crate) fn training(r: &impl Cols) -> Result<TrainingRow> {
+pub fn training(r: &impl Cols) -> Result<TrainingRow> {
     Ok(TrainingRow {
         login: r.text(0)?,
         course: r.text(1)?,
@@ -233,7 +232,7 @@ pub(crate) fn training(r: &impl Cols) -> Result<TrainingRow> {
     })
 }
 
-pub(crate) fn compliance(r: &impl Cols) -> Result<ComplianceRow> {
+pub fn compliance(r: &impl Cols) -> Result<ComplianceRow> {
     Ok(ComplianceRow {
         login: r.text(0)?,
         confirmed_at: r.int(1)?,
@@ -242,7 +241,7 @@ pub(crate) fn compliance(r: &impl Cols) -> Result<ComplianceRow> {
     })
 }
 
-pub(crate) fn request(r: &impl Cols) -> Result<AccessRequestRow> {
+pub fn request(r: &impl Cols) -> Result<AccessRequestRow> {
     Ok(AccessRequestRow {
         id: r.id(0)?,
         tenant: r.text(1)?,
@@ -270,7 +269,7 @@ pub(crate) fn request(r: &impl Cols) -> Result<AccessRequestRow> {
     })
 }
 
-pub(crate) fn full_access(r: &impl Cols) -> Result<FullAccessRow> {
+pub fn full_access(r: &impl Cols) -> Result<FullAccessRow> {
     Ok(FullAccessRow {
         id: r.id(0)?,
         tenant: r.text(1)?,
@@ -285,7 +284,7 @@ pub(crate) fn full_access(r: &impl Cols) -> Result<FullAccessRow> {
     })
 }
 
-pub(crate) fn history(r: &impl Cols) -> Result<HistoryRow> {
+pub fn history(r: &impl Cols) -> Result<HistoryRow> {
     Ok(HistoryRow {
         at: r.int(0)?,
         actor: r.text(1)?,
@@ -294,7 +293,7 @@ pub(crate) fn history(r: &impl Cols) -> Result<HistoryRow> {
     })
 }
 
-pub(crate) fn export(r: &impl Cols) -> Result<ExportRow> {
+pub fn export(r: &impl Cols) -> Result<ExportRow> {
     let package = match (r.opt_int(15)?, r.opt_blob(18)?) {
         (Some(rows), Some(sha)) => Some(PackageMeta {
             rows: u64::try_from(rows).map_err(|_| corrupt(15, "a u64"))?,
@@ -328,7 +327,7 @@ pub(crate) fn export(r: &impl Cols) -> Result<ExportRow> {
     })
 }
 
-pub(crate) fn approval(r: &impl Cols) -> Result<ExportApprovalRow> {
+pub fn approval(r: &impl Cols) -> Result<ExportApprovalRow> {
     Ok(ExportApprovalRow {
         export: r.id(0)?,
         approver: r.text(1)?,
@@ -338,7 +337,7 @@ pub(crate) fn approval(r: &impl Cols) -> Result<ExportApprovalRow> {
     })
 }
 
-pub(crate) fn alert(r: &impl Cols) -> Result<AlertRow> {
+pub fn alert(r: &impl Cols) -> Result<AlertRow> {
     Ok(AlertRow {
         id: r.text(0)?,
         rule: r.text(1)?,
@@ -363,7 +362,7 @@ pub(crate) fn alert(r: &impl Cols) -> Result<AlertRow> {
     })
 }
 
-pub(crate) fn delivery(r: &impl Cols) -> Result<DeliveryRow> {
+pub fn delivery(r: &impl Cols) -> Result<DeliveryRow> {
     Ok(DeliveryRow {
         id: r.int(0)?,
         alert: r.text(1)?,
@@ -374,7 +373,7 @@ pub(crate) fn delivery(r: &impl Cols) -> Result<DeliveryRow> {
     })
 }
 
-pub(crate) fn honey(r: &impl Cols) -> Result<HoneyRow> {
+pub fn honey(r: &impl Cols) -> Result<HoneyRow> {
     Ok(HoneyRow {
         tenant: r.text(0)?,
         record: r.id(1)?,
@@ -383,7 +382,7 @@ pub(crate) fn honey(r: &impl Cols) -> Result<HoneyRow> {
     })
 }
 
-pub(crate) fn shift(r: &impl Cols) -> Result<ShiftRow> {
+pub fn shift(r: &impl Cols) -> Result<ShiftRow> {
     Ok(ShiftRow {
         login: r.text(0)?,
         day: r.text(1)?,
@@ -393,7 +392,7 @@ pub(crate) fn shift(r: &impl Cols) -> Result<ShiftRow> {
 }
 
 /// The storage position, then [`AUDIT_COLS`].
-pub(crate) fn audit(r: &impl Cols) -> Result<AuditRow> {
+pub fn audit(r: &impl Cols) -> Result<AuditRow> {
     Ok(AuditRow {
         rowid: r.int(0)?,
         log: r.text(1)?,
@@ -408,7 +407,7 @@ pub(crate) fn audit(r: &impl Cols) -> Result<AuditRow> {
     })
 }
 
-pub(crate) fn checkpoint(r: &impl Cols) -> Result<CheckpointRow> {
+pub fn checkpoint(r: &impl Cols) -> Result<CheckpointRow> {
     Ok(CheckpointRow {
         log: r.text(0)?,
         size: r.u64(1)?,
@@ -417,7 +416,7 @@ pub(crate) fn checkpoint(r: &impl Cols) -> Result<CheckpointRow> {
     })
 }
 
-pub(crate) fn archive(r: &impl Cols) -> Result<ArchiveRow> {
+pub fn archive(r: &impl Cols) -> Result<ArchiveRow> {
     Ok(ArchiveRow {
         log: r.text(0)?,
         start: r.u64(1)?,
@@ -430,13 +429,13 @@ pub(crate) fn archive(r: &impl Cols) -> Result<ArchiveRow> {
 }
 
 /// A bound value of a query built from a filter.
-pub(crate) enum Arg {
+pub enum Arg {
     Text(String),
     Int(i64),
 }
 
 /// How a backend writes what differs between SQL dialects.
-pub(crate) struct Dialect {
+pub struct Dialect {
     /// The storage-position column (`rowid`, `pos`).
     pub pos: &'static str,
     /// The n-th placeholder (1-based).
@@ -451,7 +450,7 @@ pub(crate) struct Dialect {
 /// shape of filter gets a plan using the indexes it can (a condition written
 /// `(? IS NULL OR col = ?)` can use none, and paging through a busy person's
 /// events then rescans the log for every page).
-pub(crate) fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Arg>) {
+pub fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Arg>) {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
     let next = |arg: Arg, args: &mut Vec<Arg>| {

@@ -89,10 +89,12 @@ fn every_source_file_says_what_it_is() {
 fn every_crate_has_its_section_in_the_architecture() {
     let root = workspace();
     let map = fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    // A section may cover crates that belong together (the store's three).
+    let headings: Vec<&str> = map.lines().filter(|l| l.starts_with("### ")).collect();
     let missing: Vec<String> = crates(&root)
         .iter()
         .map(|c| relative(&root, c))
-        .filter(|c| !map.contains(&format!("### `{c}`")))
+        .filter(|c| !headings.iter().any(|h| h.contains(&format!("`{c}`"))))
         .collect();
     assert!(
         missing.is_empty(),
@@ -193,8 +195,8 @@ fn only_start_up_reads_the_environment_or_picks_a_backend() {
     let mut strays = Vec::new();
     for krate in crates(&root) {
         let name = krate.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // The store crate opens itself: its constructors are what is picked.
-        if allowed.contains(&name) || name == "store" {
+        // The store crates open themselves: their constructors are what is picked.
+        if allowed.contains(&name) || name.starts_with("store") {
             continue;
         }
         for f in rust_files(&krate.join("src")) {

@@ -408,7 +408,7 @@ fn alerts_survive_a_killed_server_once_each_and_reach_a_late_receiver() {
 /// another serving process would; it is held until the returned lease is dropped.
 fn hold_detection_lease(dir: &std::path::Path) -> Box<dyn mamori_store::Lease> {
     use mamori_store::LeaseStore;
-    let store = mamori_store::sqlite::SqliteVault::open(&dir.join("vault.db")).unwrap();
+    let store = mamori_store_sqlite::SqliteVault::open(&dir.join("vault.db")).unwrap();
     store
         .try_lead("detection")
         .unwrap()

@@ -14,9 +14,9 @@ use std::{
 use mamori_store::{
     AlertStore, AuditStore, BudgetStore, ExportStore, GovernanceStore, HistoryRow, KeyRow,
     LeaseStore, TenantRow, TenantStatus, UserRow, UserStore, VaultStore,
-    postgres::{PgOptions, PgStore},
-    sqlite::{SqliteAudit, SqliteVault},
 };
+use mamori_store_postgres::{PgOptions, PgStore};
+use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 
 pub const PG_URL_ENV: &str = "MAMORI_TEST_PG_URL";
 

@@ -1,9 +1,7 @@
 //! PostgreSQL only: how the schema is created and checked.
 
-use mamori_store::{
-    StoreError,
-    postgres::{PgOptions, PgStore},
-};
+use mamori_store::StoreError;
+use mamori_store_postgres::{PgOptions, PgStore};
 
 use crate::fixtures::{PG_URL_ENV, PgSchema};
 

@@ -4,7 +4,7 @@
 use std::{fs::File, os::fd::AsRawFd};
 
 use super::SqliteVault;
-use crate::{Lease, LeaseStore, Result, StoreError};
+use mamori_store::{Lease, LeaseStore, Result, StoreError};
 
 /// Holds the locked file open: closing it releases the lock.
 struct FileLease {

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 use super::watch::Watch;
 use super::{PgStore, Pool, map};
-use crate::{
+use mamori_store::{
     Assignment, Result, StoreError, UserRow, UserStore,
     rows::{self, ALL_SEGMENTS, USER_COLS},
 };

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::{Begun, PgStore, Queries, map};
-use crate::pending::{Entry, PendingEntries};
-use crate::{
+use mamori_store::pending::{Entry, PendingEntries};
+use mamori_store::{
     BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
     TenantRow, Token, VaultStore, WriteKind,
     rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},

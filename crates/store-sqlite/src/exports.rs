@@ -4,9 +4,12 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteVault, history::History};
-use crate::rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, json_list};
-use crate::{
+use super::{
+    SqliteVault,
+    history::{History, HistorySql},
+};
+use mamori_store::rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, json_list};
+use mamori_store::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportId, ExportRow, ExportState,
     ExportStore, HistoryRow, PackageMeta, Result,
 };

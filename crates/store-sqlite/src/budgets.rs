@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use parking_lot::Mutex;
 
 use super::SqliteVault;
-use crate::{BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result};
+use mamori_store::{BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result};
 
 /// One budget: when it ends and the customers charged to it.
 type Budget = (i64, HashSet<RecordId>);

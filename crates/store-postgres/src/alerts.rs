@@ -2,7 +2,7 @@
 //! detection engine's snapshot.
 
 use super::{PgStore, big, map};
-use crate::{
+use mamori_store::{
     AlertChange, AlertFilter, AlertRow, AlertState, AlertStore, DeliveryRow, DetectSnapshot,
     HoneyRow, Result, ShiftRow,
     rows::{self, ALERT_COLS, DELIVERY_COLS, HONEY_COLS, SHIFT_COLS},

@@ -5,7 +5,7 @@ use super::{
     governance::{append_step, read_steps},
     map,
 };
-use crate::{
+use mamori_store::{
     ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportId, ExportRow, ExportState,
     ExportStore, HistoryRow, PackageMeta, Result,
     rows::{self, ALL_SEGMENTS, APPROVAL_COLS, EXPORT_COLS, History, json_list},

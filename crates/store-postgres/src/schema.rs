@@ -8,19 +8,19 @@
 //! (a checked plain identifier).
 
 use super::Conn;
-use crate::{Result, StoreError};
+use mamori_store::{Result, StoreError};
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-    include_str!("../../migrations/postgres/0002_shared_budgets.sql"),
-    include_str!("../../migrations/postgres/0003_charge_budgets.sql"),
-    include_str!("../../migrations/postgres/0004_audit_query_indexes.sql"),
-    include_str!("../../migrations/postgres/0005_households.sql"),
-    include_str!("../../migrations/postgres/0006_cases.sql"),
-    include_str!("../../migrations/postgres/0007_announced_revisions.sql"),
-    include_str!("../../migrations/postgres/0008_leaner_charges.sql"),
-    include_str!("../../migrations/postgres/0009_batched_charges.sql"),
-    include_str!("../../migrations/postgres/0010_tenant_as_log.sql"),
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_shared_budgets.sql"),
+    include_str!("../migrations/0003_charge_budgets.sql"),
+    include_str!("../migrations/0004_audit_query_indexes.sql"),
+    include_str!("../migrations/0005_households.sql"),
+    include_str!("../migrations/0006_cases.sql"),
+    include_str!("../migrations/0007_announced_revisions.sql"),
+    include_str!("../migrations/0008_leaner_charges.sql"),
+    include_str!("../migrations/0009_batched_charges.sql"),
+    include_str!("../migrations/0010_tenant_as_log.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

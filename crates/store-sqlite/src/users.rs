@@ -3,8 +3,8 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteVault;
-use crate::rows::{self, ALL_SEGMENTS, USER_COLS};
-use crate::{Assignment, Result, StoreError, UserRow, UserStore};
+use mamori_store::rows::{self, ALL_SEGMENTS, USER_COLS};
+use mamori_store::{Assignment, Result, StoreError, UserRow, UserStore};
 
 impl UserStore for SqliteVault {
     fn create_user(&self, u: &UserRow) -> Result<()> {

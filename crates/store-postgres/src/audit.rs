@@ -7,7 +7,7 @@
 use postgres::types::ToSql;
 
 use super::{Conn, PgStore, big, map};
-use crate::{
+use mamori_store::{
     ArchiveRow, AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead,
     Result,
     rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS, Cols},

@@ -6,19 +6,19 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Pool, migrate, open_with};
-use crate::rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS};
-use crate::{
+use mamori_store::rows::{self, ARCHIVE_COLS, AUDIT_COLS, CHECKPOINT_COLS};
+use mamori_store::{
     ArchiveRow, AuditBatch, AuditQuery, AuditRow, AuditStore, CheckpointRow, Heads, LogHead,
     Result, StoreError,
 };
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/sqlite/audit/0001_events.sql"),
-    include_str!("../../migrations/sqlite/audit/0002_merkle_tree.sql"),
-    include_str!("../../migrations/sqlite/audit/0003_archives.sql"),
-    include_str!("../../migrations/sqlite/audit/0004_cosignatures.sql"),
-    include_str!("../../migrations/sqlite/audit/0005_query_indexes.sql"),
-    include_str!("../../migrations/sqlite/audit/0006_tenant_as_log.sql"),
+    include_str!("../migrations/audit/0001_events.sql"),
+    include_str!("../migrations/audit/0002_merkle_tree.sql"),
+    include_str!("../migrations/audit/0003_archives.sql"),
+    include_str!("../migrations/audit/0004_cosignatures.sql"),
+    include_str!("../migrations/audit/0005_query_indexes.sql"),
+    include_str!("../migrations/audit/0006_tenant_as_log.sql"),
 ];
 
 /// The delete guard on events, lifted only inside the archive transaction.
@@ -51,7 +51,7 @@ impl SqliteAudit {
         let writer = open_with(path, true, 1000)?;
         let version: usize = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != MIGRATIONS.len() {
-            return Err(crate::StoreError::Schema(format!(
+            return Err(mamori_store::StoreError::Schema(format!(
                 "{} has audit schema version {version}, this binary reads version {}; \
                  open the data directory once with this version of mamori first",
                 path.display(),

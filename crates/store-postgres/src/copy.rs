@@ -16,7 +16,9 @@ use postgres::{
 use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
-use crate::{Result, StoreError, postgres::PgStore};
+use mamori_store::{Result, StoreError};
+
+use crate::PgStore;
 
 /// Which SQLite file a table lives in.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -474,7 +476,7 @@ pub fn sqlite_to_postgres(
 /// Streams one table from SQLite into PostgreSQL; returns rows and digest.
 fn copy_table(
     src: &rusqlite::Connection,
-    c: &mut crate::postgres::Conn,
+    c: &mut crate::Conn,
     t: &Table,
     types: &[Type],
     progress: &mut dyn FnMut(&str, u64),
@@ -514,7 +516,7 @@ fn copy_table(
 }
 
 /// Reads a copied table back in order; returns rows and digest.
-fn read_back(c: &mut crate::postgres::Conn, t: &Table, types: &[Type]) -> Result<(u64, String)> {
+fn read_back(c: &mut crate::Conn, t: &Table, types: &[Type]) -> Result<(u64, String)> {
     let reader = c.copy_out(&format!(
         "COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT (FORMAT binary)",
         t.dst, t.name, t.dst_order

@@ -5,8 +5,8 @@
 use rusqlite::{OptionalExtension, params, params_from_iter, types::Value};
 
 use super::SqliteVault;
-use crate::rows::{self, ALERT_COLS, HONEY_COLS, SHIFT_COLS};
-use crate::{
+use mamori_store::rows::{self, ALERT_COLS, HONEY_COLS, SHIFT_COLS};
+use mamori_store::{
     AlertChange, AlertFilter, AlertRow, AlertState, AlertStore, DeliveryRow, DetectSnapshot,
     HoneyRow, Result, ShiftRow,
 };

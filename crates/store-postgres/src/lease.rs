@@ -6,7 +6,7 @@
 use postgres::Client;
 
 use super::PgStore;
-use crate::{Lease, LeaseStore, Result};
+use mamori_store::{Lease, LeaseStore, Result};
 
 struct SessionLease(Client);
 

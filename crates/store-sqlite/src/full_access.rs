@@ -6,9 +6,15 @@
 
 use rusqlite::{Transaction, params};
 
-use super::{SqliteVault, governance::move_state, history::History};
-use crate::rows::{self, ALL_SEGMENTS, FULL_ACCESS_COLS};
-use crate::{FullAccessOutcome, FullAccessRow, HistoryRow, RequestState, Result, StoreError};
+use super::{
+    SqliteVault,
+    governance::move_state,
+    history::{History, HistorySql},
+};
+use mamori_store::rows::{self, ALL_SEGMENTS, FULL_ACCESS_COLS};
+use mamori_store::{
+    FullAccessOutcome, FullAccessRow, HistoryRow, RequestState, Result, StoreError,
+};
 
 /// Logins holding standing full access to `tenant`.
 fn holders(tx: &Transaction<'_>, tenant: &str) -> Result<Vec<String>> {
@@ -119,7 +125,7 @@ impl SqliteVault {
 #[cfg(test)]
 mod tests {
     use super::super::{SqliteVault, migrate, open, vault::MIGRATIONS};
-    use crate::{GovernanceStore, RequestState};
+    use mamori_store::{GovernanceStore, RequestState};
 
     /// A vault made before approval was required keeps its whole-tenant
     /// holders, recorded as approved by the migration, and nothing else.

@@ -6,23 +6,23 @@ use parking_lot::MutexGuard;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteVault;
-use crate::pending::{Entry, PendingEntries};
-use crate::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
-use crate::{
+use mamori_store::pending::{Entry, PendingEntries};
+use mamori_store::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
+use mamori_store::{
     BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
     TenantRow, Token, VaultStore, WriteKind,
     rows::{decode_tokens, encode_tokens},
 };
 
 pub(super) const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/sqlite/vault/0001_initial.sql"),
-    include_str!("../../migrations/sqlite/vault/0002_governance.sql"),
-    include_str!("../../migrations/sqlite/vault/0003_exports.sql"),
-    include_str!("../../migrations/sqlite/vault/0004_full_access.sql"),
-    include_str!("../../migrations/sqlite/vault/0005_alerts.sql"),
-    include_str!("../../migrations/sqlite/vault/0006_shifts.sql"),
-    include_str!("../../migrations/sqlite/vault/0007_households.sql"),
-    include_str!("../../migrations/sqlite/vault/0008_cases.sql"),
+    include_str!("../migrations/vault/0001_initial.sql"),
+    include_str!("../migrations/vault/0002_governance.sql"),
+    include_str!("../migrations/vault/0003_exports.sql"),
+    include_str!("../migrations/vault/0004_full_access.sql"),
+    include_str!("../migrations/vault/0005_alerts.sql"),
+    include_str!("../migrations/vault/0006_shifts.sql"),
+    include_str!("../migrations/vault/0007_households.sql"),
+    include_str!("../migrations/vault/0008_cases.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

@@ -19,46 +19,9 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::{Result, StoreError};
+use mamori_store::{Result, StoreError};
 
 pub use audit::SqliteAudit;
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                StoreError::Conflict("unique constraint".into())
-            }
-            _ => StoreError::Db(e.to_string()),
-        }
-    }
-}
-
-impl crate::rows::Cols for rusqlite::Row<'_> {
-    fn int(&self, i: usize) -> Result<i64> {
-        Ok(self.get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        Ok(self.get(i)?)
-    }
-    fn text(&self, i: usize) -> Result<String> {
-        Ok(self.get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        Ok(self.get(i)?)
-    }
-    fn blob(&self, i: usize) -> Result<Vec<u8>> {
-        Ok(self.get(i)?)
-    }
-    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
-        Ok(self.get(i)?)
-    }
-    fn real(&self, i: usize) -> Result<f64> {
-        Ok(self.get(i)?)
-    }
-}
 
 /// A small pool: SQLite connections are cheap, but opening one per request is not.
 pub(crate) struct Pool {

@@ -18,7 +18,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use parking_lot::{Condvar, Mutex};
 
 use super::{PgStore, Pool, big};
-use crate::{BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result, StoreError, rows::Cols};
+use mamori_store::{
+    BudgetCharge, BudgetStore, ChargeOutcome, RecordId, Result, StoreError, rows::Cols,
+};
 
 const CHARGE_BATCH: &str = "SELECT req::bigint, exceeded::bigint, used, would_be
      FROM mamori_charge_batch($1, $2, $3, $4, $5, $6) ORDER BY req";

@@ -3,11 +3,14 @@
 
 use rusqlite::params;
 
-use super::{SqliteVault, history::History};
-use crate::rows::{
+use super::{
+    SqliteVault,
+    history::{History, HistorySql},
+};
+use mamori_store::rows::{
     self, ALL_SEGMENTS, COMPLIANCE_COLS, REQUEST_COLS, TRAINING_COLS, VENDOR_COLS, json_list,
 };
-use crate::{
+use mamori_store::{
     AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, GrantId,
     HistoryRow, NominationId, RequestFilter, RequestState, Result, StoreError, TrainingRow,
     VendorRow,

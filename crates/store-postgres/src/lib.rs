@@ -13,6 +13,7 @@
 mod alerts;
 mod audit;
 mod budgets;
+pub mod copy;
 mod exports;
 mod governance;
 mod lease;
@@ -26,50 +27,7 @@ use std::{collections::HashMap, time::Duration};
 use parking_lot::{Condvar, Mutex};
 use postgres::{Client, GenericClient, NoTls, Row, Statement, types::ToSql};
 
-use crate::{Result, StoreError, rows::Cols};
-
-impl From<postgres::Error> for StoreError {
-    fn from(e: postgres::Error) -> Self {
-        match e.code() {
-            // Class 23, integrity constraint violation: what SQLite reports
-            // as a constraint failure.
-            Some(c) if c.code().starts_with("23") => StoreError::Conflict(
-                e.as_db_error()
-                    .and_then(|d| d.constraint())
-                    .unwrap_or("constraint")
-                    .to_owned(),
-            ),
-            _ => StoreError::Db(match e.as_db_error() {
-                Some(d) => format!("{}: {}", d.code().code(), d.message()),
-                None => e.to_string(),
-            }),
-        }
-    }
-}
-
-impl Cols for Row {
-    fn int(&self, i: usize) -> Result<i64> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        Ok(self.try_get(i)?)
-    }
-    fn text(&self, i: usize) -> Result<String> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        Ok(self.try_get(i)?)
-    }
-    fn blob(&self, i: usize) -> Result<Vec<u8>> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
-        Ok(self.try_get(i)?)
-    }
-    fn real(&self, i: usize) -> Result<f64> {
-        Ok(self.try_get(i)?)
-    }
-}
+use mamori_store::{Result, StoreError};
 
 /// Connection settings beyond the URL.
 #[derive(Clone, Debug)]

@@ -3,18 +3,20 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use crate::{HistoryRow, Result, rows};
+use mamori_store::{HistoryRow, Result, rows};
 
-pub(super) use crate::rows::History;
+pub(super) use mamori_store::rows::History;
 
-impl History {
+/// The history tables in SQL (the shared `History` names the table).
+pub(super) trait HistorySql {
     /// Appends `step` as the owner's next step, inside the caller's transaction.
-    pub(super) fn append(
-        self,
-        tx: &Transaction<'_>,
-        id: &[u8; 16],
-        step: &HistoryRow,
-    ) -> Result<()> {
+    fn append(self, tx: &Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()>;
+    /// The owner's steps in order.
+    fn read(self, c: &Connection, id: &[u8; 16]) -> Result<Vec<HistoryRow>>;
+}
+
+impl HistorySql for History {
+    fn append(self, tx: &Transaction<'_>, id: &[u8; 16], step: &HistoryRow) -> Result<()> {
         let (table, owner) = self.names();
         tx.prepare_cached(&format!(
             "INSERT INTO {table} ({owner}, step, at, actor, action, comment)
@@ -24,8 +26,7 @@ impl History {
         Ok(())
     }
 
-    /// The owner's steps in order.
-    pub(super) fn read(self, c: &Connection, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
+    fn read(self, c: &Connection, id: &[u8; 16]) -> Result<Vec<HistoryRow>> {
         let (table, owner) = self.names();
         let mut st = c.prepare_cached(&format!(
             "SELECT {} FROM {table} WHERE {owner} = ?1 ORDER BY step",

@@ -48,13 +48,15 @@ struct State {
 
 impl Watch {
     /// Starts watching on a connection of `pool` (its own: LISTEN holds it).
-    pub(crate) fn start(pool: Pool) -> crate::Result<Self> {
+    pub(crate) fn start(pool: Pool) -> mamori_store::Result<Self> {
         let state = Arc::new(State::default());
         let worker = Arc::clone(&state);
         std::thread::Builder::new()
             .name("pg-governance-watch".into())
             .spawn(move || run(&pool, &worker))
-            .map_err(|e| crate::StoreError::Db(format!("cannot start the watch thread: {e}")))?;
+            .map_err(|e| {
+                mamori_store::StoreError::Db(format!("cannot start the watch thread: {e}"))
+            })?;
         Ok(Self { state })
     }
 
@@ -94,7 +96,7 @@ fn run(pool: &Pool, state: &State) {
     }
 }
 
-fn watch(pool: &Pool, state: &State) -> crate::Result<()> {
+fn watch(pool: &Pool, state: &State) -> mamori_store::Result<()> {
     let mut conn = pool.connect()?;
     let schema = pool.opts.schema.clone();
     conn.client.batch_execute(&format!("LISTEN {CHANNEL}"))?;

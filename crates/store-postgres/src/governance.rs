@@ -2,7 +2,7 @@
 //! the history of each request, export and nomination.
 
 use super::{Conn, PgStore, Tx, big, map};
-use crate::{
+use mamori_store::{
     AccessRequestRow, ComplianceRow, FullAccessOutcome, FullAccessRow, GovernanceStore, GrantId,
     HistoryRow, NominationId, RequestFilter, RequestState, Result, StoreError, TrainingRow,
     VendorRow,
