@@ -32,7 +32,7 @@ impl ExportStore for PgStore {
                 &e.recipient_key,
                 &big(e.rows_at_request)?,
                 &i64::from(e.approvals_required),
-                &e.state.as_str(),
+                &e.stage.state().as_str(),
                 &e.created_at,
                 &e.approve_by,
             ],

@@ -35,7 +35,7 @@ impl ExportStore for SqliteVault {
                 e.recipient_key,
                 e.rows_at_request,
                 e.approvals_required,
-                e.state.as_str(),
+                e.stage.state().as_str(),
                 e.created_at,
                 e.approve_by,
             ],

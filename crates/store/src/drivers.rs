@@ -4,6 +4,7 @@
 //! owns `StoreError` and `Cols` implement them for a driver's types; the
 //! vault builds without either feature and never sees a driver.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::{Result, StoreError, rows::Cols};
 
 #[cfg(feature = "sqlite")]

@@ -411,13 +411,60 @@ pub struct ExportRow {
     /// Customers the query matched when it was filed.
     pub rows_at_request: u64,
     pub approvals_required: u32,
-    pub state: ExportState,
+    /// Where it is in its life, with the package where there is one.
+    pub stage: ExportStage,
     pub created_at: i64,
     /// A pending export lapses at this time.
     pub approve_by: i64,
-    pub package: Option<PackageMeta>,
     pub closed_by: Option<String>,
     pub closed_at: Option<i64>,
+}
+
+/// Where an export is in its life, holding what only that stage has: a
+/// pending or denied export has no package, an approved or downloaded one
+/// always has (a store row that says otherwise is refused as corrupt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportStage {
+    Pending,
+    Approved(PackageMeta),
+    Denied,
+    /// Revoked while pending (no package) or after approval (its package's
+    /// record stays; the bytes are gone).
+    Revoked(Option<PackageMeta>),
+    Downloaded(PackageMeta),
+}
+
+impl ExportStage {
+    pub fn state(&self) -> ExportState {
+        match self {
+            ExportStage::Pending => ExportState::Pending,
+            ExportStage::Approved(_) => ExportState::Approved,
+            ExportStage::Denied => ExportState::Denied,
+            ExportStage::Revoked(_) => ExportState::Revoked,
+            ExportStage::Downloaded(_) => ExportState::Downloaded,
+        }
+    }
+
+    /// What was written into the package, once there is one.
+    pub fn package(&self) -> Option<&PackageMeta> {
+        match self {
+            ExportStage::Approved(p) | ExportStage::Downloaded(p) => Some(p),
+            ExportStage::Revoked(p) => p.as_ref(),
+            ExportStage::Pending | ExportStage::Denied => None,
+        }
+    }
+
+    /// The stage a stored state and package make, if they go together.
+    pub fn of(state: ExportState, package: Option<PackageMeta>) -> Option<Self> {
+        Some(match (state, package) {
+            (ExportState::Pending, None) => ExportStage::Pending,
+            (ExportState::Denied, None) => ExportStage::Denied,
+            (ExportState::Approved, Some(p)) => ExportStage::Approved(p),
+            (ExportState::Downloaded, Some(p)) => ExportStage::Downloaded(p),
+            (ExportState::Revoked, p) => ExportStage::Revoked(p),
+            _ => return None,
+        })
+    }
 }
 
 /// What was written into an export's package (the bytes are kept apart).

@@ -5,9 +5,9 @@
 
 use crate::{
     AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
-    ComplianceRow, DeliveryRow, ExportApprovalRow, ExportRow, ExportState, FullAccessRow,
-    GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestState, Result,
-    ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
+    ComplianceRow, DeliveryRow, ExportApprovalRow, ExportRow, ExportStage, ExportState,
+    FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestState,
+    Result, ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
 };
 
 /// Which history a step belongs to: one step per change in the life of an
@@ -294,6 +294,7 @@ pub fn history(r: &impl Cols) -> Result<HistoryRow> {
 }
 
 pub fn export(r: &impl Cols) -> Result<ExportRow> {
+    let state = ExportState::parse(&r.text(12)?).ok_or_else(|| corrupt(12, "an export state"))?;
     let package = match (r.opt_int(15)?, r.opt_blob(18)?) {
         (Some(rows), Some(sha)) => Some(PackageMeta {
             rows: u64::try_from(rows).map_err(|_| corrupt(15, "a u64"))?,
@@ -318,10 +319,10 @@ pub fn export(r: &impl Cols) -> Result<ExportRow> {
         recipient_key: r.text(9)?,
         rows_at_request: r.u64(10)?,
         approvals_required: r.u32(11)?,
-        state: ExportState::parse(&r.text(12)?).ok_or_else(|| corrupt(12, "an export state"))?,
+        stage: ExportStage::of(state, package)
+            .ok_or_else(|| corrupt(12, "an export state that goes with its package"))?,
         created_at: r.int(13)?,
         approve_by: r.int(14)?,
-        package,
         closed_by: r.opt_text(21)?,
         closed_at: r.opt_int(22)?,
     })

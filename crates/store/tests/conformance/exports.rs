@@ -1,7 +1,8 @@
 //! Conformance: exports, their approvals and packages.
 
 use mamori_store::{
-    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, PackageMeta,
+    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportStage, ExportState,
+    PackageMeta,
 };
 
 use crate::fixtures::{Stores, step, tenant, user};
@@ -20,10 +21,9 @@ pub fn export(id: u8, requester: &str, at: i64) -> ExportRow {
         recipient_key: "age1qqqq".into(),
         rows_at_request: 12_345,
         approvals_required: 2,
-        state: ExportState::Pending,
+        stage: ExportStage::Pending,
         created_at: at,
         approve_by: at + 86_400,
-        package: None,
         closed_by: None,
         closed_at: None,
     }
@@ -115,7 +115,12 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
     );
     assert_eq!(add(1, "req", 42, 2), ApprovalOutcome::NotPending);
     assert_eq!(
-        db.export(&[1; 16].into()).unwrap().unwrap().package,
+        db.export(&[1; 16].into())
+            .unwrap()
+            .unwrap()
+            .stage
+            .package()
+            .cloned(),
         Some(meta(1000))
     );
 
@@ -138,7 +143,7 @@ pub fn exports_need_distinct_approvers_and_download_once(s: &Stores) {
     );
     let e = db.export(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
-        (e.state, e.closed_by.as_deref(), e.closed_at),
+        (e.stage.state(), e.closed_by.as_deref(), e.closed_at),
         (ExportState::Downloaded, Some("req"), Some(500))
     );
     let h: Vec<String> = db
@@ -219,4 +224,37 @@ pub fn expired_packages_are_purged(s: &Stores) {
             .unwrap(),
         Some(b"x".to_vec())
     );
+}
+
+/// A stored export whose state and package disagree (an approved one with
+/// no package, a pending one with one) is refused as corrupt, not read as
+/// a stage the vault would have to second-guess.
+pub fn a_stored_export_whose_state_and_package_disagree_is_refused(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    user(db, "req", "admin");
+    db.insert_export(&export(1, "req", 10), &step("req", "requested", 10))
+        .unwrap();
+    assert_eq!(
+        db.export(&[1; 16].into()).unwrap().unwrap().stage,
+        ExportStage::Pending
+    );
+    s.raw_sql("UPDATE exports SET state = 'approved'").unwrap();
+    let err = db.export(&[1; 16].into()).unwrap_err().to_string();
+    assert!(err.contains("export state"), "{err}");
+    s.raw_sql(
+        "UPDATE exports SET state = 'pending', package_rows = 1, package_canaries = 0, \
+         package_bytes = 1, package_sha256 = x'00000000000000000000000000000000000000000000000000000000000000ff', \
+         package_at = 20, download_until = 30",
+    )
+    .unwrap_or_else(|_| {
+        // PostgreSQL spells a bytea literal differently.
+        s.raw_sql(
+            "UPDATE exports SET state = 'pending', package_rows = 1, package_canaries = 0, \
+             package_bytes = 1, package_sha256 = decode(repeat('00', 31) || 'ff', 'hex'), \
+             package_at = 20, download_until = 30",
+        )
+        .unwrap()
+    });
+    assert!(db.export(&[1; 16].into()).is_err());
 }

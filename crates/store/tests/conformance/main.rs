@@ -47,6 +47,7 @@ conformance!(
     people::full_access_follows_its_nomination,
     exports::exports_need_distinct_approvers_and_download_once,
     exports::expired_packages_are_purged,
+    exports::a_stored_export_whose_state_and_package_disagree_is_refused,
     alerts::an_alert_is_stored_and_queued_once,
     alerts::alert_transitions_are_compare_and_set,
     alerts::alert_filters,

@@ -29,8 +29,8 @@ use mamori_core::{FieldType, MaskKind, RecordId};
 use mamori_crypto::PackageRecipient;
 use mamori_policy::{Action, Decision, ExportCheck, Principal, mask};
 use mamori_store::{
-    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportState, HistoryRow,
-    PackageMeta, RecordScan,
+    ApprovalOutcome, ExportApprovalRow, ExportFilter, ExportRow, ExportStage, ExportState,
+    HistoryRow, PackageMeta, RecordScan,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -90,16 +90,14 @@ pub enum ExportStatus {
 }
 
 fn status(row: &ExportRow, now: i64) -> ExportStatus {
-    match row.state {
-        ExportState::Pending if now >= row.approve_by => ExportStatus::Lapsed,
-        ExportState::Pending => ExportStatus::Pending,
-        ExportState::Denied => ExportStatus::Denied,
-        ExportState::Revoked => ExportStatus::Revoked,
-        ExportState::Downloaded => ExportStatus::Downloaded,
-        ExportState::Approved => match &row.package {
-            Some(p) if now < p.download_until => ExportStatus::Ready,
-            _ => ExportStatus::Expired,
-        },
+    match &row.stage {
+        ExportStage::Pending if now >= row.approve_by => ExportStatus::Lapsed,
+        ExportStage::Pending => ExportStatus::Pending,
+        ExportStage::Denied => ExportStatus::Denied,
+        ExportStage::Revoked(_) => ExportStatus::Revoked,
+        ExportStage::Downloaded(_) => ExportStatus::Downloaded,
+        ExportStage::Approved(p) if now < p.download_until => ExportStatus::Ready,
+        ExportStage::Approved(_) => ExportStatus::Expired,
     }
 }
 
@@ -308,10 +306,9 @@ impl Vault {
             recipient_key: String::new(),
             rows_at_request: 0,
             approvals_required: rules.approvals_required.max(1),
-            state: ExportState::Pending,
+            stage: ExportStage::Pending,
             created_at: now,
             approve_by: now + i64::from(rules.approval_hours.max(1)) * 3600,
-            package: None,
             closed_by: None,
             closed_at: None,
         };
@@ -579,7 +576,10 @@ impl Vault {
             to.as_str(),
             comment,
         )?;
-        if !self.store.close_export(&row.id, row.state, to, &step)? {
+        if !self
+            .store
+            .close_export(&row.id, row.stage.state(), to, &step)?
+        {
             return Err(self.refuse_state(
                 e,
                 ErrorCode::ExportNotPending,
@@ -802,23 +802,24 @@ impl Vault {
             "only the requester downloads an export",
         )?;
         let now = self.now();
-        match status(&row, now) {
-            ExportStatus::Ready => {}
-            ExportStatus::Downloaded => {
+        // Ready means approved, so the package is at hand: the stage holds it.
+        let meta = match (&row.stage, status(&row, now)) {
+            (ExportStage::Approved(meta), ExportStatus::Ready) => meta.clone(),
+            (_, ExportStatus::Downloaded) => {
                 return Err(self.refuse_state(
                     e,
                     ErrorCode::ExportAlreadyDownloaded,
                     "the package was downloaded already; it can be taken only once".into(),
                 ));
             }
-            ExportStatus::Expired => {
+            (_, ExportStatus::Expired) => {
                 return Err(self.refuse_state(
                     e,
                     ErrorCode::ExportDownloadExpired,
                     "the download window has ended and the package was deleted".into(),
                 ));
             }
-            other => {
+            (_, other) => {
                 return Err(self.refuse_state(
                     e,
                     ErrorCode::ExportNotReady,
@@ -826,11 +827,6 @@ impl Vault {
                         .to_lowercase(),
                 ));
             }
-        }
-        let Some(meta) = row.package.clone() else {
-            return Err(VaultError::Internal(
-                "approved export without a package".into(),
-            ));
         };
         let e = e
             .detail("sha256", hex(&meta.sha256))
@@ -995,7 +991,7 @@ impl Vault {
             status: status(row, self.now()),
             created_at: jst::rfc3339(row.created_at),
             approve_by: jst::rfc3339(row.approve_by),
-            package: row.package.as_ref().map(|p| PackageView {
+            package: row.stage.package().map(|p| PackageView {
                 rows: p.rows,
                 canaries: p.canaries,
                 bytes: p.bytes,
@@ -1030,7 +1026,7 @@ impl Vault {
         let mut states = TenantMemo::default();
         let mut matches = Vec::new();
         let mut checked = 0;
-        for row in rows.iter().filter(|r| r.package.is_some()) {
+        for row in rows.iter().filter(|r| r.stage.package().is_some()) {
             let state = states.get(self, &row.tenant)?;
             // Shredded tenants have no keys left; nothing can be traced to them.
             let Ok(keys) = state.keys_for(row.key_version) else {
