@@ -40,6 +40,32 @@ fn relative(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
+/// Where any of `spellings` is written in the code (not comments or
+/// strings) of a crate's sources, except the files `home` says are allowed
+/// (given the crate's directory name and the file).
+fn written_outside(
+    root: &Path,
+    spellings: &[&str],
+    home: impl Fn(&str, &Path) -> bool,
+) -> Vec<String> {
+    let mut strays = Vec::new();
+    for krate in crates(root) {
+        let name = krate.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        for f in rust_files(&krate.join("src")) {
+            if home(name, &f) {
+                continue;
+            }
+            let code = code_only(&fs::read_to_string(&f).unwrap_or_default());
+            for s in spellings {
+                if code.contains(s) {
+                    strays.push(format!("{}: {s}", relative(root, &f)));
+                }
+            }
+        }
+    }
+    strays
+}
+
 #[test]
 fn no_file_of_a_crate_imports_itself_round_a_loop() {
     let root = workspace();
@@ -131,20 +157,7 @@ fn japan_time_has_one_home() {
     let root = workspace();
     let home = root.join("crates/core/src/jst.rs");
     let spellings = ["9 * 3600", "9 * 60 * 60", "32400", "32_400", "east_opt(9"];
-    let mut strays = Vec::new();
-    for krate in crates(&root) {
-        for f in rust_files(&krate.join("src")) {
-            if f == home {
-                continue;
-            }
-            let code = code_only(&fs::read_to_string(&f).unwrap_or_default());
-            for s in spellings {
-                if code.contains(s) {
-                    strays.push(format!("{}: {s}", relative(&root, &f)));
-                }
-            }
-        }
-    }
+    let strays = written_outside(&root, &spellings, |_, f| f == home);
     assert!(
         strays.is_empty(),
         "Japan's offset is written outside crates/core/src/jst.rs (use mamori_core::jst): {strays:#?}"
@@ -192,22 +205,10 @@ fn only_start_up_reads_the_environment_or_picks_a_backend() {
         "SqliteVault::open",
         "SqliteAudit::open",
     ];
-    let mut strays = Vec::new();
-    for krate in crates(&root) {
-        let name = krate.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // The store crates open themselves: their constructors are what is picked.
-        if allowed.contains(&name) || name.starts_with("store") {
-            continue;
-        }
-        for f in rust_files(&krate.join("src")) {
-            let code = code_only(&fs::read_to_string(&f).unwrap_or_default());
-            for s in spellings {
-                if code.contains(s) {
-                    strays.push(format!("{}: {s}", relative(&root, &f)));
-                }
-            }
-        }
-    }
+    // The store crates open themselves: their constructors are what is picked.
+    let strays = written_outside(&root, &spellings, |krate, _| {
+        allowed.contains(&krate) || krate.starts_with("store")
+    });
     assert!(
         strays.is_empty(),
         "the environment is read or a backend picked outside crates/app (pass the value down instead): {strays:#?}"
