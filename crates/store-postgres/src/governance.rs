@@ -166,6 +166,7 @@ impl GovernanceStore for PgStore {
     }
 
     fn insert_request(&self, r: &AccessRequestRow, first: &HistoryRow) -> Result<()> {
+        let (decided, revoked) = (r.stage.decided(), r.stage.revoked());
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         tx.execute(
@@ -186,13 +187,13 @@ impl GovernanceStore for PgStore {
                 &big(r.record_budget)?,
                 &r.starts_at,
                 &r.ends_at,
-                &r.state.as_str(),
+                &r.stage.state().as_str(),
                 &r.origin.as_str(),
                 &r.created_at,
-                &r.decided_by,
-                &r.decided_at,
-                &r.revoked_by,
-                &r.revoked_at,
+                &decided.map(|d| d.by.as_str()),
+                &decided.map(|d| d.at),
+                &revoked.map(|d| d.by.as_str()),
+                &revoked.map(|d| d.at),
             ],
         )?;
         append_step(&mut tx, History::Request, r.id.as_bytes(), first)?;

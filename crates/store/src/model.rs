@@ -295,13 +295,77 @@ pub struct AccessRequestRow {
     pub record_budget: u64,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub state: RequestState,
+    /// Where it is in its life, with who decided and who revoked it.
+    pub stage: RequestStage,
     pub origin: GrantOrigin,
     pub created_at: i64,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<i64>,
-    pub revoked_by: Option<String>,
-    pub revoked_at: Option<i64>,
+}
+
+/// Who took a decision, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    pub by: String,
+    pub at: i64,
+}
+
+/// Where an access request is in its life, holding what only that stage
+/// has: a pending request has no decision; an approved or denied one always
+/// has its decider; a revoked one has who revoked it, and its approval if
+/// it had one (a store row that says otherwise is refused as corrupt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestStage {
+    Pending,
+    Approved(Decided),
+    Denied(Decided),
+    Revoked {
+        decided: Option<Decided>,
+        revoked: Decided,
+    },
+}
+
+impl RequestStage {
+    pub fn state(&self) -> RequestState {
+        match self {
+            RequestStage::Pending => RequestState::Pending,
+            RequestStage::Approved(_) => RequestState::Approved,
+            RequestStage::Denied(_) => RequestState::Denied,
+            RequestStage::Revoked { .. } => RequestState::Revoked,
+        }
+    }
+
+    /// Who approved or denied it.
+    pub fn decided(&self) -> Option<&Decided> {
+        match self {
+            RequestStage::Approved(d) | RequestStage::Denied(d) => Some(d),
+            RequestStage::Revoked { decided, .. } => decided.as_ref(),
+            RequestStage::Pending => None,
+        }
+    }
+
+    /// Who revoked it.
+    pub fn revoked(&self) -> Option<&Decided> {
+        match self {
+            RequestStage::Revoked { revoked, .. } => Some(revoked),
+            _ => None,
+        }
+    }
+
+    /// The stage stored columns make, if they go together.
+    pub fn of(
+        state: RequestState,
+        decided: Option<Decided>,
+        revoked: Option<Decided>,
+    ) -> Option<Self> {
+        Some(match (state, decided, revoked) {
+            (RequestState::Pending, None, None) => RequestStage::Pending,
+            (RequestState::Approved, Some(d), None) => RequestStage::Approved(d),
+            (RequestState::Denied, Some(d), None) => RequestStage::Denied(d),
+            (RequestState::Revoked, decided, Some(revoked)) => {
+                RequestStage::Revoked { decided, revoked }
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// A nomination for standing full access to a tenant (A5; seed 002: a few

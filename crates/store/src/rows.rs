@@ -5,9 +5,10 @@
 
 use crate::{
     AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
-    ComplianceRow, DeliveryRow, ExportApprovalRow, ExportRow, ExportStage, ExportState,
-    FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestState,
-    Result, ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
+    ComplianceRow, Decided, DeliveryRow, ExportApprovalRow, ExportRow, ExportStage, ExportState,
+    FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestStage,
+    RequestState, Result, ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow,
+    UserRow, VendorRow,
 };
 
 /// Which history a step belongs to: one step per change in the life of an
@@ -255,18 +256,28 @@ pub fn request(r: &impl Cols) -> Result<AccessRequestRow> {
         record_budget: r.u64(9)?,
         starts_at: r.int(10)?,
         ends_at: r.int(11)?,
-        state: request_state(r, 12)?,
+        stage: request_stage(r)?,
         origin: match r.text(13)?.as_str() {
             "requested" => GrantOrigin::Requested,
             "issued" => GrantOrigin::Issued,
             _ => return Err(corrupt(13, "a grant origin")),
         },
         created_at: r.int(14)?,
-        decided_by: r.opt_text(15)?,
-        decided_at: r.opt_int(16)?,
-        revoked_by: r.opt_text(17)?,
-        revoked_at: r.opt_int(18)?,
     })
+}
+
+/// A request's stage from its state (column 12) and its decided (15, 16)
+/// and revoked (17, 18) columns.
+fn request_stage(r: &impl Cols) -> Result<RequestStage> {
+    let who = |by: usize, at: usize| -> Result<Option<Decided>> {
+        Ok(match (r.opt_text(by)?, r.opt_int(at)?) {
+            (Some(by), Some(at)) => Some(Decided { by, at }),
+            (None, None) => None,
+            _ => return Err(corrupt(by, "a decider with a time")),
+        })
+    };
+    RequestStage::of(request_state(r, 12)?, who(15, 16)?, who(17, 18)?)
+        .ok_or_else(|| corrupt(12, "a request state that goes with its decisions"))
 }
 
 pub fn full_access(r: &impl Cols) -> Result<FullAccessRow> {

@@ -2,7 +2,7 @@
 
 use mamori_store::{
     AccessRequestRow, Assignment, ComplianceRow, FullAccessOutcome, FullAccessRow, GrantOrigin,
-    RequestFilter, RequestState, StoreError, TrainingRow, VendorRow,
+    RequestFilter, RequestStage, RequestState, StoreError, TrainingRow, VendorRow,
 };
 
 use crate::fixtures::{Stores, step, tenant, user};
@@ -253,13 +253,9 @@ pub fn request(id: u8, requester: &str, created_at: i64) -> AccessRequestRow {
         record_budget: 50,
         starts_at: created_at,
         ends_at: created_at + 3600,
-        state: RequestState::Pending,
+        stage: RequestStage::Pending,
         origin: GrantOrigin::Requested,
         created_at,
-        decided_by: None,
-        decided_at: None,
-        revoked_by: None,
-        revoked_at: None,
     }
 }
 
@@ -359,7 +355,11 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
     );
     let r = db.request(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
-        (r.state, r.decided_by.as_deref(), r.decided_at),
+        (
+            r.stage.state(),
+            r.stage.decided().map(|d| d.by.as_str()),
+            r.stage.decided().map(|d| d.at),
+        ),
         (RequestState::Approved, Some("sv1"), Some(1100))
     );
     assert_eq!(
@@ -391,7 +391,10 @@ pub fn requests_move_by_compare_and_set(s: &Stores) {
     assert!(db.live_grants("op1", 1500).unwrap().is_empty());
     let r = db.request(&[1; 16].into()).unwrap().unwrap();
     assert_eq!(
-        (r.revoked_by.as_deref(), r.revoked_at),
+        (
+            r.stage.revoked().map(|d| d.by.as_str()),
+            r.stage.revoked().map(|d| d.at),
+        ),
         (Some("sv1"), Some(1200))
     );
 
@@ -499,4 +502,38 @@ pub fn full_access_follows_its_nomination(s: &Stores) {
         .map(|s| s.action)
         .collect();
     assert_eq!(h, ["nominated", "approved", "revoked"]);
+}
+
+/// A stored request whose state and decisions disagree (approved with no
+/// decider, pending with one, revoked with no revoker) is refused as
+/// corrupt, not read as a stage the vault would have to second-guess.
+pub fn a_stored_request_whose_state_and_decisions_disagree_is_refused(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    user(db, "op1", "operator");
+    db.insert_request(&request(1, "op1", 10), &step("op1", "requested", 10))
+        .unwrap();
+    assert_eq!(
+        db.request(&[1; 16].into()).unwrap().unwrap().stage,
+        RequestStage::Pending
+    );
+    for sql in [
+        "UPDATE access_requests SET state = 'approved'",
+        "UPDATE access_requests SET state = 'pending', decided_by = 'sv1', decided_at = 20",
+        "UPDATE access_requests SET state = 'revoked', decided_by = NULL, decided_at = NULL",
+        "UPDATE access_requests SET state = 'approved', decided_by = 'sv1', decided_at = NULL",
+    ] {
+        s.raw_sql(sql).unwrap();
+        let err = db.request(&[1; 16].into()).unwrap_err().to_string();
+        assert!(
+            err.contains("decisions") || err.contains("decider"),
+            "{sql}: {err}"
+        );
+    }
+    s.raw_sql("UPDATE access_requests SET state = 'approved', decided_at = 20")
+        .unwrap();
+    assert!(matches!(
+        db.request(&[1; 16].into()).unwrap().unwrap().stage,
+        RequestStage::Approved(_)
+    ));
 }

@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use mamori_audit::Event;
 use mamori_core::governance::weak_reason;
 use mamori_policy::{Action, Decision, GrantRequest};
-use mamori_store::{AccessRequestRow, GrantOrigin, HistoryRow, RequestFilter, RequestState};
+use mamori_store::{
+    AccessRequestRow, Decided, GrantOrigin, HistoryRow, RequestFilter, RequestStage, RequestState,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::kernel::history::HistoryStep;
@@ -114,7 +116,7 @@ pub struct ListFilter {
 }
 
 pub(crate) fn status(row: &AccessRequestRow, now: i64) -> Status {
-    match row.state {
+    match row.stage.state() {
         RequestState::Pending if now >= row.ends_at => Status::Lapsed,
         RequestState::Pending => Status::Pending,
         RequestState::Denied => Status::Denied,
@@ -304,17 +306,16 @@ impl Vault {
             record_budget: req.record_budget,
             starts_at: window.0,
             ends_at: window.1,
-            state: if issuer.is_some() {
-                RequestState::Approved
-            } else {
-                RequestState::Pending
+            // An issued grant is approved by its issuer as it is made.
+            stage: match issuer {
+                Some(by) => RequestStage::Approved(Decided {
+                    by: by.to_owned(),
+                    at: now,
+                }),
+                None => RequestStage::Pending,
             },
             origin,
             created_at: now,
-            decided_by: issuer.map(str::to_owned),
-            decided_at: issuer.map(|_| now),
-            revoked_by: None,
-            revoked_at: None,
         })
     }
 
@@ -456,11 +457,11 @@ impl Vault {
             "only the requester's supervisor or the security office decides this request",
         )?;
         let now = self.now();
-        if row.state != RequestState::Pending {
+        if row.stage != RequestStage::Pending {
             return Err(self.refuse_state(
                 e,
                 ErrorCode::RequestNotPending,
-                format!("the request is already {}", row.state.as_str()),
+                format!("the request is already {}", row.stage.state().as_str()),
             ));
         }
         if now >= row.ends_at {
@@ -535,7 +536,7 @@ impl Vault {
         )?;
         if !self
             .store
-            .transition(&rid, row.state, RequestState::Revoked, &step)?
+            .transition(&rid, row.stage.state(), RequestState::Revoked, &step)?
         {
             return Err(self.refuse_state(
                 e,
@@ -632,8 +633,8 @@ impl Vault {
             row.id.as_bytes(),
             self.store.request_history(&row.id)?,
         )?;
-        let records_used = match row.state {
-            RequestState::Approved => {
+        let records_used = match row.stage {
+            RequestStage::Approved(_) => {
                 Some(self.grant_used(&row.requester, &row.id, row.starts_at, row.ends_at)?)
             }
             _ => None,
@@ -653,8 +654,8 @@ impl Vault {
             ends_at: jst::rfc3339(row.ends_at),
             status: status(row, self.now()),
             origin: row.origin,
-            decided_by: row.decided_by.clone(),
-            revoked_by: row.revoked_by.clone(),
+            decided_by: row.stage.decided().map(|d| d.by.clone()),
+            revoked_by: row.stage.revoked().map(|d| d.by.clone()),
             history,
         })
     }
