@@ -26,6 +26,13 @@ impl Vault {
 
     /// A refusal because of the state of what was asked about (409),
     /// recorded as invalid with the code as its reason.
+    /// Records a request refused for what it carried (a missing purpose, a
+    /// malformed value) under the error's own code, and returns the error.
+    pub(crate) fn refuse_invalid(&self, e: Event, err: VaultError) -> VaultError {
+        let reason = err.code().to_owned();
+        self.refuse(e, AuditDecision::Invalid, reason, err)
+    }
+
     pub(crate) fn refuse_state(&self, e: Event, code: ErrorCode, message: String) -> VaultError {
         self.refuse(
             e,

@@ -308,12 +308,7 @@ impl Vault {
         }
         if let Some(c) = access.case_id {
             if let Err(err) = self.check_case_id(state, c) {
-                return Err(self.refuse(
-                    event,
-                    AuditDecision::Invalid,
-                    "case_id_invalid".into(),
-                    err,
-                ));
+                return Err(self.refuse_invalid(event, err));
             }
             event.case_id = Some(c.to_owned());
         }
@@ -322,7 +317,7 @@ impl Vault {
                 ErrorCode::PurposeMissing,
                 "every access to customer data must name a purpose (利用目的)",
             );
-            return Err(self.refuse(event, AuditDecision::Invalid, "purpose_missing".into(), err));
+            return Err(self.refuse_invalid(event, err));
         };
         let Some(purpose) = state.schema.purpose(purpose_id) else {
             let known: Vec<&str> = state
@@ -335,7 +330,7 @@ impl Vault {
                 ErrorCode::PurposeUnknown,
                 format!("unknown purpose; this tenant defines: {}", known.join(", ")),
             );
-            return Err(self.refuse(event, AuditDecision::Invalid, "purpose_unknown".into(), err));
+            return Err(self.refuse_invalid(event, err));
         };
         if let Err(err) = self.count_request(&caller.principal.login) {
             return Err(self.refuse(event, AuditDecision::Deny, err.code().into(), err));
@@ -549,12 +544,7 @@ impl Vault {
                     keys.join(", ")
                 ),
             );
-            return Err(self.refuse(
-                event,
-                AuditDecision::Invalid,
-                "search_key_unknown".into(),
-                err,
-            ));
+            return Err(self.refuse_invalid(event, err));
         };
         let normalized = match normalize::normalize(ty, &by.value) {
             Ok(n) => n,
@@ -563,12 +553,7 @@ impl Vault {
                     ErrorCode::SearchValueInvalid,
                     format!("search value for '{}': {e}", by.key),
                 );
-                return Err(self.refuse(
-                    event.detail("by", by.key.as_str()),
-                    AuditDecision::Invalid,
-                    "search_value_invalid".into(),
-                    err,
-                ));
+                return Err(self.refuse_invalid(event.detail("by", by.key.as_str()), err));
             }
         };
         event = event.detail("by", by.key.as_str());
@@ -748,12 +733,7 @@ impl Vault {
                     ErrorCode::CustomerNoMismatch,
                     "customer_no in the body differs from the one in the path",
                 );
-                return Err(self.refuse(
-                    event,
-                    AuditDecision::Invalid,
-                    "customer_no_mismatch".into(),
-                    err,
-                ));
+                return Err(self.refuse_invalid(event, err));
             }
             _ => input.insert(KEY_FIELD.to_owned(), customer_no.to_owned()),
         };
@@ -761,12 +741,7 @@ impl Vault {
         let canonical = match validate_fields(&state.schema, &segment, &input) {
             Ok(c) => c,
             Err((code, msg)) => {
-                return Err(self.refuse(
-                    event,
-                    AuditDecision::Invalid,
-                    code.as_str().into(),
-                    VaultError::bad(code, msg),
-                ));
+                return Err(self.refuse_invalid(event, VaultError::bad(code, msg)));
             }
         };
         let existing = self.existing(&state, &canonical)?;
