@@ -182,7 +182,7 @@ pub const SMTP_PASSWORD_ENV: &str = "MAMORI_SMTP_PASSWORD";
 
 /// Detection's errors as the vault's: a bad section or rule is the
 /// configuration's fault; the rest is what the store or log answered.
-pub fn watch_error(e: mamori_watch::WatchError) -> VaultError {
+fn watch_error(e: mamori_watch::WatchError) -> VaultError {
     use mamori_watch::WatchError as W;
     match e {
         W::Config(m) => VaultError::Config(m),

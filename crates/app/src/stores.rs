@@ -59,24 +59,26 @@ pub fn open_stores(dir: &Path, config: &Config) -> Result<(Arc<dyn Backend>, Arc
 /// no signing key, no write access. (On PostgreSQL, give the auditor a role
 /// with SELECT only: docs/deploy.md.)
 pub fn open_audit(dir: &Path) -> Result<Box<dyn AuditStore>> {
-    let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
-    if is_postgres_url(&config.store.url) {
-        return Ok(Box::new(open_postgres(dir, &config.store, false)?));
-    }
-    Ok(Box::new(SqliteAudit::open_read_only(
-        &dir.join(&config.store.audit_db),
-    )?))
+    audit_only(dir, false)
 }
 
 /// The audit log of a data directory, writable, without the vault: for
 /// maintenance that needs no root key (`mamori audit archive`).
 pub fn open_audit_rw(dir: &Path) -> Result<Box<dyn AuditStore>> {
+    audit_only(dir, true)
+}
+
+/// The audit log alone, from the configured store (PostgreSQL's schema is
+/// never migrated from here: that is a server's job).
+fn audit_only(dir: &Path, writable: bool) -> Result<Box<dyn AuditStore>> {
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
     if is_postgres_url(&config.store.url) {
         return Ok(Box::new(open_postgres(dir, &config.store, false)?));
     }
-    Ok(Box::new(SqliteAudit::open(
-        &dir.join(&config.store.audit_db),
-        config.audit.busy_timeout_ms,
-    )?))
+    let path = dir.join(&config.store.audit_db);
+    Ok(if writable {
+        Box::new(SqliteAudit::open(&path, config.audit.busy_timeout_ms)?)
+    } else {
+        Box::new(SqliteAudit::open_read_only(&path)?)
+    })
 }
