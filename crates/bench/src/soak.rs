@@ -104,6 +104,8 @@ struct Shared {
     client: reqwest::Client,
     tally: Mutex<Tally>,
     next_case: AtomicU64,
+    /// Requests answered so far, sampled every 10 s to show throughput over time.
+    answered: AtomicU64,
     /// Record ids seen in search answers, for reads by id.
     ids: Mutex<Vec<String>>,
 }
@@ -173,6 +175,7 @@ impl Shared {
             Outcome::Error => "error",
         };
         *t.counts.entry((kind, label)).or_default() += 1;
+        self.answered.fetch_add(1, Ordering::Relaxed);
         if outcome == Outcome::Error && t.errors.len() < 20 {
             let what = answer.map_or("no answer (connection)".to_owned(), |a| {
                 format!("{} {}", a.status, a.body["code"].as_str().unwrap_or("-"))
@@ -446,6 +449,7 @@ pub async fn run(plan: Plan) -> Result<Value> {
         client,
         tally: Mutex::new(Tally::default()),
         next_case: AtomicU64::new(1),
+        answered: AtomicU64::new(0),
         ids: Mutex::new(Vec::new()),
     });
     // Open loop: request k is due at start + k / rate; a worker late for it
@@ -500,7 +504,10 @@ pub async fn run(plan: Plan) -> Result<Value> {
     let mut rss: Vec<Value> = Vec::new();
     while Instant::now() < end {
         let sample: Vec<Option<u64>> = pids.iter().map(|p| rss_kib(*p)).collect();
-        rss.push(json!({"t_s": start.elapsed().as_secs(), "rss_kib": sample}));
+        let answered = shared.answered.load(Ordering::Relaxed);
+        rss.push(
+            json!({"t_s": start.elapsed().as_secs(), "rss_kib": sample, "answered": answered}),
+        );
         tokio::time::sleep(
             Duration::from_secs(10).min(end.saturating_duration_since(Instant::now())),
         )
@@ -511,7 +518,8 @@ pub async fn run(plan: Plan) -> Result<Value> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let sample: Vec<Option<u64>> = pids.iter().map(|p| rss_kib(*p)).collect();
-    rss.push(json!({"t_s": start.elapsed().as_secs(), "rss_kib": sample}));
+    let answered = shared.answered.load(Ordering::Relaxed);
+    rss.push(json!({"t_s": start.elapsed().as_secs(), "rss_kib": sample, "answered": answered}));
     let mut tally = std::mem::take(&mut *shared.tally.lock());
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&acked_path).with_context(|| format!("{}", acked_path.display()))?,

@@ -183,7 +183,22 @@ impl AuditStore for PgStore {
     }
 
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
-        let (sql, args) = rows::audit_query(q, &DIALECT);
+        let mut conn = self.conn()?;
+        let Some(q) = rows::audit_start(q, |actor, ts| {
+            // The fence (OFFSET 0) keeps the planner from turning min() into
+            // a walk of (actor, pos) filtered by time — the very walk this
+            // avoids.
+            let row = conn.query_opt(
+                "SELECT min(pos) FROM (SELECT pos FROM audit_events
+                  WHERE actor = $1 AND ts >= $2 OFFSET 0) f",
+                &[&actor, &ts],
+            )?;
+            Ok(row.and_then(|r| r.get(0)))
+        })?
+        else {
+            return Ok(Vec::new());
+        };
+        let (sql, args) = rows::audit_query(&q, &DIALECT);
         let args: Vec<Box<dyn ToSql + Sync>> = args
             .into_iter()
             .map(|a| -> Box<dyn ToSql + Sync> {
@@ -194,7 +209,7 @@ impl AuditStore for PgStore {
             })
             .collect();
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        map(self.conn()?.query(&sql, &refs)?, rows::audit)
+        map(conn.query(&sql, &refs)?, rows::audit)
     }
 
     fn event(&self, log: &str, seq: u64) -> Result<Option<AuditRow>> {

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/audit/0004_cosignatures.sql"),
     include_str!("../migrations/audit/0005_query_indexes.sql"),
     include_str!("../migrations/audit/0006_tenant_as_log.sql"),
+    include_str!("../migrations/audit/0007_actor_time.sql"),
 ];
 
 /// The delete guard on events, lifted only inside the archive transaction.
@@ -197,7 +198,18 @@ impl AuditStore for SqliteAudit {
     }
 
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
-        let (sql, args) = rows::audit_query(q, &DIALECT);
+        let c = self.readers.get()?;
+        let Some(q) = rows::audit_start(q, |actor, ts| {
+            let mut st = c.prepare_cached(
+                "SELECT min(rowid) FROM audit_events INDEXED BY audit_events_actor_ts
+                 WHERE actor = ?1 AND ts >= ?2",
+            )?;
+            Ok(st.query_row(params![actor, ts], |r| r.get(0))?)
+        })?
+        else {
+            return Ok(Vec::new());
+        };
+        let (sql, args) = rows::audit_query(&q, &DIALECT);
         let args: Vec<rusqlite::types::Value> = args
             .into_iter()
             .map(|a| match a {
@@ -205,7 +217,6 @@ impl AuditStore for SqliteAudit {
                 rows::Arg::Int(i) => rusqlite::types::Value::Integer(i),
             })
             .collect();
-        let c = self.readers.get()?;
         let mut st = c.prepare_cached(&sql)?;
         st.query_and_then(rusqlite::params_from_iter(args), |r| rows::audit(r))?
             .collect()

@@ -39,7 +39,7 @@ pub const TENANT_COLS: &str =
 pub const KEY_COLS: &str = "tenant, version, wrapped_data, wrapped_index, created_at";
 pub const RECORD_COLS: &str = "id, segment, key_version, sealed, updated_at";
 pub const USER_COLS: &str =
-    "login, role, department, vendor, created_at, manager, leaves_at, suspended_at";
+    "login, role, department, vendor, created_at, manager, leaves_at, suspended_at, facts_rev";
 pub const VENDOR_COLS: &str =
     "id, name, contract_start, contract_end, clauses, updated_by, updated_at";
 pub const TRAINING_COLS: &str = "login, course, completed_at, score, expires_at, recorded_by";
@@ -198,6 +198,7 @@ pub fn user(r: &impl Cols) -> Result<UserRow> {
         manager: r.opt_text(5)?,
         leaves_at: r.opt_int(6)?,
         suspended_at: r.opt_int(7)?,
+        facts_rev: r.u64(8)?,
     })
 }
 
@@ -456,6 +457,27 @@ pub struct Dialect {
     pub has_record: fn(&str) -> String,
     /// The event's top-level JSON field (first) equals the placeholder (second).
     pub field_is: fn(&str, &str) -> String,
+}
+
+/// A person's events from a time on: the first page is found through
+/// `(actor, ts)` — the first such event's storage position, exactly, whatever
+/// the order of times in storage — instead of walking the person's whole
+/// history in storage order to the first event at or after the time (which
+/// made every grant's budget seeding, at each approval, grow with the
+/// requester's history). Later pages seek by their cursor. `first` answers
+/// the smallest position of `actor`'s events at or after `ts`, if any; `None`
+/// means the query has no answer.
+pub fn audit_start(
+    q: &crate::AuditQuery,
+    first: impl FnOnce(&str, i64) -> crate::Result<Option<i64>>,
+) -> crate::Result<Option<crate::AuditQuery>> {
+    let (Some(actor), Some(ts), None) = (&q.actor, q.from_ts, q.after) else {
+        return Ok(Some(q.clone()));
+    };
+    Ok(first(actor, ts)?.map(|pos| crate::AuditQuery {
+        after: Some(pos - 1),
+        ..q.clone()
+    }))
 }
 
 /// The audit query for `q` with only the conditions it sets, so that each

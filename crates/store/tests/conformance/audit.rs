@@ -131,6 +131,34 @@ pub fn audit_appends_chain_and_read_back(s: &Stores) {
         }),
         acme(&[2, 3])
     );
+    // A person's events from a time on, where times are not in storage
+    // order (op1's acme events 1001–1003 are stored before their system
+    // events 1001–1003): exactly the events at or after the time, in
+    // storage order, on the first page and the next.
+    let sys = |seq: u64| ("system".to_owned(), seq);
+    let op1_from = |ts: i64, after: Option<i64>, limit: usize| {
+        a.query(&AuditQuery {
+            actor: Some("user:op1".into()),
+            from_ts: Some(ts),
+            after,
+            limit,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let seqs = |rows: &[AuditRow]| -> Vec<(String, u64)> {
+        rows.iter().map(|e| (e.log.clone(), e.seq)).collect()
+    };
+    let mut want = acme(&[2, 3]);
+    want.extend([sys(2), sys(3)]);
+    assert_eq!(seqs(&op1_from(1_002, None, 100)), want);
+    let first = op1_from(1_003, None, 1);
+    assert_eq!(seqs(&first), acme(&[3]));
+    assert_eq!(seqs(&op1_from(1_003, Some(first[0].rowid), 100)), [sys(3)]);
+    assert!(
+        op1_from(1_004, None, 100).is_empty(),
+        "op1 has nothing after"
+    );
     assert_eq!(
         q(AuditQuery {
             tenant: Some("acme".into()),
