@@ -21,6 +21,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_leaner_charges.sql"),
     include_str!("../migrations/0009_batched_charges.sql"),
     include_str!("../migrations/0010_tenant_as_log.sql"),
+    include_str!("../migrations/0011_actor_time.sql"),
+    include_str!("../migrations/0012_person_revisions.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

@@ -68,13 +68,14 @@ impl UserStore for PgStore {
         }
         let found = self.conn()?.query_opt(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
-                    u.leaves_at, u.suspended_at, (SELECT rev FROM governance_rev WHERE id = 1)
+                    u.leaves_at, u.suspended_at, u.facts_rev,
+                    (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = $1 AND t.revoked_at IS NULL",
             &[&&hash[..]],
         )?;
         let found: Option<(UserRow, u64)> = found
-            .map(|r| Ok::<_, StoreError>((rows::user(&r)?, rows::Cols::u64(&r, 8)?)))
+            .map(|r| Ok::<_, StoreError>((rows::user(&r)?, rows::Cols::u64(&r, 9)?)))
             .transpose()?;
         if let Some(found) = &found {
             self.tokens.put(hash, found);

@@ -52,12 +52,13 @@ impl UserStore for SqliteVault {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
-                    u.leaves_at, u.suspended_at, (SELECT rev FROM governance_rev WHERE id = 1)
+                    u.leaves_at, u.suspended_at, u.facts_rev,
+                    (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
         )?;
         st.query_and_then([&hash[..]], |r| {
-            Ok::<_, StoreError>((rows::user(r)?, rows::Cols::u64(r, 8)?))
+            Ok::<_, StoreError>((rows::user(r)?, rows::Cols::u64(r, 9)?))
         })?
         .next()
         .transpose()

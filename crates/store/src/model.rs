@@ -67,7 +67,7 @@ pub struct RecordWrite {
     pub tokens: Vec<(String, Token)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserRow {
     pub login: String,
     pub role: String,
@@ -81,6 +81,13 @@ pub struct UserRow {
     pub leaves_at: Option<i64>,
     /// Set while the person's access is suspended pending a review.
     pub suspended_at: Option<i64>,
+    /// Moves (by triggers in the store) whenever what the gate knows of this
+    /// person changes — assignments, access requests, training, compliance,
+    /// household, their vendor — so their cached facts are reloaded then and
+    /// only then, not whenever anyone's change moves the governance revision.
+    /// Stores ignore it on writes.
+    #[serde(skip)]
+    pub facts_rev: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -185,6 +185,7 @@ pub fn snapshot_honey_and_shifts(s: &Stores) {
         created_at: 0,
         leaves_at: Some(99),
         suspended_at: None,
+        facts_rev: 0,
     };
     v.create_user(&user).unwrap();
     v.set_suspended("op1", Some(50)).unwrap();

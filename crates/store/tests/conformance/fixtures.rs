@@ -201,6 +201,7 @@ pub fn user(db: &dyn All, login: &str, role: &str) {
         created_at: 1_700_000_000,
         leaves_at: None,
         suspended_at: None,
+        facts_rev: 0,
     })
     .unwrap();
 }

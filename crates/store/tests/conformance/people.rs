@@ -537,3 +537,89 @@ pub fn a_stored_request_whose_state_and_decisions_disagree_is_refused(s: &Stores
         RequestStage::Approved(_)
     ));
 }
+
+/// A person's revision moves with every change of what the gate knows of
+/// them — assignments, requests and their transitions, training, compliance,
+/// household, their vendor — and with no one else's: a server reloads a
+/// person's facts then and only then.
+pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
+    let db = &*s.db;
+    tenant(db, "acme");
+    user(db, "op1", "operator");
+    user(db, "op2", "operator");
+    db.create_user(&mamori_store::UserRow {
+        login: "op3".into(),
+        vendor: Some("haken".into()),
+        ..db.user("op2").unwrap().unwrap()
+    })
+    .unwrap();
+    let rev = |login: &str| db.user(login).unwrap().unwrap().facts_rev;
+    let by_token = |hash: &[u8; 32]| db.user_by_token(hash).unwrap().unwrap().0.facts_rev;
+    db.add_token("op1", &[1; 32], 1).unwrap();
+    let mut last = (rev("op1"), rev("op2"));
+    let mut moved = |what: &str, op1: bool| {
+        let now = (rev("op1"), rev("op2"));
+        assert_eq!(now.0 > last.0, op1, "{what}: op1's revision");
+        assert_eq!(now.1, last.1, "{what}: op2's revision moved");
+        assert_eq!(by_token(&[1; 32]), now.0, "{what}: read with the token");
+        last = now;
+    };
+    db.assign(&Assignment {
+        login: "op1".into(),
+        tenant: "acme".into(),
+        segment: Some("own".into()),
+    })
+    .unwrap();
+    moved("an assignment", true);
+    db.insert_request(&request(1, "op1", 10), &step("op1", "requested", 10))
+        .unwrap();
+    moved("a request", true);
+    assert!(
+        db.transition(
+            &[1; 16].into(),
+            RequestState::Pending,
+            RequestState::Approved,
+            &step("sv1", "approved", 11),
+        )
+        .unwrap()
+    );
+    moved("its approval", true);
+    db.add_training(&TrainingRow {
+        login: "op1".into(),
+        course: "privacy".into(),
+        completed_at: 12,
+        score: 90,
+        expires_at: 400,
+        recorded_by: "hr".into(),
+    })
+    .unwrap();
+    moved("training", true);
+    db.add_compliance(&ComplianceRow {
+        login: "op1".into(),
+        confirmed_at: 13,
+        expires_at: 400,
+        recorded_by: "hr".into(),
+    })
+    .unwrap();
+    moved("compliance", true);
+    db.set_household("op1", Some(&[1, 2, 3]), 14).unwrap();
+    moved("a household", true);
+    db.set_household("op1", None, 15).unwrap();
+    moved("its removal", true);
+    // A vendor's record, new or changed, reaches the people it employs.
+    for end in [100, 50] {
+        let before = rev("op3");
+        db.put_vendor(&VendorRow {
+            id: "haken".into(),
+            name: "派遣サービス".into(),
+            contract_start: 0,
+            contract_end: end,
+            clauses: vec![],
+            updated_by: "sec".into(),
+            updated_at: 16,
+        })
+        .unwrap();
+        moved("another's vendor", false);
+        assert!(rev("op3") > before, "the vendor's contract changed");
+    }
+}

@@ -126,6 +126,7 @@ fn the_application_role_cannot_change_the_audit_log() {
             created_at: 0,
             leaves_at: None,
             suspended_at: None,
+            facts_rev: 0,
         })
         .unwrap();
     let log = "system".to_owned();

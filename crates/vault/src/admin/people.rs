@@ -157,8 +157,7 @@ impl Vault {
             self.check_manage(caller, "people.view")?;
         }
         let user = self.existing_user(login)?;
-        let rev = self.store.governance_rev()?;
-        let facts = self.people.get(self, user, rev)?;
+        let facts = self.people.get(self, user)?;
         let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
         Ok(PersonView {
             login: facts.user.login.clone(),
@@ -277,8 +276,7 @@ impl Vault {
     /// The gate's view of `login` at this second (standing access only).
     pub(crate) fn principal_of(&self, login: &str) -> Result<Principal> {
         let user = self.existing_user(login)?;
-        let rev = self.store.governance_rev()?;
-        let facts = self.people.get(self, user, rev)?;
+        let facts = self.people.get(self, user)?;
         let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
         Ok(facts.principal(status))
     }

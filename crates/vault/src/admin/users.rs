@@ -90,6 +90,7 @@ impl Vault {
             created_at: now,
             leaves_at: None,
             suspended_at: None,
+            facts_rev: 0,
         })?;
         self.issue_token(actor, login)
     }

@@ -25,6 +25,9 @@ pub struct Caller {
     pub client: Option<String>,
     /// What the gate knows about this person (grants included).
     pub facts: Arc<PersonFacts>,
+    /// The governance revision read with the token: a tenant's state checked
+    /// at this revision is used without reading the tenant row again.
+    pub rev: u64,
 }
 
 impl Caller {
@@ -73,13 +76,14 @@ impl Vault {
             .role
             .parse()
             .map_err(|e| VaultError::Internal(format!("{e}")))?;
-        let facts = self.people.get(self, user, rev)?;
+        let facts = self.people.get(self, user)?;
         let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
         Ok(Caller {
             principal: facts.principal(status),
             role,
             client,
             facts,
+            rev,
         })
     }
 

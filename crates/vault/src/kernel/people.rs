@@ -24,7 +24,8 @@ pub(crate) const DAY: i64 = 86_400;
 /// Everything about one person the gate needs, as of one governance revision.
 #[derive(Debug)]
 pub struct PersonFacts {
-    pub rev: u64,
+    /// The person as stored, `facts_rev` included: the facts below were
+    /// read at that revision.
     pub user: UserRow,
     pub assignments: Vec<Assignment>,
     /// Approved, unrevoked grants that had not ended when loaded.
@@ -128,16 +129,19 @@ pub fn vendor_in_force(v: &VendorRow, now: i64) -> bool {
             .all(|(id, _, _)| v.clauses.iter().any(|c| c == id))
 }
 
-/// Per-person facts, reloaded when the governance revision changes.
+/// Per-person facts, reloaded when that person's revision (`facts_rev`,
+/// moved by the store's triggers on their assignments, requests, training,
+/// compliance, household and vendor) or their user row changes — not when
+/// anyone else's does.
 #[derive(Default)]
 pub(crate) struct PeopleCache {
     by_login: Mutex<HashMap<String, Arc<PersonFacts>>>,
 }
 
 impl PeopleCache {
-    pub(crate) fn get(&self, vault: &Vault, user: UserRow, rev: u64) -> Result<Arc<PersonFacts>> {
+    pub(crate) fn get(&self, vault: &Vault, user: UserRow) -> Result<Arc<PersonFacts>> {
         if let Some(f) = self.by_login.lock().get(&user.login)
-            && f.rev == rev
+            && f.user == user
         {
             return Ok(f.clone());
         }
@@ -147,7 +151,6 @@ impl PeopleCache {
             None => None,
         };
         let facts = Arc::new(PersonFacts {
-            rev,
             assignments: store.assignments(&user.login)?,
             grants: store.live_grants(&user.login, vault.now())?,
             training: store.training(&user.login)?,

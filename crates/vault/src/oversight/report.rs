@@ -46,11 +46,10 @@ impl Vault {
             Some(t) => vec![self.tenant(t)?.row.id.clone()],
             None => self.store.tenants()?.into_iter().map(|t| t.id).collect(),
         };
-        let rev = self.store.governance_rev()?;
         let now = self.now();
         let mut people = Vec::new();
         for user in self.store.users()? {
-            let facts = self.people.get(self, user, rev)?;
+            let facts = self.people.get(self, user)?;
             let status = facts.status(now, &self.rules.people, &self.rules.limits);
             people.push((facts, status));
         }

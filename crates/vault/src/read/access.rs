@@ -228,7 +228,7 @@ impl Vault {
             || self.event(caller, action, tenant, access),
             tenant,
         )?;
-        self.tenant_at(tenant, Some(caller.facts.rev))
+        self.tenant_at(tenant, Some(caller.rev))
     }
 
     /// The tenant door alone, for requests that reach a tenant's data in
