@@ -66,7 +66,10 @@ fn every_role_finds_the_api_as_described() {
         let token = user["token"].as_str().unwrap_or_default();
         let report = v.dir.path().join(format!("schemathesis-{login}.txt"));
         let start = Instant::now();
+        // Schemathesis keeps a cache of what it found in the directory it
+        // runs in: the test's own, not the source tree.
         let out = Command::new(&st)
+            .current_dir(v.dir.path())
             .arg("--config-file")
             .arg(config())
             .args(["run", &format!("{}/openapi.json", server.base)])
