@@ -554,14 +554,11 @@ pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
     })
     .unwrap();
     let rev = |login: &str| db.user(login).unwrap().unwrap().facts_rev;
-    let by_token = |hash: &[u8; 32]| db.user_by_token(hash).unwrap().unwrap().0.facts_rev;
-    db.add_token("op1", &[1; 32], 1).unwrap();
     let mut last = (rev("op1"), rev("op2"));
     let mut moved = |what: &str, op1: bool| {
         let now = (rev("op1"), rev("op2"));
         assert_eq!(now.0 > last.0, op1, "{what}: op1's revision");
         assert_eq!(now.1, last.1, "{what}: op2's revision moved");
-        assert_eq!(by_token(&[1; 32]), now.0, "{what}: read with the token");
         last = now;
     };
     db.assign(&Assignment {
@@ -622,4 +619,10 @@ pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
         moved("another's vendor", false);
         assert!(rev("op3") > before, "the vendor's contract changed");
     }
+    // A token's owner comes with their revision (on PostgreSQL, once the
+    // change's notification reached the token cache, as every change does).
+    db.add_token("op1", &[1; 32], 1).unwrap();
+    let by_token = || db.user_by_token(&[1; 32]).unwrap().unwrap().0.facts_rev;
+    assert!(soon(std::time::Duration::from_secs(5), || by_token()
+        == rev("op1")));
 }
