@@ -144,9 +144,16 @@ pub(crate) fn open_with(path: &Path, read_only: bool, busy_ms: u64) -> Result<Co
         "PRAGMA synchronous = FULL;
          PRAGMA temp_store = MEMORY;
          PRAGMA secure_delete = ON;
-         PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -32768;",
+         PRAGMA foreign_keys = ON;",
     )?;
+    // Each connection has a page cache of its own, and a pool keeps up to 32
+    // readers: at 32 MiB each the readers alone could hold 2 GiB of copies of
+    // the same hot pages (issue 22's soak: a server growing towards that
+    // bound for ten minutes). Readers keep 4 MiB — the B-trees' upper levels —
+    // and share the OS's page cache for the rest; the writer, one per
+    // database, keeps 32 MiB for the pages its commit groups rewrite.
+    let cache_kib = if read_only { 4096 } else { 32_768 };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
