@@ -9,6 +9,7 @@ mod export;
 mod governance;
 mod output;
 mod report;
+mod scan;
 mod store;
 mod witness;
 
@@ -162,6 +163,8 @@ enum Command {
     /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
     #[command(subcommand)]
     Export(export::ExportCmd),
+    /// Find personal data left in files and whose customers it names (security office; --token).
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -401,6 +404,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {

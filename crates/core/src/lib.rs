@@ -12,6 +12,7 @@ pub mod household;
 pub mod ids;
 pub mod jp;
 pub mod jst;
+pub mod mask;
 pub mod normalize;
 pub mod role;
 pub mod schema;

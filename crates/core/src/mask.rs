@@ -1,6 +1,8 @@
-//! Server-side masking. The unmasked value never leaves the process.
+//! Masking: how much of a value a person sees. The vault applies it server-side
+//! (the unmasked value never leaves the process); the file scanner shows its
+//! examples through it.
 
-use mamori_core::{FieldType, MaskKind, jp};
+use crate::{FieldType, MaskKind, jp};
 
 const STAR: char = '＊';
 

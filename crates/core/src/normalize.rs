@@ -79,7 +79,9 @@ pub fn canonical(ty: FieldType, raw: &str) -> Result<String, NormalizeError> {
     })
 }
 
-pub(crate) fn nfkc(s: &str) -> String {
+/// NFKC (full-width digits and letters to ASCII, half-width katakana to
+/// full-width), without work for text that is NFKC already.
+pub fn nfkc(s: &str) -> String {
     // Most values are NFKC already (ASCII, plain kanji); the quick check
     // answers that without decomposing and recomposing every character.
     if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
@@ -88,7 +90,8 @@ pub(crate) fn nfkc(s: &str) -> String {
     s.nfkc().collect()
 }
 
-pub(crate) fn is_dash(c: char) -> bool {
+/// The dashes and long-vowel marks people type between digits.
+pub fn is_dash(c: char) -> bool {
     matches!(
         c,
         '-' | '‐'

@@ -93,10 +93,11 @@ pub enum Action {
     AlertView,
     AlertManage,
     UserSuspend,
+    ScanMatch,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -124,6 +125,7 @@ impl Action {
         Action::AlertView,
         Action::AlertManage,
         Action::UserSuspend,
+        Action::ScanMatch,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -160,6 +162,7 @@ impl Action {
             Action::AlertView => "alert.view",
             Action::AlertManage => "alert.manage",
             Action::UserSuspend => "user.suspend",
+            Action::ScanMatch => "scan.match",
         }
     }
 }
@@ -652,6 +655,12 @@ impl Gate {
     /// Decides whether `who` may keep people, vendor and cap records.
     pub fn decide_manage(&self, who: &Principal) -> Decision {
         self.decide_governance(who, Action::GovernanceManage)
+    }
+
+    /// Decides whether `who` may match values a scan found against every
+    /// tenant's customers.
+    pub fn decide_scan(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::ScanMatch)
     }
 
     /// Decides whether `who` may read oversight reports (entitlements).

@@ -7,7 +7,9 @@
 //! directory, validated against a Cedar schema when the gate is loaded.
 
 mod gate;
-pub mod mask;
+/// Masking lives in `mamori_core::mask` (pure, shared with the file scanner,
+/// which must not carry the gate); the vault renders values through it here.
+pub use mamori_core::mask;
 
 pub use gate::{
     Action, AuditScope, DEFAULT_POLICIES, DataRequest, Decision, ExportCheck, Gate, GrantRequest,

@@ -481,6 +481,26 @@ impl VaultStore for PgStore {
         Ok(out)
     }
 
+    fn match_tokens(
+        &self,
+        tenant: &str,
+        search_key: &str,
+        tokens: &[Token],
+    ) -> Result<Vec<(Token, RecordId)>> {
+        let tokens: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
+        let found = self.conn()?.query(
+            "SELECT b.token, r.id FROM search_keys s
+             JOIN blind_index b ON b.ix = s.ix
+             JOIN records r ON r.rid = b.rid
+             WHERE s.tenant = $1 AND s.skey = $2 AND b.token = ANY($3) AND r.tenant = $1",
+            &[&tenant, &search_key, &tokens],
+        )?;
+        found
+            .iter()
+            .map(|r| Ok((rows::Cols::id::<Token>(r, 0)?, rows::Cols::id(r, 1)?)))
+            .collect()
+    }
+
     fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         find_keys(&mut *self.conn()?, tenant, tokens)
     }

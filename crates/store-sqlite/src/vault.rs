@@ -397,6 +397,30 @@ impl VaultStore for SqliteVault {
         Ok(out)
     }
 
+    fn match_tokens(
+        &self,
+        tenant: &str,
+        search_key: &str,
+        tokens: &[Token],
+    ) -> Result<Vec<(Token, RecordId)>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT r.id FROM search_keys s
+             JOIN blind_index b ON b.ix = s.ix
+             JOIN records r ON r.rid = b.rid
+             WHERE s.tenant = ?1 AND s.skey = ?2 AND b.token = ?3 AND r.tenant = ?1",
+        )?;
+        let mut out = Vec::new();
+        for t in tokens {
+            for id in st.query_map(params![tenant, search_key, &t[..]], |r| {
+                r.get::<_, [u8; 16]>(0)
+            })? {
+                out.push((*t, RecordId::from(id?)));
+            }
+        }
+        Ok(out)
+    }
+
     fn find_keys(&self, tenant: &str, tokens: &[Token]) -> Result<HashMap<Token, RecordId>> {
         let c = self.readers.get()?;
         find_keys(&c, tenant, tokens)

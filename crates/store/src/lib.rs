@@ -48,6 +48,15 @@ pub trait VaultStore: Send + Sync {
     /// The records found under any of `tokens` for `search_key`, in this
     /// tenant only (one query: the index entries joined to their records).
     fn find(&self, tenant: &str, search_key: &str, tokens: &[Token]) -> Result<Vec<RecordRow>>;
+    /// Which records each of `tokens` names under `search_key`, in this
+    /// tenant only: the pairs (token, record id), for matching values found
+    /// outside the vault (a scanned file, a leak) without opening a record.
+    fn match_tokens(
+        &self,
+        tenant: &str,
+        search_key: &str,
+        tokens: &[Token],
+    ) -> Result<Vec<(Token, RecordId)>>;
     /// The records whose key token (customer number) is one of `tokens`.
     fn find_keys(
         &self,

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod feeds;
 pub mod kernel;
+pub mod leak;
 pub mod oversight;
 pub mod read;
 pub mod workflows;

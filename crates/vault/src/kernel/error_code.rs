@@ -62,6 +62,7 @@ error_codes! {
     RecipientNameInvalid = "recipient_name_invalid", 400, "The export recipient's name is missing or too long.";
     RecipientKeyInvalid = "recipient_key_invalid", 400, "The export recipient's key is not an age X25519 public key (age1…).";
     ExportTooLarge = "export_too_large", 400, "The export would hold more customers than one export may (exports.max_rows).";
+    ScanTooManyValues = "scan_too_many_values", 400, "More values than one match call takes; send a file's values in parts of whole lines or rows.";
     TenantIdInvalid = "tenant_id_invalid", 400, "A tenant id is 2–40 lower-case letters, digits, `-` or `_`, starting with a letter.";
     TenantNameMissing = "tenant_name_missing", 400, "A tenant needs a display name.";
     SchemaInvalid = "schema_invalid", 400, "The tenant schema is not valid.";

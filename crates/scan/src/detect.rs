@@ -1,0 +1,461 @@
+//! Detectors: candidates of personal data in a line of text or a cell, each
+//! checked and made canonical by the vault's own normaliser
+//! (`mamori_core::normalize`), so that a candidate's form is exactly what the
+//! blind indexes hold.
+//!
+//! A line is first brought to NFKC (full-width digits and letters to ASCII,
+//! half-width katakana to full-width), so the patterns are written once; the
+//! dashes people type between digits are in the patterns themselves. Numbers
+//! are found as runs of digits and separators and then classified: a run that
+//! is a valid My Number (check digit) or card number (Luhn) is that, a run
+//! that normalises as a Japanese phone number is a phone, `〒` or the 3-4
+//! shape makes a postal code. Names are runs of katakana in two parts;
+//! addresses start at a prefecture's name.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use mamori_core::{FieldType, MaskKind, jp::PREFECTURES, mask, normalize};
+use regex::Regex;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+/// What a candidate is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Phone,
+    Email,
+    MyNumber,
+    Card,
+    PostalCode,
+    BirthDate,
+    Address,
+    KanaName,
+    /// A cell of a table shaped like a customer number (letters, digits and
+    /// hyphens with at least one digit): matched only against a tenant's
+    /// key field, and only ever as a second field of a row.
+    Identifier,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::Phone,
+        Kind::Email,
+        Kind::MyNumber,
+        Kind::Card,
+        Kind::PostalCode,
+        Kind::BirthDate,
+        Kind::Address,
+        Kind::KanaName,
+        Kind::Identifier,
+    ];
+
+    /// The field type a vault matches this kind against, if any: card
+    /// numbers are never stored in a searchable field.
+    pub fn field_type(self) -> Option<FieldType> {
+        Some(match self {
+            Kind::Phone => FieldType::Phone,
+            Kind::Email => FieldType::Email,
+            Kind::MyNumber => FieldType::MyNumber,
+            Kind::PostalCode => FieldType::PostalCode,
+            Kind::BirthDate => FieldType::Date,
+            Kind::Address => FieldType::Address,
+            Kind::KanaName => FieldType::Kana,
+            Kind::Identifier => FieldType::Text,
+            Kind::Card => return None,
+        })
+    }
+
+    /// 要配慮 or a risk of financial harm when leaked (report categories ① ②).
+    pub fn is_high_risk(self) -> bool {
+        matches!(self, Kind::MyNumber | Kind::Card)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Kind::Phone => "電話番号",
+            Kind::Email => "メールアドレス",
+            Kind::MyNumber => "個人番号（マイナンバー）",
+            Kind::Card => "クレジットカード番号",
+            Kind::PostalCode => "郵便番号",
+            Kind::BirthDate => "生年月日",
+            Kind::Address => "住所",
+            Kind::KanaName => "氏名（カナ）",
+            Kind::Identifier => "顧客番号らしき値",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Kind::Phone => "phone number",
+            Kind::Email => "e-mail address",
+            Kind::MyNumber => "My Number",
+            Kind::Card => "card number",
+            Kind::PostalCode => "postal code",
+            Kind::BirthDate => "date of birth",
+            Kind::Address => "address",
+            Kind::KanaName => "name in kana",
+            Kind::Identifier => "customer-number-like value",
+        }
+    }
+
+    /// How an example of this kind is shown: never in full.
+    pub fn mask(self, value: &str) -> String {
+        let (kind, ty) = match self {
+            Kind::Phone | Kind::MyNumber | Kind::Card | Kind::Identifier => {
+                (MaskKind::Last4, FieldType::Text)
+            }
+            Kind::Email => (MaskKind::Domain, FieldType::Email),
+            Kind::PostalCode => (MaskKind::Last4, FieldType::Text),
+            Kind::BirthDate => (MaskKind::Year, FieldType::Date),
+            Kind::Address => (MaskKind::Prefecture, FieldType::Address),
+            Kind::KanaName => (MaskKind::Initial, FieldType::Text),
+        };
+        mask::apply(kind, ty, value)
+    }
+}
+
+/// One value found: its kind, its canonical form, and the group it was found
+/// in (a line of text, a row of a table) — two values of one group that
+/// point to the same customer confirm each other.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub kind: Kind,
+    pub value: Zeroizing<String>,
+    pub group: u64,
+}
+
+/// Where candidates go.
+pub trait Sink {
+    fn found(&mut self, kind: Kind, canonical: String, group: u64);
+}
+
+static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    // A digit, then digits and the separators people put between them, then
+    // a digit; a leading + or ( for +81 and (03) forms.
+    Regex::new(r"[+(]?[0-9][0-9()\s.\-‐‑‒–—―−ー－ｰ]{5,24}[0-9]").expect("pattern")
+});
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("pattern")
+});
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?:(?:明治|大正|昭和|平成|令和|[MTSHR])\s?(?:[0-9]{1,2}|元)[年./\-][0-9]{1,2}[月./\-][0-9]{1,2}日?)",
+        r"|(?:(?:19|20)[0-9]{2}[年/.\-][0-9]{1,2}[月/.\-][0-9]{1,2}日?)"
+    ))
+    .expect("pattern")
+});
+static KANA_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[ァ-ヺ][ァ-ヺー]{0,9}[ 　・][ァ-ヺ][ァ-ヺー]{0,9}").expect("pattern")
+});
+static IDENTIFIER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9\-]{3,31}$").expect("pattern"));
+static PREFECTURE: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::new(PREFECTURES).expect("prefectures"));
+
+/// Longest address taken after a prefecture's name, in characters.
+const ADDRESS_CHARS: usize = 40;
+
+/// Finds candidates in a line of free text.
+pub fn line(text: &str, group: u64, sink: &mut impl Sink) {
+    let text = normalize::nfkc(text);
+    numbers(&text, group, sink);
+    for m in EMAIL.find_iter(&text) {
+        if let Ok(v) = normalize::normalize(FieldType::Email, m.as_str()) {
+            sink.found(Kind::Email, v, group);
+        }
+    }
+    for m in DATE.find_iter(&text) {
+        if let Ok(v) = normalize::normalize(FieldType::Date, m.as_str()) {
+            sink.found(Kind::BirthDate, v, group);
+        }
+    }
+    for m in KANA_NAME.find_iter(&text) {
+        if let Ok(v) = normalize::normalize(FieldType::Kana, m.as_str()) {
+            sink.found(Kind::KanaName, v, group);
+        }
+    }
+    addresses(&text, group, sink);
+}
+
+/// Finds candidates in a cell of a table: what a line holds, and what only a
+/// cell can say — a number whose leading 0 a spreadsheet dropped (a 9- or
+/// 10-digit phone, a 6-digit postal code), and a customer-number-like value.
+pub fn cell(text: &str, group: u64, sink: &mut impl Sink) {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return;
+    }
+    let n = normalize::nfkc(trimmed);
+    // A customer number holds letters and digits (C0100000001): it is that,
+    // not a phone number hidden in it.
+    if IDENTIFIER.is_match(&n)
+        && n.bytes().any(|b| b.is_ascii_digit())
+        && n.bytes().any(|b| b.is_ascii_alphabetic())
+    {
+        sink.found(Kind::Identifier, n, group);
+        return;
+    }
+    if n.bytes().all(|b| b.is_ascii_digit()) {
+        let repaired = format!("0{n}");
+        match n.len() {
+            9 | 10 if !n.starts_with('0') => {
+                if let Ok(v) = normalize::normalize(FieldType::Phone, &repaired) {
+                    sink.found(Kind::Phone, v, group);
+                    return;
+                }
+            }
+            6 => {
+                if let Ok(v) = normalize::normalize(FieldType::PostalCode, &repaired) {
+                    sink.found(Kind::PostalCode, v, group);
+                    return;
+                }
+            }
+            _ => {}
+        }
+    }
+    line(trimmed, group, sink);
+}
+
+fn numbers(text: &str, group: u64, sink: &mut impl Sink) {
+    for m in NUMBER.find_iter(text) {
+        // Digits inside a word (an order number C0100000001, a serial
+        // AB1234567890) are part of that word, not a number of their own.
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric())
+            || after.is_some_and(|c| c.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        if classify(m.as_str(), text[..m.start()].ends_with('〒'), group, sink) {
+            continue;
+        }
+        // Two numbers separated by a space in free text ("03 1234 5678
+        // 090 …") run together: try each space-separated part.
+        for part in m.as_str().split_whitespace() {
+            classify(part, false, group, sink);
+        }
+    }
+}
+
+/// Classifies one run of digits; whether it was something.
+fn classify(run: &str, after_postal_mark: bool, group: u64, sink: &mut impl Sink) -> bool {
+    let digits: String = run.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() == 12
+        && let Ok(v) = normalize::normalize(FieldType::MyNumber, &digits)
+    {
+        sink.found(Kind::MyNumber, v, group);
+        return true;
+    }
+    if (13..=19).contains(&digits.len()) && luhn(&digits) {
+        sink.found(Kind::Card, digits, group);
+        return true;
+    }
+    if digits.len() == 7
+        && (after_postal_mark || postal_shape(run))
+        && let Ok(v) = normalize::normalize(FieldType::PostalCode, &digits)
+    {
+        sink.found(Kind::PostalCode, v, group);
+        return true;
+    }
+    if let Ok(v) = normalize::normalize(FieldType::Phone, run.trim()) {
+        sink.found(Kind::Phone, v, group);
+        return true;
+    }
+    false
+}
+
+/// `123-4567`: three digits, a dash, four digits.
+fn postal_shape(run: &str) -> bool {
+    let parts: Vec<&str> = run.trim().split(normalize::is_dash).collect();
+    matches!(parts.as_slice(), [a, b] if a.len() == 3 && b.len() == 4)
+}
+
+/// The Luhn check of card numbers.
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 { d2 - 9 } else { d2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+fn addresses(text: &str, group: u64, sink: &mut impl Sink) {
+    for m in PREFECTURE.find_iter(text) {
+        let rest = &text[m.start()..];
+        let end = rest
+            .char_indices()
+            .take(ADDRESS_CHARS)
+            .find(|(_, c)| matches!(c, ',' | '\t' | '、' | '"' | '」' | '\n'))
+            .map_or_else(
+                || {
+                    rest.char_indices()
+                        .nth(ADDRESS_CHARS)
+                        .map_or(rest.len(), |(i, _)| i)
+                },
+                |(i, _)| i,
+            );
+        let addr = &rest[..end];
+        // A prefecture's name alone, or followed by too little to be an
+        // address ("東京都庁"), is not one.
+        if addr.chars().count() >= m.len() / 3 + 4
+            && let Ok(v) = normalize::normalize(FieldType::Address, addr)
+        {
+            sink.found(Kind::Address, v, group);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Found(Vec<(Kind, String, u64)>);
+    impl Sink for Found {
+        fn found(&mut self, kind: Kind, canonical: String, group: u64) {
+            self.0.push((kind, canonical, group));
+        }
+    }
+
+    fn in_line(s: &str) -> Vec<(Kind, String)> {
+        let mut f = Found::default();
+        line(s, 7, &mut f);
+        f.0.into_iter()
+            .map(|(k, v, g)| {
+                assert_eq!(g, 7);
+                (k, v)
+            })
+            .collect()
+    }
+
+    fn in_cell(s: &str) -> Vec<(Kind, String)> {
+        let mut f = Found::default();
+        cell(s, 1, &mut f);
+        f.0.into_iter().map(|(k, v, _)| (k, v)).collect()
+    }
+
+    fn one(kind: Kind, v: &str) -> Vec<(Kind, String)> {
+        vec![(kind, v.to_owned())]
+    }
+
+    #[test]
+    fn phones_in_every_form() {
+        for s in [
+            "TEL 090-1234-5678 まで",
+            "携帯：０９０ー１２３４ー５６７８",
+            "+81 90 1234 5678",
+            "(090)1234-5678",
+            "０９０‐１２３４‐５６７８",
+            "09012345678",
+        ] {
+            assert_eq!(in_line(s), one(Kind::Phone, "09012345678"), "{s}");
+        }
+        assert_eq!(in_line("03-1234-5678"), one(Kind::Phone, "0312345678"));
+        // Two numbers in a row, separated by spaces.
+        assert_eq!(
+            in_line("03 1234 5678 / 090 1111 2222"),
+            vec![
+                (Kind::Phone, "0312345678".to_owned()),
+                (Kind::Phone, "09011112222".to_owned())
+            ]
+        );
+        assert!(in_line("注文番号 1234-5678").is_empty());
+    }
+
+    #[test]
+    fn numbers_with_check_digits() {
+        // 1234 5678 9018: the My Number check digit of 12345678901 is 8.
+        assert_eq!(
+            in_line("個人番号 1234 5678 9018"),
+            one(Kind::MyNumber, "123456789018")
+        );
+        assert!(
+            in_line("個人番号 1234 5678 9012").is_empty(),
+            "wrong check digit"
+        );
+        assert_eq!(
+            in_line("カード 4111-1111-1111-1111 有効期限"),
+            one(Kind::Card, "4111111111111111")
+        );
+        assert!(in_line("4111-1111-1111-1112").is_empty(), "fails Luhn");
+    }
+
+    #[test]
+    fn postal_codes_dates_emails() {
+        assert_eq!(in_line("〒100-0001"), one(Kind::PostalCode, "1000001"));
+        assert_eq!(in_line("〒1000001"), one(Kind::PostalCode, "1000001"));
+        assert_eq!(
+            in_line("１００－０００１"),
+            one(Kind::PostalCode, "1000001")
+        );
+        assert_eq!(
+            in_line("生年月日 昭和60年4月1日"),
+            one(Kind::BirthDate, "1985-04-01")
+        );
+        assert_eq!(in_line("1985/4/1生"), one(Kind::BirthDate, "1985-04-01"));
+        assert_eq!(
+            in_line("Ｓ６０．４．１"),
+            one(Kind::BirthDate, "1985-04-01")
+        );
+        assert_eq!(
+            in_line("連絡先：Ｔａｒｏ．Ｙａｍａｄａ＠Ｅｘａｍｐｌｅ．ｊｐ"),
+            one(Kind::Email, "taro.yamada@example.jp")
+        );
+    }
+
+    #[test]
+    fn names_and_addresses() {
+        assert_eq!(
+            in_line("ヤマダ タロウ 様"),
+            one(Kind::KanaName, "ヤマダタロウ")
+        );
+        assert_eq!(in_line("ﾔﾏﾀﾞ ﾀﾛｳ"), one(Kind::KanaName, "ヤマダタロウ"));
+        assert_eq!(
+            in_line("住所 東京都千代田区千代田1-1、電話なし"),
+            one(Kind::Address, "東京都千代田区千代田1-1")
+        );
+        assert!(in_line("東京都庁").is_empty());
+    }
+
+    #[test]
+    fn cells_repair_dropped_zeros_and_know_identifiers() {
+        assert_eq!(in_cell("9012345678"), one(Kind::Phone, "09012345678"));
+        assert_eq!(in_cell("312345678"), one(Kind::Phone, "0312345678"));
+        assert_eq!(in_cell("600001"), one(Kind::PostalCode, "0600001"));
+        assert_eq!(in_cell("C-000123"), one(Kind::Identifier, "C-000123"));
+        assert_eq!(in_cell("Ｃ０００１２３"), one(Kind::Identifier, "C000123"));
+        assert_eq!(in_cell("C0100000001"), one(Kind::Identifier, "C0100000001"));
+        assert!(
+            in_line("注文 C0100000001 受付").is_empty(),
+            "digits inside a word"
+        );
+        assert!(in_cell("東京").is_empty());
+        assert!(in_cell("ABCDEF").is_empty(), "an identifier has a digit");
+        assert_eq!(in_cell("090-1234-5678"), one(Kind::Phone, "09012345678"));
+    }
+
+    #[test]
+    fn examples_are_masked() {
+        assert_eq!(Kind::Phone.mask("09012345678"), "＊＊＊＊＊＊＊5678");
+        assert_eq!(Kind::Email.mask("taro@example.jp"), "＊＊＊@example.jp");
+        assert_eq!(
+            Kind::Address.mask("東京都千代田区千代田1-1"),
+            "東京都＊＊＊"
+        );
+        assert_eq!(Kind::KanaName.mask("ヤマダタロウ"), "ヤ＊＊＊＊＊");
+        assert_eq!(Kind::BirthDate.mask("1985-04-01"), "1985-＊＊-＊＊");
+    }
+}

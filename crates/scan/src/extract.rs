@@ -1,0 +1,174 @@
+//! Text out of files: each format's groups (lines of text, rows of a table)
+//! handed to the detectors. Nothing extracted is written anywhere — a cache
+//! of extracted text (as ripgrep-all keeps) would be a copy of the very data
+//! being looked for.
+
+use crate::{
+    decode,
+    detect::{self, Sink},
+};
+
+/// How a file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Lines of text.
+    Text,
+    /// A table: comma-separated values.
+    Csv,
+    /// A table: tab-separated values.
+    Tsv,
+}
+
+impl Format {
+    /// The format a file's name and first bytes say it is; `None` for what
+    /// this scanner does not read (binary files).
+    pub fn of(name: &str, head: &[u8]) -> Option<Format> {
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "tsv" | "tab" => Some(Format::Tsv),
+            _ if looks_like_text(head) => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// No zero bytes other than UTF-16's: binary formats have them early. UTF-16
+/// is believed only when it decodes cleanly into text without control
+/// characters.
+fn looks_like_text(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(8192) & !1];
+    if !head[..head.len().min(8192)].contains(&0) {
+        return true;
+    }
+    let d = decode::decode(sample);
+    d.encoding.starts_with("UTF-16")
+        && !d.malformed
+        && !d
+            .text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0C'))
+}
+
+/// What reading a file's text came to, besides its candidates.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub encoding: Option<&'static str>,
+    /// Cells longer than the limit, inspected only up to it.
+    pub oversized_cells: u64,
+    /// Groups (lines or rows) read.
+    pub groups: u64,
+}
+
+/// Reads `bytes` as `format`, handing every group to `sink`.
+pub fn read(format: Format, bytes: &[u8], max_cell_chars: usize, sink: &mut impl Sink) -> Read {
+    let decoded = decode::decode(bytes);
+    let mut out = Read {
+        encoding: Some(decoded.encoding),
+        ..Read::default()
+    };
+    match format {
+        Format::Text => {
+            for (i, line) in decoded.text.lines().enumerate() {
+                let line = cap(line, max_cell_chars, &mut out.oversized_cells);
+                detect::line(line, i as u64, sink);
+                out.groups += 1;
+            }
+        }
+        Format::Csv | Format::Tsv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+                .from_reader(decoded.text.as_bytes());
+            let mut record = csv::StringRecord::new();
+            let mut row = 0u64;
+            // A malformed quote ends the table where it is; what was read
+            // stands (a damaged file is still a file with data in it).
+            while let Ok(true) = reader.read_record(&mut record) {
+                for field in record.iter() {
+                    let field = cap(field, max_cell_chars, &mut out.oversized_cells);
+                    detect::cell(field, row, sink);
+                }
+                row += 1;
+            }
+            out.groups = row;
+        }
+    }
+    out
+}
+
+/// The first `max` characters of `s`, counting a cut.
+fn cap<'a>(s: &'a str, max: usize, cut: &mut u64) -> &'a str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => {
+            *cut += 1;
+            &s[..i]
+        }
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Kind;
+
+    #[derive(Default)]
+    struct Found(Vec<(Kind, String, u64)>);
+    impl Sink for Found {
+        fn found(&mut self, kind: Kind, canonical: String, group: u64) {
+            self.0.push((kind, canonical, group));
+        }
+    }
+
+    #[test]
+    fn a_cp932_csv_with_dropped_zeros_is_read_by_row() {
+        let csv = "氏名,カナ,電話,メール\n山田 太郎,ヤマダ タロウ,9012345678,taro@example.jp\n\"佐藤, 花子\",ｻﾄｳ ﾊﾅｺ,\"03-1111-2222\",\n";
+        let bytes = encoding_rs::SHIFT_JIS.encode(csv).0.into_owned();
+        let mut f = Found::default();
+        let r = read(Format::Csv, &bytes, 32_767, &mut f);
+        assert_eq!((r.encoding, r.groups), (Some("Shift_JIS"), 3));
+        assert_eq!(
+            f.0,
+            [
+                (Kind::KanaName, "ヤマダタロウ".to_owned(), 1),
+                (Kind::Phone, "09012345678".to_owned(), 1),
+                (Kind::Email, "taro@example.jp".to_owned(), 1),
+                (Kind::KanaName, "サトウハナコ".to_owned(), 2),
+                (Kind::Phone, "0311112222".to_owned(), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_cells_are_inspected_only_up_to_the_limit() {
+        let cell = "あ".repeat(100) + "090-1234-5678";
+        let mut f = Found::default();
+        let r = read(Format::Tsv, format!("{cell}\tx\n").as_bytes(), 50, &mut f);
+        assert_eq!(r.oversized_cells, 1);
+        assert!(f.0.is_empty(), "the phone was past the limit");
+        let r = read(Format::Tsv, format!("{cell}\tx\n").as_bytes(), 200, &mut f);
+        assert_eq!((r.oversized_cells, f.0.len()), (0, 1));
+    }
+
+    #[test]
+    fn formats_by_name_and_content() {
+        assert_eq!(Format::of("顧客.CSV", b"a,b"), Some(Format::Csv));
+        assert_eq!(
+            Format::of("memo.txt", "メモ".as_bytes()),
+            Some(Format::Text)
+        );
+        assert_eq!(Format::of("noext", b"plain"), Some(Format::Text));
+        assert_eq!(Format::of("x.bin", b"\x00\x01\x02\xFF\x00"), None);
+        let utf16: Vec<u8> = "氏名,電話\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(Format::of("x.txt", &utf16), Some(Format::Text));
+    }
+}

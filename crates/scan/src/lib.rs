@@ -1,0 +1,125 @@
+//! Finding personal data in files — on a PC, a file server, or in a file that
+//! leaked — without a key, a blind index or any master data.
+//!
+//! The scanner finds *candidates* by pattern and makes each canonical with
+//! the vault's own normaliser; whether a candidate is anyone's customer is
+//! decided by the vault, which alone holds the keys (two-tier matching, as
+//! Symantec's DLP does it: the endpoint never holds the fingerprints of the
+//! customer base, which for enumerable values like phone numbers would be
+//! the customer base itself). So this crate depends on `mamori-core` only and
+//! can run on a contractor's PC.
+//!
+//! Architecture invariant: no network, no key, and nothing found is written
+//! anywhere — candidates live in memory (zeroized when dropped) until they
+//! are matched, and reports carry counts and masked examples only.
+
+pub mod decode;
+pub mod detect;
+pub mod extract;
+pub mod walk;
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    hash::{BuildHasher, RandomState},
+};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+pub use detect::{Candidate, Kind};
+pub use extract::Format;
+pub use walk::{FileReport, Outcome, scan_paths};
+
+/// Bounds on what one file may cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Files larger than this are reported as not inspected.
+    pub max_file_bytes: u64,
+    /// Characters of one cell or line inspected (Excel's own cap is 32,767).
+    pub max_cell_chars: usize,
+    /// Candidates kept per file for matching; counts go on past it.
+    pub max_candidates: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 512 << 20,
+            max_cell_chars: 32_767,
+            max_candidates: 2_000_000,
+        }
+    }
+}
+
+/// What one file holds: counts per kind, a masked example of each, and the
+/// candidates themselves for matching.
+#[derive(Default)]
+pub struct Findings {
+    pub counts: BTreeMap<Kind, u64>,
+    /// One example per kind, masked (never a value in full).
+    pub examples: BTreeMap<Kind, String>,
+    pub candidates: Vec<Candidate>,
+    /// More candidates were found than `Limits::max_candidates` keeps.
+    pub truncated: bool,
+    /// Keyed hashes of (kind, group, value) seen: duplicates are dropped
+    /// without keeping a second copy of any value.
+    seen: HashSet<u64>,
+    hasher: RandomState,
+    max: usize,
+}
+
+impl Findings {
+    pub fn new(limits: &Limits) -> Self {
+        Findings {
+            max: limits.max_candidates,
+            ..Findings::default()
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Counts and examples only, for a report.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            counts: self.counts.clone(),
+            examples: self.examples.clone(),
+        }
+    }
+}
+
+impl detect::Sink for Findings {
+    fn found(&mut self, kind: Kind, canonical: String, group: u64) {
+        let value = Zeroizing::new(canonical);
+        // The same value twice in one line or row says nothing more.
+        if !self
+            .seen
+            .insert(self.hasher.hash_one((kind, group, value.as_str())))
+        {
+            return;
+        }
+        *self.counts.entry(kind).or_default() += 1;
+        self.examples
+            .entry(kind)
+            .or_insert_with(|| kind.mask(&value));
+        if self.candidates.len() < self.max {
+            self.candidates.push(Candidate { kind, value, group });
+        } else {
+            self.truncated = true;
+        }
+    }
+}
+
+/// Counts and masked examples per kind.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub counts: BTreeMap<Kind, u64>,
+    pub examples: BTreeMap<Kind, String>,
+}
+
+/// SHA-256 of a file's bytes: how a report names a file without its content.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}

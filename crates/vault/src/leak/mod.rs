@@ -1,0 +1,7 @@
+//! Leak response: values found outside the vault — on a PC, a file server, in
+//! a file that leaked — matched against every tenant's customers through the
+//! blind indexes, so "whose data is this, and how many people?" is answered
+//! from the vault's own keys in minutes rather than weeks. The finder (the
+//! scanner) holds no key; only counts go back to it.
+
+pub mod matching;
