@@ -150,8 +150,16 @@ fn human(l: &FileLine) -> String {
         Outcome::Inspected => {}
         other => {
             let why = match other {
-                Outcome::TooLarge => "too large to inspect / 大きすぎて検査できません",
+                Outcome::TooLarge => {
+                    "too large to inspect (or a zip bomb) / 大きすぎて検査できません"
+                }
                 Outcome::NotRead => "not a format this scanner reads / 対象外の形式",
+                Outcome::Encrypted => {
+                    "password-protected: may hold anything / パスワード付きで検査できません"
+                }
+                Outcome::TooDeep => "archives nested too deep / 入れ子が深すぎます",
+                Outcome::Damaged => "a damaged archive / 壊れたアーカイブ",
+                Outcome::Office => "an Office document, not read yet / Office文書（未対応）",
                 _ => "unreadable / 読めません",
             };
             s.push_str(&format!("\n  {why}"));

@@ -13,6 +13,7 @@
 //! anywhere — candidates live in memory (zeroized when dropped) until they
 //! are matched, and reports carry counts and masked examples only.
 
+pub mod archive;
 pub mod decode;
 pub mod detect;
 pub mod extract;
@@ -40,6 +41,8 @@ pub struct Limits {
     pub max_cell_chars: usize,
     /// Candidates kept per file for matching; counts go on past it.
     pub max_candidates: usize,
+    /// Depth, entries and expansion of archives.
+    pub archive: archive::ArchiveLimits,
 }
 
 impl Default for Limits {
@@ -48,6 +51,7 @@ impl Default for Limits {
             max_file_bytes: 512 << 20,
             max_cell_chars: 32_767,
             max_candidates: 2_000_000,
+            archive: archive::ArchiveLimits::default(),
         }
     }
 }

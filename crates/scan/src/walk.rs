@@ -1,5 +1,6 @@
 //! Walking the paths given: every regular file under them, each read and
-//! inspected on its own, an unreadable one reported rather than stopping the
+//! inspected on its own — a zip archive's entries too, each reported as
+//! `archive.zip!/entry` — an unreadable one reported rather than stopping the
 //! run. Symbolic links are not followed (a link out of the tree would scan
 //! what was not asked for, and a loop would never end).
 
@@ -7,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{Findings, Limits, extract};
+use crate::{
+    Findings, Limits,
+    archive::{self, Entry, Why},
+    extract,
+};
 
 /// Why a file was not inspected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -20,6 +25,25 @@ pub enum Outcome {
     NotRead,
     /// The file could not be opened or read (permissions, vanished).
     Unreadable,
+    /// An archive's entry protected by a password: it may hold anything.
+    Encrypted,
+    /// An archive nested deeper than the limit.
+    TooDeep,
+    /// An archive that could not be read.
+    Damaged,
+    /// An Office or OpenDocument file (a zip of XML), not read yet.
+    Office,
+}
+
+impl From<Why> for Outcome {
+    fn from(why: Why) -> Self {
+        match why {
+            Why::Encrypted => Outcome::Encrypted,
+            Why::TooLarge => Outcome::TooLarge,
+            Why::TooDeep => Outcome::TooDeep,
+            Why::Damaged => Outcome::Damaged,
+        }
+    }
 }
 
 /// One file's result.
@@ -45,7 +69,7 @@ pub fn scan_paths(paths: &[PathBuf], limits: &Limits, mut each: impl FnMut(FileR
             .sort_by_file_name()
         {
             match entry {
-                Ok(e) if e.file_type().is_file() => each(scan_file(e.path(), limits)),
+                Ok(e) if e.file_type().is_file() => scan_file(e.path(), limits, &mut each),
                 Ok(_) => {}
                 Err(e) => each(unreadable(
                     e.path().map_or_else(|| root.clone(), Path::to_path_buf),
@@ -56,30 +80,88 @@ pub fn scan_paths(paths: &[PathBuf], limits: &Limits, mut each: impl FnMut(FileR
     }
 }
 
-/// Scans one file.
-pub fn scan_file(path: &Path, limits: &Limits) -> FileReport {
+/// Scans one file (and, for an archive, each of its entries).
+pub fn scan_file(path: &Path, limits: &Limits, each: &mut impl FnMut(FileReport)) {
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len(),
-        Err(_) => return unreadable(path.to_path_buf(), limits),
+        Err(_) => return each(unreadable(path.to_path_buf(), limits)),
     };
     if size > limits.max_file_bytes {
-        return FileReport {
+        return each(FileReport {
             outcome: Outcome::TooLarge,
             bytes: size,
             ..unreadable(path.to_path_buf(), limits)
-        };
+        });
     }
     let Ok(bytes) = std::fs::read(path) else {
-        return unreadable(path.to_path_buf(), limits);
+        return each(unreadable(path.to_path_buf(), limits));
     };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    scan_bytes(path.to_path_buf(), &name, &bytes, limits)
+    let mut spent = 0;
+    visit(
+        path.to_path_buf(),
+        &name,
+        &bytes,
+        0,
+        &mut spent,
+        limits,
+        each,
+    );
 }
 
-/// Scans a file's bytes, named `name` (its extension says its format).
+/// Scans a file's bytes, named `name` (its extension says its format), at
+/// archive depth `depth`.
+fn visit(
+    path: PathBuf,
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+    spent: &mut u64,
+    limits: &Limits,
+    each: &mut impl FnMut(FileReport),
+) {
+    if !archive::is_zip(bytes) {
+        return each(scan_bytes(path, name, bytes, limits));
+    }
+    let mut report = FileReport {
+        outcome: Outcome::Inspected,
+        bytes: bytes.len() as u64,
+        sha256: Some(crate::sha256(bytes)),
+        ..unreadable(path.clone(), limits)
+    };
+    if archive::is_office(bytes) {
+        report.outcome = Outcome::Office;
+        return each(report);
+    }
+    if depth >= limits.archive.max_depth {
+        report.outcome = Outcome::TooDeep;
+        return each(report);
+    }
+    let mut inner = Vec::new();
+    let listed = archive::entries(bytes, &limits.archive, spent, |e| inner.push(e));
+    if let Err(why) = listed {
+        report.outcome = why.into();
+    }
+    each(report);
+    for entry in inner {
+        match entry {
+            Entry::File { name, bytes } => {
+                let leaf = name.rsplit('/').next().unwrap_or(&name).to_owned();
+                let path = PathBuf::from(format!("{}!/{name}", path.display()));
+                visit(path, &leaf, &bytes, depth + 1, spent, limits, each);
+            }
+            Entry::Uninspectable { name, why } => each(FileReport {
+                outcome: why.into(),
+                ..unreadable(PathBuf::from(format!("{}!/{name}", path.display())), limits)
+            }),
+        }
+    }
+}
+
+/// Scans a file's bytes as text or a table (not an archive).
 pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> FileReport {
     let mut report = FileReport {
         path,

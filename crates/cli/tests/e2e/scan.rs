@@ -130,7 +130,41 @@ fn customers_are_found_in_every_encoding_and_shape_and_counted_per_tenant() {
     cells[29_999] = canonical_mobile(&beta[20]);
     write(dir, "wide.tsv", cells.join("\t").as_bytes());
 
-    // 5. Nothing personal; 6. a binary file.
+    // 5. A zip made on Windows: a CP932 entry name, three of acme's
+    //    customers inside; a password-protected entry beside it.
+    {
+        use std::io::Write;
+        use zip::{unstable::write::FileOptionsExt, write::SimpleFileOptions};
+        let rows: String = acme[30..33]
+            .iter()
+            .map(|p| format!("{},{}\r\n", p.customer_no, canonical_mobile(p)))
+            .collect();
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("abcdef.csv", SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(rows.as_bytes()).unwrap();
+        let locked = SimpleFileOptions::default()
+            .with_deprecated_encryption(b"ppap")
+            .unwrap();
+        w.start_file("locked.csv", locked).unwrap();
+        w.write_all(rows.as_bytes()).unwrap();
+        let mut z = w.finish().unwrap().into_inner();
+        // The CP932 name, patched over a placeholder of the same length.
+        let cp932 = encoding_rs::SHIFT_JIS.encode("名簿01.csv").0.into_owned();
+        let placeholder = b"abcdef.csv";
+        assert_eq!(cp932.len(), placeholder.len());
+        let mut i = 0;
+        while let Some(at) = z[i..]
+            .windows(placeholder.len())
+            .position(|w| w == placeholder)
+        {
+            z[i + at..i + at + cp932.len()].copy_from_slice(&cp932);
+            i += at + cp932.len();
+        }
+        write(dir, "送付.zip", &z);
+    }
+
+    // 6. Nothing personal; 7. a binary file.
     write(
         dir,
         "readme.txt",
@@ -170,6 +204,13 @@ fn customers_are_found_in_every_encoding_and_shape_and_counted_per_tenant() {
     let f = file(&docs, "wide.tsv");
     assert_eq!(tenants(f), [("beta".to_owned(), 1, 1)]);
 
+    let f = file(&docs, "送付.zip!/名簿01.csv");
+    assert_eq!(tenants(f), [("acme".to_owned(), 3, 3)]);
+    assert_eq!(
+        file(&docs, "送付.zip!/locked.csv")["outcome"]["reason"],
+        "encrypted"
+    );
+
     assert_eq!(file(&docs, "image.bin")["outcome"]["reason"], "not_read");
     assert!(
         !docs.iter().any(|d| d["path"]
@@ -178,12 +219,13 @@ fn customers_are_found_in_every_encoding_and_shape_and_counted_per_tenant() {
         "a file without findings is listed only with --all"
     );
     let totals = docs.last().unwrap();
+    // Seven files and the zip's two entries.
     assert_eq!(
         (
             totals["files"].as_u64(),
             totals["naming_customers"].as_u64()
         ),
-        (Some(6), Some(4))
+        (Some(9), Some(5))
     );
 
     // Nothing found is kept in plaintext: not in the data directory (the
