@@ -136,34 +136,59 @@ pub fn vendor_in_force(v: &VendorRow, now: i64) -> bool {
 #[derive(Default)]
 pub(crate) struct PeopleCache {
     by_login: Mutex<HashMap<String, Arc<PersonFacts>>>,
+    /// One loader per person at a time: the requests a person has in flight
+    /// when their revision moves wait for one reload instead of each doing
+    /// it (the soak's operators had eight requests in flight each).
+    loading: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl PeopleCache {
     pub(crate) fn get(&self, vault: &Vault, user: UserRow) -> Result<Arc<PersonFacts>> {
-        if let Some(f) = self.by_login.lock().get(&user.login)
-            && f.user == user
-        {
-            return Ok(f.clone());
+        if let Some(f) = self.cached(&user) {
+            return Ok(f);
         }
-        let store = vault.store.as_ref();
-        let vendor = match &user.vendor {
-            Some(v) => store.vendor(v)?,
-            None => None,
-        };
-        let facts = Arc::new(PersonFacts {
-            assignments: store.assignments(&user.login)?,
-            grants: store.live_grants(&user.login, vault.now())?,
-            training: store.training(&user.login)?,
-            compliance: store.compliance(&user.login)?,
-            vendor,
-            household: household(store, &user.login)?,
-            user,
-        });
+        let gate = self
+            .loading
+            .lock()
+            .entry(user.login.clone())
+            .or_default()
+            .clone();
+        let _one = gate.lock();
+        if let Some(f) = self.cached(&user) {
+            return Ok(f);
+        }
+        let facts = Arc::new(load(vault, user)?);
         self.by_login
             .lock()
             .insert(facts.user.login.clone(), facts.clone());
         Ok(facts)
     }
+
+    fn cached(&self, user: &UserRow) -> Option<Arc<PersonFacts>> {
+        self.by_login
+            .lock()
+            .get(&user.login)
+            .filter(|f| f.user == *user)
+            .cloned()
+    }
+}
+
+/// What the gate knows of `user`, read from the store.
+fn load(vault: &Vault, user: UserRow) -> Result<PersonFacts> {
+    let store = vault.store.as_ref();
+    let vendor = match &user.vendor {
+        Some(v) => store.vendor(v)?,
+        None => None,
+    };
+    Ok(PersonFacts {
+        assignments: store.assignments(&user.login)?,
+        grants: store.live_grants(&user.login, vault.now())?,
+        training: store.training(&user.login)?,
+        compliance: store.compliance(&user.login)?,
+        vendor,
+        household: household(store, &user.login)?,
+        user,
+    })
 }
 
 /// A person's stored household; bytes that do not decode are an error, not
