@@ -15,7 +15,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use mamori_core::{FieldType, MaskKind, jp::PREFECTURES, mask, normalize};
+use mamori_core::{FieldType, MaskKind, case_id::luhn, jp::PREFECTURES, mask, normalize};
 use regex::Regex;
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -273,25 +273,6 @@ fn postal_shape(run: &str) -> bool {
     matches!(parts.as_slice(), [a, b] if a.len() == 3 && b.len() == 4)
 }
 
-/// The Luhn check of card numbers.
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let d2 = d * 2;
-                if d2 > 9 { d2 - 9 } else { d2 }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 fn addresses(text: &str, group: u64, sink: &mut impl Sink) {
     for m in PREFECTURE.find_iter(text) {
         let rest = &text[m.start()..];
@@ -318,17 +299,21 @@ fn addresses(text: &str, group: u64, sink: &mut impl Sink) {
     }
 }
 
+/// A sink that keeps what it is given, for tests.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Found(pub Vec<(Kind, String, u64)>);
+
+#[cfg(test)]
+impl Sink for Found {
+    fn found(&mut self, kind: Kind, canonical: String, group: u64) {
+        self.0.push((kind, canonical, group));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Default)]
-    struct Found(Vec<(Kind, String, u64)>);
-    impl Sink for Found {
-        fn found(&mut self, kind: Kind, canonical: String, group: u64) {
-            self.0.push((kind, canonical, group));
-        }
-    }
 
     fn in_line(s: &str) -> Vec<(Kind, String)> {
         let mut f = Found::default();

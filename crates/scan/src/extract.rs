@@ -116,15 +116,7 @@ fn cap<'a>(s: &'a str, max: usize, cut: &mut u64) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Kind;
-
-    #[derive(Default)]
-    struct Found(Vec<(Kind, String, u64)>);
-    impl Sink for Found {
-        fn found(&mut self, kind: Kind, canonical: String, group: u64) {
-            self.0.push((kind, canonical, group));
-        }
-    }
+    use crate::detect::{Found, Kind};
 
     #[test]
     fn a_cp932_csv_with_dropped_zeros_is_read_by_row() {
