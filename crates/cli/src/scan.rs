@@ -66,7 +66,7 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
     let limits = Limits::default();
     let mut totals = Totals::default();
     let mut failure = None;
-    mamori_scan::scan_paths(&args.paths, &limits, |report| {
+    mamori_scan::scan_paths(&args.paths, &limits, |mut report| {
         if failure.is_some() {
             return;
         }
@@ -76,7 +76,7 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
         } else {
             totals.not_inspected += 1;
         }
-        let matched = match vault.as_ref().map(|(v, c)| matches(v, c, &report)) {
+        let matched = match vault.as_ref().map(|(v, c)| matches(v, c, &mut report)) {
             None => Ok(None),
             Some(m) => m,
         };
@@ -120,23 +120,22 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
     Ok(())
 }
 
-/// The file's values matched by the vault, when it has any.
+/// The file's values matched by the vault, when it has any. The candidates
+/// move into the match (no second copy of a value is made) and are gone after.
 fn matches(
     vault: &mamori_vault::Vault,
     caller: &mamori_vault::Caller,
-    report: &FileReport,
+    report: &mut FileReport,
 ) -> mamori_vault::Result<Option<MatchReport>> {
     let (Some(sha), false) = (report.sha256, report.findings.candidates.is_empty()) else {
         return Ok(None);
     };
-    let found: Vec<Found> = report
-        .findings
-        .candidates
-        .iter()
+    let found: Vec<Found> = std::mem::take(&mut report.findings.candidates)
+        .into_iter()
         .filter_map(|c| {
             Some(Found {
                 ty: c.kind.field_type()?,
-                value: c.value.clone(),
+                value: c.value,
                 group: c.group,
             })
         })

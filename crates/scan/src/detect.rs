@@ -315,9 +315,10 @@ impl Sink for Found {
 mod tests {
     use super::*;
 
-    fn in_line(s: &str) -> Vec<(Kind, String)> {
+    /// What `detector` finds in `s`, the group checked on the way.
+    fn run(detector: fn(&str, u64, &mut Found), s: &str) -> Vec<(Kind, String)> {
         let mut f = Found::default();
-        line(s, 7, &mut f);
+        detector(s, 7, &mut f);
         f.0.into_iter()
             .map(|(k, v, g)| {
                 assert_eq!(g, 7);
@@ -326,10 +327,12 @@ mod tests {
             .collect()
     }
 
+    fn in_line(s: &str) -> Vec<(Kind, String)> {
+        run(line, s)
+    }
+
     fn in_cell(s: &str) -> Vec<(Kind, String)> {
-        let mut f = Found::default();
-        cell(s, 1, &mut f);
-        f.0.into_iter().map(|(k, v, _)| (k, v)).collect()
+        run(cell, s)
     }
 
     fn one(kind: Kind, v: &str) -> Vec<(Kind, String)> {

@@ -71,8 +71,9 @@ pub fn scan_paths(paths: &[PathBuf], limits: &Limits, mut each: impl FnMut(FileR
             match entry {
                 Ok(e) if e.file_type().is_file() => scan_file(e.path(), limits, &mut each),
                 Ok(_) => {}
-                Err(e) => each(unreadable(
+                Err(e) => each(FileReport::empty(
                     e.path().map_or_else(|| root.clone(), Path::to_path_buf),
+                    Outcome::Unreadable,
                     limits,
                 )),
             }
@@ -84,17 +85,16 @@ pub fn scan_paths(paths: &[PathBuf], limits: &Limits, mut each: impl FnMut(FileR
 pub fn scan_file(path: &Path, limits: &Limits, each: &mut impl FnMut(FileReport)) {
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len(),
-        Err(_) => return each(unreadable(path.to_path_buf(), limits)),
+        Err(_) => return each(FileReport::empty(path.into(), Outcome::Unreadable, limits)),
     };
     if size > limits.max_file_bytes {
         return each(FileReport {
-            outcome: Outcome::TooLarge,
             bytes: size,
-            ..unreadable(path.to_path_buf(), limits)
+            ..FileReport::empty(path.into(), Outcome::TooLarge, limits)
         });
     }
     let Ok(bytes) = std::fs::read(path) else {
-        return each(unreadable(path.to_path_buf(), limits));
+        return each(FileReport::empty(path.into(), Outcome::Unreadable, limits));
     };
     let name = path
         .file_name()
@@ -127,10 +127,9 @@ fn visit(
         return each(scan_bytes(path, name, bytes, limits));
     }
     let mut report = FileReport {
-        outcome: Outcome::Inspected,
         bytes: bytes.len() as u64,
         sha256: Some(crate::sha256(bytes)),
-        ..unreadable(path.clone(), limits)
+        ..FileReport::empty(path.clone(), Outcome::Inspected, limits)
     };
     if archive::is_office(bytes) {
         report.outcome = Outcome::Office;
@@ -153,10 +152,11 @@ fn visit(
                 let path = PathBuf::from(format!("{}!/{name}", path.display()));
                 visit(path, &leaf, &bytes, depth + 1, spent, limits, each);
             }
-            Entry::Uninspectable { name, why } => each(FileReport {
-                outcome: why.into(),
-                ..unreadable(PathBuf::from(format!("{}!/{name}", path.display())), limits)
-            }),
+            Entry::Uninspectable { name, why } => each(FileReport::empty(
+                PathBuf::from(format!("{}!/{name}", path.display())),
+                why.into(),
+                limits,
+            )),
         }
     }
 }
@@ -164,15 +164,10 @@ fn visit(
 /// Scans a file's bytes as text or a table (not an archive).
 pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> FileReport {
     let mut report = FileReport {
-        path,
         bytes: bytes.len() as u64,
         sha256: Some(crate::sha256(bytes)),
         format: extract::Format::of(name, bytes),
-        encoding: None,
-        outcome: Outcome::Inspected,
-        oversized_cells: 0,
-        groups: 0,
-        findings: Findings::new(limits),
+        ..FileReport::empty(path, Outcome::Inspected, limits)
     };
     let Some(format) = report.format else {
         report.outcome = Outcome::NotRead;
@@ -185,16 +180,19 @@ pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> F
     report
 }
 
-fn unreadable(path: PathBuf, limits: &Limits) -> FileReport {
-    FileReport {
-        path,
-        bytes: 0,
-        sha256: None,
-        format: None,
-        encoding: None,
-        outcome: Outcome::Unreadable,
-        oversized_cells: 0,
-        groups: 0,
-        findings: Findings::new(limits),
+impl FileReport {
+    /// A report of a file with nothing read from it (yet): its path and why.
+    fn empty(path: PathBuf, outcome: Outcome, limits: &Limits) -> FileReport {
+        FileReport {
+            path,
+            bytes: 0,
+            sha256: None,
+            format: None,
+            encoding: None,
+            outcome,
+            oversized_cells: 0,
+            groups: 0,
+            findings: Findings::new(limits),
+        }
     }
 }

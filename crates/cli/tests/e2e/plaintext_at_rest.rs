@@ -63,18 +63,7 @@ fn no_plaintext_anywhere_under_the_data_directory_or_in_logs() {
     needles.dedup();
     let ac = AhoCorasick::new(&needles).unwrap();
 
-    let mut files = Vec::new();
-    let mut stack = vec![v.data()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                files.push(p)
-            }
-        }
-    }
+    let files = v.data_files();
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
