@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 pub const CONFIG_FILE: &str = "mamori.toml";
 
-pub use mamori_vault::rules::{ExportsConfig, GovernanceConfig, LimitsConfig, PeopleConfig, Rules};
+pub use mamori_vault::rules::{
+    ExportsConfig, GovernanceConfig, LimitsConfig, PeopleConfig, Rules, ScanConfig,
+};
 pub use mamori_watch::config::{ChannelConfig, DetectConfig, SmtpConfig};
 
 /// Every section of `mamori.toml`; each section owns its defaults.
@@ -28,6 +30,7 @@ pub struct Config {
     pub people: PeopleConfig,
     pub limits: LimitsConfig,
     pub exports: ExportsConfig,
+    pub scan: ScanConfig,
     pub detect: DetectConfig,
 }
 
@@ -195,6 +198,7 @@ impl Config {
             people: self.people.clone(),
             limits: self.limits.clone(),
             exports: self.exports.clone(),
+            scan: self.scan.clone(),
         }
     }
 

@@ -1,18 +1,28 @@
 //! `mamori scan PATH…`: personal data left in files, found by the scanner and
-//! matched against every tenant's customers by this vault (the security
-//! office's own machine, `--data-dir`; acts as you: --token). Prints, per file
-//! with findings, what kinds were found (a masked example of each) and which
+//! matched against every tenant's customers — by this vault (the security
+//! office's own machine, `--data-dir`; acts as you: --token) or by a vault
+//! server (`--server URL`, a scanner credential per machine: the machine
+//! holds no key, no index and no customer data). Prints, per file with
+//! findings, what kinds were found (a masked example of each) and which
 //! tenants' customers they name — confirmed (two values of one row) and
-//! possible. Nothing found is written anywhere; the audit log records each
-//! file's hash and counts.
+//! possible. Nothing found is written anywhere; the vault's audit log records
+//! each file's hash and counts.
 
-use std::path::PathBuf;
+use std::{
+    net::{IpAddr, ToSocketAddrs},
+    path::PathBuf,
+    time::Duration,
+};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use mamori_app::datadir;
+use mamori_app::{config::ScanConfig, datadir};
+use mamori_core::FieldType;
 use mamori_scan::{FileReport, Limits, Outcome, Summary};
-use mamori_vault::leak::matching::{Found, MatchReport, TenantMatch};
+use mamori_vault::{
+    ErrorCode, VaultError,
+    leak::matching::{Found, MatchReport, TenantMatch, parts},
+};
 use serde::Serialize;
 
 use crate::{governance::me, output::Out};
@@ -29,6 +39,15 @@ pub struct ScanArgs {
     /// (no data directory or token needed).
     #[arg(long)]
     pub no_match: bool,
+    /// Match through a vault server (`https://host:port`; plain http only to
+    /// this machine) with a scanner credential (--token or MAMORI_TOKEN),
+    /// instead of a local data directory.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The CA certificate (PEM) that signed the server's certificate: only
+    /// it is trusted.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 /// One file's line of the report.
@@ -43,6 +62,10 @@ struct FileLine {
     oversized_cells: u64,
     found: Summary,
     tenants: Vec<TenantMatch>,
+    /// Why the file's values were not matched, when the vault refused (its
+    /// error code, e.g. `scan_budget_exhausted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_matched: Option<String>,
 }
 
 /// The run's totals.
@@ -53,17 +76,207 @@ struct Totals {
     not_inspected: u64,
     with_findings: u64,
     naming_customers: u64,
+    not_matched: u64,
+}
+
+/// Who answers "whose customers are these?".
+enum Matcher {
+    None,
+    Local(
+        std::sync::Arc<mamori_vault::Vault>,
+        Box<mamori_vault::Caller>,
+    ),
+    Remote(Remote),
+}
+
+/// A vault server's `/v1/scan/match`.
+struct Remote {
+    client: reqwest::blocking::Client,
+    url: String,
+    token: String,
+}
+
+/// What a refused part says: matching stops for this file, not the run.
+enum Refusal {
+    /// The vault refused the file's values with this error code (over budget).
+    File(String),
+    Fatal(anyhow::Error),
+}
+
+impl Matcher {
+    fn open(dir: &std::path::Path, token: Option<&str>, args: &ScanArgs) -> Result<Matcher> {
+        if args.no_match {
+            return Ok(Matcher::None);
+        }
+        if let Some(url) = &args.server {
+            return Ok(Matcher::Remote(Remote::new(
+                url,
+                token,
+                args.ca.as_deref(),
+            )?));
+        }
+        let vault = datadir::open(dir)?.vault;
+        let caller = me(&vault, token)?;
+        Ok(Matcher::Local(vault, Box::new(caller)))
+    }
+
+    /// Values per call: the vault's setting locally; a server's default
+    /// otherwise (it refuses a bigger part with `scan_too_many_values`).
+    fn part_size(&self) -> usize {
+        match self {
+            Matcher::Local(v, _) => v.rules().scan.values_per_call,
+            _ => ScanConfig::default().values_per_call,
+        }
+    }
+
+    /// The file's values matched, part by part, into one report. The
+    /// candidates move into the match and are gone after.
+    fn file(&self, report: &mut FileReport) -> Result<Option<MatchReport>, Refusal> {
+        let (Some(sha), false) = (report.sha256, report.findings.candidates.is_empty()) else {
+            return Ok(None);
+        };
+        if matches!(self, Matcher::None) {
+            return Ok(None);
+        }
+        let found: Vec<Found> = std::mem::take(&mut report.findings.candidates)
+            .into_iter()
+            .filter_map(|c| {
+                Some(Found {
+                    ty: c.kind.field_type()?,
+                    value: c.value,
+                    group: c.group,
+                })
+            })
+            .collect();
+        let mut whole = MatchReport::new(&sha);
+        for part in parts(&found, self.part_size()) {
+            let answer = match self {
+                Matcher::Local(v, c) => v.match_found(c, &sha, part).map_err(local_refusal),
+                Matcher::Remote(r) => r.match_part(&sha, part),
+                Matcher::None => return Ok(None),
+            }?;
+            whole.merge(answer);
+        }
+        Ok(Some(whole))
+    }
+}
+
+fn local_refusal(e: VaultError) -> Refusal {
+    if e.code() == ErrorCode::ScanBudgetExhausted.as_str() {
+        Refusal::File(e.code().to_owned())
+    } else {
+        Refusal::Fatal(e.into())
+    }
+}
+
+/// One value as the server takes it (the server normalises it again).
+#[derive(Serialize)]
+struct Wire<'a> {
+    kind: FieldType,
+    value: &'a str,
+    group: u64,
+}
+
+impl Remote {
+    fn new(url: &str, token: Option<&str>, ca: Option<&std::path::Path>) -> Result<Remote> {
+        let Some(token) = token else {
+            bail!(
+                "matching through a server needs this machine's scanner token: --token or MAMORI_TOKEN"
+            );
+        };
+        let url = url.trim_end_matches('/');
+        mamori_audit::tls::install_provider();
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(rest) = url.strip_prefix("https://") {
+            let Some(ca) = ca else {
+                bail!(
+                    "https://{rest}: pass the CA certificate that signed the server's certificate with --ca (PEM)"
+                );
+            };
+            let config = mamori_audit::tls::client_config(ca).map_err(anyhow::Error::msg)?;
+            builder = builder.tls_backend_preconfigured((*config).clone());
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            // Found values are personal data: in clear only to this machine.
+            if !loopback(rest) {
+                bail!(
+                    "http:// sends what was found in clear: only to this machine (localhost); use https:// with --ca"
+                );
+            }
+        } else {
+            bail!("--server takes https://host:port (or http://127.0.0.1:port)");
+        }
+        Ok(Remote {
+            client: builder.build().context("cannot make an HTTP client")?,
+            url: format!("{url}/v1/scan/match"),
+            token: token.to_owned(),
+        })
+    }
+
+    fn match_part(&self, sha: &[u8; 32], part: &[Found]) -> Result<MatchReport, Refusal> {
+        let values: Vec<Wire> = part
+            .iter()
+            .map(|f| Wire {
+                kind: f.ty,
+                value: &f.value,
+                group: f.group,
+            })
+            .collect();
+        let body = serde_json::json!({ "file_sha256": hex::encode(sha), "values": values });
+        let resp = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .map_err(|e| Refusal::Fatal(anyhow::anyhow!("{}: {}", self.url, e.without_url())))?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp
+                .json::<MatchReport>()
+                .map_err(|e| Refusal::Fatal(anyhow::anyhow!("the server's answer: {e}")));
+        }
+        let problem: serde_json::Value = resp.json().unwrap_or_default();
+        let code = problem["code"].as_str().unwrap_or("").to_owned();
+        if code == ErrorCode::ScanBudgetExhausted.as_str() {
+            return Err(Refusal::File(code));
+        }
+        let detail = problem["detail"].as_str().unwrap_or("");
+        Err(Refusal::Fatal(anyhow::anyhow!(
+            "the server refused ({status}, {code}): {detail}"
+        )))
+    }
+}
+
+/// Whether `host[:port][/…]` names this machine.
+fn loopback(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or("");
+    let with_port = if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    match with_port.to_socket_addrs() {
+        Ok(mut addrs) => addrs.all(|a| match a.ip() {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => v6.is_loopback(),
+        }),
+        Err(_) => false,
+    }
 }
 
 pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out) -> Result<()> {
-    let vault = if args.no_match {
-        None
-    } else {
-        let vault = datadir::open(dir)?.vault;
-        let caller = me(&vault, token)?;
-        Some((vault, caller))
+    let matcher = Matcher::open(dir, token, &args)?;
+    let limits = Limits {
+        // Only counting: no candidate is kept for a match.
+        max_candidates: if args.no_match {
+            0
+        } else {
+            Limits::default().max_candidates
+        },
+        ..Limits::default()
     };
-    let limits = Limits::default();
     let mut totals = Totals::default();
     let mut failure = None;
     mamori_scan::scan_paths(&args.paths, &limits, |mut report| {
@@ -76,13 +289,10 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
         } else {
             totals.not_inspected += 1;
         }
-        let matched = match vault.as_ref().map(|(v, c)| matches(v, c, &mut report)) {
-            None => Ok(None),
-            Some(m) => m,
-        };
-        let matched = match matched {
-            Ok(m) => m,
-            Err(e) => {
+        let (matched, not_matched) = match matcher.file(&mut report) {
+            Ok(m) => (m, None),
+            Err(Refusal::File(code)) => (None, Some(code)),
+            Err(Refusal::Fatal(e)) => {
                 failure = Some(e);
                 return;
             }
@@ -97,6 +307,7 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
             oversized_cells: report.oversized_cells,
             found: report.findings.summary(),
             tenants: matched.map(|m| m.tenants).unwrap_or_default(),
+            not_matched,
         };
         if report.findings.total() > 0 {
             totals.with_findings += 1;
@@ -104,43 +315,30 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
         if !line.tenants.is_empty() {
             totals.naming_customers += 1;
         }
+        if line.not_matched.is_some() {
+            totals.not_matched += 1;
+        }
         if args.all || report.findings.total() > 0 || report.outcome != Outcome::Inspected {
             out.emit(&line, human);
         }
     });
     if let Some(e) = failure {
-        return Err(e.into());
+        return Err(e);
     }
     out.emit(&totals, |t| {
-        format!(
+        let mut s = format!(
             "{} files: {} inspected, {} not inspected; personal data in {}, naming customers in {}",
             t.files, t.inspected, t.not_inspected, t.with_findings, t.naming_customers
-        )
+        );
+        if t.not_matched > 0 {
+            s.push_str(&format!(
+                "; {} not matched (over this credential's daily budget: hand them to the security office)",
+                t.not_matched
+            ));
+        }
+        s
     });
     Ok(())
-}
-
-/// The file's values matched by the vault, when it has any. The candidates
-/// move into the match (no second copy of a value is made) and are gone after.
-fn matches(
-    vault: &mamori_vault::Vault,
-    caller: &mamori_vault::Caller,
-    report: &mut FileReport,
-) -> mamori_vault::Result<Option<MatchReport>> {
-    let (Some(sha), false) = (report.sha256, report.findings.candidates.is_empty()) else {
-        return Ok(None);
-    };
-    let found: Vec<Found> = std::mem::take(&mut report.findings.candidates)
-        .into_iter()
-        .filter_map(|c| {
-            Some(Found {
-                ty: c.kind.field_type()?,
-                value: c.value,
-                group: c.group,
-            })
-        })
-        .collect();
-    vault.match_found(caller, &sha, &found).map(Some)
 }
 
 fn human(l: &FileLine) -> String {
@@ -157,12 +355,17 @@ fn human(l: &FileLine) -> String {
                     "password-protected: may hold anything / パスワード付きで検査できません"
                 }
                 Outcome::TooDeep => "archives nested too deep / 入れ子が深すぎます",
-                Outcome::Damaged => "a damaged archive / 壊れたアーカイブ",
-                Outcome::Office => "an Office document, not read yet / Office文書（未対応）",
+                Outcome::Damaged => "damaged: read up to the damage / 破損（読めた部分まで検査）",
+                Outcome::LegacyOffice => {
+                    "a legacy Office file (xls, doc, ppt), not read / 旧形式のOffice文書（未対応）"
+                }
                 _ => "unreadable / 読めません",
             };
             s.push_str(&format!("\n  {why}"));
-            return s;
+            // A damaged file may still have given something before the damage.
+            if l.found.counts.is_empty() {
+                return s;
+            }
         }
     }
     if let Some(e) = l.encoding {
@@ -175,6 +378,11 @@ fn human(l: &FileLine) -> String {
             format!("{} / {}", kind.label_ja(), kind.label_en()),
             n
         ));
+    }
+    if l.not_matched.is_some() {
+        s.push_str(
+            "\n  not matched: over this credential's daily scan budget — hand the file to the security office / 照合の上限を超えました（情報セキュリティ部門へ）",
+        );
     }
     for t in &l.tenants {
         s.push_str(&format!(

@@ -22,10 +22,14 @@ pub enum Role {
     Sysadmin,
     /// A contractor's or dispatched worker's account bound to a vendor.
     VendorUser,
+    /// The credential of one machine that inspects files for personal data
+    /// (a PC agent, a file-server scanner): it may ask which tenants' customers
+    /// the values it found name, within its budget — and nothing else.
+    Scanner,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Operator,
         Role::Backyard,
         Role::Supervisor,
@@ -33,6 +37,7 @@ impl Role {
         Role::Auditor,
         Role::Sysadmin,
         Role::VendorUser,
+        Role::Scanner,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +49,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Sysadmin => "sysadmin",
             Role::VendorUser => "vendor_user",
+            Role::Scanner => "scanner",
         }
     }
 }
@@ -55,10 +61,12 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, thiserror::Error)]
+// The message names the roles there are, never the text given (it may be
+// anything a client sent).
 #[error(
-    "unknown role '{0}': expected one of operator, backyard, supervisor, security_officer, auditor, sysadmin, vendor_user"
+    "unknown role: expected one of operator, backyard, supervisor, security_officer, auditor, sysadmin, vendor_user, scanner"
 )]
-pub struct UnknownRole(String);
+pub struct UnknownRole;
 
 impl FromStr for Role {
     type Err = UnknownRole;
@@ -66,6 +74,6 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+            .ok_or(UnknownRole)
     }
 }

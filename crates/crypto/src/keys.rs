@@ -185,6 +185,20 @@ impl IndexKey {
     }
 }
 
+impl IndexKey {
+    /// A customer's pseudonym within one scope (a scanned file's SHA-256):
+    /// the same record gives the same pseudonym in that scope and unrelated
+    /// ones in any other, so parts of one file can be counted together while
+    /// nothing links a customer across files or back to a record id.
+    pub fn pseudonym(&self, scope: &[u8], record: &[u8]) -> [u8; TOKEN_LEN] {
+        truncated_mac(
+            &self.mac,
+            b"mamori/pseudonym/v1\0",
+            &[self.tenant.as_bytes(), scope, record],
+        )
+    }
+}
+
 /// HMAC over a domain label and NUL-separated parts, cut to `TOKEN_LEN`.
 fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOKEN_LEN] {
     let mut mac = key.clone();
@@ -235,6 +249,20 @@ impl HouseholdKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pseudonyms_hold_within_a_scope_and_differ_across_scopes_and_tenants() {
+        let a = IndexKey::new("acme", &[1; 32]);
+        let b = IndexKey::new("beta", &[1; 32]);
+        let record = [9u8; 16];
+        let p = a.pseudonym(&[1; 32], &record);
+        assert_eq!(p, a.pseudonym(&[1; 32], &record));
+        assert_ne!(p, a.pseudonym(&[2; 32], &record));
+        assert_ne!(p, a.pseudonym(&[1; 32], &[8; 16]));
+        assert_ne!(p, b.pseudonym(&[1; 32], &record));
+        // Another domain than the blind index's: no pseudonym is a token.
+        assert_ne!(p, a.token("phone", "x"));
+    }
 
     #[test]
     fn household_tokens_depend_on_the_root_key_and_the_part() {

@@ -25,6 +25,12 @@ pub enum Kind {
     ExportRequest {
         rows: u64,
     },
+    /// Values a scan found were matched (`named`: customers they named, all
+    /// tenants together); refused over budget when the decision is a denial.
+    ScanMatch {
+        values: u64,
+        named: u64,
+    },
     Other,
 }
 
@@ -75,6 +81,21 @@ fn strings(e: &SealedEvent, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A match call's values and the customers they named (`tenants`: `[tenant,
+/// possible, confirmed]` per tenant).
+fn scan_match(e: &SealedEvent) -> Kind {
+    let d = &e.event.detail;
+    let values = d.get("values").and_then(|v| v.as_u64()).unwrap_or(0);
+    let named = d
+        .get("tenants")
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get(1).and_then(|n| n.as_u64()))
+        .sum();
+    Kind::ScanMatch { values, named }
+}
+
 impl Activity {
     /// The activity an event records, or `None` for events that are not a
     /// person's (the system, the CLI, anonymous callers) or carry no time.
@@ -93,6 +114,9 @@ impl Activity {
                     .and_then(|v| v.as_u64())
                     .unwrap_or(0),
             },
+            // The system log's event of a match (a tenant's event of the same
+            // call only lists the tenant's records).
+            "scan.match" if e.event.tenant.is_none() => scan_match(e),
             _ => Kind::Other,
         };
         let records = e

@@ -158,6 +158,21 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             "おとり顧客レコードへのアクセス".into(),
             "a honey (decoy) record was accessed".into(),
         ),
+        (RuleId::ScanOracle, "budget") => (
+            "スキャン照合の1日の上限を超える照会（端末の資格情報の悪用の疑い）".into(),
+            "a scanner credential asked past its daily scan budget".into(),
+        ),
+        (RuleId::ScanOracle, _) => {
+            let y = format!("{value:.2}");
+            (
+                format!(
+                    "スキャン照合で顧客に一致した割合が {y}%（しきい値 {t}%）: 値を推測して照会している疑い"
+                ),
+                format!(
+                    "scan matches named customers for {y}% of values (threshold {t}%): values guessed, not found"
+                ),
+            )
+        }
         (RuleId::RiskScore, _) => (
             format!("リスクスコア {v}"),
             format!("risk score reached {v}"),

@@ -119,6 +119,7 @@ pub fn run(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
         Kind::ExportRequest { rows } if cx.a.decision == Decision::Allow => {
             export(cx, u, rows, out)
         }
+        Kind::ScanMatch { values, named } => scan_oracle(cx, u, values, named, out),
         _ => {}
     }
 }
@@ -443,5 +444,39 @@ fn export(cx: &Ctx, u: &mut UserState, rows: u64, out: &mut Vec<Finding>) {
     if u.today.exports > r.per_day {
         let f = cx.finding(RuleId::Export, "", cx.day_window());
         out.push(with(f, f64::from(u.today.exports), f64::from(r.per_day)));
+    }
+}
+
+/// Rule 16: a scanner asking much and finding little, or out of budget.
+fn scan_oracle(cx: &Ctx, u: &mut UserState, values: u64, named: u64, out: &mut Vec<Finding>) {
+    if !cx.on(RuleId::ScanOracle) {
+        return;
+    }
+    let r = &cx.rules.scan_oracle;
+    match cx.a.decision {
+        Decision::Deny => {
+            let f = cx.finding(RuleId::ScanOracle, "budget", cx.hour_window());
+            out.push(with(f, values as f64, 0.0));
+            return;
+        }
+        Decision::Allow => {}
+        _ => return,
+    }
+    let start = cx.at - i64::from(r.window_minutes) * 60;
+    while u.scans.front().is_some_and(|(at, _, _)| *at <= start) {
+        u.scans.pop_front();
+    }
+    u.scans.push_back((cx.at, values, named));
+    let (asked, found) = u
+        .scans
+        .iter()
+        .fold((0u64, 0u64), |(a, f), (_, v, n)| (a + v, f + n));
+    if asked < r.min_values {
+        return;
+    }
+    let yield_percent = found as f64 * 100.0 / asked as f64;
+    if yield_percent <= r.max_yield_percent {
+        let f = cx.finding(RuleId::ScanOracle, "", cx.hour_window());
+        out.push(with(f, yield_percent, r.max_yield_percent));
     }
 }

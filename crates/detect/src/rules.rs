@@ -62,12 +62,13 @@ pub enum RuleId {
     Denials,
     Household,
     Honey,
+    ScanOracle,
     /// Not a rule of its own: the user's risk score reached a new level.
     RiskScore,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 16] = [
+    pub const ALL: [RuleId; 17] = [
         RuleId::HourlyVolume,
         RuleId::DailyDistinct,
         RuleId::NoCase,
@@ -83,6 +84,7 @@ impl RuleId {
         RuleId::Denials,
         RuleId::Household,
         RuleId::Honey,
+        RuleId::ScanOracle,
         RuleId::RiskScore,
     ];
 
@@ -107,6 +109,7 @@ impl RuleId {
             RuleId::Denials => "denials",
             RuleId::Household => "household",
             RuleId::Honey => "honey",
+            RuleId::ScanOracle => "scan_oracle",
             RuleId::RiskScore => "risk_score",
         }
     }
@@ -286,6 +289,20 @@ rule!(
     Honey, Severity::Critical, {}
 );
 
+rule!(
+    /// 16. A scanning credential used as an oracle for "is this number a
+    /// customer?": many values matched in a window of which almost none name
+    /// anyone (values made up rather than found), or its scan budget
+    /// exhausted (`budget`).
+    ScanOracle, Severity::High, {
+        window_minutes: u32 = 60,
+        /// Values in the window before the yield is judged.
+        min_values: u64 = 10_000,
+        /// Customers named per 100 values at or below which the window alerts.
+        max_yield_percent: f64 = 1.0,
+    }
+);
+
 /// The per-user risk score: rule points that decay, with levels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -349,6 +366,7 @@ pub struct Rules {
     pub denials: Denials,
     pub household: Household,
     pub honey: Honey,
+    pub scan_oracle: ScanOracle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -389,6 +407,7 @@ impl Rules {
             RuleId::Denials => self.denials.common(),
             RuleId::Household => self.household.common(),
             RuleId::Honey => self.honey.common(),
+            RuleId::ScanOracle => self.scan_oracle.common(),
             RuleId::RiskScore => Common {
                 enabled: true,
                 severity: Severity::Medium,
@@ -426,6 +445,12 @@ impl Rules {
         }
         if self.velocity.minutes == 0 || self.velocity.minutes > 60 {
             return bad("velocity.minutes must be between 1 and 60");
+        }
+        let so = &self.scan_oracle;
+        if so.window_minutes == 0 || so.min_values == 0 || !pct(so.max_yield_percent) {
+            return bad(
+                "scan_oracle.window_minutes and min_values must be at least 1, max_yield_percent between 0 and 100",
+            );
         }
         if self.inactive.idle_days == 0 {
             return bad("inactive.idle_days must be at least 1");

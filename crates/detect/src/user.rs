@@ -86,6 +86,9 @@ pub struct UserState {
     pub sequential: VecDeque<i64>,
     /// Times of refusals, within the denial window.
     pub denials: VecDeque<i64>,
+    /// Scan matches within the scan-oracle window: (time, values, customers named).
+    #[serde(default)]
+    pub scans: VecDeque<(i64, u64, u64)>,
     /// Records shown per minute: (minute since epoch, count), newest last.
     pub minutes: VecDeque<(i64, u32)>,
     /// Addresses used, with when they were last seen.

@@ -416,3 +416,62 @@ fn a_departing_users_last_90_days_are_reviewed_once() {
     let later = w.ordinary(3);
     assert!(look_backs(&later).is_empty(), "{:#?}", look_backs(&later));
 }
+
+/// A scan match as the vault records it in the system log: the values of one
+/// file and, per tenant, `[tenant, possible, confirmed]`.
+fn scan_event(seq: u64, at: DateTime<Utc>, values: u64, named: u64, allowed: bool) -> Activity {
+    use mamori_audit::{Decision, Event, SealedEvent};
+    let (decision, reason) = if allowed {
+        (Decision::Allow, "ok")
+    } else {
+        (Decision::Deny, "scan_budget_exhausted")
+    };
+    let mut e = Event::new("user:pc-0042", "scan.match", decision, reason)
+        .detail("file_sha256", "00".repeat(32))
+        .detail("values", values);
+    if allowed {
+        e = e.detail("tenants", serde_json::json!([["acme", named, 0]]));
+    } else {
+        e = e.detail("flag", "budget");
+    }
+    e.actor_role = Some("scanner".into());
+    let sealed = SealedEvent::seal(e, mamori_audit::log_for(None), seq, at, &[0; 32]);
+    Activity::from_event(&sealed).expect("a credential's event")
+}
+
+#[test]
+fn a_scanner_asking_much_and_finding_little_is_an_oracle() {
+    let mut engine = Engine::new(Rules::default()).unwrap();
+    let day = start();
+    let mut raised = Vec::new();
+    // An honest PC: 30,000 values in an hour, 900 of them customers (3 %).
+    for i in 0..10 {
+        let at = jst(day, 10, i * 5, 0);
+        raised.extend(engine.observe(&scan_event(i.into(), at, 3_000, 90, true)));
+    }
+    assert!(raised.is_empty(), "{raised:?}");
+    // Made-up numbers: the next hour, 12,000 values naming 20 people (0.17 %);
+    // the line is crossed when the window holds 10,000 values.
+    for i in 0..6 {
+        let at = jst(day, 12, i * 5, 0);
+        raised.extend(engine.observe(&scan_event(100 + u64::from(i), at, 2_000, 4, true)));
+    }
+    let a = find(&raised, "pc-0042", RuleId::ScanOracle);
+    assert_eq!(a.severity, Severity::High);
+    within_a_second(a, jst(day, 12, 20, 0));
+    assert!(a.value < 1.0, "{}", a.value);
+    // Once per hour, however long it goes on.
+    assert_eq!(
+        raised
+            .iter()
+            .filter(|x| x.rule == RuleId::ScanOracle)
+            .count(),
+        1
+    );
+    // A call refused over the budget is raised at once, as its own variant.
+    let at = jst(day, 15, 0, 0);
+    let refused = engine.observe(&scan_event(200, at, 50, 0, false));
+    let b = find(&refused, "pc-0042", RuleId::ScanOracle);
+    assert_eq!(b.variant, "budget");
+    within_a_second(b, at);
+}

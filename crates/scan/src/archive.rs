@@ -60,16 +60,19 @@ pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
-/// Whether the archive is an Office Open XML or OpenDocument file (xlsx,
-/// docx, pptx, ods …): zips whose text is XML, read by their own readers.
-pub fn is_office(bytes: &[u8]) -> bool {
-    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return false;
-    };
-    (0..zip.len()).any(|i| {
-        zip.by_index_raw(i)
-            .is_ok_and(|f| matches!(f.name_raw(), b"[Content_Types].xml" | b"mimetype"))
-    })
+/// A zip's entry names and, when it has one, the content of its `mimetype`
+/// entry (OpenDocument's, stored uncompressed and tiny: read only up to 256
+/// bytes); `None` when the bytes are no readable zip.
+pub fn names_and_mimetype(bytes: &[u8]) -> Option<(Vec<String>, Option<Vec<u8>>)> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let names: Vec<String> = (0..zip.len())
+        .filter_map(|i| zip.by_index_raw(i).ok().map(|f| entry_name(f.name_raw())))
+        .collect();
+    let mimetype = zip.by_name("mimetype").ok().and_then(|f| {
+        let mut out = Vec::new();
+        f.take(256).read_to_end(&mut out).ok().map(|_| out)
+    });
+    Some((names, mimetype))
 }
 
 /// The entries of a zip archive. `spent` carries the bytes read so far
@@ -78,6 +81,18 @@ pub fn entries(
     bytes: &[u8],
     limits: &ArchiveLimits,
     spent: &mut u64,
+    each: impl FnMut(Entry),
+) -> Result<(), Why> {
+    entries_where(bytes, limits, spent, |_| true, each)
+}
+
+/// The entries of a zip archive whose names `want` takes; the others are
+/// not inflated at all (an Office file's images, a workbook's styles).
+pub fn entries_where(
+    bytes: &[u8],
+    limits: &ArchiveLimits,
+    spent: &mut u64,
+    want: impl Fn(&str) -> bool,
     mut each: impl FnMut(Entry),
 ) -> Result<(), Why> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| Why::Damaged)?;
@@ -95,7 +110,7 @@ pub fn entries(
             ),
             Err(_) => return Err(Why::Damaged),
         };
-        if dir {
+        if dir || !want(&name) {
             continue;
         }
         if encrypted {
@@ -182,7 +197,7 @@ mod tests {
     #[test]
     fn entries_come_out_with_their_names_and_bytes() {
         let z = zip_of(&[("a.csv", b"x,y\n"), ("名簿/b.txt", b"z")]);
-        assert!(is_zip(&z) && !is_office(&z));
+        assert!(is_zip(&z) && crate::office::kind(&z).is_none());
         assert_eq!(
             names(&z),
             [("a.csv".to_owned(), None), ("名簿/b.txt".to_owned(), None)]

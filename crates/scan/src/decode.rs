@@ -9,18 +9,21 @@
 //! covers the CP932 extensions) or EUC-JP, whichever decodes without errors —
 //! and when both or neither do, whichever reads as more Japanese text.
 
+use std::borrow::Cow;
+
 use encoding_rs::{EUC_JP, Encoding, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE};
 
 /// A file's text and the encoding it was read in.
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    /// The text: borrowed when the bytes were UTF-8 already (no copy).
+    pub text: Cow<'a, str>,
     pub encoding: &'static str,
     /// Bytes that did not decode (replaced by U+FFFD).
     pub malformed: bool,
 }
 
 /// Decodes `bytes` in the encoding detected for them.
-pub fn decode(bytes: &[u8]) -> Decoded {
+pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     if let Some((enc, bom)) = Encoding::for_bom(bytes) {
         return with(enc, &bytes[bom..]);
     }
@@ -29,7 +32,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Decoded {
-            text: s.to_owned(),
+            text: Cow::Borrowed(s),
             encoding: UTF_8.name(),
             malformed: false,
         };
@@ -44,10 +47,10 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
-fn with(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
+fn with<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> Decoded<'a> {
     let (text, malformed) = enc.decode_without_bom_handling(bytes);
     Decoded {
-        text: text.into_owned(),
+        text,
         encoding: enc.name(),
         malformed,
     }
@@ -120,16 +123,13 @@ mod tests {
             ),
         ] {
             let d = decode(&bytes);
-            assert_eq!(
-                (d.encoding, d.text.as_str(), d.malformed),
-                (name, TEXT, false)
-            );
+            assert_eq!((d.encoding, &*d.text, d.malformed), (name, TEXT, false));
         }
         let le: Vec<u8> = TEXT.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = TEXT.encode_utf16().flat_map(u16::to_be_bytes).collect();
         for (bytes, name) in [(le.clone(), "UTF-16LE"), (be.clone(), "UTF-16BE")] {
             let d = decode(&bytes);
-            assert_eq!((d.encoding, d.text.as_str()), (name, TEXT), "without a BOM");
+            assert_eq!((d.encoding, &*d.text), (name, TEXT), "without a BOM");
         }
         let with_bom = [b"\xFF\xFE".as_slice(), &le].concat();
         assert_eq!(decode(&with_bom).text, TEXT);
@@ -139,8 +139,9 @@ mod tests {
     fn cp932_extensions_decode() {
         // ① and 髙 are CP932 extensions (NEC and IBM rows).
         let s = "①髙橋\n";
-        let d = decode(&encode(SHIFT_JIS, s));
-        assert_eq!((d.text.as_str(), d.malformed), (s, false));
+        let bytes = encode(SHIFT_JIS, s);
+        let d = decode(&bytes);
+        assert_eq!((&*d.text, d.malformed), (s, false));
     }
 
     #[test]

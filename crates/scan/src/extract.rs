@@ -18,6 +18,13 @@ pub enum Format {
     Csv,
     /// A table: tab-separated values.
     Tsv,
+    /// Office Open XML and OpenDocument files (`office.rs`).
+    Xlsx,
+    Docx,
+    Pptx,
+    Ods,
+    Odt,
+    Odp,
 }
 
 impl Format {
@@ -87,23 +94,30 @@ pub fn read(format: Format, bytes: &[u8], max_cell_chars: usize, sink: &mut impl
                 .from_reader(decoded.text.as_bytes());
             let mut record = csv::StringRecord::new();
             let mut row = 0u64;
+            let mut buf = String::new();
             // A malformed quote ends the table where it is; what was read
             // stands (a damaged file is still a file with data in it).
             while let Ok(true) = reader.read_record(&mut record) {
-                for field in record.iter() {
-                    let field = cap(field, max_cell_chars, &mut out.oversized_cells);
-                    detect::cell(field, row, sink);
-                }
+                let cells = record
+                    .iter()
+                    .map(|f| cap(f, max_cell_chars, &mut out.oversized_cells));
+                detect::row(cells, row, sink, &mut buf);
                 row += 1;
             }
             out.groups = row;
         }
+        // Office files are zips, read by `office::read`; never handed here.
+        Format::Xlsx | Format::Docx | Format::Pptx | Format::Ods | Format::Odt | Format::Odp => {}
     }
     out
 }
 
 /// The first `max` characters of `s`, counting a cut.
-fn cap<'a>(s: &'a str, max: usize, cut: &mut u64) -> &'a str {
+pub(crate) fn cap<'a>(s: &'a str, max: usize, cut: &mut u64) -> &'a str {
+    // No more bytes than the limit: no more characters either.
+    if s.len() <= max {
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => {
             *cut += 1;
@@ -128,11 +142,12 @@ mod tests {
         assert_eq!(
             f.0,
             [
-                (Kind::KanaName, "ヤマダタロウ".to_owned(), 1),
+                // Repaired cells first, then what the row's text holds.
                 (Kind::Phone, "09012345678".to_owned(), 1),
                 (Kind::Email, "taro@example.jp".to_owned(), 1),
-                (Kind::KanaName, "サトウハナコ".to_owned(), 2),
+                (Kind::KanaName, "ヤマダタロウ".to_owned(), 1),
                 (Kind::Phone, "0311112222".to_owned(), 2),
+                (Kind::KanaName, "サトウハナコ".to_owned(), 2),
             ]
         );
     }

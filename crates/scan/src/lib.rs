@@ -17,6 +17,7 @@ pub mod archive;
 pub mod decode;
 pub mod detect;
 pub mod extract;
+pub mod office;
 pub mod walk;
 
 use std::{
@@ -39,7 +40,8 @@ pub struct Limits {
     pub max_file_bytes: u64,
     /// Characters of one cell or line inspected (Excel's own cap is 32,767).
     pub max_cell_chars: usize,
-    /// Candidates kept per file for matching; counts go on past it.
+    /// Candidates kept per file for matching (0 when only counting); counts
+    /// go on past it.
     pub max_candidates: usize,
     /// Depth, entries and expansion of archives.
     pub archive: archive::ArchiveLimits,
@@ -66,9 +68,12 @@ pub struct Findings {
     pub candidates: Vec<Candidate>,
     /// More candidates were found than `Limits::max_candidates` keeps.
     pub truncated: bool,
-    /// Keyed hashes of (kind, group, value) seen: duplicates are dropped
-    /// without keeping a second copy of any value.
+    /// Keyed hashes of (kind, value) seen in the current group: a value
+    /// twice in one line or row is dropped without keeping a second copy of
+    /// it. Groups come in order, so only the current one is remembered (a
+    /// set of the whole file grew with it and cost more than the finding).
     seen: HashSet<u64>,
+    group: Option<u64>,
     hasher: RandomState,
     max: usize,
 }
@@ -97,10 +102,14 @@ impl Findings {
 impl detect::Sink for Findings {
     fn found(&mut self, kind: Kind, canonical: String, group: u64) {
         let value = Zeroizing::new(canonical);
+        if self.group != Some(group) {
+            self.group = Some(group);
+            self.seen.clear();
+        }
         // The same value twice in one line or row says nothing more.
         if !self
             .seen
-            .insert(self.hasher.hash_one((kind, group, value.as_str())))
+            .insert(self.hasher.hash_one((kind, value.as_str())))
         {
             return;
         }
@@ -110,7 +119,7 @@ impl detect::Sink for Findings {
             .or_insert_with(|| kind.mask(&value));
         if self.candidates.len() < self.max {
             self.candidates.push(Candidate { kind, value, group });
-        } else {
+        } else if self.max > 0 {
             self.truncated = true;
         }
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::{
     Findings, Limits,
     archive::{self, Entry, Why},
-    extract,
+    extract, office,
 };
 
 /// Why a file was not inspected.
@@ -29,10 +29,11 @@ pub enum Outcome {
     Encrypted,
     /// An archive nested deeper than the limit.
     TooDeep,
-    /// An archive that could not be read.
+    /// An archive that could not be read, or an Office file whose XML broke
+    /// off (what came before the damage was read).
     Damaged,
-    /// An Office or OpenDocument file (a zip of XML), not read yet.
-    Office,
+    /// A legacy binary Office file (xls, doc, ppt): not read.
+    LegacyOffice,
 }
 
 impl From<Why> for Outcome {
@@ -131,8 +132,26 @@ fn visit(
         sha256: Some(crate::sha256(bytes)),
         ..FileReport::empty(path.clone(), Outcome::Inspected, limits)
     };
-    if archive::is_office(bytes) {
-        report.outcome = Outcome::Office;
+    if let Some(format) = office::kind(bytes) {
+        report.format = Some(format);
+        let read = office::read(
+            format,
+            bytes,
+            &limits.archive,
+            limits.max_cell_chars,
+            spent,
+            &mut report.findings,
+        );
+        match read {
+            Ok(r) => {
+                report.groups = r.groups;
+                report.oversized_cells = r.oversized_cells;
+                if r.damaged_parts > 0 {
+                    report.outcome = Outcome::Damaged;
+                }
+            }
+            Err(why) => report.outcome = why.into(),
+        }
         return each(report);
     }
     if depth >= limits.archive.max_depth {
@@ -170,7 +189,11 @@ pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> F
         ..FileReport::empty(path, Outcome::Inspected, limits)
     };
     let Some(format) = report.format else {
-        report.outcome = Outcome::NotRead;
+        report.outcome = match office::compound(bytes) {
+            Some(office::Compound::Encrypted) => Outcome::Encrypted,
+            Some(office::Compound::Legacy) => Outcome::LegacyOffice,
+            None => Outcome::NotRead,
+        };
         return report;
     };
     let read = extract::read(format, bytes, limits.max_cell_chars, &mut report.findings);

@@ -14,6 +14,7 @@ mod openapi;
 mod problem;
 mod records;
 mod routes;
+mod scan;
 pub mod witness;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -41,7 +41,8 @@ use crate::problem::Problem;
         crate::directives::show_directive, crate::directives::ack_directive,
         crate::alerts::list_alerts, crate::alerts::show_alert, crate::alerts::ack_alert,
         crate::alerts::assign_alert, crate::alerts::resolve_alert, crate::alerts::false_positive,
-        crate::alerts::suspend_user, crate::alerts::reinstate_user),
+        crate::alerts::suspend_user, crate::alerts::reinstate_user,
+        crate::scan::match_values),
     components(schemas(Problem,
         crate::records::SearchBody, crate::records::SearchOut, crate::records::RecordOut, crate::records::PutBody,
         crate::records::WriteOut, crate::records::DeleteOut,
@@ -49,7 +50,8 @@ use crate::problem::Problem;
         crate::governance::CommentBody, crate::governance::TrainingBody, crate::governance::ComplianceBody,
         crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody,
         crate::directives::DirectiveBody, crate::directives::AckBody,
-        crate::alerts::AssignBody, crate::alerts::NoteBody, crate::alerts::SuspendBody)),
+        crate::alerts::AssignBody, crate::alerts::NoteBody, crate::alerts::SuspendBody,
+        crate::scan::MatchBody, crate::scan::FoundValue, crate::scan::ValueKind)),
     modifiers(&BearerAuth, &Problems, &Parameters)
 )]
 pub struct ApiDoc;

@@ -28,12 +28,13 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::exports::routes())
         .merge(crate::directives::routes())
         .merge(crate::alerts::routes())
+        .merge(crate::scan::routes())
         .route("/healthz", get(crate::health::healthz))
         .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::metrics::metrics_on_api))
         .route("/openapi.json", get(crate::openapi::document))
         .fallback(|| async { problem(ErrorCode::RouteNotFound, "no such endpoint".into()) })
-        // JSON bodies are small; the one route that takes a file sets its own.
+        // JSON bodies are small; the routes that take a file or a file's values set their own.
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(problems_only))
         .layer(middleware::from_fn(secure_headers))

@@ -1,6 +1,7 @@
 //! Leak response: values found outside the vault matched against every
 //! tenant's customers — counts per tenant, confirmed by two values of one row,
-//! only for the security office, every call audited.
+//! only for the security office and scanner credentials, within a daily
+//! budget of customers per credential, every call audited.
 
 mod common;
 
@@ -11,7 +12,7 @@ use mamori_core::{FieldType, Role, normalize::normalize, schema::CONTACT_CENTRE_
 use mamori_vault::{
     VaultError,
     ingest::ImportRow,
-    leak::matching::{Found, TenantMatch},
+    leak::matching::{Found, MatchReport, TenantMatch, parts},
 };
 use zeroize::Zeroizing;
 
@@ -45,7 +46,26 @@ fn two_tenants() -> Env {
         .import_batch("cli:test", "beta", None, rows)
         .unwrap();
     env.person("op", Role::Operator, &[("acme", Some("own"))], None, None);
+    env.person("pc-0001", Role::Scanner, &[], None, None);
     env
+}
+
+/// (tenant, values matched, possible, confirmed) of each tenant named.
+fn counts(r: &MatchReport) -> Vec<(String, u64, u64, u64)> {
+    r.tenants
+        .iter()
+        .map(|t: &TenantMatch| {
+            assert_eq!(t.people.len() as u64, t.people_possible);
+            let confirmed = t.people.iter().filter(|n| n.confirmed).count() as u64;
+            assert_eq!(confirmed, t.people_confirmed);
+            (
+                t.tenant.clone(),
+                t.values_matched,
+                t.people_possible,
+                t.people_confirmed,
+            )
+        })
+        .collect()
 }
 
 fn values() -> Vec<Found> {
@@ -80,21 +100,8 @@ fn found_values_are_counted_per_tenant_and_confirmed_by_two_of_a_row() {
     assert_eq!(report.values, 10);
     assert_eq!(report.file_sha256, hex::encode([7; 32]));
     assert_eq!(
-        report.tenants,
-        [
-            TenantMatch {
-                tenant: "acme".into(),
-                values_matched: 6,
-                people_possible: 4,
-                people_confirmed: 1,
-            },
-            TenantMatch {
-                tenant: "beta".into(),
-                values_matched: 2,
-                people_possible: 1,
-                people_confirmed: 1,
-            },
-        ]
+        counts(&report),
+        [("acme".into(), 6, 4, 1), ("beta".into(), 2, 1, 1)]
     );
 
     // Audited: the system log has the file and the counts, each tenant's log
@@ -127,7 +134,7 @@ fn found_values_are_counted_per_tenant_and_confirmed_by_two_of_a_row() {
 }
 
 #[test]
-fn only_the_security_office_matches_and_a_refusal_is_recorded() {
+fn only_the_security_office_and_scanners_match_and_a_refusal_is_recorded() {
     let env = two_tenants();
     let err = env
         .vault
@@ -146,6 +153,211 @@ fn only_the_security_office_matches_and_a_refusal_is_recorded() {
         .unwrap();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].decision, "deny");
+    // A scanner credential is answered like the security office.
+    let r = env
+        .vault
+        .match_found(&env.who("pc-0001"), &[7; 32], &values())
+        .unwrap();
+    assert_eq!(counts(&r)[0], ("acme".into(), 6, 4, 1));
+    // …and may do nothing else: not even search.
+    let err = env.search("pc-0001", 3).unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden { .. }), "{err:?}");
+}
+
+#[test]
+fn a_file_sent_in_parts_is_counted_as_the_whole_file() {
+    let env = two_tenants();
+    let all = values();
+    let whole = env
+        .vault
+        .match_found(&env.officer(), &[3; 32], &all)
+        .unwrap();
+    // Parts of at most three values, rows kept whole: customer 3 is named in
+    // row 1 and again in row 6, in another part.
+    let cut = parts(&all, 3);
+    assert_eq!(
+        cut.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [3, 2, 2, 3]
+    );
+    for p in &cut {
+        let groups: std::collections::BTreeSet<u64> = p.iter().map(|f| f.group).collect();
+        for g in groups {
+            assert!(
+                cut.iter()
+                    .filter(|q| q.iter().any(|f| f.group == g))
+                    .count()
+                    == 1,
+                "row {g} was cut apart"
+            );
+        }
+    }
+    let mut merged = MatchReport::new(&[3; 32]);
+    for p in cut {
+        merged.merge(env.vault.match_found(&env.officer(), &[3; 32], p).unwrap());
+    }
+    assert_eq!(counts(&merged), counts(&whole));
+    assert_eq!(merged.values, whole.values);
+    // Summing the parts instead would have counted customer 3 twice.
+    assert_eq!(counts(&merged)[0].2, 4);
+
+    // The same customer has another pseudonym in another file.
+    let other = env
+        .vault
+        .match_found(&env.officer(), &[4; 32], &all)
+        .unwrap();
+    let names = |r: &MatchReport| -> Vec<String> {
+        r.tenants[0]
+            .people
+            .iter()
+            .map(|n| n.pseudonym.clone())
+            .collect()
+    };
+    assert_eq!(names(&whole).len(), 4);
+    assert!(names(&whole).iter().all(|n| n.len() == 32));
+    assert!(
+        names(&whole).iter().all(|n| !names(&other).contains(n)),
+        "pseudonyms link a customer across files"
+    );
+}
+
+#[test]
+fn a_single_row_longer_than_a_part_is_split_and_nothing_is_lost() {
+    let row: Vec<Found> = (0..7)
+        .map(|i| found(FieldType::Phone, &phone(i), 9))
+        .collect();
+    let cut = parts(&row, 3);
+    assert_eq!(cut.iter().map(|p| p.len()).collect::<Vec<_>>(), [3, 3, 1]);
+    assert!(parts(&[], 3).is_empty());
+}
+
+#[test]
+fn a_scanner_is_told_of_no_more_customers_a_day_than_its_budget() {
+    let mut env = Env::new(|r| {
+        r.scan.customers_per_day.insert("scanner".into(), 3);
+    });
+    env.person("pc-0001", Role::Scanner, &[], None, None);
+    let pc = env.who("pc-0001");
+    let phones = |ids: &[usize]| -> Vec<Found> {
+        ids.iter()
+            .enumerate()
+            .map(|(row, &i)| found(FieldType::Phone, &phone(i), row as u64))
+            .collect()
+    };
+    // Five customers in one file: over the budget, refused whole, no counts.
+    let err = env
+        .vault
+        .match_found(&pc, &[1; 32], &phones(&[0, 1, 2, 3, 4]))
+        .unwrap_err();
+    assert_eq!(err.code(), "scan_budget_exhausted", "{err:?}");
+    assert!(matches!(err, VaultError::Limited { .. }));
+    // Nothing was charged: two customers, then the same two and one more.
+    env.vault
+        .match_found(&pc, &[2; 32], &phones(&[0, 1]))
+        .unwrap();
+    env.vault
+        .match_found(&pc, &[3; 32], &phones(&[0, 1, 2]))
+        .unwrap();
+    // Values that name nobody cost nothing.
+    let none = vec![found(FieldType::Phone, "090-9999-0000", 0)];
+    env.vault.match_found(&pc, &[4; 32], &none).unwrap();
+    let err = env
+        .vault
+        .match_found(&pc, &[5; 32], &phones(&[3]))
+        .unwrap_err();
+    assert_eq!(err.code(), "scan_budget_exhausted");
+    // The security office's own budget is another (and far larger) one.
+    env.vault
+        .match_found(&env.officer(), &[5; 32], &phones(&[3, 4]))
+        .unwrap();
+    // The refusals are recorded, with the flag the oracle rule reads.
+    let denied: Vec<serde_json::Value> = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            actor: Some("user:pc-0001".into()),
+            action: Some("scan.match".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .filter(|r| r.decision == "deny")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(denied.len(), 2);
+    assert!(denied.iter().all(|e| e["detail"]["flag"] == "budget"));
+    assert!(
+        denied
+            .iter()
+            .all(|e| e["reason"] == "scan_budget_exhausted")
+    );
+
+    // The next Japan day the budget is whole again.
+    env.advance(86_400);
+    env.vault
+        .match_found(&pc, &[6; 32], &phones(&[3, 4, 5]))
+        .unwrap();
+    // A restart forgets nothing: the audit log says whom it was told of today.
+    let tokens = env.tokens.clone();
+    let Env {
+        dir, vault, clock, ..
+    } = env;
+    drop(vault);
+    let vault = mamori_app::datadir::open_with(dir.path(), |v| {
+        let mut rules = mamori_vault::rules::Rules::default();
+        rules.scan.customers_per_day.insert("scanner".into(), 3);
+        v.with_clock(std::sync::Arc::new(clock.clone()))
+            .with_rules(rules)
+    })
+    .unwrap()
+    .vault;
+    let pc = vault
+        .authenticate(Some(&tokens["pc-0001"]), Some("test".into()))
+        .unwrap();
+    vault.match_found(&pc, &[8; 32], &phones(&[5, 4])).unwrap();
+    let err = vault.match_found(&pc, &[7; 32], &phones(&[6])).unwrap_err();
+    assert_eq!(err.code(), "scan_budget_exhausted");
+}
+
+#[test]
+fn values_are_normalised_by_the_vault_and_malformed_ones_refused() {
+    assert_eq!(
+        Found::new(FieldType::Phone, "０９０（００００）０００３", 1)
+            .map(|f| f.value.to_string())
+            .as_deref(),
+        Some("09000000003")
+    );
+    assert!(Found::new(FieldType::Phone, "not a phone", 1).is_none());
+    assert!(Found::new(FieldType::MyNumber, "123456789012", 1).is_none());
+}
+
+#[test]
+fn more_values_than_a_call_takes_are_refused_and_recorded() {
+    let env = Env::new(|r| r.scan.values_per_call = 2);
+    let err = env
+        .vault
+        .match_found(&env.officer(), &[1; 32], &values_of_acme(3))
+        .unwrap_err();
+    assert_eq!(err.code(), "scan_too_many_values");
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            action: Some("scan.match".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].decision, "invalid");
+}
+
+fn values_of_acme(n: usize) -> Vec<Found> {
+    (0..n)
+        .map(|i| found(FieldType::Phone, &phone(i), i as u64))
+        .collect()
 }
 
 #[test]

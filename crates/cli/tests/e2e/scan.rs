@@ -1,7 +1,8 @@
 //! `mamori scan`: real customers of two tenants hidden among people who are
 //! nobody's customers, in files of every encoding and shape a PC holds —
 //! exact counts per tenant, nothing of what was found left in plaintext, and
-//! only the security office may match.
+//! only the security office may match; a scanning machine matches through
+//! the server with a credential of its own, within its daily budget.
 
 use std::path::Path;
 
@@ -46,7 +47,20 @@ fn vault() -> (
     Vec<Person>,
     Vec<Person>,
 ) {
-    let v = TestVault::new();
+    vault_with(Vec::new())
+}
+
+/// `vault` with these environment variables for every command.
+fn vault_with(
+    env: Vec<(String, String)>,
+) -> (
+    TestVault,
+    tempfile::TempDir,
+    Vec<Person>,
+    Vec<Person>,
+    Vec<Person>,
+) {
+    let v = TestVault::new_with(env);
     let src = tempfile::tempdir().unwrap();
     for (tenant, seed, n) in [("acme", 1, 40), ("beta", 2, 30)] {
         v.ok(&["tenant", "create", tenant, "--name", tenant]);
@@ -266,4 +280,304 @@ fn only_the_security_office_matches() {
     let err = String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("security office"), "{err}");
     assert!(!err.contains(&canonical_mobile(&acme[0])), "{err}");
+}
+
+/// A CSV of `people`: customer number, mobile and e-mail per row.
+fn rows(people: &[&Person]) -> String {
+    let mut csv = String::from("お客さま番号,携帯,メール\n");
+    for p in people {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            p.customer_no,
+            canonical_mobile(p),
+            p.email
+        ));
+    }
+    csv
+}
+
+#[test]
+fn a_scanning_machine_matches_through_the_server_within_its_budget() {
+    let (v, _src, acme, beta, nobody) = vault_with(vec![(
+        "MAMORI_SCAN_CUSTOMERS_PER_DAY_SCANNER".into(),
+        "6".into(),
+    )]);
+    let pc = v.user("pc-0001", "scanner", &[]);
+    let op = v.user("op", "operator", &["acme/own"]);
+    let so = v.officer();
+    let s = v.serve();
+
+    // The machine's own scan: three of acme's and two of beta's customers
+    // (three values per row: confirmed) among four nobodies.
+    let corpus = tempfile::tempdir().unwrap();
+    let first: Vec<&Person> = acme[..3]
+        .iter()
+        .chain(&beta[..2])
+        .chain(&nobody[..4])
+        .collect();
+    write(corpus.path(), "顧客.csv", rows(&first).as_bytes());
+    let scan = |files: &Path| {
+        let out = v.run_as(&pc, &["scan", "--server", &s.base, files.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        documents(&out.stdout)
+    };
+    let docs = scan(corpus.path());
+    assert_eq!(
+        tenants(file(&docs, "顧客.csv")),
+        [("acme".into(), 3, 3), ("beta".into(), 2, 2)]
+    );
+
+    // Over the budget (six a day): four more of acme's customers would make
+    // nine. The file is reported as not matched; the run goes on.
+    let more = tempfile::tempdir().unwrap();
+    let second: Vec<&Person> = acme[10..14].iter().collect();
+    write(more.path(), "追加.csv", rows(&second).as_bytes());
+    let docs = scan(more.path());
+    let f = file(&docs, "追加.csv");
+    assert_eq!(f["not_matched"], "scan_budget_exhausted");
+    assert!(f["tenants"].as_array().unwrap().is_empty());
+    assert_eq!(docs.last().unwrap()["not_matched"], 1);
+
+    // …which the security office hears of at once (rule scan_oracle).
+    let start = std::time::Instant::now();
+    let alert = loop {
+        let r = s.send("GET", "/v1/alerts?rule=scan_oracle", &so, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
+            break a;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "no scan_oracle alert: {}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(alert["login"], "pc-0001");
+    assert_eq!(alert["variant"], "budget");
+    assert_eq!(alert["severity"], "high");
+
+    // The endpoint itself: a person who is no scanner is refused; so are a
+    // malformed hash and a value that is not of its kind, without echoing it.
+    let body = |sha: &str, kind: &str, value: &str| serde_json::json!({"file_sha256": sha, "values": [{"kind": kind, "value": value, "group": 0}]});
+    let sha = "ab".repeat(32);
+    let m = canonical_mobile(&acme[20]);
+    let r = s.send("POST", "/v1/scan/match", &op, Some(body(&sha, "phone", &m)));
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = s.send("POST", "/v1/scan/match", "", Some(body(&sha, "phone", &m)));
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    let r = s.send(
+        "POST",
+        "/v1/scan/match",
+        &pc,
+        Some(body("beef", "phone", &m)),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("body_invalid"))
+    );
+    let bogus = "0９0-氏名-原田勇気";
+    let r = s.send(
+        "POST",
+        "/v1/scan/match",
+        &pc,
+        Some(body(&sha, "phone", bogus)),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("scan_value_invalid"))
+    );
+    assert!(!r.body.to_string().contains("原田"), "{:?}", r.body);
+    let r = s.send("POST", "/v1/scan/match", &pc, Some(body(&sha, "card", &m)));
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert!(!r.body.to_string().contains(&m), "{:?}", r.body);
+    // The security office's own budget is untouched by the scanner's.
+    let r = s.send("POST", "/v1/scan/match", &so, Some(body(&sha, "phone", &m)));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["tenants"][0]["people_possible"], 1);
+
+    // Plain http goes only to this machine.
+    let out = v.run_as(
+        &pc,
+        &[
+            "scan",
+            "--server",
+            "http://192.0.2.1:8080",
+            corpus.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https"));
+
+    // Nothing found reached the server's log or the data directory.
+    let log = s.stop();
+    let planted: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .map(|p| canonical_mobile(p))
+        .collect();
+    for m in &planted {
+        assert!(!log.contains(m.as_str()), "{m} is in the server log");
+    }
+    for entry in v.data_files() {
+        let bytes = std::fs::read(&entry).unwrap();
+        for m in &planted {
+            assert!(
+                !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                "{m} is in {}",
+                entry.display()
+            );
+        }
+    }
+}
+
+/// A zip of (name, content) entries, as Office writes its files.
+fn zip_of<B: AsRef<[u8]>>(files: &[(&str, B)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(body.as_ref()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+const CONTENT_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>";
+
+/// A workbook of `people`: name (shared string), mobile as Excel stores a
+/// number typed without its leading 0, e-mail (inline string).
+fn xlsx(people: &[&Person]) -> Vec<u8> {
+    let mut strings =
+        String::from("<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">");
+    let mut rows = String::new();
+    for (i, p) in people.iter().enumerate() {
+        strings.push_str(&format!("<si><t>{}</t></si>", p.name));
+        let m = canonical_mobile(p);
+        rows.push_str(&format!(
+            "<row r=\"{r}\"><c r=\"A{r}\" t=\"s\"><v>{i}</v></c><c r=\"B{r}\"><v>{}</v></c><c r=\"C{r}\" t=\"inlineStr\"><is><t>{}</t></is></c></row>",
+            &m[1..],
+            p.email,
+            r = i + 1
+        ));
+    }
+    strings.push_str("</sst>");
+    zip_of(&[
+        ("[Content_Types].xml", CONTENT_TYPES.into()),
+        ("xl/workbook.xml", "<workbook/>".into()),
+        ("xl/sharedStrings.xml", strings),
+        (
+            "xl/worksheets/sheet1.xml",
+            format!(
+                "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>{rows}</sheetData></worksheet>"
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn office_files_are_read_and_counted_per_tenant() {
+    let (v, _src, acme, beta, nobody) = vault();
+    let corpus = tempfile::tempdir().unwrap();
+    let dir = corpus.path();
+
+    // A workbook: eight of acme's customers and three nobodies, each row a
+    // name, a mobile whose leading 0 Excel dropped and an e-mail.
+    let book: Vec<&Person> = acme[..8].iter().chain(&nobody[..3]).collect();
+    write(dir, "顧客管理.xlsx", &xlsx(&book));
+
+    // A letter: a table of beta's customers (customer number and mobile in
+    // two cells of a row) and a paragraph naming one more by mobile alone,
+    // written with full-width digits.
+    let mut table = String::new();
+    for p in &beta[..4] {
+        table.push_str(&format!(
+            "<w:tr><w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc></w:tr>",
+            p.customer_no,
+            dashed(&canonical_mobile(p))
+        ));
+    }
+    let doc = format!(
+        "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:tbl>{table}</w:tbl><w:p><w:r><w:t>折り返し先 {}</w:t></w:r></w:p></w:body></w:document>",
+        full_width(&dashed(&canonical_mobile(&beta[10])))
+    );
+    write(
+        dir,
+        "お詫び状.docx",
+        &zip_of(&[
+            ("[Content_Types].xml", CONTENT_TYPES.into()),
+            ("word/document.xml", doc),
+        ]),
+    );
+
+    // Slides with two of acme's mobiles in the speaker notes.
+    let notes = format!(
+        "<p:notes xmlns:a=\"a\" xmlns:p=\"p\"><a:p><a:r><a:t>{} と {} に確認</a:t></a:r></a:p></p:notes>",
+        canonical_mobile(&acme[20]),
+        canonical_mobile(&acme[21])
+    );
+    write(
+        dir,
+        "報告.pptx",
+        &zip_of(&[
+            ("[Content_Types].xml", CONTENT_TYPES.into()),
+            ("ppt/presentation.xml", "<p/>".into()),
+            ("ppt/slides/slide1.xml", "<p:sld xmlns:p=\"p\"/>".into()),
+            ("ppt/notesSlides/notesSlide1.xml", notes),
+        ]),
+    );
+
+    // A workbook inside a zip; a password-protected workbook (a compound
+    // file with an EncryptionInfo stream); a legacy xls.
+    let inner: Vec<&Person> = acme[30..32].iter().collect();
+    write(
+        dir,
+        "月次.zip",
+        &zip_of(&[("2026年11月/請求.xlsx", xlsx(&inner))]),
+    );
+    let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    cfb.extend_from_slice(&[0; 504]);
+    let mut locked = cfb.clone();
+    locked.extend("EncryptionInfo".encode_utf16().flat_map(u16::to_le_bytes));
+    write(dir, "顧客_PW付.xlsx", &locked);
+    write(dir, "旧台帳.xls", &cfb);
+
+    let officer = v.officer();
+    let out = v.run_as(&officer, &["scan", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = documents(&out.stdout);
+
+    let f = file(&docs, "顧客管理.xlsx");
+    assert_eq!(f["format"], "xlsx");
+    assert_eq!(f["found"]["counts"]["phone"], 11, "dropped zeros repaired");
+    assert_eq!(f["found"]["counts"]["email"], 11);
+    assert_eq!(tenants(f), [("acme".to_owned(), 8, 8)]);
+
+    let f = file(&docs, "お詫び状.docx");
+    assert_eq!(f["format"], "docx");
+    assert_eq!(tenants(f), [("beta".to_owned(), 4, 5)]);
+
+    let f = file(&docs, "報告.pptx");
+    assert_eq!(tenants(f), [("acme".to_owned(), 0, 2)]);
+
+    let f = file(&docs, "月次.zip!/2026年11月/請求.xlsx");
+    assert_eq!(tenants(f), [("acme".to_owned(), 2, 2)]);
+
+    assert_eq!(
+        file(&docs, "顧客_PW付.xlsx")["outcome"]["reason"],
+        "encrypted"
+    );
+    assert_eq!(
+        file(&docs, "旧台帳.xls")["outcome"]["reason"],
+        "legacy_office"
+    );
 }

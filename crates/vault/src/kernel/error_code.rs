@@ -62,6 +62,7 @@ error_codes! {
     RecipientNameInvalid = "recipient_name_invalid", 400, "The export recipient's name is missing or too long.";
     RecipientKeyInvalid = "recipient_key_invalid", 400, "The export recipient's key is not an age X25519 public key (age1…).";
     ExportTooLarge = "export_too_large", 400, "The export would hold more customers than one export may (exports.max_rows).";
+    ScanValueInvalid = "scan_value_invalid", 400, "A value sent for matching does not read as its kind; the detail names its position, never the value.";
     ScanTooManyValues = "scan_too_many_values", 400, "More values than one match call takes; send a file's values in parts of whole lines or rows.";
     TenantIdInvalid = "tenant_id_invalid", 400, "A tenant id is 2–40 lower-case letters, digits, `-` or `_`, starting with a letter.";
     TenantNameMissing = "tenant_name_missing", 400, "A tenant needs a display name.";
@@ -128,6 +129,7 @@ error_codes! {
     // 429: a limit was reached; `Retry-After` says when it resets.
     RateLimited = "rate_limited", 429, "Too many requests this minute.";
     DailyBudgetExhausted = "daily_budget_exhausted", 429, "The person's distinct customers for the Japan day are used up.";
+    ScanBudgetExhausted = "scan_budget_exhausted", 429, "The credential was told of as many distinct customers today (Japan time) as its scan budget allows; the file goes to the security office.";
     GrantBudgetExhausted = "grant_budget_exhausted", 429, "The grant's record budget is used up.";
     // 5xx: nothing was returned; the server log says why.
     ConfigInvalid = "config_invalid", 500, "The server's configuration (a config, rules or policy file) is invalid; answered at start-up, or as a 500 when met while serving.";

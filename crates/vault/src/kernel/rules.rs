@@ -1,5 +1,5 @@
 //! The vault's rules: its sections of `mamori.toml` (`[governance]`,
-//! `[people]`, `[limits]`, `[exports]`), each with its defaults. The vault
+//! `[people]`, `[limits]`, `[exports]`, `[scan]`), each with its defaults. The vault
 //! receives them as values (`Vault::with_rules`); reading the file and the
 //! `MAMORI_*` overrides is start-up's job (mamori-app).
 
@@ -14,6 +14,7 @@ pub struct Rules {
     pub people: PeopleConfig,
     pub limits: LimitsConfig,
     pub exports: ExportsConfig,
+    pub scan: ScanConfig,
 }
 
 /// Just-in-time access and standing full access (A4, A5).
@@ -60,6 +61,42 @@ pub struct LimitsConfig {
     pub daily_records: BTreeMap<String, u64>,
     /// The daily budget of roles not listed above.
     pub daily_records_default: u64,
+}
+
+/// Matching what file scans found (D5): what one credential may learn.
+/// Every answer tells the caller whether values are someone's customers, so
+/// a scanner's credential is bounded like a person's reading.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// Distinct customers a credential may be told of per day (Japan time),
+    /// by role. A PC holding more than a scanner's budget is an incident in
+    /// itself: its file goes to the security office (`breach analyze`).
+    pub customers_per_day: BTreeMap<String, u64>,
+    /// The daily budget of roles not listed above (the security office
+    /// analysing a leaked file).
+    pub customers_per_day_default: u64,
+    /// Most values one call matches; a bigger file is sent in parts.
+    pub values_per_call: usize,
+}
+
+impl ScanConfig {
+    pub fn customers_per_day_for(&self, role: &str) -> u64 {
+        self.customers_per_day
+            .get(role)
+            .copied()
+            .unwrap_or(self.customers_per_day_default)
+    }
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            customers_per_day: BTreeMap::from([("scanner".into(), 5_000)]),
+            customers_per_day_default: 10_000_000,
+            values_per_call: 100_000,
+        }
+    }
 }
 
 /// Bulk exports (A6): k-of-n approval, caps, the package's download window

@@ -11,12 +11,13 @@
 //! with the records found (opaque ids), so that "where was this customer's
 //! data found?" can be asked later.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use mamori_audit::Decision as AuditDecision;
 use mamori_core::{FieldType, RecordId};
 use mamori_policy::Action;
 use mamori_store::Token;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{
@@ -34,15 +35,45 @@ pub struct Found {
     pub group: u64,
 }
 
-/// The most values one call matches: a bigger file is matched in parts, each
-/// part holding whole lines or rows.
-pub const MAX_VALUES: usize = 100_000;
+impl Found {
+    /// A value as a scanner sent it, made canonical here (the vault trusts no
+    /// caller's normaliser); `None` when it is not a value of its type.
+    pub fn new(ty: FieldType, raw: &str, group: u64) -> Option<Found> {
+        let value = Zeroizing::new(mamori_core::normalize::normalize(ty, raw).ok()?);
+        Some(Found { ty, value, group })
+    }
+}
+
+/// A file's values cut into parts of at most `max` that keep each line or
+/// row whole (values come in the order of their groups), so that a
+/// confirmation — two values of one row — is never cut apart. Only a single
+/// row with more than `max` values is split.
+pub fn parts(found: &[Found], max: usize) -> Vec<&[Found]> {
+    let max = max.max(1);
+    let mut out = Vec::new();
+    let mut rest = found;
+    while rest.len() > max {
+        let last_group = rest[max].group;
+        // Cut before the row that straddles the limit, if it is not the first.
+        let cut = rest[..max]
+            .iter()
+            .rposition(|f| f.group != last_group)
+            .map_or(max, |i| i + 1);
+        let (part, tail) = rest.split_at(cut);
+        out.push(part);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
 
 /// Tokens per store lookup.
 const LOOKUP_BATCH: usize = 1000;
 
 /// What one tenant holds of the values.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantMatch {
     pub tenant: String,
@@ -53,10 +84,24 @@ pub struct TenantMatch {
     /// Customers named by two different values of one line or row: the
     /// lower bound.
     pub people_confirmed: u64,
+    /// Each customer named, under a pseudonym that holds for this file only:
+    /// a file sent in parts is counted exactly by merging its parts'
+    /// pseudonyms, and nothing links a customer to another file or a record.
+    pub people: Vec<Named>,
+}
+
+/// A customer a file names, under the file's pseudonym for them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Named {
+    /// 32 hex digits.
+    pub pseudonym: String,
+    /// Two different values of one line or row name them.
+    pub confirmed: bool,
 }
 
 /// The answer to one call.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatchReport {
     /// SHA-256 of the file the values came from, hex, as the caller gave it.
@@ -64,6 +109,57 @@ pub struct MatchReport {
     pub values: u64,
     /// Tenants with at least one customer named, by id.
     pub tenants: Vec<TenantMatch>,
+}
+
+impl MatchReport {
+    /// An empty report for a file, to merge the answers of its parts into.
+    pub fn new(file_sha256: &[u8; 32]) -> Self {
+        MatchReport {
+            file_sha256: hex::encode(file_sha256),
+            values: 0,
+            tenants: Vec::new(),
+        }
+    }
+
+    /// Adds the answer for another part of the same file: customers named in
+    /// both count once, confirmed if either part confirmed them.
+    pub fn merge(&mut self, part: MatchReport) {
+        self.values += part.values;
+        for t in part.tenants {
+            let i = match self.tenants.iter().position(|m| m.tenant == t.tenant) {
+                Some(i) => i,
+                None => {
+                    self.tenants.push(TenantMatch {
+                        tenant: t.tenant.clone(),
+                        values_matched: 0,
+                        people_possible: 0,
+                        people_confirmed: 0,
+                        people: Vec::new(),
+                    });
+                    self.tenants.len() - 1
+                }
+            };
+            let m = &mut self.tenants[i];
+            m.values_matched += t.values_matched;
+            let mut people: BTreeMap<String, bool> = std::mem::take(&mut m.people)
+                .into_iter()
+                .map(|n| (n.pseudonym, n.confirmed))
+                .collect();
+            for n in t.people {
+                *people.entry(n.pseudonym).or_default() |= n.confirmed;
+            }
+            m.people_possible = people.len() as u64;
+            m.people_confirmed = people.values().filter(|c| **c).count() as u64;
+            m.people = people
+                .into_iter()
+                .map(|(pseudonym, confirmed)| Named {
+                    pseudonym,
+                    confirmed,
+                })
+                .collect();
+        }
+        self.tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    }
 }
 
 /// One tenant's hits: per customer, per group, the values that named them.
@@ -74,17 +170,41 @@ struct Hits {
 }
 
 impl Hits {
-    fn confirmed(&self) -> usize {
-        self.by_record
+    fn is_confirmed(groups: &HashMap<u64, HashSet<usize>>) -> bool {
+        groups.values().any(|v| v.len() >= 2)
+    }
+
+    /// The tenant's line of the answer, customers under the file's pseudonyms.
+    fn answer(&self, state: &TenantState, file: &[u8; 32]) -> Result<TenantMatch> {
+        let keys = state
+            .keys
             .values()
-            .filter(|groups| groups.values().any(|v| v.len() >= 2))
-            .count()
+            .next_back()
+            .ok_or_else(|| VaultError::Internal("a tenant without keys".into()))?;
+        let mut people: Vec<Named> = self
+            .by_record
+            .iter()
+            .map(|(record, groups)| Named {
+                pseudonym: hex::encode(keys.index.pseudonym(file, record.as_bytes())),
+                confirmed: Self::is_confirmed(groups),
+            })
+            .collect();
+        people.sort_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
+        Ok(TenantMatch {
+            tenant: state.row.id.clone(),
+            values_matched: self.values.len() as u64,
+            people_possible: people.len() as u64,
+            people_confirmed: people.iter().filter(|n| n.confirmed).count() as u64,
+            people,
+        })
     }
 }
 
 impl Vault {
     /// Matches values found in the file whose SHA-256 is `file_sha256`
-    /// against every active tenant's customers.
+    /// against every active tenant's customers. The customers named are
+    /// charged to the caller's daily scan budget before anything is
+    /// answered; a call over it is refused (and recorded) without counts.
     pub fn match_found(
         &self,
         caller: &Caller,
@@ -92,62 +212,74 @@ impl Vault {
         found: &[Found],
     ) -> Result<MatchReport> {
         let d = self.gate.decide_scan(&caller.principal);
-        let event = self.gated(
-            self.caller_event(caller, Action::ScanMatch.as_str(), "ok"),
-            &d,
-            "matching what a scan found is for the security office",
-        )?;
-        if found.len() > MAX_VALUES {
-            return Err(VaultError::bad(
-                ErrorCode::ScanTooManyValues,
-                format!("at most {MAX_VALUES} values are matched in one call"),
+        let file = hex::encode(file_sha256);
+        let event = self
+            .gated(
+                self.caller_event(caller, Action::ScanMatch.as_str(), "ok"),
+                &d,
+                "matching what a scan found is for the security office and its scanners",
+            )?
+            .detail("file_sha256", file.clone())
+            .detail("values", found.len() as u64);
+        let max = self.rules.scan.values_per_call;
+        if found.len() > max {
+            return Err(self.refuse_invalid(
+                event,
+                VaultError::bad(
+                    ErrorCode::ScanTooManyValues,
+                    format!("at most {max} values are matched in one call"),
+                ),
             ));
         }
-        let file = hex::encode(file_sha256);
-        let mut report = MatchReport {
-            file_sha256: file.clone(),
-            values: found.len() as u64,
-            tenants: Vec::new(),
-        };
+        self.count_request(&caller.principal.login)?;
+        let mut matched = Vec::new();
         for row in self.store.tenants()? {
             let state = self.tenant(&row.id)?;
             if !state.active() {
                 continue;
             }
             let hits = self.hits(&state, found)?;
-            if hits.by_record.is_empty() {
-                continue;
+            if !hits.by_record.is_empty() {
+                matched.push((state, hits));
             }
-            let m = TenantMatch {
-                tenant: row.id.clone(),
-                values_matched: hits.values.len() as u64,
-                people_possible: hits.by_record.len() as u64,
-                people_confirmed: hits.confirmed() as u64,
-            };
-            let mut records: Vec<String> = hits.by_record.keys().map(RecordId::to_string).collect();
-            records.sort();
+        }
+        let records: Vec<RecordId> = matched
+            .iter()
+            .flat_map(|(_, h)| h.by_record.keys().copied())
+            .collect();
+        if let Err(err) =
+            self.charge_scan(&caller.principal.login, &caller.principal.role, &records)
+        {
+            let e = event.detail("flag", "budget");
+            return Err(self.refuse(e, AuditDecision::Deny, err.code().into(), err));
+        }
+        let mut report = MatchReport {
+            file_sha256: file.clone(),
+            values: found.len() as u64,
+            tenants: Vec::new(),
+        };
+        for (state, hits) in &matched {
+            let m = hits.answer(state, file_sha256)?;
+            let mut ids: Vec<String> = hits.by_record.keys().map(RecordId::to_string).collect();
+            ids.sort();
             let mut e = self
                 .caller_event(caller, Action::ScanMatch.as_str(), "ok")
-                .tenant(&row.id)
+                .tenant(&m.tenant)
                 .detail("file_sha256", file.clone())
                 .detail("people_possible", m.people_possible)
                 .detail("people_confirmed", m.people_confirmed);
-            e.records = records;
+            e.records = ids;
             e.policies = d.policies().to_vec();
             self.audit.append(e)?;
             report.tenants.push(m);
         }
+        report.tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
         let per_tenant: Vec<serde_json::Value> = report
             .tenants
             .iter()
             .map(|t| serde_json::json!([t.tenant, t.people_possible, t.people_confirmed]))
             .collect();
-        self.audit.append(
-            event
-                .detail("file_sha256", file)
-                .detail("values", report.values)
-                .detail("tenants", per_tenant),
-        )?;
+        self.audit.append(event.detail("tenants", per_tenant))?;
         Ok(report)
     }
 

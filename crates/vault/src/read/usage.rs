@@ -42,6 +42,15 @@ fn day_budget(login: &str, day: i64) -> String {
     format!("day/{login}/{day}")
 }
 
+fn scan_budget(login: &str, day: i64) -> String {
+    format!("scan/{login}/{day}")
+}
+
+/// The audit actions whose records count towards a budget: what a person
+/// was shown, or what a scanner was told of.
+const READS: &[&str] = &["record.search", "record.read"];
+const SCANS: &[&str] = &["scan.match"];
+
 fn grant_budget(grant: &GrantId) -> String {
     format!("grant/{}", grant)
 }
@@ -106,12 +115,12 @@ impl Vault {
             until: day_start(day + 1),
         }];
         self.seed(&charges[0].budget, charges[0].until, || {
-            self.read_since(login, day_start(day), None)
+            self.read_since(login, day_start(day), None, READS)
         })?;
         for g in grants {
             let budget = grant_budget(&g.grant);
             self.seed(&budget, g.ends_at, || {
-                self.read_since(login, g.starts_at, Some(&g.grant))
+                self.read_since(login, g.starts_at, Some(&g.grant), READS)
             })?;
             charges.push(BudgetCharge {
                 budget,
@@ -148,6 +157,34 @@ impl Vault {
                 retry_after_s: until(now, g.ends_at),
             },
         })
+    }
+
+    /// Reserves the customers a scan match is about to tell `login` of
+    /// against the credential's daily scan budget. All or nothing.
+    pub(crate) fn charge_scan(&self, login: &str, role: &str, records: &[RecordId]) -> Result<()> {
+        let now = self.now();
+        let day = jst_day(now);
+        let charge = BudgetCharge {
+            budget: scan_budget(login, day),
+            limit: self.rules.scan.customers_per_day_for(role),
+            records,
+            until: day_start(day + 1),
+        };
+        self.seed(&charge.budget, charge.until, || {
+            self.read_since(login, day_start(day), None, SCANS)
+        })?;
+        let limit = charge.limit;
+        match self.store.charge_budgets(std::slice::from_ref(&charge))? {
+            ChargeOutcome::Charged => Ok(()),
+            ChargeOutcome::Exceeded { used, .. } => Err(VaultError::Limited {
+                code: ErrorCode::ScanBudgetExhausted,
+                message: format!(
+                    "this credential was told of {used} distinct customers today and may be told of \
+                     {limit}; this file names more. Hand it to the security office"
+                ),
+                retry_after_s: until(now, day_start(day + 1)),
+            }),
+        }
     }
 
     /// Seeds a budget from the audit log the first time this process meets
@@ -189,18 +226,20 @@ impl Vault {
     ) -> Result<u64> {
         let budget = grant_budget(grant);
         self.seed(&budget, until, || {
-            self.read_since(login, since, Some(grant))
+            self.read_since(login, since, Some(grant), READS)
         })?;
         Ok(self.store.budget_used(&budget)?)
     }
 
     /// Distinct customers `login` was shown since `since` (seconds), from the
-    /// audit log: every allowed search or read, or only those under `grant`.
+    /// audit log: the records of every allowed event of `actions`, or only
+    /// those under `grant`.
     fn read_since(
         &self,
         login: &str,
         since: i64,
         grant: Option<&GrantId>,
+        actions: &[&str],
     ) -> Result<HashSet<RecordId>> {
         let actor = format!("user:{login}");
         let grant_key = grant.map(GrantId::to_string);
@@ -221,9 +260,7 @@ impl Vault {
             let Some(last) = rows.last() else { break };
             after = Some(last.rowid);
             for row in &rows {
-                if row.decision != "allow"
-                    || !(row.action == "record.search" || row.action == "record.read")
-                {
+                if row.decision != "allow" || !actions.contains(&row.action.as_str()) {
                     continue;
                 }
                 let Ok(body) = serde_json::from_slice::<serde_json::Value>(&row.body) else {
