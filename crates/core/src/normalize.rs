@@ -42,7 +42,8 @@ pub const MAX_FIELD_CHARS: usize = 1000;
 
 /// The canonical form used for the blind index and for validation.
 pub fn normalize(ty: FieldType, raw: &str) -> Result<String, NormalizeError> {
-    if raw.chars().count() > MAX_FIELD_CHARS {
+    // No more bytes than the limit: no more characters either (no count).
+    if raw.len() > MAX_FIELD_CHARS && raw.chars().count() > MAX_FIELD_CHARS {
         return Err(NormalizeError::TooLong(MAX_FIELD_CHARS));
     }
     if raw
@@ -82,9 +83,13 @@ pub fn canonical(ty: FieldType, raw: &str) -> Result<String, NormalizeError> {
 /// NFKC (full-width digits and letters to ASCII, half-width katakana to
 /// full-width), without work for text that is NFKC already.
 pub fn nfkc(s: &str) -> String {
-    // Most values are NFKC already (ASCII, plain kanji); the quick check
-    // answers that without decomposing and recomposing every character.
-    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    // Most values are NFKC already (ASCII, plain kanji); ASCII is told by a
+    // vectorised byte test, the rest by the quick check, both without
+    // decomposing and recomposing every character.
+    if s.is_ascii()
+        || unicode_normalization::is_nfkc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return s.to_owned();
     }
     s.nfkc().collect()
