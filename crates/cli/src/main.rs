@@ -2,6 +2,7 @@
 //! crate; this file parses arguments, calls it, and prints the result.
 
 mod audit;
+mod breach;
 mod demo;
 mod detect;
 mod directive;
@@ -165,6 +166,9 @@ enum Command {
     Export(export::ExportCmd),
     /// Find personal data left in files and whose customers it names (security office; --token).
     Scan(scan::ScanArgs),
+    /// Leak response: whose customers a leaked file holds and where it came from (security office; --token).
+    #[command(subcommand)]
+    Breach(breach::BreachCmd),
 }
 
 #[derive(Subcommand)]
@@ -405,6 +409,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
+        Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {

@@ -94,10 +94,11 @@ pub enum Action {
     AlertManage,
     UserSuspend,
     ScanMatch,
+    BreachAnalyze,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -126,6 +127,7 @@ impl Action {
         Action::AlertManage,
         Action::UserSuspend,
         Action::ScanMatch,
+        Action::BreachAnalyze,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -163,6 +165,7 @@ impl Action {
             Action::AlertManage => "alert.manage",
             Action::UserSuspend => "user.suspend",
             Action::ScanMatch => "scan.match",
+            Action::BreachAnalyze => "breach.analyze",
         }
     }
 }
@@ -661,6 +664,12 @@ impl Gate {
     /// tenant's customers.
     pub fn decide_scan(&self, who: &Principal) -> Decision {
         self.decide_governance(who, Action::ScanMatch)
+    }
+
+    /// Decides whether `who` may analyse a leaked file: whose customers it
+    /// holds, and which accounts and exports it overlaps.
+    pub fn decide_breach(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::BreachAnalyze)
     }
 
     /// Decides whether `who` may read oversight reports (entitlements).

@@ -513,3 +513,86 @@ fn a_leaked_file_is_traced_to_its_export() {
         .unwrap();
     assert!(r.matches.iter().all(|m| m.verdict == "no_match"));
 }
+
+/// A leaked file's values, as the scanner finds them: each customer's phone
+/// and customer number in one row.
+fn leaked(customers: impl IntoIterator<Item = usize>) -> Vec<mamori_vault::leak::matching::Found> {
+    use mamori_core::FieldType;
+    use mamori_vault::leak::matching::Found;
+    customers
+        .into_iter()
+        .flat_map(|i| {
+            [
+                Found::new(FieldType::Phone, &common::phone(i), i as u64).unwrap(),
+                Found::new(FieldType::Text, &format!("C-{i}"), i as u64).unwrap(),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn a_leak_is_traced_to_the_account_and_the_exports_it_came_from() {
+    let env = team(|_| {});
+    let recipient = PackageIdentity::generate();
+    // op reads customers 0, 1 and 2; the export packages the partner
+    // segment (customers 2 to 9).
+    for i in 0..3 {
+        env.search("op", i).unwrap();
+    }
+    let x = approved(&env, &recipient);
+    let so = env.officer();
+
+    // A file made from op's reads: op first, with all three.
+    let r = env
+        .vault
+        .analyze_breach(&so, &[1; 32], &leaked(0..3))
+        .unwrap();
+    let acme = &r.tenants[0];
+    assert_eq!((acme.people_confirmed, acme.people_possible), (3, 3));
+    assert_eq!(acme.readers[0].who, "user:op");
+    assert_eq!(acme.readers[0].customers, 3);
+    assert!((acme.readers[0].share - 1.0).abs() < 1e-9);
+    assert_eq!(acme.exports.len(), 1);
+    assert_eq!(
+        (acme.exports[0].who.as_str(), acme.exports[0].customers),
+        (x.id.as_str(), 1)
+    );
+
+    // A file made from the export: the export explains all of it, and its
+    // requester is named; op explains one customer.
+    let r = env
+        .vault
+        .analyze_breach(&so, &[2; 32], &leaked(2..10))
+        .unwrap();
+    let acme = &r.tenants[0];
+    assert_eq!(acme.people_possible, 8);
+    assert_eq!(acme.exports[0].who, x.id);
+    assert_eq!(acme.exports[0].customers, 8);
+    assert_eq!(acme.exports[0].requester.as_deref(), Some("by"));
+    assert_eq!(acme.readers[0].who, "user:op");
+    assert_eq!(acme.readers[0].customers, 1);
+
+    // Only the security office analyses; the analysis is recorded.
+    let err = env
+        .vault
+        .analyze_breach(&env.who("sv"), &[1; 32], &leaked(0..3))
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden { .. }), "{err:?}");
+    let events = env
+        .vault
+        .audit()
+        .store()
+        .query(&AuditQuery {
+            action: Some("breach.analyze".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.decision.as_str())
+            .collect::<Vec<_>>(),
+        ["allow", "allow", "deny"]
+    );
+}

@@ -581,3 +581,67 @@ fn office_files_are_read_and_counted_per_tenant() {
         "legacy_office"
     );
 }
+
+#[test]
+fn a_leaked_file_made_from_an_operators_reads_names_that_operator_first() {
+    let (v, _src, acme, _, nobody) = vault();
+    let op = v.user("op", "operator", &["acme"]);
+    let op2 = v.user("op2", "operator", &["acme"]);
+    let so = v.officer();
+    let s = v.serve();
+    // op looks up six customers, op2 two of them.
+    for p in &acme[..6] {
+        let r = s.search(&op, "acme", Some("inquiry"), "phone", &canonical_mobile(p));
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    for p in &acme[..2] {
+        s.search(&op2, "acme", Some("inquiry"), "phone", &canonical_mobile(p));
+    }
+    drop(s);
+    // The leak: op's six, with their e-mails, among two nobodies, as Excel
+    // saves a CSV (CP932).
+    let corpus = tempfile::tempdir().unwrap();
+    let people: Vec<&Person> = acme[..6].iter().chain(&nobody[..2]).collect();
+    write(
+        corpus.path(),
+        "流出.csv",
+        &encoding_rs::SHIFT_JIS.encode(&rows(&people)).0,
+    );
+    let out = v.run_as(&so, &["breach", "analyze", corpus.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let docs = documents(&out.stdout);
+    let acme_part = &file(&docs, "流出.csv")["tenants"][0];
+    assert_eq!(acme_part["tenant"], "acme");
+    assert_eq!(acme_part["people_confirmed"], 6);
+    let readers = acme_part["readers"].as_array().unwrap();
+    assert_eq!(readers[0]["who"], "user:op");
+    assert_eq!(readers[0]["customers"], 6);
+    assert_eq!(readers[1]["who"], "user:op2");
+    assert_eq!(readers[1]["customers"], 2);
+    let cats: Vec<(&str, &str)> = acme_part["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["verdict"].as_str().unwrap()))
+        .collect();
+    assert!(cats.contains(&("③", "may_apply")), "{cats:?}");
+    assert!(cats.contains(&("④", "for_a_person")), "{cats:?}");
+    // An operator may not analyse; nothing of the file reached the data directory.
+    let out = v.run_as(&op, &["breach", "analyze", corpus.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    for entry in v.data_files() {
+        let bytes = std::fs::read(&entry).unwrap();
+        for p in &people {
+            let m = canonical_mobile(p);
+            assert!(
+                !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                "{m} is in {}",
+                entry.display()
+            );
+        }
+    }
+}

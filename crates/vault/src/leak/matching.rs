@@ -164,14 +164,22 @@ impl MatchReport {
 
 /// One tenant's hits: per customer, per group, the values that named them.
 #[derive(Default)]
-struct Hits {
-    by_record: HashMap<RecordId, HashMap<u64, HashSet<usize>>>,
+pub(crate) struct Hits {
+    pub(crate) by_record: HashMap<RecordId, HashMap<u64, HashSet<usize>>>,
     values: HashSet<usize>,
 }
 
 impl Hits {
     fn is_confirmed(groups: &HashMap<u64, HashSet<usize>>) -> bool {
         groups.values().any(|v| v.len() >= 2)
+    }
+
+    /// Customers named by two different values of one line or row.
+    pub(crate) fn confirmed_count(&self) -> usize {
+        self.by_record
+            .values()
+            .filter(|g| Self::is_confirmed(g))
+            .count()
     }
 
     /// The tenant's line of the answer, customers under the file's pseudonyms.
@@ -284,7 +292,7 @@ impl Vault {
     }
 
     /// The tenant's customers each value names.
-    fn hits(&self, state: &TenantState, found: &[Found]) -> Result<Hits> {
+    pub(crate) fn hits(&self, state: &TenantState, found: &[Found]) -> Result<Hits> {
         let mut hits = Hits::default();
         for key in state.schema.search_keys() {
             let Some(ty) = state.schema.search_key_type(key) else {

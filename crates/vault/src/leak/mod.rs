@@ -2,6 +2,8 @@
 //! a file that leaked — matched against every tenant's customers through the
 //! blind indexes, so "whose data is this, and how many people?" is answered
 //! from the vault's own keys in minutes rather than weeks. The finder (the
-//! scanner) holds no key; only counts go back to it.
+//! scanner) holds no key; only counts go back to it. For a file that leaked,
+//! `breach` goes on to the accounts and exports it came from.
 
+pub mod breach;
 pub mod matching;

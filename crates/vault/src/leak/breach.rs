@@ -1,0 +1,246 @@
+//! Breach analysis: a leaked file's values → per tenant, the customers it
+//! holds (confirmed by two values of a row, possible by one), the accounts
+//! that were shown them and the exports that carried them, each ranked by how
+//! much of the leak it covers, with the times that bound when it was taken.
+//!
+//! The reads and exports come from the tenant's audit log — the one record
+//! of who was shown what — read once from end to end. A leak made from one
+//! account's reads has that account first; a file merged from two exports
+//! shows both, with the share each explains. The analysis is itself an audit
+//! event (the file's hash and the figures), so it can be re-derived later from
+//! the same log and the same file.
+
+use std::collections::{HashMap, HashSet};
+
+use mamori_core::{RecordId, jst};
+use mamori_policy::Action;
+use mamori_store::AuditQuery;
+use serde::Serialize;
+
+use crate::{
+    Caller, Vault,
+    error::{Result, VaultError},
+    leak::matching::Found,
+};
+
+/// Accounts and exports listed per tenant, most overlap first.
+const TOP: usize = 20;
+/// Audit events read per page.
+const PAGE: usize = 2000;
+
+/// One tenant's part of a leak.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantBreach {
+    pub tenant: String,
+    /// Customers named by two values of one row: the lower bound.
+    pub people_confirmed: u64,
+    /// Customers named by at least one value: the upper bound.
+    pub people_possible: u64,
+    /// Accounts shown any of the customers, most first.
+    pub readers: Vec<Overlap>,
+    /// Exports whose package held any of the customers, most first.
+    pub exports: Vec<Overlap>,
+    /// Audit events read for this tenant.
+    pub events_read: u64,
+}
+
+/// An account or an export and how much of the leak it covers.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Overlap {
+    /// `user:<login>` for an account, the export's id for an export.
+    pub who: String,
+    /// For an export, the person who requested it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// Leaked customers it was shown (or carried).
+    pub customers: u64,
+    /// `customers` over the leak's possible customers of the tenant.
+    pub share: f64,
+    /// The first and last time it was shown one of them (RFC 3339, JST):
+    /// a leak made from these reads cannot be older than the last.
+    pub first: String,
+    pub last: String,
+}
+
+/// The analysis of one leaked file.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreachReport {
+    pub file_sha256: String,
+    pub values: u64,
+    pub tenants: Vec<TenantBreach>,
+}
+
+/// Who was shown how many of the leaked customers, and when.
+#[derive(Default)]
+struct Seen {
+    records: HashSet<RecordId>,
+    first: i64,
+    last: i64,
+    requester: Option<String>,
+}
+
+impl Seen {
+    fn add(&mut self, r: RecordId, at: i64) {
+        if self.records.is_empty() || at < self.first {
+            self.first = at;
+        }
+        self.last = self.last.max(at);
+        self.records.insert(r);
+    }
+}
+
+impl Vault {
+    /// Analyses the values found in a leaked file (SHA-256 `file_sha256`).
+    pub fn analyze_breach(
+        &self,
+        caller: &Caller,
+        file_sha256: &[u8; 32],
+        found: &[Found],
+    ) -> Result<BreachReport> {
+        let d = self.gate.decide_breach(&caller.principal);
+        let file = hex::encode(file_sha256);
+        let event = self
+            .gated(
+                self.caller_event(caller, Action::BreachAnalyze.as_str(), "ok"),
+                &d,
+                "analysing a leaked file is for the security office",
+            )?
+            .detail("file_sha256", file.clone())
+            .detail("values", found.len() as u64);
+        let mut report = BreachReport {
+            file_sha256: file,
+            values: found.len() as u64,
+            tenants: Vec::new(),
+        };
+        for row in self.store.tenants()? {
+            let state = self.tenant(&row.id)?;
+            if !state.active() {
+                continue;
+            }
+            let hits = self.hits(&state, found)?;
+            if hits.by_record.is_empty() {
+                continue;
+            }
+            let leaked: HashSet<RecordId> = hits.by_record.keys().copied().collect();
+            let (readers, exports, events_read) = self.overlaps(&row.id, &leaked)?;
+            let possible = leaked.len() as u64;
+            report.tenants.push(TenantBreach {
+                tenant: row.id.clone(),
+                people_confirmed: hits.confirmed_count() as u64,
+                people_possible: possible,
+                readers: ranked(readers, possible),
+                exports: ranked(exports, possible),
+                events_read,
+            });
+        }
+        let figures: Vec<serde_json::Value> = report
+            .tenants
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "tenant": t.tenant,
+                    "confirmed": t.people_confirmed,
+                    "possible": t.people_possible,
+                    "top_reader": t.readers.first().map(|r| (&r.who, r.customers)),
+                    "top_export": t.exports.first().map(|r| (&r.who, r.customers)),
+                })
+            })
+            .collect();
+        self.audit.append(event.detail("tenants", figures))?;
+        Ok(report)
+    }
+
+    /// One pass over the tenant's audit log: per account, the leaked
+    /// customers it was shown; per export, those its package carried.
+    #[allow(clippy::type_complexity)]
+    fn overlaps(
+        &self,
+        tenant: &str,
+        leaked: &HashSet<RecordId>,
+    ) -> Result<(HashMap<String, Seen>, HashMap<String, Seen>, u64)> {
+        let mut readers: HashMap<String, Seen> = HashMap::new();
+        let mut exports: HashMap<String, Seen> = HashMap::new();
+        let mut read = 0u64;
+        let mut after = None;
+        loop {
+            let rows = self
+                .audit
+                .store()
+                .query(&AuditQuery {
+                    tenant: Some(tenant.to_owned()),
+                    after,
+                    limit: PAGE,
+                    ..Default::default()
+                })
+                .map_err(VaultError::from)?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.rowid);
+            read += rows.len() as u64;
+            for row in &rows {
+                let shown = matches!(row.action.as_str(), "record.search" | "record.read");
+                let packaged = row.action == "export.package";
+                if row.decision != "allow" || !(shown || packaged) {
+                    continue;
+                }
+                let Ok(body) = serde_json::from_slice::<serde_json::Value>(&row.body) else {
+                    return Err(VaultError::Internal(
+                        "an audit event that does not parse".into(),
+                    ));
+                };
+                let at = row.ts.div_euclid(1_000_000);
+                let hit: Vec<RecordId> = body
+                    .get("records")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().and_then(|s| RecordId::parse(s).ok()))
+                    .filter(|r| leaked.contains(r))
+                    .collect();
+                if hit.is_empty() {
+                    continue;
+                }
+                let seen = if packaged {
+                    let id = body["detail"]["export"].as_str().unwrap_or("").to_owned();
+                    let s = exports.entry(id).or_default();
+                    s.requester = body["detail"]["requester"].as_str().map(str::to_owned);
+                    s
+                } else {
+                    readers.entry(row.actor.clone()).or_default()
+                };
+                for r in hit {
+                    seen.add(r, at);
+                }
+            }
+            if rows.len() < PAGE {
+                break;
+            }
+        }
+        Ok((readers, exports, read))
+    }
+}
+
+/// The `TOP` with the most leaked customers, ties by the earliest last sight.
+fn ranked(seen: HashMap<String, Seen>, possible: u64) -> Vec<Overlap> {
+    let mut out: Vec<Overlap> = seen
+        .into_iter()
+        .map(|(who, s)| Overlap {
+            who,
+            requester: s.requester,
+            customers: s.records.len() as u64,
+            share: s.records.len() as f64 / possible.max(1) as f64,
+            first: jst::rfc3339(s.first),
+            last: jst::rfc3339(s.last),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.customers
+            .cmp(&a.customers)
+            .then_with(|| a.last.cmp(&b.last))
+            .then_with(|| a.who.cmp(&b.who))
+    });
+    out.truncate(TOP);
+    out
+}
