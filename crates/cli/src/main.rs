@@ -9,6 +9,7 @@ mod directive;
 mod export;
 mod governance;
 mod output;
+mod quarantine;
 mod report;
 mod scan;
 mod store;
@@ -169,6 +170,9 @@ enum Command {
     /// Leak response: whose customers a leaked file holds and where it came from (security office; --token).
     #[command(subcommand)]
     Breach(breach::BreachCmd),
+    /// Files found holding personal data: encrypt them to the security office's key, restore, delete (--token).
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCmd),
 }
 
 #[derive(Subcommand)]
@@ -410,6 +414,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Quarantine(cmd) => quarantine::quarantine(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {

@@ -95,10 +95,13 @@ pub enum Action {
     UserSuspend,
     ScanMatch,
     BreachAnalyze,
+    FileQuarantine,
+    FileRestore,
+    FileDelete,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 32] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -128,6 +131,9 @@ impl Action {
         Action::UserSuspend,
         Action::ScanMatch,
         Action::BreachAnalyze,
+        Action::FileQuarantine,
+        Action::FileRestore,
+        Action::FileDelete,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -166,6 +172,9 @@ impl Action {
             Action::UserSuspend => "user.suspend",
             Action::ScanMatch => "scan.match",
             Action::BreachAnalyze => "breach.analyze",
+            Action::FileQuarantine => "file.quarantine",
+            Action::FileRestore => "file.restore",
+            Action::FileDelete => "file.delete",
         }
     }
 }
@@ -670,6 +679,12 @@ impl Gate {
     /// holds, and which accounts and exports it overlaps.
     pub fn decide_breach(&self, who: &Principal) -> Decision {
         self.decide_governance(who, Action::BreachAnalyze)
+    }
+
+    /// Decides whether `who` may quarantine, restore or delete a file found
+    /// holding personal data (`action` is one of the three).
+    pub fn decide_file(&self, who: &Principal, action: Action) -> Decision {
+        self.decide_governance(who, action)
     }
 
     /// Decides whether `who` may read oversight reports (entitlements).

@@ -645,3 +645,74 @@ fn a_leaked_file_made_from_an_operators_reads_names_that_operator_first() {
         }
     }
 }
+
+#[test]
+fn a_found_file_is_quarantined_restored_and_deleted_only_as_allowed() {
+    let (v, _src, acme, _, _) = vault();
+    let so = v.officer();
+    let pc = v.user("pc-0002", "scanner", &[]);
+    let op = v.user("op", "operator", &["acme/own"]);
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("office.key");
+    let k = v.ok(&["export", "keygen", "--out", key_file.to_str().unwrap()]);
+    let recipient = k["recipient_key"].as_str().unwrap().to_owned();
+
+    let corpus = tempfile::tempdir().unwrap();
+    let people: Vec<&Person> = acme[..3].iter().collect();
+    let original = rows(&people);
+    let path = corpus.path().join("持ち出し.csv");
+    std::fs::write(&path, &original).unwrap();
+    let sealed = corpus.path().join("持ち出し.csv.mamori-quarantine.age");
+    let p = path.to_str().unwrap();
+    let q = sealed.to_str().unwrap();
+
+    // An operator may not put it away; the scanner that found it may.
+    let out = v.run_as(&op, &["quarantine", "put", p, "--recipient", &recipient]);
+    assert!(!out.status.success());
+    assert!(path.exists(), "a refused act leaves the file as it was");
+    v.ok_as(&pc, &["quarantine", "put", p, "--recipient", &recipient]);
+    assert!(!path.exists() && sealed.exists());
+    let bytes = std::fs::read(&sealed).unwrap();
+    for m in people.iter().map(|p| canonical_mobile(p)) {
+        assert!(
+            !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+            "the quarantined file holds {m} in clear"
+        );
+    }
+
+    // The scanner may not restore or delete; the security office restores.
+    let key = key_file.to_str().unwrap();
+    let out = v.run_as(&pc, &["quarantine", "restore", q, "--identity", key]);
+    assert!(!out.status.success());
+    v.ok_as(&so, &["quarantine", "restore", q, "--identity", key]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert!(!sealed.exists());
+
+    // Put away again, and deleted for good only with --yes.
+    v.ok_as(&so, &["quarantine", "put", p, "--recipient", &recipient]);
+    let out = v.run_as(&so, &["quarantine", "delete", q]);
+    assert!(!out.status.success() && sealed.exists());
+    let out = v.run_as(&pc, &["quarantine", "delete", q, "--yes"]);
+    assert!(!out.status.success() && sealed.exists());
+    v.ok_as(&so, &["quarantine", "delete", q, "--yes"]);
+    assert!(!sealed.exists());
+
+    // Every act is in the system log with the file's hash, none with its name.
+    let s = v.serve();
+    let events = s.audit(&so, "action=file.quarantine");
+    let allowed: Vec<&Value> = events.iter().filter(|e| e["decision"] == "allow").collect();
+    assert_eq!(allowed.len(), 2, "{events:?}");
+    assert!(
+        allowed
+            .iter()
+            .all(|e| e["detail"]["file_sha256"].as_str().map(str::len) == Some(64))
+    );
+    assert_eq!(s.audit(&so, "action=file.restore").len(), 2);
+    assert_eq!(s.audit(&so, "action=file.delete").len(), 2);
+    for e in events {
+        assert!(
+            !e.to_string().contains("持ち出し"),
+            "a file name in the audit log"
+        );
+    }
+}
