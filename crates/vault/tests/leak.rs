@@ -380,3 +380,49 @@ fn nothing_found_is_an_empty_answer() {
         .unwrap();
     assert!(report.tenants.is_empty());
 }
+
+#[test]
+fn values_many_people_share_only_confirm_a_customer_named_otherwise() {
+    let env = two_tenants();
+    // gamma's three customers share one kana name.
+    env.vault
+        .create_tenant("cli:test", "gamma", "ガンマ", CONTACT_CENTRE_SCHEMA)
+        .unwrap();
+    let rows = (0..3)
+        .map(|i| ImportRow {
+            line: i as u64 + 2,
+            segment: None,
+            fields: BTreeMap::from([
+                ("customer_no".into(), format!("G-{i}")),
+                ("name".into(), format!("山田 太郎{i}")),
+                ("name_kana".into(), "ヤマダ タロウ".into()),
+                ("phone".into(), format!("080-2222-{i:04}")),
+            ]),
+        })
+        .collect();
+    env.vault
+        .import_batch("cli:test", "gamma", None, rows)
+        .unwrap();
+    let only_shared = vec![found(FieldType::Kana, "ヤマダ タロウ", 1)];
+    let r = env
+        .vault
+        .match_found(&env.officer(), &[5; 32], &only_shared)
+        .unwrap();
+    assert!(
+        r.tenants.is_empty(),
+        "a shared name alone names no one: {r:?}"
+    );
+    // With a phone in the same row, it confirms that one customer; in
+    // another row it adds nothing.
+    let rows = vec![
+        found(FieldType::Phone, "080-2222-0001", 1),
+        found(FieldType::Kana, "ヤマダ タロウ", 1),
+        found(FieldType::Phone, "080-2222-0002", 2),
+        found(FieldType::Kana, "ヤマダ タロウ", 3),
+    ];
+    let r = env
+        .vault
+        .match_found(&env.officer(), &[6; 32], &rows)
+        .unwrap();
+    assert_eq!(counts(&r), [("gamma".into(), 3, 2, 1)]);
+}
