@@ -87,19 +87,9 @@ BYTES=$(cat "$OUT"/corpus/* | wc -c)
 XML=$(cat "$OUT/xml_bytes")
 FILES=$(ls "$OUT/corpus" | wc -l)
 
-timed() { # timed CMD...: best of three, seconds
-  local best=
-  for _ in 1 2 3; do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" > "$OUT/scan.out"
-    t1=$(date +%s.%N)
-    best=$(python3 -c "import sys; a=float(sys.argv[1]); b=sys.argv[2]; print(a if not b else min(a, float(b)))" "$(echo "$t1 - $t0" | bc)" "$best")
-  done
-  echo "$best"
-}
+source bench/lib.sh
 echo "== mamori scan --no-match (one thread), $FILES files"
-S=$(timed "$M" --json scan --no-match "$OUT/corpus")
+S=$(timed "$OUT/scan.out" "$M" --json scan --no-match "$OUT/corpus")
 python3 - "$OUT" "$BYTES" "$XML" "$S" <<'PY'
 import json, sys
 out, size, xml, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])

@@ -36,21 +36,11 @@ PATTERNS=(
   -e '(19|20)[0-9]{2}[年/.\-][0-9]{1,2}[月/.\-][0-9]{1,2}日?'
   -e '[ァ-ヺｦ-ﾟ][ァ-ヺーｦ-ﾟ]{0,9}[ 　・][ァ-ヺｦ-ﾟ][ァ-ヺーｦ-ﾟ]{0,9}'
 )
-timed() { # timed NAME CMD...: best of three, seconds
-  local best=
-  for _ in 1 2 3; do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "${@:2}" > "$OUT/$1.out"
-    t1=$(date +%s.%N)
-    best=$(python3 -c "import sys; a=float(sys.argv[1]); b=sys.argv[2]; print(a if not b else min(a, float(b)))" "$(echo "$t1 - $t0" | bc)" "$best")
-  done
-  echo "$best"
-}
+source bench/lib.sh
 echo "== ripgrep $($RG --version | head -1 | cut -d' ' -f2), one thread, every match counted"
-RG_S=$(timed rg "$RG" -j1 --no-config --count-matches "${PATTERNS[@]}" "$OUT/corpus")
+RG_S=$(timed "$OUT/rg.out" "$RG" -j1 --no-config --count-matches "${PATTERNS[@]}" "$OUT/corpus")
 echo "== mamori scan --no-match (one thread)"
-SCAN_S=$(timed scan "$M" --json scan --no-match "$OUT/corpus")
+SCAN_S=$(timed "$OUT/scan.out" "$M" --json scan --no-match "$OUT/corpus")
 python3 - "$OUT" "$BYTES" "$RG_S" "$SCAN_S" <<'PY'
 import json, sys
 out, size, rg, scan = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])

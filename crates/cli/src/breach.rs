@@ -11,10 +11,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_scan::{FileReport, Kind, Limits, Outcome, Summary};
-use mamori_vault::leak::{
-    breach::{BreachReport, TenantBreach},
-    matching::Found,
-};
+use mamori_vault::leak::breach::{BreachReport, TenantBreach};
 use serde::Serialize;
 
 use crate::{governance::me, output::Out};
@@ -104,16 +101,7 @@ fn analyze(
             analysis.path
         );
     }
-    let found: Vec<Found> = std::mem::take(&mut report.findings.candidates)
-        .into_iter()
-        .filter_map(|c| {
-            Some(Found {
-                ty: c.kind.field_type()?,
-                value: c.value,
-                group: c.group,
-            })
-        })
-        .collect();
+    let found = crate::scan::take_found(report);
     let BreachReport { tenants, .. } = vault.analyze_breach(caller, &sha, &found)?;
     analysis.tenants = tenants
         .into_iter()

@@ -138,16 +138,7 @@ impl Matcher {
         if matches!(self, Matcher::None) {
             return Ok(None);
         }
-        let found: Vec<Found> = std::mem::take(&mut report.findings.candidates)
-            .into_iter()
-            .filter_map(|c| {
-                Some(Found {
-                    ty: c.kind.field_type()?,
-                    value: c.value,
-                    group: c.group,
-                })
-            })
-            .collect();
+        let found = take_found(report);
         let mut whole = MatchReport::new(&sha);
         for part in parts(&found, self.part_size()) {
             let answer = match self {
@@ -159,6 +150,22 @@ impl Matcher {
         }
         Ok(Some(whole))
     }
+}
+
+/// A scanned file's candidates as the vault matches them (card numbers,
+/// which no searchable field holds, are left out). They move out of the
+/// report: no second copy of a value is made.
+pub(crate) fn take_found(report: &mut FileReport) -> Vec<Found> {
+    std::mem::take(&mut report.findings.candidates)
+        .into_iter()
+        .filter_map(|c| {
+            Some(Found {
+                ty: c.kind.field_type()?,
+                value: c.value,
+                group: c.group,
+            })
+        })
+        .collect()
 }
 
 fn local_refusal(e: VaultError) -> Refusal {
