@@ -337,11 +337,7 @@ impl Vault {
                     .push(i);
             }
         }
-        // In index order: consecutive lookups then touch neighbouring index
-        // pages, which the page cache still holds (in hash order every lookup
-        // read pages of its own).
-        let mut tokens: Vec<Token> = by_token.keys().copied().collect();
-        tokens.sort_unstable();
+        let tokens: Vec<Token> = by_token.keys().copied().collect();
         for batch in tokens.chunks(LOOKUP_BATCH) {
             for (token, record) in self.store.match_tokens(&state.row.id, key, batch)? {
                 for &i in by_token.get(&token).into_iter().flatten() {
