@@ -129,7 +129,7 @@ type DemoPerson = (
 
 /// The security officer comes first: they register the vendor and record
 /// everyone's training before anyone reads customer data.
-const PEOPLE: [DemoPerson; 7] = [
+const PEOPLE: [DemoPerson; 8] = [
     (
         "so-tanaka",
         Role::SecurityOfficer,
@@ -178,6 +178,15 @@ const PEOPLE: [DemoPerson; 7] = [
         Some("hikari-bpo"),
         Some("sv-takahashi"),
         &[("sakura-tel", Some("collab"))],
+    ),
+    // A PC-inspection machine's credential: matches what it finds, reads nothing.
+    (
+        "pc-tokyo-0001",
+        Role::Scanner,
+        Some("情報セキュリティ室"),
+        None,
+        None,
+        &[],
     ),
 ];
 
@@ -353,6 +362,10 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("so-tanaka")
     );
     println!(
-        "9. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+        "9. A PC-inspection machine asks whose customers the personal data it found in a folder are (it holds no key; the server answers counts per tenant, within the machine's daily budget):\n   mamori --token {} scan --server {base} <a folder>\n",
+        tok("pc-tokyo-0001")
+    );
+    println!(
+        "10. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
     );
 }

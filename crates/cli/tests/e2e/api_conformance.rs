@@ -52,7 +52,7 @@ fn demo() -> (TestVault, Server, Vec<Value>) {
         })
         .expect("the demo prints its users");
     let users = printed["users"].as_array().cloned().unwrap_or_default();
-    assert_eq!(users.len(), 7, "one person per role");
+    assert_eq!(users.len(), 8, "one person (or machine) per role");
     (v, server, users)
 }
 
