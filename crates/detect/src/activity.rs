@@ -26,10 +26,12 @@ pub enum Kind {
         rows: u64,
     },
     /// Values a scan found were matched (`named`: customers they named, all
-    /// tenants together); refused over budget when the decision is a denial.
+    /// tenants together), or refused because the credential's daily budget
+    /// was spent (`over_budget`).
     ScanMatch {
         values: u64,
         named: u64,
+        over_budget: bool,
     },
     Other,
 }
@@ -93,7 +95,12 @@ fn scan_match(e: &SealedEvent) -> Kind {
         .flatten()
         .filter_map(|t| t.get(1).and_then(|n| n.as_u64()))
         .sum();
-    Kind::ScanMatch { values, named }
+    let over_budget = d.get("flag").and_then(|f| f.as_str()) == Some("budget");
+    Kind::ScanMatch {
+        values,
+        named,
+        over_budget,
+    }
 }
 
 impl Activity {

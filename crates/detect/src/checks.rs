@@ -119,7 +119,11 @@ pub fn run(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
         Kind::ExportRequest { rows } if cx.a.decision == Decision::Allow => {
             export(cx, u, rows, out)
         }
-        Kind::ScanMatch { values, named } => scan_oracle(cx, u, values, named, out),
+        Kind::ScanMatch {
+            values,
+            named,
+            over_budget,
+        } => scan_oracle(cx, u, (values, named), over_budget, out),
         _ => {}
     }
 }
@@ -448,19 +452,26 @@ fn export(cx: &Ctx, u: &mut UserState, rows: u64, out: &mut Vec<Finding>) {
 }
 
 /// Rule 16: a scanner asking much and finding little, or out of budget.
-fn scan_oracle(cx: &Ctx, u: &mut UserState, values: u64, named: u64, out: &mut Vec<Finding>) {
+/// (Other refusals of the endpoint — a person who may not match at all —
+/// are the denials rule's.)
+fn scan_oracle(
+    cx: &Ctx,
+    u: &mut UserState,
+    (values, named): (u64, u64),
+    over_budget: bool,
+    out: &mut Vec<Finding>,
+) {
     if !cx.on(RuleId::ScanOracle) {
         return;
     }
     let r = &cx.rules.scan_oracle;
-    match cx.a.decision {
-        Decision::Deny => {
-            let f = cx.finding(RuleId::ScanOracle, "budget", cx.hour_window());
-            out.push(with(f, values as f64, 0.0));
-            return;
-        }
-        Decision::Allow => {}
-        _ => return,
+    if over_budget {
+        let f = cx.finding(RuleId::ScanOracle, "budget", cx.hour_window());
+        out.push(with(f, values as f64, 0.0));
+        return;
+    }
+    if cx.a.decision != Decision::Allow {
+        return;
     }
     let start = cx.at - i64::from(r.window_minutes) * 60;
     while u.scans.front().is_some_and(|(at, _, _)| *at <= start) {

@@ -474,4 +474,18 @@ fn a_scanner_asking_much_and_finding_little_is_an_oracle() {
     let b = find(&refused, "pc-0042", RuleId::ScanOracle);
     assert_eq!(b.variant, "budget");
     within_a_second(b, at);
+    // A refusal that is not about the budget (someone who may not match at
+    // all) is not this rule's.
+    let mut e = scan_event(201, jst(day + Duration::days(1), 10, 0, 0), 50, 0, false);
+    e.kind = mamori_detect::activity::Kind::ScanMatch {
+        values: 50,
+        named: 0,
+        over_budget: false,
+    };
+    assert!(
+        !engine
+            .observe(&e)
+            .iter()
+            .any(|a| a.rule == RuleId::ScanOracle)
+    );
 }
