@@ -182,7 +182,10 @@ impl Hits {
             .count()
     }
 
-    /// The tenant's line of the answer, customers under the file's pseudonyms.
+    /// The tenant's line of the answer, customers under the file's pseudonyms
+    /// (under the tenant's newest index key: were the key rotated between two
+    /// parts of one file, a customer named in both would count twice — rare,
+    /// and only ever an over-count of the upper bound).
     fn answer(&self, state: &TenantState, file: &[u8; 32]) -> Result<TenantMatch> {
         let keys = state
             .keys
