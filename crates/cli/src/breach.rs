@@ -191,7 +191,7 @@ fn categories(items: &Summary, t: &TenantBreach) -> Vec<Category> {
 fn human(a: &FileAnalysis) -> String {
     let mut s = a.path.clone();
     if a.outcome != Outcome::Inspected {
-        s.push_str(&format!("\n  not fully inspected: {:?}", a.outcome));
+        s.push_str(&format!("\n  {}", crate::scan::outcome_text(&a.outcome)));
     }
     let items: Vec<String> = a
         .items

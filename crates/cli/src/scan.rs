@@ -348,26 +348,30 @@ pub fn scan(dir: &std::path::Path, token: Option<&str>, args: ScanArgs, out: Out
     Ok(())
 }
 
+/// Why a file was not (fully) inspected, for people, in Japanese and English.
+pub(crate) fn outcome_text(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Inspected => "inspected / 検査済み",
+        Outcome::TooLarge => "too large to inspect (or a zip bomb) / 大きすぎて検査できません",
+        Outcome::NotRead => "not a format this scanner reads / 対象外の形式",
+        Outcome::Encrypted => {
+            "password-protected: may hold anything / パスワード付きで検査できません"
+        }
+        Outcome::TooDeep => "archives nested too deep / 入れ子が深すぎます",
+        Outcome::Damaged => "damaged: read up to the damage / 破損（読めた部分まで検査）",
+        Outcome::LegacyOffice => {
+            "a legacy Office file (xls, doc, ppt), not read / 旧形式のOffice文書（未対応）"
+        }
+        Outcome::Unreadable => "unreadable / 読めません",
+    }
+}
+
 fn human(l: &FileLine) -> String {
     let mut s = l.path.clone();
     match &l.outcome {
         Outcome::Inspected => {}
         other => {
-            let why = match other {
-                Outcome::TooLarge => {
-                    "too large to inspect (or a zip bomb) / 大きすぎて検査できません"
-                }
-                Outcome::NotRead => "not a format this scanner reads / 対象外の形式",
-                Outcome::Encrypted => {
-                    "password-protected: may hold anything / パスワード付きで検査できません"
-                }
-                Outcome::TooDeep => "archives nested too deep / 入れ子が深すぎます",
-                Outcome::Damaged => "damaged: read up to the damage / 破損（読めた部分まで検査）",
-                Outcome::LegacyOffice => {
-                    "a legacy Office file (xls, doc, ppt), not read / 旧形式のOffice文書（未対応）"
-                }
-                _ => "unreadable / 読めません",
-            };
+            let why = outcome_text(other);
             s.push_str(&format!("\n  {why}"));
             // A damaged file may still have given something before the damage.
             if l.found.counts.is_empty() {

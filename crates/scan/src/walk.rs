@@ -185,15 +185,19 @@ pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> F
     let mut report = FileReport {
         bytes: bytes.len() as u64,
         sha256: Some(crate::sha256(bytes)),
-        format: extract::Format::of(name, bytes),
         ..FileReport::empty(path, Outcome::Inspected, limits)
     };
+    // A compound file (legacy or password-protected Office) is never text,
+    // whatever its name says and whatever bytes follow its signature.
+    match office::compound(bytes) {
+        Some(office::Compound::Encrypted) => report.outcome = Outcome::Encrypted,
+        Some(office::Compound::Legacy) => report.outcome = Outcome::LegacyOffice,
+        None => report.format = extract::Format::of(name, bytes),
+    }
     let Some(format) = report.format else {
-        report.outcome = match office::compound(bytes) {
-            Some(office::Compound::Encrypted) => Outcome::Encrypted,
-            Some(office::Compound::Legacy) => Outcome::LegacyOffice,
-            None => Outcome::NotRead,
-        };
+        if report.outcome == Outcome::Inspected {
+            report.outcome = Outcome::NotRead;
+        }
         return report;
     };
     let read = extract::read(format, bytes, limits.max_cell_chars, &mut report.findings);
@@ -217,5 +221,29 @@ impl FileReport {
             groups: 0,
             findings: Findings::new(limits),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compound_file_is_never_read_as_text() {
+        // The signature, then bytes that would pass for text (no zero byte).
+        let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        bytes.extend_from_slice("090-1234-5678 ".repeat(40).as_bytes());
+        for name in ["old.xls", "memo.txt", "list.csv"] {
+            let r = scan_bytes(name.into(), name, &bytes, &Limits::default());
+            assert_eq!(r.outcome, Outcome::LegacyOffice, "{name}");
+            assert_eq!(r.findings.total(), 0, "{name}");
+        }
+        let r = scan_bytes(
+            "x.bin".into(),
+            "x.bin",
+            &[0, 1, 2, 0xFF, 0],
+            &Limits::default(),
+        );
+        assert_eq!(r.outcome, Outcome::NotRead);
     }
 }
