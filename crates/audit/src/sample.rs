@@ -129,24 +129,20 @@ pub fn draw(
             .open(&cp.note)
             .map_err(|e| SampleError::Unproven(format!("{log}: {e}")))?;
         let tenant = mamori_store::log_tenant(log).map(str::to_owned);
-        let mut after = None;
-        'pages: loop {
-            let rows = store.query(&AuditQuery {
-                tenant: tenant.clone(),
-                from_ts: spec.from_ts,
-                to_ts: spec.to_ts,
-                after,
-                limit: 10_000,
-                ..Default::default()
-            })?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.rowid);
-            for row in &rows {
+        let query = AuditQuery {
+            tenant,
+            from_ts: spec.from_ts,
+            to_ts: spec.to_ts,
+            limit: 10_000,
+            ..Default::default()
+        };
+        mamori_store::each_audit_page(store, query, |rows| -> Result<bool, SampleError> {
+            for row in rows {
                 if row.log != *log || !row.action.starts_with("record.") {
                     continue;
                 }
                 if row.seq > opened.size {
-                    break 'pages; // not yet signed: not provable
+                    return Ok(false); // not yet signed: not provable
                 }
                 population += 1;
                 let r = rank(spec.seed, log, row.seq);
@@ -157,7 +153,8 @@ pub fn draw(
                     lowest.push((r, i, row.seq));
                 }
             }
-        }
+            Ok(true)
+        })?;
         checkpoints.push((log.clone(), cp, opened));
     }
     let mut picked = lowest.into_vec();

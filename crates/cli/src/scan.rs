@@ -184,6 +184,13 @@ struct Wire<'a> {
     group: u64,
 }
 
+/// One part of a file's values, as the server takes it.
+#[derive(Serialize)]
+struct Part<'a> {
+    file_sha256: String,
+    values: Vec<Wire<'a>>,
+}
+
 impl Remote {
     fn new(url: &str, token: Option<&str>, ca: Option<&std::path::Path>) -> Result<Remote> {
         let Some(token) = token else {
@@ -230,7 +237,12 @@ impl Remote {
                 group: f.group,
             })
             .collect();
-        let body = serde_json::json!({ "file_sha256": hex::encode(sha), "values": values });
+        // Serialised straight from the candidates (no intermediate JSON tree
+        // holding a second copy of every value).
+        let body = Part {
+            file_sha256: hex::encode(sha),
+            values,
+        };
         let resp = self
             .client
             .post(&self.url)

@@ -368,3 +368,25 @@ pub trait AuditStore: Send + Sync {
     /// range is exactly the oldest hot events and later events remain.
     fn archive(&self, row: &ArchiveRow) -> Result<()>;
 }
+
+/// Every row `q` selects, a page of `q.limit` at a time in storage order,
+/// handed to `page`, which returns `false` to stop early. The one way the
+/// audit log is walked by query: budget seeding, directives, samples and
+/// breach analysis page through it alike.
+pub fn each_audit_page<E: From<StoreError>>(
+    store: &dyn AuditStore,
+    mut q: AuditQuery,
+    mut page: impl FnMut(&[AuditRow]) -> std::result::Result<bool, E>,
+) -> std::result::Result<(), E> {
+    loop {
+        let rows = store.query(&q)?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        q.after = Some(last.rowid);
+        let full = rows.len() >= q.limit;
+        if !page(&rows)? || !full {
+            return Ok(());
+        }
+    }
+}

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use mamori_core::{RecordId, jst};
 use mamori_policy::Action;
-use mamori_store::AuditQuery;
+use mamori_store::{AuditQuery, each_audit_page};
 use serde::Serialize;
 
 use crate::{
@@ -164,22 +164,14 @@ impl Vault {
         let mut readers: HashMap<String, Seen> = HashMap::new();
         let mut exports: HashMap<String, Seen> = HashMap::new();
         let mut read = 0u64;
-        let mut after = None;
-        loop {
-            let rows = self
-                .audit
-                .store()
-                .query(&AuditQuery {
-                    tenant: Some(tenant.to_owned()),
-                    after,
-                    limit: PAGE,
-                    ..Default::default()
-                })
-                .map_err(VaultError::from)?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.rowid);
+        let query = AuditQuery {
+            tenant: Some(tenant.to_owned()),
+            limit: PAGE,
+            ..Default::default()
+        };
+        each_audit_page(&**self.audit.store(), query, |rows| -> Result<bool> {
             read += rows.len() as u64;
-            for row in &rows {
+            for row in rows {
                 let shown = matches!(row.action.as_str(), "record.search" | "record.read");
                 let packaged = row.action == "export.package";
                 if row.decision != "allow" || !(shown || packaged) {
@@ -214,10 +206,8 @@ impl Vault {
                     seen.add(r, at);
                 }
             }
-            if rows.len() < PAGE {
-                break;
-            }
-        }
+            Ok(true)
+        })?;
         Ok((readers, exports, read))
     }
 }

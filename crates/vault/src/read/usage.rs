@@ -14,7 +14,7 @@ use crate::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::{GrantId, RecordId};
-use mamori_store::{AuditQuery, BudgetCharge, ChargeOutcome};
+use mamori_store::{AuditQuery, BudgetCharge, ChargeOutcome, each_audit_page};
 use parking_lot::Mutex;
 
 use crate::{
@@ -244,22 +244,14 @@ impl Vault {
         let actor = format!("user:{login}");
         let grant_key = grant.map(GrantId::to_string);
         let mut out = HashSet::new();
-        let mut after = None;
-        loop {
-            let rows = self
-                .audit
-                .store()
-                .query(&AuditQuery {
-                    actor: Some(actor.clone()),
-                    from_ts: Some(since.saturating_mul(1_000_000)),
-                    after,
-                    limit: 1000,
-                    ..Default::default()
-                })
-                .map_err(VaultError::from)?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.rowid);
-            for row in &rows {
+        let query = AuditQuery {
+            actor: Some(actor),
+            from_ts: Some(since.saturating_mul(1_000_000)),
+            limit: 1000,
+            ..Default::default()
+        };
+        each_audit_page(&**self.audit.store(), query, |rows| -> Result<bool> {
+            for row in rows {
                 if row.decision != "allow" || !actions.contains(&row.action.as_str()) {
                     continue;
                 }
@@ -279,10 +271,8 @@ impl Vault {
                     }
                 }
             }
-            if rows.len() < 1000 {
-                break;
-            }
-        }
+            Ok(true)
+        })?;
         Ok(out)
     }
 }

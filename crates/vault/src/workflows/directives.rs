@@ -13,7 +13,7 @@ use mamori_core::DirectiveId;
 use mamori_core::RecordId;
 use mamori_core::jst;
 use mamori_policy::Action;
-use mamori_store::AuditQuery;
+use mamori_store::{AuditQuery, each_audit_page};
 use serde::Serialize;
 
 use crate::kernel::ids::parse_id;
@@ -193,18 +193,14 @@ impl Vault {
     /// (all, or those of one directive).
     fn events(&self, tenant: &str, action: &str, id: Option<&str>) -> Result<Vec<SealedEvent>> {
         let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let rows = self.audit.store().query(&AuditQuery {
-                tenant: Some(tenant.to_owned()),
-                action: Some(action.to_owned()),
-                case_id: id.map(str::to_owned),
-                after,
-                limit: 1000,
-                ..Default::default()
-            })?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.rowid);
+        let query = AuditQuery {
+            tenant: Some(tenant.to_owned()),
+            action: Some(action.to_owned()),
+            case_id: id.map(str::to_owned),
+            limit: 1000,
+            ..Default::default()
+        };
+        each_audit_page(&**self.audit.store(), query, |rows| -> Result<bool> {
             // Refused attempts are in the log too; only what was done counts.
             for r in rows
                 .iter()
@@ -214,7 +210,8 @@ impl Vault {
                     VaultError::Internal("stored audit event does not parse".into())
                 })?);
             }
-        }
+            Ok(true)
+        })?;
         Ok(out)
     }
 
