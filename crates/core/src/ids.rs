@@ -148,6 +148,15 @@ opaque_id!(
     /// A corrective directive (an audit event of the tenant's log).
     DirectiveId
 );
+opaque_id!(
+    /// A hunt: the security office asks PC agents to scan at their next contact.
+    HuntId
+);
+opaque_id!(
+    /// One scan by a PC agent, chosen by the agent (a report sent twice is
+    /// recorded once).
+    ScanId
+);
 
 /// Logins, vendor ids and course ids: 2–64 lower-case letters, digits, `.`,
 /// `_` or `-` — safe in URLs, logs and file names.

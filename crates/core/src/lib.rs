@@ -17,7 +17,7 @@ pub mod normalize;
 pub mod role;
 pub mod schema;
 
-pub use ids::{DirectiveId, ExportId, GrantId, NominationId, RecordId, TenantId};
+pub use ids::{DirectiveId, ExportId, GrantId, HuntId, NominationId, RecordId, ScanId, TenantId};
 pub use role::Role;
 pub use schema::{
     FieldClass, FieldDef, FieldType, Identity, MaskKind, Purpose, Schema, SchemaError,

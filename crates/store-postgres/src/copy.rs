@@ -249,6 +249,22 @@ const TABLES: &[Table] = &[
         None,
     ),
     same("user_shifts", File::Vault, "login, shift", "login", None),
+    same(
+        "scan_hunts",
+        File::Vault,
+        "id, case_id, started_by, started_at, until, full_scan, machines",
+        "id",
+        None,
+    ),
+    Table {
+        name: "scan_reports",
+        file: File::Vault,
+        src: "login, scan, received_at, hunt, full_scan, verdict, files_seen, with_findings, naming_customers, uninspected",
+        dst: "login, scan, received_at, hunt, full_scan, verdict, files_seen, with_findings, naming_customers, uninspected",
+        src_order: "rowid",
+        dst_order: "seq",
+        identity: None,
+    },
     Table {
         name: "audit_events",
         file: File::Audit,

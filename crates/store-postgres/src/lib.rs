@@ -10,6 +10,7 @@
 //! log held by its appender until commit, so each log stays one gapless
 //! sequence however many processes append to it.
 
+mod agents;
 mod alerts;
 mod audit;
 mod budgets;

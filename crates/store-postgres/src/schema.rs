@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_tenant_as_log.sql"),
     include_str!("../migrations/0011_actor_time.sql"),
     include_str!("../migrations/0012_person_revisions.sql"),
+    include_str!("../migrations/0013_agents.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

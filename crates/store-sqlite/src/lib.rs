@@ -3,6 +3,7 @@
 //! Keeping the log in its own file lets its writer commit in groups without
 //! waiting for an import holding the vault's write lock.
 
+mod agents;
 mod alerts;
 mod audit;
 mod budgets;

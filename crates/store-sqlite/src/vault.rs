@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/vault/0007_households.sql"),
     include_str!("../migrations/vault/0008_cases.sql"),
     include_str!("../migrations/vault/0009_person_revisions.sql"),
+    include_str!("../migrations/vault/0010_agents.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

@@ -13,7 +13,7 @@ pub mod model;
 pub mod pending;
 pub mod rows;
 
-pub use mamori_core::{ExportId, GrantId, NominationId, RecordId};
+pub use mamori_core::{ExportId, GrantId, HuntId, NominationId, RecordId, ScanId};
 pub use model::*;
 
 /// A storage failure. Messages come from the database driver and carry no
@@ -301,6 +301,22 @@ pub trait BudgetStore: Send + Sync {
     fn purge_budgets(&self, now: i64) -> Result<u64>;
 }
 
+/// PC agents: the hunts the security office starts and each machine's
+/// reports (their figures; what was found per file is in the audit event).
+pub trait AgentStore: Send + Sync {
+    fn insert_hunt(&self, h: &HuntRow) -> Result<()>;
+    /// Hunts started at or after `since`, oldest first.
+    fn hunts(&self, since: i64) -> Result<Vec<HuntRow>>;
+    /// Records a report; false (nothing written) when this machine's report
+    /// of that scan is already recorded.
+    fn insert_scan_report(&self, r: &ScanReportRow) -> Result<bool>;
+    /// `login`'s reports received at or after `since`, oldest first.
+    fn scan_reports(&self, login: &str, since: i64) -> Result<Vec<ScanReportRow>>;
+    /// Per machine that ever reported: its latest report, how many, and
+    /// when it was last clean.
+    fn machine_reports(&self) -> Result<Vec<MachineReports>>;
+}
+
 /// Held while this process runs a job that must run in one process at a
 /// time however many serve the vault (detection and its notifications);
 /// released when dropped, or when the process dies.
@@ -316,14 +332,28 @@ pub trait LeaseStore: Send + Sync {
 }
 
 /// Storage the vault needs: records, people, governance, exports, alerts,
-/// budgets and leases (one SQLite file, or one PostgreSQL schema with the
+/// budgets, leases and PC agents (one SQLite file, or one PostgreSQL schema with the
 /// audit log).
 pub trait Backend:
-    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
+    VaultStore
+    + UserStore
+    + GovernanceStore
+    + ExportStore
+    + AlertStore
+    + BudgetStore
+    + LeaseStore
+    + AgentStore
 {
 }
 impl<
-    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
+    T: VaultStore
+        + UserStore
+        + GovernanceStore
+        + ExportStore
+        + AlertStore
+        + BudgetStore
+        + LeaseStore
+        + AgentStore,
 > Backend for T
 {
 }

@@ -1,6 +1,6 @@
 //! Rows as the stores keep them. Nothing here is plaintext personal data.
 
-use mamori_core::{ExportId, GrantId, NominationId, RecordId};
+use mamori_core::{ExportId, GrantId, HuntId, NominationId, RecordId, ScanId};
 use serde::Serialize;
 
 pub type Token = [u8; 16];
@@ -763,4 +763,83 @@ pub enum ChargeOutcome {
         used: u64,
         would_be: u64,
     },
+}
+
+/// A hunt: the security office asks PC agents to scan at their next contact
+/// (as Velociraptor's hunts reach endpoints when they next connect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HuntRow {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: HuntId,
+    /// The incident or inspection it belongs to.
+    pub case_id: String,
+    pub started_by: String,
+    pub started_at: i64,
+    /// Machines that have not answered by then are no longer asked.
+    pub until: i64,
+    /// Read every file again, not only those changed since the last scan.
+    pub full: bool,
+    /// Logins of the machines asked; empty: every scanner.
+    pub machines: Vec<String>,
+}
+
+/// What a PC agent's scan came to, as the vault judged its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ScanVerdict {
+    /// Every file read, no personal data found.
+    Clean,
+    /// Personal data found in at least one file.
+    Findings,
+    /// Nothing found, but some files could not be inspected (password
+    /// protected, too large, unreadable, …): not proof of clean.
+    Incomplete,
+}
+
+impl ScanVerdict {
+    pub const ALL: [ScanVerdict; 3] = [Self::Clean, Self::Findings, Self::Incomplete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clean => "clean",
+            Self::Findings => "findings",
+            Self::Incomplete => "incomplete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One scan a PC agent reported (its details are in the audit event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScanReportRow {
+    /// The machine's scanner login.
+    pub login: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub scan: ScanId,
+    /// When the vault received it (its clock, not the machine's).
+    pub received_at: i64,
+    /// The hunt it answers, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub hunt: Option<HuntId>,
+    pub full: bool,
+    pub verdict: ScanVerdict,
+    pub files_seen: u64,
+    pub with_findings: u64,
+    pub naming_customers: u64,
+    pub uninspected: u64,
+}
+
+/// A machine's reports in short: the latest, and when it was last clean.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineReports {
+    pub latest: ScanReportRow,
+    pub reports: u64,
+    pub last_clean_at: Option<i64>,
 }

@@ -53,6 +53,8 @@ pub const ALERT_COLS: &str = "id, rule, variant, severity, login, tenant, at, wi
 pub const DELIVERY_COLS: &str = "id, alert, channel, attempts, next_at, last_error";
 pub const HONEY_COLS: &str = "tenant, record, planted_by, planted_at";
 pub const SHIFT_COLS: &str = "login, day, start_min, end_min";
+pub const HUNT_COLS: &str = "id, case_id, started_by, started_at, until, full_scan, machines";
+pub const SCAN_REPORT_COLS: &str = "login, scan, received_at, hunt, full_scan, verdict, files_seen, with_findings, naming_customers, uninspected";
 /// The first column is the backend's storage position (`rowid`, `id`).
 pub const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
 pub const CHECKPOINT_COLS: &str = "log, size, ts, note";
@@ -393,6 +395,40 @@ pub fn honey(r: &impl Cols) -> Result<HoneyRow> {
         planted_by: r.text(2)?,
         planted_at: r.int(3)?,
     })
+}
+
+pub fn hunt(r: &impl Cols) -> Result<crate::HuntRow> {
+    Ok(crate::HuntRow {
+        id: r.id(0)?,
+        case_id: r.text(1)?,
+        started_by: r.text(2)?,
+        started_at: r.int(3)?,
+        until: r.int(4)?,
+        full: r.int(5)? != 0,
+        machines: r.list(6)?,
+    })
+}
+
+/// A scan report from `SCAN_REPORT_COLS` at column `at` on.
+pub fn scan_report(r: &impl Cols, at: usize) -> Result<crate::ScanReportRow> {
+    Ok(crate::ScanReportRow {
+        login: r.text(at)?,
+        scan: r.id(at + 1)?,
+        received_at: r.int(at + 2)?,
+        hunt: r.opt_blob(at + 3)?.map(|b| hunt_id(&b, at + 3)).transpose()?,
+        full: r.int(at + 4)? != 0,
+        verdict: crate::ScanVerdict::parse(&r.text(at + 5)?)
+            .ok_or_else(|| corrupt(at + 5, "a scan verdict"))?,
+        files_seen: r.u64(at + 6)?,
+        with_findings: r.u64(at + 7)?,
+        naming_customers: r.u64(at + 8)?,
+        uninspected: r.u64(at + 9)?,
+    })
+}
+
+fn hunt_id(b: &[u8], i: usize) -> Result<crate::HuntId> {
+    let b: [u8; 16] = b.try_into().map_err(|_| corrupt(i, "a 16-byte id"))?;
+    Ok(crate::HuntId::from(b))
 }
 
 pub fn shift(r: &impl Cols) -> Result<ShiftRow> {

@@ -20,15 +20,9 @@ use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 
 pub const PG_URL_ENV: &str = "MAMORI_TEST_PG_URL";
 
-pub trait All:
-    VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore
-{
-}
-impl<
-    T: VaultStore + UserStore + GovernanceStore + ExportStore + AlertStore + BudgetStore + LeaseStore,
-> All for T
-{
-}
+/// Every store trait a backend implements (the vault's `Backend`).
+pub trait All: mamori_store::Backend {}
+impl<T: mamori_store::Backend> All for T {}
 
 enum Where {
     Sqlite {

@@ -3,6 +3,7 @@
 //! (each test gets a schema of its own). Without it the PostgreSQL half says
 //! loudly that it was skipped; CI always sets it.
 
+mod agents;
 mod alerts;
 mod audit;
 mod budgets;
@@ -54,6 +55,7 @@ conformance!(
     alerts::alert_transitions_are_compare_and_set,
     alerts::alert_filters,
     alerts::snapshot_honey_and_shifts,
+    agents::hunts_and_reports,
     audit::audit_appends_chain_and_read_back,
     audit::audit_tree_checkpoints_and_cosignatures,
     audit::audit_archive_moves_only_the_oldest_range,
