@@ -1,6 +1,7 @@
 //! `mamori`: the command line. Glue only — every operation lives in a library
 //! crate; this file parses arguments, calls it, and prints the result.
 
+mod agent;
 mod audit;
 mod breach;
 mod demo;
@@ -170,6 +171,9 @@ enum Command {
     /// Leak response: whose customers a leaked file holds and where it came from (security office; --token).
     #[command(subcommand)]
     Breach(breach::BreachCmd),
+    /// PC agents: scan on a schedule and when hunted, report every scan; hunts and the machines' reports (--token).
+    #[command(subcommand)]
+    Agent(agent::AgentCmd),
     /// Files found holding personal data: encrypt them to the security office's key, restore, delete (--token).
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCmd),
@@ -415,6 +419,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,
         Command::Quarantine(cmd) => quarantine::quarantine(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Agent(cmd) => agent::agent(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => key(dir, cmd, out)?,
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {

@@ -80,7 +80,7 @@ struct Totals {
 }
 
 /// Who answers "whose customers are these?".
-enum Matcher {
+pub(crate) enum Matcher {
     None,
     Local(
         std::sync::Arc<mamori_vault::Vault>,
@@ -89,15 +89,15 @@ enum Matcher {
     Remote(Remote),
 }
 
-/// A vault server's `/v1/scan/match`.
-struct Remote {
+/// A vault server, called with a scanner's (or the security office's) token.
+pub(crate) struct Remote {
     client: reqwest::blocking::Client,
-    url: String,
+    base: String,
     token: String,
 }
 
 /// What a refused part says: matching stops for this file, not the run.
-enum Refusal {
+pub(crate) enum Refusal {
     /// The vault refused the file's values with this error code (over budget).
     File(String),
     Fatal(anyhow::Error),
@@ -131,7 +131,7 @@ impl Matcher {
 
     /// The file's values matched, part by part, into one report. The
     /// candidates move into the match and are gone after.
-    fn file(&self, report: &mut FileReport) -> Result<Option<MatchReport>, Refusal> {
+    pub(crate) fn file(&self, report: &mut FileReport) -> Result<Option<MatchReport>, Refusal> {
         let (Some(sha), false) = (report.sha256, report.findings.candidates.is_empty()) else {
             return Ok(None);
         };
@@ -192,7 +192,11 @@ struct Part<'a> {
 }
 
 impl Remote {
-    fn new(url: &str, token: Option<&str>, ca: Option<&std::path::Path>) -> Result<Remote> {
+    pub(crate) fn new(
+        url: &str,
+        token: Option<&str>,
+        ca: Option<&std::path::Path>,
+    ) -> Result<Remote> {
         let Some(token) = token else {
             bail!(
                 "matching through a server needs this machine's scanner token: --token or MAMORI_TOKEN"
@@ -223,9 +227,57 @@ impl Remote {
         }
         Ok(Remote {
             client: builder.build().context("cannot make an HTTP client")?,
-            url: format!("{url}/v1/scan/match"),
+            base: url.to_owned(),
             token: token.to_owned(),
         })
+    }
+
+    /// `GET path` answered with JSON.
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .client
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?;
+        Self::answer(resp).map(|(_, t)| t)
+    }
+
+    /// `POST path` with a JSON body, answered with JSON and its status.
+    pub(crate) fn post<B: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(reqwest::StatusCode, T)> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .client
+            .post(&url)
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?;
+        Self::answer(resp)
+    }
+
+    fn answer<T: serde::de::DeserializeOwned>(
+        resp: reqwest::blocking::Response,
+    ) -> Result<(reqwest::StatusCode, T)> {
+        let status = resp.status();
+        if status.is_success() {
+            let t = resp
+                .json::<T>()
+                .map_err(|e| anyhow::anyhow!("the server's answer: {e}"))?;
+            return Ok((status, t));
+        }
+        let (code, detail) = problem(resp);
+        Err(Refused {
+            status: status.as_u16(),
+            code,
+            detail,
+        }
+        .into())
     }
 
     fn match_part(&self, sha: &[u8; 32], part: &[Found]) -> Result<MatchReport, Refusal> {
@@ -243,29 +295,62 @@ impl Remote {
             file_sha256: hex::encode(sha),
             values,
         };
+        let url = format!("{}/v1/scan/match", self.base);
         let resp = self
             .client
-            .post(&self.url)
+            .post(&url)
             .bearer_auth(&self.token)
             .json(&body)
             .send()
-            .map_err(|e| Refusal::Fatal(anyhow::anyhow!("{}: {}", self.url, e.without_url())))?;
+            .map_err(|e| Refusal::Fatal(anyhow::anyhow!("{url}: {}", e.without_url())))?;
         let status = resp.status();
         if status.is_success() {
             return resp
                 .json::<MatchReport>()
                 .map_err(|e| Refusal::Fatal(anyhow::anyhow!("the server's answer: {e}")));
         }
-        let problem: serde_json::Value = resp.json().unwrap_or_default();
-        let code = problem["code"].as_str().unwrap_or("").to_owned();
+        let (code, detail) = problem(resp);
         if code == ErrorCode::ScanBudgetExhausted.as_str() {
             return Err(Refusal::File(code));
         }
-        let detail = problem["detail"].as_str().unwrap_or("");
         Err(Refusal::Fatal(anyhow::anyhow!(
             "the server refused ({status}, {code}): {detail}"
         )))
     }
+}
+
+/// The server refused a call (its problem document's code and detail).
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+}
+
+impl Refused {
+    /// Sending it again will not help (a 4xx other than throttling or authentication).
+    pub(crate) fn for_good(&self) -> bool {
+        (400..500).contains(&self.status) && ![401, 408, 429].contains(&self.status)
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server refused ({}, {}): {}",
+            self.status, self.code, self.detail
+        )
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// A refusal's code and detail (the server's problem document).
+fn problem(resp: reqwest::blocking::Response) -> (String, String) {
+    let p: serde_json::Value = resp.json().unwrap_or_default();
+    let text = |k: &str| p[k].as_str().unwrap_or("").to_owned();
+    (text("code"), text("detail"))
 }
 
 /// Whether `host[:port][/…]` names this machine.

@@ -98,10 +98,13 @@ pub enum Action {
     FileQuarantine,
     FileRestore,
     FileDelete,
+    ScanReport,
+    ScanHunt,
+    ScanMachines,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -134,6 +137,9 @@ impl Action {
         Action::FileQuarantine,
         Action::FileRestore,
         Action::FileDelete,
+        Action::ScanReport,
+        Action::ScanHunt,
+        Action::ScanMachines,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -175,6 +181,9 @@ impl Action {
             Action::FileQuarantine => "file.quarantine",
             Action::FileRestore => "file.restore",
             Action::FileDelete => "file.delete",
+            Action::ScanReport => "scan.report",
+            Action::ScanHunt => "scan.hunt",
+            Action::ScanMachines => "scan.machines",
         }
     }
 }
@@ -684,6 +693,12 @@ impl Gate {
     /// Decides whether `who` may quarantine, restore or delete a file found
     /// holding personal data (`action` is one of the three).
     pub fn decide_file(&self, who: &Principal, action: Action) -> Decision {
+        self.decide_governance(who, action)
+    }
+
+    /// Decides whether `who` may act on PC agents' work: report a scan and
+    /// learn its hunts (`ScanReport`), start a hunt, list the machines.
+    pub fn decide_agent(&self, who: &Principal, action: Action) -> Decision {
         self.decide_governance(who, action)
     }
 

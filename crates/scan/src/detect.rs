@@ -16,11 +16,11 @@ use std::{borrow::Cow, collections::HashSet, sync::LazyLock};
 
 use mamori_core::{FieldType, MaskKind, case_id::luhn, jp::PREFECTURES, mask, normalize};
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// What a candidate is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Phone,

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     Findings, Limits,
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Why a file was not inspected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Outcome {
     Inspected,
@@ -34,6 +34,15 @@ pub enum Outcome {
     Damaged,
     /// A legacy binary Office file (xls, doc, ppt): not read.
     LegacyOffice,
+}
+
+impl Outcome {
+    /// Whether the file may hold personal data nobody looked at: it was
+    /// meant to be read and could not be (not a binary file of a format
+    /// the scanner does not read).
+    pub fn uninspected(&self) -> bool {
+        !matches!(self, Outcome::Inspected | Outcome::NotRead)
+    }
 }
 
 impl From<Why> for Outcome {
@@ -63,14 +72,35 @@ pub struct FileReport {
 /// Scans every file under `paths`, calling `each` with each file's report
 /// (so a caller can match and forget one file's candidates before the next
 /// is read: memory stays that of one file).
-pub fn scan_paths(paths: &[PathBuf], limits: &Limits, mut each: impl FnMut(FileReport)) {
+pub fn scan_paths(paths: &[PathBuf], limits: &Limits, each: impl FnMut(FileReport)) {
+    scan_paths_where(paths, limits, |_, _| true, each);
+}
+
+/// As `scan_paths`, reading only the files for which `read(path, metadata)`
+/// says so (an agent skips files unchanged since its last scan; it is
+/// asked for every regular file walked, in order).
+pub fn scan_paths_where(
+    paths: &[PathBuf],
+    limits: &Limits,
+    mut read: impl FnMut(&Path, &std::fs::Metadata) -> bool,
+    mut each: impl FnMut(FileReport),
+) {
     for root in paths {
         for entry in walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
         {
             match entry {
-                Ok(e) if e.file_type().is_file() => scan_file(e.path(), limits, &mut each),
+                Ok(e) if e.file_type().is_file() => {
+                    let wanted = match e.metadata() {
+                        Ok(m) => read(e.path(), &m),
+                        // Vanished or unreadable: scanning reports why.
+                        Err(_) => true,
+                    };
+                    if wanted {
+                        scan_file(e.path(), limits, &mut each);
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => each(FileReport::empty(
                     e.path().map_or_else(|| root.clone(), Path::to_path_buf),

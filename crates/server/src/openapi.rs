@@ -42,7 +42,8 @@ use crate::problem::Problem;
         crate::alerts::list_alerts, crate::alerts::show_alert, crate::alerts::ack_alert,
         crate::alerts::assign_alert, crate::alerts::resolve_alert, crate::alerts::false_positive,
         crate::alerts::suspend_user, crate::alerts::reinstate_user,
-        crate::scan::match_values),
+        crate::scan::match_values, crate::scan::report_scan, crate::scan::start_hunt,
+        crate::scan::pending_hunts, crate::scan::list_machines),
     components(schemas(Problem,
         crate::records::SearchBody, crate::records::SearchOut, crate::records::RecordOut, crate::records::PutBody,
         crate::records::WriteOut, crate::records::DeleteOut,
@@ -51,7 +52,11 @@ use crate::problem::Problem;
         crate::governance::VendorBody, crate::governance::CapBody, crate::exports::ExportBody,
         crate::directives::DirectiveBody, crate::directives::AckBody,
         crate::alerts::AssignBody, crate::alerts::NoteBody, crate::alerts::SuspendBody,
-        crate::scan::MatchBody, crate::scan::FoundValue, crate::scan::ValueKind)),
+        crate::scan::MatchBody, crate::scan::FoundValue, crate::scan::ValueKind,
+        mamori_vault::leak::agents::ScanReport, mamori_vault::leak::agents::ReportedFile,
+        mamori_vault::leak::agents::ReportedTenant, mamori_vault::leak::agents::NewHunt,
+        mamori_vault::leak::agents::ReportReceipt, mamori_vault::leak::agents::MachineView,
+        mamori_store::HuntRow, mamori_store::ScanReportRow, mamori_store::ScanVerdict)),
     modifiers(&BearerAuth, &Problems, &Parameters)
 )]
 pub struct ApiDoc;

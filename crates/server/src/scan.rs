@@ -4,14 +4,23 @@
 //! holds no key and no index; the vault normalises every value again, charges
 //! the customers named to the credential's daily budget and records the call.
 
-use axum::{Json, Router, extract::State, routing::post};
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    routing::{get, post},
+};
 use mamori_core::FieldType;
+use mamori_store::HuntRow;
 use mamori_vault::{
     ErrorCode, VaultError,
-    leak::matching::{Found, MatchReport},
+    leak::{
+        agents::{MachineView, NewHunt, ReportReceipt, ScanReport},
+        matching::{Found, MatchReport},
+    },
 };
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use crate::{
@@ -23,11 +32,22 @@ use crate::{
 /// A part of a file's values: 100,000 values of a few dozen bytes each.
 const MAX_MATCH_BYTES: usize = 16 * 1024 * 1024;
 
+/// A report listing up to `agents::MAX_FILES` files of a few hundred bytes each.
+const MAX_REPORT_BYTES: usize = 32 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/v1/scan/match",
-        post(match_values).layer(axum::extract::DefaultBodyLimit::max(MAX_MATCH_BYTES)),
-    )
+    Router::new()
+        .route(
+            "/v1/scan/match",
+            post(match_values).layer(axum::extract::DefaultBodyLimit::max(MAX_MATCH_BYTES)),
+        )
+        .route(
+            "/v1/scan/reports",
+            post(report_scan).layer(axum::extract::DefaultBodyLimit::max(MAX_REPORT_BYTES)),
+        )
+        .route("/v1/scan/hunts", post(start_hunt))
+        .route("/v1/scan/hunts/pending", get(pending_hunts))
+        .route("/v1/scan/machines", get(list_machines))
 }
 
 /// What kind of value a scanner found.
@@ -120,4 +140,72 @@ fn parse_sha256(s: &str) -> Result<[u8; 32], ApiError> {
             "`file_sha256` must be 64 hex digits",
         ))),
     }
+}
+
+/// Report one scan of this machine (PC agents; the security office's own machine too).
+#[utoipa::path(post, path = "/v1/scan/reports", request_body = ScanReport,
+    responses((status = 201, body = ReportReceipt, description = "recorded: the verdict the vault gave it (clean, findings, incomplete) and its audit record's hash"),
+        (status = 200, body = ReportReceipt, description = "this scan was reported before: its first record, nothing new recorded"),
+        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn report_scan(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Body(b): Body<ScanReport>,
+) -> Result<(StatusCode, Json<ReportReceipt>), ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.record_scan_report(c, &b)).await?;
+    let status = if out.recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(out)))
+}
+
+/// Send PC agents hunting: the machines named (or all) scan at their next contact (security office).
+#[utoipa::path(post, path = "/v1/scan/hunts", request_body = NewHunt,
+    responses((status = 201, body = HuntRow), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn start_hunt(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Body(b): Body<NewHunt>,
+) -> Result<(StatusCode, Json<HuntRow>), ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.start_hunt(c, &b)).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The hunts this machine has not answered yet, oldest first (PC agents).
+#[utoipa::path(get, path = "/v1/scan/hunts/pending",
+    responses((status = 200, body = Vec<HuntRow>), (status = 403, body = Problem)))]
+async fn pending_hunts(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<Vec<HuntRow>>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.pending_hunts(c)).await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MachinesQuery {
+    /// A machine with no report in this many days is `silent` (1–365, 7 by default).
+    #[param(minimum = 1, maximum = 365)]
+    silent_days: Option<u32>,
+}
+
+/// Every scanner credential, its last report and verdict, and whether it went silent (security office, auditors).
+#[utoipa::path(get, path = "/v1/scan/machines", params(MachinesQuery),
+    responses((status = 200, body = Vec<MachineView>), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn list_machines(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Query(q): Query<MachinesQuery>,
+) -> Result<Json<Vec<MachineView>>, ApiError> {
+    let days = q.silent_days.unwrap_or(7);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError(VaultError::bad(
+            ErrorCode::RequestInvalid,
+            "`silent_days` is 1 to 365",
+        )));
+    }
+    let out = with_caller(&state, caller, move |v, c| v.machines(c, days)).await?;
+    Ok(Json(out))
 }

@@ -767,7 +767,7 @@ pub enum ChargeOutcome {
 
 /// A hunt: the security office asks PC agents to scan at their next contact
 /// (as Velociraptor's hunts reach endpoints when they next connect).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HuntRow {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -415,7 +415,10 @@ pub fn scan_report(r: &impl Cols, at: usize) -> Result<crate::ScanReportRow> {
         login: r.text(at)?,
         scan: r.id(at + 1)?,
         received_at: r.int(at + 2)?,
-        hunt: r.opt_blob(at + 3)?.map(|b| hunt_id(&b, at + 3)).transpose()?,
+        hunt: r
+            .opt_blob(at + 3)?
+            .map(|b| hunt_id(&b, at + 3))
+            .transpose()?,
         full: r.int(at + 4)? != 0,
         verdict: crate::ScanVerdict::parse(&r.text(at + 5)?)
             .ok_or_else(|| corrupt(at + 5, "a scan verdict"))?,

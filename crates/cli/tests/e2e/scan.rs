@@ -705,3 +705,250 @@ fn a_found_file_is_quarantined_restored_and_deleted_only_as_allowed() {
         );
     }
 }
+
+/// `mamori --json agent run --once` as `token`: its printed documents.
+fn agent_once(v: &TestVault, token: &str, server: &str, state: &Path, files: &Path) -> Vec<Value> {
+    let out = v.run_as(
+        token,
+        &[
+            "agent",
+            "run",
+            "--once",
+            "--server",
+            server,
+            "--state",
+            state.to_str().unwrap(),
+            files.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    documents(&out.stdout)
+}
+
+#[test]
+fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
+    let (v, _src, acme, beta, nobody) = vault();
+    let pc = v.user("pc-0001", "scanner", &[]);
+    v.user("pc-0002", "scanner", &[]);
+    let op = v.user("op", "operator", &["acme/own"]);
+    let so = v.officer();
+    let s = v.serve();
+    let corpus = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let people: Vec<&Person> = acme[..3]
+        .iter()
+        .chain(&beta[..2])
+        .chain(&nobody[..4])
+        .collect();
+    write(corpus.path(), "顧客一覧.csv", rows(&people).as_bytes());
+    write(
+        corpus.path(),
+        "memo.txt",
+        "会議は15時から。資料は共有フォルダへ。".as_bytes(),
+    );
+
+    // First contact: everything is read; the file's customers per tenant.
+    let docs = agent_once(&v, &pc, &s.base, state.path(), corpus.path());
+    assert_eq!(
+        docs.len(),
+        1,
+        "only the file with findings is printed: {docs:?}"
+    );
+    assert!(docs[0]["path"].as_str().unwrap().ends_with("顧客一覧.csv"));
+    let reports = |n: usize| {
+        let all = s.audit(&so, "action=scan.report");
+        let done: Vec<Value> = all
+            .into_iter()
+            .filter(|e| e["decision"] == "allow")
+            .collect();
+        assert_eq!(done.len(), n, "{done:?}");
+        done[n - 1]["detail"].clone()
+    };
+    let first = reports(1);
+    assert_eq!(first["verdict"], "findings");
+    assert_eq!(
+        (first["files_seen"].as_u64(), first["files_read"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let tenants: Vec<(String, u64)> = first["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tenant"].as_str().unwrap().to_owned(),
+                t["confirmed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(tenants, [("acme".into(), 3), ("beta".into(), 2)]);
+
+    // Second contact, nothing changed: nothing read, the same findings.
+    agent_once(&v, &pc, &s.base, state.path(), corpus.path());
+    let second = reports(2);
+    assert_eq!(second["files_read"], 0);
+    assert_eq!(second["verdict"], "findings");
+    assert_eq!(second["files"][0]["unchanged"], true);
+
+    // The security office hunts on this machine; it is picked up at the
+    // next contact and read in full.
+    let hunt = v.ok_as(
+        &so,
+        &[
+            "agent",
+            "hunt",
+            "--case-id",
+            "INC-2026-0042",
+            "--full",
+            "--machine",
+            "pc-0001",
+        ],
+    );
+    let id = hunt["id"].as_str().unwrap().to_owned();
+    let pending = s.send("GET", "/v1/scan/hunts/pending", &pc, None);
+    assert_eq!(pending.body[0]["id"], id.as_str());
+    assert_eq!(
+        s.send(
+            "GET",
+            "/v1/scan/hunts/pending",
+            &v.user("pc-0003", "scanner", &[]),
+            None
+        )
+        .body,
+        serde_json::json!([])
+    );
+    agent_once(&v, &pc, &s.base, state.path(), corpus.path());
+    let third = reports(3);
+    assert_eq!(third["hunt"], id.as_str());
+    assert_eq!(
+        (third["full"].as_bool(), third["files_read"].as_u64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(
+        s.send("GET", "/v1/scan/hunts/pending", &pc, None).body,
+        serde_json::json!([])
+    );
+
+    // The machines as the security office sees them: one reporting with
+    // findings, two that never reported.
+    let m = s.send("GET", "/v1/scan/machines?silent_days=1", &so, None);
+    assert_eq!(m.status, 200, "{:?}", m.body);
+    let view: Vec<(String, bool, String)> = m
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["login"].as_str().unwrap().to_owned(),
+                m["silent"].as_bool().unwrap(),
+                m["last_verdict"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("pc-0001".into(), false, "findings".into()),
+            ("pc-0002".into(), true, "-".into()),
+            ("pc-0003".into(), true, "-".into()),
+        ]
+    );
+    let listed = v.ok_as(&so, &["agent", "machines", "--silent-days", "1"]);
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+
+    // Who may do what: an operator neither reports nor lists; a scanner
+    // does not hunt.
+    let out = v.run_as(
+        &op,
+        &[
+            "agent",
+            "run",
+            "--once",
+            "--server",
+            &s.base,
+            "--state",
+            state.path().to_str().unwrap(),
+            corpus.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(s.send("GET", "/v1/scan/machines", &op, None).status, 403);
+    assert_eq!(s.send("GET", "/v1/scan/machines", &pc, None).status, 403);
+    let out = v.run_as(&pc, &["agent", "hunt", "--case-id", "INC-1"]);
+    assert!(!out.status.success());
+    let r = s.send(
+        "POST",
+        "/v1/scan/hunts",
+        &so,
+        Some(serde_json::json!({"case_id": "09012345678"})),
+    );
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (400, Some("case_id_invalid"))
+    );
+
+    // A server that does not answer: the run fails and says so; the state
+    // it had stands.
+    let before = std::fs::read(state.path().join("agent-state.json")).unwrap();
+    let out = v.run_as(
+        &pc,
+        &[
+            "agent",
+            "run",
+            "--once",
+            "--server",
+            &format!("http://127.0.0.1:{}", crate::common::free_port()),
+            "--state",
+            state.path().to_str().unwrap(),
+            corpus.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read(state.path().join("agent-state.json")).unwrap(),
+        before
+    );
+
+    // Nothing found, and no file name, is kept by the agent or recorded in
+    // the audit log.
+    let mut planted: Vec<String> = people.iter().map(|p| canonical_mobile(p)).collect();
+    planted.extend(people.iter().map(|p| p.email.clone()));
+    planted.extend(people.iter().map(|p| p.customer_no.clone()));
+    planted.push("顧客一覧".into());
+    let mut dirs = vec![state.path().to_path_buf()];
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            for m in &planted {
+                assert!(
+                    !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                    "{m} is in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 2, "the state and the lock");
+    for e in s.audit(&so, "action=scan.report") {
+        let text = e.to_string();
+        assert!(!planted.iter().any(|m| text.contains(m.as_str())), "{text}");
+    }
+}

@@ -11,7 +11,7 @@ fn hunt(n: u8, at: i64, machines: &[&str]) -> HuntRow {
         started_by: "so1".into(),
         started_at: at,
         until: at + 14 * 86_400,
-        full: n % 2 == 0,
+        full: n.is_multiple_of(2),
         machines: machines.iter().map(|m| (*m).to_owned()).collect(),
     }
 }
@@ -36,9 +36,15 @@ pub fn hunts_and_reports(s: &Stores) {
     assert!(v.machine_reports().unwrap().is_empty());
     v.insert_hunt(&hunt(1, 100, &[])).unwrap();
     v.insert_hunt(&hunt(2, 200, &["pc-1", "pc-2"])).unwrap();
-    assert!(v.insert_hunt(&hunt(2, 300, &[])).is_err(), "one id, one hunt");
+    assert!(
+        v.insert_hunt(&hunt(2, 300, &[])).is_err(),
+        "one id, one hunt"
+    );
     let all = v.hunts(0).unwrap();
-    assert_eq!(all, vec![hunt(1, 100, &[]), hunt(2, 200, &["pc-1", "pc-2"])]);
+    assert_eq!(
+        all,
+        vec![hunt(1, 100, &[]), hunt(2, 200, &["pc-1", "pc-2"])]
+    );
     assert_eq!(v.hunts(150).unwrap(), vec![hunt(2, 200, &["pc-1", "pc-2"])]);
 
     // Three reports of pc-1 in one second: the latest is the last received.

@@ -11,10 +11,7 @@ use std::{
     },
 };
 
-use mamori_store::{
-    AlertStore, AuditStore, BudgetStore, ExportStore, GovernanceStore, HistoryRow, KeyRow,
-    LeaseStore, TenantRow, TenantStatus, UserRow, UserStore, VaultStore,
-};
+use mamori_store::{AuditStore, HistoryRow, KeyRow, TenantRow, TenantStatus, UserRow};
 use mamori_store_postgres::{PgOptions, PgStore};
 use mamori_store_sqlite::{SqliteAudit, SqliteVault};
 

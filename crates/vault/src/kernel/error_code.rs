@@ -63,6 +63,8 @@ error_codes! {
     RecipientKeyInvalid = "recipient_key_invalid", 400, "The export recipient's key is not an age X25519 public key (age1…).";
     ExportTooLarge = "export_too_large", 400, "The export would hold more customers than one export may (exports.max_rows).";
     ScanValueInvalid = "scan_value_invalid", 400, "A value sent for matching does not read as its kind; the detail names its position, never the value.";
+    ScanReportInvalid = "scan_report_invalid", 400, "A PC agent's report does not hold together (an id, a hash, a count or a tenant has the wrong form, or it lists more files than a report takes); the detail names the member, never its value.";
+    HuntInvalid = "hunt_invalid", 400, "A hunt lasts 1–90 days and names scanner credentials only; the detail says which part is wrong, never the value.";
     ScanTooManyValues = "scan_too_many_values", 400, "More values than one match call takes; send a file's values in parts of whole lines or rows.";
     TenantIdInvalid = "tenant_id_invalid", 400, "A tenant id is 2–40 lower-case letters, digits, `-` or `_`, starting with a letter.";
     TenantNameMissing = "tenant_name_missing", 400, "A tenant needs a display name.";

@@ -6,6 +6,7 @@
 //! `breach` goes on to the accounts and exports it came from; `quarantine`
 //! decides and records what is done to a file that was found.
 
+pub mod agents;
 pub mod breach;
 pub mod matching;
 pub mod quarantine;
