@@ -5,13 +5,13 @@
 //! and exports it overlaps, ranked. Nothing of the file is written anywhere;
 //! the analysis is an audit event with the file's hash and its figures.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_scan::{FileReport, Kind, Limits, Outcome, Summary};
-use mamori_vault::leak::breach::{BreachReport, TenantBreach};
+use mamori_vault::leak::breach::{BreachReport, Category, TenantBreach, categories};
 use serde::Serialize;
 
 use crate::{governance::me, output::Out};
@@ -21,6 +21,25 @@ pub enum BreachCmd {
     /// Whose customers a leaked file holds, what it leaks, and which
     /// accounts and exports it came from.
     Analyze(AnalyzeArgs),
+    /// One tenant's notification package: drafts of its 速報 and 確報 and
+    /// the list of affected people encrypted to the tenant's key.
+    Notify(NotifyArgs),
+}
+
+#[derive(Args)]
+pub struct NotifyArgs {
+    /// The leaked file (a zip's entries are taken together).
+    pub file: PathBuf,
+    /// The tenant (委託元) the package is for.
+    #[arg(long)]
+    pub tenant: String,
+    /// When the business knew of the leak (RFC 3339; the first alert or
+    /// finding): the deadlines count from it. Now when not given.
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<String>,
+    /// A new directory for the package (drafts and the encrypted list).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]
@@ -29,17 +48,6 @@ pub struct AnalyzeArgs {
     /// are analysed one by one).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-}
-
-/// A report category of the APPI's enforcement rules (施行規則第7条) as far
-/// as the file shows it.
-#[derive(Serialize)]
-struct Category {
-    /// ①..④
-    id: &'static str,
-    /// `applies`, `may_apply`, `for_a_person` (the system cannot know).
-    verdict: &'static str,
-    why: String,
 }
 
 #[derive(Serialize)]
@@ -60,7 +68,10 @@ struct TenantAnalysis {
 }
 
 pub fn breach(dir: &std::path::Path, token: Option<&str>, cmd: BreachCmd, out: Out) -> Result<()> {
-    let BreachCmd::Analyze(args) = cmd;
+    let args = match cmd {
+        BreachCmd::Analyze(args) => args,
+        BreachCmd::Notify(args) => return notify(dir, token, args, out),
+    };
     let vault = datadir::open(dir)?.vault;
     let caller = me(&vault, token)?;
     let mut failure = None;
@@ -106,86 +117,11 @@ fn analyze(
     analysis.tenants = tenants
         .into_iter()
         .map(|t| TenantAnalysis {
-            categories: categories(&analysis.items, &t),
+            categories: categories(&analysis.items.counts, &t),
             breach: t,
         })
         .collect();
     Ok(analysis)
-}
-
-/// The report categories (① 要配慮, ② 財産的被害, ③ 不正の目的, ④ 1,000人超)
-/// as far as the file and the audit log show them.
-fn categories(items: &Summary, t: &TenantBreach) -> Vec<Category> {
-    let has = |k: Kind| items.counts.get(&k).copied().unwrap_or(0) > 0;
-    let mut out = vec![Category {
-        id: "①",
-        verdict: "for_a_person",
-        why: "要配慮個人情報（病歴・信条等）はパターンでは判別できません / special-care data cannot be told by pattern".into(),
-    }];
-    out.push(if has(Kind::Card) {
-        Category {
-            id: "②",
-            verdict: "applies",
-            why: "クレジットカード番号を含む / card numbers present".into(),
-        }
-    } else {
-        Category {
-            id: "②",
-            verdict: "for_a_person",
-            why: "カード番号なし。口座・ID等の有無は要確認 / no card numbers; accounts or credentials to be checked".into(),
-        }
-    });
-    let top = t.readers.first().filter(|r| r.share >= 0.5);
-    out.push(Category {
-        id: "③",
-        verdict: if top.is_some() { "may_apply" } else { "for_a_person" },
-        why: match top {
-            Some(r) => format!(
-                "{} の閲覧で漏えい顧客の {:.0}% を説明できる（内部不正の可能性） / the reads of {} explain {:.0}% of the leaked customers",
-                r.who,
-                r.share * 100.0,
-                r.who,
-                r.share * 100.0
-            ),
-            None => "不正の目的の有無は要判断 / whether with unlawful intent is for a person to judge".into(),
-        },
-    });
-    out.push(if t.people_confirmed > 1000 {
-        Category {
-            id: "④",
-            verdict: "applies",
-            why: format!(
-                "確認済み {} 人 / {} confirmed",
-                t.people_confirmed, t.people_confirmed
-            ),
-        }
-    } else if t.people_possible > 1000 {
-        Category {
-            id: "④",
-            verdict: "may_apply",
-            why: format!(
-                "最大 {} 人（確認済み {} 人） / up to {} ({} confirmed)",
-                t.people_possible, t.people_confirmed, t.people_possible, t.people_confirmed
-            ),
-        }
-    } else {
-        Category {
-            id: "④",
-            verdict: "for_a_person",
-            why: format!(
-                "最大 {} 人 / up to {}",
-                t.people_possible, t.people_possible
-            ),
-        }
-    });
-    if has(Kind::MyNumber) {
-        out.push(Category {
-            id: "番号法",
-            verdict: "may_apply",
-            why: "個人番号（特定個人情報）を含む: 番号法の報告要件も確認 / My Numbers present: check the My Number Act's reporting duty too".into(),
-        });
-    }
-    out
 }
 
 fn human(a: &FileAnalysis) -> String {
@@ -234,4 +170,110 @@ fn human(a: &FileAnalysis) -> String {
         }
     }
     s
+}
+
+fn notify(dir: &std::path::Path, token: Option<&str>, args: NotifyArgs, out: Out) -> Result<()> {
+    let known_at = match &args.known_at {
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--known-at takes an RFC 3339 time, e.g. 2026-12-01T09:30:00+09:00"
+                    )
+                })?
+                .timestamp(),
+        ),
+        None => None,
+    };
+    if args.out.exists() {
+        bail!(
+            "{} exists: the package goes to a new directory",
+            args.out.display()
+        );
+    }
+    let vault = datadir::open(dir)?.vault;
+    let caller = me(&vault, token)?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let sha = mamori_scan::sha256(&bytes);
+    drop(bytes);
+    // Every part of the file (a zip's entries) together, groups kept apart.
+    let mut found = Vec::new();
+    let mut items: BTreeMap<Kind, u64> = BTreeMap::new();
+    let mut truncated = false;
+    let mut part = 0u64;
+    mamori_scan::scan_paths(
+        std::slice::from_ref(&args.file),
+        &Limits::default(),
+        |mut r| {
+            truncated |= r.findings.truncated;
+            for (k, n) in &r.findings.counts {
+                *items.entry(*k).or_default() += n;
+            }
+            // Lines and rows of different entries are different groups.
+            part += 1;
+            found.extend(crate::scan::take_found(&mut r).into_iter().map(|mut f| {
+                f.group |= part << 40;
+                f
+            }));
+        },
+    );
+    if truncated {
+        bail!(
+            "{}: more values than one analysis holds; split the file",
+            args.file.display()
+        );
+    }
+    let notice = vault.breach_notice(&caller, &sha, &found, &items, &args.tenant, known_at)?;
+    drop(found);
+    if notice.breach.people_possible == 0 {
+        bail!(
+            "{} names none of {}'s customers: there is no one to notify (the analysis is recorded)",
+            args.file.display(),
+            args.tenant
+        );
+    }
+    write_package(&args.out, &notice)?;
+    out.emit(&notice, |n| {
+        let mut s = format!(
+            "tenant {}: 確認済み {} 人 / 最大 {} 人 — 速報 {} 〜 {}, 確報 {}（③なら {}）",
+            n.tenant,
+            n.breach.people_confirmed,
+            n.breach.people_possible,
+            n.preliminary_due[0],
+            n.preliminary_due[1],
+            n.final_due,
+            n.final_due_unlawful
+        );
+        match &n.list {
+            Some(l) => s.push_str(&format!(
+                "\n  本人通知リスト {} 人（確認済み {}）: 受領用鍵 {} に暗号化",
+                l.people, l.confirmed, l.recipient
+            )),
+            None => s.push_str("\n  本人通知リストなし: テナントの [breach] notify_recipient が未設定 / no list: the tenant has no recipient key"),
+        }
+        s.push_str(&format!("\n  written to {}", args.out.display()));
+        s
+    });
+    Ok(())
+}
+
+/// The drafts and the encrypted list, in a new directory only this account reads.
+fn write_package(
+    dir: &std::path::Path,
+    n: &mamori_vault::leak::notice::BreachNotice,
+) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let t = &n.tenant;
+    std::fs::write(dir.join(format!("{t}-速報.md")), &n.preliminary)?;
+    std::fs::write(dir.join(format!("{t}-確報.md")), &n.final_report)?;
+    if let Some(l) = &n.list {
+        std::fs::write(dir.join(format!("{t}-本人通知.csv.age")), &l.bytes)?;
+    }
+    Ok(())
 }

@@ -161,6 +161,33 @@ pub struct Schema {
     /// (on top of the checks every tenant shares, `crate::case_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id_pattern: Option<CaseIdPattern>,
+    /// Where the tenant reports a breach, and to whom its list of affected
+    /// people goes (`[breach]`).
+    pub breach: BreachSettings,
+}
+
+/// Who receives a tenant's breach report: the 個人情報保護委員会 by
+/// default; the 総務省 (総合通信局) for telecom carriers, to whom the PPC's
+/// authority is delegated; a municipality's own route as 行政機関等.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportTo {
+    #[default]
+    Ppc,
+    Soumu,
+    Municipal,
+}
+
+/// A tenant's breach settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BreachSettings {
+    pub report_to: ReportTo,
+    /// The tenant's (委託元's) age public key: the list of affected people
+    /// for 本人通知 is encrypted to it and to nothing else. Set with the
+    /// schema (by whoever administers tenants), never chosen by the person
+    /// who asks for the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_recipient: Option<String>,
 }
 
 /// A tenant's case-id pattern, compiled once and anchored at both ends.
@@ -215,6 +242,16 @@ pub struct SchemaError {
     pub message: String,
 }
 
+/// The shape of an age X25519 public key (Bech32, `age1` and 58 more
+/// characters); the vault parses it in full before it encrypts anything.
+fn age_public_key(s: &str) -> bool {
+    s.len() == 62
+        && s.starts_with("age1")
+        && s[4..]
+            .bytes()
+            .all(|b| b"qpzry9x8gf2tvdw0s3jn54khce6mua7l".contains(&b))
+}
+
 // The raw, spanned form as written in the file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +264,17 @@ struct RawSchema {
     segments: Vec<RawSegment>,
     #[serde(default)]
     case_id_pattern: Option<Spanned<String>>,
+    #[serde(default)]
+    breach: Option<RawBreach>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreach {
+    #[serde(default)]
+    report_to: ReportTo,
+    #[serde(default)]
+    notify_recipient: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -373,11 +421,27 @@ impl Validator<'_> {
             },
             None => None,
         };
+        let breach = match raw.breach {
+            None => BreachSettings::default(),
+            Some(b) => BreachSettings {
+                report_to: b.report_to,
+                notify_recipient: match b.notify_recipient {
+                    Some(k) if !age_public_key(k.get_ref()) => {
+                        return self.err(
+                            k.span(),
+                            "notify_recipient must be an age X25519 public key (age1…)",
+                        );
+                    }
+                    k => k.map(|k| k.into_inner()),
+                },
+            },
+        };
         Ok(Schema {
             fields,
             purposes,
             segments,
             case_id_pattern,
+            breach,
         })
     }
 

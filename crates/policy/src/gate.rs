@@ -101,10 +101,11 @@ pub enum Action {
     ScanReport,
     ScanHunt,
     ScanMachines,
+    BreachNotify,
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -140,6 +141,7 @@ impl Action {
         Action::ScanReport,
         Action::ScanHunt,
         Action::ScanMachines,
+        Action::BreachNotify,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -184,6 +186,7 @@ impl Action {
             Action::ScanReport => "scan.report",
             Action::ScanHunt => "scan.hunt",
             Action::ScanMachines => "scan.machines",
+            Action::BreachNotify => "breach.notify",
         }
     }
 }
@@ -688,6 +691,11 @@ impl Gate {
     /// holds, and which accounts and exports it overlaps.
     pub fn decide_breach(&self, who: &Principal) -> Decision {
         self.decide_governance(who, Action::BreachAnalyze)
+    }
+
+    /// Decides whether `who` may make a tenant's breach notification package.
+    pub fn decide_breach_notice(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::BreachNotify)
     }
 
     /// Decides whether `who` may quarantine, restore or delete a file found

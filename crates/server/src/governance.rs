@@ -264,7 +264,8 @@ pub struct TrainingBody {
 
 /// Record a completed course (security office).
 #[utoipa::path(post, path = "/v1/people/{login}/training", params(("login" = String, Path)), request_body = TrainingBody,
-    responses((status = 201, body = TrainingRow), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = TrainingRow), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "this course is already recorded for the person at that time")))]
 async fn record_training(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -289,7 +290,8 @@ pub struct ComplianceBody {
 
 /// Record an annual compliance confirmation (security office).
 #[utoipa::path(post, path = "/v1/people/{login}/compliance", params(("login" = String, Path)), request_body = ComplianceBody,
-    responses((status = 201, body = ComplianceRow), (status = 403, body = Problem)))]
+    responses((status = 201, body = ComplianceRow), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "a confirmation is already recorded for the person at that time")))]
 async fn record_compliance(
     State(state): State<AppState>,
     Authed(caller): Authed,

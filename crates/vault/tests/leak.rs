@@ -426,3 +426,158 @@ fn values_many_people_share_only_confirm_a_customer_named_otherwise() {
         .unwrap();
     assert_eq!(counts(&r), [("gamma".into(), 3, 2, 1)]);
 }
+
+/// gamma: a telecom carrier's tenant whose list of affected people goes to
+/// its own key; three customers.
+fn with_gamma(env: &Env, recipient: &str) {
+    let schema = format!(
+        "{CONTACT_CENTRE_SCHEMA}\n[breach]\nreport_to = \"soumu\"\nnotify_recipient = \"{recipient}\"\n"
+    );
+    env.vault
+        .create_tenant("cli:test", "gamma", "ガンマ通信", &schema)
+        .unwrap();
+    let rows = (0..3)
+        .map(|i| ImportRow {
+            line: i as u64 + 2,
+            segment: None,
+            fields: BTreeMap::from([
+                ("customer_no".into(), format!("G-{i}")),
+                ("name".into(), format!("蒲生 次郎{i}")),
+                ("phone".into(), format!("070-2222-{i:04}")),
+            ]),
+        })
+        .collect();
+    env.vault
+        .import_batch("cli:test", "gamma", None, rows)
+        .unwrap();
+}
+
+#[test]
+fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
+    let env = two_tenants();
+    let identity = mamori_crypto::PackageIdentity::generate();
+    with_gamma(&env, &identity.recipient().encoded());
+    let leaked = vec![
+        found(FieldType::Phone, "070-2222-0000", 1),
+        found(FieldType::Text, "G-0", 1),
+        found(FieldType::Phone, "070-2222-0001", 2),
+        found(FieldType::Phone, &phone(3), 3),
+    ];
+    let items = BTreeMap::from([
+        (mamori_scan::Kind::Phone, 3),
+        (mamori_scan::Kind::Identifier, 1),
+    ]);
+    let known = env.vault.now() - 86_400;
+    let so = env.officer();
+
+    // Only the security office; the refusal is recorded.
+    for who in ["op", "pc-0001"] {
+        let err = env
+            .vault
+            .breach_notice(&env.who(who), &[5; 32], &leaked, &items, "gamma", None)
+            .unwrap_err();
+        assert!(
+            matches!(err, VaultError::Forbidden { .. }),
+            "{who}: {err:?}"
+        );
+    }
+    let err = env
+        .vault
+        .breach_notice(
+            &so,
+            &[5; 32],
+            &leaked,
+            &items,
+            "gamma",
+            Some(env.vault.now() + 60),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "time_invalid");
+
+    let n = env
+        .vault
+        .breach_notice(&so, &[5; 32], &leaked, &items, "gamma", Some(known))
+        .unwrap();
+    assert_eq!(
+        (n.breach.people_confirmed, n.breach.people_possible),
+        (1, 2)
+    );
+    assert_eq!(n.final_due, mamori_core::jst::rfc3339(known + 30 * 86_400));
+    assert_eq!(
+        n.preliminary_due[0],
+        mamori_core::jst::rfc3339(known + 3 * 86_400)
+    );
+    assert!(n.preliminary.contains("総務省"), "{}", n.preliminary);
+    assert!(n.preliminary.contains("最大 2 人（うち確認済み 1 人）"));
+    assert!(n.preliminary.contains("【要記入】"));
+    assert!(n.final_report.contains("（確報）"));
+    assert!(n.final_report.contains("電気通信事業法"));
+    for draft in [&n.preliminary, &n.final_report] {
+        for value in ["G-0", "G-1", "07022220000", "蒲生"] {
+            assert!(!draft.contains(value), "{value} in a draft");
+        }
+    }
+
+    // The list: customer numbers, confirmed first; only the tenant's key opens it.
+    let list = n.list.as_ref().unwrap();
+    assert_eq!((list.people, list.confirmed), (2, 1));
+    assert!(!list.bytes.windows(3).any(|w| w == b"G-0"));
+    let csv = String::from_utf8(identity.open(&list.bytes).unwrap().to_vec()).unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("G-0,確認済み"), "{csv}");
+    assert!(lines[2].starts_with("G-1,可能性"), "{csv}");
+    let other = mamori_crypto::PackageIdentity::generate();
+    assert!(other.open(&list.bytes).is_err());
+
+    // A tenant without a recipient key gets drafts and no list.
+    let acme = env
+        .vault
+        .breach_notice(&so, &[5; 32], &leaked, &items, "acme", None)
+        .unwrap();
+    assert!(acme.list.is_none());
+    assert!(acme.preliminary.contains("notify_recipient"));
+    assert!(acme.preliminary.contains("個人情報保護委員会"));
+
+    // Recorded in the tenant's log by opaque id, with the list's hash.
+    let events = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            tenant: Some("gamma".into()),
+            action: Some("breach.notify".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let e: serde_json::Value = serde_json::from_slice(&events[0].body).unwrap();
+    assert_eq!(e["records"].as_array().unwrap().len(), 2);
+    assert_eq!(e["detail"]["list_sha256"], list.sha256.as_str());
+    assert_eq!(e["detail"]["report_to"], "soumu");
+    let body = String::from_utf8_lossy(&events[0].body);
+    assert!(
+        !body.contains("G-0") && !body.contains("07022220000"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_schema_names_a_real_recipient_key_or_none() {
+    let env = Env::new(|_| {});
+    for bad in ["age1short", "AGE-SECRET-KEY-1QQQ", "ssh-ed25519 AAAA"] {
+        let schema = format!("{CONTACT_CENTRE_SCHEMA}\n[breach]\nnotify_recipient = \"{bad}\"\n");
+        let err = env
+            .vault
+            .create_tenant("cli:test", "delta", "デルタ", &schema)
+            .unwrap_err();
+        assert_eq!(err.code(), "schema_invalid", "{bad}");
+    }
+    let schema = format!("{CONTACT_CENTRE_SCHEMA}\n[breach]\nreport_to = \"fax\"\n");
+    assert!(
+        env.vault
+            .create_tenant("cli:test", "delta", "デルタ", &schema)
+            .is_err()
+    );
+}

@@ -952,3 +952,173 @@ fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
         assert!(!planted.iter().any(|m| text.contains(m.as_str())), "{text}");
     }
 }
+
+#[test]
+fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() {
+    let v = TestVault::new();
+    let src = tempfile::tempdir().unwrap();
+    let key_file = v.dir.path().join("tenant.key");
+    let k = v.ok(&["export", "keygen", "--out", key_file.to_str().unwrap()]);
+    let recipient = k["recipient_key"].as_str().unwrap().to_owned();
+    let out = v.run(&["tenant", "default-schema"]);
+    let schema = format!(
+        "{}\n[breach]\nreport_to = \"soumu\"\nnotify_recipient = \"{recipient}\"\n",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let schema_file = src.path().join("schema.toml");
+    std::fs::write(&schema_file, schema).unwrap();
+    v.ok(&[
+        "tenant",
+        "create",
+        "acme",
+        "--name",
+        "アクメ通信",
+        "--schema",
+        schema_file.to_str().unwrap(),
+    ]);
+    let file = csv_of(src.path(), "acme.csv", 1, 40);
+    v.ok(&["import", "--tenant", "acme", file.to_str().unwrap()]);
+    let acme: Vec<Person> = Generator::new(1).take(40).collect();
+    let nobody: Vec<Person> = Generator::new(9).take(5).collect();
+    let so = v.officer();
+
+    // A leak: five customers in full rows, two more by phone alone, and nobodies.
+    let mut text = String::from("顧客番号,携帯,メール\n");
+    for p in &acme[..5] {
+        text.push_str(&format!(
+            "{},{},{}\n",
+            p.customer_no,
+            canonical_mobile(p),
+            p.email
+        ));
+    }
+    for p in &acme[5..7] {
+        text.push_str(&format!(",{},\n", canonical_mobile(p)));
+    }
+    for p in &nobody {
+        text.push_str(&format!(
+            "{},{},{}\n",
+            p.customer_no,
+            canonical_mobile(p),
+            p.email
+        ));
+    }
+    let leak = src.path().join("流出.csv");
+    std::fs::write(&leak, &text).unwrap();
+    let pkg = v.dir.path().join("通知");
+    let n = v.ok_as(
+        &so,
+        &[
+            "breach",
+            "notify",
+            leak.to_str().unwrap(),
+            "--tenant",
+            "acme",
+            "--known-at",
+            "2026-11-30T09:00:00+09:00",
+            "--out",
+            pkg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(n["breach"]["people_confirmed"], 5);
+    assert_eq!(n["breach"]["people_possible"], 7);
+    assert_eq!(n["final_due"], "2026-12-30T09:00:00+09:00");
+    assert_eq!(n["report_to"], "soumu");
+    let draft = std::fs::read_to_string(pkg.join("acme-速報.md")).unwrap();
+    assert!(draft.contains("最大 7 人（うち確認済み 5 人）"), "{draft}");
+    assert!(draft.contains("2026-12-03T09:00:00+09:00"), "{draft}");
+    assert!(
+        std::fs::read_to_string(pkg.join("acme-確報.md"))
+            .unwrap()
+            .contains("確報")
+    );
+
+    // The list opens with the tenant's key only, and names the seven.
+    let list = pkg.join("acme-本人通知.csv.age");
+    let out = v.run(&[
+        "export",
+        "decrypt",
+        list.to_str().unwrap(),
+        "--identity",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = String::from_utf8_lossy(&out.stdout).to_string();
+    for p in &acme[..7] {
+        assert!(plain.contains(&p.customer_no), "{plain}");
+    }
+    for p in &nobody {
+        assert!(!plain.contains(&p.customer_no), "{plain}");
+    }
+
+    // Nothing of the people in clear in the package, and a second package
+    // does not overwrite the first.
+    let mut planted: Vec<String> = acme[..7].iter().map(canonical_mobile).collect();
+    planted.extend(acme[..7].iter().map(|p| p.customer_no.clone()));
+    planted.extend(acme[..5].iter().map(|p| p.email.clone()));
+    for entry in std::fs::read_dir(&pkg).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for m in &planted {
+            assert!(
+                !bytes.windows(m.len()).any(|w| w == m.as_bytes()),
+                "{m} in the package"
+            );
+        }
+    }
+    let again = v.run_as(
+        &so,
+        &[
+            "breach",
+            "notify",
+            leak.to_str().unwrap(),
+            "--tenant",
+            "acme",
+            "--out",
+            pkg.to_str().unwrap(),
+        ],
+    );
+    assert!(!again.status.success());
+    // Only the security office.
+    let op = v.user("op", "operator", &["acme/own"]);
+    let other = v.dir.path().join("other");
+    let refused = v.run_as(
+        &op,
+        &[
+            "breach",
+            "notify",
+            leak.to_str().unwrap(),
+            "--tenant",
+            "acme",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(!other.exists());
+    // A file naming none of the tenant's customers: no one to notify, no package.
+    let clean = src.path().join("無関係.csv");
+    let rows: String = nobody
+        .iter()
+        .map(|p| format!("{},{}\n", p.customer_no, p.email))
+        .collect();
+    std::fs::write(&clean, rows).unwrap();
+    let none = v.run_as(
+        &so,
+        &[
+            "breach",
+            "notify",
+            clean.to_str().unwrap(),
+            "--tenant",
+            "acme",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no one to notify"));
+    assert!(!other.exists());
+}

@@ -106,9 +106,9 @@ impl Vault {
                 .detail("expires_at", row.expires_at),
         )?;
         self.store.add_training(&row).map_err(|e| match e {
-            mamori_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
-                "'{login}' already has course '{course}' recorded at that time"
-            )),
+            mamori_store::StoreError::Conflict(_) => VaultError::Conflict(
+                "the person already has this course recorded at that time".into(),
+            ),
             other => other.into(),
         })?;
         Ok(row)
@@ -142,9 +142,9 @@ impl Vault {
                 .detail("expires_at", row.expires_at),
         )?;
         self.store.add_compliance(&row).map_err(|e| match e {
-            mamori_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
-                "'{login}' already has a confirmation recorded at that time"
-            )),
+            mamori_store::StoreError::Conflict(_) => VaultError::Conflict(
+                "the person already has a confirmation recorded at that time".into(),
+            ),
             other => other.into(),
         })?;
         Ok(row)

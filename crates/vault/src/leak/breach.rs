@@ -10,17 +10,18 @@
 //! event (the file's hash and the figures), so it can be re-derived later from
 //! the same log and the same file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mamori_core::{RecordId, jst};
 use mamori_policy::Action;
+use mamori_scan::Kind;
 use mamori_store::{AuditQuery, each_audit_page};
 use serde::Serialize;
 
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    leak::matching::Found,
+    leak::matching::{Found, Hits},
 };
 
 /// Accounts and exports listed per tenant, most overlap first.
@@ -124,17 +125,7 @@ impl Vault {
             if hits.by_record.is_empty() {
                 continue;
             }
-            let leaked: HashSet<RecordId> = hits.by_record.keys().copied().collect();
-            let (readers, exports, events_read) = self.overlaps(&row.id, &leaked)?;
-            let possible = leaked.len() as u64;
-            report.tenants.push(TenantBreach {
-                tenant: row.id.clone(),
-                people_confirmed: hits.confirmed_count() as u64,
-                people_possible: possible,
-                readers: ranked(readers, possible),
-                exports: ranked(exports, possible),
-                events_read,
-            });
+            report.tenants.push(self.tenant_breach(&row.id, &hits)?);
         }
         let figures: Vec<serde_json::Value> = report
             .tenants
@@ -151,6 +142,22 @@ impl Vault {
             .collect();
         self.audit.append(event.detail("tenants", figures))?;
         Ok(report)
+    }
+
+    /// A tenant's part of a leak: its customers the file names, and the
+    /// accounts and exports that were shown them.
+    pub(crate) fn tenant_breach(&self, tenant: &str, hits: &Hits) -> Result<TenantBreach> {
+        let leaked: HashSet<RecordId> = hits.by_record.keys().copied().collect();
+        let (readers, exports, events_read) = self.overlaps(tenant, &leaked)?;
+        let possible = leaked.len() as u64;
+        Ok(TenantBreach {
+            tenant: tenant.to_owned(),
+            people_confirmed: hits.confirmed_count() as u64,
+            people_possible: possible,
+            readers: ranked(readers, possible),
+            exports: ranked(exports, possible),
+            events_read,
+        })
     }
 
     /// One pass over the tenant's audit log: per account, the leaked
@@ -232,5 +239,83 @@ fn ranked(seen: HashMap<String, Seen>, possible: u64) -> Vec<Overlap> {
             .then_with(|| a.who.cmp(&b.who))
     });
     out.truncate(TOP);
+    out
+}
+
+/// A report category of the APPI's enforcement rules (施行規則第7条) as far
+/// as the file and the audit log show it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    /// ①..④, or 番号法 (the My Number Act's own duty).
+    pub id: &'static str,
+    /// `applies`, `may_apply`, `for_a_person` (the system cannot know).
+    pub verdict: &'static str,
+    pub why: String,
+}
+
+impl Category {
+    fn new(id: &'static str, verdict: &'static str, why: String) -> Self {
+        Category { id, verdict, why }
+    }
+}
+
+/// The report categories (① 要配慮, ② 財産的被害, ③ 不正の目的, ④ 1,000人超)
+/// as far as the kinds found in the file (`items`) and the tenant's part
+/// of the leak show them.
+pub fn categories(items: &BTreeMap<Kind, u64>, t: &TenantBreach) -> Vec<Category> {
+    let has = |k: Kind| items.get(&k).copied().unwrap_or(0) > 0;
+    let mut out = vec![Category::new(
+        "①",
+        "for_a_person",
+        "要配慮個人情報（病歴・信条等）はパターンでは判別できません / special-care data cannot be told by pattern".into(),
+    )];
+    out.push(if has(Kind::Card) {
+        Category::new("②", "applies", "クレジットカード番号を含む / card numbers present".into())
+    } else {
+        Category::new(
+            "②",
+            "for_a_person",
+            "カード番号なし。口座・ID等の有無は要確認 / no card numbers; accounts or credentials to be checked".into(),
+        )
+    });
+    let top = t.readers.first().filter(|r| r.share >= 0.5);
+    out.push(match top {
+        Some(r) => Category::new(
+            "③",
+            "may_apply",
+            format!(
+                "{} の閲覧で漏えい顧客の {:.0}% を説明できる（内部不正の可能性） / the reads of {} explain {:.0}% of the leaked customers",
+                r.who,
+                r.share * 100.0,
+                r.who,
+                r.share * 100.0
+            ),
+        ),
+        None => Category::new(
+            "③",
+            "for_a_person",
+            "不正の目的の有無は要判断 / whether with unlawful intent is for a person to judge".into(),
+        ),
+    });
+    let (confirmed, possible) = (t.people_confirmed, t.people_possible);
+    out.push(if confirmed > 1000 {
+        Category::new("④", "applies", format!("確認済み {confirmed} 人 / {confirmed} confirmed"))
+    } else if possible > 1000 {
+        Category::new(
+            "④",
+            "may_apply",
+            format!("最大 {possible} 人（確認済み {confirmed} 人） / up to {possible} ({confirmed} confirmed)"),
+        )
+    } else {
+        Category::new("④", "for_a_person", format!("最大 {possible} 人 / up to {possible}"))
+    });
+    if has(Kind::MyNumber) {
+        out.push(Category::new(
+            "番号法",
+            "may_apply",
+            "個人番号（特定個人情報）を含む: 番号法の報告要件も確認 / My Numbers present: check the My Number Act's reporting duty too".into(),
+        ));
+    }
     out
 }

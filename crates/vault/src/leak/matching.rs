@@ -174,6 +174,11 @@ impl Hits {
         groups.values().any(|v| v.len() >= 2)
     }
 
+    /// Whether `id` is named by two different values of one line or row.
+    pub(crate) fn confirms(&self, id: &RecordId) -> bool {
+        self.by_record.get(id).is_some_and(Self::is_confirmed)
+    }
+
     /// Customers named by two different values of one line or row.
     pub(crate) fn confirmed_count(&self) -> usize {
         self.by_record

@@ -9,4 +9,5 @@
 pub mod agents;
 pub mod breach;
 pub mod matching;
+pub mod notice;
 pub mod quarantine;
