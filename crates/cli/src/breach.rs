@@ -5,14 +5,13 @@
 //! and exports it overlaps, ranked. Nothing of the file is written anywhere;
 //! the analysis is an audit event with the file's hash and its figures.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
-use mamori_scan::{FileReport, Kind, Limits, Outcome, Summary};
-use mamori_vault::leak::breach::{BreachReport, Category, TenantBreach, categories};
-use serde::Serialize;
+use mamori_scan::{Limits, Outcome};
+use mamori_vault::leak::{breach::FileAnalysis, notice::LeakedFile};
 
 use crate::{governance::me, output::Out};
 
@@ -50,23 +49,6 @@ pub struct AnalyzeArgs {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct FileAnalysis {
-    path: String,
-    sha256: Option<String>,
-    outcome: Outcome,
-    /// The kinds of personal data in the file, counted (氏名, 住所, 電話 …).
-    items: Summary,
-    tenants: Vec<TenantAnalysis>,
-}
-
-#[derive(Serialize)]
-struct TenantAnalysis {
-    #[serde(flatten)]
-    breach: TenantBreach,
-    categories: Vec<Category>,
-}
-
 pub fn breach(dir: &std::path::Path, token: Option<&str>, cmd: BreachCmd, out: Out) -> Result<()> {
     let args = match cmd {
         BreachCmd::Analyze(args) => args,
@@ -79,49 +61,17 @@ pub fn breach(dir: &std::path::Path, token: Option<&str>, cmd: BreachCmd, out: O
         if failure.is_some() {
             return;
         }
-        match analyze(&vault, &caller, &mut report) {
+        match vault.analyze_file(&caller, &mut report) {
             Ok(a) => out.emit(&a, human),
-            Err(e) => failure = Some(e),
+            Err(e) => {
+                failure = Some(anyhow::Error::from(e).context(report.path.display().to_string()))
+            }
         }
     });
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-fn analyze(
-    vault: &mamori_vault::Vault,
-    caller: &mamori_vault::Caller,
-    report: &mut FileReport,
-) -> Result<FileAnalysis> {
-    let items = report.findings.summary();
-    let mut analysis = FileAnalysis {
-        path: report.path.display().to_string(),
-        sha256: report.sha256.map(hex::encode),
-        outcome: report.outcome.clone(),
-        items,
-        tenants: Vec::new(),
-    };
-    let Some(sha) = report.sha256 else {
-        return Ok(analysis);
-    };
-    if report.findings.truncated {
-        bail!(
-            "{}: more values than one analysis holds; split the file",
-            analysis.path
-        );
-    }
-    let found = crate::scan::take_found(report);
-    let BreachReport { tenants, .. } = vault.analyze_breach(caller, &sha, &found)?;
-    analysis.tenants = tenants
-        .into_iter()
-        .map(|t| TenantAnalysis {
-            categories: categories(&analysis.items.counts, &t),
-            breach: t,
-        })
-        .collect();
-    Ok(analysis)
 }
 
 fn human(a: &FileAnalysis) -> String {
@@ -195,37 +145,15 @@ fn notify(dir: &std::path::Path, token: Option<&str>, args: NotifyArgs, out: Out
     let caller = me(&vault, token)?;
     let bytes = std::fs::read(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    let sha = mamori_scan::sha256(&bytes);
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let leaked = LeakedFile::read(&name, &bytes)?;
     drop(bytes);
-    // Every part of the file (a zip's entries) together, groups kept apart.
-    let mut found = Vec::new();
-    let mut items: BTreeMap<Kind, u64> = BTreeMap::new();
-    let mut truncated = false;
-    let mut part = 0u64;
-    mamori_scan::scan_paths(
-        std::slice::from_ref(&args.file),
-        &Limits::default(),
-        |mut r| {
-            truncated |= r.findings.truncated;
-            for (k, n) in &r.findings.counts {
-                *items.entry(*k).or_default() += n;
-            }
-            // Lines and rows of different entries are different groups.
-            part += 1;
-            found.extend(crate::scan::take_found(&mut r).into_iter().map(|mut f| {
-                f.group |= part << 40;
-                f
-            }));
-        },
-    );
-    if truncated {
-        bail!(
-            "{}: more values than one analysis holds; split the file",
-            args.file.display()
-        );
-    }
-    let notice = vault.breach_notice(&caller, &sha, &found, &items, &args.tenant, known_at)?;
-    drop(found);
+    let notice = vault.breach_notice(&caller, &leaked, &args.tenant, known_at)?;
+    drop(leaked);
     if notice.breach.people_possible == 0 {
         bail!(
             "{} names none of {}'s customers: there is no one to notify (the analysis is recorded)",

@@ -21,7 +21,7 @@ use mamori_core::FieldType;
 use mamori_scan::{FileReport, Limits, Outcome, Summary};
 use mamori_vault::{
     ErrorCode, VaultError,
-    leak::matching::{Found, MatchReport, TenantMatch, parts},
+    leak::matching::{Found, MatchReport, TenantMatch, parts, take_found},
 };
 use serde::Serialize;
 
@@ -150,22 +150,6 @@ impl Matcher {
         }
         Ok(Some(whole))
     }
-}
-
-/// A scanned file's candidates as the vault matches them (card numbers,
-/// which no searchable field holds, are left out). They move out of the
-/// report: no second copy of a value is made.
-pub(crate) fn take_found(report: &mut FileReport) -> Vec<Found> {
-    std::mem::take(&mut report.findings.candidates)
-        .into_iter()
-        .filter_map(|c| {
-            Some(Found {
-                ty: c.kind.field_type()?,
-                value: c.value,
-                group: c.group,
-            })
-        })
-        .collect()
 }
 
 fn local_refusal(e: VaultError) -> Refusal {

@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 
 pub use detect::{Candidate, Kind};
 pub use extract::Format;
-pub use walk::{FileReport, Outcome, scan_paths, scan_paths_where};
+pub use walk::{FileReport, Outcome, scan_buffer, scan_paths, scan_paths_where};
 
 /// Bounds on what one file may cost.
 #[derive(Clone, Copy, Debug)]

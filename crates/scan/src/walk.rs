@@ -143,6 +143,19 @@ pub fn scan_file(path: &Path, limits: &Limits, each: &mut impl FnMut(FileReport)
     );
 }
 
+/// Scans bytes already in memory (an uploaded file), named `name`, and a
+/// zip's entries each on its own, as `scan_file` does a file on disk.
+pub fn scan_buffer(
+    path: PathBuf,
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    each: &mut impl FnMut(FileReport),
+) {
+    let mut spent = 0;
+    visit(path, name, bytes, 0, &mut spent, limits, each);
+}
+
 /// Scans a file's bytes, named `name` (its extension says its format), at
 /// archive depth `depth`.
 fn visit(

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod audit;
+mod breach;
 mod directives;
 mod exports;
 mod extract;

@@ -43,7 +43,8 @@ use crate::problem::Problem;
         crate::alerts::assign_alert, crate::alerts::resolve_alert, crate::alerts::false_positive,
         crate::alerts::suspend_user, crate::alerts::reinstate_user,
         crate::scan::match_values, crate::scan::report_scan, crate::scan::start_hunt,
-        crate::scan::pending_hunts, crate::scan::list_machines),
+        crate::scan::pending_hunts, crate::scan::list_machines,
+        crate::breach::analyze, crate::breach::notify),
     components(schemas(Problem,
         crate::records::SearchBody, crate::records::SearchOut, crate::records::RecordOut, crate::records::PutBody,
         crate::records::WriteOut, crate::records::DeleteOut,
@@ -56,7 +57,10 @@ use crate::problem::Problem;
         mamori_vault::leak::agents::ScanReport, mamori_vault::leak::agents::ReportedFile,
         mamori_vault::leak::agents::ReportedTenant, mamori_vault::leak::agents::NewHunt,
         mamori_vault::leak::agents::ReportReceipt, mamori_vault::leak::agents::MachineView,
-        mamori_store::HuntRow, mamori_store::ScanReportRow, mamori_store::ScanVerdict)),
+        mamori_store::HuntRow, mamori_store::ScanReportRow, mamori_store::ScanVerdict,
+        mamori_vault::leak::breach::FileAnalysis, mamori_vault::leak::breach::TenantAnalysis,
+        mamori_vault::leak::breach::TenantBreach, mamori_vault::leak::breach::Overlap,
+        mamori_vault::leak::breach::Category, crate::breach::NoticeOut)),
     modifiers(&BearerAuth, &Problems, &Parameters)
 )]
 pub struct ApiDoc;

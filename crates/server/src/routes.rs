@@ -29,6 +29,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::directives::routes())
         .merge(crate::alerts::routes())
         .merge(crate::scan::routes())
+        .merge(crate::breach::routes())
         .route("/healthz", get(crate::health::healthz))
         .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::metrics::metrics_on_api))

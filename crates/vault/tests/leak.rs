@@ -13,6 +13,7 @@ use mamori_vault::{
     VaultError,
     ingest::ImportRow,
     leak::matching::{Found, MatchReport, TenantMatch, parts},
+    leak::notice::LeakedFile,
 };
 use zeroize::Zeroizing;
 
@@ -457,16 +458,19 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
     let env = two_tenants();
     let identity = mamori_crypto::PackageIdentity::generate();
     with_gamma(&env, &identity.recipient().encoded());
-    let leaked = vec![
-        found(FieldType::Phone, "070-2222-0000", 1),
-        found(FieldType::Text, "G-0", 1),
-        found(FieldType::Phone, "070-2222-0001", 2),
-        found(FieldType::Phone, &phone(3), 3),
-    ];
-    let items = BTreeMap::from([
-        (mamori_scan::Kind::Phone, 3),
-        (mamori_scan::Kind::Identifier, 1),
-    ]);
+    let leaked = LeakedFile {
+        sha256: [5; 32],
+        found: vec![
+            found(FieldType::Phone, "070-2222-0000", 1),
+            found(FieldType::Text, "G-0", 1),
+            found(FieldType::Phone, "070-2222-0001", 2),
+            found(FieldType::Phone, &phone(3), 3),
+        ],
+        items: BTreeMap::from([
+            (mamori_scan::Kind::Phone, 3),
+            (mamori_scan::Kind::Identifier, 1),
+        ]),
+    };
     let known = env.vault.now() - 86_400;
     let so = env.officer();
 
@@ -474,7 +478,7 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
     for who in ["op", "pc-0001"] {
         let err = env
             .vault
-            .breach_notice(&env.who(who), &[5; 32], &leaked, &items, "gamma", None)
+            .breach_notice(&env.who(who), &leaked, "gamma", None)
             .unwrap_err();
         assert!(
             matches!(err, VaultError::Forbidden { .. }),
@@ -483,20 +487,13 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
     }
     let err = env
         .vault
-        .breach_notice(
-            &so,
-            &[5; 32],
-            &leaked,
-            &items,
-            "gamma",
-            Some(env.vault.now() + 60),
-        )
+        .breach_notice(&so, &leaked, "gamma", Some(env.vault.now() + 60))
         .unwrap_err();
     assert_eq!(err.code(), "time_invalid");
 
     let n = env
         .vault
-        .breach_notice(&so, &[5; 32], &leaked, &items, "gamma", Some(known))
+        .breach_notice(&so, &leaked, "gamma", Some(known))
         .unwrap();
     assert_eq!(
         (n.breach.people_confirmed, n.breach.people_possible),
@@ -531,10 +528,7 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
     assert!(other.open(&list.bytes).is_err());
 
     // A tenant without a recipient key gets drafts and no list.
-    let acme = env
-        .vault
-        .breach_notice(&so, &[5; 32], &leaked, &items, "acme", None)
-        .unwrap();
+    let acme = env.vault.breach_notice(&so, &leaked, "acme", None).unwrap();
     assert!(acme.list.is_none());
     assert!(acme.preliminary.contains("notify_recipient"));
     assert!(acme.preliminary.contains("個人情報保護委員会"));

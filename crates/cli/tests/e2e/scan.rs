@@ -1121,4 +1121,70 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stdout).contains("no one to notify"));
     assert!(!other.exists());
+
+    // The same over the API: the file is the body.
+    let s = v.serve();
+    let upload = |path: &str, token: &str, body: &[u8]| {
+        let r = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(body.to_vec())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or_default())
+    };
+    let bytes = std::fs::read(&leak).unwrap();
+    let (status, analysis) = upload(
+        "/v1/breach/analyze?name=%E6%B5%81%E5%87%BA.csv",
+        &so,
+        &bytes,
+    );
+    assert_eq!(status, 200, "{analysis}");
+    assert_eq!(analysis[0]["tenants"][0]["people_confirmed"], 5);
+    assert_eq!(analysis[0]["tenants"][0]["categories"][3]["id"], "④");
+    let (status, notice) = upload(
+        "/v1/breach/notify?tenant=acme&name=leak.csv&known_at=2026-11-30T09:00:00%2B09:00",
+        &so,
+        &bytes,
+    );
+    assert_eq!(status, 200, "{notice}");
+    assert_eq!(notice["final_due"], "2026-12-30T09:00:00+09:00");
+    assert!(
+        notice["preliminary"]
+            .as_str()
+            .unwrap()
+            .contains("最大 7 人")
+    );
+    use base64::Engine;
+    let list = base64::engine::general_purpose::STANDARD
+        .decode(notice["list_age_base64"].as_str().unwrap())
+        .unwrap();
+    let listed = pkg.join("api.csv.age");
+    std::fs::write(&listed, list).unwrap();
+    let out = v.run(&[
+        "export",
+        "decrypt",
+        listed.to_str().unwrap(),
+        "--identity",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&acme[6].customer_no));
+    // Refused: another role, an empty body, a path for a name, a bad time.
+    assert_eq!(upload("/v1/breach/analyze", &op, &bytes).0, 403);
+    assert_eq!(upload("/v1/breach/notify?tenant=acme", &op, &bytes).0, 403);
+    assert_eq!(upload("/v1/breach/analyze", &so, b"").0, 400);
+    assert_eq!(
+        upload("/v1/breach/analyze?name=..%2Fx.csv", &so, &bytes).0,
+        400
+    );
+    let (status, p) = upload(
+        "/v1/breach/notify?tenant=acme&known_at=yesterday",
+        &so,
+        &bytes,
+    );
+    assert_eq!((status, p["code"].as_str()), (400, Some("time_invalid")));
+    assert!(!p.to_string().contains("yesterday"));
 }

@@ -21,8 +21,16 @@ use serde::Serialize;
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    leak::matching::{Found, Hits},
+    leak::matching::{Found, Hits, take_found},
 };
+
+/// A file with more values than one analysis holds (`Limits::max_candidates`).
+pub(crate) fn too_many_values() -> VaultError {
+    VaultError::bad(
+        crate::ErrorCode::ScanTooManyValues,
+        "the file holds more values than one analysis takes; split it",
+    )
+}
 
 /// Accounts and exports listed per tenant, most overlap first.
 const TOP: usize = 20;
@@ -72,6 +80,31 @@ pub struct BreachReport {
     pub file_sha256: String,
     pub values: u64,
     pub tenants: Vec<TenantBreach>,
+}
+
+/// The analysis of one leaked file (or one entry of a zip) as people read
+/// it: what it holds and, per tenant, whose customers, the categories and
+/// where it came from.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileAnalysis {
+    pub path: String,
+    pub sha256: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub outcome: mamori_scan::Outcome,
+    /// The kinds of personal data in the file, counted (氏名, 住所, 電話 …),
+    /// with a masked example of each.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub items: mamori_scan::Summary,
+    pub tenants: Vec<TenantAnalysis>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantAnalysis {
+    #[serde(flatten)]
+    pub breach: TenantBreach,
+    pub categories: Vec<Category>,
 }
 
 /// Who was shown how many of the leaked customers, and when.
@@ -142,6 +175,38 @@ impl Vault {
             .collect();
         self.audit.append(event.detail("tenants", figures))?;
         Ok(report)
+    }
+
+    /// One scanned leaked file analysed: its values move out of the report
+    /// into the match and are gone after.
+    pub fn analyze_file(
+        &self,
+        caller: &Caller,
+        report: &mut mamori_scan::FileReport,
+    ) -> Result<FileAnalysis> {
+        let mut analysis = FileAnalysis {
+            path: report.path.display().to_string(),
+            sha256: report.sha256.map(hex::encode),
+            outcome: report.outcome.clone(),
+            items: report.findings.summary(),
+            tenants: Vec::new(),
+        };
+        let Some(sha) = report.sha256 else {
+            return Ok(analysis);
+        };
+        if report.findings.truncated {
+            return Err(too_many_values());
+        }
+        let found = take_found(report);
+        let BreachReport { tenants, .. } = self.analyze_breach(caller, &sha, &found)?;
+        analysis.tenants = tenants
+            .into_iter()
+            .map(|t| TenantAnalysis {
+                categories: categories(&analysis.items.counts, &t),
+                breach: t,
+            })
+            .collect();
+        Ok(analysis)
     }
 
     /// A tenant's part of a leak: its customers the file names, and the

@@ -381,3 +381,19 @@ fn is_identifying(ty: FieldType) -> bool {
             | FieldType::Number
     )
 }
+
+/// A scanned file's candidates as the vault matches them (card numbers,
+/// which no searchable field holds, are left out). They move out of the
+/// report: no second copy of a value is made.
+pub fn take_found(report: &mut mamori_scan::FileReport) -> Vec<Found> {
+    std::mem::take(&mut report.findings.candidates)
+        .into_iter()
+        .filter_map(|c| {
+            Some(Found {
+                ty: c.kind.field_type()?,
+                value: c.value,
+                group: c.group,
+            })
+        })
+        .collect()
+}

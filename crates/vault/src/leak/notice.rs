@@ -34,12 +34,51 @@ use crate::{
     error::{Result, VaultError},
     kernel::sealed,
     leak::{
-        breach::{Category, TenantBreach, categories},
-        matching::{Found, Hits},
+        breach::{Category, TenantBreach, categories, too_many_values},
+        matching::{Found, Hits, take_found},
     },
 };
 
 const DAY: i64 = 86_400;
+
+/// A leaked file's values, as one: every entry of a zip together (lines
+/// and rows of different entries are different groups), with the kinds
+/// found counted.
+pub struct LeakedFile {
+    pub sha256: [u8; 32],
+    pub found: Vec<Found>,
+    pub items: BTreeMap<Kind, u64>,
+}
+
+impl LeakedFile {
+    /// Scans a leaked file's bytes (`name` says its format).
+    pub fn read(name: &str, bytes: &[u8]) -> Result<LeakedFile> {
+        let mut out = LeakedFile {
+            sha256: mamori_scan::sha256(bytes),
+            found: Vec::new(),
+            items: BTreeMap::new(),
+        };
+        let mut truncated = false;
+        let mut part = 0u64;
+        let limits = mamori_scan::Limits::default();
+        mamori_scan::scan_buffer(name.into(), name, bytes, &limits, &mut |mut r| {
+            truncated |= r.findings.truncated;
+            for (k, n) in &r.findings.counts {
+                *out.items.entry(*k).or_default() += n;
+            }
+            part += 1;
+            out.found
+                .extend(take_found(&mut r).into_iter().map(|mut f| {
+                    f.group |= part << 40;
+                    f
+                }));
+        });
+        if truncated {
+            return Err(too_many_values());
+        }
+        Ok(out)
+    }
+}
 
 /// What the vault made for one tenant.
 #[derive(Debug, Serialize)]
@@ -90,18 +129,17 @@ struct Facts<'a> {
 }
 
 impl Vault {
-    /// The notification package of `tenant` for a leaked file whose values
-    /// are `found` and whose kinds were counted as `items`; the deadlines
-    /// count from `known_at` (now when not given). Security office only.
+    /// The notification package of `tenant` for a leaked file; the
+    /// deadlines count from `known_at` (now when not given). Security
+    /// office only.
     pub fn breach_notice(
         &self,
         caller: &Caller,
-        file_sha256: &[u8; 32],
-        found: &[Found],
-        items: &BTreeMap<Kind, u64>,
+        leaked: &LeakedFile,
         tenant: &str,
         known_at: Option<i64>,
     ) -> Result<BreachNotice> {
+        let (file_sha256, found, items) = (&leaked.sha256, &leaked.found, &leaked.items);
         let d = self.gate.decide_breach_notice(&caller.principal);
         let file = hex::encode(file_sha256);
         let mut event = self
