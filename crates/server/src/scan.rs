@@ -118,12 +118,15 @@ async fn match_values(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            Found::new(v.kind.into(), &v.value, v.group).ok_or_else(|| {
-                ApiError(VaultError::bad(
-                    ErrorCode::ScanValueInvalid,
-                    format!("values[{i}] does not read as its kind"),
-                ))
-            })
+            let group = (v.group <= i64::MAX as u64).then_some(v.group);
+            group
+                .and_then(|g| Found::new(v.kind.into(), &v.value, g))
+                .ok_or_else(|| {
+                    ApiError(VaultError::bad(
+                        ErrorCode::ScanValueInvalid,
+                        format!("values[{i}] does not read as its kind"),
+                    ))
+                })
         })
         .collect::<Result<Vec<Found>, ApiError>>()?;
     drop(b);

@@ -281,6 +281,12 @@ fn a_report_that_does_not_hold_together_is_refused_by_member() {
     let mut r = report(1, vec![]);
     r.files_read = r.files_seen + 1;
     assert_eq!(code(&r).0, "scan_report_invalid");
+    let mut r = report(1, vec![]);
+    r.roots = 1 << 63;
+    assert_eq!(code(&r).0, "scan_report_invalid");
+    let mut r = report(1, vec![file_with_customers()]);
+    r.files[0].found.insert(Kind::Email, u64::MAX);
+    assert_eq!(code(&r).0, "scan_report_invalid");
     // Nothing of it was recorded as a report.
     assert!(env.vault.machines(&env.officer(), 7).unwrap()[0].reports == 0);
 }

@@ -373,6 +373,22 @@ fn check_report(r: &ScanReport) -> Result<(String, String)> {
     if r.files.len() > MAX_FILES {
         return Err(bad(&format!("a report lists at most {MAX_FILES} files")));
     }
+    // Counts are 64-bit signed wherever they are stored (and in the API's
+    // description): a larger one is no count.
+    let counts = [r.roots, r.files_seen, r.files_read, r.bytes_read];
+    let in_files = r.files.iter().flat_map(|f| {
+        f.found
+            .values()
+            .copied()
+            .chain(f.tenants.iter().flat_map(|t| [t.confirmed, t.possible]))
+    });
+    if counts
+        .into_iter()
+        .chain(in_files)
+        .any(|n| n > i64::MAX as u64)
+    {
+        return Err(bad("a count is larger than 2^63 - 1"));
+    }
     if r.files_read > r.files_seen || (r.files.len() as u64) > r.files_seen {
         return Err(bad("more files read or listed than seen"));
     }
