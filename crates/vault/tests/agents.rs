@@ -335,3 +335,55 @@ fn machines_that_went_silent_are_listed() {
             .all(|m| !m.silent)
     );
 }
+
+#[test]
+fn a_report_that_leaves_out_a_file_the_vault_matched_is_not_clean() {
+    use mamori_core::{FieldType, normalize::normalize};
+    use mamori_vault::leak::matching::Found;
+    let env = env();
+    let pc = env.who("pc-0001");
+    let value = |raw: &str| Found {
+        ty: FieldType::Phone,
+        value: zeroize::Zeroizing::new(normalize(FieldType::Phone, raw).unwrap()),
+        group: 1,
+    };
+    // The machine had the vault match a file naming a customer…
+    let named = env
+        .vault
+        .match_found(&pc, &[9; 32], &[value(&common::phone(3))])
+        .unwrap();
+    assert_eq!(named.tenants.len(), 1);
+    // …and a file naming no one.
+    env.vault
+        .match_found(&pc, &[8; 32], &[value("090-9999-0000")])
+        .unwrap();
+    // Its report says clean: the vault knows better.
+    let r = env
+        .vault
+        .record_scan_report(&pc, &report(1, vec![]))
+        .unwrap();
+    assert_eq!(r.unreported_files, 1);
+    assert_eq!(r.report.verdict, ScanVerdict::Findings);
+    let e = events(&env, "scan.report");
+    assert_eq!(e[0]["detail"]["unreported_files"], 1);
+    // The next report is judged on what was matched since.
+    env.advance(60);
+    let r = env
+        .vault
+        .record_scan_report(&pc, &report(2, vec![]))
+        .unwrap();
+    assert_eq!(
+        (r.unreported_files, r.report.verdict),
+        (0, ScanVerdict::Clean)
+    );
+    // A report that lists the file is not faulted for it.
+    env.advance(60);
+    env.vault
+        .match_found(&pc, &[9; 32], &[value(&common::phone(3))])
+        .unwrap();
+    let r = env
+        .vault
+        .record_scan_report(&pc, &report(3, vec![file_with_customers()]))
+        .unwrap();
+    assert_eq!(r.unreported_files, 0);
+}

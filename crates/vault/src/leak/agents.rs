@@ -10,14 +10,16 @@
 //! The vault judges a report rather than taking its word: the verdict is
 //! worked out here from the files listed (a file with anything found makes
 //! `findings`; one that could not be read makes `incomplete`, never
-//! `clean`).
+//! `clean`), and checked against its own record — a file in which it named
+//! customers to this machine since the last report, and which the report
+//! leaves out, makes the verdict `findings` whatever the machine says.
 
 use std::collections::{BTreeMap, HashSet};
 
 use mamori_core::{HuntId, Role, ScanId, TenantId, case_id, ids::valid_login, jst};
 use mamori_policy::Action;
 use mamori_scan::{Format, Kind, Outcome};
-use mamori_store::{HuntRow, ScanReportRow, ScanVerdict};
+use mamori_store::{AuditQuery, HuntRow, ScanReportRow, ScanVerdict, each_audit_page};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -130,6 +132,9 @@ pub struct ReportReceipt {
     pub recorded: bool,
     /// SHA-256 of the report as recorded (its canonical JSON).
     pub report_sha256: String,
+    /// Files the vault named customers in for this machine since its last
+    /// report that this report leaves out (the verdict is then `findings`).
+    pub unreported_files: u64,
 }
 
 /// A machine as the security office sees it.
@@ -275,11 +280,12 @@ impl Vault {
             .map_err(|_| VaultError::Internal("a report does not serialise".into()))?;
         let report_sha256 = hex::encode(Sha256::digest(&canonical));
         let earlier = self.store.scan_reports(login, now - LOOK_BACK)?;
-        if let Some(first) = earlier.into_iter().find(|x| x.scan == r.scan_id) {
+        if let Some(first) = earlier.iter().find(|x| x.scan == r.scan_id) {
             return Ok(ReportReceipt {
-                report: first,
+                report: first.clone(),
                 recorded: false,
                 report_sha256,
+                unreported_files: 0,
             });
         }
         if let Some(h) = r.hunt {
@@ -289,7 +295,18 @@ impl Vault {
                 return Err(self.refuse_invalid(event, err));
             }
         }
-        let row = judge(login, r, now);
+        let mut row = judge(login, r, now);
+        // Facts over declarations: files the vault named customers in for
+        // this machine since its last report, and that this report leaves out.
+        // From the second after the last report (reports count in seconds).
+        let since = earlier
+            .last()
+            .map_or(now - LOOK_BACK, |p| p.received_at + 1);
+        let until = finished_at(r).min(now);
+        let unreported = self.unreported_matches(caller, r, since, until)?;
+        if unreported > 0 {
+            row.verdict = ScanVerdict::Findings;
+        }
         let mut e = event
             .detail("hunt", r.hunt.map(|h| h.to_string()))
             .detail("verdict", row.verdict.as_str())
@@ -303,6 +320,7 @@ impl Vault {
             .detail("with_findings", row.with_findings)
             .detail("naming_customers", row.naming_customers)
             .detail("uninspected", row.uninspected)
+            .detail("unreported_files", unreported)
             .detail("tenants", tenant_totals(&r.files))
             .detail("report_sha256", report_sha256.clone());
         let (listed, omitted) = event_files(&r.files);
@@ -314,7 +332,56 @@ impl Vault {
             report: row,
             recorded: true,
             report_sha256,
+            unreported_files: unreported,
         })
+    }
+
+    /// Files (by hash) in which the vault named customers to this caller
+    /// between `since` and `until` (Unix seconds) that the report does not
+    /// list as naming any.
+    fn unreported_matches(
+        &self,
+        caller: &Caller,
+        r: &ScanReport,
+        since: i64,
+        until: i64,
+    ) -> Result<u64> {
+        let listed: HashSet<String> = r
+            .files
+            .iter()
+            .filter(|f| !f.tenants.is_empty())
+            .filter_map(|f| f.sha256.as_deref().map(str::to_ascii_lowercase))
+            .collect();
+        let mut missing: HashSet<String> = HashSet::new();
+        let query = AuditQuery {
+            actor: Some(caller.actor()),
+            action: Some(Action::ScanMatch.as_str().to_owned()),
+            from_ts: Some(since.saturating_mul(1_000_000)),
+            to_ts: Some(until.saturating_add(1).saturating_mul(1_000_000)),
+            limit: 1000,
+            ..Default::default()
+        };
+        each_audit_page(&**self.audit.store(), query, |rows| -> Result<bool> {
+            // The system log's event of each call: its file and the tenants named.
+            for row in rows
+                .iter()
+                .filter(|x| x.tenant.is_none() && x.decision == "allow")
+            {
+                let body: serde_json::Value = serde_json::from_slice(&row.body).map_err(|_| {
+                    VaultError::Internal("an audit event that does not parse".into())
+                })?;
+                let named = body["detail"]["tenants"]
+                    .as_array()
+                    .is_some_and(|t| !t.is_empty());
+                if let (true, Some(file)) = (named, body["detail"]["file_sha256"].as_str())
+                    && !listed.contains(file)
+                {
+                    missing.insert(file.to_owned());
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(missing.len() as u64)
     }
 
     /// Every scanner credential with its reports; `silent` for those with
@@ -357,6 +424,11 @@ impl Vault {
         out.sort_by(|a, b| a.login.cmp(&b.login));
         Ok(out)
     }
+}
+
+/// When the machine says the scan ended (checked to be RFC 3339 already).
+fn finished_at(r: &ScanReport) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&r.finished_at).map_or(i64::MAX, |t| t.timestamp())
 }
 
 /// A report's form: ids, hashes, tenants and counts that hold together.
