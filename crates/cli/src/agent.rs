@@ -307,7 +307,29 @@ impl Agent {
             self.state.last_full_at = Some(now);
         }
         self.save()?;
-        self.flush_outbox()
+        self.flush_outbox()?;
+        let summary = Summary {
+            scan: report.scan_id.to_string(),
+            hunt: report.hunt.map(|h| h.to_string()),
+            full,
+            files_seen: report.files_seen,
+            files_read: report.files_read,
+            listed: report.files.len() as u64,
+        };
+        out.emit(&summary, |s| {
+            format!(
+                "scan {} reported{}: {} files, {} read{}, {} with findings or not inspected",
+                s.scan,
+                s.hunt
+                    .as_ref()
+                    .map_or(String::new(), |h| format!(" (hunt {h})")),
+                s.files_seen,
+                s.files_read,
+                if s.full { " (full)" } else { " (changed only)" },
+                s.listed
+            )
+        });
+        Ok(())
     }
 
     /// Sends every waiting report, oldest first; stops at the first that
@@ -396,6 +418,17 @@ impl Agent {
             &serde_json::to_vec(&self.state)?,
         )
     }
+}
+
+/// What a contact's scan came to, as printed.
+#[derive(Serialize)]
+struct Summary {
+    scan: String,
+    hunt: Option<String>,
+    full: bool,
+    files_seen: u64,
+    files_read: u64,
+    listed: u64,
 }
 
 /// One scan's walk: what was seen, what was read, and each file's results.

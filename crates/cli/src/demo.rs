@@ -362,8 +362,10 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("so-tanaka")
     );
     println!(
-        "9. A PC-inspection machine asks whose customers the personal data it found in a folder are (it holds no key; the server answers counts per tenant, within the machine's daily budget):\n   mamori --token {} scan --server {base} <a folder>\n",
-        tok("pc-tokyo-0001")
+        "9. A PC-inspection machine asks whose customers the personal data it found in a folder are (it holds no key; the server answers counts per tenant, within the machine's daily budget); as an agent it reports every scan, and the security office sees which PCs reported what and which went silent:\n   mamori --token {} scan --server {base} <a folder>\n   mamori --token {} agent run --once --server {base} --state pc-agent-state <a folder>\n   curl -s '{base}/v1/scan/machines' -H 'Authorization: Bearer {}'\n",
+        tok("pc-tokyo-0001"),
+        tok("pc-tokyo-0001"),
+        tok("so-tanaka")
     );
     println!(
         "10. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."

@@ -756,8 +756,12 @@ fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
     let docs = agent_once(&v, &pc, &s.base, state.path(), corpus.path());
     assert_eq!(
         docs.len(),
-        1,
-        "only the file with findings is printed: {docs:?}"
+        2,
+        "the file with findings and the scan's summary: {docs:?}"
+    );
+    assert_eq!(
+        (docs[1]["files_seen"].as_u64(), docs[1]["full"].as_bool()),
+        (Some(2), Some(true))
     );
     assert!(docs[0]["path"].as_str().unwrap().ends_with("顧客一覧.csv"));
     let reports = |n: usize| {
