@@ -35,16 +35,20 @@ nobody = open(f"{out}/nobody.csv", encoding="utf-8").read().splitlines()
 header = acme[0]
 for i in range(files):
     if i % 2 == 0:
-        # A list: 10 customers among 490 nobodies.
-        a = acme[1 + (i * 5) % 40000: 1 + (i * 5) % 40000 + 10]
-        n = nobody[1 + (i * 245) % 40000: 1 + (i * 245) % 40000 + 490]
+        # A list: 250 customers and 250 nobodies.
+        a = acme[1 + (i * 125) % 40000: 1 + (i * 125) % 40000 + 250]
+        n = nobody[1 + (i * 125) % 40000: 1 + (i * 125) % 40000 + 250]
         open(f"{out}/folder/list-{i:04}.csv", "w", encoding="utf-8").write("\n".join([header] + a + n) + "\n")
     else:
         open(f"{out}/folder/note-{i:04}.txt", "w", encoding="utf-8").write("打ち合わせメモ。次回は来週火曜日。\n" * 400)
 PY
 BYTES=$(du -sb "$OUT/folder" | cut -f1)
-# The agent's contact raises the scan budget's alert only past 5,000 customers a day.
-MAMORI_SCAN_CUSTOMERS_PER_DAY_SCANNER=10000000 $M --data-dir "$D" serve --listen 127.0.0.1:$PORT 2>"$OUT/server.log" &
+# The work measured is the agent's and the matching's, not the waits: the
+# scanner's daily budget and the per-minute request limit (one match call per
+# file with findings; 120 a minute by default, which the agent waits out) are
+# lifted for the run.
+MAMORI_SCAN_CUSTOMERS_PER_DAY_SCANNER=10000000 MAMORI_LIMITS_REQUESTS_PER_MINUTE=1000000 \
+  $M --data-dir "$D" serve --listen 127.0.0.1:$PORT 2>"$OUT/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done

@@ -216,14 +216,36 @@ impl Remote {
         })
     }
 
+    /// Sends a request, waiting out the server's per-minute request limit:
+    /// a 429 whose `Retry-After` is a minute or less is tried again after
+    /// it (up to ten times). A longer wait (a daily budget) is an answer.
+    fn send(
+        &self,
+        build: impl Fn() -> reqwest::blocking::RequestBuilder,
+    ) -> reqwest::Result<reqwest::blocking::Response> {
+        let mut tries = 0;
+        loop {
+            let resp = build().send()?;
+            let wait = (resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS)
+                .then(|| resp.headers().get(reqwest::header::RETRY_AFTER))
+                .flatten()
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .filter(|s| *s <= 60);
+            match wait {
+                Some(s) if tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_secs(s.max(1)));
+                }
+                _ => return Ok(resp),
+            }
+        }
+    }
+
     /// `GET path` answered with JSON.
     pub(crate) fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = format!("{}{path}", self.base);
         let resp = self
-            .client
-            .get(&url)
-            .bearer_auth(&self.token)
-            .send()
+            .send(|| self.client.get(&url).bearer_auth(&self.token))
             .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?;
         Self::answer(resp).map(|(_, t)| t)
     }
@@ -236,11 +258,7 @@ impl Remote {
     ) -> Result<(reqwest::StatusCode, T)> {
         let url = format!("{}{path}", self.base);
         let resp = self
-            .client
-            .post(&url)
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
+            .send(|| self.client.post(&url).bearer_auth(&self.token).json(body))
             .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?;
         Self::answer(resp)
     }
@@ -281,11 +299,7 @@ impl Remote {
         };
         let url = format!("{}/v1/scan/match", self.base);
         let resp = self
-            .client
-            .post(&url)
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
+            .send(|| self.client.post(&url).bearer_auth(&self.token).json(&body))
             .map_err(|e| Refusal::Fatal(anyhow::anyhow!("{url}: {}", e.without_url())))?;
         let status = resp.status();
         if status.is_success() {
@@ -489,4 +503,56 @@ fn human(l: &FileLine) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::{Read, Write},
+        net::TcpListener,
+    };
+
+    use super::Remote;
+
+    /// A server on this machine that answers each request with the next of
+    /// `answers` (status line and headers), with a small JSON body.
+    fn server(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<usize>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let t = std::thread::spawn(move || {
+            let mut served = 0;
+            for head in answers {
+                let (mut c, _) = l.accept().unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf);
+                let body = r#"{"code":"rate_limited","detail":"wait"}"#;
+                let _ = write!(
+                    c,
+                    "{head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                served += 1;
+            }
+            served
+        });
+        (url, t)
+    }
+
+    #[test]
+    fn a_request_waits_out_the_per_minute_limit_but_not_a_daily_budget() {
+        let (url, t) = server(vec![
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1",
+            "HTTP/1.1 200 OK",
+        ]);
+        let r = Remote::new(&url, Some("t"), None).unwrap();
+        let got: serde_json::Value = r.get("/x").unwrap();
+        assert_eq!(got["code"], "rate_limited");
+        assert_eq!(t.join().unwrap(), 2, "asked again after the wait");
+
+        // A wait of hours (a spent daily budget) is the answer, not a pause.
+        let (url, t) = server(vec!["HTTP/1.1 429 Too Many Requests\r\nretry-after: 36000"]);
+        let r = Remote::new(&url, Some("t"), None).unwrap();
+        assert!(r.get::<serde_json::Value>("/x").is_err());
+        assert_eq!(t.join().unwrap(), 1);
+    }
 }
