@@ -33,6 +33,13 @@ pub enum Kind {
         named: u64,
         over_budget: bool,
     },
+    /// A PC agent's report: files naming customers found in this scan (not
+    /// carried over unchanged), and files the vault matched that the report
+    /// left out.
+    ScanReport {
+        new_naming: u64,
+        unreported: u64,
+    },
     Other,
 }
 
@@ -124,6 +131,13 @@ impl Activity {
             // The system log's event of a match (a tenant's event of the same
             // call only lists the tenant's records).
             "scan.match" if e.event.tenant.is_none() => scan_match(e),
+            "scan.report" => {
+                let n = |k: &str| e.event.detail.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+                Kind::ScanReport {
+                    new_naming: n("new_naming_customers"),
+                    unreported: n("unreported_files"),
+                }
+            }
             _ => Kind::Other,
         };
         let records = e

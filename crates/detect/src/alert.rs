@@ -158,6 +158,18 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             "おとり顧客レコードへのアクセス".into(),
             "a honey (decoy) record was accessed".into(),
         ),
+        (RuleId::PcFindings, "unreported") => (
+            format!(
+                "PC の報告に、照合で顧客が判明したファイル {v} 件が含まれていません（エージェントの改ざん・不具合の疑い）"
+            ),
+            format!(
+                "the PC's report leaves out {v} files the vault matched to customers (agent tampered with or broken?)"
+            ),
+        ),
+        (RuleId::PcFindings, _) => (
+            format!("PC で顧客の個人データを含むファイルを新たに {v} 件検出"),
+            format!("{v} new files naming customers found on a PC"),
+        ),
         (RuleId::ScanOracle, "budget") => (
             "スキャン照合の1日の上限を超える照会（端末の資格情報の悪用の疑い）".into(),
             "a scanner credential asked past its daily scan budget".into(),

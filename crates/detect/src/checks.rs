@@ -124,6 +124,10 @@ pub fn run(cx: &Ctx, u: &mut UserState, out: &mut Vec<Finding>) {
             named,
             over_budget,
         } => scan_oracle(cx, u, (values, named), over_budget, out),
+        Kind::ScanReport {
+            new_naming,
+            unreported,
+        } if cx.a.decision == Decision::Allow => pc_findings(cx, new_naming, unreported, out),
         _ => {}
     }
 }
@@ -448,6 +452,22 @@ fn export(cx: &Ctx, u: &mut UserState, rows: u64, out: &mut Vec<Finding>) {
     if u.today.exports > r.per_day {
         let f = cx.finding(RuleId::Export, "", cx.day_window());
         out.push(with(f, f64::from(u.today.exports), f64::from(r.per_day)));
+    }
+}
+
+/// Rule 17: customer data newly found on a PC, or left out of its report.
+fn pc_findings(cx: &Ctx, new_naming: u64, unreported: u64, out: &mut Vec<Finding>) {
+    if !cx.on(RuleId::PcFindings) {
+        return;
+    }
+    if unreported > 0 {
+        let f = cx.finding(RuleId::PcFindings, "unreported", cx.day_window());
+        out.push(with(f, unreported as f64, 0.0));
+    }
+    let min = cx.rules.pc_findings.min_files;
+    if new_naming >= min {
+        let f = cx.finding(RuleId::PcFindings, "", cx.day_window());
+        out.push(with(f, new_naming as f64, min as f64));
     }
 }
 

@@ -63,12 +63,13 @@ pub enum RuleId {
     Household,
     Honey,
     ScanOracle,
+    PcFindings,
     /// Not a rule of its own: the user's risk score reached a new level.
     RiskScore,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 17] = [
+    pub const ALL: [RuleId; 18] = [
         RuleId::HourlyVolume,
         RuleId::DailyDistinct,
         RuleId::NoCase,
@@ -85,6 +86,7 @@ impl RuleId {
         RuleId::Household,
         RuleId::Honey,
         RuleId::ScanOracle,
+        RuleId::PcFindings,
         RuleId::RiskScore,
     ];
 
@@ -110,6 +112,7 @@ impl RuleId {
             RuleId::Household => "household",
             RuleId::Honey => "honey",
             RuleId::ScanOracle => "scan_oracle",
+            RuleId::PcFindings => "pc_findings",
             RuleId::RiskScore => "risk_score",
         }
     }
@@ -303,6 +306,16 @@ rule!(
     }
 );
 
+rule!(
+    /// 17. A PC agent's report: files naming customers newly found on the
+    /// machine, or files the vault matched for it that the report leaves out
+    /// (`unreported`: the agent's word contradicts the vault's record).
+    PcFindings, Severity::High, {
+        /// New files naming customers in one report before it alerts.
+        min_files: u64 = 1,
+    }
+);
+
 /// The per-user risk score: rule points that decay, with levels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -367,6 +380,7 @@ pub struct Rules {
     pub household: Household,
     pub honey: Honey,
     pub scan_oracle: ScanOracle,
+    pub pc_findings: PcFindings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -408,6 +422,7 @@ impl Rules {
             RuleId::Household => self.household.common(),
             RuleId::Honey => self.honey.common(),
             RuleId::ScanOracle => self.scan_oracle.common(),
+            RuleId::PcFindings => self.pc_findings.common(),
             RuleId::RiskScore => Common {
                 enabled: true,
                 severity: Severity::Medium,
@@ -451,6 +466,9 @@ impl Rules {
             return bad(
                 "scan_oracle.window_minutes and min_values must be at least 1, max_yield_percent between 0 and 100",
             );
+        }
+        if self.pc_findings.min_files == 0 {
+            return bad("pc_findings.min_files must be at least 1");
         }
         if self.inactive.idle_days == 0 {
             return bad("inactive.idle_days must be at least 1");

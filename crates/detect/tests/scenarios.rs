@@ -489,3 +489,64 @@ fn a_scanner_asking_much_and_finding_little_is_an_oracle() {
             .any(|a| a.rule == RuleId::ScanOracle)
     );
 }
+
+/// A PC agent's report as the vault records it in the system log.
+fn report_event(seq: u64, at: DateTime<Utc>, new_naming: u64, unreported: u64) -> Activity {
+    use mamori_audit::{Decision, Event, SealedEvent};
+    let mut e = Event::new("user:pc-0042", "scan.report", Decision::Allow, "ok")
+        .detail(
+            "verdict",
+            if new_naming + unreported > 0 {
+                "findings"
+            } else {
+                "clean"
+            },
+        )
+        .detail("new_naming_customers", new_naming)
+        .detail("unreported_files", unreported);
+    e.actor_role = Some("scanner".into());
+    let sealed = SealedEvent::seal(e, mamori_audit::log_for(None), seq, at, &[0; 32]);
+    Activity::from_event(&sealed).expect("a credential's event")
+}
+
+#[test]
+fn customer_files_new_on_a_pc_or_left_out_of_its_report_are_raised() {
+    let mut engine = Engine::new(Rules::default()).unwrap();
+    let day = start();
+    // A clean report, and one whose findings were all there before: nothing.
+    assert!(
+        engine
+            .observe(&report_event(1, jst(day, 9, 0, 0), 0, 0))
+            .is_empty()
+    );
+    // New customer files on the PC.
+    let at = jst(day, 10, 0, 0);
+    let raised = engine.observe(&report_event(2, at, 3, 0));
+    let a = find(&raised, "pc-0042", RuleId::PcFindings);
+    assert_eq!(
+        (a.severity, a.variant.as_str(), a.value),
+        (Severity::High, "", 3.0)
+    );
+    within_a_second(a, at);
+    // A report leaving out what the vault matched: its own variant, at once.
+    let at = jst(day, 11, 0, 0);
+    let raised = engine.observe(&report_event(3, at, 0, 2));
+    let b = find(&raised, "pc-0042", RuleId::PcFindings);
+    assert_eq!(b.variant, "unreported");
+    within_a_second(b, at);
+    // Once a day per variant, however often the PC reports.
+    let again = engine.observe(&report_event(4, jst(day, 12, 0, 0), 5, 1));
+    assert!(
+        !again.iter().any(|x| x.rule == RuleId::PcFindings),
+        "{again:?}"
+    );
+    // A threshold above the new files keeps quiet.
+    let mut rules = Rules::default();
+    rules.pc_findings.min_files = 10;
+    let mut quiet = Engine::new(rules).unwrap();
+    assert!(
+        quiet
+            .observe(&report_event(1, jst(day, 10, 0, 0), 3, 0))
+            .is_empty()
+    );
+}

@@ -792,6 +792,25 @@ fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
         .collect();
     assert_eq!(tenants, [("acme".into(), 3), ("beta".into(), 2)]);
 
+    // …which the security office hears of at once (rule pc_findings).
+    let start = std::time::Instant::now();
+    let alert = loop {
+        let r = s.send("GET", "/v1/alerts?rule=pc_findings", &so, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
+            break a;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "no pc_findings alert"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(
+        (alert["login"].as_str(), alert["severity"].as_str()),
+        (Some("pc-0001"), Some("high"))
+    );
+
     // Second contact, nothing changed: nothing read, the same findings.
     agent_once(&v, &pc, &s.base, state.path(), corpus.path());
     let second = reports(2);

@@ -319,6 +319,7 @@ impl Vault {
             .detail("bytes_read", r.bytes_read)
             .detail("with_findings", row.with_findings)
             .detail("naming_customers", row.naming_customers)
+            .detail("new_naming_customers", new_naming(&r.files))
             .detail("uninspected", row.uninspected)
             .detail("unreported_files", unreported)
             .detail("tenants", tenant_totals(&r.files))
@@ -512,6 +513,15 @@ fn judge(login: &str, r: &ScanReport, now: i64) -> ScanReportRow {
         naming_customers: count(|f| !f.tenants.is_empty()),
         uninspected,
     }
+}
+
+/// Files naming customers that were read in this scan (not carried over
+/// unchanged from an earlier one): what is new on the machine.
+fn new_naming(files: &[ReportedFile]) -> u64 {
+    files
+        .iter()
+        .filter(|f| !f.unchanged && !f.tenants.is_empty())
+        .count() as u64
 }
 
 /// Per tenant: files naming its customers, and the customers confirmed and
