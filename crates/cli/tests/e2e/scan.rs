@@ -1029,6 +1029,21 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
     let leak = src.path().join("流出.csv");
     std::fs::write(&leak, &text).unwrap();
     let pkg = v.dir.path().join("通知");
+    // `breach notify FILE --tenant acme --out DIR` as `token`.
+    let notify = |token: &str, file: &Path, out: &Path| {
+        v.run_as(
+            token,
+            &[
+                "breach",
+                "notify",
+                file.to_str().unwrap(),
+                "--tenant",
+                "acme",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
     let n = v.ok_as(
         &so,
         &[
@@ -1092,34 +1107,12 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
             );
         }
     }
-    let again = v.run_as(
-        &so,
-        &[
-            "breach",
-            "notify",
-            leak.to_str().unwrap(),
-            "--tenant",
-            "acme",
-            "--out",
-            pkg.to_str().unwrap(),
-        ],
-    );
+    let again = notify(&so, &leak, &pkg);
     assert!(!again.status.success());
     // Only the security office.
     let op = v.user("op", "operator", &["acme/own"]);
     let other = v.dir.path().join("other");
-    let refused = v.run_as(
-        &op,
-        &[
-            "breach",
-            "notify",
-            leak.to_str().unwrap(),
-            "--tenant",
-            "acme",
-            "--out",
-            other.to_str().unwrap(),
-        ],
-    );
+    let refused = notify(&op, &leak, &other);
     assert!(!refused.status.success());
     assert!(!other.exists());
     // A file naming none of the tenant's customers: no one to notify, no package.
@@ -1129,18 +1122,7 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
         .map(|p| format!("{},{}\n", p.customer_no, p.email))
         .collect();
     std::fs::write(&clean, rows).unwrap();
-    let none = v.run_as(
-        &so,
-        &[
-            "breach",
-            "notify",
-            clean.to_str().unwrap(),
-            "--tenant",
-            "acme",
-            "--out",
-            other.to_str().unwrap(),
-        ],
-    );
+    let none = notify(&so, &clean, &other);
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stdout).contains("no one to notify"));
     assert!(!other.exists());
