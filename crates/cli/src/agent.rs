@@ -61,6 +61,11 @@ pub enum AgentCmd {
         /// Days machines have to answer (1–90).
         #[arg(long, default_value_t = 14)]
         days: u32,
+        /// The security office's age public key (age1…): each machine puts
+        /// the files it finds naming customers away to it, encrypted in
+        /// place (`mamori quarantine restore` brings one back).
+        #[arg(long, value_name = "AGE_KEY")]
+        quarantine_to: Option<String>,
     },
     /// Every machine, its last report and verdict, and whether it went silent (security office, auditors; --token).
     Machines {
@@ -152,6 +157,7 @@ pub fn agent(dir: &Path, token: Option<&str>, cmd: AgentCmd, out: Out) -> Result
             full,
             machines,
             days,
+            quarantine_to,
         } => {
             let vault = datadir::open(dir)?.vault;
             let caller = me(&vault, token)?;
@@ -160,6 +166,7 @@ pub fn agent(dir: &Path, token: Option<&str>, cmd: AgentCmd, out: Out) -> Result
                 full,
                 machines,
                 days: Some(days),
+                quarantine_to,
             };
             let row = vault.start_hunt(&caller, &h)?;
             out.emit(&row, |h| {
@@ -296,7 +303,10 @@ impl Agent {
                 .state
                 .last_full_at
                 .is_none_or(|t| now.saturating_sub(t) >= args.full_every);
-        let report = self.scan(&args.paths, hunt.as_ref(), full, out)?;
+        let (report, naming) = self.scan(&args.paths, hunt.as_ref(), full, out)?;
+        if let Some(h) = hunt.as_ref().filter(|h| h.quarantine_to.is_some()) {
+            self.put_away(h, &naming, out);
+        }
         let name = format!("{now:012}-{}.json", report.scan_id);
         write_private(
             &self.dir.join(OUTBOX).join(&name),
@@ -363,6 +373,39 @@ impl Agent {
         Ok(())
     }
 
+    /// Puts the files found naming customers away for a hunt that asks
+    /// (encrypted in place to the security office's key, as `mamori
+    /// quarantine put` does) and has the vault record each. A file that
+    /// cannot be put away is said, and the rest go on.
+    fn put_away(&self, hunt: &HuntRow, files: &[PathBuf], out: &Out) {
+        let Some(key) = &hunt.quarantine_to else {
+            return;
+        };
+        for path in files {
+            let done = crate::quarantine::put(path, key).and_then(|d| {
+                let body = serde_json::json!({
+                    "hunt": hunt.id.to_string(),
+                    "file_sha256": d.sha256,
+                    "bytes": d.bytes,
+                });
+                self.remote()
+                    .post::<_, serde_json::Value>("/v1/scan/quarantined", &body)?;
+                Ok(d)
+            });
+            match done {
+                Ok(d) => out.emit(&d, |d| {
+                    format!(
+                        "{} -> {} (put away for hunt {})",
+                        d.file,
+                        d.to.as_deref().unwrap_or(""),
+                        hunt.id
+                    )
+                }),
+                Err(e) => eprintln!("mamori agent: {}: {e:#}", path.display()),
+            }
+        }
+    }
+
     /// Walks the paths: files unchanged since the last scan keep their
     /// result unless `full`; the others are read and matched.
     fn scan(
@@ -371,7 +414,7 @@ impl Agent {
         hunt: Option<&HuntRow>,
         full: bool,
         out: &Out,
-    ) -> Result<ScanReport> {
+    ) -> Result<(ScanReport, Vec<PathBuf>)> {
         let started = chrono::Utc::now();
         let old = std::mem::take(&mut self.state.files);
         let walk = RefCell::new(Walk::default());
@@ -398,7 +441,8 @@ impl Agent {
             .values()
             .flat_map(|k| k.results.iter().cloned())
             .collect();
-        Ok(ScanReport {
+        let naming = walk.naming;
+        let report = ScanReport {
             scan_id: ScanId::random(),
             hunt: hunt.map(|h| h.id),
             started_at: started.to_rfc3339(),
@@ -409,7 +453,8 @@ impl Agent {
             files_read: walk.read,
             bytes_read: walk.bytes,
             files,
-        })
+        };
+        Ok((report, naming))
     }
 
     fn save(&self) -> Result<()> {
@@ -435,8 +480,10 @@ struct Summary {
 #[derive(Default)]
 struct Walk {
     files: BTreeMap<String, Known>,
-    /// The file being read (its key), while its reports come in.
-    current: Option<String>,
+    /// The file being read (its key and path), while its reports come in.
+    current: Option<(String, PathBuf)>,
+    /// Files read in this scan with an entry naming customers.
+    naming: Vec<PathBuf>,
     seen: u64,
     read: u64,
     bytes: u64,
@@ -482,7 +529,7 @@ impl Walk {
                 results: Vec::new(),
             },
         );
-        self.current = Some(key);
+        self.current = Some((key, path.to_path_buf()));
         true
     }
 
@@ -522,7 +569,13 @@ impl Walk {
             unchanged: false,
         };
         out.emit(&LocalLine::new(&report.path, &result), LocalLine::human);
-        if let Some(k) = self.current.as_ref().and_then(|c| self.files.get_mut(c)) {
+        let Some((key, path)) = &self.current else {
+            return;
+        };
+        if !result.tenants.is_empty() && self.naming.last() != Some(path) {
+            self.naming.push(path.clone());
+        }
+        if let Some(k) = self.files.get_mut(key) {
             k.results.push(result);
         }
     }

@@ -67,11 +67,11 @@ struct Header {
 
 /// One file's line of the report.
 #[derive(Serialize)]
-struct Done {
-    file: String,
-    to: Option<String>,
-    sha256: String,
-    bytes: u64,
+pub(crate) struct Done {
+    pub file: String,
+    pub to: Option<String>,
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 pub fn quarantine(dir: &Path, token: Option<&str>, cmd: QuarantineCmd, out: Out) -> Result<()> {
@@ -106,7 +106,7 @@ pub fn quarantine(dir: &Path, token: Option<&str>, cmd: QuarantineCmd, out: Out)
 }
 
 /// Encrypts `file` beside itself and removes it once the copy is durable.
-fn put(file: &Path, recipient: &str) -> Result<Done> {
+pub(crate) fn put(file: &Path, recipient: &str) -> Result<Done> {
     let recipient = PackageRecipient::parse(recipient)
         .map_err(|_| anyhow::anyhow!("--recipient is not an age public key (age1…)"))?;
     if file.to_string_lossy().ends_with(SUFFIX) {

@@ -43,7 +43,7 @@ use crate::problem::Problem;
         crate::alerts::assign_alert, crate::alerts::resolve_alert, crate::alerts::false_positive,
         crate::alerts::suspend_user, crate::alerts::reinstate_user,
         crate::scan::match_values, crate::scan::report_scan, crate::scan::start_hunt,
-        crate::scan::pending_hunts, crate::scan::list_machines,
+        crate::scan::pending_hunts, crate::scan::list_machines, crate::scan::quarantined,
         crate::breach::analyze, crate::breach::notify),
     components(schemas(Problem,
         crate::records::SearchBody, crate::records::SearchOut, crate::records::RecordOut, crate::records::PutBody,
@@ -60,7 +60,8 @@ use crate::problem::Problem;
         mamori_store::HuntRow, mamori_store::ScanReportRow, mamori_store::ScanVerdict,
         mamori_vault::leak::breach::FileAnalysis, mamori_vault::leak::breach::TenantAnalysis,
         mamori_vault::leak::breach::TenantBreach, mamori_vault::leak::breach::Overlap,
-        mamori_vault::leak::breach::Category, crate::breach::NoticeOut)),
+        mamori_vault::leak::breach::Category, crate::breach::NoticeOut,
+        crate::scan::QuarantinedBody, crate::scan::Recorded)),
     modifiers(&BearerAuth, &Problems, &Parameters)
 )]
 pub struct ApiDoc;

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/scan/hunts", post(start_hunt))
         .route("/v1/scan/hunts/pending", get(pending_hunts))
+        .route("/v1/scan/quarantined", post(quarantined))
         .route("/v1/scan/machines", get(list_machines))
 }
 
@@ -185,6 +186,47 @@ async fn pending_hunts(
 ) -> Result<Json<Vec<HuntRow>>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.pending_hunts(c)).await?;
     Ok(Json(out))
+}
+
+/// A file a machine put away for a hunt.
+#[derive(Deserialize, ToSchema)]
+pub struct QuarantinedBody {
+    /// The hunt that asked for it (32 hex digits).
+    #[schema(value_type = String, pattern = "^[0-9a-fA-F]{32}$")]
+    hunt: mamori_core::HuntId,
+    /// SHA-256 of the file as it was (64 hex digits).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    file_sha256: String,
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    bytes: u64,
+}
+
+/// Record a file this machine put away (encrypted in place) for a hunt that asks for it (PC agents).
+#[utoipa::path(post, path = "/v1/scan/quarantined", request_body = QuarantinedBody,
+    responses((status = 200, body = Recorded, description = "recorded"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn quarantined(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Body(b): Body<QuarantinedBody>,
+) -> Result<Json<Recorded>, ApiError> {
+    let file = parse_sha256(&b.file_sha256)?;
+    if b.bytes > i64::MAX as u64 {
+        return Err(ApiError(VaultError::bad(
+            ErrorCode::BodyInvalid,
+            "`bytes` is larger than 2^63 - 1",
+        )));
+    }
+    with_caller(&state, caller, move |v, c| {
+        v.record_hunt_quarantine(c, b.hunt, &file, b.bytes)
+    })
+    .await?;
+    Ok(Json(Recorded { recorded: true }))
+}
+
+/// That an act was recorded in the audit log.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Recorded {
+    recorded: bool,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,7 +9,8 @@ CREATE TABLE scan_hunts (
     started_at BIGINT NOT NULL,
     until BIGINT NOT NULL,
     full_scan BIGINT NOT NULL,
-    machines TEXT COLLATE "C" NOT NULL
+    machines TEXT COLLATE "C" NOT NULL,
+    quarantine_to TEXT COLLATE "C"
 );
 CREATE INDEX scan_hunts_started ON scan_hunts(started_at);
 CREATE TABLE scan_reports (

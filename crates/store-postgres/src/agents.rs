@@ -7,7 +7,9 @@ use mamori_store::{AgentStore, HuntRow, MachineReports, Result, ScanReportRow};
 impl AgentStore for PgStore {
     fn insert_hunt(&self, h: &HuntRow) -> Result<()> {
         self.conn()?.execute(
-            &format!("INSERT INTO scan_hunts ({HUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &format!(
+                "INSERT INTO scan_hunts ({HUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
             &[
                 &&h.id.as_bytes()[..],
                 &h.case_id,
@@ -16,6 +18,7 @@ impl AgentStore for PgStore {
                 &h.until,
                 &i64::from(h.full),
                 &json_list(&h.machines),
+                &h.quarantine_to,
             ],
         )?;
         Ok(())

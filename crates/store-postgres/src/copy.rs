@@ -252,7 +252,7 @@ const TABLES: &[Table] = &[
     same(
         "scan_hunts",
         File::Vault,
-        "id, case_id, started_by, started_at, until, full_scan, machines",
+        "id, case_id, started_by, started_at, until, full_scan, machines, quarantine_to",
         "id",
         None,
     ),

@@ -9,7 +9,9 @@ use mamori_store::{AgentStore, HuntRow, MachineReports, Result, ScanReportRow};
 impl AgentStore for SqliteVault {
     fn insert_hunt(&self, h: &HuntRow) -> Result<()> {
         self.writer.lock().execute(
-            &format!("INSERT INTO scan_hunts ({HUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            &format!(
+                "INSERT INTO scan_hunts ({HUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
             params![
                 &h.id.as_bytes()[..],
                 h.case_id,
@@ -17,7 +19,8 @@ impl AgentStore for SqliteVault {
                 h.started_at,
                 h.until,
                 i64::from(h.full),
-                json_list(&h.machines)
+                json_list(&h.machines),
+                h.quarantine_to
             ],
         )?;
         Ok(())

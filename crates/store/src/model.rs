@@ -782,6 +782,9 @@ pub struct HuntRow {
     pub full: bool,
     /// Logins of the machines asked; empty: every scanner.
     pub machines: Vec<String>,
+    /// The security office's age public key: files found naming customers
+    /// are put away to it (encrypted in place) by the agent.
+    pub quarantine_to: Option<String>,
 }
 
 /// What a PC agent's scan came to, as the vault judged its report.

@@ -53,7 +53,8 @@ pub const ALERT_COLS: &str = "id, rule, variant, severity, login, tenant, at, wi
 pub const DELIVERY_COLS: &str = "id, alert, channel, attempts, next_at, last_error";
 pub const HONEY_COLS: &str = "tenant, record, planted_by, planted_at";
 pub const SHIFT_COLS: &str = "login, day, start_min, end_min";
-pub const HUNT_COLS: &str = "id, case_id, started_by, started_at, until, full_scan, machines";
+pub const HUNT_COLS: &str =
+    "id, case_id, started_by, started_at, until, full_scan, machines, quarantine_to";
 pub const SCAN_REPORT_COLS: &str = "login, scan, received_at, hunt, full_scan, verdict, files_seen, with_findings, naming_customers, uninspected";
 /// The first column is the backend's storage position (`rowid`, `id`).
 pub const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
@@ -406,6 +407,7 @@ pub fn hunt(r: &impl Cols) -> Result<crate::HuntRow> {
         until: r.int(4)?,
         full: r.int(5)? != 0,
         machines: r.list(6)?,
+        quarantine_to: r.opt_text(7)?,
     })
 }
 

@@ -32,6 +32,7 @@ fn hunt(case_id: &str, machines: &[&str]) -> NewHunt {
         full: true,
         machines: machines.iter().map(|m| (*m).to_owned()).collect(),
         days: None,
+        quarantine_to: None,
     }
 }
 
@@ -386,4 +387,58 @@ fn a_report_that_leaves_out_a_file_the_vault_matched_is_not_clean() {
         .record_scan_report(&pc, &report(3, vec![file_with_customers()]))
         .unwrap();
     assert_eq!(r.unreported_files, 0);
+}
+
+#[test]
+fn a_hunt_may_have_machines_put_away_what_they_find() {
+    let env = env();
+    let so = env.officer();
+    let key = mamori_crypto::PackageIdentity::generate()
+        .recipient()
+        .encoded();
+    let mut h = hunt("INC-7", &["pc-0001"]);
+    h.full = false;
+    h.quarantine_to = Some("age1notakey".into());
+    assert_eq!(
+        env.vault.start_hunt(&so, &h).unwrap_err().code(),
+        "hunt_invalid"
+    );
+    h.quarantine_to = Some(key.clone());
+    let row = env.vault.start_hunt(&so, &h).unwrap();
+    assert!(row.full, "putting files away reads every file");
+    assert_eq!(row.quarantine_to.as_deref(), Some(key.as_str()));
+    let plain = env
+        .vault
+        .start_hunt(&so, &hunt("INC-8", &["pc-0001"]))
+        .unwrap();
+
+    // The machine records what it put away, for the hunt that asked.
+    let pc = env.who("pc-0001");
+    env.vault
+        .record_hunt_quarantine(&pc, row.id, &[3; 32], 1234)
+        .unwrap();
+    let e = events(&env, "file.quarantine");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["detail"]["hunt"], row.id.to_string());
+    assert_eq!(e[0]["detail"]["file_sha256"], hex::encode([3; 32]));
+    // Not for a hunt that does not ask, nor one meant for another machine,
+    // nor by someone who may not put files away.
+    let err = env
+        .vault
+        .record_hunt_quarantine(&pc, plain.id, &[3; 32], 1)
+        .unwrap_err();
+    assert!(matches!(err, VaultError::NotFound { .. }), "{err:?}");
+    let err = env
+        .vault
+        .record_hunt_quarantine(&env.who("pc-0002"), row.id, &[3; 32], 1)
+        .unwrap_err();
+    assert!(matches!(err, VaultError::NotFound { .. }), "{err:?}");
+    let err = env
+        .vault
+        .record_hunt_quarantine(&env.who("op"), row.id, &[3; 32], 1)
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden { .. }), "{err:?}");
+    // Each refusal is in the log too.
+    let e = events(&env, "file.quarantine");
+    assert_eq!(e.iter().filter(|x| x["decision"] != "allow").count(), 3);
 }

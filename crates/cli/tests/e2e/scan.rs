@@ -974,6 +974,57 @@ fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
         let text = e.to_string();
         assert!(!planted.iter().any(|m| text.contains(m.as_str())), "{text}");
     }
+
+    // A hunt that has machines put away what they find: the list is
+    // encrypted in place to the security office's key and the act recorded;
+    // the security office brings it back.
+    let key_file = v.dir.path().join("office.key");
+    let k = v.ok(&["export", "keygen", "--out", key_file.to_str().unwrap()]);
+    let office = k["recipient_key"].as_str().unwrap().to_owned();
+    let original = std::fs::read(corpus.path().join("顧客一覧.csv")).unwrap();
+    let hunt = v.ok_as(
+        &so,
+        &[
+            "agent",
+            "hunt",
+            "--case-id",
+            "INC-2026-0043",
+            "--machine",
+            "pc-0001",
+            "--quarantine-to",
+            &office,
+        ],
+    );
+    let docs = agent_once(&v, &pc, &s.base, state.path(), corpus.path());
+    let sealed = corpus.path().join("顧客一覧.csv.mamori-quarantine.age");
+    assert!(sealed.exists(), "{docs:?}");
+    assert!(!corpus.path().join("顧客一覧.csv").exists());
+    assert!(
+        corpus.path().join("memo.txt").exists(),
+        "a file naming no one stays"
+    );
+    let put: Vec<Value> = s
+        .audit(&so, "action=file.quarantine")
+        .into_iter()
+        .filter(|e| e["decision"] == "allow")
+        .collect();
+    assert_eq!(put.len(), 1, "{put:?}");
+    assert_eq!(put[0]["detail"]["hunt"], hunt["id"]);
+    assert_eq!(reports(4)["hunt"], hunt["id"]);
+    v.ok_as(
+        &so,
+        &[
+            "quarantine",
+            "restore",
+            sealed.to_str().unwrap(),
+            "--identity",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(corpus.path().join("顧客一覧.csv")).unwrap(),
+        original
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ CREATE TABLE scan_hunts (
     started_at  INTEGER NOT NULL,
     until       INTEGER NOT NULL,
     full_scan   INTEGER NOT NULL,
-    machines    TEXT NOT NULL
+    machines    TEXT NOT NULL,
+    -- The age key files found are put away to, when the hunt says so.
+    quarantine_to TEXT
 );
 CREATE INDEX scan_hunts_started ON scan_hunts(started_at);
 CREATE TABLE scan_reports (

@@ -13,6 +13,7 @@ fn hunt(n: u8, at: i64, machines: &[&str]) -> HuntRow {
         until: at + 14 * 86_400,
         full: n.is_multiple_of(2),
         machines: machines.iter().map(|m| (*m).to_owned()).collect(),
+        quarantine_to: (n == 2).then(|| "age1".to_owned() + &"q".repeat(58)),
     }
 }
 

@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use mamori_core::{HuntId, Role, ScanId, TenantId, case_id, ids::valid_login, jst};
+use mamori_crypto::PackageRecipient;
 use mamori_policy::Action;
 use mamori_scan::{Format, Kind, Outcome};
 use mamori_store::{AuditQuery, HuntRow, ScanReportRow, ScanVerdict, each_audit_page};
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
+    leak::quarantine::FileAction,
 };
 
 /// Files one report may list (those with findings or not inspected).
@@ -53,6 +55,11 @@ pub struct NewHunt {
     /// Scanner logins of the machines asked; none: every scanner.
     #[serde(default)]
     pub machines: Vec<String>,
+    /// The security office's age public key (age1…): each machine puts the
+    /// files it finds naming customers away to it, encrypted in place (the
+    /// hunt then reads every file).
+    #[serde(default)]
+    pub quarantine_to: Option<String>,
     /// Days machines have to answer (1–90, 14 by default).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 90))]
     #[serde(default)]
@@ -176,6 +183,14 @@ impl Vault {
         if let Err(err) = self.check_machines(&h.machines) {
             return Err(self.refuse_invalid(event, err));
         }
+        let quarantine_to = match h.quarantine_to.as_deref().map(PackageRecipient::parse) {
+            None => None,
+            Some(Ok(r)) => Some(r),
+            Some(Err(_)) => {
+                let err = bad("quarantine_to is not an age public key (age1…)".into());
+                return Err(self.refuse_invalid(event, err));
+            }
+        };
         let now = self.now();
         let mut machines = h.machines.clone();
         machines.sort();
@@ -186,14 +201,20 @@ impl Vault {
             started_by: caller.principal.login.clone(),
             started_at: now,
             until: now + i64::from(days) * 86_400,
-            full: h.full,
+            // Putting files away needs each one's path: everything is read.
+            full: h.full || quarantine_to.is_some(),
             machines,
+            quarantine_to: quarantine_to.as_ref().map(PackageRecipient::encoded),
         };
         let mut e = event
             .detail("hunt", row.id.to_string())
             .detail("full", row.full)
             .detail("until", jst::rfc3339(row.until))
-            .detail("machines", row.machines.clone());
+            .detail("machines", row.machines.clone())
+            .detail(
+                "quarantine_to",
+                quarantine_to.as_ref().map(PackageRecipient::fingerprint),
+            );
         e.case_id = Some(row.case_id.clone());
         e.policies = d.policies().to_vec();
         self.audit.append(e)?;
@@ -335,6 +356,30 @@ impl Vault {
             report_sha256,
             unreported_files: unreported,
         })
+    }
+
+    /// Records a file the calling machine put away for `hunt` (its SHA-256
+    /// and size): the scanner's leave to quarantine, and a hunt meant for it
+    /// that asks for it. The act is already done (the file is encrypted in
+    /// place, reversibly); a refusal is recorded all the same.
+    pub fn record_hunt_quarantine(
+        &self,
+        caller: &Caller,
+        hunt: HuntId,
+        file_sha256: &[u8; 32],
+        bytes: u64,
+    ) -> Result<()> {
+        let mut permit = self.permit_file_action(caller, FileAction::Quarantine)?;
+        let open = self.open_hunts(&caller.principal.login, self.now())?;
+        if !open
+            .iter()
+            .any(|h| h.id == hunt && h.quarantine_to.is_some())
+        {
+            let err = VaultError::NotFound { what: "hunt" };
+            return Err(self.refuse_invalid(permit.event, err));
+        }
+        permit.event = permit.event.detail("hunt", hunt.to_string());
+        self.record_file_action(permit, file_sha256, bytes)
     }
 
     /// Files (by hash) in which the vault named customers to this caller

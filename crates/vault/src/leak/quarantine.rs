@@ -35,7 +35,7 @@ impl FileAction {
 /// Leave to do one action, given before the file is touched: the event that
 /// will record it.
 pub struct FilePermit {
-    event: mamori_audit::Event,
+    pub(crate) event: mamori_audit::Event,
 }
 
 impl Vault {
