@@ -351,20 +351,7 @@ fn a_scanning_machine_matches_through_the_server_within_its_budget() {
     assert_eq!(docs.last().unwrap()["not_matched"], 1);
 
     // …which the security office hears of at once (rule scan_oracle).
-    let start = std::time::Instant::now();
-    let alert = loop {
-        let r = s.send("GET", "/v1/alerts?rule=scan_oracle", &so, None);
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
-            break a;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(15),
-            "no scan_oracle alert: {}",
-            std::fs::read_to_string(&s.log).unwrap_or_default()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let alert = first_alert(&s, &so, "scan_oracle");
     assert_eq!(alert["login"], "pc-0001");
     assert_eq!(alert["variant"], "budget");
     assert_eq!(alert["severity"], "high");
@@ -706,6 +693,25 @@ fn a_found_file_is_quarantined_restored_and_deleted_only_as_allowed() {
     }
 }
 
+/// The first alert of `rule` the security office sees, waited for (detection
+/// runs beside the server, a moment behind the request).
+fn first_alert(s: &crate::common::Server, so: &str, rule: &str) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let r = s.send("GET", &format!("/v1/alerts?rule={rule}"), so, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
+            return a;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "no {rule} alert: {}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// `mamori --json agent run --once` as `token`: its printed documents.
 fn agent_once(v: &TestVault, token: &str, server: &str, state: &Path, files: &Path) -> Vec<Value> {
     let out = v.run_as(
@@ -793,19 +799,7 @@ fn a_pc_agent_reports_every_scan_answers_hunts_and_keeps_no_value() {
     assert_eq!(tenants, [("acme".into(), 3), ("beta".into(), 2)]);
 
     // …which the security office hears of at once (rule pc_findings).
-    let start = std::time::Instant::now();
-    let alert = loop {
-        let r = s.send("GET", "/v1/alerts?rule=pc_findings", &so, None);
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
-            break a;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(15),
-            "no pc_findings alert"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let alert = first_alert(&s, &so, "pc_findings");
     assert_eq!(
         (alert["login"].as_str(), alert["severity"].as_str()),
         (Some("pc-0001"), Some("high"))
