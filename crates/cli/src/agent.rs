@@ -239,6 +239,8 @@ fn run(token: Option<&str>, args: RunArgs, out: Out) -> Result<()> {
 struct Agent {
     dir: PathBuf,
     state: State,
+    remote: Remote,
+    /// The same server, matching what a scan finds.
     matcher: Matcher,
     /// Held while the agent runs: two agents on one state would undo each other.
     _lock: fs::File,
@@ -272,23 +274,17 @@ impl Agent {
         Ok(Agent {
             dir,
             state,
-            matcher: Matcher::Remote(remote),
+            matcher: Matcher::Remote(remote.clone()),
+            remote,
             _lock: lock,
         })
-    }
-
-    fn remote(&self) -> &Remote {
-        match &self.matcher {
-            Matcher::Remote(r) => r,
-            _ => unreachable!("an agent matches through its server"),
-        }
     }
 
     /// One contact: deliver waiting reports, learn the hunts, scan if one
     /// waits or the schedule says so, report.
     fn contact(&mut self, args: &RunArgs, out: &Out) -> Result<()> {
         self.flush_outbox()?;
-        let hunts: Vec<HuntRow> = self.remote().get("/v1/scan/hunts/pending")?;
+        let hunts: Vec<HuntRow> = self.remote.get("/v1/scan/hunts/pending")?;
         let hunt = hunts.into_iter().next();
         let now = unix_now();
         let due = self
@@ -356,7 +352,7 @@ impl Agent {
             let report: ScanReport = serde_json::from_slice(&fs::read(&path)?)
                 .with_context(|| format!("a waiting report does not parse: {}", path.display()))?;
             match self
-                .remote()
+                .remote
                 .post::<_, serde_json::Value>("/v1/scan/reports", &report)
             {
                 Ok(_) => fs::remove_file(&path)?,
@@ -388,7 +384,7 @@ impl Agent {
                     "file_sha256": d.sha256,
                     "bytes": d.bytes,
                 });
-                self.remote()
+                self.remote
                     .post::<_, serde_json::Value>("/v1/scan/quarantined", &body)?;
                 Ok(d)
             });

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_scan::{Limits, Outcome};
-use mamori_vault::leak::{breach::FileAnalysis, notice::LeakedFile};
+use mamori_vault::leak::breach::FileAnalysis;
 
 use crate::{governance::me, output::Out};
 
@@ -150,15 +150,14 @@ fn notify(dir: &std::path::Path, token: Option<&str>, args: NotifyArgs, out: Out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let leaked = LeakedFile::read(&name, &bytes)?;
+    let leaked = vault.read_leak(&caller, &name, &bytes)?;
     drop(bytes);
     let notice = vault.breach_notice(&caller, &leaked, &args.tenant, known_at)?;
     drop(leaked);
     if notice.breach.people_possible == 0 {
         bail!(
-            "{} names none of {}'s customers: there is no one to notify (the analysis is recorded)",
-            args.file.display(),
-            args.tenant
+            "{} names none of the tenant's customers: there is no one to notify (the analysis is recorded)",
+            args.file.display()
         );
     }
     write_package(&args.out, &notice)?;

@@ -90,6 +90,7 @@ pub(crate) enum Matcher {
 }
 
 /// A vault server, called with a scanner's (or the security office's) token.
+#[derive(Clone)]
 pub(crate) struct Remote {
     client: reqwest::blocking::Client,
     base: String,
@@ -247,15 +248,15 @@ impl Remote {
         let resp = self
             .send(|| self.client.get(&url).bearer_auth(&self.token))
             .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?;
-        Self::answer(resp).map(|(_, t)| t)
+        Self::answer(resp)
     }
 
-    /// `POST path` with a JSON body, answered with JSON and its status.
+    /// `POST path` with a JSON body, answered with JSON.
     pub(crate) fn post<B: Serialize, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
-    ) -> Result<(reqwest::StatusCode, T)> {
+    ) -> Result<T> {
         let url = format!("{}{path}", self.base);
         let resp = self
             .send(|| self.client.post(&url).bearer_auth(&self.token).json(body))
@@ -263,15 +264,13 @@ impl Remote {
         Self::answer(resp)
     }
 
-    fn answer<T: serde::de::DeserializeOwned>(
-        resp: reqwest::blocking::Response,
-    ) -> Result<(reqwest::StatusCode, T)> {
+    /// A success's JSON, or the refusal (`Refused`) the problem document says.
+    fn answer<T: serde::de::DeserializeOwned>(resp: reqwest::blocking::Response) -> Result<T> {
         let status = resp.status();
         if status.is_success() {
-            let t = resp
+            return resp
                 .json::<T>()
-                .map_err(|e| anyhow::anyhow!("the server's answer: {e}"))?;
-            return Ok((status, t));
+                .map_err(|e| anyhow::anyhow!("the server's answer: {e}"));
         }
         let (code, detail) = problem(resp);
         Err(Refused {
@@ -297,23 +296,15 @@ impl Remote {
             file_sha256: hex::encode(sha),
             values,
         };
-        let url = format!("{}/v1/scan/match", self.base);
-        let resp = self
-            .send(|| self.client.post(&url).bearer_auth(&self.token).json(&body))
-            .map_err(|e| Refusal::Fatal(anyhow::anyhow!("{url}: {}", e.without_url())))?;
-        let status = resp.status();
-        if status.is_success() {
-            return resp
-                .json::<MatchReport>()
-                .map_err(|e| Refusal::Fatal(anyhow::anyhow!("the server's answer: {e}")));
-        }
-        let (code, detail) = problem(resp);
-        if code == ErrorCode::ScanBudgetExhausted.as_str() {
-            return Err(Refusal::File(code));
-        }
-        Err(Refusal::Fatal(anyhow::anyhow!(
-            "the server refused ({status}, {code}): {detail}"
-        )))
+        // Over this credential's daily budget: this file is not matched,
+        // the run goes on.
+        self.post("/v1/scan/match", &body)
+            .map_err(|e| match e.downcast_ref::<Refused>() {
+                Some(r) if r.code == ErrorCode::ScanBudgetExhausted.as_str() => {
+                    Refusal::File(r.code.clone())
+                }
+                _ => Refusal::Fatal(e),
+            })
     }
 }
 

@@ -12,13 +12,9 @@ use axum::{
 };
 use base64::Engine;
 use mamori_core::TenantId;
-use mamori_scan::Limits;
 use mamori_vault::{
     ErrorCode, VaultError,
-    leak::{
-        breach::FileAnalysis,
-        notice::{BreachNotice, LeakedFile},
-    },
+    leak::{breach::FileAnalysis, notice::BreachNotice},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -61,21 +57,7 @@ async fn analyze(
     let name = file_name(p.name)?;
     not_empty(&bytes)?;
     let out = with_caller(&state, caller, move |v, c| {
-        let mut out = Vec::new();
-        let mut failure = None;
-        let limits = Limits::default();
-        mamori_scan::scan_buffer(name.clone().into(), &name, &bytes, &limits, &mut |mut r| {
-            if failure.is_none() {
-                match v.analyze_file(c, &mut r) {
-                    Ok(a) => out.push(a),
-                    Err(e) => failure = Some(e),
-                }
-            }
-        });
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        v.analyze_upload(c, &name, &bytes)
     })
     .await?;
     Ok(Json(out))
@@ -120,7 +102,7 @@ async fn notify(
     let known_at = parse_time("known_at", p.known_at)?.map(|m| m / 1_000_000);
     not_empty(&bytes)?;
     let notice = with_caller(&state, caller, move |v, c| {
-        let leaked = LeakedFile::read(&name, &bytes)?;
+        let leaked = v.read_leak(c, &name, &bytes)?;
         v.breach_notice(c, &leaked, p.tenant.as_str(), known_at)
     })
     .await?;

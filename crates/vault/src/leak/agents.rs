@@ -260,21 +260,19 @@ impl Vault {
         self.open_hunts(&caller.principal.login, self.now())
     }
 
+    /// The hunts meant for `login` that it has not answered and that have
+    /// not lapsed at `now`.
     fn open_hunts(&self, login: &str, now: i64) -> Result<Vec<HuntRow>> {
-        let since = now - LOOK_BACK;
-        let answered: HashSet<HuntId> = self
-            .store
-            .scan_reports(login, since)?
-            .into_iter()
-            .filter_map(|r| r.hunt)
-            .collect();
-        Ok(self
-            .store
-            .hunts(since)?
-            .into_iter()
-            .filter(|h| h.until > now && !answered.contains(&h.id))
-            .filter(|h| h.machines.is_empty() || h.machines.iter().any(|m| m == login))
-            .collect())
+        let reports = self.store.scan_reports(login, now - LOOK_BACK)?;
+        let live = self.live_hunts(now)?;
+        Ok(open_for(login, live, &reports))
+    }
+
+    /// Hunts that have not lapsed at `now`.
+    fn live_hunts(&self, now: i64) -> Result<Vec<HuntRow>> {
+        let mut hunts = self.store.hunts(now - LOOK_BACK)?;
+        hunts.retain(|h| h.until > now);
+        Ok(hunts)
     }
 
     /// Records a machine's report of one scan: an audit event (what was
@@ -310,7 +308,7 @@ impl Vault {
             });
         }
         if let Some(h) = r.hunt {
-            let open = self.open_hunts(login, now)?;
+            let open = open_for(login, self.live_hunts(now)?, &earlier);
             if !open.iter().any(|x| x.id == h) {
                 let err = VaultError::NotFound { what: "hunt" };
                 return Err(self.refuse_invalid(event, err));
@@ -323,7 +321,7 @@ impl Vault {
         let since = earlier
             .last()
             .map_or(now - LOOK_BACK, |p| p.received_at + 1);
-        let until = finished_at(r).min(now);
+        let until = finished.min(now);
         let unreported = self.unreported_matches(caller, r, since, until)?;
         if unreported > 0 {
             row.verdict = ScanVerdict::Findings;
@@ -332,8 +330,8 @@ impl Vault {
             .detail("hunt", r.hunt.map(|h| h.to_string()))
             .detail("verdict", row.verdict.as_str())
             .detail("full", r.full)
-            .detail("started_at", started)
-            .detail("finished_at", finished)
+            .detail("started_at", jst::rfc3339(started))
+            .detail("finished_at", jst::rfc3339(finished))
             .detail("roots", r.roots)
             .detail("files_seen", r.files_seen)
             .detail("files_read", r.files_read)
@@ -449,11 +447,19 @@ impl Vault {
             .into_iter()
             .map(|m| (m.latest.login.clone(), m))
             .collect();
+        let live = self.live_hunts(now)?;
         let mut out = Vec::new();
         for u in self.store.users()? {
             if u.role != Role::Scanner.as_str() {
                 continue;
             }
+            // A machine's answers are read only while some hunt is live.
+            let hunts_open = if live.is_empty() {
+                0
+            } else {
+                let answers = self.store.scan_reports(&u.login, now - LOOK_BACK)?;
+                open_for(&u.login, live.clone(), &answers).len() as u64
+            };
             let m = reports.get(&u.login);
             let last = m.map(|m| m.latest.received_at);
             out.push(MachineView {
@@ -463,7 +469,7 @@ impl Vault {
                 last_report_at: last.map(jst::rfc3339),
                 last_verdict: m.map(|m| m.latest.verdict),
                 last_clean_at: m.and_then(|m| m.last_clean_at).map(jst::rfc3339),
-                hunts_open: self.open_hunts(&u.login, now)?.len() as u64,
+                hunts_open,
                 login: u.login,
             });
         }
@@ -472,18 +478,24 @@ impl Vault {
     }
 }
 
-/// When the machine says the scan ended (checked to be RFC 3339 already).
-fn finished_at(r: &ScanReport) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(&r.finished_at).map_or(i64::MAX, |t| t.timestamp())
+/// The hunts among `live` meant for `login` that none of its `reports`
+/// answered.
+fn open_for(login: &str, mut live: Vec<HuntRow>, reports: &[ScanReportRow]) -> Vec<HuntRow> {
+    let answered: HashSet<HuntId> = reports.iter().filter_map(|r| r.hunt).collect();
+    live.retain(|h| {
+        !answered.contains(&h.id)
+            && (h.machines.is_empty() || h.machines.iter().any(|m| m == login))
+    });
+    live
 }
 
 /// A report's form: ids, hashes, tenants and counts that hold together.
-/// Returns its declared times (RFC 3339, as the machine said them).
-fn check_report(r: &ScanReport) -> Result<(String, String)> {
+/// Returns its declared start and end (Unix seconds, the machine's clock).
+fn check_report(r: &ScanReport) -> Result<(i64, i64)> {
     let bad = |m: &str| VaultError::bad(ErrorCode::ScanReportInvalid, m.to_owned());
     let time = |s: &str, what: &str| {
         chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| jst::rfc3339(t.timestamp()))
+            .map(|t| t.timestamp())
             .map_err(|_| bad(&format!("`{what}` is not an RFC 3339 time")))
     };
     let started = time(&r.started_at, "started_at")?;
@@ -576,9 +588,10 @@ fn tenant_totals(files: &[ReportedFile]) -> Vec<serde_json::Value> {
     let mut by: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for t in files.iter().flat_map(|f| &f.tenants) {
         let e = by.entry(&t.tenant).or_default();
+        // Each count is at most 2^63 - 1 (checked); their sums saturate.
         e.0 += 1;
-        e.1 += t.confirmed;
-        e.2 += t.possible;
+        e.1 = e.1.saturating_add(t.confirmed);
+        e.2 = e.2.saturating_add(t.possible);
     }
     by.into_iter()
         .map(|(t, (files, confirmed, possible))| {
@@ -591,8 +604,11 @@ fn tenant_totals(files: &[ReportedFile]) -> Vec<serde_json::Value> {
 /// values found; at most `FILES_IN_EVENT`, and how many were left out.
 fn event_files(files: &[ReportedFile]) -> (Vec<serde_json::Value>, u64) {
     let weight = |f: &ReportedFile| {
-        let people: u64 = f.tenants.iter().map(|t| t.possible).sum();
-        let values: u64 = f.found.values().sum();
+        let people = f
+            .tenants
+            .iter()
+            .fold(0u64, |a, t| a.saturating_add(t.possible));
+        let values = f.found.values().fold(0u64, |a, n| a.saturating_add(*n));
         (people, values)
     };
     let mut order: Vec<&ReportedFile> = files.iter().collect();

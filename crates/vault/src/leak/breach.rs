@@ -177,6 +177,39 @@ impl Vault {
         Ok(report)
     }
 
+    /// A leaked file uploaded whole (`name` says its format), each of its
+    /// parts (a zip's entries) analysed. The gate is asked before anything
+    /// is scanned: a caller who may not analyse costs no scan (the refusal
+    /// is recorded).
+    pub fn analyze_upload(
+        &self,
+        caller: &Caller,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<FileAnalysis>> {
+        let d = self.gate.decide_breach(&caller.principal);
+        self.gated(
+            self.caller_event(caller, Action::BreachAnalyze.as_str(), "ok"),
+            &d,
+            "analysing a leaked file is for the security office",
+        )?;
+        let mut out = Vec::new();
+        let mut failure = None;
+        let limits = mamori_scan::Limits::default();
+        mamori_scan::scan_buffer(name.into(), name, bytes, &limits, &mut |mut r| {
+            if failure.is_none() {
+                match self.analyze_file(caller, &mut r) {
+                    Ok(a) => out.push(a),
+                    Err(e) => failure = Some(e),
+                }
+            }
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
     /// One scanned leaked file analysed: its values move out of the report
     /// into the match and are gone after.
     pub fn analyze_file(

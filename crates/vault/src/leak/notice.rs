@@ -52,7 +52,7 @@ pub struct LeakedFile {
 
 impl LeakedFile {
     /// Scans a leaked file's bytes (`name` says its format).
-    pub fn read(name: &str, bytes: &[u8]) -> Result<LeakedFile> {
+    fn read(name: &str, bytes: &[u8]) -> Result<LeakedFile> {
         let mut out = LeakedFile {
             sha256: mamori_scan::sha256(bytes),
             found: Vec::new(),
@@ -115,13 +115,35 @@ pub struct NoticeList {
     pub bytes: Vec<u8>,
 }
 
+/// When the business knew, and the deadlines counted from it (RFC 3339, JST).
+struct Deadlines {
+    known_at: String,
+    /// 速報: 「速やかに」, about 3 to 5 days.
+    preliminary: [String; 2],
+    /// 確報: 30 days; 60 when the leak may be by unlawful intent (③).
+    final_due: String,
+    final_unlawful: String,
+}
+
+impl Deadlines {
+    fn from(known_at: i64) -> Self {
+        let after = |days: i64| jst::rfc3339(known_at + days * DAY);
+        Deadlines {
+            known_at: jst::rfc3339(known_at),
+            preliminary: [after(3), after(5)],
+            final_due: after(30),
+            final_unlawful: after(60),
+        }
+    }
+}
+
 /// The facts a draft is written from.
 struct Facts<'a> {
     tenant: &'a str,
     tenant_name: &'a str,
     file_sha256: &'a str,
     items: &'a BTreeMap<Kind, u64>,
-    known_at: i64,
+    due: &'a Deadlines,
     breach: &'a TenantBreach,
     categories: &'a [Category],
     report_to: ReportTo,
@@ -129,6 +151,19 @@ struct Facts<'a> {
 }
 
 impl Vault {
+    /// A leaked file's values, read for a notification package: the gate is
+    /// asked first, so a caller who may not make one costs no scan of what
+    /// they send (the refusal is recorded).
+    pub fn read_leak(&self, caller: &Caller, name: &str, bytes: &[u8]) -> Result<LeakedFile> {
+        let d = self.gate.decide_breach_notice(&caller.principal);
+        self.gated(
+            self.caller_event(caller, Action::BreachNotify.as_str(), "ok"),
+            &d,
+            "a breach notification package is for the security office",
+        )?;
+        LeakedFile::read(name, bytes)
+    }
+
     /// The notification package of `tenant` for a leaked file; the
     /// deadlines count from `known_at` (now when not given). Security
     /// office only.
@@ -170,12 +205,13 @@ impl Vault {
             Some(key) => Some(self.notice_list(&state, &hits, key)?),
             None => None,
         };
+        let due = Deadlines::from(known_at);
         let facts = Facts {
             tenant,
             tenant_name: &state.row.name,
             file_sha256: &file,
             items,
-            known_at,
+            due: &due,
             breach: &breach,
             categories: &cats,
             report_to: settings.report_to,
@@ -184,15 +220,12 @@ impl Vault {
         let notice = BreachNotice {
             tenant: tenant.to_owned(),
             report_to: settings.report_to,
-            known_at: jst::rfc3339(known_at),
-            preliminary_due: [
-                jst::rfc3339(known_at + 3 * DAY),
-                jst::rfc3339(known_at + 5 * DAY),
-            ],
-            final_due: jst::rfc3339(known_at + 30 * DAY),
-            final_due_unlawful: jst::rfc3339(known_at + 60 * DAY),
             preliminary: draft(&facts, Stage::Preliminary),
             final_report: draft(&facts, Stage::Final),
+            known_at: due.known_at.clone(),
+            preliminary_due: due.preliminary.clone(),
+            final_due: due.final_due.clone(),
+            final_due_unlawful: due.final_unlawful.clone(),
             categories: cats,
             list,
             breach,
@@ -208,7 +241,7 @@ impl Vault {
             .detail("possible", notice.breach.people_possible)
             .detail(
                 "report_to",
-                format!("{:?}", notice.report_to).to_lowercase(),
+                serde_json::to_value(notice.report_to).unwrap_or_default(),
             )
             .detail(
                 "list_sha256",
@@ -300,16 +333,14 @@ fn draft(f: &Facts<'_>, stage: Stage) -> String {
             "速報",
             format!(
                 "{} 〜 {}（「速やかに」: 知った時からおおむね3〜5日以内）",
-                jst::rfc3339(f.known_at + 3 * DAY),
-                jst::rfc3339(f.known_at + 5 * DAY)
+                f.due.preliminary[0], f.due.preliminary[1]
             ),
         ),
         Stage::Final => (
             "確報",
             format!(
                 "{}（知った日から30日以内。不正の目的によるおそれがある場合は {} まで: 60日以内）",
-                jst::rfc3339(f.known_at + 30 * DAY),
-                jst::rfc3339(f.known_at + 60 * DAY)
+                f.due.final_due, f.due.final_unlawful
             ),
         ),
     };
@@ -324,7 +355,7 @@ fn draft(f: &Facts<'_>, stage: Stage) -> String {
     ));
     line(format!(
         "- 知った日時: {}（期限はこの時点から数えます）",
-        jst::rfc3339(f.known_at)
+        f.due.known_at
     ));
     line(format!("- 提出期限の目安: {due}"));
     line(format!(
