@@ -446,7 +446,7 @@ pub(crate) fn outcome_text(o: &Outcome) -> &'static str {
         Outcome::TooDeep => "archives nested too deep / 入れ子が深すぎます",
         Outcome::Damaged => "damaged: read up to the damage / 破損（読めた部分まで検査）",
         Outcome::LegacyOffice => {
-            "a legacy Office file (xls, doc, ppt), not read / 旧形式のOffice文書（未対応）"
+            "an Office file older than Office 97, not read / Office 97より前の形式（未対応）"
         }
         Outcome::Unreadable => "unreadable / 読めません",
     }

@@ -51,8 +51,10 @@ pub enum Why {
     TooLarge,
     /// Nested deeper than the limit.
     TooDeep,
-    /// Not a readable archive.
+    /// Not a readable archive (or file of its format).
     Damaged,
+    /// A binary Office file older than Office 97 (Word 6/95), not read.
+    OldVersion,
 }
 
 /// Whether `bytes` start like a zip archive.

@@ -25,11 +25,25 @@ pub enum Format {
     Ods,
     Odt,
     Odp,
+    /// Office 97–2003 binary files (`legacy.rs`).
+    Xls,
+    Doc,
+    Ppt,
+    /// PDF text layers (`pdf.rs`).
+    Pdf,
+    /// E-mail: an Internet message, an Outlook message (`mail.rs`).
+    Eml,
+    Msg,
+    /// A zip archive: its entries are files of their own (`archive.rs`).
+    Zip,
 }
 
 impl Format {
-    /// The format a file's name and first bytes say it is; `None` for what
-    /// this scanner does not read (binary files).
+    /// The format a file's name and first bytes say it is, among the formats
+    /// told by name and content rather than by signature (text, tables,
+    /// saved mail by its extension); `None` for what this scanner does not
+    /// read (binary files). `walk::sniff` asks this after the signatures
+    /// and the shape of a mail's headers.
     pub fn of(name: &str, head: &[u8]) -> Option<Format> {
         let ext = name
             .rsplit_once('.')
@@ -38,6 +52,7 @@ impl Format {
         match ext.as_str() {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
+            "eml" => Some(Format::Eml),
             _ if looks_like_text(head) => Some(Format::Text),
             _ => None,
         }
@@ -65,10 +80,68 @@ fn looks_like_text(head: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct Read {
     pub encoding: Option<&'static str>,
-    /// Cells longer than the limit, inspected only up to it.
+    /// Cells, lines or paragraphs longer than the limit, inspected only up
+    /// to it.
     pub oversized_cells: u64,
-    /// Groups (lines or rows) read.
+    /// Groups (lines, rows, paragraphs) read.
     pub groups: u64,
+    /// Parts that could not be read (damaged XML, a broken stream or page);
+    /// what came before stands.
+    pub damaged_parts: u64,
+}
+
+/// Where a structured format's text goes: rows and paragraphs numbered as
+/// groups (two fields of one group may confirm one customer), cells and
+/// lines capped at the cell limit. Every reader but plain text and CSV
+/// writes through this.
+pub(crate) struct Groups<'a, S: Sink> {
+    sink: &'a mut S,
+    max: usize,
+    pub(crate) out: Read,
+    group: u64,
+    buf: String,
+}
+
+impl<'a, S: Sink> Groups<'a, S> {
+    pub(crate) fn new(sink: &'a mut S, max_cell_chars: usize) -> Self {
+        Groups {
+            sink,
+            max: max_cell_chars,
+            out: Read::default(),
+            group: 0,
+            buf: String::new(),
+        }
+    }
+
+    /// A row's cells, as one group (the cell detector repairs numbers whose
+    /// leading 0 a spreadsheet dropped).
+    pub(crate) fn row<C: AsRef<str>>(&mut self, cells: &[C]) {
+        let cut = &mut self.out.oversized_cells;
+        let cells = cells.iter().map(|c| cap(c.as_ref(), self.max, cut));
+        detect::row(cells, self.group, self.sink, &mut self.buf);
+        self.next_group();
+    }
+
+    /// A paragraph (its lines), as one group.
+    pub(crate) fn paragraph(&mut self, p: &str) {
+        for l in p.split('\n') {
+            let l = cap(l, self.max, &mut self.out.oversized_cells);
+            detect::line(l, self.group, self.sink);
+        }
+        self.next_group();
+    }
+
+    /// Running text: each non-blank line a group of its own.
+    pub(crate) fn lines(&mut self, text: &str) {
+        for l in text.lines().filter(|l| !l.trim().is_empty()) {
+            self.paragraph(l);
+        }
+    }
+
+    fn next_group(&mut self) {
+        self.group += 1;
+        self.out.groups += 1;
+    }
 }
 
 /// Reads `bytes` as `format`, handing every group to `sink`.
@@ -106,8 +179,8 @@ pub fn read(format: Format, bytes: &[u8], max_cell_chars: usize, sink: &mut impl
             }
             out.groups = row;
         }
-        // Office files are zips, read by `office::read`; never handed here.
-        Format::Xlsx | Format::Docx | Format::Pptx | Format::Ods | Format::Odt | Format::Odp => {}
+        // Read by their own modules; never handed here.
+        _ => {}
     }
     out
 }

@@ -17,7 +17,10 @@ pub mod archive;
 pub mod decode;
 pub mod detect;
 pub mod extract;
+pub mod legacy;
+pub mod mail;
 pub mod office;
+pub mod pdf;
 pub mod walk;
 
 use std::{

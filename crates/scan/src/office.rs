@@ -9,14 +9,15 @@
 //! postal code whose leading 0 Excel dropped (stored as the number
 //! 9012345678) is repaired as it is in a CSV file. Legacy binary files (xls,
 //! doc, ppt) and password-protected Office files are compound files, not
-//! zips: `compound` tells those apart, and they are reported, not read.
+//! zips: `legacy.rs` reads those.
 
 use quick_xml::{Reader, escape::resolve_predefined_entity, events::Event};
 
 use crate::{
     archive::{self, ArchiveLimits, Entry, Why},
-    detect::{self, Sink},
-    extract::{Format, cap},
+    detect::Sink,
+    extract::{Format, Groups, Read},
+    legacy,
 };
 
 /// Which Office file a zip is, by the parts it holds (`names`, its entry
@@ -53,7 +54,9 @@ fn wants(format: Format, name: &str) -> bool {
     let xml = name.ends_with(".xml");
     match format {
         Format::Xlsx => {
-            name == "xl/sharedStrings.xml" || (xml && name.starts_with("xl/worksheets/sheet"))
+            name == "xl/sharedStrings.xml"
+                || name == "xl/styles.xml"
+                || (xml && name.starts_with("xl/worksheets/sheet"))
         }
         Format::Docx => {
             xml && (name == "word/document.xml"
@@ -68,19 +71,8 @@ fn wants(format: Format, name: &str) -> bool {
                 || name.starts_with("ppt/notesSlides/notesSlide"))
         }
         Format::Ods | Format::Odt | Format::Odp => name == "content.xml",
-        Format::Text | Format::Csv | Format::Tsv => false,
+        _ => false,
     }
-}
-
-/// What reading an Office file came to.
-#[derive(Debug, Default)]
-pub struct Read {
-    /// Rows and paragraphs read.
-    pub groups: u64,
-    /// Cells or paragraphs longer than the limit, inspected only up to it.
-    pub oversized_cells: u64,
-    /// Parts that could not be read (damaged XML); what came before stands.
-    pub damaged_parts: u64,
 }
 
 /// The Office format of a zip, if it is an Office file.
@@ -116,14 +108,7 @@ pub fn read(
     if let Some(why) = refused {
         return Err(why);
     }
-    let mut out = Read::default();
-    let mut text = Text {
-        sink,
-        max: max_cell_chars,
-        out: &mut out,
-        group: 0,
-        buf: String::new(),
-    };
+    let mut text = Groups::new(sink, max_cell_chars);
     match format {
         Format::Xlsx => {
             // Shared strings first: the sheets' cells point into them.
@@ -132,10 +117,15 @@ pub fn read(
                 .find(|(n, _)| n == "xl/sharedStrings.xml")
                 .map(|(_, b)| shared_strings(b, &mut text))
                 .unwrap_or_default();
+            let dates = parts
+                .iter()
+                .find(|(n, _)| n == "xl/styles.xml")
+                .map(|(_, b)| date_styles(b))
+                .unwrap_or_default();
             sort_numbered(&mut parts);
             for (name, xml) in &parts {
                 if name.starts_with("xl/worksheets/") {
-                    sheet(xml, &strings, &mut text);
+                    sheet(xml, &strings, &dates, &mut text);
                 }
             }
         }
@@ -147,7 +137,7 @@ pub fn read(
             }
         }
     }
-    Ok(out)
+    Ok(text.out)
 }
 
 /// Parts in their natural order (sheet2 before sheet10), so that groups are
@@ -162,40 +152,6 @@ fn sort_numbered(parts: &mut [(String, Vec<u8>)]) {
         )
     };
     parts.sort_by_key(|(n, _)| key(n));
-}
-
-/// Where text goes: rows and paragraphs numbered as groups, cells and
-/// paragraphs capped.
-struct Text<'a, S: Sink> {
-    sink: &'a mut S,
-    max: usize,
-    out: &'a mut Read,
-    group: u64,
-    buf: String,
-}
-
-impl<S: Sink> Text<'_, S> {
-    /// A row's cells, as one group.
-    fn row(&mut self, cells: &[String]) {
-        let cut = &mut self.out.oversized_cells;
-        let cells = cells.iter().map(|c| cap(c, self.max, cut));
-        detect::row(cells, self.group, self.sink, &mut self.buf);
-        self.next_group();
-    }
-
-    /// A paragraph, as one group.
-    fn paragraph(&mut self, p: &str) {
-        for l in p.split('\n') {
-            let l = cap(l, self.max, &mut self.out.oversized_cells);
-            detect::line(l, self.group, self.sink);
-        }
-        self.next_group();
-    }
-
-    fn next_group(&mut self) {
-        self.group += 1;
-        self.out.groups += 1;
-    }
 }
 
 /// Appends a text or entity event's characters to `buf`.
@@ -225,7 +181,7 @@ fn reader(xml: &[u8]) -> Reader<&[u8]> {
 
 /// `xl/sharedStrings.xml`: the strings cells refer to by index. A string is
 /// the text of its `<t>` elements (rich text has several runs).
-fn shared_strings<S: Sink>(xml: &[u8], text: &mut Text<'_, S>) -> Vec<String> {
+fn shared_strings<S: Sink>(xml: &[u8], text: &mut Groups<'_, S>) -> Vec<String> {
     let mut r = reader(xml);
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -262,15 +218,77 @@ fn shared_strings<S: Sink>(xml: &[u8], text: &mut Text<'_, S>) -> Vec<String> {
     out
 }
 
+/// `xl/styles.xml`: which cell styles (`<cellXfs>`, by index) show a number
+/// as a date — a built-in date format or a custom one whose code has a
+/// year, month or day outside quotes and brackets. A birth date typed into
+/// Excel is a serial number in such a cell.
+fn date_styles(xml: &[u8]) -> Vec<bool> {
+    let mut r = reader(xml);
+    let mut custom_dates = Vec::new();
+    let mut out = Vec::new();
+    let mut in_cell_xfs = false;
+    let attr = |e: &quick_xml::events::BytesStart<'_>, name: &str| -> Option<String> {
+        let a = e.try_get_attribute(name).ok().flatten()?;
+        let v = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .ok()?;
+        Some(v.into_owned())
+    };
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => match e.local_name().as_ref() {
+                "numFmt" => {
+                    if let (Some(id), Some(code)) = (attr(&e, "numFmtId"), attr(&e, "formatCode"))
+                        && is_date_code(&code)
+                    {
+                        custom_dates.extend(id.parse::<u32>());
+                    }
+                }
+                "cellXfs" => in_cell_xfs = true,
+                "xf" if in_cell_xfs => {
+                    let id = attr(&e, "numFmtId").and_then(|v| v.parse::<u32>().ok());
+                    out.push(id.is_some_and(|id| {
+                        // Built-in date formats, the Japanese ones (27–36, 50–58) included.
+                        matches!(id, 14..=17 | 22 | 27..=36 | 50..=58) || custom_dates.contains(&id)
+                    }));
+                }
+                _ => {}
+            },
+            Ok(Event::End(e)) if e.local_name().as_ref() == "cellXfs" => in_cell_xfs = false,
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether a number format shows a date: y, m (not after h: minutes), d
+/// or the era of 和暦 (g, e) outside quoted text and `[...]` sections.
+fn is_date_code(code: &str) -> bool {
+    let mut quoted = false;
+    let mut bracket = false;
+    for c in code.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '[' if !quoted => bracket = true,
+            ']' if !quoted => bracket = false,
+            'y' | 'Y' | 'd' | 'D' | 'e' | 'g' | 'G' if !quoted && !bracket => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// A worksheet: each `<row>` a group, each `<c>` a cell — a shared string
 /// (`t="s"`), an inline string, a formula's text, or a number as Excel
-/// stores it.
-fn sheet<S: Sink>(xml: &[u8], strings: &[String], text: &mut Text<'_, S>) {
+/// stores it (a date as the date its style shows).
+fn sheet<S: Sink>(xml: &[u8], strings: &[String], dates: &[bool], text: &mut Groups<'_, S>) {
     let mut r = reader(xml);
     let mut kind = CellType::Number;
     let mut value = String::new();
     let mut cells: Vec<String> = Vec::new();
     let mut in_value = false;
+    let mut date = None;
     loop {
         match r.read_event() {
             Ok(Event::Start(e)) => match e.local_name().as_ref() {
@@ -280,6 +298,14 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], text: &mut Text<'_, S>) {
                         Some(a) => CellType::of(&a.value),
                         None => CellType::Number,
                     };
+                    let style = e.try_get_attribute("s").ok().flatten();
+                    let date = style
+                        .and_then(|a| a.value.trim().parse::<usize>().ok())
+                        .and_then(|i| dates.get(i).copied())
+                        .unwrap_or(false);
+                    if date && matches!(kind, CellType::Number) {
+                        kind = CellType::Date;
+                    }
                 }
                 // `<v>` holds the value; `<is><t>` an inline string.
                 "v" | "t" => in_value = true,
@@ -300,9 +326,18 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], text: &mut Text<'_, S>) {
                         // whose leading 0 was dropped (the cell detector repairs it).
                         CellType::Number => value.trim(),
                         CellType::Text => value.as_str(),
+                        CellType::Date => {
+                            // The workbook's 1904 flag is not read: Mac Excel 2008
+                            // and older wrote it; their dates come out 4 years early.
+                            let day = value.trim().parse::<f64>().ok();
+                            date = day.and_then(|d| legacy::serial_date(d, false));
+                            ""
+                        }
                         CellType::Other => "",
                     };
-                    if !cell.is_empty() {
+                    if let Some(d) = date.take() {
+                        cells.push(d.format("%Y-%m-%d").to_string());
+                    } else if !cell.is_empty() {
                         cells.push(cell.to_owned());
                     }
                     value.clear();
@@ -334,6 +369,8 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], text: &mut Text<'_, S>) {
 enum CellType {
     Shared,
     Number,
+    /// A number in a cell styled as a date: a serial day number.
+    Date,
     /// An inline string or a formula's string result.
     Text,
     /// Booleans and errors.
@@ -357,7 +394,7 @@ impl CellType {
 /// each other). OOXML keeps text in `<w:t>`/`<a:t>`; OpenDocument in the
 /// paragraph itself (`text:p`, `text:h`, with `text:s` and `text:tab` for
 /// spaces and tabs).
-fn paragraphs<S: Sink>(xml: &[u8], odf: bool, text: &mut Text<'_, S>) {
+fn paragraphs<S: Sink>(xml: &[u8], odf: bool, text: &mut Groups<'_, S>) {
     let row_tag = if odf { "table-row" } else { "tr" };
     let mut r = reader(xml);
     let mut para = String::new();
@@ -419,33 +456,6 @@ fn paragraphs<S: Sink>(xml: &[u8], odf: bool, text: &mut Text<'_, S>) {
     }
 }
 
-/// Whether `bytes` are a compound file (OLE2): a legacy xls, doc or ppt, or
-/// an Office file protected by a password (an `EncryptionInfo` stream).
-pub fn compound(bytes: &[u8]) -> Option<Compound> {
-    if !bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        return None;
-    }
-    // Directory entries name their streams in UTF-16LE.
-    let encrypted: Vec<u8> = "EncryptionInfo"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
-    Some(if memchr::memmem::find(bytes, &encrypted).is_some() {
-        Compound::Encrypted
-    } else {
-        Compound::Legacy
-    })
-}
-
-/// What a compound file is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compound {
-    /// A password-protected Office file: may hold anything.
-    Encrypted,
-    /// A legacy binary Office file (xls, doc, ppt).
-    Legacy,
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::{Cursor, Write};
@@ -481,33 +491,57 @@ mod tests {
     }
 
     const TYPES: &str = "<?xml version=\"1.0\"?><Types/>";
+    /// Cell styles: 1 a built-in date, 2 a 和暦 date of its own, 3 a number.
+    const STYLES: &str = r#"<styleSheet><numFmts count="2">
+        <numFmt numFmtId="176" formatCode="[$-411]ggge&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/>
+        <numFmt numFmtId="177" formatCode="&quot;No.&quot;0"/></numFmts>
+        <cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="176"/><xf numFmtId="177"/></cellXfs>
+        </styleSheet>"#;
 
     #[test]
     fn a_workbook_gives_its_cells_by_row_with_dropped_zeros_repaired() {
         let strings = r#"<sst><si><t>山田 太郎</t></si><si><r><t>taro@</t></r><r><t>example.jp</t></r></si><si><t>ヤマダ タロウ</t><rPh><t>ヤマダ</t></rPh></si><si><t>C0100000001</t></si></sst>"#;
         let sheet = r#"<worksheet><sheetData>
-            <row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>9012345678</v></c><c r="C1" t="s"><v>1</v></c></row>
-            <row r="2"><c t="s"><v>2</v></c><c t="inlineStr"><is><t>03-1111-2222</t></is></c><c t="s"><v>3</v></c><c t="b"><v>1</v></c></row>
+            <row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>9012345678</v></c><c r="C1" t="s"><v>1</v></c><c r="D1" s="1"><v>31107</v></c></row>
+            <row r="2"><c t="s"><v>2</v></c><c t="inlineStr"><is><t>03-1111-2222</t></is></c><c t="s"><v>3</v></c><c t="b"><v>1</v></c><c s="2"><v>21916.5</v></c><c s="3"><v>29221</v></c></row>
             </sheetData></worksheet>"#;
         let x = zip_of(&[
             ("[Content_Types].xml", TYPES),
             ("xl/workbook.xml", "<workbook/>"),
             ("xl/sharedStrings.xml", strings),
             ("xl/worksheets/sheet1.xml", sheet),
-            ("xl/styles.xml", "<styleSheet/>"),
+            ("xl/styles.xml", STYLES),
         ]);
         let (office, f) = found(&x);
         assert_eq!(office, Format::Xlsx);
         assert_eq!(
             f,
             [
+                // Dates styled as dates; the "No." number stays a number.
                 (Kind::Phone, "09012345678".into(), 0),
+                (Kind::BirthDate, "1985-03-01".into(), 0),
                 (Kind::Email, "taro@example.jp".into(), 0),
                 (Kind::Identifier, "C0100000001".into(), 1),
                 (Kind::Phone, "0311112222".into(), 1),
+                (Kind::BirthDate, "1960-01-01".into(), 1),
                 (Kind::KanaName, "ヤマダタロウ".into(), 1),
             ]
         );
+    }
+
+    #[test]
+    fn date_formats_are_told_from_number_formats() {
+        for code in [
+            "yyyy/m/d",
+            "[$-411]ggge\"年\"m\"月\"d\"日\"",
+            "m/d/yy;@",
+            "DD.MM.YYYY",
+        ] {
+            assert!(is_date_code(code), "{code}");
+        }
+        for code in ["0", "\"No.\"0", "#,##0", "[Red]0.00", "h:mm:ss", "@"] {
+            assert!(!is_date_code(code), "{code}");
+        }
     }
 
     #[test]
@@ -583,16 +617,5 @@ mod tests {
         .unwrap();
         assert_eq!(f.0.len(), 1);
         assert_eq!(r.damaged_parts, 1);
-    }
-
-    #[test]
-    fn compound_files_are_told_apart() {
-        let mut legacy = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        legacy.extend_from_slice(&[0; 512]);
-        assert_eq!(compound(&legacy), Some(Compound::Legacy));
-        let mut locked = legacy.clone();
-        locked.extend("EncryptionInfo".encode_utf16().flat_map(u16::to_le_bytes));
-        assert_eq!(compound(&locked), Some(Compound::Encrypted));
-        assert_eq!(compound(b"PK\x03\x04"), None);
     }
 }

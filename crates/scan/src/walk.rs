@@ -4,14 +4,19 @@
 //! run. Symbolic links are not followed (a link out of the tree would scan
 //! what was not asked for, and a loop would never end).
 
-use std::path::{Path, PathBuf};
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    path::{Path, PathBuf},
+};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Findings, Limits,
     archive::{self, Entry, Why},
-    extract, office,
+    extract::{self, Format},
+    legacy::{self, Compound},
+    mail, office, pdf,
 };
 
 /// Why a file was not inspected.
@@ -32,7 +37,7 @@ pub enum Outcome {
     /// An archive that could not be read, or an Office file whose XML broke
     /// off (what came before the damage was read).
     Damaged,
-    /// A legacy binary Office file (xls, doc, ppt): not read.
+    /// A binary Office file older than Office 97 (Word 6/95): not read.
     LegacyOffice,
 }
 
@@ -52,6 +57,7 @@ impl From<Why> for Outcome {
             Why::TooLarge => Outcome::TooLarge,
             Why::TooDeep => Outcome::TooDeep,
             Why::Damaged => Outcome::Damaged,
+            Why::OldVersion => Outcome::LegacyOffice,
         }
     }
 }
@@ -157,7 +163,8 @@ pub fn scan_buffer(
 }
 
 /// Scans a file's bytes, named `name` (its extension says its format), at
-/// archive depth `depth`.
+/// archive depth `depth`; then each file it holds (a zip's entries, a
+/// message's attachments), as files of their own.
 fn visit(
     path: PathBuf,
     name: &str,
@@ -167,45 +174,7 @@ fn visit(
     limits: &Limits,
     each: &mut impl FnMut(FileReport),
 ) {
-    if !archive::is_zip(bytes) {
-        return each(scan_bytes(path, name, bytes, limits));
-    }
-    let mut report = FileReport {
-        bytes: bytes.len() as u64,
-        sha256: Some(crate::sha256(bytes)),
-        ..FileReport::empty(path.clone(), Outcome::Inspected, limits)
-    };
-    if let Some(format) = office::kind(bytes) {
-        report.format = Some(format);
-        let read = office::read(
-            format,
-            bytes,
-            &limits.archive,
-            limits.max_cell_chars,
-            spent,
-            &mut report.findings,
-        );
-        match read {
-            Ok(r) => {
-                report.groups = r.groups;
-                report.oversized_cells = r.oversized_cells;
-                if r.damaged_parts > 0 {
-                    report.outcome = Outcome::Damaged;
-                }
-            }
-            Err(why) => report.outcome = why.into(),
-        }
-        return each(report);
-    }
-    if depth >= limits.archive.max_depth {
-        report.outcome = Outcome::TooDeep;
-        return each(report);
-    }
-    let mut inner = Vec::new();
-    let listed = archive::entries(bytes, &limits.archive, spent, |e| inner.push(e));
-    if let Err(why) = listed {
-        report.outcome = why.into();
-    }
+    let (report, inner) = inspect(path.clone(), name, bytes, depth, spent, limits);
     each(report);
     for entry in inner {
         match entry {
@@ -223,31 +192,119 @@ fn visit(
     }
 }
 
-/// Scans a file's bytes as text or a table (not an archive).
-pub fn scan_bytes(path: PathBuf, name: &str, bytes: &[u8], limits: &Limits) -> FileReport {
+/// Which format `bytes` are: signatures first (zip and the Office files
+/// inside one, compound files, PDF), then name and content. An encrypted or
+/// damaged compound file is an answer of its own.
+pub fn sniff(name: &str, bytes: &[u8]) -> Result<Option<Format>, Why> {
+    if archive::is_zip(bytes) {
+        return Ok(Some(office::kind(bytes).unwrap_or(Format::Zip)));
+    }
+    // A compound file is never text, whatever its name says and whatever
+    // bytes follow its signature.
+    match legacy::compound(bytes) {
+        Some(Compound::Read(format)) => return Ok(Some(format)),
+        Some(Compound::Encrypted) => return Err(Why::Encrypted),
+        Some(Compound::Damaged) => return Err(Why::Damaged),
+        Some(Compound::Other) => return Ok(None),
+        None => {}
+    }
+    if pdf::is_pdf(bytes) {
+        return Ok(Some(Format::Pdf));
+    }
+    // A mail saved without its extension is still a mail, not text.
+    match Format::of(name, bytes) {
+        Some(Format::Text) if mail::looks_like_eml(bytes) => Ok(Some(Format::Eml)),
+        format => Ok(format),
+    }
+}
+
+/// One file's report, and the files it holds for `visit` to inspect next.
+fn inspect(
+    path: PathBuf,
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+    spent: &mut u64,
+    limits: &Limits,
+) -> (FileReport, Vec<Entry>) {
     let mut report = FileReport {
         bytes: bytes.len() as u64,
         sha256: Some(crate::sha256(bytes)),
         ..FileReport::empty(path, Outcome::Inspected, limits)
     };
-    // A compound file (legacy or password-protected Office) is never text,
-    // whatever its name says and whatever bytes follow its signature.
-    match office::compound(bytes) {
-        Some(office::Compound::Encrypted) => report.outcome = Outcome::Encrypted,
-        Some(office::Compound::Legacy) => report.outcome = Outcome::LegacyOffice,
-        None => report.format = extract::Format::of(name, bytes),
-    }
-    let Some(format) = report.format else {
-        if report.outcome == Outcome::Inspected {
+    let format = match sniff(name, bytes) {
+        Ok(Some(format)) => format,
+        Ok(None) => {
             report.outcome = Outcome::NotRead;
+            return (report, Vec::new());
         }
-        return report;
+        Err(why) => {
+            report.outcome = why.into();
+            return (report, Vec::new());
+        }
     };
-    let read = extract::read(format, bytes, limits.max_cell_chars, &mut report.findings);
-    report.encoding = read.encoding;
-    report.oversized_cells = read.oversized_cells;
-    report.groups = read.groups;
-    report
+    report.format = Some(format);
+    let max = limits.max_cell_chars;
+    let sink = &mut report.findings;
+    let mut inner = Vec::new();
+    // Readers parse files from anywhere with third-party parsers (calamine,
+    // lopdf, mail-parser, cfb); a panic inside one on a hostile file makes
+    // that file damaged, not the scan over.
+    let read = catch_unwind(AssertUnwindSafe(|| match format {
+        // Too deep to open: nothing of it is inflated.
+        Format::Zip if depth >= limits.archive.max_depth => Err(Why::TooDeep),
+        Format::Zip => {
+            let listed = archive::entries(bytes, &limits.archive, spent, |e| inner.push(e));
+            // What was listed before the damage is still inspected.
+            listed.map(|()| extract::Read::default())
+        }
+        Format::Xlsx | Format::Docx | Format::Pptx | Format::Ods | Format::Odt | Format::Odp => {
+            office::read(format, bytes, &limits.archive, max, spent, sink)
+        }
+        Format::Xls | Format::Doc | Format::Ppt => legacy::read(format, bytes, max, sink),
+        Format::Pdf => pdf::read(bytes, page_budget(limits, *spent), max, sink),
+        Format::Eml => mail::read_eml(bytes, max, sink).map(|(r, a)| {
+            inner = a;
+            r
+        }),
+        Format::Msg => mail::read_msg(bytes, max, sink).map(|(r, a)| {
+            inner = a;
+            r
+        }),
+        Format::Text | Format::Csv | Format::Tsv => Ok(extract::read(format, bytes, max, sink)),
+    }))
+    .unwrap_or(Err(Why::Damaged));
+    match read {
+        Ok(r) => {
+            report.encoding = r.encoding;
+            report.groups = r.groups;
+            report.oversized_cells = r.oversized_cells;
+            if r.damaged_parts > 0 {
+                report.outcome = Outcome::Damaged;
+            }
+        }
+        Err(why) => report.outcome = why.into(),
+    }
+    // A message's attachments count as nesting, as a zip's entries do.
+    if depth >= limits.archive.max_depth {
+        for e in &mut inner {
+            if let Entry::File { name, .. } = e {
+                let name = std::mem::take(name);
+                *e = Entry::Uninspectable {
+                    name,
+                    why: Why::TooDeep,
+                };
+            }
+        }
+    }
+    (report, inner)
+}
+
+/// What one PDF page's content may inflate to: what is left of the
+/// archive budget (a PDF in a zip shares it), at least 64 MiB.
+fn page_budget(limits: &Limits, spent: u64) -> usize {
+    let left = limits.archive.max_total_bytes.saturating_sub(spent);
+    usize::try_from(left.max(64 << 20)).unwrap_or(usize::MAX)
 }
 
 impl FileReport {
@@ -271,22 +328,48 @@ impl FileReport {
 mod tests {
     use super::*;
 
+    fn reports(name: &str, bytes: &[u8]) -> Vec<FileReport> {
+        let mut out = Vec::new();
+        scan_buffer(name.into(), name, bytes, &Limits::default(), &mut |r| {
+            out.push(r)
+        });
+        out
+    }
+
     #[test]
     fn a_compound_file_is_never_read_as_text() {
         // The signature, then bytes that would pass for text (no zero byte).
         let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
         bytes.extend_from_slice("090-1234-5678 ".repeat(40).as_bytes());
         for name in ["old.xls", "memo.txt", "list.csv"] {
-            let r = scan_bytes(name.into(), name, &bytes, &Limits::default());
-            assert_eq!(r.outcome, Outcome::LegacyOffice, "{name}");
+            let r = &reports(name, &bytes)[0];
+            assert_eq!(r.outcome, Outcome::Damaged, "{name}");
             assert_eq!(r.findings.total(), 0, "{name}");
         }
-        let r = scan_bytes(
-            "x.bin".into(),
-            "x.bin",
-            &[0, 1, 2, 0xFF, 0],
-            &Limits::default(),
-        );
+        let r = &reports("x.bin", &[0, 1, 2, 0xFF, 0])[0];
         assert_eq!(r.outcome, Outcome::NotRead);
+    }
+
+    #[test]
+    fn attachments_are_files_of_their_own_until_too_deep() {
+        let mail = |inner: &str, name: &str| {
+            format!(
+                "From: a@example.jp\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+                 Content-Type: text/plain\r\n\r\nbody\r\n--b\r\n\
+                 Content-Type: message/rfc822\r\n\
+                 Content-Disposition: attachment; filename={name}\r\n\r\n{inner}\r\n--b--\r\n"
+            )
+        };
+        let mut m = "From: b@example.jp\r\nMIME-Version: 1.0\r\n\r\n090-1234-5678\r\n".to_owned();
+        for depth in 0..6 {
+            m = mail(&m, &format!("m{depth}.eml"));
+        }
+        let all = reports("top.eml", m.as_bytes());
+        let paths: Vec<String> = all.iter().map(|r| r.path.display().to_string()).collect();
+        assert_eq!(paths.len(), 7, "{paths:?}");
+        assert!(all[..6].iter().all(|r| r.format == Some(Format::Eml)));
+        assert_eq!(all[6].outcome, Outcome::TooDeep, "{paths:?}");
+        assert_eq!(all[6].findings.total(), 0);
     }
 }
