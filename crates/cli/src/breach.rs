@@ -61,7 +61,14 @@ pub fn breach(dir: &std::path::Path, token: Option<&str>, cmd: BreachCmd, out: O
         if failure.is_some() {
             return;
         }
-        match vault.analyze_file(&caller, &mut report) {
+        // A file on disk is read again for its watermark (an entry of a zip
+        // is not: its path names no file).
+        let bytes = match report.format {
+            Some(f) if f.is_text() => std::fs::read(&report.path).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let text = mamori_scan::extract::text_of(report.format, &bytes);
+        match vault.analyze_file(&caller, &mut report, text.as_deref()) {
             Ok(a) => out.emit(&a, human),
             Err(e) => {
                 failure = Some(anyhow::Error::from(e).context(report.path.display().to_string()))
@@ -106,6 +113,18 @@ fn human(a: &FileAnalysis) -> String {
                 r.share * 100.0,
                 r.first,
                 r.last
+            ));
+        }
+        for w in a.watermarks.iter().filter(|w| w.tenant == b.tenant) {
+            s.push_str(&format!(
+                "\n    watermark {} export {} by {} to {} ({} canaries, {}/{} marks)",
+                w.verdict,
+                w.export,
+                w.requester,
+                w.recipient_name,
+                w.canary_hits,
+                w.marks_matching,
+                w.marks_seen
             ));
         }
         for x in b.exports.iter().take(5) {

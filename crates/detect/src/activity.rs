@@ -68,6 +68,30 @@ pub struct Activity {
     pub client: Option<String>,
 }
 
+impl Activity {
+    /// What a check of the clock acts on: nobody did anything, so the
+    /// evidence is the event the silence is measured from (rule 18).
+    pub fn clock(user: String, tenant: Option<String>, event: EventRef, at: DateTime<Utc>) -> Self {
+        Activity {
+            event,
+            at,
+            user,
+            role: None,
+            tenant,
+            kind: Kind::Other,
+            decision: Decision::Allow,
+            purpose: false,
+            case_id: false,
+            records: Vec::new(),
+            unmasked: 0,
+            segments: Vec::new(),
+            household: 0,
+            sequential: false,
+            client: None,
+        }
+    }
+}
+
 /// The key a record id is tracked by.
 pub fn record_key(id: &str) -> Option<u64> {
     let id = RecordId::parse(id).ok()?;

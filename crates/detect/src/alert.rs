@@ -158,6 +158,17 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
             "おとり顧客レコードへのアクセス".into(),
             "a honey (decoy) record was accessed".into(),
         ),
+        (RuleId::MachineSilent, _) => {
+            // Days to one decimal: a threshold may be a fraction of a day.
+            let (v, t) = (
+                (value * 10.0).round() / 10.0,
+                (threshold * 10.0).round() / 10.0,
+            );
+            (
+                format!("PCエージェントの報告が {v} 日ありません（しきい値 {t} 日）"),
+                format!("no report from this PC agent for {v} days (threshold {t})"),
+            )
+        }
         (RuleId::PcFindings, "unreported") => (
             format!(
                 "PC の報告に、照合で顧客が判明したファイル {v} 件が含まれていません（エージェントの改ざん・不具合の疑い）"

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::activity::Activity;
+use chrono::{DateTime, Utc};
+
+use crate::activity::{Activity, EventRef, Kind};
 use crate::alert::{Alert, alert_id};
 use crate::calendar::{Shift, WorkingTime, jst_date, jst_day, jst_hour};
 use crate::checks::{self, Ctx, Finding};
@@ -17,6 +19,7 @@ use crate::facts::{Facts, PeerStats};
 use crate::rules::{RuleId, Rules, RulesError, Severity};
 use crate::stats::{median, percentile};
 use crate::user::UserState;
+use mamori_audit::Decision;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleDay {
@@ -42,6 +45,18 @@ pub struct State {
     peers: HashMap<String, PeerStats>,
     rule_day: BTreeMap<RuleId, RuleDay>,
     summaries: Vec<DailySummary>,
+    /// Each PC agent's last scan report (rule 18). Absent from state saved
+    /// before the rule existed: agents are learnt again from their next report.
+    #[serde(default)]
+    machines: BTreeMap<String, LastReport>,
+}
+
+/// When a machine last reported, and the event that says so.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LastReport {
+    at: i64,
+    event: EventRef,
+    tenant: Option<String>,
 }
 
 pub struct Engine {
@@ -171,6 +186,14 @@ impl Engine {
             },
             factor: departing_factor(&self.rules, facts, date),
         };
+        if matches!(a.kind, Kind::ScanReport { .. }) && a.decision == Decision::Allow {
+            let last = LastReport {
+                at: cx.at,
+                event: a.event.clone(),
+                tenant: a.tenant.clone(),
+            };
+            self.state.machines.insert(a.user.clone(), last);
+        }
         let mut findings = Vec::new();
         checks::run(&cx, u, &mut findings);
         u.last_at = u.last_at.max(cx.at);
@@ -182,6 +205,46 @@ impl Engine {
             rule_day: &mut self.state.rule_day,
         };
         raiser.raise(a, u, findings)
+    }
+
+    /// The checks the clock decides rather than an event (rule 18: a PC
+    /// agent silent for `days` since its last report). Called by the live
+    /// detector every round with the time now; one alert per silence — the
+    /// window is the last report, so a machine that reports again and goes
+    /// quiet again is news again.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
+        let rule = &self.rules.machine_silent;
+        if !rule.enabled {
+            return Vec::new();
+        }
+        let limit = (rule.days * 86_400.0) as i64;
+        let silent: Vec<(String, LastReport)> = self
+            .state
+            .machines
+            .iter()
+            .filter(|(_, m)| now.timestamp() - m.at >= limit)
+            .map(|(k, m)| (k.clone(), m.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for (machine, last) in silent {
+            let a = Activity::clock(machine.clone(), last.tenant, last.event, now);
+            let u = self.state.users.entry(machine).or_default();
+            let f = Finding {
+                rule: RuleId::MachineSilent,
+                variant: "",
+                severity: rule.severity,
+                window: last.at,
+                value: (now.timestamp() - last.at) as f64 / 86_400.0,
+                threshold: rule.days,
+                indicator: None,
+            };
+            let mut raiser = Raiser {
+                rules: &self.rules,
+                rule_day: &mut self.state.rule_day,
+            };
+            out.extend(raiser.one(&a, u, f).map(|(alert, _)| alert));
+        }
+        out
     }
 
     /// A new day: yesterday's summary, everyone's history moved on, peer norms recomputed.

@@ -64,12 +64,13 @@ pub enum RuleId {
     Honey,
     ScanOracle,
     PcFindings,
+    MachineSilent,
     /// Not a rule of its own: the user's risk score reached a new level.
     RiskScore,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 18] = [
+    pub const ALL: [RuleId; 19] = [
         RuleId::HourlyVolume,
         RuleId::DailyDistinct,
         RuleId::NoCase,
@@ -87,6 +88,7 @@ impl RuleId {
         RuleId::Honey,
         RuleId::ScanOracle,
         RuleId::PcFindings,
+        RuleId::MachineSilent,
         RuleId::RiskScore,
     ];
 
@@ -113,6 +115,7 @@ impl RuleId {
             RuleId::Honey => "honey",
             RuleId::ScanOracle => "scan_oracle",
             RuleId::PcFindings => "pc_findings",
+            RuleId::MachineSilent => "machine_silent",
             RuleId::RiskScore => "risk_score",
         }
     }
@@ -316,6 +319,17 @@ rule!(
     }
 );
 
+rule!(
+    /// 18. A PC agent that has stopped reporting: no scan report for `days`
+    /// since its last one (an agent uninstalled, a PC kept off the network).
+    /// Judged on the clock, not on an event; the alert's evidence is the
+    /// machine's last report.
+    MachineSilent, Severity::Medium, {
+        /// Days without a report before it alerts (fractions allowed).
+        days: f64 = 7.0,
+    }
+);
+
 /// The per-user risk score: rule points that decay, with levels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -381,6 +395,7 @@ pub struct Rules {
     pub honey: Honey,
     pub scan_oracle: ScanOracle,
     pub pc_findings: PcFindings,
+    pub machine_silent: MachineSilent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -423,6 +438,7 @@ impl Rules {
             RuleId::Honey => self.honey.common(),
             RuleId::ScanOracle => self.scan_oracle.common(),
             RuleId::PcFindings => self.pc_findings.common(),
+            RuleId::MachineSilent => self.machine_silent.common(),
             RuleId::RiskScore => Common {
                 enabled: true,
                 severity: Severity::Medium,
@@ -466,6 +482,10 @@ impl Rules {
             return bad(
                 "scan_oracle.window_minutes and min_values must be at least 1, max_yield_percent between 0 and 100",
             );
+        }
+        let days = self.machine_silent.days;
+        if !(days.is_finite() && days > 0.0 && days <= 3650.0) {
+            return bad("machine_silent.days must be more than 0 and at most 3650");
         }
         if self.pc_findings.min_files == 0 {
             return bad("pc_findings.min_files must be at least 1");

@@ -550,3 +550,43 @@ fn customer_files_new_on_a_pc_or_left_out_of_its_report_are_raised() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_pc_agent_that_stops_reporting_is_raised_once_per_silence() {
+    let mut engine = Engine::new(Rules::default()).unwrap();
+    let day = start();
+    let first = jst(day, 9, 0, 0);
+    engine.observe(&report_event(7, first, 0, 0));
+    // Six days and 23 hours: still within the week.
+    let almost = first + chrono::Duration::days(7) - chrono::Duration::hours(1);
+    assert!(engine.tick(almost).is_empty());
+    let late = first + chrono::Duration::days(7) + chrono::Duration::minutes(1);
+    let raised = engine.tick(late);
+    let a = find(&raised, "pc-0042", RuleId::MachineSilent);
+    assert_eq!((a.severity, a.threshold), (Severity::Medium, 7.0));
+    assert_eq!(a.evidence.seq, 7, "the evidence is the last report");
+    assert!(a.summary().0.contains("7 日"), "{:?}", a.summary());
+    // The same silence is news once, whatever the clock says later.
+    assert!(engine.tick(late + chrono::Duration::days(3)).is_empty());
+    // It reports again, then goes quiet again: a new silence, a new alert.
+    let back = late + chrono::Duration::days(4);
+    engine.observe(&report_event(8, back, 0, 0));
+    assert!(engine.tick(back + chrono::Duration::days(1)).is_empty());
+    let again = engine.tick(back + chrono::Duration::days(8));
+    let b = find(&again, "pc-0042", RuleId::MachineSilent);
+    assert_eq!(b.evidence.seq, 8);
+    assert_ne!(a.id, b.id);
+    // It survives a restart: the machines are in the saved state.
+    let mut restarted = Engine::new(Rules::default()).unwrap();
+    restarted.restore(&engine.snapshot()).unwrap();
+    assert!(
+        restarted.tick(back + chrono::Duration::days(9)).is_empty(),
+        "already raised before the restart"
+    );
+    // Turned off: nothing.
+    let mut rules = Rules::default();
+    rules.machine_silent.enabled = false;
+    let mut off = Engine::new(rules).unwrap();
+    off.observe(&report_event(1, first, 0, 0));
+    assert!(off.tick(late).is_empty());
+}

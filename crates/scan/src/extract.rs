@@ -39,6 +39,11 @@ pub enum Format {
 }
 
 impl Format {
+    /// Lines of text or a table: a format whose bytes are its text.
+    pub fn is_text(self) -> bool {
+        matches!(self, Format::Text | Format::Csv | Format::Tsv)
+    }
+
     /// The format a file's name and first bytes say it is, among the formats
     /// told by name and content rather than by signature (text, tables,
     /// saved mail by its extension); `None` for what this scanner does not
@@ -183,6 +188,14 @@ pub fn read(format: Format, bytes: &[u8], max_cell_chars: usize, sink: &mut impl
         _ => {}
     }
     out
+}
+
+/// A text or table file's text, decoded as the scanner read it; `None` for
+/// other formats. Breach analysis reads an export's watermark from it.
+pub fn text_of(format: Option<Format>, bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    format
+        .is_some_and(Format::is_text)
+        .then(|| decode::decode(bytes).text)
 }
 
 /// The first `max` characters of `s`, counting a cut.

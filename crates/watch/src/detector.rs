@@ -29,6 +29,8 @@ use crate::{
 const POLL: Duration = Duration::from_millis(250);
 /// Shortest time between two rounds (batches the events of many commits).
 const ROUND: Duration = Duration::from_millis(100);
+/// How often the rules judged on the clock (a silent PC agent) are asked.
+const TICK: Duration = Duration::from_secs(1);
 
 /// What a snapshot records besides the engine's state.
 #[derive(Default, Serialize, Deserialize)]
@@ -51,6 +53,8 @@ pub(crate) struct Detector {
     rev: Option<u64>,
     honey_at: Option<Instant>,
     last_save: Instant,
+    /// When the clock's checks last ran (rule 18).
+    ticked: Option<Instant>,
     status: Arc<DetectStatus>,
     wake: Signal,
 }
@@ -74,6 +78,7 @@ impl Detector {
             rev: None,
             honey_at: None,
             last_save: Instant::now(),
+            ticked: None,
             status,
             wake,
         }
@@ -164,6 +169,13 @@ impl Detector {
             if ts >= self.position.live_from {
                 self.position.pending.extend(alerts);
             }
+        }
+        // Silence raises no event: the clock is asked, at most every TICK,
+        // and only once learning is over.
+        if now >= self.position.live_from && self.ticked.is_none_or(|t| t.elapsed() >= TICK) {
+            self.ticked = Some(Instant::now());
+            let alerts = self.engine.tick(Utc::now());
+            self.position.pending.extend(alerts);
         }
         self.store_pending();
         for day in self.engine.take_summaries() {

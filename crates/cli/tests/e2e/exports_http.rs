@@ -129,6 +129,20 @@ fn export_request_approve_download_decrypt_and_trace() {
         "phones and postal codes carry marks"
     );
     assert_eq!(report["matches"][0]["marks_matching"], marks);
+    // Breach analysis of the same file says so too, beside whose customers
+    // it holds and the export whose package carried them.
+    let analysis = v.ok_as(&so, &["breach", "analyze", leak.to_str().unwrap()]);
+    assert_eq!(
+        analysis["watermarks"][0]["export"],
+        id.as_str(),
+        "{analysis}"
+    );
+    assert_eq!(analysis["watermarks"][0]["verdict"], "match");
+    assert_eq!(analysis["tenants"][0]["exports"][0]["who"], id.as_str());
+    assert_eq!(
+        analysis["tenants"][0]["people_confirmed"].as_u64(),
+        Some(collab.len() as u64)
+    );
 
     let shown = v.ok_as(&so, &["export", "show", &id]);
     assert_eq!(shown["status"], "downloaded");

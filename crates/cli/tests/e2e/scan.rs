@@ -1402,3 +1402,47 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// Rule 18 through the running server: a PC agent that stops reporting is
+/// raised on the clock (here a threshold of a few seconds), with its last
+/// report as the evidence; reporting again and going quiet again raises again.
+#[test]
+fn a_pc_agent_that_goes_silent_is_raised() {
+    let (v, _src, ..) = vault();
+    std::fs::write(
+        v.data().join("detect.toml"),
+        "[machine_silent]\ndays = 0.00004\n",
+    )
+    .unwrap();
+    let pc = v.user("pc-0101", "scanner", &[]);
+    let so = v.officer();
+    let s = v.serve();
+    let files = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    write(files.path(), "memo.txt", "会議は15時から。".as_bytes());
+    agent_once(&v, &pc, &s.base, state.path(), files.path());
+    let report = s.audit(&so, "action=scan.report");
+    let report = report.iter().find(|e| e["decision"] == "allow").unwrap();
+
+    let alert = first_alert(&s, &so, "machine_silent");
+    assert_eq!(alert["login"], "pc-0101");
+    assert_eq!(alert["severity"], "medium");
+    assert_eq!(alert["evidence_seq"], report["seq"], "{alert}");
+    // One alert for one silence, however long it lasts.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let listed = |s: &crate::common::Server| {
+        let r = s.send("GET", "/v1/alerts?rule=machine_silent", &so, None);
+        r.body.as_array().unwrap().len()
+    };
+    assert_eq!(listed(&s), 1);
+    // Back, then quiet again: news again.
+    agent_once(&v, &pc, &s.base, state.path(), files.path());
+    let start = std::time::Instant::now();
+    while listed(&s) < 2 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no second alert"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -97,6 +97,10 @@ pub struct FileAnalysis {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub items: mamori_scan::Summary,
     pub tenants: Vec<TenantAnalysis>,
+    /// Exports whose watermark the file carries (canary rows, formatting
+    /// marks; `match` or `possible`): read from a text or CSV file that
+    /// names customers, which is what a decrypted export is.
+    pub watermarks: Vec<crate::exports::TraceMatch>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -198,7 +202,12 @@ impl Vault {
         let limits = mamori_scan::Limits::default();
         mamori_scan::scan_buffer(name.into(), name, bytes, &limits, &mut |mut r| {
             if failure.is_none() {
-                match self.analyze_file(caller, &mut r) {
+                // The upload's own text, for its watermark (a zip's entries
+                // are not kept).
+                let text = (r.path.as_os_str() == name)
+                    .then(|| mamori_scan::extract::text_of(r.format, bytes))
+                    .flatten();
+                match self.analyze_file(caller, &mut r, text.as_deref()) {
                     Ok(a) => out.push(a),
                     Err(e) => failure = Some(e),
                 }
@@ -211,11 +220,14 @@ impl Vault {
     }
 
     /// One scanned leaked file analysed: its values move out of the report
-    /// into the match and are gone after.
+    /// into the match and are gone after. `text`, the file's own text when it
+    /// is a text or CSV file, is checked for exports' watermarks once the
+    /// file is known to name customers.
     pub fn analyze_file(
         &self,
         caller: &Caller,
         report: &mut mamori_scan::FileReport,
+        text: Option<&str>,
     ) -> Result<FileAnalysis> {
         let mut analysis = FileAnalysis {
             path: report.path.display().to_string(),
@@ -223,6 +235,7 @@ impl Vault {
             outcome: report.outcome.clone(),
             items: report.findings.summary(),
             tenants: Vec::new(),
+            watermarks: Vec::new(),
         };
         let Some(sha) = report.sha256 else {
             return Ok(analysis);
@@ -239,6 +252,14 @@ impl Vault {
                 breach: t,
             })
             .collect();
+        if let Some(text) = text.filter(|_| !analysis.tenants.is_empty()) {
+            analysis.watermarks = self
+                .trace_leak(caller, None, text)?
+                .matches
+                .into_iter()
+                .filter(|m| m.verdict != "no_match")
+                .collect();
+        }
         Ok(analysis)
     }
 
