@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
-use mamori_scan::{Limits, Outcome};
+use mamori_scan::Outcome;
 use mamori_vault::leak::breach::FileAnalysis;
 
 use crate::{governance::me, output::Out};
@@ -56,29 +56,21 @@ pub fn breach(dir: &std::path::Path, token: Option<&str>, cmd: BreachCmd, out: O
     };
     let vault = datadir::open(dir)?.vault;
     let caller = me(&vault, token)?;
-    let mut failure = None;
-    mamori_scan::scan_paths(&args.files, &Limits::default(), |mut report| {
-        if failure.is_some() {
-            return;
-        }
+    vault.analyze_stream(
+        &caller,
+        |limits, part, to| mamori_scan::scan_paths_streamed(&args.files, &limits, part, to),
         // A file on disk is read again for its watermark (an entry of a zip
         // is not: its path names no file).
-        let bytes = match report.format {
-            Some(f) if f.is_text() => std::fs::read(&report.path).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let text = mamori_scan::extract::text_of(report.format, &bytes);
-        match vault.analyze_file(&caller, &mut report, text.as_deref()) {
-            Ok(a) => out.emit(&a, human),
-            Err(e) => {
-                failure = Some(anyhow::Error::from(e).context(report.path.display().to_string()))
+        |report| match report.format {
+            Some(f) if f.is_text() => {
+                let bytes = std::fs::read(&report.path).ok()?;
+                mamori_scan::extract::text_of(report.format, &bytes).map(String::from)
             }
-        }
-    });
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+            _ => None,
+        },
+        |a| out.emit(&a, human),
+    )?;
+    Ok(())
 }
 
 fn human(a: &FileAnalysis) -> String {

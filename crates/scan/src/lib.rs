@@ -34,10 +34,13 @@ use zeroize::Zeroizing;
 
 pub use detect::{Candidate, Kind};
 pub use extract::Format;
-pub use walk::{FileReport, Outcome, scan_buffer, scan_paths, scan_paths_where};
+pub use walk::{
+    FileReport, Outcome, scan_buffer, scan_buffer_streamed, scan_paths, scan_paths_streamed,
+    scan_paths_where,
+};
 
-/// Bounds on what one file may cost.
-#[derive(Clone, Copy, Debug)]
+/// Bounds on what one file may cost, and where its candidates go.
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// Files larger than this are reported as not inspected.
     pub max_file_bytes: u64,
@@ -48,6 +51,23 @@ pub struct Limits {
     pub max_candidates: usize,
     /// Depth, entries and expansion of archives.
     pub archive: archive::ArchiveLimits,
+    /// Hand candidates over in parts as they are found instead of holding
+    /// them (`walk::scan_paths_streamed`); `max_candidates` then bounds a
+    /// part, not the file.
+    pub stream: Option<Stream>,
+}
+
+/// What a streamed scan hands over, in order: a file's candidates in parts
+/// (each part whole lines or rows), then the file's report with the rest.
+pub enum Streamed {
+    Part(Vec<Candidate>),
+    File(Box<FileReport>),
+}
+
+/// Where a streamed scan's parts go.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    pub to: std::sync::mpsc::SyncSender<Streamed>,
 }
 
 impl Default for Limits {
@@ -57,6 +77,7 @@ impl Default for Limits {
             max_cell_chars: 32_767,
             max_candidates: 2_000_000,
             archive: archive::ArchiveLimits::default(),
+            stream: None,
         }
     }
 }
@@ -79,12 +100,14 @@ pub struct Findings {
     group: Option<u64>,
     hasher: RandomState,
     max: usize,
+    stream: Option<Stream>,
 }
 
 impl Findings {
     pub fn new(limits: &Limits) -> Self {
         Findings {
             max: limits.max_candidates,
+            stream: limits.stream.clone(),
             ..Findings::default()
         }
     }
@@ -108,6 +131,14 @@ impl detect::Sink for Findings {
         if self.group != Some(group) {
             self.group = Some(group);
             self.seen.clear();
+            // A full part goes before a new line or row starts, so no part
+            // cuts one apart. A consumer gone (it failed) takes no more.
+            if let Some(s) = &self.stream
+                && self.candidates.len() >= self.max
+            {
+                let part = std::mem::take(&mut self.candidates);
+                let _ = s.to.send(Streamed::Part(part));
+            }
         }
         // The same value twice in one line or row says nothing more.
         if !self
@@ -120,7 +151,7 @@ impl detect::Sink for Findings {
         self.examples
             .entry(kind)
             .or_insert_with(|| kind.mask(&value));
-        if self.candidates.len() < self.max {
+        if self.candidates.len() < self.max || (self.stream.is_some() && self.max > 0) {
             self.candidates.push(Candidate { kind, value, group });
         } else if self.max > 0 {
             self.truncated = true;

@@ -12,7 +12,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Findings, Limits,
+    Findings, Limits, Stream, Streamed,
     archive::{self, Entry, Why},
     extract::{self, Format},
     legacy::{self, Compound},
@@ -80,6 +80,57 @@ pub struct FileReport {
 /// is read: memory stays that of one file).
 pub fn scan_paths(paths: &[PathBuf], limits: &Limits, each: impl FnMut(FileReport)) {
     scan_paths_where(paths, limits, |_, _| true, each);
+}
+
+/// As `scan_paths`, each file's candidates handed to `to` in parts of about
+/// `part` as they are found (whole lines or rows each), then its report
+/// with the rest: a consumer on another thread matches one part while the
+/// next is read, and a file of millions of rows is never held whole.
+pub fn scan_paths_streamed(
+    paths: &[PathBuf],
+    limits: &Limits,
+    part: usize,
+    to: std::sync::mpsc::SyncSender<Streamed>,
+) {
+    let limits = streaming(limits, part, &to);
+    // A consumer gone (it failed) wants no more files read.
+    let gone = std::cell::Cell::new(false);
+    scan_paths_where(
+        paths,
+        &limits,
+        |_, _| !gone.get(),
+        |r| gone.set(gone.get() || to.send(Streamed::File(Box::new(finished(r)))).is_err()),
+    );
+}
+
+/// `scan_buffer`, streamed as `scan_paths_streamed` is.
+pub fn scan_buffer_streamed(
+    path: PathBuf,
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    part: usize,
+    to: std::sync::mpsc::SyncSender<Streamed>,
+) {
+    let limits = streaming(limits, part, &to);
+    scan_buffer(path, name, bytes, &limits, &mut |r| {
+        let _ = to.send(Streamed::File(Box::new(finished(r))));
+    });
+}
+
+/// A report as it is handed over: without its copy of the stream's sender
+/// (a report held by the consumer would otherwise keep the stream open).
+fn finished(mut r: FileReport) -> FileReport {
+    r.findings.stream = None;
+    r
+}
+
+fn streaming(limits: &Limits, part: usize, to: &std::sync::mpsc::SyncSender<Streamed>) -> Limits {
+    Limits {
+        max_candidates: part.max(1),
+        stream: Some(Stream { to: to.clone() }),
+        ..limits.clone()
+    }
 }
 
 /// As `scan_paths`, reading only the files for which `read(path, metadata)`
@@ -348,6 +399,38 @@ mod tests {
         }
         let r = &reports("x.bin", &[0, 1, 2, 0xFF, 0])[0];
         assert_eq!(r.outcome, Outcome::NotRead);
+    }
+
+    #[test]
+    fn a_streamed_file_comes_in_parts_of_whole_rows_then_its_report() {
+        let csv: String = (0..10)
+            .map(|i| format!("090-1234-{:04},user{i}@example.jp\n", 1000 + i))
+            .collect();
+        let (to, from) = std::sync::mpsc::sync_channel(4);
+        let limits = Limits::default();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                scan_buffer_streamed("a.csv".into(), "a.csv", csv.as_bytes(), &limits, 3, to)
+            });
+            let mut parts = Vec::new();
+            let mut report = None;
+            for m in from {
+                match m {
+                    Streamed::Part(p) => parts.push(p),
+                    Streamed::File(r) => report = Some(r),
+                }
+            }
+            let mut report = report.expect("the report comes last");
+            parts.push(std::mem::take(&mut report.findings.candidates));
+            let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
+            assert_eq!(sizes, [4, 4, 4, 4, 4], "two rows (four values) a part");
+            for p in &parts {
+                let rows: std::collections::BTreeSet<u64> = p.iter().map(|c| c.group).collect();
+                assert_eq!(rows.len() * 2, p.len(), "no row cut apart");
+            }
+            assert_eq!(report.findings.total(), 20, "counts are of the whole file");
+            assert!(!report.findings.truncated);
+        });
     }
 
     #[test]

@@ -138,6 +138,7 @@ fn export_request_approve_download_decrypt_and_trace() {
         "{analysis}"
     );
     assert_eq!(analysis["watermarks"][0]["verdict"], "match");
+    assert_eq!(analysis["watermarks_checked"], true);
     assert_eq!(analysis["tenants"][0]["exports"][0]["who"], id.as_str());
     assert_eq!(
         analysis["tenants"][0]["people_confirmed"].as_u64(),

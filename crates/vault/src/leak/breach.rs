@@ -10,18 +10,21 @@
 //! event (the file's hash and the figures), so it can be re-derived later from
 //! the same log and the same file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::mpsc::SyncSender,
+};
 
 use mamori_core::{RecordId, jst};
 use mamori_policy::Action;
-use mamori_scan::Kind;
+use mamori_scan::{Kind, Streamed};
 use mamori_store::{AuditQuery, each_audit_page};
 use serde::Serialize;
 
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
-    leak::matching::{Found, Hits, take_found},
+    leak::matching::{Found, LeakParts, Leaked, found_of},
 };
 
 /// A file with more values than one analysis holds (`Limits::max_candidates`).
@@ -34,8 +37,9 @@ pub(crate) fn too_many_values() -> VaultError {
 
 /// Accounts and exports listed per tenant, most overlap first.
 const TOP: usize = 20;
-/// Audit events read per page.
-const PAGE: usize = 2000;
+/// Audit events read per page: an import's event lists every record it
+/// wrote, so a page of 2,000 such events held 70 MB of ids at once.
+const PAGE: usize = 250;
 
 /// One tenant's part of a leak.
 #[derive(Clone, Debug, Serialize)]
@@ -101,6 +105,10 @@ pub struct FileAnalysis {
     /// marks; `match` or `possible`): read from a text or CSV file that
     /// names customers, which is what a decrypted export is.
     pub watermarks: Vec<crate::exports::TraceMatch>,
+    /// Whether the file's text was checked for watermarks: not for other
+    /// formats, a file naming no customer, or a text over 64 MiB (the check
+    /// holds every cell of the file at once: `mamori export trace` it).
+    pub watermarks_checked: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -130,7 +138,26 @@ impl Seen {
     }
 }
 
+/// Values of a leaked file matched at a time: parts of this many keep a
+/// million-row file's analysis within a few hundred megabytes, the scanner
+/// reading the next part while this one is matched.
+const PART: usize = 100_000;
+/// Largest text checked for exports' watermarks within a breach analysis
+/// (as large as a file uploaded to the API may be).
+const WATERMARK_MAX: u64 = 64 << 20;
+
 impl Vault {
+    /// The caller's permission to analyse a leak, asked before anything is
+    /// read (a refusal is recorded); the event to record the analysis in.
+    fn breach_event(&self, caller: &Caller) -> Result<mamori_audit::Event> {
+        let d = self.gate.decide_breach(&caller.principal);
+        self.gated(
+            self.caller_event(caller, Action::BreachAnalyze.as_str(), "ok"),
+            &d,
+            "analysing a leaked file is for the security office",
+        )
+    }
+
     /// Analyses the values found in a leaked file (SHA-256 `file_sha256`).
     pub fn analyze_breach(
         &self,
@@ -138,31 +165,33 @@ impl Vault {
         file_sha256: &[u8; 32],
         found: &[Found],
     ) -> Result<BreachReport> {
-        let d = self.gate.decide_breach(&caller.principal);
+        self.breach_event(caller)?;
+        let mut leak = LeakParts::default();
+        self.match_part(found, &mut leak)?;
+        self.finish_breach(caller, file_sha256, leak)
+    }
+
+    /// A leaked file's analysis once all its parts are matched: per tenant,
+    /// the accounts and exports that were shown its customers; the analysis
+    /// recorded with its figures.
+    fn finish_breach(
+        &self,
+        caller: &Caller,
+        file_sha256: &[u8; 32],
+        leak: LeakParts,
+    ) -> Result<BreachReport> {
         let file = hex::encode(file_sha256);
         let event = self
-            .gated(
-                self.caller_event(caller, Action::BreachAnalyze.as_str(), "ok"),
-                &d,
-                "analysing a leaked file is for the security office",
-            )?
+            .breach_event(caller)?
             .detail("file_sha256", file.clone())
-            .detail("values", found.len() as u64);
+            .detail("values", leak.values);
         let mut report = BreachReport {
             file_sha256: file,
-            values: found.len() as u64,
+            values: leak.values,
             tenants: Vec::new(),
         };
-        for row in self.store.tenants()? {
-            let state = self.tenant(&row.id)?;
-            if !state.active() {
-                continue;
-            }
-            let hits = self.hits(&state, found)?;
-            if hits.by_record.is_empty() {
-                continue;
-            }
-            report.tenants.push(self.tenant_breach(&row.id, &hits)?);
+        for (tenant, leaked) in &leak.tenants {
+            report.tenants.push(self.tenant_breach(tenant, leaked)?);
         }
         let figures: Vec<serde_json::Value> = report
             .tenants
@@ -181,6 +210,43 @@ impl Vault {
         Ok(report)
     }
 
+    /// Analyses leaked files as `scan` finds their values: `scan` runs on a
+    /// thread of its own and hands each file's values over in parts
+    /// (`mamori_scan::scan_paths_streamed`), which are matched while it reads
+    /// on — so a file of a million rows is never held whole, and reading and
+    /// matching share the machine's cores. Each file's analysis goes to
+    /// `each` as it completes; `text` gives a text or CSV file's own text for
+    /// its watermark. The gate is asked before anything is read.
+    pub fn analyze_stream(
+        &self,
+        caller: &Caller,
+        scan: impl FnOnce(mamori_scan::Limits, usize, SyncSender<Streamed>) + Send,
+        text: impl Fn(&mamori_scan::FileReport) -> Option<String>,
+        mut each: impl FnMut(FileAnalysis),
+    ) -> Result<()> {
+        self.breach_event(caller)?;
+        let (to, from) = std::sync::mpsc::sync_channel(2);
+        std::thread::scope(|s| {
+            s.spawn(move || scan(mamori_scan::Limits::default(), PART, to));
+            let mut leak = LeakParts::default();
+            for message in from {
+                match message {
+                    Streamed::Part(part) => self.match_part(&found_of(part), &mut leak)?,
+                    Streamed::File(mut report) => {
+                        let rest = found_of(std::mem::take(&mut report.findings.candidates));
+                        self.match_part(&rest, &mut leak)?;
+                        let text = (report.bytes <= WATERMARK_MAX)
+                            .then(|| text(&report))
+                            .flatten();
+                        let leak = std::mem::take(&mut leak);
+                        each(self.file_analysis(caller, &report, leak, text.as_deref())?);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// A leaked file uploaded whole (`name` says its format), each of its
     /// parts (a zip's entries) analysed. The gate is asked before anything
     /// is scanned: a caller who may not analyse costs no scan (the refusal
@@ -191,42 +257,32 @@ impl Vault {
         name: &str,
         bytes: &[u8],
     ) -> Result<Vec<FileAnalysis>> {
-        let d = self.gate.decide_breach(&caller.principal);
-        self.gated(
-            self.caller_event(caller, Action::BreachAnalyze.as_str(), "ok"),
-            &d,
-            "analysing a leaked file is for the security office",
-        )?;
         let mut out = Vec::new();
-        let mut failure = None;
-        let limits = mamori_scan::Limits::default();
-        mamori_scan::scan_buffer(name.into(), name, bytes, &limits, &mut |mut r| {
-            if failure.is_none() {
-                // The upload's own text, for its watermark (a zip's entries
-                // are not kept).
-                let text = (r.path.as_os_str() == name)
-                    .then(|| mamori_scan::extract::text_of(r.format, bytes))
-                    .flatten();
-                match self.analyze_file(caller, &mut r, text.as_deref()) {
-                    Ok(a) => out.push(a),
-                    Err(e) => failure = Some(e),
-                }
-            }
-        });
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        self.analyze_stream(
+            caller,
+            |limits, part, to| {
+                mamori_scan::scan_buffer_streamed(name.into(), name, bytes, &limits, part, to)
+            },
+            // The upload's own text, for its watermark (a zip's entries are
+            // not kept).
+            |r| {
+                (r.path.as_os_str() == name)
+                    .then(|| mamori_scan::extract::text_of(r.format, bytes).map(String::from))
+                    .flatten()
+            },
+            |a| out.push(a),
+        )?;
+        Ok(out)
     }
 
-    /// One scanned leaked file analysed: its values move out of the report
-    /// into the match and are gone after. `text`, the file's own text when it
-    /// is a text or CSV file, is checked for exports' watermarks once the
-    /// file is known to name customers.
-    pub fn analyze_file(
+    /// What people read of one file's analysis: its items, per tenant the
+    /// customers, categories, readers and exports, and the watermarks it
+    /// carries.
+    fn file_analysis(
         &self,
         caller: &Caller,
-        report: &mut mamori_scan::FileReport,
+        report: &mamori_scan::FileReport,
+        leak: LeakParts,
         text: Option<&str>,
     ) -> Result<FileAnalysis> {
         let mut analysis = FileAnalysis {
@@ -236,15 +292,13 @@ impl Vault {
             items: report.findings.summary(),
             tenants: Vec::new(),
             watermarks: Vec::new(),
+            watermarks_checked: false,
         };
+        // A file never read (too large, unreadable) has nothing to analyse.
         let Some(sha) = report.sha256 else {
             return Ok(analysis);
         };
-        if report.findings.truncated {
-            return Err(too_many_values());
-        }
-        let found = take_found(report);
-        let BreachReport { tenants, .. } = self.analyze_breach(caller, &sha, &found)?;
+        let BreachReport { tenants, .. } = self.finish_breach(caller, &sha, leak)?;
         analysis.tenants = tenants
             .into_iter()
             .map(|t| TenantAnalysis {
@@ -253,6 +307,7 @@ impl Vault {
             })
             .collect();
         if let Some(text) = text.filter(|_| !analysis.tenants.is_empty()) {
+            analysis.watermarks_checked = true;
             analysis.watermarks = self
                 .trace_leak(caller, None, text)?
                 .matches
@@ -265,13 +320,13 @@ impl Vault {
 
     /// A tenant's part of a leak: its customers the file names, and the
     /// accounts and exports that were shown them.
-    pub(crate) fn tenant_breach(&self, tenant: &str, hits: &Hits) -> Result<TenantBreach> {
-        let leaked: HashSet<RecordId> = hits.by_record.keys().copied().collect();
+    pub(crate) fn tenant_breach(&self, tenant: &str, named: &Leaked) -> Result<TenantBreach> {
+        let leaked: HashSet<RecordId> = named.records.keys().copied().collect();
         let (readers, exports, events_read) = self.overlaps(tenant, &leaked)?;
         let possible = leaked.len() as u64;
         Ok(TenantBreach {
             tenant: tenant.to_owned(),
-            people_confirmed: hits.confirmed_count() as u64,
+            people_confirmed: named.confirmed_count() as u64,
             people_possible: possible,
             readers: ranked(readers, possible),
             exports: ranked(exports, possible),

@@ -174,19 +174,6 @@ impl Hits {
         groups.values().any(|v| v.len() >= 2)
     }
 
-    /// Whether `id` is named by two different values of one line or row.
-    pub(crate) fn confirms(&self, id: &RecordId) -> bool {
-        self.by_record.get(id).is_some_and(Self::is_confirmed)
-    }
-
-    /// Customers named by two different values of one line or row.
-    pub(crate) fn confirmed_count(&self) -> usize {
-        self.by_record
-            .values()
-            .filter(|g| Self::is_confirmed(g))
-            .count()
-    }
-
     /// The tenant's line of the answer, customers under the file's pseudonyms
     /// (under the tenant's newest index key: were the key rotated between two
     /// parts of one file, a customer named in both would count twice — rare,
@@ -216,7 +203,93 @@ impl Hits {
     }
 }
 
+/// One tenant's customers a leaked file names, each confirmed or not —
+/// all a breach analysis keeps of a match. Built part by part (each part
+/// whole lines or rows, so a confirmation is never cut apart), so a file's
+/// values never need to be held at once: per customer a flag, not the
+/// values and groups that named them.
+#[derive(Default)]
+pub(crate) struct Leaked {
+    pub(crate) records: HashMap<RecordId, bool>,
+    /// Values that named at least one of the tenant's customers.
+    pub(crate) values: u64,
+}
+
+impl Leaked {
+    /// Adds the hits of one part of the file.
+    pub(crate) fn add(&mut self, hits: Hits) {
+        self.values += hits.values.len() as u64;
+        for (record, groups) in hits.by_record {
+            *self.records.entry(record).or_default() |= Hits::is_confirmed(&groups);
+        }
+    }
+
+    pub(crate) fn confirms(&self, id: &RecordId) -> bool {
+        self.records.get(id).copied().unwrap_or(false)
+    }
+
+    pub(crate) fn confirmed_count(&self) -> usize {
+        self.records.values().filter(|c| **c).count()
+    }
+}
+
+/// Every tenant's part of one leaked file, gathered part by part.
+#[derive(Default)]
+pub(crate) struct LeakParts {
+    pub(crate) values: u64,
+    pub(crate) tenants: BTreeMap<String, Leaked>,
+}
+
 impl Vault {
+    /// Matches one part of a leaked file's values against every active
+    /// tenant and adds what it names to `into`.
+    ///
+    /// Tenants are matched side by side, one per core: each tenant's
+    /// lookups are its own index, and a breach analysis spends its time
+    /// waiting on them.
+    pub(crate) fn match_part(&self, found: &[Found], into: &mut LeakParts) -> Result<()> {
+        into.values += found.len() as u64;
+        let mut states = Vec::new();
+        for row in self.store.tenants()? {
+            let state = self.tenant(&row.id)?;
+            if state.active() {
+                states.push(state);
+            }
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(states.len());
+        let work = || -> Result<Vec<(String, Hits)>> {
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(state) = states.get(i) else {
+                    return Ok(mine);
+                };
+                mine.push((state.row.id.clone(), self.hits(state, found)?));
+            }
+        };
+        let done: Vec<Result<Vec<(String, Hits)>>> = std::thread::scope(|s| {
+            let others: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+            let mut all = vec![work()];
+            for h in others {
+                all.push(h.join().unwrap_or_else(|_| {
+                    Err(VaultError::Internal("a matching thread panicked".into()))
+                }));
+            }
+            all
+        });
+        for hits in done {
+            for (tenant, hits) in hits? {
+                if !hits.by_record.is_empty() {
+                    into.tenants.entry(tenant).or_default().add(hits);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Matches values found in the file whose SHA-256 is `file_sha256`
     /// against every active tenant's customers. The customers named are
     /// charged to the caller's daily scan budget before anything is
@@ -386,7 +459,12 @@ fn is_identifying(ty: FieldType) -> bool {
 /// which no searchable field holds, are left out). They move out of the
 /// report: no second copy of a value is made.
 pub fn take_found(report: &mut mamori_scan::FileReport) -> Vec<Found> {
-    std::mem::take(&mut report.findings.candidates)
+    found_of(std::mem::take(&mut report.findings.candidates))
+}
+
+/// Candidates as the vault matches them, moved (no second copy of a value).
+pub fn found_of(candidates: Vec<mamori_scan::Candidate>) -> Vec<Found> {
+    candidates
         .into_iter()
         .filter_map(|c| {
             Some(Found {

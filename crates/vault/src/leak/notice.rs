@@ -35,7 +35,7 @@ use crate::{
     kernel::sealed,
     leak::{
         breach::{Category, TenantBreach, categories, too_many_values},
-        matching::{Found, Hits, take_found},
+        matching::{Found, Leaked, take_found},
     },
 };
 
@@ -197,7 +197,8 @@ impl Vault {
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
-        let hits = self.hits(&state, found)?;
+        let mut hits = Leaked::default();
+        hits.add(self.hits(&state, found)?);
         let breach = self.tenant_breach(tenant, &hits)?;
         let cats = categories(items, &breach);
         let settings = &state.schema.breach;
@@ -232,7 +233,7 @@ impl Vault {
         };
         // The customers concerned are recorded by opaque id in the tenant's
         // log, with the figures and the list's hash — never a value.
-        let mut ids: Vec<String> = hits.by_record.keys().map(RecordId::to_string).collect();
+        let mut ids: Vec<String> = hits.records.keys().map(RecordId::to_string).collect();
         ids.sort();
         event = event
             .tenant(tenant)
@@ -262,14 +263,14 @@ impl Vault {
     fn notice_list(
         &self,
         state: &crate::tenants::TenantState,
-        hits: &Hits,
+        hits: &Leaked,
         key: &str,
     ) -> Result<NoticeList> {
         let internal =
             |e: &dyn std::fmt::Display| VaultError::Internal(format!("notice list: {e}"));
         let recipient = PackageRecipient::parse(key).map_err(|e| internal(&e))?;
-        let mut rows: Vec<(bool, String)> = Vec::with_capacity(hits.by_record.len());
-        for id in hits.by_record.keys() {
+        let mut rows: Vec<(bool, String)> = Vec::with_capacity(hits.records.len());
+        for id in hits.records.keys() {
             let Some(r) = self.store.record(&state.row.id, id)? else {
                 continue;
             };
