@@ -31,6 +31,10 @@ pub enum Kind {
     BirthDate,
     Address,
     KanaName,
+    /// A name in kanji, in a table column headed as one (氏名, お名前 …):
+    /// counted among a file's items, never matched (a name alone is shared
+    /// by many people, and free text holds no sure sign of one).
+    Name,
     /// A cell of a table shaped like a customer number (letters, digits and
     /// hyphens with at least one digit): matched only against a tenant's
     /// key field, and only ever as a second field of a row.
@@ -38,7 +42,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Phone,
         Kind::Email,
         Kind::MyNumber,
@@ -47,6 +51,7 @@ impl Kind {
         Kind::BirthDate,
         Kind::Address,
         Kind::KanaName,
+        Kind::Name,
         Kind::Identifier,
     ];
 
@@ -62,7 +67,7 @@ impl Kind {
             Kind::Address => FieldType::Address,
             Kind::KanaName => FieldType::Kana,
             Kind::Identifier => FieldType::Text,
-            Kind::Card => return None,
+            Kind::Card | Kind::Name => return None,
         })
     }
 
@@ -81,6 +86,7 @@ impl Kind {
             Kind::BirthDate => "生年月日",
             Kind::Address => "住所",
             Kind::KanaName => "氏名（カナ）",
+            Kind::Name => "氏名",
             Kind::Identifier => "顧客番号らしき値",
         }
     }
@@ -95,6 +101,7 @@ impl Kind {
             Kind::BirthDate => "date of birth",
             Kind::Address => "address",
             Kind::KanaName => "name in kana",
+            Kind::Name => "name",
             Kind::Identifier => "customer-number-like value",
         }
     }
@@ -109,7 +116,7 @@ impl Kind {
             Kind::PostalCode => (MaskKind::Last4, FieldType::Text),
             Kind::BirthDate => (MaskKind::Year, FieldType::Date),
             Kind::Address => (MaskKind::Prefecture, FieldType::Address),
-            Kind::KanaName => (MaskKind::Initial, FieldType::Text),
+            Kind::KanaName | Kind::Name => (MaskKind::Initial, FieldType::Text),
         };
         mask::apply(kind, ty, value)
     }
@@ -265,6 +272,57 @@ pub fn row<'c>(
     if !buf.is_empty() {
         line(buf, group, sink);
     }
+}
+
+/// Headers of a column of names in kanji, as Japanese lists title them
+/// (NFKC, spaces removed); a header naming a reading (カナ, フリガナ) is not one.
+const NAME_HEADERS: [&str; 12] = [
+    "氏名",
+    "名前",
+    "お名前",
+    "顧客名",
+    "お客様名",
+    "お客さま名",
+    "契約者名",
+    "契約者氏名",
+    "利用者名",
+    "名義",
+    "名義人",
+    "氏名(漢字)",
+];
+
+/// The columns of a table's header row that hold names in kanji, if the
+/// row is such a header.
+pub fn name_columns<'c>(cells: impl IntoIterator<Item = &'c str>) -> Option<Vec<usize>> {
+    let cols: Vec<usize> = cells
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let h: String = normalize::nfkc(c.trim())
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            NAME_HEADERS.contains(&h.as_str())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    (!cols.is_empty()).then_some(cols)
+}
+
+/// A cell of a name column that holds a name in kanji: 2 to 20 characters,
+/// at least one kanji, no digit and no `@` — canonical with one space
+/// between its parts.
+pub fn name_cell(cell: &str, group: u64, sink: &mut impl Sink) {
+    let n = normalize::nfkc(cell.trim());
+    let kanji = n
+        .chars()
+        .any(|c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '々'));
+    let chars = n.chars().count();
+    if !kanji || !(2..=20).contains(&chars) || n.chars().any(|c| c.is_ascii_digit() || c == '@') {
+        return;
+    }
+    let canonical = n.split_whitespace().collect::<Vec<_>>().join(" ");
+    sink.found(Kind::Name, canonical, group);
 }
 
 /// Finds candidates in a single cell: what a line holds, and what only a

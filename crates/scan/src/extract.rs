@@ -105,6 +105,8 @@ pub(crate) struct Groups<'a, S: Sink> {
     pub(crate) out: Read,
     group: u64,
     buf: String,
+    /// The current table's columns of names in kanji, from its header row.
+    names: Option<Vec<usize>>,
 }
 
 impl<'a, S: Sink> Groups<'a, S> {
@@ -115,12 +117,28 @@ impl<'a, S: Sink> Groups<'a, S> {
             out: Read::default(),
             group: 0,
             buf: String::new(),
+            names: None,
         }
+    }
+
+    /// A new table (a sheet) starts: its own header row says where names are.
+    pub(crate) fn table(&mut self) {
+        self.names = None;
     }
 
     /// A row's cells, as one group (the cell detector repairs numbers whose
     /// leading 0 a spreadsheet dropped).
+    /// A header row of names (氏名 …) marks its columns: their cells in the
+    /// rows below are names in kanji.
     pub(crate) fn row<C: AsRef<str>>(&mut self, cells: &[C]) {
+        if let Some(cols) = detect::name_columns(cells.iter().map(AsRef::as_ref)) {
+            self.names = Some(cols);
+        } else if let Some(cols) = &self.names {
+            for c in cols.iter().filter_map(|&i| cells.get(i)) {
+                let c = cap(c.as_ref(), self.max, &mut self.out.oversized_cells);
+                detect::name_cell(c, self.group, self.sink);
+            }
+        }
         let cut = &mut self.out.oversized_cells;
         let cells = cells.iter().map(|c| cap(c.as_ref(), self.max, cut));
         detect::row(cells, self.group, self.sink, &mut self.buf);
@@ -171,18 +189,15 @@ pub fn read(format: Format, bytes: &[u8], max_cell_chars: usize, sink: &mut impl
                 .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
                 .from_reader(decoded.text.as_bytes());
             let mut record = csv::StringRecord::new();
-            let mut row = 0u64;
-            let mut buf = String::new();
+            let mut groups = Groups::new(sink, max_cell_chars);
             // A malformed quote ends the table where it is; what was read
             // stands (a damaged file is still a file with data in it).
             while let Ok(true) = reader.read_record(&mut record) {
-                let cells = record
-                    .iter()
-                    .map(|f| cap(f, max_cell_chars, &mut out.oversized_cells));
-                detect::row(cells, row, sink, &mut buf);
-                row += 1;
+                let cells: Vec<&str> = record.iter().collect();
+                groups.row(&cells);
             }
-            out.groups = row;
+            out.groups = groups.out.groups;
+            out.oversized_cells = groups.out.oversized_cells;
         }
         // Read by their own modules; never handed here.
         _ => {}
@@ -228,14 +243,37 @@ mod tests {
         assert_eq!(
             f.0,
             [
-                // Repaired cells first, then what the row's text holds.
+                // Names under the 氏名 header, repaired cells, then what the
+                // row's text holds.
+                (Kind::Name, "山田 太郎".to_owned(), 1),
                 (Kind::Phone, "09012345678".to_owned(), 1),
                 (Kind::Email, "taro@example.jp".to_owned(), 1),
                 (Kind::KanaName, "ヤマダタロウ".to_owned(), 1),
+                (Kind::Name, "佐藤, 花子".to_owned(), 2),
                 (Kind::Phone, "0311112222".to_owned(), 2),
                 (Kind::KanaName, "サトウハナコ".to_owned(), 2),
             ]
         );
+    }
+
+    #[test]
+    fn names_in_kanji_are_found_under_a_name_header_only() {
+        let csv = "No,お名前,フリガナ,電話\n1,山田　太郎,ヤマダ タロウ,\n2,佐藤花子,,\n3,090-1234-5678,,\n";
+        let mut f = Found::default();
+        read(Format::Csv, csv.as_bytes(), 100, &mut f);
+        let names: Vec<(String, u64)> =
+            f.0.iter()
+                .filter(|(k, ..)| *k == Kind::Name)
+                .map(|(_, v, g)| (v.clone(), *g))
+                .collect();
+        assert_eq!(names, [("山田 太郎".into(), 1), ("佐藤花子".into(), 2)]);
+        // The reading column is kana, found as such; a phone in the name
+        // column is no name.
+        assert!(f.0.contains(&(Kind::KanaName, "ヤマダタロウ".into(), 1)));
+        // Without a header, a kanji cell says nothing.
+        let mut f = Found::default();
+        read(Format::Csv, "1,山田　太郎\n".as_bytes(), 100, &mut f);
+        assert!(f.0.iter().all(|(k, ..)| *k != Kind::Name));
     }
 
     #[test]

@@ -103,9 +103,14 @@ fn workbook<S: Sink>(bytes: &[u8], groups: &mut Groups<'_, S>) -> Result<(), Why
     })?;
     let epoch_1904 = book.has_1904_epoch();
     for (_, sheet) in book.worksheets() {
+        groups.table();
         for row in sheet.rows() {
-            let cells: Vec<String> = row.iter().filter_map(|c| cell(c, epoch_1904)).collect();
-            if !cells.is_empty() {
+            // Empty cells keep their place: a header says which column is what.
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| cell(c, epoch_1904).unwrap_or_default())
+                .collect();
+            if cells.iter().any(|c| !c.is_empty()) {
                 groups.row(&cells);
             }
         }

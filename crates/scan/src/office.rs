@@ -283,6 +283,7 @@ fn is_date_code(code: &str) -> bool {
 /// (`t="s"`), an inline string, a formula's text, or a number as Excel
 /// stores it (a date as the date its style shows).
 fn sheet<S: Sink>(xml: &[u8], strings: &[String], dates: &[bool], text: &mut Groups<'_, S>) {
+    text.table();
     let mut r = reader(xml);
     let mut kind = CellType::Number;
     let mut value = String::new();
@@ -294,6 +295,16 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], dates: &[bool], text: &mut Gro
             Ok(Event::Start(e)) => match e.local_name().as_ref() {
                 "c" => {
                     value.clear();
+                    // Empty cells are left out of the XML: pad to the cell's
+                    // column (its reference, B7), so a header's columns hold.
+                    let col = e
+                        .try_get_attribute("r")
+                        .ok()
+                        .flatten()
+                        .map_or(cells.len(), |a| column(&a.value));
+                    while cells.len() < col.min(16_384) {
+                        cells.push(String::new());
+                    }
                     kind = match e.try_get_attribute("t").ok().flatten() {
                         Some(a) => CellType::of(&a.value),
                         None => CellType::Number,
@@ -335,15 +346,16 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], dates: &[bool], text: &mut Gro
                         }
                         CellType::Other => "",
                     };
-                    if let Some(d) = date.take() {
-                        cells.push(d.format("%Y-%m-%d").to_string());
-                    } else if !cell.is_empty() {
-                        cells.push(cell.to_owned());
+                    match date.take() {
+                        Some(d) => cells.push(d.format("%Y-%m-%d").to_string()),
+                        None => cells.push(cell.to_owned()),
                     }
                     value.clear();
                 }
                 "row" => {
-                    text.row(&cells);
+                    if cells.iter().any(|c| !c.is_empty()) {
+                        text.row(&cells);
+                    }
                     cells.clear();
                 }
                 _ => {}
@@ -363,6 +375,18 @@ fn sheet<S: Sink>(xml: &[u8], strings: &[String], dates: &[bool], text: &mut Gro
     if !cells.is_empty() {
         text.row(&cells);
     }
+}
+
+/// The column of a cell reference (`B7` → 1, `AA3` → 26).
+fn column(reference: &str) -> usize {
+    reference
+        .bytes()
+        .take_while(u8::is_ascii_alphabetic)
+        .fold(0usize, |n, b| {
+            n.saturating_mul(26)
+                .saturating_add(usize::from(b.to_ascii_uppercase() - b'A') + 1)
+        })
+        .saturating_sub(1)
 }
 
 #[derive(Clone, Copy)]
@@ -527,6 +551,32 @@ mod tests {
                 (Kind::KanaName, "ヤマダタロウ".into(), 1),
             ]
         );
+    }
+
+    #[test]
+    fn a_sheets_name_column_holds_even_when_cells_before_it_are_empty() {
+        let strings =
+            r#"<sst><si><t>氏名</t></si><si><t>山田 太郎</t></si><si><t>鈴木 一郎</t></si></sst>"#;
+        // Row 2 leaves A empty (not in the XML); row 3 has it.
+        let sheet = r#"<worksheet><sheetData>
+            <row r="1"><c r="B1" t="s"><v>0</v></c></row>
+            <row r="2"><c r="B2" t="s"><v>1</v></c></row>
+            <row r="3"><c r="A3"><v>3</v></c><c r="B3" t="s"><v>2</v></c></row>
+            </sheetData></worksheet>"#;
+        let x = zip_of(&[
+            ("[Content_Types].xml", TYPES),
+            ("xl/workbook.xml", "<workbook/>"),
+            ("xl/sharedStrings.xml", strings),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let (_, f) = found(&x);
+        let names: Vec<&str> = f
+            .iter()
+            .filter(|(k, ..)| *k == Kind::Name)
+            .map(|(_, v, _)| v.as_str())
+            .collect();
+        assert_eq!(names, ["山田 太郎", "鈴木 一郎"]);
+        assert_eq!((column("A1"), column("B7"), column("AA3")), (0, 1, 26));
     }
 
     #[test]

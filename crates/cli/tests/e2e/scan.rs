@@ -1361,6 +1361,8 @@ fn legacy_office_pdf_and_mail_are_read_and_counted_per_tenant() {
     // Mobiles stored as numbers (the 0 dropped) and birth dates as serials.
     assert_eq!(f["found"]["counts"]["phone"], 10);
     assert_eq!(f["found"]["counts"]["birth_date"], 10);
+    // Names in kanji under the 氏名 header: items of the file, not matched.
+    assert_eq!(f["found"]["counts"]["name"], 10);
     assert_eq!(t("顧客台帳.xls"), one("acme", 6));
     assert_eq!(file(&docs, "打合せメモ.doc")["format"], "doc");
     assert_eq!(t("打合せメモ.doc"), one("beta", 5));
