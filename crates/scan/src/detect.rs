@@ -297,6 +297,9 @@ pub fn name_columns<'c>(cells: impl IntoIterator<Item = &'c str>) -> Option<Vec<
     let cols: Vec<usize> = cells
         .into_iter()
         .enumerate()
+        // Every header ends in 名 or 義 (or holds 名): most cells are out
+        // before any folding (this runs on every row of every table).
+        .filter(|(_, c)| c.len() <= 64 && (c.contains('名') || c.contains('義')))
         .filter(|(_, c)| {
             let h: String = normalize::nfkc(c.trim())
                 .chars()
