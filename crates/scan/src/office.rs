@@ -515,6 +515,18 @@ mod tests {
     }
 
     const TYPES: &str = "<?xml version=\"1.0\"?><Types/>";
+
+    /// A workbook of one sheet, its shared strings and, if given, styles.
+    fn workbook(strings: &str, sheet: &str, styles: Option<&str>) -> Vec<u8> {
+        let mut parts = vec![
+            ("[Content_Types].xml", TYPES),
+            ("xl/workbook.xml", "<workbook/>"),
+            ("xl/sharedStrings.xml", strings),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ];
+        parts.extend(styles.map(|s| ("xl/styles.xml", s)));
+        zip_of(&parts)
+    }
     /// Cell styles: 1 a built-in date, 2 a 和暦 date of its own, 3 a number.
     const STYLES: &str = r#"<styleSheet><numFmts count="2">
         <numFmt numFmtId="176" formatCode="[$-411]ggge&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/>
@@ -529,14 +541,7 @@ mod tests {
             <row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>9012345678</v></c><c r="C1" t="s"><v>1</v></c><c r="D1" s="1"><v>31107</v></c></row>
             <row r="2"><c t="s"><v>2</v></c><c t="inlineStr"><is><t>03-1111-2222</t></is></c><c t="s"><v>3</v></c><c t="b"><v>1</v></c><c s="2"><v>21916.5</v></c><c s="3"><v>29221</v></c></row>
             </sheetData></worksheet>"#;
-        let x = zip_of(&[
-            ("[Content_Types].xml", TYPES),
-            ("xl/workbook.xml", "<workbook/>"),
-            ("xl/sharedStrings.xml", strings),
-            ("xl/worksheets/sheet1.xml", sheet),
-            ("xl/styles.xml", STYLES),
-        ]);
-        let (office, f) = found(&x);
+        let (office, f) = found(&workbook(strings, sheet, Some(STYLES)));
         assert_eq!(office, Format::Xlsx);
         assert_eq!(
             f,
@@ -563,13 +568,7 @@ mod tests {
             <row r="2"><c r="B2" t="s"><v>1</v></c></row>
             <row r="3"><c r="A3"><v>3</v></c><c r="B3" t="s"><v>2</v></c></row>
             </sheetData></worksheet>"#;
-        let x = zip_of(&[
-            ("[Content_Types].xml", TYPES),
-            ("xl/workbook.xml", "<workbook/>"),
-            ("xl/sharedStrings.xml", strings),
-            ("xl/worksheets/sheet1.xml", sheet),
-        ]);
-        let (_, f) = found(&x);
+        let (_, f) = found(&workbook(strings, sheet, None));
         let names: Vec<&str> = f
             .iter()
             .filter(|(k, ..)| *k == Kind::Name)

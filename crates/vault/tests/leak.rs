@@ -458,19 +458,17 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
     let env = two_tenants();
     let identity = mamori_crypto::PackageIdentity::generate();
     with_gamma(&env, &identity.recipient().encoded());
-    let leaked = LeakedFile {
-        sha256: [5; 32],
-        found: vec![
-            found(FieldType::Phone, "070-2222-0000", 1),
-            found(FieldType::Text, "G-0", 1),
-            found(FieldType::Phone, "070-2222-0001", 2),
-            found(FieldType::Phone, &phone(3), 3),
-        ],
-        items: BTreeMap::from([
-            (mamori_scan::Kind::Phone, 3),
-            (mamori_scan::Kind::Identifier, 1),
-        ]),
-    };
+    let values = [
+        found(FieldType::Phone, "070-2222-0000", 1),
+        found(FieldType::Text, "G-0", 1),
+        found(FieldType::Phone, "070-2222-0001", 2),
+        found(FieldType::Phone, &phone(3), 3),
+    ];
+    let items = BTreeMap::from([
+        (mamori_scan::Kind::Phone, 3),
+        (mamori_scan::Kind::Identifier, 1),
+    ]);
+    let leaked: LeakedFile = env.vault.leaked_values([5; 32], &values, items).unwrap();
     let known = env.vault.now() - 86_400;
     let so = env.officer();
 

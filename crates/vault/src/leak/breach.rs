@@ -27,14 +27,6 @@ use crate::{
     leak::matching::{Found, LeakParts, Leaked, found_of},
 };
 
-/// A file with more values than one analysis holds (`Limits::max_candidates`).
-pub(crate) fn too_many_values() -> VaultError {
-    VaultError::bad(
-        crate::ErrorCode::ScanTooManyValues,
-        "the file holds more values than one analysis takes; split it",
-    )
-}
-
 /// Accounts and exports listed per tenant, most overlap first.
 const TOP: usize = 20;
 /// Audit events read per page: an import's event lists every record it
@@ -225,6 +217,23 @@ impl Vault {
         mut each: impl FnMut(FileAnalysis),
     ) -> Result<()> {
         self.breach_event(caller)?;
+        self.match_stream(scan, |report, leak| {
+            let text = (report.bytes <= WATERMARK_MAX)
+                .then(|| text(report))
+                .flatten();
+            each(self.file_analysis(caller, report, leak, text.as_deref())?);
+            Ok(())
+        })
+    }
+
+    /// Runs `scan` on a thread of its own and matches each part of each
+    /// file's values as it comes; `done` gets each file's report (its
+    /// candidates taken) and what its values named.
+    pub(crate) fn match_stream(
+        &self,
+        scan: impl FnOnce(mamori_scan::Limits, usize, SyncSender<Streamed>) + Send,
+        mut done: impl FnMut(&mamori_scan::FileReport, LeakParts) -> Result<()>,
+    ) -> Result<()> {
         let (to, from) = std::sync::mpsc::sync_channel(2);
         std::thread::scope(|s| {
             s.spawn(move || scan(mamori_scan::Limits::default(), PART, to));
@@ -235,11 +244,7 @@ impl Vault {
                     Streamed::File(mut report) => {
                         let rest = found_of(std::mem::take(&mut report.findings.candidates));
                         self.match_part(&rest, &mut leak)?;
-                        let text = (report.bytes <= WATERMARK_MAX)
-                            .then(|| text(&report))
-                            .flatten();
-                        let leak = std::mem::take(&mut leak);
-                        each(self.file_analysis(caller, &report, leak, text.as_deref())?);
+                        done(&report, std::mem::take(&mut leak))?;
                     }
                 }
             }

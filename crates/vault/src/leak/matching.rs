@@ -209,7 +209,7 @@ impl Hits {
 /// values never need to be held at once: per customer a flag, not the
 /// values and groups that named them.
 #[derive(Default)]
-pub(crate) struct Leaked {
+pub struct Leaked {
     pub(crate) records: HashMap<RecordId, bool>,
     /// Values that named at least one of the tenant's customers.
     pub(crate) values: u64,
@@ -224,6 +224,14 @@ impl Leaked {
         }
     }
 
+    /// Adds what another file (an entry of the same zip) named.
+    pub(crate) fn merge(&mut self, other: Leaked) {
+        self.values += other.values;
+        for (record, confirmed) in other.records {
+            *self.records.entry(record).or_default() |= confirmed;
+        }
+    }
+
     pub(crate) fn confirms(&self, id: &RecordId) -> bool {
         self.records.get(id).copied().unwrap_or(false)
     }
@@ -235,9 +243,19 @@ impl Leaked {
 
 /// Every tenant's part of one leaked file, gathered part by part.
 #[derive(Default)]
-pub(crate) struct LeakParts {
+pub struct LeakParts {
     pub(crate) values: u64,
     pub(crate) tenants: BTreeMap<String, Leaked>,
+}
+
+impl LeakParts {
+    /// Adds what another file (an entry of the same zip) named.
+    pub(crate) fn merge(&mut self, other: LeakParts) {
+        self.values += other.values;
+        for (tenant, leaked) in other.tenants {
+            self.tenants.entry(tenant).or_default().merge(leaked);
+        }
+    }
 }
 
 impl Vault {

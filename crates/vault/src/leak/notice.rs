@@ -34,50 +34,21 @@ use crate::{
     error::{Result, VaultError},
     kernel::sealed,
     leak::{
-        breach::{Category, TenantBreach, categories, too_many_values},
-        matching::{Found, Leaked, take_found},
+        breach::{Category, TenantBreach, categories},
+        matching::{Found, LeakParts, Leaked},
     },
 };
 
 const DAY: i64 = 86_400;
 
-/// A leaked file's values, as one: every entry of a zip together (lines
-/// and rows of different entries are different groups), with the kinds
-/// found counted.
+/// A leaked file as a notification package needs it: every entry of a zip
+/// together, the kinds found counted, and every tenant's customers its
+/// values name — matched part by part as the file was read, so a file of
+/// any size makes a package.
 pub struct LeakedFile {
     pub sha256: [u8; 32],
-    pub found: Vec<Found>,
     pub items: BTreeMap<Kind, u64>,
-}
-
-impl LeakedFile {
-    /// Scans a leaked file's bytes (`name` says its format).
-    fn read(name: &str, bytes: &[u8]) -> Result<LeakedFile> {
-        let mut out = LeakedFile {
-            sha256: mamori_scan::sha256(bytes),
-            found: Vec::new(),
-            items: BTreeMap::new(),
-        };
-        let mut truncated = false;
-        let mut part = 0u64;
-        let limits = mamori_scan::Limits::default();
-        mamori_scan::scan_buffer(name.into(), name, bytes, &limits, &mut |mut r| {
-            truncated |= r.findings.truncated;
-            for (k, n) in &r.findings.counts {
-                *out.items.entry(*k).or_default() += n;
-            }
-            part += 1;
-            out.found
-                .extend(take_found(&mut r).into_iter().map(|mut f| {
-                    f.group |= part << 40;
-                    f
-                }));
-        });
-        if truncated {
-            return Err(too_many_values());
-        }
-        Ok(out)
-    }
+    leak: LeakParts,
 }
 
 /// What the vault made for one tenant.
@@ -161,7 +132,39 @@ impl Vault {
             &d,
             "a breach notification package is for the security office",
         )?;
-        LeakedFile::read(name, bytes)
+        let mut out = LeakedFile {
+            sha256: mamori_scan::sha256(bytes),
+            items: BTreeMap::new(),
+            leak: LeakParts::default(),
+        };
+        let scan = |limits: mamori_scan::Limits, part, to| {
+            mamori_scan::scan_buffer_streamed(name.into(), name, bytes, &limits, part, to)
+        };
+        self.match_stream(scan, |report, leak| {
+            for (k, n) in &report.findings.counts {
+                *out.items.entry(*k).or_default() += n;
+            }
+            out.leak.merge(leak);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A leaked file of values found already (by a scan of one's own): its
+    /// SHA-256, the values and the kinds counted.
+    pub fn leaked_values(
+        &self,
+        sha256: [u8; 32],
+        found: &[Found],
+        items: BTreeMap<Kind, u64>,
+    ) -> Result<LeakedFile> {
+        let mut leak = LeakParts::default();
+        self.match_part(found, &mut leak)?;
+        Ok(LeakedFile {
+            sha256,
+            items,
+            leak,
+        })
     }
 
     /// The notification package of `tenant` for a leaked file; the
@@ -174,7 +177,7 @@ impl Vault {
         tenant: &str,
         known_at: Option<i64>,
     ) -> Result<BreachNotice> {
-        let (file_sha256, found, items) = (&leaked.sha256, &leaked.found, &leaked.items);
+        let (file_sha256, items) = (&leaked.sha256, &leaked.items);
         let d = self.gate.decide_breach_notice(&caller.principal);
         let file = hex::encode(file_sha256);
         let mut event = self
@@ -197,13 +200,13 @@ impl Vault {
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
-        let mut hits = Leaked::default();
-        hits.add(self.hits(&state, found)?);
-        let breach = self.tenant_breach(tenant, &hits)?;
+        let none = Leaked::default();
+        let hits = leaked.leak.tenants.get(tenant).unwrap_or(&none);
+        let breach = self.tenant_breach(tenant, hits)?;
         let cats = categories(items, &breach);
         let settings = &state.schema.breach;
         let list = match &settings.notify_recipient {
-            Some(key) => Some(self.notice_list(&state, &hits, key)?),
+            Some(key) => Some(self.notice_list(&state, hits, key)?),
             None => None,
         };
         let due = Deadlines::from(known_at);
