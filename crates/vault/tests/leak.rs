@@ -28,24 +28,14 @@ fn found(ty: FieldType, raw: &str, group: u64) -> Found {
 /// acme (ten customers, from the harness) and beta (three of its own).
 fn two_tenants() -> Env {
     let mut env = Env::new(|_| {});
-    env.vault
-        .create_tenant("cli:test", "beta", "ベータ", CONTACT_CENTRE_SCHEMA)
-        .unwrap();
-    let rows = (0..3)
-        .map(|i| ImportRow {
-            line: i as u64 + 2,
-            segment: None,
-            fields: BTreeMap::from([
-                ("customer_no".into(), format!("B-{i}")),
-                ("name".into(), format!("別所 花子{i}")),
-                ("phone".into(), format!("080-1111-{i:04}")),
-                ("email".into(), format!("hanako{i}@example.jp")),
-            ]),
-        })
-        .collect();
-    env.vault
-        .import_batch("cli:test", "beta", None, rows)
-        .unwrap();
+    with_tenant(&env, "beta", "ベータ", CONTACT_CENTRE_SCHEMA, |i| {
+        BTreeMap::from([
+            ("customer_no".into(), format!("B-{i}")),
+            ("name".into(), format!("別所 花子{i}")),
+            ("phone".into(), format!("080-1111-{i:04}")),
+            ("email".into(), format!("hanako{i}@example.jp")),
+        ])
+    });
     env.person("op", Role::Operator, &[("acme", Some("own"))], None, None);
     env.person("pc-0001", Role::Scanner, &[], None, None);
     env
@@ -434,22 +424,35 @@ fn with_gamma(env: &Env, recipient: &str) {
     let schema = format!(
         "{CONTACT_CENTRE_SCHEMA}\n[breach]\nreport_to = \"soumu\"\nnotify_recipient = \"{recipient}\"\n"
     );
+    with_tenant(env, "gamma", "ガンマ通信", &schema, |i| {
+        BTreeMap::from([
+            ("customer_no".into(), format!("G-{i}")),
+            ("name".into(), format!("蒲生 次郎{i}")),
+            ("phone".into(), format!("070-2222-{i:04}")),
+        ])
+    });
+}
+
+/// A tenant of this schema with three customers, `fields(i)` each.
+fn with_tenant(
+    env: &Env,
+    tenant: &str,
+    name: &str,
+    schema: &str,
+    fields: impl Fn(usize) -> BTreeMap<String, String>,
+) {
     env.vault
-        .create_tenant("cli:test", "gamma", "ガンマ通信", &schema)
+        .create_tenant("cli:test", tenant, name, schema)
         .unwrap();
     let rows = (0..3)
         .map(|i| ImportRow {
             line: i as u64 + 2,
             segment: None,
-            fields: BTreeMap::from([
-                ("customer_no".into(), format!("G-{i}")),
-                ("name".into(), format!("蒲生 次郎{i}")),
-                ("phone".into(), format!("070-2222-{i:04}")),
-            ]),
+            fields: fields(i),
         })
         .collect();
     env.vault
-        .import_batch("cli:test", "gamma", None, rows)
+        .import_batch("cli:test", tenant, None, rows)
         .unwrap();
 }
 
@@ -468,9 +471,12 @@ fn a_tenants_notification_package_has_its_drafts_and_a_list_only_it_can_open() {
         (mamori_scan::Kind::Phone, 3),
         (mamori_scan::Kind::Identifier, 1),
     ]);
-    let leaked: LeakedFile = env.vault.leaked_values([5; 32], &values, items).unwrap();
-    let known = env.vault.now() - 86_400;
     let so = env.officer();
+    let leaked: LeakedFile = env
+        .vault
+        .leaked_values(&so, [5; 32], &values, items)
+        .unwrap();
+    let known = env.vault.now() - 86_400;
 
     // Only the security office; the refusal is recorded.
     for who in ["op", "pc-0001"] {

@@ -95,6 +95,17 @@ impl TestVault {
     }
 
     /// Runs with `--json`, asserts success and returns the parsed output.
+    /// `mamori export decrypt FILE --identity KEY`: the command's output.
+    pub fn decrypt(&self, file: &Path, key: &Path) -> std::process::Output {
+        self.run(&[
+            "export",
+            "decrypt",
+            file.to_str().unwrap(),
+            "--identity",
+            key.to_str().unwrap(),
+        ])
+    }
+
     pub fn ok(&self, args: &[&str]) -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);

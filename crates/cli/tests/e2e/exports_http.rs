@@ -86,13 +86,7 @@ fn export_request_approve_download_decrypt_and_trace() {
     // The recipient decrypts with the CLI (or any age tool).
     let pkg = v.dir.path().join("export.csv.age");
     std::fs::write(&pkg, &bytes).unwrap();
-    let out = v.run(&[
-        "export",
-        "decrypt",
-        pkg.to_str().unwrap(),
-        "--identity",
-        key_file.to_str().unwrap(),
-    ]);
+    let out = v.decrypt(&pkg, &key_file);
     assert!(
         out.status.success(),
         "{}",
@@ -105,13 +99,7 @@ fn export_request_approve_download_decrypt_and_trace() {
     assert!(text.lines().count() >= collab.len() + 1 + 2);
     let wrong = v.dir.path().join("wrong.key");
     v.ok(&["export", "keygen", "--out", wrong.to_str().unwrap()]);
-    let out = v.run(&[
-        "export",
-        "decrypt",
-        pkg.to_str().unwrap(),
-        "--identity",
-        wrong.to_str().unwrap(),
-    ]);
+    let out = v.decrypt(&pkg, &wrong);
     assert!(!out.status.success(), "another key cannot open it");
 
     // A leak of the decrypted file, converted to Shift_JIS on the way: traced.

@@ -1116,13 +1116,7 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
 
     // The list opens with the tenant's key only, and names the seven.
     let list = pkg.join("acme-本人通知.csv.age");
-    let out = v.run(&[
-        "export",
-        "decrypt",
-        list.to_str().unwrap(),
-        "--identity",
-        key_file.to_str().unwrap(),
-    ]);
+    let out = v.decrypt(&list, &key_file);
     assert!(
         out.status.success(),
         "{}",
@@ -1212,13 +1206,7 @@ fn a_breach_notification_package_is_drafted_per_tenant_with_an_encrypted_list() 
         .unwrap();
     let listed = pkg.join("api.csv.age");
     std::fs::write(&listed, list).unwrap();
-    let out = v.run(&[
-        "export",
-        "decrypt",
-        listed.to_str().unwrap(),
-        "--identity",
-        key_file.to_str().unwrap(),
-    ]);
+    let out = v.decrypt(&listed, &key_file);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&acme[6].customer_no));
     // Refused: another role, an empty body, a path for a name, a bad time.
     assert_eq!(upload("/v1/breach/analyze", &op, &bytes).0, 403);

@@ -159,7 +159,7 @@ impl Vault {
     ) -> Result<BreachReport> {
         self.breach_event(caller)?;
         let mut leak = LeakParts::default();
-        self.match_part(found, &mut leak)?;
+        self.match_part(found, &self.active_tenants()?, &mut leak)?;
         self.finish_breach(caller, file_sha256, leak)
     }
 
@@ -218,10 +218,7 @@ impl Vault {
     ) -> Result<()> {
         self.breach_event(caller)?;
         self.match_stream(scan, |report, leak| {
-            let text = (report.bytes <= WATERMARK_MAX)
-                .then(|| text(report))
-                .flatten();
-            each(self.file_analysis(caller, report, leak, text.as_deref())?);
+            each(self.file_analysis(caller, report, leak, || text(report))?);
             Ok(())
         })
     }
@@ -234,16 +231,19 @@ impl Vault {
         scan: impl FnOnce(mamori_scan::Limits, usize, SyncSender<Streamed>) + Send,
         mut done: impl FnMut(&mamori_scan::FileReport, LeakParts) -> Result<()>,
     ) -> Result<()> {
+        let tenants = self.active_tenants()?;
         let (to, from) = std::sync::mpsc::sync_channel(2);
         std::thread::scope(|s| {
             s.spawn(move || scan(mamori_scan::Limits::default(), PART, to));
             let mut leak = LeakParts::default();
             for message in from {
                 match message {
-                    Streamed::Part(part) => self.match_part(&found_of(part), &mut leak)?,
+                    Streamed::Part(part) => {
+                        self.match_part(&found_of(part), &tenants, &mut leak)?
+                    }
                     Streamed::File(mut report) => {
                         let rest = found_of(std::mem::take(&mut report.findings.candidates));
-                        self.match_part(&rest, &mut leak)?;
+                        self.match_part(&rest, &tenants, &mut leak)?;
                         done(&report, std::mem::take(&mut leak))?;
                     }
                 }
@@ -282,13 +282,14 @@ impl Vault {
 
     /// What people read of one file's analysis: its items, per tenant the
     /// customers, categories, readers and exports, and the watermarks it
-    /// carries.
+    /// carries. `text` is asked for only when the file names customers and
+    /// is small enough to check (it may read the file again).
     fn file_analysis(
         &self,
         caller: &Caller,
         report: &mamori_scan::FileReport,
         leak: LeakParts,
-        text: Option<&str>,
+        text: impl FnOnce() -> Option<String>,
     ) -> Result<FileAnalysis> {
         let mut analysis = FileAnalysis {
             path: report.path.display().to_string(),
@@ -311,10 +312,11 @@ impl Vault {
                 breach: t,
             })
             .collect();
-        if let Some(text) = text.filter(|_| !analysis.tenants.is_empty()) {
+        let checkable = !analysis.tenants.is_empty() && report.bytes <= WATERMARK_MAX;
+        if let Some(text) = checkable.then(text).flatten() {
             analysis.watermarks_checked = true;
             analysis.watermarks = self
-                .trace_leak(caller, None, text)?
+                .trace_leak(caller, None, &text)?
                 .matches
                 .into_iter()
                 .filter(|m| m.verdict != "no_match")

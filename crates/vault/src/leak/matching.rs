@@ -11,7 +11,10 @@
 //! with the records found (opaque ids), so that "where was this customer's
 //! data found?" can be asked later.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
 use mamori_audit::Decision as AuditDecision;
 use mamori_core::{FieldType, RecordId};
@@ -259,14 +262,9 @@ impl LeakParts {
 }
 
 impl Vault {
-    /// Matches one part of a leaked file's values against every active
-    /// tenant and adds what it names to `into`.
-    ///
-    /// Tenants are matched side by side, one per core: each tenant's
-    /// lookups are its own index, and a breach analysis spends its time
-    /// waiting on them.
-    pub(crate) fn match_part(&self, found: &[Found], into: &mut LeakParts) -> Result<()> {
-        into.values += found.len() as u64;
+    /// The tenants a leaked file is matched against: every active one,
+    /// read once for all of a file's parts.
+    pub(crate) fn active_tenants(&self) -> Result<Vec<Arc<TenantState>>> {
         let mut states = Vec::new();
         for row in self.store.tenants()? {
             let state = self.tenant(&row.id)?;
@@ -274,6 +272,22 @@ impl Vault {
                 states.push(state);
             }
         }
+        Ok(states)
+    }
+
+    /// Matches one part of a leaked file's values against `states` (the
+    /// active tenants) and adds what it names to `into`.
+    ///
+    /// Tenants are matched side by side, one per core: each tenant's
+    /// lookups are its own index, and a breach analysis spends its time
+    /// waiting on them.
+    pub(crate) fn match_part(
+        &self,
+        found: &[Found],
+        states: &[Arc<TenantState>],
+        into: &mut LeakParts,
+    ) -> Result<()> {
+        into.values += found.len() as u64;
         let next = std::sync::atomic::AtomicUsize::new(0);
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -340,11 +354,7 @@ impl Vault {
         }
         self.count_request(&caller.principal.login)?;
         let mut matched = Vec::new();
-        for row in self.store.tenants()? {
-            let state = self.tenant(&row.id)?;
-            if !state.active() {
-                continue;
-            }
+        for state in self.active_tenants()? {
             let hits = self.hits(&state, found)?;
             if !hits.by_record.is_empty() {
                 matched.push((state, hits));

@@ -122,16 +122,22 @@ struct Facts<'a> {
 }
 
 impl Vault {
-    /// A leaked file's values, read for a notification package: the gate is
-    /// asked first, so a caller who may not make one costs no scan of what
-    /// they send (the refusal is recorded).
-    pub fn read_leak(&self, caller: &Caller, name: &str, bytes: &[u8]) -> Result<LeakedFile> {
+    /// The caller's permission to make a notification package (a refusal is
+    /// recorded); the event to record it in.
+    fn notice_event(&self, caller: &Caller) -> Result<mamori_audit::Event> {
         let d = self.gate.decide_breach_notice(&caller.principal);
         self.gated(
             self.caller_event(caller, Action::BreachNotify.as_str(), "ok"),
             &d,
             "a breach notification package is for the security office",
-        )?;
+        )
+    }
+
+    /// A leaked file's values, read for a notification package: the gate is
+    /// asked first, so a caller who may not make one costs no scan of what
+    /// they send (the refusal is recorded).
+    pub fn read_leak(&self, caller: &Caller, name: &str, bytes: &[u8]) -> Result<LeakedFile> {
+        self.notice_event(caller)?;
         let mut out = LeakedFile {
             sha256: mamori_scan::sha256(bytes),
             items: BTreeMap::new(),
@@ -151,15 +157,18 @@ impl Vault {
     }
 
     /// A leaked file of values found already (by a scan of one's own): its
-    /// SHA-256, the values and the kinds counted.
+    /// SHA-256, the values and the kinds counted. Asked of the gate as
+    /// `read_leak` is.
     pub fn leaked_values(
         &self,
+        caller: &Caller,
         sha256: [u8; 32],
         found: &[Found],
         items: BTreeMap<Kind, u64>,
     ) -> Result<LeakedFile> {
+        self.notice_event(caller)?;
         let mut leak = LeakParts::default();
-        self.match_part(found, &mut leak)?;
+        self.match_part(found, &self.active_tenants()?, &mut leak)?;
         Ok(LeakedFile {
             sha256,
             items,
