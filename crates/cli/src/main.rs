@@ -11,6 +11,7 @@ mod export;
 mod governance;
 mod output;
 mod quarantine;
+mod reconcile;
 mod report;
 mod scan;
 mod store;
@@ -163,6 +164,9 @@ enum Command {
     /// Oversight reports (security office, auditors; acts as you: --token).
     #[command(subcommand)]
     Report(report::ReportCmd),
+    /// Monthly reconciliation: reads × grants × PC logons × room presence (security office; --token).
+    #[command(subcommand)]
+    Reconcile(reconcile::ReconcileCmd),
     /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
     #[command(subcommand)]
     Export(export::ExportCmd),
@@ -415,6 +419,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::People(cmd) => governance::people(dir, cli.token.as_deref(), cmd, out)?,
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Reconcile(cmd) => reconcile::reconcile(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,

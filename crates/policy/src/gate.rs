@@ -102,10 +102,11 @@ pub enum Action {
     ScanHunt,
     ScanMachines,
     BreachNotify,
+    ReconcileRun,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -142,6 +143,7 @@ impl Action {
         Action::ScanHunt,
         Action::ScanMachines,
         Action::BreachNotify,
+        Action::ReconcileRun,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -187,6 +189,7 @@ impl Action {
             Action::ScanHunt => "scan.hunt",
             Action::ScanMachines => "scan.machines",
             Action::BreachNotify => "breach.notify",
+            Action::ReconcileRun => "reconcile.run",
         }
     }
 }
@@ -708,6 +711,12 @@ impl Gate {
     /// learn its hunts (`ScanReport`), start a hunt, list the machines.
     pub fn decide_agent(&self, who: &Principal, action: Action) -> Decision {
         self.decide_governance(who, action)
+    }
+
+    /// Decides whether `who` may run a reconciliation (reads, grants, door
+    /// and PC logs joined over a period).
+    pub fn decide_reconcile(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::ReconcileRun)
     }
 
     /// Decides whether `who` may read oversight reports (entitlements).

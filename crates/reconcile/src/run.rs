@@ -158,6 +158,37 @@ impl Class {
             Class::Unmapped => "unmapped",
         }
     }
+
+    /// What it is called, in Japanese and in English (reports, the console).
+    pub fn title(self) -> (&'static str, &'static str) {
+        match self {
+            Class::ReadWithoutCoverage => {
+                ("権限・承認のない閲覧", "read without a grant or assignment")
+            }
+            Class::ReadOutsideArea => {
+                ("専用エリア外での閲覧", "read while outside the secure area")
+            }
+            Class::ReadFromOtherMachine => (
+                "専用PC以外からの閲覧",
+                "read from a machine that is no dedicated PC",
+            ),
+            Class::ReadWithoutLogon => (
+                "ログオンのない専用PCからの閲覧",
+                "read from a dedicated PC nobody was logged on to",
+            ),
+            Class::ReadOnAnotherLogon => ("他人のログオン中の閲覧", "read on someone else's logon"),
+            Class::LogonWithoutEntry => ("入室記録のないログオン", "PC logon without a room entry"),
+            Class::EntryWithoutApplication => {
+                ("事前申請のない入室", "room entry without a pre-application")
+            }
+            Class::PresenceContradiction => ("入退室記録の矛盾", "contradictory door records"),
+            Class::GrantUnused => ("未使用の承認済み権限", "approved grant never used"),
+            Class::Unmapped => (
+                "対応表にない識別子",
+                "identifier missing from the person map",
+            ),
+        }
+    }
 }
 
 /// Where a discrepancy's evidence is.

@@ -19,6 +19,7 @@ mod http_api;
 mod import;
 mod multinode;
 mod plaintext_at_rest;
+mod reconcile;
 mod scan;
 mod siem;
 mod store_migrate;

@@ -96,6 +96,8 @@ error_codes! {
     HoneySchemaMismatch = "honey_schema_mismatch", 400, "Decoys cannot be made for this tenant's schema (fields they need are missing).";
     LogInvalid = "log_invalid", 400, "The audit log name has the wrong form.";
     SizeInvalid = "size_invalid", 400, "A tree size is beyond the log or out of order.";
+    ReconcileFileInvalid = "reconcile_file_invalid", 400, "A file given to a reconciliation (door log, PC events, person map, host map, pre-applications, column mapping) cannot be read; the detail names the file, the line and what is wrong, never a value.";
+    PeriodInvalid = "period_invalid", 400, "A reconciliation period must end after it starts, start before now and last at most 62 days (one still running is reconciled up to now).";
     SeqInvalid = "seq_invalid", 400, "An event's sequence number is beyond the log.";
     // 401, 403, 404, 405, 410: who may do this, and to what.
     Unauthenticated = "unauthenticated", 401, "No valid bearer token (missing, unknown, expired or revoked).";

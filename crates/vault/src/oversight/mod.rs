@@ -1,7 +1,9 @@
 //! What auditors and the security office read about the vault itself:
 //! the audit log's events, checkpoints and proofs, and the reports of who
-//! can see which customers.
+//! can see which customers, and the monthly reconciliation of reads with
+//! grants, PC logons and room presence.
 
 pub mod audit_proofs;
 pub mod audit_reading;
+pub mod reconciliation;
 pub mod report;

@@ -1,0 +1,178 @@
+//! `mamori reconcile run` (security office; acts as you: --token): a
+//! month's vault reads joined with grants, standing access, the shift
+//! roster and the files from outside — the secure area's door log, the
+//! dedicated PCs' logon events, the person map — into discrepancies per
+//! class. The run is an audit event holding the files' SHA-256 and the
+//! report's, so the same files give the same, provable report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{Datelike, NaiveDate};
+use clap::{Args, Subcommand};
+use mamori_app::datadir;
+use mamori_reconcile::{Class, Params};
+use mamori_vault::reconciliation::{ReconcileFiles, Reconciliation};
+
+use crate::{governance::me, output::Out};
+
+#[derive(Subcommand)]
+pub enum ReconcileCmd {
+    /// Reconcile a period (a month by default) and print its discrepancies.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The month, `YYYY-MM` (Japan time); or give --from and --to.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+    /// First day, `YYYY-MM-DD` (Japan time).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Day after the last, `YYYY-MM-DD`.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// The person map (CSV: login, badge, pc_account).
+    #[arg(long, value_name = "FILE")]
+    pub people: PathBuf,
+    /// The secure area's door log (CSV, UTF-8 or Shift_JIS).
+    #[arg(long, value_name = "FILE")]
+    pub rooms: PathBuf,
+    /// The dedicated PCs' security events (CSV or JSON).
+    #[arg(long, value_name = "FILE")]
+    pub logons: PathBuf,
+    /// The dedicated PCs and their addresses (CSV: host, address).
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+    /// Pre-applications from outside the vault (CSV: login or badge, date).
+    #[arg(long, value_name = "FILE")]
+    pub applications: Option<PathBuf>,
+    /// The column mapping (TOML), where the files' headers differ from the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Clock skew allowed between the vault, the door system and the PCs.
+    #[arg(long, default_value_t = Params::default().skew_s)]
+    pub skew_s: i64,
+    /// A logon without a recorded logoff ends this many hours after it began.
+    #[arg(long, default_value_t = Params::default().max_session_h)]
+    pub max_session_h: i64,
+    /// An entry without an exit counts as presence this many hours at most.
+    #[arg(long, default_value_t = Params::default().max_stay_h)]
+    pub max_stay_h: i64,
+    /// Also write the whole result (report, inputs' digests, audit event) as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn reconcile(dir: &Path, token: Option<&str>, cmd: ReconcileCmd, out: Out) -> Result<()> {
+    let ReconcileCmd::Run(args) = cmd;
+    let (from, to) = period(&args)?;
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let opt = |p: &Option<PathBuf>| p.as_deref().map(read).transpose();
+    let (people, rooms, logons) = (read(&args.people)?, read(&args.rooms)?, read(&args.logons)?);
+    let (hosts, applications, mapping) = (
+        opt(&args.hosts)?,
+        opt(&args.applications)?,
+        opt(&args.mapping)?,
+    );
+    let vault = datadir::open(dir)?.vault;
+    let caller = me(&vault, token)?;
+    let run = vault.reconcile(
+        &caller,
+        from,
+        to,
+        Params {
+            skew_s: args.skew_s,
+            max_session_h: args.max_session_h,
+            max_stay_h: args.max_stay_h,
+        },
+        ReconcileFiles {
+            mapping: mapping.as_deref(),
+            people: &people,
+            rooms: &rooms,
+            logons: &logons,
+            hosts: hosts.as_deref(),
+            applications: applications.as_deref(),
+        },
+    )?;
+    if let Some(path) = &args.out {
+        let bytes = serde_json::to_vec_pretty(&run)?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    out.emit(&run, human);
+    Ok(())
+}
+
+/// `[from, to)` in Unix seconds from --month or --from/--to (Japan days).
+fn period(args: &RunArgs) -> Result<(i64, i64)> {
+    let day = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").context("--from and --to are dates, YYYY-MM-DD")
+    };
+    let (first, next) = match (&args.month, &args.from, &args.to) {
+        (Some(m), _, _) => {
+            let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .context("--month is YYYY-MM")?;
+            let next = if first.month() == 12 {
+                NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+            }
+            .context("--month is out of range")?;
+            (first, next)
+        }
+        (None, Some(f), Some(t)) => (day(f)?, day(t)?),
+        _ => bail!("name the period: --month YYYY-MM, or --from and --to"),
+    };
+    Ok((
+        mamori_core::jst::midnight(first),
+        mamori_core::jst::midnight(next),
+    ))
+}
+
+fn human(r: &Reconciliation) -> String {
+    let rep = &r.report;
+    let c = &rep.counts;
+    let mut s = format!(
+        "突合 reconciliation {} – {}\n  reads {}  grants {}  people {}  door events {} ({} refused)  PC sessions {} ({} without a recorded logoff)\n  recorded as {}#{}  report sha256 {}\n",
+        mamori_core::jst::rfc3339(rep.period.from),
+        mamori_core::jst::rfc3339(rep.period.to),
+        c.reads,
+        c.grants,
+        c.people,
+        c.room_events,
+        c.room_events_refused,
+        c.sessions,
+        c.sessions_end_unknown,
+        r.log,
+        r.seq,
+        r.report_sha256,
+    );
+    for class in Class::ALL {
+        let (ja, en) = class.title();
+        s.push_str(&format!("  {:>5}  {ja} ({en})\n", rep.by_class[&class]));
+    }
+    for n in &rep.not_checked {
+        s.push_str(&format!("  not checked: {n}\n"));
+    }
+    if rep.discrepancies.is_empty() {
+        s.push_str("no discrepancies / 不一致なし");
+        return s;
+    }
+    s.push_str(&format!(
+        "\n{:<16} {:<10} {:<26} {:<20} {:>6}  {}",
+        "id", "day", "class", "person", "count", "kind"
+    ));
+    for d in &rep.discrepancies {
+        s.push_str(&format!(
+            "\n{:<16} {:<10} {:<26} {:<20} {:>6}  {}",
+            d.id,
+            d.day,
+            d.class.as_str(),
+            d.person,
+            d.count,
+            d.kind.as_deref().unwrap_or("")
+        ));
+    }
+    s
+}

@@ -1,0 +1,388 @@
+//! The monthly reconciliation (D3) for the security office: the vault's own
+//! facts — every read of the period as its audit event records it, the
+//! approved grants, standing access from the moment it was recorded, the
+//! shift roster — joined by `mamori_reconcile` with the files from outside
+//! (door log, PC events, person map, host map, pre-applications). The gate
+//! is asked before any file is read; the run is recorded with the files'
+//! SHA-256 and the figures per class, so the report can be re-derived.
+
+use std::collections::HashMap;
+
+use mamori_audit::SealedEvent;
+use mamori_policy::Action;
+use mamori_reconcile::{
+    Grant, Inputs, Params, Read, Report, Standing, logon,
+    mapping::Mapping,
+    people::{self, Hosts, People},
+    room,
+    run::Period,
+};
+use mamori_store::{AuditQuery, AuditRow, RequestFilter, RequestStage, each_audit_page};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Caller, ErrorCode, Vault,
+    error::{Result, VaultError},
+};
+
+/// The longest period one run covers.
+const MAX_DAYS: i64 = 62;
+
+/// The files of a run, as bytes (the CLI reads them from disk, the API from
+/// the request).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReconcileFiles<'a> {
+    /// The column mapping (TOML); defaults when absent.
+    pub mapping: Option<&'a [u8]>,
+    pub people: &'a [u8],
+    pub rooms: &'a [u8],
+    pub logons: &'a [u8],
+    pub hosts: Option<&'a [u8]>,
+    pub applications: Option<&'a [u8]>,
+}
+
+/// A file that went in: its name and SHA-256.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputDigest {
+    pub name: &'static str,
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+/// A run's result as the vault answers it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reconciliation {
+    /// The `reconcile.run` event that records this run: its log and position.
+    pub log: String,
+    pub seq: u64,
+    /// SHA-256 of the report's JSON bytes (as recorded in the event).
+    pub report_sha256: String,
+    pub inputs: Vec<InputDigest>,
+    pub report: Report,
+}
+
+impl Vault {
+    /// Runs a reconciliation of `[from, to)` (Unix seconds; `to` no later than now).
+    pub fn reconcile(
+        &self,
+        caller: &Caller,
+        from: i64,
+        to: i64,
+        params: Params,
+        files: ReconcileFiles<'_>,
+    ) -> Result<Reconciliation> {
+        let decision = self.gate.decide_reconcile(&caller.principal);
+        let event = self.gated(
+            self.caller_event(caller, Action::ReconcileRun.as_str(), "ok"),
+            &decision,
+            "reconciliations are run by the security office",
+        )?;
+        // A period still running (the month so far) is reconciled up to the
+        // end of the current second (events are stamped in microseconds);
+        // the report's period says where it stopped.
+        let to = to.min(self.now() + 1);
+        if to <= from || to - from > MAX_DAYS * 86_400 {
+            return Err(VaultError::bad(
+                ErrorCode::PeriodInvalid,
+                format!("a period ends after it starts, before now, within {MAX_DAYS} days"),
+            ));
+        }
+        if params.skew_s < 0 || params.max_session_h < 1 || params.max_stay_h < 1 {
+            return Err(VaultError::bad(
+                ErrorCode::RequestInvalid,
+                "skew_s is 0 or more; max_session_h and max_stay_h are 1 or more",
+            ));
+        }
+        let outside = Outside::read(&files)?;
+        let period = Period { from, to };
+        let grants = self.reconcile_grants(period)?;
+        let scan_from = grants.iter().map(|g| g.from).fold(from, i64::min);
+        let reads = self.reconcile_reads(scan_from, to)?;
+        let standing = self.reconcile_standing(to)?;
+        let mut applications = self.roster(from, to)?;
+        applications.extend(outside.applications.iter().cloned());
+        let report = mamori_reconcile::reconcile(
+            &Inputs {
+                period,
+                reads: &reads,
+                grants: &grants,
+                standing: &standing,
+                applications: &applications,
+                people: &outside.people,
+                hosts: outside.hosts.as_ref(),
+                rooms: &outside.rooms,
+                logons: &outside.logons,
+            },
+            &params,
+        );
+        let bytes = serde_json::to_vec(&report)
+            .map_err(|e| VaultError::Internal(format!("report: {e}")))?;
+        let report_sha256 = hex::encode(Sha256::digest(&bytes));
+        let inputs = digests(&files);
+        let mut e = event
+            .detail("from", mamori_core::jst::rfc3339(from))
+            .detail("to", mamori_core::jst::rfc3339(to))
+            .detail("params", serde_json::to_value(params).unwrap_or_default())
+            .detail("reads", report.counts.reads)
+            .detail("discrepancies", report.discrepancies.len())
+            .detail("report_sha256", report_sha256.as_str());
+        let by_class: serde_json::Map<String, serde_json::Value> = report
+            .by_class
+            .iter()
+            .map(|(c, n)| (c.as_str().to_owned(), (*n).into()))
+            .collect();
+        e = e.detail("by_class", by_class);
+        let files: serde_json::Map<String, serde_json::Value> = inputs
+            .iter()
+            .map(|d| (d.name.to_owned(), d.sha256.clone().into()))
+            .collect();
+        e = e.detail("inputs", files);
+        let receipt = self.audit.append(e)?;
+        Ok(Reconciliation {
+            log: receipt.log().to_owned(),
+            seq: receipt.seq(),
+            report_sha256,
+            inputs,
+            report,
+        })
+    }
+
+    /// Approved grants whose window reaches into the period, each ending
+    /// where it was revoked.
+    fn reconcile_grants(&self, period: Period) -> Result<Vec<Grant>> {
+        let rows = self.store.requests(&RequestFilter {
+            tenant: None,
+            requesters: None,
+            state: None,
+            ends_after: Some(period.from),
+            limit: usize::MAX,
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let (decided, revoked) = match &r.stage {
+                    RequestStage::Approved(d) => (d, None),
+                    RequestStage::Revoked {
+                        decided: Some(d),
+                        revoked,
+                    } => (d, Some(revoked.at)),
+                    _ => return None,
+                };
+                let from = r.starts_at.max(decided.at);
+                let to = revoked.map_or(r.ends_at, |at| at.min(r.ends_at));
+                (from < to && from < period.to).then(|| Grant {
+                    id: r.id.to_string(),
+                    login: r.requester,
+                    tenant: r.tenant,
+                    purpose: r.purpose,
+                    case_id: r.case_id,
+                    from,
+                    to,
+                })
+            })
+            .collect())
+    }
+
+    /// Every allowed read by a person in `[from, to)`, from the audit log.
+    fn reconcile_reads(&self, from: i64, to: i64) -> Result<Vec<Read>> {
+        let mut reads = Vec::new();
+        let q = AuditQuery {
+            from_ts: Some(from.saturating_mul(1_000_000)),
+            to_ts: Some(to.saturating_mul(1_000_000)),
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        each_audit_page(self.audit.store().as_ref(), q, |rows| {
+            for row in rows {
+                if is_read(row)
+                    && let Some(read) = read_of(row)?
+                {
+                    reads.push(read);
+                }
+            }
+            Ok::<bool, VaultError>(true)
+        })?;
+        reads.sort_by(|a, b| (a.at, &a.log, a.seq).cmp(&(b.at, &b.log, b.seq)));
+        Ok(reads)
+    }
+
+    /// Standing access as recorded: a segment assignment from its
+    /// `user.assign` event (an assignment the log does not show covers
+    /// nothing), standing full access from its approval to its revocation.
+    fn reconcile_standing(&self, to: i64) -> Result<Vec<Standing>> {
+        let mut assigned: HashMap<(String, String), i64> = HashMap::new();
+        let q = AuditQuery {
+            action: Some("user.assign".to_owned()),
+            to_ts: Some(to.saturating_mul(1_000_000)),
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        each_audit_page(self.audit.store().as_ref(), q, |rows| {
+            for row in rows {
+                let e = parse(row)?;
+                let login = e.event.detail.get("login").and_then(|v| v.as_str());
+                if let (Some(login), Some(tenant)) = (login, e.event.tenant.as_deref()) {
+                    let at = row.ts.div_euclid(1_000_000);
+                    assigned
+                        .entry((login.to_owned(), tenant.to_owned()))
+                        .and_modify(|t| *t = (*t).min(at))
+                        .or_insert(at);
+                }
+            }
+            Ok::<bool, VaultError>(true)
+        })?;
+        let mut out = Vec::new();
+        for user in self.store.users()? {
+            for a in self.store.assignments(&user.login)? {
+                if a.segment.is_none() {
+                    continue; // whole-tenant access is a nomination, below
+                }
+                if let Some(&from) = assigned.get(&(a.login.clone(), a.tenant.clone())) {
+                    out.push(Standing {
+                        login: a.login,
+                        tenant: a.tenant,
+                        from,
+                        to: None,
+                    });
+                }
+            }
+        }
+        for t in self.store.tenants()? {
+            for n in self.store.full_access(&t.id)? {
+                if let Some(from) = n.decided_at.filter(|_| n.decided_by.is_some()) {
+                    out.push(Standing {
+                        login: n.login,
+                        tenant: n.tenant,
+                        from,
+                        to: n.revoked_at,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The imported shift roster as pre-applications: (login, Japan day).
+    fn roster(&self, from: i64, to: i64) -> Result<Vec<(String, i64)>> {
+        let since = mamori_core::jst::date(from)
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        Ok(self
+            .store
+            .shifts(&since)?
+            .into_iter()
+            .filter_map(|s| Some((s.login, mamori_reconcile::time::day(&s.day)?)))
+            .filter(|(_, d)| *d <= mamori_core::jst::day(to))
+            .collect())
+    }
+}
+
+/// The outside files, read.
+struct Outside {
+    people: People,
+    hosts: Option<Hosts>,
+    rooms: Vec<room::RoomEvent>,
+    logons: Vec<logon::LogonEvent>,
+    applications: Vec<(String, i64)>,
+}
+
+impl Outside {
+    fn read(f: &ReconcileFiles<'_>) -> Result<Outside> {
+        let bad = |e: mamori_reconcile::Error| {
+            VaultError::bad(ErrorCode::ReconcileFileInvalid, e.to_string())
+        };
+        let mapping = match f.mapping {
+            None => Mapping::default(),
+            Some(bytes) => {
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|_| bad(mamori_reconcile::Error::at("mapping", 1, "not UTF-8")))?;
+                Mapping::parse(text).map_err(bad)?
+            }
+        };
+        let people = People::read(f.people, &mapping.people).map_err(bad)?;
+        let hosts = f
+            .hosts
+            .map(|h| Hosts::read(h, &mapping.hosts))
+            .transpose()
+            .map_err(bad)?;
+        let rooms = room::read(f.rooms, &mapping.rooms).map_err(bad)?;
+        let logons = logon::read(f.logons, &mapping.logons).map_err(bad)?;
+        let applications = f
+            .applications
+            .map(|a| people::read_applications(a, &mapping.applications, &people))
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or_default();
+        Ok(Outside {
+            people,
+            hosts,
+            rooms,
+            logons,
+            applications,
+        })
+    }
+}
+
+fn digests(f: &ReconcileFiles<'_>) -> Vec<InputDigest> {
+    let files: [(&'static str, Option<&[u8]>); 6] = [
+        ("mapping", f.mapping),
+        ("people", Some(f.people)),
+        ("rooms", Some(f.rooms)),
+        ("logons", Some(f.logons)),
+        ("hosts", f.hosts),
+        ("applications", f.applications),
+    ];
+    files
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            bytes.map(|b| InputDigest {
+                name,
+                sha256: hex::encode(Sha256::digest(b)),
+                bytes: b.len(),
+            })
+        })
+        .collect()
+}
+
+/// Whether a row is a person's allowed read (decided from the columns,
+/// before the body is parsed).
+fn is_read(row: &AuditRow) -> bool {
+    matches!(row.action.as_str(), "record.search" | "record.read")
+        && row.decision == "allow"
+        && row.actor.starts_with("user:")
+}
+
+fn parse(row: &AuditRow) -> Result<SealedEvent> {
+    serde_json::from_slice(&row.body)
+        .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))
+}
+
+fn read_of(row: &AuditRow) -> Result<Option<Read>> {
+    let e = parse(row)?;
+    let (Some(login), Some(tenant)) = (e.event.actor.strip_prefix("user:"), e.event.tenant) else {
+        return Ok(None);
+    };
+    let mut grants = Vec::new();
+    let mut under_grants = 0;
+    if let Some(serde_json::Value::Object(map)) = e.event.detail.get("grants") {
+        for (id, records) in map {
+            grants.push(id.clone());
+            under_grants += records.as_array().map_or(0, Vec::len);
+        }
+    }
+    let records = e.event.records.len();
+    Ok(Some(Read {
+        log: e.log,
+        seq: e.seq,
+        at: row.ts.div_euclid(1_000_000),
+        login: login.to_owned(),
+        tenant,
+        purpose: e.event.purpose.unwrap_or_default(),
+        case_id: e.event.case_id,
+        client: e.event.client,
+        grants,
+        standing_records: records.saturating_sub(under_grants),
+        records,
+    }))
+}

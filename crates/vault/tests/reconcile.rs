@@ -1,0 +1,254 @@
+//! The monthly reconciliation in a real vault: reads come from the audit
+//! log, standing access from the assignments' own events, the door log and
+//! PC events from files; only the security office runs it, the gate asked
+//! before any file is read; every run recorded with its inputs' digests.
+
+mod common;
+
+use common::{Env, phone};
+use mamori_core::Role;
+use mamori_reconcile::{Class, Params};
+use mamori_vault::{
+    ErrorCode, SearchBy, VaultError, access::Access, reconciliation::ReconcileFiles,
+};
+use sha2::{Digest, Sha256};
+
+const PEOPLE: &str = "login,badge,pc_account\nop1,B1,CORP\\op1\nop2,B2,CORP\\op2\n";
+const HOSTS: &str = "host,address\nPC-1,10.1.0.1\nPC-2,10.1.0.2\n";
+const ROOMS: &str = "日時,カード番号,区分\n\
+2026/04/01 09:55:00,B1,入室\n2026/04/01 09:58:00,B2,入室\n\
+2026/04/01 12:00:00,B1,退室\n2026/04/01 12:01:00,B2,退室\n";
+const LOGONS: &str = "TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n\
+2026/04/01 10:00:00,4624,PC-1,op1,CORP,0x10,2\n\
+2026/04/01 10:01:00,4624,PC-2,op2,CORP,0x20,2\n\
+2026/04/01 11:50:00,4647,PC-1,op1,CORP,0x10,\n\
+2026/04/01 11:51:00,4647,PC-2,op2,CORP,0x20,\n";
+const APPLICATIONS: &str = "login,date\nop1,2026-04-01\nop2,2026-04-01\n";
+
+fn files() -> ReconcileFiles<'static> {
+    ReconcileFiles {
+        mapping: None,
+        people: PEOPLE.as_bytes(),
+        rooms: ROOMS.as_bytes(),
+        logons: LOGONS.as_bytes(),
+        hosts: Some(HOSTS.as_bytes()),
+        applications: Some(APPLICATIONS.as_bytes()),
+    }
+}
+
+/// Unix seconds of a Japan time on 2026-04-01.
+fn at(hm: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("2026-04-01T{hm}:00+09:00"))
+        .unwrap()
+        .timestamp()
+}
+
+fn search_from(env: &Env, login: &str, client: &str) {
+    let caller = env
+        .vault
+        .authenticate(Some(&env.tokens[login]), Some(client.into()))
+        .unwrap();
+    env.vault
+        .search(
+            &caller,
+            "acme",
+            Access {
+                purpose: Some("inquiry"),
+                case_id: Some("CASE-1"),
+            },
+            &SearchBy {
+                key: "phone".into(),
+                value: phone(1),
+            },
+        )
+        .unwrap();
+}
+
+/// Two operators; op1 reads at their own PC, op2 at op1's while op1 is
+/// logged on there; then two days pass.
+fn month() -> Env {
+    let mut env = Env::new(|_| {});
+    env.person("op1", Role::Operator, &[("acme", Some("own"))], None, None);
+    env.person("op2", Role::Operator, &[("acme", Some("own"))], None, None);
+    env.advance(at("10:30") - at("10:00"));
+    search_from(&env, "op1", "10.1.0.1");
+    env.advance(30 * 60);
+    search_from(&env, "op2", "10.1.0.1");
+    env.advance(2 * 86_400);
+    env
+}
+
+#[test]
+fn a_read_at_a_colleagues_logged_on_pc_is_the_one_discrepancy() {
+    let env = month();
+    let from = at("00:00");
+    let run = env
+        .vault
+        .reconcile(
+            &env.officer(),
+            from,
+            from + 2 * 86_400,
+            Params::default(),
+            files(),
+        )
+        .unwrap();
+    let r = &run.report;
+    assert_eq!(r.counts.reads, 2, "{:?}", r.counts);
+    assert_eq!(r.discrepancies.len(), 1, "{:#?}", r.discrepancies);
+    let d = &r.discrepancies[0];
+    assert_eq!(d.class, Class::ReadOnAnotherLogon);
+    assert_eq!(d.person, "op2");
+    assert_eq!(d.kind.as_deref(), Some("pc-1"));
+    assert_eq!(
+        r.by_class[&Class::ReadWithoutCoverage],
+        0,
+        "assignments' events cover both reads"
+    );
+
+    // Recorded: the system log holds the run with the inputs' digests and
+    // the report's; the same inputs give the same report.
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            action: Some("reconcile.run".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let e: serde_json::Value = serde_json::from_slice(&rows[0].body).unwrap();
+    assert_eq!(e["log"], "system");
+    assert_eq!(e["detail"]["report_sha256"], run.report_sha256);
+    assert_eq!(
+        e["detail"]["inputs"]["rooms"],
+        hex::encode(Sha256::digest(ROOMS.as_bytes()))
+    );
+    assert_eq!(e["detail"]["by_class"]["read_on_another_logon"], 1);
+    assert_eq!(
+        run.report_sha256,
+        hex::encode(Sha256::digest(serde_json::to_vec(&run.report).unwrap()))
+    );
+    let again = env
+        .vault
+        .reconcile(
+            &env.officer(),
+            from,
+            from + 2 * 86_400,
+            Params::default(),
+            files(),
+        )
+        .unwrap();
+    assert_eq!(again.report_sha256, run.report_sha256);
+}
+
+#[test]
+fn only_the_security_office_runs_it_and_is_asked_before_any_file_is_read() {
+    let mut env = month();
+    env.person("sv", Role::Supervisor, &[("acme", None)], None, None);
+    env.person("au", Role::Auditor, &[], None, None);
+    let garbage = ReconcileFiles {
+        rooms: b"\xff\xfe not a door log",
+        ..files()
+    };
+    let from = at("00:00");
+    for who in ["op1", "sv", "au"] {
+        let e = env
+            .vault
+            .reconcile(
+                &env.who(who),
+                from,
+                from + 86_400,
+                Params::default(),
+                garbage,
+            )
+            .unwrap_err();
+        assert!(matches!(e, VaultError::Forbidden { .. }), "{who}: {e:?}");
+    }
+    let refused = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            action: Some("reconcile.run".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(refused.len(), 3);
+    assert!(refused.iter().all(|r| r.decision == "deny"));
+}
+
+#[test]
+fn bad_periods_and_files_are_refused_without_their_values() {
+    let env = month();
+    let so = env.officer();
+    let from = at("00:00");
+    let code = |e: VaultError| e.error_code();
+    let now = at("11:00") + 2 * 86_400;
+    for (f, t) in [
+        (from, from),
+        (now + 1, now + 3600),
+        (from - 70 * 86_400, from),
+    ] {
+        let e = env
+            .vault
+            .reconcile(&so, f, t, Params::default(), files())
+            .unwrap_err();
+        assert_eq!(code(e), ErrorCode::PeriodInvalid);
+    }
+    // A period still running is reconciled up to now.
+    let so_far = env
+        .vault
+        .reconcile(&so, from, now + 86_400, Params::default(), files())
+        .unwrap();
+    assert_eq!(so_far.report.period.to, now + 1);
+    let secret = "2026/04/01 10:00:00,B1,090-1234-5678\n";
+    let rooms = format!("日時,カード番号,区分\n{secret}");
+    let e = env
+        .vault
+        .reconcile(
+            &so,
+            from,
+            from + 86_400,
+            Params::default(),
+            ReconcileFiles {
+                rooms: rooms.as_bytes(),
+                ..files()
+            },
+        )
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.error_code(), ErrorCode::ReconcileFileInvalid);
+    assert!(text.contains("rooms, line 2"), "{text}");
+    assert!(!text.contains("090-1234-5678"), "{text}");
+    let e = env
+        .vault
+        .reconcile(
+            &so,
+            from,
+            from + 86_400,
+            Params::default(),
+            ReconcileFiles {
+                mapping: Some(b"[rooms]\nentry = 5\n"),
+                ..files()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.error_code(), ErrorCode::ReconcileFileInvalid);
+    let e = env
+        .vault
+        .reconcile(
+            &so,
+            from,
+            from + 86_400,
+            Params {
+                skew_s: -1,
+                ..Params::default()
+            },
+            files(),
+        )
+        .unwrap_err();
+    assert_eq!(e.error_code(), ErrorCode::RequestInvalid);
+}
