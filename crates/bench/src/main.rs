@@ -13,6 +13,7 @@
 mod audit;
 mod detect;
 mod pg_baseline;
+mod reconcile;
 mod soak;
 
 /// A synthetic person as the baselines store them: the columns in order,
@@ -186,6 +187,33 @@ enum Cmd {
         #[arg(long, default_value = "SOAK")]
         label: String,
     },
+    /// A vault holding a simulated month of a secure area, and its outside files.
+    ReconcileSetup {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// Where the outside files and the officer's token are written.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        people: usize,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 47)]
+        reads_per_day: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 128)]
+        writers: usize,
+    },
+    /// The month's reads listed from the audit database and parsed.
+    ReconcileBaseline {
+        #[arg(long)]
+        audit_db: std::path::PathBuf,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+    },
     BaselineServe {
         #[arg(long)]
         db: String,
@@ -296,6 +324,35 @@ fn main() -> Result<()> {
                 bodies,
             })?;
             println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::ReconcileSetup {
+            data_dir,
+            out,
+            people,
+            days,
+            reads_per_day,
+            seed,
+            writers,
+        } => {
+            let out = reconcile::setup(reconcile::SetupPlan {
+                data_dir,
+                out,
+                shape: mamori_reconcile::simulate::Shape {
+                    people,
+                    days,
+                    reads_per_day,
+                    seed,
+                    plant: false,
+                },
+                writers: writers.max(1),
+            })?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::ReconcileBaseline { audit_db, from, to } => {
+            println!(
+                "{}",
+                serde_json::to_string(&reconcile::baseline(&audit_db, from, to)?)?
+            );
         }
         Cmd::BaselineServe {
             db,

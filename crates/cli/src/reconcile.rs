@@ -4,6 +4,8 @@
 //! dedicated PCs' logon events, the person map — into discrepancies per
 //! class. The run is an audit event holding the files' SHA-256 and the
 //! report's, so the same files give the same, provable report.
+//! `mamori reconcile list` and `dispose`: each discrepancy judged —
+//! explained, a mistake, escalated — with a reason.
 
 use std::path::{Path, PathBuf};
 
@@ -12,14 +14,48 @@ use chrono::{Datelike, NaiveDate};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_reconcile::{Class, Params};
-use mamori_vault::reconciliation::{ReconcileFiles, Reconciliation};
+use mamori_vault::{
+    discrepancies::{DiscrepancyView, Outcome},
+    reconciliation::{ReconcileFiles, Reconciliation},
+};
 
 use crate::{governance::me, output::Out};
 
 #[derive(Subcommand)]
 pub enum ReconcileCmd {
     /// Reconcile a period (a month by default) and print its discrepancies.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// The discrepancies you may see (your team's, or all for the security
+    /// office and auditors), open ones unless --all.
+    List {
+        /// Disposed ones too.
+        #[arg(long)]
+        all: bool,
+        /// Only those the run with this id (its report's SHA-256) found.
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// Say what a discrepancy was, with the reason (security office, or the
+    /// person's supervisor).
+    Dispose {
+        /// The discrepancy's id.
+        id: String,
+        #[arg(long = "as", value_enum)]
+        outcome: OutcomeArg,
+        /// Why: what was checked and found.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OutcomeArg {
+    /// There is an acceptable reason.
+    Explained,
+    /// A recording mistake (badge not held to the reader, wrong map).
+    Mistake,
+    /// Needs investigation.
+    Escalated,
 }
 
 #[derive(Args)]
@@ -66,7 +102,32 @@ pub struct RunArgs {
 }
 
 pub fn reconcile(dir: &Path, token: Option<&str>, cmd: ReconcileCmd, out: Out) -> Result<()> {
-    let ReconcileCmd::Run(args) = cmd;
+    let args = match cmd {
+        ReconcileCmd::Run(args) => *args,
+        ReconcileCmd::List { all, run } => {
+            let vault = datadir::open(dir)?.vault;
+            let caller = me(&vault, token)?;
+            let found = vault.discrepancies(&caller, !all, run.as_deref())?;
+            out.emit(&found, |f| listing(f));
+            return Ok(());
+        }
+        ReconcileCmd::Dispose {
+            id,
+            outcome,
+            reason,
+        } => {
+            let vault = datadir::open(dir)?.vault;
+            let caller = me(&vault, token)?;
+            let outcome = match outcome {
+                OutcomeArg::Explained => Outcome::Explained,
+                OutcomeArg::Mistake => Outcome::Mistake,
+                OutcomeArg::Escalated => Outcome::Escalated,
+            };
+            let d = vault.dispose_discrepancy(&caller, &id, outcome, &reason)?;
+            out.emit(&d, |d| listing(std::slice::from_ref(d)));
+            return Ok(());
+        }
+    };
     let (from, to) = period(&args)?;
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let opt = |p: &Option<PathBuf>| p.as_deref().map(read).transpose();
@@ -130,6 +191,29 @@ fn period(args: &RunArgs) -> Result<(i64, i64)> {
     ))
 }
 
+fn listing(found: &[DiscrepancyView]) -> String {
+    if found.is_empty() {
+        return "no discrepancies / 不一致なし".to_owned();
+    }
+    let mut s = format!(
+        "{:<32} {:<10} {:<26} {:<16} {:>6}  {:<10} {}",
+        "id", "day", "class", "person", "count", "outcome", "kind"
+    );
+    for d in found {
+        s.push_str(&format!(
+            "\n{:<32} {:<10} {:<26} {:<16} {:>6}  {:<10} {}",
+            d.id,
+            d.day,
+            d.class,
+            d.person,
+            d.count,
+            d.outcome.map_or("open", |o| o.as_str()),
+            d.kind.as_deref().unwrap_or("")
+        ));
+    }
+    s
+}
+
 fn human(r: &Reconciliation) -> String {
     let rep = &r.report;
     let c = &rep.counts;
@@ -160,12 +244,12 @@ fn human(r: &Reconciliation) -> String {
         return s;
     }
     s.push_str(&format!(
-        "\n{:<16} {:<10} {:<26} {:<20} {:>6}  {}",
+        "\n{:<32} {:<10} {:<26} {:<20} {:>6}  {}",
         "id", "day", "class", "person", "count", "kind"
     ));
     for d in &rep.discrepancies {
         s.push_str(&format!(
-            "\n{:<16} {:<10} {:<26} {:<20} {:>6}  {}",
+            "\n{:<32} {:<10} {:<26} {:<20} {:>6}  {}",
             d.id,
             d.day,
             d.class.as_str(),

@@ -103,10 +103,12 @@ pub enum Action {
     ScanMachines,
     BreachNotify,
     ReconcileRun,
+    ReconcileView,
+    ReconcileDispose,
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 39] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -144,6 +146,8 @@ impl Action {
         Action::ScanMachines,
         Action::BreachNotify,
         Action::ReconcileRun,
+        Action::ReconcileView,
+        Action::ReconcileDispose,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -190,6 +194,8 @@ impl Action {
             Action::ScanMachines => "scan.machines",
             Action::BreachNotify => "breach.notify",
             Action::ReconcileRun => "reconcile.run",
+            Action::ReconcileView => "reconcile.view",
+            Action::ReconcileDispose => "reconcile.dispose",
         }
     }
 }

@@ -88,6 +88,7 @@ impl Default for Params {
 }
 
 /// Everything a run joins.
+#[derive(Clone, Copy)]
 pub struct Inputs<'a> {
     pub period: Period,
     /// Reads from before the period count only as a grant's use.
@@ -266,7 +267,24 @@ struct Found {
 struct Group {
     first: i64,
     count: usize,
-    evidence: Vec<Evidence>,
+    /// The earliest evidence, whatever order it came in (kept at most
+    /// twice the limit between trims).
+    evidence: Vec<(i64, Evidence)>,
+}
+
+impl Group {
+    fn keep(&mut self, at: i64, e: Evidence) {
+        self.evidence.push((at, e));
+        if self.evidence.len() >= 2 * EVIDENCE_KEPT {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        self.evidence.sort();
+        self.evidence.dedup();
+        self.evidence.truncate(EVIDENCE_KEPT);
+    }
 }
 
 impl Found {
@@ -286,9 +304,7 @@ impl Found {
             });
         g.first = g.first.min(at);
         g.count += 1;
-        if g.evidence.len() < EVIDENCE_KEPT {
-            g.evidence.push(evidence);
-        }
+        g.keep(at, evidence);
     }
 
     fn into_discrepancies(self) -> Vec<Discrepancy> {
@@ -296,7 +312,7 @@ impl Found {
             .groups
             .into_iter()
             .map(|((class, person, _, kind), mut g)| {
-                g.evidence.sort();
+                g.trim();
                 let day = jst::date(g.first)
                     .map(|d| d.to_string())
                     .unwrap_or_default();
@@ -305,7 +321,7 @@ impl Found {
                     h.update((part.len() as u64).to_be_bytes());
                     h.update(part.as_bytes());
                 }
-                let id = hex::encode(&h.finalize()[..8]);
+                let id = hex::encode(&h.finalize()[..16]);
                 Discrepancy {
                     id,
                     class,
@@ -314,7 +330,7 @@ impl Found {
                     at: jst::rfc3339(g.first),
                     count: g.count,
                     kind,
-                    evidence: g.evidence,
+                    evidence: g.evidence.into_iter().map(|(_, e)| e).collect(),
                 }
             })
             .collect();
@@ -325,172 +341,234 @@ impl Found {
     }
 }
 
-/// Runs the reconciliation.
+/// Runs the reconciliation over reads held in memory.
 pub fn reconcile(i: &Inputs<'_>, p: &Params) -> Report {
-    let period = i.period;
-    let in_period = |at: i64| period.from <= at && at < period.to;
-    let skew = p.skew_s;
-    let mut found = Found::default();
-    let mut not_checked = Vec::new();
+    let mut r = Reconciler::new(*i, p);
+    for read in i.reads {
+        r.read(read);
+    }
+    r.finish()
+}
 
-    // Presence, person by person.
-    let mut doors: HashMap<String, Vec<&RoomEvent>> = HashMap::new();
-    for e in i.rooms {
-        let login = match (&e.login, &e.badge) {
-            (Some(l), _) => Some(l.as_str()),
-            (None, Some(b)) => i.people.by_badge(b),
-            (None, None) => None,
+/// A reconciliation fed its reads one at a time (the vault streams them
+/// from the audit log, so a month of reads is never held in memory): the
+/// door log, sessions, grants and standing access are prepared first.
+pub struct Reconciler<'a> {
+    i: Inputs<'a>,
+    p: Params,
+    found: Found,
+    not_checked: Vec<String>,
+    presence: HashMap<String, Presence>,
+    empty: Presence,
+    /// Sessions by host then start; `on_host` holds each host's range.
+    sessions: Vec<Session>,
+    on_host: HashMap<String, std::ops::Range<usize>>,
+    grants: Grants<'a>,
+    standing: HashMap<(&'a str, &'a str), Vec<&'a Standing>>,
+    used: HashSet<String>,
+    reads: usize,
+    applications: usize,
+}
+
+impl<'a> Reconciler<'a> {
+    /// Everything but the reads (`i.reads` is not looked at).
+    pub fn new(i: Inputs<'a>, p: &Params) -> Self {
+        let mut r = Reconciler {
+            i,
+            p: *p,
+            found: Found::default(),
+            not_checked: Vec::new(),
+            presence: HashMap::new(),
+            empty: Presence::default(),
+            sessions: Vec::new(),
+            on_host: HashMap::new(),
+            grants: Grants::default(),
+            standing: HashMap::new(),
+            used: HashSet::new(),
+            reads: 0,
+            applications: 0,
         };
-        match login {
-            Some(l) => doors.entry(l.to_owned()).or_default().push(e),
-            None if in_period(e.at) => {
-                let id = format!("badge:{}", e.badge.as_deref().unwrap_or(""));
-                found.add(
-                    Class::Unmapped,
-                    &id,
-                    e.at,
-                    Some("badge"),
-                    Evidence::Rooms { line: e.line },
-                );
-            }
-            None => {}
+        r.doors();
+        r.logons();
+        for g in i.grants {
+            r.grants.by_id.insert(&g.id, g);
+            r.grants.by_login.entry(&g.login).or_default().push(g);
         }
-    }
-    let mut presence: HashMap<String, Presence> = HashMap::new();
-    for (login, mut evs) in doors {
-        evs.sort_by_key(|e| (e.at, e.line));
-        presence.insert(login, room::presence(&evs, p.max_stay_h * 3600, period.to));
-    }
-    let empty = Presence::default();
-    let presence_of = |login: &str| presence.get(login).unwrap_or(&empty);
-
-    // Pre-applications: outside ones, shifts, and every day a grant covers.
-    let mut applied: HashSet<(&str, i64)> = i
-        .applications
-        .iter()
-        .map(|(l, d)| (l.as_str(), *d))
-        .collect();
-    for g in i.grants {
-        for day in jst::day(g.from)..=jst::day((g.to - 1).max(g.from)) {
-            applied.insert((g.login.as_str(), day));
+        for s in i.standing {
+            r.standing.entry((&s.login, &s.tenant)).or_default().push(s);
         }
-    }
-    let mut logins: Vec<&String> = presence.keys().collect();
-    logins.sort();
-    for login in logins {
-        let pres = &presence[login];
-        for &(kind, at, line) in &pres.contradictions {
-            if in_period(at) {
-                let kind = contradiction_name(kind);
-                found.add(
-                    Class::PresenceContradiction,
-                    login,
-                    at,
-                    Some(kind),
-                    Evidence::Rooms { line },
-                );
-            }
+        if i.hosts.is_none() {
+            r.not_checked.push(
+                "read_from_other_machine, read_without_logon, read_on_another_logon: no host map was given"
+                    .to_owned(),
+            );
         }
-        for (&day, &(at, line)) in &pres.entries {
-            if in_period(at) && !applied.contains(&(login.as_str(), day)) {
-                found.add(
-                    Class::EntryWithoutApplication,
-                    login,
-                    at,
-                    None,
-                    Evidence::Rooms { line },
-                );
-            }
-        }
+        r
     }
 
-    // PC sessions: a logon needs its person inside.
-    let sessions = logon::sessions(i.logons, p.max_session_h * 3600, period.to);
-    let mut on_host: HashMap<&str, Vec<&Session>> = HashMap::new();
-    for s in &sessions {
-        on_host.entry(s.host.as_str()).or_default().push(s);
-        if !in_period(s.start) {
-            continue;
+    fn in_period(&self, at: i64) -> bool {
+        self.i.period.from <= at && at < self.i.period.to
+    }
+
+    fn presence_of(&self, login: &str) -> &Presence {
+        self.presence.get(login).unwrap_or(&self.empty)
+    }
+
+    /// Presence person by person, its contradictions, and entries on days
+    /// without a pre-application.
+    fn doors(&mut self) {
+        let i = self.i;
+        let mut doors: HashMap<&str, Vec<&RoomEvent>> = HashMap::new();
+        for e in i.rooms {
+            let login = match (&e.login, &e.badge) {
+                (Some(l), _) => Some(l.as_str()),
+                (None, Some(b)) => i.people.by_badge(b),
+                (None, None) => None,
+            };
+            match login {
+                Some(l) => doors.entry(l).or_default().push(e),
+                None if self.in_period(e.at) => {
+                    let id = format!("badge:{}", e.badge.as_deref().unwrap_or(""));
+                    let ev = Evidence::Rooms { line: e.line };
+                    self.found
+                        .add(Class::Unmapped, &id, e.at, Some("badge"), ev);
+                }
+                None => {}
+            }
         }
-        let evidence = Evidence::Logons { line: s.line };
-        match i.people.by_account(&s.domain, &s.account) {
-            Some(login) => {
-                if !presence_of(login).contains(s.start, skew) {
-                    let kind = s.remote.then_some("remote");
-                    found.add(Class::LogonWithoutEntry, login, s.start, kind, evidence);
+        for (login, mut evs) in doors {
+            evs.sort_by_key(|e| (e.at, e.line));
+            let p = room::presence(&evs, self.p.max_stay_h * 3600, i.period.to);
+            self.presence.insert(login.to_owned(), p);
+        }
+        // Pre-applications: outside ones, shifts, and every day a grant covers.
+        let mut applied: HashSet<(&str, i64)> = i
+            .applications
+            .iter()
+            .map(|(l, d)| (l.as_str(), *d))
+            .collect();
+        for g in i.grants {
+            for day in jst::day(g.from)..=jst::day((g.to - 1).max(g.from)) {
+                applied.insert((g.login.as_str(), day));
+            }
+        }
+        self.applications = applied.len();
+        let mut logins: Vec<&String> = self.presence.keys().collect();
+        logins.sort();
+        let mut found = Vec::new();
+        for login in logins {
+            let pres = &self.presence[login];
+            for &(kind, at, line) in &pres.contradictions {
+                let kind = Some(contradiction_name(kind));
+                found.push((Class::PresenceContradiction, login.clone(), at, kind, line));
+            }
+            for (&day, &(at, line)) in &pres.entries {
+                if !applied.contains(&(login.as_str(), day)) {
+                    found.push((
+                        Class::EntryWithoutApplication,
+                        login.clone(),
+                        at,
+                        None,
+                        line,
+                    ));
                 }
             }
-            None => {
-                let id = format!("account:{}\\{}", s.domain, s.account);
-                found.add(Class::Unmapped, &id, s.start, Some("pc_account"), evidence);
+        }
+        for (class, login, at, kind, line) in found {
+            if self.in_period(at) {
+                self.found
+                    .add(class, &login, at, kind, Evidence::Rooms { line });
             }
         }
     }
 
-    // Reads.
-    let mut grants = Grants::default();
-    for g in i.grants {
-        grants.by_id.insert(&g.id, g);
-        grants.by_login.entry(&g.login).or_default().push(g);
-    }
-    let mut standing: HashMap<(&str, &str), Vec<&Standing>> = HashMap::new();
-    for s in i.standing {
-        standing.entry((&s.login, &s.tenant)).or_default().push(s);
-    }
-    let mut used: HashSet<&str> = HashSet::new();
-    if i.hosts.is_none() {
-        not_checked.push(
-            "read_from_other_machine, read_without_logon, read_on_another_logon: no host map was given"
-                .to_owned(),
-        );
-    }
-    let mut reads = 0;
-    for r in i.reads {
-        used.extend(r.grants.iter().map(String::as_str));
-        if !in_period(r.at) {
-            continue;
+    /// Sessions; a logon needs its person inside.
+    fn logons(&mut self) {
+        let i = self.i;
+        self.sessions = logon::sessions(i.logons, self.p.max_session_h * 3600, i.period.to);
+        let mut k = 0;
+        while k < self.sessions.len() {
+            let host = self.sessions[k].host.clone();
+            let end = k + self.sessions[k..].partition_point(|s| s.host == host);
+            self.on_host.insert(host, k..end);
+            k = end;
         }
-        reads += 1;
+        for s in &self.sessions {
+            if !(i.period.from <= s.start && s.start < i.period.to) {
+                continue;
+            }
+            let evidence = Evidence::Logons { line: s.line };
+            match i.people.by_account(&s.domain, &s.account) {
+                Some(login) => {
+                    let inside = self
+                        .presence
+                        .get(login)
+                        .is_some_and(|p| p.contains(s.start, self.p.skew_s));
+                    if !inside {
+                        let kind = s.remote.then_some("remote");
+                        self.found
+                            .add(Class::LogonWithoutEntry, login, s.start, kind, evidence);
+                    }
+                }
+                None => {
+                    let id = format!("account:{}\\{}", s.domain, s.account);
+                    self.found
+                        .add(Class::Unmapped, &id, s.start, Some("pc_account"), evidence);
+                }
+            }
+        }
+    }
+
+    /// Judges one read. Reads from before the period count only as the use
+    /// of the grants they were made under.
+    pub fn read(&mut self, r: &Read) {
+        for g in &r.grants {
+            if !self.used.contains(g) {
+                self.used.insert(g.clone());
+            }
+        }
+        if !self.in_period(r.at) {
+            return;
+        }
+        self.reads += 1;
         let evidence = || Evidence::Audit {
             log: r.log.clone(),
             seq: r.seq,
         };
-        if !covered(r, &grants, &standing) {
-            found.add(
-                Class::ReadWithoutCoverage,
-                &r.login,
-                r.at,
-                Some(&r.tenant),
-                evidence(),
-            );
+        if !covered(r, &self.grants, &self.standing) {
+            let kind = Some(r.tenant.as_str());
+            self.found
+                .add(Class::ReadWithoutCoverage, &r.login, r.at, kind, evidence());
         }
-        if !i.people.knows(&r.login) {
+        if !self.i.people.knows(&r.login) {
             let id = format!("login:{}", r.login);
-            found.add(Class::Unmapped, &id, r.at, Some("vault_login"), evidence());
-            continue;
+            self.found
+                .add(Class::Unmapped, &id, r.at, Some("vault_login"), evidence());
+            return;
         }
-        if !presence_of(&r.login).contains(r.at, skew) {
-            found.add(Class::ReadOutsideArea, &r.login, r.at, None, evidence());
+        if !self.presence_of(&r.login).contains(r.at, self.p.skew_s) {
+            self.found
+                .add(Class::ReadOutsideArea, &r.login, r.at, None, evidence());
         }
-        let Some(hosts) = i.hosts else { continue };
+        let Some(hosts) = self.i.hosts else { return };
         let Some(host) = r.client.as_deref().and_then(|c| hosts.at(c)) else {
-            found.add(
+            self.found.add(
                 Class::ReadFromOtherMachine,
                 &r.login,
                 r.at,
                 None,
                 evidence(),
             );
-            continue;
+            return;
         };
-        let active = active_sessions(
-            on_host.get(host).map_or(&[][..], Vec::as_slice),
-            r.at,
-            skew,
-            p,
-        );
+        let on_host = self
+            .on_host
+            .get(host)
+            .map_or(&[][..], |range| &self.sessions[range.clone()]);
+        let active = active_sessions(on_host, r.at, self.p.skew_s);
+        let people = self.i.people;
         if active.is_empty() {
-            found.add(
+            self.found.add(
                 Class::ReadWithoutLogon,
                 &r.login,
                 r.at,
@@ -499,77 +577,76 @@ pub fn reconcile(i: &Inputs<'_>, p: &Params) -> Report {
             );
         } else if !active
             .iter()
-            .any(|s| i.people.by_account(&s.domain, &s.account) == Some(r.login.as_str()))
+            .any(|s| people.by_account(&s.domain, &s.account) == Some(r.login.as_str()))
         {
-            found.add(
+            let evidence = evidence();
+            let others: Vec<(i64, usize)> = active.iter().map(|s| (s.start, s.line)).collect();
+            let f = &mut self.found;
+            f.add(
                 Class::ReadOnAnotherLogon,
                 &r.login,
                 r.at,
                 Some(host),
-                evidence(),
+                evidence,
             );
-            found.add_evidence(Class::ReadOnAnotherLogon, &r.login, r.at, host, &active);
+            f.add_evidence(Class::ReadOnAnotherLogon, &r.login, r.at, host, &others);
         }
     }
 
-    // Grants whose window ended in the period without a read under them.
-    for g in i.grants {
-        if g.to > period.from && g.to <= period.to && !used.contains(g.id.as_str()) {
-            found.add(
-                Class::GrantUnused,
-                &g.login,
-                g.from.max(period.from),
-                Some(&g.tenant),
-                Evidence::Grant { id: g.id.clone() },
-            );
+    /// Grants left unused, and the report.
+    pub fn finish(mut self) -> Report {
+        let (i, period) = (self.i, self.i.period);
+        for g in i.grants {
+            if g.to > period.from && g.to <= period.to && !self.used.contains(g.id.as_str()) {
+                let ev = Evidence::Grant { id: g.id.clone() };
+                let at = g.from.max(period.from);
+                self.found
+                    .add(Class::GrantUnused, &g.login, at, Some(&g.tenant), ev);
+            }
         }
-    }
-
-    let discrepancies = found.into_discrepancies();
-    let mut by_class: BTreeMap<Class, usize> = Class::ALL.iter().map(|c| (*c, 0)).collect();
-    for d in &discrepancies {
-        *by_class.entry(d.class).or_default() += 1;
-    }
-    let counts = Counts {
-        reads,
-        grants: i.grants.len(),
-        standing: i.standing.len(),
-        applications: applied.len(),
-        people: i.people.len(),
-        hosts: i.hosts.map_or(0, Hosts::len),
-        room_events: i.rooms.len(),
-        room_events_refused: i.rooms.iter().filter(|e| !e.ok).count(),
-        sessions: sessions.len(),
-        sessions_end_unknown: sessions.iter().filter(|s| !s.end_known).count(),
-    };
-    Report {
-        period,
-        params: *p,
-        counts,
-        by_class,
-        not_checked,
-        discrepancies,
+        let discrepancies = self.found.into_discrepancies();
+        let mut by_class: BTreeMap<Class, usize> = Class::ALL.iter().map(|c| (*c, 0)).collect();
+        for d in &discrepancies {
+            *by_class.entry(d.class).or_default() += 1;
+        }
+        let counts = Counts {
+            reads: self.reads,
+            grants: i.grants.len(),
+            standing: i.standing.len(),
+            applications: self.applications,
+            people: i.people.len(),
+            hosts: i.hosts.map_or(0, Hosts::len),
+            room_events: i.rooms.len(),
+            room_events_refused: i.rooms.iter().filter(|e| !e.ok).count(),
+            sessions: self.sessions.len(),
+            sessions_end_unknown: self.sessions.iter().filter(|s| !s.end_known).count(),
+        };
+        Report {
+            period,
+            params: self.p,
+            counts,
+            by_class,
+            not_checked: self.not_checked,
+            discrepancies,
+        }
     }
 }
 
 impl Found {
-    /// Adds the other people's sessions as evidence of a read on their logon
-    /// (once per session, within the evidence kept).
+    /// Adds the other people's sessions (start, line) as evidence of a read
+    /// on their logon.
     fn add_evidence(
         &mut self,
         class: Class,
         login: &str,
         at: i64,
         host: &str,
-        sessions: &[&Session],
+        sessions: &[(i64, usize)],
     ) {
         let key = (class, login.to_owned(), jst::day(at), Some(host.to_owned()));
         if let Some(g) = self.groups.get_mut(&key) {
-            for s in sessions {
-                let e = Evidence::Logons { line: s.line };
-                if g.evidence.len() < EVIDENCE_KEPT && !g.evidence.contains(&e) {
-                    g.evidence.push(e);
-                }
+            for &(start, line) in sessions {
+                g.keep(start, Evidence::Logons { line });
             }
         }
     }
@@ -631,21 +708,13 @@ struct Grants<'a> {
     by_login: HashMap<&'a str, Vec<&'a Grant>>,
 }
 
-/// The sessions on one host someone could work in at `at` (sorted by start;
-/// none lasts longer than `max_session_h`, so the search stops there).
-fn active_sessions<'s>(
-    sessions: &[&'s Session],
-    at: i64,
-    skew: i64,
-    p: &Params,
-) -> Vec<&'s Session> {
+/// The sessions on one host someone could work in at `at` (sessions sorted
+/// by start; a host has some tens a month, so those begun by then are all
+/// looked at — a session with a recorded logoff may last any time).
+fn active_sessions(sessions: &[Session], at: i64, skew: i64) -> Vec<&Session> {
     let end = sessions.partition_point(|s| s.start - skew <= at);
-    let oldest = at - p.max_session_h * 3600 - skew;
     sessions[..end]
         .iter()
-        .rev()
-        .take_while(|s| s.start >= oldest)
         .filter(|s| s.active(at, skew))
-        .copied()
         .collect()
 }

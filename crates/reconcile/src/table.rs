@@ -21,11 +21,34 @@ pub enum Encoding {
     ShiftJis,
 }
 
-/// One row: its line in the file (1 = the first line) and one cell per header.
+/// One row: its line in the file (1 = the first line) and one cell per
+/// header, held as one string and where each cell ends (a door log or an
+/// event export has hundreds of thousands of rows: two allocations a row,
+/// not one per cell).
 #[derive(Debug)]
 pub struct Row {
     pub line: usize,
-    cells: Vec<String>,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Row {
+    /// A row of `cells` by column index (missing columns empty).
+    fn of<'c>(line: usize, width: usize, cells: impl IntoIterator<Item = (usize, &'c str)>) -> Row {
+        let mut by_col: Vec<(usize, &str)> = cells.into_iter().collect();
+        by_col.sort_by_key(|c| c.0);
+        let width = width.max(by_col.last().map_or(0, |c| c.0 + 1));
+        let mut text = String::with_capacity(by_col.iter().map(|c| c.1.len()).sum());
+        let mut ends = Vec::with_capacity(width);
+        let mut next = by_col.into_iter().peekable();
+        for col in 0..width {
+            if let Some((_, cell)) = next.next_if(|c| c.0 == col) {
+                text.push_str(cell.trim());
+            }
+            ends.push(text.len() as u32);
+        }
+        Row { line, text, ends }
+    }
 }
 
 /// A table read from one file.
@@ -89,10 +112,7 @@ impl Table {
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
-            let cells = (0..headers.len())
-                .map(|i| record.get(i).unwrap_or("").to_owned())
-                .collect();
-            rows.push(Row { line, cells });
+            rows.push(Row::of(line, headers.len(), record.iter().enumerate()));
         }
         Ok(Table {
             source,
@@ -102,47 +122,56 @@ impl Table {
     }
 
     fn json(source: &'static str, text: &str) -> Result<Table, Error> {
-        let objects: Vec<(usize, serde_json::Value)> = if text.trim_start().starts_with('[') {
-            let all: Vec<serde_json::Value> = serde_json::from_str(text)
-                .map_err(|e| Error::at(source, e.line(), "not a JSON array of objects"))?;
-            // Elements of an array have no lines of their own: number them.
-            all.into_iter()
-                .enumerate()
-                .map(|(i, v)| (i + 1, v))
-                .collect()
+        let mut headers: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut rows = Vec::new();
+        let mut add = |line: usize, value: serde_json::Value| -> Result<(), Error> {
+            if !value.is_object() {
+                return Err(Error::at(source, line, "not a JSON object"));
+            }
+            let mut flat = Vec::new();
+            flatten("", &value, &mut flat);
+            let mut cells = Vec::with_capacity(flat.len());
+            for (key, cell) in &flat {
+                let i = match index.get(key) {
+                    Some(i) => *i,
+                    None => {
+                        index.insert(key.clone(), headers.len());
+                        headers.push(key.clone());
+                        headers.len() - 1
+                    }
+                };
+                cells.push((i, cell.as_str()));
+            }
+            rows.push(Row::of(line, 0, cells));
+            Ok(())
+        };
+        if text.trim_start().starts_with('[') {
+            // An array (PowerShell's ConvertTo-Json) is read element by
+            // element, never built whole. Elements have no lines of their
+            // own: they are numbered.
+            let mut n = 0;
+            let mut failed = None;
+            let mut each = |v: serde_json::Value| {
+                n += 1;
+                add(n, v).map_err(|e| failed = Some(e)).is_ok()
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = serde::de::DeserializeSeed::deserialize(Elements(&mut each), &mut de)
+                .and_then(|()| de.end());
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            read.map_err(|e| Error::at(source, e.line(), "not a JSON array of objects"))?;
         } else {
-            let mut out = Vec::new();
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
                 let v = serde_json::from_str(line)
                     .map_err(|_| Error::at(source, i + 1, "not a JSON object"))?;
-                out.push((i + 1, v));
+                add(i + 1, v)?;
             }
-            out
-        };
-        let mut headers: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut rows = Vec::with_capacity(objects.len());
-        for (line, value) in objects {
-            let serde_json::Value::Object(map) = value else {
-                return Err(Error::at(source, line, "not a JSON object"));
-            };
-            let mut flat = Vec::new();
-            flatten("", &serde_json::Value::Object(map), &mut flat);
-            let mut cells = vec![String::new(); headers.len()];
-            for (key, cell) in flat {
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    headers.push(key);
-                    headers.len() - 1
-                });
-                if i >= cells.len() {
-                    cells.resize(i + 1, String::new());
-                }
-                cells[i] = cell;
-            }
-            rows.push(Row { line, cells });
         }
         Ok(Table {
             source,
@@ -189,7 +218,11 @@ impl Table {
 impl Row {
     /// The cell of `col`, trimmed ("" when the row is short).
     pub fn get(&self, col: Col) -> &str {
-        self.cells.get(col.0).map_or("", |s| s.trim())
+        let Some(&end) = self.ends.get(col.0) else {
+            return "";
+        };
+        let start = if col.0 == 0 { 0 } else { self.ends[col.0 - 1] };
+        &self.text[start as usize..end as usize]
     }
 
     /// The cell of an optional column.
@@ -217,21 +250,47 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
     }
 }
 
-fn decode(source: &'static str, bytes: &[u8], encoding: Encoding) -> Result<String, Error> {
+/// An array's elements, each handed to a closure as it is parsed (false
+/// from the closure stops the read).
+struct Elements<'f>(&'f mut dyn FnMut(serde_json::Value) -> bool);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Elements<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Elements<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            if !(self.0)(v) {
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn decode<'b>(
+    source: &'static str,
+    bytes: &'b [u8],
+    encoding: Encoding,
+) -> Result<std::borrow::Cow<'b, str>, Error> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let utf8 = || {
+        std::str::from_utf8(bytes)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| Error::at(source, line_of(bytes, e.valid_up_to()), "not UTF-8"))
+    };
     match encoding {
-        Encoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|e| {
-            Error::at(
-                source,
-                line_of(bytes, e.utf8_error().valid_up_to()),
-                "not UTF-8",
-            )
-        }),
-        Encoding::ShiftJis => shift_jis(source, bytes),
-        Encoding::Auto => match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => shift_jis(source, bytes),
-        },
+        Encoding::Utf8 => utf8(),
+        Encoding::ShiftJis => shift_jis(source, bytes).map(std::borrow::Cow::Owned),
+        Encoding::Auto => utf8().or_else(|_| shift_jis(source, bytes).map(std::borrow::Cow::Owned)),
     }
 }
 

@@ -265,6 +265,20 @@ const TABLES: &[Table] = &[
         dst_order: "seq",
         identity: None,
     },
+    same(
+        "reconciliations",
+        File::Vault,
+        "id, period_from, period_to, run_by, run_at, report",
+        "id",
+        None,
+    ),
+    same(
+        "discrepancies",
+        File::Vault,
+        "id, class, person, day, kind, count, run, outcome, disposed_by, disposed_at, note",
+        "id",
+        None,
+    ),
     Table {
         name: "audit_events",
         file: File::Audit,

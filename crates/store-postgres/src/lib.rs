@@ -18,6 +18,7 @@ pub mod copy;
 mod exports;
 mod governance;
 mod lease;
+mod reconcile;
 mod schema;
 mod users;
 mod vault;

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_actor_time.sql"),
     include_str!("../migrations/0012_person_revisions.sql"),
     include_str!("../migrations/0013_agents.sql"),
+    include_str!("../migrations/0014_reconciliations.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

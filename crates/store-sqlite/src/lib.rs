@@ -12,6 +12,7 @@ mod full_access;
 mod governance;
 mod history;
 mod lease;
+mod reconcile;
 mod users;
 mod vault;
 

@@ -26,6 +26,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/vault/0009_person_revisions.sql"),
     include_str!("../migrations/vault/0010_agents.sql"),
     include_str!("../migrations/vault/0011_record_ids.sql"),
+    include_str!("../migrations/vault/0012_reconciliations.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

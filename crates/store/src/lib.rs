@@ -317,6 +317,24 @@ pub trait AgentStore: Send + Sync {
     fn machine_reports(&self) -> Result<Vec<MachineReports>>;
 }
 
+/// Reconciliation runs and their discrepancies, with each one's disposition.
+pub trait ReconcileStore: Send + Sync {
+    /// Keeps a run and its discrepancies in one transaction: new ones are
+    /// added open; one known from an earlier run keeps its disposition and
+    /// takes this run's count. A run kept already (same id) changes nothing.
+    fn record_reconciliation(
+        &self,
+        run: &ReconciliationRow,
+        items: &[DiscrepancyRow],
+    ) -> Result<()>;
+    fn reconciliation(&self, id: &str) -> Result<Option<ReconciliationRow>>;
+    fn discrepancy(&self, id: &str) -> Result<Option<DiscrepancyRow>>;
+    fn discrepancies(&self, f: &DiscrepancyFilter) -> Result<Vec<DiscrepancyRow>>;
+    /// Records the disposition of an open discrepancy; false (nothing
+    /// written) when it has one already (compare-and-set).
+    fn dispose(&self, id: &str, d: &Disposition) -> Result<bool>;
+}
+
 /// Held while this process runs a job that must run in one process at a
 /// time however many serve the vault (detection and its notifications);
 /// released when dropped, or when the process dies.
@@ -332,7 +350,7 @@ pub trait LeaseStore: Send + Sync {
 }
 
 /// Storage the vault needs: records, people, governance, exports, alerts,
-/// budgets, leases and PC agents (one SQLite file, or one PostgreSQL schema with the
+/// budgets, leases, PC agents and reconciliations (one SQLite file, or one PostgreSQL schema with the
 /// audit log).
 pub trait Backend:
     VaultStore
@@ -343,6 +361,7 @@ pub trait Backend:
     + BudgetStore
     + LeaseStore
     + AgentStore
+    + ReconcileStore
 {
 }
 impl<
@@ -353,7 +372,8 @@ impl<
         + AlertStore
         + BudgetStore
         + LeaseStore
-        + AgentStore,
+        + AgentStore
+        + ReconcileStore,
 > Backend for T
 {
 }

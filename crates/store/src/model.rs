@@ -846,3 +846,55 @@ pub struct MachineReports {
     pub reports: u64,
     pub last_clean_at: Option<i64>,
 }
+
+/// A reconciliation run as kept: its period, who ran it, and the report
+/// (JSON of staff identifiers, counts and audit positions — no customer's
+/// value). Its id is the report's SHA-256: the same report is kept once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconciliationRow {
+    pub id: String,
+    pub period_from: i64,
+    pub period_to: i64,
+    pub run_by: String,
+    pub run_at: i64,
+    pub report: Vec<u8>,
+}
+
+/// A discrepancy as kept across runs. Its id is stable (class, person, day,
+/// kind), so a run over the same month again finds it with its disposition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscrepancyRow {
+    pub id: String,
+    pub class: String,
+    pub person: String,
+    /// Japan date, `YYYY-MM-DD`.
+    pub day: String,
+    pub kind: Option<String>,
+    /// Occurrences in the latest run that found it.
+    pub count: u64,
+    /// That run's id.
+    pub run: String,
+    pub disposition: Option<Disposition>,
+}
+
+/// What a person decided a discrepancy was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disposition {
+    /// `explained`, `mistake` or `escalated`.
+    pub outcome: String,
+    pub by: String,
+    pub at: i64,
+    /// The reason, sealed under the tenant's key where the discrepancy names
+    /// a tenant, else as written.
+    pub note: Vec<u8>,
+}
+
+/// Which discrepancies to list (ordered by day, class, person).
+#[derive(Clone, Debug, Default)]
+pub struct DiscrepancyFilter {
+    /// Only those without a disposition.
+    pub open_only: bool,
+    /// Only those the run with this id found.
+    pub run: Option<String>,
+    pub limit: usize,
+}

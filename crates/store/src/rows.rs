@@ -56,6 +56,9 @@ pub const SHIFT_COLS: &str = "login, day, start_min, end_min";
 pub const HUNT_COLS: &str =
     "id, case_id, started_by, started_at, until, full_scan, machines, quarantine_to";
 pub const SCAN_REPORT_COLS: &str = "login, scan, received_at, hunt, full_scan, verdict, files_seen, with_findings, naming_customers, uninspected";
+pub const RECONCILIATION_COLS: &str = "id, period_from, period_to, run_by, run_at, report";
+pub const DISCREPANCY_COLS: &str =
+    "id, class, person, day, kind, count, run, outcome, disposed_by, disposed_at, note";
 /// The first column is the backend's storage position (`rowid`, `id`).
 pub const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
 pub const CHECKPOINT_COLS: &str = "log, size, ts, note";
@@ -578,4 +581,45 @@ pub fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Arg>) {
         ),
         args,
     )
+}
+
+pub fn reconciliation(r: &impl Cols) -> Result<crate::ReconciliationRow> {
+    Ok(crate::ReconciliationRow {
+        id: r.text(0)?,
+        period_from: r.int(1)?,
+        period_to: r.int(2)?,
+        run_by: r.text(3)?,
+        run_at: r.int(4)?,
+        report: r.blob(5)?,
+    })
+}
+
+/// A discrepancy; a disposition only where all its columns are set (a row
+/// with some of them is refused as corrupt).
+pub fn discrepancy(r: &impl Cols) -> Result<crate::DiscrepancyRow> {
+    let disposition = match (
+        r.opt_text(7)?,
+        r.opt_text(8)?,
+        r.opt_int(9)?,
+        r.opt_blob(10)?,
+    ) {
+        (Some(outcome), Some(by), Some(at), Some(note)) => Some(crate::Disposition {
+            outcome,
+            by,
+            at,
+            note,
+        }),
+        (None, None, None, None) => None,
+        _ => return Err(corrupt(7, "a complete disposition")),
+    };
+    Ok(crate::DiscrepancyRow {
+        id: r.text(0)?,
+        class: r.text(1)?,
+        person: r.text(2)?,
+        day: r.text(3)?,
+        kind: r.opt_text(4)?,
+        count: u64::try_from(r.int(5)?).map_err(|_| corrupt(5, "a count"))?,
+        run: r.text(6)?,
+        disposition,
+    })
 }

@@ -9,7 +9,8 @@ use common::{Env, phone};
 use mamori_core::Role;
 use mamori_reconcile::{Class, Params};
 use mamori_vault::{
-    ErrorCode, SearchBy, VaultError, access::Access, reconciliation::ReconcileFiles,
+    ErrorCode, SearchBy, VaultError, access::Access, discrepancies::Outcome,
+    reconciliation::ReconcileFiles,
 };
 use sha2::{Digest, Sha256};
 
@@ -65,11 +66,25 @@ fn search_from(env: &Env, login: &str, client: &str) {
 }
 
 /// Two operators; op1 reads at their own PC, op2 at op1's while op1 is
-/// logged on there; then two days pass.
+/// logged on there; then two days pass. Supervisor sv manages op2, sv2 op1.
 fn month() -> Env {
     let mut env = Env::new(|_| {});
-    env.person("op1", Role::Operator, &[("acme", Some("own"))], None, None);
-    env.person("op2", Role::Operator, &[("acme", Some("own"))], None, None);
+    env.person("sv", Role::Supervisor, &[], None, None);
+    env.person("sv2", Role::Supervisor, &[], None, None);
+    env.person(
+        "op1",
+        Role::Operator,
+        &[("acme", Some("own"))],
+        Some("sv2"),
+        None,
+    );
+    env.person(
+        "op2",
+        Role::Operator,
+        &[("acme", Some("own"))],
+        Some("sv"),
+        None,
+    );
     env.advance(at("10:30") - at("10:00"));
     search_from(&env, "op1", "10.1.0.1");
     env.advance(30 * 60);
@@ -146,7 +161,6 @@ fn a_read_at_a_colleagues_logged_on_pc_is_the_one_discrepancy() {
 #[test]
 fn only_the_security_office_runs_it_and_is_asked_before_any_file_is_read() {
     let mut env = month();
-    env.person("sv", Role::Supervisor, &[("acme", None)], None, None);
     env.person("au", Role::Auditor, &[], None, None);
     let garbage = ReconcileFiles {
         rooms: b"\xff\xfe not a door log",
@@ -251,4 +265,107 @@ fn bad_periods_and_files_are_refused_without_their_values() {
         )
         .unwrap_err();
     assert_eq!(e.error_code(), ErrorCode::RequestInvalid);
+}
+
+#[test]
+fn a_discrepancy_is_judged_once_by_the_right_people_and_survives_a_second_run() {
+    let mut env = month();
+    env.person("au", Role::Auditor, &[], None, None);
+    let from = at("00:00");
+    let reconcile = |env: &Env| {
+        env.vault
+            .reconcile(
+                &env.officer(),
+                from,
+                from + 2 * 86_400,
+                Params::default(),
+                files(),
+            )
+            .unwrap()
+    };
+    let run = reconcile(&env);
+    let id = run.report.discrepancies[0].id.clone();
+    let seen = |who: &str| env.vault.discrepancies(&env.who(who), true, None).unwrap();
+    // The person it is about and another team's supervisor see nothing.
+    assert!(seen("op2").is_empty());
+    assert!(seen("sv2").is_empty());
+    assert_eq!(seen("au").len(), 1);
+    assert_eq!(seen("so").len(), 1);
+    let listed = seen("sv");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].person.as_str()),
+        (id.as_str(), "op2")
+    );
+    assert_eq!(listed[0].title, "他人のログオン中の閲覧");
+    assert_eq!(listed[0].run, run.report_sha256);
+
+    let reason = "op1の了承を得て一時的に同じ端末を使用（席替え当日）";
+    let dispose = |who: &str, outcome, note: &str| {
+        env.vault
+            .dispose_discrepancy(&env.who(who), &id, outcome, note)
+            .map_err(|e| e.error_code())
+    };
+    // Unknown and not-yours look alike; an auditor sees but does not judge.
+    assert_eq!(
+        dispose("op2", Outcome::Explained, reason).unwrap_err(),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        dispose("sv2", Outcome::Explained, reason).unwrap_err(),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        dispose("au", Outcome::Explained, reason).unwrap_err(),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        env.vault
+            .dispose_discrepancy(&env.who("sv"), &"0".repeat(32), Outcome::Explained, reason)
+            .unwrap_err()
+            .error_code(),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        dispose("sv", Outcome::Explained, "。。").unwrap_err(),
+        ErrorCode::CommentTooWeak
+    );
+    let judged = dispose("sv", Outcome::Explained, reason).unwrap();
+    assert_eq!(judged.outcome, Some(Outcome::Explained));
+    assert_eq!(judged.disposed_by.as_deref(), Some("sv"));
+    // Once: the security office cannot overwrite it.
+    assert_eq!(
+        dispose("so", Outcome::Escalated, "再調査が必要").unwrap_err(),
+        ErrorCode::DiscrepancyDisposed
+    );
+    assert!(seen("so").is_empty(), "no open discrepancy is left");
+    let all = env
+        .vault
+        .discrepancies(&env.officer(), false, None)
+        .unwrap();
+    assert_eq!(all[0].outcome, Some(Outcome::Explained));
+
+    // A second run of the month finds it again, judged.
+    reconcile(&env);
+    assert!(seen("so").is_empty());
+    let rows = env
+        .vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            action: Some("reconcile.dispose".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let decisions: Vec<&str> = rows.iter().map(|r| r.decision.as_str()).collect();
+    assert_eq!(
+        decisions,
+        ["deny", "allow"],
+        "the auditor's refusal and sv's judgement"
+    );
+    let e: serde_json::Value = serde_json::from_slice(&rows[1].body).unwrap();
+    assert_eq!(e["case_id"], id);
+    assert_eq!(e["detail"]["outcome"], "explained");
+    assert!(!String::from_utf8_lossy(&rows[1].body).contains("席替え"));
 }

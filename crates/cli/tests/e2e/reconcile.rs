@@ -123,6 +123,51 @@ fn a_read_at_a_colleagues_pc_is_found_and_the_run_recorded() {
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("他人のログオン中の閲覧"), "{text}");
 
+    // Judged once, from the command line.
+    let open = v.ok_as(&so, &["reconcile", "list"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    let id = open[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(open[0]["id"], found[0]["id"]);
+    let judged = v.ok_as(
+        &so,
+        &[
+            "reconcile",
+            "dispose",
+            &id,
+            "--as",
+            "mistake",
+            "--reason",
+            "端末の対応表の誤り（PC-1とPC-2の取り違え）",
+        ],
+    );
+    assert_eq!(judged["outcome"], "mistake");
+    assert_eq!(
+        v.ok_as(&so, &["reconcile", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let again = v.run_as(
+        &so,
+        &[
+            "reconcile",
+            "dispose",
+            &id,
+            "--as",
+            "escalated",
+            "--reason",
+            "再調査が必要",
+        ],
+    );
+    assert!(!again.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(said.contains("disposition already"), "{said}");
+
     // An operator is refused, and told who runs it.
     let refused = v.run_as(&op1, &args);
     assert!(!refused.status.success());

@@ -12,6 +12,7 @@ mod exports;
 mod fixtures;
 mod people;
 mod pg_schema;
+mod reconcile;
 mod records;
 
 macro_rules! conformance {
@@ -56,6 +57,7 @@ conformance!(
     alerts::alert_filters,
     alerts::snapshot_honey_and_shifts,
     agents::hunts_and_reports,
+    reconcile::discrepancies_keep_their_disposition_across_runs,
     audit::audit_appends_chain_and_read_back,
     audit::audit_tree_checkpoints_and_cosignatures,
     audit::audit_archive_moves_only_the_oldest_range,

@@ -126,6 +126,7 @@ error_codes! {
     DirectiveAlreadyAcknowledged = "directive_already_acknowledged", 409, "The directive was acknowledged already.";
     AlertClosed = "alert_closed", 409, "The alert is closed.";
     AlertChanged = "alert_changed", 409, "The alert changed at the same moment; look again.";
+    DiscrepancyDisposed = "discrepancy_disposed", 409, "The discrepancy has a disposition already (someone judged it a moment ago, or in an earlier run of the month).";
     SuspensionUnchanged = "suspension_unchanged", 409, "The person is already suspended (or already reinstated).";
     // 413, 415: the body's size and type.
     BodyTooLarge = "body_too_large", 413, "The request body is larger than this endpoint accepts.";

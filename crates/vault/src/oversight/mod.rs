@@ -5,5 +5,6 @@
 
 pub mod audit_proofs;
 pub mod audit_reading;
+pub mod discrepancies;
 pub mod reconciliation;
 pub mod report;

@@ -16,8 +16,12 @@ use mamori_reconcile::{
     people::{self, Hosts, People},
     room,
     run::Period,
+    run::Reconciler,
 };
-use mamori_store::{AuditQuery, AuditRow, RequestFilter, RequestStage, each_audit_page};
+use mamori_store::{
+    AuditQuery, AuditRow, DiscrepancyRow, ReconciliationRow, RequestFilter, RequestStage,
+    each_audit_page,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -98,14 +102,13 @@ impl Vault {
         let period = Period { from, to };
         let grants = self.reconcile_grants(period)?;
         let scan_from = grants.iter().map(|g| g.from).fold(from, i64::min);
-        let reads = self.reconcile_reads(scan_from, to)?;
         let standing = self.reconcile_standing(to)?;
         let mut applications = self.roster(from, to)?;
         applications.extend(outside.applications.iter().cloned());
-        let report = mamori_reconcile::reconcile(
-            &Inputs {
+        let mut run = Reconciler::new(
+            Inputs {
                 period,
-                reads: &reads,
+                reads: &[],
                 grants: &grants,
                 standing: &standing,
                 applications: &applications,
@@ -116,6 +119,8 @@ impl Vault {
             },
             &params,
         );
+        self.each_read(scan_from, to, |read| run.read(&read))?;
+        let report = run.finish();
         let bytes = serde_json::to_vec(&report)
             .map_err(|e| VaultError::Internal(format!("report: {e}")))?;
         let report_sha256 = hex::encode(Sha256::digest(&bytes));
@@ -139,6 +144,7 @@ impl Vault {
             .collect();
         e = e.detail("inputs", files);
         let receipt = self.audit.append(e)?;
+        self.keep_run(caller, &report, &report_sha256, bytes)?;
         Ok(Reconciliation {
             log: receipt.log().to_owned(),
             seq: receipt.seq(),
@@ -146,6 +152,34 @@ impl Vault {
             inputs,
             report,
         })
+    }
+
+    /// Keeps the run and its discrepancies for their dispositions (a
+    /// discrepancy found again keeps the one it has).
+    fn keep_run(&self, caller: &Caller, report: &Report, id: &str, bytes: Vec<u8>) -> Result<()> {
+        let items: Vec<DiscrepancyRow> = report
+            .discrepancies
+            .iter()
+            .map(|d| DiscrepancyRow {
+                id: d.id.clone(),
+                class: d.class.as_str().to_owned(),
+                person: d.person.clone(),
+                day: d.day.clone(),
+                kind: d.kind.clone(),
+                count: d.count as u64,
+                run: id.to_owned(),
+                disposition: None,
+            })
+            .collect();
+        let run = ReconciliationRow {
+            id: id.to_owned(),
+            period_from: report.period.from,
+            period_to: report.period.to,
+            run_by: caller.principal.login.clone(),
+            run_at: self.now(),
+            report: bytes,
+        };
+        Ok(self.store.record_reconciliation(&run, &items)?)
     }
 
     /// Approved grants whose window reaches into the period, each ending
@@ -184,27 +218,44 @@ impl Vault {
             .collect())
     }
 
-    /// Every allowed read by a person in `[from, to)`, from the audit log.
-    fn reconcile_reads(&self, from: i64, to: i64) -> Result<Vec<Read>> {
-        let mut reads = Vec::new();
+    /// Every allowed read by a person in `[from, to)`, from the audit log,
+    /// handed to `each` one at a time (a month of reads is never held).
+    /// The walk is in storage order from the first event of the period: a
+    /// time range in the query itself would have the database sort the rest
+    /// of the period again for every page. Times in storage order are close
+    /// to sorted (processes sharing a database stamp at their own commit),
+    /// so the walk goes a minute past the end.
+    fn each_read(&self, from: i64, to: i64, mut each: impl FnMut(Read)) -> Result<()> {
+        let store = self.audit.store().as_ref();
+        let (from_us, to_us) = (from.saturating_mul(1_000_000), to.saturating_mul(1_000_000));
+        let first = store.query(&AuditQuery {
+            from_ts: Some(from_us),
+            to_ts: Some(to_us),
+            limit: 1,
+            ..AuditQuery::default()
+        })?;
+        let Some(first) = first.first() else {
+            return Ok(());
+        };
         let q = AuditQuery {
-            from_ts: Some(from.saturating_mul(1_000_000)),
-            to_ts: Some(to.saturating_mul(1_000_000)),
-            limit: 1000,
+            after: Some(first.rowid - 1),
+            limit: 2000,
             ..AuditQuery::default()
         };
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
+        each_audit_page(store, q, |rows| {
             for row in rows {
-                if is_read(row)
+                if row.ts >= to_us + 60_000_000 {
+                    return Ok(false);
+                }
+                if (from_us..to_us).contains(&row.ts)
+                    && is_read(row)
                     && let Some(read) = read_of(row)?
                 {
-                    reads.push(read);
+                    each(read);
                 }
             }
             Ok::<bool, VaultError>(true)
-        })?;
-        reads.sort_by(|a, b| (a.at, &a.log, a.seq).cmp(&(b.at, &b.log, b.seq)));
-        Ok(reads)
+        })
     }
 
     /// Standing access as recorded: a segment assignment from its
@@ -212,14 +263,15 @@ impl Vault {
     /// nothing), standing full access from its approval to its revocation.
     fn reconcile_standing(&self, to: i64) -> Result<Vec<Standing>> {
         let mut assigned: HashMap<(String, String), i64> = HashMap::new();
+        // Every assignment ever made (no index on actions: one pass).
         let q = AuditQuery {
             action: Some("user.assign".to_owned()),
-            to_ts: Some(to.saturating_mul(1_000_000)),
             limit: 1000,
             ..AuditQuery::default()
         };
+        let to_us = to.saturating_mul(1_000_000);
         each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            for row in rows {
+            for row in rows.iter().filter(|r| r.ts < to_us) {
                 let e = parse(row)?;
                 let login = e.event.detail.get("login").and_then(|v| v.as_str());
                 if let (Some(login), Some(tenant)) = (login, e.event.tenant.as_deref()) {
@@ -358,30 +410,50 @@ fn parse(row: &AuditRow) -> Result<SealedEvent> {
         .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))
 }
 
+/// The members of a read's event the reconciliation uses; the rest of the
+/// body is skipped, not built.
+#[derive(serde::Deserialize)]
+struct ReadEvent<'a> {
+    #[serde(borrow)]
+    log: std::borrow::Cow<'a, str>,
+    seq: u64,
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    tenant: Option<String>,
+    purpose: Option<String>,
+    case_id: Option<String>,
+    client: Option<String>,
+    #[serde(default)]
+    records: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    detail: ReadDetail,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct ReadDetail {
+    /// Grant id → the records shown under it.
+    #[serde(default)]
+    grants: std::collections::BTreeMap<String, Vec<serde::de::IgnoredAny>>,
+}
+
 fn read_of(row: &AuditRow) -> Result<Option<Read>> {
-    let e = parse(row)?;
-    let (Some(login), Some(tenant)) = (e.event.actor.strip_prefix("user:"), e.event.tenant) else {
+    let e: ReadEvent<'_> = serde_json::from_slice(&row.body)
+        .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))?;
+    let (Some(login), Some(tenant)) = (e.actor.strip_prefix("user:"), e.tenant) else {
         return Ok(None);
     };
-    let mut grants = Vec::new();
-    let mut under_grants = 0;
-    if let Some(serde_json::Value::Object(map)) = e.event.detail.get("grants") {
-        for (id, records) in map {
-            grants.push(id.clone());
-            under_grants += records.as_array().map_or(0, Vec::len);
-        }
-    }
-    let records = e.event.records.len();
+    let under_grants: usize = e.detail.grants.values().map(Vec::len).sum();
+    let records = e.records.len();
     Ok(Some(Read {
-        log: e.log,
+        log: e.log.into_owned(),
         seq: e.seq,
         at: row.ts.div_euclid(1_000_000),
         login: login.to_owned(),
         tenant,
-        purpose: e.event.purpose.unwrap_or_default(),
-        case_id: e.event.case_id,
-        client: e.event.client,
-        grants,
+        purpose: e.purpose.unwrap_or_default(),
+        case_id: e.case_id,
+        client: e.client,
+        grants: e.detail.grants.into_keys().collect(),
         standing_records: records.saturating_sub(under_grants),
         records,
     }))
