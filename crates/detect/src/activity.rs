@@ -40,6 +40,9 @@ pub enum Kind {
         new_naming: u64,
         unreported: u64,
     },
+    /// A reconciliation discrepancy about this person judged `escalated`
+    /// (by someone else: the activity's user is the person concerned).
+    Escalated,
     Other,
 }
 
@@ -138,7 +141,7 @@ impl Activity {
     /// The activity an event records, or `None` for events that are not a
     /// person's (the system, the CLI, anonymous callers) or carry no time.
     pub fn from_event(e: &SealedEvent) -> Option<Activity> {
-        let user = e.event.actor.strip_prefix("user:")?;
+        let mut user = e.event.actor.strip_prefix("user:")?;
         let at = e.timestamp()?;
         let kind = match e.event.action.as_str() {
             "record.search" => Kind::Lookup { search: true },
@@ -160,6 +163,19 @@ impl Activity {
                 Kind::ScanReport {
                     new_naming: n("new_naming_customers"),
                     unreported: n("unreported_files"),
+                }
+            }
+            "reconcile.dispose" if e.event.decision == Decision::Allow => {
+                let d = &e.event.detail;
+                let person = d.get("person").and_then(|v| v.as_str());
+                match (d.get("outcome").and_then(|v| v.as_str()), person) {
+                    // About a person of the vault (not a badge or PC account
+                    // the person map lacks).
+                    (Some("escalated"), Some(p)) if !p.contains(':') => {
+                        user = p;
+                        Kind::Escalated
+                    }
+                    _ => Kind::Other,
                 }
             }
             _ => Kind::Other,

@@ -196,6 +196,10 @@ pub fn summary(rule: RuleId, variant: &str, value: f64, threshold: f64) -> (Stri
                 ),
             )
         }
+        (RuleId::ReconcileEscalated, _) => (
+            "月次突合の不一致が要調査と判断されました".into(),
+            "a discrepancy of the monthly reconciliation was escalated for investigation".into(),
+        ),
         (RuleId::RiskScore, _) => (
             format!("リスクスコア {v}"),
             format!("risk score reached {v}"),

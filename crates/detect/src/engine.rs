@@ -143,6 +143,9 @@ impl Engine {
         if day > self.state.day {
             self.roll_to(day);
         }
+        if a.kind == Kind::Escalated {
+            return self.escalated(a);
+        }
         let facts = self.directory.get(&a.user).unwrap_or(&self.no_facts);
         let group = facts
             .peer_group
@@ -245,6 +248,35 @@ impl Engine {
             out.extend(raiser.one(&a, u, f).map(|(alert, _)| alert));
         }
         out
+    }
+
+    /// Rule 19: someone judged a reconciliation discrepancy about `a.user`
+    /// worth investigating. Raised as it stands: the judgement is not the
+    /// person's own activity, so none of their counters move.
+    fn escalated(&mut self, a: &Activity) -> Vec<Alert> {
+        let rule = &self.rules.reconcile_escalated;
+        if !rule.enabled {
+            return Vec::new();
+        }
+        let f = Finding {
+            rule: RuleId::ReconcileEscalated,
+            variant: "",
+            severity: rule.severity,
+            window: a.at.timestamp(),
+            value: 1.0,
+            threshold: 0.0,
+            indicator: None,
+        };
+        let u = self.state.users.entry(a.user.clone()).or_default();
+        let mut raiser = Raiser {
+            rules: &self.rules,
+            rule_day: &mut self.state.rule_day,
+        };
+        raiser
+            .one(a, u, f)
+            .map(|(alert, _)| alert)
+            .into_iter()
+            .collect()
     }
 
     /// A new day: yesterday's summary, everyone's history moved on, peer norms recomputed.

@@ -65,12 +65,13 @@ pub enum RuleId {
     ScanOracle,
     PcFindings,
     MachineSilent,
+    ReconcileEscalated,
     /// Not a rule of its own: the user's risk score reached a new level.
     RiskScore,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 19] = [
+    pub const ALL: [RuleId; 20] = [
         RuleId::HourlyVolume,
         RuleId::DailyDistinct,
         RuleId::NoCase,
@@ -89,6 +90,7 @@ impl RuleId {
         RuleId::ScanOracle,
         RuleId::PcFindings,
         RuleId::MachineSilent,
+        RuleId::ReconcileEscalated,
         RuleId::RiskScore,
     ];
 
@@ -116,6 +118,7 @@ impl RuleId {
             RuleId::ScanOracle => "scan_oracle",
             RuleId::PcFindings => "pc_findings",
             RuleId::MachineSilent => "machine_silent",
+            RuleId::ReconcileEscalated => "reconcile_escalated",
             RuleId::RiskScore => "risk_score",
         }
     }
@@ -330,6 +333,13 @@ rule!(
     }
 );
 
+rule!(
+    /// 19. A discrepancy of the monthly reconciliation judged `escalated`
+    /// by the security office or the person's supervisor: an alert about
+    /// the person it concerns, with the judgement as its evidence.
+    ReconcileEscalated, Severity::High, {}
+);
+
 /// The per-user risk score: rule points that decay, with levels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -396,6 +406,7 @@ pub struct Rules {
     pub scan_oracle: ScanOracle,
     pub pc_findings: PcFindings,
     pub machine_silent: MachineSilent,
+    pub reconcile_escalated: ReconcileEscalated,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -439,6 +450,7 @@ impl Rules {
             RuleId::ScanOracle => self.scan_oracle.common(),
             RuleId::PcFindings => self.pc_findings.common(),
             RuleId::MachineSilent => self.machine_silent.common(),
+            RuleId::ReconcileEscalated => self.reconcile_escalated.common(),
             RuleId::RiskScore => Common {
                 enabled: true,
                 severity: Severity::Medium,

@@ -590,3 +590,61 @@ fn a_pc_agent_that_stops_reporting_is_raised_once_per_silence() {
     off.observe(&report_event(1, first, 0, 0));
     assert!(off.tick(late).is_empty());
 }
+
+/// A reconciliation discrepancy judged by a supervisor, as the vault records it.
+fn judgement(seq: u64, at: DateTime<Utc>, person: &str, outcome: &str) -> Activity {
+    use mamori_audit::{Decision, Event, SealedEvent};
+    let mut e = Event::new("user:sv01", "reconcile.dispose", Decision::Allow, "ok")
+        .detail("outcome", outcome)
+        .detail("class", "read_outside_area")
+        .detail("person", person)
+        .detail("day", "2026-04-01");
+    e.actor_role = Some("supervisor".into());
+    e.case_id = Some(format!("{seq:032x}"));
+    let sealed = SealedEvent::seal(e, mamori_audit::log_for(None), seq, at, &[0; 32]);
+    Activity::from_event(&sealed).expect("a person's event")
+}
+
+#[test]
+fn an_escalated_discrepancy_raises_an_alert_about_the_person_it_concerns() {
+    let mut engine = Engine::new(Rules::default()).unwrap();
+    let day = start();
+    // Explained, or about a badge the person map lacks: nothing of this
+    // rule.
+    let none = |raised: Vec<mamori_detect::alert::Alert>| {
+        !raised.iter().any(|a| a.rule == RuleId::ReconcileEscalated)
+    };
+    assert!(none(engine.observe(&judgement(
+        1,
+        jst(day, 10, 0, 0),
+        "op07",
+        "explained"
+    ))));
+    assert!(none(engine.observe(&judgement(
+        2,
+        jst(day, 10, 1, 0),
+        "badge:B99",
+        "escalated"
+    ))));
+    // Escalated, at night: one alert about op07 (not about the supervisor),
+    // and no off-hours alert for op07, who did nothing at that hour.
+    let at = jst(day, 23, 2, 0);
+    let raised = engine.observe(&judgement(3, at, "op07", "escalated"));
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let a = find(&raised, "op07", RuleId::ReconcileEscalated);
+    assert_eq!((a.severity, a.evidence.seq), (Severity::High, 3));
+    within_a_second(a, at);
+    assert!(engine.risk("op07") > 0.0);
+    assert_eq!(engine.risk("sv01"), 0.0);
+    // A second escalation about the same person is news too.
+    let raised = engine.observe(&judgement(4, jst(day, 23, 30, 0), "op07", "escalated"));
+    assert_eq!(raised.len(), 1);
+    // Switched off, it raises nothing.
+    let mut rules = Rules::default();
+    rules.reconcile_escalated.enabled = false;
+    let mut off = Engine::new(rules).unwrap();
+    assert!(
+        off.observe(&judgement(5, at, "op07", "escalated"))
+            .is_empty()
+    );
+}

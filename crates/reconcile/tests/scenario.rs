@@ -5,32 +5,56 @@
 
 use mamori_reconcile::{
     Class, Params, Report, logon,
+    logon::LogonEvent,
     mapping::Mapping,
     people::{Hosts, People},
     reconcile, room,
-    run::Inputs,
-    simulate::{self, Shape},
+    room::RoomEvent,
+    run::{Inputs, Reconciler},
+    simulate::{self, Month, Shape},
 };
 
+/// A month with its outside files read through the default mapping.
+struct Parsed {
+    m: Month,
+    people: People,
+    hosts: Hosts,
+    rooms: Vec<RoomEvent>,
+    logons: Vec<LogonEvent>,
+}
+
+impl Parsed {
+    fn of(shape: Shape) -> Parsed {
+        let m = simulate::month(shape);
+        let map = Mapping::default();
+        Parsed {
+            people: People::read(&m.people_csv, &map.people).unwrap(),
+            hosts: Hosts::read(&m.hosts_csv, &map.hosts).unwrap(),
+            rooms: room::read(&m.rooms_csv, &map.rooms).unwrap(),
+            logons: logon::read(&m.logons_json, &map.logons).unwrap(),
+            m,
+        }
+    }
+
+    /// The inputs, with or without the host map, over `logons`.
+    fn inputs<'a>(&'a self, with_hosts: bool, logons: &'a [LogonEvent]) -> Inputs<'a> {
+        Inputs {
+            period: self.m.period,
+            reads: &self.m.reads,
+            grants: &self.m.grants,
+            standing: &self.m.standing,
+            applications: &self.m.applications,
+            people: &self.people,
+            hosts: with_hosts.then_some(&self.hosts),
+            rooms: &self.rooms,
+            logons,
+        }
+    }
+}
+
 fn run(shape: Shape, with_hosts: bool) -> Report {
-    let m = simulate::month(shape);
-    let map = Mapping::default();
-    let people = People::read(&m.people_csv, &map.people).unwrap();
-    let hosts = Hosts::read(&m.hosts_csv, &map.hosts).unwrap();
-    let rooms = room::read(&m.rooms_csv, &map.rooms).unwrap();
-    let logons = logon::read(&m.logons_json, &map.logons).unwrap();
-    let inputs = Inputs {
-        period: m.period,
-        reads: &m.reads,
-        grants: &m.grants,
-        standing: &m.standing,
-        applications: &m.applications,
-        people: &people,
-        hosts: with_hosts.then_some(&hosts),
-        rooms: &rooms,
-        logons: &logons,
-    };
-    reconcile(&inputs, &Params::default())
+    let p = Parsed::of(shape);
+    reconcile(&p.inputs(with_hosts, &p.logons), &Params::default())
 }
 
 fn shape(plant: bool) -> Shape {
@@ -130,25 +154,9 @@ fn the_same_inputs_give_the_same_bytes() {
     assert_ne!(a, other, "a different month is a different report");
     // Reads fed in another order (the vault streams them in storage order)
     // make the same report: the evidence kept is the earliest, not the first met.
-    let m = simulate::month(shape(true));
-    let map = Mapping::default();
-    let people = People::read(&m.people_csv, &map.people).unwrap();
-    let hosts = Hosts::read(&m.hosts_csv, &map.hosts).unwrap();
-    let rooms = room::read(&m.rooms_csv, &map.rooms).unwrap();
-    let logons = logon::read(&m.logons_json, &map.logons).unwrap();
-    let inputs = Inputs {
-        period: m.period,
-        reads: &[],
-        grants: &m.grants,
-        standing: &m.standing,
-        applications: &m.applications,
-        people: &people,
-        hosts: Some(&hosts),
-        rooms: &rooms,
-        logons: &logons,
-    };
-    let mut r = mamori_reconcile::run::Reconciler::new(inputs, &Params::default());
-    for read in m.reads.iter().rev() {
+    let p = Parsed::of(shape(true));
+    let mut r = Reconciler::new(p.inputs(true, &p.logons), &Params::default());
+    for read in p.m.reads.iter().rev() {
         r.read(read);
     }
     assert_eq!(serde_json::to_vec(&r.finish()).unwrap(), a);
@@ -159,33 +167,19 @@ fn clock_skew_is_a_parameter() {
     // With no tolerance at all, reads just after a lock or logon still pass
     // (the simulation leaves a margin), but a zero-length skew never widens
     // presence: the honest month stays clean either way.
-    let m = simulate::month(shape(false));
-    let map = Mapping::default();
-    let people = People::read(&m.people_csv, &map.people).unwrap();
-    let rooms = room::read(&m.rooms_csv, &map.rooms).unwrap();
-    let logons = logon::read(&m.logons_json, &map.logons).unwrap();
-    let mut logons_late = logons.clone();
+    let p = Parsed::of(shape(false));
+    let mut logons_late = p.logons.clone();
     // Every PC clock 10 minutes fast: logons now precede the door entries.
     for e in &mut logons_late {
         e.at -= 600;
     }
-    let inputs = |logons| Inputs {
-        period: m.period,
-        reads: &m.reads,
-        grants: &m.grants,
-        standing: &m.standing,
-        applications: &m.applications,
-        people: &people,
-        hosts: None,
-        rooms: &rooms,
-        logons,
-    };
+    let inputs = |logons| p.inputs(false, logons);
     let strict = Params {
         skew_s: 0,
         ..Params::default()
     };
     assert!(
-        reconcile(&inputs(&logons), &strict)
+        reconcile(&inputs(&p.logons), &strict)
             .discrepancies
             .is_empty()
     );

@@ -13,6 +13,7 @@ mod health;
 mod metrics;
 mod openapi;
 mod problem;
+mod reconcile;
 mod records;
 mod routes;
 mod scan;
@@ -137,7 +138,7 @@ async fn purge_expired_packages(vault: Arc<Vault>) {
 /// takes, each rejection's detail returned — what a client would be told.
 #[doc(hidden)]
 pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
-    use crate::{alerts, directives, exports, extract::parse_json, governance, records};
+    use crate::{alerts, directives, exports, extract::parse_json, governance, reconcile, records};
     fn detail<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<String> {
         parse_json::<T>(bytes).err().map(|r| r.detail)
     }
@@ -157,6 +158,7 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<alerts::AssignBody>(bytes),
         detail::<alerts::NoteBody>(bytes),
         detail::<alerts::SuspendBody>(bytes),
+        detail::<reconcile::DisposeBody>(bytes),
     ]
     .into_iter()
     .flatten()

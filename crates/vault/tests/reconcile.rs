@@ -9,8 +9,10 @@ use common::{Env, phone};
 use mamori_core::Role;
 use mamori_reconcile::{Class, Params};
 use mamori_vault::{
-    ErrorCode, SearchBy, VaultError, access::Access, discrepancies::Outcome,
-    reconciliation::ReconcileFiles,
+    ErrorCode, SearchBy, VaultError,
+    access::Access,
+    discrepancies::Outcome,
+    reconciliation::{ReconcileFiles, Reconciliation},
 };
 use sha2::{Digest, Sha256};
 
@@ -93,20 +95,40 @@ fn month() -> Env {
     env
 }
 
+/// Midnight of the simulated day (2026-04-01, Japan time).
+fn day() -> i64 {
+    at("00:00")
+}
+
+/// `who` reconciles the day (and the next, for `days` = 2) with `files`.
+fn reconcile(
+    env: &Env,
+    who: &str,
+    days: i64,
+    params: Params,
+    files: ReconcileFiles<'_>,
+) -> Result<Reconciliation, VaultError> {
+    env.vault
+        .reconcile(&env.who(who), day(), day() + days * 86_400, params, files)
+}
+
+/// The audit events of one action, oldest first.
+fn events(env: &Env, action: &str) -> Vec<mamori_store::AuditRow> {
+    env.vault
+        .audit()
+        .store()
+        .query(&mamori_store::AuditQuery {
+            action: Some(action.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_read_at_a_colleagues_logged_on_pc_is_the_one_discrepancy() {
     let env = month();
-    let from = at("00:00");
-    let run = env
-        .vault
-        .reconcile(
-            &env.officer(),
-            from,
-            from + 2 * 86_400,
-            Params::default(),
-            files(),
-        )
-        .unwrap();
+    let run = reconcile(&env, "so", 2, Params::default(), files()).unwrap();
     let r = &run.report;
     assert_eq!(r.counts.reads, 2, "{:?}", r.counts);
     assert_eq!(r.discrepancies.len(), 1, "{:#?}", r.discrepancies);
@@ -122,16 +144,7 @@ fn a_read_at_a_colleagues_logged_on_pc_is_the_one_discrepancy() {
 
     // Recorded: the system log holds the run with the inputs' digests and
     // the report's; the same inputs give the same report.
-    let rows = env
-        .vault
-        .audit()
-        .store()
-        .query(&mamori_store::AuditQuery {
-            action: Some("reconcile.run".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let rows = events(&env, "reconcile.run");
     assert_eq!(rows.len(), 1);
     let e: serde_json::Value = serde_json::from_slice(&rows[0].body).unwrap();
     assert_eq!(e["log"], "system");
@@ -145,16 +158,7 @@ fn a_read_at_a_colleagues_logged_on_pc_is_the_one_discrepancy() {
         run.report_sha256,
         hex::encode(Sha256::digest(serde_json::to_vec(&run.report).unwrap()))
     );
-    let again = env
-        .vault
-        .reconcile(
-            &env.officer(),
-            from,
-            from + 2 * 86_400,
-            Params::default(),
-            files(),
-        )
-        .unwrap();
+    let again = reconcile(&env, "so", 2, Params::default(), files()).unwrap();
     assert_eq!(again.report_sha256, run.report_sha256);
 }
 
@@ -166,30 +170,11 @@ fn only_the_security_office_runs_it_and_is_asked_before_any_file_is_read() {
         rooms: b"\xff\xfe not a door log",
         ..files()
     };
-    let from = at("00:00");
     for who in ["op1", "sv", "au"] {
-        let e = env
-            .vault
-            .reconcile(
-                &env.who(who),
-                from,
-                from + 86_400,
-                Params::default(),
-                garbage,
-            )
-            .unwrap_err();
+        let e = reconcile(&env, who, 1, Params::default(), garbage).unwrap_err();
         assert!(matches!(e, VaultError::Forbidden { .. }), "{who}: {e:?}");
     }
-    let refused = env
-        .vault
-        .audit()
-        .store()
-        .query(&mamori_store::AuditQuery {
-            action: Some("reconcile.run".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let refused = events(&env, "reconcile.run");
     assert_eq!(refused.len(), 3);
     assert!(refused.iter().all(|r| r.decision == "deny"));
 }
@@ -220,70 +205,41 @@ fn bad_periods_and_files_are_refused_without_their_values() {
     assert_eq!(so_far.report.period.to, now + 1);
     let secret = "2026/04/01 10:00:00,B1,090-1234-5678\n";
     let rooms = format!("日時,カード番号,区分\n{secret}");
-    let e = env
-        .vault
-        .reconcile(
-            &so,
-            from,
-            from + 86_400,
-            Params::default(),
-            ReconcileFiles {
-                rooms: rooms.as_bytes(),
-                ..files()
-            },
-        )
-        .unwrap_err();
+    let refused = |params, files| reconcile(&env, "so", 1, params, files).unwrap_err();
+    let e = refused(
+        Params::default(),
+        ReconcileFiles {
+            rooms: rooms.as_bytes(),
+            ..files()
+        },
+    );
     let text = e.to_string();
     assert_eq!(e.error_code(), ErrorCode::ReconcileFileInvalid);
     assert!(text.contains("rooms, line 2"), "{text}");
     assert!(!text.contains("090-1234-5678"), "{text}");
-    let e = env
-        .vault
-        .reconcile(
-            &so,
-            from,
-            from + 86_400,
-            Params::default(),
-            ReconcileFiles {
-                mapping: Some(b"[rooms]\nentry = 5\n"),
-                ..files()
-            },
-        )
-        .unwrap_err();
-    assert_eq!(e.error_code(), ErrorCode::ReconcileFileInvalid);
-    let e = env
-        .vault
-        .reconcile(
-            &so,
-            from,
-            from + 86_400,
-            Params {
-                skew_s: -1,
-                ..Params::default()
-            },
-            files(),
-        )
-        .unwrap_err();
-    assert_eq!(e.error_code(), ErrorCode::RequestInvalid);
+    let mapping = ReconcileFiles {
+        mapping: Some(b"[rooms]\nentry = 5\n"),
+        ..files()
+    };
+    assert_eq!(
+        refused(Params::default(), mapping).error_code(),
+        ErrorCode::ReconcileFileInvalid
+    );
+    let negative = Params {
+        skew_s: -1,
+        ..Params::default()
+    };
+    assert_eq!(
+        refused(negative, files()).error_code(),
+        ErrorCode::RequestInvalid
+    );
 }
 
 #[test]
 fn a_discrepancy_is_judged_once_by_the_right_people_and_survives_a_second_run() {
     let mut env = month();
     env.person("au", Role::Auditor, &[], None, None);
-    let from = at("00:00");
-    let reconcile = |env: &Env| {
-        env.vault
-            .reconcile(
-                &env.officer(),
-                from,
-                from + 2 * 86_400,
-                Params::default(),
-                files(),
-            )
-            .unwrap()
-    };
-    let run = reconcile(&env);
+    let run = reconcile(&env, "so", 2, Params::default(), files()).unwrap();
     let id = run.report.discrepancies[0].id.clone();
     let seen = |who: &str| env.vault.discrepancies(&env.who(who), true, None).unwrap();
     // The person it is about and another team's supervisor see nothing.
@@ -346,18 +302,9 @@ fn a_discrepancy_is_judged_once_by_the_right_people_and_survives_a_second_run() 
     assert_eq!(all[0].outcome, Some(Outcome::Explained));
 
     // A second run of the month finds it again, judged.
-    reconcile(&env);
+    reconcile(&env, "so", 2, Params::default(), files()).unwrap();
     assert!(seen("so").is_empty());
-    let rows = env
-        .vault
-        .audit()
-        .store()
-        .query(&mamori_store::AuditQuery {
-            action: Some("reconcile.dispose".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let rows = events(&env, "reconcile.dispose");
     let decisions: Vec<&str> = rows.iter().map(|r| r.decision.as_str()).collect();
     assert_eq!(
         decisions,

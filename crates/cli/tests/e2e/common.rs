@@ -513,3 +513,22 @@ pub fn audited_cases(data: &Path) -> std::collections::HashMap<String, u32> {
     }
     seen
 }
+
+/// The first alert of `rule` the security office sees, waited for (detection
+/// runs beside the server, a moment behind the request).
+pub fn first_alert(s: &Server, so: &str, rule: &str) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let r = s.send("GET", &format!("/v1/alerts?rule={rule}"), so, None);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
+            return a;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "no {rule} alert: {}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

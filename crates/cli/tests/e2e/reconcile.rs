@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{Duration, Utc};
 use mamori_core::jst;
 
-use crate::common::{TestVault, csv_of};
+use crate::common::{TestVault, csv_of, first_alert};
 
 fn local(t: chrono::DateTime<Utc>) -> String {
     t.with_timezone(&jst::zone())
@@ -135,18 +135,25 @@ fn a_read_at_a_colleagues_pc_is_found_and_the_run_recorded() {
             "dispose",
             &id,
             "--as",
-            "mistake",
+            "escalated",
             "--reason",
-            "端末の対応表の誤り（PC-1とPC-2の取り違え）",
+            "op1の端末で別人が閲覧: 本人への聞き取りが必要",
         ],
     );
-    assert_eq!(judged["outcome"], "mistake");
+    assert_eq!(judged["outcome"], "escalated");
     assert_eq!(
         v.ok_as(&so, &["reconcile", "list"])
             .as_array()
             .unwrap()
             .len(),
         0
+    );
+    // Escalated: detection raises an alert about op2, not about the officer.
+    let alert = first_alert(&s, &so, "reconcile_escalated");
+    assert_eq!(
+        (alert["login"].as_str(), alert["severity"].as_str()),
+        (Some("op2"), Some("high")),
+        "{alert}"
     );
     let again = v.run_as(
         &so,
@@ -155,9 +162,9 @@ fn a_read_at_a_colleagues_pc_is_found_and_the_run_recorded() {
             "dispose",
             &id,
             "--as",
-            "escalated",
+            "explained",
             "--reason",
-            "再調査が必要",
+            "聞き取り済み",
         ],
     );
     assert!(!again.status.success());
@@ -167,6 +174,46 @@ fn a_read_at_a_colleagues_pc_is_found_and_the_run_recorded() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(said.contains("disposition already"), "{said}");
+
+    // The same through the API: listed with its judgement for the office,
+    // nothing for the operator (as if there were none), judged only once.
+    let listed = s.send(
+        "GET",
+        "/v1/reconciliation/discrepancies?all=true",
+        &so,
+        None,
+    );
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body[0]["outcome"], "escalated");
+    let none = s.send(
+        "GET",
+        "/v1/reconciliation/discrepancies?all=true",
+        &op1,
+        None,
+    );
+    assert_eq!(
+        (none.status, none.body.clone()),
+        (200, serde_json::json!([]))
+    );
+    let path = format!("/v1/reconciliation/discrepancies/{id}/dispose");
+    let body = serde_json::json!({"outcome": "mistake", "reason": "記録の誤りと確認"});
+    let r = s.send("POST", &path, &so, Some(body.clone()));
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (409, Some("discrepancy_disposed"))
+    );
+    let r = s.send("POST", &path, &op1, Some(body.clone()));
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let unknown = format!(
+        "/v1/reconciliation/discrepancies/{}/dispose",
+        "f".repeat(32)
+    );
+    let r2 = s.send("POST", &unknown, &op1, Some(body));
+    assert_eq!(
+        (r2.status, r2.body.clone()),
+        (r.status, r.body.clone()),
+        "refused and missing look alike"
+    );
 
     // An operator is refused, and told who runs it.
     let refused = v.run_as(&op1, &args);

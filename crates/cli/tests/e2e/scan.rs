@@ -10,7 +10,7 @@ use mamori_core::{FieldType, normalize::normalize};
 use mamori_synth::{Generator, Person};
 use serde_json::Value;
 
-use crate::common::{TestVault, csv_of};
+use crate::common::{TestVault, csv_of, first_alert};
 
 fn canonical_mobile(p: &Person) -> String {
     normalize(FieldType::Phone, &p.mobile).unwrap()
@@ -688,25 +688,6 @@ fn a_found_file_is_quarantined_restored_and_deleted_only_as_allowed() {
             !e.to_string().contains("持ち出し"),
             "a file name in the audit log"
         );
-    }
-}
-
-/// The first alert of `rule` the security office sees, waited for (detection
-/// runs beside the server, a moment behind the request).
-fn first_alert(s: &crate::common::Server, so: &str, rule: &str) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let r = s.send("GET", &format!("/v1/alerts?rule={rule}"), so, None);
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        if let Some(a) = r.body.as_array().and_then(|l| l.first()).cloned() {
-            return a;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(15),
-            "no {rule} alert: {}",
-            std::fs::read_to_string(&s.log).unwrap_or_default()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -24,6 +24,7 @@ const TENANT_CLASSES: [&str; 2] = ["read_without_coverage", "grant_unused"];
 
 /// What a discrepancy was judged to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// There is a reason, and it is acceptable (a covered absence, a
@@ -53,6 +54,7 @@ impl Outcome {
 
 /// A discrepancy as people read it (a disposition's reason is not shown).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscrepancyView {
     pub id: String,
     pub class: String,
