@@ -18,6 +18,7 @@ const DIALECT: rows::Dialect = rows::Dialect {
     ph: |n| format!("${n}"),
     has_record: |p| format!("jsonb_exists(convert_from(body, 'UTF8')::jsonb -> 'records', {p})"),
     field_is: |f, p| format!("convert_from(body, 'UTF8')::jsonb ->> '{f}' = {p}"),
+    ts_walk: "ts",
 };
 
 /// Takes `log`'s sequencer lock (until the transaction ends). Sent over the
@@ -188,11 +189,18 @@ impl AuditStore for PgStore {
             // The fence (OFFSET 0) keeps the planner from turning min() into
             // a walk of (actor, pos) filtered by time — the very walk this
             // avoids.
-            let row = conn.query_opt(
-                "SELECT min(pos) FROM (SELECT pos FROM audit_events
-                  WHERE actor = $1 AND ts >= $2 OFFSET 0) f",
-                &[&actor, &ts],
-            )?;
+            let row = match actor {
+                Some(actor) => conn.query_opt(
+                    "SELECT min(pos) FROM (SELECT pos FROM audit_events
+                      WHERE actor = $1 AND ts >= $2 OFFSET 0) f",
+                    &[&actor, &ts],
+                )?,
+                None => conn.query_opt(
+                    "SELECT min(pos) FROM (SELECT pos FROM audit_events
+                      WHERE ts >= $1 OFFSET 0) f",
+                    &[&ts],
+                )?,
+            };
             Ok(row.and_then(|r| r.get(0)))
         })?
         else {

@@ -75,6 +75,7 @@ const DIALECT: rows::Dialect = rows::Dialect {
         )
     },
     field_is: |f, p| format!("json_extract(CAST(body AS TEXT), '$.{f}') = {p}"),
+    ts_walk: "+ts",
 };
 
 /// Where `log` ends: its last event and its latest checkpoint.
@@ -199,12 +200,20 @@ impl AuditStore for SqliteAudit {
 
     fn query(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
         let c = self.readers.get()?;
-        let Some(q) = rows::audit_start(q, |actor, ts| {
-            let mut st = c.prepare_cached(
-                "SELECT min(rowid) FROM audit_events INDEXED BY audit_events_actor_ts
-                 WHERE actor = ?1 AND ts >= ?2",
-            )?;
-            Ok(st.query_row(params![actor, ts], |r| r.get(0))?)
+        let Some(q) = rows::audit_start(q, |actor, ts| match actor {
+            Some(actor) => {
+                let mut st = c.prepare_cached(
+                    "SELECT min(rowid) FROM audit_events INDEXED BY audit_events_actor_ts
+                     WHERE actor = ?1 AND ts >= ?2",
+                )?;
+                Ok(st.query_row(params![actor, ts], |r| r.get(0))?)
+            }
+            None => {
+                let mut st = c.prepare_cached(
+                    "SELECT min(rowid) FROM audit_events INDEXED BY audit_events_ts WHERE ts >= ?1",
+                )?;
+                Ok(st.query_row(params![ts], |r| r.get(0))?)
+            }
         })?
         else {
             return Ok(Vec::new());

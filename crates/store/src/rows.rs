@@ -501,24 +501,34 @@ pub struct Dialect {
     pub has_record: fn(&str) -> String,
     /// The event's top-level JSON field (first) equals the placeholder (second).
     pub field_is: fn(&str, &str) -> String,
+    /// How a time bound names the time column when no actor or log narrows
+    /// the query: SQLite's planner would otherwise take the time index and
+    /// sort the rest of the range by position for every page (`+ts` keeps
+    /// it walking positions from the cursor).
+    pub ts_walk: &'static str,
 }
 
-/// A person's events from a time on: the first page is found through
-/// `(actor, ts)` — the first such event's storage position, exactly, whatever
-/// the order of times in storage — instead of walking the person's whole
-/// history in storage order to the first event at or after the time (which
-/// made every grant's budget seeding, at each approval, grow with the
-/// requester's history). Later pages seek by their cursor. `first` answers
-/// the smallest position of `actor`'s events at or after `ts`, if any; `None`
-/// means the query has no answer.
+/// Events from a time on, a person's or anyone's: the first page is found
+/// through the time — the first such event's storage position, exactly,
+/// whatever the order of times in storage — instead of walking history in
+/// storage order to the first event at or after the time (which made every
+/// grant's budget seeding, at each approval, grow with the requester's
+/// history, and paging a month of the whole log re-sort the month for every
+/// page). Later pages seek by their cursor. `first` answers the smallest
+/// position of the events at or after `ts` (of `actor`, when given), if any;
+/// `None` means the query has no answer. A query by log is left as it is:
+/// the log's index already walks it in position order.
 pub fn audit_start(
     q: &crate::AuditQuery,
-    first: impl FnOnce(&str, i64) -> crate::Result<Option<i64>>,
+    first: impl FnOnce(Option<&str>, i64) -> crate::Result<Option<i64>>,
 ) -> crate::Result<Option<crate::AuditQuery>> {
-    let (Some(actor), Some(ts), None) = (&q.actor, q.from_ts, q.after) else {
+    let (Some(ts), None) = (q.from_ts, q.after) else {
         return Ok(Some(q.clone()));
     };
-    Ok(first(actor, ts)?.map(|pos| crate::AuditQuery {
+    if q.actor.is_none() && q.tenant.is_some() {
+        return Ok(Some(q.clone()));
+    }
+    Ok(first(q.actor.as_deref(), ts)?.map(|pos| crate::AuditQuery {
         after: Some(pos - 1),
         ..q.clone()
     }))
@@ -546,13 +556,18 @@ pub fn audit_query(q: &crate::AuditQuery, d: &Dialect) -> (String, Vec<Arg>) {
             conds.push(format!("{col} = {p}"));
         }
     }
+    let ts = if q.actor.is_none() && q.tenant.is_none() {
+        d.ts_walk
+    } else {
+        "ts"
+    };
     if let Some(t) = q.from_ts {
         let p = next(Arg::Int(t), &mut args);
-        conds.push(format!("ts >= {p}"));
+        conds.push(format!("{ts} >= {p}"));
     }
     if let Some(t) = q.to_ts {
         let p = next(Arg::Int(t), &mut args);
-        conds.push(format!("ts < {p}"));
+        conds.push(format!("{ts} < {p}"));
     }
     if let Some(a) = q.after {
         let p = next(Arg::Int(a), &mut args);

@@ -159,6 +159,31 @@ pub fn audit_appends_chain_and_read_back(s: &Stores) {
         op1_from(1_004, None, 100).is_empty(),
         "op1 has nothing after"
     );
+    // Anyone's events in a time range, page by page: the walk starts at the
+    // first event at or after the start, exactly, whatever the order of
+    // times in storage (sys 2 is stored after acme 3, which is later).
+    let mut paged = Vec::new();
+    let range = AuditQuery {
+        from_ts: Some(1_002),
+        to_ts: Some(1_004),
+        limit: 1,
+        ..Default::default()
+    };
+    mamori_store::each_audit_page(a, range, |rows| {
+        paged.extend(seqs(rows));
+        Ok::<bool, mamori_store::StoreError>(true)
+    })
+    .unwrap();
+    let mut want = acme(&[2, 3]);
+    want.extend([sys(2), sys(3)]);
+    assert_eq!(paged, want);
+    assert!(
+        q(AuditQuery {
+            from_ts: Some(1_006),
+            ..Default::default()
+        })
+        .is_empty()
+    );
     assert_eq!(
         q(AuditQuery {
             tenant: Some("acme".into()),

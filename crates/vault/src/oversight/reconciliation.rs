@@ -220,11 +220,11 @@ impl Vault {
 
     /// Every allowed read by a person in `[from, to)`, from the audit log,
     /// handed to `each` one at a time (a month of reads is never held).
-    /// The walk is in storage order from the first event of the period: a
-    /// time range in the query itself would have the database sort the rest
-    /// of the period again for every page. Times in storage order are close
-    /// to sorted (processes sharing a database stamp at their own commit),
-    /// so the walk goes a minute past the end.
+    /// The walk is in storage order from the first event of the period and
+    /// stops a minute past its end (times in storage order are close to
+    /// sorted: processes sharing a database stamp at their own commit); a
+    /// time bound in the paged query would go on reading to the end of the
+    /// log for a last page that never fills.
     fn each_read(&self, from: i64, to: i64, mut each: impl FnMut(Read)) -> Result<()> {
         let store = self.audit.store().as_ref();
         let (from_us, to_us) = (from.saturating_mul(1_000_000), to.saturating_mul(1_000_000));
