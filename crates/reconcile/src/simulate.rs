@@ -57,9 +57,7 @@ struct Writer {
 
 impl Writer {
     fn room(&mut self, at: i64, badge: &str, entry: bool) {
-        let t = mamori_core::jst::date(at)
-            .map(|_| local(at))
-            .unwrap_or_default();
+        let t = local(at);
         let dir = if entry { "入室" } else { "退室" };
         self.rooms
             .push_str(&format!("{t},A-1,{badge},{dir},許可\r\n"));
@@ -185,7 +183,7 @@ pub fn month(shape: Shape) -> Month {
     }
     let mut grants = Vec::new();
     if shape.plant {
-        plant(&mut w, &mut grants, &mut people_csv, start, shape);
+        plant(&mut w, &mut grants, start, shape);
     }
     w.reads.sort_by_key(|r| (r.at, r.seq));
     let (rooms_csv, _, _) = encoding_rs::SHIFT_JIS.encode(&w.rooms);
@@ -223,13 +221,7 @@ fn session(w: &mut Writer, rng: &mut ChaCha8Rng, p: usize, enter: i64, leave: i6
 
 /// Exactly one discrepancy of every class, each on its own person and day
 /// so that none causes another.
-fn plant(
-    w: &mut Writer,
-    grants: &mut Vec<Grant>,
-    people_csv: &mut String,
-    start: i64,
-    shape: Shape,
-) {
+fn plant(w: &mut Writer, grants: &mut Vec<Grant>, start: i64, shape: Shape) {
     assert!(
         shape.people >= 12 && shape.days >= 14,
         "planting needs 12 people and two weeks"
@@ -335,5 +327,4 @@ fn plant(
     let t = at(11, 10);
     w.room(t, "B99999", true);
     w.room(t + 300, "B99999", false);
-    let _ = people_csv;
 }
