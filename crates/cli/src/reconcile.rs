@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Months, NaiveDate};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_reconcile::{Class, Params};
@@ -174,12 +174,9 @@ fn period(args: &RunArgs) -> Result<(i64, i64)> {
         (Some(m), _, _) => {
             let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
                 .context("--month is YYYY-MM")?;
-            let next = if first.month() == 12 {
-                NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-            }
-            .context("--month is out of range")?;
+            let next = first
+                .checked_add_months(Months::new(1))
+                .context("--month is out of range")?;
             (first, next)
         }
         (None, Some(f), Some(t)) => (day(f)?, day(t)?),

@@ -145,6 +145,10 @@ impl Class {
         Class::Unmapped,
     ];
 
+    pub fn parse(s: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::ReadWithoutCoverage => "read_without_coverage",

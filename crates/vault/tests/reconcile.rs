@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{Env, phone};
+use common::Env;
 use mamori_core::Role;
 use mamori_reconcile::{Class, Params};
 use mamori_vault::{
-    ErrorCode, SearchBy, VaultError,
-    access::Access,
+    ErrorCode, VaultError,
     discrepancies::Outcome,
     reconciliation::{ReconcileFiles, Reconciliation},
 };
@@ -46,27 +45,6 @@ fn at(hm: &str) -> i64 {
         .timestamp()
 }
 
-fn search_from(env: &Env, login: &str, client: &str) {
-    let caller = env
-        .vault
-        .authenticate(Some(&env.tokens[login]), Some(client.into()))
-        .unwrap();
-    env.vault
-        .search(
-            &caller,
-            "acme",
-            Access {
-                purpose: Some("inquiry"),
-                case_id: Some("CASE-1"),
-            },
-            &SearchBy {
-                key: "phone".into(),
-                value: phone(1),
-            },
-        )
-        .unwrap();
-}
-
 /// Two operators; op1 reads at their own PC, op2 at op1's while op1 is
 /// logged on there; then two days pass. Supervisor sv manages op2, sv2 op1.
 fn month() -> Env {
@@ -88,9 +66,9 @@ fn month() -> Env {
         None,
     );
     env.advance(at("10:30") - at("10:00"));
-    search_from(&env, "op1", "10.1.0.1");
+    env.search_as(&env.from("op1", "10.1.0.1"), 1).unwrap();
     env.advance(30 * 60);
-    search_from(&env, "op2", "10.1.0.1");
+    env.search_as(&env.from("op2", "10.1.0.1"), 1).unwrap();
     env.advance(2 * 86_400);
     env
 }

@@ -13,12 +13,11 @@ use serde::Serialize;
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
+    kernel::ids::{NO_TENANT, id_bytes},
 };
 
 /// The longest reason a disposition takes, in characters.
 const MAX_NOTE: usize = 2_000;
-/// Discrepancies have no tenant of their own for the gate.
-const NO_TENANT: &str = "-";
 /// Classes whose `kind` is the tenant concerned.
 const TENANT_CLASSES: [&str; 2] = ["read_without_coverage", "grant_unused"];
 
@@ -86,7 +85,10 @@ impl Vault {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            if self.may(caller, Action::ReconcileView, &row)? {
+            if self
+                .decide_discrepancy(caller, Action::ReconcileView, &row)?
+                .allowed()
+            {
                 out.push(view(row));
             }
         }
@@ -128,7 +130,7 @@ impl Vault {
         let sealed = match tenant {
             Some(t) => {
                 let state = self.tenant(t)?;
-                let sealed = self.seal_comment(&state, &id_bytes(&row.id)?, note)?;
+                let sealed = self.seal_comment(&state, &id_bytes(&row.id, "discrepancy")?, note)?;
                 event.tenant = Some(t.to_owned());
                 event = event.detail("note", hex::encode(&sealed));
                 sealed
@@ -174,16 +176,10 @@ impl Vault {
             let mut e = self.caller_event(caller, "reconcile.view", "ok");
             e.case_id = Some(row.id.clone());
             e.policies = d.policies().to_vec();
-            e.decision = mamori_audit::Decision::Deny;
-            e.reason = d.reason();
-            self.audit.append(e)?;
-            return Err(not_found);
+            let deny = mamori_audit::Decision::Deny;
+            return Err(self.refuse(e, deny, d.reason(), not_found));
         }
         Ok(row)
-    }
-
-    fn may(&self, caller: &Caller, action: Action, row: &DiscrepancyRow) -> Result<bool> {
-        Ok(self.decide_discrepancy(caller, action, row)?.allowed())
     }
 
     /// The gate's word on `action` over a discrepancy about `row.person`
@@ -212,18 +208,8 @@ fn tenant_of(row: &DiscrepancyRow) -> Option<&str> {
         .flatten()
 }
 
-/// The 16 bytes of a discrepancy id, which bind a sealed reason to it.
-fn id_bytes(id: &str) -> Result<[u8; 16]> {
-    let mut b = [0u8; 16];
-    hex::decode_to_slice(id, &mut b)
-        .map_err(|_| VaultError::Internal("discrepancy id is not 32 hex digits".into()))?;
-    Ok(b)
-}
-
 fn view(row: DiscrepancyRow) -> DiscrepancyView {
-    let title = mamori_reconcile::Class::ALL
-        .iter()
-        .find(|c| c.as_str() == row.class)
+    let title = mamori_reconcile::Class::parse(&row.class)
         .map_or(row.class.clone(), |c| c.title().0.to_owned());
     let (outcome, by, at) = match &row.disposition {
         Some(d) => (

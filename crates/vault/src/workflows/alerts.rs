@@ -15,6 +15,8 @@ use mamori_synth::{Generator, HEADER_FIELDS};
 use serde::Serialize;
 
 use crate::feed::{Feed, required};
+// A tenant-less alert (activity that touched no customer) is decided as if on NO_TENANT.
+use crate::kernel::ids::{NO_TENANT, id_bytes};
 use crate::{
     Caller, Vault,
     error::{Result, VaultError},
@@ -44,9 +46,6 @@ pub enum Outcome {
     Resolved,
     FalsePositive,
 }
-
-/// A tenant-less alert (activity that touched no customer) is decided as if on this tenant.
-const NO_TENANT: &str = "-";
 
 impl Vault {
     /// Alerts the caller may see, newest first.
@@ -127,7 +126,7 @@ impl Vault {
         let note = match (&row.note, &row.tenant) {
             (Some(blob), Some(t)) => {
                 let state = self.tenant(t)?;
-                Some(self.open_comment(&state, &alert_bytes(&row.id)?, blob)?)
+                Some(self.open_comment(&state, &id_bytes(&row.id, "alert")?, blob)?)
             }
             (Some(blob), None) => Some(String::from_utf8_lossy(blob).into_owned()),
             _ => None,
@@ -210,7 +209,7 @@ impl Vault {
         let sealed = match &row.tenant {
             Some(t) => {
                 let state = self.tenant(t)?;
-                self.seal_comment(&state, &alert_bytes(&row.id)?, &note)?
+                self.seal_comment(&state, &id_bytes(&row.id, "alert")?, &note)?
             }
             // Activity with no tenant touched no customer: nothing to seal under.
             None => note.into_bytes(),
@@ -522,12 +521,4 @@ impl Vault {
         self.store.set_user_shift(login, shift)?;
         Ok(())
     }
-}
-
-/// The 16 bytes of an alert id (32 hex digits), which bind a sealed note to its alert.
-fn alert_bytes(id: &str) -> Result<[u8; 16]> {
-    let mut b = [0u8; 16];
-    hex::decode_to_slice(id, &mut b)
-        .map_err(|_| VaultError::Internal("alert id is not 32 hex digits".into()))?;
-    Ok(b)
 }

@@ -87,9 +87,7 @@ impl Env {
     }
 
     pub fn who(&self, login: &str) -> Caller {
-        self.vault
-            .authenticate(Some(&self.tokens[login]), Some("test".into()))
-            .unwrap()
+        self.from(login, "test")
     }
 
     pub fn officer(&self) -> Caller {
@@ -151,8 +149,24 @@ impl Env {
         login: &str,
         i: usize,
     ) -> Result<mamori_vault::Released<mamori_vault::access::SearchResult>, VaultError> {
+        self.search_as(&self.who(login), i)
+    }
+
+    /// `login`'s token presented from `client` (the address the vault records).
+    pub fn from(&self, login: &str, client: &str) -> Caller {
+        self.vault
+            .authenticate(Some(&self.tokens[login]), Some(client.into()))
+            .unwrap()
+    }
+
+    /// A search by customer `i`'s phone under purpose `inquiry`, case CASE-1.
+    pub fn search_as(
+        &self,
+        caller: &Caller,
+        i: usize,
+    ) -> Result<mamori_vault::Released<mamori_vault::access::SearchResult>, VaultError> {
         self.vault.search(
-            &self.who(login),
+            caller,
             "acme",
             Access {
                 purpose: Some("inquiry"),
