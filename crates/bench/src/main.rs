@@ -204,6 +204,17 @@ enum Cmd {
         seed: u64,
         #[arg(long, default_value_t = 128)]
         writers: usize,
+        /// The first day, `YYYY-MM-DD` (default 2026-11-01).
+        #[arg(long)]
+        start: Option<chrono::NaiveDate>,
+    },
+    /// On a reconcile-setup vault: more tenants, every operator assigned to
+    /// each, and a fallback reviewer (for a review campaign's scale).
+    ReviewSetup {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 5)]
+        tenants: usize,
     },
     /// The month's reads listed from the audit database and parsed.
     ReconcileBaseline {
@@ -333,6 +344,7 @@ fn main() -> Result<()> {
             reads_per_day,
             seed,
             writers,
+            start,
         } => {
             let out = reconcile::setup(reconcile::SetupPlan {
                 data_dir,
@@ -343,9 +355,14 @@ fn main() -> Result<()> {
                     reads_per_day,
                     seed,
                     plant: false,
+                    start: start.map(mamori_core::jst::midnight),
                 },
                 writers: writers.max(1),
             })?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Cmd::ReviewSetup { data_dir, tenants } => {
+            let out = reconcile::review_setup(&data_dir, tenants.max(1))?;
             println!("{}", serde_json::to_string(&out)?);
         }
         Cmd::ReconcileBaseline { audit_db, from, to } => {

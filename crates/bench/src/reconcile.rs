@@ -113,6 +113,40 @@ pub fn setup(plan: SetupPlan) -> Result<Value> {
     }))
 }
 
+/// `review-setup`: on a vault `setup` made, `tenants - 1` more tenants and
+/// every operator assigned to a segment of each (through the vault, each a
+/// `user.assign` event), and a supervisor to review what no manager can: a
+/// campaign over the vault then has `people × tenants` items.
+pub fn review_setup(data_dir: &Path, tenants: usize) -> Result<Value> {
+    let started = Instant::now();
+    let vault = datadir::open(data_dir)?.vault;
+    vault.create_user("cli:bench", &user("sv-bench", Role::Supervisor))?;
+    let operators: Vec<String> = vault
+        .users()?
+        .into_iter()
+        .filter(|(u, _)| u.role == "operator")
+        .map(|(u, _)| u.login)
+        .collect();
+    for t in 1..tenants {
+        let id = format!("client-{t}");
+        vault.create_tenant(
+            "cli:bench",
+            &id,
+            &format!("委託元{t}"),
+            CONTACT_CENTRE_SCHEMA,
+        )?;
+        for login in &operators {
+            vault.assign("cli:bench", login, &id, Some("own"))?;
+        }
+    }
+    Ok(json!({
+        "operators": operators.len(),
+        "tenants": tenants,
+        "assignments": operators.len() * tenants,
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
 fn user(login: &str, role: Role) -> NewUser<'_> {
     NewUser {
         login,
@@ -132,7 +166,8 @@ fn event(r: &mamori_reconcile::Read) -> Event {
         "ok",
     )
     .tenant(&r.tenant)
-    .detail("by", "phone");
+    .detail("by", "phone")
+    .detail("segments", vec!["own"]);
     e.actor_role = Some("operator".into());
     e.purpose = Some(r.purpose.clone());
     e.case_id = Some(format!("CALL-{}", r.seq));

@@ -13,6 +13,7 @@ mod output;
 mod quarantine;
 mod reconcile;
 mod report;
+mod review;
 mod scan;
 mod store;
 mod witness;
@@ -167,6 +168,9 @@ enum Command {
     /// Monthly reconciliation: reads × grants × PC logons × room presence (security office; --token).
     #[command(subcommand)]
     Reconcile(reconcile::ReconcileCmd),
+    /// Quarterly access reviews: campaigns, items with evidence, decisions (acts as you: --token).
+    #[command(subcommand)]
+    Review(review::ReviewCmd),
     /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
     #[command(subcommand)]
     Export(export::ExportCmd),
@@ -259,6 +263,15 @@ enum UserCmd {
         tenant: String,
         #[arg(long)]
         segment: Option<String>,
+    },
+    /// Remove a user's assignment to one segment of a tenant (standing full
+    /// access ends with `mamori access full-access revoke`).
+    Unassign {
+        login: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        segment: String,
     },
     /// Issue another API token.
     Token {
@@ -420,6 +433,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Reconcile(cmd) => reconcile::reconcile(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Review(cmd) => review::review(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,
@@ -813,6 +827,17 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
                     },
                 ),
             }
+        }
+        UserCmd::Unassign {
+            login,
+            tenant,
+            segment,
+        } => {
+            vault.unassign(&actor, &login, &tenant, &segment)?;
+            out.emit(
+                &json!({"login": login, "tenant": tenant, "segment": segment, "status": "unassigned"}),
+                |_| format!("'{login}' is no longer assigned to {tenant}/{segment}"),
+            );
         }
         UserCmd::SetManager { login, manager } => {
             vault.set_manager(&actor, &login, manager.as_deref())?;

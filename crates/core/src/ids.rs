@@ -230,3 +230,11 @@ mod tests {
         }
     }
 }
+opaque_id!(
+    /// An access review campaign.
+    CampaignId
+);
+opaque_id!(
+    /// One entitlement under review in a campaign.
+    ReviewItemId
+);

@@ -40,8 +40,9 @@ pub enum Kind {
         new_naming: u64,
         unreported: u64,
     },
-    /// A reconciliation discrepancy about this person judged `escalated`
-    /// (by someone else: the activity's user is the person concerned).
+    /// A reconciliation discrepancy or an access review item about this
+    /// person escalated (by someone else, or by the review's deadline: the
+    /// activity's user is the person concerned).
     Escalated,
     Other,
 }
@@ -165,7 +166,10 @@ impl Activity {
                     unreported: n("unreported_files"),
                 }
             }
-            "reconcile.dispose" if e.event.decision == Decision::Allow => {
+            // A discrepancy judged escalated, or a review item escalated (the
+            // last security officer's missed review, a revocation that did
+            // not take).
+            "reconcile.dispose" | "review.decide" if e.event.decision == Decision::Allow => {
                 let d = &e.event.detail;
                 let person = d.get("person").and_then(|v| v.as_str());
                 match (d.get("outcome").and_then(|v| v.as_str()), person) {

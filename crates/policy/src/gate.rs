@@ -105,10 +105,13 @@ pub enum Action {
     ReconcileRun,
     ReconcileView,
     ReconcileDispose,
+    ReviewOpen,
+    ReviewView,
+    ReviewDecide,
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 42] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -148,6 +151,9 @@ impl Action {
         Action::ReconcileRun,
         Action::ReconcileView,
         Action::ReconcileDispose,
+        Action::ReviewOpen,
+        Action::ReviewView,
+        Action::ReviewDecide,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -196,6 +202,9 @@ impl Action {
             Action::ReconcileRun => "reconcile.run",
             Action::ReconcileView => "reconcile.view",
             Action::ReconcileDispose => "reconcile.dispose",
+            Action::ReviewOpen => "review.open",
+            Action::ReviewView => "review.view",
+            Action::ReviewDecide => "review.decide",
         }
     }
 }
@@ -228,6 +237,18 @@ pub struct GrantRequest<'a> {
     pub manages_requester: bool,
     pub managed_by_requester: bool,
     pub holds_full_access: bool,
+}
+
+/// An action on an access review item, with who stands where to it.
+#[derive(Clone, Debug)]
+pub struct ReviewCheck<'a> {
+    pub action: Action,
+    /// The person whose entitlement is under review.
+    pub reviewee: &'a str,
+    pub is_reviewee: bool,
+    pub is_reviewer: bool,
+    pub is_grantor: bool,
+    pub manages_reviewee: bool,
 }
 
 /// An action on a bulk export, with the org-chart facts and the approvals so far.
@@ -625,6 +646,38 @@ impl Gate {
             return Decision::invalid("request_invalid");
         };
         self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides an action on an access review item.
+    pub fn decide_review(&self, who: &Principal, req: &ReviewCheck<'_>) -> Decision {
+        let uid = Self::uid(&self.request_type, &format!("review/{}", req.reviewee));
+        let attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_string(String::new()),
+            ),
+            (
+                "requester".to_owned(),
+                RestrictedExpression::new_string(req.reviewee.to_owned()),
+            ),
+        ]);
+        let entity = Entity::new(uid.clone(), attrs, Default::default());
+        let b = RestrictedExpression::new_bool;
+        let context = Context::from_pairs([
+            ("is_reviewee".to_owned(), b(req.is_reviewee)),
+            ("is_reviewer".to_owned(), b(req.is_reviewer)),
+            ("is_grantor".to_owned(), b(req.is_grantor)),
+            ("manages_reviewee".to_owned(), b(req.manages_reviewee)),
+        ]);
+        let (Ok(entity), Ok(context)) = (entity, context) else {
+            return Decision::invalid("request_invalid");
+        };
+        self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides whether `who` may open, close and advance review campaigns.
+    pub fn decide_review_open(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::ReviewOpen)
     }
 
     /// Decides an action on a bulk export.

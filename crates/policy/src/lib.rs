@@ -13,5 +13,5 @@ pub use mamori_core::mask;
 
 pub use gate::{
     Action, AuditScope, DEFAULT_POLICIES, DataRequest, Decision, ExportCheck, Gate, GrantRequest,
-    POLICY_SCHEMA, Permit, PolicyError, Principal,
+    POLICY_SCHEMA, Permit, PolicyError, Principal, ReviewCheck,
 };

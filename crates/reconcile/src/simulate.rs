@@ -23,6 +23,8 @@ pub struct Shape {
     pub seed: u64,
     /// Plant one discrepancy of every class.
     pub plant: bool,
+    /// The first day's midnight (Unix seconds); `month_start()` when None.
+    pub start: Option<i64>,
 }
 
 /// The files and facts of a month.
@@ -139,7 +141,7 @@ fn works(p: usize, day: i64) -> bool {
 
 /// Generates a month.
 pub fn month(shape: Shape) -> Month {
-    let start = month_start();
+    let start = shape.start.unwrap_or_else(month_start);
     let period = Period {
         from: start,
         to: start + shape.days * 86_400,

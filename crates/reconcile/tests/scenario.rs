@@ -64,6 +64,7 @@ fn shape(plant: bool) -> Shape {
         reads_per_day: 20,
         seed: 7,
         plant,
+        start: None,
     }
 }
 

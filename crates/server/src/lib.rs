@@ -15,6 +15,7 @@ mod openapi;
 mod problem;
 mod reconcile;
 mod records;
+mod reviews;
 mod routes;
 mod scan;
 pub mod witness;
@@ -102,18 +103,30 @@ pub async fn serve_witness(
         .await
 }
 
-/// How often expired export packages and ended budgets are deleted.
+/// How often expired export packages and ended budgets are deleted (and the
+/// review schedule is moved on).
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Deletes export packages whose download window has ended, so that an
 /// untaken package is gone rather than merely refused, and the budgets of
-/// days and grants that ended.
+/// days and grants that ended; and moves the access review schedule on.
 async fn purge_expired_packages(vault: Arc<Vault>) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
         let v = vault.clone();
         let swept = tokio::task::spawn_blocking(move || {
+            // The access review schedule: notices, deadlines, successors.
+            let t = v.review_tick("system")?;
+            if !(t.closed.is_empty() && t.opened.is_empty() && t.failed.is_empty()) {
+                tracing::info!(
+                    notices = t.notices,
+                    closed = t.closed.len(),
+                    opened = t.opened.len(),
+                    failed = t.failed.len(),
+                    "access review schedule"
+                );
+            }
             Ok::<_, mamori_vault::VaultError>((
                 v.purge_expired_packages()?,
                 v.purge_ended_budgets()?,
@@ -138,7 +151,9 @@ async fn purge_expired_packages(vault: Arc<Vault>) {
 /// takes, each rejection's detail returned — what a client would be told.
 #[doc(hidden)]
 pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
-    use crate::{alerts, directives, exports, extract::parse_json, governance, reconcile, records};
+    use crate::{
+        alerts, directives, exports, extract::parse_json, governance, reconcile, records, reviews,
+    };
     fn detail<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<String> {
         parse_json::<T>(bytes).err().map(|r| r.detail)
     }
@@ -159,6 +174,8 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<alerts::NoteBody>(bytes),
         detail::<alerts::SuspendBody>(bytes),
         detail::<reconcile::DisposeBody>(bytes),
+        detail::<reviews::OpenCampaignBody>(bytes),
+        detail::<reviews::DecideBody>(bytes),
     ]
     .into_iter()
     .flatten()

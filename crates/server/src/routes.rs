@@ -29,6 +29,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::directives::routes())
         .merge(crate::alerts::routes())
         .merge(crate::reconcile::routes())
+        .merge(crate::reviews::routes())
         .merge(crate::scan::routes())
         .merge(crate::breach::routes())
         .route("/healthz", get(crate::health::healthz))

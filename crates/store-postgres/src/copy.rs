@@ -59,8 +59,9 @@ const fn same(
 }
 
 /// In foreign-key order. `governance_rev` is set at the end (copying the
-/// other tables bumps it), and budgets are not copied: SQLite keeps them in
-/// memory, and the vault rebuilds them from the audit log.
+/// other tables bumps it), and budgets and usage summaries are not copied:
+/// SQLite keeps budgets in memory, and the vault rebuilds both from the
+/// audit log.
 const TABLES: &[Table] = &[
     same(
         "tenants",
@@ -276,6 +277,20 @@ const TABLES: &[Table] = &[
         "discrepancies",
         File::Vault,
         "id, class, person, day, kind, count, run, outcome, disposed_by, disposed_at, note",
+        "id",
+        None,
+    ),
+    same(
+        "review_campaigns",
+        File::Vault,
+        mamori_store::rows::CAMPAIGN_COLS,
+        "id",
+        None,
+    ),
+    same(
+        "review_items",
+        File::Vault,
+        mamori_store::rows::REVIEW_ITEM_COLS,
         "id",
         None,
     ),

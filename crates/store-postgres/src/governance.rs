@@ -309,53 +309,13 @@ impl GovernanceStore for PgStore {
         step: &HistoryRow,
         cap: u32,
     ) -> Result<FullAccessOutcome> {
-        let id = id.as_bytes();
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
-        // The tenant row is locked first: approvals for one tenant queue
-        // here, so two cannot both count the holders below the cap.
-        let Some(row) = tx.query_opt(
-            "SELECT t.id, f.login FROM full_access f JOIN tenants t ON t.id = f.tenant
-             WHERE f.id = $1 FOR UPDATE OF t",
-            &[&&id[..]],
-        )?
-        else {
-            return Ok(FullAccessOutcome::StateChanged);
-        };
-        let (tenant, login): (String, String) = (row.get(0), row.get(1));
-        if !move_state(&mut tx, "full_access", id, from, to, step)? {
-            return Ok(FullAccessOutcome::StateChanged);
+        let outcome = move_full_access_in(&mut tx, id.as_bytes(), from, to, step, cap)?;
+        if outcome == FullAccessOutcome::Done {
+            tx.commit()?;
         }
-        match (from, to) {
-            (_, RequestState::Approved) => {
-                let holders: Vec<String> = tx
-                    .query(
-                        "SELECT login FROM assignments WHERE tenant = $1 AND segment = $2 ORDER BY login",
-                        &[&tenant, &ALL_SEGMENTS],
-                    )?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                if holders.len() as u64 >= u64::from(cap) {
-                    // Dropping the transaction rolls the state change back.
-                    return Ok(FullAccessOutcome::CapReached(holders));
-                }
-                tx.execute(
-                    "INSERT INTO assignments (login, tenant, segment) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    &[&login, &tenant, &ALL_SEGMENTS],
-                )?;
-            }
-            (RequestState::Approved, RequestState::Revoked) => {
-                tx.execute(
-                    "DELETE FROM assignments WHERE login = $1 AND tenant = $2 AND segment = $3",
-                    &[&login, &tenant, &ALL_SEGMENTS],
-                )?;
-            }
-            _ => {}
-        }
-        append_step(&mut tx, History::FullAccess, id, step)?;
-        tx.commit()?;
-        Ok(FullAccessOutcome::Done)
+        Ok(outcome)
     }
 
     fn live_grants(&self, login: &str, now: i64) -> Result<Vec<AccessRequestRow>> {
@@ -369,4 +329,59 @@ impl GovernanceStore for PgStore {
         )?;
         map(found, rows::request)
     }
+}
+
+/// Moves a nomination inside `tx` and makes the assignment follow (see
+/// `full_access_transition`); the caller commits when the outcome is `Done`.
+pub(super) fn move_full_access_in(
+    tx: &mut Tx<'_>,
+    id: &[u8; 16],
+    from: RequestState,
+    to: RequestState,
+    step: &HistoryRow,
+    cap: u32,
+) -> Result<FullAccessOutcome> {
+    // The tenant row is locked first: approvals for one tenant queue
+    // here, so two cannot both count the holders below the cap.
+    let Some(row) = tx.query_opt(
+        "SELECT t.id, f.login FROM full_access f JOIN tenants t ON t.id = f.tenant
+         WHERE f.id = $1 FOR UPDATE OF t",
+        &[&&id[..]],
+    )?
+    else {
+        return Ok(FullAccessOutcome::StateChanged);
+    };
+    let (tenant, login): (String, String) = (row.get(0), row.get(1));
+    if !move_state(tx, "full_access", id, from, to, step)? {
+        return Ok(FullAccessOutcome::StateChanged);
+    }
+    match (from, to) {
+        (_, RequestState::Approved) => {
+            let holders: Vec<String> = tx
+                .query(
+                    "SELECT login FROM assignments WHERE tenant = $1 AND segment = $2 ORDER BY login",
+                    &[&tenant, &ALL_SEGMENTS],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if holders.len() as u64 >= u64::from(cap) {
+                // Dropping the transaction rolls the state change back.
+                return Ok(FullAccessOutcome::CapReached(holders));
+            }
+            tx.execute(
+                "INSERT INTO assignments (login, tenant, segment) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&login, &tenant, &ALL_SEGMENTS],
+            )?;
+        }
+        (RequestState::Approved, RequestState::Revoked) => {
+            tx.execute(
+                "DELETE FROM assignments WHERE login = $1 AND tenant = $2 AND segment = $3",
+                &[&login, &tenant, &ALL_SEGMENTS],
+            )?;
+        }
+        _ => {}
+    }
+    append_step(tx, History::FullAccess, id, step)?;
+    Ok(FullAccessOutcome::Done)
 }

@@ -19,6 +19,7 @@ mod exports;
 mod governance;
 mod lease;
 mod reconcile;
+mod reviews;
 mod schema;
 mod users;
 mod vault;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_person_revisions.sql"),
     include_str!("../migrations/0013_agents.sql"),
     include_str!("../migrations/0014_reconciliations.sql"),
+    include_str!("../migrations/0015_reviews.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

@@ -104,6 +104,18 @@ impl UserStore for PgStore {
         Ok(())
     }
 
+    fn unassign(&self, a: &Assignment) -> Result<bool> {
+        let n = self.conn()?.execute(
+            "DELETE FROM assignments WHERE login = $1 AND tenant = $2 AND segment = $3",
+            &[
+                &a.login,
+                &a.tenant,
+                &a.segment.as_deref().unwrap_or(ALL_SEGMENTS),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
     fn assignments(&self, login: &str) -> Result<Vec<Assignment>> {
         let found = self.conn()?.query(
             "SELECT login, tenant, segment FROM assignments WHERE login = $1 ORDER BY tenant, segment",

@@ -90,36 +90,52 @@ impl SqliteVault {
     ) -> Result<FullAccessOutcome> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
-        if !move_state(&tx, "full_access", id, from, to, step)? {
-            return Ok(FullAccessOutcome::StateChanged);
+        let outcome = move_full_access_in(&tx, id, from, to, step, cap)?;
+        if outcome == FullAccessOutcome::Done {
+            tx.commit()?;
         }
-        let (tenant, login): (String, String) = tx
-            .prepare_cached("SELECT tenant, login FROM full_access WHERE id = ?1")?
-            .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        match (from, to) {
-            (_, RequestState::Approved) => {
-                let now = holders(&tx, &tenant)?;
-                if now.len() as u64 >= u64::from(cap) {
-                    // Dropping the transaction rolls the state change back.
-                    return Ok(FullAccessOutcome::CapReached(now));
-                }
-                tx.execute(
-                    "INSERT OR IGNORE INTO assignments (login, tenant, segment) VALUES (?1, ?2, ?3)",
-                    params![login, tenant, ALL_SEGMENTS],
-                )?;
-            }
-            (RequestState::Approved, RequestState::Revoked) => {
-                tx.execute(
-                    "DELETE FROM assignments WHERE login = ?1 AND tenant = ?2 AND segment = ?3",
-                    params![login, tenant, ALL_SEGMENTS],
-                )?;
-            }
-            _ => {}
-        }
-        History::FullAccess.append(&tx, id, step)?;
-        tx.commit()?;
-        Ok(FullAccessOutcome::Done)
+        Ok(outcome)
     }
+}
+
+/// Moves a nomination inside `tx` (see `move_full_access`); the caller
+/// commits when the outcome is `Done` (dropping `tx` rolls back).
+pub(super) fn move_full_access_in(
+    tx: &Transaction<'_>,
+    id: &[u8; 16],
+    from: RequestState,
+    to: RequestState,
+    step: &HistoryRow,
+    cap: u32,
+) -> Result<FullAccessOutcome> {
+    if !move_state(tx, "full_access", id, from, to, step)? {
+        return Ok(FullAccessOutcome::StateChanged);
+    }
+    let (tenant, login): (String, String) = tx
+        .prepare_cached("SELECT tenant, login FROM full_access WHERE id = ?1")?
+        .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    match (from, to) {
+        (_, RequestState::Approved) => {
+            let now = holders(tx, &tenant)?;
+            if now.len() as u64 >= u64::from(cap) {
+                // Dropping the transaction rolls the state change back.
+                return Ok(FullAccessOutcome::CapReached(now));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO assignments (login, tenant, segment) VALUES (?1, ?2, ?3)",
+                params![login, tenant, ALL_SEGMENTS],
+            )?;
+        }
+        (RequestState::Approved, RequestState::Revoked) => {
+            tx.execute(
+                "DELETE FROM assignments WHERE login = ?1 AND tenant = ?2 AND segment = ?3",
+                params![login, tenant, ALL_SEGMENTS],
+            )?;
+        }
+        _ => {}
+    }
+    History::FullAccess.append(tx, id, step)?;
+    Ok(FullAccessOutcome::Done)
 }
 
 #[cfg(test)]

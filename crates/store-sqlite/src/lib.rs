@@ -13,6 +13,7 @@ mod governance;
 mod history;
 mod lease;
 mod reconcile;
+mod reviews;
 mod users;
 mod vault;
 

@@ -83,6 +83,18 @@ impl UserStore for SqliteVault {
         Ok(())
     }
 
+    fn unassign(&self, a: &Assignment) -> Result<bool> {
+        let n = self.writer.lock().execute(
+            "DELETE FROM assignments WHERE login = ?1 AND tenant = ?2 AND segment = ?3",
+            params![
+                a.login,
+                a.tenant,
+                a.segment.as_deref().unwrap_or(ALL_SEGMENTS)
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
     fn assignments(&self, login: &str) -> Result<Vec<Assignment>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached("SELECT login, tenant, segment FROM assignments WHERE login = ?1 ORDER BY tenant, segment")?;

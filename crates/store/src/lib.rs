@@ -126,6 +126,8 @@ pub trait UserStore: Send + Sync {
     /// Revokes every token of the user; returns how many were live.
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize>;
     fn assign(&self, a: &Assignment) -> Result<()>;
+    /// Removes an assignment; false when there was none.
+    fn unassign(&self, a: &Assignment) -> Result<bool>;
     fn assignments(&self, login: &str) -> Result<Vec<Assignment>>;
     /// Every assignment of every user to `tenant`.
     fn tenant_assignments(&self, tenant: &str) -> Result<Vec<Assignment>>;
@@ -335,6 +337,54 @@ pub trait ReconcileStore: Send + Sync {
     fn dispose(&self, id: &str, d: &Disposition) -> Result<bool>;
 }
 
+/// Access review campaigns (D4) and their items.
+pub trait ReviewStore: Send + Sync {
+    /// Keeps a campaign and all its items in one transaction. With a
+    /// `predecessor`, the campaign is that one's successor: false (nothing
+    /// written) when it has one already (two schedulers racing).
+    fn open_campaign(
+        &self,
+        c: &CampaignRow,
+        items: &[ReviewItemRow],
+        predecessor: Option<&str>,
+    ) -> Result<bool>;
+    fn campaign(&self, id: &str) -> Result<Option<CampaignRow>>;
+    /// Every campaign, newest first; only those not closed when `open_only`.
+    fn campaigns(&self, open_only: bool) -> Result<Vec<CampaignRow>>;
+    fn review_item(&self, id: &str) -> Result<Option<ReviewItemRow>>;
+    fn review_items(&self, f: &ReviewItemFilter) -> Result<Vec<ReviewItemRow>>;
+    /// Notes when `reviewer` first saw their undecided items of `campaign`.
+    fn mark_shown(&self, campaign: &str, reviewer: &str, at: i64) -> Result<()>;
+    /// Records the decision on an undecided item and applies `removal` in the
+    /// same transaction; false (nothing written, nothing removed) when the
+    /// item has a decision already or its campaign is closed.
+    fn decide_review(
+        &self,
+        item: &str,
+        d: &ReviewDecision,
+        removal: Option<&Removal>,
+    ) -> Result<bool>;
+    /// Records what checking a decided item found (`kept`, `revoked`, …).
+    fn set_review_applied(&self, item: &str, applied: &str) -> Result<()>;
+    fn mark_noticed(&self, campaign: &str, at: i64) -> Result<()>;
+    /// Closes an open campaign; false when it was closed already.
+    fn close_campaign(&self, campaign: &str, by: &str, at: i64) -> Result<bool>;
+
+    /// The Japan days in `[from, to]` whose use is summarised.
+    fn usage_days(&self, from: i64, to: i64) -> Result<Vec<i64>>;
+    /// Keeps one day's summary, all rows or none; a day summarised already
+    /// (by another process) is left as it is.
+    fn put_usage_day(&self, day: i64, rows: &[UsageRow]) -> Result<()>;
+    /// The summaries of the days in `[from, to]`, by person, tenant,
+    /// segment and day, handed to `each` one at a time.
+    fn each_usage(
+        &self,
+        from: i64,
+        to: i64,
+        each: &mut dyn FnMut(UsageRow) -> Result<()>,
+    ) -> Result<()>;
+}
+
 /// Held while this process runs a job that must run in one process at a
 /// time however many serve the vault (detection and its notifications);
 /// released when dropped, or when the process dies.
@@ -350,7 +400,7 @@ pub trait LeaseStore: Send + Sync {
 }
 
 /// Storage the vault needs: records, people, governance, exports, alerts,
-/// budgets, leases, PC agents and reconciliations (one SQLite file, or one PostgreSQL schema with the
+/// budgets, leases, PC agents, reconciliations and access reviews (one SQLite file, or one PostgreSQL schema with the
 /// audit log).
 pub trait Backend:
     VaultStore
@@ -362,6 +412,7 @@ pub trait Backend:
     + LeaseStore
     + AgentStore
     + ReconcileStore
+    + ReviewStore
 {
 }
 impl<
@@ -373,7 +424,8 @@ impl<
         + BudgetStore
         + LeaseStore
         + AgentStore
-        + ReconcileStore,
+        + ReconcileStore
+        + ReviewStore,
 > Backend for T
 {
 }

@@ -898,3 +898,110 @@ pub struct DiscrepancyFilter {
     pub run: Option<String>,
     pub limit: usize,
 }
+
+/// An access review campaign (D4) as kept: what it covers, who reviews, its
+/// deadline and what happens to an item nobody decided. A recurring
+/// campaign opens its successor when it closes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignRow {
+    pub id: String,
+    pub title: String,
+    /// JSON of the scope (tenant, segment, role, department, vendor, kinds).
+    pub scope: String,
+    /// Reviews an item whose reviewee has no eligible manager.
+    pub fallback: Option<String>,
+    pub opened_by: String,
+    pub opened_at: i64,
+    pub deadline: i64,
+    /// Reviewers with undecided items are told this many days before the deadline.
+    pub notice_days: u32,
+    /// `revoke`, `keep` or `escalate`: what the deadline does to an undecided item.
+    pub on_no_answer: String,
+    /// Months until the next campaign; 0 for a campaign run once.
+    pub every_months: u32,
+    /// Days of reads the evidence covers.
+    pub evidence_days: u32,
+    pub noticed_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub closed_by: Option<String>,
+    /// The campaign a recurring one was followed by.
+    pub successor: Option<String>,
+}
+
+/// One entitlement under review: a segment assignment, standing full access
+/// or a privileged role, with its reviewer and the vault's evidence as it
+/// stood when the campaign opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewItemRow {
+    pub id: String,
+    pub campaign: String,
+    /// `segment`, `full_access` or `role`.
+    pub kind: String,
+    pub login: String,
+    pub tenant: Option<String>,
+    /// The segment, the nomination id, or the role.
+    pub target: String,
+    pub reviewer: String,
+    /// Who gave the entitlement, where the log says.
+    pub grantor: Option<String>,
+    /// JSON of the evidence snapshot.
+    pub evidence: String,
+    /// When the reviewer first listed it.
+    pub shown_at: Option<i64>,
+    pub decision: Option<ReviewDecision>,
+    /// After a decision: `kept`, `revoked` (applied and checked), `escalated`
+    /// or `failed` (still in force when checked).
+    pub applied: Option<String>,
+}
+
+/// What a reviewer (or the deadline) decided about an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewDecision {
+    /// `keep`, `revoke` or `escalated`.
+    pub outcome: String,
+    /// The reviewer, or `system` for the deadline's default.
+    pub by: String,
+    pub at: i64,
+    /// The reason, sealed under the tenant's key where the item names a
+    /// tenant, else as written.
+    pub note: Vec<u8>,
+}
+
+/// What a revocation removes, in the transaction that records it.
+#[derive(Clone, Debug)]
+pub enum Removal {
+    /// A segment assignment.
+    Assignment(Assignment),
+    /// Approved standing full access: revoked, and its whole-tenant
+    /// assignment removed, with this step in its history.
+    FullAccess { id: NominationId, step: HistoryRow },
+    /// A privileged role: the account leaves at `at` and its tokens are revoked.
+    Account { login: String, at: i64 },
+}
+
+/// Which review items to list (by reviewee, kind, tenant, target).
+#[derive(Clone, Debug, Default)]
+pub struct ReviewItemFilter {
+    pub campaign: Option<String>,
+    pub reviewer: Option<String>,
+    /// Only those without a decision.
+    pub open_only: bool,
+    pub limit: usize,
+}
+
+/// One Japan day of use by one person, summarised once from the audit log
+/// for review evidence: standing reads of a tenant's segment (`segment`
+/// set), of the tenant at all (`segment` empty), or every action the person
+/// took (`tenant` and `segment` empty; no records).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageRow {
+    pub day: i64,
+    pub login: String,
+    pub tenant: String,
+    pub segment: String,
+    pub reads: u64,
+    /// The last one (Unix seconds).
+    pub last_at: i64,
+    /// The distinct customers shown: 16-byte record ids, sorted, concatenated.
+    pub records: Vec<u8>,
+}

@@ -59,6 +59,10 @@ pub const SCAN_REPORT_COLS: &str = "login, scan, received_at, hunt, full_scan, v
 pub const RECONCILIATION_COLS: &str = "id, period_from, period_to, run_by, run_at, report";
 pub const DISCREPANCY_COLS: &str =
     "id, class, person, day, kind, count, run, outcome, disposed_by, disposed_at, note";
+pub const CAMPAIGN_COLS: &str = "id, title, scope, fallback, opened_by, opened_at, deadline, \
+     notice_days, on_no_answer, every_months, evidence_days, noticed_at, closed_at, closed_by, successor";
+pub const REVIEW_ITEM_COLS: &str = "id, campaign, kind, login, tenant, target, reviewer, grantor, \
+     evidence, shown_at, outcome, decided_by, decided_at, note, applied";
 /// The first column is the backend's storage position (`rowid`, `id`).
 pub const AUDIT_COLS: &str = "log, seq, ts, actor, action, tenant, decision, body, hash";
 pub const CHECKPOINT_COLS: &str = "log, size, ts, note";
@@ -636,5 +640,62 @@ pub fn discrepancy(r: &impl Cols) -> Result<crate::DiscrepancyRow> {
         count: u64::try_from(r.int(5)?).map_err(|_| corrupt(5, "a count"))?,
         run: r.text(6)?,
         disposition,
+    })
+}
+
+fn small(r: &impl Cols, i: usize) -> Result<u32> {
+    u32::try_from(r.int(i)?).map_err(|_| corrupt(i, "a small count"))
+}
+
+pub fn campaign(r: &impl Cols) -> Result<crate::CampaignRow> {
+    Ok(crate::CampaignRow {
+        id: r.text(0)?,
+        title: r.text(1)?,
+        scope: r.text(2)?,
+        fallback: r.opt_text(3)?,
+        opened_by: r.text(4)?,
+        opened_at: r.int(5)?,
+        deadline: r.int(6)?,
+        notice_days: small(r, 7)?,
+        on_no_answer: r.text(8)?,
+        every_months: small(r, 9)?,
+        evidence_days: small(r, 10)?,
+        noticed_at: r.opt_int(11)?,
+        closed_at: r.opt_int(12)?,
+        closed_by: r.opt_text(13)?,
+        successor: r.opt_text(14)?,
+    })
+}
+
+/// A review item; a decision only where all its columns are set.
+pub fn review_item(r: &impl Cols) -> Result<crate::ReviewItemRow> {
+    let decision = match (
+        r.opt_text(10)?,
+        r.opt_text(11)?,
+        r.opt_int(12)?,
+        r.opt_blob(13)?,
+    ) {
+        (Some(outcome), Some(by), Some(at), Some(note)) => Some(crate::ReviewDecision {
+            outcome,
+            by,
+            at,
+            note,
+        }),
+        (None, None, None, None) => None,
+        _ => return Err(corrupt(10, "a complete decision")),
+    };
+    Ok(crate::ReviewItemRow {
+        id: r.text(0)?,
+        campaign: r.text(1)?,
+        kind: r.text(2)?,
+        login: r.text(3)?,
+        tenant: r.opt_text(4)?,
+        target: r.text(5)?,
+        reviewer: r.text(6)?,
+        grantor: r.opt_text(7)?,
+        evidence: r.text(8)?,
+        shown_at: r.opt_int(9)?,
+        decision,
+        applied: r.opt_text(14)?,
     })
 }

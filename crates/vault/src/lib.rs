@@ -26,7 +26,9 @@ pub(crate) use feeds::feed;
 pub use feeds::{cases, household, ingest};
 pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
-pub use oversight::{audit_proofs, discrepancies, reconciliation, report};
+pub use oversight::{
+    audit_proofs, discrepancies, reconciliation, report, review_evidence, reviews,
+};
 pub use read::access;
 pub(crate) use read::{sequence, usage};
 pub(crate) use workflows::watermark;

@@ -294,3 +294,23 @@ fn a_discrepancy_is_judged_once_by_the_right_people_and_survives_a_second_run() 
     assert_eq!(e["detail"]["outcome"], "explained");
     assert!(!String::from_utf8_lossy(&rows[1].body).contains("席替え"));
 }
+
+/// Standing coverage ends where the assignment was recorded to end: reads
+/// before a `user unassign` stay covered, and the end is on record.
+#[test]
+fn an_assignment_covers_reads_until_it_is_removed() {
+    let env = month();
+    env.vault
+        .unassign("cli:test", "op2", "acme", "own")
+        .unwrap();
+    let e = env
+        .vault
+        .unassign("cli:test", "op2", "acme", "own")
+        .unwrap_err();
+    assert_eq!(e.error_code(), ErrorCode::NotFound);
+    let run = reconcile(&env, "so", 2, Params::default(), files()).unwrap();
+    assert_eq!(run.report.by_class[&Class::ReadWithoutCoverage], 0);
+    assert_eq!(events(&env, "user.unassign").len(), 1);
+    // And the read after it is refused by the gate, so not in the log as a read.
+    assert!(env.search("op2", 1).is_err());
+}

@@ -14,6 +14,7 @@ mod people;
 mod pg_schema;
 mod reconcile;
 mod records;
+mod reviews;
 
 macro_rules! conformance {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -58,6 +59,8 @@ conformance!(
     alerts::snapshot_honey_and_shifts,
     agents::hunts_and_reports,
     reconcile::discrepancies_keep_their_disposition_across_runs,
+    reviews::a_revocation_is_recorded_and_applied_together,
+    reviews::a_days_usage_is_summarised_once_and_read_in_order,
     audit::audit_appends_chain_and_read_back,
     audit::audit_tree_checkpoints_and_cosignatures,
     audit::audit_archive_moves_only_the_oldest_range,

@@ -166,6 +166,26 @@ impl Vault {
         Ok(Assigned::Segment)
     }
 
+    /// Removes a person's assignment to one segment (recorded first: the
+    /// reconciliation's standing coverage ends at the `user.unassign` event).
+    pub fn unassign(&self, actor: &str, login: &str, tenant: &str, segment: &str) -> Result<()> {
+        let a = Assignment {
+            login: login.to_owned(),
+            tenant: tenant.to_owned(),
+            segment: Some(segment.to_owned()),
+        };
+        if !self.store.assignments(login)?.contains(&a) {
+            return Err(VaultError::NotFound { what: "assignment" });
+        }
+        self.audit.append(
+            self.admin_event(actor, "user.unassign", Some(tenant))
+                .detail("login", login)
+                .detail("segment", segment),
+        )?;
+        self.store.unassign(&a)?;
+        Ok(())
+    }
+
     pub fn users(&self) -> Result<Vec<(UserRow, Vec<Assignment>)>> {
         self.store
             .users()?

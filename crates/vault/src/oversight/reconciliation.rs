@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use mamori_audit::SealedEvent;
 use mamori_policy::Action;
 use mamori_reconcile::{
     Grant, Inputs, Params, Read, Report, Standing, logon,
@@ -22,6 +21,8 @@ use mamori_store::{
     AuditQuery, AuditRow, DiscrepancyRow, ReconciliationRow, RequestFilter, RequestStage,
     each_audit_page,
 };
+
+use super::period::{is_read, parse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -102,7 +103,7 @@ impl Vault {
         let period = Period { from, to };
         let grants = self.reconcile_grants(period)?;
         let scan_from = grants.iter().map(|g| g.from).fold(from, i64::min);
-        let standing = self.reconcile_standing(to)?;
+        let standing = self.reconcile_standing()?;
         let mut applications = self.roster(from, to)?;
         applications.extend(outside.applications.iter().cloned());
         let mut run = Reconciler::new(
@@ -220,84 +221,83 @@ impl Vault {
 
     /// Every allowed read by a person in `[from, to)`, from the audit log,
     /// handed to `each` one at a time (a month of reads is never held).
-    /// The walk is in storage order from the first event of the period and
-    /// stops a minute past its end (times in storage order are close to
-    /// sorted: processes sharing a database stamp at their own commit); a
-    /// time bound in the paged query would go on reading to the end of the
-    /// log for a last page that never fills.
     fn each_read(&self, from: i64, to: i64, mut each: impl FnMut(Read)) -> Result<()> {
-        let store = self.audit.store().as_ref();
-        let (from_us, to_us) = (from.saturating_mul(1_000_000), to.saturating_mul(1_000_000));
-        let first = store.query(&AuditQuery {
-            from_ts: Some(from_us),
-            to_ts: Some(to_us),
-            limit: 1,
-            ..AuditQuery::default()
-        })?;
-        let Some(first) = first.first() else {
-            return Ok(());
-        };
-        let q = AuditQuery {
-            after: Some(first.rowid - 1),
-            limit: 2000,
-            ..AuditQuery::default()
-        };
-        each_audit_page(store, q, |rows| {
-            for row in rows {
-                if row.ts >= to_us + 60_000_000 {
-                    return Ok(false);
-                }
-                if (from_us..to_us).contains(&row.ts)
-                    && is_read(row)
-                    && let Some(read) = read_of(row)?
-                {
-                    each(read);
-                }
+        self.walk_period(from, to, |row| {
+            if is_read(row)
+                && let Some(read) = read_of(row)?
+            {
+                each(read);
             }
-            Ok::<bool, VaultError>(true)
+            Ok(())
         })
     }
 
     /// Standing access as recorded: a segment assignment from its
-    /// `user.assign` event (an assignment the log does not show covers
-    /// nothing), standing full access from its approval to its revocation.
-    fn reconcile_standing(&self, to: i64) -> Result<Vec<Standing>> {
-        let mut assigned: HashMap<(String, String), i64> = HashMap::new();
-        // Every assignment ever made (no index on actions: one pass).
-        let q = AuditQuery {
-            action: Some("user.assign".to_owned()),
-            limit: 1000,
-            ..AuditQuery::default()
-        };
-        let to_us = to.saturating_mul(1_000_000);
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            for row in rows.iter().filter(|r| r.ts < to_us) {
-                let e = parse(row)?;
-                let login = e.event.detail.get("login").and_then(|v| v.as_str());
-                if let (Some(login), Some(tenant)) = (login, e.event.tenant.as_deref()) {
-                    let at = row.ts.div_euclid(1_000_000);
-                    assigned
-                        .entry((login.to_owned(), tenant.to_owned()))
-                        .and_modify(|t| *t = (*t).min(at))
-                        .or_insert(at);
+    /// `user.assign` event to its end (`user.unassign`, or a review's
+    /// revocation) — an assignment the log does not show covers nothing —
+    /// and standing full access from its approval to its revocation.
+    fn reconcile_standing(&self) -> Result<Vec<Standing>> {
+        // Every assignment's beginning and end ever recorded (no index on
+        // actions: one pass each).
+        let mut steps: Vec<Step> = Vec::new();
+        for action in ["user.assign", "user.unassign", "review.decide"] {
+            let q = AuditQuery {
+                action: Some(action.to_owned()),
+                limit: 1000,
+                ..AuditQuery::default()
+            };
+            each_audit_page(self.audit.store().as_ref(), q, |rows| {
+                for row in rows.iter().filter(|r| r.decision == "allow") {
+                    if let Some(step) = assignment_step(row)? {
+                        steps.push(step);
+                    }
                 }
-            }
-            Ok::<bool, VaultError>(true)
-        })?;
+                Ok::<bool, VaultError>(true)
+            })?;
+        }
+        steps.sort_by_key(|s| s.at);
+        let mut open: HashMap<(String, String, String), i64> = HashMap::new();
         let mut out = Vec::new();
-        for user in self.store.users()? {
-            for a in self.store.assignments(&user.login)? {
-                if a.segment.is_none() {
-                    continue; // whole-tenant access is a nomination, below
+        for Step {
+            at,
+            login,
+            tenant,
+            segment,
+            begins,
+        } in steps
+        {
+            let key = (login, tenant, segment);
+            match (begins, open.get(&key)) {
+                (true, None) => {
+                    open.insert(key, at);
                 }
-                if let Some(&from) = assigned.get(&(a.login.clone(), a.tenant.clone())) {
+                (false, Some(&from)) => {
+                    open.remove(&key);
+                    let (login, tenant, _) = key;
                     out.push(Standing {
-                        login: a.login,
-                        tenant: a.tenant,
+                        login,
+                        tenant,
                         from,
-                        to: None,
+                        to: Some(at),
                     });
                 }
+                _ => {}
+            }
+        }
+        for ((login, tenant, segment), from) in open {
+            let a = mamori_store::Assignment {
+                login,
+                tenant,
+                segment: Some(segment),
+            };
+            // Still assigned; one gone without a recorded end covers nothing.
+            if self.store.assignments(&a.login)?.contains(&a) {
+                out.push(Standing {
+                    login: a.login,
+                    tenant: a.tenant,
+                    from,
+                    to: None,
+                });
             }
         }
         for t in self.store.tenants()? {
@@ -397,17 +397,55 @@ fn digests(f: &ReconcileFiles<'_>) -> Vec<InputDigest> {
         .collect()
 }
 
-/// Whether a row is a person's allowed read (decided from the columns,
-/// before the body is parsed).
-fn is_read(row: &AuditRow) -> bool {
-    matches!(row.action.as_str(), "record.search" | "record.read")
-        && row.decision == "allow"
-        && row.actor.starts_with("user:")
+/// A segment assignment's beginning (`user.assign`) or end (`user.unassign`,
+/// a review's revocation of a segment).
+struct Step {
+    at: i64,
+    login: String,
+    tenant: String,
+    segment: String,
+    begins: bool,
 }
 
-fn parse(row: &AuditRow) -> Result<SealedEvent> {
-    serde_json::from_slice(&row.body)
-        .map_err(|_| VaultError::Internal("stored audit event does not parse".into()))
+/// The step an event records; None for other events (a whole-tenant
+/// nomination, a kept review item).
+fn assignment_step(row: &AuditRow) -> Result<Option<Step>> {
+    let e = parse(row)?;
+    let d = &e.event.detail;
+    let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let at = row.ts.div_euclid(1_000_000);
+    let Some(tenant) = e.event.tenant.clone() else {
+        return Ok(None);
+    };
+    Ok(match row.action.as_str() {
+        "user.assign" | "user.unassign" => match (text("login"), text("segment")) {
+            (Some(login), Some(segment)) => Some(Step {
+                at,
+                login,
+                tenant,
+                segment,
+                begins: row.action == "user.assign",
+            }),
+            _ => None,
+        },
+        _ => match (
+            text("kind"),
+            text("outcome"),
+            text("person"),
+            text("target"),
+        ) {
+            (Some(k), Some(o), Some(login), Some(segment)) if k == "segment" && o == "revoke" => {
+                Some(Step {
+                    at,
+                    login,
+                    tenant,
+                    segment,
+                    begins: false,
+                })
+            }
+            _ => None,
+        },
+    })
 }
 
 /// The members of a read's event the reconciliation uses; the rest of the
