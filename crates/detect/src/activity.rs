@@ -142,7 +142,17 @@ impl Activity {
     /// The activity an event records, or `None` for events that are not a
     /// person's (the system, the CLI, anonymous callers) or carry no time.
     pub fn from_event(e: &SealedEvent) -> Option<Activity> {
-        let mut user = e.event.actor.strip_prefix("user:")?;
+        // An escalation is about the person it names, whoever recorded it:
+        // a supervisor, or the system at a review's deadline.
+        let judgement = matches!(
+            e.event.action.as_str(),
+            "reconcile.dispose" | "review.decide"
+        );
+        let mut user = match e.event.actor.strip_prefix("user:") {
+            Some(u) => u,
+            None if judgement => "",
+            None => return None,
+        };
         let at = e.timestamp()?;
         let kind = match e.event.action.as_str() {
             "record.search" => Kind::Lookup { search: true },
@@ -184,6 +194,9 @@ impl Activity {
             }
             _ => Kind::Other,
         };
+        if user.is_empty() {
+            return None; // the system's own decision, not about a person
+        }
         let records = e
             .event
             .records

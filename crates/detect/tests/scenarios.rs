@@ -648,3 +648,30 @@ fn an_escalated_discrepancy_raises_an_alert_about_the_person_it_concerns() {
             .is_empty()
     );
 }
+
+/// A review item decided by the deadline, as the vault records it: the
+/// system's event in the system log, about the person whose role it was.
+fn deadline_decision(seq: u64, at: DateTime<Utc>, person: &str, outcome: &str) -> Option<Activity> {
+    use mamori_audit::{Decision, Event, SealedEvent};
+    let mut e = Event::new("system", "review.decide", Decision::Allow, "ok")
+        .detail("outcome", outcome)
+        .detail("kind", "role")
+        .detail("person", person)
+        .detail("default", true);
+    e.case_id = Some(format!("{seq:032x}"));
+    let sealed = SealedEvent::seal(e, mamori_audit::log_for(None), seq, at, &[0; 32]);
+    Activity::from_event(&sealed)
+}
+
+#[test]
+fn a_review_escalated_at_its_deadline_raises_an_alert_about_the_person() {
+    let mut engine = Engine::new(Rules::default()).unwrap();
+    let at = jst(start(), 9, 0, 0);
+    // The system's other decisions are nobody's activity.
+    assert!(deadline_decision(1, at, "so1", "revoke").is_none());
+    let a = deadline_decision(2, at, "so1", "escalated").expect("about so1");
+    let raised = engine.observe(&a);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let alert = find(&raised, "so1", RuleId::ReconcileEscalated);
+    assert_eq!(alert.evidence.seq, 2);
+}

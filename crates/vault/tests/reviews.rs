@@ -154,6 +154,23 @@ fn a_campaign_nobody_answers_revokes_at_the_deadline_but_keeps_the_last_security
     assert_eq!(env.vault.review_tick("cli:cron").unwrap().notices, 0);
     assert_eq!(events(&env, "review.notice").len(), 3);
 
+    let share = |rows: &[mamori_vault::report::EntitlementRow]| {
+        rows.iter()
+            .find(|r| {
+                r.tenant == "acme" && r.segment == "own" && r.department == "お客さまセンター"
+            })
+            .map(|r| (r.can_see, r.people))
+            .unwrap()
+    };
+    let before = env
+        .vault
+        .entitlements(&env.officer(), Some("acme"))
+        .unwrap();
+    assert_eq!(
+        share(&before),
+        (2, 4),
+        "op1 and op2 of the department's four"
+    );
     env.advance(7 * DAY);
     let t = env.vault.review_tick("cli:cron").unwrap();
     assert_eq!(t.closed, std::slice::from_ref(&c.id));
@@ -213,6 +230,15 @@ fn a_campaign_nobody_answers_revokes_at_the_deadline_but_keeps_the_last_security
         .unwrap();
     assert_eq!(segment["tenant"], "acme");
     assert!(!segment.to_string().contains("no decision by the deadline"));
+
+    // The close recorded who could see what once the review took effect:
+    // the quarterly trend.
+    let trend = env.vault.entitlement_trend(&env.officer()).unwrap();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].campaign, c.id);
+    assert_eq!(share(&trend[0].rows), (0, 4));
+    let refused = env.vault.entitlement_trend(&env.who("op1")).unwrap_err();
+    assert_eq!(code(refused), ErrorCode::Forbidden);
 
     // Nothing more to do; closed campaigns take no decision.
     let again = env.vault.review_tick("cli:cron").unwrap();

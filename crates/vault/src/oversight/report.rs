@@ -11,12 +11,19 @@ use std::collections::BTreeMap;
 use mamori_policy::Action;
 use serde::Serialize;
 
-use crate::{Caller, Vault, access::Access, error::Result, tenants::TenantState};
+use mamori_store::{AuditQuery, each_audit_page};
+
+use crate::{
+    Caller, Vault,
+    access::Access,
+    error::{Result, VaultError},
+    tenants::TenantState,
+};
 
 /// Shown for people without a department.
 pub const NO_DEPARTMENT: &str = "(none)";
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct EntitlementRow {
     pub tenant: String,
     pub segment: String,
@@ -27,6 +34,14 @@ pub struct EntitlementRow {
     pub people: usize,
     /// can_see / people, in percent (one decimal).
     pub share_percent: f64,
+}
+
+/// The entitlement table as one campaign's close left it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrendPoint {
+    pub campaign: String,
+    pub closed_at: String,
+    pub rows: Vec<EntitlementRow>,
 }
 
 impl Vault {
@@ -42,6 +57,18 @@ impl Vault {
             &decision,
             "entitlement reports are for the security office and auditors",
         )?;
+        let rows = self.entitlement_table(tenant)?;
+        e = e.detail("rows", rows.len());
+        if let Some(t) = tenant {
+            e = e.tenant(t);
+        }
+        self.audit.append(e)?;
+        Ok(rows)
+    }
+
+    /// The table itself, as the gate would decide at this second (no gate
+    /// asked, nothing recorded: for a caller that has been).
+    pub(crate) fn entitlement_table(&self, tenant: Option<&str>) -> Result<Vec<EntitlementRow>> {
         let tenants: Vec<String> = match tenant {
             Some(t) => vec![self.tenant(t)?.row.id.clone()],
             None => self.store.tenants()?.into_iter().map(|t| t.id).collect(),
@@ -90,12 +117,45 @@ impl Vault {
                 }
             }
         }
-        e = e.detail("rows", rows.len());
-        if let Some(t) = tenant {
-            e = e.tenant(t);
-        }
-        self.audit.append(e)?;
         Ok(rows)
+    }
+
+    /// The table as each closed review campaign left it (its `review.close`
+    /// event), oldest first: the quarterly trend of seed 004's figure.
+    pub fn entitlement_trend(&self, caller: &Caller) -> Result<Vec<TrendPoint>> {
+        let decision = self.gate.decide_report(&caller.principal);
+        let e = self.gated(
+            self.caller_event(caller, "report.trend", "ok"),
+            &decision,
+            "entitlement reports are for the security office and auditors",
+        )?;
+        let mut points = Vec::new();
+        let q = AuditQuery {
+            action: Some("review.close".to_owned()),
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        each_audit_page(self.audit.store().as_ref(), q, |rows| {
+            for row in rows {
+                let ev: mamori_audit::SealedEvent =
+                    serde_json::from_slice(&row.body).map_err(|_| {
+                        VaultError::Internal("stored audit event does not parse".into())
+                    })?;
+                let Some(table) = ev.event.detail.get("entitlements") else {
+                    continue;
+                };
+                points.push(TrendPoint {
+                    campaign: ev.event.case_id.clone().unwrap_or_default(),
+                    closed_at: mamori_core::jst::rfc3339(row.ts.div_euclid(1_000_000)),
+                    rows: serde_json::from_value(table.clone()).map_err(|_| {
+                        VaultError::Internal("stored entitlement table does not parse".into())
+                    })?,
+                });
+            }
+            Ok::<bool, VaultError>(true)
+        })?;
+        self.audit.append(e.detail("points", points.len()))?;
+        Ok(points)
     }
 
     /// Whether the gate would let this person read a record of `segment`

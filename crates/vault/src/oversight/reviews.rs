@@ -656,7 +656,10 @@ impl Vault {
         let now = self.now();
         let mut e = self.admin_event(by, "review.close", None);
         e.case_id = Some(c.id.clone());
-        self.audit.append(e)?;
+        // Who can see which segment once the review took effect: the
+        // quarterly trend of `report trend` (seed 004's 76 % -> 13 %).
+        let table = serde_json::to_value(self.entitlement_table(None)?).unwrap_or_default();
+        self.audit.append(e.detail("entitlements", table))?;
         self.store.close_campaign(&c.id, by, now)?;
         let c = self
             .store
