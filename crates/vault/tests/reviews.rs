@@ -83,6 +83,17 @@ fn all_items(env: &mut Env) -> Vec<ItemView> {
         .unwrap()
 }
 
+/// `caller` decides item `id`.
+fn decide(
+    env: &Env,
+    caller: &mamori_vault::Caller,
+    id: &str,
+    verdict: Verdict,
+    reason: &str,
+) -> Result<ItemView, VaultError> {
+    env.vault.decide_item(caller, id, verdict, reason)
+}
+
 fn code(e: VaultError) -> ErrorCode {
     e.error_code()
 }
@@ -244,15 +255,14 @@ fn a_campaign_nobody_answers_revokes_at_the_deadline_but_keeps_the_last_security
     let again = env.vault.review_tick("cli:cron").unwrap();
     assert!(again.closed.is_empty() && again.opened.is_empty());
     let sv2_item = item(&items, "sv2", "supervisor").id.clone();
-    let e = env
-        .vault
-        .decide_item(
-            &env.officer(),
-            &sv2_item,
-            Verdict::Keep,
-            "引き続き必要な権限である",
-        )
-        .unwrap_err();
+    let e = decide(
+        &env,
+        &env.officer(),
+        &sv2_item,
+        Verdict::Keep,
+        "引き続き必要な権限である",
+    )
+    .unwrap_err();
     assert_eq!(code(e), ErrorCode::ReviewDecided);
 }
 
@@ -271,14 +281,14 @@ fn a_recurring_campaign_opens_its_successor_when_due() {
             .unwrap();
         assert_eq!(mine.len(), n, "{who}");
         for i in mine {
-            env.vault
-                .decide_item(
-                    &env.who(who),
-                    &i.id,
-                    Verdict::Keep,
-                    "業務上必要であることを確認した",
-                )
-                .unwrap();
+            decide(
+                &env,
+                &env.who(who),
+                &i.id,
+                Verdict::Keep,
+                "業務上必要であることを確認した",
+            )
+            .unwrap();
         }
     }
     env.advance(15 * DAY);
@@ -325,9 +335,14 @@ fn only_the_chosen_reviewer_decides_once_with_a_reason_and_revocations_take_effe
     // not decide (the security office sees everything, decides nothing here).
     assert_eq!(
         code(
-            env.vault
-                .decide_item(&env.who("op2"), &collab, Verdict::Keep, "必要な業務がある")
-                .unwrap_err()
+            decide(
+                &env,
+                &env.who("op2"),
+                &collab,
+                Verdict::Keep,
+                "必要な業務がある"
+            )
+            .unwrap_err()
         ),
         ErrorCode::NotFound
     );
@@ -339,37 +354,33 @@ fn only_the_chosen_reviewer_decides_once_with_a_reason_and_revocations_take_effe
     );
     assert_eq!(
         code(
-            env.vault
-                .decide_item(
-                    &env.officer(),
-                    &collab,
-                    Verdict::Revoke,
-                    "利用実績がないため"
-                )
-                .unwrap_err()
+            decide(
+                &env,
+                &env.officer(),
+                &collab,
+                Verdict::Revoke,
+                "利用実績がないため"
+            )
+            .unwrap_err()
         ),
         ErrorCode::Forbidden
     );
     assert_eq!(
         code(
-            env.vault
-                .decide_item(
-                    &env.who("sv"),
-                    "0123456789abcdef0123456789abcdef",
-                    Verdict::Keep,
-                    "必要な業務がある"
-                )
-                .unwrap_err()
+            decide(
+                &env,
+                &env.who("sv"),
+                "0123456789abcdef0123456789abcdef",
+                Verdict::Keep,
+                "必要な業務がある"
+            )
+            .unwrap_err()
         ),
         ErrorCode::NotFound
     );
     // A reason is required.
     assert_eq!(
-        code(
-            env.vault
-                .decide_item(&env.who("sv"), &collab, Verdict::Revoke, " ")
-                .unwrap_err()
-        ),
+        code(decide(&env, &env.who("sv"), &collab, Verdict::Revoke, " ").unwrap_err()),
         ErrorCode::CommentMissing
     );
 
@@ -378,32 +389,35 @@ fn only_the_chosen_reviewer_decides_once_with_a_reason_and_revocations_take_effe
         .review_items(&env.who("sv"), Some(&c.id), false, true)
         .unwrap();
     env.advance(30);
-    let kept = env
-        .vault
-        .decide_item(
-            &env.who("sv"),
-            &own,
-            Verdict::Keep,
-            "日常の問い合わせ対応で利用している",
-        )
-        .unwrap();
+    let kept = decide(
+        &env,
+        &env.who("sv"),
+        &own,
+        Verdict::Keep,
+        "日常の問い合わせ対応で利用している",
+    )
+    .unwrap();
     assert_eq!(kept.applied.as_deref(), Some("kept"));
     env.advance(5);
-    let revoked = env
-        .vault
-        .decide_item(
-            &env.who("sv"),
-            &collab,
-            Verdict::Revoke,
-            "提携先顧客の対応は担当外",
-        )
-        .unwrap();
+    let revoked = decide(
+        &env,
+        &env.who("sv"),
+        &collab,
+        Verdict::Revoke,
+        "提携先顧客の対応は担当外",
+    )
+    .unwrap();
     assert_eq!(revoked.applied.as_deref(), Some("revoked"));
     assert_eq!(
         code(
-            env.vault
-                .decide_item(&env.who("sv"), &collab, Verdict::Keep, "やはり必要だった")
-                .unwrap_err()
+            decide(
+                &env,
+                &env.who("sv"),
+                &collab,
+                Verdict::Keep,
+                "やはり必要だった"
+            )
+            .unwrap_err()
         ),
         ErrorCode::ReviewDecided
     );
@@ -421,9 +435,14 @@ fn only_the_chosen_reviewer_decides_once_with_a_reason_and_revocations_take_effe
     let so = item(&items, "so", "security_officer").id.clone();
     assert_eq!(
         code(
-            env.vault
-                .decide_item(&env.who("sv2"), &so, Verdict::Revoke, "異動のため不要")
-                .unwrap_err()
+            decide(
+                &env,
+                &env.who("sv2"),
+                &so,
+                Verdict::Revoke,
+                "異動のため不要"
+            )
+            .unwrap_err()
         ),
         ErrorCode::LastSecurityOfficer
     );
@@ -517,6 +536,35 @@ fn a_campaign_is_opened_by_the_security_office_with_a_valid_scope_and_independen
         env.vault.open_campaign(&env.officer(), &s).unwrap().items,
         1
     );
+}
+
+#[test]
+fn a_shredded_tenants_items_still_close_and_keep_no_reason_in_clear() {
+    let env = team();
+    let c = env
+        .vault
+        .open_campaign(&env.officer(), &spec(&env, Some("sv2")))
+        .unwrap();
+    env.vault.shred("cli:test", "acme").unwrap();
+    env.advance(15 * DAY);
+    let t = env.vault.review_tick("cli:cron").unwrap();
+    assert_eq!(t.closed, std::slice::from_ref(&c.id), "{:?}", t.failed);
+    let decided = events(&env, "review.decide");
+    let tenant_items: Vec<_> = decided.iter().filter(|e| e["tenant"] == "acme").collect();
+    assert_eq!(tenant_items.len(), 4, "three segments and the full access");
+    assert!(
+        tenant_items
+            .iter()
+            .all(|e| e["detail"]["note"] == "not kept: tenant shredded")
+    );
+    let (_, left) = env
+        .vault
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|(u, _)| u.login == "op2")
+        .unwrap();
+    assert!(left.is_empty());
 }
 
 /// The audit events of `action`, as JSON, oldest first.

@@ -71,7 +71,14 @@ impl Vault {
     pub(crate) fn entitlement_table(&self, tenant: Option<&str>) -> Result<Vec<EntitlementRow>> {
         let tenants: Vec<String> = match tenant {
             Some(t) => vec![self.tenant(t)?.row.id.clone()],
-            None => self.store.tenants()?.into_iter().map(|t| t.id).collect(),
+            // A shredded tenant's customers are nobody's to see.
+            None => self
+                .store
+                .tenants()?
+                .into_iter()
+                .filter(|t| t.status == mamori_store::TenantStatus::Active)
+                .map(|t| t.id)
+                .collect(),
         };
         let now = self.now();
         let mut people = Vec::new();

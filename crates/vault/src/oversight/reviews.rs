@@ -183,8 +183,9 @@ pub struct TickReport {
     pub notices: u64,
     pub closed: Vec<String>,
     pub opened: Vec<String>,
-    /// Successors that could not open, with the error code (e.g. no
-    /// eligible reviewer any more); tried again on the next pass.
+    /// Campaigns that could not close and successors that could not open,
+    /// with the error code (e.g. no eligible reviewer any more); tried
+    /// again on the next pass.
     pub failed: Vec<(String, String)>,
 }
 
@@ -372,11 +373,7 @@ impl Vault {
         let overseer = self.gate.decide_report(&caller.principal).allowed();
         let mut out = Vec::new();
         for c in self.store.campaigns(open_only)? {
-            let items = self.store.review_items(&ReviewItemFilter {
-                campaign: Some(c.id.clone()),
-                limit: usize::MAX,
-                ..ReviewItemFilter::default()
-            })?;
+            let items = self.campaign_items(&c.id, false)?;
             let me = &caller.principal.login;
             if !overseer && !items.iter().any(|i| &i.reviewer == me) {
                 continue;
@@ -547,9 +544,15 @@ impl Vault {
         let Some(t) = row.tenant.as_deref() else {
             return Ok((reason.as_bytes().to_vec(), event));
         };
-        let state = self.tenant(t)?;
-        let sealed = self.seal_comment(&state, &item_bytes(&row.id)?, reason)?;
         event.tenant = Some(t.to_owned());
+        let state = self.tenant(t)?;
+        if !state.active() {
+            // Nothing can be sealed under a destroyed key, and nothing is
+            // kept in clear: the decision stands without its reason.
+            let event = event.detail("note", "not kept: tenant shredded");
+            return Ok((Vec::new(), event));
+        }
+        let sealed = self.seal_comment(&state, &item_bytes(&row.id)?, reason)?;
         Ok((sealed.clone(), event.detail("note", hex::encode(&sealed))))
     }
 
@@ -566,8 +569,9 @@ impl Vault {
                 let id = NominationId::parse(&row.target)
                     .map_err(|_| VaultError::Internal("review item names no nomination".into()))?;
                 let state = self.tenant(&tenant)?;
-                let step =
-                    self.history_step(by, &state, id.as_bytes(), now, "revoked", Some(reason))?;
+                // Under a destroyed key the step keeps no comment.
+                let comment = state.active().then_some(reason);
+                let step = self.history_step(by, &state, id.as_bytes(), now, "revoked", comment)?;
                 Removal::FullAccess { id, step }
             }
             Some(Kind::Role) => Removal::Account {
@@ -636,12 +640,7 @@ impl Vault {
         if c.closed_at.is_some() {
             return Err(decided());
         }
-        let open = self.store.review_items(&ReviewItemFilter {
-            campaign: Some(c.id.clone()),
-            open_only: true,
-            limit: usize::MAX,
-            ..ReviewItemFilter::default()
-        })?;
+        let open = self.campaign_items(&c.id, true)?;
         let default = NoAnswer::parse(&c.on_no_answer);
         let why = "no decision by the deadline";
         for row in open {
@@ -686,8 +685,16 @@ impl Vault {
         for c in self.store.campaigns(false)? {
             if c.closed_at.is_none() && c.deadline <= now {
                 let id = c.id.clone();
-                self.finish(c, SYSTEM)?;
-                report.closed.push(id);
+                // One campaign that cannot close does not hold up the others
+                // (an audit log that cannot be written stops everything).
+                match self.finish(c, SYSTEM) {
+                    Ok(_) => report.closed.push(id),
+                    Err(VaultError::AuditUnavailable) => return Err(VaultError::AuditUnavailable),
+                    Err(e) => {
+                        tracing::warn!(campaign = %id, code = e.error_code().as_str(), "review campaign could not close");
+                        report.failed.push((id, e.error_code().as_str().to_owned()));
+                    }
+                }
                 continue;
             }
             if c.closed_at.is_none()
@@ -725,12 +732,7 @@ impl Vault {
     /// (a `review.notice` event per reviewer, which the console's inbox and
     /// notifications read); once per campaign.
     fn notify(&self, c: &CampaignRow, actor: &str, now: i64) -> Result<u64> {
-        let open = self.store.review_items(&ReviewItemFilter {
-            campaign: Some(c.id.clone()),
-            open_only: true,
-            limit: usize::MAX,
-            ..ReviewItemFilter::default()
-        })?;
+        let open = self.campaign_items(&c.id, true)?;
         let mut per: BTreeMap<&str, u64> = BTreeMap::new();
         for i in &open {
             *per.entry(i.reviewer.as_str()).or_default() += 1;
@@ -763,11 +765,7 @@ impl Vault {
             .store
             .campaign(id)?
             .ok_or(VaultError::NotFound { what: "campaign" })?;
-        let items = self.store.review_items(&ReviewItemFilter {
-            campaign: Some(id.to_owned()),
-            limit: usize::MAX,
-            ..ReviewItemFilter::default()
-        })?;
+        let items = self.campaign_items(id, false)?;
         let mut applied: BTreeMap<String, u64> = BTreeMap::new();
         for i in &items {
             let k = i.applied.clone().unwrap_or_else(|| "open".into());
@@ -784,13 +782,19 @@ impl Vault {
     }
 
     fn counts(&self, campaign: &str) -> Result<(u64, u64)> {
-        let items = self.store.review_items(&ReviewItemFilter {
-            campaign: Some(campaign.to_owned()),
-            limit: usize::MAX,
-            ..ReviewItemFilter::default()
-        })?;
+        let items = self.campaign_items(campaign, false)?;
         let decided = items.iter().filter(|i| i.decision.is_some()).count();
         Ok((items.len() as u64, decided as u64))
+    }
+
+    /// Every item of a campaign (only the undecided with `open_only`).
+    fn campaign_items(&self, campaign: &str, open_only: bool) -> Result<Vec<ReviewItemRow>> {
+        Ok(self.store.review_items(&ReviewItemFilter {
+            campaign: Some(campaign.to_owned()),
+            open_only,
+            limit: usize::MAX,
+            ..ReviewItemFilter::default()
+        })?)
     }
 
     fn campaign_view(&self, c: CampaignRow, items: u64, decided: u64) -> CampaignView {
