@@ -9,6 +9,7 @@ mod detect;
 mod directive;
 mod export;
 mod governance;
+mod inspect;
 mod output;
 mod quarantine;
 mod reconcile;
@@ -171,6 +172,9 @@ enum Command {
     /// Quarterly access reviews: campaigns, items with evidence, decisions (acts as you: --token).
     #[command(subcommand)]
     Review(review::ReviewCmd),
+    /// Self-inspection from the vault's records, and declarations (security office, auditors; --token).
+    #[command(subcommand)]
+    Inspect(inspect::InspectCmd),
     /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
     #[command(subcommand)]
     Export(export::ExportCmd),
@@ -434,6 +438,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
         Command::Reconcile(cmd) => reconcile::reconcile(dir, cli.token.as_deref(), cmd, out)?,
         Command::Review(cmd) => review::review(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Inspect(cmd) => inspect::inspect(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,

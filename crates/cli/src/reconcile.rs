@@ -167,10 +167,24 @@ pub fn reconcile(dir: &Path, token: Option<&str>, cmd: ReconcileCmd, out: Out) -
 
 /// `[from, to)` in Unix seconds from --month or --from/--to (Japan days).
 fn period(args: &RunArgs) -> Result<(i64, i64)> {
+    month_or_range(
+        args.month.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+    )
+}
+
+/// A period given as `--month YYYY-MM`, or `--from` and `--to` dates (the
+/// day after the last): Unix seconds of the Japan midnights.
+pub(crate) fn month_or_range(
+    month: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(i64, i64)> {
     let day = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").context("--from and --to are dates, YYYY-MM-DD")
     };
-    let (first, next) = match (&args.month, &args.from, &args.to) {
+    let (first, next) = match (month, from, to) {
         (Some(m), _, _) => {
             let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
                 .context("--month is YYYY-MM")?;

@@ -12,6 +12,7 @@ mod governance;
 mod health;
 mod metrics;
 mod openapi;
+mod oversight;
 mod problem;
 mod reconcile;
 mod records;
@@ -152,7 +153,8 @@ async fn purge_expired_packages(vault: Arc<Vault>) {
 #[doc(hidden)]
 pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
     use crate::{
-        alerts, directives, exports, extract::parse_json, governance, reconcile, records, reviews,
+        alerts, directives, exports, extract::parse_json, governance, oversight, reconcile,
+        records, reviews,
     };
     fn detail<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<String> {
         parse_json::<T>(bytes).err().map(|r| r.detail)
@@ -176,6 +178,7 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<reconcile::DisposeBody>(bytes),
         detail::<reviews::OpenCampaignBody>(bytes),
         detail::<reviews::DecideBody>(bytes),
+        detail::<oversight::DeclareBody>(bytes),
     ]
     .into_iter()
     .flatten()

@@ -270,6 +270,19 @@ impl AuditStore for PgStore {
             .transpose()
     }
 
+    fn latest_cosigned(&self, log: &str) -> Result<Option<CheckpointRow>> {
+        self.conn()?
+            .query_opt(
+                "SELECT c.log, c.size, c.ts, c.note FROM audit_checkpoints c
+                 WHERE c.log = $1 AND EXISTS (SELECT 1 FROM audit_cosignatures s
+                                              WHERE s.log = c.log AND s.size = c.size)
+                 ORDER BY c.size DESC LIMIT 1",
+                &[&log],
+            )?
+            .map(|r| rows::checkpoint(&r))
+            .transpose()
+    }
+
     fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO audit_cosignatures (log, size, witness, line) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",

@@ -281,6 +281,19 @@ impl AuditStore for SqliteAudit {
             .transpose()
     }
 
+    fn latest_cosigned(&self, log: &str) -> Result<Option<CheckpointRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT c.log, c.size, c.ts, c.note FROM audit_checkpoints c
+             WHERE c.log = ?1 AND EXISTS (SELECT 1 FROM audit_cosignatures s
+                                          WHERE s.log = c.log AND s.size = c.size)
+             ORDER BY c.size DESC LIMIT 1",
+        )?;
+        st.query_and_then([log], |r| rows::checkpoint(r))?
+            .next()
+            .transpose()
+    }
+
     fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()> {
         self.writer.lock().execute(
             "INSERT OR IGNORE INTO audit_cosignatures (log, size, witness, line) VALUES (?1, ?2, ?3, ?4)",

@@ -462,6 +462,8 @@ pub trait AuditStore: Send + Sync {
     fn add_cosignature(&self, log: &str, size: u64, witness: &str, line: &str) -> Result<()>;
     /// The cosignature lines on the checkpoint of `size`, each ending in a newline.
     fn cosignatures(&self, log: &str, size: u64) -> Result<Vec<String>>;
+    /// The newest checkpoint of `log` a witness cosigned.
+    fn latest_cosigned(&self, log: &str) -> Result<Option<CheckpointRow>>;
     /// The archived ranges of `log`, in order.
     fn archives(&self, log: &str) -> Result<Vec<ArchiveRow>>;
     /// Records an archive and, in the same transaction, removes its events

@@ -27,7 +27,7 @@ pub use feeds::{cases, household, ingest};
 pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{
-    audit_proofs, discrepancies, reconciliation, report, review_evidence, reviews,
+    audit_proofs, discrepancies, inspection, reconciliation, report, review_evidence, reviews,
 };
 pub use read::access;
 pub(crate) use read::{sequence, usage};

@@ -122,6 +122,35 @@ fn a_campaign_is_reviewed_over_http_and_closed_with_the_cli() {
     assert!(assignments(&v, "op1").is_empty() && assignments(&v, "op2").is_empty());
     let tick = v.ok(&["review", "tick"]);
     assert_eq!(tick["closed"], json!([]));
+    // The self-inspection finds the quarter's review done, from the records.
+    let today = jst::date(Utc::now().timestamp()).unwrap();
+    let (from, to) = (today.to_string(), today.succ_opt().unwrap().to_string());
+    v.ok_as(
+        &so,
+        &[
+            "inspect",
+            "declare",
+            "clean_desk",
+            "--statement",
+            "全席の施錠とクリアデスクを巡回で確認",
+        ],
+    );
+    let inspection = v.ok_as(&so, &["inspect", "run", "--from", &from, "--to", &to]);
+    let probes = inspection["probes"].as_array().unwrap();
+    let status = |id: &str| probes.iter().find(|p| p["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status("reviews"), "verified");
+    assert_eq!(status("clean_desk"), "declared");
+    assert_eq!(
+        status("reconciliation"),
+        "failed",
+        "no reconciliation run yet"
+    );
+    assert!(
+        !v.run_as(&op1, &["inspect", "run", "--from", &from, "--to", &to])
+            .status
+            .success()
+    );
+
     // Every step is in the audit log, and the log still verifies.
     let (code, out) = v.verify(&[]);
     assert_eq!(code, 0, "{out}");

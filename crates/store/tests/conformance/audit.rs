@@ -312,6 +312,10 @@ pub fn audit_tree_checkpoints_and_cosignatures(s: &Stores) {
     assert_eq!(a.latest_checkpoint(log).unwrap().unwrap().size, 5);
     assert!(a.latest_checkpoint("system").unwrap().is_none());
 
+    assert!(a.latest_cosigned(log).unwrap().is_none());
+    a.add_cosignature(log, 4, "w1.example", "— w1 at 4\n")
+        .unwrap();
+    assert_eq!(a.latest_cosigned(log).unwrap().unwrap().size, 4);
     a.add_cosignature(log, 5, "w2.example", "— w2 sig\n")
         .unwrap();
     a.add_cosignature(log, 5, "w1.example", "— w1 sig\n")
@@ -322,7 +326,9 @@ pub fn audit_tree_checkpoints_and_cosignatures(s: &Stores) {
         a.cosignatures(log, 5).unwrap(),
         ["— w1 sig\n", "— w2 sig\n"]
     );
-    assert!(a.cosignatures(log, 4).unwrap().is_empty());
+    assert_eq!(a.cosignatures(log, 4).unwrap().len(), 1);
+    assert_eq!(a.latest_cosigned(log).unwrap().unwrap().size, 5);
+    assert!(a.latest_cosigned("system").unwrap().is_none());
 }
 
 fn archive_row(log: &str, start: u64, end: u64) -> ArchiveRow {

@@ -1,11 +1,13 @@
 //! What auditors and the security office read about the vault itself:
 //! the audit log's events, checkpoints and proofs, and the reports of who
 //! can see which customers, the monthly reconciliation of reads with
-//! grants, PC logons and room presence, and the quarterly access reviews.
+//! grants, PC logons and room presence, the quarterly access reviews, and
+//! the self-inspection from facts.
 
 pub mod audit_proofs;
 pub mod audit_reading;
 pub mod discrepancies;
+pub mod inspection;
 mod period;
 pub mod reconciliation;
 pub mod report;

@@ -7,11 +7,28 @@ use mamori_audit::SealedEvent;
 use mamori_store::{AuditQuery, AuditRow, each_audit_page};
 
 use crate::{
-    Vault,
+    ErrorCode, Vault,
     error::{Result, VaultError},
 };
 
+/// The longest period one reconciliation or inspection covers.
+pub(crate) const MAX_DAYS: i64 = 62;
+
 impl Vault {
+    /// `[from, to)` checked: `to` after `from`, at most `MAX_DAYS` later; a
+    /// period still running (the month so far) ends at the end of the
+    /// current second (events are stamped in microseconds). Returns `to`.
+    pub(crate) fn checked_period(&self, from: i64, to: i64) -> Result<i64> {
+        let to = to.min(self.now() + 1);
+        if to <= from || to - from > MAX_DAYS * 86_400 {
+            return Err(VaultError::bad(
+                ErrorCode::PeriodInvalid,
+                format!("a period ends after it starts, before now, within {MAX_DAYS} days"),
+            ));
+        }
+        Ok(to)
+    }
+
     /// Hands every event stamped in `[from, to)` (Unix seconds) to `each`,
     /// in storage order. The walk starts at the period's first event and
     /// stops a minute past its end (times in storage order are close to

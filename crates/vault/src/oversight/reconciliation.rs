@@ -31,9 +31,6 @@ use crate::{
     error::{Result, VaultError},
 };
 
-/// The longest period one run covers.
-const MAX_DAYS: i64 = 62;
-
 /// The files of a run, as bytes (the CLI reads them from disk, the API from
 /// the request).
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,16 +80,8 @@ impl Vault {
             &decision,
             "reconciliations are run by the security office",
         )?;
-        // A period still running (the month so far) is reconciled up to the
-        // end of the current second (events are stamped in microseconds);
-        // the report's period says where it stopped.
-        let to = to.min(self.now() + 1);
-        if to <= from || to - from > MAX_DAYS * 86_400 {
-            return Err(VaultError::bad(
-                ErrorCode::PeriodInvalid,
-                format!("a period ends after it starts, before now, within {MAX_DAYS} days"),
-            ));
-        }
+        // The report's period says where a running one stopped.
+        let to = self.checked_period(from, to)?;
         if params.skew_s < 0 || params.max_session_h < 1 || params.max_stay_h < 1 {
             return Err(VaultError::bad(
                 ErrorCode::RequestInvalid,

@@ -24,6 +24,7 @@ use crate::{
 pub const NO_DEPARTMENT: &str = "(none)";
 
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntitlementRow {
     pub tenant: String,
     pub segment: String,
@@ -38,6 +39,7 @@ pub struct EntitlementRow {
 
 /// The entitlement table as one campaign's close left it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendPoint {
     pub campaign: String,
     pub closed_at: String,

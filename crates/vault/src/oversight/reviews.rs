@@ -788,7 +788,11 @@ impl Vault {
     }
 
     /// Every item of a campaign (only the undecided with `open_only`).
-    fn campaign_items(&self, campaign: &str, open_only: bool) -> Result<Vec<ReviewItemRow>> {
+    pub(crate) fn campaign_items(
+        &self,
+        campaign: &str,
+        open_only: bool,
+    ) -> Result<Vec<ReviewItemRow>> {
         Ok(self.store.review_items(&ReviewItemFilter {
             campaign: Some(campaign.to_owned()),
             open_only,
