@@ -68,6 +68,12 @@ pub(crate) async fn with_caller<T: Send + 'static>(
 
 /// A time given as RFC 3339 text in a query or body member, as Unix
 /// microseconds; the error names the member, never the text.
+/// A required RFC 3339 time, in Unix seconds.
+pub(crate) fn parse_instant(name: &str, v: &str) -> Result<i64, ApiError> {
+    let us = parse_time(name, Some(v.to_owned()))?.unwrap_or_default();
+    Ok(us.div_euclid(1_000_000))
+}
+
 pub(crate) fn parse_time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
     v.map(|s| {
         chrono::DateTime::parse_from_rfc3339(&s)

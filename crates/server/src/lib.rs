@@ -176,6 +176,7 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<alerts::NoteBody>(bytes),
         detail::<alerts::SuspendBody>(bytes),
         detail::<reconcile::DisposeBody>(bytes),
+        detail::<reconcile::RunBody>(bytes),
         detail::<reviews::OpenCampaignBody>(bytes),
         detail::<reviews::DecideBody>(bytes),
         detail::<oversight::DeclareBody>(bytes),

@@ -10,7 +10,6 @@ use axum::{
     routing::{get, post},
 };
 use mamori_vault::{
-    ErrorCode, VaultError,
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
 };
@@ -19,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    extract::{Authed, Body, with_caller},
+    extract::{Authed, Body, parse_instant, with_caller},
     problem::{ApiError, Problem},
 };
 
@@ -40,8 +39,10 @@ pub struct EntitlementQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PeriodQuery {
     /// Start, RFC 3339 (e.g. `2026-11-01T00:00:00+09:00`).
+    #[param(format = DateTime)]
     from: String,
     /// End (exclusive), RFC 3339; at most 62 days after `from`.
+    #[param(format = DateTime)]
     to: String,
 }
 
@@ -81,17 +82,6 @@ pub async fn trend(
     Ok(Json(out))
 }
 
-fn instant(s: &str) -> Result<i64, ApiError> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp())
-        .map_err(|_| {
-            ApiError::from(VaultError::bad(
-                ErrorCode::PeriodInvalid,
-                "from and to are RFC 3339 times, e.g. 2026-11-01T00:00:00+09:00",
-            ))
-        })
-}
-
 /// Run the self-inspection over a period: each item verified or failed from
 /// the vault's records, declared items as declared (security office,
 /// auditors). Recorded as an audit event with the result's SHA-256.
@@ -103,7 +93,7 @@ pub async fn inspect(
     Authed(caller): Authed,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Inspection>, ApiError> {
-    let (from, to) = (instant(&q.from)?, instant(&q.to)?);
+    let (from, to) = (parse_instant("from", &q.from)?, parse_instant("to", &q.to)?);
     let out = with_caller(&state, caller, move |v, c| v.inspect(c, from, to)).await?;
     Ok(Json(out))
 }

@@ -12,7 +12,6 @@ use axum::{
     routing::{get, post},
 };
 use mamori_vault::{
-    ErrorCode, VaultError,
     review_evidence::Scope,
     reviews::{CampaignSpec, CampaignStats, CampaignView, ItemView, NoAnswer, Verdict},
 };
@@ -21,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
-    extract::{Authed, Body, with_caller},
+    extract::{Authed, Body, parse_instant, with_caller},
     problem::{ApiError, Problem},
 };
 
@@ -56,6 +55,7 @@ pub struct OpenCampaignBody {
     /// Reviews what a person's manager cannot.
     fallback: Option<String>,
     /// RFC 3339, e.g. `2026-12-25T00:00:00+09:00`.
+    #[schema(format = DateTime)]
     deadline: String,
     #[serde(default = "default_notice")]
     notice_days: u32,
@@ -104,14 +104,7 @@ pub async fn open_campaign(
     Authed(caller): Authed,
     Body(b): Body<OpenCampaignBody>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
-    let deadline = chrono::DateTime::parse_from_rfc3339(&b.deadline)
-        .map_err(|_| {
-            ApiError::from(VaultError::bad(
-                ErrorCode::CampaignInvalid,
-                "deadline is an RFC 3339 time, e.g. 2026-12-25T00:00:00+09:00",
-            ))
-        })?
-        .timestamp();
+    let deadline = parse_instant("deadline", &b.deadline)?;
     let spec = CampaignSpec {
         title: b.title,
         scope: b.scope,

@@ -103,9 +103,39 @@ fn a_read_at_a_colleagues_pc_is_found_and_the_run_recorded() {
     let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(written["report_sha256"], run["report_sha256"]);
 
-    // The run is an audit event of the system log with the files' digests.
+    // The same run over HTTP, the files base64 in the body: the same
+    // discrepancy (its id is stable); only the security office runs it.
+    let b64 = |p: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap())
+    };
+    let body = serde_json::json!({
+        "from": jst::rfc3339(jst::midnight(yesterday)),
+        "to": jst::rfc3339(jst::midnight(today) + 86_400),
+        "files": {
+            "people": b64(&people), "rooms": b64(rooms_path.to_str().unwrap()),
+            "logons": b64(&logons), "hosts": b64(&hosts), "applications": b64(&applications),
+        },
+    });
+    let r = s.send("POST", "/v1/reconciliation/runs", &so, Some(body.clone()));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["report"]["counts"]["reads"], 2);
+    assert_eq!(r.body["report"]["discrepancies"][0]["id"], found[0]["id"]);
+    assert_eq!(
+        s.send("POST", "/v1/reconciliation/runs", &op1, Some(body.clone()))
+            .status,
+        403
+    );
+    let mut bad = body;
+    bad["files"]["rooms"] = "not base64 ☃".into();
+    let r = s.send("POST", "/v1/reconciliation/runs", &so, Some(bad));
+    assert_eq!(r.status, 400);
+    assert!(!r.body.to_string().contains('☃'), "no value echoed");
+
+    // The run is an audit event of the system log with the files' digests
+    // (the CLI's, the API's, the API's refusal).
     let events = s.audit(&so, "action=reconcile.run");
-    assert_eq!(events.len(), 1);
+    assert_eq!(events.len(), 3);
     let e = &events[0];
     assert_eq!(e["log"], "system");
     assert_eq!(e["detail"]["report_sha256"], run["report_sha256"], "{e}");
