@@ -163,6 +163,10 @@ pub enum VendorCmd {
     /// Change a vendor's contract (renewal, added clauses).
     Update(VendorArgs),
     List,
+    /// Surprise audits: the vendor's facts, a seeded sample of its people's
+    /// reads for explanation (security office), and the explanations.
+    #[command(subcommand)]
+    Audit(crate::vendor_audit::AuditCmd),
 }
 
 #[derive(Args)]
@@ -459,6 +463,7 @@ pub fn vendor(dir: &Path, token: Option<&str>, cmd: VendorCmd, out: Out) -> Resu
     let (args, create) = match cmd {
         VendorCmd::Create(a) => (a, true),
         VendorCmd::Update(a) => (a, false),
+        VendorCmd::Audit(c) => return crate::vendor_audit::audit(&vault, &caller, c, out),
         VendorCmd::List => unreachable!("handled above"),
     };
     let exists = vault.store().vendor(&args.id)?.is_some();

@@ -17,6 +17,7 @@ mod report;
 mod review;
 mod scan;
 mod store;
+mod vendor_audit;
 mod witness;
 
 use std::{

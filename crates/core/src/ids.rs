@@ -238,3 +238,7 @@ opaque_id!(
     /// One entitlement under review in a campaign.
     ReviewItemId
 );
+opaque_id!(
+    /// A surprise audit of a vendor.
+    VendorAuditId
+);

@@ -180,6 +180,8 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<reviews::OpenCampaignBody>(bytes),
         detail::<reviews::DecideBody>(bytes),
         detail::<oversight::DeclareBody>(bytes),
+        detail::<oversight::AuditBody>(bytes),
+        detail::<oversight::ExplainBody>(bytes),
     ]
     .into_iter()
     .flatten()

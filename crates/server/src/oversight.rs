@@ -1,17 +1,19 @@
-//! Oversight reports over HTTP: the entitlement table (who can see which
-//! segment, per department) and its quarterly trend, the self-inspection
-//! from facts, and declarations of what no record can show. Glue over
-//! `Vault::entitlements`, `entitlement_trend`, `inspect` and `declare`.
+//! Oversight over HTTP: the entitlement table (who can see which segment,
+//! per department) and its quarterly trend, the self-inspection from facts
+//! and declarations of what no record can show, and surprise audits of
+//! vendors with their explanations. Glue over the vault's methods of the
+//! same names; the gate decides who may.
 
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     routing::{get, post},
 };
 use mamori_vault::{
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
+    vendor_audit::{Sampled, VendorAudit},
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -28,6 +30,109 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/reports/entitlements/trend", get(trend))
         .route("/v1/inspections", get(inspect))
         .route("/v1/inspections/declarations", post(declare))
+        .route("/v1/vendors/{id}/audits", post(start_audit))
+        .route("/v1/vendor-audits/asked", get(asked))
+        .route("/v1/vendor-audits/{id}", get(show_audit))
+        .route("/v1/vendor-audits/{id}/explanations", post(explain))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AuditBody {
+    /// Start of the period, RFC 3339.
+    #[schema(format = DateTime)]
+    from: String,
+    /// End (exclusive), at most 62 days after `from`.
+    #[schema(format = DateTime)]
+    to: String,
+    /// Reads to sample (1-500).
+    sample: usize,
+    /// Re-draw a recorded sample (random when absent).
+    seed: Option<u64>,
+    /// Explanations are due by this time (RFC 3339).
+    #[schema(format = DateTime)]
+    deadline: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExplainBody {
+    /// The sampled read: its log and position, as the audit lists it.
+    log: String,
+    seq: u64,
+    /// Why it was read (at most 2,000 characters).
+    text: String,
+}
+
+/// A sampled read the caller is asked to explain.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Asked {
+    audit: String,
+    read: Sampled,
+}
+
+/// Start a surprise audit of a vendor: its facts and a seeded sample of its
+/// people's reads for explanation (security office).
+#[utoipa::path(post, path = "/v1/vendors/{id}/audits", params(("id" = String, Path)), request_body = AuditBody,
+    responses((status = 201, body = VendorAudit), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn start_audit(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<AuditBody>,
+) -> Result<(StatusCode, Json<VendorAudit>), ApiError> {
+    let period = (parse_instant("from", &b.from)?, parse_instant("to", &b.to)?);
+    let deadline = parse_instant("deadline", &b.deadline)?;
+    let out = with_caller(&state, caller, move |v, c| {
+        v.audit_vendor(c, &id, period, b.sample, b.seed, deadline)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// An audit with its facts, sample and explanations (security office, auditors).
+#[utoipa::path(get, path = "/v1/vendor-audits/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = VendorAudit), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn show_audit(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<VendorAudit>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.vendor_audit(c, &id)).await?;
+    Ok(Json(out))
+}
+
+/// The sampled reads the caller made and is asked to explain.
+#[utoipa::path(get, path = "/v1/vendor-audits/asked",
+    responses((status = 200, body = Vec<Asked>), (status = 401, body = Problem)))]
+pub async fn asked(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<Vec<Asked>>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.my_audit_items(c)).await?;
+    Ok(Json(
+        out.into_iter()
+            .map(|(audit, read)| Asked { audit, read })
+            .collect(),
+    ))
+}
+
+/// Explain one of the caller's sampled reads, once, before the deadline.
+#[utoipa::path(post, path = "/v1/vendor-audits/{id}/explanations", params(("id" = String, Path)),
+    request_body = ExplainBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn explain(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<ExplainBody>,
+) -> Result<StatusCode, ApiError> {
+    with_caller(&state, caller, move |v, c| {
+        v.explain_read(c, &id, (&b.log, b.seq), &b.text)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

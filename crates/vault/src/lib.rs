@@ -28,6 +28,7 @@ pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{
     audit_proofs, discrepancies, inspection, reconciliation, report, review_evidence, reviews,
+    vendor_audit,
 };
 pub use read::access;
 pub(crate) use read::{sequence, usage};

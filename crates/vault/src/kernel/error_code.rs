@@ -129,6 +129,7 @@ error_codes! {
     AlertClosed = "alert_closed", 409, "The alert is closed.";
     AlertChanged = "alert_changed", 409, "The alert changed at the same moment; look again.";
     DiscrepancyDisposed = "discrepancy_disposed", 409, "The discrepancy has a disposition already (someone judged it a moment ago, or in an earlier run of the month).";
+    AlreadyExplained = "already_explained", 409, "The sampled read is explained already, or the audit's deadline passed.";
     ReviewDecided = "review_decided", 409, "The review item has a decision already, or its campaign is closed.";
     LastSecurityOfficer = "last_security_officer", 409, "Revoking this would leave no active security officer; the item is escalated instead of revoked.";
     SuspensionUnchanged = "suspension_unchanged", 409, "The person is already suspended (or already reinstated).";

@@ -2,7 +2,7 @@
 //! the audit log's events, checkpoints and proofs, and the reports of who
 //! can see which customers, the monthly reconciliation of reads with
 //! grants, PC logons and room presence, the quarterly access reviews, and
-//! the self-inspection from facts.
+//! the self-inspection from facts, and surprise audits of vendors.
 
 pub mod audit_proofs;
 pub mod audit_reading;
@@ -13,3 +13,4 @@ pub mod reconciliation;
 pub mod report;
 pub mod review_evidence;
 pub mod reviews;
+pub mod vendor_audit;
