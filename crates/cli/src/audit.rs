@@ -16,7 +16,7 @@ use mamori_audit::{
 };
 use serde_json::json;
 
-use crate::{governance::parse_time, output::Out};
+use crate::{output::Out, period::parse_time};
 
 #[derive(Subcommand)]
 pub enum AuditCmd {

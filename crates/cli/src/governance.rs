@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_vault::{
@@ -16,7 +15,7 @@ use mamori_vault::{
     people::{PersonView, VendorView},
 };
 
-use crate::output::Out;
+use crate::{output::Out, period::parse_time};
 
 #[derive(Subcommand)]
 pub enum AccessCmd {
@@ -184,16 +183,6 @@ pub struct VendorArgs {
     /// subcontracting, liability, return_erasure, audit_rights.
     #[arg(long, value_delimiter = ',')]
     clauses: Vec<String>,
-}
-
-/// Parses `YYYY-MM-DD` (midnight, Japan time) or RFC 3339 into Unix seconds.
-pub fn parse_time(s: &str) -> Result<i64> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(mamori_core::jst::midnight(d));
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp())
-        .with_context(|| format!("'{s}' is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
 /// A date in Japan time, for people.

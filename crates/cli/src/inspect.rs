@@ -11,7 +11,7 @@ use clap::Subcommand;
 use mamori_app::datadir;
 use mamori_vault::inspection::{DECLARED, Inspection, Status};
 
-use crate::{governance::me, output::Out, reconcile::month_or_range};
+use crate::{governance::me, output::Out, period::month_or_range};
 
 #[derive(Subcommand)]
 pub enum InspectCmd {

@@ -7,10 +7,12 @@ mod breach;
 mod demo;
 mod detect;
 mod directive;
+mod egress;
 mod export;
 mod governance;
 mod inspect;
 mod output;
+mod period;
 mod quarantine;
 mod reconcile;
 mod report;
@@ -176,6 +178,9 @@ enum Command {
     /// Self-inspection from the vault's records, and declarations (security office, auditors; --token).
     #[command(subcommand)]
     Inspect(inspect::InspectCmd),
+    /// The register of external destinations allowed from the secure area, and its allow-list (--token).
+    #[command(subcommand)]
+    Egress(egress::EgressCmd),
     /// Bulk exports with k-of-n approval, encrypted to the recipient (acts as you: --token).
     #[command(subcommand)]
     Export(export::ExportCmd),
@@ -440,6 +445,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Reconcile(cmd) => reconcile::reconcile(dir, cli.token.as_deref(), cmd, out)?,
         Command::Review(cmd) => review::review(dir, cli.token.as_deref(), cmd, out)?,
         Command::Inspect(cmd) => inspect::inspect(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Egress(cmd) => egress::egress(dir, cli.token.as_deref(), cmd, out)?,
         Command::Export(cmd) => export::export(dir, cli.token.as_deref(), cmd, out)?,
         Command::Scan(args) => scan::scan(dir, cli.token.as_deref(), args, out)?,
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,

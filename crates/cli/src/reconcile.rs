@@ -9,8 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use chrono::{Months, NaiveDate};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use mamori_app::datadir;
 use mamori_reconcile::{Class, Params};
@@ -19,7 +18,7 @@ use mamori_vault::{
     reconciliation::{ReconcileFiles, Reconciliation},
 };
 
-use crate::{governance::me, output::Out};
+use crate::{governance::me, output::Out, period::month_or_range};
 
 #[derive(Subcommand)]
 pub enum ReconcileCmd {
@@ -172,34 +171,6 @@ fn period(args: &RunArgs) -> Result<(i64, i64)> {
         args.from.as_deref(),
         args.to.as_deref(),
     )
-}
-
-/// A period given as `--month YYYY-MM`, or `--from` and `--to` dates (the
-/// day after the last): Unix seconds of the Japan midnights.
-pub(crate) fn month_or_range(
-    month: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(i64, i64)> {
-    let day = |s: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").context("--from and --to are dates, YYYY-MM-DD")
-    };
-    let (first, next) = match (month, from, to) {
-        (Some(m), _, _) => {
-            let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .context("--month is YYYY-MM")?;
-            let next = first
-                .checked_add_months(Months::new(1))
-                .context("--month is out of range")?;
-            (first, next)
-        }
-        (None, Some(f), Some(t)) => (day(f)?, day(t)?),
-        _ => bail!("name the period: --month YYYY-MM, or --from and --to"),
-    };
-    Ok((
-        mamori_core::jst::midnight(first),
-        mamori_core::jst::midnight(next),
-    ))
 }
 
 fn listing(found: &[DiscrepancyView]) -> String {

@@ -9,7 +9,10 @@ use clap::Subcommand;
 use mamori_vault::{Caller, Vault, vendor_audit::VendorAudit};
 use serde_json::json;
 
-use crate::{governance::parse_time, output::Out, reconcile::month_or_range};
+use crate::{
+    output::Out,
+    period::{month_or_range, parse_time},
+};
 
 #[derive(Subcommand)]
 pub enum AuditCmd {

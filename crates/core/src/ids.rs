@@ -242,3 +242,7 @@ opaque_id!(
     /// A surprise audit of a vendor.
     VendorAuditId
 );
+opaque_id!(
+    /// A destination of the egress register.
+    EgressId
+);

@@ -108,10 +108,12 @@ pub enum Action {
     ReviewOpen,
     ReviewView,
     ReviewDecide,
+    EgressRequest,
+    EgressApprove,
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 44] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -154,6 +156,8 @@ impl Action {
         Action::ReviewOpen,
         Action::ReviewView,
         Action::ReviewDecide,
+        Action::EgressRequest,
+        Action::EgressApprove,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -205,6 +209,8 @@ impl Action {
             Action::ReviewOpen => "review.open",
             Action::ReviewView => "review.view",
             Action::ReviewDecide => "review.decide",
+            Action::EgressRequest => "egress.request",
+            Action::EgressApprove => "egress.approve",
         }
     }
 }
@@ -673,6 +679,12 @@ impl Gate {
             return Decision::invalid("request_invalid");
         };
         self.run(who, req.action, uid, vec![entity], context)
+    }
+
+    /// Decides whether `who` may request destinations for the egress
+    /// register (and read it), or approve, revoke and publish them.
+    pub fn decide_egress(&self, who: &Principal, action: Action) -> Decision {
+        self.decide_governance(who, action)
     }
 
     /// Decides whether `who` may open, close and advance review campaigns.

@@ -182,6 +182,8 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<oversight::DeclareBody>(bytes),
         detail::<oversight::AuditBody>(bytes),
         detail::<oversight::ExplainBody>(bytes),
+        detail::<oversight::EgressBody>(bytes),
+        detail::<oversight::ReasonBody>(bytes),
     ]
     .into_iter()
     .flatten()

@@ -11,6 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use mamori_vault::{
+    egress::{EgressEntry, ListFormat},
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
     vendor_audit::{Sampled, VendorAudit},
@@ -34,6 +35,119 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/vendor-audits/asked", get(asked))
         .route("/v1/vendor-audits/{id}", get(show_audit))
         .route("/v1/vendor-audits/{id}/explanations", post(explain))
+        .route("/v1/egress", get(egress_list).post(egress_request))
+        .route("/v1/egress/allow-list", get(egress_publish))
+        .route("/v1/egress/{id}/approve", post(egress_approve))
+        .route("/v1/egress/{id}/revoke", post(egress_revoke))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EgressBody {
+    /// A host (`api.example.co.jp`), `.domain` (with its subdomains), an address or a CIDR block.
+    destination: String,
+    #[schema(minimum = 1, maximum = 65535)]
+    port: u16,
+    /// What the secure area needs it for.
+    purpose: String,
+    /// Days an approval lasts before it must be re-approved (1-366; default 180).
+    days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    /// Why (at most 2,000 characters).
+    reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// `squid` (default) or `pac`.
+    format: Option<ListFormat>,
+    /// The proxy a PAC file sends allowed traffic to (host:port).
+    proxy: Option<String>,
+}
+
+/// The egress register (supervisors, system administrators, the security office, auditors).
+#[utoipa::path(get, path = "/v1/egress",
+    responses((status = 200, body = Vec<EgressEntry>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn egress_list(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<Vec<EgressEntry>>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.egress_register(c)).await?;
+    Ok(Json(out))
+}
+
+/// Ask for a destination to be allowed from the secure area.
+#[utoipa::path(post, path = "/v1/egress", request_body = EgressBody,
+    responses((status = 201, body = EgressEntry), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn egress_request(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Body(b): Body<EgressBody>,
+) -> Result<(StatusCode, Json<EgressEntry>), ApiError> {
+    let out = with_caller(&state, caller, move |v, c| {
+        v.egress_request(c, &b.destination, b.port, &b.purpose, b.days.unwrap_or(180))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Approve a destination, or re-approve it for another period (security
+/// office; never one's own request).
+#[utoipa::path(post, path = "/v1/egress/{id}/approve", params(("id" = String, Path)),
+    responses((status = 200, body = EgressEntry), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn egress_approve(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<EgressEntry>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.egress_approve(c, &id)).await?;
+    Ok(Json(out))
+}
+
+/// Revoke a destination at once (security office).
+#[utoipa::path(post, path = "/v1/egress/{id}/revoke", params(("id" = String, Path)), request_body = ReasonBody,
+    responses((status = 200, body = EgressEntry), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn egress_revoke(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<ReasonBody>,
+) -> Result<Json<EgressEntry>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| {
+        v.egress_revoke(c, &id, &b.reason)
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// The allow-list of the destinations in force, as a squid ACL or a PAC
+/// file (security office); recorded with its SHA-256.
+#[utoipa::path(get, path = "/v1/egress/allow-list", params(ListQuery),
+    responses((status = 200, description = "the list: squid.conf lines, or a PAC file",
+            content((String = "text/plain"), (String = "application/x-ns-proxy-autoconfig"))),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn egress_publish(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Query(q): Query<ListQuery>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let format = q.format.unwrap_or(ListFormat::Squid);
+    let proxy = q.proxy.unwrap_or_else(|| "proxy.internal:3128".into());
+    let out = with_caller(&state, caller, move |v, c| {
+        v.egress_publish(c, format, &proxy)
+    })
+    .await?;
+    let kind = match format {
+        ListFormat::Squid => "text/plain; charset=utf-8",
+        ListFormat::Pac => "application/x-ns-proxy-autoconfig",
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, kind)], out))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -151,6 +151,32 @@ fn a_campaign_is_reviewed_over_http_and_closed_with_the_cli() {
             .success()
     );
 
+    // The egress register: a system administrator asks, the security
+    // office approves and publishes the squid list.
+    let ad = v.user("ad", "sysadmin", &[]);
+    let asked = v.ok_as(
+        &ad,
+        &[
+            "egress",
+            "request",
+            ".example.co.jp",
+            "--purpose",
+            "委託元システムへの送信",
+        ],
+    );
+    let id = asked["id"].as_str().unwrap().to_owned();
+    assert!(
+        !v.run_as(&ad, &["egress", "approve", &id]).status.success(),
+        "not the requester's side"
+    );
+    assert_eq!(
+        v.ok_as(&so, &["egress", "approve", &id])["state"],
+        "approved"
+    );
+    let list = v.run_as(&so, &["egress", "publish", "--format", "squid"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("dstdomain .example.co.jp"), "{text}");
+
     // Every step is in the audit log, and the log still verifies.
     let (code, out) = v.verify(&[]);
     assert_eq!(code, 0, "{out}");

@@ -100,6 +100,7 @@ error_codes! {
     PeriodInvalid = "period_invalid", 400, "A reconciliation period must end after it starts, start before now and last at most 62 days (one still running is reconciled up to now).";
     CampaignInvalid = "campaign_invalid", 400, "A review campaign needs a title, a deadline after now and within a year, a known scope (tenant, segment, role, department, vendor, kinds) and settings in range (notice 0–60 days, evidence 1–366 days, every 0, 1, 3, 6 or 12 months).";
     ReviewerMissing = "reviewer_missing", 400, "Some entitlements in the campaign's scope have no eligible reviewer: the person's manager and the fallback are each missing, the person themselves, the one who gave the entitlement, no longer active, or not a supervisor or security officer. Name a fallback reviewer, or set managers first.";
+    DestinationInvalid = "destination_invalid", 400, "An egress destination is a host name, a .domain (with its subdomains), an address or a CIDR block, on port 1–65535, approved for 1–366 days; a PAC file's proxy is host:port.";
     SeqInvalid = "seq_invalid", 400, "An event's sequence number is beyond the log.";
     // 401, 403, 404, 405, 410: who may do this, and to what.
     Unauthenticated = "unauthenticated", 401, "No valid bearer token (missing, unknown, expired or revoked).";
@@ -130,6 +131,7 @@ error_codes! {
     AlertChanged = "alert_changed", 409, "The alert changed at the same moment; look again.";
     DiscrepancyDisposed = "discrepancy_disposed", 409, "The discrepancy has a disposition already (someone judged it a moment ago, or in an earlier run of the month).";
     AlreadyExplained = "already_explained", 409, "The sampled read is explained already, or the audit's deadline passed.";
+    EgressRevoked = "egress_revoked", 409, "The destination is revoked; request it anew.";
     ReviewDecided = "review_decided", 409, "The review item has a decision already, or its campaign is closed.";
     LastSecurityOfficer = "last_security_officer", 409, "Revoking this would leave no active security officer; the item is escalated instead of revoked.";
     SuspensionUnchanged = "suspension_unchanged", 409, "The person is already suspended (or already reinstated).";
