@@ -15,11 +15,9 @@ use std::net::IpAddr;
 
 use mamori_core::jst::rfc3339;
 use mamori_policy::Action;
-use mamori_store::{AuditQuery, each_audit_page};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::period::parse;
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
@@ -245,63 +243,55 @@ impl Vault {
     fn egress_entries(&self) -> Result<BTreeMap<String, EgressEntry>> {
         let mut out: BTreeMap<String, EgressEntry> = BTreeMap::new();
         for action in ["egress.request", "egress.approve", "egress.revoke"] {
-            let q = AuditQuery {
-                action: Some(action.to_owned()),
-                limit: 1000,
-                ..AuditQuery::default()
-            };
-            each_audit_page(self.audit.store().as_ref(), q, |rows| {
-                for row in rows.iter().filter(|r| r.decision == "allow") {
-                    let e = parse(row)?;
-                    let Some(id) = e.event.case_id.clone() else {
-                        continue;
-                    };
-                    let d = &e.event.detail;
-                    let text = |k: &str| {
-                        d.get(k)
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default()
-                            .to_owned()
-                    };
-                    let num = |k: &str| d.get(k).and_then(|v| v.as_i64()).unwrap_or_default();
-                    let by = e.event.actor.trim_start_matches("user:").to_owned();
-                    let at = row.ts.div_euclid(1_000_000);
-                    match action {
-                        "egress.request" => {
-                            out.insert(
-                                id.clone(),
-                                EgressEntry {
-                                    id,
-                                    destination: text("destination"),
-                                    port: u16::try_from(num("port")).unwrap_or_default(),
-                                    purpose: text("purpose"),
-                                    requested_by: by,
-                                    requested_at: rfc3339(at),
-                                    approved_by: None,
-                                    approved_at: None,
-                                    valid_until: None,
-                                    revoked_by: None,
-                                    state: EgressState::Pending,
-                                    days: u32::try_from(num("days")).unwrap_or_default(),
-                                    until: None,
-                                },
-                            );
+            self.each_event(action, None, |row, e| {
+                let Some(id) = e.event.case_id.clone() else {
+                    return Ok(());
+                };
+                let d = &e.event.detail;
+                let text = |k: &str| {
+                    d.get(k)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let num = |k: &str| d.get(k).and_then(|v| v.as_i64()).unwrap_or_default();
+                let by = e.event.actor.trim_start_matches("user:").to_owned();
+                let at = row.ts.div_euclid(1_000_000);
+                match action {
+                    "egress.request" => {
+                        out.insert(
+                            id.clone(),
+                            EgressEntry {
+                                id,
+                                destination: text("destination"),
+                                port: u16::try_from(num("port")).unwrap_or_default(),
+                                purpose: text("purpose"),
+                                requested_by: by,
+                                requested_at: rfc3339(at),
+                                approved_by: None,
+                                approved_at: None,
+                                valid_until: None,
+                                revoked_by: None,
+                                state: EgressState::Pending,
+                                days: u32::try_from(num("days")).unwrap_or_default(),
+                                until: None,
+                            },
+                        );
+                    }
+                    "egress.approve" => {
+                        if let Some(x) = out.get_mut(&id) {
+                            x.approved_by = Some(by);
+                            x.approved_at = Some(rfc3339(at));
+                            x.until = Some(num("until"));
                         }
-                        "egress.approve" => {
-                            if let Some(x) = out.get_mut(&id) {
-                                x.approved_by = Some(by);
-                                x.approved_at = Some(rfc3339(at));
-                                x.until = Some(num("until"));
-                            }
-                        }
-                        _ => {
-                            if let Some(x) = out.get_mut(&id) {
-                                x.revoked_by = Some(by);
-                            }
+                    }
+                    _ => {
+                        if let Some(x) = out.get_mut(&id) {
+                            x.revoked_by = Some(by);
                         }
                     }
                 }
-                Ok::<bool, VaultError>(true)
+                Ok(())
             })?;
         }
         let now = self.now();

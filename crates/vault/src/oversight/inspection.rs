@@ -10,14 +10,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mamori_core::jst::{day as jst_day, day_start, rfc3339};
-use mamori_store::{
-    AuditQuery, DiscrepancyFilter, ExportFilter, RequestState, ScanVerdict, TenantStatus,
-    each_audit_page,
-};
+use mamori_store::{DiscrepancyFilter, ExportFilter, RequestState, ScanVerdict, TenantStatus};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::period::parse;
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
@@ -374,16 +370,9 @@ impl Vault {
     /// without a disposition.
     fn probe_reconciliation(&self, from: i64, to: i64) -> Result<Probe> {
         let mut runs = 0;
-        let q = AuditQuery {
-            action: Some("reconcile.run".to_owned()),
-            from_ts: Some(from.saturating_mul(1_000_000)),
-            to_ts: Some(to.saturating_mul(1_000_000)),
-            limit: 1000,
-            ..AuditQuery::default()
-        };
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            runs += rows.iter().filter(|r| r.decision == "allow").count() as u64;
-            Ok::<bool, VaultError>(true)
+        self.each_event("reconcile.run", Some((from, to)), |_, _| {
+            runs += 1;
+            Ok(())
         })?;
         let open = self.store.discrepancies(&DiscrepancyFilter {
             open_only: true,
@@ -449,24 +438,14 @@ impl Vault {
     /// The latest declaration of each declarable item in the period.
     fn declarations(&self, from: i64, to: i64) -> Result<Vec<Probe>> {
         let mut latest: HashMap<String, (String, i64, String)> = HashMap::new();
-        let q = AuditQuery {
-            action: Some("inspect.declare".to_owned()),
-            from_ts: Some(from.saturating_mul(1_000_000)),
-            to_ts: Some(to.saturating_mul(1_000_000)),
-            limit: 1000,
-            ..AuditQuery::default()
-        };
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            for row in rows.iter().filter(|r| r.decision == "allow") {
-                let e = parse(row)?;
-                let d = &e.event.detail;
-                let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-                if let (Some(item), Some(statement)) = (text("item"), text("statement")) {
-                    let by = e.event.actor.trim_start_matches("user:").to_owned();
-                    latest.insert(item, (by, row.ts.div_euclid(1_000_000), statement));
-                }
+        self.each_event("inspect.declare", Some((from, to)), |row, e| {
+            let d = &e.event.detail;
+            let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            if let (Some(item), Some(statement)) = (text("item"), text("statement")) {
+                let by = e.event.actor.trim_start_matches("user:").to_owned();
+                latest.insert(item, (by, row.ts.div_euclid(1_000_000), statement));
             }
-            Ok::<bool, VaultError>(true)
+            Ok(())
         })?;
         Ok(DECLARED
             .iter()

@@ -71,6 +71,31 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Every allowed event of `action` — stamped in `[from, to)` when
+    /// `within` is given — oldest first, with its row, parsed.
+    pub(crate) fn each_event(
+        &self,
+        action: &str,
+        within: Option<(i64, i64)>,
+        mut f: impl FnMut(&AuditRow, SealedEvent) -> Result<()>,
+    ) -> Result<()> {
+        let q = AuditQuery {
+            action: Some(action.to_owned()),
+            from_ts: within.map(|w| w.0.saturating_mul(1_000_000)),
+            to_ts: within.map(|w| w.1.saturating_mul(1_000_000)),
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        each_audit_page(self.audit.store().as_ref(), q, |rows| {
+            for row in rows.iter().filter(|r| r.decision == "allow") {
+                f(row, parse(row)?)?;
+            }
+            Ok::<bool, VaultError>(true)
+        })
+    }
+}
+
 /// Whether a row is a person's allowed read (decided from the columns,
 /// before the body is parsed).
 pub(crate) fn is_read(row: &AuditRow) -> bool {

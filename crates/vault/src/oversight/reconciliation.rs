@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use mamori_audit::SealedEvent;
 use mamori_policy::Action;
 use mamori_reconcile::{
     Grant, Inputs, Params, Read, Report, Standing, logon,
@@ -17,12 +18,9 @@ use mamori_reconcile::{
     run::Period,
     run::Reconciler,
 };
-use mamori_store::{
-    AuditQuery, AuditRow, DiscrepancyRow, ReconciliationRow, RequestFilter, RequestStage,
-    each_audit_page,
-};
+use mamori_store::{AuditRow, DiscrepancyRow, ReconciliationRow, RequestFilter, RequestStage};
 
-use super::period::{is_read, parse};
+use super::period::is_read;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -230,18 +228,9 @@ impl Vault {
         // actions: one pass each).
         let mut steps: Vec<Step> = Vec::new();
         for action in ["user.assign", "user.unassign", "review.decide"] {
-            let q = AuditQuery {
-                action: Some(action.to_owned()),
-                limit: 1000,
-                ..AuditQuery::default()
-            };
-            each_audit_page(self.audit.store().as_ref(), q, |rows| {
-                for row in rows.iter().filter(|r| r.decision == "allow") {
-                    if let Some(step) = assignment_step(row)? {
-                        steps.push(step);
-                    }
-                }
-                Ok::<bool, VaultError>(true)
+            self.each_event(action, None, |row, e| {
+                steps.extend(assignment_step(row, &e));
+                Ok(())
             })?;
         }
         steps.sort_by_key(|s| s.at);
@@ -398,15 +387,12 @@ struct Step {
 
 /// The step an event records; None for other events (a whole-tenant
 /// nomination, a kept review item).
-fn assignment_step(row: &AuditRow) -> Result<Option<Step>> {
-    let e = parse(row)?;
+fn assignment_step(row: &AuditRow, e: &SealedEvent) -> Option<Step> {
     let d = &e.event.detail;
     let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let at = row.ts.div_euclid(1_000_000);
-    let Some(tenant) = e.event.tenant.clone() else {
-        return Ok(None);
-    };
-    Ok(match row.action.as_str() {
+    let tenant = e.event.tenant.clone()?;
+    match row.action.as_str() {
         "user.assign" | "user.unassign" => match (text("login"), text("segment")) {
             (Some(login), Some(segment)) => Some(Step {
                 at,
@@ -434,7 +420,7 @@ fn assignment_step(row: &AuditRow) -> Result<Option<Step>> {
             }
             _ => None,
         },
-    })
+    }
 }
 
 /// The members of a read's event the reconciliation uses; the rest of the

@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 use mamori_policy::Action;
 use serde::Serialize;
 
-use mamori_store::{AuditQuery, each_audit_page};
-
 use crate::{
     Caller, Vault,
     access::Access,
@@ -139,29 +137,18 @@ impl Vault {
             "entitlement reports are for the security office and auditors",
         )?;
         let mut points = Vec::new();
-        let q = AuditQuery {
-            action: Some("review.close".to_owned()),
-            limit: 1000,
-            ..AuditQuery::default()
-        };
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            for row in rows {
-                let ev: mamori_audit::SealedEvent =
-                    serde_json::from_slice(&row.body).map_err(|_| {
-                        VaultError::Internal("stored audit event does not parse".into())
-                    })?;
-                let Some(table) = ev.event.detail.get("entitlements") else {
-                    continue;
-                };
-                points.push(TrendPoint {
-                    campaign: ev.event.case_id.clone().unwrap_or_default(),
-                    closed_at: mamori_core::jst::rfc3339(row.ts.div_euclid(1_000_000)),
-                    rows: serde_json::from_value(table.clone()).map_err(|_| {
-                        VaultError::Internal("stored entitlement table does not parse".into())
-                    })?,
-                });
-            }
-            Ok::<bool, VaultError>(true)
+        self.each_event("review.close", None, |row, ev| {
+            let Some(table) = ev.event.detail.get("entitlements") else {
+                return Ok(());
+            };
+            points.push(TrendPoint {
+                campaign: ev.event.case_id.clone().unwrap_or_default(),
+                closed_at: mamori_core::jst::rfc3339(row.ts.div_euclid(1_000_000)),
+                rows: serde_json::from_value(table.clone()).map_err(|_| {
+                    VaultError::Internal("stored entitlement table does not parse".into())
+                })?,
+            });
+            Ok(())
         })?;
         self.audit.append(e.detail("points", points.len()))?;
         Ok(points)

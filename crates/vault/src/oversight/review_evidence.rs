@@ -12,12 +12,10 @@ use std::collections::{HashMap, HashSet};
 
 use mamori_core::Role;
 use mamori_core::jst::{day as jst_day, day_start};
-use mamori_store::{
-    AlertFilter, AlertState, AuditQuery, AuditRow, RequestState, UsageRow, UserRow, each_audit_page,
-};
+use mamori_store::{AlertFilter, AlertState, AuditRow, RequestState, UsageRow, UserRow};
 use serde::{Deserialize, Serialize};
 
-use super::period::{is_read, parse};
+use super::period::is_read;
 use crate::{
     Vault,
     error::{Result, VaultError},
@@ -255,32 +253,24 @@ impl Vault {
     fn grantors(&self) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for action in ["user.assign", "user.create"] {
-            let q = AuditQuery {
-                action: Some(action.to_owned()),
-                limit: 1000,
-                ..AuditQuery::default()
-            };
-            each_audit_page(self.audit.store().as_ref(), q, |rows| {
-                for row in rows {
-                    let e = parse(row)?;
-                    let d = &e.event.detail;
-                    let login = d.get("login").and_then(|v| v.as_str()).unwrap_or_default();
-                    let key = match (action, e.event.tenant.as_deref()) {
-                        ("user.create", _) => create_key(login),
-                        (_, Some(t)) => {
-                            let seg = d.get("segment").and_then(|v| v.as_str());
-                            assign_key(login, t, seg.unwrap_or_default())
-                        }
-                        _ => continue,
-                    };
-                    let actor = e
-                        .event
-                        .actor
-                        .strip_prefix("user:")
-                        .unwrap_or(&e.event.actor);
-                    out.insert(key, actor.to_owned());
-                }
-                Ok::<bool, VaultError>(true)
+            self.each_event(action, None, |_, e| {
+                let d = &e.event.detail;
+                let login = d.get("login").and_then(|v| v.as_str()).unwrap_or_default();
+                let key = match (action, e.event.tenant.as_deref()) {
+                    ("user.create", _) => create_key(login),
+                    (_, Some(t)) => {
+                        let seg = d.get("segment").and_then(|v| v.as_str());
+                        assign_key(login, t, seg.unwrap_or_default())
+                    }
+                    _ => return Ok(()),
+                };
+                let actor = e
+                    .event
+                    .actor
+                    .strip_prefix("user:")
+                    .unwrap_or(&e.event.actor);
+                out.insert(key, actor.to_owned());
+                Ok(())
             })?;
         }
         Ok(out)

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use mamori_core::jst::rfc3339;
-use mamori_store::{AlertFilter, AlertState, AuditQuery, each_audit_page};
+use mamori_store::{AlertFilter, AlertState};
 use rand::{SeedableRng, seq::index};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -317,7 +317,7 @@ impl Vault {
     /// Every audit opened, by id.
     fn audits(&self) -> Result<Vec<(String, Opened)>> {
         let mut out = Vec::new();
-        self.each_event("vendor.audit", |e| {
+        self.each_event("vendor.audit", None, |_, e| {
             let (Some(id), Some(body)) = (e.event.case_id.clone(), e.event.detail.get("audit"))
             else {
                 return Ok(());
@@ -341,7 +341,7 @@ impl Vault {
     /// The explanations given, by the (log, seq) of the read explained.
     fn explanations(&self, id: &str) -> Result<BTreeMap<(String, u64), Explanation>> {
         let mut out = BTreeMap::new();
-        self.each_event("vendor.explain", |e| {
+        self.each_event("vendor.explain", None, |_, e| {
             if e.event.case_id.as_deref() != Some(id) {
                 return Ok(());
             }
@@ -362,25 +362,6 @@ impl Vault {
             Ok(())
         })?;
         Ok(out)
-    }
-
-    /// Every allowed event of `action`, oldest first.
-    fn each_event(
-        &self,
-        action: &str,
-        mut f: impl FnMut(&mamori_audit::SealedEvent) -> Result<()>,
-    ) -> Result<()> {
-        let q = AuditQuery {
-            action: Some(action.to_owned()),
-            limit: 1000,
-            ..AuditQuery::default()
-        };
-        each_audit_page(self.audit.store().as_ref(), q, |rows| {
-            for row in rows.iter().filter(|r| r.decision == "allow") {
-                f(&parse(row)?)?;
-            }
-            Ok::<bool, VaultError>(true)
-        })
     }
 
     fn vendor_audit_view(&self, id: String, o: Opened) -> Result<VendorAudit> {
