@@ -41,6 +41,17 @@ pub enum AuditCmd {
     Show { id: String },
     /// The sampled reads you are asked to explain.
     Asked,
+    /// Answer the vendor questionnaire for your company (a vendor's own
+    /// people): every question as QUESTION=ANSWER (staff_count=12,
+    /// all_trained=yes, all_pledged=yes, audit_rights=yes,
+    /// subcontracting=yes, no_open_incidents=yes).
+    Answer {
+        #[arg(long = "answer", value_name = "QUESTION=ANSWER", required = true)]
+        answers: Vec<String>,
+    },
+    /// A vendor's latest answers checked against the vault's records
+    /// (security office, auditors).
+    Questionnaire { vendor: String },
     /// Explain one of your sampled reads (`--read LOG#SEQ` as `asked` prints it).
     Explain {
         id: String,
@@ -102,6 +113,40 @@ pub fn audit(vault: &Vault, caller: &Caller, cmd: AuditCmd, out: Out) -> Result<
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+        AuditCmd::Answer { answers } => {
+            let mut map = std::collections::BTreeMap::new();
+            for a in &answers {
+                let (q, v) = a
+                    .split_once('=')
+                    .context("--answer is QUESTION=ANSWER, e.g. all_trained=yes")?;
+                map.insert(q.trim().to_owned(), v.trim().to_owned());
+            }
+            vault.answer_questionnaire(caller, &map)?;
+            out.emit(&json!({"status": "answered"}), |_| {
+                "answered / 回答済".to_owned()
+            });
+        }
+        AuditCmd::Questionnaire { vendor } => {
+            let q = vault.questionnaire(caller, &vendor)?;
+            out.emit(&q, |q| {
+                let mut s = format!(
+                    "questionnaire / 質問票 {} — answered by {} at {} · {} inconsistent",
+                    q.vendor, q.answered_by, q.answered_at, q.inconsistent
+                );
+                for a in &q.answers {
+                    let mark = if a.consistent {
+                        "ok"
+                    } else {
+                        "MISMATCH / 不一致"
+                    };
+                    s.push_str(&format!(
+                        "\n{:<18} answer {:<4} records {:<4} {mark}  {}",
+                        a.question, a.answer, a.fact, a.text
+                    ));
+                }
+                s
             });
         }
         AuditCmd::Explain { id, read, text } => {

@@ -184,6 +184,7 @@ pub fn fuzz_bodies(bytes: &[u8]) -> Vec<String> {
         detail::<oversight::ExplainBody>(bytes),
         detail::<oversight::EgressBody>(bytes),
         detail::<oversight::ReasonBody>(bytes),
+        detail::<oversight::AnswersBody>(bytes),
     ]
     .into_iter()
     .flatten()

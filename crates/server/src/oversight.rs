@@ -14,7 +14,7 @@ use mamori_vault::{
     egress::{EgressEntry, ListFormat},
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
-    vendor_audit::{Sampled, VendorAudit},
+    vendor_audit::{Questionnaire, Sampled, VendorAudit},
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -35,10 +35,47 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/vendor-audits/asked", get(asked))
         .route("/v1/vendor-audits/{id}", get(show_audit))
         .route("/v1/vendor-audits/{id}/explanations", post(explain))
+        .route("/v1/vendor-questionnaire", post(answer_questionnaire))
+        .route("/v1/vendors/{id}/questionnaire", get(questionnaire))
         .route("/v1/egress", get(egress_list).post(egress_request))
         .route("/v1/egress/allow-list", get(egress_publish))
         .route("/v1/egress/{id}/approve", post(egress_approve))
         .route("/v1/egress/{id}/revoke", post(egress_revoke))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswersBody {
+    /// Every question answered: `staff_count` a number, the others `yes` or `no`.
+    answers: std::collections::BTreeMap<String, String>,
+}
+
+/// Answer the vendor questionnaire for the caller's own company (a vendor's people).
+#[utoipa::path(post, path = "/v1/vendor-questionnaire", request_body = AnswersBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn answer_questionnaire(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Body(b): Body<AnswersBody>,
+) -> Result<StatusCode, ApiError> {
+    with_caller(&state, caller, move |v, c| {
+        v.answer_questionnaire(c, &b.answers)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A vendor's latest answers, each checked against the vault's records
+/// (security office, auditors).
+#[utoipa::path(get, path = "/v1/vendors/{id}/questionnaire", params(("id" = String, Path)),
+    responses((status = 200, body = Questionnaire), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn questionnaire(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Questionnaire>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.questionnaire(c, &id)).await?;
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

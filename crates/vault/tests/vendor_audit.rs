@@ -144,3 +144,68 @@ fn only_the_security_office_audits_a_registered_vendor() {
         .unwrap_err();
     assert_eq!(code(e), ErrorCode::Forbidden);
 }
+
+#[test]
+fn a_vendors_answers_are_checked_against_the_records() {
+    let env = vendor_team();
+    let code = |e: mamori_vault::VaultError| e.error_code();
+    let answers = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(q, a)| (q.to_string(), a.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let so = env.officer();
+    assert_eq!(
+        code(env.vault.questionnaire(&so, "bpo").unwrap_err()),
+        ErrorCode::NotFound
+    );
+    let honest_but_three = answers(&[
+        ("staff_count", "3"),
+        ("all_trained", "yes"),
+        ("all_pledged", "yes"),
+        ("audit_rights", "yes"),
+        ("subcontracting", "yes"),
+        ("no_open_incidents", "yes"),
+    ]);
+    // Only the vendor's own people answer, and every question properly.
+    let e = env
+        .vault
+        .answer_questionnaire(&env.who("op"), &honest_but_three)
+        .unwrap_err();
+    assert_eq!(code(e), ErrorCode::Forbidden);
+    let mut bad = honest_but_three.clone();
+    bad.insert("all_trained".into(), "maybe".into());
+    let e = env
+        .vault
+        .answer_questionnaire(&env.who("vd"), &bad)
+        .unwrap_err();
+    assert_eq!(code(e), ErrorCode::RequestInvalid);
+    bad.remove("all_trained");
+    let e = env
+        .vault
+        .answer_questionnaire(&env.who("vd"), &bad)
+        .unwrap_err();
+    assert_eq!(code(e), ErrorCode::RequestInvalid);
+    env.vault
+        .answer_questionnaire(&env.who("vd"), &honest_but_three)
+        .unwrap();
+
+    let q = env.vault.questionnaire(&so, "bpo").unwrap();
+    assert_eq!(q.answered_by, "vd");
+    let get = |id: &str| q.answers.iter().find(|a| a.question == id).unwrap();
+    // The vault knows one person of the vendor, not three.
+    let staff = get("staff_count");
+    assert_eq!((staff.fact.as_str(), staff.consistent), ("1", false));
+    assert!(get("all_trained").consistent && get("audit_rights").consistent);
+    assert!(get("subcontracting").consistent && get("no_open_incidents").consistent);
+    assert_eq!(
+        q.inconsistent,
+        q.answers.iter().filter(|a| !a.consistent).count() as u64
+    );
+    assert!(q.inconsistent >= 1);
+    let e = env.vault.questionnaire(&env.who("vd"), "bpo").unwrap_err();
+    assert_eq!(code(e), ErrorCode::Forbidden);
+    let e = env.vault.questionnaire(&so, "nosuch").unwrap_err();
+    assert_eq!(code(e), ErrorCode::NotFound);
+}

@@ -404,3 +404,176 @@ impl Vault {
         })
     }
 }
+
+/// The vendor questionnaire: each question's id, its text, and the fact of
+/// the vault its answer is checked against.
+pub const QUESTIONS: [(&str, &str); 6] = [
+    (
+        "staff_count",
+        "委託業務で顧客データにアクセスできる従業員数（人）",
+    ),
+    (
+        "all_trained",
+        "その全員が有効な個人情報保護研修を修了しているか（yes/no）",
+    ),
+    (
+        "all_pledged",
+        "必要な全員が有効な誓約書を提出しているか（yes/no）",
+    ),
+    (
+        "audit_rights",
+        "契約に委託元の監査権の条項があるか（yes/no）",
+    ),
+    (
+        "subcontracting",
+        "契約に再委託の制限の条項があるか（yes/no）",
+    ),
+    (
+        "no_open_incidents",
+        "従業員に関する未解決のセキュリティ事案がないか（yes/no）",
+    ),
+];
+
+/// One answered question against what the vault records.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckedAnswer {
+    pub question: String,
+    pub text: String,
+    pub answer: String,
+    /// What the vault's records say, in the answer's terms.
+    pub fact: String,
+    /// The answer agrees with the records.
+    pub consistent: bool,
+}
+
+/// The vendor's latest questionnaire, each answer checked.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Questionnaire {
+    pub vendor: String,
+    pub answered_by: String,
+    pub answered_at: String,
+    pub answers: Vec<CheckedAnswer>,
+    pub inconsistent: u64,
+}
+
+impl Vault {
+    /// The vendor's answers to the questionnaire, given by one of its own
+    /// people; every question answered (`staff_count` a number, the rest
+    /// yes or no).
+    pub fn answer_questionnaire(
+        &self,
+        caller: &Caller,
+        answers: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        // Only a vendor's own account answers for it (decided before anything else is read).
+        let Some(vendor) = caller.facts.user.vendor.clone() else {
+            let e = self.caller_event(caller, "vendor.questionnaire", "ok");
+            return Err(self.refuse(
+                e,
+                mamori_audit::Decision::Deny,
+                "not_vendor".into(),
+                VaultError::Forbidden {
+                    reason: "a questionnaire is answered by the vendor's own people".into(),
+                },
+            ));
+        };
+        let bad = || {
+            VaultError::bad(
+                ErrorCode::RequestInvalid,
+                "answer every question once: staff_count a number, the others yes or no",
+            )
+        };
+        if answers.len() != QUESTIONS.len() {
+            return Err(bad());
+        }
+        for (q, _) in QUESTIONS {
+            let a = answers.get(q).ok_or_else(bad)?;
+            let ok = match q {
+                "staff_count" => a.parse::<u64>().is_ok(),
+                _ => a == "yes" || a == "no",
+            };
+            if !ok {
+                return Err(bad());
+            }
+        }
+        let e = self.caller_event(caller, "vendor.questionnaire", "ok");
+        let body = serde_json::to_value(answers).unwrap_or_default();
+        self.audit
+            .append(e.detail("vendor", vendor).detail("answers", body))?;
+        Ok(())
+    }
+
+    /// The vendor's latest answers, each checked against the vault's
+    /// records now (security office, auditors).
+    pub fn questionnaire(&self, caller: &Caller, vendor: &str) -> Result<Questionnaire> {
+        let decision = self.gate.decide_report(&caller.principal);
+        let e = self.gated(
+            self.caller_event(caller, "vendor.questionnaire_read", "ok"),
+            &decision,
+            "questionnaires are read by the security office and auditors",
+        )?;
+        let row = self
+            .store
+            .vendor(vendor)?
+            .ok_or(VaultError::NotFound { what: "vendor" })?;
+        let mut latest: Option<(String, i64, BTreeMap<String, String>)> = None;
+        self.each_event("vendor.questionnaire", None, |r, ev| {
+            let d = &ev.event.detail;
+            if d.get("vendor").and_then(|v| v.as_str()) == Some(vendor)
+                && let Some(a) = d.get("answers")
+                && let Ok(a) = serde_json::from_value(a.clone())
+            {
+                let by = ev.event.actor.trim_start_matches("user:").to_owned();
+                latest = Some((by, r.ts.div_euclid(1_000_000), a));
+            }
+            Ok(())
+        })?;
+        let Some((by, at, answers)) = latest else {
+            return Err(VaultError::NotFound {
+                what: "questionnaire",
+            });
+        };
+        let now = self.now();
+        let people: Vec<String> = self
+            .store
+            .users()?
+            .into_iter()
+            .filter(|u| {
+                u.vendor.as_deref() == Some(vendor) && super::review_evidence::active(u, now)
+            })
+            .map(|u| u.login)
+            .collect();
+        let facts = self.vendor_facts(&row, &people, now)?;
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        let has = |c: &str| !facts.clauses_missing.iter().any(|m| m == c);
+        let mut checked = Vec::new();
+        for (q, text) in QUESTIONS {
+            let fact = match q {
+                "staff_count" => people.len().to_string(),
+                "all_trained" => yes(facts.training_lapsed.is_empty()),
+                "all_pledged" => yes(facts.compliance_lapsed.is_empty()),
+                "audit_rights" => yes(has("audit_rights")),
+                "subcontracting" => yes(has("subcontracting")),
+                _ => yes(facts.open_alerts == 0),
+            };
+            let answer = answers.get(q).cloned().unwrap_or_default();
+            checked.push(CheckedAnswer {
+                question: q.to_owned(),
+                text: text.to_owned(),
+                consistent: answer == fact,
+                answer,
+                fact,
+            });
+        }
+        self.audit.append(e.detail("vendor", vendor))?;
+        Ok(Questionnaire {
+            vendor: vendor.to_owned(),
+            answered_by: by,
+            answered_at: rfc3339(at),
+            inconsistent: checked.iter().filter(|c| !c.consistent).count() as u64,
+            answers: checked,
+        })
+    }
+}
