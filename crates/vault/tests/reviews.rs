@@ -567,6 +567,30 @@ fn a_shredded_tenants_items_still_close_and_keep_no_reason_in_clear() {
     assert!(left.is_empty());
 }
 
+/// A role's revocation ends the account through its leaving date, which
+/// authentication enforces: a token still live is refused once it passes.
+#[test]
+fn a_person_past_their_leaving_date_is_refused_at_authentication() {
+    let env = team();
+    let now = now(&env);
+    env.vault
+        .set_leaving_date("cli:test", "op1", Some(now + DAY))
+        .unwrap();
+    assert!(
+        env.vault
+            .authenticate(Some(&env.tokens["op1"]), None)
+            .is_ok()
+    );
+    env.advance(DAY);
+    let e = env
+        .vault
+        .authenticate(Some(&env.tokens["op1"]), None)
+        .unwrap_err();
+    assert_eq!(code(e), ErrorCode::Forbidden);
+    let refused = events(&env, "auth.token");
+    assert_eq!(refused.last().unwrap()["reason"], "user_left");
+}
+
 /// The audit events of `action`, as JSON, oldest first.
 fn events(env: &Env, action: &str) -> Vec<serde_json::Value> {
     env.vault

@@ -58,18 +58,30 @@ impl Vault {
             return Err(VaultError::Unauthenticated);
         };
         let (user, rev) = user;
-        if user.suspended_at.is_some() {
+        // Suspended pending review, or gone: past the leaving date (HR's, or
+        // the one a review's revocation of a role sets).
+        let refused = if user.suspended_at.is_some() {
+            Some((
+                "user_suspended",
+                "your access is suspended pending a review by the security office",
+            ))
+        } else if user.leaves_at.is_some_and(|t| t <= self.now()) {
+            Some(("user_left", "your account ended on its leaving date"))
+        } else {
+            None
+        };
+        if let Some((code, reason)) = refused {
             let mut e = Event::new(
                 format!("user:{}", user.login),
                 "auth.token",
                 AuditDecision::Deny,
-                "user_suspended",
+                code,
             );
             e.actor_role = Some(user.role.clone());
             e.client = client;
             self.audit.append(e)?;
             return Err(VaultError::Forbidden {
-                reason: "your access is suspended pending a review by the security office".into(),
+                reason: reason.into(),
             });
         }
         let role: Role = user

@@ -262,17 +262,19 @@ impl Vault {
                 _ => {}
             }
         }
-        for ((login, tenant, segment), from) in open {
-            let a = mamori_store::Assignment {
-                login,
-                tenant,
-                segment: Some(segment),
-            };
-            // Still assigned; one gone without a recorded end covers nothing.
-            if self.store.assignments(&a.login)?.contains(&a) {
+        // Still assigned; one gone without a recorded end covers nothing.
+        let held: std::collections::HashSet<(String, String, String)> = self
+            .users()?
+            .into_iter()
+            .flat_map(|(_, a)| a)
+            .filter_map(|a| Some((a.login, a.tenant, a.segment?)))
+            .collect();
+        for (key, from) in open {
+            if held.contains(&key) {
+                let (login, tenant, _) = key;
                 out.push(Standing {
-                    login: a.login,
-                    tenant: a.tenant,
+                    login,
+                    tenant,
                     from,
                     to: None,
                 });

@@ -101,6 +101,9 @@ impl Scope {
     }
 }
 
+/// A person with their assignments (`Vault::users`), read once per campaign.
+pub(crate) type Staff = (UserRow, Vec<mamori_store::Assignment>);
+
 /// One entitlement in scope, before a reviewer is chosen.
 #[derive(Clone, Debug)]
 pub(crate) struct Entitlement {
@@ -181,17 +184,23 @@ struct ReadDetail<'a> {
 }
 
 impl Vault {
-    /// The entitlements `scope` covers, held by people still active now,
-    /// each with the person who gave it where the log says.
-    pub(crate) fn entitlements_in(&self, scope: &Scope, now: i64) -> Result<Vec<Entitlement>> {
+    /// The entitlements `scope` covers among `staff` (people with their
+    /// assignments, as `Vault::users` reads them), held by people still
+    /// active now, each with the person who gave it where the log says.
+    pub(crate) fn entitlements_in(
+        &self,
+        scope: &Scope,
+        now: i64,
+        staff: &[Staff],
+    ) -> Result<Vec<Entitlement>> {
         let kinds = scope.kinds();
         let grantors = self.grantors()?;
         let mut out = Vec::new();
-        for user in self.store.users()? {
-            if !active(&user, now) || !scope.person(&user) {
+        for (user, assignments) in staff {
+            if !active(user, now) || !scope.person(user) {
                 continue;
             }
-            for a in self.store.assignments(&user.login)? {
+            for a in assignments {
                 let kind = match a.segment {
                     Some(_) => Kind::Segment,
                     None => Kind::FullAccess,
@@ -228,7 +237,7 @@ impl Vault {
                     kind: Kind::Role,
                     grantor: grantors.get(&create_key(&user.login)).cloned(),
                     target: user.role.clone(),
-                    user,
+                    user: user.clone(),
                     tenant: None,
                 });
             }
@@ -285,6 +294,7 @@ impl Vault {
         items: &[Entitlement],
         days: u32,
         now: i64,
+        staff: &[Staff],
     ) -> Result<Vec<Evidence>> {
         let first = jst_day(now) - i64::from(days);
         let closed = self.summarise_days(first, now)?;
@@ -303,7 +313,7 @@ impl Vault {
         })?;
         group.finish(&live, &mut totals);
         totals.live_only(live);
-        let departments = self.departments()?;
+        let departments = Departments::of(staff, now);
         let alerts = self.open_alerts(&people)?;
         let mut out = Vec::with_capacity(items.len());
         for e in items {
@@ -356,31 +366,6 @@ impl Vault {
             }
         }
         Ok(out)
-    }
-
-    /// Who is in each department and what they hold, for the peer counts.
-    fn departments(&self) -> Result<Departments> {
-        let mut d = Departments::default();
-        let now = self.now();
-        for user in self.store.users()? {
-            if !active(&user, now) {
-                continue;
-            }
-            let dept = user.department.clone().unwrap_or_default();
-            *d.size.entry(dept.clone()).or_default() += 1;
-            d.holds
-                .entry((dept.clone(), "role".into(), user.role.clone()))
-                .or_default()
-                .push(user.login.clone());
-            for a in self.store.assignments(&user.login)? {
-                let what = a.segment.unwrap_or_else(|| "*".into());
-                d.holds
-                    .entry((dept.clone(), a.tenant, what))
-                    .or_default()
-                    .push(user.login.clone());
-            }
-        }
-        Ok(d)
     }
 }
 
@@ -609,6 +594,27 @@ struct Departments {
 }
 
 impl Departments {
+    /// Who is in each department of `staff` and what they hold.
+    fn of(staff: &[Staff], now: i64) -> Departments {
+        let mut d = Departments::default();
+        for (user, assignments) in staff.iter().filter(|(u, _)| active(u, now)) {
+            let dept = user.department.clone().unwrap_or_default();
+            *d.size.entry(dept.clone()).or_default() += 1;
+            d.holds
+                .entry((dept.clone(), "role".into(), user.role.clone()))
+                .or_default()
+                .push(user.login.clone());
+            for a in assignments {
+                let what = a.segment.clone().unwrap_or_else(|| "*".into());
+                d.holds
+                    .entry((dept.clone(), a.tenant.clone(), what))
+                    .or_default()
+                    .push(user.login.clone());
+            }
+        }
+        d
+    }
+
     /// Others of the department holding the same, and the department's size.
     fn peers(&self, e: &Entitlement) -> (u64, u64) {
         let dept = e.user.department.clone().unwrap_or_default();

@@ -22,7 +22,7 @@ use mamori_store::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::review_evidence::{Entitlement, Evidence, Kind, Scope, active};
+use super::review_evidence::{Entitlement, Evidence, Kind, Scope, Staff, active};
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
@@ -211,9 +211,10 @@ impl Vault {
     ) -> Result<CampaignView> {
         let now = self.now();
         self.check_spec(spec, now)?;
-        let found = self.entitlements_in(&spec.scope, now)?;
-        let reviewers = self.reviewers(&found, spec.fallback.as_deref(), now)?;
-        let evidence = self.evidence(&found, spec.evidence_days, now)?;
+        let staff = self.users()?;
+        let found = self.entitlements_in(&spec.scope, now, &staff)?;
+        let reviewers = reviewers(&found, spec.fallback.as_deref(), now, &staff)?;
+        let evidence = self.evidence(&found, spec.evidence_days, now, &staff)?;
         let id = mamori_core::ids::CampaignId::random().to_string();
         let items: Vec<ReviewItemRow> = found
             .iter()
@@ -324,47 +325,6 @@ impl Vault {
             return bad("the fallback reviewer is not an active supervisor or security officer");
         }
         Ok(())
-    }
-
-    /// The reviewer of each entitlement: the person's manager, else the
-    /// fallback — whichever is active, a supervisor or security officer,
-    /// and neither the person nor who gave the entitlement.
-    fn reviewers(
-        &self,
-        found: &[Entitlement],
-        fallback: Option<&str>,
-        now: i64,
-    ) -> Result<Vec<String>> {
-        let users: BTreeMap<String, mamori_store::UserRow> = self
-            .store
-            .users()?
-            .into_iter()
-            .map(|u| (u.login.clone(), u))
-            .collect();
-        let mut out = Vec::with_capacity(found.len());
-        let mut missing = 0usize;
-        for e in found {
-            let candidates = [e.user.manager.as_deref(), fallback];
-            let chosen = candidates.into_iter().flatten().find(|c| {
-                *c != e.user.login
-                    && e.grantor.as_deref() != Some(*c)
-                    && users.get(*c).is_some_and(|u| eligible(u, now))
-            });
-            match chosen {
-                Some(c) => out.push(c.to_owned()),
-                None => missing += 1,
-            }
-        }
-        if missing > 0 {
-            return Err(VaultError::bad(
-                ErrorCode::ReviewerMissing,
-                format!(
-                    "{missing} of {} entitlements have no eligible reviewer; name a fallback reviewer (--fallback) or set their managers",
-                    found.len()
-                ),
-            ));
-        }
-        Ok(out)
     }
 
     /// Campaigns, newest first (security office and auditors: all; others
@@ -862,6 +822,43 @@ impl Vault {
             },
         ))
     }
+}
+
+/// The reviewer of each entitlement: the person's manager, else the
+/// fallback — whichever is active, a supervisor or security officer,
+/// and neither the person nor who gave the entitlement.
+fn reviewers(
+    found: &[Entitlement],
+    fallback: Option<&str>,
+    now: i64,
+    staff: &[Staff],
+) -> Result<Vec<String>> {
+    let users: BTreeMap<&str, &mamori_store::UserRow> =
+        staff.iter().map(|(u, _)| (u.login.as_str(), u)).collect();
+    let mut out = Vec::with_capacity(found.len());
+    let mut missing = 0usize;
+    for e in found {
+        let candidates = [e.user.manager.as_deref(), fallback];
+        let chosen = candidates.into_iter().flatten().find(|c| {
+            *c != e.user.login
+                && e.grantor.as_deref() != Some(*c)
+                && users.get(*c).is_some_and(|u| eligible(u, now))
+        });
+        match chosen {
+            Some(c) => out.push(c.to_owned()),
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        return Err(VaultError::bad(
+            ErrorCode::ReviewerMissing,
+            format!(
+                "{missing} of {} entitlements have no eligible reviewer; name a fallback reviewer (--fallback) or set their managers",
+                found.len()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether a person may review: active, and a supervisor or security officer.

@@ -144,12 +144,13 @@ impl Vault {
             .filter(|u| u.vendor.as_deref() == Some(vendor))
             .map(|u| u.login)
             .collect();
+        let theirs: std::collections::HashSet<&str> = people.iter().map(String::as_str).collect();
         let mut reads = Vec::new();
         self.walk_period(from, to, |r| {
             let Some(login) = r.actor.strip_prefix("user:") else {
                 return Ok(());
             };
-            if is_read(r) && people.iter().any(|p| p == login) {
+            if is_read(r) && theirs.contains(login) {
                 let e = parse(r)?;
                 reads.push(Sampled {
                     log: e.log.clone(),
