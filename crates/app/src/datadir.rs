@@ -138,6 +138,10 @@ pub struct Opened {
     pub watch: Option<Watch>,
     pub vault: Arc<Vault>,
     pub config: Config,
+    /// The audit key's public half (what reports' checkpoints are verified with).
+    pub audit_key: Verifier,
+    /// The data directory it was opened from.
+    pub dir: std::path::PathBuf,
 }
 
 /// Loads and validates the detection rules file; the built-in defaults when
@@ -210,7 +214,8 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
         .map_err(|e| VaultError::Internal(e.to_string()))?;
     let (store, audit_store) = open_stores(dir, &config)?;
     let signer = load_audit_key(dir, &config)?;
-    let witnesses = witnesses(dir, &config, &signer.verifier())?;
+    let audit_key = signer.verifier();
+    let witnesses = witnesses(dir, &config, &audit_key)?;
     let audit = AuditLog::start(audit_store, signer, witnesses)?;
     let vault = Vault::new(store, audit, gate, root).with_rules(config.rules());
     let vault = Arc::new(adjust(vault));
@@ -218,6 +223,8 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
         watch: None,
         vault,
         config,
+        audit_key,
+        dir: dir.to_owned(),
     })
 }
 

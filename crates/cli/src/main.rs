@@ -441,7 +441,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Access(cmd) => governance::access(dir, cli.token.as_deref(), cmd, out)?,
         Command::People(cmd) => governance::people(dir, cli.token.as_deref(), cmd, out)?,
         Command::Vendor(cmd) => governance::vendor(dir, cli.token.as_deref(), cmd, out)?,
-        Command::Report(cmd) => report::report(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Report(cmd) => return report::report(dir, cli.token.as_deref(), cmd, out),
         Command::Reconcile(cmd) => reconcile::reconcile(dir, cli.token.as_deref(), cmd, out)?,
         Command::Review(cmd) => review::review(dir, cli.token.as_deref(), cmd, out)?,
         Command::Inspect(cmd) => inspect::inspect(dir, cli.token.as_deref(), cmd, out)?,
@@ -575,7 +575,19 @@ pub fn serve_vault(
         watch,
         vault,
         config,
+        audit_key,
+        dir,
     } = opened;
+    let report_font = match config.report.font_bytes(&dir) {
+        Ok(Some(f)) => Some(std::sync::Arc::new(f)),
+        Ok(None) => {
+            tracing::warn!(
+                "no Japanese font for PDF reports (install fonts-ipaexfont-gothic or set [report] font); CSV and Excel reports are served"
+            );
+            None
+        }
+        Err(e) => anyhow::bail!("[report] font: {e}"),
+    };
     let server = &config.server;
     let metrics_access = match std::env::var(METRICS_TOKEN_ENV) {
         Ok(t) if t.trim().len() >= 16 => mamori_server::MetricsAccess::with_token(t.trim()),
@@ -612,6 +624,8 @@ pub fn serve_vault(
             metrics_access,
             metrics_listener,
             detection,
+            report_font,
+            audit_key: Some(audit_key),
         };
         mamori_server::serve(served, listener, options, shutdown_signal()).await?;
         Ok::<_, anyhow::Error>(())

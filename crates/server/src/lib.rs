@@ -16,6 +16,7 @@ mod oversight;
 mod problem;
 mod reconcile;
 mod records;
+mod reports;
 mod reviews;
 mod routes;
 mod scan;
@@ -38,6 +39,10 @@ pub struct AppState {
     pub metrics_access: MetricsAccess,
     /// Detection's counters, when detection was started in this process.
     pub detection: Option<Arc<DetectStatus>>,
+    /// The Japanese font PDF reports are drawn with, when one was found.
+    pub report_font: Option<Arc<Vec<u8>>>,
+    /// The audit key's public half: reports' checkpoints are verified with it.
+    pub audit_key: Option<mamori_audit::checkpoint::Verifier>,
 }
 
 /// How a server is reached besides its API address.
@@ -49,23 +54,29 @@ pub struct Options {
     pub metrics_listener: Option<TcpListener>,
     /// Detection's counters for `/metrics`, when it runs in this process.
     pub detection: Option<Arc<DetectStatus>>,
+    /// The Japanese font for PDF reports (none: PDF reports are refused).
+    pub report_font: Option<Arc<Vec<u8>>>,
+    /// The audit key's public half, for verifying reports.
+    pub audit_key: Option<mamori_audit::checkpoint::Verifier>,
 }
 
-fn state(
-    vault: Arc<Vault>,
-    metrics_access: MetricsAccess,
-    detection: Option<Arc<DetectStatus>>,
-) -> AppState {
+fn state(vault: Arc<Vault>, options: Options) -> AppState {
     AppState {
         vault,
         metrics: Arc::new(metrics::Metrics::new()),
-        metrics_access,
-        detection,
+        metrics_access: options.metrics_access,
+        detection: options.detection,
+        report_font: options.report_font,
+        audit_key: options.audit_key,
     }
 }
 
 pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
-    routes::routes(state(vault, metrics_access, None))
+    let options = Options {
+        metrics_access,
+        ..Options::default()
+    };
+    routes::routes(state(vault, options))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -76,9 +87,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(purge_expired_packages(vault.clone()));
-    let state = state(vault, options.metrics_access, options.detection);
+    let mut options = options;
+    let metrics_listener = options.metrics_listener.take();
+    let state = state(vault, options);
     // The metrics address shares the counters of the API it reports on.
-    let scrape = options.metrics_listener.map(|l| {
+    let scrape = metrics_listener.map(|l| {
         let routes = routes::metrics_routes(state.clone());
         tokio::spawn(async move { axum::serve(l, routes).await })
     });

@@ -31,6 +31,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::reconcile::routes())
         .merge(crate::reviews::routes())
         .merge(crate::oversight::routes())
+        .merge(crate::reports::routes())
         .merge(crate::scan::routes())
         .merge(crate::breach::routes())
         .route("/healthz", get(crate::health::healthz))

@@ -27,8 +27,8 @@ pub use feeds::{cases, household, ingest};
 pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{
-    audit_proofs, discrepancies, egress, inspection, reconciliation, report, review_evidence,
-    reviews, vendor_audit,
+    audit_proofs, discrepancies, egress, inspection, reconciliation, report, reports,
+    review_evidence, reviews, vendor_audit,
 };
 pub use read::access;
 pub(crate) use read::{sequence, usage};

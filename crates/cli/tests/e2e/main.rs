@@ -20,6 +20,7 @@ mod import;
 mod multinode;
 mod plaintext_at_rest;
 mod reconcile;
+mod reports;
 mod review;
 mod scan;
 mod siem;

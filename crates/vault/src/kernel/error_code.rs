@@ -101,6 +101,7 @@ error_codes! {
     CampaignInvalid = "campaign_invalid", 400, "A review campaign needs a title, a deadline after now and within a year, a known scope (tenant, segment, role, department, vendor, kinds) and settings in range (notice 0–60 days, evidence 1–366 days, every 0, 1, 3, 6 or 12 months).";
     ReviewerMissing = "reviewer_missing", 400, "Some entitlements in the campaign's scope have no eligible reviewer: the person's manager and the fallback are each missing, the person themselves, the one who gave the entitlement, no longer active, or not a supervisor or security officer. Name a fallback reviewer, or set managers first.";
     DestinationInvalid = "destination_invalid", 400, "An egress destination is a host name, a .domain (with its subdomains), an address or a CIDR block, on port 1–65535, approved for 1–366 days; a PAC file's proxy is host:port.";
+    ReportInvalid = "report_invalid", 400, "A report names its kind and what it covers: `monthly` with a month (YYYY-MM) that has begun, `review` with a campaign id, `reconciliation` with a run id, `vendor_audit` with an audit id; its format is csv, xlsx or pdf.";
     SeqInvalid = "seq_invalid", 400, "An event's sequence number is beyond the log.";
     // 401, 403, 404, 405, 410: who may do this, and to what.
     Unauthenticated = "unauthenticated", 401, "No valid bearer token (missing, unknown, expired or revoked).";
@@ -149,6 +150,7 @@ error_codes! {
     StorePasswordInUrl = "store_password_in_url", 500, "The store URL holds a password; give it in the environment instead.";
     WitnessInvalid = "witness_invalid", 500, "A witness's configuration is invalid.";
     Internal = "internal", 500, "Internal error; the server log says more.";
+    ReportFontMissing = "report_font_missing", 503, "A PDF report needs a Japanese font (TrueType or OpenType with kana and kanji): install fonts-ipaexfont-gothic, or set `[report] font` in mamori.toml; CSV and Excel need none.";
     AuditUnavailable = "audit_unavailable", 503, "The audit log could not be written, so nothing was returned (fail closed).";
 }
 

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
+    oversight::reports::AsOf,
 };
 
 /// The longest one approval lasts; a review is a re-approval before it ends.
@@ -241,9 +242,22 @@ impl Vault {
     /// The register folded from its events, by id (ids are random: the
     /// order says nothing; listed by destination).
     fn egress_entries(&self) -> Result<BTreeMap<String, EgressEntry>> {
+        self.egress_entries_as_of(None, self.now())
+    }
+
+    /// The register as its events up to a report's checkpoints left it, in
+    /// force or not at `now`.
+    pub(crate) fn egress_entries_as_of(
+        &self,
+        as_of: Option<&AsOf>,
+        now: i64,
+    ) -> Result<BTreeMap<String, EgressEntry>> {
         let mut out: BTreeMap<String, EgressEntry> = BTreeMap::new();
         for action in ["egress.request", "egress.approve", "egress.revoke"] {
             self.each_event(action, None, |row, e| {
+                if as_of.is_some_and(|a| !a.holds(row)) {
+                    return Ok(());
+                }
                 let Some(id) = e.event.case_id.clone() else {
                     return Ok(());
                 };
@@ -294,7 +308,6 @@ impl Vault {
                 Ok(())
             })?;
         }
-        let now = self.now();
         for x in out.values_mut() {
             x.valid_until = x.until.map(rfc3339);
             x.state = match (&x.revoked_by, x.until) {

@@ -146,11 +146,23 @@ impl Vault {
                 (p.id.to_owned(), s)
             })
             .collect();
+        // Each item's figures (never its findings or a statement), so that
+        // a signed report re-derives them from the log alone.
+        let summaries: Vec<serde_json::Value> = probes
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "id": p.id, "title": p.title, "status": p.status,
+                    "counts": p.counts, "declared_by": p.declared_by,
+                })
+            })
+            .collect();
         let receipt = self.audit.append(
             event
                 .detail("from", rfc3339(from))
                 .detail("to", rfc3339(to))
                 .detail("statuses", statuses)
+                .detail("probes", summaries)
                 .detail("sha256", sha256.as_str()),
         )?;
         Ok(Inspection {

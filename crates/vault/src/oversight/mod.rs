@@ -13,6 +13,7 @@ pub mod inspection;
 mod period;
 pub mod reconciliation;
 pub mod report;
+pub mod reports;
 pub mod review_evidence;
 pub mod reviews;
 pub mod vendor_audit;

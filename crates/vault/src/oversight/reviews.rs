@@ -958,7 +958,7 @@ fn successor_spec(c: &CampaignRow, now: i64) -> Result<CampaignSpec> {
 /// Per reviewer: decisions, the share kept, and the median time per decision
 /// — from when the reviewer first listed the item, or from their previous
 /// decision in the campaign if later (the time spent on this one).
-fn reviewer_stats(items: &[ReviewItemRow]) -> Vec<ReviewerStats> {
+pub(crate) fn reviewer_stats(items: &[ReviewItemRow]) -> Vec<ReviewerStats> {
     let mut by: BTreeMap<&str, Vec<&ReviewItemRow>> = BTreeMap::new();
     for i in items {
         by.entry(i.reviewer.as_str()).or_default().push(i);

@@ -19,7 +19,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::period::{is_read, parse};
+use super::{
+    period::{is_read, parse},
+    reports::AsOf,
+};
 use crate::{
     Caller, ErrorCode, Vault,
     error::{Result, VaultError},
@@ -86,8 +89,8 @@ pub struct VendorAudit {
 }
 
 /// An explanation as its event records it.
-struct Explanation {
-    at: i64,
+pub(crate) struct Explanation {
+    pub(crate) at: i64,
     /// Sealed under the read's tenant key, hex.
     note: String,
     tenant: String,
@@ -95,15 +98,15 @@ struct Explanation {
 
 /// What the opening event holds.
 #[derive(Serialize, Deserialize)]
-struct Opened {
-    vendor: String,
-    from: i64,
-    to: i64,
-    deadline: i64,
-    seed: u64,
-    population: u64,
-    facts: VendorFacts,
-    sample: Vec<Sampled>,
+pub(crate) struct Opened {
+    pub(crate) vendor: String,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    pub(crate) deadline: i64,
+    pub(crate) seed: u64,
+    pub(crate) population: u64,
+    pub(crate) facts: VendorFacts,
+    pub(crate) sample: Vec<Sampled>,
 }
 
 impl Vault {
@@ -217,7 +220,7 @@ impl Vault {
             if opened.deadline <= now {
                 continue;
             }
-            let explained = self.explanations(&id)?;
+            let explained = self.explanations(&id, None)?;
             for s in opened.sample.into_iter().filter(|s| s.login == me) {
                 if !explained.contains_key(&(s.log.clone(), s.seq)) {
                     out.push((id.clone(), s));
@@ -252,7 +255,9 @@ impl Vault {
             return Err(not_found);
         };
         if opened.deadline <= self.now()
-            || self.explanations(id)?.contains_key(&(log.to_owned(), seq))
+            || self
+                .explanations(id, None)?
+                .contains_key(&(log.to_owned(), seq))
         {
             return Err(VaultError::State {
                 code: ErrorCode::AlreadyExplained,
@@ -317,8 +322,16 @@ impl Vault {
 
     /// Every audit opened, by id.
     fn audits(&self) -> Result<Vec<(String, Opened)>> {
+        self.audits_as_of(None)
+    }
+
+    /// Every audit opened within a report's horizon (all when None).
+    pub(crate) fn audits_as_of(&self, as_of: Option<&AsOf>) -> Result<Vec<(String, Opened)>> {
         let mut out = Vec::new();
-        self.each_event("vendor.audit", None, |_, e| {
+        self.each_event("vendor.audit", None, |row, e| {
+            if as_of.is_some_and(|a| !a.holds(row)) {
+                return Ok(());
+            }
             let (Some(id), Some(body)) = (e.event.case_id.clone(), e.event.detail.get("audit"))
             else {
                 return Ok(());
@@ -339,11 +352,16 @@ impl Vault {
             .ok_or(VaultError::NotFound { what: "audit" })
     }
 
-    /// The explanations given, by the (log, seq) of the read explained.
-    fn explanations(&self, id: &str) -> Result<BTreeMap<(String, u64), Explanation>> {
+    /// The explanations given, by the (log, seq) of the read explained
+    /// (within a report's horizon when given).
+    pub(crate) fn explanations(
+        &self,
+        id: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<BTreeMap<(String, u64), Explanation>> {
         let mut out = BTreeMap::new();
-        self.each_event("vendor.explain", None, |_, e| {
-            if e.event.case_id.as_deref() != Some(id) {
+        self.each_event("vendor.explain", None, |row, e| {
+            if e.event.case_id.as_deref() != Some(id) || as_of.is_some_and(|a| !a.holds(row)) {
                 return Ok(());
             }
             let d = &e.event.detail;
@@ -366,7 +384,7 @@ impl Vault {
     }
 
     fn vendor_audit_view(&self, id: String, o: Opened) -> Result<VendorAudit> {
-        let explained = self.explanations(&id)?;
+        let explained = self.explanations(&id, None)?;
         let bytes = id_bytes(&id, "audit")?;
         let now = self.now();
         let mut overdue = 0;

@@ -1,0 +1,455 @@
+//! Signed reports (G3) for management, auditors and the regulator: the
+//! monthly 安全管理措置 evidence (個人情報保護法ガイドライン通則編 10), a
+//! review campaign, a reconciliation run, a vendor audit — as CSV, an
+//! Excel ledger or a PDF (`mamori_report` renders them).
+//!
+//! A report is computed **as of signed checkpoints**: the audit log is
+//! flushed (every log gets a checkpoint), and every figure is folded from
+//! the events each log held at its checkpoint — events appended later, in
+//! whatever period they fall, do not change it — or from what those events
+//! fix (a reconciliation's report bytes under the SHA-256 its event
+//! recorded; a review item's decision, made once). The report prints the
+//! checkpoints and, per figure, the query behind it; its only time is the
+//! newest checkpoint's. So the same report regenerated later gives the
+//! same bytes, and `verify_report` does exactly that: it finds the
+//! `report.generate` event holding the file's SHA-256, checks each
+//! checkpoint's signature and that the stored log still has its root,
+//! regenerates the report from the log as of those checkpoints, and
+//! compares the bytes and every figure.
+
+mod as_of;
+mod monthly;
+mod reconciliation;
+mod review;
+mod vendor;
+
+use std::collections::BTreeMap;
+
+use mamori_audit::checkpoint::Verifier;
+use mamori_report::{RenderError, Report, Text};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub(crate) use as_of::AsOf;
+
+use crate::{
+    Caller, ErrorCode, Vault,
+    error::{Result, VaultError},
+};
+
+/// Which report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReportSpec {
+    /// The month's 安全管理措置 evidence (`YYYY-MM`, Japan time).
+    Monthly { month: String },
+    /// A review campaign: its decisions, reviewers and entitlement trend.
+    Review { campaign: String },
+    /// A reconciliation run (its id: the report's SHA-256) and its dispositions.
+    Reconciliation { run: String },
+    /// A surprise vendor audit: facts, sample, explanations.
+    VendorAudit { audit: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+impl ReportFormat {
+    pub fn parse(s: &str) -> Option<ReportFormat> {
+        match s {
+            "csv" => Some(ReportFormat::Csv),
+            "xlsx" => Some(ReportFormat::Xlsx),
+            "pdf" => Some(ReportFormat::Pdf),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "text/csv; charset=utf-8",
+            ReportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ReportFormat::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// A report as generated.
+#[derive(Clone, Debug)]
+pub struct GeneratedReport {
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    pub format: ReportFormat,
+    /// A file name for it (kind, subject, extension).
+    pub file_name: String,
+    /// The `report.generate` event that records it.
+    pub log: String,
+    pub seq: u64,
+}
+
+/// One log's checkpoint as a verification found it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointCheck {
+    pub log: String,
+    pub size: u64,
+    /// The signature verifies with the audit key and the stored log still
+    /// has the signed root at that size.
+    pub ok: bool,
+    pub problem: Option<String>,
+}
+
+/// A figure whose re-derived value differs from the recorded one.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FigureChange {
+    pub figure: String,
+    pub recorded: Option<String>,
+    pub now: Option<String>,
+}
+
+/// What `verify_report` found.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportVerification {
+    pub sha256: String,
+    /// `verified`: the file is a report this vault generated, its
+    /// checkpoints hold and it regenerates byte for byte; `changed`: it was
+    /// generated here but the records no longer give the same report (see
+    /// `checkpoints` and `figures`); `unknown`: no report with these bytes
+    /// was generated here (altered, or another vault's).
+    pub outcome: String,
+    pub spec: Option<ReportSpec>,
+    pub format: Option<ReportFormat>,
+    /// The `report.generate` event: log and position.
+    pub event: Option<String>,
+    pub checkpoints: Vec<CheckpointCheck>,
+    /// The regenerated bytes equal the file's.
+    pub identical: bool,
+    pub figures_checked: u64,
+    /// Events the report is computed from whose stored bytes no longer
+    /// hash to their leaf (altered in the database).
+    pub events_altered: u64,
+    pub figures: Vec<FigureChange>,
+    /// For a PDF: the font now differs from the one it was made with, so
+    /// the bytes cannot match even when every figure does.
+    pub font_differs: bool,
+}
+
+/// An audit event's details.
+pub(crate) type Detail = BTreeMap<String, serde_json::Value>;
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Every figure as `section/figure` → its plain value.
+fn figures(r: &Report) -> BTreeMap<String, String> {
+    r.sections
+        .iter()
+        .flat_map(|s| {
+            (s.figures.iter()).map(move |f| (format!("{}/{}", s.id, f.id), f.value.plain()))
+        })
+        .collect()
+}
+
+/// A PDF's font, refused before anything is computed when it is missing.
+fn font_for(format: ReportFormat, font: Option<&[u8]>) -> Result<Option<&[u8]>> {
+    match (format, font) {
+        (ReportFormat::Pdf, None) => Err(VaultError::State {
+            code: ErrorCode::ReportFontMissing,
+            message: "a PDF needs a Japanese font: install fonts-ipaexfont-gothic or set [report] font in mamori.toml".into(),
+        }),
+        (ReportFormat::Pdf, Some(f)) => Ok(Some(f)),
+        _ => Ok(None),
+    }
+}
+
+fn render(r: &Report, format: ReportFormat, font: Option<&[u8]>) -> Result<Vec<u8>> {
+    let failed = |e: RenderError| match e {
+        RenderError::Font(why) => VaultError::State {
+            code: ErrorCode::ReportFontMissing,
+            message: format!("the report font cannot be used: {why}"),
+        },
+        other => VaultError::Internal(other.to_string()),
+    };
+    match (format, font_for(format, font)?) {
+        (ReportFormat::Pdf, Some(font)) => mamori_report::pdf::render(r, font).map_err(failed),
+        (ReportFormat::Xlsx, _) => mamori_report::xlsx::render(r).map_err(failed),
+        _ => Ok(mamori_report::csv::render(r)),
+    }
+}
+
+/// How to verify, printed in every report.
+fn how_to_verify() -> Text {
+    Text::new(
+        "この報告書は下記の署名付きチェックポイント時点の監査ログから作成されました。`mamori report verify <ファイル>`（または POST /v1/reports/verify）で、署名と監査ログの一致を確かめ、同じ記録から報告書を再生成してバイト単位で比較し、各数値を再計算します。各数値の下のクエリは、同じ数値を監査ログから直接数える方法です（各ログの seq がチェックポイントのサイズ以下の事象に限る）。",
+        "Computed from the audit log as of the signed checkpoints below. `mamori report verify <file>` (or POST /v1/reports/verify) checks their signatures against the stored log, regenerates the report from the same records, compares it byte for byte and re-derives every figure. The query under each figure counts it directly from the audit log (events with seq at most their log's checkpoint size).",
+    )
+}
+
+impl Vault {
+    /// Generates a report (security office, auditors) as of fresh signed
+    /// checkpoints, and records it (`report.generate`, with the file's
+    /// SHA-256 and every figure). `font`: a Japanese font's bytes, for PDF.
+    pub fn generate_report(
+        &self,
+        caller: &Caller,
+        spec: &ReportSpec,
+        format: ReportFormat,
+        font: Option<&[u8]>,
+    ) -> Result<GeneratedReport> {
+        let decision = self.gate.decide_report(&caller.principal);
+        let event = self.gated(
+            self.caller_event(caller, "report.generate", "ok"),
+            &decision,
+            "reports are generated by the security office and auditors",
+        )?;
+        font_for(format, font)?;
+        self.record_prerequisites(caller, spec)?;
+        let as_of = self.as_of_now()?;
+        let model = self.report_model(spec, &as_of)?;
+        let bytes = render(&model, format, font)?;
+        let sha256 = sha256_hex(&bytes);
+        let figures: serde_json::Map<String, serde_json::Value> = figures(&model)
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+        let mut e = event
+            .detail("spec", serde_json::to_value(spec).unwrap_or_default())
+            .detail("format", format.extension())
+            .detail("as_of", as_of.sizes_json())
+            .detail("sha256", sha256.as_str())
+            .detail("figures", figures);
+        if let (ReportFormat::Pdf, Some(f)) = (format, font) {
+            e = e.detail("font_sha256", sha256_hex(f));
+        }
+        let receipt = self.audit.append(e)?;
+        Ok(GeneratedReport {
+            file_name: format!(
+                "mamori-{}-{}.{}",
+                model.kind.replace('_', "-"),
+                file_safe(&model.subject),
+                format.extension()
+            ),
+            bytes,
+            sha256,
+            format,
+            log: receipt.log().to_owned(),
+            seq: receipt.seq(),
+        })
+    }
+
+    /// What a report needs recorded before it is computed: the monthly
+    /// report's self-inspection, run now when the month has none yet.
+    fn record_prerequisites(&self, caller: &Caller, spec: &ReportSpec) -> Result<()> {
+        if let ReportSpec::Monthly { month } = spec {
+            let (from, to) = monthly::month(month, self.now())?;
+            if self.month_inspection(from, None)?.is_none() {
+                self.inspect(caller, from, to)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The report's model as of `as_of`.
+    fn report_model(&self, spec: &ReportSpec, as_of: &AsOf) -> Result<Report> {
+        let mut r = match spec {
+            ReportSpec::Monthly { month } => self.monthly_report(month, as_of)?,
+            ReportSpec::Review { campaign } => self.review_report(campaign, as_of)?,
+            ReportSpec::Reconciliation { run } => self.reconciliation_report(run, as_of)?,
+            ReportSpec::VendorAudit { audit } => self.vendor_audit_report(audit, as_of)?,
+        };
+        r.as_of = mamori_core::jst::rfc3339(as_of.at);
+        r.checkpoints = as_of.signed();
+        r.verify = how_to_verify();
+        Ok(r)
+    }
+
+    /// Verifies a report file (security office, auditors): see the module
+    /// documentation. `key` is the audit key's public half.
+    pub fn verify_report(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        key: &Verifier,
+        font: Option<&[u8]>,
+    ) -> Result<ReportVerification> {
+        let decision = self.gate.decide_report(&caller.principal);
+        let event = self.gated(
+            self.caller_event(caller, "report.verify", "ok"),
+            &decision,
+            "reports are verified by the security office and auditors",
+        )?;
+        let sha256 = sha256_hex(bytes);
+        let mut v = ReportVerification {
+            sha256: sha256.clone(),
+            outcome: "unknown".into(),
+            spec: None,
+            format: None,
+            event: None,
+            checkpoints: Vec::new(),
+            identical: false,
+            figures_checked: 0,
+            events_altered: 0,
+            figures: Vec::new(),
+            font_differs: false,
+        };
+        if let Some(g) = self.generated(&sha256)? {
+            self.check_generated(&mut v, &g, key, font)?;
+        }
+        self.audit.append(
+            event
+                .detail("sha256", sha256.as_str())
+                .detail("outcome", v.outcome.as_str()),
+        )?;
+        Ok(v)
+    }
+
+    fn check_generated(
+        &self,
+        v: &mut ReportVerification,
+        g: &Generated,
+        key: &Verifier,
+        font: Option<&[u8]>,
+    ) -> Result<()> {
+        v.spec = Some(g.spec.clone());
+        v.format = Some(g.format);
+        v.event = Some(format!("{}#{}", g.log, g.seq));
+        let (as_of, checks) = self.as_of_recorded(&g.sizes, key)?;
+        v.checkpoints = checks;
+        let model = self.report_model(&g.spec, &as_of)?;
+        let now = figures(&model);
+        v.figures_checked = now.len().max(g.figures.len()) as u64;
+        let names: std::collections::BTreeSet<&String> =
+            now.keys().chain(g.figures.keys()).collect();
+        v.figures = names
+            .into_iter()
+            .filter(|n| now.get(*n) != g.figures.get(*n))
+            .map(|n| FigureChange {
+                figure: n.clone(),
+                recorded: g.figures.get(n).cloned(),
+                now: now.get(n).cloned(),
+            })
+            .collect();
+        v.font_differs = g.format == ReportFormat::Pdf
+            && g.font_sha256.as_deref() != font.map(sha256_hex).as_deref();
+        v.identical = match render(&model, g.format, font) {
+            Ok(b) => sha256_hex(&b) == v.sha256,
+            Err(_) => false,
+        };
+        v.events_altered = as_of.unsound();
+        let sound =
+            v.checkpoints.iter().all(|c| c.ok) && v.figures.is_empty() && v.events_altered == 0;
+        v.outcome = if sound && (v.identical || v.font_differs) {
+            "verified"
+        } else {
+            "changed"
+        }
+        .into();
+        Ok(())
+    }
+
+    /// The `report.generate` event that recorded a file with this SHA-256.
+    fn generated(&self, sha256: &str) -> Result<Option<Generated>> {
+        let mut found = None;
+        self.each_event("report.generate", None, |row, e| {
+            let d = &e.event.detail;
+            if found.is_some() || d.get("sha256").and_then(|v| v.as_str()) != Some(sha256) {
+                return Ok(());
+            }
+            let spec = d
+                .get("spec")
+                .cloned()
+                .and_then(|s| serde_json::from_value(s).ok());
+            let format = d
+                .get("format")
+                .and_then(|f| f.as_str())
+                .and_then(ReportFormat::parse);
+            let sizes = d
+                .get("as_of")
+                .cloned()
+                .and_then(|s| serde_json::from_value(s).ok());
+            let figures = d
+                .get("figures")
+                .cloned()
+                .and_then(|s| serde_json::from_value(s).ok());
+            if let (Some(spec), Some(format), Some(sizes), Some(figures)) =
+                (spec, format, sizes, figures)
+            {
+                found = Some(Generated {
+                    spec,
+                    format,
+                    sizes,
+                    figures,
+                    font_sha256: d
+                        .get("font_sha256")
+                        .and_then(|f| f.as_str())
+                        .map(str::to_owned),
+                    log: row.log.clone(),
+                    seq: row.seq,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+}
+
+/// A `report.generate` event, parsed.
+struct Generated {
+    spec: ReportSpec,
+    format: ReportFormat,
+    sizes: BTreeMap<String, u64>,
+    figures: BTreeMap<String, String>,
+    font_sha256: Option<String>,
+    log: String,
+    seq: u64,
+}
+
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// The query behind a count of events in a period: the API call that
+/// lists them (every action for `*`) and which of them are counted
+/// (`allowed`, `refused`, `all`), always only those with seq at most their
+/// log's checkpoint size.
+pub(crate) fn events_query(action: &str, from: i64, to: i64, counted: &str) -> String {
+    let rfc = mamori_core::jst::rfc3339;
+    let action = if action == "*" {
+        String::new()
+    } else {
+        format!("action={action}&")
+    };
+    format!(
+        "GET /v1/audit/events?{action}from={}&to={} — count {counted} events with seq <= their log's checkpoint size",
+        rfc(from),
+        rfc(to)
+    )
+}
