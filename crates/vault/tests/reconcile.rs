@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::Env;
+use common::{
+    Env,
+    secure_area::{ROOMS, files},
+};
 use mamori_core::Role;
 use mamori_reconcile::{Class, Params};
 use mamori_vault::{
@@ -14,29 +17,6 @@ use mamori_vault::{
     reconciliation::{ReconcileFiles, Reconciliation},
 };
 use sha2::{Digest, Sha256};
-
-const PEOPLE: &str = "login,badge,pc_account\nop1,B1,CORP\\op1\nop2,B2,CORP\\op2\n";
-const HOSTS: &str = "host,address\nPC-1,10.1.0.1\nPC-2,10.1.0.2\n";
-const ROOMS: &str = "日時,カード番号,区分\n\
-2026/04/01 09:55:00,B1,入室\n2026/04/01 09:58:00,B2,入室\n\
-2026/04/01 12:00:00,B1,退室\n2026/04/01 12:01:00,B2,退室\n";
-const LOGONS: &str = "TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n\
-2026/04/01 10:00:00,4624,PC-1,op1,CORP,0x10,2\n\
-2026/04/01 10:01:00,4624,PC-2,op2,CORP,0x20,2\n\
-2026/04/01 11:50:00,4647,PC-1,op1,CORP,0x10,\n\
-2026/04/01 11:51:00,4647,PC-2,op2,CORP,0x20,\n";
-const APPLICATIONS: &str = "login,date\nop1,2026-04-01\nop2,2026-04-01\n";
-
-fn files() -> ReconcileFiles<'static> {
-    ReconcileFiles {
-        mapping: None,
-        people: PEOPLE.as_bytes(),
-        rooms: ROOMS.as_bytes(),
-        logons: LOGONS.as_bytes(),
-        hosts: Some(HOSTS.as_bytes()),
-        applications: Some(APPLICATIONS.as_bytes()),
-    }
-}
 
 /// Unix seconds of a Japan time on 2026-04-01.
 fn at(hm: &str) -> i64 {

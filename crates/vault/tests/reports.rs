@@ -4,41 +4,17 @@
 
 mod common;
 
-use common::{CLAUSES, Env};
+use common::{Env, secure_area::files};
 use mamori_audit::checkpoint::Verifier;
 use mamori_core::Role;
 use mamori_vault::{
     ErrorCode,
-    reconciliation::ReconcileFiles,
     reports::{ReportFormat, ReportSpec, ReportVerification},
     review_evidence::{Kind, Scope},
     reviews::{CampaignSpec, Verdict},
 };
 
 const DAY: i64 = 86_400;
-const PEOPLE: &str = "login,badge,pc_account\nop1,B1,CORP\\op1\nop2,B2,CORP\\op2\n";
-const HOSTS: &str = "host,address\nPC-1,10.1.0.1\nPC-2,10.1.0.2\n";
-const ROOMS: &str = "日時,カード番号,区分\n\
-2026/04/01 09:55:00,B1,入室\n2026/04/01 09:58:00,B2,入室\n\
-2026/04/01 12:00:00,B1,退室\n2026/04/01 12:01:00,B2,退室\n";
-const LOGONS: &str = "TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n\
-2026/04/01 10:00:00,4624,PC-1,op1,CORP,0x10,2\n\
-2026/04/01 10:01:00,4624,PC-2,op2,CORP,0x20,2\n\
-2026/04/01 11:50:00,4647,PC-1,op1,CORP,0x10,\n\
-2026/04/01 11:51:00,4647,PC-2,op2,CORP,0x20,\n";
-const APPLICATIONS: &str = "login,date\nop1,2026-04-01\nop2,2026-04-01\n";
-
-fn files() -> ReconcileFiles<'static> {
-    ReconcileFiles {
-        mapping: None,
-        people: PEOPLE.as_bytes(),
-        rooms: ROOMS.as_bytes(),
-        logons: LOGONS.as_bytes(),
-        hosts: Some(HOSTS.as_bytes()),
-        applications: Some(APPLICATIONS.as_bytes()),
-    }
-}
-
 /// Midnight (Japan) of 2026-04-01, the simulated month's first day.
 fn april() -> i64 {
     chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00+09:00")
@@ -369,28 +345,7 @@ fn reconciliation_review_and_vendor_audit_reports_verify() {
     assert_eq!(figure(&r.bytes, "trend", "campaigns"), "1");
 
     // A vendor audit: one of two sampled reads explained.
-    let now = env.vault.now();
-    env.vault
-        .put_vendor(
-            &so,
-            "bpo",
-            "BPO株式会社",
-            now - DAY,
-            now + 365 * DAY,
-            &CLAUSES.map(String::from),
-        )
-        .unwrap();
-    env.person(
-        "vd",
-        Role::VendorUser,
-        &[("acme", Some("collab"))],
-        Some("sv"),
-        Some("bpo"),
-    );
-    for i in 2..6 {
-        env.search("vd", i).unwrap();
-        env.advance(60);
-    }
+    env.vendor_bpo_reading();
     let now = env.vault.now();
     let a = env
         .vault

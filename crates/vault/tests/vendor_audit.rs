@@ -4,36 +4,14 @@
 
 mod common;
 
-use common::{CLAUSES, Env};
-use mamori_core::Role;
+use common::Env;
 use mamori_vault::ErrorCode;
 
 const DAY: i64 = 86_400;
 
 fn vendor_team() -> Env {
     let mut env = Env::team();
-    let now = env.vault.now();
-    env.vault
-        .put_vendor(
-            &env.officer(),
-            "bpo",
-            "BPO株式会社",
-            now - DAY,
-            now + 365 * DAY,
-            &CLAUSES.map(String::from),
-        )
-        .unwrap();
-    env.person(
-        "vd",
-        Role::VendorUser,
-        &[("acme", Some("collab"))],
-        Some("sv"),
-        Some("bpo"),
-    );
-    for i in 2..6 {
-        env.search("vd", i).unwrap();
-        env.advance(60);
-    }
+    env.vendor_bpo_reading();
     // Not the vendor's: never in its population.
     env.search("op", 0).unwrap();
     env.advance(DAY);

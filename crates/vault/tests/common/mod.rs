@@ -218,3 +218,64 @@ impl Env {
         env
     }
 }
+
+/// A morning in the secure area on 2026-04-01, as a reconciliation reads it:
+/// op1 and op2 enter, log on at PC-1 and PC-2, log off and leave; their
+/// badges, accounts, PCs and pre-applications.
+pub mod secure_area {
+    use mamori_vault::reconciliation::ReconcileFiles;
+
+    pub const PEOPLE: &str = "login,badge,pc_account\nop1,B1,CORP\\op1\nop2,B2,CORP\\op2\n";
+    pub const HOSTS: &str = "host,address\nPC-1,10.1.0.1\nPC-2,10.1.0.2\n";
+    pub const ROOMS: &str = "日時,カード番号,区分\n\
+2026/04/01 09:55:00,B1,入室\n2026/04/01 09:58:00,B2,入室\n\
+2026/04/01 12:00:00,B1,退室\n2026/04/01 12:01:00,B2,退室\n";
+    pub const LOGONS: &str = "TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n\
+2026/04/01 10:00:00,4624,PC-1,op1,CORP,0x10,2\n\
+2026/04/01 10:01:00,4624,PC-2,op2,CORP,0x20,2\n\
+2026/04/01 11:50:00,4647,PC-1,op1,CORP,0x10,\n\
+2026/04/01 11:51:00,4647,PC-2,op2,CORP,0x20,\n";
+    pub const APPLICATIONS: &str = "login,date\nop1,2026-04-01\nop2,2026-04-01\n";
+
+    /// All of the above as a reconciliation's files.
+    pub fn files() -> ReconcileFiles<'static> {
+        ReconcileFiles {
+            mapping: None,
+            people: PEOPLE.as_bytes(),
+            rooms: ROOMS.as_bytes(),
+            logons: LOGONS.as_bytes(),
+            hosts: Some(HOSTS.as_bytes()),
+            applications: Some(APPLICATIONS.as_bytes()),
+        }
+    }
+}
+
+impl Env {
+    /// Vendor `bpo` (every clause, a year's contract) and its person `vd`
+    /// in acme's collab segment, managed by `sv`, who reads four customers
+    /// a minute apart; then a day passes.
+    pub fn vendor_bpo_reading(&mut self) {
+        let now = self.vault.now();
+        self.vault
+            .put_vendor(
+                &self.officer(),
+                "bpo",
+                "BPO株式会社",
+                now - 86_400,
+                now + 365 * 86_400,
+                &CLAUSES.map(String::from),
+            )
+            .unwrap();
+        self.person(
+            "vd",
+            Role::VendorUser,
+            &[("acme", Some("collab"))],
+            Some("sv"),
+            Some("bpo"),
+        );
+        for i in 2..6 {
+            self.search("vd", i).unwrap();
+            self.advance(60);
+        }
+    }
+}
