@@ -368,6 +368,9 @@ fn print_story(users: &[DemoUser], addr: &str, out: Out) {
         tok("so-tanaka")
     );
     println!(
-        "10. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
+        "10. The web console (Japanese; English from the header): open {base}/console/ in a browser and sign in with the operator's token above; look a customer up with purpose inquiry and a case id.\n"
+    );
+    println!(
+        "11. And the log verifies (in another terminal):\n   mamori --data-dir <this data dir> audit verify\n\nPress Ctrl-C to stop."
     );
 }

@@ -7,6 +7,7 @@
 //!                                     index key (HMAC-SHA256, blind-index tokens)
 //!   └─ derives (HKDF-SHA256):            household key (HMAC-SHA256, tokens of staff
 //!                                        family names and addresses, rule 14)
+//!                                        session key (AES-256-GCM-SIV, console sessions)
 //! ```
 //! Export packages are encrypted to the recipient's own age X25519 key (`package`).
 //! Every field ciphertext carries its key version and is bound by its associated
@@ -19,6 +20,7 @@
 mod aead;
 pub mod keys;
 pub mod package;
+pub mod session;
 pub mod token;
 
 pub use aead::{FieldCipher, FieldContext};

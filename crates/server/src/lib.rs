@@ -76,7 +76,8 @@ pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
         metrics_access,
         ..Options::default()
     };
-    routes::routes(state(vault, options))
+    let console = mamori_console::router(vault.clone());
+    routes::routes(state(vault, options)).merge(console)
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -95,7 +96,10 @@ pub async fn serve(
         let routes = routes::metrics_routes(state.clone());
         tokio::spawn(async move { axum::serve(l, routes).await })
     });
-    let app = routes::routes(state).into_make_service_with_connect_info::<SocketAddr>();
+    let console = mamori_console::router(state.vault.clone());
+    let app = routes::routes(state)
+        .merge(console)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

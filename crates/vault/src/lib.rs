@@ -108,6 +108,12 @@ impl Vault {
         self
     }
 
+    /// The key console sessions are sealed with (derived from the root key,
+    /// the same on every node).
+    pub fn console_session_key(&self) -> mamori_crypto::session::SessionKey {
+        mamori_crypto::session::SessionKey::derive(&self.root)
+    }
+
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }

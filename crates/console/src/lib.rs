@@ -1,0 +1,97 @@
+//! The web console (issue 26): server-rendered pages, in Japanese by
+//! default and English on request, over the vault's own services — the
+//! console never decides access itself: every page authenticates its
+//! person through the vault (the session holds their API token) and every
+//! action is the vault call the API makes, refused or allowed by the same
+//! gate and recorded in the same audit log.
+//!
+//! Plain HTML forms, no script at all; strict headers on every answer (a
+//! Content-Security-Policy without inline code, no framing, no caching,
+//! no referrer); sealed `HttpOnly; Secure; SameSite=Strict` session cookies
+//! with idle and absolute limits; a CSRF token on every form; pages with
+//! customer data carry a watermark of the viewer and the time and print
+//! only a notice.
+
+mod i18n;
+mod pages;
+mod session;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderValue, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use mamori_crypto::session::SessionKey;
+use mamori_vault::Vault;
+
+pub use i18n::{Lang, Tr};
+
+/// What every page handler gets.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) key: Arc<SessionKey>,
+}
+
+/// The console's routes, all under `/console`.
+pub fn router(vault: Arc<Vault>) -> Router {
+    let state = ConsoleState {
+        key: Arc::new(vault.console_session_key()),
+        vault,
+    };
+    Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route("/console/login", get(pages::login_form).post(pages::login))
+        .route("/console/logout", post(pages::logout))
+        .route("/console/lang", post(pages::switch_lang))
+        .route(
+            "/console/lookup",
+            get(pages::lookup_form).post(pages::lookup),
+        )
+        .route("/console/static/console.css", get(stylesheet))
+        .layer(middleware::from_fn(strict_headers))
+        .with_state(state)
+}
+
+/// The stylesheet: the only resource a page loads.
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../static/console.css"),
+    )
+        .into_response()
+}
+
+/// The policy every answer carries: nothing but this origin's stylesheet
+/// and forms, no script, no frames, no plugins.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
+
+async fn strict_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), clipboard-write=()",
+        ),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    resp
+}

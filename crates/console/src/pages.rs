@@ -1,0 +1,444 @@
+//! The pages: sign-in and sign-out, the home page by role, the customer
+//! lookup. Each handler takes the signed-in person (`Person`: the session
+//! opened and the person authenticated by the vault) and makes the vault
+//! call the API makes; a refusal is shown with the vault's own reason.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use mamori_core::Role;
+use mamori_vault::{Caller, SearchBy, access::Access};
+use serde::Deserialize;
+
+use crate::{
+    ConsoleState,
+    i18n::{Lang, Tr},
+    session::{self, LANG_COOKIE, Missing, PRE_COOKIE, Session},
+};
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn lang(headers: &HeaderMap) -> Lang {
+    Lang::from_cookie(session::cookie(headers, LANG_COOKIE))
+}
+
+/// The signed-in person shown in the page's header.
+pub struct Who {
+    pub login: String,
+    pub role: String,
+    /// Whether the role reads customer data at all (operators, back office,
+    /// supervisors, vendor staff); the lookup is offered to them only.
+    pub reads: bool,
+}
+
+/// What the base template needs.
+pub struct Chrome {
+    pub title: &'static str,
+    pub who: Option<Who>,
+    pub csrf: String,
+    pub customer_data: bool,
+    /// The watermark: the viewer and the time (Japan).
+    pub mark: String,
+}
+
+/// A signed-in person: their session and the vault's caller for them.
+pub struct Person {
+    pub session: Session,
+    pub caller: Caller,
+    pub lang: Lang,
+}
+
+impl Person {
+    fn chrome(&self, title: &'static str, customer_data: bool) -> Chrome {
+        let p = &self.caller.principal;
+        let at = chrono::Utc::now()
+            .with_timezone(&mamori_core::jst::zone())
+            .format("%Y-%m-%d %H:%M");
+        Chrome {
+            title,
+            who: Some(Who {
+                login: p.login.clone(),
+                role: self.caller.role.as_str().to_owned(),
+                reads: reads(self.caller.role),
+            }),
+            csrf: self.session.csrf.clone(),
+            customer_data,
+            mark: format!("{} {at}", p.login),
+        }
+    }
+
+    /// The page, with the session re-sealed (its idle limit restarts).
+    fn page(mut self, state: &ConsoleState, html: String) -> Response {
+        let cookie = self.session.set_cookie(&state.key, now());
+        let mut r = Html(html).into_response();
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        r
+    }
+}
+
+fn reads(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Operator | Role::Backyard | Role::Supervisor | Role::VendorUser
+    )
+}
+
+/// To the sign-in page, the session cookie cleared.
+fn to_login(expired: bool) -> Response {
+    let to = if expired {
+        "/console/login?expired=1"
+    } else {
+        "/console/login"
+    };
+    let mut r = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(session::COOKIE)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn client(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+impl FromRequestParts<ConsoleState> for Person {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Response> {
+        let session = match Session::from_headers(&state.key, &parts.headers, now()) {
+            Ok(s) => s,
+            Err(Missing::None) => return Err(to_login(false)),
+            Err(Missing::Expired) => return Err(to_login(true)),
+        };
+        let (vault, token, client) = (state.vault.clone(), session.token.clone(), client(parts));
+        let caller = tokio::task::spawn_blocking(move || vault.authenticate(Some(&token), client))
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        match caller {
+            Ok(caller) => Ok(Person {
+                session,
+                caller,
+                lang: lang(&parts.headers),
+            }),
+            // Revoked, suspended, gone: the session ends with the token.
+            Err(_) => Err(to_login(false)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: Tr,
+    page: Chrome,
+    message: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    t: Tr,
+    page: Chrome,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: Tr,
+    page: Chrome,
+    message: &'static str,
+}
+
+fn render(t: impl Template) -> String {
+    t.render()
+        .unwrap_or_else(|_| "<!doctype html><title>error</title>".into())
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    expired: Option<String>,
+}
+
+/// The sign-in form, with a CSRF token of its own (there is no session yet).
+pub async fn login_form(
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    login_page(
+        lang(&headers),
+        q.expired.map(|_| "login.expired"),
+        StatusCode::OK,
+    )
+}
+
+fn login_page(lang: Lang, message: Option<&'static str>, status: StatusCode) -> Response {
+    let csrf = session::random_token();
+    let t = Tr(lang);
+    let page = Chrome {
+        title: t.get("login.title"),
+        who: None,
+        csrf: csrf.clone(),
+        customer_data: false,
+        mark: String::new(),
+    };
+    let html = render(LoginPage { t, page, message });
+    let pre = format!(
+        "{PRE_COOKIE}={csrf}; Path=/console; Max-Age=900; HttpOnly; Secure; SameSite=Strict"
+    );
+    let mut r = (status, Html(html)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&pre) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    token: zeroize::Zeroizing<String>,
+}
+
+/// Signs in with the person's API token: the vault authenticates it (and
+/// records a refusal), then the session is sealed into the cookie.
+pub async fn login(
+    State(state): State<ConsoleState>,
+    headers: HeaderMap,
+    parts: ClientAddr,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = lang(&headers);
+    let expected = session::cookie(&headers, PRE_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !session::same(&f.csrf, expected) {
+        return login_page(lang, Some("error.csrf"), StatusCode::FORBIDDEN);
+    }
+    let (vault, token) = (state.vault.clone(), f.token.to_string());
+    let checked = token.clone();
+    let ok = tokio::task::spawn_blocking(move || vault.authenticate(Some(&checked), parts.0))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if !ok {
+        return login_page(lang, Some("login.failed"), StatusCode::UNAUTHORIZED);
+    }
+    let mut s = Session::new(token, now());
+    let cookie = s.set_cookie(&state.key, now());
+    let mut r = Redirect::to("/console/").into_response();
+    let h = r.headers_mut();
+    for c in [cookie, session::clear_cookie(PRE_COOKIE)] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// The client's address, for the audit log (as the API records it).
+pub struct ClientAddr(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client(parts)))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// A form's CSRF token against the session's: the error page when it differs.
+fn forged(p: &Person, csrf: &str) -> Option<Response> {
+    if session::same(csrf, &p.session.csrf) {
+        return None;
+    }
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("error.title"), false);
+    let html = render(ErrorPage {
+        t,
+        page,
+        message: "error.csrf",
+    });
+    Some((StatusCode::FORBIDDEN, Html(html)).into_response())
+}
+
+pub async fn logout(p: Person, Form(f): Form<CsrfForm>) -> Response {
+    if let Some(r) = forged(&p, &f.csrf) {
+        return r;
+    }
+    to_login(false)
+}
+
+/// Switches the language (a cookie of its own: it outlives the session).
+pub async fn switch_lang(headers: HeaderMap) -> Response {
+    let next = lang(&headers).other();
+    let mut r = Redirect::to("/console/").into_response();
+    let c = format!(
+        "{LANG_COOKIE}={}; Path=/console; Max-Age=31536000; Secure; SameSite=Strict",
+        next.code()
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub async fn home(State(state): State<ConsoleState>, p: Person) -> Response {
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("home.title"), false);
+    let html = render(HomePage { t, page });
+    p.page(&state, html)
+}
+
+/// What the lookup form holds (the value is never sent back to the page).
+#[derive(Default, Deserialize)]
+pub struct LookupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub tenant: String,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub case_id: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    value: zeroize::Zeroizing<String>,
+}
+
+/// A record as the lookup shows it: fields in order, each with its mask flag.
+pub struct Shown {
+    pub segment: String,
+    pub fields: Vec<(String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct LookupPage {
+    t: Tr,
+    page: Chrome,
+    tenants: Vec<String>,
+    form: LookupForm,
+    refused: Option<String>,
+    searched: bool,
+    records: Vec<Shown>,
+}
+
+fn forbidden(p: &Person) -> Response {
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("error.title"), false);
+    let html = render(ErrorPage {
+        t,
+        page,
+        message: "error.forbidden",
+    });
+    (StatusCode::FORBIDDEN, Html(html)).into_response()
+}
+
+fn tenants(p: &Person) -> Vec<String> {
+    let mut t: Vec<String> = (p.caller.principal.assignments.iter())
+        .map(|(t, _)| t.clone())
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+pub async fn lookup_form(State(state): State<ConsoleState>, p: Person) -> Response {
+    if !reads(p.caller.role) {
+        return forbidden(&p);
+    }
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("lookup.title"), false);
+    let html = render(LookupPage {
+        t,
+        page,
+        tenants: tenants(&p),
+        form: LookupForm {
+            key: "phone".into(),
+            ..LookupForm::default()
+        },
+        refused: None,
+        searched: false,
+        records: Vec::new(),
+    });
+    p.page(&state, html)
+}
+
+/// The lookup: the vault's search with the purpose and case, as the API
+/// makes it; the answer masked by the vault, shown under a watermark.
+pub async fn lookup(
+    State(state): State<ConsoleState>,
+    p: Person,
+    Form(mut f): Form<LookupForm>,
+) -> Response {
+    if let Some(r) = forged(&p, &f.csrf) {
+        return r;
+    }
+    if !reads(p.caller.role) {
+        return forbidden(&p);
+    }
+    let vault = state.vault.clone();
+    let caller = p.caller.clone();
+    let by = SearchBy {
+        key: f.key.clone(),
+        value: std::mem::take(&mut *f.value),
+    };
+    let (tenant, purpose, case_id) = (f.tenant.clone(), f.purpose.clone(), f.case_id.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        let access = Access {
+            purpose: Some(purpose.as_str()).filter(|s| !s.is_empty()),
+            case_id: Some(case_id.as_str()).filter(|s| !s.is_empty()),
+        };
+        vault
+            .search(&caller, &tenant, access, &by)
+            .map(|r| r.into_inner())
+    })
+    .await;
+    let (refused, records) = match found {
+        Ok(Ok(result)) => (None, result.records.into_iter().map(shown).collect()),
+        Ok(Err(e)) => (Some(e.to_string()), Vec::new()),
+        Err(_) => (Some("internal error".to_owned()), Vec::new()),
+    };
+    let t = Tr(p.lang);
+    let customer_data = !records.is_empty();
+    let page = p.chrome(t.get("lookup.title"), customer_data);
+    let html = render(LookupPage {
+        t,
+        page,
+        tenants: tenants(&p),
+        searched: refused.is_none(),
+        refused,
+        form: f,
+        records,
+    });
+    p.page(&state, html)
+}
+
+fn shown(r: mamori_vault::RecordView) -> Shown {
+    Shown {
+        segment: r.segment,
+        fields: r
+            .fields
+            .into_iter()
+            .map(|(name, value)| {
+                let masked = r.masked.contains_key(&name);
+                (name, value, masked)
+            })
+            .collect(),
+    }
+}

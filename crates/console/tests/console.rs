@@ -1,0 +1,319 @@
+//! The console over HTTP, as a browser talks to it: sign-in with a token,
+//! the sealed session cookie, strict headers on every page, CSRF on every
+//! form, the operator's lookup masked under a watermark, refusals shown
+//! with the vault's reason, roles kept to their pages, and sessions that
+//! end with their token.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    http::{Request, StatusCode, header},
+};
+use mamori_app::datadir;
+use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_vault::{Vault, admin::NewUser, ingest::ImportRow};
+use tower::ServiceExt;
+
+struct Site {
+    _dir: tempfile::TempDir,
+    vault: Arc<Vault>,
+    app: Router,
+    tokens: BTreeMap<&'static str, String>,
+}
+
+fn phone(i: usize) -> String {
+    format!("090-0000-{i:04}")
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        datadir::init(dir.path()).unwrap();
+        let vault = datadir::open(dir.path()).unwrap().vault;
+        vault
+            .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
+            .unwrap();
+        let rows = (0..4)
+            .map(|i| ImportRow {
+                line: i as u64 + 2,
+                segment: Some("own".into()),
+                fields: BTreeMap::from([
+                    ("customer_no".into(), format!("C-{i}")),
+                    ("name".into(), format!("試験 花子{i}")),
+                    ("phone".into(), phone(i)),
+                    ("address".into(), "東京都千代田区千代田1-1".into()),
+                ]),
+            })
+            .collect();
+        vault.import_batch("cli:test", "acme", None, rows).unwrap();
+        let mut tokens = BTreeMap::new();
+        for (login, role) in [
+            ("so", Role::SecurityOfficer),
+            ("op", Role::Operator),
+            ("admin", Role::Sysadmin),
+        ] {
+            let user = NewUser {
+                login,
+                role,
+                department: None,
+                vendor: None,
+                manager: None,
+            };
+            let token = vault.create_user("cli:test", &user).unwrap();
+            tokens.insert(login, token.to_string());
+        }
+        vault.assign("cli:test", "op", "acme", Some("own")).unwrap();
+        let so = vault.authenticate(Some(&tokens["so"]), None).unwrap();
+        vault
+            .record_training(&so, "op", "privacy-basics", 90, None)
+            .unwrap();
+        let app = mamori_console::router(vault.clone());
+        Site {
+            _dir: dir,
+            vault,
+            app,
+            tokens,
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, cookies: &str, form: &str) -> Page {
+        let mut req = Request::builder().method(method).uri(path);
+        if !cookies.is_empty() {
+            req = req.header(header::COOKIE, cookies);
+        }
+        if method == "POST" {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(form.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    /// Signs `login` in: the session cookie.
+    async fn sign_in(&self, login: &str) -> String {
+        let form = self.send("GET", "/console/login", "", "").await;
+        let pre = form.cookie("mamori_signin");
+        let csrf = form.csrf();
+        let token = &self.tokens[login];
+        let r = self
+            .send(
+                "POST",
+                "/console/login",
+                &format!("mamori_signin={pre}"),
+                &format!("csrf={csrf}&token={token}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        format!("mamori_session={}", r.cookie("mamori_session"))
+    }
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn cookie(&self, name: &str) -> String {
+        let set = self
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie"));
+        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+            assert!(set.contains(attr), "{name} lacks {attr}: {set}");
+        }
+        set[name.len() + 1..set.find(';').unwrap()].to_owned()
+    }
+
+    /// The first form's CSRF token.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.body[at..at + self.body[at..].find('"').unwrap()].to_owned()
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_signs_in_and_looks_up_a_customer_masked_under_a_watermark() {
+    let site = Site::new();
+    // Not signed in: to the sign-in page.
+    let r = site.send("GET", "/console/lookup", "", "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION), "/console/login");
+    // Every page: strict headers.
+    let login = site.send("GET", "/console/login", "", "").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let csp = login.header(header::CONTENT_SECURITY_POLICY);
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+    assert_eq!(login.header(header::CACHE_CONTROL), "no-store");
+    assert_eq!(login.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert!(login.body.contains("<html lang=\"ja\">") && login.body.contains("サインイン"));
+    assert!(!login.body.contains("<script"), "no script at all");
+
+    // A wrong token: refused, never echoed; a form without its CSRF cookie: refused.
+    let pre = login.cookie("mamori_signin");
+    let wrong = "mmr_not-a-real-token-0123456789";
+    let r = site
+        .send(
+            "POST",
+            "/console/login",
+            &format!("mamori_signin={pre}"),
+            &format!("csrf={}&token={wrong}", login.csrf()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!r.body.contains(wrong));
+    let r = site
+        .send(
+            "POST",
+            "/console/login",
+            "",
+            &format!("csrf={}&token={}", login.csrf(), site.tokens["op"]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let op = site.sign_in("op").await;
+    let form = site.send("GET", "/console/lookup", &op, "").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("autocomplete=\"off\""));
+    let csrf = form.csrf();
+    let lookup = |csrf: &str, purpose: &str| {
+        format!(
+            "csrf={csrf}&tenant=acme&purpose={purpose}&case_id=CASE-1&key=phone&value={}",
+            encode(&phone(1))
+        )
+    };
+    // Another page's form (wrong CSRF): refused, nothing searched.
+    let r = site
+        .send("POST", "/console/lookup", &op, &lookup("forged", "inquiry"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Found, masked by the vault, under the viewer's watermark.
+    let r = site
+        .send("POST", "/console/lookup", &op, &lookup(&csrf, "inquiry"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("class=\"customer-data\""),
+        "print shows a notice only"
+    );
+    assert!(
+        r.body.contains("閲覧者: op "),
+        "watermarked with the viewer"
+    );
+    assert!(
+        r.body.contains("東京都＊＊＊"),
+        "the address masked: {}",
+        r.body
+    );
+    assert!(!r.body.contains("千代田区"));
+    assert!(
+        !r.body.contains(&phone(1)),
+        "the value searched is not sent back"
+    );
+    // Without a purpose the vault refuses, and the page says why.
+    let r = site
+        .send("POST", "/console/lookup", &op, &lookup(&csrf, ""))
+        .await;
+    assert!(r.body.contains("照会できませんでした"), "{}", r.body);
+    assert!(!r.body.contains("customer-data"));
+
+    // English on request; the session continues.
+    let r = site
+        .send("POST", "/console/lang", &op, &format!("csrf={csrf}"))
+        .await;
+    let lang = format!(
+        "mamori_lang={}",
+        r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap()[12..14].to_owned()
+    );
+    let r = site
+        .send("GET", "/console/", &format!("{op}; {lang}"), "")
+        .await;
+    assert!(
+        r.body.contains("<html lang=\"en\">") && r.body.contains("Customer lookup"),
+        "{}",
+        r.body
+    );
+
+    // A tampered cookie opens no session; a revoked token ends it.
+    let mut bad = op.clone();
+    bad.insert(bad.len() - 3, 'A');
+    let r = site.send("GET", "/console/", &bad, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    site.vault.revoke_tokens("cli:test", "op").unwrap();
+    let r = site.send("GET", "/console/lookup", &op, "").await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the session ended with its token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_customer_data_never_gets_the_lookup() {
+    let site = Site::new();
+    let admin = site.sign_in("admin").await;
+    let home = site.send("GET", "/console/", &admin, "").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        !home.body.contains("/console/lookup"),
+        "no form it cannot submit"
+    );
+    let r = site.send("GET", "/console/lookup", &admin, "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = home.csrf();
+    let form = format!("csrf={csrf}&tenant=acme&purpose=inquiry&case_id=C-1&key=phone&value=090");
+    let r = site.send("POST", "/console/lookup", &admin, &form).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Signing out ends the session in this browser.
+    let r = site
+        .send("POST", "/console/logout", &admin, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+}
