@@ -55,6 +55,7 @@ pub fn router(vault: Arc<Vault>) -> Router {
             get(pages::lookup_form).post(pages::lookup),
         )
         .route("/console/static/console.css", get(stylesheet))
+        .route("/console/static/icon.svg", get(icon))
         .layer(middleware::from_fn(strict_headers))
         .with_state(state)
 }
@@ -64,6 +65,14 @@ async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../static/console.css"),
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        include_str!("../static/icon.svg"),
     )
         .into_response()
 }

@@ -332,10 +332,17 @@ struct LookupPage {
     t: Tr,
     page: Chrome,
     tenants: Vec<String>,
+    purposes: Vec<(String, String)>,
     form: LookupForm,
-    refused: Option<String>,
+    refused: Option<Refusal>,
     searched: bool,
     records: Vec<Shown>,
+}
+
+/// Why a lookup was refused, in the vault's words; whether a grant would help.
+pub struct Refusal {
+    pub why: String,
+    pub may_request: bool,
 }
 
 fn forbidden(p: &Person) -> Response {
@@ -358,6 +365,53 @@ fn tenants(p: &Person) -> Vec<String> {
     t
 }
 
+/// A label in the page's language.
+fn label(lang: Lang, ja: &str, en: &str) -> String {
+    match lang {
+        Lang::Ja => ja.to_owned(),
+        Lang::En => en.to_owned(),
+    }
+}
+
+/// The purposes the person's role may use in their own tenants (id,
+/// label), from the tenants' schemas: the choice comes first in the form.
+fn purposes(state: &ConsoleState, p: &Person) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in tenants(p) {
+        let Ok(schema) = state.vault.tenant_schema(&t) else {
+            continue;
+        };
+        for purpose in &schema.purposes {
+            if purpose.roles.contains(&p.caller.role)
+                && !out.iter().any(|(id, _)| *id == purpose.id)
+            {
+                out.push((
+                    purpose.id.clone(),
+                    label(p.lang, &purpose.label_ja, &purpose.label_en),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Field labels of a tenant's schema, in the page's language.
+fn field_labels(
+    state: &ConsoleState,
+    lang: Lang,
+    tenant: &str,
+) -> std::collections::BTreeMap<String, String> {
+    state
+        .vault
+        .tenant_schema(tenant)
+        .map(|s| {
+            (s.fields.iter())
+                .map(|f| (f.name.clone(), label(lang, &f.label_ja, &f.label_en)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub async fn lookup_form(State(state): State<ConsoleState>, p: Person) -> Response {
     if !reads(p.caller.role) {
         return forbidden(&p);
@@ -368,6 +422,7 @@ pub async fn lookup_form(State(state): State<ConsoleState>, p: Person) -> Respon
         t,
         page,
         tenants: tenants(&p),
+        purposes: purposes(&state, &p),
         form: LookupForm {
             key: "phone".into(),
             ..LookupForm::default()
@@ -409,10 +464,31 @@ pub async fn lookup(
             .map(|r| r.into_inner())
     })
     .await;
+    let labels = field_labels(&state, p.lang, &f.tenant);
     let (refused, records) = match found {
-        Ok(Ok(result)) => (None, result.records.into_iter().map(shown).collect()),
-        Ok(Err(e)) => (Some(e.to_string()), Vec::new()),
-        Err(_) => (Some("internal error".to_owned()), Vec::new()),
+        Ok(Ok(result)) => {
+            let shown = result
+                .records
+                .into_iter()
+                .map(|r| shown(r, &labels))
+                .collect();
+            (None, shown)
+        }
+        Ok(Err(e)) => {
+            let may_request = matches!(e, mamori_vault::VaultError::Forbidden { .. });
+            let why = e.to_string();
+            (Some(Refusal { why, may_request }), Vec::new())
+        }
+        Err(_) => {
+            let why = "internal error".to_owned();
+            (
+                Some(Refusal {
+                    why,
+                    may_request: false,
+                }),
+                Vec::new(),
+            )
+        }
     };
     let t = Tr(p.lang);
     let customer_data = !records.is_empty();
@@ -421,6 +497,7 @@ pub async fn lookup(
         t,
         page,
         tenants: tenants(&p),
+        purposes: purposes(&state, &p),
         searched: refused.is_none(),
         refused,
         form: f,
@@ -429,7 +506,11 @@ pub async fn lookup(
     p.page(&state, html)
 }
 
-fn shown(r: mamori_vault::RecordView) -> Shown {
+/// A record with its fields labelled, in the schema's order of labels.
+fn shown(
+    r: mamori_vault::RecordView,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Shown {
     Shown {
         segment: r.segment,
         fields: r
@@ -437,7 +518,8 @@ fn shown(r: mamori_vault::RecordView) -> Shown {
             .into_iter()
             .map(|(name, value)| {
                 let masked = r.masked.contains_key(&name);
-                (name, value, masked)
+                let label = labels.get(&name).cloned().unwrap_or(name);
+                (label, value, masked)
             })
             .collect(),
     }
