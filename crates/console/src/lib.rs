@@ -56,6 +56,7 @@ pub fn router(vault: Arc<Vault>) -> Router {
         )
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/icon.svg", get(icon))
+        .route("/console/watermark.svg", get(pages::watermark))
         .layer(middleware::from_fn(strict_headers))
         .with_state(state)
 }

@@ -45,8 +45,6 @@ pub struct Chrome {
     pub who: Option<Who>,
     pub csrf: String,
     pub customer_data: bool,
-    /// The watermark: the viewer and the time (Japan).
-    pub mark: String,
 }
 
 /// A signed-in person: their session and the vault's caller for them.
@@ -57,11 +55,16 @@ pub struct Person {
 }
 
 impl Person {
-    fn chrome(&self, title: &'static str, customer_data: bool) -> Chrome {
-        let p = &self.caller.principal;
+    /// The watermark's text: the viewer and the time (Japan).
+    fn mark(&self) -> String {
         let at = chrono::Utc::now()
             .with_timezone(&mamori_core::jst::zone())
             .format("%Y-%m-%d %H:%M");
+        format!("{} {at}", self.caller.principal.login)
+    }
+
+    fn chrome(&self, title: &'static str, customer_data: bool) -> Chrome {
+        let p = &self.caller.principal;
         Chrome {
             title,
             who: Some(Who {
@@ -71,7 +74,6 @@ impl Person {
             }),
             csrf: self.session.csrf.clone(),
             customer_data,
-            mark: format!("{} {at}", p.login),
         }
     }
 
@@ -192,7 +194,6 @@ fn login_page(lang: Lang, message: Option<&'static str>, status: StatusCode) -> 
         who: None,
         csrf: csrf.clone(),
         customer_data: false,
-        mark: String::new(),
     };
     let html = render(LoginPage { t, page, message });
     let pre = format!(
@@ -294,6 +295,25 @@ pub async fn switch_lang(headers: HeaderMap) -> Response {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The watermark tile of the signed-in viewer: their login and the time,
+/// faint and slanted, repeated over every page with customer data (an
+/// image, so that it is not text a screen reader or a copy picks up).
+pub async fn watermark(p: Person) -> Response {
+    let t = Tr(p.lang);
+    let text = format!("{}: {}", t.get("watermark.viewer"), p.mark());
+    let text = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"220\">\
+         <text x=\"20\" y=\"150\" transform=\"rotate(-18 210 110)\" font-size=\"22\" \
+         font-family=\"sans-serif\" fill=\"#1b1f24\" fill-opacity=\"0.13\">{text}</text></svg>"
+    );
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
 pub async fn home(State(state): State<ConsoleState>, p: Person) -> Response {

@@ -235,9 +235,13 @@ async fn an_operator_signs_in_and_looks_up_a_customer_masked_under_a_watermark()
         r.body.contains("class=\"customer-data\""),
         "print shows a notice only"
     );
+    assert!(r.body.contains("class=\"watermark\""), "watermarked");
+    let mark = site.send("GET", "/console/watermark.svg", &op, "").await;
+    assert_eq!(mark.header(header::CONTENT_TYPE), "image/svg+xml");
     assert!(
-        r.body.contains("閲覧者: op "),
-        "watermarked with the viewer"
+        mark.body.contains("閲覧者: op "),
+        "the viewer and the time: {}",
+        mark.body
     );
     assert!(
         r.body.contains("東京都＊＊＊"),

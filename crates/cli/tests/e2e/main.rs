@@ -10,6 +10,7 @@ mod api_conformance;
 mod archive;
 mod audit_fail_closed;
 mod audit_proofs;
+mod console_browser;
 mod crash;
 mod detection;
 mod directives;
