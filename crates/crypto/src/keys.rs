@@ -216,6 +216,17 @@ fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOK
     out
 }
 
+/// A 32-byte key derived from the root key for one use (HKDF-SHA256 with
+/// `label` as its info), so every process of a deployment derives the same
+/// key and none is stored.
+pub(crate) fn derived(root: &RootKey, label: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut okm = Zeroizing::new([0u8; 32]);
+    hkdf::Hkdf::<Sha256>::new(None, root.expose_bytes())
+        .expand(label, okm.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    okm
+}
+
 /// Keyed tokens of staff households (family names, home addresses) for
 /// self- and relative-lookup detection. Derived from the root key with
 /// HKDF-SHA256, so every process of a deployment has the same key and none
@@ -227,10 +238,7 @@ pub struct HouseholdKey {
 
 impl HouseholdKey {
     pub fn derive(root: &RootKey) -> Self {
-        let mut okm = Zeroizing::new([0u8; 32]);
-        hkdf::Hkdf::<Sha256>::new(None, root.expose_bytes())
-            .expand(b"mamori/household-key/v1", okm.as_mut())
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let okm = derived(root, b"mamori/household-key/v1");
         let mac =
             <Hmac<Sha256> as Mac>::new_from_slice(okm.as_ref()).expect("HMAC takes any key length");
         Self { mac }

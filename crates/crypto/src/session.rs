@@ -5,15 +5,13 @@
 //! key is stored. A cookie altered, truncated or sealed under another key
 //! does not open.
 
+use crate::RootKey;
 use aes_gcm_siv::{
     Aes256GcmSiv, KeyInit, Nonce,
     aead::{Aead, Payload},
 };
 use rand::RngCore;
-use sha2::Sha256;
 use zeroize::Zeroizing;
-
-use crate::RootKey;
 
 const NONCE: usize = 12;
 /// Binds a sealed session to its use: a field ciphertext never opens as one.
@@ -25,10 +23,7 @@ pub struct SessionKey {
 
 impl SessionKey {
     pub fn derive(root: &RootKey) -> Self {
-        let mut okm = Zeroizing::new([0u8; 32]);
-        hkdf::Hkdf::<Sha256>::new(None, root.expose_bytes())
-            .expand(b"mamori/console-session-key/v1", okm.as_mut())
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let okm = crate::keys::derived(root, b"mamori/console-session-key/v1");
         Self {
             cipher: Aes256GcmSiv::new((&*okm).into()),
         }
