@@ -76,6 +76,8 @@ mod tests {
             ("home", include_str!("../templates/home.html")),
             ("lookup", include_str!("../templates/lookup.html")),
             ("error", include_str!("../templates/error.html")),
+            ("request", include_str!("../templates/request.html")),
+            ("inbox", include_str!("../templates/inbox.html")),
         ] {
             for part in text.split("t.get(\"").skip(1) {
                 let key = &part[..part.find('"').unwrap()];

@@ -14,6 +14,7 @@
 
 mod i18n;
 mod pages;
+mod requests;
 mod session;
 
 use std::sync::Arc;
@@ -54,6 +55,10 @@ pub fn router(vault: Arc<Vault>) -> Router {
             "/console/lookup",
             get(pages::lookup_form).post(pages::lookup),
         )
+        .route("/console/requests/new", get(requests::request_form))
+        .route("/console/requests", post(requests::file_request))
+        .route("/console/inbox", get(requests::inbox))
+        .route("/console/requests/{id}/decide", post(requests::decide))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/icon.svg", get(icon))
         .route("/console/watermark.svg", get(pages::watermark))

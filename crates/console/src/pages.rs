@@ -37,6 +37,8 @@ pub struct Who {
     /// Whether the role reads customer data at all (operators, back office,
     /// supervisors, vendor staff); the lookup is offered to them only.
     pub reads: bool,
+    /// Whether the role approves others' requests (supervisors, the security office).
+    pub approves: bool,
 }
 
 /// What the base template needs.
@@ -63,7 +65,7 @@ impl Person {
         format!("{} {at}", self.caller.principal.login)
     }
 
-    fn chrome(&self, title: &'static str, customer_data: bool) -> Chrome {
+    pub(crate) fn chrome(&self, title: &'static str, customer_data: bool) -> Chrome {
         let p = &self.caller.principal;
         Chrome {
             title,
@@ -71,6 +73,7 @@ impl Person {
                 login: p.login.clone(),
                 role: self.caller.role.as_str().to_owned(),
                 reads: reads(self.caller.role),
+                approves: matches!(self.caller.role, Role::Supervisor | Role::SecurityOfficer),
             }),
             csrf: self.session.csrf.clone(),
             customer_data,
@@ -78,7 +81,7 @@ impl Person {
     }
 
     /// The page, with the session re-sealed (its idle limit restarts).
-    fn page(mut self, state: &ConsoleState, html: String) -> Response {
+    pub(crate) fn page(mut self, state: &ConsoleState, html: String) -> Response {
         let cookie = self.session.set_cookie(&state.key, now());
         let mut r = Html(html).into_response();
         if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -164,7 +167,7 @@ struct ErrorPage {
     message: &'static str,
 }
 
-fn render(t: impl Template) -> String {
+pub(crate) fn render(t: impl Template) -> String {
     t.render()
         .unwrap_or_else(|_| "<!doctype html><title>error</title>".into())
 }
@@ -262,7 +265,7 @@ pub struct CsrfForm {
 }
 
 /// A form's CSRF token against the session's: the error page when it differs.
-fn forged(p: &Person, csrf: &str) -> Option<Response> {
+pub(crate) fn forged(p: &Person, csrf: &str) -> Option<Response> {
     if session::same(csrf, &p.session.csrf) {
         return None;
     }
@@ -376,7 +379,7 @@ fn forbidden(p: &Person) -> Response {
     (StatusCode::FORBIDDEN, Html(html)).into_response()
 }
 
-fn tenants(p: &Person) -> Vec<String> {
+pub(crate) fn tenants(p: &Person) -> Vec<String> {
     let mut t: Vec<String> = (p.caller.principal.assignments.iter())
         .map(|(t, _)| t.clone())
         .collect();
@@ -386,7 +389,7 @@ fn tenants(p: &Person) -> Vec<String> {
 }
 
 /// A label in the page's language.
-fn label(lang: Lang, ja: &str, en: &str) -> String {
+pub(crate) fn label(lang: Lang, ja: &str, en: &str) -> String {
     match lang {
         Lang::Ja => ja.to_owned(),
         Lang::En => en.to_owned(),
@@ -395,7 +398,7 @@ fn label(lang: Lang, ja: &str, en: &str) -> String {
 
 /// The purposes the person's role may use in their own tenants (id,
 /// label), from the tenants' schemas: the choice comes first in the form.
-fn purposes(state: &ConsoleState, p: &Person) -> Vec<(String, String)> {
+pub(crate) fn purposes(state: &ConsoleState, p: &Person) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for t in tenants(p) {
         let Ok(schema) = state.vault.tenant_schema(&t) else {

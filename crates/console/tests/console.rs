@@ -35,10 +35,12 @@ impl Site {
         vault
             .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
             .unwrap();
-        let rows = (0..4)
+        // Customers 0-3 in the own segment, 9 in the partner's (collab).
+        let rows = [0, 1, 2, 3, 9]
+            .into_iter()
             .map(|i| ImportRow {
                 line: i as u64 + 2,
-                segment: Some("own".into()),
+                segment: Some(if i < 9 { "own" } else { "collab" }.into()),
                 fields: BTreeMap::from([
                     ("customer_no".into(), format!("C-{i}")),
                     ("name".into(), format!("試験 花子{i}")),
@@ -49,23 +51,26 @@ impl Site {
             .collect();
         vault.import_batch("cli:test", "acme", None, rows).unwrap();
         let mut tokens = BTreeMap::new();
-        for (login, role) in [
-            ("so", Role::SecurityOfficer),
-            ("op", Role::Operator),
-            ("admin", Role::Sysadmin),
+        for (login, role, manager) in [
+            ("so", Role::SecurityOfficer, None),
+            ("sv", Role::Supervisor, None),
+            ("op", Role::Operator, Some("sv")),
+            ("admin", Role::Sysadmin, None),
         ] {
             let user = NewUser {
                 login,
                 role,
                 department: None,
                 vendor: None,
-                manager: None,
+                manager,
             };
             let token = vault.create_user("cli:test", &user).unwrap();
             tokens.insert(login, token.to_string());
         }
         vault.assign("cli:test", "op", "acme", Some("own")).unwrap();
         let so = vault.authenticate(Some(&tokens["so"]), None).unwrap();
+        vault.assign("cli:test", "sv", "acme", None).unwrap();
+        vault.approve_full_access(&so, "acme", "sv", None).unwrap();
         vault
             .record_training(&so, "op", "privacy-basics", 90, None)
             .unwrap();
@@ -320,4 +325,89 @@ async fn a_role_without_customer_data_never_gets_the_lookup() {
             .unwrap()
             .contains("Max-Age=0")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_requests_access_their_supervisor_approves_and_the_record_shows() {
+    let site = Site::new();
+    let op = site.sign_in("op").await;
+    let look = |csrf: &str, case: &str| {
+        format!(
+            "csrf={csrf}&tenant=acme&purpose=inquiry&case_id={case}&key=phone&value={}",
+            encode(&phone(9))
+        )
+    };
+    let form = site.send("GET", "/console/lookup", &op, "").await;
+    let csrf = form.csrf();
+    let r = site
+        .send("POST", "/console/lookup", &op, &look(&csrf, "CASE-9"))
+        .await;
+    assert!(
+        r.body.contains("該当する顧客は見つかりませんでした"),
+        "the partner's customer is not shown"
+    );
+
+    // The request form, purpose and case carried over; the purpose's fields offered.
+    let r = site
+        .send(
+            "GET",
+            "/console/requests/new?tenant=acme&purpose=inquiry&case_id=CASE-9",
+            &op,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("name=\"fields\" value=\"phone\""),
+        "{}",
+        r.body
+    );
+    let filed = site
+        .send(
+            "POST",
+            "/console/requests",
+            &op,
+            &format!(
+                "csrf={csrf}&tenant=acme&purpose=inquiry&segment=collab&fields=name&fields=phone&fields=address&case_id=CASE-9&justification={}&records=3&hours=4",
+                encode("提携先のお客さまからの解約のお問い合わせ対応のため")
+            ),
+        )
+        .await;
+    assert!(filed.body.contains("申請しました"), "{}", filed.body);
+
+    // The supervisor's inbox: approve it.
+    let sv = site.sign_in("sv").await;
+    let inbox = site.send("GET", "/console/inbox", &sv, "").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(
+        inbox.body.contains("op — acme") && inbox.body.contains("CASE-9"),
+        "{}",
+        inbox.body
+    );
+    let at = inbox.body.find("/console/requests/").unwrap() + "/console/requests/".len();
+    let id = &inbox.body[at..at + inbox.body[at..].find('/').unwrap()];
+    let csrf_sv = inbox.csrf();
+    let r = site
+        .send(
+            "POST",
+            &format!("/console/requests/{id}/decide"),
+            &sv,
+            &format!(
+                "csrf={csrf_sv}&verdict=approve&comment={}",
+                encode("承認します")
+            ),
+        )
+        .await;
+    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(!r.body.contains("CASE-9"), "no longer waiting");
+    // The operator cannot approve their own (nothing waits for them).
+    let mine = site.send("GET", "/console/inbox", &op, "").await;
+    assert!(!mine.body.contains("CASE-9"));
+
+    // Under the approved case the partner's customer shows, masked.
+    let r = site
+        .send("POST", "/console/lookup", &op, &look(&csrf, "CASE-9"))
+        .await;
+    assert!(r.body.contains("区分: collab"), "{}", r.body);
+    assert!(r.body.contains("東京都＊＊＊"));
 }

@@ -4,8 +4,9 @@
 //! looks a customer up with a purpose and a case (masked, watermarked,
 //! printing only a notice, nothing in browser storage), is refused with a
 //! reason, signs out and finds nothing with the back button — in Japanese
-//! and in English; a system administrator is never offered the lookup and
-//! is refused it. Every page passes axe-core with no serious or critical
+//! and in English; asks for temporary access to a partner's customer, their
+//! supervisor approves it in the inbox and the customer then shows; a system
+//! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
 
@@ -45,7 +46,8 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     let csv = csv_of(v.dir.path(), "p.csv", 5, 20);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
-    let op = v.user("op", "operator", &["acme/own"]);
+    let sv = v.user("sv", "supervisor", &["acme"]);
+    let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);
     let by = v.user("by", "backyard", &["acme"]);
     let sa = v.user("sa", "sysadmin", &["acme"]);
     let s = v.serve();
@@ -60,11 +62,21 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         ),
     );
     assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = s.send(
+        "PUT",
+        "/v1/tenants/acme/records/C-BROWSER-9",
+        &by,
+        Some(json!({"purpose": "contract_change", "case_id": "T-1", "segment": "collab", "fields": {
+            "name": "試験 次郎", "name_kana": "シケン ジロウ", "phone": "03-5555-0009",
+            "address": "京都府京都市中京区1-1"}})),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
 
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let flows = json!({
-        "operator": op, "sysadmin": sa, "tenant": "acme", "purpose": "inquiry",
+        "operator": op, "supervisor": sv, "sysadmin": sa, "tenant": "acme", "purpose": "inquiry",
+        "partner_phone": "０３−５５５５−０００９", "partner_masked": "京都府＊＊＊",
         "case_id": "CALL-1", "phone": "０３（５５５５）０００１",
         "masked": "大阪府＊＊＊", "secret": "梅田",
     });
@@ -83,7 +95,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in ["ja-lookup", "en-lookup", "ja-sysadmin-refused"] {
+    for name in ["ja-lookup", "en-lookup", "ja-sysadmin-refused", "ja-inbox", "ja-granted"] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
 }

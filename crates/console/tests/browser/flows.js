@@ -116,6 +116,49 @@ async function operatorFlow(browser, lang) {
   await context.close();
 }
 
+// The operator asks for a partner's customer for one case; the supervisor
+// approves in the inbox; the customer then shows under that case.
+async function grantFlow(browser) {
+  const op = await browserContext(browser, 'ja');
+  await signIn(op.page, f.operator);
+  await op.page.goto(`${base}/console/requests/new?tenant=${f.tenant}&purpose=${f.purpose}&case_id=CALL-9`);
+  await op.page.selectOption('#segment', 'collab');
+  await op.page.fill('#justification', '提携先のお客さまからの解約のお問い合わせ対応のため');
+  await op.page.fill('#records', '3');
+  await op.page.fill('#hours', '4');
+  await axe(op.page, 'request form');
+  await op.page.click('form[action="/console/requests"] button[type=submit]');
+  await op.page.waitForLoadState();
+  check((await op.page.locator('[role=status]').count()) === 1, 'the request is filed');
+  await shot(op.page, 'ja-requested');
+
+  const sv = await browserContext(browser, 'ja');
+  await signIn(sv.page, f.supervisor);
+  await sv.page.click('a[href="/console/inbox"]');
+  await sv.page.waitForLoadState();
+  check((await sv.page.textContent('main')).includes('CALL-9'), 'the request waits in the inbox');
+  await axe(sv.page, 'inbox');
+  await shot(sv.page, 'ja-inbox');
+  await sv.page.fill('section.request input[name=comment]', '承認します');
+  await sv.page.click('section.request button[value=approve]');
+  await sv.page.waitForLoadState();
+  check((await sv.page.locator('[role=status]').count()) === 1, 'the approval is recorded');
+  check(sv.problems.length === 0, `supervisor: console errors: ${sv.problems.join(' | ')}`);
+  await sv.context.close();
+
+  await op.page.goto(base + '/console/lookup');
+  await op.page.selectOption('#tenant', f.tenant);
+  await op.page.selectOption('#purpose', f.purpose);
+  await op.page.fill('#case_id', 'CALL-9');
+  await op.page.fill('#value', f.partner_phone);
+  await op.page.press('#value', 'Enter');
+  await op.page.waitForLoadState();
+  check((await op.page.textContent('main')).includes(f.partner_masked), 'the granted customer shows, masked');
+  await shot(op.page, 'ja-granted');
+  check(op.problems.length === 0, `operator: console errors: ${op.problems.join(' | ')}`);
+  await op.context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -135,6 +178,7 @@ async function sysadminFlow(browser) {
   try {
     await operatorFlow(browser, 'ja');
     await operatorFlow(browser, 'en');
+    await grantFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();
