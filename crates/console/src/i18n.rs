@@ -78,6 +78,8 @@ mod tests {
             ("error", include_str!("../templates/error.html")),
             ("request", include_str!("../templates/request.html")),
             ("inbox", include_str!("../templates/inbox.html")),
+            ("alerts", include_str!("../templates/alerts.html")),
+            ("alert", include_str!("../templates/alert.html")),
         ] {
             for part in text.split("t.get(\"").skip(1) {
                 let key = &part[..part.find('"').unwrap()];

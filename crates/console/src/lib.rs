@@ -12,6 +12,7 @@
 //! customer data carry a watermark of the viewer and the time and print
 //! only a notice.
 
+mod alerts;
 mod i18n;
 mod pages;
 mod requests;
@@ -59,6 +60,9 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/requests", post(requests::file_request))
         .route("/console/inbox", get(requests::inbox))
         .route("/console/requests/{id}/decide", post(requests::decide))
+        .route("/console/alerts", get(alerts::list))
+        .route("/console/alerts/{id}", get(alerts::show))
+        .route("/console/alerts/{id}/act", post(alerts::act))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/icon.svg", get(icon))
         .route("/console/watermark.svg", get(pages::watermark))

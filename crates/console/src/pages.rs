@@ -39,6 +39,8 @@ pub struct Who {
     pub reads: bool,
     /// Whether the role approves others' requests (supervisors, the security office).
     pub approves: bool,
+    /// Whether the role sees alerts (the security office, supervisors, auditors).
+    pub alerts: bool,
 }
 
 /// What the base template needs.
@@ -74,6 +76,10 @@ impl Person {
                 role: self.caller.role.as_str().to_owned(),
                 reads: reads(self.caller.role),
                 approves: matches!(self.caller.role, Role::Supervisor | Role::SecurityOfficer),
+                alerts: matches!(
+                    self.caller.role,
+                    Role::Supervisor | Role::SecurityOfficer | Role::Auditor
+                ),
             }),
             csrf: self.session.csrf.clone(),
             customer_data,
@@ -366,6 +372,18 @@ struct LookupPage {
 pub struct Refusal {
     pub why: String,
     pub may_request: bool,
+}
+
+/// Not found — and what the person may not see answers the same.
+pub(crate) fn not_found(p: &Person) -> Response {
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("error.title"), false);
+    let html = render(ErrorPage {
+        t,
+        page,
+        message: "error.not_found",
+    });
+    (StatusCode::NOT_FOUND, Html(html)).into_response()
 }
 
 fn forbidden(p: &Person) -> Response {

@@ -56,6 +56,7 @@ impl Site {
             ("sv", Role::Supervisor, None),
             ("op", Role::Operator, Some("sv")),
             ("admin", Role::Sysadmin, None),
+            ("au", Role::Auditor, None),
         ] {
             let user = NewUser {
                 login,
@@ -410,4 +411,118 @@ async fn an_operator_requests_access_their_supervisor_approves_and_the_record_sh
         .await;
     assert!(r.body.contains("区分: collab"), "{}", r.body);
     assert!(r.body.contains("東京都＊＊＊"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_handles_an_alert_and_suspends_the_person() {
+    let site = Site::new();
+    let now = chrono::Utc::now().timestamp();
+    let alert = mamori_store::AlertRow {
+        id: "a1b2c3d4e5f60718a1b2c3d4e5f60718".into(),
+        rule: "honey".into(),
+        variant: String::new(),
+        severity: "critical".into(),
+        login: "op".into(),
+        tenant: Some("acme".into()),
+        at: now,
+        window: now - now % 3600,
+        value: 1.0,
+        threshold: 0.0,
+        indicator: None,
+        evidence_log: "tenant/acme".into(),
+        evidence_seq: 1,
+        risk: 75.0,
+        raised_at: now,
+        state: mamori_store::AlertState::Open,
+        assignee: None,
+        note: None,
+        updated_by: None,
+        updated_at: now,
+    };
+    assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
+    let op = site.sign_in("op").await;
+
+    // The person the alert is about never sees it.
+    let r = site.send("GET", "/console/alerts", &op, "").await;
+    assert!(!r.body.contains("a1b2c3d4e5f60718a1b2c3d4e5f60718"));
+    let r = site
+        .send(
+            "GET",
+            "/console/alerts/a1b2c3d4e5f60718a1b2c3d4e5f60718",
+            &op,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // An auditor sees it, with no form to act on it.
+    let au = site.sign_in("au").await;
+    let r = site
+        .send(
+            "GET",
+            "/console/alerts/a1b2c3d4e5f60718a1b2c3d4e5f60718",
+            &au,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        !r.body.contains("/act\""),
+        "no form the auditor cannot submit"
+    );
+
+    let so = site.sign_in("so").await;
+    let list = site.send("GET", "/console/alerts", &so, "").await;
+    assert!(
+        list.body
+            .contains("/console/alerts/a1b2c3d4e5f60718a1b2c3d4e5f60718"),
+        "{}",
+        list.body
+    );
+    let detail = site
+        .send(
+            "GET",
+            "/console/alerts/a1b2c3d4e5f60718a1b2c3d4e5f60718",
+            &so,
+            "",
+        )
+        .await;
+    let csrf = detail.csrf();
+    let act =
+        |action: &str, note: &str| format!("csrf={csrf}&action={action}&note={}", encode(note));
+    let path = "/console/alerts/a1b2c3d4e5f60718a1b2c3d4e5f60718/act";
+    // Closing needs a note that says something.
+    let r = site.send("POST", path, &so, &act("resolve", "")).await;
+    assert!(r.body.contains("処理できませんでした"), "{}", r.body);
+    let r = site.send("POST", path, &so, &act("ack", "")).await;
+    assert!(r.body.contains("記録しました"), "{}", r.body);
+    // Suspending the person ends their session at its next request.
+    let r = site.send("POST", path, &so, &act("suspend", "")).await;
+    assert!(r.body.contains("記録しました"), "{}", r.body);
+    let r = site.send("GET", "/console/lookup", &op, "").await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a suspended person is signed out"
+    );
+    let r = site
+        .send(
+            "POST",
+            path,
+            &so,
+            &act(
+                "resolve",
+                "ハニーレコードの閲覧を本人に確認、誤操作ではなかった",
+            ),
+        )
+        .await;
+    assert!(
+        r.body.contains("記録しました") && r.body.contains("resolved"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("name=\"action\""),
+        "a closed alert offers no more acts"
+    );
 }

@@ -66,9 +66,11 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "PUT",
         "/v1/tenants/acme/records/C-BROWSER-9",
         &by,
-        Some(json!({"purpose": "contract_change", "case_id": "T-1", "segment": "collab", "fields": {
+        Some(
+            json!({"purpose": "contract_change", "case_id": "T-1", "segment": "collab", "fields": {
             "name": "試験 次郎", "name_kana": "シケン ジロウ", "phone": "03-5555-0009",
-            "address": "京都府京都市中京区1-1"}})),
+            "address": "京都府京都市中京区1-1"}}),
+        ),
     );
     assert_eq!(r.status, 201, "{:?}", r.body);
 
@@ -95,7 +97,13 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in ["ja-lookup", "en-lookup", "ja-sysadmin-refused", "ja-inbox", "ja-granted"] {
+    for name in [
+        "ja-lookup",
+        "en-lookup",
+        "ja-sysadmin-refused",
+        "ja-inbox",
+        "ja-granted",
+    ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
 }
