@@ -5,7 +5,8 @@
 //! printing only a notice, nothing in browser storage), is refused with a
 //! reason, signs out and finds nothing with the back button — in Japanese
 //! and in English; asks for temporary access to a partner's customer, their
-//! supervisor approves it in the inbox and the customer then shows; a system
+//! supervisor approves it in the inbox and the customer then shows; the
+//! security office resolves the critical alert a decoy read raised; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -14,7 +15,7 @@ use std::{path::PathBuf, process::Command};
 
 use serde_json::json;
 
-use crate::common::{TestVault, csv_of};
+use crate::common::{TestVault, csv_of, first_alert};
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/tests/browser")
@@ -50,6 +51,12 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);
     let by = v.user("by", "backyard", &["acme"]);
     let sa = v.user("sa", "sysadmin", &["acme"]);
+    let so = v.officer();
+    v.ok(&["honey", "plant", "--tenant", "acme", "--n", "1"]);
+    let honey = v.ok(&["honey", "list"])[0]["record"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let s = v.serve();
     let r = s.send(
         "PUT",
@@ -74,10 +81,23 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     );
     assert_eq!(r.status, 201, "{:?}", r.body);
 
+    // Reading a decoy raises a critical alert for the security office to handle.
+    let r = s.send(
+        "GET",
+        &format!("/v1/tenants/acme/records/{honey}?purpose=inquiry&case_id=CALL-7"),
+        &by,
+        None,
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let alert = first_alert(&s, &so, "honey")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let flows = json!({
-        "operator": op, "supervisor": sv, "sysadmin": sa, "tenant": "acme", "purpose": "inquiry",
+        "operator": op, "supervisor": sv, "sysadmin": sa, "officer": so, "alert": alert, "tenant": "acme", "purpose": "inquiry",
         "partner_phone": "０３−５５５５−０００９", "partner_masked": "京都府＊＊＊",
         "case_id": "CALL-1", "phone": "０３（５５５５）０００１",
         "masked": "大阪府＊＊＊", "secret": "梅田",

@@ -159,6 +159,26 @@ async function grantFlow(browser) {
   await op.context.close();
 }
 
+// The security office opens the alert a decoy read raised and resolves it.
+async function alertFlow(browser) {
+  const { context, page, problems } = await browserContext(browser, 'ja');
+  await signIn(page, f.officer);
+  await page.click('a[href="/console/alerts"]');
+  await page.waitForLoadState();
+  await axe(page, 'alerts');
+  await page.click(`a[href="/console/alerts/${f.alert}"]`);
+  await page.waitForLoadState();
+  await axe(page, 'alert');
+  await page.fill('#note', 'おとり顧客の閲覧を本人に確認した。テスト手順の誤りで、再発防止を指導した。');
+  await page.click('button[value=resolve]');
+  await page.waitForLoadState();
+  check((await page.locator('[role=status]').count()) === 1, 'the alert is resolved');
+  check((await page.textContent('main')).includes('resolved'), 'shown as resolved');
+  await shot(page, 'ja-alert-resolved');
+  check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
+  await context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -179,6 +199,7 @@ async function sysadminFlow(browser) {
     await operatorFlow(browser, 'ja');
     await operatorFlow(browser, 'en');
     await grantFlow(browser);
+    await alertFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();
