@@ -80,6 +80,8 @@ mod tests {
             ("inbox", include_str!("../templates/inbox.html")),
             ("alerts", include_str!("../templates/alerts.html")),
             ("alert", include_str!("../templates/alert.html")),
+            ("audit", include_str!("../templates/audit.html")),
+            ("proof", include_str!("../templates/proof.html")),
         ] {
             for part in text.split("t.get(\"").skip(1) {
                 let key = &part[..part.find('"').unwrap()];

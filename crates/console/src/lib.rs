@@ -13,6 +13,7 @@
 //! only a notice.
 
 mod alerts;
+mod audit;
 mod i18n;
 mod pages;
 mod requests;
@@ -63,6 +64,8 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))
+        .route("/console/audit", get(audit::search))
+        .route("/console/audit/proof", get(audit::proof))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/icon.svg", get(icon))
         .route("/console/watermark.svg", get(pages::watermark))

@@ -39,7 +39,8 @@ pub struct Who {
     pub reads: bool,
     /// Whether the role approves others' requests (supervisors, the security office).
     pub approves: bool,
-    /// Whether the role sees alerts (the security office, supervisors, auditors).
+    /// Whether the role sees alerts and reads the audit log (the security
+    /// office, supervisors, auditors; the vault scopes what each sees).
     pub alerts: bool,
 }
 

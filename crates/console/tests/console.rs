@@ -526,3 +526,57 @@ async fn the_security_office_handles_an_alert_and_suspends_the_person() {
         "a closed alert offers no more acts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auditor_searches_the_log_and_opens_an_events_proof() {
+    let site = Site::new();
+    let op = site.sign_in("op").await;
+    let form = site.send("GET", "/console/lookup", &op, "").await;
+    let look = format!(
+        "csrf={}&tenant=acme&purpose=inquiry&case_id=CASE-1&key=phone&value={}",
+        form.csrf(),
+        encode(&phone(1))
+    );
+    site.send("POST", "/console/lookup", &op, &look).await;
+    site.vault.audit().flush().unwrap();
+
+    let au = site.sign_in("au").await;
+    let r = site
+        .send(
+            "GET",
+            "/console/audit?action=record.search&tenant=acme",
+            &au,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("user:op") && r.body.contains("CASE-1"),
+        "{}",
+        r.body
+    );
+    let at = r.body.find("/console/audit/proof?").expect("a proof link");
+    let href = &r.body[at..at + r.body[at..].find('"').unwrap()].replace("&amp;", "&");
+    let proof = site.send("GET", href, &au, "").await;
+    assert_eq!(proof.status, StatusCode::OK, "{}", proof.body);
+    assert!(
+        proof.body.contains("リーフハッシュ") && proof.body.contains("— mamori-"),
+        "{}",
+        proof.body
+    );
+    assert!(
+        !proof.body.contains(&phone(1)),
+        "no searched value in the log"
+    );
+
+    // An operator reads no audit log; a proof of another log is not found.
+    let r = site
+        .send("GET", "/console/audit?action=record.search", &op, "")
+        .await;
+    assert!(!r.body.contains("CASE-1"));
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+    let r = site
+        .send("GET", "/console/audit/proof?log=system&seq=1", &op, "")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -6,7 +6,8 @@
 //! reason, signs out and finds nothing with the back button — in Japanese
 //! and in English; asks for temporary access to a partner's customer, their
 //! supervisor approves it in the inbox and the customer then shows; the
-//! security office resolves the critical alert a decoy read raised; a system
+//! security office resolves the critical alert a decoy read raised; an
+//! auditor searches the log and opens an event's inclusion proof; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -52,6 +53,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     let by = v.user("by", "backyard", &["acme"]);
     let sa = v.user("sa", "sysadmin", &["acme"]);
     let so = v.officer();
+    let au = v.user("au", "auditor", &[]);
     v.ok(&["honey", "plant", "--tenant", "acme", "--n", "1"]);
     let honey = v.ok(&["honey", "list"])[0]["record"]
         .as_str()
@@ -97,7 +99,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let flows = json!({
-        "operator": op, "supervisor": sv, "sysadmin": sa, "officer": so, "alert": alert, "tenant": "acme", "purpose": "inquiry",
+        "operator": op, "supervisor": sv, "sysadmin": sa, "officer": so, "alert": alert, "auditor": au, "tenant": "acme", "purpose": "inquiry",
         "partner_phone": "０３−５５５５−０００９", "partner_masked": "京都府＊＊＊",
         "case_id": "CALL-1", "phone": "０３（５５５５）０００１",
         "masked": "大阪府＊＊＊", "secret": "梅田",

@@ -179,6 +179,24 @@ async function alertFlow(browser) {
   await context.close();
 }
 
+// The auditor searches the log for lookups and opens one event's proof.
+async function auditorFlow(browser) {
+  const { context, page, problems } = await browserContext(browser, 'ja');
+  await signIn(page, f.auditor);
+  await page.click('a[href="/console/audit"]');
+  await page.fill('#action', 'record.search');
+  await page.press('#action', 'Enter');
+  await page.waitForLoadState();
+  await axe(page, 'audit search');
+  await page.click('a[href^="/console/audit/proof"]');
+  await page.waitForLoadState();
+  check((await page.textContent('main')).includes('リーフハッシュ'), 'the proof is shown');
+  await axe(page, 'audit proof');
+  await shot(page, 'ja-audit-proof');
+  check(problems.length === 0, `auditor: console errors: ${problems.join(' | ')}`);
+  await context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -200,6 +218,7 @@ async function sysadminFlow(browser) {
     await operatorFlow(browser, 'en');
     await grantFlow(browser);
     await alertFlow(browser);
+    await auditorFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();
