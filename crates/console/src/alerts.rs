@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::{Lang, Tr},
-    pages::{Chrome, Person, forged, render},
+    pages::{Chrome, Person, blocking, forged, render},
 };
 
 /// An alert as a page shows it.
@@ -96,11 +96,9 @@ pub async fn list(
         limit: 200,
         ..AlertFilter::default()
     };
-    let found = tokio::task::spawn_blocking(move || vault.alerts(&caller, &filter)).await;
-    let (alerts, refused) = match found {
-        Ok(Ok(v)) => (v.into_iter().map(|a| shown(a, p.lang)).collect(), None),
-        Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
-        Err(_) => (Vec::new(), Some("internal error".into())),
+    let (alerts, refused) = match blocking(move || vault.alerts(&caller, &filter)).await {
+        Ok(v) => (v.into_iter().map(|a| shown(a, p.lang)).collect(), None),
+        Err(why) => (Vec::new(), Some(why)),
     };
     let t = Tr(p.lang);
     let page = p.chrome(t.get("alerts.title"), false);
@@ -132,9 +130,8 @@ async fn alert_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let found = tokio::task::spawn_blocking(move || vault.alert(&caller, &id)).await;
-    let a = match found {
-        Ok(Ok(a)) => shown(a, p.lang),
+    let a = match blocking(move || vault.alert(&caller, &id)).await {
+        Ok(a) => shown(a, p.lang),
         // Unknown and not yours answer alike.
         _ => return crate::pages::not_found(&p),
     };
@@ -179,7 +176,7 @@ pub async fn act(
     }
     let (vault, caller, alert) = (state.vault.clone(), p.caller.clone(), id.clone());
     let action = f.action.clone();
-    let done = tokio::task::spawn_blocking(move || match action.as_str() {
+    let done = blocking(move || match action.as_str() {
         "ack" => vault.acknowledge_alert(&caller, &alert).map(|_| ()),
         "resolve" => vault
             .close_alert(&caller, &alert, Outcome::Resolved, &f.note)
@@ -198,8 +195,7 @@ pub async fn act(
     })
     .await;
     match done {
-        Ok(Ok(())) => alert_page(&state, p, id, Some(f.action), None).await,
-        Ok(Err(e)) => alert_page(&state, p, id, None, Some(e.to_string())).await,
-        Err(_) => alert_page(&state, p, id, None, Some("internal error".into())).await,
+        Ok(()) => alert_page(&state, p, id, Some(f.action), None).await,
+        Err(why) => alert_page(&state, p, id, None, Some(why)).await,
     }
 }

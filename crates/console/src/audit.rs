@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, not_found, render},
+    pages::{Chrome, Person, blocking, not_found, render},
 };
 
 #[derive(Default, Deserialize)]
@@ -92,10 +92,9 @@ pub async fn search(
     };
     let (events, refused) = if searched {
         let (vault, caller) = (state.vault.clone(), p.caller.clone());
-        match tokio::task::spawn_blocking(move || vault.audit_events(&caller, q)).await {
-            Ok(Ok(page)) => (page.events.into_iter().map(row).collect(), None),
-            Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
-            Err(_) => (Vec::new(), Some("internal error".into())),
+        match blocking(move || vault.audit_events(&caller, q)).await {
+            Ok(page) => (page.events.into_iter().map(row).collect(), None),
+            Err(why) => (Vec::new(), Some(why)),
         }
     } else {
         (Vec::new(), None)
@@ -155,9 +154,7 @@ pub async fn proof(
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let (log, seq) = (q.log.clone(), q.seq);
-    let found =
-        tokio::task::spawn_blocking(move || vault.audit_inclusion(&caller, &log, seq, None)).await;
-    let Ok(Ok(v)) = found else {
+    let Ok(v) = blocking(move || vault.audit_inclusion(&caller, &log, seq, None)).await else {
         return not_found(&p);
     };
     let t = Tr(p.lang);

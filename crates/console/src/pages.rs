@@ -174,6 +174,19 @@ struct ErrorPage {
     message: &'static str,
 }
 
+/// A vault call on the blocking pool (the vault's calls block on the store
+/// and the audit log); a refusal as the text a page shows — the vault's
+/// messages never hold a submitted value.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, mamori_vault::VaultError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("internal error".into()),
+    }
+}
+
 pub(crate) fn render(t: impl Template) -> String {
     t.render()
         .unwrap_or_else(|_| "<!doctype html><title>error</title>".into())

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, forged, label, purposes, render, tenants},
+    pages::{Chrome, Person, blocking, forged, label, purposes, render, tenants},
 };
 
 /// Choices of a select or checkboxes: (value, label).
@@ -142,16 +142,15 @@ pub async fn file_request(
         hours: Some(f.hours),
     };
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let done = tokio::task::spawn_blocking(move || vault.request_access(&caller, &req)).await;
+    let done = blocking(move || vault.request_access(&caller, &req)).await;
     let q = RequestQuery {
         tenant: f.tenant,
         purpose: f.purpose,
         case_id: f.case_id,
     };
     match done {
-        Ok(Ok(view)) => request_page(&state, p, q, Some(view.id), None),
-        Ok(Err(e)) => request_page(&state, p, q, None, Some(e.to_string())),
-        Err(_) => request_page(&state, p, q, None, Some("internal error".into())),
+        Ok(view) => request_page(&state, p, q, Some(view.id), None),
+        Err(why) => request_page(&state, p, q, None, Some(why)),
     }
 }
 
@@ -178,15 +177,14 @@ async fn inbox_page(
         pending: true,
         ..ListFilter::default()
     };
-    let listed = tokio::task::spawn_blocking(move || vault.access_requests(&caller, &filter)).await;
+    let listed = blocking(move || vault.access_requests(&caller, &filter)).await;
     let me = p.caller.principal.login.clone();
     let (requests, refused) = match listed {
-        Ok(Ok(all)) => (
+        Ok(all) => (
             all.into_iter().filter(|r| r.requester != me).collect(),
             refused,
         ),
-        Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
-        Err(_) => (Vec::new(), Some("internal error".into())),
+        Err(why) => (Vec::new(), Some(why)),
     };
     let t = Tr(p.lang);
     let page = p.chrome(t.get("inbox.title"), false);
@@ -224,7 +222,7 @@ pub async fn decide(
     }
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let verdict = f.verdict.clone();
-    let done = tokio::task::spawn_blocking(move || {
+    let done = blocking(move || {
         let comment = Some(f.comment.as_str()).filter(|c| !c.trim().is_empty());
         match verdict.as_str() {
             "approve" => vault.approve_request(&caller, &id, comment),
@@ -233,12 +231,11 @@ pub async fn decide(
     })
     .await;
     match done {
-        Ok(Ok(view)) => {
+        Ok(view) => {
             let what = format!("{} {}", view.id, f.verdict);
             inbox_page(&state, p, Some(what), None).await
         }
-        Ok(Err(e)) => inbox_page(&state, p, None, Some(e.to_string())).await,
-        Err(_) => inbox_page(&state, p, None, Some("internal error".into())).await,
+        Err(why) => inbox_page(&state, p, None, Some(why)).await,
     }
 }
 
