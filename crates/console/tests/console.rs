@@ -580,3 +580,92 @@ async fn an_auditor_searches_the_log_and_opens_an_events_proof() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Every page that shows data, fetched with every role's session: what a
+/// role is not for is refused or shows nothing, whatever the link.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_gets_only_its_own_pages() {
+    let site = Site::new();
+    let now = chrono::Utc::now().timestamp();
+    let alert_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let alert = mamori_store::AlertRow {
+        id: alert_id.into(),
+        rule: "honey".into(),
+        variant: String::new(),
+        severity: "critical".into(),
+        login: "op".into(),
+        tenant: Some("acme".into()),
+        at: now,
+        window: now - now % 3600,
+        value: 1.0,
+        threshold: 0.0,
+        indicator: None,
+        evidence_log: "tenant/acme".into(),
+        evidence_seq: 1,
+        risk: 75.0,
+        raised_at: now,
+        state: mamori_store::AlertState::Open,
+        assignee: None,
+        note: None,
+        updated_by: None,
+        updated_at: now,
+    };
+    assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
+    let mut sessions = BTreeMap::new();
+    for login in ["op", "sv", "so", "au", "admin"] {
+        sessions.insert(login, site.sign_in(login).await);
+    }
+    // (login, may look up customers, sees the alert about op, reads the audit log)
+    let expected = [
+        ("op", true, false, false),
+        ("sv", true, true, true),
+        ("so", false, true, true),
+        ("au", false, true, true),
+        ("admin", false, false, false),
+    ];
+    for (login, looks_up, sees_alert, reads_log) in expected {
+        let s = &sessions[login];
+        let r = site.send("GET", "/console/lookup", s, "").await;
+        assert_eq!(
+            r.status == StatusCode::OK,
+            looks_up,
+            "{login} lookup: {}",
+            r.status
+        );
+        let csrf = site.send("GET", "/console/", s, "").await.csrf();
+        let post = format!(
+            "csrf={csrf}&tenant=acme&purpose=inquiry&case_id=CASE-1&key=phone&value={}",
+            encode(&phone(1))
+        );
+        let r = site.send("POST", "/console/lookup", s, &post).await;
+        if !looks_up {
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{login} lookup post");
+            assert!(!r.body.contains("東京都"), "{login}: no customer data");
+        }
+        let r = site
+            .send("GET", &format!("/console/alerts/{alert_id}"), s, "")
+            .await;
+        assert_eq!(
+            r.status == StatusCode::OK,
+            sees_alert,
+            "{login} alert: {}",
+            r.status
+        );
+        let r = site.send("GET", "/console/alerts", s, "").await;
+        assert_eq!(r.body.contains(alert_id), sees_alert, "{login} alert list");
+        let r = site
+            .send(
+                "GET",
+                "/console/audit?action=record.search&tenant=acme",
+                s,
+                "",
+            )
+            .await;
+        assert_eq!(
+            !r.body.contains("role=\"alert\""),
+            reads_log,
+            "{login} audit: {}",
+            r.body
+        );
+    }
+}
