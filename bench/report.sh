@@ -20,19 +20,8 @@ cd "$(dirname "$0")/.."
 P=${1:-2000}
 R=${2:-47}
 OUT=bench/out/report
-rm -rf "$OUT" && mkdir -p "$OUT"
-cargo build --release -q -p mamori-cli -p mamori-bench
-M=target/release/mamori
-B=target/release/mamori-bench
-export MAMORI_LOG=warn
-D="$OUT/data"
-F="$OUT/files"
-$M --data-dir "$D" init >/dev/null
-
-echo "== setup: $P people, $R reads a day, a 30-day month"
-$B reconcile-setup --data-dir "$D" --out "$F" --people "$P" --reads-per-day "$R" > "$OUT/setup.json"
-FROM=$(python3 -c "import json; print(json.load(open('$OUT/setup.json'))['from'])")
-TO=$(python3 -c "import json; print(json.load(open('$OUT/setup.json'))['to'])")
+. bench/lib.sh
+month_vault "$OUT" "$P" "$R"
 export MAMORI_TOKEN="$(cat "$F/token")"
 /usr/bin/time -f "%e %M" -o "$OUT/reconcile.time" $M --data-dir "$D" --json reconcile run \
   --month 2026-11 --people "$F/people.csv" --rooms "$F/rooms.csv" --logons "$F/logons.json" \

@@ -127,6 +127,32 @@ impl Site {
     }
 }
 
+/// An open critical alert about `login`, as detection stores one.
+fn alert_about(login: &str, id: &str, now: i64) -> mamori_store::AlertRow {
+    mamori_store::AlertRow {
+        id: id.into(),
+        rule: "honey".into(),
+        variant: String::new(),
+        severity: "critical".into(),
+        login: login.into(),
+        tenant: Some("acme".into()),
+        at: now,
+        window: now - now % 3600,
+        value: 1.0,
+        threshold: 0.0,
+        indicator: None,
+        evidence_log: "tenant/acme".into(),
+        evidence_seq: 1,
+        risk: 75.0,
+        raised_at: now,
+        state: mamori_store::AlertState::Open,
+        assignee: None,
+        note: None,
+        updated_by: None,
+        updated_at: now,
+    }
+}
+
 struct Page {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -417,28 +443,7 @@ async fn an_operator_requests_access_their_supervisor_approves_and_the_record_sh
 async fn the_security_office_handles_an_alert_and_suspends_the_person() {
     let site = Site::new();
     let now = chrono::Utc::now().timestamp();
-    let alert = mamori_store::AlertRow {
-        id: "a1b2c3d4e5f60718a1b2c3d4e5f60718".into(),
-        rule: "honey".into(),
-        variant: String::new(),
-        severity: "critical".into(),
-        login: "op".into(),
-        tenant: Some("acme".into()),
-        at: now,
-        window: now - now % 3600,
-        value: 1.0,
-        threshold: 0.0,
-        indicator: None,
-        evidence_log: "tenant/acme".into(),
-        evidence_seq: 1,
-        risk: 75.0,
-        raised_at: now,
-        state: mamori_store::AlertState::Open,
-        assignee: None,
-        note: None,
-        updated_by: None,
-        updated_at: now,
-    };
+    let alert = alert_about("op", "a1b2c3d4e5f60718a1b2c3d4e5f60718", now);
     assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
     let op = site.sign_in("op").await;
 
@@ -588,28 +593,7 @@ async fn each_role_gets_only_its_own_pages() {
     let site = Site::new();
     let now = chrono::Utc::now().timestamp();
     let alert_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
-    let alert = mamori_store::AlertRow {
-        id: alert_id.into(),
-        rule: "honey".into(),
-        variant: String::new(),
-        severity: "critical".into(),
-        login: "op".into(),
-        tenant: Some("acme".into()),
-        at: now,
-        window: now - now % 3600,
-        value: 1.0,
-        threshold: 0.0,
-        indicator: None,
-        evidence_log: "tenant/acme".into(),
-        evidence_seq: 1,
-        risk: 75.0,
-        raised_at: now,
-        state: mamori_store::AlertState::Open,
-        assignee: None,
-        note: None,
-        updated_by: None,
-        updated_at: now,
-    };
+    let alert = alert_about("op", alert_id, now);
     assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
     let mut sessions = BTreeMap::new();
     for login in ["op", "sv", "so", "au", "admin"] {

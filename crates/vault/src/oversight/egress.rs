@@ -254,10 +254,7 @@ impl Vault {
     ) -> Result<BTreeMap<String, EgressEntry>> {
         let mut out: BTreeMap<String, EgressEntry> = BTreeMap::new();
         for action in ["egress.request", "egress.approve", "egress.revoke"] {
-            self.each_event(action, None, |row, e| {
-                if as_of.is_some_and(|a| !a.holds(row)) {
-                    return Ok(());
-                }
+            self.each_event_held(action, as_of, |row, e| {
                 let Some(id) = e.event.case_id.clone() else {
                     return Ok(());
                 };

@@ -6,6 +6,7 @@
 use mamori_audit::SealedEvent;
 use mamori_store::{AuditQuery, AuditRow, each_audit_page};
 
+use super::reports::AsOf;
 use crate::{
     ErrorCode, Vault,
     error::{Result, VaultError},
@@ -92,6 +93,26 @@ impl Vault {
                 f(row, parse(row)?)?;
             }
             Ok::<bool, VaultError>(true)
+        })
+    }
+}
+
+impl Vault {
+    /// [`each_event`](Self::each_event) over the whole log, or — with a
+    /// report's horizon — only the events its checkpoints hold (each checked
+    /// against its leaf hash on the way).
+    pub(crate) fn each_event_held(
+        &self,
+        action: &str,
+        horizon: Option<&AsOf>,
+        mut f: impl FnMut(&AuditRow, SealedEvent) -> Result<()>,
+    ) -> Result<()> {
+        self.each_event(action, None, |row, e| {
+            if horizon.is_none_or(|h| h.holds(row)) {
+                f(row, e)
+            } else {
+                Ok(())
+            }
         })
     }
 }

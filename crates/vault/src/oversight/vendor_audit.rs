@@ -328,10 +328,7 @@ impl Vault {
     /// Every audit opened within a report's horizon (all when None).
     pub(crate) fn audits_as_of(&self, as_of: Option<&AsOf>) -> Result<Vec<(String, Opened)>> {
         let mut out = Vec::new();
-        self.each_event("vendor.audit", None, |row, e| {
-            if as_of.is_some_and(|a| !a.holds(row)) {
-                return Ok(());
-            }
+        self.each_event_held("vendor.audit", as_of, |_, e| {
             let (Some(id), Some(body)) = (e.event.case_id.clone(), e.event.detail.get("audit"))
             else {
                 return Ok(());
@@ -360,8 +357,8 @@ impl Vault {
         as_of: Option<&AsOf>,
     ) -> Result<BTreeMap<(String, u64), Explanation>> {
         let mut out = BTreeMap::new();
-        self.each_event("vendor.explain", None, |row, e| {
-            if e.event.case_id.as_deref() != Some(id) || as_of.is_some_and(|a| !a.holds(row)) {
+        self.each_event_held("vendor.explain", as_of, |_, e| {
+            if e.event.case_id.as_deref() != Some(id) {
                 return Ok(());
             }
             let d = &e.event.detail;

@@ -261,7 +261,7 @@ impl Vault {
     fn record_prerequisites(&self, caller: &Caller, spec: &ReportSpec) -> Result<()> {
         if let ReportSpec::Monthly { month } = spec {
             let (from, to) = monthly::month(month, self.now())?;
-            if self.month_inspection(from, None)?.is_none() {
+            if self.month_run("inspect.run", from, None)?.is_none() {
                 self.inspect(caller, from, to)?;
             }
         }

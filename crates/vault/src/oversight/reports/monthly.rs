@@ -78,30 +78,19 @@ fn text(d: &Detail, k: &str) -> String {
 }
 
 impl Vault {
-    /// The latest `inspect.run` of the month starting at `from` (within
-    /// the horizon when given): its details.
-    pub(super) fn month_inspection(
+    /// The details of the latest `action` event (`inspect.run`,
+    /// `reconcile.run`) of the month starting at `from`, within the horizon
+    /// when given.
+    pub(super) fn month_run(
         &self,
+        action: &str,
         from: i64,
         as_of: Option<&AsOf>,
     ) -> Result<Option<Detail>> {
         let mut found = None;
         let start = rfc3339(from);
-        self.each_event("inspect.run", None, |row, e| {
-            if as_of.is_none_or(|a| a.holds(row)) && text(&e.event.detail, "from") == start {
-                found = Some(e.event.detail);
-            }
-            Ok(())
-        })?;
-        Ok(found)
-    }
-
-    /// The latest reconciliation of the month starting at `from` within the horizon.
-    fn month_reconciliation(&self, from: i64, as_of: &AsOf) -> Result<Option<Detail>> {
-        let mut found = None;
-        let start = rfc3339(from);
-        self.each_event("reconcile.run", None, |row, e| {
-            if as_of.holds(row) && text(&e.event.detail, "from") == start {
+        self.each_event_held(action, as_of, |_, e| {
+            if text(&e.event.detail, "from") == start {
                 found = Some(e.event.detail);
             }
             Ok(())
@@ -136,8 +125,8 @@ impl Vault {
     pub(super) fn monthly_report(&self, m: &str, as_of: &AsOf) -> Result<Report> {
         let (from, to) = month(m, self.now())?;
         let t = self.tally(from, to, as_of)?;
-        let inspection = self.month_inspection(from, Some(as_of))?;
-        let run = self.month_reconciliation(from, as_of)?;
+        let inspection = self.month_run("inspect.run", from, Some(as_of))?;
+        let run = self.month_run("reconcile.run", from, Some(as_of))?;
         let q = |action: &str| events_query(action, from, to, "allowed");
         let n = |action: &str| Value::Count(t.allowed.get(action).copied().unwrap_or(0));
         let count =

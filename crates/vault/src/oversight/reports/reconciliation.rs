@@ -37,6 +37,15 @@ impl Vault {
         as_of: &AsOf,
     ) -> Result<(Vec<Json>, BTreeMap<String, Given>)> {
         let report = self.stored_run(run)?.1;
+        self.dispositions(&report, as_of)
+    }
+
+    /// A stored report's discrepancies and the first disposition of each.
+    fn dispositions(
+        &self,
+        report: &Json,
+        as_of: &AsOf,
+    ) -> Result<(Vec<Json>, BTreeMap<String, Given>)> {
         let items: Vec<Json> = report
             .get("discrepancies")
             .and_then(Json::as_array)
@@ -45,11 +54,11 @@ impl Vault {
         let ids: std::collections::HashSet<&str> =
             items.iter().filter_map(|d| d.get("id")?.as_str()).collect();
         let mut given = BTreeMap::new();
-        self.each_event("reconcile.dispose", None, |row, e| {
+        self.each_event_held("reconcile.dispose", Some(as_of), |row, e| {
             let Some(id) = e.event.case_id.as_deref() else {
                 return Ok(());
             };
-            if as_of.holds(row) && ids.contains(id) && !given.contains_key(id) {
+            if ids.contains(id) && !given.contains_key(id) {
                 let d = &e.event.detail;
                 given.insert(
                     id.to_owned(),
@@ -86,9 +95,9 @@ impl Vault {
     /// The `reconcile.run` event of `run` within the horizon.
     fn run_event(&self, run: &str, as_of: &AsOf) -> Result<Detail> {
         let mut found = None;
-        self.each_event("reconcile.run", None, |row, e| {
+        self.each_event_held("reconcile.run", Some(as_of), |_, e| {
             let d = e.event.detail;
-            if as_of.holds(row) && d.get("report_sha256").and_then(Json::as_str) == Some(run) {
+            if d.get("report_sha256").and_then(Json::as_str) == Some(run) {
                 found = Some(d);
             }
             Ok(())
@@ -101,7 +110,7 @@ impl Vault {
     pub(super) fn reconciliation_report(&self, run: &str, as_of: &AsOf) -> Result<Report> {
         let event = self.run_event(run, as_of)?;
         let (intact, report) = self.stored_run(run)?;
-        let (items, given) = self.run_dispositions(run, as_of)?;
+        let (items, given) = self.dispositions(&report, as_of)?;
         let s = |k: &str| {
             event
                 .get(k)

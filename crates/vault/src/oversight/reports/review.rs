@@ -28,9 +28,8 @@ impl Vault {
         as_of: &AsOf,
     ) -> Result<Vec<(i64, Detail, String)>> {
         let mut out = Vec::new();
-        self.each_event(action, None, |row, e| {
-            let mine = campaign.is_none_or(|c| e.event.case_id.as_deref() == Some(c));
-            if mine && as_of.holds(row) {
+        self.each_event_held(action, Some(as_of), |row, e| {
+            if campaign.is_none_or(|c| e.event.case_id.as_deref() == Some(c)) {
                 let case = e.event.case_id.clone().unwrap_or_default();
                 out.push((row.ts.div_euclid(1_000_000), e.event.detail, case));
             }
