@@ -59,6 +59,37 @@ impl Tr {
     pub fn lang(&self) -> &'static str {
         self.0.code()
     }
+
+    /// A date in Japan: in Japanese the Japanese calendar (和暦) with the
+    /// Western year after it, as paperwork here writes it, e.g.
+    /// `令和8年12月7日 (2026)`; in English ISO 8601.
+    pub fn date(&self, at: i64) -> String {
+        let Some(d) = mamori_core::jst::date(at) else {
+            return String::new();
+        };
+        match (self.0, mamori_core::jst::wareki(d)) {
+            (Lang::Ja, Some(w)) => format!("{w} ({})", d.format("%Y")),
+            _ => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    /// An RFC 3339 time as the vault gives it, shown like [`Tr::time`]
+    /// (the text itself if it does not parse).
+    pub fn at(&self, rfc3339: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map_or_else(|_| rfc3339.to_owned(), |d| self.time(d.timestamp()))
+    }
+
+    /// A time in Japan to the minute: `2026-12-07 14:03` (JST).
+    pub fn time(&self, at: i64) -> String {
+        chrono::DateTime::from_timestamp(at, 0)
+            .map(|t| {
+                t.with_timezone(&mamori_core::jst::zone())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -70,26 +101,30 @@ mod tests {
         let ja: Vec<&String> = JA.keys().collect();
         let en: Vec<&String> = EN.keys().collect();
         assert_eq!(ja, en, "ja.toml and en.toml hold the same keys");
-        for (name, text) in [
-            ("base", include_str!("../templates/base.html")),
-            ("login", include_str!("../templates/login.html")),
-            ("home", include_str!("../templates/home.html")),
-            ("lookup", include_str!("../templates/lookup.html")),
-            ("error", include_str!("../templates/error.html")),
-            ("request", include_str!("../templates/request.html")),
-            ("inbox", include_str!("../templates/inbox.html")),
-            ("alerts", include_str!("../templates/alerts.html")),
-            ("alert", include_str!("../templates/alert.html")),
-            ("audit", include_str!("../templates/audit.html")),
-            ("proof", include_str!("../templates/proof.html")),
-        ] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            seen += 1;
             for part in text.split("t.get(\"").skip(1) {
                 let key = &part[..part.find('"').unwrap()];
-                assert!(JA.contains_key(key), "{name}.html uses a missing key {key}");
+                assert!(JA.contains_key(key), "{name} uses a missing key {key}");
             }
         }
+        assert!(seen >= 10, "the templates were found");
         for v in JA.values().chain(EN.values()) {
             assert!(!v.trim().is_empty());
         }
+    }
+
+    #[test]
+    fn dates_in_japanese_use_the_japanese_calendar() {
+        // 2026-12-07T10:30:00+09:00
+        let at = 1_796_607_000;
+        assert_eq!(Tr(Lang::Ja).date(at), "令和8年12月7日 (2026)");
+        assert_eq!(Tr(Lang::En).date(at), "2026-12-07");
+        assert_eq!(Tr(Lang::En).time(at), "2026-12-07 10:30");
     }
 }

@@ -14,6 +14,9 @@
 
 mod alerts;
 mod audit;
+mod charts;
+mod dashboard;
+mod exports;
 mod i18n;
 mod pages;
 mod requests;
@@ -61,6 +64,11 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/requests", post(requests::file_request))
         .route("/console/inbox", get(requests::inbox))
         .route("/console/requests/{id}/decide", post(requests::decide))
+        .route("/console/dashboard", get(dashboard::show))
+        .route("/console/exports", get(exports::list))
+        .route("/console/exports/{id}", get(exports::show))
+        .route("/console/exports/{id}/act", post(exports::act))
+        .route("/console/exports/{id}/download", post(exports::download))
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

@@ -42,6 +42,9 @@ pub struct Who {
     /// Whether the role sees alerts and reads the audit log (the security
     /// office, supervisors, auditors; the vault scopes what each sees).
     pub alerts: bool,
+    /// Whether the role oversees (the security office, auditors): the
+    /// dashboard and the oversight screens.
+    pub oversees: bool,
 }
 
 /// What the base template needs.
@@ -81,6 +84,7 @@ impl Person {
                     self.caller.role,
                     Role::Supervisor | Role::SecurityOfficer | Role::Auditor
                 ),
+                oversees: matches!(self.caller.role, Role::SecurityOfficer | Role::Auditor),
             }),
             csrf: self.session.csrf.clone(),
             customer_data,

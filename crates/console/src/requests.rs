@@ -11,7 +11,11 @@ use axum::{
     extract::{Path, Query, State},
     response::Response,
 };
-use mamori_vault::grants::{ListFilter, NewRequest, RequestView};
+use mamori_vault::{
+    approval_context::RequesterContext,
+    exports::{ExportListFilter, ExportView},
+    grants::{ListFilter, NewRequest, RequestView},
+};
 use serde::Deserialize;
 
 use crate::{
@@ -154,18 +158,55 @@ pub async fn file_request(
     }
 }
 
+/// A request waiting for the person, with what the vault tells an
+/// approver about its requester.
+struct Waiting {
+    r: RequestView,
+    context: Option<Context>,
+}
+
+/// The requester's last week, as the page shows it.
+struct Context {
+    reads: u64,
+    customers: u64,
+    last_read: String,
+    open_alerts: u64,
+    training_current: bool,
+    days: u32,
+}
+
+fn context(t: Tr, c: RequesterContext) -> Context {
+    let last_read = (c.last_read.as_deref())
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or_else(
+            || t.get("inbox.never").to_owned(),
+            |d| t.time(d.timestamp()),
+        );
+    Context {
+        reads: c.reads,
+        customers: c.customers,
+        last_read,
+        open_alerts: c.open_alerts,
+        training_current: c.training_current,
+        days: c.days,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "inbox.html")]
 struct InboxPage {
     t: Tr,
     page: Chrome,
-    requests: Vec<RequestView>,
+    requests: Vec<Waiting>,
+    exports: Vec<ExportView>,
     done: Option<String>,
     refused: Option<String>,
 }
 
-/// Pending requests the person may decide (the vault lists what its gate
-/// lets them see; the requester's own are left out: never self-approval).
+/// What waits for the person: pending requests they may decide, each with
+/// its requester's context, and exports collecting approvals they have not
+/// given (the vault lists what its gate lets them see; their own are left
+/// out: never self-approval).
 async fn inbox_page(
     state: &ConsoleState,
     p: Person,
@@ -173,25 +214,57 @@ async fn inbox_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let filter = ListFilter {
-        pending: true,
-        ..ListFilter::default()
-    };
-    let listed = blocking(move || vault.access_requests(&caller, &filter)).await;
     let me = p.caller.principal.login.clone();
-    let (requests, refused) = match listed {
-        Ok(all) => (
-            all.into_iter().filter(|r| r.requester != me).collect(),
-            refused,
-        ),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let listed = blocking(move || {
+        let requests = vault.access_requests(
+            &caller,
+            &ListFilter {
+                pending: true,
+                ..ListFilter::default()
+            },
+        )?;
+        let requests: Vec<RequestView> = (requests.into_iter())
+            .filter(|r| r.requester != me)
+            .collect();
+        let pairs: Vec<(String, String)> = (requests.iter())
+            .map(|r| (r.requester.clone(), r.tenant.clone()))
+            .collect();
+        let contexts = vault.requester_context(&caller, &pairs)?;
+        let exports = vault.exports(
+            &caller,
+            &ExportListFilter {
+                pending: true,
+                ..ExportListFilter::default()
+            },
+        )?;
+        let exports: Vec<ExportView> = (exports.into_iter())
+            .filter(|e| e.requester != me && !e.approvals.iter().any(|a| a.approver == me))
+            .collect();
+        Ok((requests, contexts, exports))
+    })
+    .await;
     let t = Tr(p.lang);
+    let (requests, exports, refused) = match listed {
+        Ok((requests, contexts, exports)) => {
+            let waiting = (requests.into_iter())
+                .map(|r| {
+                    let c = (contexts.iter())
+                        .find(|c| c.login == r.requester && c.tenant == r.tenant)
+                        .cloned()
+                        .map(|c| context(t, c));
+                    Waiting { r, context: c }
+                })
+                .collect();
+            (waiting, exports, refused)
+        }
+        Err(why) => (Vec::new(), Vec::new(), Some(why)),
+    };
     let page = p.chrome(t.get("inbox.title"), false);
     let html = render(InboxPage {
         t,
         page,
         requests,
+        exports,
         done,
         refused,
     });

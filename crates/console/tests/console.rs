@@ -108,6 +108,30 @@ impl Site {
         }
     }
 
+    /// A raw answer (a downloaded file): status and bytes.
+    async fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &str,
+        form: &str,
+    ) -> (StatusCode, Vec<u8>) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, cookies)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(form.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+        (status, body.to_vec())
+    }
+
     /// Signs `login` in: the session cookie.
     async fn sign_in(&self, login: &str) -> String {
         let form = self.send("GET", "/console/login", "", "").await;
@@ -366,6 +390,13 @@ async fn an_operator_requests_access_their_supervisor_approves_and_the_record_sh
     };
     let form = site.send("GET", "/console/lookup", &op, "").await;
     let csrf = form.csrf();
+    // One customer of op's own segment read today (the approver sees it).
+    let own = format!(
+        "csrf={csrf}&tenant=acme&purpose=inquiry&case_id=CASE-1&key=phone&value={}",
+        encode(&phone(1))
+    );
+    let r = site.send("POST", "/console/lookup", &op, &own).await;
+    assert!(r.body.contains("東京都＊＊＊"), "{}", r.body);
     let r = site
         .send("POST", "/console/lookup", &op, &look(&csrf, "CASE-9"))
         .await;
@@ -411,6 +442,10 @@ async fn an_operator_requests_access_their_supervisor_approves_and_the_record_sh
         "{}",
         inbox.body
     );
+    // Beside it, the requester's last week: one read of one customer, no
+    // open alert, training current.
+    assert!(inbox.body.contains("1 回 / 1 名の顧客"), "{}", inbox.body);
+    assert!(inbox.body.contains("受講済み（有効）"));
     let at = inbox.body.find("/console/requests/").unwrap() + "/console/requests/".len();
     let id = &inbox.body[at..at + inbox.body[at..].find('/').unwrap()];
     let csrf_sv = inbox.csrf();
@@ -652,4 +687,232 @@ async fn each_role_gets_only_its_own_pages() {
             r.body
         );
     }
+}
+
+/// The security office's dashboard: the open alert counted and charted by
+/// severity and rule, a full-access tenant against its cap, training that
+/// lapses soon dated in the Japanese calendar, people never trained listed
+/// as lapsed; auditors read it too; every other role is refused and is not
+/// offered it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_sees_what_needs_attention_on_its_dashboard() {
+    let site = Site::new();
+    let now = chrono::Utc::now().timestamp();
+    let alert = alert_about("op", "11112222333344445555666677778888", now);
+    assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
+    // sv's pass ends in about 15 days (a year's validity).
+    let so = site
+        .vault
+        .authenticate(Some(&site.tokens["so"]), None)
+        .unwrap();
+    site.vault
+        .record_training(&so, "sv", "privacy-basics", 95, Some(now - 350 * 86_400))
+        .unwrap();
+    let s = site.sign_in("so").await;
+    let home = site.send("GET", "/console/", &s, "").await;
+    assert!(home.body.contains("href=\"/console/dashboard\""));
+    let r = site.send("GET", "/console/dashboard", &s, "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    assert!(!b.contains("role=\"alert\">"), "not refused: {b}");
+    // The alert: a card, and the severity and rule charts' figures.
+    assert!(
+        b.contains("<span class=\"n\">1</span>未対応のアラート"),
+        "{b}"
+    );
+    assert!(b.contains("緊急 1, 高 0, 中 0, 低 0"), "{b}");
+    assert!(
+        b.contains("<desc id=\"rules-d\">おとり顧客の閲覧 1</desc>"),
+        "{b}"
+    );
+    // sv holds full access to acme under the default cap.
+    assert!(
+        b.contains("<desc id=\"full-access-d\">acme 1</desc>"),
+        "{b}"
+    );
+    assert!(b.contains("class=\"limit\""));
+    // sv lapses soon, in the Japanese calendar; the office itself never
+    // trained: lapsed. op's pass is current: not listed.
+    let sv_row = b.split("<tr><td>sv</td>").nth(1).expect("sv listed");
+    assert!(
+        sv_row[..sv_row.find("</tr>").unwrap()].contains("令和"),
+        "{b}"
+    );
+    assert!(b.contains("<tr><td>so</td>"), "{b}");
+    assert!(b.contains("未受講"));
+    assert!(!b.contains("<tr><td>op</td>"), "{b}");
+    // The charts are SVG drawn by the server: no script, no inline style.
+    assert!(b.contains("<svg class=\"chart\" role=\"img\""));
+    assert!(!b.contains("<script") && !b.contains("style=\""));
+    // English: ISO dates.
+    let s_en = format!("{s}; mamori_lang=en");
+    let r = site.send("GET", "/console/dashboard", &s_en, "").await;
+    assert!(r.body.contains("critical 1, high 0"), "{}", r.body);
+    assert!(r.body.contains("decoy record read 1"));
+    assert!(!r.body.contains("令和"));
+    // Auditors read it; nobody else.
+    for (login, reads) in [("au", true), ("sv", false), ("op", false), ("admin", false)] {
+        let s = site.sign_in(login).await;
+        let r = site.send("GET", "/console/dashboard", &s, "").await;
+        assert_eq!(!r.body.contains("role=\"alert\">"), reads, "{login}");
+        assert_eq!(r.body.contains("<svg"), reads, "{login}: no figures");
+        let home = site.send("GET", "/console/", &s, "").await;
+        assert_eq!(home.body.contains("/console/dashboard"), reads, "{login}");
+    }
+}
+
+/// An export through the console: the requester's supervisor finds it in
+/// the inbox, checks the recipient's key fingerprint and approves; the
+/// security office gives the second approval; the requester downloads the
+/// package once — ciphertext only the recipient opens; others never see it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_is_approved_by_two_and_downloaded_once_by_its_requester() {
+    let site = Site::new();
+    let so = site
+        .vault
+        .authenticate(Some(&site.tokens["so"]), None)
+        .unwrap();
+    let by = NewUser {
+        login: "by",
+        role: Role::Backyard,
+        department: None,
+        vendor: None,
+        manager: Some("sv"),
+    };
+    let token = site.vault.create_user("cli:test", &by).unwrap().to_string();
+    site.vault
+        .assign("cli:test", "by", "acme", Some("own"))
+        .unwrap();
+    site.vault
+        .record_training(&so, "by", "privacy-basics", 90, None)
+        .unwrap();
+    site.vault.record_compliance(&so, "by", None).unwrap();
+    let recipient = mamori_crypto::PackageIdentity::generate();
+    let caller = site.vault.authenticate(Some(&token), None).unwrap();
+    let x = site
+        .vault
+        .request_export(
+            &caller,
+            &mamori_vault::exports::NewExport {
+                tenant: "acme".into(),
+                segment: Some("own".into()),
+                fields: vec!["customer_no".into(), "name".into(), "address".into()],
+                purpose: "billing".into(),
+                case_id: "CHG-2026-0412".into(),
+                reason: "料金改定のお知らせを郵送するため印刷会社へ宛名データを渡す".into(),
+                recipient_name: "さくら印刷株式会社".into(),
+                recipient_key: recipient.recipient().encoded(),
+            },
+        )
+        .unwrap();
+    let path = format!("/console/exports/{}", x.id);
+
+    // The supervisor: in the inbox, then the export with its fingerprint.
+    let sv = site.sign_in("sv").await;
+    let inbox = site.send("GET", "/console/inbox", &sv, "").await;
+    assert!(inbox.body.contains(&path), "{}", inbox.body);
+    let page = site.send("GET", &path, &sv, "").await;
+    assert!(page.body.contains(&x.recipient_fingerprint));
+    assert!(page.body.contains("さくら印刷株式会社"));
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            &format!("{path}/act"),
+            &sv,
+            &format!(
+                "csrf={csrf}&action=approve&comment={}",
+                encode("宛先を確認")
+            ),
+        )
+        .await;
+    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(r.body.contains("1 / 2"));
+    assert!(!r.body.contains("value=\"approve\""), "not offered twice");
+    let inbox = site.send("GET", "/console/inbox", &sv, "").await;
+    assert!(!inbox.body.contains(&path), "no longer waiting for sv");
+    // A second approval by the same person is refused with the vault's reason.
+    let r = site
+        .send(
+            "POST",
+            &format!("{path}/act"),
+            &sv,
+            &format!("csrf={csrf}&action=approve"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+
+    // The operator sees nothing of it: not found, like a random id.
+    let op = site.sign_in("op").await;
+    let r = site.send("GET", &path, &op, "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.body.contains("さくら印刷"));
+    let random = site
+        .send(
+            "GET",
+            "/console/exports/00000000000000000000000000000000",
+            &op,
+            "",
+        )
+        .await;
+    assert_eq!(random.status, r.status);
+
+    // The security office approves: ready.
+    let so_s = site.sign_in("so").await;
+    let page = site.send("GET", &path, &so_s, "").await;
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            &format!("{path}/act"),
+            &so_s,
+            &format!("csrf={csrf}&action=approve"),
+        )
+        .await;
+    assert!(r.body.contains("ダウンロード可"), "{}", r.body);
+
+    // The requester downloads it once: ciphertext only the recipient opens.
+    let mut tokens = site.tokens.clone();
+    tokens.insert("by", token);
+    let site = Site { tokens, ..site };
+    let by_s = site.sign_in("by").await;
+    let page = site.send("GET", &path, &by_s, "").await;
+    assert!(
+        page.body.contains(&format!("{path}/download")),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let no_csrf = site
+        .send("POST", &format!("{path}/download"), &by_s, "csrf=forged")
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let file = site
+        .send_bytes(
+            "POST",
+            &format!("{path}/download"),
+            &by_s,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(file.0, StatusCode::OK);
+    assert!(
+        !String::from_utf8_lossy(&file.1).contains("試験"),
+        "encrypted"
+    );
+    let plain = recipient.open(&file.1).unwrap();
+    assert!(String::from_utf8_lossy(&plain).contains("試験 花子1"));
+    let again = site
+        .send(
+            "POST",
+            &format!("{path}/download"),
+            &by_s,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert!(
+        again.body.contains("role=\"alert\""),
+        "once only: {}",
+        again.body
+    );
 }

@@ -63,9 +63,44 @@ pub fn rfc3339(at: i64) -> String {
         .to_rfc3339()
 }
 
+/// The eras of the Japanese calendar (和暦) since 1926, each with the day
+/// it began; a date before the first is not given one.
+const ERAS: [(&str, i32, u32, u32); 3] = [
+    ("令和", 2019, 5, 1),
+    ("平成", 1989, 1, 8),
+    ("昭和", 1926, 12, 25),
+];
+
+/// `date` in the Japanese calendar, as municipal and corporate paperwork
+/// writes it: `令和8年12月7日`, the first year of an era as `元年`.
+pub fn wareki(date: NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    let (name, start_year, _, _) = ERAS.iter().find(|(_, y, m, d)| {
+        NaiveDate::from_ymd_opt(*y, *m, *d).is_some_and(|start| date >= start)
+    })?;
+    let year = date.year() - start_year + 1;
+    let year = if year == 1 {
+        "元".to_owned()
+    } else {
+        year.to_string()
+    };
+    Some(format!("{name}{year}年{}月{}日", date.month(), date.day()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_in_the_japanese_calendar() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        assert_eq!(wareki(d(2026, 12, 7)).unwrap(), "令和8年12月7日");
+        assert_eq!(wareki(d(2019, 5, 1)).unwrap(), "令和元年5月1日");
+        assert_eq!(wareki(d(2019, 4, 30)).unwrap(), "平成31年4月30日");
+        assert_eq!(wareki(d(1989, 1, 8)).unwrap(), "平成元年1月8日");
+        assert_eq!(wareki(d(1989, 1, 7)).unwrap(), "昭和64年1月7日");
+        assert_eq!(wareki(d(1926, 12, 24)), None);
+    }
 
     /// 2026-04-01T00:00:00+09:00
     const APRIL_FIRST: i64 = 1_774_969_200;

@@ -98,6 +98,33 @@ impl RuleId {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
+    /// The rule's name for people, in Japanese and English (charts and
+    /// lists; an alert's own line is `alert::summary`).
+    pub fn title(self) -> (&'static str, &'static str) {
+        match self {
+            RuleId::HourlyVolume => ("1時間の閲覧件数", "records per hour"),
+            RuleId::DailyDistinct => ("1日の閲覧顧客数", "customers per day"),
+            RuleId::NoCase => ("案件番号なしの照会", "lookups without a case"),
+            RuleId::Enumeration => ("総当たり・連番の検索", "enumeration"),
+            RuleId::Export => ("エクスポート申請", "export requests"),
+            RuleId::OffHours => ("勤務時間外の閲覧", "off-hours access"),
+            RuleId::Unmask => ("マスク解除", "unmasking"),
+            RuleId::Departing => ("退職・契約終了予定者", "departing person"),
+            RuleId::Cumulative => ("累積の閲覧量", "cumulative volume"),
+            RuleId::Inactive => ("休眠・契約終了後の利用", "dormant or ended account"),
+            RuleId::NewClient => ("新しい端末・接続元", "new client"),
+            RuleId::Velocity => ("高速な連続閲覧", "sustained fast reading"),
+            RuleId::Denials => ("拒否の繰り返し", "repeated refusals"),
+            RuleId::Household => ("本人・家族の閲覧", "own household viewed"),
+            RuleId::Honey => ("おとり顧客の閲覧", "decoy record read"),
+            RuleId::ScanOracle => ("照合の悪用の疑い", "scan matching probed"),
+            RuleId::PcFindings => ("PC 内の個人データ", "personal data on a PC"),
+            RuleId::MachineSilent => ("PC エージェントの無応答", "PC agent silent"),
+            RuleId::ReconcileEscalated => ("突合の未解消", "reconciliation escalated"),
+            RuleId::RiskScore => ("リスクスコアの上昇", "risk score rose"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleId::HourlyVolume => "hourly_volume",

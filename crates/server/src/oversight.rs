@@ -11,6 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use mamori_vault::{
+    dashboard::Dashboard,
     egress::{EgressEntry, ListFormat},
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/reports/entitlements", get(entitlements))
         .route("/v1/reports/entitlements/trend", get(trend))
+        .route("/v1/dashboard", get(dashboard))
         .route("/v1/inspections", get(inspect))
         .route("/v1/inspections/declarations", post(declare))
         .route("/v1/vendors/{id}/audits", post(start_audit))
@@ -335,6 +337,20 @@ pub async fn trend(
     Authed(caller): Authed,
 ) -> Result<Json<Vec<TrendPoint>>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.entitlement_trend(c)).await?;
+    Ok(Json(out))
+}
+
+/// What needs attention now: open alerts by severity and rule, alerts per
+/// day, exports and requests waiting, full-access holders against each
+/// tenant's cap, training lapsed or lapsing, vendor contracts ending
+/// (security office, auditors). Recorded.
+#[utoipa::path(get, path = "/v1/dashboard",
+    responses((status = 200, body = Dashboard), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<Dashboard>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.dashboard(c)).await?;
     Ok(Json(out))
 }
 

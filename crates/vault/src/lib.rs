@@ -27,13 +27,13 @@ pub use feeds::{cases, household, ingest};
 pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{
-    audit_proofs, discrepancies, egress, inspection, reconciliation, report, reports,
+    audit_proofs, dashboard, discrepancies, egress, inspection, reconciliation, report, reports,
     review_evidence, reviews, vendor_audit,
 };
 pub use read::access;
 pub(crate) use read::{sequence, usage};
 pub(crate) use workflows::watermark;
-pub use workflows::{alerts, directives, exports, full_access, grants};
+pub use workflows::{alerts, approval_context, directives, exports, full_access, grants};
 
 use std::sync::Arc;
 

@@ -7,7 +7,10 @@
 //! and in English; asks for temporary access to a partner's customer, their
 //! supervisor approves it in the inbox and the customer then shows; the
 //! security office resolves the critical alert a decoy read raised; an
-//! auditor searches the log and opens an event's inclusion proof; a system
+//! auditor searches the log and opens an event's inclusion proof; the
+//! supervisor and the security office approve an export (the fingerprint
+//! shown), the security office reads its dashboard (SVG charts) in both
+//! languages; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -50,7 +53,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
     let sv = v.user("sv", "supervisor", &["acme"]);
     let op = v.user_with("op", "operator", &["acme/own"], &["--manager", "sv"]);
-    let by = v.user("by", "backyard", &["acme"]);
+    let by = v.user_with("by", "backyard", &["acme"], &["--manager", "sv"]);
     let sa = v.user("sa", "sysadmin", &["acme"]);
     let so = v.officer();
     let au = v.user("au", "auditor", &[]);
@@ -96,10 +99,26 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         .unwrap()
         .to_owned();
 
+    // An export of the own segment waits for two approvals: by's
+    // supervisor's and the security office's.
+    let r = s.send(
+        "POST",
+        "/v1/exports",
+        &by,
+        Some(json!({"tenant": "acme", "segment": "own",
+            "fields": ["customer_no", "name", "address"], "purpose": "billing",
+            "case_id": "CHG-2026-0412",
+            "reason": "料金改定のお知らせを郵送するため印刷会社へ宛名データを渡す",
+            "recipient_name": "さくら印刷株式会社",
+            "recipient_key": "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"})),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let export = r.body["id"].as_str().unwrap().to_owned();
+
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let flows = json!({
-        "operator": op, "supervisor": sv, "sysadmin": sa, "officer": so, "alert": alert, "auditor": au, "tenant": "acme", "purpose": "inquiry",
+        "operator": op, "supervisor": sv, "sysadmin": sa, "officer": so, "alert": alert, "export": export, "auditor": au, "tenant": "acme", "purpose": "inquiry",
         "partner_phone": "０３−５５５５−０００９", "partner_masked": "京都府＊＊＊",
         "case_id": "CALL-1", "phone": "０３（５５５５）０００１",
         "masked": "大阪府＊＊＊", "secret": "梅田",
@@ -125,6 +144,10 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-sysadmin-refused",
         "ja-inbox",
         "ja-granted",
+        "ja-dashboard",
+        "en-dashboard",
+        "ja-export",
+        "ja-export-ready",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

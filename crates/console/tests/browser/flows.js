@@ -197,6 +197,54 @@ async function auditorFlow(browser) {
   await context.close();
 }
 
+// The supervisor approves the export from the inbox; the security office
+// sees it on the dashboard (in both languages) and gives the second approval.
+async function exportFlow(browser) {
+  const sv = await browserContext(browser, 'ja');
+  await signIn(sv.page, f.supervisor);
+  await sv.page.click('a[href="/console/inbox"]');
+  await sv.page.waitForLoadState();
+  await sv.page.click(`a[href="/console/exports/${f.export}"]`);
+  await sv.page.waitForLoadState();
+  check((await sv.page.textContent('main')).includes('さくら印刷株式会社'), 'the recipient is named');
+  await axe(sv.page, 'export');
+  await shot(sv.page, 'ja-export');
+  await sv.page.fill('#comment', '宛先と項目を確認しました');
+  await sv.page.click('button[value=approve]');
+  await sv.page.waitForLoadState();
+  check((await sv.page.locator('[role=status]').count()) === 1, 'the first approval is recorded');
+  check((await sv.page.locator('button[value=approve]').count()) === 0, 'not offered twice');
+  check(sv.problems.length === 0, `supervisor: console errors: ${sv.problems.join(' | ')}`);
+  await sv.context.close();
+
+  for (const lang of ['ja', 'en']) {
+    const so = await browserContext(browser, lang);
+    await signIn(so.page, f.officer);
+    await so.page.click('header a[href="/console/dashboard"]');
+    await so.page.waitForLoadState();
+    check((await so.page.locator('svg.chart').count()) >= 3, `${lang}: the dashboard draws its charts`);
+    const exportsCard = await so.page.textContent('a.card[href="/console/exports"] .n');
+    // The Japanese pass gives the second approval: none waits in English.
+    const waiting = lang === 'ja' ? '1' : '0';
+    check(exportsCard.trim() === waiting, `${lang}: ${waiting} export waits (${exportsCard})`);
+    await axe(so.page, `${lang} dashboard`);
+    await shot(so.page, `${lang}-dashboard`);
+    if (lang === 'ja') {
+      await so.page.click('a.card[href="/console/exports"]');
+      await so.page.waitForLoadState();
+      await axe(so.page, 'exports');
+      await so.page.click(`a[href="/console/exports/${f.export}"]`);
+      await so.page.waitForLoadState();
+      await so.page.click('button[value=approve]');
+      await so.page.waitForLoadState();
+      check((await so.page.textContent('main')).includes('ダウンロード可'), 'two approvals: ready');
+      await shot(so.page, 'ja-export-ready');
+    }
+    check(so.problems.length === 0, `${lang} security office: console errors: ${so.problems.join(' | ')}`);
+    await so.context.close();
+  }
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -219,6 +267,7 @@ async function sysadminFlow(browser) {
     await grantFlow(browser);
     await alertFlow(browser);
     await auditorFlow(browser);
+    await exportFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();

@@ -7,6 +7,7 @@
 
 pub mod audit_proofs;
 pub mod audit_reading;
+pub mod dashboard;
 pub mod discrepancies;
 pub mod egress;
 pub mod inspection;

@@ -3,6 +3,7 @@
 //! corrective directives, alerts and suspensions.
 
 pub mod alerts;
+pub mod approval_context;
 pub mod directives;
 pub mod exports;
 pub mod full_access;
