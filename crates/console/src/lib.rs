@@ -21,6 +21,7 @@ mod i18n;
 mod pages;
 mod requests;
 mod session;
+mod system;
 
 use std::sync::Arc;
 
@@ -65,6 +66,7 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/inbox", get(requests::inbox))
         .route("/console/requests/{id}/decide", post(requests::decide))
         .route("/console/dashboard", get(dashboard::show))
+        .route("/console/system", get(system::show))
         .route("/console/exports", get(exports::list))
         .route("/console/exports/{id}", get(exports::show))
         .route("/console/exports/{id}/act", post(exports::act))

@@ -45,6 +45,9 @@ pub struct Who {
     /// Whether the role oversees (the security office, auditors): the
     /// dashboard and the oversight screens.
     pub oversees: bool,
+    /// Whether the role reads the system's health (system administrators,
+    /// the security office, auditors).
+    pub system: bool,
 }
 
 /// What the base template needs.
@@ -85,6 +88,10 @@ impl Person {
                     Role::Supervisor | Role::SecurityOfficer | Role::Auditor
                 ),
                 oversees: matches!(self.caller.role, Role::SecurityOfficer | Role::Auditor),
+                system: matches!(
+                    self.caller.role,
+                    Role::Sysadmin | Role::SecurityOfficer | Role::Auditor
+                ),
             }),
             csrf: self.session.csrf.clone(),
             customer_data,

@@ -916,3 +916,48 @@ async fn an_export_is_approved_by_two_and_downloaded_once_by_its_requester() {
         again.body
     );
 }
+
+/// The system's health: the system administrator's page (and the security
+/// office's and auditors'), with each audit log against its signed
+/// checkpoint and how to verify independently; nobody else gets it, and
+/// it never holds a customer's value.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_system_administrator_sees_the_systems_health_and_no_customer_data() {
+    let site = Site::new();
+    site.vault.audit().flush().unwrap();
+    for (login, sees) in [
+        ("admin", true),
+        ("so", true),
+        ("au", true),
+        ("sv", false),
+        ("op", false),
+    ] {
+        let s = site.sign_in(login).await;
+        let home = site.send("GET", "/console/", &s, "").await;
+        assert_eq!(
+            home.body.contains("href=\"/console/system\""),
+            sees,
+            "{login}"
+        );
+        let r = site.send("GET", "/console/system", &s, "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            !r.body.contains("role=\"alert\">"),
+            sees,
+            "{login}: {}",
+            r.body
+        );
+        assert_eq!(r.body.contains("<code>tenant/acme</code>"), sees, "{login}");
+        assert!(
+            !r.body.contains("試験") && !r.body.contains("090-"),
+            "{login}: no customer data"
+        );
+        if sees {
+            assert!(
+                r.body.contains("audit verify --key"),
+                "how to verify independently"
+            );
+            assert!(r.body.contains("有効: 1"), "{}", r.body);
+        }
+    }
+}

@@ -110,10 +110,13 @@ pub enum Action {
     ReviewDecide,
     EgressRequest,
     EgressApprove,
+    /// The system's own health: store, audit log, checkpoints, witnesses,
+    /// alert deliveries — no customer data.
+    SystemView,
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 45] = [
         Action::Search,
         Action::Read,
         Action::Write,
@@ -158,6 +161,7 @@ impl Action {
         Action::ReviewDecide,
         Action::EgressRequest,
         Action::EgressApprove,
+        Action::SystemView,
     ];
 
     /// The action named `id` in the policies (`record.search`, …).
@@ -211,6 +215,7 @@ impl Action {
             Action::ReviewDecide => "review.decide",
             Action::EgressRequest => "egress.request",
             Action::EgressApprove => "egress.approve",
+            Action::SystemView => "system.view",
         }
     }
 }
@@ -793,6 +798,11 @@ impl Gate {
     /// Decides whether `who` may read oversight reports (entitlements).
     pub fn decide_report(&self, who: &Principal) -> Decision {
         self.decide_governance(who, Action::ReportRead)
+    }
+
+    /// Decides whether `who` may read the system's health.
+    pub fn decide_system(&self, who: &Principal) -> Decision {
+        self.decide_governance(who, Action::SystemView)
     }
 
     fn decide_governance(&self, who: &Principal, action: Action) -> Decision {

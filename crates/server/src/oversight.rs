@@ -15,6 +15,7 @@ use mamori_vault::{
     egress::{EgressEntry, ListFormat},
     inspection::Inspection,
     report::{EntitlementRow, TrendPoint},
+    system::SystemStatus,
     vendor_audit::{Questionnaire, Sampled, VendorAudit},
 };
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/reports/entitlements", get(entitlements))
         .route("/v1/reports/entitlements/trend", get(trend))
         .route("/v1/dashboard", get(dashboard))
+        .route("/v1/system", get(system))
         .route("/v1/inspections", get(inspect))
         .route("/v1/inspections/declarations", post(declare))
         .route("/v1/vendors/{id}/audits", post(start_audit))
@@ -351,6 +353,20 @@ pub async fn dashboard(
     Authed(caller): Authed,
 ) -> Result<Json<Dashboard>, ApiError> {
     let out = with_caller(&state, caller, move |v, c| v.dashboard(c)).await?;
+    Ok(Json(out))
+}
+
+/// The system's health: the store, the audit log's writes, each log's
+/// length against its latest signed checkpoint, witnesses, notifications
+/// waiting, tenants by status (system administrators, the security office,
+/// auditors). No customer data. Recorded.
+#[utoipa::path(get, path = "/v1/system",
+    responses((status = 200, body = SystemStatus), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn system(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<SystemStatus>, ApiError> {
+    let out = with_caller(&state, caller, move |v, c| v.system_status(c)).await?;
     Ok(Json(out))
 }
 

@@ -28,7 +28,7 @@ pub use kernel::{error, error_code, rules};
 pub(crate) use kernel::{sealed, tenants};
 pub use oversight::{
     audit_proofs, dashboard, discrepancies, egress, inspection, reconciliation, report, reports,
-    review_evidence, reviews, vendor_audit,
+    review_evidence, reviews, system, vendor_audit,
 };
 pub use read::access;
 pub(crate) use read::{sequence, usage};

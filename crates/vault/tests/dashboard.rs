@@ -147,3 +147,39 @@ fn an_approver_sees_the_requesters_week_and_nobody_else_does() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_systems_health_shows_each_log_against_its_signed_checkpoint() {
+    let mut env = Env::team();
+    env.person("admin", Role::Sysadmin, &[], None, None);
+    env.search("op", 0).unwrap();
+    env.vault.audit().flush().unwrap();
+    let s = env.vault.system_status(&env.who("admin")).unwrap();
+    assert!(s.store_ok && s.audit_ok);
+    assert_eq!(s.tenants.get("active"), Some(&1));
+    let acme = s
+        .logs
+        .iter()
+        .find(|l| l.log == "tenant/acme")
+        .expect("acme's log");
+    assert!(acme.events > 0);
+    assert_eq!(acme.signed, acme.events, "flushed: every event signed");
+    assert!(!acme.stale);
+    // 20 minutes on, a read: the signer keeps up (a checkpoint of the new
+    // size, signed now), so the log is not flagged.
+    let before = acme.events;
+    env.advance(20 * 60);
+    env.search("op", 1).unwrap();
+    let s = env.vault.system_status(&env.officer()).unwrap();
+    let acme = s.logs.iter().find(|l| l.log == "tenant/acme").unwrap();
+    assert!(acme.events > before);
+    assert_eq!(acme.signed_at, Some(env.vault.now()), "{acme:?}");
+    assert!(!acme.stale, "{acme:?}");
+    // Auditors read it; operators and supervisors are refused.
+    env.person("au", Role::Auditor, &[], None, None);
+    assert!(env.vault.system_status(&env.who("au")).is_ok());
+    for login in ["op", "sv"] {
+        let err = env.vault.system_status(&env.who(login)).unwrap_err();
+        assert_eq!(err.code(), "forbidden", "{login}");
+    }
+}

@@ -10,7 +10,8 @@
 //! auditor searches the log and opens an event's inclusion proof; the
 //! supervisor and the security office approve an export (the fingerprint
 //! shown), the security office reads its dashboard (SVG charts) in both
-//! languages; a system
+//! languages; a system administrator reads the system's health (no
+//! customer data); a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -148,6 +149,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "en-dashboard",
         "ja-export",
         "ja-export-ready",
+        "ja-system",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

@@ -253,6 +253,15 @@ async function sysadminFlow(browser) {
   check(r.status() === 403, 'sysadmin: the lookup is refused');
   await axe(page, 'sysadmin refused');
   await shot(page, 'ja-sysadmin-refused');
+  // Their own page: the system's health, every audit log signed.
+  await page.goto(base + '/console/');
+  await page.click('header a[href="/console/system"]');
+  await page.waitForLoadState();
+  const main = await page.textContent('main');
+  check(main.includes('tenant/acme') && main.includes('system'), 'sysadmin: the logs are listed');
+  check(!main.includes(f.secret) && !main.includes(f.masked), 'sysadmin: no customer data');
+  await axe(page, 'system health');
+  await shot(page, 'ja-system');
   // The refusal itself is logged as a 403 resource; anything else is a problem.
   const other = problems.filter((p) => !/status of 403/.test(p));
   check(other.length === 0, `sysadmin: console errors: ${other.join(' | ')}`);

@@ -17,4 +17,5 @@ pub mod report;
 pub mod reports;
 pub mod review_evidence;
 pub mod reviews;
+pub mod system;
 pub mod vendor_audit;
