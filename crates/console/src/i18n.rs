@@ -56,6 +56,24 @@ impl Tr {
         table.get(key).map_or("??", String::as_str)
     }
 
+    /// A value the vault names by id (a severity, a state), said for
+    /// people: the message `<kind>.<id>`, or the id itself if there is none.
+    pub fn word(&self, kind: &str, id: &str) -> String {
+        let table = match self.0 {
+            Lang::Ja => &*JA,
+            Lang::En => &*EN,
+        };
+        table
+            .get(&format!("{kind}.{id}"))
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// What an act did, said for people (`done.<action>`).
+    pub fn done(&self, action: &str) -> String {
+        self.word("done", action)
+    }
+
     pub fn lang(&self) -> &'static str {
         self.0.code()
     }
@@ -117,6 +135,14 @@ mod tests {
         for v in JA.values().chain(EN.values()) {
             assert!(!v.trim().is_empty());
         }
+    }
+
+    #[test]
+    fn values_named_by_id_are_said_for_people_or_left_as_they_are() {
+        assert_eq!(Tr(Lang::Ja).word("state", "open"), "未対応");
+        assert_eq!(Tr(Lang::En).word("severity", "critical"), "critical");
+        assert_eq!(Tr(Lang::Ja).done("approve"), "承認しました");
+        assert_eq!(Tr(Lang::Ja).word("state", "unheard_of"), "unheard_of");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod dashboard;
 mod exports;
 mod i18n;
 mod pages;
+mod people;
 mod requests;
 mod session;
 mod system;
@@ -71,6 +72,11 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/exports/{id}", get(exports::show))
         .route("/console/exports/{id}/act", post(exports::act))
         .route("/console/exports/{id}/download", post(exports::download))
+        .route("/console/people", get(people::list))
+        .route("/console/people/{login}", get(people::show))
+        .route("/console/people/{login}/act", post(people::act))
+        .route("/console/vendors", get(people::vendors))
+        .route("/console/honey", get(people::honey).post(people::plant))
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

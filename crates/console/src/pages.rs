@@ -45,6 +45,8 @@ pub struct Who {
     /// Whether the role oversees (the security office, auditors): the
     /// dashboard and the oversight screens.
     pub oversees: bool,
+    /// Whether the role keeps people's records (the security office).
+    pub keeps_people: bool,
     /// Whether the role reads the system's health (system administrators,
     /// the security office, auditors).
     pub system: bool,
@@ -88,6 +90,7 @@ impl Person {
                     Role::Supervisor | Role::SecurityOfficer | Role::Auditor
                 ),
                 oversees: matches!(self.caller.role, Role::SecurityOfficer | Role::Auditor),
+                keeps_people: self.caller.role == Role::SecurityOfficer,
                 system: matches!(
                     self.caller.role,
                     Role::Sysadmin | Role::SecurityOfficer | Role::Auditor

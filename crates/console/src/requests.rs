@@ -305,7 +305,7 @@ pub async fn decide(
     .await;
     match done {
         Ok(view) => {
-            let what = format!("{} {}", view.id, f.verdict);
+            let what = format!("{}: {}", Tr(p.lang).done(&f.verdict), view.id);
             inbox_page(&state, p, Some(what), None).await
         }
         Err(why) => inbox_page(&state, p, None, Some(why)).await,

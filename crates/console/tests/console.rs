@@ -460,7 +460,7 @@ async fn an_operator_requests_access_their_supervisor_approves_and_the_record_sh
             ),
         )
         .await;
-    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(r.body.contains("承認しました"), "{}", r.body);
     assert!(!r.body.contains("CASE-9"), "no longer waiting");
     // The operator cannot approve their own (nothing waits for them).
     let mine = site.send("GET", "/console/inbox", &op, "").await;
@@ -535,10 +535,10 @@ async fn the_security_office_handles_an_alert_and_suspends_the_person() {
     let r = site.send("POST", path, &so, &act("resolve", "")).await;
     assert!(r.body.contains("処理できませんでした"), "{}", r.body);
     let r = site.send("POST", path, &so, &act("ack", "")).await;
-    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(r.body.contains("対応を開始しました"), "{}", r.body);
     // Suspending the person ends their session at its next request.
     let r = site.send("POST", path, &so, &act("suspend", "")).await;
-    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(r.body.contains("利用を停止しました"), "{}", r.body);
     let r = site.send("GET", "/console/lookup", &op, "").await;
     assert_eq!(
         r.status,
@@ -557,7 +557,7 @@ async fn the_security_office_handles_an_alert_and_suspends_the_person() {
         )
         .await;
     assert!(
-        r.body.contains("記録しました") && r.body.contains("resolved"),
+        r.body.contains("解決として記録しました") && r.body.contains("解決済み"),
         "{}",
         r.body
     );
@@ -826,7 +826,7 @@ async fn an_export_is_approved_by_two_and_downloaded_once_by_its_requester() {
             ),
         )
         .await;
-    assert!(r.body.contains("記録しました"), "{}", r.body);
+    assert!(r.body.contains("承認しました"), "{}", r.body);
     assert!(r.body.contains("1 / 2"));
     assert!(!r.body.contains("value=\"approve\""), "not offered twice");
     let inbox = site.send("GET", "/console/inbox", &sv, "").await;
@@ -960,4 +960,164 @@ async fn the_system_administrator_sees_the_systems_health_and_no_customer_data()
             assert!(r.body.contains("有効: 1"), "{}", r.body);
         }
     }
+}
+
+/// The security office's records: everyone with their verdict, a course
+/// and a confirmation recorded through the form, a person suspended and
+/// reinstated; vendors; decoys planted and listed — and every one of these
+/// pages refused to everyone else, decoys above all.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_keeps_people_vendors_and_decoys() {
+    let site = Site::new();
+    let so = site.sign_in("so").await;
+    let list = site.send("GET", "/console/people", &so, "").await;
+    assert!(
+        list.body.contains("href=\"/console/people/op\""),
+        "{}",
+        list.body
+    );
+    // sv never trained: lapsed in the list.
+    let sv_row = list.body.split("/console/people/sv\"").nth(1).unwrap();
+    assert!(sv_row[..sv_row.find("</tr>").unwrap()].contains("未受講・期限切れ"));
+
+    // Record sv's course through the form: current now, dated 和暦.
+    let page = site.send("GET", "/console/people/sv", &so, "").await;
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            "/console/people/sv/act",
+            &so,
+            &format!("csrf={csrf}&action=training&course=privacy-basics&score=88"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"status\""), "{}", r.body);
+    assert!(
+        r.body.contains("受講済み（有効）") && r.body.contains("令和"),
+        "{}",
+        r.body
+    );
+    // A score that is not a number: refused, said why, nothing recorded.
+    let r = site
+        .send(
+            "POST",
+            "/console/people/sv/act",
+            &so,
+            &format!("csrf={csrf}&action=training&course=privacy-basics&score=abc"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""));
+    assert_eq!(
+        r.body.matches("privacy-basics (").count(),
+        1,
+        "one course row"
+    );
+
+    // Suspend op: op's session ends at the next request; reinstate.
+    let op = site.sign_in("op").await;
+    let r = site
+        .send(
+            "POST",
+            "/console/people/op/act",
+            &so,
+            &format!("csrf={csrf}&action=suspend"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"status\""), "{}", r.body);
+    let r = site.send("GET", "/console/", &op, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "suspended: signed out");
+    site.send(
+        "POST",
+        "/console/people/op/act",
+        &so,
+        &format!("csrf={csrf}&action=reinstate"),
+    )
+    .await;
+    assert!(
+        site.vault
+            .authenticate(Some(&site.tokens["op"]), None)
+            .is_ok()
+    );
+
+    // Decoys: plant two, listed with their record ids.
+    let r = site.send("GET", "/console/honey", &so, "").await;
+    assert!(r.body.contains("<option value=\"acme\">"));
+    let r = site
+        .send(
+            "POST",
+            "/console/honey",
+            &so,
+            &format!("csrf={csrf}&tenant=acme&count=2"),
+        )
+        .await;
+    assert!(r.body.contains("追加しました: 2"), "{}", r.body);
+    let decoys = site.vault.store().honey().unwrap();
+    assert_eq!(decoys.len(), 2);
+    assert!(r.body.contains(&decoys[0].record.to_string()));
+    let r = site
+        .send(
+            "POST",
+            "/console/honey",
+            &so,
+            &format!("csrf={csrf}&tenant=acme&count=0"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+    let r = site
+        .send(
+            "POST",
+            "/console/honey",
+            &so,
+            "csrf=forged&tenant=acme&count=2",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(site.vault.store().honey().unwrap().len(), 2);
+
+    // Vendors: the page answers (none yet).
+    let r = site.send("GET", "/console/vendors", &so, "").await;
+    assert!(!r.body.contains("role=\"alert\""), "{}", r.body);
+
+    // Nobody else: refused, no decoy id, no person's record, no form.
+    let decoy = decoys[0].record.to_string();
+    for login in ["sv", "au", "admin", "op"] {
+        let s = site.sign_in(login).await;
+        let home = site.send("GET", "/console/", &s, "").await;
+        assert!(
+            !home.body.contains("/console/people\""),
+            "{login}: not offered"
+        );
+        for path in ["/console/people", "/console/vendors", "/console/honey"] {
+            let r = site.send("GET", path, &s, "").await;
+            assert!(
+                r.body.contains("role=\"alert\""),
+                "{login} {path}: {}",
+                r.body
+            );
+            assert!(!r.body.contains(&decoy), "{login} {path}: no decoy id");
+            assert!(
+                !r.body.contains("name=\"count\""),
+                "{login} {path}: no form"
+            );
+        }
+        let r = site.send("GET", "/console/people/so", &s, "").await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{login}");
+        // Their own record they may read, without the office's forms.
+        let own = site
+            .send("GET", &format!("/console/people/{login}"), &s, "")
+            .await;
+        assert_eq!(own.status, StatusCode::OK, "{login}");
+        assert!(!own.body.contains("value=\"suspend\""), "{login}: no form");
+        let csrf = home.csrf();
+        let r = site
+            .send(
+                "POST",
+                "/console/honey",
+                &s,
+                &format!("csrf={csrf}&tenant=acme&count=2"),
+            )
+            .await;
+        assert!(r.body.contains("role=\"alert\""), "{login} plants nothing");
+    }
+    assert_eq!(site.vault.store().honey().unwrap().len(), 2);
 }

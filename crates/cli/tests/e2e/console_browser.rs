@@ -11,7 +11,8 @@
 //! supervisor and the security office approve an export (the fingerprint
 //! shown), the security office reads its dashboard (SVG charts) in both
 //! languages; a system administrator reads the system's health (no
-//! customer data); a system
+//! customer data); the security office records a course, reads vendors
+//! and the decoys; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -150,6 +151,9 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-export",
         "ja-export-ready",
         "ja-system",
+        "ja-people",
+        "ja-person",
+        "ja-honey",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

@@ -173,7 +173,7 @@ async function alertFlow(browser) {
   await page.click('button[value=resolve]');
   await page.waitForLoadState();
   check((await page.locator('[role=status]').count()) === 1, 'the alert is resolved');
-  check((await page.textContent('main')).includes('resolved'), 'shown as resolved');
+  check((await page.textContent('main')).includes('解決済み'), 'shown as resolved');
   await shot(page, 'ja-alert-resolved');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
@@ -245,6 +245,34 @@ async function exportFlow(browser) {
   }
 }
 
+// The security office's records: people (a course recorded through the
+// form), vendors, decoys.
+async function peopleFlow(browser) {
+  const { context, page, problems } = await browserContext(browser, 'ja');
+  await signIn(page, f.officer);
+  await page.click('header a[href="/console/people"]');
+  await page.waitForLoadState();
+  await axe(page, 'people');
+  await shot(page, 'ja-people');
+  await page.click('a[href="/console/people/sv"]');
+  await page.waitForLoadState();
+  await page.fill('#score', '92');
+  await page.click('button[value=training]');
+  await page.waitForLoadState();
+  check((await page.locator('[role=status]').count()) === 1, 'the course is recorded');
+  check((await page.textContent('main')).includes('令和'), 'dated in the Japanese calendar');
+  await axe(page, 'person');
+  await shot(page, 'ja-person');
+  await page.goto(base + '/console/vendors');
+  await axe(page, 'vendors');
+  await page.goto(base + '/console/honey');
+  check((await page.locator('tbody tr, table tr').count()) >= 2, 'the decoy planted for the test is listed');
+  await axe(page, 'decoys');
+  await shot(page, 'ja-honey');
+  check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
+  await context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -277,6 +305,7 @@ async function sysadminFlow(browser) {
     await alertFlow(browser);
     await auditorFlow(browser);
     await exportFlow(browser);
+    await peopleFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();

@@ -29,6 +29,25 @@ pub struct VendorView {
     pub missing_clauses: Vec<String>,
 }
 
+/// One person as the security office's list shows them: who they are,
+/// where they stand with the people gate now, and when their required
+/// training next lapses.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonSummary {
+    pub login: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub vendor: Option<String>,
+    pub manager: Option<String>,
+    pub status: PeopleStatus,
+    pub suspended: bool,
+    pub leaves_at: Option<i64>,
+    /// The earliest expiry among the required courses' current passes
+    /// (None: some required course has no current pass).
+    pub training_until: Option<i64>,
+}
+
 /// Training and compliance of one person, and the verdict of the people gate.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,11 +60,13 @@ pub struct PersonView {
     pub compliance: Vec<ComplianceRow>,
     pub status: PeopleStatus,
     pub daily_record_budget: u64,
+    /// Access suspended pending a review.
+    pub suspended: bool,
 }
 
 impl Vault {
     /// Refuses unless the policy lets `caller` keep people and vendor records.
-    fn check_manage(&self, caller: &Caller, action: &str) -> Result<Event> {
+    pub(crate) fn check_manage(&self, caller: &Caller, action: &str) -> Result<Event> {
         let decision = self.gate.decide_manage(&caller.principal);
         self.gated(
             self.caller_event(caller, action, "ok"),
@@ -150,6 +171,42 @@ impl Vault {
         Ok(row)
     }
 
+    /// Everyone, with their people-gate verdict now (security office).
+    pub fn people_list(&self, caller: &Caller) -> Result<Vec<PersonSummary>> {
+        let e = self.check_manage(caller, "people.list")?;
+        let now = self.now();
+        let mut out = Vec::new();
+        for user in self.store.users()? {
+            let facts = self.people.get(self, user)?;
+            let status = facts.status(now, &self.rules.people, &self.rules.limits);
+            let people = &self.rules.people;
+            // Per required course its latest current pass; the earliest of those.
+            let until: Option<Vec<i64>> = (people.required_courses.iter())
+                .map(|course| {
+                    (facts.training.iter())
+                        .filter(|t| &t.course == course && t.score >= people.pass_score)
+                        .filter(|t| t.completed_at <= now && now < t.expires_at)
+                        .map(|t| t.expires_at)
+                        .max()
+                })
+                .collect();
+            let u = &facts.user;
+            out.push(PersonSummary {
+                login: u.login.clone(),
+                role: u.role.clone(),
+                department: u.department.clone(),
+                vendor: u.vendor.clone(),
+                manager: u.manager.clone(),
+                status,
+                suspended: u.suspended_at.is_some(),
+                leaves_at: u.leaves_at,
+                training_until: until.and_then(|v| v.into_iter().min()),
+            });
+        }
+        self.audit.append(e.detail("returned", out.len()))?;
+        Ok(out)
+    }
+
     /// One person's training, compliance and people-gate verdict now.
     pub fn person(&self, caller: &Caller, login: &str) -> Result<PersonView> {
         let is_self = caller.principal.login == login;
@@ -168,6 +225,7 @@ impl Vault {
             compliance: facts.compliance.clone(),
             status,
             daily_record_budget: self.rules.limits.daily_records_for(&facts.user.role),
+            suspended: facts.user.suspended_at.is_some(),
         })
     }
 
@@ -230,6 +288,14 @@ impl Vault {
         )?;
         self.store.put_vendor(&row)?;
         Ok(self.vendor_view(row))
+    }
+
+    /// The vendors, for the security office's screen (recorded).
+    pub fn vendor_list(&self, caller: &Caller) -> Result<Vec<VendorView>> {
+        let e = self.check_manage(caller, "vendor.list")?;
+        let out = self.vendors()?;
+        self.audit.append(e.detail("returned", out.len()))?;
+        Ok(out)
     }
 
     pub fn vendors(&self) -> Result<Vec<VendorView>> {

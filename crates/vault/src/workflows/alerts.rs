@@ -409,6 +409,23 @@ impl Vault {
         Ok(honey.len())
     }
 
+    /// Plants decoys as a person of the security office (the console's
+    /// form); the seed is drawn at random, so nobody can regenerate them.
+    pub fn plant_honey_as(&self, caller: &Caller, tenant: &str, n: usize) -> Result<usize> {
+        // Refusals are recorded by the check; the planting by its own event.
+        let _allowed = self.check_manage(caller, "honey.plant")?;
+        self.plant_honey(&caller.actor(), tenant, n, rand::random())
+    }
+
+    /// The decoys, for the security office only: anyone else who knew them
+    /// would know which customers not to read.
+    pub fn honey_records(&self, caller: &Caller) -> Result<Vec<HoneyRow>> {
+        let e = self.check_manage(caller, "honey.list")?;
+        let rows = self.store.honey()?;
+        self.audit.append(e.detail("returned", rows.len()))?;
+        Ok(rows)
+    }
+
     /// The decoys planted, per tenant.
     pub fn honey(&self) -> Result<Vec<(String, String, i64)>> {
         Ok(self
