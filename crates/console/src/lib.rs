@@ -21,6 +21,7 @@ mod i18n;
 mod pages;
 mod people;
 mod requests;
+mod reviews;
 mod session;
 mod system;
 
@@ -77,6 +78,10 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/people/{login}/act", post(people::act))
         .route("/console/vendors", get(people::vendors))
         .route("/console/honey", get(people::honey).post(people::plant))
+        .route("/console/reviews", get(reviews::list).post(reviews::open))
+        .route("/console/reviews/items", get(reviews::items))
+        .route("/console/reviews/items/{id}/decide", post(reviews::decide))
+        .route("/console/reviews/{id}", get(reviews::stats))
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

@@ -39,8 +39,9 @@ pub struct Who {
     pub reads: bool,
     /// Whether the role approves others' requests (supervisors, the security office).
     pub approves: bool,
-    /// Whether the role sees alerts and reads the audit log (the security
-    /// office, supervisors, auditors; the vault scopes what each sees).
+    /// Whether the role sees alerts, reads the audit log and takes part in
+    /// access reviews (the security office, supervisors, auditors; the
+    /// vault scopes what each sees).
     pub alerts: bool,
     /// Whether the role oversees (the security office, auditors): the
     /// dashboard and the oversight screens.

@@ -1121,3 +1121,120 @@ async fn the_security_office_keeps_people_vendors_and_decoys() {
     }
     assert_eq!(site.vault.store().honey().unwrap().len(), 2);
 }
+
+/// An access review through the console: the security office opens a
+/// quarterly campaign, the supervisor finds the operator's segment among
+/// their items with its use, revokes it with a reason (a reason is
+/// required), and the operator's lookup loses the segment; the office reads
+/// the figures per reviewer; the operator has nothing to review.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_reviews_their_operators_access_and_revokes_it() {
+    let site = Site::new();
+    let so = site.sign_in("so").await;
+    let page = site.send("GET", "/console/reviews", &so, "").await;
+    assert!(
+        page.body.contains("action=\"/console/reviews\""),
+        "the office opens"
+    );
+    let csrf = page.csrf();
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d");
+    let r = site
+        .send(
+            "POST",
+            "/console/reviews",
+            &so,
+            &format!(
+                "csrf={csrf}&title={}&tenant=acme&kind=segment&fallback=&deadline={deadline}",
+                encode("2026年度 第3四半期")
+            ),
+        )
+        .await;
+    assert!(r.body.contains("role=\"status\""), "{}", r.body);
+    let link = "/console/reviews/items?campaign=";
+    let at = r.body.find(link).unwrap() + link.len();
+    let campaign = r.body[at..at + r.body[at..].find('"').unwrap()].to_owned();
+    // A deadline that is not a date: refused, said why.
+    let r = site
+        .send(
+            "POST",
+            "/console/reviews",
+            &so,
+            &format!("csrf={csrf}&title=x&deadline=next-week"),
+        )
+        .await;
+    assert!(r.body.contains("YYYY-MM-DD"), "{}", r.body);
+
+    // The supervisor's items: op's own segment, unused.
+    let sv = site.sign_in("sv").await;
+    let items = site
+        .send(
+            "GET",
+            &format!("/console/reviews/items?campaign={campaign}"),
+            &sv,
+            "",
+        )
+        .await;
+    assert!(items.body.contains("op — acme own"), "{}", items.body);
+    assert!(items.body.contains("取消を推奨"), "unused: suggests revoke");
+    let at = items.body.find("/console/reviews/items/").unwrap() + "/console/reviews/items/".len();
+    let item = &items.body[at..at + items.body[at..].find('/').unwrap()];
+    let csrf = items.csrf();
+    let decide = |verdict: &str, reason: &str| {
+        format!(
+            "csrf={csrf}&campaign={campaign}&verdict={verdict}&reason={}",
+            encode(reason)
+        )
+    };
+    let path = format!("/console/reviews/items/{item}/decide");
+    let r = site.send("POST", &path, &sv, &decide("revoke", "")).await;
+    assert!(r.body.contains("role=\"alert\""), "a reason is required");
+    let r = site
+        .send("POST", &path, &sv, &decide("revoke", "異動のため不要"))
+        .await;
+    assert!(r.body.contains("取り消しました: op"), "{}", r.body);
+    assert!(!r.body.contains(&path), "decided once: no form");
+
+    // The operator's lookup no longer reaches the segment.
+    let op = site.sign_in("op").await;
+    let form = site.send("GET", "/console/lookup", &op, "").await;
+    let csrf = form.csrf();
+    let r = site
+        .send(
+            "POST",
+            "/console/lookup",
+            &op,
+            &format!(
+                "csrf={csrf}&tenant=acme&purpose=inquiry&case_id=CASE-1&key=phone&value={}",
+                encode(&phone(1))
+            ),
+        )
+        .await;
+    assert!(!r.body.contains("東京都＊＊＊"), "{}", r.body);
+    // op reviews nothing.
+    let mine = site
+        .send(
+            "GET",
+            &format!("/console/reviews/items?campaign={campaign}"),
+            &op,
+            "",
+        )
+        .await;
+    assert!(!mine.body.contains("/decide"));
+
+    // The office's figures: sv decided one, revoked it (keep rate 0%).
+    let r = site
+        .send("GET", &format!("/console/reviews/{campaign}"), &so, "")
+        .await;
+    assert!(
+        r.body.contains("<desc id=\"keep-rate-d\">sv 0</desc>"),
+        "{}",
+        r.body
+    );
+    let r = site
+        .send("GET", &format!("/console/reviews/{campaign}"), &sv, "")
+        .await;
+    assert!(
+        r.body.contains("role=\"alert\""),
+        "figures are for overseers"
+    );
+}

@@ -12,7 +12,7 @@
 //! shown), the security office reads its dashboard (SVG charts) in both
 //! languages; a system administrator reads the system's health (no
 //! customer data); the security office records a course, reads vendors
-//! and the decoys; a system
+//! and the decoys, opens an access review the supervisor answers; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -154,6 +154,8 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-people",
         "ja-person",
         "ja-honey",
+        "ja-reviews",
+        "ja-review-items",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

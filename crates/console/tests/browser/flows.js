@@ -273,6 +273,48 @@ async function peopleFlow(browser) {
   await context.close();
 }
 
+// The security office opens a quarterly review; the supervisor keeps the
+// operator's segment with a reason; the office reads the figures.
+async function reviewFlow(browser) {
+  const so = await browserContext(browser, 'ja');
+  await signIn(so.page, f.officer);
+  await so.page.click('header a[href="/console/reviews"]');
+  await so.page.waitForLoadState();
+  await so.page.fill('#title', '第3四半期 アクセスレビュー');
+  await so.page.fill('#tenant', f.tenant);
+  await so.page.selectOption('#kind', 'segment');
+  const d = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+  await so.page.fill('#deadline', d);
+  await so.page.click('form[action="/console/reviews"] button[type=submit]');
+  await so.page.waitForLoadState();
+  check((await so.page.locator('[role=status]').count()) === 1, 'the review is opened');
+  await axe(so.page, 'reviews');
+  await shot(so.page, 'ja-reviews');
+
+  const sv = await browserContext(browser, 'ja');
+  await signIn(sv.page, f.supervisor);
+  await sv.page.click('header a[href="/console/reviews"]');
+  await sv.page.waitForLoadState();
+  await sv.page.click('a[href^="/console/reviews/items?campaign="]');
+  await sv.page.waitForLoadState();
+  check((await sv.page.textContent('main')).includes('op — acme own'), 'the operator\'s segment is to review');
+  await axe(sv.page, 'review items');
+  await shot(sv.page, 'ja-review-items');
+  await sv.page.fill('section.request input[name=reason]', '日常の問い合わせ対応で利用しているため');
+  await sv.page.click('section.request button[value=keep]');
+  await sv.page.waitForLoadState();
+  check((await sv.page.locator('[role=status]').count()) === 1, 'kept');
+  check(sv.problems.length === 0, `supervisor: console errors: ${sv.problems.join(' | ')}`);
+  await sv.context.close();
+
+  await so.page.click('a[href^="/console/reviews/"]:not([href*="items"])');
+  await so.page.waitForLoadState();
+  check((await so.page.locator('svg.chart').count()) === 1, 'the keep rate is charted');
+  await axe(so.page, 'review figures');
+  check(so.problems.length === 0, `security office: console errors: ${so.problems.join(' | ')}`);
+  await so.context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -306,6 +348,7 @@ async function sysadminFlow(browser) {
     await auditorFlow(browser);
     await exportFlow(browser);
     await peopleFlow(browser);
+    await reviewFlow(browser);
     await sysadminFlow(browser);
   } finally {
     await browser.close();
