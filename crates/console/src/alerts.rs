@@ -122,7 +122,7 @@ struct AlertPage {
     refused: Option<String>,
 }
 
-async fn alert_page(
+pub(crate) async fn page(
     state: &ConsoleState,
     p: Person,
     id: String,
@@ -153,7 +153,7 @@ pub async fn show(
     p: Person,
     Path(id): Path<String>,
 ) -> Response {
-    alert_page(&state, p, id, None, None).await
+    page(&state, p, id, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -195,7 +195,7 @@ pub async fn act(
     })
     .await;
     match done {
-        Ok(()) => alert_page(&state, p, id, Some(f.action), None).await,
-        Err(why) => alert_page(&state, p, id, None, Some(why)).await,
+        Ok(()) => page(&state, p, id, Some(f.action), None).await,
+        Err(why) => page(&state, p, id, None, Some(why)).await,
     }
 }

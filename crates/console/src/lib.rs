@@ -16,6 +16,7 @@ mod alerts;
 mod audit;
 mod charts;
 mod dashboard;
+mod directives;
 mod exports;
 mod i18n;
 mod pages;
@@ -85,6 +86,15 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))
+        .route(
+            "/console/alerts/{id}/directive",
+            post(directives::issue_from_alert),
+        )
+        .route("/console/directives", get(directives::list))
+        .route(
+            "/console/directives/{tenant}/{id}/ack",
+            post(directives::acknowledge),
+        )
         .route("/console/audit", get(audit::search))
         .route("/console/audit/proof", get(audit::proof))
         .route("/console/static/console.css", get(stylesheet))

@@ -1238,3 +1238,85 @@ async fn a_supervisor_reviews_their_operators_access_and_revokes_it() {
         "figures are for overseers"
     );
 }
+
+/// A corrective directive from an alert: the security office directs the
+/// operator the alert names; the operator finds it (watermarked: it may
+/// name a customer), acknowledges it once with a reply; the supervisor
+/// sees it acknowledged; an auditor reads it without a form.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directive_from_an_alert_is_acknowledged_by_its_recipient() {
+    let site = Site::new();
+    let now = chrono::Utc::now().timestamp();
+    let alert_id = "99998888777766665555444433332222";
+    let alert = alert_about("op", alert_id, now);
+    assert!(site.vault.store().insert_alert(&alert, &[], now).unwrap());
+    let so = site.sign_in("so").await;
+    let page = site
+        .send("GET", &format!("/console/alerts/{alert_id}"), &so, "")
+        .await;
+    assert!(page.body.contains("/directive\""), "offered on the alert");
+    let csrf = page.csrf();
+    let path = format!("/console/alerts/{alert_id}/directive");
+    let r = site
+        .send("POST", &path, &so, &format!("csrf={csrf}&text="))
+        .await;
+    assert!(
+        r.body.contains("role=\"alert\""),
+        "a directive says something"
+    );
+    let text = "おとり顧客の閲覧について、閲覧の目的を本日中に報告してください";
+    let r = site
+        .send(
+            "POST",
+            &path,
+            &so,
+            &format!("csrf={csrf}&text={}", encode(text)),
+        )
+        .await;
+    assert!(r.body.contains("是正指示を出しました"), "{}", r.body);
+
+    let op = site.sign_in("op").await;
+    let list = site.send("GET", "/console/directives", &op, "").await;
+    assert!(list.body.contains(text), "{}", list.body);
+    assert!(list.body.contains("class=\"watermark\""), "watermarked");
+    assert!(list.body.contains("未確認"));
+    let at = list.body.find("/console/directives/acme/").unwrap();
+    let ack = &list.body[at..at + list.body[at..].find('"').unwrap()];
+    let csrf = list.csrf();
+    let reply = "業務手順の確認中の誤操作でした";
+    let r = site
+        .send(
+            "POST",
+            ack,
+            &op,
+            &format!("csrf={csrf}&response={}", encode(reply)),
+        )
+        .await;
+    assert!(
+        r.body.contains("確認を記録しました") && r.body.contains(reply),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(ack), "acknowledged once: no form");
+    let again = site.send("POST", ack, &op, &format!("csrf={csrf}")).await;
+    assert!(again.body.contains("role=\"alert\""), "not twice");
+
+    // The supervisor sees it, acknowledged; cannot acknowledge it.
+    let sv = site.sign_in("sv").await;
+    let r = site.send("GET", "/console/directives", &sv, "").await;
+    assert!(r.body.contains(reply), "{}", r.body);
+    let csrf = r.csrf();
+    let r = site.send("POST", ack, &sv, &format!("csrf={csrf}")).await;
+    assert!(r.body.contains("role=\"alert\""));
+    // An auditor reads it without a form; a system administrator not at all.
+    let au = site.sign_in("au").await;
+    let r = site.send("GET", "/console/directives", &au, "").await;
+    assert!(
+        r.body.contains(text) && !r.body.contains("/ack\""),
+        "{}",
+        r.body
+    );
+    let admin = site.sign_in("admin").await;
+    let r = site.send("GET", "/console/directives", &admin, "").await;
+    assert!(!r.body.contains(text));
+}

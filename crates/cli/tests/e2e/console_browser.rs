@@ -156,6 +156,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-honey",
         "ja-reviews",
         "ja-review-items",
+        "ja-directives",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

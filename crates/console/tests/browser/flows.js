@@ -169,6 +169,15 @@ async function alertFlow(browser) {
   await page.click(`a[href="/console/alerts/${f.alert}"]`);
   await page.waitForLoadState();
   await axe(page, 'alert');
+  await page.fill('#text', 'おとり顧客を閲覧した理由を本日中に報告してください');
+  await page.click('form[action$="/directive"] button');
+  await page.waitForLoadState();
+  check((await page.locator('[role=status]').count()) === 1, 'the directive is issued');
+  await page.goto(base + '/console/directives');
+  check((await page.textContent('main')).includes('本日中に報告'), 'the directive is listed');
+  await axe(page, 'directives');
+  await shot(page, 'ja-directives');
+  await page.goto(`${base}/console/alerts/${f.alert}`);
   await page.fill('#note', 'おとり顧客の閲覧を本人に確認した。テスト手順の誤りで、再発防止を指導した。');
   await page.click('button[value=resolve]');
   await page.waitForLoadState();
