@@ -19,6 +19,7 @@ mod dashboard;
 mod directives;
 mod exports;
 mod i18n;
+mod leak;
 mod pages;
 mod people;
 mod requests;
@@ -83,6 +84,12 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/console/reviews/items", get(reviews::items))
         .route("/console/reviews/items/{id}/decide", post(reviews::decide))
         .route("/console/reviews/{id}", get(reviews::stats))
+        .route(
+            "/console/leak",
+            get(leak::form)
+                .post(leak::analyze)
+                .layer(axum::extract::DefaultBodyLimit::max(leak::MAX_LEAK_BYTES)),
+        )
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

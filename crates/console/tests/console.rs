@@ -108,6 +108,38 @@ impl Site {
         }
     }
 
+    /// A post with its own content type (a multipart upload).
+    async fn send_typed(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &str,
+        ctype: &str,
+        body: &str,
+    ) -> Page {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, ctype);
+        if !cookies.is_empty() {
+            req = req.header(header::COOKIE, cookies);
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
     /// A raw answer (a downloaded file): status and bytes.
     async fn send_bytes(
         &self,
@@ -1319,4 +1351,103 @@ async fn a_directive_from_an_alert_is_acknowledged_by_its_recipient() {
     let admin = site.sign_in("admin").await;
     let r = site.send("GET", "/console/directives", &admin, "").await;
     assert!(!r.body.contains(text));
+}
+
+/// A multipart form as a browser sends it: the CSRF token and one file.
+fn multipart(csrf: &str, name: &str, file: &str) -> (String, String) {
+    let b = "----mamori-test-boundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{b}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+/// Leak response: the security office uploads a file found outside; the
+/// page names the tenant, how many customers, who was shown them (the
+/// operator who looked one up), the categories — masked, watermarked; the
+/// file is refused to everyone else and never read without a session.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_customers() {
+    let site = Site::new();
+    // op reads customer 1.
+    let op = site
+        .vault
+        .authenticate(Some(&site.tokens["op"]), None)
+        .unwrap();
+    let access = mamori_vault::access::Access {
+        purpose: Some("inquiry"),
+        case_id: Some("CASE-1"),
+    };
+    let by = mamori_vault::SearchBy {
+        key: "phone".into(),
+        value: phone(1),
+    };
+    assert_eq!(
+        site.vault
+            .search(&op, "acme", access, &by)
+            .unwrap()
+            .records
+            .len(),
+        1
+    );
+    let leaked = format!(
+        "氏名,電話番号\n試験 花子1,{}\n試験 花子2,{}\n",
+        phone(1),
+        phone(2)
+    );
+
+    let so = site.sign_in("so").await;
+    let form = site.send("GET", "/console/leak", &so, "").await;
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+    let (ctype, body) = multipart(&form.csrf(), "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak", &so, &ctype, &body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    assert!(b.contains("list.csv"), "{b}");
+    assert!(b.contains("電話番号"), "{b}");
+    assert!(b.contains("委託元: acme"), "{b}");
+    assert!(
+        b.contains("<strong>2</strong> 人（最大）"),
+        "both customers named: {b}"
+    );
+    assert!(b.contains("<td>user:op</td>"), "the reader is named: {b}");
+    assert!(
+        b.contains("class=\"watermark\""),
+        "masked examples: watermarked"
+    );
+    assert!(!b.contains(&phone(2)), "values are masked: {b}");
+
+    // A forged token, an empty upload: refused, nothing analysed.
+    let (ctype, body) = multipart("forged", "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak", &so, &ctype, &body)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (ctype, body) = multipart(&form.csrf(), "empty.csv", "");
+    let r = site
+        .send_typed("POST", "/console/leak", &so, &ctype, &body)
+        .await;
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+
+    // Without a session the upload is never read: to the sign-in page.
+    let (ctype, body) = multipart("x", "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak", "", &ctype, &body)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Anyone else: refused, no analysis.
+    for login in ["sv", "au", "op", "admin"] {
+        let s = site.sign_in(login).await;
+        let csrf = site.send("GET", "/console/", &s, "").await.csrf();
+        let (ctype, body) = multipart(&csrf, "list.csv", &leaked);
+        let r = site
+            .send_typed("POST", "/console/leak", &s, &ctype, &body)
+            .await;
+        assert!(r.body.contains("role=\"alert\""), "{login}");
+        assert!(!r.body.contains("user:op"), "{login}: no analysis");
+    }
 }

@@ -12,7 +12,8 @@
 //! shown), the security office reads its dashboard (SVG charts) in both
 //! languages; a system administrator reads the system's health (no
 //! customer data); the security office records a course, reads vendors
-//! and the decoys, opens an access review the supervisor answers; a system
+//! and the decoys, uploads a leaked file and sees who read those customers,
+//! opens an access review the supervisor answers; a system
 //! administrator is never offered the lookup and is refused it. Every page passes axe-core with no serious or critical
 //! violation and logs no CSP violation. Screenshots go to
 //! `target/console-screenshots/`.
@@ -157,6 +158,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-reviews",
         "ja-review-items",
         "ja-directives",
+        "ja-leak",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

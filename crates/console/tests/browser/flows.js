@@ -278,6 +278,20 @@ async function peopleFlow(browser) {
   check((await page.locator('tbody tr, table tr').count()) >= 2, 'the decoy planted for the test is listed');
   await axe(page, 'decoys');
   await shot(page, 'ja-honey');
+  // A file found outside: who was shown those customers?
+  await page.click('header a[href="/console/leak"]');
+  await page.waitForLoadState();
+  await axe(page, 'leak form');
+  await page.setInputFiles('#file', { name: 'found.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('氏名,電話番号\n試験 花子,03-5555-0001\n') });
+  await page.click('form[action="/console/leak"] button[type=submit]');
+  await page.waitForLoadState();
+  const leak = await page.textContent('main');
+  check(leak.includes('user:op'), 'the operator who read the customer is named');
+  check(!leak.includes('5555-0001'), 'the value is masked');
+  check((await page.locator('.watermark').count()) === 1, 'the analysis is watermarked');
+  await axe(page, 'leak analysis');
+  await shot(page, 'ja-leak');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
 }
