@@ -20,6 +20,7 @@ mod directives;
 mod exports;
 mod i18n;
 mod leak;
+mod oversight;
 mod pages;
 mod people;
 mod requests;
@@ -47,13 +48,23 @@ pub use i18n::{Lang, Tr};
 pub struct ConsoleState {
     pub(crate) vault: Arc<Vault>,
     pub(crate) key: Arc<SessionKey>,
+    /// The Japanese font PDF reports are drawn with (none: no PDF offered).
+    pub(crate) report_font: Option<Arc<Vec<u8>>>,
+}
+
+/// What the server hands the console beside the vault.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// The font for PDF reports, as the API's `/v1/reports` uses it.
+    pub report_font: Option<Arc<Vec<u8>>>,
 }
 
 /// The console's routes, all under `/console`.
-pub fn router(vault: Arc<Vault>) -> Router {
+pub fn router(vault: Arc<Vault>, options: Options) -> Router {
     let state = ConsoleState {
         key: Arc::new(vault.console_session_key()),
         vault,
+        report_font: options.report_font,
     };
     Router::new()
         .route("/console", get(pages::home))
@@ -90,6 +101,9 @@ pub fn router(vault: Arc<Vault>) -> Router {
                 .post(leak::analyze)
                 .layer(axum::extract::DefaultBodyLimit::max(leak::MAX_LEAK_BYTES)),
         )
+        .route("/console/oversight", get(oversight::show))
+        .route("/console/oversight/declare", post(oversight::declare))
+        .route("/console/oversight/report", post(oversight::report))
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

@@ -75,7 +75,9 @@ impl Site {
         vault
             .record_training(&so, "op", "privacy-basics", 90, None)
             .unwrap();
-        let app = mamori_console::router(vault.clone());
+        let font = mamori_report::default_font().map(std::sync::Arc::new);
+        let app =
+            mamori_console::router(vault.clone(), mamori_console::Options { report_font: font });
         Site {
             _dir: dir,
             vault,
@@ -1449,5 +1451,106 @@ async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_custo
             .await;
         assert!(r.body.contains("role=\"alert\""), "{login}");
         assert!(!r.body.contains("user:op"), "{login}: no analysis");
+    }
+}
+
+/// The month's oversight: the self-inspection run from the records (its
+/// run recorded), an item no record can show declared by the security
+/// office, the signed monthly report downloaded; auditors read without the
+/// forms; nobody else gets either.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_inspects_the_month_and_downloads_its_signed_report() {
+    let site = Site::new();
+    let month = mamori_core::jst::date(chrono::Utc::now().timestamp())
+        .unwrap()
+        .format("%Y-%m")
+        .to_string();
+    let so = site.sign_in("so").await;
+    let r = site
+        .send("GET", &format!("/console/oversight?month={month}"), &so, "")
+        .await;
+    let b = &r.body;
+    assert!(
+        b.contains("常時全件アクセス権限者は承認済みで上限以内"),
+        "{b}"
+    );
+    assert!(b.contains("<code>system#"), "the run is recorded: {b}");
+    assert_eq!(
+        b.matches("action=\"/console/oversight/declare\"").count(),
+        3
+    );
+    assert!(b.contains("未申告"));
+    let csrf = r.csrf();
+    let statement = "管理区域の施錠と入退室記録を確認した";
+    let r = site
+        .send(
+            "POST",
+            "/console/oversight/declare",
+            &so,
+            &format!(
+                "csrf={csrf}&month={month}&item=facility_locks&statement={}",
+                encode(statement)
+            ),
+        )
+        .await;
+    assert!(r.body.contains("申告を記録しました"), "{}", r.body);
+    assert!(r.body.contains(statement), "{}", r.body);
+    let r = site
+        .send("GET", "/console/oversight?month=2026-13", &so, "")
+        .await;
+    assert!(r.body.contains("YYYY-MM"), "a month that is none: said");
+
+    // The signed report, as CSV and (with the Japanese font) PDF.
+    let report = |format: &str| format!("csrf={csrf}&month={month}&format={format}");
+    let csv = site
+        .send("POST", "/console/oversight/report", &so, &report("csv"))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(csv.headers["x-mamori-report-sha256"].len(), 64);
+    assert!(csv.body.contains("10-6"), "技術的安全管理措置");
+    if mamori_report::default_font().is_some() {
+        let (status, pdf) = site
+            .send_bytes("POST", "/console/oversight/report", &so, &report("pdf"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+    let forged = site
+        .send(
+            "POST",
+            "/console/oversight/report",
+            &so,
+            &format!("csrf=x&month={month}&format=csv"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Auditors read it without the declaration forms.
+    let au = site.sign_in("au").await;
+    let r = site.send("GET", "/console/oversight", &au, "").await;
+    assert!(r.body.contains("常時全件アクセス権限者"), "{}", r.body);
+    assert!(!r.body.contains("/console/oversight/declare"));
+    // Nobody else.
+    for login in ["sv", "op", "admin"] {
+        let s = site.sign_in(login).await;
+        let r = site.send("GET", "/console/oversight", &s, "").await;
+        assert!(r.body.contains("role=\"alert\""), "{login}");
+        assert!(!r.body.contains("常時全件アクセス権限者"), "{login}");
+        let csrf = r.csrf();
+        let r = site
+            .send(
+                "POST",
+                "/console/oversight/report",
+                &s,
+                &format!("csrf={csrf}&month={month}&format=csv"),
+            )
+            .await;
+        assert!(r.body.contains("role=\"alert\""), "{login}: no report");
     }
 }

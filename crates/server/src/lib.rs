@@ -76,7 +76,7 @@ pub fn router(vault: Arc<Vault>, metrics_access: MetricsAccess) -> Router {
         metrics_access,
         ..Options::default()
     };
-    let console = mamori_console::router(vault.clone());
+    let console = mamori_console::router(vault.clone(), mamori_console::Options::default());
     routes::routes(state(vault, options)).merge(console)
 }
 
@@ -96,7 +96,12 @@ pub async fn serve(
         let routes = routes::metrics_routes(state.clone());
         tokio::spawn(async move { axum::serve(l, routes).await })
     });
-    let console = mamori_console::router(state.vault.clone());
+    let console = mamori_console::router(
+        state.vault.clone(),
+        mamori_console::Options {
+            report_font: state.report_font.clone(),
+        },
+    );
     let app = routes::routes(state)
         .merge(console)
         .into_make_service_with_connect_info::<SocketAddr>();

@@ -292,6 +292,12 @@ async function peopleFlow(browser) {
   check((await page.locator('.watermark').count()) === 1, 'the analysis is watermarked');
   await axe(page, 'leak analysis');
   await shot(page, 'ja-leak');
+  // The month's self-inspection, from the records.
+  await page.click('header a[href="/console/oversight"]');
+  await page.waitForLoadState();
+  check((await page.locator('form[action="/console/oversight/declare"]').count()) === 3, 'three items to declare');
+  await axe(page, 'oversight');
+  await shot(page, 'ja-oversight');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
 }
