@@ -150,7 +150,9 @@ impl FromRequestParts<ConsoleState> for Person {
             Err(Missing::None) => return Err(to_login(false)),
             Err(Missing::Expired) => return Err(to_login(true)),
         };
-        let (vault, token, client) = (state.vault.clone(), session.token.clone(), client(parts));
+        // The copy handed to the blocking pool is wiped when it is done with.
+        let token = zeroize::Zeroizing::new(session.token.clone());
+        let (vault, client) = (state.vault.clone(), client(parts));
         let caller = tokio::task::spawn_blocking(move || vault.authenticate(Some(&token), client))
             .await
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
@@ -263,15 +265,17 @@ pub async fn login(
     if expected.is_empty() || !session::same(&f.csrf, expected) {
         return login_page(lang, Some("error.csrf"), StatusCode::FORBIDDEN);
     }
-    let (vault, token) = (state.vault.clone(), f.token.to_string());
-    let checked = token.clone();
+    // Every copy of the token is wiped when dropped: the form's and this
+    // one (Zeroizing), the session's (its Drop).
+    let checked = zeroize::Zeroizing::new(f.token.to_string());
+    let vault = state.vault.clone();
     let ok = tokio::task::spawn_blocking(move || vault.authenticate(Some(&checked), parts.0))
         .await
         .is_ok_and(|r| r.is_ok());
     if !ok {
         return login_page(lang, Some("login.failed"), StatusCode::UNAUTHORIZED);
     }
-    let mut s = Session::new(token, now());
+    let mut s = Session::new(f.token.to_string(), now());
     let cookie = s.set_cookie(&state.key, now());
     let mut r = Redirect::to("/console/").into_response();
     let h = r.headers_mut();
