@@ -27,6 +27,7 @@ mod requests;
 mod reviews;
 mod session;
 mod system;
+mod vendor_audits;
 
 use std::sync::Arc;
 
@@ -104,6 +105,15 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
         .route("/console/oversight", get(oversight::show))
         .route("/console/oversight/declare", post(oversight::declare))
         .route("/console/oversight/report", post(oversight::report))
+        .route(
+            "/console/audits",
+            get(vendor_audits::list).post(vendor_audits::start),
+        )
+        .route("/console/audits/{id}", get(vendor_audits::show))
+        .route(
+            "/console/explain",
+            get(vendor_audits::mine).post(vendor_audits::explain),
+        )
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

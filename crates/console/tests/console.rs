@@ -1554,3 +1554,149 @@ async fn the_security_office_inspects_the_month_and_downloads_its_signed_report(
         assert!(r.body.contains("role=\"alert\""), "{login}: no report");
     }
 }
+
+/// A surprise audit of a vendor: the security office starts it, the
+/// vendor's person finds their sampled read and explains it once, the
+/// office and auditors read the explanation (watermarked); nobody else
+/// reads the audit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_audit_samples_a_read_its_reader_explains() {
+    let site = Site::new();
+    let so = site
+        .vault
+        .authenticate(Some(&site.tokens["so"]), None)
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let clauses: Vec<String> = mamori_core::governance::CLAUSES
+        .iter()
+        .map(|(id, _, _)| (*id).to_owned())
+        .collect();
+    site.vault
+        .put_vendor(
+            &so,
+            "bpo",
+            "テストBPO株式会社",
+            now - 86_400,
+            now + 300 * 86_400,
+            &clauses,
+        )
+        .unwrap();
+    let vd = NewUser {
+        login: "vd",
+        role: Role::VendorUser,
+        department: None,
+        vendor: Some("bpo"),
+        manager: Some("sv"),
+    };
+    let token = site.vault.create_user("cli:test", &vd).unwrap().to_string();
+    site.vault
+        .assign("cli:test", "vd", "acme", Some("own"))
+        .unwrap();
+    site.vault
+        .record_training(&so, "vd", "privacy-basics", 90, None)
+        .unwrap();
+    site.vault.record_compliance(&so, "vd", None).unwrap();
+    let caller = site.vault.authenticate(Some(&token), None).unwrap();
+    let access = mamori_vault::access::Access {
+        purpose: Some("inquiry"),
+        case_id: Some("CASE-5"),
+    };
+    let by = mamori_vault::SearchBy {
+        key: "phone".into(),
+        value: phone(1),
+    };
+    site.vault.search(&caller, "acme", access, &by).unwrap();
+    let mut tokens = site.tokens.clone();
+    tokens.insert("vd", token);
+    let site = Site { tokens, ..site };
+
+    let so_s = site.sign_in("so").await;
+    let page = site.send("GET", "/console/audits", &so_s, "").await;
+    assert!(
+        page.body.contains("<option value=\"bpo\">"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let today = mamori_core::jst::date(now)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let deadline = mamori_core::jst::date(now + 7 * 86_400)
+        .unwrap()
+        .format("%Y-%m-%d");
+    let r = site
+        .send(
+            "POST",
+            "/console/audits",
+            &so_s,
+            &format!("csrf={csrf}&vendor=bpo&from={today}&to={today}&size=5&deadline={deadline}"),
+        )
+        .await;
+    assert!(r.body.contains("開始しました: bpo"), "{}", r.body);
+    let at = r.body.find("/console/audits/").unwrap() + "/console/audits/".len();
+    let audit = r.body[at..at + r.body[at..].find('"').unwrap()].to_owned();
+    let r = site
+        .send(
+            "POST",
+            "/console/audits",
+            &so_s,
+            &format!("csrf={csrf}&vendor=bpo&from=x&to={today}&size=5&deadline={deadline}"),
+        )
+        .await;
+    assert!(r.body.contains("YYYY-MM-DD"), "a bad date is said");
+
+    // vd explains the sampled read, once.
+    let vd_s = site.sign_in("vd").await;
+    let mine = site.send("GET", "/console/explain", &vd_s, "").await;
+    assert!(mine.body.contains("CASE-5"), "{}", mine.body);
+    let field = |name: &str| {
+        let at = mine
+            .body
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap()
+            + name.len()
+            + 15;
+        mine.body[at..at + mine.body[at..].find('"').unwrap()].to_owned()
+    };
+    let form = format!(
+        "csrf={}&audit={}&log={}&seq={}&text={}",
+        mine.csrf(),
+        field("audit"),
+        encode(&field("log")),
+        field("seq"),
+        encode("お客さまからの住所変更の電話に対応したため")
+    );
+    let r = site.send("POST", "/console/explain", &vd_s, &form).await;
+    assert!(r.body.contains("説明を記録しました"), "{}", r.body);
+    assert!(!r.body.contains("CASE-5"), "nothing left to explain");
+    let again = site.send("POST", "/console/explain", &vd_s, &form).await;
+    assert!(again.body.contains("role=\"alert\""), "once only");
+
+    // The office reads it, watermarked; auditors too; the vendor's person
+    // and the operator do not.
+    let r = site
+        .send("GET", &format!("/console/audits/{audit}"), &so_s, "")
+        .await;
+    assert!(
+        r.body.contains("住所変更の電話に対応したため"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("class=\"watermark\""));
+    let au = site.sign_in("au").await;
+    let r = site.send("GET", "/console/audits", &au, "").await;
+    assert!(r.body.contains(&audit) && !r.body.contains("action=\"/console/audits\""));
+    for login in ["vd", "op", "sv"] {
+        let s = site.sign_in(login).await;
+        let r = site
+            .send("GET", &format!("/console/audits/{audit}"), &s, "")
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{login}");
+        let r = site.send("GET", "/console/audits", &s, "").await;
+        assert!(
+            r.body.contains("role=\"alert\"") && !r.body.contains(&audit),
+            "{login}"
+        );
+    }
+}

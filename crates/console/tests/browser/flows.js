@@ -298,6 +298,9 @@ async function peopleFlow(browser) {
   check((await page.locator('form[action="/console/oversight/declare"]').count()) === 3, 'three items to declare');
   await axe(page, 'oversight');
   await shot(page, 'ja-oversight');
+  await page.click('header a[href="/console/audits"]');
+  await page.waitForLoadState();
+  await axe(page, 'vendor audits');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
 }
