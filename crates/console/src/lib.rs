@@ -23,6 +23,7 @@ mod leak;
 mod oversight;
 mod pages;
 mod people;
+mod reconciliation;
 mod requests;
 mod reviews;
 mod session;
@@ -113,6 +114,11 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
         .route(
             "/console/explain",
             get(vendor_audits::mine).post(vendor_audits::explain),
+        )
+        .route("/console/reconciliation", get(reconciliation::list))
+        .route(
+            "/console/reconciliation/{id}/dispose",
+            post(reconciliation::dispose),
         )
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))

@@ -1700,3 +1700,111 @@ async fn a_vendor_audit_samples_a_read_its_reader_explains() {
         );
     }
 }
+
+/// The month's reconciliation in the console: a day the operator read
+/// customers without being in the secure area is a discrepancy; the
+/// security office disposes of it with a reason (required), once; the
+/// operator sees none of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_disposes_of_a_reconciliation_discrepancy() {
+    let site = Site::new();
+    let op = site
+        .vault
+        .authenticate(Some(&site.tokens["op"]), None)
+        .unwrap();
+    let access = mamori_vault::access::Access {
+        purpose: Some("inquiry"),
+        case_id: Some("CASE-1"),
+    };
+    let by = mamori_vault::SearchBy {
+        key: "phone".into(),
+        value: phone(1),
+    };
+    site.vault.search(&op, "acme", access, &by).unwrap();
+    let so = site
+        .vault
+        .authenticate(Some(&site.tokens["so"]), None)
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let from = mamori_core::jst::day_start(mamori_core::jst::day(now));
+    let files = mamori_vault::reconciliation::ReconcileFiles {
+        mapping: None,
+        people: b"login,badge,pc_account\nop,B1,CORP\\op\n",
+        rooms: "日時,カード番号,区分\n".as_bytes(),
+        logons:
+            b"TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n",
+        hosts: None,
+        applications: None,
+    };
+    site.vault
+        .reconcile(
+            &so,
+            from,
+            now + 1,
+            mamori_reconcile::Params::default(),
+            files,
+        )
+        .unwrap();
+
+    let s = site.sign_in("so").await;
+    let page = site.send("GET", "/console/reconciliation", &s, "").await;
+    assert!(page.body.contains("<h2 id=\"d-"), "{}", page.body);
+    assert!(page.body.contains("op — "), "{}", page.body);
+    let at = page.body.find("/console/reconciliation/").unwrap();
+    let path = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            path,
+            &s,
+            &format!("csrf={csrf}&outcome=explained&note="),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""), "a reason is required");
+    let r = site
+        .send(
+            "POST",
+            path,
+            &s,
+            &format!(
+                "csrf={csrf}&outcome=explained&note={}",
+                encode("在宅勤務の許可日だった")
+            ),
+        )
+        .await;
+    assert!(
+        r.body.contains("記録しました: 説明がつく — op"),
+        "{}",
+        r.body
+    );
+    let again = site
+        .send(
+            "POST",
+            path,
+            &s,
+            &format!("csrf={csrf}&outcome=mistake&note=x"),
+        )
+        .await;
+    assert!(again.body.contains("role=\"alert\""), "once only");
+    let all = site
+        .send("GET", "/console/reconciliation?all=1", &s, "")
+        .await;
+    assert!(all.body.contains("説明がつく"), "{}", all.body);
+
+    // The operator, whom it is about, sees none of it.
+    let op_s = site.sign_in("op").await;
+    let r = site
+        .send("GET", "/console/reconciliation?all=1", &op_s, "")
+        .await;
+    assert!(!r.body.contains("<h2 id=\"d-"), "{}", r.body);
+    let r = site
+        .send(
+            "POST",
+            path,
+            &op_s,
+            &format!("csrf={}&outcome=mistake&note=x", r.csrf()),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""));
+}

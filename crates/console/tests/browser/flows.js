@@ -301,6 +301,9 @@ async function peopleFlow(browser) {
   await page.click('header a[href="/console/audits"]');
   await page.waitForLoadState();
   await axe(page, 'vendor audits');
+  await page.click('header a[href="/console/reconciliation"]');
+  await page.waitForLoadState();
+  await axe(page, 'reconciliation');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
 }
