@@ -17,6 +17,7 @@ mod audit;
 mod charts;
 mod dashboard;
 mod directives;
+mod egress;
 mod exports;
 mod i18n;
 mod leak;
@@ -120,6 +121,8 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
             "/console/reconciliation/{id}/dispose",
             post(reconciliation::dispose),
         )
+        .route("/console/egress", get(egress::list).post(egress::request))
+        .route("/console/egress/{id}/act", post(egress::act))
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

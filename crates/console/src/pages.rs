@@ -48,6 +48,9 @@ pub struct Who {
     pub oversees: bool,
     /// Whether the role keeps people's records (the security office).
     pub keeps_people: bool,
+    /// Whether the role keeps the egress register (supervisors, system
+    /// administrators, the security office, auditors).
+    pub egress: bool,
     /// Whether the role reads the system's health (system administrators,
     /// the security office, auditors).
     pub system: bool,
@@ -92,6 +95,10 @@ impl Person {
                 ),
                 oversees: matches!(self.caller.role, Role::SecurityOfficer | Role::Auditor),
                 keeps_people: self.caller.role == Role::SecurityOfficer,
+                egress: matches!(
+                    self.caller.role,
+                    Role::Supervisor | Role::Sysadmin | Role::SecurityOfficer | Role::Auditor
+                ),
                 system: matches!(
                     self.caller.role,
                     Role::Sysadmin | Role::SecurityOfficer | Role::Auditor

@@ -1808,3 +1808,94 @@ async fn the_security_office_disposes_of_a_reconciliation_discrepancy() {
         .await;
     assert!(r.body.contains("role=\"alert\""));
 }
+
+/// The egress register: the system administrator requests a destination,
+/// the security office approves it for a while and later revokes it with a
+/// reason; the requester cannot approve their own; operators get nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_is_requested_approved_and_revoked_in_the_egress_register() {
+    let site = Site::new();
+    let admin = site.sign_in("admin").await;
+    let page = site.send("GET", "/console/egress", &admin, "").await;
+    assert!(
+        page.body.contains("action=\"/console/egress\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            "/console/egress",
+            &admin,
+            &format!(
+                "csrf={csrf}&destination=api.example.co.jp&port=443&purpose={}&days=90",
+                encode("決済代行会社への売上データ送信")
+            ),
+        )
+        .await;
+    assert!(
+        r.body.contains("記録しました: api.example.co.jp"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("承認待ち"));
+    assert!(
+        !r.body.contains("/act\""),
+        "the requester gets no approval form"
+    );
+    let r = site
+        .send(
+            "POST",
+            "/console/egress",
+            &admin,
+            &format!("csrf={csrf}&destination=x&port=99999&purpose=y&days=1"),
+        )
+        .await;
+    assert!(
+        r.body.contains("role=\"alert\""),
+        "a port out of range is refused"
+    );
+
+    let so = site.sign_in("so").await;
+    let page = site.send("GET", "/console/egress", &so, "").await;
+    let at = page.body.find("/console/egress/").unwrap();
+    let path = page.body[at..at + page.body[at..].find('"').unwrap()].to_owned();
+    let csrf_so = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            &path,
+            &so,
+            &format!("csrf={csrf_so}&action=approve"),
+        )
+        .await;
+    assert!(r.body.contains("許可中"), "{}", r.body);
+    // Its requester cannot approve it (a forged post): refused.
+    let r = site
+        .send(
+            "POST",
+            &path,
+            &admin,
+            &format!("csrf={csrf}&action=approve"),
+        )
+        .await;
+    assert!(r.body.contains("role=\"alert\""));
+    let r = site
+        .send(
+            "POST",
+            &path,
+            &so,
+            &format!(
+                "csrf={csrf_so}&action=revoke&reason={}",
+                encode("契約終了のため")
+            ),
+        )
+        .await;
+    assert!(r.body.contains("取消"), "{}", r.body);
+
+    let op = site.sign_in("op").await;
+    let r = site.send("GET", "/console/egress", &op, "").await;
+    assert!(r.body.contains("role=\"alert\"") && !r.body.contains("api.example.co.jp"));
+    assert!(!r.body.contains("action=\"/console/egress\""), "no form");
+}

@@ -367,6 +367,16 @@ async function sysadminFlow(browser) {
   check(!main.includes(f.secret) && !main.includes(f.masked), 'sysadmin: no customer data');
   await axe(page, 'system health');
   await shot(page, 'ja-system');
+  // The egress register: a destination requested.
+  await page.click('header a[href="/console/egress"]');
+  await page.waitForLoadState();
+  await page.fill('#destination', 'api.example.co.jp');
+  await page.fill('#purpose', '決済代行会社への売上データ送信');
+  await page.click('form[action="/console/egress"] button[type=submit]');
+  await page.waitForLoadState();
+  check((await page.locator('[role=status]').count()) === 1, 'the destination is requested');
+  await axe(page, 'egress register');
+  await shot(page, 'ja-egress');
   // The refusal itself is logged as a 403 resource; anything else is a problem.
   const other = problems.filter((p) => !/status of 403/.test(p));
   check(other.length === 0, `sysadmin: console errors: ${other.join(' | ')}`);
