@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::{Lang, Tr},
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 /// An alert as a page shows it.
@@ -96,10 +96,8 @@ pub async fn list(
         limit: 200,
         ..AlertFilter::default()
     };
-    let (alerts, refused) = match blocking(move || vault.alerts(&caller, &filter)).await {
-        Ok(v) => (v.into_iter().map(|a| shown(a, p.lang)).collect(), None),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let got = blocking(move || vault.alerts(&caller, &filter)).await;
+    let (alerts, refused) = listed(got, None, |a| shown(a, p.lang));
     let t = Tr(p.lang);
     let page = p.chrome(t.get("alerts.title"), false);
     let html = render(AlertsPage {

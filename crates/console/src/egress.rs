@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 fn state_key(s: EgressState) -> &'static str {
@@ -50,18 +50,11 @@ async fn egress_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let (entries, refused) = match blocking(move || vault.egress_register(&caller)).await {
-        Ok(v) => (
-            v.into_iter()
-                .map(|e| {
-                    let k = state_key(e.state);
-                    (e, k)
-                })
-                .collect(),
-            refused,
-        ),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let got = blocking(move || vault.egress_register(&caller)).await;
+    let (entries, refused) = listed(got, refused, |e| {
+        let k = state_key(e.state);
+        (e, k)
+    });
     let t = Tr(p.lang);
     let page = p.chrome(t.get("egress.title"), false);
     let html = render(EgressPage {

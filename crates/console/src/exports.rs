@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 /// An export's status as the page names it.
@@ -60,18 +60,11 @@ pub async fn list(
         pending: q.all.is_none(),
         ..ExportListFilter::default()
     };
-    let (exports, refused) = match blocking(move || vault.exports(&caller, &filter)).await {
-        Ok(v) => (
-            v.into_iter()
-                .map(|e| {
-                    let s = status(e.status);
-                    (e, s)
-                })
-                .collect(),
-            None,
-        ),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let got = blocking(move || vault.exports(&caller, &filter)).await;
+    let (exports, refused) = listed(got, None, |e| {
+        let s = status(e.status);
+        (e, s)
+    });
     let t = Tr(p.lang);
     let page = p.chrome(t.get("exports.title"), false);
     let html = render(ExportsPage {

@@ -211,6 +211,20 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
+/// What a list page shows: the vault's list, each item made ready for the
+/// page, with `earlier` (the refusal of the act that led here, if any); or
+/// nothing and why not.
+pub(crate) fn listed<T, U>(
+    got: Result<Vec<T>, String>,
+    earlier: Option<String>,
+    each: impl FnMut(T) -> U,
+) -> (Vec<U>, Option<String>) {
+    match got {
+        Ok(v) => (v.into_iter().map(each).collect(), earlier),
+        Err(why) => (Vec::new(), Some(why)),
+    }
+}
+
 pub(crate) fn render(t: impl Template) -> String {
     t.render()
         .unwrap_or_else(|_| "<!doctype html><title>error</title>".into())

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 /// A person as the list shows them.
@@ -43,19 +43,12 @@ struct PeoplePage {
 pub async fn list(State(state): State<ConsoleState>, p: Person) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let t = Tr(p.lang);
-    let (people, refused) = match blocking(move || vault.people_list(&caller)).await {
-        Ok(v) => (
-            v.into_iter()
-                .map(|x| Row {
-                    training_until: x.training_until.map(|e| t.date(e)).unwrap_or_default(),
-                    leaves: x.leaves_at.map(|e| t.date(e)).unwrap_or_default(),
-                    p: x,
-                })
-                .collect(),
-            None,
-        ),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let got = blocking(move || vault.people_list(&caller)).await;
+    let (people, refused) = listed(got, None, |x| Row {
+        training_until: x.training_until.map(|e| t.date(e)).unwrap_or_default(),
+        leaves: x.leaves_at.map(|e| t.date(e)).unwrap_or_default(),
+        p: x,
+    });
     let page = p.chrome(t.get("people.title"), false);
     let html = render(PeoplePage {
         t,
@@ -207,19 +200,12 @@ struct VendorsPage {
 pub async fn vendors(State(state): State<ConsoleState>, p: Person) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let t = Tr(p.lang);
-    let (vendors, refused) = match blocking(move || vault.vendor_list(&caller)).await {
-        Ok(v) => (
-            v.into_iter()
-                .map(|v| Vendor {
-                    from: t.date(v.row.contract_start),
-                    until: t.date(v.row.contract_end),
-                    v,
-                })
-                .collect(),
-            None,
-        ),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let got = blocking(move || vault.vendor_list(&caller)).await;
+    let (vendors, refused) = listed(got, None, |v| Vendor {
+        from: t.date(v.row.contract_start),
+        until: t.date(v.row.contract_end),
+        v,
+    });
     let page = p.chrome(t.get("vendors.title"), false);
     let html = render(VendorsPage {
         t,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 #[derive(Template)]
@@ -44,10 +44,11 @@ async fn discrepancies_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let (items, refused) = match blocking(move || vault.discrepancies(&caller, !all, None)).await {
-        Ok(v) => (v, refused),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let (items, refused) = listed(
+        blocking(move || vault.discrepancies(&caller, !all, None)).await,
+        refused,
+        |x| x,
+    );
     let t = Tr(p.lang);
     let page = p.chrome(t.get("recon.title"), false);
     let html = render(DiscrepanciesPage {

@@ -24,7 +24,7 @@ use crate::{
     ConsoleState,
     charts::{self, Bars, Row},
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 #[derive(Template)]
@@ -48,10 +48,11 @@ async fn reviews_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let (campaigns, refused) = match blocking(move || vault.campaigns(&caller, true)).await {
-        Ok(v) => (v, refused),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let (campaigns, refused) = listed(
+        blocking(move || vault.campaigns(&caller, true)).await,
+        refused,
+        |x| x,
+    );
     let t = Tr(p.lang);
     let page = p.chrome(t.get("reviews.title"), false);
     let html = render(ReviewsPage {

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, render},
+    pages::{Chrome, Person, blocking, forged, listed, render},
 };
 
 #[derive(Template)]
@@ -171,10 +171,11 @@ async fn explain_page(
     refused: Option<String>,
 ) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let (items, refused) = match blocking(move || vault.my_audit_items(&caller)).await {
-        Ok(v) => (v, refused),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let (items, refused) = listed(
+        blocking(move || vault.my_audit_items(&caller)).await,
+        refused,
+        |x| x,
+    );
     let t = Tr(p.lang);
     let page = p.chrome(t.get("explain.title"), false);
     let html = render(ExplainPage {

@@ -110,6 +110,25 @@ impl Site {
         }
     }
 
+    /// `token` looks customer `i` up by phone under `case` (through the
+    /// vault, as the API would): how many customers were shown.
+    fn read_as(&self, token: &str, i: usize, case: &str) -> usize {
+        let caller = self.vault.authenticate(Some(token), None).unwrap();
+        let access = mamori_vault::access::Access {
+            purpose: Some("inquiry"),
+            case_id: Some(case),
+        };
+        let by = mamori_vault::SearchBy {
+            key: "phone".into(),
+            value: phone(i),
+        };
+        self.vault
+            .search(&caller, "acme", access, &by)
+            .unwrap()
+            .records
+            .len()
+    }
+
     /// A post with its own content type (a multipart upload).
     async fn send_typed(
         &self,
@@ -1374,26 +1393,7 @@ fn multipart(csrf: &str, name: &str, file: &str) -> (String, String) {
 async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_customers() {
     let site = Site::new();
     // op reads customer 1.
-    let op = site
-        .vault
-        .authenticate(Some(&site.tokens["op"]), None)
-        .unwrap();
-    let access = mamori_vault::access::Access {
-        purpose: Some("inquiry"),
-        case_id: Some("CASE-1"),
-    };
-    let by = mamori_vault::SearchBy {
-        key: "phone".into(),
-        value: phone(1),
-    };
-    assert_eq!(
-        site.vault
-            .search(&op, "acme", access, &by)
-            .unwrap()
-            .records
-            .len(),
-        1
-    );
+    assert_eq!(site.read_as(&site.tokens["op"], 1, "CASE-1"), 1);
     let leaked = format!(
         "氏名,電話番号\n試験 花子1,{}\n試験 花子2,{}\n",
         phone(1),
@@ -1596,16 +1596,7 @@ async fn a_vendor_audit_samples_a_read_its_reader_explains() {
         .record_training(&so, "vd", "privacy-basics", 90, None)
         .unwrap();
     site.vault.record_compliance(&so, "vd", None).unwrap();
-    let caller = site.vault.authenticate(Some(&token), None).unwrap();
-    let access = mamori_vault::access::Access {
-        purpose: Some("inquiry"),
-        case_id: Some("CASE-5"),
-    };
-    let by = mamori_vault::SearchBy {
-        key: "phone".into(),
-        value: phone(1),
-    };
-    site.vault.search(&caller, "acme", access, &by).unwrap();
+    assert_eq!(site.read_as(&token, 1, "CASE-5"), 1);
     let mut tokens = site.tokens.clone();
     tokens.insert("vd", token);
     let site = Site { tokens, ..site };
@@ -1708,19 +1699,7 @@ async fn a_vendor_audit_samples_a_read_its_reader_explains() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_security_office_disposes_of_a_reconciliation_discrepancy() {
     let site = Site::new();
-    let op = site
-        .vault
-        .authenticate(Some(&site.tokens["op"]), None)
-        .unwrap();
-    let access = mamori_vault::access::Access {
-        purpose: Some("inquiry"),
-        case_id: Some("CASE-1"),
-    };
-    let by = mamori_vault::SearchBy {
-        key: "phone".into(),
-        value: phone(1),
-    };
-    site.vault.search(&op, "acme", access, &by).unwrap();
+    assert_eq!(site.read_as(&site.tokens["op"], 1, "CASE-1"), 1);
     let so = site
         .vault
         .authenticate(Some(&site.tokens["so"]), None)
