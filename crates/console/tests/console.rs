@@ -86,27 +86,53 @@ impl Site {
         }
     }
 
-    async fn send(&self, method: &str, path: &str, cookies: &str, form: &str) -> Page {
+    /// One request as a browser makes it: the raw answer.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &str,
+        ctype: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let mut req = Request::builder().method(method).uri(path);
         if !cookies.is_empty() {
             req = req.header(header::COOKIE, cookies);
         }
-        if method == "POST" {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(t) = ctype {
+            req = req.header(header::CONTENT_TYPE, t);
         }
         let resp = self
             .app
             .clone()
-            .oneshot(req.body(Body::from(form.to_owned())).unwrap())
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
             .await
             .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+        (status, headers, bytes.to_vec())
+    }
+
+    /// A page, or a form posted as a browser posts it.
+    async fn send(&self, method: &str, path: &str, cookies: &str, form: &str) -> Page {
+        let ctype = (method == "POST").then_some("application/x-www-form-urlencoded");
+        self.send_typed_opt(method, path, cookies, ctype, form)
+            .await
+    }
+
+    async fn send_typed_opt(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &str,
+        ctype: Option<&str>,
+        body: &str,
+    ) -> Page {
+        let (status, headers, bytes) = self.exchange(method, path, cookies, ctype, body).await;
         Page {
             status,
             headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
+            body: String::from_utf8(bytes).unwrap(),
         }
     }
 
@@ -138,27 +164,8 @@ impl Site {
         ctype: &str,
         body: &str,
     ) -> Page {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::CONTENT_TYPE, ctype);
-        if !cookies.is_empty() {
-            req = req.header(header::COOKIE, cookies);
-        }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        self.send_typed_opt(method, path, cookies, Some(ctype), body)
             .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-        Page {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
     }
 
     /// A raw answer (a downloaded file): status and bytes.
@@ -169,20 +176,9 @@ impl Site {
         cookies: &str,
         form: &str,
     ) -> (StatusCode, Vec<u8>) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::COOKIE, cookies)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(form.to_owned())).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let body = to_bytes(resp.into_body(), 1 << 24).await.unwrap();
-        (status, body.to_vec())
+        let ctype = Some("application/x-www-form-urlencoded");
+        let (status, _, bytes) = self.exchange(method, path, cookies, ctype, form).await;
+        (status, bytes)
     }
 
     /// Signs `login` in: the session cookie.
