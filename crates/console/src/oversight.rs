@@ -183,11 +183,28 @@ pub async fn declare(
 #[derive(Deserialize)]
 pub struct ReportForm {
     csrf: String,
-    month: String,
+    /// `monthly` (the default), `review`, `vendor_audit` or `reconciliation`.
+    #[serde(default)]
+    kind: String,
+    /// The month (`YYYY-MM`), the campaign, the audit or the run.
+    subject: String,
     format: String,
 }
 
-/// The month's signed report as a file.
+impl ReportForm {
+    fn spec(&self) -> ReportSpec {
+        let subject = self.subject.trim().to_owned();
+        match self.kind.as_str() {
+            "review" => ReportSpec::Review { campaign: subject },
+            "vendor_audit" => ReportSpec::VendorAudit { audit: subject },
+            "reconciliation" => ReportSpec::Reconciliation { run: subject },
+            _ => ReportSpec::Monthly { month: subject },
+        }
+    }
+}
+
+/// A signed report (the month's by default; a review's, a vendor audit's
+/// or a reconciliation's) as a file.
 pub async fn report(
     State(state): State<ConsoleState>,
     p: Person,
@@ -202,9 +219,8 @@ pub async fn report(
         _ => ReportFormat::Csv,
     };
     let font: Option<Arc<Vec<u8>>> = state.report_font.clone();
-    let (vault, caller, month) = (state.vault.clone(), p.caller.clone(), f.month.clone());
+    let (vault, caller, spec) = (state.vault.clone(), p.caller.clone(), f.spec());
     let made = blocking(move || {
-        let spec = ReportSpec::Monthly { month };
         vault.generate_report(&caller, &spec, format, font.as_deref().map(Vec::as_slice))
     })
     .await;
@@ -228,7 +244,15 @@ pub async fn report(
             }
             r
         }
-        Err(why) => oversight_page(&state, p, f.month, None, Some(why)).await,
+        // Back to the month's page (the month asked for, or this one),
+        // saying why.
+        Err(why) => {
+            let month = match f.spec() {
+                ReportSpec::Monthly { month } => month,
+                _ => this_month(),
+            };
+            oversight_page(&state, p, month, None, Some(why)).await
+        }
     }
 }
 

@@ -241,6 +241,8 @@ struct StatsPage {
     page: Chrome,
     s: Option<CampaignStats>,
     keep_rates: Option<Bars>,
+    /// The Japanese font is there: PDF offered.
+    pdf: bool,
     refused: Option<String>,
 }
 
@@ -269,6 +271,7 @@ pub async fn stats(
         page,
         s,
         keep_rates,
+        pdf: state.report_font.is_some(),
         refused,
     });
     p.page(&state, html)

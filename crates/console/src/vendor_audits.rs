@@ -136,6 +136,8 @@ struct AuditPage {
     t: Tr,
     page: Chrome,
     a: VendorAudit,
+    /// The Japanese font is there: PDF offered.
+    pdf: bool,
 }
 
 pub async fn show(
@@ -150,7 +152,12 @@ pub async fn show(
     let t = Tr(p.lang);
     // Explanations may name a customer.
     let page = p.chrome(t.get("audits.one"), true);
-    let html = render(AuditPage { t, page, a });
+    let html = render(AuditPage {
+        t,
+        page,
+        a,
+        pdf: state.report_font.is_some(),
+    });
     p.page(&state, html)
 }
 

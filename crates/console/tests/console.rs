@@ -1279,6 +1279,23 @@ async fn a_supervisor_reviews_their_operators_access_and_revokes_it() {
         "{}",
         r.body
     );
+    // The campaign's signed report, from the same page.
+    assert!(
+        r.body.contains("name=\"kind\" value=\"review\""),
+        "{}",
+        r.body
+    );
+    let csrf = r.csrf();
+    let csv = site
+        .send(
+            "POST",
+            "/console/oversight/report",
+            &so,
+            &format!("csrf={csrf}&kind=review&subject={campaign}&format=csv"),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(csv.headers.contains_key("x-mamori-report-sha256"));
     let r = site
         .send("GET", &format!("/console/reviews/{campaign}"), &sv, "")
         .await;
@@ -1497,7 +1514,7 @@ async fn the_security_office_inspects_the_month_and_downloads_its_signed_report(
     assert!(r.body.contains("YYYY-MM"), "a month that is none: said");
 
     // The signed report, as CSV and (with the Japanese font) PDF.
-    let report = |format: &str| format!("csrf={csrf}&month={month}&format={format}");
+    let report = |format: &str| format!("csrf={csrf}&subject={month}&format={format}");
     let csv = site
         .send("POST", "/console/oversight/report", &so, &report("csv"))
         .await;
@@ -1522,7 +1539,7 @@ async fn the_security_office_inspects_the_month_and_downloads_its_signed_report(
             "POST",
             "/console/oversight/report",
             &so,
-            &format!("csrf=x&month={month}&format=csv"),
+            &format!("csrf=x&subject={month}&format=csv"),
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -1544,7 +1561,7 @@ async fn the_security_office_inspects_the_month_and_downloads_its_signed_report(
                 "POST",
                 "/console/oversight/report",
                 &s,
-                &format!("csrf={csrf}&month={month}&format=csv"),
+                &format!("csrf={csrf}&subject={month}&format=csv"),
             )
             .await;
         assert!(r.body.contains("role=\"alert\""), "{login}: no report");
@@ -1671,6 +1688,17 @@ async fn a_vendor_audit_samples_a_read_its_reader_explains() {
         r.body
     );
     assert!(r.body.contains("class=\"watermark\""));
+    let csrf = r.csrf();
+    let csv = site
+        .send(
+            "POST",
+            "/console/oversight/report",
+            &so_s,
+            &format!("csrf={csrf}&kind=vendor_audit&subject={audit}&format=csv"),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(csv.headers.contains_key("x-mamori-report-sha256"));
     let au = site.sign_in("au").await;
     let r = site.send("GET", "/console/audits", &au, "").await;
     assert!(r.body.contains(&audit) && !r.body.contains("action=\"/console/audits\""));
