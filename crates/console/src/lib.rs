@@ -21,6 +21,7 @@ mod egress;
 mod exports;
 mod i18n;
 mod leak;
+mod machines;
 mod oversight;
 mod pages;
 mod people;
@@ -123,6 +124,10 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
         )
         .route("/console/egress", get(egress::list).post(egress::request))
         .route("/console/egress/{id}/act", post(egress::act))
+        .route(
+            "/console/machines",
+            get(machines::list).post(machines::hunt),
+        )
         .route("/console/alerts", get(alerts::list))
         .route("/console/alerts/{id}", get(alerts::show))
         .route("/console/alerts/{id}/act", post(alerts::act))

@@ -1902,3 +1902,65 @@ async fn a_destination_is_requested_approved_and_revoked_in_the_egress_register(
     assert!(r.body.contains("role=\"alert\"") && !r.body.contains("api.example.co.jp"));
     assert!(!r.body.contains("action=\"/console/egress\""), "no form");
 }
+
+/// The PC agents' page: the security office sends every PC hunting for an
+/// incident's case (a case id that is personal data is refused); auditors
+/// read without the form; nobody else reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_office_sends_the_pc_agents_hunting() {
+    let site = Site::new();
+    let so = site.sign_in("so").await;
+    let page = site.send("GET", "/console/machines", &so, "").await;
+    assert!(
+        page.body.contains("報告した PC はまだありません"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let r = site
+        .send(
+            "POST",
+            "/console/machines",
+            &so,
+            &format!("csrf={csrf}&case_id=INC-2026-12&full=1"),
+        )
+        .await;
+    assert!(
+        r.body.contains("一斉検査を指示しました: INC-2026-12"),
+        "{}",
+        r.body
+    );
+    let r = site
+        .send(
+            "POST",
+            "/console/machines",
+            &so,
+            &format!("csrf={csrf}&case_id={}", encode(&phone(3))),
+        )
+        .await;
+    assert!(
+        r.body.contains("role=\"alert\""),
+        "a phone number is no case id"
+    );
+    assert!(!r.body.contains(&phone(3)), "and is not echoed");
+    let au = site.sign_in("au").await;
+    let r = site.send("GET", "/console/machines", &au, "").await;
+    assert!(!r.body.contains("role=\"alert\"") && !r.body.contains("action=\"/console/machines\""));
+    for login in ["op", "sv", "admin"] {
+        let s = site.sign_in(login).await;
+        let r = site.send("GET", "/console/machines", &s, "").await;
+        assert!(r.body.contains("role=\"alert\""), "{login}");
+        let r = site
+            .send(
+                "POST",
+                "/console/machines",
+                &s,
+                &format!("csrf={}&case_id=INC-9", r.csrf()),
+            )
+            .await;
+        assert!(
+            r.body.contains("role=\"alert\"") && !r.body.contains("INC-9"),
+            "{login}"
+        );
+    }
+}

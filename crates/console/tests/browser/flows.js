@@ -304,6 +304,9 @@ async function peopleFlow(browser) {
   await page.click('header a[href="/console/reconciliation"]');
   await page.waitForLoadState();
   await axe(page, 'reconciliation');
+  await page.click('header a[href="/console/machines"]');
+  await page.waitForLoadState();
+  await axe(page, 'PC agents');
   check(problems.length === 0, `security office: console errors: ${problems.join(' | ')}`);
   await context.close();
 }
