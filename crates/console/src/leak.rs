@@ -10,11 +10,15 @@
 //! nowhere: it is analysed in memory and dropped.
 
 use askama::Template;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::{
     extract::{Multipart, State},
     response::Response,
 };
-use mamori_vault::leak::breach::FileAnalysis;
+use mamori_core::schema::ReportTo;
+use mamori_store::TenantStatus;
+use mamori_vault::leak::{breach::FileAnalysis, notice::BreachNotice};
 
 use crate::{
     ConsoleState,
@@ -45,7 +49,16 @@ struct LeakPage {
     page: Chrome,
     files: Vec<Shown>,
     name: Option<String>,
+    /// Active tenants, for the notice form.
+    tenants: Vec<String>,
+    notice: Option<Notice>,
     refused: Option<String>,
+}
+
+/// A drafted notice as the page shows it.
+struct Notice {
+    n: BreachNotice,
+    report_to: &'static str,
 }
 
 fn shown(lang: Lang, a: FileAnalysis) -> Shown {
@@ -67,51 +80,78 @@ fn leak_page(
     p: Person,
     files: Vec<FileAnalysis>,
     name: Option<String>,
+    notice: Option<BreachNotice>,
     refused: Option<String>,
 ) -> Response {
     let t = Tr(p.lang);
-    // Masked examples of customers' data: watermarked, not printed.
-    let page = p.chrome(t.get("leak.title"), !files.is_empty());
+    // Masked examples and drafts about customers: watermarked, not printed.
+    let page = p.chrome(t.get("leak.title"), !files.is_empty() || notice.is_some());
+    let tenants = (state
+        .vault
+        .store()
+        .tenants()
+        .unwrap_or_default()
+        .into_iter())
+    .filter(|x| x.status == TenantStatus::Active)
+    .map(|x| x.id)
+    .collect();
     let html = render(LeakPage {
         files: files.into_iter().map(|a| shown(p.lang, a)).collect(),
         t,
         page,
         name,
+        tenants,
+        notice: notice.map(|n| Notice {
+            report_to: match n.report_to {
+                ReportTo::Ppc => "leak.to.ppc",
+                ReportTo::Soumu => "leak.to.soumu",
+                ReportTo::Municipal => "leak.to.municipal",
+            },
+            n,
+        }),
         refused,
     });
     p.page(state, html)
 }
 
 pub async fn form(State(state): State<ConsoleState>, p: Person) -> Response {
-    leak_page(&state, p, Vec::new(), None, None)
+    leak_page(&state, p, Vec::new(), None, None, None)
 }
 
-/// What the upload form sent: its CSRF token and the file.
+/// What an upload form sent: its CSRF token, the file, and for a notice
+/// the tenant, when the business knew (a date) and what to hand back.
+#[derive(Default)]
 struct Upload {
     csrf: String,
     name: String,
     bytes: Vec<u8>,
+    tenant: String,
+    known_on: String,
+    want: String,
 }
 
 async fn read_upload(mut form: Multipart) -> Result<Upload, &'static str> {
-    let mut up = Upload {
-        csrf: String::new(),
-        name: String::new(),
-        bytes: Vec::new(),
-    };
+    let mut up = Upload::default();
     while let Some(field) = form.next_field().await.map_err(|_| "leak.bad_upload")? {
-        match field.name() {
-            Some("csrf") => up.csrf = field.text().await.map_err(|_| "leak.bad_upload")?,
-            Some("file") => {
-                // The browser's file name, reduced to its last part.
-                up.name = (field.file_name().unwrap_or("leaked"))
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or("leaked")
-                    .to_owned();
-                up.bytes = field.bytes().await.map_err(|_| "leak.too_large")?.to_vec();
-            }
-            _ => {}
+        let slot = match field.name() {
+            Some("csrf") => Some(&mut up.csrf),
+            Some("tenant") => Some(&mut up.tenant),
+            Some("known_on") => Some(&mut up.known_on),
+            Some("want") => Some(&mut up.want),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            *slot = field.text().await.map_err(|_| "leak.bad_upload")?;
+            continue;
+        }
+        if field.name() == Some("file") {
+            // The browser's file name, reduced to its last part.
+            up.name = (field.file_name().unwrap_or("leaked"))
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or("leaked")
+                .to_owned();
+            up.bytes = field.bytes().await.map_err(|_| "leak.too_large")?.to_vec();
         }
     }
     if up.bytes.is_empty() {
@@ -126,7 +166,7 @@ pub async fn analyze(State(state): State<ConsoleState>, p: Person, form: Multipa
         Ok(up) => up,
         Err(key) => {
             let why = Tr(p.lang).get(key).to_owned();
-            return leak_page(&state, p, Vec::new(), None, Some(why));
+            return leak_page(&state, p, Vec::new(), None, None, Some(why));
         }
     };
     if let Some(r) = forged(&p, &up.csrf) {
@@ -135,7 +175,63 @@ pub async fn analyze(State(state): State<ConsoleState>, p: Person, form: Multipa
     let (vault, caller, name) = (state.vault.clone(), p.caller.clone(), up.name.clone());
     let done = blocking(move || vault.analyze_upload(&caller, &name, &up.bytes)).await;
     match done {
-        Ok(files) => leak_page(&state, p, files, Some(up.name), None),
-        Err(why) => leak_page(&state, p, Vec::new(), None, Some(why)),
+        Ok(files) => leak_page(&state, p, files, Some(up.name), None, None),
+        Err(why) => leak_page(&state, p, Vec::new(), None, None, Some(why)),
+    }
+}
+
+/// The notification package for one tenant: the drafts (速報, 確報) with
+/// their deadlines shown, or the list of the people affected, encrypted to
+/// the tenant's recipient key, as a file.
+pub async fn notice(State(state): State<ConsoleState>, p: Person, form: Multipart) -> Response {
+    let up = match read_upload(form).await {
+        Ok(up) => up,
+        Err(key) => {
+            let why = Tr(p.lang).get(key).to_owned();
+            return leak_page(&state, p, Vec::new(), None, None, Some(why));
+        }
+    };
+    if let Some(r) = forged(&p, &up.csrf) {
+        return r;
+    }
+    let known_at = match up.known_on.trim() {
+        "" => None,
+        day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+            Ok(d) => Some(mamori_core::jst::midnight(d)),
+            Err(_) => {
+                let why = Tr(p.lang).get("leak.bad_date").to_owned();
+                return leak_page(&state, p, Vec::new(), None, None, Some(why));
+            }
+        },
+    };
+    let (vault, caller) = (state.vault.clone(), p.caller.clone());
+    let (name, tenant, bytes) = (up.name, up.tenant, up.bytes);
+    let done = blocking(move || {
+        let leaked = vault.read_leak(&caller, &name, &bytes)?;
+        vault.breach_notice(&caller, &leaked, &tenant, known_at)
+    })
+    .await;
+    match done {
+        Ok(n) if up.want == "list" => match n.list {
+            Some(list) => {
+                let mut r = list.bytes.into_response();
+                let h = r.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                let file = format!("attachment; filename=\"{}-affected.csv.age\"", n.tenant);
+                if let Ok(v) = HeaderValue::from_str(&file) {
+                    h.insert(header::CONTENT_DISPOSITION, v);
+                }
+                r
+            }
+            None => {
+                let why = Tr(p.lang).get("leak.no_list").to_owned();
+                leak_page(&state, p, Vec::new(), None, Some(n), Some(why))
+            }
+        },
+        Ok(n) => leak_page(&state, p, Vec::new(), None, Some(n), None),
+        Err(why) => leak_page(&state, p, Vec::new(), None, None, Some(why)),
     }
 }

@@ -105,6 +105,10 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
                 .post(leak::analyze)
                 .layer(axum::extract::DefaultBodyLimit::max(leak::MAX_LEAK_BYTES)),
         )
+        .route(
+            "/console/leak/notice",
+            post(leak::notice).layer(axum::extract::DefaultBodyLimit::max(leak::MAX_LEAK_BYTES)),
+        )
         .route("/console/oversight", get(oversight::show))
         .route("/console/oversight/declare", post(oversight::declare))
         .route("/console/oversight/report", post(oversight::report))

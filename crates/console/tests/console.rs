@@ -1389,10 +1389,18 @@ async fn a_directive_from_an_alert_is_acknowledged_by_its_recipient() {
 
 /// A multipart form as a browser sends it: the CSRF token and one file.
 fn multipart(csrf: &str, name: &str, file: &str) -> (String, String) {
+    multipart_with(&[("csrf", csrf)], name, file)
+}
+
+/// A multipart form with these text fields and one file.
+fn multipart_with(fields: &[(&str, &str)], name: &str, file: &str) -> (String, String) {
     let b = "----mamori-test-boundary";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+    let mut body = String::new();
+    for (k, v) in fields {
+        body += &format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n");
+    }
+    body += &format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
          Content-Type: text/csv\r\n\r\n{file}\r\n--{b}--\r\n"
     );
     (format!("multipart/form-data; boundary={b}"), body)
@@ -1436,6 +1444,51 @@ async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_custo
     );
     assert!(!b.contains(&phone(2)), "values are masked: {b}");
 
+    // The notice for acme: the drafts and their deadlines; the list needs
+    // a recipient key acme has not registered, and says so.
+    let csrf = form.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("tenant", "acme"),
+        ("known_on", "2026-12-01"),
+        ("want", "drafts"),
+    ];
+    let (ctype, body) = multipart_with(&fields, "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak/notice", &so, &ctype, &body)
+        .await;
+    assert!(
+        r.body.contains("速報の下書き") && r.body.contains("個人情報保護委員会"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("2026-12-01 00:00"),
+        "known from the day given: {}",
+        r.body
+    );
+    assert!(r.body.contains("class=\"watermark\""));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("tenant", "acme"),
+        ("want", "list"),
+    ];
+    let (ctype, body) = multipart_with(&fields, "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak/notice", &so, &ctype, &body)
+        .await;
+    assert!(r.body.contains("受領鍵が登録されていない"), "{}", r.body);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("tenant", "acme"),
+        ("known_on", "yesterday"),
+    ];
+    let (ctype, body) = multipart_with(&fields, "list.csv", &leaked);
+    let r = site
+        .send_typed("POST", "/console/leak/notice", &so, &ctype, &body)
+        .await;
+    assert!(r.body.contains("YYYY-MM-DD"), "{}", r.body);
+
     // A forged token, an empty upload: refused, nothing analysed.
     let (ctype, body) = multipart("forged", "list.csv", &leaked);
     let r = site
@@ -1464,6 +1517,19 @@ async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_custo
             .await;
         assert!(r.body.contains("role=\"alert\""), "{login}");
         assert!(!r.body.contains("user:op"), "{login}: no analysis");
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("tenant", "acme"),
+            ("want", "drafts"),
+        ];
+        let (ctype, body) = multipart_with(&fields, "list.csv", &leaked);
+        let r = site
+            .send_typed("POST", "/console/leak/notice", &s, &ctype, &body)
+            .await;
+        assert!(
+            r.body.contains("role=\"alert\"") && !r.body.contains("速報の下書き"),
+            "{login}"
+        );
     }
 }
 

@@ -159,6 +159,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-review-items",
         "ja-directives",
         "ja-leak",
+        "ja-leak-notice",
         "ja-oversight",
         "ja-egress",
     ] {

@@ -292,6 +292,13 @@ async function peopleFlow(browser) {
   check((await page.locator('.watermark').count()) === 1, 'the analysis is watermarked');
   await axe(page, 'leak analysis');
   await shot(page, 'ja-leak');
+  await page.setInputFiles('#n-file', { name: 'found.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('氏名,電話番号\n試験 花子,03-5555-0001\n') });
+  await page.click('form[action="/console/leak/notice"] button[type=submit]');
+  await page.waitForLoadState();
+  check((await page.textContent('main')).includes('速報の下書き'), 'the drafts are made');
+  await axe(page, 'leak notice');
+  await shot(page, 'ja-leak-notice');
   // The month's self-inspection, from the records.
   await page.click('header a[href="/console/oversight"]');
   await page.waitForLoadState();
