@@ -24,6 +24,7 @@ use crate::{
     ConsoleState,
     i18n::{Lang, Tr},
     pages::{Chrome, Person, blocking, forged, render},
+    upload,
 };
 
 /// The largest leaked file the console takes (as the API's breach routes).
@@ -118,64 +119,26 @@ pub async fn form(State(state): State<ConsoleState>, p: Person) -> Response {
     leak_page(&state, p, Vec::new(), None, None, None)
 }
 
-/// What an upload form sent: its CSRF token, the file, and for a notice
-/// the tenant, when the business knew (a date) and what to hand back.
-#[derive(Default)]
-struct Upload {
-    csrf: String,
-    name: String,
-    bytes: Vec<u8>,
-    tenant: String,
-    known_on: String,
-    want: String,
-}
-
-async fn read_upload(mut form: Multipart) -> Result<Upload, &'static str> {
-    let mut up = Upload::default();
-    while let Some(field) = form.next_field().await.map_err(|_| "leak.bad_upload")? {
-        let slot = match field.name() {
-            Some("csrf") => Some(&mut up.csrf),
-            Some("tenant") => Some(&mut up.tenant),
-            Some("known_on") => Some(&mut up.known_on),
-            Some("want") => Some(&mut up.want),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            *slot = field.text().await.map_err(|_| "leak.bad_upload")?;
-            continue;
-        }
-        if field.name() == Some("file") {
-            // The browser's file name, reduced to its last part.
-            up.name = (field.file_name().unwrap_or("leaked"))
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or("leaked")
-                .to_owned();
-            up.bytes = field.bytes().await.map_err(|_| "leak.too_large")?.to_vec();
-        }
-    }
-    if up.bytes.is_empty() {
-        return Err("leak.empty");
-    }
-    Ok(up)
-}
-
 /// Analyses the uploaded file as the person.
 pub async fn analyze(State(state): State<ConsoleState>, p: Person, form: Multipart) -> Response {
-    let up = match read_upload(form).await {
+    let mut up = match upload::read(form).await {
         Ok(up) => up,
         Err(key) => {
             let why = Tr(p.lang).get(key).to_owned();
             return leak_page(&state, p, Vec::new(), None, None, Some(why));
         }
     };
-    if let Some(r) = forged(&p, &up.csrf) {
+    if let Some(r) = forged(&p, up.text("csrf")) {
         return r;
     }
-    let (vault, caller, name) = (state.vault.clone(), p.caller.clone(), up.name.clone());
-    let done = blocking(move || vault.analyze_upload(&caller, &name, &up.bytes)).await;
+    let Some((name, bytes)) = up.take_file("file") else {
+        let why = Tr(p.lang).get("leak.empty").to_owned();
+        return leak_page(&state, p, Vec::new(), None, None, Some(why));
+    };
+    let (vault, caller, shown_name) = (state.vault.clone(), p.caller.clone(), name.clone());
+    let done = blocking(move || vault.analyze_upload(&caller, &name, &bytes)).await;
     match done {
-        Ok(files) => leak_page(&state, p, files, Some(up.name), None, None),
+        Ok(files) => leak_page(&state, p, files, Some(shown_name), None, None),
         Err(why) => leak_page(&state, p, Vec::new(), None, None, Some(why)),
     }
 }
@@ -184,17 +147,22 @@ pub async fn analyze(State(state): State<ConsoleState>, p: Person, form: Multipa
 /// their deadlines shown, or the list of the people affected, encrypted to
 /// the tenant's recipient key, as a file.
 pub async fn notice(State(state): State<ConsoleState>, p: Person, form: Multipart) -> Response {
-    let up = match read_upload(form).await {
+    let mut up = match upload::read(form).await {
         Ok(up) => up,
         Err(key) => {
             let why = Tr(p.lang).get(key).to_owned();
             return leak_page(&state, p, Vec::new(), None, None, Some(why));
         }
     };
-    if let Some(r) = forged(&p, &up.csrf) {
+    if let Some(r) = forged(&p, up.text("csrf")) {
         return r;
     }
-    let known_at = match up.known_on.trim() {
+    let Some((name, bytes)) = up.take_file("file") else {
+        let why = Tr(p.lang).get("leak.empty").to_owned();
+        return leak_page(&state, p, Vec::new(), None, None, Some(why));
+    };
+    let (tenant, want) = (up.text("tenant").to_owned(), up.text("want").to_owned());
+    let known_at = match up.text("known_on").trim() {
         "" => None,
         day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
             Ok(d) => Some(mamori_core::jst::midnight(d)),
@@ -205,14 +173,13 @@ pub async fn notice(State(state): State<ConsoleState>, p: Person, form: Multipar
         },
     };
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
-    let (name, tenant, bytes) = (up.name, up.tenant, up.bytes);
     let done = blocking(move || {
         let leaked = vault.read_leak(&caller, &name, &bytes)?;
         vault.breach_notice(&caller, &leaked, &tenant, known_at)
     })
     .await;
     match done {
-        Ok(n) if up.want == "list" => match n.list {
+        Ok(n) if want == "list" => match n.list {
             Some(list) => {
                 let mut r = list.bytes.into_response();
                 let h = r.headers_mut();

@@ -30,6 +30,7 @@ mod requests;
 mod reviews;
 mod session;
 mod system;
+mod upload;
 mod vendor_audits;
 
 use std::sync::Arc;
@@ -121,7 +122,12 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
             "/console/explain",
             get(vendor_audits::mine).post(vendor_audits::explain),
         )
-        .route("/console/reconciliation", get(reconciliation::list))
+        .route(
+            "/console/reconciliation",
+            get(reconciliation::list).post(reconciliation::run).layer(
+                axum::extract::DefaultBodyLimit::max(reconciliation::MAX_RUN_BYTES),
+            ),
+        )
         .route(
             "/console/reconciliation/{id}/dispose",
             post(reconciliation::dispose),

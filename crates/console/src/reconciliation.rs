@@ -3,23 +3,40 @@
 //! the person may see (the gate's `reconcile.view` about the person it
 //! names), open ones by default, each disposed of with a reason —
 //! explained, a recording mistake, or escalated for detection to raise.
-//! Running the reconciliation itself (with the outside files) stays with
-//! `mamori reconcile run` and `POST /v1/reconciliation/runs`.
+//! The security office also runs the month's reconciliation here with the
+//! outside files (the people map, the door system's log, Windows logons,
+//! optionally the PC-address map, pre-applications and a column mapping),
+//! uploaded as they are exported, and downloads the run's signed report.
 
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, Query, State},
+    extract::{Multipart, Path, Query, State},
     response::Response,
 };
-use mamori_vault::discrepancies::{DiscrepancyView, Outcome};
+use mamori_core::Role;
+use mamori_vault::{
+    discrepancies::{DiscrepancyView, Outcome},
+    reconciliation::ReconcileFiles,
+};
 use serde::Deserialize;
 
 use crate::{
     ConsoleState,
     i18n::Tr,
     pages::{Chrome, Person, blocking, forged, listed, render},
+    upload,
 };
+
+/// The largest upload of one run's files (as the API's).
+pub const MAX_RUN_BYTES: usize = 128 * 1024 * 1024;
+
+/// A run just made: its id (the report's SHA-256) and what it found.
+struct Ran {
+    id: String,
+    discrepancies: usize,
+    not_checked: Vec<String>,
+}
 
 #[derive(Template)]
 #[template(path = "discrepancies.html")]
@@ -27,6 +44,10 @@ struct DiscrepanciesPage {
     t: Tr,
     page: Chrome,
     items: Vec<DiscrepancyView>,
+    /// The security office's run form.
+    runs: bool,
+    ran: Option<Ran>,
+    pdf: bool,
     done: Option<String>,
     refused: Option<String>,
 }
@@ -43,6 +64,17 @@ async fn discrepancies_page(
     done: Option<String>,
     refused: Option<String>,
 ) -> Response {
+    page_with_run(state, p, all, None, done, refused).await
+}
+
+async fn page_with_run(
+    state: &ConsoleState,
+    p: Person,
+    all: bool,
+    ran: Option<Ran>,
+    done: Option<String>,
+    refused: Option<String>,
+) -> Response {
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let (items, refused) = listed(
         blocking(move || vault.discrepancies(&caller, !all, None)).await,
@@ -55,6 +87,9 @@ async fn discrepancies_page(
         t,
         page,
         items,
+        runs: p.caller.role == Role::SecurityOfficer,
+        ran,
+        pdf: state.report_font.is_some(),
         done,
         refused,
     });
@@ -104,6 +139,67 @@ pub async fn dispose(
         Ok(d) => {
             let what = format!("{} — {} {}", t.word("outcome", &f.outcome), d.person, d.day);
             discrepancies_page(&state, p, false, Some(what), None).await
+        }
+        Err(why) => discrepancies_page(&state, p, false, None, Some(why)).await,
+    }
+}
+
+/// `[from, to)` of a `YYYY-MM` month in Japan, `to` no later than now.
+fn month(s: &str) -> Option<(i64, i64)> {
+    let first = chrono::NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let now = chrono::Utc::now().timestamp();
+    Some((
+        mamori_core::jst::midnight(first),
+        mamori_core::jst::midnight(next).min(now + 1),
+    ))
+}
+
+/// Runs the month's reconciliation with the uploaded files (the security
+/// office); the discrepancies again, with what the run found.
+pub async fn run(State(state): State<ConsoleState>, p: Person, form: Multipart) -> Response {
+    let t = Tr(p.lang);
+    let mut up = match upload::read(form).await {
+        Ok(up) => up,
+        Err(key) => {
+            return discrepancies_page(&state, p, false, None, Some(t.get(key).into())).await;
+        }
+    };
+    if let Some(r) = forged(&p, up.text("csrf")) {
+        return r;
+    }
+    let Some((from, to)) = month(up.text("month")) else {
+        let why = t.get("oversight.bad_month").to_owned();
+        return discrepancies_page(&state, p, false, None, Some(why)).await;
+    };
+    let mut file = |name: &str| up.take_file(name).map(|(_, b)| b);
+    let (people, rooms, logons) = (file("people"), file("rooms"), file("logons"));
+    let (hosts, applications, mapping) = (file("hosts"), file("applications"), file("mapping"));
+    let (Some(people), Some(rooms), Some(logons)) = (people, rooms, logons) else {
+        let why = t.get("recon.files_missing").to_owned();
+        return discrepancies_page(&state, p, false, None, Some(why)).await;
+    };
+    let (vault, caller) = (state.vault.clone(), p.caller.clone());
+    let done = blocking(move || {
+        let files = ReconcileFiles {
+            mapping: mapping.as_deref(),
+            people: &people,
+            rooms: &rooms,
+            logons: &logons,
+            hosts: hosts.as_deref(),
+            applications: applications.as_deref(),
+        };
+        vault.reconcile(&caller, from, to, Default::default(), files)
+    })
+    .await;
+    match done {
+        Ok(r) => {
+            let ran = Ran {
+                id: r.report_sha256,
+                discrepancies: r.report.discrepancies.len(),
+                not_checked: r.report.not_checked,
+            };
+            page_with_run(&state, p, false, Some(ran), None, None).await
         }
         Err(why) => discrepancies_page(&state, p, false, None, Some(why)).await,
     }

@@ -1861,6 +1861,74 @@ async fn the_security_office_disposes_of_a_reconciliation_discrepancy() {
         .await;
     assert!(all.body.contains("説明がつく"), "{}", all.body);
 
+    // The office runs the month again through the form: files uploaded as
+    // exported; the run's signed report from the same page.
+    let month = mamori_core::jst::date(now)
+        .unwrap()
+        .format("%Y-%m")
+        .to_string();
+    let csrf = page.csrf();
+    let b = "----mamori-recon";
+    let part = |name: &str, file: &str, body: &str| {
+        format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\r\n{body}\r\n"
+        )
+    };
+    let text = |name: &str, v: &str| {
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{v}\r\n")
+    };
+    let ctype = format!("multipart/form-data; boundary={b}");
+    let full = [
+        text("csrf", &csrf),
+        text("month", &month),
+        part(
+            "people",
+            "people.csv",
+            "login,badge,pc_account\nop,B1,CORP\\op\n",
+        ),
+        part("rooms", "rooms.csv", "日時,カード番号,区分\n"),
+        part(
+            "logons",
+            "logons.csv",
+            "TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n",
+        ),
+    ]
+    .concat()
+        + &format!("--{b}--\r\n");
+    let r = site
+        .send_typed("POST", "/console/reconciliation", &s, &ctype, &full)
+        .await;
+    assert!(r.body.contains("突合を実行しました"), "{}", r.body);
+    assert!(r.body.contains("name=\"kind\" value=\"reconciliation\""));
+    let at = r.body.find("name=\"subject\" value=\"").unwrap() + 24;
+    let run = r.body[at..at + 64].to_owned();
+    let csv = site
+        .send(
+            "POST",
+            "/console/oversight/report",
+            &s,
+            &format!("csrf={csrf}&kind=reconciliation&subject={run}&format=csv"),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    // Without the logons: said which files are needed; a month that is none.
+    let short = [
+        text("csrf", &csrf),
+        text("month", &month),
+        part("people", "p.csv", "x"),
+    ]
+    .concat()
+        + &format!("--{b}--\r\n");
+    let r = site
+        .send_typed("POST", "/console/reconciliation", &s, &ctype, &short)
+        .await;
+    assert!(r.body.contains("3つのファイルが必要"), "{}", r.body);
+    let bad = full.replace(&month, "2026-13");
+    let r = site
+        .send_typed("POST", "/console/reconciliation", &s, &ctype, &bad)
+        .await;
+    assert!(r.body.contains("YYYY-MM"), "{}", r.body);
+
     // The operator, whom it is about, sees none of it.
     let op_s = site.sign_in("op").await;
     let r = site
@@ -1876,6 +1944,15 @@ async fn the_security_office_disposes_of_a_reconciliation_discrepancy() {
         )
         .await;
     assert!(r.body.contains("role=\"alert\""));
+    assert!(
+        !r.body.contains("action=\"/console/reconciliation\""),
+        "no run form"
+    );
+    let mine = full.replace(&csrf, &r.csrf());
+    let r = site
+        .send_typed("POST", "/console/reconciliation", &op_s, &ctype, &mine)
+        .await;
+    assert!(r.body.contains("role=\"alert\"") && !r.body.contains("突合を実行しました"));
 }
 
 /// The egress register: the system administrator requests a destination,

@@ -160,6 +160,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-directives",
         "ja-leak",
         "ja-leak-notice",
+        "ja-reconciliation",
         "ja-oversight",
         "ja-egress",
     ] {

@@ -311,6 +311,15 @@ async function peopleFlow(browser) {
   await page.click('header a[href="/console/reconciliation"]');
   await page.waitForLoadState();
   await axe(page, 'reconciliation');
+  await page.fill('#month', new Date(Date.now() + 9 * 3600000).toISOString().slice(0, 7));
+  await page.setInputFiles('#people', { name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from('login,badge,pc_account\nop,B1,CORP\\op\n') });
+  await page.setInputFiles('#rooms', { name: 'rooms.csv', mimeType: 'text/csv', buffer: Buffer.from('日時,カード番号,区分\n') });
+  await page.setInputFiles('#logons', { name: 'logons.csv', mimeType: 'text/csv', buffer: Buffer.from('TimeCreated,Id,MachineName,TargetUserName,TargetDomainName,TargetLogonId,LogonType\n') });
+  await page.click('form[action="/console/reconciliation"] button[type=submit]');
+  await page.waitForLoadState();
+  check((await page.textContent('main')).includes('突合を実行しました'), 'the month is reconciled');
+  await axe(page, 'reconciliation run');
+  await shot(page, 'ja-reconciliation');
   await page.click('header a[href="/console/machines"]');
   await page.waitForLoadState();
   await axe(page, 'PC agents');
