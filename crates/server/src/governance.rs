@@ -306,14 +306,16 @@ async fn record_compliance(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// Vendors, whether each contract is in force, and missing clauses.
+/// Vendors, whether each contract is in force, and missing clauses (the
+/// security office and auditors).
 #[utoipa::path(get, path = "/v1/vendors",
-    responses((status = 200, body = Vec<VendorView>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<VendorView>), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
 async fn list_vendors(
     State(state): State<AppState>,
     Authed(caller): Authed,
 ) -> Result<Json<Vec<VendorView>>, ApiError> {
-    let out = with_caller(&state, caller, |v, _| v.vendors()).await?;
+    let out = with_caller(&state, caller, |v, c| v.vendor_list(c)).await?;
     Ok(Json(out))
 }
 

@@ -183,3 +183,32 @@ fn the_systems_health_shows_each_log_against_its_signed_checkpoint() {
         assert_eq!(err.code(), "forbidden", "{login}");
     }
 }
+
+#[test]
+fn vendors_are_listed_for_the_security_office_and_auditors_only() {
+    let mut env = Env::team();
+    env.person("au", Role::Auditor, &[], None, None);
+    env.person("admin", Role::Sysadmin, &[], None, None);
+    let so = env.officer();
+    let now = env.vault.now();
+    let clauses: Vec<String> = common::CLAUSES.iter().map(|c| (*c).to_owned()).collect();
+    env.vault
+        .put_vendor(
+            &so,
+            "bpo",
+            "テストBPO",
+            now - DAY,
+            now + 300 * DAY,
+            &clauses,
+        )
+        .unwrap();
+    for who in ["so", "au"] {
+        let list = env.vault.vendor_list(&env.who(who)).unwrap();
+        assert_eq!(list.len(), 1, "{who}");
+        assert!(list[0].in_force);
+    }
+    for who in ["op", "sv", "admin"] {
+        let err = env.vault.vendor_list(&env.who(who)).unwrap_err();
+        assert_eq!(err.code(), "forbidden", "{who}");
+    }
+}
