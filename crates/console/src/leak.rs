@@ -16,7 +16,7 @@ use axum::{
     extract::{Multipart, State},
     response::Response,
 };
-use mamori_core::schema::ReportTo;
+use mamori_core::{Role, schema::ReportTo};
 use mamori_store::TenantStatus;
 use mamori_vault::leak::{breach::FileAnalysis, notice::BreachNotice};
 
@@ -50,6 +50,8 @@ struct LeakPage {
     page: Chrome,
     files: Vec<Shown>,
     name: Option<String>,
+    /// Whether the upload forms are offered (the security office).
+    offered: bool,
     /// Active tenants, for the notice form.
     tenants: Vec<String>,
     notice: Option<Notice>,
@@ -87,20 +89,24 @@ fn leak_page(
     let t = Tr(p.lang);
     // Masked examples and drafts about customers: watermarked, not printed.
     let page = p.chrome(t.get("leak.title"), !files.is_empty() || notice.is_some());
-    let tenants = (state
-        .vault
-        .store()
-        .tenants()
-        .unwrap_or_default()
-        .into_iter())
-    .filter(|x| x.status == TenantStatus::Active)
-    .map(|x| x.id)
-    .collect();
+    // The forms are offered to the security office only (the vault decides
+    // each analysis anyway); nobody else is told which tenants exist.
+    let offered = p.caller.role == Role::SecurityOfficer;
+    let tenants = if offered {
+        let all = state.vault.store().tenants().unwrap_or_default();
+        (all.into_iter())
+            .filter(|x| x.status == TenantStatus::Active)
+            .map(|x| x.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let html = render(LeakPage {
         files: files.into_iter().map(|a| shown(p.lang, a)).collect(),
         t,
         page,
         name,
+        offered,
         tenants,
         notice: notice.map(|n| Notice {
             report_to: match n.report_to {

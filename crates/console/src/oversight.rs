@@ -50,6 +50,8 @@ struct OversightPage {
     items: Vec<Item>,
     /// The `inspect.run` event and the result's SHA-256.
     recorded: Option<(String, String)>,
+    /// The report form (the security office, auditors; the vault decides).
+    reports: bool,
     pdf: bool,
     done: Option<String>,
     refused: Option<String>,
@@ -138,6 +140,7 @@ async fn oversight_page(
         month,
         items,
         recorded,
+        reports: matches!(p.caller.role, Role::SecurityOfficer | Role::Auditor),
         pdf: state.report_font.is_some(),
         done,
         refused,

@@ -1516,6 +1516,17 @@ async fn the_security_office_uploads_a_leaked_file_and_sees_who_read_those_custo
     // Anyone else: refused, no analysis.
     for login in ["sv", "au", "op", "admin"] {
         let s = site.sign_in(login).await;
+        // No form, and no tenant named.
+        let page = site.send("GET", "/console/leak", &s, "").await;
+        assert!(page.body.contains("role=\"alert\""), "{login}");
+        assert!(
+            !page.body.contains("<option value=\"acme\">"),
+            "{login}: no tenant ids"
+        );
+        assert!(
+            !page.body.contains("type=\"file\""),
+            "{login}: no upload form"
+        );
         let csrf = site.send("GET", "/console/", &s, "").await.csrf();
         let (ctype, body) = multipart(&csrf, "list.csv", &leaked);
         let r = site
@@ -1627,6 +1638,10 @@ async fn the_security_office_inspects_the_month_and_downloads_its_signed_report(
         let r = site.send("GET", "/console/oversight", &s, "").await;
         assert!(r.body.contains("role=\"alert\""), "{login}");
         assert!(!r.body.contains("常時全件アクセス権限者"), "{login}");
+        assert!(
+            !r.body.contains("/console/oversight/report"),
+            "{login}: no report form"
+        );
         let csrf = r.csrf();
         let r = site
             .send(
