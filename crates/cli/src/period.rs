@@ -1,7 +1,7 @@
 //! Times and periods as people type them on the command line.
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Months, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 
 /// Parses `YYYY-MM-DD` (midnight, Japan time) or RFC 3339 into Unix seconds.
 pub fn parse_time(s: &str) -> Result<i64> {
@@ -23,20 +23,12 @@ pub fn month_or_range(
     let day = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").context("--from and --to are dates, YYYY-MM-DD")
     };
-    let (first, next) = match (month, from, to) {
-        (Some(m), _, _) => {
-            let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .context("--month is YYYY-MM")?;
-            let next = first
-                .checked_add_months(Months::new(1))
-                .context("--month is out of range")?;
-            (first, next)
-        }
-        (None, Some(f), Some(t)) => (day(f)?, day(t)?),
+    match (month, from, to) {
+        (Some(m), _, _) => mamori_core::jst::month_bounds(m).context("--month is YYYY-MM"),
+        (None, Some(f), Some(t)) => Ok((
+            mamori_core::jst::midnight(day(f)?),
+            mamori_core::jst::midnight(day(t)?),
+        )),
         _ => bail!("name the period: --month YYYY-MM, or --from and --to"),
-    };
-    Ok((
-        mamori_core::jst::midnight(first),
-        mamori_core::jst::midnight(next),
-    ))
+    }
 }

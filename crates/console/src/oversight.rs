@@ -16,7 +16,6 @@ use axum::{
     http::{HeaderName, HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use chrono::{Datelike, NaiveDate};
 use mamori_core::{Role, jst};
 use mamori_vault::{
     inspection::{DECLARED, Inspection, Probe, Status},
@@ -67,17 +66,6 @@ fn status(s: Status) -> &'static str {
     }
 }
 
-/// `[from, to)` of a `YYYY-MM` month in Japan.
-fn month_bounds(month: &str) -> Option<(i64, i64)> {
-    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)?
-    };
-    Some((jst::midnight(first), jst::midnight(next)))
-}
-
 /// This month in Japan, `YYYY-MM`.
 fn this_month() -> String {
     jst::date(chrono::Utc::now().timestamp())
@@ -98,7 +86,7 @@ async fn oversight_page(
     refused: Option<String>,
 ) -> Response {
     let t = Tr(p.lang);
-    let ran = match month_bounds(&month) {
+    let ran = match jst::month_bounds(&month) {
         None => Err(t.get("oversight.bad_month").to_owned()),
         Some((from, to)) => {
             let (vault, caller) = (state.vault.clone(), p.caller.clone());
@@ -256,19 +244,5 @@ pub async fn report(
             };
             oversight_page(&state, p, month, None, Some(why)).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_month_runs_from_its_first_midnight_to_the_next_months_in_japan() {
-        let (from, to) = month_bounds("2026-12").unwrap();
-        assert_eq!(jst::rfc3339(from), "2026-12-01T00:00:00+09:00");
-        assert_eq!(jst::rfc3339(to), "2027-01-01T00:00:00+09:00");
-        assert!(month_bounds("2026-13").is_none());
-        assert!(month_bounds("december").is_none());
     }
 }

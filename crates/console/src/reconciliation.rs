@@ -146,13 +146,8 @@ pub async fn dispose(
 
 /// `[from, to)` of a `YYYY-MM` month in Japan, `to` no later than now.
 fn month(s: &str) -> Option<(i64, i64)> {
-    let first = chrono::NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok()?;
-    let next = first.checked_add_months(chrono::Months::new(1))?;
-    let now = chrono::Utc::now().timestamp();
-    Some((
-        mamori_core::jst::midnight(first),
-        mamori_core::jst::midnight(next).min(now + 1),
-    ))
+    let (from, to) = mamori_core::jst::month_bounds(s)?;
+    Some((from, to.min(chrono::Utc::now().timestamp() + 1)))
 }
 
 /// Runs the month's reconciliation with the uploaded files (the security

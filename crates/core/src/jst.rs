@@ -55,6 +55,14 @@ pub fn midnight(date: NaiveDate) -> i64 {
         .timestamp()
 }
 
+/// `[from, to)` of the month `YYYY-MM` in Japan: the Unix times of its
+/// first midnight and of the next month's. None for anything else.
+pub fn month_bounds(month: &str) -> Option<(i64, i64)> {
+    let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    Some((midnight(first), midnight(next)))
+}
+
 /// `at` as RFC 3339 with the Japan offset, e.g. `2026-04-01T09:00:00+09:00`.
 pub fn rfc3339(at: i64) -> String {
     DateTime::from_timestamp(at, 0)
@@ -90,6 +98,15 @@ pub fn wareki(date: NaiveDate) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_runs_from_its_first_midnight_to_the_next_months_in_japan() {
+        let (from, to) = month_bounds("2026-12").unwrap();
+        assert_eq!(rfc3339(from), "2026-12-01T00:00:00+09:00");
+        assert_eq!(rfc3339(to), "2027-01-01T00:00:00+09:00");
+        assert!(month_bounds("2026-13").is_none());
+        assert!(month_bounds("december").is_none());
+    }
 
     #[test]
     fn dates_in_the_japanese_calendar() {

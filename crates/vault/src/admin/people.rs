@@ -180,14 +180,10 @@ impl Vault {
             let facts = self.people.get(self, user)?;
             let status = facts.status(now, &self.rules.people, &self.rules.limits);
             let people = &self.rules.people;
-            // Per required course its latest current pass; the earliest of those.
+            // Per required course the end of its current pass; the earliest.
             let until: Option<Vec<i64>> = (people.required_courses.iter())
                 .map(|course| {
-                    (facts.training.iter())
-                        .filter(|t| &t.course == course && t.score >= people.pass_score)
-                        .filter(|t| t.completed_at <= now && now < t.expires_at)
-                        .map(|t| t.expires_at)
-                        .max()
+                    (facts.pass_until(course, people.pass_score, now)).filter(|&e| e > now)
                 })
                 .collect();
             let u = &facts.user;

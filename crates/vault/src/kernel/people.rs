@@ -69,15 +69,20 @@ impl PersonFacts {
             .any(|a| a.tenant == tenant && a.segment.is_none())
     }
 
+    /// When the latest pass of `course` completed by `now` ends (in the
+    /// past once it lapsed); None if it was never passed. Current exactly
+    /// when that end is after `now`.
+    pub fn pass_until(&self, course: &str, pass_score: u32, now: i64) -> Option<i64> {
+        (self.training.iter())
+            .filter(|t| t.course == course && t.score >= pass_score)
+            .filter(|t| t.completed_at <= now)
+            .map(|t| t.expires_at)
+            .max()
+    }
+
     pub fn status(&self, now: i64, people: &PeopleConfig, limits: &LimitsConfig) -> PeopleStatus {
-        let training_current = people.required_courses.iter().all(|course| {
-            self.training.iter().any(|t| {
-                &t.course == course
-                    && t.score >= people.pass_score
-                    && t.completed_at <= now
-                    && now < t.expires_at
-            })
-        });
+        let training_current = (people.required_courses.iter())
+            .all(|course| self.pass_until(course, people.pass_score, now) > Some(now));
         let compliance_current = self
             .compliance
             .iter()

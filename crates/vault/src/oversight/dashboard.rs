@@ -16,7 +16,7 @@ use mamori_store::{
 };
 use serde::Serialize;
 
-use crate::{Caller, Vault, error::Result, kernel::people::DAY};
+use crate::{Caller, Vault, error::Result, kernel::people::DAY, review_evidence::active};
 
 /// How far ahead a training expiry or a contract end counts as "soon".
 pub const TRAINING_SOON_DAYS: i64 = 30;
@@ -250,15 +250,10 @@ impl Vault {
         let soon = now + TRAINING_SOON_DAYS * DAY;
         let mut out = Vec::new();
         for u in users {
-            let rows = self.store.training(&u.login)?;
+            // The people cache the gate reads, not the store again.
+            let facts = self.people.get(self, u.clone())?;
             for course in &people.required_courses {
-                // The latest passing completion's expiry.
-                let expires_at = rows
-                    .iter()
-                    .filter(|t| &t.course == course && t.score >= people.pass_score)
-                    .filter(|t| t.completed_at <= now)
-                    .map(|t| t.expires_at)
-                    .max();
+                let expires_at = facts.pass_until(course, people.pass_score, now);
                 let lapsed = expires_at.is_none_or(|e| e <= now);
                 if lapsed || expires_at.is_some_and(|e| e < soon) {
                     out.push(TrainingDue {
@@ -297,11 +292,6 @@ impl Vault {
         out.sort_by_key(|c| c.contract_end);
         Ok(out)
     }
-}
-
-/// Not suspended and not gone.
-fn active(u: &UserRow, now: i64) -> bool {
-    u.suspended_at.is_none() && u.leaves_at.is_none_or(|l| l > now)
 }
 
 fn counts(m: BTreeMap<String, u64>) -> Vec<Count> {

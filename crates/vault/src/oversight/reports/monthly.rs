@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{Months, NaiveDate};
 use mamori_core::jst::{self, rfc3339};
 use mamori_report::{Chart, ChartKind, Figure, Ledger, Report, Section, Series, Text, Value};
 use serde_json::Value as Json;
@@ -28,16 +27,14 @@ pub(super) fn month(m: &str, now: i64) -> Result<(i64, i64)> {
             "a monthly report names a month as YYYY-MM that has begun",
         )
     };
-    let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| bad())?;
     if m.len() != 7 {
         return Err(bad());
     }
-    let next = first.checked_add_months(Months::new(1)).ok_or_else(bad)?;
-    let from = jst::midnight(first);
+    let (from, to) = jst::month_bounds(m).ok_or_else(bad)?;
     if from > now {
         return Err(bad());
     }
-    Ok((from, jst::midnight(next)))
+    Ok((from, to))
 }
 
 /// What one walk over the month's events counts.
