@@ -33,6 +33,18 @@ pub struct Config {
     pub scan: ScanConfig,
     pub detect: DetectConfig,
     pub report: ReportConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Sign-in through identity providers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// OpenID Connect providers (`[[identity.oidc]]`), each with its own
+    /// sign-in button on the console's sign-in page. Written by `init` as
+    /// nothing, so that `[[identity.oidc]]` tables can simply be added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub oidc: Vec<mamori_identity::ProviderConfig>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

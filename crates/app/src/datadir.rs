@@ -217,7 +217,10 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
     let audit_key = signer.verifier();
     let witnesses = witnesses(dir, &config, &audit_key)?;
     let audit = AuditLog::start(audit_store, signer, witnesses)?;
-    let vault = Vault::new(store, audit, gate, root).with_rules(config.rules());
+    let providers = crate::identity::providers(dir, &config)?;
+    let vault = Vault::new(store, audit, gate, root)
+        .with_rules(config.rules())
+        .with_identity_providers(providers);
     let vault = Arc::new(adjust(vault));
     Ok(Opened {
         watch: None,

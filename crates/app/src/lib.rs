@@ -8,12 +8,14 @@
 //! ```text
 //! config.rs   mamori.toml: every section with its defaults, MAMORI_* overrides
 //! datadir.rs  init and open a data directory; start detection
+//! identity.rs the identity providers, each with its client secret (environment or file)
 //! keys.rs     the root key and the audit signing key (files or environment)
 //! stores.rs   SQLite files or PostgreSQL; the audit log alone for auditors
 //! ```
 
 pub mod config;
 pub mod datadir;
+pub mod identity;
 pub mod keys;
 pub mod stores;
 

@@ -283,8 +283,36 @@ enum UserCmd {
         #[arg(long)]
         segment: String,
     },
-    /// Issue another API token.
+    /// Issue another API token (for machines and break-glass; people sign
+    /// in to the console through the identity provider).
     Token {
+        login: String,
+        /// How long it works: e.g. 90d, 12h, or never.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// Keep it to these tenants (repeat for several); default: whatever
+        /// the person may act on.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+    },
+    /// Link a person to their identity at an identity provider
+    /// (`[[identity.oidc]]`): the provider's `sub`, or `tid/oid` for Entra.
+    Link {
+        login: String,
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        subject: String,
+    },
+    /// Remove a link to an identity.
+    Unlink {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        subject: String,
+    },
+    /// A person's identities at identity providers.
+    Identities {
         login: String,
     },
     /// Revoke every token of a user.
@@ -553,6 +581,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
 
 fn serve(dir: &Path, listen: Option<String>) -> Result<()> {
     let mut opened = datadir::open(dir)?;
+    mamori_app::identity::require_secrets(&opened.config.identity.oidc, dir)?;
     datadir::start_detection(dir, &mut opened)?;
     let addr = listen.unwrap_or(opened.config.server.listen.clone());
     serve_vault(opened, &addr, |_| {})
@@ -875,13 +904,61 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
                 },
             );
         }
-        UserCmd::Token { login } => {
-            let token = vault.issue_token(&actor, &login)?;
-            out.emit(&json!({"login": login, "token": token.as_str()}), |_| {
-                format!(
-                    "new API token for '{login}' (shown once):\n{}",
-                    token.as_str()
-                )
+        UserCmd::Token {
+            login,
+            expires,
+            tenants,
+        } => {
+            let terms = mamori_vault::admin::TokenTerms {
+                expires_at: period::parse_lifetime(&expires)?.map(|s| vault.now() + s),
+                tenants: (!tenants.is_empty()).then_some(tenants),
+            };
+            let token = vault.issue_token_with(&actor, &login, &terms)?;
+            let until = terms.expires_at.map_or("never".to_owned(), |t| {
+                mamori_core::jst::rfc3339(t)
+            });
+            out.emit(
+                &json!({"login": login, "token": token.as_str(), "expires_at": terms.expires_at}),
+                |_| {
+                    format!(
+                        "new API token for '{login}' (shown once; works until {until}):\n{}",
+                        token.as_str()
+                    )
+                },
+            );
+        }
+        UserCmd::Link {
+            login,
+            provider,
+            subject,
+        } => {
+            vault.link_identity(&actor, &login, &provider, &subject)?;
+            out.emit(
+                &json!({"login": login, "provider": provider, "linked": true}),
+                |_| format!("'{login}' now signs in through {provider}"),
+            );
+        }
+        UserCmd::Unlink { provider, subject } => {
+            vault.unlink_identity(&actor, &provider, &subject)?;
+            out.emit(&json!({"provider": provider, "unlinked": true}), |_| {
+                format!("the identity at {provider} is no longer linked")
+            });
+        }
+        UserCmd::Identities { login } => {
+            let ids = vault.identities_of(&login)?;
+            let list: Vec<_> = ids
+                .iter()
+                .map(|(p, s)| json!({"provider": p, "subject": s}))
+                .collect();
+            out.emit(&json!({"login": login, "identities": list}), |_| {
+                if ids.is_empty() {
+                    format!("'{login}' has no linked identity")
+                } else {
+                    ids.iter()
+                        .map(|(p, s)| format!("{p}\t{s}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
             });
         }
         UserCmd::Revoke { login } => {

@@ -32,3 +32,38 @@ pub fn month_or_range(
         _ => bail!("name the period: --month YYYY-MM, or --from and --to"),
     }
 }
+
+/// A lifetime as typed: `90d`, `12h`, `30m`, or `never`; None for never.
+pub fn parse_lifetime(s: &str) -> Result<Option<i64>> {
+    if s == "never" {
+        return Ok(None);
+    }
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .with_context(|| format!("'{s}' is not a lifetime (e.g. 90d, 12h, 30m, never)"))?;
+    let per = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        _ => bail!("'{s}' is not a lifetime (e.g. 90d, 12h, 30m, never)"),
+    };
+    Ok(Some(n.saturating_mul(per)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn lifetimes_as_typed() {
+        assert_eq!(parse_lifetime("90d").unwrap(), Some(90 * 86_400));
+        assert_eq!(parse_lifetime("12h").unwrap(), Some(12 * 3_600));
+        assert_eq!(parse_lifetime("never").unwrap(), None);
+        for bad in ["", "d", "0d", "-1d", "90", "90y", "1.5h"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
+}

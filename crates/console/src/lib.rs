@@ -1,7 +1,9 @@
 //! The web console (issue 26): server-rendered pages, in Japanese by
 //! default and English on request, over the vault's own services — the
 //! console never decides access itself: every page authenticates its
-//! person through the vault (the session holds their API token) and every
+//! person through the vault (the cookie holds the secret of a session the
+//! vault opened, with the person's API token or through an identity
+//! provider) and every
 //! action is the vault call the API makes, refused or allowed by the same
 //! gate and recorded in the same audit log.
 //!
@@ -29,6 +31,7 @@ mod reconciliation;
 mod requests;
 mod reviews;
 mod session;
+mod signin;
 mod system;
 mod upload;
 mod vendor_audits;
@@ -74,8 +77,13 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
     Router::new()
         .route("/console", get(pages::home))
         .route("/console/", get(pages::home))
-        .route("/console/login", get(pages::login_form).post(pages::login))
-        .route("/console/logout", post(pages::logout))
+        .route(
+            "/console/login",
+            get(signin::login_form).post(signin::login),
+        )
+        .route("/console/logout", post(signin::logout))
+        .route("/console/oidc/{provider}/start", get(signin::oidc_start))
+        .route("/console/oidc/callback", get(signin::oidc_callback))
         .route("/console/lang", post(pages::switch_lang))
         .route(
             "/console/lookup",

@@ -19,14 +19,14 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::{Lang, Tr},
-    session::{self, LANG_COOKIE, Missing, PRE_COOKIE, Session},
+    session::{self, LANG_COOKIE, Missing, Session},
 };
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn lang(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang(headers: &HeaderMap) -> Lang {
     Lang::from_cookie(session::cookie(headers, LANG_COOKIE))
 }
 
@@ -128,7 +128,7 @@ fn reads(role: Role) -> bool {
 }
 
 /// To the sign-in page, the session cookie cleared.
-fn to_login(expired: bool) -> Response {
+pub(crate) fn to_login(expired: bool) -> Response {
     let to = if expired {
         "/console/login?expired=1"
     } else {
@@ -158,29 +158,22 @@ impl FromRequestParts<ConsoleState> for Person {
             Err(Missing::Expired) => return Err(to_login(true)),
         };
         // The copy handed to the blocking pool is wiped when it is done with.
-        let token = zeroize::Zeroizing::new(session.token.clone());
+        let secret = zeroize::Zeroizing::new(session.secret.clone());
         let (vault, client) = (state.vault.clone(), client(parts));
-        let caller = tokio::task::spawn_blocking(move || vault.authenticate(Some(&token), client))
-            .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        let caller =
+            tokio::task::spawn_blocking(move || vault.authenticate_session(&secret, client))
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
         match caller {
             Ok(caller) => Ok(Person {
                 session,
                 caller,
                 lang: lang(&parts.headers),
             }),
-            // Revoked, suspended, gone: the session ends with the token.
+            // Signed out, revoked, expired, suspended, gone: the session ends.
             Err(_) => Err(to_login(false)),
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    t: Tr,
-    page: Chrome,
-    message: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -192,7 +185,7 @@ struct HomePage {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
+pub(crate) struct ErrorPage {
     t: Tr,
     page: Chrome,
     message: &'static str,
@@ -230,86 +223,8 @@ pub(crate) fn render(t: impl Template) -> String {
         .unwrap_or_else(|_| "<!doctype html><title>error</title>".into())
 }
 
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    expired: Option<String>,
-}
-
-/// The sign-in form, with a CSRF token of its own (there is no session yet).
-pub async fn login_form(
-    headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
-) -> Response {
-    login_page(
-        lang(&headers),
-        q.expired.map(|_| "login.expired"),
-        StatusCode::OK,
-    )
-}
-
-fn login_page(lang: Lang, message: Option<&'static str>, status: StatusCode) -> Response {
-    let csrf = session::random_token();
-    let t = Tr(lang);
-    let page = Chrome {
-        title: t.get("login.title"),
-        who: None,
-        csrf: csrf.clone(),
-        customer_data: false,
-    };
-    let html = render(LoginPage { t, page, message });
-    let pre = format!(
-        "{PRE_COOKIE}={csrf}; Path=/console; Max-Age=900; HttpOnly; Secure; SameSite=Strict"
-    );
-    let mut r = (status, Html(html)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&pre) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    csrf: String,
-    token: zeroize::Zeroizing<String>,
-}
-
-/// Signs in with the person's API token: the vault authenticates it (and
-/// records a refusal), then the session is sealed into the cookie.
-pub async fn login(
-    State(state): State<ConsoleState>,
-    headers: HeaderMap,
-    parts: ClientAddr,
-    Form(f): Form<LoginForm>,
-) -> Response {
-    let lang = lang(&headers);
-    let expected = session::cookie(&headers, PRE_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !session::same(&f.csrf, expected) {
-        return login_page(lang, Some("error.csrf"), StatusCode::FORBIDDEN);
-    }
-    // Every copy of the token is wiped when dropped: the form's and this
-    // one (Zeroizing), the session's (its Drop).
-    let checked = zeroize::Zeroizing::new(f.token.to_string());
-    let vault = state.vault.clone();
-    let ok = tokio::task::spawn_blocking(move || vault.authenticate(Some(&checked), parts.0))
-        .await
-        .is_ok_and(|r| r.is_ok());
-    if !ok {
-        return login_page(lang, Some("login.failed"), StatusCode::UNAUTHORIZED);
-    }
-    let mut s = Session::new(f.token.to_string(), now());
-    let cookie = s.set_cookie(&state.key, now());
-    let mut r = Redirect::to("/console/").into_response();
-    let h = r.headers_mut();
-    for c in [cookie, session::clear_cookie(PRE_COOKIE)] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            h.append(header::SET_COOKIE, v);
-        }
-    }
-    r
-}
-
 /// The client's address, for the audit log (as the API records it).
-pub struct ClientAddr(Option<String>);
+pub struct ClientAddr(pub(crate) Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -321,7 +236,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 /// A form's CSRF token against the session's: the error page when it differs.
@@ -337,13 +252,6 @@ pub(crate) fn forged(p: &Person, csrf: &str) -> Option<Response> {
         message: "error.csrf",
     });
     Some((StatusCode::FORBIDDEN, Html(html)).into_response())
-}
-
-pub async fn logout(p: Person, Form(f): Form<CsrfForm>) -> Response {
-    if let Some(r) = forged(&p, &f.csrf) {
-        return r;
-    }
-    to_login(false)
 }
 
 /// Switches the language (a cookie of its own: it outlives the session).

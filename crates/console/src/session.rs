@@ -1,10 +1,12 @@
 //! Console sessions: what a signed-in browser holds, sealed into its cookie
 //! (`SessionKey`, derived from the root key: any node opens it, nobody can
-//! read or alter it). The session carries the person's API token, so every
-//! request is authenticated by the vault exactly as the API's are — a
-//! revoked token, a suspension or a leaving date ends the session at its
-//! next request. Idle and absolute limits; the cookie is re-sealed with
-//! each request; a per-session CSRF token guards every form.
+//! read or alter it). The cookie carries the secret of a session the vault
+//! opened (a credential of its own, stored hashed), so every request is
+//! authenticated by the vault — signing out, a revocation, a suspension or
+//! a leaving date ends the session at its next request. Idle and absolute
+//! limits (the vault's session also ends by itself after eight hours); the
+//! cookie is re-sealed with each request; a per-session CSRF token guards
+//! every form.
 
 use axum::http::HeaderMap;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
@@ -23,11 +25,12 @@ pub const LANG_COOKIE: &str = "mamori_lang";
 /// Signed out after this long without a request.
 pub const IDLE_S: i64 = 15 * 60;
 /// Signed out this long after signing in, whatever happens.
-pub const ABSOLUTE_S: i64 = 8 * 3600;
+pub const ABSOLUTE_S: i64 = mamori_vault::identity::SESSION_S;
 
 #[derive(Serialize, Deserialize)]
 pub struct Session {
-    pub token: String,
+    /// The vault session's secret.
+    pub secret: String,
     pub issued: i64,
     pub seen: i64,
     pub csrf: String,
@@ -36,7 +39,7 @@ pub struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         use zeroize::Zeroize;
-        self.token.zeroize();
+        self.secret.zeroize();
     }
 }
 
@@ -72,9 +75,9 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 impl Session {
-    pub fn new(token: String, now: i64) -> Session {
+    pub fn new(secret: String, now: i64) -> Session {
         Session {
-            token,
+            secret,
             issued: now,
             seen: now,
             csrf: random_token(),

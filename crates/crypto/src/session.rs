@@ -1,9 +1,10 @@
-//! Sealed console sessions: a session's state encrypted and authenticated
-//! into the cookie that carries it (AES-256-GCM-SIV, a random nonce per
-//! seal), under a key derived from the root key with HKDF-SHA256 — every
-//! node of a deployment opens every other node's sessions, and no session
-//! key is stored. A cookie altered, truncated or sealed under another key
-//! does not open.
+//! Sealed state: a console session encrypted and authenticated into the
+//! cookie that carries it, and a sign-in's nonce and PKCE verifier while the
+//! identity provider has the browser (AES-256-GCM-SIV, a random nonce per
+//! seal), under keys derived from the root key with HKDF-SHA256 — every
+//! node of a deployment opens every other node's, and no such key is
+//! stored. A seal altered, truncated, sealed under another key or for the
+//! other use does not open.
 
 use crate::RootKey;
 use aes_gcm_siv::{
@@ -14,18 +15,29 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 const NONCE: usize = 12;
-/// Binds a sealed session to its use: a field ciphertext never opens as one.
-const AAD: &[u8] = b"mamori/console-session/v1";
-
 pub struct SessionKey {
     cipher: Aes256GcmSiv,
+    /// Binds a seal to its use: a field ciphertext or a sign-in never
+    /// opens as a session.
+    aad: &'static [u8],
 }
 
 impl SessionKey {
+    /// The console's sessions.
     pub fn derive(root: &RootKey) -> Self {
         let okm = crate::keys::derived(root, b"mamori/console-session-key/v1");
         Self {
             cipher: Aes256GcmSiv::new((&*okm).into()),
+            aad: b"mamori/console-session/v1",
+        }
+    }
+
+    /// Sign-ins waiting for the identity provider.
+    pub fn derive_sign_in(root: &RootKey) -> Self {
+        let okm = crate::keys::derived(root, b"mamori/sign-in-key/v1");
+        Self {
+            cipher: Aes256GcmSiv::new((&*okm).into()),
+            aad: b"mamori/sign-in/v1",
         }
     }
 
@@ -39,7 +51,7 @@ impl SessionKey {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: state,
-                    aad: AAD,
+                    aad: self.aad,
                 },
             )
             .expect("AES-GCM-SIV encryption of a bounded session cannot fail");
@@ -56,7 +68,13 @@ impl SessionKey {
         }
         let (nonce, ct) = sealed.split_at(NONCE);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: AAD })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: self.aad,
+                },
+            )
             .ok()
             .map(Zeroizing::new)
     }
@@ -83,5 +101,8 @@ mod tests {
         assert!(key.open(&sealed[..NONCE + 8]).is_none());
         let other = SessionKey::derive(&RootKey::from_bytes(&[8; 32]).unwrap());
         assert!(other.open(&sealed).is_none());
+        let sign_in = SessionKey::derive_sign_in(&root);
+        assert!(sign_in.open(&sealed).is_none());
+        assert!(key.open(&sign_in.seal(b"x")).is_none());
     }
 }

@@ -233,7 +233,7 @@ pub fn split<'t>(token: &'t str, allowed: &[Alg]) -> Result<Unverified<'t>, Refu
     Ok(Unverified {
         alg,
         kid: header.kid,
-        signing_input: token[..h.len() + 1 + p.len()].as_bytes(),
+        signing_input: &token.as_bytes()[..h.len() + 1 + p.len()],
         payload: p,
         signature,
     })

@@ -30,8 +30,11 @@ const JWKS_TTL: Duration = Duration::from_secs(6 * 3600);
 
 pub struct Provider {
     pub config: ProviderConfig,
-    secret: Zeroizing<String>,
-    http: reqwest::blocking::Client,
+    /// None where the process was not given it (an administrative command):
+    /// such a provider can be named and linked to, not signed in through.
+    secret: Option<Zeroizing<String>>,
+    /// Always Some until dropped (see `Drop`).
+    http: Option<reqwest::blocking::Client>,
     metadata: RwLock<Option<(Arc<Metadata>, Instant)>>,
     jwks: Mutex<Jwks>,
 }
@@ -111,11 +114,11 @@ impl Provider {
     /// a relative CA path. Nothing is fetched yet.
     pub fn new(
         config: ProviderConfig,
-        secret: Zeroizing<String>,
+        secret: Option<Zeroizing<String>>,
         dir: &Path,
     ) -> Result<Provider, Error> {
         config.check()?;
-        if secret.is_empty() {
+        if secret.as_ref().is_some_and(|s| s.is_empty()) {
             return Err(Error::Config(format!(
                 "provider {}: the client secret is empty",
                 config.name
@@ -127,10 +130,21 @@ impl Provider {
         Ok(Provider {
             config,
             secret,
-            http,
+            http: Some(http),
             metadata: RwLock::new(None),
             jwks: Mutex::new(Jwks::default()),
         })
+    }
+
+    fn http(&self) -> &reqwest::blocking::Client {
+        self.http
+            .as_ref()
+            .expect("the client lives as long as the provider")
+    }
+
+    /// Whether this process holds the client secret (a server must).
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
     }
 
     /// The discovery document, fetched on first use and daily after.
@@ -266,6 +280,12 @@ impl Provider {
     }
 
     fn exchange(&self, m: &Metadata, code: &str, verifier: &str) -> Result<String, Error> {
+        let Some(secret) = &self.secret else {
+            return Err(Error::Config(format!(
+                "provider {}: this process has no client secret",
+                self.config.name
+            )));
+        };
         if code.is_empty() || code.len() > 2048 {
             return Err(Error::Provider("invalid_grant".into()));
         }
@@ -280,9 +300,9 @@ impl Provider {
         // client_secret_basic: both parts form-encoded first (RFC 6749 2.3.1).
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let resp = self
-            .http
+            .http()
             .post(&m.token_endpoint)
-            .basic_auth(enc(&self.config.client_id), Some(enc(&self.secret)))
+            .basic_auth(enc(&self.config.client_id), Some(enc(secret)))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
             .body(form.as_bytes().to_vec())
@@ -337,7 +357,7 @@ impl Provider {
         if stale {
             let m = self.metadata()?;
             let body = self.get(&m.jwks_uri)?;
-            let keys = jose::parse_jwks(&body).map_err(|e| Error::Unavailable(e.into()))?;
+            let keys = jose::parse_jwks(&body).map_err(Error::Unavailable)?;
             tracing::info!(provider = %self.config.name, keys = keys.len(), "fetched the JWK Set");
             j.keys = Arc::new(keys);
             j.fetched = Some(Instant::now());
@@ -347,7 +367,7 @@ impl Provider {
 
     fn get(&self, url: &str) -> Result<Vec<u8>, Error> {
         let resp = self
-            .http
+            .http()
             .get(url)
             .header("accept", "application/json")
             .send()
@@ -360,6 +380,24 @@ impl Provider {
         }
         read_bounded(resp)
     }
+}
+
+/// A blocking HTTP client owns a small runtime, which must not be dropped
+/// on a thread of another runtime (the server's): when the last copy of the
+/// vault goes away there, the client is dropped on a thread of its own.
+impl Drop for Provider {
+    fn drop(&mut self) {
+        if let Some(http) = self.http.take()
+            && tokio_context()
+        {
+            std::thread::spawn(move || drop(http));
+        }
+    }
+}
+
+/// Whether this thread runs inside an async runtime.
+fn tokio_context() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
 }
 
 /// An OAuth error code as recorded: its registered form, or "other" (the

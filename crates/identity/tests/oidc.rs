@@ -27,7 +27,12 @@ fn provider(op: &op::TestOp, refresh_s: u64) -> Provider {
         "client_secret_env": "UNUSED", "redirect_uri": REDIRECT,
         "scopes": ["openid", "profile", "groups"], "jwks_refresh_min_s": refresh_s,
     }));
-    Provider::new(config, SECRET.to_owned().into(), std::path::Path::new(".")).unwrap()
+    Provider::new(
+        config,
+        Some(SECRET.to_owned().into()),
+        std::path::Path::new("."),
+    )
+    .unwrap()
 }
 
 fn toml_like(v: serde_json::Value) -> ProviderConfig {

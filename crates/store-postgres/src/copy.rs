@@ -61,7 +61,7 @@ const fn same(
 /// In foreign-key order. `governance_rev` is set at the end (copying the
 /// other tables bumps it), and budgets and usage summaries are not copied:
 /// SQLite keeps budgets in memory, and the vault rebuilds both from the
-/// audit log.
+/// audit log; nor are sign-ins under way (minutes old; the person signs in again).
 const TABLES: &[Table] = &[
     same(
         "tenants",
@@ -94,8 +94,15 @@ const TABLES: &[Table] = &[
     same(
         "api_tokens",
         File::Vault,
-        "hash, login, created_at, revoked_at",
+        "hash, login, created_at, revoked_at, kind, expires_at, tenants, auth",
         "hash",
+        None,
+    ),
+    same(
+        "identities",
+        File::Vault,
+        "issuer, subject, login, created_at",
+        "issuer, subject",
         None,
     ),
     same(

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_agents.sql"),
     include_str!("../migrations/0014_reconciliations.sql"),
     include_str!("../migrations/0015_reviews.sql"),
+    include_str!("../migrations/0016_identity.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

@@ -1,4 +1,5 @@
-//! PostgreSQL: users, their tokens, assignments, managers, suspensions and households.
+//! PostgreSQL: users, their credentials, assignments, managers, suspensions
+//! and households; their identities at identity providers and sign-ins under way.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -9,7 +10,7 @@ use parking_lot::Mutex;
 use super::watch::Watch;
 use super::{PgStore, Pool, map};
 use mamori_store::{
-    Assignment, Result, StoreError, UserRow, UserStore,
+    Assignment, Credential, IdentityStore, Result, SignInRow, StoreError, UserRow, UserStore,
     rows::{self, ALL_SEGMENTS, USER_COLS},
 };
 
@@ -54,33 +55,58 @@ impl UserStore for PgStore {
         map(found, rows::user)
     }
 
-    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()> {
+    fn add_credential(&self, login: &str, hash: &[u8; 32], c: &Credential, at: i64) -> Result<()> {
         self.conn()?.execute(
-            "INSERT INTO api_tokens (hash, login, created_at) VALUES ($1, $2, $3)",
-            &[&&hash[..], &login, &at],
+            "INSERT INTO api_tokens (hash, login, created_at, kind, expires_at, tenants, auth)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &&hash[..],
+                &login,
+                &at,
+                &c.kind.as_str(),
+                &c.expires_at,
+                &rows::credential_tenants(c),
+                &c.auth,
+            ],
         )?;
         Ok(())
     }
 
-    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>> {
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, Credential, u64)>> {
         if let Some(known) = self.tokens.get(hash) {
             return Ok(Some(known));
         }
         let found = self.conn()?.query_opt(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
                     u.leaves_at, u.suspended_at, u.facts_rev,
+                    t.kind, t.expires_at, t.tenants, t.auth,
                     (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = $1 AND t.revoked_at IS NULL",
             &[&&hash[..]],
         )?;
-        let found: Option<(UserRow, u64)> = found
-            .map(|r| Ok::<_, StoreError>((rows::user(&r)?, rows::Cols::u64(&r, 9)?)))
+        let found: Option<(UserRow, Credential, u64)> = found
+            .map(|r| {
+                Ok::<_, StoreError>((
+                    rows::user(&r)?,
+                    rows::credential(&r, 9)?,
+                    rows::Cols::u64(&r, 13)?,
+                ))
+            })
             .transpose()?;
         if let Some(found) = &found {
             self.tokens.put(hash, found);
         }
         Ok(found)
+    }
+
+    fn revoke_credential(&self, hash: &[u8; 32], at: i64) -> Result<bool> {
+        let n = self.conn()?.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL",
+            &[&&hash[..], &at],
+        )?;
+        self.tokens.forget();
+        Ok(n > 0)
     }
 
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
@@ -201,7 +227,7 @@ pub(crate) struct TokenCache {
     pool: Mutex<Option<Pool>>,
     watch: OnceLock<Watch>,
     lookups: AtomicU64,
-    entries: Mutex<HashMap<[u8; 32], (UserRow, u64)>>,
+    entries: Mutex<HashMap<[u8; 32], (UserRow, Credential, u64)>>,
 }
 
 /// Most tokens remembered; the cache starts afresh when full.
@@ -219,11 +245,11 @@ impl TokenCache {
 
     /// The owner of the token with this hash, if remembered at the current
     /// revision.
-    fn get(&self, hash: &[u8; 32]) -> Option<(UserRow, u64)> {
+    fn get(&self, hash: &[u8; 32]) -> Option<(UserRow, Credential, u64)> {
         let rev = self.current()?;
         let entries = self.entries.lock();
-        let (user, at) = entries.get(hash)?;
-        (*at == rev).then(|| (user.clone(), rev))
+        let (user, credential, at) = entries.get(hash)?;
+        (*at == rev).then(|| (user.clone(), credential.clone(), rev))
     }
 
     fn current(&self) -> Option<u64> {
@@ -245,7 +271,7 @@ impl TokenCache {
         None
     }
 
-    fn put(&self, hash: &[u8; 32], found: &(UserRow, u64)) {
+    fn put(&self, hash: &[u8; 32], found: &(UserRow, Credential, u64)) {
         let mut entries = self.entries.lock();
         if entries.len() >= TOKENS_KEPT {
             entries.clear();
@@ -260,5 +286,78 @@ impl TokenCache {
             watch.forget();
         }
         self.entries.lock().clear();
+    }
+}
+
+impl IdentityStore for PgStore {
+    fn link_identity(&self, issuer: &str, subject: &str, login: &str, at: i64) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO identities (issuer, subject, login, created_at) VALUES ($1, $2, $3, $4)",
+                &[&issuer, &subject, &login, &at],
+            )
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict("identity already linked".into()),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn unlink_identity(&self, issuer: &str, subject: &str) -> Result<bool> {
+        let n = self.conn()?.execute(
+            "DELETE FROM identities WHERE issuer = $1 AND subject = $2",
+            &[&issuer, &subject],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn identity(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
+        self.conn()?
+            .query_opt(
+                "SELECT login FROM identities WHERE issuer = $1 AND subject = $2",
+                &[&issuer, &subject],
+            )?
+            .map(|r| rows::Cols::text(&r, 0))
+            .transpose()
+    }
+
+    fn identities(&self, login: &str) -> Result<Vec<(String, String)>> {
+        let found = self.conn()?.query(
+            "SELECT issuer, subject FROM identities WHERE login = $1 ORDER BY issuer, subject",
+            &[&login],
+        )?;
+        map(found, |r| {
+            Ok((rows::Cols::text(r, 0)?, rows::Cols::text(r, 1)?))
+        })
+    }
+
+    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c.tx()?;
+        tx.execute(
+            "DELETE FROM sign_ins WHERE created_at < $1",
+            &[&stale_before],
+        )?;
+        tx.execute(
+            "INSERT INTO sign_ins (state, provider, sealed, created_at) VALUES ($1, $2, $3, $4)",
+            &[&&state[..], &row.provider, &row.sealed, &row.created_at],
+        )?;
+        tx.commit()
+    }
+
+    fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>> {
+        self.conn()?
+            .query_opt(
+                "DELETE FROM sign_ins WHERE state = $1 RETURNING provider, sealed, created_at",
+                &[&&state[..]],
+            )?
+            .map(|r| {
+                Ok(SignInRow {
+                    provider: rows::Cols::text(&r, 0)?,
+                    sealed: rows::Cols::blob(&r, 1)?,
+                    created_at: rows::Cols::int(&r, 2)?,
+                })
+            })
+            .transpose()
     }
 }

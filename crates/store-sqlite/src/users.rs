@@ -1,10 +1,13 @@
-//! SQLite: users, their tokens, assignments, managers, suspensions and households.
+//! SQLite: users, their credentials, assignments, managers, suspensions and
+//! households; their identities at identity providers and sign-ins under way.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteVault;
 use mamori_store::rows::{self, ALL_SEGMENTS, USER_COLS};
-use mamori_store::{Assignment, Result, StoreError, UserRow, UserStore};
+use mamori_store::{
+    Assignment, Credential, IdentityStore, Result, SignInRow, StoreError, UserRow, UserStore,
+};
 
 impl UserStore for SqliteVault {
     fn create_user(&self, u: &UserRow) -> Result<()> {
@@ -40,28 +43,49 @@ impl UserStore for SqliteVault {
         Ok(rows)
     }
 
-    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()> {
+    fn add_credential(&self, login: &str, hash: &[u8; 32], c: &Credential, at: i64) -> Result<()> {
         self.writer.lock().execute(
-            "INSERT INTO api_tokens (hash, login, created_at) VALUES (?1, ?2, ?3)",
-            params![&hash[..], login, at],
+            "INSERT INTO api_tokens (hash, login, created_at, kind, expires_at, tenants, auth)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &hash[..],
+                login,
+                at,
+                c.kind.as_str(),
+                c.expires_at,
+                rows::credential_tenants(c),
+                c.auth
+            ],
         )?;
         Ok(())
     }
 
-    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>> {
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, Credential, u64)>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT u.login, u.role, u.department, u.vendor, u.created_at, u.manager,
                     u.leaves_at, u.suspended_at, u.facts_rev,
+                    t.kind, t.expires_at, t.tenants, t.auth,
                     (SELECT rev FROM governance_rev WHERE id = 1)
              FROM api_tokens t JOIN users u ON u.login = t.login
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
         )?;
         st.query_and_then([&hash[..]], |r| {
-            Ok::<_, StoreError>((rows::user(r)?, rows::Cols::u64(r, 9)?))
+            Ok::<_, StoreError>((
+                rows::user(r)?,
+                rows::credential(r, 9)?,
+                rows::Cols::u64(r, 13)?,
+            ))
         })?
         .next()
         .transpose()
+    }
+
+    fn revoke_credential(&self, hash: &[u8; 32], at: i64) -> Result<bool> {
+        Ok(self.writer.lock().execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+            params![&hash[..], at],
+        )? > 0)
     }
 
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize> {
@@ -173,5 +197,76 @@ impl SqliteVault {
             return Err(StoreError::NotFound(format!("user '{login}'")));
         }
         Ok(())
+    }
+}
+
+impl IdentityStore for SqliteVault {
+    fn link_identity(&self, issuer: &str, subject: &str, login: &str, at: i64) -> Result<()> {
+        self.writer
+            .lock()
+            .execute(
+                "INSERT INTO identities (issuer, subject, login, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![issuer, subject, login, at],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("identity already linked".into()),
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn unlink_identity(&self, issuer: &str, subject: &str) -> Result<bool> {
+        Ok(self.writer.lock().execute(
+            "DELETE FROM identities WHERE issuer = ?1 AND subject = ?2",
+            params![issuer, subject],
+        )? > 0)
+    }
+
+    fn identity(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
+        let c = self.readers.get()?;
+        let mut st =
+            c.prepare_cached("SELECT login FROM identities WHERE issuer = ?1 AND subject = ?2")?;
+        st.query_and_then(params![issuer, subject], |r| rows::Cols::text(r, 0))?
+            .next()
+            .transpose()
+    }
+
+    fn identities(&self, login: &str) -> Result<Vec<(String, String)>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT issuer, subject FROM identities WHERE login = ?1 ORDER BY issuer, subject",
+        )?;
+        st.query_and_then([login], |r| {
+            Ok::<_, StoreError>((rows::Cols::text(r, 0)?, rows::Cols::text(r, 1)?))
+        })?
+        .collect()
+    }
+
+    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction()?;
+        tx.execute("DELETE FROM sign_ins WHERE created_at < ?1", [stale_before])?;
+        tx.execute(
+            "INSERT INTO sign_ins (state, provider, sealed, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&state[..], row.provider, row.sealed, row.created_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>> {
+        let w = self.writer.lock();
+        let mut st = w.prepare_cached(
+            "DELETE FROM sign_ins WHERE state = ?1 RETURNING provider, sealed, created_at",
+        )?;
+        st.query_and_then([&state[..]], |r| {
+            Ok::<_, StoreError>(SignInRow {
+                provider: rows::Cols::text(r, 0)?,
+                sealed: rows::Cols::blob(r, 1)?,
+                created_at: rows::Cols::int(r, 2)?,
+            })
+        })?
+        .next()
+        .transpose()
     }
 }

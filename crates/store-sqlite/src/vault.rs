@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/vault/0011_record_ids.sql"),
     include_str!("../migrations/vault/0012_reconciliations.sql"),
     include_str!("../migrations/vault/0013_reviews.sql"),
+    include_str!("../migrations/vault/0014_identity.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

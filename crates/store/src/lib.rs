@@ -118,12 +118,17 @@ pub trait UserStore: Send + Sync {
     fn create_user(&self, user: &UserRow) -> Result<()>;
     fn user(&self, login: &str) -> Result<Option<UserRow>>;
     fn users(&self) -> Result<Vec<UserRow>>;
-    fn add_token(&self, login: &str, hash: &[u8; 32], at: i64) -> Result<()>;
-    /// The user owning a live (not revoked) token with this hash, and the
-    /// current governance revision (see [`GovernanceStore::governance_rev`]),
-    /// read together so that one query serves each request.
-    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, u64)>>;
-    /// Revokes every token of the user; returns how many were live.
+    /// Stores a credential (an API token or a session) by its hash.
+    fn add_credential(&self, login: &str, hash: &[u8; 32], c: &Credential, at: i64) -> Result<()>;
+    /// The user owning a live (not revoked) credential with this hash, its
+    /// terms, and the current governance revision (see
+    /// [`GovernanceStore::governance_rev`]), read together so that one query
+    /// serves each request. Expiry is the caller's to check.
+    fn user_by_token(&self, hash: &[u8; 32]) -> Result<Option<(UserRow, Credential, u64)>>;
+    /// Revokes one credential (a session signed out); false when it was not live.
+    fn revoke_credential(&self, hash: &[u8; 32], at: i64) -> Result<bool>;
+    /// Revokes every credential of the user, tokens and sessions; returns
+    /// how many were live.
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize>;
     fn assign(&self, a: &Assignment) -> Result<()>;
     /// Removes an assignment; false when there was none.
@@ -399,12 +404,31 @@ pub trait LeaseStore: Send + Sync {
     fn try_lead(&self, job: &str) -> Result<Option<Box<dyn Lease>>>;
 }
 
-/// Storage the vault needs: records, people, governance, exports, alerts,
+/// Who people are at identity providers, and sign-ins under way.
+pub trait IdentityStore: Send + Sync {
+    /// Links the person `login` to `subject` at `issuer`; Conflict when
+    /// that identity is already someone's.
+    fn link_identity(&self, issuer: &str, subject: &str, login: &str, at: i64) -> Result<()>;
+    /// Removes a link; false when there was none.
+    fn unlink_identity(&self, issuer: &str, subject: &str) -> Result<bool>;
+    /// The person an identity is linked to.
+    fn identity(&self, issuer: &str, subject: &str) -> Result<Option<String>>;
+    /// A person's identities as (issuer, subject).
+    fn identities(&self, login: &str) -> Result<Vec<(String, String)>>;
+    /// Keeps a sign-in under the hash of its state, forgetting sign-ins
+    /// begun before `stale_before` (never answered).
+    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()>;
+    /// Takes a sign-in by its state's hash: returned once, then gone.
+    fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>>;
+}
+
+/// Storage the vault needs: records, people, identities, governance, exports, alerts,
 /// budgets, leases, PC agents, reconciliations and access reviews (one SQLite file, or one PostgreSQL schema with the
 /// audit log).
 pub trait Backend:
     VaultStore
     + UserStore
+    + IdentityStore
     + GovernanceStore
     + ExportStore
     + AlertStore
@@ -418,6 +442,7 @@ pub trait Backend:
 impl<
     T: VaultStore
         + UserStore
+        + IdentityStore
         + GovernanceStore
         + ExportStore
         + AlertStore

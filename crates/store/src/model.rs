@@ -90,6 +90,52 @@ pub struct UserRow {
     pub facts_rev: u64,
 }
 
+/// What a credential is: a bearer token for the API, or a console session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    Api,
+    Session,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Api => "api",
+            CredentialKind::Session => "session",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CredentialKind> {
+        match s {
+            "api" => Some(CredentialKind::Api),
+            "session" => Some(CredentialKind::Session),
+            _ => None,
+        }
+    }
+}
+
+/// A credential's terms, stored beside its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub kind: CredentialKind,
+    /// No use after this time; None: until revoked.
+    pub expires_at: Option<i64>,
+    /// The tenants it may act on; None: whatever the person may.
+    pub tenants: Option<Vec<String>>,
+    /// How a session's person signed in (the vault's JSON); None for tokens.
+    pub auth: Option<String>,
+}
+
+/// A sign-in waiting for the identity provider's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInRow {
+    pub provider: String,
+    /// Its nonce and PKCE verifier, sealed by the vault.
+    pub sealed: Vec<u8>,
+    pub created_at: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Assignment {
     pub login: String,

@@ -5,10 +5,10 @@
 
 use crate::{
     AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
-    ComplianceRow, Decided, DeliveryRow, ExportApprovalRow, ExportRow, ExportStage, ExportState,
-    FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow, PackageMeta, RecordRow, RequestStage,
-    RequestState, Result, ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow,
-    UserRow, VendorRow,
+    ComplianceRow, Credential, CredentialKind, Decided, DeliveryRow, ExportApprovalRow, ExportRow,
+    ExportStage, ExportState, FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow,
+    PackageMeta, RecordRow, RequestStage, RequestState, Result, ShiftRow, StoreError, TenantRow,
+    TenantStatus, Token, TrainingRow, UserRow, VendorRow,
 };
 
 /// Which history a step belongs to: one step per change in the life of an
@@ -210,6 +210,30 @@ pub fn user(r: &impl Cols) -> Result<UserRow> {
         suspended_at: r.opt_int(7)?,
         facts_rev: r.u64(8)?,
     })
+}
+
+/// A credential's terms: `kind, expires_at, tenants, auth` from column `at`.
+pub fn credential(r: &impl Cols, at: usize) -> Result<Credential> {
+    let kind = r.text(at)?;
+    let tenants = r
+        .opt_text(at + 2)?
+        .map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|_| StoreError::Db("corrupt credential tenants".into()))?;
+    Ok(Credential {
+        kind: CredentialKind::parse(&kind)
+            .ok_or_else(|| StoreError::Db(format!("corrupt credential kind {kind}")))?,
+        expires_at: r.opt_int(at + 1)?,
+        tenants,
+        auth: r.opt_text(at + 3)?,
+    })
+}
+
+/// A credential's tenants as stored (JSON), or NULL.
+pub fn credential_tenants(c: &Credential) -> Option<String> {
+    c.tenants
+        .as_ref()
+        .map(|t| serde_json::Value::from(t.clone()).to_string())
 }
 
 /// `login, tenant, segment`.

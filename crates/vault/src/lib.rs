@@ -15,6 +15,7 @@
 // callers (the server, the CLI) name `mamori_vault::grants`, not the room.
 pub mod admin;
 pub mod feeds;
+pub mod identity;
 pub mod kernel;
 pub mod leak;
 pub mod oversight;
@@ -62,6 +63,8 @@ pub struct Vault {
     sequences: sequence::Sequences,
     rules: Rules,
     clock: Arc<dyn Clock>,
+    /// The identity providers people may sign in through.
+    identity: Vec<Arc<mamori_identity::Provider>>,
 }
 
 /// A process that ends leaves no unsigned audit events behind: the last
@@ -88,7 +91,14 @@ impl Vault {
             sequences: Default::default(),
             rules: Rules::default(),
             clock: Arc::new(SystemClock),
+            identity: Vec::new(),
         }
+    }
+
+    /// The identity providers people may sign in through (`[[identity.oidc]]`).
+    pub fn with_identity_providers(mut self, providers: Vec<mamori_identity::Provider>) -> Self {
+        self.identity = providers.into_iter().map(Arc::new).collect();
+        self
     }
 
     /// Replaces the default rules with configured ones.

@@ -22,7 +22,10 @@ use std::{path::PathBuf, process::Command};
 
 use serde_json::json;
 
-use crate::common::{TestVault, csv_of, first_alert};
+use crate::common::{self, TestVault, csv_of, first_alert};
+use crate::op;
+
+const OIDC_SECRET: &str = "client-secret-for-tests-only-0123456789";
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/tests/browser")
@@ -42,7 +45,7 @@ fn ready() -> bool {
             "\n********\n* SKIPPED: the console's browser tests (need node, /usr/bin/chromium and `npm ci` in crates/console/tests/browser; .ci/run provides them). CI always runs them.\n********"
         );
     }
-    node && chromium && packages
+    node && chromium && packages && crate::op::ready()
 }
 
 #[test]
@@ -65,7 +68,36 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         .as_str()
         .unwrap()
         .to_owned();
-    let s = v.serve();
+    // People sign in through the organisation's identity provider too: a
+    // real OpenID Provider on loopback, which knows the operator as u-op.
+    let port = common::free_port();
+    let idp = op::TestOp::start(
+        &json!({
+            "clients": [{"client_id": "mamori", "client_secret": OIDC_SECRET,
+                "redirect_uris": [format!("http://127.0.0.1:{port}/console/oidc/callback")]}],
+            "accounts": {"u-op": {"preferred_username": "op", "groups": ["g-operators"]}}
+        }),
+        0,
+    );
+    let config = v.data().join("mamori.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[[identity.oidc]]\nname = \"corp\"\nlabel = \"Corp ID\"\nissuer = \"{}\"\nclient_id = \"mamori\"\nclient_secret_env = \"MAMORI_TEST_OIDC_SECRET\"\nredirect_uri = \"http://127.0.0.1:{port}/console/oidc/callback\"\nscopes = [\"openid\", \"profile\", \"groups\"]\nroles = {{ \"g-operators\" = \"operator\" }}\n",
+        idp.issuer
+    ));
+    std::fs::write(&config, toml).unwrap();
+    v.ok(&[
+        "user",
+        "link",
+        "op",
+        "--provider",
+        "corp",
+        "--subject",
+        "u-op",
+    ]);
+    let mut cmd = v.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    cmd.env("MAMORI_TEST_OIDC_SECRET", OIDC_SECRET);
+    let s = v.start_server(cmd, port);
     let r = s.send(
         "PUT",
         "/v1/tenants/acme/records/C-BROWSER-1",
@@ -125,6 +157,7 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "partner_phone": "０３−５５５５−０００９", "partner_masked": "京都府＊＊＊",
         "case_id": "CALL-1", "phone": "０３（５５５５）０００１",
         "masked": "大阪府＊＊＊", "secret": "梅田",
+        "idp": {"label": "Corp ID", "account": "u-op", "login": "op"},
     });
     let out = Command::new("node")
         .arg("flows.js")
@@ -163,6 +196,8 @@ fn every_role_does_its_work_in_a_real_browser_in_japanese_and_english() {
         "ja-reconciliation",
         "ja-oversight",
         "ja-egress",
+        "ja-idp-login",
+        "ja-idp-signed-in",
     ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }

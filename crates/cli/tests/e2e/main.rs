@@ -5,6 +5,9 @@
 //! one area, and `common` is the harness they share.
 
 mod common;
+/// The test OpenID Provider, shared with the identity crate's tests.
+#[path = "../../../identity/tests/common/op.rs"]
+mod op;
 
 mod api_conformance;
 mod archive;

@@ -31,6 +31,9 @@ async function browserContext(browser, lang) {
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => {
+    // Only the console's own pages are judged (not the identity provider's).
+    const at = (m.location() && m.location().url) || '';
+    if (at !== '' && !at.startsWith(base)) return;
     if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(String(e)));
@@ -369,6 +372,33 @@ async function reviewFlow(browser) {
   await so.context.close();
 }
 
+// Sign-in through the organisation's identity provider (a real OpenID
+// Provider): the button on the sign-in page, the provider's own form, and
+// back in the console as the person the provider vouched for; signing out
+// ends the session, and the back button shows nothing of it.
+async function idpFlow(browser) {
+  const { context, page, problems } = await browserContext(browser, 'ja');
+  await page.goto(base + '/console/login');
+  await axe(page, 'idp-login');
+  await shot(page, 'ja-idp-login');
+  await page.click(`a:has-text("${f.idp.label}")`);
+  await page.waitForSelector('input[name="login"]');
+  check(page.url().startsWith('http://127.0.0.1') && !page.url().startsWith(base), 'at the identity provider');
+  await page.fill('input[name="login"]', f.idp.account);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(base + '/console/');
+  const header = await page.textContent('header');
+  check(header.includes(f.idp.login), `signed in through the provider as ${f.idp.login}: ${header}`);
+  await axe(page, 'idp-signed-in');
+  await shot(page, 'ja-idp-signed-in');
+  await page.click('header form[action="/console/logout"] button');
+  await page.waitForURL(base + '/console/login');
+  await page.goto(base + '/console/lookup');
+  check(page.url().startsWith(base + '/console/login'), 'signed out: back to the sign-in page');
+  check(problems.length === 0, `idp: console problems: ${problems.join(' | ')}`);
+  await context.close();
+}
+
 async function sysadminFlow(browser) {
   const { context, page, problems } = await browserContext(browser, 'ja');
   await signIn(page, f.sysadmin);
@@ -414,6 +444,7 @@ async function sysadminFlow(browser) {
     await peopleFlow(browser);
     await reviewFlow(browser);
     await sysadminFlow(browser);
+    await idpFlow(browser);
   } finally {
     await browser.close();
   }

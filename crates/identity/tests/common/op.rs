@@ -37,7 +37,8 @@ pub struct TestOp {
     pub issuer: String,
     pub port: u16,
     _fixture: tempfile::NamedTempFile,
-    http: reqwest::blocking::Client,
+    /// Some until dropped: a blocking client is dropped off any async runtime.
+    http: Option<reqwest::blocking::Client>,
 }
 
 impl TestOp {
@@ -72,17 +73,23 @@ impl TestOp {
             issuer,
             port,
             _fixture: file,
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
+            http: Some(
+                reqwest::blocking::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap(),
+            ),
         }
+    }
+
+    fn http(&self) -> &reqwest::blocking::Client {
+        self.http.as_ref().unwrap()
     }
 
     /// An ID token signed as the provider's test endpoint is told.
     pub fn mint(&self, claims: &serde_json::Value, alg: &str, kid: Option<&str>) -> String {
-        self.http
+        self.http()
             .post(format!("{}/test/mint", self.issuer))
             .header("content-type", "application/json")
             .body(serde_json::json!({"claims": claims, "alg": alg, "kid": kid}).to_string())
@@ -104,7 +111,7 @@ impl TestOp {
             }
             let cookies: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let resp = self
-                .http
+                .http()
                 .get(&url)
                 .header("cookie", cookies.join("; "))
                 .send()
@@ -143,5 +150,8 @@ impl Drop for TestOp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(http) = self.http.take() {
+            let _ = std::thread::spawn(move || drop(http)).join();
+        }
     }
 }

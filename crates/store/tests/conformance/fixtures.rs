@@ -205,3 +205,13 @@ pub fn step(actor: &str, action: &str, at: i64) -> HistoryRow {
         comment: Some(vec![1, 2, 3]),
     }
 }
+
+/// An API token's terms: no expiry, no tenant scope.
+pub fn api_token() -> mamori_store::Credential {
+    mamori_store::Credential {
+        kind: mamori_store::CredentialKind::Api,
+        expires_at: None,
+        tenants: None,
+        auth: None,
+    }
+}

@@ -10,6 +10,7 @@ mod budgets;
 mod concurrency;
 mod exports;
 mod fixtures;
+mod identity;
 mod people;
 mod pg_schema;
 mod reconcile;
@@ -44,6 +45,8 @@ conformance!(
     records::a_commit_group_indexes_each_record_by_its_last_write,
     records::a_reseal_never_reverts_a_newer_write,
     people::users_tokens_and_assignments,
+    identity::credentials_keep_their_terms_and_are_revoked_one_by_one,
+    identity::an_identity_is_one_persons_and_a_sign_in_is_taken_once,
     people::revoked_tokens_and_suspensions_reach_every_process,
     people::vendors_training_and_compliance,
     people::requests_move_by_compare_and_set,

@@ -39,7 +39,8 @@ pub fn revoked_tokens_and_suspensions_reach_every_process(s: &Stores) {
     };
     let prompt = std::time::Duration::from_millis(500);
 
-    a.add_token("op1", &[1; 32], 1).unwrap();
+    a.add_credential("op1", &[1; 32], &crate::fixtures::api_token(), 1)
+        .unwrap();
     warm(&[1; 32]);
     b.revoke_tokens("op1", 2).unwrap();
     assert!(
@@ -47,19 +48,21 @@ pub fn revoked_tokens_and_suspensions_reach_every_process(s: &Stores) {
         "a token revoked by another process is still accepted"
     );
 
-    a.add_token("op1", &[2; 32], 3).unwrap();
+    a.add_credential("op1", &[2; 32], &crate::fixtures::api_token(), 3)
+        .unwrap();
     warm(&[2; 32]);
     b.set_suspended("op1", Some(4)).unwrap();
     assert!(
         soon(prompt, || a
             .user_by_token(&[2; 32])
             .unwrap()
-            .is_some_and(|(u, _)| u.suspended_at == Some(4))),
+            .is_some_and(|(u, _, _)| u.suspended_at == Some(4))),
         "a suspension by another process is not seen"
     );
     b.set_suspended("op1", None).unwrap();
 
-    a.add_token("op1", &[3; 32], 5).unwrap();
+    a.add_credential("op1", &[3; 32], &crate::fixtures::api_token(), 5)
+        .unwrap();
     warm(&[3; 32]);
     a.revoke_tokens("op1", 6).unwrap();
     assert!(a.user_by_token(&[3; 32]).unwrap().is_none());
@@ -69,7 +72,8 @@ pub fn revoked_tokens_and_suspensions_reach_every_process(s: &Stores) {
         // backend) and the revocation's announcement is lost with it:
         // memory serves only while the watch is connected, so the refusal
         // comes at once, not when the watch has reconnected (a second on).
-        a.add_token("op1", &[4; 32], 7).unwrap();
+        a.add_credential("op1", &[4; 32], &crate::fixtures::api_token(), 7)
+            .unwrap();
         warm(&[4; 32]);
         s.raw_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -140,10 +144,13 @@ pub fn users_tokens_and_assignments(s: &Stores) {
     assert_eq!(db.household("ghost").unwrap(), None);
 
     let hash = [7u8; 32];
-    db.add_token("op1", &hash, 10).unwrap();
-    db.add_token("op1", &[8; 32], 11).unwrap();
-    let (u, rev) = db.user_by_token(&hash).unwrap().unwrap();
+    db.add_credential("op1", &hash, &crate::fixtures::api_token(), 10)
+        .unwrap();
+    db.add_credential("op1", &[8; 32], &crate::fixtures::api_token(), 11)
+        .unwrap();
+    let (u, c, rev) = db.user_by_token(&hash).unwrap().unwrap();
     assert_eq!(u.login, "op1");
+    assert_eq!(c, crate::fixtures::api_token());
     assert_eq!(rev, db.governance_rev().unwrap());
     assert!(db.user_by_token(&[9; 32]).unwrap().is_none());
     assert_eq!(db.revoke_tokens("op1", 20).unwrap(), 2);
@@ -621,7 +628,8 @@ pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
     }
     // A token's owner comes with their revision (on PostgreSQL, once the
     // change's notification reached the token cache, as every change does).
-    db.add_token("op1", &[1; 32], 1).unwrap();
+    db.add_credential("op1", &[1; 32], &crate::fixtures::api_token(), 1)
+        .unwrap();
     let by_token = || db.user_by_token(&[1; 32]).unwrap().unwrap().0.facts_rev;
     assert!(soon(std::time::Duration::from_secs(5), || by_token()
         == rev("op1")));

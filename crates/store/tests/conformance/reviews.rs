@@ -73,7 +73,8 @@ pub fn a_revocation_is_recorded_and_applied_together(s: &Stores) {
     ] {
         user(db, u, r);
     }
-    db.add_token("op2", &[9; 32], 1).unwrap();
+    db.add_credential("op2", &[9; 32], &crate::fixtures::api_token(), 1)
+        .unwrap();
     db.assign(&segment("op1", "own")).unwrap();
     db.assign(&segment("op1", "partner")).unwrap();
     db.nominate_full_access(&nomination(4, "sv1", 10), &step("admin", "nominated", 10))

@@ -14,7 +14,7 @@ use crate::Vault;
 pub use crate::oversight::audit_reading::AuditPage;
 pub use keys::RewrapProgress;
 pub use tenants::TenantSummary;
-pub use users::NewUser;
+pub use users::{NewUser, TokenTerms};
 
 impl Vault {
     pub(crate) fn admin_event(&self, actor: &str, action: &str, tenant: Option<&str>) -> Event {

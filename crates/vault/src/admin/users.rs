@@ -6,7 +6,7 @@ use crate::ErrorCode;
 use mamori_core::ids::valid_login;
 use mamori_core::{Role, Schema};
 use mamori_crypto::token;
-use mamori_store::{Assignment, UserRow};
+use mamori_store::{Assignment, Credential, CredentialKind, UserRow};
 use zeroize::Zeroizing;
 
 use crate::{
@@ -14,6 +14,15 @@ use crate::{
     error::{Result, VaultError},
     full_access::Assigned,
 };
+
+/// The terms of an API token.
+#[derive(Clone, Debug, Default)]
+pub struct TokenTerms {
+    /// No use after this time; None: until revoked.
+    pub expires_at: Option<i64>,
+    /// The tenants it may act on; None: whatever the person may.
+    pub tenants: Option<Vec<String>>,
+}
 
 /// A person to create.
 #[derive(Clone, Copy, Debug)]
@@ -95,17 +104,64 @@ impl Vault {
         self.issue_token(actor, login)
     }
 
-    /// Issues an additional token for an existing user.
+    /// Issues an additional token for an existing user, valid until revoked
+    /// and for whatever the person may do.
     pub fn issue_token(&self, actor: &str, login: &str) -> Result<Zeroizing<String>> {
+        self.issue_token_with(actor, login, &TokenTerms::default())
+    }
+
+    /// Issues a token on `terms`: an expiry, and the tenants it may act on.
+    pub fn issue_token_with(
+        &self,
+        actor: &str,
+        login: &str,
+        terms: &TokenTerms,
+    ) -> Result<Zeroizing<String>> {
         self.store
             .user(login)?
             .ok_or(VaultError::NotFound { what: "user" })?;
+        let now = self.now();
+        if terms.expires_at.is_some_and(|t| t <= now) {
+            return Err(VaultError::bad(
+                ErrorCode::FieldInvalid,
+                "a token's expiry must be in the future",
+            ));
+        }
+        if let Some(tenants) = &terms.tenants {
+            if tenants.is_empty() {
+                return Err(VaultError::bad(
+                    ErrorCode::FieldInvalid,
+                    "a token scoped to tenants must name at least one",
+                ));
+            }
+            for t in tenants {
+                self.store
+                    .tenant(t)?
+                    .ok_or(VaultError::NotFound { what: "tenant" })?;
+            }
+        }
         let (token, hash) = token::generate().map_err(|e| VaultError::Internal(e.to_string()))?;
-        self.audit.append(
-            self.admin_event(actor, "token.issue", None)
-                .detail("login", login),
+        let mut e = self
+            .admin_event(actor, "token.issue", None)
+            .detail("login", login);
+        if let Some(t) = terms.expires_at {
+            e = e.detail("expires_at", t);
+        }
+        if let Some(t) = &terms.tenants {
+            e = e.detail("tenants", t.clone());
+        }
+        self.audit.append(e)?;
+        self.store.add_credential(
+            login,
+            &hash,
+            &Credential {
+                kind: CredentialKind::Api,
+                expires_at: terms.expires_at,
+                tenants: terms.tenants.clone(),
+                auth: None,
+            },
+            now,
         )?;
-        self.store.add_token(login, &hash, self.now())?;
         Ok(token)
     }
 

@@ -1,7 +1,9 @@
-//! The caller: a bearer token resolved to a person, their role, where the
-//! request came from and what the gate knows about them. Unknown, revoked
-//! and suspended tokens are refused here and recorded in the system log,
-//! before any other work.
+//! The caller: a credential (an API token, or a console session) resolved
+//! to a person, their role, where the request came from, how they signed
+//! in and what the gate knows about them. Unknown, revoked, expired and
+//! suspended credentials are refused here and recorded in the system log,
+//! before any other work. A credential scoped to some tenants narrows the
+//! person's assignments to those, and the tenant door refuses the others.
 
 use std::sync::Arc;
 
@@ -9,6 +11,8 @@ use mamori_audit::{Decision as AuditDecision, Event};
 use mamori_core::Role;
 use mamori_crypto::token;
 use mamori_policy::Principal;
+use mamori_store::{Credential, CredentialKind};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     Vault,
@@ -28,36 +32,79 @@ pub struct Caller {
     /// The governance revision read with the token: a tenant's state checked
     /// at this revision is used without reading the tenant row again.
     pub rev: u64,
+    /// The tenants the credential may act on; None: any the person may.
+    pub scope: Option<Arc<[String]>>,
+    /// How a session's person signed in; None for an API token.
+    pub signed_in: Option<Arc<SignedInWith>>,
+    /// When the credential stops working; None: until revoked.
+    pub expires_at: Option<i64>,
+}
+
+/// How the person behind a session signed in, kept with the session and
+/// recorded with the acts that need a recent, strong sign-in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInWith {
+    /// `token` (an API token typed into the console) or `oidc`.
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acrs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl Caller {
     pub fn actor(&self) -> String {
         format!("user:{}", self.principal.login)
     }
+
+    /// Whether the credential's scope lets it act on `tenant`.
+    pub fn in_scope(&self, tenant: &str) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|t| t == tenant))
+    }
 }
 
 impl Vault {
-    /// Resolves a bearer token to a caller. Unknown or revoked tokens are
-    /// refused and recorded in the system log.
+    /// Resolves an API bearer token to a caller. Unknown, revoked and
+    /// expired tokens — and console sessions, which open only through the
+    /// console's cookie — are refused and recorded in the system log.
     pub fn authenticate(&self, bearer: Option<&str>, client: Option<String>) -> Result<Caller> {
-        let user = match bearer {
+        self.authenticate_as(bearer, CredentialKind::Api, client)
+    }
+
+    /// Resolves a console session's secret to a caller.
+    pub fn authenticate_session(&self, secret: &str, client: Option<String>) -> Result<Caller> {
+        self.authenticate_as(Some(secret), CredentialKind::Session, client)
+    }
+
+    pub(crate) fn authenticate_as(
+        &self,
+        presented: Option<&str>,
+        kind: CredentialKind,
+        client: Option<String>,
+    ) -> Result<Caller> {
+        let found = match presented {
             Some(t) if t.starts_with(token::PREFIX) && t.len() < 200 => {
                 self.store.user_by_token(&token::hash(t))?
             }
             _ => None,
         };
-        let Some(user) = user else {
-            let mut e = Event::new(
-                "anonymous",
-                "auth.token",
-                AuditDecision::Deny,
-                "token_invalid_or_revoked",
-            );
-            e.client = client;
-            self.audit.append(e)?;
-            return Err(VaultError::Unauthenticated);
+        let now = self.now();
+        let live = found.filter(|(_, c, _)| c.kind == kind);
+        let (user, credential, rev) = match live {
+            Some((_, c, _)) if c.expires_at.is_some_and(|t| t <= now) => {
+                return Err(self.unauthenticated(client, "token_expired")?);
+            }
+            Some(found) => found,
+            None => return Err(self.unauthenticated(client, "token_invalid_or_revoked")?),
         };
-        let (user, rev) = user;
         // Suspended pending review, or gone: past the leaving date (HR's, or
         // the one a review's revocation of a role sets).
         let refused = if user.suspended_at.is_some() {
@@ -90,13 +137,38 @@ impl Vault {
             .map_err(|e| VaultError::Internal(format!("{e}")))?;
         let facts = self.people.get(self, user)?;
         let status = facts.status(self.now(), &self.rules.people, &self.rules.limits);
+        let mut principal = facts.principal(status);
+        let Credential {
+            tenants,
+            auth,
+            expires_at,
+            ..
+        } = credential;
+        if let Some(scope) = &tenants {
+            principal.assignments.retain(|(t, _)| scope.contains(t));
+        }
+        let signed_in = auth
+            .map(|a| serde_json::from_str::<SignedInWith>(&a))
+            .transpose()
+            .map_err(|_| VaultError::Internal("a session's sign-in record is corrupt".into()))?;
         Ok(Caller {
-            principal: facts.principal(status),
+            principal,
             role,
             client,
             facts,
             rev,
+            scope: tenants.map(Into::into),
+            signed_in: signed_in.map(Arc::new),
+            expires_at,
         })
+    }
+
+    /// Records a refused credential (nothing of it) and gives the refusal.
+    fn unauthenticated(&self, client: Option<String>, code: &str) -> Result<VaultError> {
+        let mut e = Event::new("anonymous", "auth.token", AuditDecision::Deny, code);
+        e.client = client;
+        self.audit.append(e)?;
+        Ok(VaultError::Unauthenticated)
     }
 
     /// An allowed event by `caller`: actor, role and client filled in.

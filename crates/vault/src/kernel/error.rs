@@ -10,6 +10,10 @@ pub enum VaultError {
     BadRequest { code: ErrorCode, message: String },
     #[error("authentication required: a valid bearer token")]
     Unauthenticated,
+    /// A sign-in through an identity provider failed, for the reason `code`
+    /// names (recorded in the audit log with it).
+    #[error("the sign-in did not succeed ({code})")]
+    SignIn { code: &'static str },
     #[error("not allowed: {reason}")]
     Forbidden { reason: String },
     #[error("{what} not found")]
@@ -55,6 +59,7 @@ impl VaultError {
             | VaultError::State { code, .. }
             | VaultError::Limited { code, .. } => *code,
             VaultError::Unauthenticated => ErrorCode::Unauthenticated,
+            VaultError::SignIn { .. } => ErrorCode::SignInRefused,
             VaultError::Forbidden { .. } => ErrorCode::Forbidden,
             VaultError::NotFound { .. } => ErrorCode::NotFound,
             VaultError::Shredded(_) => ErrorCode::TenantShredded,

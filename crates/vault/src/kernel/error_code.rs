@@ -105,6 +105,7 @@ error_codes! {
     SeqInvalid = "seq_invalid", 400, "An event's sequence number is beyond the log.";
     // 401, 403, 404, 405, 410: who may do this, and to what.
     Unauthenticated = "unauthenticated", 401, "No valid bearer token (missing, unknown, expired or revoked).";
+    SignInRefused = "sign_in_refused", 401, "A sign-in through the identity provider did not succeed; the detail's code says why (e.g. `state_unknown`, `not_provisioned`, `role_not_granted`, `id_token_nonce`).";
     Forbidden = "forbidden", 403, "The policy refuses this; the detail says what to do about it. Also answered when the tenant is not the caller's, whether or not it exists.";
     NotFound = "not_found", 404, "No such thing, or one the caller may not act on (the two answer alike).";
     RouteNotFound = "route_not_found", 404, "No such endpoint.";

@@ -242,7 +242,7 @@ impl Vault {
         event: impl FnOnce() -> Event,
         tenant: &str,
     ) -> Result<()> {
-        if caller.facts.reaches(tenant, self.now()) {
+        if caller.in_scope(tenant) && caller.facts.reaches(tenant, self.now()) {
             return Ok(());
         }
         Err(self.refuse(

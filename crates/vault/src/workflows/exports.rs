@@ -217,16 +217,22 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Vault {
-    /// Asks the gate about `action` on `row` by `who`.
+    /// Asks the gate about `action` on `row` by `who`, refused outright when
+    /// the credential's tenant scope leaves the export's tenant out.
+    #[allow(clippy::too_many_arguments)]
     fn decide_export(
         &self,
         who: &Principal,
+        in_scope: bool,
         action: Action,
         state: &TenantState,
         row: &ExportRow,
         approving: bool,
         approvals: &[ExportApprovalRow],
     ) -> Result<Decision> {
+        if !in_scope {
+            return Ok(Decision::refused());
+        }
         let roles: Vec<&str> = state
             .schema
             .purpose(&row.purpose)
@@ -314,6 +320,7 @@ impl Vault {
         };
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportRequest,
             &state,
             &row,
@@ -420,6 +427,7 @@ impl Vault {
         }
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportApprove,
             &state,
             &row,
@@ -496,6 +504,7 @@ impl Vault {
         let approvals = self.store.export_approvals(&row.id)?;
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportApprove,
             &state,
             &row,
@@ -518,6 +527,7 @@ impl Vault {
         let state = self.tenant(&row.tenant)?;
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportRevoke,
             &state,
             &row,
@@ -598,7 +608,15 @@ impl Vault {
         // The requester must still be entitled at this second (assignments,
         // training, compliance, vendor): the export is their access.
         let requester = self.principal_of(&row.requester)?;
-        let d = self.decide_export(&requester, Action::ExportRequest, state, row, true, &[])?;
+        let d = self.decide_export(
+            &requester,
+            true,
+            Action::ExportRequest,
+            state,
+            row,
+            true,
+            &[],
+        )?;
         if !d.allowed() {
             e.policies = d.policies().to_vec();
             let why = if d.hints().is_empty() {
@@ -790,6 +808,7 @@ impl Vault {
         let state = self.tenant(&row.tenant)?;
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportDownload,
             &state,
             &row,
@@ -859,6 +878,7 @@ impl Vault {
         let state = self.tenant(&row.tenant)?;
         let d = self.decide_export(
             &caller.principal,
+            caller.in_scope(&row.tenant),
             Action::ExportView,
             &state,
             &row,
@@ -911,6 +931,7 @@ impl Vault {
                     let a = self
                         .decide_export(
                             &caller.principal,
+                            caller.in_scope(&row.tenant),
                             Action::ExportView,
                             &state,
                             &row,

@@ -141,6 +141,9 @@ impl Vault {
         tenant: &str,
         requester: &str,
     ) -> Result<Decision> {
+        if !caller.in_scope(tenant) {
+            return Ok(Decision::refused());
+        }
         let me = caller.principal.login.as_str();
         let (manages, managed_by) = self.relation(me, requester)?;
         Ok(self.gate.decide_grant(

@@ -1,0 +1,305 @@
+//! Signing in to the console through a real OpenID Provider (panva's
+//! oidc-provider, started on loopback and stopped by PID) and signing out:
+//! the session is the vault's, bound to the browser that began, opened only
+//! for a linked person whose groups grant their role, and revoked at
+//! sign-out so that a copied cookie opens nothing.
+
+#[path = "../../identity/tests/common/op.rs"]
+mod op;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    http::{Request, StatusCode, header},
+};
+use mamori_app::datadir;
+use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
+use mamori_identity::{Provider, ProviderConfig};
+use mamori_vault::{Vault, admin::NewUser};
+use serde_json::json;
+use tower::ServiceExt;
+
+const SECRET: &str = "client-secret-for-tests-only-0123456789";
+const REDIRECT: &str = "http://127.0.0.1:9/console/oidc/callback";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    vault: Arc<Vault>,
+    app: Router,
+    /// The security office's token.
+    so: String,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    /// A cookie's whole `Set-Cookie` line.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// `name=value` of a cookie set by this answer.
+    fn cookie(&self, name: &str) -> String {
+        let c = self.set_cookie(name).unwrap();
+        c[..c.find(';').unwrap()].to_owned()
+    }
+
+    fn location(&self) -> String {
+        self.headers[header::LOCATION].to_str().unwrap().to_owned()
+    }
+}
+
+fn provider_config(op: &op::TestOp, roles: bool) -> ProviderConfig {
+    let mut c = json!({
+        "name": "corp", "label": "Corp ID", "issuer": op.issuer, "client_id": "mamori",
+        "client_secret_env": "UNUSED", "redirect_uri": REDIRECT,
+        "scopes": ["openid", "profile", "groups"],
+    });
+    if roles {
+        c["roles"] = json!({"g-operators": "operator", "g-supervisors": "supervisor"});
+    }
+    serde_json::from_value(c).unwrap()
+}
+
+impl Site {
+    fn new(op: &op::TestOp, roles: bool) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        datadir::init(dir.path()).unwrap();
+        let p = Provider::new(
+            provider_config(op, roles),
+            Some(SECRET.to_owned().into()),
+            dir.path(),
+        )
+        .unwrap();
+        let vault = datadir::open_with(dir.path(), |v| v.with_identity_providers(vec![p]))
+            .unwrap()
+            .vault;
+        vault
+            .create_tenant("cli:test", "acme", "アクメ", CONTACT_CENTRE_SCHEMA)
+            .unwrap();
+        let mut so = String::new();
+        for (login, role) in [
+            ("sato", Role::Operator),
+            ("ito", Role::Operator),
+            ("so", Role::SecurityOfficer),
+        ] {
+            let user = NewUser {
+                login,
+                role,
+                department: None,
+                vendor: None,
+                manager: None,
+            };
+            so = vault.create_user("cli:test", &user).unwrap().to_string();
+        }
+        vault
+            .link_identity("cli:test", "sato", "corp", "u-sato")
+            .unwrap();
+        // ito is linked, but the provider puts ito in the supervisors' group.
+        vault
+            .link_identity("cli:test", "ito", "corp", "u-ito")
+            .unwrap();
+        let app = mamori_console::router(vault.clone(), Default::default());
+        Site {
+            _dir: dir,
+            vault,
+            app,
+            so,
+        }
+    }
+
+    async fn get(&self, path: &str, cookies: &str) -> Answer {
+        self.send("GET", path, cookies, "").await
+    }
+
+    async fn send(&self, method: &str, path: &str, cookies: &str, form: &str) -> Answer {
+        let mut req = Request::builder().method(method).uri(path);
+        if !cookies.is_empty() {
+            req = req.header(header::COOKIE, cookies);
+        }
+        if method == "POST" {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(form.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let body = to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// Begins a sign-in: the binding cookie and the provider's URL.
+    async fn start(&self) -> (String, String) {
+        let r = self.get("/console/oidc/corp/start", "").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let set = r.set_cookie("mamori_oidc").unwrap();
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/console/oidc"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        (r.cookie("mamori_oidc"), r.location())
+    }
+
+    /// The provider's redirect back, as a path of this site.
+    async fn back(&self, op: &op::TestOp, url: &str, account: &str) -> String {
+        let url = url.to_owned();
+        let account = account.to_owned();
+        let op_url = tokio::task::block_in_place(|| op.sign_in(&url, &account));
+        assert!(op_url.starts_with(REDIRECT), "{op_url}");
+        op_url["http://127.0.0.1:9".len()..].to_owned()
+    }
+
+    /// The reasons of the audit log's `action` events, read by the office.
+    fn audit_reasons(&self, action: &str) -> Vec<String> {
+        let so = self.vault.authenticate(Some(&self.so), None).unwrap();
+        let q = mamori_store::AuditQuery {
+            action: Some(action.into()),
+            limit: 1000,
+            ..Default::default()
+        };
+        let page = self.vault.audit_events(&so, q).unwrap();
+        page.events.into_iter().map(|e| e.event.reason).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_linked_person_signs_in_through_the_provider_and_out_again() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    let site = tokio::task::block_in_place(|| Site::new(&op, true));
+
+    // The sign-in page offers the provider.
+    let page = site.get("/console/login", "").await;
+    assert!(page.body.contains("/console/oidc/corp/start") && page.body.contains("Corp ID"));
+
+    let (binding, url) = site.start().await;
+    assert!(url.starts_with(&op.issuer) && url.contains("code_challenge_method=S256"));
+    let back = site.back(&op, &url, "u-sato").await;
+    let r = site.get(&back, &binding).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("http-equiv=\"refresh\""),
+        "moves on to the console"
+    );
+    let session = r.cookie("mamori_session");
+    let set = r.set_cookie("mamori_session").unwrap();
+    assert!(set.contains("SameSite=Strict") && set.contains("HttpOnly"));
+    assert!(
+        r.set_cookie("mamori_oidc").unwrap().contains("Max-Age=0"),
+        "the binding is cleared"
+    );
+    let home = site.get("/console/", &session).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("sato"));
+
+    // The same callback again: the sign-in was taken once.
+    let again = site.get(&back, &binding).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.body.contains("もう一度サインインしてください"));
+
+    // Signing out revokes the session: the copied cookie opens nothing.
+    let csrf = csrf(&home.body);
+    let out = site
+        .send("POST", "/console/logout", &session, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = site.get("/console/", &session).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.location(), "/console/login");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_is_refused_for_another_browser_an_unlinked_person_and_an_ungranted_role() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    let site = tokio::task::block_in_place(|| Site::new(&op, true));
+
+    // The callback reaches a browser that did not begin the sign-in.
+    let (binding, url) = site.start().await;
+    let back = site.back(&op, &url, "u-sato").await;
+    let r = site.get(&back, "mamori_oidc=someone-else").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.set_cookie("mamori_session").is_none());
+    // ... and it is spent: the right browser cannot use it afterwards either.
+    let r = site.get(&back, &binding).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // A person the provider knows and mamori does not.
+    let (binding, url) = site.start().await;
+    let back = site.back(&op, &url, "u-stranger").await;
+    let r = site.get(&back, &binding).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("mamori に登録されていません"), "{}", r.body);
+    assert!(r.set_cookie("mamori_session").is_none());
+
+    // A linked operator whom the provider's groups make a supervisor only.
+    let (binding, url) = site.start().await;
+    let back = site.back(&op, &url, "u-ito").await;
+    let r = site.get(&back, &binding).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("グループ"), "{}", r.body);
+
+    // No state, a made-up state: refused.
+    for path in [
+        "/console/oidc/callback?code=x".to_owned(),
+        format!(
+            "/console/oidc/callback?state=made-up&code=x&iss={}",
+            op.issuer
+        ),
+    ] {
+        let r = site.get(&path, &binding).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // An unknown provider.
+    let r = site.get("/console/oidc/nobody/start", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Each refusal is in the audit log with its reason; no session was opened.
+    let reasons = site.audit_reasons("auth.oidc");
+    for code in [
+        "browser_mismatch",
+        "state_unknown",
+        "not_provisioned",
+        "role_not_granted",
+        "state_missing",
+    ] {
+        assert!(reasons.iter().any(|r| r == code), "{code}: {reasons:?}");
+    }
+    assert!(site.audit_reasons("auth.session").is_empty());
+}
+
+fn fixture() -> serde_json::Value {
+    json!({
+        "clients": [{"client_id": "mamori", "client_secret": SECRET, "redirect_uris": [REDIRECT]}],
+        "accounts": {
+            "u-sato": {"preferred_username": "sato", "groups": ["g-operators"]},
+            "u-ito": {"preferred_username": "ito", "groups": ["g-supervisors"]},
+            "u-stranger": {"preferred_username": "stranger", "groups": ["g-operators"]}
+        }
+    })
+}
+
+fn csrf(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}

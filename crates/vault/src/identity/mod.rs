@@ -1,0 +1,12 @@
+//! Who is signed in, and how: console sessions (opened with an API token or
+//! through an identity provider, closed by signing out or by revoking the
+//! person's credentials), sign-in through OpenID Connect providers, and the
+//! links between people and their identities at those providers.
+
+mod links;
+mod sessions;
+mod sign_in;
+
+pub use mamori_identity::Fresh;
+pub use sessions::{OpenedSession, SESSION_S};
+pub use sign_in::{Callback, ProviderInfo, SignInStart};
