@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, listed, render},
+    pages::{Chrome, Person, Refused, blocking, forged, guarded, listed, render},
 };
 
 /// An export's status as the page names it.
@@ -157,7 +157,8 @@ pub async fn act(
     }
     let (vault, caller, export) = (state.vault.clone(), p.caller.clone(), id.clone());
     let action = f.action.clone();
-    let done = blocking(move || {
+    let back = format!("/console/exports/{id}");
+    let done = guarded(&back, move || {
         let comment = Some(f.comment.as_str()).filter(|c| !c.trim().is_empty());
         match action.as_str() {
             "approve" => vault.approve_export(&caller, &export, comment),
@@ -172,7 +173,8 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => export_page(&state, p, id, Some(f.action), None).await,
-        Err(why) => export_page(&state, p, id, None, Some(why)).await,
+        Err(Refused::StepUp(r)) => r,
+        Err(Refused::Said(why)) => export_page(&state, p, id, None, Some(why)).await,
     }
 }
 
@@ -192,7 +194,8 @@ pub async fn download(
         return r;
     }
     let (vault, caller, export) = (state.vault.clone(), p.caller.clone(), id.clone());
-    match blocking(move || vault.download_export(&caller, &export)).await {
+    let back = format!("/console/exports/{id}");
+    match guarded(&back, move || vault.download_export(&caller, &export)).await {
         Ok(released) => {
             let d = released.into_inner();
             let mut r = d.bytes.into_response();
@@ -207,6 +210,7 @@ pub async fn download(
             }
             r
         }
-        Err(why) => export_page(&state, p, id, None, Some(why)).await,
+        Err(Refused::StepUp(r)) => r,
+        Err(Refused::Said(why)) => export_page(&state, p, id, None, Some(why)).await,
     }
 }

@@ -84,6 +84,7 @@ pub fn router(vault: Arc<Vault>, options: Options) -> Router {
         .route("/console/logout", post(signin::logout))
         .route("/console/oidc/{provider}/start", get(signin::oidc_start))
         .route("/console/oidc/callback", get(signin::oidc_callback))
+        .route("/console/step-up", get(signin::step_up))
         .route("/console/lang", post(pages::switch_lang))
         .route(
             "/console/lookup",

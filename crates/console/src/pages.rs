@@ -186,9 +186,9 @@ struct HomePage {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub(crate) struct ErrorPage {
-    t: Tr,
-    page: Chrome,
-    message: &'static str,
+    pub(crate) t: Tr,
+    pub(crate) page: Chrome,
+    pub(crate) message: &'static str,
 }
 
 /// A vault call on the blocking pool (the vault's calls block on the store
@@ -201,6 +201,34 @@ pub(crate) async fn blocking<T: Send + 'static>(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("internal error".into()),
+    }
+}
+
+/// What became of an act a tenant may guard with step-up: the vault's
+/// refusal as the page shows it, or the way to the fresh sign-in it asks.
+pub(crate) enum Refused {
+    Said(String),
+    StepUp(Response),
+}
+
+/// `blocking` for acts a tenant may guard with step-up (approving,
+/// downloading): a step-up refusal sends the person to a fresh sign-in
+/// that brings them back to `back`, to repeat the act.
+pub(crate) async fn guarded<T: Send + 'static>(
+    back: &str,
+    f: impl FnOnce() -> Result<T, mamori_vault::VaultError> + Send + 'static,
+) -> Result<T, Refused> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(mamori_vault::VaultError::StepUp { tenant, .. })) => {
+            let q = serde_urlencoded::to_string([("tenant", tenant.as_str()), ("back", back)])
+                .unwrap_or_default();
+            Err(Refused::StepUp(
+                Redirect::to(&format!("/console/step-up?{q}")).into_response(),
+            ))
+        }
+        Ok(Err(e)) => Err(Refused::Said(e.to_string())),
+        Err(_) => Err(Refused::Said("internal error".into())),
     }
 }
 

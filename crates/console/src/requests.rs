@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::{
     ConsoleState,
     i18n::Tr,
-    pages::{Chrome, Person, blocking, forged, label, purposes, render, tenants},
+    pages::{Chrome, Person, Refused, blocking, forged, guarded, label, purposes, render, tenants},
 };
 
 /// Choices of a select or checkboxes: (value, label).
@@ -295,7 +295,7 @@ pub async fn decide(
     }
     let (vault, caller) = (state.vault.clone(), p.caller.clone());
     let verdict = f.verdict.clone();
-    let done = blocking(move || {
+    let done = guarded("/console/inbox", move || {
         let comment = Some(f.comment.as_str()).filter(|c| !c.trim().is_empty());
         match verdict.as_str() {
             "approve" => vault.approve_request(&caller, &id, comment),
@@ -308,7 +308,8 @@ pub async fn decide(
             let what = format!("{}: {}", Tr(p.lang).done(&f.verdict), view.id);
             inbox_page(&state, p, Some(what), None).await
         }
-        Err(why) => inbox_page(&state, p, None, Some(why)).await,
+        Err(Refused::StepUp(r)) => r,
+        Err(Refused::Said(why)) => inbox_page(&state, p, None, Some(why)).await,
     }
 }
 

@@ -52,6 +52,9 @@ struct LoginPage {
 struct SignedInPage {
     t: Tr,
     page: Chrome,
+    /// Where the page moves on to: the console, or the page a step-up
+    /// sign-in was begun from.
+    to: String,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +165,43 @@ pub async fn logout(
     to_login(false)
 }
 
+#[derive(Deserialize)]
+pub struct StepUpQuery {
+    tenant: String,
+    back: String,
+}
+
+/// A fresh, stronger sign-in that a tenant asks for before a sensitive
+/// act: to the provider with `prompt=login`, `max_age=0` and the tenant's
+/// `acr_values`, and back to the page the act was tried from.
+pub async fn step_up(
+    State(state): State<ConsoleState>,
+    p: Person,
+    Query(q): Query<StepUpQuery>,
+) -> Response {
+    let (vault, caller) = (state.vault.clone(), p.caller.clone());
+    let begun =
+        tokio::task::spawn_blocking(move || vault.begin_step_up(&caller, &q.tenant, &q.back)).await;
+    let (status, message) = match begun {
+        Ok(Ok(start)) => return bound_redirect(&start),
+        Ok(Err(VaultError::BadRequest { .. })) => (StatusCode::BAD_REQUEST, "error.not_found"),
+        _ => (StatusCode::BAD_GATEWAY, "login.provider_unavailable"),
+    };
+    let t = Tr(p.lang);
+    let page = p.chrome(t.get("error.title"), false);
+    let html = render(crate::pages::ErrorPage { t, page, message });
+    (status, Html(html)).into_response()
+}
+
+/// To the provider, with the cookie that binds the sign-in to this browser.
+fn bound_redirect(start: &mamori_vault::identity::SignInStart) -> Response {
+    let binding = format!(
+        "{OIDC_COOKIE}={}; Path={OIDC_PATH}; Max-Age=600; HttpOnly; Secure; SameSite=Lax",
+        start.binding.as_str()
+    );
+    with_cookies(Redirect::to(&start.url).into_response(), &[binding])
+}
+
 /// Sends the browser to the identity provider, binding the sign-in to it.
 pub async fn oidc_start(
     State(state): State<ConsoleState>,
@@ -191,11 +231,7 @@ pub async fn oidc_start(
             );
         }
     };
-    let binding = format!(
-        "{OIDC_COOKIE}={}; Path={OIDC_PATH}; Max-Age=600; HttpOnly; Secure; SameSite=Lax",
-        start.binding.as_str()
-    );
-    with_cookies(Redirect::to(&start.url).into_response(), &[binding])
+    bound_redirect(&start)
 }
 
 /// The identity provider's answer: the vault finishes the sign-in; the
@@ -248,7 +284,8 @@ pub async fn oidc_callback(
         csrf: String::new(),
         customer_data: false,
     };
-    let html = render(SignedInPage { t, page });
+    let to = opened.back.clone().unwrap_or_else(|| "/console/".into());
+    let html = render(SignedInPage { t, page, to });
     with_cookies(Html(html).into_response(), &[cookie, clear_binding])
 }
 

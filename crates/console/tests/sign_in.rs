@@ -288,10 +288,210 @@ async fn a_sign_in_is_refused_for_another_browser_an_unlinked_person_and_an_ungr
     assert!(site.audit_reasons("auth.session").is_empty());
 }
 
+/// A session opened through the provider by `account`, asking for MFA or not.
+fn signed_in(site: &Site, op: &op::TestOp, account: &str, mfa: bool) -> String {
+    let fresh = mamori_vault::identity::Fresh {
+        reauthenticate: mfa,
+        acr_values: if mfa {
+            vec!["urn:mamori:mfa".into()]
+        } else {
+            vec![]
+        },
+        claims: None,
+    };
+    let start = site.vault.begin_sign_in("corp", &fresh).unwrap();
+    let back = op.sign_in(&start.url, account);
+    let q: std::collections::HashMap<String, String> = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let cb = mamori_vault::identity::Callback {
+        state: q.get("state").map(String::as_str),
+        code: q.get("code").map(String::as_str),
+        iss: q.get("iss").map(String::as_str),
+        error: None,
+    };
+    let opened = site
+        .vault
+        .finish_sign_in(&cb, Some(start.binding.as_str()), None)
+        .unwrap();
+    opened.secret.to_string()
+}
+
+/// A tenant asking for MFA before sensitive acts, sato's supervisor boss
+/// (linked to u-boss, who has MFA at the provider): boss's API token and a
+/// way to have sato file a request.
+fn city(site: &Site) -> (String, String) {
+    let v = &site.vault;
+    let schema = format!(
+        "{}\n[step_up]\nacr = [\"urn:mamori:mfa\"]\nmax_age_s = 300\n",
+        mamori_core::schema::CONTACT_CENTRE_SCHEMA
+    );
+    v.create_tenant("cli:test", "city", "市役所", &schema)
+        .unwrap();
+    let boss = NewUser {
+        login: "boss",
+        role: Role::Supervisor,
+        department: None,
+        vendor: None,
+        manager: None,
+    };
+    let boss_token = v.create_user("cli:test", &boss).unwrap().to_string();
+    v.link_identity("cli:test", "boss", "corp", "u-boss")
+        .unwrap();
+    v.set_manager("cli:test", "sato", Some("boss")).unwrap();
+    v.assign("cli:test", "sato", "city", Some("own")).unwrap();
+    let so = v.authenticate(Some(&site.so), None).unwrap();
+    v.record_training(&so, "sato", "privacy-basics", 90, None)
+        .unwrap();
+    let sato_token = v.issue_token("cli:test", "sato").unwrap().to_string();
+    (boss_token, sato_token)
+}
+
+/// sato's request for the partner segment of city, under case `n`.
+fn request(site: &Site, sato_token: &str, n: u32) -> String {
+    let sato = site.vault.authenticate(Some(sato_token), None).unwrap();
+    site.vault
+        .request_access(
+            &sato,
+            &mamori_vault::grants::NewRequest {
+                tenant: "city".into(),
+                segment: Some("collab".into()),
+                fields: vec!["customer_no".into(), "name".into()],
+                purpose: "inquiry".into(),
+                case_id: format!("CASE-{n}"),
+                justification: "住民からの問い合わせで契約内容を確認する必要があるため".into(),
+                record_budget: 2,
+                starts_at: None,
+                hours: Some(1),
+            },
+        )
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approving_on_a_tenant_that_asks_for_mfa_needs_a_fresh_mfa_sign_in() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    tokio::task::block_in_place(|| {
+        let site = Site::new(&op, false);
+        let v = &site.vault;
+        let (boss_token, sato_token) = city(&site);
+        let id = request(&site, &sato_token, 1);
+        // An API token carries no sign-in: the challenge.
+        let by_token = v.authenticate(Some(&boss_token), None).unwrap();
+        let e = v.approve_request(&by_token, &id, None).unwrap_err();
+        assert_eq!(e.code(), "step_up_required");
+        // A sign-in without MFA: the challenge, with what to ask for.
+        let plain = signed_in(&site, &op, "u-boss", false);
+        let caller = v.authenticate_session(&plain, None).unwrap();
+        match v.approve_request(&caller, &id, None).unwrap_err() {
+            mamori_vault::VaultError::StepUp {
+                tenant,
+                acr_values,
+                max_age,
+                provider,
+            } => {
+                assert_eq!(tenant, "city");
+                assert_eq!(acr_values, ["urn:mamori:mfa"]);
+                assert_eq!(max_age, 300);
+                assert_eq!(provider.as_deref(), Some("corp"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A fresh sign-in with MFA: approved, and recorded with how.
+        let strong = signed_in(&site, &op, "u-boss", true);
+        let caller = v.authenticate_session(&strong, None).unwrap();
+        v.approve_request(&caller, &id, None).unwrap();
+        let so = v.authenticate(Some(&site.so), None).unwrap();
+        let q = mamori_store::AuditQuery {
+            action: Some("access.approve".into()),
+            limit: 100,
+            ..Default::default()
+        };
+        let events = v.audit_events(&so, q).unwrap().events;
+        let allowed = events
+            .iter()
+            .find(|e| e.event.reason != "step_up_required")
+            .unwrap();
+        let d = serde_json::to_value(&allowed.event).unwrap();
+        assert_eq!(d["detail"]["acr"], "urn:mamori:mfa", "{d}");
+        assert!(d["detail"]["auth_time"].is_i64());
+        let challenged = events
+            .iter()
+            .filter(|e| e.event.reason == "step_up_required")
+            .count();
+        assert_eq!(challenged, 2);
+        // Denying needs no step-up.
+        let id2 = request(&site, &sato_token, 2);
+        let weak = v.authenticate_session(&plain, None).unwrap();
+        v.deny_request(&weak, &id2, "この件は窓口で対応済みのため不要です")
+            .unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_sends_an_approver_to_a_fresh_mfa_sign_in_and_back() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    let site = tokio::task::block_in_place(|| Site::new(&op, false));
+    let (_, sato_token) = tokio::task::block_in_place(|| city(&site));
+    let id = tokio::task::block_in_place(|| request(&site, &sato_token, 1));
+
+    // boss signs in through the provider, without MFA.
+    let (binding, url) = site.start().await;
+    let back = site.back(&op, &url, "u-boss").await;
+    let session = site.get(&back, &binding).await.cookie("mamori_session");
+    let inbox = site.get("/console/inbox", &session).await;
+    let form = format!("csrf={}&verdict=approve&comment=", csrf(&inbox.body));
+    let path = format!("/console/requests/{id}/decide");
+    let r = site.send("POST", &path, &session, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.location();
+    assert!(
+        to.starts_with("/console/step-up?tenant=city&back=%2Fconsole%2Finbox"),
+        "{to}"
+    );
+    // The step-up: a fresh sign-in asking for MFA, back to the inbox.
+    let r = site.get(&to, &session).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let url = r.location();
+    for part in ["prompt=login", "max_age=0", "acr_values=urn%3Amamori%3Amfa"] {
+        assert!(url.contains(part), "{part}: {url}");
+    }
+    let binding = r.cookie("mamori_oidc");
+    let back = site.back(&op, &url, "u-boss").await;
+    let r = site.get(&back, &binding).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("url=/console/inbox"), "{}", r.body);
+    let stronger = r.cookie("mamori_session");
+    // The act again, now approved.
+    let inbox = site.get("/console/inbox", &stronger).await;
+    let form = format!("csrf={}&verdict=approve&comment=", csrf(&inbox.body));
+    let r = site.send("POST", &path, &stronger, &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("class=\"error\""), "{}", r.body);
+    // A step-up cannot be sent off the console.
+    let r = site
+        .get(
+            "/console/step-up?tenant=city&back=https://evil.example/",
+            &stronger,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
 fn fixture() -> serde_json::Value {
     json!({
         "clients": [{"client_id": "mamori", "client_secret": SECRET, "redirect_uris": [REDIRECT]}],
         "accounts": {
+            "u-boss": {"preferred_username": "boss", "groups": ["g-supervisors"], "mfa": true},
             "u-sato": {"preferred_username": "sato", "groups": ["g-operators"]},
             "u-ito": {"preferred_username": "ito", "groups": ["g-supervisors"]},
             "u-stranger": {"preferred_username": "stranger", "groups": ["g-operators"]}

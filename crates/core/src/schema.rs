@@ -164,6 +164,54 @@ pub struct Schema {
     /// Where the tenant reports a breach, and to whom its list of affected
     /// people goes (`[breach]`).
     pub breach: BreachSettings,
+    /// What a sensitive act on this tenant's data needs of the sign-in
+    /// (`[step_up]`); None: no more than any sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUpRule>,
+}
+
+/// A tenant's rule for sensitive acts (approving access or an export,
+/// downloading an export, changing full access): a sign-in at most
+/// `max_age_s` old that meets the tenant's MFA rule — an `acr` in `acr`, an
+/// Entra authentication context of `acrs` in the token's `acrs`, or a method
+/// of `amr` in its `amr`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRule {
+    #[serde(default)]
+    pub acr: Vec<String>,
+    #[serde(default)]
+    pub acrs: Vec<String>,
+    #[serde(default = "StepUpRule::default_amr")]
+    pub amr: Vec<String>,
+    #[serde(default = "StepUpRule::default_max_age")]
+    pub max_age_s: i64,
+}
+
+impl StepUpRule {
+    fn default_amr() -> Vec<String> {
+        vec!["mfa".into(), "otp".into(), "hwk".into()]
+    }
+
+    fn default_max_age() -> i64 {
+        600
+    }
+
+    /// Whether a sign-in with these facts, `now`, meets the rule.
+    pub fn met(
+        &self,
+        acr: Option<&str>,
+        acrs: &[String],
+        amr: &[String],
+        auth_time: Option<i64>,
+        now: i64,
+    ) -> bool {
+        let recent = auth_time.is_some_and(|t| now - t <= self.max_age_s && t <= now + 60);
+        let strong = acr.is_some_and(|a| self.acr.iter().any(|x| x == a))
+            || acrs.iter().any(|c| self.acrs.contains(c))
+            || amr.iter().any(|m| self.amr.contains(m));
+        recent && strong
+    }
 }
 
 /// Who receives a tenant's breach report: the 個人情報保護委員会 by
@@ -266,6 +314,8 @@ struct RawSchema {
     case_id_pattern: Option<Spanned<String>>,
     #[serde(default)]
     breach: Option<RawBreach>,
+    #[serde(default)]
+    step_up: Option<Spanned<StepUpRule>>,
 }
 
 #[derive(Deserialize)]
@@ -436,12 +486,26 @@ impl Validator<'_> {
                 },
             },
         };
+        let step_up = match raw.step_up {
+            Some(r) if r.get_ref().max_age_s < 0 || r.get_ref().max_age_s > 86_400 => {
+                return self.err(r.span(), "step_up.max_age_s must be 0 to 86400 seconds");
+            }
+            Some(r)
+                if r.get_ref().acr.is_empty()
+                    && r.get_ref().acrs.is_empty()
+                    && r.get_ref().amr.is_empty() =>
+            {
+                return self.err(r.span(), "step_up needs at least one of acr, acrs and amr");
+            }
+            r => r.map(Spanned::into_inner),
+        };
         Ok(Schema {
             fields,
             purposes,
             segments,
             case_id_pattern,
             breach,
+            step_up,
         })
     }
 
@@ -752,5 +816,33 @@ fields = { customer_no = "full" }
         assert!(error_of(&reserved).message.contains("reserved"));
         let stray = format!("colour = \"blue\"\n{MINIMAL}");
         assert!(error_of(&stray).message.contains("colour"));
+    }
+
+    #[test]
+    fn a_step_up_rule_is_read_and_judged() {
+        let s = Schema::parse(&format!(
+            "{MINIMAL}\n[step_up]\nacr = [\"urn:mfa\"]\nacrs = [\"c1\"]\nmax_age_s = 300\n"
+        ))
+        .unwrap();
+        let r = s.step_up.unwrap();
+        assert_eq!(r.amr, ["mfa", "otp", "hwk"], "the default methods");
+        let now = 10_000;
+        assert!(r.met(Some("urn:mfa"), &[], &[], Some(now - 300), now));
+        assert!(r.met(None, &["c1".into()], &[], Some(now), now));
+        assert!(r.met(None, &[], &["pwd".into(), "otp".into()], Some(now), now));
+        assert!(
+            !r.met(Some("urn:pwd"), &[], &["pwd".into()], Some(now), now),
+            "weak"
+        );
+        assert!(
+            !r.met(Some("urn:mfa"), &[], &[], Some(now - 301), now),
+            "old"
+        );
+        assert!(!r.met(Some("urn:mfa"), &[], &[], None, now), "no auth_time");
+        assert!(Schema::parse(MINIMAL).unwrap().step_up.is_none());
+        let none = format!("{MINIMAL}\n[step_up]\namr = []\n");
+        assert!(error_of(&none).message.contains("at least one"));
+        let long = format!("{MINIMAL}\n[step_up]\nmax_age_s = 100000\n");
+        assert!(error_of(&long).message.contains("max_age_s"));
     }
 }

@@ -238,24 +238,12 @@ impl Provider {
     ) -> Result<Verified, Error> {
         let m = self.metadata()?;
         let id_token = self.exchange(&m, code, verifier)?;
-        let payload = self.verify_signature(&id_token)?;
-        let want = Expected {
-            issuer: &self.config.issuer,
-            client_id: &self.config.client_id,
-            nonce,
-            now,
-            max_age,
-        };
-        Ok(id_token::validate(
-            &payload,
-            &want,
-            self.config.subject,
-            &self.config.groups_claim,
-        )?)
+        self.verify(&id_token, nonce, max_age, now)
     }
 
-    /// Verifies an ID token as `finish` does after the exchange (for tests
-    /// of tokens obtained some other way).
+    /// Verifies an ID token: its signature under the provider's keys, then
+    /// its claims against this sign-in's nonce (and `max_age`). `finish`
+    /// does this after the exchange; tests give it tokens made otherwise.
     pub fn verify(
         &self,
         id_token: &str,

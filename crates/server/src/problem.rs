@@ -69,11 +69,63 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer realm="mamori""#),
                 );
             }
+            // RFC 9470 §3: the authentication is not recent or strong
+            // enough; what a new one must give.
+            VaultError::StepUp {
+                acr_values,
+                max_age,
+                ..
+            } => {
+                if let Ok(v) = HeaderValue::from_str(&step_up_challenge(acr_values, *max_age)) {
+                    h.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
             VaultError::Limited { retry_after_s, .. } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
             _ => {}
         }
         resp
+    }
+}
+
+/// The RFC 9470 challenge: `insufficient_user_authentication`, with the
+/// `acr_values` (from the tenant's schema, quoted without quotes or
+/// backslashes) and `max_age` a new sign-in must meet.
+pub fn step_up_challenge(acr_values: &[String], max_age: i64) -> String {
+    let acr: Vec<String> = acr_values
+        .iter()
+        .map(|a| a.replace(['"', '\\'], ""))
+        .collect();
+    let mut c = String::from(
+        r#"Bearer realm="mamori", error="insufficient_user_authentication", error_description="a fresh sign-in with multi-factor authentication is required""#,
+    );
+    if !acr.is_empty() {
+        c.push_str(&format!(r#", acr_values="{}""#, acr.join(" ")));
+    }
+    c.push_str(&format!(r#", max_age={max_age}"#));
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_up_refusal_carries_the_rfc_9470_challenge() {
+        let e = VaultError::StepUp {
+            tenant: "city".into(),
+            acr_values: vec!["urn:mamori:mfa".into(), "bad\"\\acr".into()],
+            max_age: 300,
+            provider: None,
+        };
+        let r = ApiError(e).into_response();
+        assert_eq!(r.status(), 401);
+        let c = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            c.starts_with(r#"Bearer realm="mamori", error="insufficient_user_authentication""#)
+        );
+        assert!(c.contains(r#"acr_values="urn:mamori:mfa badacr""#), "{c}");
+        assert!(c.ends_with("max_age=300"), "{c}");
     }
 }

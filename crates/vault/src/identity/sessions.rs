@@ -24,6 +24,8 @@ pub struct OpenedSession {
     pub secret: Zeroizing<String>,
     pub login: String,
     pub expires_at: i64,
+    /// The console page the sign-in was begun for (a step-up), if any.
+    pub back: Option<String>,
 }
 
 impl Vault {
@@ -102,6 +104,7 @@ impl Vault {
             secret,
             login: login.to_owned(),
             expires_at,
+            back: None,
         })
     }
 

@@ -68,6 +68,9 @@ struct Pending {
     max_age: Option<i64>,
     /// SHA-256 of the browser binding, hex.
     binding: String,
+    /// The console page to return to (checked: a path under /console/).
+    #[serde(default)]
+    back: Option<String>,
 }
 
 impl Drop for Pending {
@@ -104,6 +107,22 @@ impl Vault {
 
     /// Begins a sign-in through `provider`.
     pub fn begin_sign_in(&self, provider: &str, fresh: &Fresh) -> Result<SignInStart> {
+        self.begin_sign_in_to(provider, fresh, None)
+    }
+
+    /// Begins a sign-in that returns to the console page `back`.
+    pub(crate) fn begin_sign_in_to(
+        &self,
+        provider: &str,
+        fresh: &Fresh,
+        back: Option<&str>,
+    ) -> Result<SignInStart> {
+        if back.is_some_and(|b| !console_path(b)) {
+            return Err(VaultError::bad(
+                crate::ErrorCode::FieldInvalid,
+                "the page to return to must be a console path",
+            ));
+        }
         let p = self
             .provider(provider)
             .ok_or(VaultError::NotFound {
@@ -122,6 +141,7 @@ impl Vault {
             verifier: begun.verifier.to_string(),
             max_age: begun.max_age,
             binding: hex(&sha256(&binding)),
+            back: back.map(str::to_owned),
         };
         let plain = Zeroizing::new(
             serde_json::to_vec(&pending).map_err(|e| VaultError::Internal(e.to_string()))?,
@@ -208,7 +228,9 @@ impl Vault {
                 return Err(refuse(Some(name), e.code())?);
             }
         };
-        self.admit(&p, &verified, client)
+        let mut opened = self.admit(&p, &verified, client)?;
+        opened.back = pending.back.clone();
+        Ok(opened)
     }
 
     /// Decides who a verified subject is to mamori and opens their session.
@@ -260,6 +282,16 @@ impl Vault {
         let tenants = (!p.config.tenants.is_empty()).then(|| p.config.tenants.clone());
         self.open_session(&login, &role, tenants, None, with, client)
     }
+}
+
+/// A path of the console's own (no scheme, no host, no way out of it).
+fn console_path(p: &str) -> bool {
+    p.starts_with("/console/")
+        && p.len() <= 200
+        && !p.contains("//")
+        && !p.contains('\\')
+        && !p.contains("..")
+        && p.chars().all(|c| c.is_ascii_graphic())
 }
 
 fn hex(b: &[u8]) -> String {

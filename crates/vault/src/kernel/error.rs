@@ -14,6 +14,16 @@ pub enum VaultError {
     /// names (recorded in the audit log with it).
     #[error("the sign-in did not succeed ({code})")]
     SignIn { code: &'static str },
+    /// A sensitive act needs a recent, stronger sign-in (RFC 9470): sign in
+    /// again through `provider`, asking for `acr_values`, at most `max_age`
+    /// seconds before the act.
+    #[error("this act needs a fresh sign-in with multi-factor authentication")]
+    StepUp {
+        tenant: String,
+        acr_values: Vec<String>,
+        max_age: i64,
+        provider: Option<String>,
+    },
     #[error("not allowed: {reason}")]
     Forbidden { reason: String },
     #[error("{what} not found")]
@@ -60,6 +70,7 @@ impl VaultError {
             | VaultError::Limited { code, .. } => *code,
             VaultError::Unauthenticated => ErrorCode::Unauthenticated,
             VaultError::SignIn { .. } => ErrorCode::SignInRefused,
+            VaultError::StepUp { .. } => ErrorCode::StepUpRequired,
             VaultError::Forbidden { .. } => ErrorCode::Forbidden,
             VaultError::NotFound { .. } => ErrorCode::NotFound,
             VaultError::Shredded(_) => ErrorCode::TenantShredded,

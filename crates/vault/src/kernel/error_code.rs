@@ -106,6 +106,7 @@ error_codes! {
     // 401, 403, 404, 405, 410: who may do this, and to what.
     Unauthenticated = "unauthenticated", 401, "No valid bearer token (missing, unknown, expired or revoked).";
     SignInRefused = "sign_in_refused", 401, "A sign-in through the identity provider did not succeed; the detail's code says why (e.g. `state_unknown`, `not_provisioned`, `role_not_granted`, `id_token_nonce`).";
+    StepUpRequired = "step_up_required", 401, "The tenant asks a fresh sign-in with multi-factor authentication for this act (RFC 9470); `WWW-Authenticate` carries `acr_values` and `max_age`. API tokens never meet it.";
     Forbidden = "forbidden", 403, "The policy refuses this; the detail says what to do about it. Also answered when the tenant is not the caller's, whether or not it exists.";
     NotFound = "not_found", 404, "No such thing, or one the caller may not act on (the two answer alike).";
     RouteNotFound = "route_not_found", 404, "No such endpoint.";

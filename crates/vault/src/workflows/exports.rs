@@ -439,6 +439,7 @@ impl Vault {
             &d,
             "only the requester's supervisors and the security office approve exports",
         )?;
+        let e = self.stepped_up(caller, &state, e)?;
         self.check_pending(&row, e.clone())?;
         let comment = self.checked_comment(comment, false)?;
         let count = approvals.len() as u32 + 1;
@@ -820,6 +821,7 @@ impl Vault {
             &d,
             "only the requester downloads an export",
         )?;
+        let e = self.stepped_up(caller, &state, e)?;
         let now = self.now();
         // Ready means approved, so the package is at hand: the stage holds it.
         let meta = match (&row.stage, status(&row, now)) {

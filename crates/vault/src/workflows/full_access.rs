@@ -182,6 +182,11 @@ impl Vault {
             &d,
             "only the security office decides standing full access",
         )?;
+        let e = if to == RequestState::Approved {
+            self.stepped_up(caller, &state, e)?
+        } else {
+            e
+        };
         let Some(row) = live(self.store.full_access(tenant)?.iter(), login).cloned() else {
             return Err(self.refuse_state(
                 e,

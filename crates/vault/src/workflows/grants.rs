@@ -459,6 +459,11 @@ impl Vault {
             &d,
             "only the requester's supervisor or the security office decides this request",
         )?;
+        let e = if to == RequestState::Approved {
+            self.stepped_up(caller, &state, e)?
+        } else {
+            e
+        };
         let now = self.now();
         if row.stage != RequestStage::Pending {
             return Err(self.refuse_state(
