@@ -67,24 +67,12 @@ impl Vault {
         let expires_at = until.map_or(now + SESSION_S, |u| u.min(now + SESSION_S));
         let (secret, hash) = token::generate().map_err(|e| VaultError::Internal(e.to_string()))?;
         let auth = serde_json::to_string(&with).map_err(|e| VaultError::Internal(e.to_string()))?;
-        let mut e = self
-            .admin_event(&format!("user:{login}"), "auth.session", None)
-            .detail("method", with.method.as_str())
-            .detail("expires_at", expires_at);
+        let mut e = with.recorded_in(
+            self.admin_event(&format!("user:{login}"), "auth.session", None)
+                .detail("expires_at", expires_at),
+        );
         e.actor_role = Some(role.as_str().to_owned());
         e.client = client;
-        if let Some(p) = &with.provider {
-            e = e.detail("provider", p.as_str());
-        }
-        if let Some(acr) = &with.acr {
-            e = e.detail("acr", acr.as_str());
-        }
-        if !with.amr.is_empty() {
-            e = e.detail("amr", with.amr.clone());
-        }
-        if let Some(t) = with.auth_time {
-            e = e.detail("auth_time", t);
-        }
         if let Some(t) = &tenants {
             e = e.detail("tenants", t.clone());
         }

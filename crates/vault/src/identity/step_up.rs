@@ -90,18 +90,8 @@ impl Vault {
 
 /// The event with how its actor signed in, when by a session.
 fn with_sign_in(e: Event, caller: &Caller) -> Event {
-    let Some(s) = &caller.signed_in else {
-        return e;
-    };
-    let mut e = e.detail("sign_in", s.method.as_str());
-    if let Some(acr) = &s.acr {
-        e = e.detail("acr", acr.as_str());
+    match &caller.signed_in {
+        Some(s) => s.recorded_in(e),
+        None => e,
     }
-    if !s.amr.is_empty() {
-        e = e.detail("amr", s.amr.clone());
-    }
-    if let Some(t) = s.auth_time {
-        e = e.detail("auth_time", t);
-    }
-    e
 }

@@ -58,6 +58,27 @@ pub struct SignedInWith {
     pub auth_time: Option<i64>,
 }
 
+impl SignedInWith {
+    /// `e` with how its actor signed in (method, provider, acr, amr,
+    /// auth_time): for the sign-in's own event and the acts that need it.
+    pub(crate) fn recorded_in(&self, e: Event) -> Event {
+        let mut e = e.detail("sign_in", self.method.as_str());
+        if let Some(p) = &self.provider {
+            e = e.detail("provider", p.as_str());
+        }
+        if let Some(acr) = &self.acr {
+            e = e.detail("acr", acr.as_str());
+        }
+        if !self.amr.is_empty() {
+            e = e.detail("amr", self.amr.clone());
+        }
+        if let Some(t) = self.auth_time {
+            e = e.detail("auth_time", t);
+        }
+        e
+    }
+}
+
 impl Caller {
     pub fn actor(&self) -> String {
         format!("user:{}", self.principal.login)
