@@ -82,6 +82,11 @@ pub struct ServerConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
+    /// Where the root key lives: `file` (the key file below, or
+    /// MAMORI_ROOT_KEY) or `pkcs11` (a key inside an HSM that never leaves
+    /// it: `[keys.pkcs11]`). `mamori key migrate --to` moves every wrapped
+    /// key from one to the other and sets this.
+    pub provider: String,
     /// Root key file, relative to the data directory. Ignored when the
     /// environment variable MAMORI_ROOT_KEY holds the key (base64).
     pub root_key_file: String,
@@ -89,6 +94,9 @@ pub struct KeysConfig {
     /// to the data directory; its public half is written beside it as
     /// `<file>.pub` for auditors. Ignored when MAMORI_AUDIT_KEY holds the key.
     pub audit_key_file: String,
+    /// The PKCS#11 token holding the root key (`provider = "pkcs11"`); its
+    /// PIN comes from MAMORI_PKCS11_PIN or `pin_file`, never from here.
+    pub pkcs11: mamori_keys::Pkcs11Config,
 }
 
 /// Overrides `[store] url`; `mamori --store URL` sets it.
@@ -167,8 +175,10 @@ impl Default for ServerConfig {
 impl Default for KeysConfig {
     fn default() -> Self {
         Self {
+            provider: "file".into(),
             root_key_file: "root.key".into(),
             audit_key_file: "audit.key".into(),
+            pkcs11: Default::default(),
         }
     }
 }
@@ -264,6 +274,16 @@ impl Config {
             config.store.url = url;
         }
         Ok(config)
+    }
+
+    /// `mamori.toml` when the data directory has one; otherwise the
+    /// defaults with the environment's `MAMORI_*` overrides (for what is
+    /// done before `init`, such as creating an HSM key).
+    pub fn load_or_defaults(dir: &Path) -> Result<Self, ConfigError> {
+        if dir.join(CONFIG_FILE).exists() {
+            return Self::load(dir);
+        }
+        Self::from_toml_with_env(&Self::default_toml(), "defaults", |k| std::env::var(k).ok())
     }
 
     /// Parses `src`, then replaces every key for which `env` has a value.

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! DIR/mamori.toml      configuration
-//! DIR/root.key         32 random bytes, mode 0600 (or MAMORI_ROOT_KEY, base64)
+//! DIR/root.key         32 random bytes, mode 0600 (or MAMORI_ROOT_KEY, base64);
+//!                      none when an HSM holds the root key ([keys] provider)
 //! DIR/audit.key        the audit log's Ed25519 signing key, mode 0600 (or MAMORI_AUDIT_KEY)
 //! DIR/audit.key.pub    its public half: what auditors and witnesses verify with
 //! DIR/vault.db         tenants, wrapped keys, sealed records, users (SQLite, WAL)
@@ -23,7 +24,7 @@ use std::{
 };
 
 use mamori_audit::{AuditLog, Witnesses, checkpoint::Verifier, witness_client::Target};
-use mamori_crypto::RootKey;
+use mamori_crypto::{ProviderKind, RootKey};
 use mamori_detect::Rules as DetectRules;
 use mamori_policy::{DEFAULT_POLICIES, Gate, POLICY_SCHEMA};
 use mamori_store_postgres::{is_postgres_url, url_has_password};
@@ -36,7 +37,8 @@ use crate::{
     config::{CONFIG_FILE, Config},
     io,
     keys::{
-        AUDIT_KEY_ENV, ROOT_KEY_ENV, create_audit_key, load_audit_key, load_root_key, write_secret,
+        AUDIT_KEY_ENV, ROOT_KEY_ENV, configured_kind, create_audit_key, key_provider,
+        load_audit_key, provider_of, write_secret,
     },
     stores::{PG_PASSWORD_ENV, open_postgres, open_stores},
 };
@@ -60,10 +62,11 @@ pub fn init(dir: &Path) -> Result<InitReport> {
     fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| io("cannot restrict", dir, e))?;
-    // Where the data lives is chosen at init (MAMORI_STORE, MAMORI_STORE_*)
-    // and written down, so that every later command finds it.
+    // Where the data and the root key live is chosen at init (MAMORI_STORE,
+    // MAMORI_STORE_*, MAMORI_KEYS_*) and written down, so that every later
+    // command finds them.
     let mut config = Config::from_toml_with_env(&Config::default_toml(), "defaults", |k| {
-        k.starts_with("MAMORI_STORE_")
+        (k.starts_with("MAMORI_STORE_") || k.starts_with("MAMORI_KEYS_"))
             .then(|| std::env::var(k).ok())
             .flatten()
     })
@@ -93,7 +96,12 @@ pub fn init(dir: &Path) -> Result<InitReport> {
             )));
         }
     }
-    let root_key = if std::env::var_os(ROOT_KEY_ENV).is_some() {
+    let kind = configured_kind(&config)?;
+    let root_key = if kind != ProviderKind::File {
+        // Checked now, not at the first start: the token and its PIN.
+        let provider = provider_of(kind, dir, &config)?;
+        provider.describe()
+    } else if std::env::var_os(ROOT_KEY_ENV).is_some() {
         format!("from environment variable {ROOT_KEY_ENV}")
     } else {
         let path = dir.join(&config.keys.root_key_file);
@@ -209,7 +217,7 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
         });
     }
     let config = Config::load(dir).map_err(|e| VaultError::Internal(e.to_string()))?;
-    let root = load_root_key(dir, &config)?;
+    let root = key_provider(dir, &config)?;
     let gate = Gate::load(&dir.join(&config.policy.dir))
         .map_err(|e| VaultError::Internal(e.to_string()))?;
     let (store, audit_store) = open_stores(dir, &config)?;
@@ -218,7 +226,7 @@ pub fn open_with(dir: &Path, adjust: impl FnOnce(Vault) -> Vault) -> Result<Open
     let witnesses = witnesses(dir, &config, &audit_key)?;
     let audit = AuditLog::start(audit_store, signer, witnesses)?;
     let providers = crate::identity::providers(dir, &config)?;
-    let vault = Vault::new(store, audit, gate, root)
+    let vault = Vault::new(store, audit, gate, root)?
         .with_rules(config.rules())
         .with_identity_providers(providers);
     let vault = Arc::new(adjust(vault));

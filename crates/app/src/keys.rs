@@ -1,23 +1,158 @@
-//! The data directory's secrets: the root key and the audit signing key,
-//! from their files (mode 0600, refused when others can read them) or from
-//! the environment, and the public half auditors verify with.
+//! The data directory's secrets: the root key's provider — the root key
+//! from its file (mode 0600, refused when others can read it) or the
+//! environment, or a PKCS#11 token logged in with a PIN from the
+//! environment or a file — and the audit signing key, and the public half
+//! auditors verify with; `mamori.toml`'s provider line, which `key migrate`
+//! changes.
 
 use std::{
     fs,
     io::Write,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::Path,
+    sync::Arc,
 };
 
 use mamori_audit::checkpoint::{Signer, Verifier};
-use mamori_crypto::RootKey;
+use mamori_crypto::{KeyProvider, ProviderKind, RootKey};
+use mamori_keys::Pkcs11Provider;
 use mamori_vault::{Result, VaultError};
 use zeroize::Zeroizing;
 
-use crate::{config::Config, io};
+use crate::{
+    config::{CONFIG_FILE, Config},
+    io,
+};
 
 pub const ROOT_KEY_ENV: &str = "MAMORI_ROOT_KEY";
 pub const AUDIT_KEY_ENV: &str = "MAMORI_AUDIT_KEY";
+/// The PKCS#11 token's user PIN (or `[keys.pkcs11] pin_file`).
+pub const PKCS11_PIN_ENV: &str = "MAMORI_PKCS11_PIN";
+
+/// The provider `[keys] provider` names.
+pub fn configured_kind(config: &Config) -> Result<ProviderKind> {
+    ProviderKind::parse(&config.keys.provider).ok_or_else(|| {
+        VaultError::Config(format!(
+            "[keys] provider: '{}' is not one of {}",
+            config.keys.provider,
+            ProviderKind::ALL.map(|k| k.name()).join(", ")
+        ))
+    })
+}
+
+/// The configured root-key provider, answering: a missing key file, token
+/// or PIN, or a token that refuses, is an error here — nothing starts
+/// without its keys.
+pub fn key_provider(dir: &Path, config: &Config) -> Result<Arc<dyn KeyProvider>> {
+    provider_of(configured_kind(config)?, dir, config)
+}
+
+/// A provider of `kind` as `[keys]` describes it.
+pub fn provider_of(
+    kind: ProviderKind,
+    dir: &Path,
+    config: &Config,
+) -> Result<Arc<dyn KeyProvider>> {
+    match kind {
+        ProviderKind::File => Ok(Arc::new(load_root_key(dir, config)?)),
+        ProviderKind::Pkcs11 => {
+            let pin = pkcs11_pin(dir, config)?;
+            let provider = Pkcs11Provider::open(&config.keys.pkcs11, pin)
+                .map_err(|e| VaultError::key("[keys] provider = \"pkcs11\"", e))?;
+            Ok(Arc::new(provider))
+        }
+    }
+}
+
+/// Creates the root key on the configured PKCS#11 token (`mamori key
+/// pkcs11-create`): generated inside it, never extractable.
+pub fn create_pkcs11_key(dir: &Path, config: &Config) -> Result<()> {
+    let pin = pkcs11_pin(dir, config)?;
+    Pkcs11Provider::create_key(&config.keys.pkcs11, pin)
+        .map_err(|e| VaultError::key("[keys.pkcs11]", e))
+}
+
+/// The token's PIN: MAMORI_PKCS11_PIN, else the file `pin_file` names
+/// (owner-only, like every secret file).
+fn pkcs11_pin(dir: &Path, config: &Config) -> Result<Zeroizing<String>> {
+    if let Ok(pin) = std::env::var(PKCS11_PIN_ENV) {
+        return Ok(Zeroizing::new(pin.trim().to_owned()));
+    }
+    let file = &config.keys.pkcs11.pin_file;
+    if file.is_empty() {
+        return Err(VaultError::Config(format!(
+            "the pkcs11 provider needs the token's PIN: set {PKCS11_PIN_ENV} or \
+             [keys.pkcs11] pin_file"
+        )));
+    }
+    let path = dir.join(file);
+    check_private(&path)?;
+    let text = Zeroizing::new(fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?);
+    Ok(Zeroizing::new(text.trim().to_owned()))
+}
+
+/// The file provider as the target of `key migrate --to file`: the root
+/// key in MAMORI_ROOT_KEY or the key file, or — when there is none — a new
+/// random one written to the key file.
+pub fn file_provider_for_migration(dir: &Path, config: &Config) -> Result<Arc<dyn KeyProvider>> {
+    let path = dir.join(&config.keys.root_key_file);
+    if std::env::var_os(ROOT_KEY_ENV).is_none() && !path.exists() {
+        let key = RootKey::generate().map_err(|e| VaultError::Internal(e.to_string()))?;
+        write_secret(&path, key.expose_bytes())?;
+    }
+    Ok(Arc::new(load_root_key(dir, config)?))
+}
+
+/// Sets `provider` in `mamori.toml`'s `[keys]` table, keeping every other
+/// line as it is (comments included); written to a new file and renamed
+/// over the old one, so a crash leaves one or the other.
+pub fn set_configured_kind(dir: &Path, kind: ProviderKind) -> Result<()> {
+    let path = dir.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?;
+    let updated = with_provider(&text, kind.name());
+    let tmp = path.with_extension("toml.new");
+    fs::write(&tmp, updated).map_err(|e| io("cannot write", &tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| io("cannot replace", &path, e))?;
+    let check = Config::load(dir).map_err(|e| VaultError::Config(e.to_string()))?;
+    if std::env::var_os("MAMORI_KEYS_PROVIDER").is_none() && check.keys.provider != kind.name() {
+        return Err(VaultError::Config(format!(
+            "{} still does not name provider '{}'; set [keys] provider by hand",
+            path.display(),
+            kind.name()
+        )));
+    }
+    Ok(())
+}
+
+/// `text` with the `[keys]` table's `provider` line replaced (or added).
+fn with_provider(text: &str, name: &str) -> String {
+    let line = format!("provider = \"{name}\"");
+    let mut out = Vec::new();
+    let (mut in_keys, mut done) = (false, false);
+    for l in text.lines() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            if in_keys && !done {
+                out.push(line.clone());
+                done = true;
+            }
+            in_keys = t == "[keys]";
+        } else if in_keys && !done && t.split('=').next().map(str::trim) == Some("provider") {
+            out.push(line.clone());
+            done = true;
+            continue;
+        }
+        out.push(l.to_owned());
+    }
+    if !done {
+        if !in_keys {
+            out.push(String::new());
+            out.push("[keys]".into());
+        }
+        out.push(line);
+    }
+    out.join("\n") + "\n"
+}
 
 /// Writes a new secret file readable by its owner only; never overwrites.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -105,4 +240,30 @@ pub fn audit_verifier(dir: &Path) -> Result<Verifier> {
         .with_extension("key.pub");
     let text = fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?;
     Verifier::parse(&text).map_err(|e| VaultError::Internal(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_provider;
+
+    #[test]
+    fn the_provider_line_is_replaced_or_added_in_keys_only() {
+        let text = "# mine\n[server]\nprovider = \"x\"\n\n[keys]\n# where\nprovider = \"file\"\nroot_key_file = \"root.key\"\n\n[keys.pkcs11]\nmodule = \"m\"\n";
+        assert_eq!(
+            with_provider(text, "pkcs11"),
+            "# mine\n[server]\nprovider = \"x\"\n\n[keys]\n# where\nprovider = \"pkcs11\"\nroot_key_file = \"root.key\"\n\n[keys.pkcs11]\nmodule = \"m\"\n"
+        );
+        assert_eq!(
+            with_provider("[keys]\nroot_key_file = \"r\"\n[store]\n", "pkcs11"),
+            "[keys]\nroot_key_file = \"r\"\nprovider = \"pkcs11\"\n[store]\n"
+        );
+        assert_eq!(
+            with_provider("[server]\nlisten = \"a\"", "file"),
+            "[server]\nlisten = \"a\"\n\n[keys]\nprovider = \"file\"\n"
+        );
+        assert_eq!(
+            with_provider("[keys]\naudit_key_file = \"a\"\n", "pkcs11"),
+            "[keys]\naudit_key_file = \"a\"\nprovider = \"pkcs11\"\n"
+        );
+    }
 }

@@ -242,6 +242,19 @@ enum KeyCmd {
         #[arg(long)]
         batch: Option<usize>,
     },
+    /// Move every wrapped key to another root-key provider (`file`,
+    /// `pkcs11`) in one audited transaction, then set `[keys] provider`.
+    /// Stop every server of the vault first.
+    Migrate {
+        /// The provider to move to, configured in `[keys]` (for `file`: the
+        /// key file, created when there is none).
+        #[arg(long)]
+        to: String,
+    },
+    /// Create the root key on the PKCS#11 token `[keys.pkcs11]` names (or
+    /// MAMORI_KEYS_PKCS11_* before `init`): AES-256, generated inside the
+    /// token, never extractable. Needs the token's PIN (MAMORI_PKCS11_PIN).
+    Pkcs11Create,
 }
 
 #[derive(Subcommand)]
@@ -763,14 +776,15 @@ fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<(
 }
 
 fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
-    let opened = datadir::open(dir)?;
-    let vault = opened.vault;
     match cmd {
         KeyCmd::Rotate { tenant } => {
+            let vault = datadir::open(dir)?.vault;
             let v = vault.rotate_key(&cli_actor(), &tenant)?;
             out.emit(&json!({"tenant": tenant, "key_version": v}), |_| format!("tenant '{tenant}' now writes with key version {v}; run `mamori key rewrap --tenant {tenant}` to move old records"));
         }
         KeyCmd::Rewrap { tenant, batch } => {
+            let opened = datadir::open(dir)?;
+            let vault = opened.vault;
             let total = vault.tenant_summary(&tenant)?.records;
             let bar = out.progress(total, "rewrap");
             let batch = batch.unwrap_or(opened.config.import.batch_size);
@@ -783,7 +797,50 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
                 format!("re-encrypted {n} records of '{tenant}' under the current key")
             });
         }
+        KeyCmd::Migrate { to } => key_migrate(dir, &to, out)?,
+        KeyCmd::Pkcs11Create => {
+            let config = mamori_app::config::Config::load_or_defaults(dir)?;
+            mamori_app::keys::create_pkcs11_key(dir, &config)?;
+            let p = &config.keys.pkcs11;
+            out.emit(&json!({"token": p.token_label, "key": p.key_label}), |_| {
+                format!(
+                    "created key '{}' on PKCS#11 token '{}' (AES-256, generated inside, not extractable)",
+                    p.key_label, p.token_label
+                )
+            });
+        }
     }
+    Ok(())
+}
+
+/// `key migrate --to KIND`: every wrapped key moved, then the configuration.
+fn key_migrate(dir: &Path, to: &str, out: Out) -> Result<()> {
+    use mamori_app::keys;
+    use mamori_crypto::ProviderKind;
+    let Some(kind) = ProviderKind::parse(to) else {
+        bail!(
+            "--to: one of {}",
+            ProviderKind::ALL.map(|k| k.name()).join(", ")
+        );
+    };
+    let opened = datadir::open(dir)?;
+    let target = match kind {
+        ProviderKind::File => keys::file_provider_for_migration(dir, &opened.config)?,
+        other => keys::provider_of(other, dir, &opened.config)?,
+    };
+    let moved = opened.vault.migrate_keys(&cli_actor(), target.as_ref())?;
+    keys::set_configured_kind(dir, kind)?;
+    out.emit(&json!(moved), |_| {
+        format!(
+            "moved {} tenant key versions and {} deployment secrets from {} to {}; \
+             mamori.toml now says [keys] provider = \"{}\"",
+            moved.tenant_keys,
+            moved.deployment_secrets,
+            moved.from,
+            moved.to,
+            kind.name()
+        )
+    });
     Ok(())
 }
 

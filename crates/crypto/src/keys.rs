@@ -1,4 +1,5 @@
-//! The root key and the per-tenant key sets it wraps.
+//! The file provider's root key, and the per-tenant key sets every provider
+//! wraps.
 
 use aes_gcm_siv::{
     Aes256GcmSiv, KeyInit, Nonce,
@@ -9,21 +10,26 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::{CryptoError, aead::FieldCipher};
+use crate::{
+    CryptoError,
+    aead::FieldCipher,
+    provider::{KeyProvider, ProviderKind, check_kind},
+};
 
 pub type KeyVersion = u32;
 
-/// Format 2: AES-256-GCM-SIV, 96-bit random nonce.
-const WRAP_FORMAT: u8 = 2;
+/// The file provider's format: AES-256-GCM-SIV, 96-bit random nonce.
 const WRAP_NONCE: usize = 12;
 
-fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
     let mut b = Zeroizing::new([0u8; N]);
     getrandom::fill(b.as_mut()).map_err(|_| CryptoError::Random)?;
     Ok(b)
 }
 
-/// The key that wraps every tenant key. Lives outside the database (invariant 7).
+/// The `file` provider: a root key in the data directory's key file or in
+/// MAMORI_ROOT_KEY, outside the database (invariant 7) but readable by
+/// whoever administers the machine.
 pub struct RootKey(Zeroizing<[u8; 32]>);
 
 impl RootKey {
@@ -53,9 +59,21 @@ impl RootKey {
     fn cipher(&self) -> Aes256GcmSiv {
         Aes256GcmSiv::new((&*self.0).into())
     }
+}
 
-    /// Wraps a tenant key. The associated data names tenant, purpose and version
-    /// so that a wrapped key cannot be swapped between tenants or roles.
+impl KeyProvider for RootKey {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::File
+    }
+
+    fn describe(&self) -> String {
+        "the root key file".into()
+    }
+
+    fn file_key(&self) -> Option<&RootKey> {
+        Some(self)
+    }
+
     fn wrap(&self, aad: &[u8], key: &[u8; 32]) -> Result<WrappedKey, CryptoError> {
         let nonce = random_bytes::<WRAP_NONCE>()?;
         let ct = self
@@ -63,15 +81,16 @@ impl RootKey {
             .encrypt(Nonce::from_slice(nonce.as_ref()), Payload { msg: key, aad })
             .map_err(|_| CryptoError::Format)?;
         let mut out = Vec::with_capacity(1 + WRAP_NONCE + ct.len());
-        out.push(WRAP_FORMAT);
+        out.push(ProviderKind::File.format());
         out.extend_from_slice(nonce.as_ref());
         out.extend_from_slice(&ct);
         Ok(WrappedKey(out))
     }
 
     fn unwrap(&self, aad: &[u8], wrapped: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        check_kind(ProviderKind::File, wrapped)?;
         let w = &wrapped.0;
-        if w.len() != 1 + WRAP_NONCE + 32 + 16 || w[0] != WRAP_FORMAT {
+        if w.len() != 1 + WRAP_NONCE + 32 + 16 {
             return Err(CryptoError::Format);
         }
         let pt = Zeroizing::new(
@@ -91,7 +110,8 @@ impl RootKey {
     }
 }
 
-/// A tenant key as stored in the database: only ever wrapped by the root key.
+/// A key as stored in the database: only ever wrapped by the root key's
+/// provider, whose kind its first byte names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrappedKey(pub Vec<u8>);
 
@@ -117,7 +137,7 @@ pub struct TenantKeySet {
 impl TenantKeySet {
     /// Fresh random keys, returned with their wrapped forms for storage.
     pub fn generate(
-        root: &RootKey,
+        root: &dyn KeyProvider,
         tenant: &str,
         version: KeyVersion,
     ) -> Result<(Self, WrappedKey, WrappedKey), CryptoError> {
@@ -129,7 +149,7 @@ impl TenantKeySet {
     }
 
     pub fn unwrap(
-        root: &RootKey,
+        root: &dyn KeyProvider,
         tenant: &str,
         version: KeyVersion,
         data: &WrappedKey,
@@ -138,6 +158,23 @@ impl TenantKeySet {
         let d = root.unwrap(&wrap_aad(tenant, "data", version), data)?;
         let i = root.unwrap(&wrap_aad(tenant, "index", version), index)?;
         Ok(Self::from_raw(tenant, version, &d, &i))
+    }
+
+    /// The same two keys, unwrapped by `from` and wrapped by `to` (`key
+    /// migrate`); the keys never change, so no record needs re-encrypting.
+    pub fn rewrap(
+        from: &dyn KeyProvider,
+        to: &dyn KeyProvider,
+        tenant: &str,
+        version: KeyVersion,
+        data: &WrappedKey,
+        index: &WrappedKey,
+    ) -> Result<(WrappedKey, WrappedKey), CryptoError> {
+        let rewrap = |kind: &str, wrapped: &WrappedKey| {
+            let aad = wrap_aad(tenant, kind, version);
+            to.wrap(&aad, &*from.unwrap(&aad, wrapped)?)
+        };
+        Ok((rewrap("data", data)?, rewrap("index", index)?))
     }
 
     fn from_raw(tenant: &str, version: KeyVersion, data: &[u8; 32], index: &[u8; 32]) -> Self {
@@ -200,7 +237,7 @@ impl IndexKey {
 }
 
 /// HMAC over a domain label and NUL-separated parts, cut to `TOKEN_LEN`.
-fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOKEN_LEN] {
+pub(crate) fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOKEN_LEN] {
     let mut mac = key.clone();
     mac.update(domain);
     for (i, part) in parts.iter().enumerate() {
@@ -214,44 +251,6 @@ fn truncated_mac(key: &Hmac<Sha256>, domain: &[u8], parts: &[&[u8]]) -> [u8; TOK
     out.copy_from_slice(&full[..TOKEN_LEN]);
     full.zeroize();
     out
-}
-
-/// A 32-byte key derived from the root key for one use (HKDF-SHA256 with
-/// `label` as its info), so every process of a deployment derives the same
-/// key and none is stored.
-pub(crate) fn derived(root: &RootKey, label: &[u8]) -> Zeroizing<[u8; 32]> {
-    let mut okm = Zeroizing::new([0u8; 32]);
-    hkdf::Hkdf::<Sha256>::new(None, root.expose_bytes())
-        .expand(label, okm.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    okm
-}
-
-/// Keyed tokens of staff households (family names, home addresses) for
-/// self- and relative-lookup detection. Derived from the root key with
-/// HKDF-SHA256, so every process of a deployment has the same key and none
-/// is stored; households are kept only as these tokens, never as text.
-#[derive(Clone)]
-pub struct HouseholdKey {
-    mac: Hmac<Sha256>,
-}
-
-impl HouseholdKey {
-    pub fn derive(root: &RootKey) -> Self {
-        let okm = derived(root, b"mamori/household-key/v1");
-        let mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(okm.as_ref()).expect("HMAC takes any key length");
-        Self { mac }
-    }
-
-    /// Token of a canonical value of one part (`family_name`, `address`).
-    pub fn token(&self, part: &str, canonical: &str) -> [u8; TOKEN_LEN] {
-        truncated_mac(
-            &self.mac,
-            b"mamori/household/v1\0",
-            &[part.as_bytes(), canonical.as_bytes()],
-        )
-    }
 }
 
 #[cfg(test)]
@@ -273,17 +272,6 @@ mod tests {
     }
 
     #[test]
-    fn household_tokens_depend_on_the_root_key_and_the_part() {
-        let root = RootKey::generate().unwrap();
-        let k = HouseholdKey::derive(&root);
-        let again = HouseholdKey::derive(&RootKey::from_bytes(root.expose_bytes()).unwrap());
-        assert_eq!(k.token("address", "x"), again.token("address", "x"));
-        assert_ne!(k.token("address", "x"), k.token("family_name", "x"));
-        let other = HouseholdKey::derive(&RootKey::generate().unwrap());
-        assert_ne!(k.token("address", "x"), other.token("address", "x"));
-    }
-
-    #[test]
     fn wrapped_keys_are_bound_to_tenant_and_version() {
         let root = RootKey::generate().unwrap();
         let (_, wd, wi) = TenantKeySet::generate(&root, "acme", 1).unwrap();
@@ -301,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_token_layouts_never_change() {
-        // Stored blind indexes and households depend on these exact bytes.
+        // Stored blind indexes depend on these exact bytes.
         let expected = |key: &[u8], msg: &[&[u8]]| {
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
             for m in msg {
@@ -316,15 +304,6 @@ mod tests {
                 &[7; 32],
                 &[b"mamori/bidx/v1", b"\0acme\0phone\0", b"09012345678"]
             )
-        );
-        let root = RootKey::from_bytes(&[9u8; 32]).unwrap();
-        let mut okm = [0u8; 32];
-        hkdf::Hkdf::<Sha256>::new(None, &[9u8; 32])
-            .expand(b"mamori/household-key/v1", &mut okm)
-            .unwrap();
-        assert_eq!(
-            HouseholdKey::derive(&root).token("address", "x").to_vec(),
-            expected(&okm, &[b"mamori/household/v1\0address\0x"])
         );
     }
 

@@ -2,12 +2,13 @@
 //!
 //! Key hierarchy:
 //! ```text
-//! root key (file 0600 or MAMORI_ROOT_KEY; never in the database)
+//! root key, held by a provider (`provider`): a file 0600 or MAMORI_ROOT_KEY,
+//! or a key inside an HSM or KMS that never leaves it; never in the database
 //!   └─ wraps, per tenant and version: data key  (AES-256-GCM-SIV, field encryption)
 //!                                     index key (HMAC-SHA256, blind-index tokens)
-//!   └─ derives (HKDF-SHA256):            household key (HMAC-SHA256, tokens of staff
-//!                                        family names and addresses, rule 14)
-//!                                        session key (AES-256-GCM-SIV, console sessions)
+//!   └─ wraps, once per deployment:    household key (HMAC-SHA256, tokens of staff
+//!      (random, `deployment`)           family names and addresses, rule 14)
+//!                                     console-session and sign-in keys (AES-256-GCM-SIV)
 //! ```
 //! Export packages are encrypted to the recipient's own age X25519 key (`package`).
 //! Every field ciphertext carries its key version and is bound by its associated
@@ -18,14 +19,18 @@
 //! bytes and returns bytes; keys are zeroized when dropped.
 
 mod aead;
+pub mod deployment;
 pub mod keys;
 pub mod package;
+pub mod provider;
 pub mod session;
 pub mod token;
 
 pub use aead::{FieldCipher, FieldContext};
-pub use keys::{HouseholdKey, IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
+pub use deployment::{DeploymentKeys, DeploymentSecret, HouseholdKey};
+pub use keys::{IndexKey, KeyVersion, RootKey, TenantKeySet, WrappedKey};
 pub use package::{PackageIdentity, PackageRecipient, PackageWriter};
+pub use provider::{KeyProvider, ProviderKind};
 
 /// What can go wrong; messages carry no key material and no plaintext.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -40,6 +45,18 @@ pub enum CryptoError {
     RootKeyLength,
     #[error("root key is not valid base64")]
     RootKeyEncoding,
+    #[error(
+        "this key was wrapped by the '{wrapped_by}' key provider, but the vault is configured \
+         with '{configured}' (set [keys] provider, or run `mamori key migrate`)"
+    )]
+    WrongProvider {
+        wrapped_by: &'static str,
+        configured: &'static str,
+    },
+    /// The provider did not answer or refused (an HSM token missing, a
+    /// PIN refused, a KMS unreachable); the message names no key material.
+    #[error("key provider: {0}")]
+    Provider(String),
     #[error("operating-system random source failed")]
     Random,
     #[error("not an age X25519 recipient key (age1…)")]

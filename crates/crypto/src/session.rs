@@ -1,12 +1,10 @@
 //! Sealed state: a console session encrypted and authenticated into the
 //! cookie that carries it, and a sign-in's nonce and PKCE verifier while the
 //! identity provider has the browser (AES-256-GCM-SIV, a random nonce per
-//! seal), under keys derived from the root key with HKDF-SHA256 — every
-//! node of a deployment opens every other node's, and no such key is
-//! stored. A seal altered, truncated, sealed under another key or for the
-//! other use does not open.
+//! seal), under the deployment's secrets (`deployment`) — every node of a
+//! deployment opens every other node's. A seal altered, truncated, sealed
+//! under another key or for the other use does not open.
 
-use crate::RootKey;
 use aes_gcm_siv::{
     Aes256GcmSiv, KeyInit, Nonce,
     aead::{Aead, Payload},
@@ -24,19 +22,17 @@ pub struct SessionKey {
 
 impl SessionKey {
     /// The console's sessions.
-    pub fn derive(root: &RootKey) -> Self {
-        let okm = crate::keys::derived(root, b"mamori/console-session-key/v1");
+    pub(crate) fn console(secret: &[u8; 32]) -> Self {
         Self {
-            cipher: Aes256GcmSiv::new((&*okm).into()),
+            cipher: Aes256GcmSiv::new(secret.into()),
             aad: b"mamori/console-session/v1",
         }
     }
 
     /// Sign-ins waiting for the identity provider.
-    pub fn derive_sign_in(root: &RootKey) -> Self {
-        let okm = crate::keys::derived(root, b"mamori/sign-in-key/v1");
+    pub(crate) fn sign_in(secret: &[u8; 32]) -> Self {
         Self {
-            cipher: Aes256GcmSiv::new((&*okm).into()),
+            cipher: Aes256GcmSiv::new(secret.into()),
             aad: b"mamori/sign-in/v1",
         }
     }
@@ -86,8 +82,7 @@ mod tests {
 
     #[test]
     fn a_session_opens_only_unaltered_and_under_its_own_key() {
-        let root = RootKey::from_bytes(&[7; 32]).unwrap();
-        let key = SessionKey::derive(&root);
+        let key = SessionKey::console(&[7; 32]);
         let sealed = key.seal(b"{\"login\":\"op\"}");
         assert_eq!(key.open(&sealed).unwrap().as_slice(), b"{\"login\":\"op\"}");
         assert_ne!(
@@ -99,9 +94,9 @@ mod tests {
         altered[NONCE + 1] ^= 1;
         assert!(key.open(&altered).is_none());
         assert!(key.open(&sealed[..NONCE + 8]).is_none());
-        let other = SessionKey::derive(&RootKey::from_bytes(&[8; 32]).unwrap());
+        let other = SessionKey::console(&[8; 32]);
         assert!(other.open(&sealed).is_none());
-        let sign_in = SessionKey::derive_sign_in(&root);
+        let sign_in = SessionKey::sign_in(&[7; 32]);
         assert!(sign_in.open(&sealed).is_none());
         assert!(key.open(&sign_in.seal(b"x")).is_none());
     }

@@ -78,6 +78,13 @@ const TABLES: &[Table] = &[
         None,
     ),
     same(
+        "deployment_keys",
+        File::Vault,
+        "name, wrapped, created_at",
+        "name",
+        None,
+    ),
+    same(
         "users",
         File::Vault,
         "login, role, department, vendor, created_at, manager, leaves_at, suspended_at",

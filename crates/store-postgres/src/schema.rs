@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_reconciliations.sql"),
     include_str!("../migrations/0015_reviews.sql"),
     include_str!("../migrations/0016_identity.sql"),
+    include_str!("../migrations/0017_deployment_keys.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

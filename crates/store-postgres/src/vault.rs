@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::{Begun, PgStore, Queries, map};
 use mamori_store::pending::{Entry, PendingEntries};
 use mamori_store::{
-    BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
-    TenantRow, Token, VaultStore, WriteKind,
+    BulkWrite, CaseRow, DeploymentKeyRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite,
+    Result, StoreError, TenantRow, Token, VaultStore, WriteKind,
     rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS, decode_tokens, encode_tokens},
 };
 
@@ -456,6 +456,64 @@ impl VaultStore for PgStore {
         // Rewrites the key table so that the deleted rows leave its data
         // files (WAL and backups keep them until they expire: docs/deploy.md).
         c.batch("VACUUM FULL tenant_keys")?;
+        Ok(())
+    }
+
+    fn deployment_keys(&self) -> Result<Vec<DeploymentKeyRow>> {
+        let found = self.conn()?.query(
+            "SELECT name, wrapped, created_at FROM deployment_keys ORDER BY name",
+            &[],
+        )?;
+        map(found, rows::deployment_key)
+    }
+
+    fn add_deployment_key(&self, k: &DeploymentKeyRow) -> Result<bool> {
+        let n = self.conn()?.execute(
+            "INSERT INTO deployment_keys (name, wrapped, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            &[&k.name, &k.wrapped, &k.created_at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn rewrap_keys(&self, keys: &[KeyRow], deployment: &[DeploymentKeyRow]) -> Result<()> {
+        let mut c = self.conn()?;
+        {
+            let mut tx = c.tx()?;
+            // No rotation, shred or new secret slips in between the
+            // updates and the counts below.
+            tx.batch("LOCK TABLE tenant_keys, deployment_keys IN EXCLUSIVE MODE")?;
+            let changed = || StoreError::Conflict("the stored keys changed meanwhile".into());
+            for k in keys {
+                let n = tx.execute(
+                    "UPDATE tenant_keys SET wrapped_data = $3, wrapped_index = $4 WHERE tenant = $1 AND version = $2",
+                    &[&k.tenant, &i64::from(k.version), &k.wrapped_data, &k.wrapped_index],
+                )?;
+                if n != 1 {
+                    return Err(changed());
+                }
+            }
+            for d in deployment {
+                let n = tx.execute(
+                    "UPDATE deployment_keys SET wrapped = $2 WHERE name = $1",
+                    &[&d.name, &d.wrapped],
+                )?;
+                if n != 1 {
+                    return Err(changed());
+                }
+            }
+            let counted = tx.query(
+                "SELECT (SELECT count(*) FROM tenant_keys), (SELECT count(*) FROM deployment_keys)",
+                &[],
+            )?;
+            let (t, d): (i64, i64) = (counted[0].get(0), counted[0].get(1));
+            if t as usize != keys.len() || d as usize != deployment.len() {
+                return Err(changed());
+            }
+            tx.commit()?;
+        }
+        // The old wrappings leave the tables' data files (docs/deploy.md).
+        c.batch("VACUUM FULL tenant_keys")?;
+        c.batch("VACUUM FULL deployment_keys")?;
         Ok(())
     }
 

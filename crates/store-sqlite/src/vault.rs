@@ -9,8 +9,8 @@ use super::SqliteVault;
 use mamori_store::pending::{Entry, PendingEntries};
 use mamori_store::rows::{self, KEY_COLS, RECORD_COLS, TENANT_COLS};
 use mamori_store::{
-    BulkWrite, CaseRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, Result, StoreError,
-    TenantRow, Token, VaultStore, WriteKind,
+    BulkWrite, CaseRow, DeploymentKeyRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite,
+    Result, StoreError, TenantRow, Token, VaultStore, WriteKind,
     rows::{decode_tokens, encode_tokens},
 };
 
@@ -29,6 +29,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/vault/0012_reconciliations.sql"),
     include_str!("../migrations/vault/0013_reviews.sql"),
     include_str!("../migrations/vault/0014_identity.sql"),
+    include_str!("../migrations/vault/0015_deployment_keys.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.
@@ -374,6 +375,64 @@ impl VaultStore for SqliteVault {
             tx.execute("DELETE FROM cases WHERE tenant = ?1", [tenant])?;
             tx.commit()?;
         }
+        self.checkpoint()
+    }
+
+    fn deployment_keys(&self) -> Result<Vec<DeploymentKeyRow>> {
+        let c = self.readers.get()?;
+        let mut st = c.prepare_cached(
+            "SELECT name, wrapped, created_at FROM deployment_keys ORDER BY name",
+        )?;
+        let rows = st
+            .query_and_then([], |r| rows::deployment_key(r))?
+            .collect::<Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn add_deployment_key(&self, k: &DeploymentKeyRow) -> Result<bool> {
+        let w = self.writer.lock();
+        let n = w.execute(
+            "INSERT INTO deployment_keys (name, wrapped, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+            params![k.name, k.wrapped, k.created_at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn rewrap_keys(&self, keys: &[KeyRow], deployment: &[DeploymentKeyRow]) -> Result<()> {
+        {
+            let mut w = self.writer.lock();
+            let tx = w.transaction()?;
+            let changed = || StoreError::Conflict("the stored keys changed meanwhile".into());
+            for k in keys {
+                let n = tx.execute(
+                    "UPDATE tenant_keys SET wrapped_data = ?3, wrapped_index = ?4 WHERE tenant = ?1 AND version = ?2",
+                    params![k.tenant, k.version, k.wrapped_data, k.wrapped_index],
+                )?;
+                if n != 1 {
+                    return Err(changed());
+                }
+            }
+            for d in deployment {
+                let n = tx.execute(
+                    "UPDATE deployment_keys SET wrapped = ?2 WHERE name = ?1",
+                    params![d.name, d.wrapped],
+                )?;
+                if n != 1 {
+                    return Err(changed());
+                }
+            }
+            let count = |table: &str| -> Result<usize> {
+                let n: i64 =
+                    tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(n as usize)
+            };
+            if count("tenant_keys")? != keys.len() || count("deployment_keys")? != deployment.len()
+            {
+                return Err(changed());
+            }
+            tx.commit()?;
+        }
+        // The old wrappings leave the WAL (secure_delete clears their pages).
         self.checkpoint()
     }
 

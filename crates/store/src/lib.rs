@@ -44,6 +44,17 @@ pub trait VaultStore: Send + Sync {
     fn add_key(&self, key: &KeyRow) -> Result<()>;
     /// Destroys every key of the tenant (secure delete) and marks it shredded.
     fn shred_tenant(&self, tenant: &str, at: i64) -> Result<()>;
+    /// The deployment's wrapped secrets.
+    fn deployment_keys(&self) -> Result<Vec<DeploymentKeyRow>>;
+    /// Stores a secret unless one of its name is there already (another
+    /// node stored it first); whether this one was stored.
+    fn add_deployment_key(&self, key: &DeploymentKeyRow) -> Result<bool>;
+    /// Replaces the wrapping of every stored key — each tenant key version
+    /// (`wrapped_data`, `wrapped_index`) and each deployment secret — in one
+    /// transaction (`key migrate`). `keys` must name every stored key and
+    /// nothing else: a key added or shredded meanwhile is a Conflict, and
+    /// nothing changes.
+    fn rewrap_keys(&self, keys: &[KeyRow], deployment: &[DeploymentKeyRow]) -> Result<()>;
 
     /// The records found under any of `tokens` for `search_key`, in this
     /// tenant only (one query: the index entries joined to their records).

@@ -36,6 +36,14 @@ pub struct KeyRow {
     pub created_at: i64,
 }
 
+/// One of the deployment's own secrets, wrapped by the root key's provider.
+#[derive(Clone, Debug)]
+pub struct DeploymentKeyRow {
+    pub name: String,
+    pub wrapped: Vec<u8>,
+    pub created_at: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct RecordRow {
     pub id: RecordId,

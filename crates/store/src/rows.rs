@@ -5,10 +5,10 @@
 
 use crate::{
     AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
-    ComplianceRow, Credential, CredentialKind, Decided, DeliveryRow, ExportApprovalRow, ExportRow,
-    ExportStage, ExportState, FullAccessRow, GrantOrigin, HistoryRow, HoneyRow, KeyRow,
-    PackageMeta, RecordRow, RequestStage, RequestState, Result, ShiftRow, StoreError, TenantRow,
-    TenantStatus, Token, TrainingRow, UserRow, VendorRow,
+    ComplianceRow, Credential, CredentialKind, Decided, DeliveryRow, DeploymentKeyRow,
+    ExportApprovalRow, ExportRow, ExportStage, ExportState, FullAccessRow, GrantOrigin, HistoryRow,
+    HoneyRow, KeyRow, PackageMeta, RecordRow, RequestStage, RequestState, Result, ShiftRow,
+    StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
 };
 
 /// Which history a step belongs to: one step per change in the life of an
@@ -185,6 +185,14 @@ pub fn key(r: &impl Cols) -> Result<KeyRow> {
         wrapped_data: r.blob(2)?,
         wrapped_index: r.blob(3)?,
         created_at: r.int(4)?,
+    })
+}
+
+pub fn deployment_key(r: &impl Cols) -> Result<DeploymentKeyRow> {
+    Ok(DeploymentKeyRow {
+        name: r.text(0)?,
+        wrapped: r.blob(1)?,
+        created_at: r.int(2)?,
     })
 }
 

@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 use mamori_audit::AuditLog;
 use mamori_core::clock::{Clock, SystemClock};
-use mamori_crypto::RootKey;
+use mamori_crypto::{DeploymentKeys, KeyProvider};
 use mamori_policy::Gate;
 pub use mamori_store::{Backend, Lease};
 
@@ -54,9 +54,10 @@ pub struct Vault {
     store: Arc<dyn Backend>,
     audit: AuditLog,
     gate: Gate,
-    root: RootKey,
-    /// Derived from the root key: tokens of staff households (rule 14).
-    household_key: mamori_crypto::HouseholdKey,
+    /// Holds the root key: wraps and unwraps tenant keys.
+    root: Arc<dyn KeyProvider>,
+    /// The household (rule 14), console-session and sign-in keys.
+    deployment: DeploymentKeys,
     tenants: tenants::TenantCache,
     people: kernel::people::PeopleCache,
     usage: usage::Usage,
@@ -78,21 +79,37 @@ impl Drop for Vault {
 }
 
 impl Vault {
-    pub fn new(store: Arc<dyn Backend>, audit: AuditLog, gate: Gate, root: RootKey) -> Self {
-        Self {
+    /// A vault over `store`, its keys under `root`. Fails — so that a
+    /// server does not start — when the provider cannot unwrap the
+    /// deployment's secrets (an HSM token missing, a KMS unreachable, the
+    /// wrong root key).
+    pub fn new(
+        store: Arc<dyn Backend>,
+        audit: AuditLog,
+        gate: Gate,
+        root: Arc<dyn KeyProvider>,
+    ) -> Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let deployment = kernel::deployment::load(
+            store.as_ref(),
+            root.as_ref(),
+            &audit,
+            clock.now().timestamp(),
+        )?;
+        Ok(Self {
             store,
             audit,
             gate,
-            household_key: mamori_crypto::HouseholdKey::derive(&root),
+            deployment,
             root,
             tenants: Default::default(),
             people: Default::default(),
             usage: Default::default(),
             sequences: Default::default(),
             rules: Rules::default(),
-            clock: Arc::new(SystemClock),
+            clock,
             identity: Vec::new(),
-        }
+        })
     }
 
     /// The identity providers people may sign in through (`[[identity.oidc]]`).
@@ -118,10 +135,14 @@ impl Vault {
         self
     }
 
-    /// The key console sessions are sealed with (derived from the root key,
-    /// the same on every node).
+    /// The key console sessions are sealed with (the same on every node).
     pub fn console_session_key(&self) -> mamori_crypto::session::SessionKey {
-        mamori_crypto::session::SessionKey::derive(&self.root)
+        self.deployment.console_session()
+    }
+
+    /// What holds the root key.
+    pub fn key_provider(&self) -> &dyn KeyProvider {
+        self.root.as_ref()
     }
 
     pub fn audit(&self) -> &AuditLog {

@@ -124,3 +124,81 @@ fn a_record_that_cannot_be_opened_stops_the_rewrap_and_keeps_what_moved() {
     assert_eq!(moved, 1000, "the pages before the broken one were written");
     assert_eq!(older_than(&env, v), CUSTOMERS - 1000, "and stay written");
 }
+
+/// The household secret as stored, unwrapped with the data directory's root key.
+fn stored_household_secret(dir: &std::path::Path, vault: &mamori_vault::Vault) -> [u8; 32] {
+    use mamori_crypto::{DeploymentSecret, KeyProvider, RootKey, WrappedKey};
+    let root = RootKey::from_bytes(&std::fs::read(dir.join("root.key")).unwrap()).unwrap();
+    let row = vault
+        .store()
+        .deployment_keys()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "household")
+        .unwrap();
+    *root
+        .unwrap(&DeploymentSecret::Household.aad(), &WrappedKey(row.wrapped))
+        .unwrap()
+}
+
+#[test]
+fn the_deployments_secrets_are_random_stored_once_and_kept_across_restarts() {
+    use mamori_crypto::{DeploymentSecret, RootKey};
+    let env = Env::new(|_| {});
+    let names: Vec<String> = env
+        .vault
+        .store()
+        .deployment_keys()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["console-session", "household", "sign-in"]);
+    let first = stored_household_secret(env.dir.path(), &env.vault);
+    let root =
+        RootKey::from_bytes(&std::fs::read(env.dir.path().join("root.key")).unwrap()).unwrap();
+    assert_ne!(
+        first,
+        *DeploymentSecret::Household.legacy(&root),
+        "a new vault's household key is not derived from the root key"
+    );
+    let again = mamori_app::datadir::open(env.dir.path()).unwrap().vault;
+    assert_eq!(stored_household_secret(env.dir.path(), &again), first);
+    assert_eq!(again.store().deployment_keys().unwrap().len(), 3);
+}
+
+#[test]
+fn a_data_directory_from_before_the_stored_secrets_keeps_its_household_tokens() {
+    use mamori_crypto::{DeploymentSecret, HouseholdKey, RootKey};
+    use mamori_vault::household::{Household, HouseholdInput};
+    let mut env = Env::new(|_| {});
+    env.person("op", Role::Operator, &[("acme", Some("own"))], None, None);
+    // As an older version left it: the household tokens under the key it
+    // derived from the root key, and no secrets stored.
+    let root =
+        RootKey::from_bytes(&std::fs::read(env.dir.path().join("root.key")).unwrap()).unwrap();
+    let legacy = DeploymentSecret::Household.legacy(&root);
+    let tokens = Household::from_input(
+        &HouseholdKey::new(&legacy),
+        &HouseholdInput {
+            family_name: Some("試験".into()),
+            family_name_kana: None,
+            address: "東京都千代田区千代田1-1".into(),
+        },
+    )
+    .unwrap()
+    .encode();
+    env.vault
+        .store()
+        .set_household("op", Some(&tokens), 1_775_000_000)
+        .unwrap();
+    let db = rusqlite::Connection::open(env.dir.path().join("vault.db")).unwrap();
+    db.execute("DELETE FROM deployment_keys", []).unwrap();
+
+    let reopened = mamori_app::datadir::open(env.dir.path()).unwrap().vault;
+    assert_eq!(
+        stored_household_secret(env.dir.path(), &reopened),
+        *legacy,
+        "carried over, so the stored tokens still match"
+    );
+}

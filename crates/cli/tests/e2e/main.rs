@@ -21,6 +21,7 @@ mod exports_http;
 mod governance_http;
 mod http_api;
 mod import;
+mod key_providers;
 mod multinode;
 mod plaintext_at_rest;
 mod reconcile;

@@ -38,6 +38,7 @@ macro_rules! conformance {
 
 conformance!(
     records::tenants_and_keys,
+    records::deployment_keys_are_added_once_and_every_key_rewrapped_together,
     records::records_and_blind_index,
     records::scanning_pages_in_id_order,
     records::the_case_feed_is_per_tenant_and_replaced_by_id,

@@ -1,7 +1,8 @@
 //! Conformance: records, blind-index tokens, scans and writes.
 
 use mamori_store::{
-    RecordId, RecordRow, RecordScan, RecordWrite, StoreError, TenantStatus, Token, WriteKind,
+    DeploymentKeyRow, KeyRow, RecordId, RecordRow, RecordScan, RecordWrite, StoreError,
+    TenantStatus, Token, WriteKind,
 };
 
 use crate::fixtures::{All, Stores, key, tenant};
@@ -87,6 +88,80 @@ pub fn tenants_and_keys(s: &Stores) {
         db.keys("beta").unwrap().len(),
         1,
         "another tenant's keys stay"
+    );
+}
+
+pub fn deployment_keys_are_added_once_and_every_key_rewrapped_together(s: &Stores) {
+    let db = &*s.db;
+    let secret = |name: &str, byte: u8| DeploymentKeyRow {
+        name: name.into(),
+        wrapped: vec![byte; 49],
+        created_at: 1_700_000_000,
+    };
+    assert!(db.deployment_keys().unwrap().is_empty());
+    assert!(db.add_deployment_key(&secret("household", 1)).unwrap());
+    // A second node's secret of the same name loses; the first one stays.
+    assert!(!db.add_deployment_key(&secret("household", 2)).unwrap());
+    assert!(db.add_deployment_key(&secret("sign-in", 3)).unwrap());
+    let stored = db.deployment_keys().unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|d| (d.name.as_str(), d.wrapped[0]))
+            .collect::<Vec<_>>(),
+        [("household", 1), ("sign-in", 3)]
+    );
+    tenant(db, "acme");
+    tenant(db, "beta");
+    db.add_key(&key("acme", 2)).unwrap();
+    let rewrapped = |k: KeyRow| KeyRow {
+        wrapped_data: vec![0xee; 61],
+        wrapped_index: vec![0xef; 61],
+        ..k
+    };
+    let all_keys = || -> Vec<KeyRow> {
+        ["acme", "beta"]
+            .iter()
+            .flat_map(|t| db.keys(t).unwrap())
+            .collect()
+    };
+    let new_keys: Vec<KeyRow> = all_keys().into_iter().map(rewrapped).collect();
+    let new_secrets = [secret("household", 7), secret("sign-in", 8)];
+
+    // Leaving out one key, or naming one that is not there, changes nothing.
+    for (keys, secrets) in [
+        (&new_keys[1..], &new_secrets[..]),
+        (&new_keys[..], &new_secrets[..1]),
+    ] {
+        assert!(matches!(
+            db.rewrap_keys(keys, secrets),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    let mut unknown = new_keys.clone();
+    unknown[0].version = 9;
+    assert!(matches!(
+        db.rewrap_keys(&unknown, &new_secrets),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(all_keys().iter().all(|k| k.wrapped_data[0] != 0xee));
+    assert_eq!(db.deployment_keys().unwrap()[0].wrapped[0], 1);
+
+    db.rewrap_keys(&new_keys, &new_secrets).unwrap();
+    let keys = all_keys();
+    assert_eq!(keys.len(), 3);
+    assert!(
+        keys.iter()
+            .all(|k| k.wrapped_data == [0xee; 61] && k.wrapped_index == [0xef; 61])
+    );
+    assert_eq!(
+        keys.iter().map(|k| k.created_at).collect::<Vec<_>>(),
+        new_keys.iter().map(|k| k.created_at).collect::<Vec<_>>()
+    );
+    let stored = db.deployment_keys().unwrap();
+    assert_eq!(
+        stored.iter().map(|d| d.wrapped[0]).collect::<Vec<_>>(),
+        [7, 8]
     );
 }
 

@@ -1,10 +1,11 @@
 //! A tenant's keys: rotation, re-encryption of older records under the
 //! current version (page by page, sealed on every core, in commit groups),
-//! and crypto-shredding.
+//! crypto-shredding, and moving every wrapped key to another root-key
+//! provider.
 
 use mamori_core::RecordId;
-use mamori_crypto::TenantKeySet;
-use mamori_store::{KeyRow, RecordScan, RecordWrite, TenantStatus, WriteKind};
+use mamori_crypto::{DeploymentSecret, KeyProvider, TenantKeySet, WrappedKey};
+use mamori_store::{DeploymentKeyRow, KeyRow, RecordScan, RecordWrite, TenantStatus, WriteKind};
 use serde::Serialize;
 
 use crate::{
@@ -27,13 +28,13 @@ impl Vault {
     pub fn rotate_key(&self, actor: &str, tenant: &str) -> Result<u32> {
         let state = self
             .tenants
-            .get(self.store.as_ref(), &self.root, tenant, None)?;
+            .get(self.store.as_ref(), self.root.as_ref(), tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
         let version = state.row.current_key_version + 1;
-        let (_, wd, wi) = TenantKeySet::generate(&self.root, tenant, version)
-            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        let (_, wd, wi) = TenantKeySet::generate(self.root.as_ref(), tenant, version)
+            .map_err(|e| VaultError::key("a new tenant key", e))?;
         self.audit.append(
             self.admin_event(actor, "key.rotate", Some(tenant))
                 .detail("key_version", version),
@@ -65,7 +66,7 @@ impl Vault {
     ) -> Result<u64> {
         let state = self
             .tenants
-            .get(self.store.as_ref(), &self.root, tenant, None)?;
+            .get(self.store.as_ref(), self.root.as_ref(), tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }
@@ -170,5 +171,83 @@ impl Vault {
         )?;
         self.store.shred_tenant(tenant, self.now())?;
         Ok(())
+    }
+}
+
+/// What `migrate_keys` moved.
+#[derive(Debug, Serialize)]
+pub struct KeyMigration {
+    pub from: String,
+    pub to: String,
+    /// Tenant key versions (each a data and an index key).
+    pub tenant_keys: usize,
+    pub deployment_secrets: usize,
+}
+
+impl Vault {
+    /// Moves every wrapped key — each tenant's key versions and the
+    /// deployment's secrets — from this vault's root-key provider to `to`:
+    /// each unwrapped here and wrapped there, then all replaced in one
+    /// transaction, audited first (`key.migrate`). The keys themselves do
+    /// not change, so every record stays readable; nothing is replaced
+    /// unless every key moved. Run with no server using the vault: one
+    /// started meanwhile would still hold the old provider.
+    pub fn migrate_keys(&self, actor: &str, to: &dyn KeyProvider) -> Result<KeyMigration> {
+        let from = self.root.as_ref();
+        if from.kind() == to.kind() && from.describe() == to.describe() {
+            return Err(VaultError::Conflict(format!(
+                "the keys are already under {}",
+                to.describe()
+            )));
+        }
+        let moved = VaultError::key;
+        let mut keys = Vec::new();
+        for tenant in self.store.tenants()? {
+            for k in self.store.keys(&tenant.id)? {
+                let (data, index) = (WrappedKey(k.wrapped_data), WrappedKey(k.wrapped_index));
+                let (wd, wi) = TenantKeySet::rewrap(from, to, &tenant.id, k.version, &data, &index)
+                    .map_err(|e| moved(&format!("tenant '{}' key v{}", tenant.id, k.version), e))?;
+                keys.push(KeyRow {
+                    wrapped_data: wd.0,
+                    wrapped_index: wi.0,
+                    ..k
+                });
+            }
+        }
+        let mut secrets = Vec::new();
+        for row in self.store.deployment_keys()? {
+            let Some(secret) = DeploymentSecret::parse(&row.name) else {
+                return Err(VaultError::Internal(format!(
+                    "deployment secret '{}' is not known to this version",
+                    row.name
+                )));
+            };
+            let value = from
+                .unwrap(&secret.aad(), &WrappedKey(row.wrapped.clone()))
+                .map_err(|e| moved(&format!("secret '{}'", row.name), e))?;
+            let wrapped = to
+                .wrap(&secret.aad(), &value)
+                .map_err(|e| moved(&format!("secret '{}'", row.name), e))?;
+            secrets.push(DeploymentKeyRow {
+                wrapped: wrapped.0,
+                ..row
+            });
+        }
+        let report = KeyMigration {
+            from: from.describe(),
+            to: to.describe(),
+            tenant_keys: keys.len(),
+            deployment_secrets: secrets.len(),
+        };
+        self.audit.append(
+            self.admin_event(actor, "key.migrate", None)
+                .detail("from", from.kind().name())
+                .detail("to", to.kind().name())
+                .detail("to_provider", report.to.as_str())
+                .detail("tenant_keys", report.tenant_keys)
+                .detail("deployment_secrets", report.deployment_secrets),
+        )?;
+        self.store.rewrap_keys(&keys, &secrets)?;
+        Ok(report)
     }
 }

@@ -46,8 +46,8 @@ impl Vault {
                 "tenant '{id}' already exists"
             )));
         }
-        let (_, wd, wi) = TenantKeySet::generate(&self.root, tid.as_str(), 1)
-            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        let (_, wd, wi) = TenantKeySet::generate(self.root.as_ref(), tid.as_str(), 1)
+            .map_err(|e| VaultError::key("a new tenant key", e))?;
         let now = self.now();
         self.audit.append(
             self.admin_event(actor, "tenant.create", Some(id))
@@ -96,7 +96,7 @@ impl Vault {
     pub fn tenant_schema(&self, id: &str) -> Result<std::sync::Arc<Schema>> {
         Ok(self
             .tenants
-            .get(self.store.as_ref(), &self.root, id, None)?
+            .get(self.store.as_ref(), self.root.as_ref(), id, None)?
             .schema
             .clone())
     }

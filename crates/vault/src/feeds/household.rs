@@ -63,7 +63,7 @@ impl Vault {
                 family_name_kana: given(kana),
                 address: address.to_owned(),
             };
-            let h = Household::from_input(&self.household_key, &input)
+            let h = Household::from_input(&self.deployment.household, &input)
                 .map_err(|e| feed.at(*line, e))?;
             if rows.insert(login.to_owned(), h).is_some() {
                 return Err(feed.at(*line, format!("'{login}' appears twice")));
@@ -120,7 +120,7 @@ impl Vault {
             let values = fields
                 .iter()
                 .filter_map(|(name, i)| plain.get(*name).map(|v| (*i, v.as_str())));
-            if mine.matches(&self.household_key, values) {
+            if mine.matches(&self.deployment.household, values) {
                 related.push(row.id.to_string());
             }
         }

@@ -106,7 +106,7 @@ impl Vault {
     ) -> Result<PreparedBatch> {
         let state = self
             .tenants
-            .get(self.store.as_ref(), &self.root, tenant, None)?;
+            .get(self.store.as_ref(), self.root.as_ref(), tenant, None)?;
         if !state.active() {
             return Err(VaultError::Shredded(tenant.to_owned()));
         }

@@ -3,7 +3,7 @@
 //! `begin_sign_in` makes the provider's authorisation URL (state, nonce and
 //! PKCE from `mamori_identity`) and keeps the sign-in server-side: under
 //! the hash of its state, its nonce, verifier and the hash of a browser
-//! binding sealed (`SessionKey::derive_sign_in`), for ten minutes, to be
+//! binding sealed (the deployment's sign-in key), for ten minutes, to be
 //! taken once. The binding is a random value the console puts in a cookie
 //! of the browser that began, so a callback carried to another browser
 //! (login CSRF, a phished callback URL) does not sign that browser in.
@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use mamori_audit::{Decision as AuditDecision, Event};
-use mamori_crypto::session::SessionKey;
 use mamori_identity::{Fresh, Provider, Verified};
 use mamori_store::SignInRow;
 use serde::{Deserialize, Serialize};
@@ -151,7 +150,7 @@ impl Vault {
             &sha256(&begun.state),
             &SignInRow {
                 provider: p.config.name.clone(),
-                sealed: SessionKey::derive_sign_in(&self.root).seal(&plain),
+                sealed: self.deployment.sign_in().seal(&plain),
                 created_at: now,
             },
             now - PENDING_S,
@@ -196,7 +195,9 @@ impl Vault {
         let Some(p) = self.provider(name).cloned() else {
             return Err(refuse(Some(name), "provider_unknown")?);
         };
-        let pending: Pending = SessionKey::derive_sign_in(&self.root)
+        let pending: Pending = self
+            .deployment
+            .sign_in()
             .open(&row.sealed)
             .and_then(|plain| serde_json::from_slice(&plain).ok())
             .ok_or_else(|| VaultError::Internal("a pending sign-in does not open".into()))?;

@@ -50,6 +50,9 @@ pub enum VaultError {
     /// A configuration or rules file is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// The root key's provider (an HSM, a KMS) did not answer or refused.
+    #[error("key provider unavailable: {0}")]
+    KeyProvider(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -77,7 +80,24 @@ impl VaultError {
             VaultError::Conflict(_) => ErrorCode::Conflict,
             VaultError::AuditUnavailable => ErrorCode::AuditUnavailable,
             VaultError::Config(_) => ErrorCode::ConfigInvalid,
+            VaultError::KeyProvider(_) => ErrorCode::KeyProviderUnavailable,
             VaultError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// A key that could not be wrapped or unwrapped (`what` names it): the
+    /// provider's failure, the wrong provider configured, or else a key
+    /// that does not open under this root key.
+    pub fn key(what: &str, e: mamori_crypto::CryptoError) -> Self {
+        use mamori_crypto::CryptoError as C;
+        match e {
+            C::Provider(m) => VaultError::KeyProvider(format!("{what}: {m}")),
+            e @ C::WrongProvider { .. } => VaultError::Config(format!("{what}: {e}")),
+            C::Decrypt => VaultError::Internal(format!(
+                "{what}: {} (is this the right root key?)",
+                C::Decrypt
+            )),
+            e => VaultError::Internal(format!("{what}: {e}")),
         }
     }
 

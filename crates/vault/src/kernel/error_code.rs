@@ -153,6 +153,7 @@ error_codes! {
     WitnessInvalid = "witness_invalid", 500, "A witness's configuration is invalid.";
     Internal = "internal", 500, "Internal error; the server log says more.";
     ReportFontMissing = "report_font_missing", 503, "A PDF report needs a Japanese font (TrueType or OpenType with kana and kanji): install fonts-ipaexfont-gothic, or set `[report] font` in mamori.toml; CSV and Excel need none.";
+    KeyProviderUnavailable = "key_provider_unavailable", 503, "The root key's provider (an HSM or KMS) did not answer or refused, so no key was unwrapped; at start-up the server does not start. The server log names the provider and its answer.";
     AuditUnavailable = "audit_unavailable", 503, "The audit log could not be written, so nothing was returned (fail closed).";
 }
 

@@ -4,11 +4,13 @@
 //! fields and free text under a tenant's keys, histories with sealed
 //! comments, a tenant's loaded state (schema, keys, purposes), and the
 //! preparation of record writes (checked, sealed, tokenised, grouped), and
-//! the rules (configured limits) everything is measured against, and the
+//! the rules (configured limits) everything is measured against, the
+//! deployment's secrets (unwrapped at start by the root key's provider), and the
 //! one way personal data leaves: released with the gate's permit and the
 //! audit log's receipt.
 
 pub mod caller;
+pub(crate) mod deployment;
 pub mod error;
 pub mod error_code;
 pub mod history;

@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 
 use mamori_core::Schema;
-use mamori_crypto::{KeyVersion, RootKey, TenantKeySet, WrappedKey};
+use mamori_crypto::{KeyProvider, KeyVersion, TenantKeySet, WrappedKey};
 use mamori_store::{TenantRow, TenantStatus, VaultStore};
 use parking_lot::RwLock;
 
@@ -78,7 +78,7 @@ impl TenantCache {
     pub fn get(
         &self,
         store: &dyn VaultStore,
-        root: &RootKey,
+        root: &dyn KeyProvider,
         id: &str,
         rev: Option<u64>,
     ) -> Result<Arc<TenantState>> {
@@ -107,7 +107,7 @@ impl TenantCache {
     }
 }
 
-fn load(store: &dyn VaultStore, root: &RootKey, row: TenantRow) -> Result<TenantState> {
+fn load(store: &dyn VaultStore, root: &dyn KeyProvider, row: TenantRow) -> Result<TenantState> {
     let schema = Schema::parse(&row.schema)
         .map_err(|e| VaultError::Internal(format!("stored schema of '{}': {e}", row.id)))?;
     let mut keys = BTreeMap::new();
@@ -120,12 +120,7 @@ fn load(store: &dyn VaultStore, root: &RootKey, row: TenantRow) -> Result<Tenant
                 &WrappedKey(k.wrapped_data),
                 &WrappedKey(k.wrapped_index),
             )
-            .map_err(|e| {
-                VaultError::Internal(format!(
-                    "tenant '{}' key v{}: {e} (is this the right root key?)",
-                    row.id, k.version
-                ))
-            })?;
+            .map_err(|e| VaultError::key(&format!("tenant '{}' key v{}", row.id, k.version), e))?;
             keys.insert(k.version, set);
         }
     }

@@ -489,7 +489,7 @@ impl Vault {
     ) -> Result<std::sync::Arc<TenantState>> {
         TenantId::parse(tenant).map_err(|_| VaultError::NotFound { what: "tenant" })?;
         self.tenants
-            .get(self.store.as_ref(), &self.root, tenant, rev)
+            .get(self.store.as_ref(), self.root.as_ref(), tenant, rev)
     }
 
     /// Decrypts and masks one stored record for `view`.
