@@ -435,6 +435,38 @@ async fn approving_on_a_tenant_that_asks_for_mfa_needs_a_fresh_mfa_sign_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn changing_a_full_access_cap_needs_the_tenants_step_up_too() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    tokio::task::block_in_place(|| {
+        let site = Site::new(&op, false);
+        let v = &site.vault;
+        city(&site);
+        v.link_identity("cli:test", "so", "corp", "u-so").unwrap();
+        let cap = |t: &str| v.store().tenant(t).unwrap().unwrap().full_access_cap;
+        let by_token = v.authenticate(Some(&site.so), None).unwrap();
+        // A tenant without a rule: the officer's token is enough.
+        v.set_full_access_cap(&by_token, "acme", Some(2)).unwrap();
+        assert_eq!(cap("acme"), Some(2));
+        let e = v
+            .set_full_access_cap(&by_token, "city", Some(9))
+            .unwrap_err();
+        assert_eq!(e.code(), "step_up_required");
+        let plain = signed_in(&site, &op, "u-so", false);
+        let weak = v.authenticate_session(&plain, None).unwrap();
+        let e = v.set_full_access_cap(&weak, "city", Some(9)).unwrap_err();
+        assert_eq!(e.code(), "step_up_required");
+        assert_eq!(cap("city"), None, "unchanged");
+        let strong = signed_in(&site, &op, "u-so", true);
+        let strong = v.authenticate_session(&strong, None).unwrap();
+        v.set_full_access_cap(&strong, "city", Some(9)).unwrap();
+        assert_eq!(cap("city"), Some(9));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_console_sends_an_approver_to_a_fresh_mfa_sign_in_and_back() {
     if !op::ready() {
         return;
@@ -494,7 +526,8 @@ fn fixture() -> serde_json::Value {
             "u-boss": {"preferred_username": "boss", "groups": ["g-supervisors"], "mfa": true},
             "u-sato": {"preferred_username": "sato", "groups": ["g-operators"]},
             "u-ito": {"preferred_username": "ito", "groups": ["g-supervisors"]},
-            "u-stranger": {"preferred_username": "stranger", "groups": ["g-operators"]}
+            "u-stranger": {"preferred_username": "stranger", "groups": ["g-operators"]},
+            "u-so": {"preferred_username": "so", "groups": ["g-security"], "mfa": true}
         }
     })
 }

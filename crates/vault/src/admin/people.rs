@@ -323,7 +323,8 @@ impl Vault {
         }
     }
 
-    /// Sets the cap on standing full-access holders of a tenant (None: the default).
+    /// Sets the cap on standing full-access holders of a tenant (None: the
+    /// default) — a sensitive act: the tenant's `[step_up]` rule applies.
     pub fn set_full_access_cap(
         &self,
         caller: &Caller,
@@ -331,11 +332,10 @@ impl Vault {
         cap: Option<u32>,
     ) -> Result<()> {
         let mut e = self.check_manage(caller, "tenant.full_access_cap")?;
-        self.store
-            .tenant(tenant)?
-            .ok_or(VaultError::NotFound { what: "tenant" })?;
+        let state = self.tenant(tenant)?;
         e = e.tenant(tenant);
         e.detail.insert("cap".into(), cap.into());
+        let e = self.stepped_up(caller, &state, e)?;
         self.audit.append(e)?;
         self.store.set_full_access_cap(tenant, cap)?;
         Ok(())

@@ -1,5 +1,6 @@
 //! Step-up for sensitive acts: approving access or an export, downloading
-//! an export, deciding standing full access. Where the tenant's schema has
+//! an export, deciding standing full access, changing a tenant's cap on
+//! full-access holders. Where the tenant's schema has
 //! a `[step_up]` rule, the act needs a console session whose sign-in meets
 //! it — recent enough and strong enough (an `acr`, an Entra `acrs` context
 //! or an `amr` method the rule names). Otherwise the act is refused and
