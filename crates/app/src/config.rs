@@ -83,8 +83,9 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
     /// Where the root key lives: `file` (the key file below, or
-    /// MAMORI_ROOT_KEY) or `pkcs11` (a key inside an HSM that never leaves
-    /// it: `[keys.pkcs11]`). `mamori key migrate --to` moves every wrapped
+    /// MAMORI_ROOT_KEY), `pkcs11` (a key inside an HSM that never leaves
+    /// it: `[keys.pkcs11]`) or `transit` (a Vault or OpenBao Transit key:
+    /// `[keys.transit]`). `mamori key migrate --to` moves every wrapped
     /// key from one to the other and sets this.
     pub provider: String,
     /// Root key file, relative to the data directory. Ignored when the
@@ -97,6 +98,10 @@ pub struct KeysConfig {
     /// The PKCS#11 token holding the root key (`provider = "pkcs11"`); its
     /// PIN comes from MAMORI_PKCS11_PIN or `pin_file`, never from here.
     pub pkcs11: mamori_keys::Pkcs11Config,
+    /// The Vault or OpenBao Transit key holding the root key (`provider =
+    /// "transit"`); its token comes from MAMORI_TRANSIT_TOKEN or
+    /// `token_file`, never from here.
+    pub transit: mamori_keys::TransitConfig,
 }
 
 /// Overrides `[store] url`; `mamori --store URL` sets it.
@@ -179,6 +184,7 @@ impl Default for KeysConfig {
             root_key_file: "root.key".into(),
             audit_key_file: "audit.key".into(),
             pkcs11: Default::default(),
+            transit: Default::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The data directory's secrets: the root key's provider — the root key
 //! from its file (mode 0600, refused when others can read it) or the
-//! environment, or a PKCS#11 token logged in with a PIN from the
-//! environment or a file — and the audit signing key, and the public half
+//! environment, a PKCS#11 token logged in with a PIN, or a Transit engine
+//! called with a token, each from the environment or a file — and the
+//! audit signing key, and the public half
 //! auditors verify with; `mamori.toml`'s provider line, which `key migrate`
 //! changes.
 
@@ -15,7 +16,7 @@ use std::{
 
 use mamori_audit::checkpoint::{Signer, Verifier};
 use mamori_crypto::{KeyProvider, ProviderKind, RootKey};
-use mamori_keys::Pkcs11Provider;
+use mamori_keys::{Pkcs11Provider, TransitProvider};
 use mamori_vault::{Result, VaultError};
 use zeroize::Zeroizing;
 
@@ -28,6 +29,8 @@ pub const ROOT_KEY_ENV: &str = "MAMORI_ROOT_KEY";
 pub const AUDIT_KEY_ENV: &str = "MAMORI_AUDIT_KEY";
 /// The PKCS#11 token's user PIN (or `[keys.pkcs11] pin_file`).
 pub const PKCS11_PIN_ENV: &str = "MAMORI_PKCS11_PIN";
+/// The Transit engine's token (or `[keys.transit] token_file`).
+pub const TRANSIT_TOKEN_ENV: &str = "MAMORI_TRANSIT_TOKEN";
 
 /// The provider `[keys] provider` names.
 pub fn configured_kind(config: &Config) -> Result<ProviderKind> {
@@ -61,7 +64,42 @@ pub fn provider_of(
                 .map_err(|e| VaultError::key("[keys] provider = \"pkcs11\"", e))?;
             Ok(Arc::new(provider))
         }
+        ProviderKind::Transit => {
+            let t = &config.keys.transit;
+            let ca = (!t.ca.is_empty()).then(|| dir.join(&t.ca));
+            let provider = TransitProvider::open(t, ca.as_deref(), transit_token(dir, config)?)
+                .map_err(|e| VaultError::key("[keys] provider = \"transit\"", e))?;
+            Ok(Arc::new(provider))
+        }
     }
+}
+
+/// Reads the Transit token — MAMORI_TRANSIT_TOKEN, else the file
+/// `token_file` names (owner-only; an agent may renew it there) — now and
+/// whenever the engine refuses the one it has.
+fn transit_token(dir: &Path, config: &Config) -> Result<mamori_keys::transit::TokenLoader> {
+    if let Ok(token) = std::env::var(TRANSIT_TOKEN_ENV) {
+        let token = Zeroizing::new(token.trim().to_owned());
+        return Ok(Box::new(move || Ok(token.clone())));
+    }
+    let file = &config.keys.transit.token_file;
+    if file.is_empty() {
+        return Err(VaultError::Config(format!(
+            "the transit provider needs a token: set {TRANSIT_TOKEN_ENV} or \
+             [keys.transit] token_file"
+        )));
+    }
+    let path = dir.join(file);
+    Ok(Box::new(move || {
+        check_private(&path).map_err(|e| match e {
+            VaultError::Internal(m) => m,
+            other => other.to_string(),
+        })?;
+        let text = Zeroizing::new(
+            fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+        Ok(Zeroizing::new(text.trim().to_owned()))
+    }))
 }
 
 /// Creates the root key on the configured PKCS#11 token (`mamori key

@@ -18,16 +18,23 @@ pub enum ProviderKind {
     File,
     /// An AES key inside a PKCS#11 token (an HSM, SoftHSM), never extractable.
     Pkcs11,
+    /// A key of a HashiCorp Vault or OpenBao Transit engine.
+    Transit,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 2] = [ProviderKind::File, ProviderKind::Pkcs11];
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::File,
+        ProviderKind::Pkcs11,
+        ProviderKind::Transit,
+    ];
 
     /// The name in the configuration and in messages.
     pub fn name(self) -> &'static str {
         match self {
             ProviderKind::File => "file",
             ProviderKind::Pkcs11 => "pkcs11",
+            ProviderKind::Transit => "transit",
         }
     }
 
@@ -42,6 +49,7 @@ impl ProviderKind {
         match self {
             ProviderKind::File => 2,
             ProviderKind::Pkcs11 => 3,
+            ProviderKind::Transit => 4,
         }
     }
 

