@@ -251,6 +251,9 @@ enum KeyCmd {
         #[arg(long)]
         to: String,
     },
+    /// Unwrap every stored key under the configured provider and say which
+    /// do not open (exit code 3 if any), without touching a record.
+    Check,
     /// Create the root key on the PKCS#11 token `[keys.pkcs11]` names (or
     /// MAMORI_KEYS_PKCS11_* before `init`): AES-256, generated inside the
     /// token, never extractable. Needs the token's PIN (MAMORI_PKCS11_PIN).
@@ -492,7 +495,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Breach(cmd) => breach::breach(dir, cli.token.as_deref(), cmd, out)?,
         Command::Quarantine(cmd) => quarantine::quarantine(dir, cli.token.as_deref(), cmd, out)?,
         Command::Agent(cmd) => agent::agent(dir, cli.token.as_deref(), cmd, out)?,
-        Command::Key(cmd) => key(dir, cmd, out)?,
+        Command::Key(cmd) => return key(dir, cmd, out),
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
         Command::Import {
             tenant,
@@ -775,7 +778,7 @@ fn tenant(dir: &Path, token: Option<&str>, cmd: TenantCmd, out: Out) -> Result<(
     Ok(())
 }
 
-fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
+fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<ExitCode> {
     match cmd {
         KeyCmd::Rotate { tenant } => {
             let vault = datadir::open(dir)?.vault;
@@ -798,6 +801,23 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
             });
         }
         KeyCmd::Migrate { to } => key_migrate(dir, &to, out)?,
+        KeyCmd::Check => {
+            let vault = datadir::open(dir)?.vault;
+            let check = vault.check_keys(&cli_actor())?;
+            out.emit(&json!(check), |_| {
+                let mut text = format!(
+                    "{} tenant key versions and {} deployment secrets open under {}",
+                    check.tenant_keys, check.deployment_secrets, check.provider
+                );
+                for f in &check.failed {
+                    text.push_str(&format!("\nDOES NOT OPEN: {f}"));
+                }
+                text
+            });
+            if !check.failed.is_empty() {
+                return Ok(ExitCode::from(3));
+            }
+        }
         KeyCmd::Pkcs11Create => {
             let config = mamori_app::config::Config::load_or_defaults(dir)?;
             mamori_app::keys::create_pkcs11_key(dir, &config)?;
@@ -810,7 +830,7 @@ fn key(dir: &Path, cmd: KeyCmd, out: Out) -> Result<()> {
             });
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `key migrate --to KIND`: every wrapped key moved, then the configuration.

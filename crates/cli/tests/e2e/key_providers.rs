@@ -183,6 +183,14 @@ fn keys_migrate_from_file_to_an_hsm_and_back_with_every_record_readable() {
         [&broken],
     )
     .unwrap();
+    let out = v.run(&["key", "check"]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 tenant key versions and 3 deployment secrets open")
+            && text.contains("DOES NOT OPEN: tenant 'acme' key v2"),
+        "{text}"
+    );
     let out = v.run(&["key", "migrate", "--to", "pkcs11"]);
     assert!(!out.status.success());
     assert!(
@@ -204,6 +212,10 @@ fn keys_migrate_from_file_to_an_hsm_and_back_with_every_record_readable() {
     assert_eq!(moved["to"], "PKCS#11 token 'mamori', key 'mamori-root'");
     assert_eq!(provider_line(&v), "provider = \"pkcs11\"");
     assert!(wrapped_by(&v).iter().all(|b| *b == 3));
+    let check = v.ok(&["key", "check"]);
+    assert_eq!(check["tenant_keys"], 2);
+    assert_eq!(check["deployment_secrets"], 3);
+    assert_eq!(check["failed"].as_array().unwrap().len(), 0);
     // The old root key no longer opens anything: take it away.
     std::fs::remove_file(v.data().join("root.key")).unwrap();
     reads_back(&v, &token, 11, 100, 9);

@@ -12,7 +12,7 @@ use mamori_audit::{Decision as AuditDecision, Event};
 use crate::Vault;
 
 pub use crate::oversight::audit_reading::AuditPage;
-pub use keys::{KeyMigration, RewrapProgress};
+pub use keys::{KeyCheck, KeyMigration, RewrapProgress};
 pub use tenants::TenantSummary;
 pub use users::{NewUser, TokenTerms};
 
