@@ -335,6 +335,13 @@ enum UserCmd {
     Revoke {
         login: String,
     },
+    /// Offboard a person at once: suspended (kept as a tombstone), every
+    /// token and session revoked, their pending requests, live grants,
+    /// exports not yet downloaded and standing full access revoked — in one
+    /// transaction, recorded in the audit log.
+    Deprovision {
+        login: String,
+    },
     List,
     /// Record the day a person leaves (end of employment or assignment):
     /// detection watches their last 30 days more closely.
@@ -1043,6 +1050,29 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
             out.emit(&json!({"login": login, "revoked": n}), |_| {
                 format!("revoked {n} token(s) of '{login}'")
             });
+        }
+        UserCmd::Deprovision { login } => {
+            let done = vault.deprovision(&actor, &login, "cli")?;
+            out.emit(
+                &json!({
+                    "login": login,
+                    "suspended": done.suspended,
+                    "credentials": done.credentials,
+                    "requests": done.requests.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                    "exports": done.exports.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                    "full_access": done.full_access.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                }),
+                |_| {
+                    format!(
+                        "'{login}' is offboarded: {} credential(s), {} request(s) or grant(s), {} export(s) and {} full-access holding(s) revoked{}",
+                        done.credentials,
+                        done.requests.len(),
+                        done.exports.len(),
+                        done.full_access.len(),
+                        if done.suspended { "" } else { " (already suspended)" }
+                    )
+                },
+            );
         }
         UserCmd::List => {
             let users = vault.users()?;

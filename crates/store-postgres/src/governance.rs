@@ -43,7 +43,7 @@ pub(super) fn read_steps(c: &mut Conn, h: History, id: &[u8; 16]) -> Result<Vec<
 
 /// Moves a row of `table` from `from` to `to` if it is still in `from`
 /// (compare-and-set; the row stays locked until the transaction ends).
-fn move_state(
+pub(super) fn move_state(
     tx: &mut Tx<'_>,
     table: &str,
     id: &[u8; 16],

@@ -15,6 +15,7 @@ mod alerts;
 mod audit;
 mod budgets;
 pub mod copy;
+mod deprovision;
 mod exports;
 mod governance;
 mod lease;

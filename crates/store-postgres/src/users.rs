@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use super::watch::Watch;
 use super::{PgStore, Pool, map};
 use mamori_store::{
-    Assignment, Credential, IdentityStore, Result, SignInRow, StoreError, UserRow, UserStore,
+    Assignment, Credential, Deprovisioned, HistoryRow, IdentityStore, Result, SignInRow,
+    StoreError, UserRow, UserStore,
     rows::{self, ALL_SEGMENTS, USER_COLS},
 };
 
@@ -116,6 +117,10 @@ impl UserStore for PgStore {
         )?;
         self.tokens.forget();
         Ok(n as usize)
+    }
+
+    fn deprovision(&self, login: &str, at: i64, step: &HistoryRow) -> Result<Deprovisioned> {
+        self.deprovision_person(login, at, step)
     }
 
     fn assign(&self, a: &Assignment) -> Result<()> {

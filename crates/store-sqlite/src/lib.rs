@@ -7,6 +7,7 @@ mod agents;
 mod alerts;
 mod audit;
 mod budgets;
+mod deprovision;
 mod exports;
 mod full_access;
 mod governance;

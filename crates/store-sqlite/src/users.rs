@@ -6,7 +6,8 @@ use rusqlite::{OptionalExtension, params};
 use super::SqliteVault;
 use mamori_store::rows::{self, ALL_SEGMENTS, USER_COLS};
 use mamori_store::{
-    Assignment, Credential, IdentityStore, Result, SignInRow, StoreError, UserRow, UserStore,
+    Assignment, Credential, Deprovisioned, HistoryRow, IdentityStore, Result, SignInRow,
+    StoreError, UserRow, UserStore,
 };
 
 impl UserStore for SqliteVault {
@@ -93,6 +94,10 @@ impl UserStore for SqliteVault {
             "UPDATE api_tokens SET revoked_at = ?2 WHERE login = ?1 AND revoked_at IS NULL",
             params![login, at],
         )?)
+    }
+
+    fn deprovision(&self, login: &str, at: i64, step: &HistoryRow) -> Result<Deprovisioned> {
+        self.deprovision_person(login, at, step)
     }
 
     fn assign(&self, a: &Assignment) -> Result<()> {

@@ -141,6 +141,13 @@ pub trait UserStore: Send + Sync {
     /// Revokes every credential of the user, tokens and sessions; returns
     /// how many were live.
     fn revoke_tokens(&self, login: &str, at: i64) -> Result<usize>;
+    /// Offboards a person in one transaction: suspended from `at` (the row
+    /// stays, a tombstone the audit log's names still point to), every
+    /// credential revoked, every pending or approved access request and
+    /// export of theirs revoked (packages deleted) and every pending or
+    /// approved full-access nomination revoked (its assignment removed) —
+    /// each with `step` in its history. `NotFound` for an unknown login.
+    fn deprovision(&self, login: &str, at: i64, step: &HistoryRow) -> Result<Deprovisioned>;
     fn assign(&self, a: &Assignment) -> Result<()>;
     /// Removes an assignment; false when there was none.
     fn unassign(&self, a: &Assignment) -> Result<bool>;

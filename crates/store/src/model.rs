@@ -44,6 +44,21 @@ pub struct DeploymentKeyRow {
     pub created_at: i64,
 }
 
+/// What `UserStore::deprovision` changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deprovisioned {
+    /// Whether this call suspended the person (false: they already were).
+    pub suspended: bool,
+    /// Credentials (API tokens and sessions) that were live.
+    pub credentials: usize,
+    /// Their access requests revoked (pending ones and live grants).
+    pub requests: Vec<GrantId>,
+    /// Their exports revoked, pending or approved (packages deleted).
+    pub exports: Vec<ExportId>,
+    /// Their full-access nominations revoked (approved ones lose the assignment).
+    pub full_access: Vec<NominationId>,
+}
+
 #[derive(Clone, Debug)]
 pub struct RecordRow {
     pub id: RecordId,

@@ -208,3 +208,41 @@ fn standing_full_access_is_nominated_by_the_admin_and_approved_by_the_security_o
     drop(s);
     assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
 }
+
+#[test]
+fn a_leaver_deprovisioned_from_the_cli_is_refused_by_the_running_server_at_once() {
+    let v = TestVault::new();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = crate::common::csv_of(v.dir.path(), "p.csv", 6, 50);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let op = v.user("op", "operator", &["acme/own"]);
+    let person = mamori_synth::Generator::new(6)
+        .take(50)
+        .find(|p| p.segment == "own")
+        .unwrap();
+    let s = v.serve();
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", &person.mobile);
+    assert_eq!(r.status, 200);
+    let r = s.send(
+        "POST",
+        "/v1/access/requests",
+        &op,
+        Some(json!({
+            "tenant": "acme", "segment": "collab", "fields": ["customer_no", "name"],
+            "purpose": "inquiry", "case_id": "INC-5120",
+            "justification": "コラボ事業者のお客さまから料金プラン変更の問い合わせ",
+            "record_budget": 2, "hours": 1
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    let done = v.ok(&["user", "deprovision", "op"]);
+    assert_eq!(done["suspended"], true);
+    assert_eq!(done["credentials"], 1);
+    assert_eq!(done["requests"].as_array().unwrap().len(), 1);
+    // The server, another process, refuses the token from the next request on.
+    let r = s.search(&op, "acme", Some("inquiry"), "phone", &person.mobile);
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    let out = v.run(&["user", "deprovision", "nobody"]);
+    assert!(!out.status.success());
+}

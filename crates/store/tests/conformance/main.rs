@@ -54,6 +54,7 @@ conformance!(
     people::full_access_follows_its_nomination,
     people::a_stored_request_whose_state_and_decisions_disagree_is_refused,
     people::a_persons_revision_moves_with_their_facts_only,
+    people::deprovisioning_revokes_everything_open_of_the_person_together,
     exports::exports_need_distinct_approvers_and_download_once,
     exports::expired_packages_are_purged,
     exports::a_stored_export_whose_state_and_package_disagree_is_refused,

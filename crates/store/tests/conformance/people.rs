@@ -634,3 +634,136 @@ pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
     assert!(soon(std::time::Duration::from_secs(5), || by_token()
         == rev("op1")));
 }
+
+pub fn deprovisioning_revokes_everything_open_of_the_person_together(s: &Stores) {
+    use crate::exports::export;
+    use mamori_store::ExportState;
+    let db = &*s.db;
+    tenant(db, "acme");
+    for (u, role) in [
+        ("op1", "operator"),
+        ("op2", "operator"),
+        ("sv1", "supervisor"),
+    ] {
+        user(db, u, role);
+    }
+    let token = crate::fixtures::api_token();
+    db.add_credential("op1", &[1; 32], &token, 1).unwrap();
+    db.add_credential("op1", &[2; 32], &token, 2).unwrap();
+    db.add_credential("op2", &[3; 32], &token, 3).unwrap();
+    // op1: a pending request, a live grant and a denied request; op2: a pending one.
+    for (id, who) in [(1, "op1"), (2, "op1"), (3, "op1"), (4, "op2")] {
+        db.insert_request(&request(id, who, 1000), &step(who, "requested", 1000))
+            .unwrap();
+    }
+    let decide = |id: u8, to: RequestState| {
+        assert!(
+            db.transition(
+                &[id; 16].into(),
+                RequestState::Pending,
+                to,
+                &step("sv1", "decided", 1100)
+            )
+            .unwrap()
+        );
+    };
+    decide(2, RequestState::Approved);
+    decide(3, RequestState::Denied);
+    for (id, who) in [(1, "op1"), (2, "op2")] {
+        db.insert_export(&export(id, who, 1000), &step(who, "requested", 1000))
+            .unwrap();
+    }
+    db.nominate_full_access(&nomination(1, "op1", 10), &step("admin", "nominated", 10))
+        .unwrap();
+    assert_eq!(
+        db.full_access_transition(
+            &[1; 16].into(),
+            RequestState::Pending,
+            RequestState::Approved,
+            &step("so", "approved", 20),
+            3
+        )
+        .unwrap(),
+        FullAccessOutcome::Done
+    );
+    assert!(
+        db.assignments("op1")
+            .unwrap()
+            .iter()
+            .any(|a| a.segment.is_none())
+    );
+
+    let done = db
+        .deprovision("op1", 5000, &step("admin", "revoked", 5000))
+        .unwrap();
+    assert!(done.suspended);
+    assert_eq!(done.credentials, 2);
+    let firsts = |v: Vec<[u8; 16]>| v.iter().map(|b| b[0]).collect::<Vec<_>>();
+    assert_eq!(
+        firsts(done.requests.iter().map(|i| *i.as_bytes()).collect()),
+        [1, 2]
+    );
+    assert_eq!(
+        firsts(done.exports.iter().map(|i| *i.as_bytes()).collect()),
+        [1]
+    );
+    assert_eq!(
+        firsts(done.full_access.iter().map(|i| *i.as_bytes()).collect()),
+        [1]
+    );
+
+    assert_eq!(db.user("op1").unwrap().unwrap().suspended_at, Some(5000));
+    assert!(db.user_by_token(&[1; 32]).unwrap().is_none());
+    assert!(db.user_by_token(&[2; 32]).unwrap().is_none());
+    assert!(
+        db.user_by_token(&[3; 32]).unwrap().is_some(),
+        "op2 keeps theirs"
+    );
+    let state = |id: u8| db.request(&[id; 16].into()).unwrap().unwrap().stage.state();
+    assert_eq!(
+        [1, 2, 3, 4].map(state),
+        [
+            RequestState::Revoked,
+            RequestState::Revoked,
+            RequestState::Denied,
+            RequestState::Pending
+        ]
+    );
+    let last = db.request_history(&[2; 16].into()).unwrap();
+    assert_eq!(
+        (last.last().unwrap().action.as_str(), last.len()),
+        ("revoked", 3)
+    );
+    let export_state = |id: u8| db.export(&[id; 16].into()).unwrap().unwrap().stage.state();
+    assert_eq!(export_state(1), ExportState::Revoked);
+    assert_eq!(export_state(2), ExportState::Pending);
+    assert_eq!(
+        db.export_history(&[1; 16].into())
+            .unwrap()
+            .last()
+            .unwrap()
+            .action,
+        "revoked"
+    );
+    assert_eq!(
+        db.full_access("acme").unwrap()[0].state,
+        RequestState::Revoked
+    );
+    assert!(
+        !db.assignments("op1")
+            .unwrap()
+            .iter()
+            .any(|a| a.segment.is_none())
+    );
+
+    // Again: nothing left to do. An unknown person: not found, nothing done.
+    let again = db
+        .deprovision("op1", 6000, &step("admin", "revoked", 6000))
+        .unwrap();
+    assert_eq!(again, Default::default());
+    assert_eq!(db.user("op1").unwrap().unwrap().suspended_at, Some(5000));
+    assert!(matches!(
+        db.deprovision("nobody", 6000, &step("admin", "revoked", 6000)),
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -6,7 +6,7 @@ use crate::ErrorCode;
 use mamori_core::ids::valid_login;
 use mamori_core::{Role, Schema};
 use mamori_crypto::token;
-use mamori_store::{Assignment, Credential, CredentialKind, UserRow};
+use mamori_store::{Assignment, Credential, CredentialKind, Deprovisioned, HistoryRow, UserRow};
 use zeroize::Zeroizing;
 
 use crate::{
@@ -174,6 +174,54 @@ impl Vault {
                 .detail("login", login),
         )?;
         Ok(self.store.revoke_tokens(login, self.now())?)
+    }
+
+    /// Offboards a person at once (a leaver, a contract ended; SCIM's
+    /// `active=false`): in one store transaction they are suspended — the
+    /// row stays, a tombstone the audit log's events still name — every
+    /// credential of theirs (API tokens, console sessions) is revoked, and
+    /// their pending requests and live grants, exports not yet downloaded
+    /// and standing full access are revoked with a history step. Recorded
+    /// first (`user.deprovision`), then what was revoked
+    /// (`user.deprovisioned`, with the ids). Once this returns no request
+    /// of theirs succeeds: every credential is refused.
+    pub fn deprovision(&self, actor: &str, login: &str, origin: &str) -> Result<Deprovisioned> {
+        self.store
+            .user(login)?
+            .ok_or(VaultError::NotFound { what: "user" })?;
+        self.audit.append(
+            self.admin_event(actor, "user.deprovision", None)
+                .detail("login", login)
+                .detail("origin", origin),
+        )?;
+        let now = self.now();
+        let step = HistoryRow {
+            at: now,
+            actor: actor.to_owned(),
+            action: "revoked".into(),
+            comment: None,
+        };
+        let done = self.store.deprovision(login, now, &step)?;
+        let ids = |v: Vec<String>| serde_json::Value::from(v);
+        self.audit.append(
+            self.admin_event(actor, "user.deprovisioned", None)
+                .detail("login", login)
+                .detail("suspended", done.suspended)
+                .detail("credentials", done.credentials)
+                .detail(
+                    "requests",
+                    ids(done.requests.iter().map(|i| i.to_string()).collect()),
+                )
+                .detail(
+                    "exports",
+                    ids(done.exports.iter().map(|i| i.to_string()).collect()),
+                )
+                .detail(
+                    "full_access",
+                    ids(done.full_access.iter().map(|i| i.to_string()).collect()),
+                ),
+        )?;
+        Ok(done)
     }
 
     /// Assigns a person to a segment of a tenant, or nominates them for
