@@ -118,6 +118,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_redirect_is_answered_not_followed_and_a_long_answer_refused() {
+        use std::io::{BufRead, BufReader, Write};
+        use std::net::TcpListener;
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        let there = elsewhere.local_addr().unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let here = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = here.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            for (i, conn) in here.incoming().take(2).enumerate() {
+                let mut conn = conn.unwrap();
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let answer = if i == 0 {
+                    format!(
+                        "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{there}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n".to_owned()
+                        + &"x".repeat(100)
+                };
+                conn.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        let client = Client::new(None, 64).unwrap();
+        let resp = client
+            .http()
+            .post(format!("http://{addr}/hook"))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 307);
+        assert!(
+            elsewhere.accept().is_err(),
+            "nothing went to the redirect's target"
+        );
+        let resp = client.http().get(format!("http://{addr}/")).send().unwrap();
+        assert_eq!(client.read(resp).unwrap_err(), "the answer is too large");
+        server.join().unwrap();
+    }
+
+    #[test]
     fn only_https_or_this_machine() {
         assert!(secure_url("https://login.microsoftonline.com/x/v2.0").is_ok());
         assert!(secure_url("http://127.0.0.1:8080").is_ok());

@@ -72,7 +72,9 @@ pub struct ChannelConfig {
     /// Least severity sent: low, medium, high or critical.
     #[serde(default = "medium")]
     pub min_severity: String,
-    /// For syslog+tls: the CA certificate(s) to trust (PEM), relative to the data directory.
+    /// For syslog+tls and https webhooks: the CA certificate(s) to trust
+    /// (PEM), relative to the data directory (webhooks also trust the
+    /// system's roots).
     #[serde(default)]
     pub ca: String,
 }

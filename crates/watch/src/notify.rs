@@ -27,7 +27,7 @@ use crate::{
 pub(crate) enum Target {
     Webhook {
         url: String,
-        client: reqwest::blocking::Client,
+        client: mamori_outbound::Client,
     },
     Syslog(Box<mamori_audit::siem::Sink>),
     Mail(Box<Mail>),
@@ -125,11 +125,11 @@ impl Target {
             return Err(bad("audience must be 'all' or 'team:<login>'"));
         }
         if c.target.starts_with("http://") || c.target.starts_with("https://") {
-            mamori_audit::tls::install_provider();
-            let client = reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| bad(&e.to_string()))?;
+            // No redirect is followed: an alert goes to the configured
+            // receiver or nowhere.
+            let ca = (!c.ca.is_empty()).then(|| around.dir.join(&c.ca));
+            let client =
+                mamori_outbound::Client::new(ca.as_deref(), 64 * 1024).map_err(|e| bad(&e))?;
             return Ok(Target::Webhook {
                 url: c.target.clone(),
                 client,
@@ -171,6 +171,7 @@ impl Target {
                 let text = format!("[mamori] {severity}: {ja} / {en} — {who} — alert {}", a.id);
                 let body = serde_json::json!({ "text": text, "alert": a, "summary_ja": ja, "summary_en": en });
                 let resp = client
+                    .http()
                     .post(url.as_str())
                     .json(&body)
                     .send()
