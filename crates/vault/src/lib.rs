@@ -58,6 +58,8 @@ pub struct Vault {
     root: Arc<dyn KeyProvider>,
     /// The household (rule 14), console-session and sign-in keys.
     deployment: DeploymentKeys,
+    /// Asks the root key's provider whether it still answers (`/readyz`).
+    provider_probe: kernel::deployment::Probe,
     tenants: tenants::TenantCache,
     people: kernel::people::PeopleCache,
     usage: usage::Usage,
@@ -90,7 +92,7 @@ impl Vault {
         root: Arc<dyn KeyProvider>,
     ) -> Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let deployment = kernel::deployment::load(
+        let (deployment, provider_probe) = kernel::deployment::load(
             store.as_ref(),
             root.as_ref(),
             &audit,
@@ -101,6 +103,7 @@ impl Vault {
             audit,
             gate,
             deployment,
+            provider_probe,
             root,
             tenants: Default::default(),
             people: Default::default(),
@@ -143,6 +146,13 @@ impl Vault {
     /// What holds the root key.
     pub fn key_provider(&self) -> &dyn KeyProvider {
         self.root.as_ref()
+    }
+
+    /// Whether the root key's provider still answers (an HSM token present,
+    /// a Transit engine reachable and unsealed): one unwrap at most every
+    /// few seconds, for `/readyz`. Blocking (it may call out).
+    pub fn key_provider_answers(&self) -> bool {
+        self.provider_probe.answers(self.root.as_ref())
     }
 
     pub fn audit(&self) -> &AuditLog {

@@ -294,6 +294,22 @@ fn a_vault_moves_to_a_transit_key_serves_from_it_and_does_not_start_without_it()
     std::fs::remove_file(v.data().join("root.key")).unwrap();
     reads_back(&v, &token_op, 21, 60, 7);
 
+    // The engine sealed under a running server: it reports itself unready
+    // (a load balancer drains it), and reads needing a key fail closed.
+    let s = v.serve();
+    assert_eq!(ready(&s), (200, "ready".to_owned()));
+    bao.call("POST", "sys/seal", serde_json::Value::Null);
+    let start = std::time::Instant::now();
+    while ready(&s).0 != 503 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "still ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(ready(&s).1, "key provider unavailable");
+    s.stop();
+
     // The engine's token file readable by others, then the engine gone:
     // the server does not start, and says why.
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -307,4 +323,12 @@ fn a_vault_moves_to_a_transit_key_serves_from_it_and_does_not_start_without_it()
         "{err}"
     );
     assert!(!err.contains(&token));
+}
+
+/// `/readyz`: status code and the status it names.
+fn ready(s: &crate::common::Server) -> (u16, String) {
+    let r = s.http.get(format!("{}/readyz", s.base)).send().unwrap();
+    let code = r.status().as_u16();
+    let body: Value = r.json().unwrap();
+    (code, body["status"].as_str().unwrap_or("").to_owned())
 }

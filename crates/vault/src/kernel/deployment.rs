@@ -14,12 +14,40 @@ use zeroize::Zeroizing;
 
 use crate::error::{Result, VaultError};
 
+/// A wrapped secret kept to ask the provider, now and then, whether it
+/// still answers (`Vault::key_provider_answers`).
+pub(crate) struct Probe {
+    wrapped: WrappedKey,
+    last: parking_lot::Mutex<Option<(std::time::Instant, bool)>>,
+}
+
+/// How long an answer of the provider is taken as still true.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Probe {
+    /// Whether `provider` unwraps the probe's secret, asked at most once
+    /// per `PROBE_EVERY` (a load balancer asks far more often).
+    pub(crate) fn answers(&self, provider: &dyn KeyProvider) -> bool {
+        let mut last = self.last.lock();
+        if let Some((at, ok)) = *last
+            && at.elapsed() < PROBE_EVERY
+        {
+            return ok;
+        }
+        let ok = provider
+            .unwrap(&DeploymentSecret::SignIn.aad(), &self.wrapped)
+            .is_ok();
+        *last = Some((std::time::Instant::now(), ok));
+        ok
+    }
+}
+
 pub(crate) fn load(
     store: &dyn Backend,
     provider: &dyn KeyProvider,
     audit: &AuditLog,
     now: i64,
-) -> Result<DeploymentKeys> {
+) -> Result<(DeploymentKeys, Probe)> {
     let mut stored = stored_secrets(store)?;
     let missing: Vec<DeploymentSecret> = DeploymentSecret::ALL
         .into_iter()
@@ -44,11 +72,16 @@ pub(crate) fn load(
             VaultError::key(&what, e)
         })
     };
-    Ok(DeploymentKeys::new(
+    let keys = DeploymentKeys::new(
         &*value(DeploymentSecret::Household)?,
         value(DeploymentSecret::ConsoleSession)?,
         value(DeploymentSecret::SignIn)?,
-    ))
+    );
+    let probe = Probe {
+        wrapped: stored[&DeploymentSecret::SignIn].clone(),
+        last: parking_lot::Mutex::new(Some((std::time::Instant::now(), true))),
+    };
+    Ok((keys, probe))
 }
 
 /// The wrapped secrets in the store, by name; rows of names this version
