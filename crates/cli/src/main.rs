@@ -1061,14 +1061,16 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
                     "requests": done.requests.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
                     "exports": done.exports.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
                     "full_access": done.full_access.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                    "approvals_withdrawn": done.approvals.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
                 }),
                 |_| {
                     format!(
-                        "'{login}' is offboarded: {} credential(s), {} request(s) or grant(s), {} export(s) and {} full-access holding(s) revoked{}",
+                        "'{login}' is offboarded: {} credential(s), {} request(s) or grant(s), {} export(s) and {} full-access holding(s) revoked, {} export approval(s) withdrawn{}",
                         done.credentials,
                         done.requests.len(),
                         done.exports.len(),
                         done.full_access.len(),
+                        done.approvals.len(),
                         if done.suspended { "" } else { " (already suspended)" }
                     )
                 },

@@ -1,6 +1,7 @@
 //! Offboarding a person in one transaction (`UserStore::deprovision`):
-//! suspended, every credential revoked, and every request, export and
-//! full-access nomination of theirs still open revoked with its history —
+//! suspended, every credential revoked, every request, export and
+//! full-access nomination of theirs still open revoked with its history,
+//! and their approvals of exports still collecting approvals withdrawn —
 //! all or nothing, so no request of theirs succeeds once it has returned.
 
 use super::{
@@ -96,6 +97,27 @@ impl PgStore {
             // Revoking never meets the cap; only an approval is counted.
             move_full_access_in(&mut tx, &id, from, RequestState::Revoked, step, 0)?;
             done.full_access.push(NominationId::from_bytes(id));
+        }
+        let pending = tx.query(
+            "SELECT a.export FROM export_approvals a JOIN exports e ON e.id = a.export
+             WHERE a.approver = $1 AND e.state = 'pending' ORDER BY a.export FOR UPDATE OF e",
+            &[&login],
+        )?;
+        let withdrawn = HistoryRow {
+            action: "approval withdrawn".into(),
+            ..step.clone()
+        };
+        for row in pending {
+            let id: Vec<u8> = row.get(0);
+            let id: [u8; 16] = id
+                .try_into()
+                .map_err(|_| StoreError::Db("export_approvals: an id is not 16 bytes".into()))?;
+            tx.execute(
+                "DELETE FROM export_approvals WHERE export = $1 AND approver = $2",
+                &[&&id[..], &login],
+            )?;
+            append_step(&mut tx, History::Export, &id, &withdrawn)?;
+            done.approvals.push(ExportId::from_bytes(id));
         }
         tx.commit()?;
         self.tokens.forget();

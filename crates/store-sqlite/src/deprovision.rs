@@ -1,6 +1,7 @@
 //! Offboarding a person in one transaction (`UserStore::deprovision`):
-//! suspended, every credential revoked, and every request, export and
-//! full-access nomination of theirs still open revoked with its history —
+//! suspended, every credential revoked, every request, export and
+//! full-access nomination of theirs still open revoked with its history,
+//! and their approvals of exports still collecting approvals withdrawn —
 //! all or nothing, so no request of theirs succeeds once it has returned.
 
 use rusqlite::{Transaction, params};
@@ -98,6 +99,28 @@ impl SqliteVault {
             // Revoking never meets the cap; only an approval is counted.
             move_full_access_in(&tx, &id, from, RequestState::Revoked, step, 0)?;
             done.full_access.push(NominationId::from_bytes(id));
+        }
+        let pending: Vec<Vec<u8>> = tx
+            .prepare_cached(
+                "SELECT a.export FROM export_approvals a JOIN exports e ON e.id = a.export
+                 WHERE a.approver = ?1 AND e.state = 'pending' ORDER BY a.export",
+            )?
+            .query_map([login], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let withdrawn = HistoryRow {
+            action: "approval withdrawn".into(),
+            ..step.clone()
+        };
+        for id in pending {
+            let id: [u8; 16] = id
+                .try_into()
+                .map_err(|_| StoreError::Db("export_approvals: an id is not 16 bytes".into()))?;
+            tx.execute(
+                "DELETE FROM export_approvals WHERE export = ?1 AND approver = ?2",
+                params![&id[..], login],
+            )?;
+            History::Export.append(&tx, &id, &withdrawn)?;
+            done.approvals.push(ExportId::from_bytes(id));
         }
         tx.commit()?;
         Ok(done)

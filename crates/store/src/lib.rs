@@ -144,9 +144,11 @@ pub trait UserStore: Send + Sync {
     /// Offboards a person in one transaction: suspended from `at` (the row
     /// stays, a tombstone the audit log's names still point to), every
     /// credential revoked, every pending or approved access request and
-    /// export of theirs revoked (packages deleted) and every pending or
-    /// approved full-access nomination revoked (its assignment removed) —
-    /// each with `step` in its history. `NotFound` for an unknown login.
+    /// export of theirs revoked (packages deleted), every pending or
+    /// approved full-access nomination revoked (its assignment removed) and
+    /// their approvals of others' exports still collecting approvals
+    /// withdrawn — each with `step` in its history (`approval withdrawn`
+    /// for the last). `NotFound` for an unknown login.
     fn deprovision(&self, login: &str, at: i64, step: &HistoryRow) -> Result<Deprovisioned>;
     fn assign(&self, a: &Assignment) -> Result<()>;
     /// Removes an assignment; false when there was none.

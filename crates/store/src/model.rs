@@ -57,6 +57,9 @@ pub struct Deprovisioned {
     pub exports: Vec<ExportId>,
     /// Their full-access nominations revoked (approved ones lose the assignment).
     pub full_access: Vec<NominationId>,
+    /// Others' exports still collecting approvals whose approval by this
+    /// person was withdrawn (each then needs another approver).
+    pub approvals: Vec<ExportId>,
 }
 
 #[derive(Clone, Debug)]
@@ -478,6 +481,7 @@ pub struct HistoryRow {
     pub at: i64,
     pub actor: String,
     /// requested | issued | approved | denied | revoked | packaged | downloaded
+    /// | approval withdrawn
     pub action: String,
     /// Sealed like the justification; None when no comment was given.
     pub comment: Option<Vec<u8>>,

@@ -636,7 +636,7 @@ pub fn a_persons_revision_moves_with_their_facts_only(s: &Stores) {
 }
 
 pub fn deprovisioning_revokes_everything_open_of_the_person_together(s: &Stores) {
-    use crate::exports::export;
+    use crate::exports::{approval, export};
     use mamori_store::ExportState;
     let db = &*s.db;
     tenant(db, "acme");
@@ -669,10 +669,32 @@ pub fn deprovisioning_revokes_everything_open_of_the_person_together(s: &Stores)
     };
     decide(2, RequestState::Approved);
     decide(3, RequestState::Denied);
-    for (id, who) in [(1, "op1"), (2, "op2")] {
+    for (id, who) in [(1, "op1"), (2, "op2"), (3, "op2")] {
         db.insert_export(&export(id, who, 1000), &step(who, "requested", 1000))
             .unwrap();
     }
+    // op1 gave one of two approvals to op2's exports 2 and 3; 3 was then
+    // denied: only the one still collecting approvals loses op1's.
+    for id in [2, 3] {
+        assert_eq!(
+            db.add_export_approval(
+                &approval(id, "op1", 1200),
+                &step("op1", "approved", 1200),
+                0
+            )
+            .unwrap(),
+            mamori_store::ApprovalOutcome::Added
+        );
+    }
+    assert!(
+        db.close_export(
+            &[3; 16].into(),
+            ExportState::Pending,
+            ExportState::Denied,
+            &step("sv1", "denied", 1300)
+        )
+        .unwrap()
+    );
     db.nominate_full_access(&nomination(1, "op1", 10), &step("admin", "nominated", 10))
         .unwrap();
     assert_eq!(
@@ -748,6 +770,31 @@ pub fn deprovisioning_revokes_everything_open_of_the_person_together(s: &Stores)
     assert_eq!(
         db.full_access("acme").unwrap()[0].state,
         RequestState::Revoked
+    );
+    assert_eq!(
+        firsts(done.approvals.iter().map(|i| *i.as_bytes()).collect()),
+        [2]
+    );
+    let approvers = |id: u8| -> Vec<String> {
+        db.export_approvals(&[id; 16].into())
+            .unwrap()
+            .into_iter()
+            .map(|a| a.approver)
+            .collect()
+    };
+    assert!(approvers(2).is_empty());
+    assert_eq!(
+        approvers(3),
+        ["op1"],
+        "a decided export keeps its approvals"
+    );
+    assert_eq!(
+        db.export_history(&[2; 16].into())
+            .unwrap()
+            .last()
+            .unwrap()
+            .action,
+        "approval withdrawn"
     );
     assert!(
         !db.assignments("op1")

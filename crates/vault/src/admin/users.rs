@@ -181,7 +181,9 @@ impl Vault {
     /// row stays, a tombstone the audit log's events still name — every
     /// credential of theirs (API tokens, console sessions) is revoked, and
     /// their pending requests and live grants, exports not yet downloaded
-    /// and standing full access are revoked with a history step. Recorded
+    /// and standing full access are revoked with a history step, and their
+    /// approvals of others' exports still collecting approvals withdrawn
+    /// (a leaver's half of a four-eyes decision no longer counts). Recorded
     /// first (`user.deprovision`), then what was revoked
     /// (`user.deprovisioned`, with the ids). Once this returns no request
     /// of theirs succeeds: every credential is refused.
@@ -219,6 +221,10 @@ impl Vault {
                 .detail(
                     "full_access",
                     ids(done.full_access.iter().map(|i| i.to_string()).collect()),
+                )
+                .detail(
+                    "approvals_withdrawn",
+                    ids(done.approvals.iter().map(|i| i.to_string()).collect()),
                 ),
         )?;
         Ok(done)
