@@ -74,31 +74,58 @@ pub fn provider_of(
     }
 }
 
-/// Reads the Transit token — MAMORI_TRANSIT_TOKEN, else the file
-/// `token_file` names (owner-only; an agent may renew it there) — now and
-/// whenever the engine refuses the one it has.
-fn transit_token(dir: &Path, config: &Config) -> Result<mamori_keys::transit::TokenLoader> {
-    if let Ok(token) = std::env::var(TRANSIT_TOKEN_ENV) {
-        let token = Zeroizing::new(token.trim().to_owned());
-        return Ok(Box::new(move || Ok(token.clone())));
+/// A secret the security office gives the process at start: an
+/// environment variable, else an owner-only file (a systemd credential, an
+/// agent's sink), read — trimmed — whenever it is needed.
+enum GivenSecret {
+    Env(Zeroizing<String>),
+    File(std::path::PathBuf),
+}
+
+impl GivenSecret {
+    /// From `env`, else from `file` (relative to `dir`); `missing` says
+    /// what to set when neither is.
+    fn find(env: &str, file: &str, dir: &Path, missing: String) -> Result<Self> {
+        if let Ok(value) = std::env::var(env) {
+            return Ok(Self::Env(Zeroizing::new(value.trim().to_owned())));
+        }
+        if file.is_empty() {
+            return Err(VaultError::Config(missing));
+        }
+        Ok(Self::File(dir.join(file)))
     }
-    let file = &config.keys.transit.token_file;
-    if file.is_empty() {
-        return Err(VaultError::Config(format!(
+
+    fn read(&self) -> Result<Zeroizing<String>> {
+        match self {
+            Self::Env(value) => Ok(value.clone()),
+            Self::File(path) => {
+                check_private(path)?;
+                let text = Zeroizing::new(
+                    fs::read_to_string(path).map_err(|e| io("cannot read", path, e))?,
+                );
+                Ok(Zeroizing::new(text.trim().to_owned()))
+            }
+        }
+    }
+}
+
+/// The Transit token, read now and again whenever the engine refuses the
+/// one it has (an agent may have renewed it in its file).
+fn transit_token(dir: &Path, config: &Config) -> Result<mamori_keys::transit::TokenLoader> {
+    let given = GivenSecret::find(
+        TRANSIT_TOKEN_ENV,
+        &config.keys.transit.token_file,
+        dir,
+        format!(
             "the transit provider needs a token: set {TRANSIT_TOKEN_ENV} or \
              [keys.transit] token_file"
-        )));
-    }
-    let path = dir.join(file);
+        ),
+    )?;
     Ok(Box::new(move || {
-        check_private(&path).map_err(|e| match e {
+        given.read().map_err(|e| match e {
             VaultError::Internal(m) => m,
             other => other.to_string(),
-        })?;
-        let text = Zeroizing::new(
-            fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-        );
-        Ok(Zeroizing::new(text.trim().to_owned()))
+        })
     }))
 }
 
@@ -110,23 +137,18 @@ pub fn create_pkcs11_key(dir: &Path, config: &Config) -> Result<()> {
         .map_err(|e| VaultError::key("[keys.pkcs11]", e))
 }
 
-/// The token's PIN: MAMORI_PKCS11_PIN, else the file `pin_file` names
-/// (owner-only, like every secret file).
+/// The token's PIN: MAMORI_PKCS11_PIN, else the file `pin_file` names.
 fn pkcs11_pin(dir: &Path, config: &Config) -> Result<Zeroizing<String>> {
-    if let Ok(pin) = std::env::var(PKCS11_PIN_ENV) {
-        return Ok(Zeroizing::new(pin.trim().to_owned()));
-    }
-    let file = &config.keys.pkcs11.pin_file;
-    if file.is_empty() {
-        return Err(VaultError::Config(format!(
+    GivenSecret::find(
+        PKCS11_PIN_ENV,
+        &config.keys.pkcs11.pin_file,
+        dir,
+        format!(
             "the pkcs11 provider needs the token's PIN: set {PKCS11_PIN_ENV} or \
              [keys.pkcs11] pin_file"
-        )));
-    }
-    let path = dir.join(file);
-    check_private(&path)?;
-    let text = Zeroizing::new(fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?);
-    Ok(Zeroizing::new(text.trim().to_owned()))
+        ),
+    )?
+    .read()
 }
 
 /// The file provider as the target of `key migrate --to file`: the root

@@ -243,7 +243,8 @@ enum KeyCmd {
         batch: Option<usize>,
     },
     /// Move every wrapped key to another root-key provider (`file`,
-    /// `pkcs11`) in one audited transaction, then set `[keys] provider`.
+    /// `pkcs11`, `transit`) in one audited transaction, then set `[keys]
+    /// provider`.
     /// Stop every server of the vault first.
     Migrate {
         /// The provider to move to, configured in `[keys]` (for `file`: the
@@ -337,7 +338,8 @@ enum UserCmd {
     },
     /// Offboard a person at once: suspended (kept as a tombstone), every
     /// token and session revoked, their pending requests, live grants,
-    /// exports not yet downloaded and standing full access revoked — in one
+    /// exports not yet downloaded and standing full access revoked, their
+    /// approvals of exports still collecting approvals withdrawn — in one
     /// transaction, recorded in the audit log.
     Deprovision {
         login: String,
@@ -1053,16 +1055,10 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
         }
         UserCmd::Deprovision { login } => {
             let done = vault.deprovision(&actor, &login, "cli")?;
+            let mut report = json!(done);
+            report["login"] = json!(login);
             out.emit(
-                &json!({
-                    "login": login,
-                    "suspended": done.suspended,
-                    "credentials": done.credentials,
-                    "requests": done.requests.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-                    "exports": done.exports.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-                    "full_access": done.full_access.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-                    "approvals_withdrawn": done.approvals.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-                }),
+                &report,
                 |_| {
                     format!(
                         "'{login}' is offboarded: {} credential(s), {} request(s) or grant(s), {} export(s) and {} full-access holding(s) revoked, {} export approval(s) withdrawn{}",

@@ -44,8 +44,8 @@ pub struct DeploymentKeyRow {
     pub created_at: i64,
 }
 
-/// What `UserStore::deprovision` changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What `UserStore::deprovision` changed (as recorded and reported).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Deprovisioned {
     /// Whether this call suspended the person (false: they already were).
     pub suspended: bool,
@@ -59,6 +59,7 @@ pub struct Deprovisioned {
     pub full_access: Vec<NominationId>,
     /// Others' exports still collecting approvals whose approval by this
     /// person was withdrawn (each then needs another approver).
+    #[serde(rename = "approvals_withdrawn")]
     pub approvals: Vec<ExportId>,
 }
 

@@ -204,29 +204,15 @@ impl Vault {
             comment: None,
         };
         let done = self.store.deprovision(login, now, &step)?;
-        let ids = |v: Vec<String>| serde_json::Value::from(v);
-        self.audit.append(
-            self.admin_event(actor, "user.deprovisioned", None)
-                .detail("login", login)
-                .detail("suspended", done.suspended)
-                .detail("credentials", done.credentials)
-                .detail(
-                    "requests",
-                    ids(done.requests.iter().map(|i| i.to_string()).collect()),
-                )
-                .detail(
-                    "exports",
-                    ids(done.exports.iter().map(|i| i.to_string()).collect()),
-                )
-                .detail(
-                    "full_access",
-                    ids(done.full_access.iter().map(|i| i.to_string()).collect()),
-                )
-                .detail(
-                    "approvals_withdrawn",
-                    ids(done.approvals.iter().map(|i| i.to_string()).collect()),
-                ),
-        )?;
+        let mut e = self
+            .admin_event(actor, "user.deprovisioned", None)
+            .detail("login", login);
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&done) {
+            for (k, v) in fields {
+                e = e.detail(&k, v);
+            }
+        }
+        self.audit.append(e)?;
         Ok(done)
     }
 
