@@ -15,6 +15,10 @@
 //!   nonce, `auth_time` for fresh sign-ins) and who signed in: `sub`, or
 //!   Entra's `tid`+`oid`, never an e-mail address.
 //!
+//! - `scim`: SCIM 2.0 provisioning's protocol — the User and Group
+//!   resources mamori keeps, PATCH as providers send it, filters, pages
+//!   and the discovery documents.
+//!
 //! This crate never sees a database: the vault keeps the pending sign-ins
 //! and decides who the verified subject is to mamori.
 
@@ -22,6 +26,7 @@ pub mod config;
 pub mod id_token;
 pub mod jose;
 pub mod provider;
+pub mod scim;
 
 pub use config::ProviderConfig;
 pub use id_token::{SubjectRule, Verified};

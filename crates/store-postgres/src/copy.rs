@@ -113,6 +113,27 @@ const TABLES: &[Table] = &[
         None,
     ),
     same(
+        "scim_resources",
+        File::Vault,
+        "id, kind, login, name_key, external_id, doc, version, created_at, updated_at, deleted_at",
+        "id",
+        None,
+    ),
+    same(
+        "scim_members",
+        File::Vault,
+        "group_id, user_id",
+        "group_id, user_id",
+        None,
+    ),
+    same(
+        "scim_tokens",
+        File::Vault,
+        "hash, label, created_at, revoked_at",
+        "hash",
+        None,
+    ),
+    same(
         "assignments",
         File::Vault,
         "login, tenant, segment",

@@ -22,6 +22,7 @@ mod lease;
 mod reconcile;
 mod reviews;
 mod schema;
+mod scim;
 mod users;
 mod vault;
 mod watch;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_reviews.sql"),
     include_str!("../migrations/0016_identity.sql"),
     include_str!("../migrations/0017_deployment_keys.sql"),
+    include_str!("../migrations/0018_scim.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

@@ -15,6 +15,7 @@ mod history;
 mod lease;
 mod reconcile;
 mod reviews;
+mod scim;
 mod users;
 mod vault;
 

@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/vault/0013_reviews.sql"),
     include_str!("../migrations/vault/0014_identity.sql"),
     include_str!("../migrations/vault/0015_deployment_keys.sql"),
+    include_str!("../migrations/vault/0016_scim.sql"),
 ];
 
 /// The numbers of a tenant's search keys, read inside a write transaction.

@@ -442,13 +442,54 @@ pub trait IdentityStore: Send + Sync {
     fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>>;
 }
 
-/// Storage the vault needs: records, people, identities, governance, exports, alerts,
+/// SCIM provisioning: the resources an identity provider manages, its
+/// bearer tokens (stored as hashes), and the profile of the people it
+/// provisions.
+pub trait ScimStore: Send + Sync {
+    /// Keeps a token's hash under a label; Conflict when the label is taken.
+    fn add_scim_token(&self, hash: &[u8; 32], label: &str, at: i64) -> Result<()>;
+    /// The label of a live token.
+    fn scim_token(&self, hash: &[u8; 32]) -> Result<Option<String>>;
+    fn scim_tokens(&self) -> Result<Vec<ScimTokenRow>>;
+    /// Revokes the token under `label`; false when there is no live one.
+    fn revoke_scim_token(&self, label: &str, at: i64) -> Result<bool>;
+    /// Inserts a resource and, for a User, the person it provisions, in one
+    /// transaction; a Group with its members. Conflict when a live User has
+    /// the name, or the person's login is taken.
+    fn insert_scim(
+        &self,
+        row: &ScimRow,
+        person: Option<&UserRow>,
+        members: &[String],
+    ) -> Result<()>;
+    /// A live resource.
+    fn scim(&self, kind: ScimKind, id: &str) -> Result<Option<ScimRow>>;
+    /// Live resources of `kind` matching `q`, by id, with how many match in all.
+    fn scim_find(&self, kind: ScimKind, q: &ScimQuery) -> Result<(usize, Vec<ScimRow>)>;
+    /// Replaces a resource if it is still at `version` (then at `version + 1`),
+    /// and a Group's members when given; false when it moved or is gone.
+    /// Conflict when a live User has the new name.
+    fn update_scim(&self, row: &ScimRow, version: u64, members: Option<&[String]>) -> Result<bool>;
+    /// Deletes a resource: a Group with its memberships; a User is kept as
+    /// a tombstone (the person it provisioned stays named in the audit log)
+    /// and leaves every group. False when there was no live one.
+    fn delete_scim(&self, kind: ScimKind, id: &str, at: i64) -> Result<bool>;
+    /// A Group's members' ids, sorted.
+    fn scim_members(&self, group: &str) -> Result<Vec<String>>;
+    /// Which of `ids` are live Users.
+    fn scim_live_users(&self, ids: &[String]) -> Result<Vec<String>>;
+    /// Sets the role, department, vendor and manager of a person.
+    fn set_profile(&self, login: &str, p: &Profile) -> Result<()>;
+}
+
+/// Storage the vault needs: records, people, identities, provisioning, governance, exports, alerts,
 /// budgets, leases, PC agents, reconciliations and access reviews (one SQLite file, or one PostgreSQL schema with the
 /// audit log).
 pub trait Backend:
     VaultStore
     + UserStore
     + IdentityStore
+    + ScimStore
     + GovernanceStore
     + ExportStore
     + AlertStore
@@ -463,6 +504,7 @@ impl<
     T: VaultStore
         + UserStore
         + IdentityStore
+        + ScimStore
         + GovernanceStore
         + ExportStore
         + AlertStore

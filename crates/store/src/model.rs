@@ -1079,3 +1079,69 @@ pub struct UsageRow {
     /// The distinct customers shown: 16-byte record ids, sorted, concatenated.
     pub records: Vec<u8>,
 }
+
+/// What a SCIM resource is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScimKind {
+    User,
+    Group,
+}
+
+impl ScimKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimKind::User => "User",
+            ScimKind::Group => "Group",
+        }
+    }
+}
+
+/// A SCIM resource as stored: the columns it is found by, and its document
+/// (JSON the vault writes and reads; the store never parses it). A Group's
+/// members are kept apart (`ScimStore::scim_members`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScimRow {
+    pub kind: ScimKind,
+    /// The id mamori gave it (random, hex).
+    pub id: String,
+    /// For a User: the person it provisions.
+    pub login: Option<String>,
+    /// A User's userName or a Group's displayName, folded to lower case
+    /// (SCIM compares them without case); unique among live Users.
+    pub name_key: String,
+    pub external_id: Option<String>,
+    pub doc: String,
+    /// Moves by one with every update (compare-and-set).
+    pub version: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Which SCIM resources a list asks for: all the conditions given hold.
+#[derive(Clone, Debug, Default)]
+pub struct ScimQuery {
+    pub id: Option<String>,
+    pub name_key: Option<String>,
+    pub external_id: Option<String>,
+    /// Groups that have this User as a member.
+    pub member: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// A provisioning client's bearer token, by its label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScimTokenRow {
+    pub label: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// Where a person works, as provisioning sets it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub role: String,
+    pub department: Option<String>,
+    pub vendor: Option<String>,
+    pub manager: Option<String>,
+}

@@ -7,8 +7,8 @@ use crate::{
     AccessRequestRow, AlertRow, AlertState, ArchiveRow, Assignment, AuditRow, CheckpointRow,
     ComplianceRow, Credential, CredentialKind, Decided, DeliveryRow, DeploymentKeyRow,
     ExportApprovalRow, ExportRow, ExportStage, ExportState, FullAccessRow, GrantOrigin, HistoryRow,
-    HoneyRow, KeyRow, PackageMeta, RecordRow, RequestStage, RequestState, Result, ShiftRow,
-    StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
+    HoneyRow, KeyRow, PackageMeta, RecordRow, RequestStage, RequestState, Result, ScimKind,
+    ScimRow, ShiftRow, StoreError, TenantRow, TenantStatus, Token, TrainingRow, UserRow, VendorRow,
 };
 
 /// Which history a step belongs to: one step per change in the life of an
@@ -217,6 +217,29 @@ pub fn user(r: &impl Cols) -> Result<UserRow> {
         leaves_at: r.opt_int(6)?,
         suspended_at: r.opt_int(7)?,
         facts_rev: r.u64(8)?,
+    })
+}
+
+/// The columns of a SCIM resource, in `rows::scim`'s order.
+pub const SCIM_COLS: &str =
+    "id, kind, login, name_key, external_id, doc, version, created_at, updated_at";
+
+pub fn scim(r: &impl Cols) -> Result<ScimRow> {
+    let kind = match r.text(1)?.as_str() {
+        "User" => ScimKind::User,
+        "Group" => ScimKind::Group,
+        _ => return Err(corrupt(1, "SCIM resource kind")),
+    };
+    Ok(ScimRow {
+        id: r.text(0)?,
+        kind,
+        login: r.opt_text(2)?,
+        name_key: r.text(3)?,
+        external_id: r.opt_text(4)?,
+        doc: r.text(5)?,
+        version: r.u64(6)?,
+        created_at: r.int(7)?,
+        updated_at: r.int(8)?,
     })
 }
 

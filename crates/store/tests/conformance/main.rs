@@ -48,6 +48,8 @@ conformance!(
     people::users_tokens_and_assignments,
     identity::credentials_keep_their_terms_and_are_revoked_one_by_one,
     identity::an_identity_is_one_persons_and_a_sign_in_is_taken_once,
+    identity::scim_users_provision_people_and_groups_keep_live_members,
+    identity::scim_tokens_are_found_by_hash_until_revoked,
     people::revoked_tokens_and_suspensions_reach_every_process,
     people::vendors_training_and_compliance,
     people::requests_move_by_compare_and_set,
