@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const CONFIG_FILE: &str = "mamori.toml";
 
 pub use mamori_vault::rules::{
-    ExportsConfig, GovernanceConfig, LimitsConfig, PeopleConfig, Rules, ScanConfig,
+    ExportsConfig, GovernanceConfig, LimitsConfig, PeopleConfig, Rules, ScanConfig, ScimConfig,
 };
 pub use mamori_watch::config::{ChannelConfig, DetectConfig, SmtpConfig};
 
@@ -45,6 +45,9 @@ pub struct IdentityConfig {
     /// nothing, so that `[[identity.oidc]]` tables can simply be added.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub oidc: Vec<mamori_identity::ProviderConfig>,
+    /// SCIM provisioning (`/scim/v2`): the role a provisioned person starts
+    /// with, the link to their sign-in, and what their groups make them.
+    pub scim: ScimConfig,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -249,6 +252,7 @@ impl Config {
             limits: self.limits.clone(),
             exports: self.exports.clone(),
             scan: self.scan.clone(),
+            scim: self.identity.scim.clone(),
         }
     }
 
@@ -305,12 +309,21 @@ impl Config {
         })?;
         let mut table = toml::Table::try_from(&parsed).expect("config serialises to a table");
         override_table(&mut table, "MAMORI", &env)?;
-        table
+        let config: Config = table
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
                 path: origin.to_owned(),
                 message: e.to_string(),
-            })
+            })?;
+        config
+            .identity
+            .scim
+            .check()
+            .map_err(|message| ConfigError::Parse {
+                path: origin.to_owned(),
+                message,
+            })?;
+        Ok(config)
     }
 
     pub fn path(&self, dir: &Path, rel: &str) -> PathBuf {

@@ -104,6 +104,10 @@ enum Command {
     /// People and their API tokens.
     #[command(subcommand)]
     User(UserCmd),
+    /// SCIM provisioning: the tokens an identity provider (Entra ID, Okta…)
+    /// uses on /scim/v2 to create, change and offboard people.
+    #[command(subcommand)]
+    Scim(ScimCmd),
     /// Import customers from a CSV file (UTF-8 or Shift_JIS).
     Import {
         #[arg(long)]
@@ -259,6 +263,18 @@ enum KeyCmd {
     /// MAMORI_KEYS_PKCS11_* before `init`): AES-256, generated inside the
     /// token, never extractable. Needs the token's PIN (MAMORI_PKCS11_PIN).
     Pkcs11Create,
+}
+
+#[derive(Subcommand)]
+enum ScimCmd {
+    /// Issue a provisioning token under a label (e.g. entra); shown once.
+    /// Paste it into the provider's provisioning settings as the secret token.
+    IssueToken { label: String },
+    /// Revoke the live provisioning token under a label: the provider's
+    /// next request is refused.
+    RevokeToken { label: String },
+    /// The provisioning tokens, live and revoked (labels and dates only).
+    Tokens,
 }
 
 #[derive(Subcommand)]
@@ -506,6 +522,7 @@ fn run(cli: Cli, out: Out) -> Result<ExitCode> {
         Command::Agent(cmd) => agent::agent(dir, cli.token.as_deref(), cmd, out)?,
         Command::Key(cmd) => return key(dir, cmd, out),
         Command::User(cmd) => user(dir, cli.token.as_deref(), cmd, out)?,
+        Command::Scim(cmd) => scim(dir, cmd, out)?,
         Command::Import {
             tenant,
             segment,
@@ -873,6 +890,44 @@ fn key_migrate(dir: &Path, to: &str, out: Out) -> Result<()> {
     Ok(())
 }
 
+fn scim(dir: &Path, cmd: ScimCmd, out: Out) -> Result<()> {
+    let vault = datadir::open(dir)?.vault;
+    let actor = cli_actor();
+    match cmd {
+        ScimCmd::IssueToken { label } => {
+            let token = vault.scim_issue_token(&actor, &label)?;
+            out.emit(&json!({"label": label, "token": token.as_str()}), |_| {
+                format!(
+                    "provisioning token '{label}' (shown once; the provider's secret token for /scim/v2):\n{}",
+                    token.as_str()
+                )
+            });
+        }
+        ScimCmd::RevokeToken { label } => {
+            vault.scim_revoke_token(&actor, &label)?;
+            out.emit(&json!({"label": label, "revoked": true}), |_| {
+                format!("provisioning token '{label}' revoked")
+            });
+        }
+        ScimCmd::Tokens => {
+            let tokens = vault.scim_tokens()?;
+            out.emit(&json!(tokens), |_| {
+                let mut t = String::from("label\tcreated\trevoked\n");
+                for r in &tokens {
+                    t.push_str(&format!(
+                        "{}\t{}\t{}\n",
+                        r.label,
+                        mamori_core::jst::rfc3339(r.created_at),
+                        r.revoked_at.map_or("-".into(), mamori_core::jst::rfc3339)
+                    ));
+                }
+                t
+            });
+        }
+    }
+    Ok(())
+}
+
 fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
     let vault = datadir::open(dir)?.vault;
     let actor = cli_actor();
@@ -1076,7 +1131,7 @@ fn user(dir: &Path, token: Option<&str>, cmd: UserCmd, out: Out) -> Result<()> {
             let users = vault.users()?;
             let rows: Vec<_> = users
                 .iter()
-                .map(|(u, a)| json!({"login": u.login, "role": u.role, "department": u.department, "vendor": u.vendor, "manager": u.manager,
+                .map(|(u, a)| json!({"login": u.login, "role": u.role, "department": u.department, "vendor": u.vendor, "manager": u.manager, "suspended": u.suspended_at.is_some(),
                     "assignments": a.iter().map(|a| format!("{}/{}", a.tenant, a.segment.as_deref().unwrap_or("*"))).collect::<Vec<_>>()}))
                 .collect();
             out.emit(&rows, |_| {

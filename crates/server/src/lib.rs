@@ -20,6 +20,7 @@ mod reports;
 mod reviews;
 mod routes;
 mod scan;
+mod scim;
 pub mod witness;
 
 use std::{net::SocketAddr, sync::Arc};

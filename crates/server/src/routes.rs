@@ -34,6 +34,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(crate::reports::routes())
         .merge(crate::scan::routes())
         .merge(crate::breach::routes())
+        .merge(crate::scim::routes())
         .route("/healthz", get(crate::health::healthz))
         .route("/readyz", get(crate::health::readyz))
         .route("/metrics", get(crate::metrics::metrics_on_api))

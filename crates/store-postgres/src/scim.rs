@@ -175,10 +175,7 @@ impl ScimStore for PgStore {
             ),
             &args,
         )?;
-        Ok((
-            usize::try_from(total).unwrap_or(0),
-            map(found, |r| rows::scim(r))?,
-        ))
+        Ok((usize::try_from(total).unwrap_or(0), map(found, rows::scim)?))
     }
 
     fn update_scim(&self, row: &ScimRow, version: u64, members: Option<&[String]>) -> Result<bool> {

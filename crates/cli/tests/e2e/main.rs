@@ -24,6 +24,7 @@ mod import;
 mod key_providers;
 mod multinode;
 mod plaintext_at_rest;
+mod provisioning;
 mod reconcile;
 mod reports;
 mod review;

@@ -150,6 +150,8 @@ fn target(path: &str) -> Result<Target, ScimError> {
     let head = head.trim().to_ascii_lowercase();
     let (ext, name) = strip_urn(&head)?;
     let Some(filter) = filter else {
+        // Entra's documented PATCH names the manager without its schema.
+        let ext = ext || name == "manager" || name.starts_with("manager.");
         return Ok(plain(ext, name));
     };
     // `attr[filter]` or `attr[filter].sub`.
@@ -194,6 +196,10 @@ fn strip_urn(head: &str) -> Result<(bool, &str), ScimError> {
         (GROUP_SCHEMA, false),
     ] {
         let urn = urn.to_ascii_lowercase();
+        if head == urn {
+            // The whole extension (an empty attribute: its object).
+            return Ok((ext, ""));
+        }
         if let Some(rest) = head.strip_prefix(&urn).and_then(|r| r.strip_prefix(':')) {
             return Ok((ext, rest));
         }
@@ -209,6 +215,9 @@ fn at_path(
     t: &Target,
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
+    if t.ext && t.attr.is_empty() {
+        return whole_extension(doc, op, value);
+    }
     let container = if t.ext {
         let key = ENTERPRISE_SCHEMA.to_lowercase();
         let e = doc.entry(key).or_insert_with(|| Value::Object(Map::new()));
@@ -258,6 +267,35 @@ fn at_path(
                 o.insert(sub.clone(), v.clone());
             }
         }
+    }
+    Ok(())
+}
+
+/// An operation on the enterprise extension as a whole: add merges its
+/// attributes, replace sets them, remove takes them all.
+fn whole_extension(
+    doc: &mut Map<String, Value>,
+    op: Op,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let key = ENTERPRISE_SCHEMA.to_lowercase();
+    if op == Op::Remove {
+        doc.remove(&key);
+        return Ok(());
+    }
+    let Some(Value::Object(new)) = value else {
+        return Err(ScimError::invalid_syntax(
+            "the enterprise extension's value must be an object",
+        ));
+    };
+    let e = doc.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    match e {
+        Value::Object(old) if op == Op::Add => {
+            for (k, v) in new {
+                old.insert(k.clone(), v.clone());
+            }
+        }
+        _ => *e = Value::Object(new.clone()),
     }
     Ok(())
 }
@@ -390,6 +428,15 @@ mod tests {
         .unwrap();
         assert_eq!(u.department.as_deref(), Some("名古屋"));
         assert_eq!(u.manager.as_deref(), Some("m-2"));
+        // Entra's documentation: the manager without its schema, as an array.
+        let u = patched(
+            &user(),
+            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "m-3"}]}]),
+        )
+        .unwrap();
+        assert_eq!(u.manager.as_deref(), Some("m-3"));
+        let u = patched(&u, json!([{"op": "Remove", "path": "manager"}])).unwrap();
+        assert_eq!(u.manager, None);
     }
 
     #[test]

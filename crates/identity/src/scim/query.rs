@@ -63,6 +63,45 @@ impl ListQuery {
     }
 }
 
+impl ListQuery {
+    /// From a SearchRequest body (`POST /.search`, RFC 7644 §3.4.3): the
+    /// same parameters as the query string, as JSON members.
+    pub fn from_search(body: &Value) -> Result<ListQuery, ScimError> {
+        let body = super::fold(body.clone());
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("a search must be a SearchRequest object"))?;
+        let mut params: Vec<(&str, String)> = Vec::new();
+        for (key, name) in [
+            ("filter", "filter"),
+            ("startindex", "startIndex"),
+            ("count", "count"),
+            ("attributes", "attributes"),
+            ("excludedattributes", "excludedAttributes"),
+            ("sortby", "sortBy"),
+        ] {
+            let text = match obj.get(key) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| ScimError::invalid_value(format!("{name} must list strings")))?
+                    .join(","),
+                Some(_) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "{name} has the wrong type"
+                    )));
+                }
+            };
+            params.push((key, text));
+        }
+        ListQuery::from_params(params.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+}
+
 fn names(v: &str) -> Vec<String> {
     v.split(',')
         .map(|s| s.trim().to_ascii_lowercase())
@@ -136,6 +175,18 @@ mod tests {
             .apply(json!({"id": "1", "members": [], "displayName": "g"}));
         assert_eq!(r, json!({"id": "1", "displayName": "g"}));
         assert!(ListQuery::from_params([("count", "ten")]).is_err());
+        let q = ListQuery::from_search(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"a\"", "startIndex": 3, "count": 2,
+            "attributes": ["userName"]
+        }))
+        .unwrap();
+        assert_eq!(
+            (q.offset, q.count, q.projection.attributes.len()),
+            (2, 2, 1)
+        );
+        assert!(q.filter.is_some());
+        assert!(ListQuery::from_search(&json!({"count": {"x": 1}})).is_err());
         assert_eq!(
             ListQuery::from_params([("sortBy", "userName")])
                 .unwrap_err()

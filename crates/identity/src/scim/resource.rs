@@ -87,6 +87,15 @@ impl User {
             None | Some(Value::Null) => None,
             // Entra's PATCH sends the manager's id as a bare string.
             Some(Value::String(s)) => non_empty(s, "manager")?,
+            // …or as a one-element array of the reference.
+            Some(Value::Array(a)) if a.len() <= 1 => match a.first() {
+                None => None,
+                Some(Value::Object(m)) => match m.get("value") {
+                    Some(Value::String(s)) => non_empty(s, "manager.value")?,
+                    _ => None,
+                },
+                Some(_) => return Err(ScimError::invalid_value("manager must be an object")),
+            },
             Some(Value::Object(m)) => match m.get("value") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => non_empty(s, "manager.value")?,
@@ -107,8 +116,9 @@ impl User {
         })
     }
 
-    /// The User as SCIM shows it.
-    pub fn to_scim(&self, meta: &Meta) -> Value {
+    /// The User as SCIM shows it; `base` is the endpoint's address (for
+    /// the manager's `$ref`).
+    pub fn to_scim(&self, meta: &Meta, base: &str) -> Value {
         let mut schemas = vec![USER_SCHEMA];
         let mut out = Map::new();
         out.insert("id".into(), meta.id.clone().into());
@@ -121,7 +131,10 @@ impl User {
             let mut ext = Map::new();
             put(&mut ext, "department", &self.department);
             if let Some(m) = &self.manager {
-                ext.insert("manager".into(), json!({ "value": m }));
+                ext.insert(
+                    "manager".into(),
+                    json!({ "value": m, "$ref": format!("{base}/Users/{m}") }),
+                );
             }
             out.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ext));
         }
@@ -309,13 +322,16 @@ mod tests {
         assert_eq!(u.department.as_deref(), Some("東京第一"));
         assert_eq!(u.manager.as_deref(), Some("m-1"));
         // Names and mail are not kept.
-        let shown = u.to_scim(&Meta {
-            id: "u1".into(),
-            location: "/scim/v2/Users/u1".into(),
-            created: 0,
-            modified: 0,
-            version: 1,
-        });
+        let shown = u.to_scim(
+            &Meta {
+                id: "u1".into(),
+                location: "/scim/v2/Users/u1".into(),
+                created: 0,
+                modified: 0,
+                version: 1,
+            },
+            "/scim/v2",
+        );
         assert!(shown.get("name").is_none() && shown.get("emails").is_none());
         assert_eq!(User::from_folded(&fold(shown)).unwrap(), u);
     }

@@ -1,5 +1,5 @@
 //! The vault's rules: its sections of `mamori.toml` (`[governance]`,
-//! `[people]`, `[limits]`, `[exports]`, `[scan]`), each with its defaults. The vault
+//! `[people]`, `[limits]`, `[exports]`, `[scan]`, `[identity.scim]`), each with its defaults. The vault
 //! receives them as values (`Vault::with_rules`); reading the file and the
 //! `MAMORI_*` overrides is start-up's job (mamori-app).
 
@@ -15,6 +15,7 @@ pub struct Rules {
     pub limits: LimitsConfig,
     pub exports: ExportsConfig,
     pub scan: ScanConfig,
+    pub scim: ScimConfig,
 }
 
 /// Just-in-time access and standing full access (A4, A5).
@@ -177,5 +178,152 @@ impl Default for ExportsConfig {
             canary_rows: 2,
             canary_email_domain: "example.jp".into(),
         }
+    }
+}
+
+/// SCIM provisioning (`[identity.scim]`): what a provisioned person's
+/// groups at the identity provider make them in mamori, and how they are
+/// linked to their sign-in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// The role of a provisioned person in no group that maps a role. It
+    /// opens nothing by itself: tenants are assigned in mamori.
+    pub default_role: mamori_core::Role,
+    /// Link every provisioned person to their identity at this
+    /// `[[identity.oidc]]` provider (by name), from their externalId; empty:
+    /// no links (made with `mamori user link`).
+    pub link_provider: String,
+    /// The subject of that link, `{externalId}` replaced by the User's
+    /// externalId. For Entra (`subject = "entra"`), externalId mapped to the
+    /// objectId: `"<directory (tenant) id>/{externalId}"`.
+    pub link_subject: String,
+    /// The SCIM endpoint's address as the provider reaches it, for the
+    /// resources' `meta.location` (e.g. `https://mamori.example.jp/scim/v2`);
+    /// empty: the path `/scim/v2`.
+    pub base_url: String,
+    /// Groups that place their members (`[[identity.scim.groups]]`), in
+    /// order: for each of role, department, vendor and manager, the first
+    /// rule naming one of a person's groups decides it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<ScimGroupRule>,
+}
+
+/// What membership of one group means.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimGroupRule {
+    /// The group by its displayName (compared without case)…
+    pub display_name: Option<String>,
+    /// …or by its externalId at the provider (Entra: the group's objectId).
+    pub external_id: Option<String>,
+    pub role: Option<mamori_core::Role>,
+    pub department: Option<String>,
+    /// A registered vendor (`mamori vendor put`) its members work for.
+    pub vendor: Option<String>,
+    /// The login of the person who approves its members' requests.
+    pub manager: Option<String>,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        Self {
+            default_role: mamori_core::Role::Operator,
+            link_provider: String::new(),
+            link_subject: "{externalId}".into(),
+            base_url: String::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl ScimConfig {
+    /// Refuses what could not mean anything: a rule naming no group or
+    /// setting nothing, a role a provider may not hand out.
+    pub fn check(&self) -> Result<(), String> {
+        use mamori_core::Role;
+        let machine = |r: Role| matches!(r, Role::Scanner);
+        if machine(self.default_role) || self.default_role == Role::VendorUser {
+            return Err("identity.scim.default_role must be a role of a person who works without a vendor (e.g. operator)".into());
+        }
+        if !self.link_provider.is_empty() && !self.link_subject.contains("{externalId}") {
+            return Err("identity.scim.link_subject must contain {externalId}".into());
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            let n = i + 1;
+            if g.display_name.is_none() == g.external_id.is_none() {
+                return Err(format!(
+                    "identity.scim.groups #{n}: name the group by display_name or by external_id (one of them)"
+                ));
+            }
+            if g.role.is_none()
+                && g.department.is_none()
+                && g.vendor.is_none()
+                && g.manager.is_none()
+            {
+                return Err(format!(
+                    "identity.scim.groups #{n}: set at least one of role, department, vendor, manager"
+                ));
+            }
+            if g.role.is_some_and(machine) {
+                return Err(format!(
+                    "identity.scim.groups #{n}: the scanner role belongs to machines, not to provisioned people"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod scim_tests {
+    use super::*;
+    use mamori_core::Role;
+
+    #[test]
+    fn scim_rules_that_could_mean_nothing_are_refused() {
+        assert!(ScimConfig::default().check().is_ok());
+        let with = |g: ScimGroupRule| ScimConfig {
+            groups: vec![g],
+            ..ScimConfig::default()
+        };
+        let named = ScimGroupRule {
+            display_name: Some("mamori-supervisors".into()),
+            ..ScimGroupRule::default()
+        };
+        assert!(with(named.clone()).check().is_err(), "sets nothing");
+        assert!(
+            with(ScimGroupRule {
+                role: Some(Role::Supervisor),
+                ..named.clone()
+            })
+            .check()
+            .is_ok()
+        );
+        assert!(
+            with(ScimGroupRule {
+                role: Some(Role::Scanner),
+                ..named.clone()
+            })
+            .check()
+            .is_err()
+        );
+        let both = ScimGroupRule {
+            external_id: Some("x".into()),
+            role: Some(Role::Auditor),
+            ..named
+        };
+        assert!(with(both).check().is_err(), "one way to name the group");
+        let vendor_default = ScimConfig {
+            default_role: Role::VendorUser,
+            ..ScimConfig::default()
+        };
+        assert!(vendor_default.check().is_err());
+        let link = ScimConfig {
+            link_provider: "entra".into(),
+            link_subject: "tid/oid".into(),
+            ..ScimConfig::default()
+        };
+        assert!(link.check().is_err(), "the subject must use the externalId");
     }
 }
