@@ -73,6 +73,11 @@ fn provider_config(op: &op::TestOp, roles: bool) -> ProviderConfig {
 
 impl Site {
     fn new(op: &op::TestOp, roles: bool) -> Site {
+        Site::with(op, roles, |v| v)
+    }
+
+    /// A site whose vault `adjust` changes further (rules, say).
+    fn with(op: &op::TestOp, roles: bool, adjust: impl FnOnce(Vault) -> Vault) -> Site {
         let dir = tempfile::tempdir().unwrap();
         datadir::init(dir.path()).unwrap();
         let p = Provider::new(
@@ -81,7 +86,7 @@ impl Site {
             dir.path(),
         )
         .unwrap();
-        let vault = datadir::open_with(dir.path(), |v| v.with_identity_providers(vec![p]))
+        let vault = datadir::open_with(dir.path(), |v| adjust(v.with_identity_providers(vec![p])))
             .unwrap()
             .vault;
         vault
@@ -517,6 +522,89 @@ async fn the_console_sends_an_approver_to_a_fresh_mfa_sign_in_and_back() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+/// SCIM provisioning links a person to their sign-in from the User's
+/// externalId; they sign in with no administrator's link, and the
+/// provider's deactivation ends the session they have open.
+#[test]
+fn a_provisioned_person_signs_in_through_the_link_provisioning_made_until_deactivated() {
+    let op = op::TestOp::start(&fixture(), 0);
+    let site = Site::with(&op, true, |v| {
+        let mut rules = v.rules().clone();
+        rules.scim.link_provider = "corp".into();
+        rules.scim.link_subject = "{externalId}".into();
+        v.with_rules(rules)
+    });
+    let vault = site.vault.clone();
+    let scim_token = vault.scim_issue_token("cli:test", "corp").unwrap();
+    let client = vault
+        .scim_authenticate(Some(scim_token.as_str()), None)
+        .unwrap();
+    let user = vault
+        .scim_create(
+            &client,
+            mamori_store::ScimKind::User,
+            &json!({"userName": "stranger@example.jp", "externalId": "u-stranger", "active": true}),
+        )
+        .unwrap();
+    let id = user["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        vault.identities_of("stranger").unwrap(),
+        vec![("corp".to_owned(), "u-stranger".to_owned())]
+    );
+    // Another User naming the same identity is refused: one person per identity.
+    let e = vault
+        .scim_create(
+            &client,
+            mamori_store::ScimKind::User,
+            &json!({"userName": "copy@example.jp", "externalId": "u-stranger", "active": true}),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, mamori_vault::identity::ScimFail::Scim(ref s) if s.status == 409),
+        "{e:?}"
+    );
+
+    let session = signed_in(&site, &op, "u-stranger", false);
+    assert!(vault.authenticate_session(&session, None).is_ok());
+
+    vault
+        .scim_patch(
+            &client,
+            mamori_store::ScimKind::User,
+            &id,
+            &json!({"Operations": [{"op": "replace", "value": {"active": "False"}}]}),
+        )
+        .unwrap();
+    assert!(
+        vault.authenticate_session(&session, None).is_err(),
+        "the session ended"
+    );
+    // And the provider's sign-in no longer opens one.
+    let fresh = mamori_vault::identity::Fresh {
+        reauthenticate: false,
+        acr_values: vec![],
+        claims: None,
+    };
+    let start = vault.begin_sign_in("corp", &fresh).unwrap();
+    let back = op.sign_in(&start.url, "u-stranger");
+    let q: std::collections::HashMap<String, String> = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let cb = mamori_vault::identity::Callback {
+        state: q.get("state").map(String::as_str),
+        code: q.get("code").map(String::as_str),
+        iss: q.get("iss").map(String::as_str),
+        error: None,
+    };
+    assert!(
+        vault
+            .finish_sign_in(&cb, Some(start.binding.as_str()), None)
+            .is_err()
+    );
 }
 
 fn fixture() -> serde_json::Value {

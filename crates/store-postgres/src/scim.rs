@@ -259,6 +259,9 @@ impl ScimStore for PgStore {
         if n == 0 {
             return Err(StoreError::NotFound(format!("user '{login}'")));
         }
+        // A role may have been taken away: this node's next request must
+        // not wait for the notification.
+        self.tokens.forget();
         Ok(())
     }
 }

@@ -708,12 +708,44 @@ fn no_request_of_a_deprovisioned_person_succeeds_after_the_scim_call_returns() {
     );
     assert_eq!(r.status, 200, "{:?}", r.body);
 
-    // Four readers with the person's two tokens, reading as fast as they can.
+    let (before, after) = deprovision_under_load(&s, &s, &token, &id, &tokens, &customer.mobile);
+    eprintln!(
+        "deprovisioning under load (one node): {before} served before the PATCH returned, {} sent after it, {} of those served",
+        after.len(),
+        after.iter().filter(|st| (200..300).contains(*st)).count()
+    );
+    assert!(before > 0, "the readers were served before");
+    assert!(after.len() > 10, "the readers kept asking after");
+    assert!(
+        after.iter().all(|st| *st == 401),
+        "after the PATCH returned: {after:?}"
+    );
+    drop(s);
+    assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
+}
+
+/// Four readers with the person's tokens read through `readers` as fast as
+/// they can while the provider deactivates the User through `admin`: how
+/// many were served before the PATCH returned, and the statuses of those
+/// sent after it.
+fn deprovision_under_load(
+    admin: &Server,
+    readers: &Server,
+    token: &str,
+    id: &str,
+    tokens: &[String],
+    mobile: &str,
+) -> (usize, Vec<u16>) {
     let stop = Arc::new(AtomicBool::new(false));
     let t0 = Instant::now();
-    let readers: Vec<_> = (0..4)
+    let threads: Vec<_> = (0..4)
         .map(|i| {
-            let (stop, token, base, mobile) = (stop.clone(), tokens[i % 2].clone(), s.base.clone(), customer.mobile.clone());
+            let (stop, token, base, mobile) = (
+                stop.clone(),
+                tokens[i % tokens.len()].clone(),
+                readers.base.clone(),
+                mobile.to_owned(),
+            );
             std::thread::spawn(move || {
                 let http = reqwest::blocking::Client::new();
                 let mut seen = Vec::new();
@@ -734,10 +766,10 @@ fn no_request_of_a_deprovisioned_person_succeeds_after_the_scim_call_returns() {
         .collect();
     std::thread::sleep(Duration::from_millis(700));
     let r = scim(
-        &s,
+        admin,
         "PATCH",
         &format!("/Users/{id}"),
-        &token,
+        token,
         Some(json!({
             "schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
         })),
@@ -746,30 +778,99 @@ fn no_request_of_a_deprovisioned_person_succeeds_after_the_scim_call_returns() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     std::thread::sleep(Duration::from_millis(700));
     stop.store(true, Ordering::Relaxed);
-    let seen: Vec<(Duration, u16)> = readers
+    let seen: Vec<(Duration, u16)> = threads
         .into_iter()
         .flat_map(|h| h.join().unwrap())
         .collect();
-    let served_before = seen
+    let before = seen
         .iter()
         .filter(|(t, st)| *t < returned && *st == 200)
         .count();
-    let after: Vec<u16> = seen
+    let after = seen
         .iter()
         .filter(|(t, _)| *t > returned)
         .map(|(_, st)| *st)
         .collect();
+    (before, after)
+}
+
+#[test]
+fn deprovisioning_through_one_postgres_node_refuses_the_person_on_another() {
+    let Some(url) = pg_url() else { return };
+    let schema = PgSchema::new(&url, "scim");
+    let env = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let v = TestVault::new_with(vec![
+        env("MAMORI_STORE", &url),
+        env("MAMORI_STORE_PG_SCHEMA", &schema.name),
+        env("MAMORI_LIMITS_REQUESTS_PER_MINUTE", "1000000"),
+    ]);
+    let token = v.ok(&["scim", "issue-token", "okta"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    let csv = csv_of(v.dir.path(), "p.csv", 6, 50);
+    v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
+    let customer = mamori_synth::Generator::new(6)
+        .take(50)
+        .find(|p| p.segment == "own")
+        .unwrap();
+    let (a, b) = (v.serve(), v.serve());
+    let r = scim(
+        &a,
+        "POST",
+        "/Users",
+        &token,
+        Some(json!({
+            "schemas": [USER], "userName": "ito@example.jp", "active": true
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    v.ok(&[
+        "user",
+        "assign",
+        "ito",
+        "--tenant",
+        "acme",
+        "--segment",
+        "own",
+    ]);
+    let officer = v.officer();
+    v.ok_as(
+        &officer,
+        &[
+            "people",
+            "training",
+            "ito",
+            "--course",
+            "privacy-basics",
+            "--score",
+            "90",
+        ],
+    );
+    let tokens: Vec<String> = (0..2)
+        .map(|_| {
+            v.ok(&["user", "token", "ito"])["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    // Node b has the person's tokens in its memory before the deactivation.
+    for t in &tokens {
+        let r = b.search(t, "acme", Some("inquiry"), "phone", &customer.mobile);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let (before, after) = deprovision_under_load(&a, &b, &token, &id, &tokens, &customer.mobile);
     eprintln!(
-        "deprovisioning under load: {served_before} served before the PATCH returned, {} sent after it, {} of those served",
+        "deprovisioning under load (two PostgreSQL nodes): {before} served by the other node before the PATCH returned, {} sent after it, {} of those served",
         after.len(),
         after.iter().filter(|st| (200..300).contains(*st)).count()
     );
-    assert!(served_before > 0, "the readers were served before");
-    assert!(after.len() > 10, "the readers kept asking after");
+    assert!(before > 0 && after.len() > 10);
     assert!(
         after.iter().all(|st| *st == 401),
         "after the PATCH returned: {after:?}"
     );
-    drop(s);
-    assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
 }
