@@ -219,7 +219,7 @@ pub struct ScimGroupRule {
     pub external_id: Option<String>,
     pub role: Option<mamori_core::Role>,
     pub department: Option<String>,
-    /// A registered vendor (`mamori vendor put`) its members work for.
+    /// A registered vendor (`mamori vendor create`) its members work for.
     pub vendor: Option<String>,
     /// The login of the person who approves its members' requests.
     pub manager: Option<String>,
