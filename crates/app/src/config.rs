@@ -87,8 +87,9 @@ pub struct ServerConfig {
 pub struct KeysConfig {
     /// Where the root key lives: `file` (the key file below, or
     /// MAMORI_ROOT_KEY), `pkcs11` (a key inside an HSM that never leaves
-    /// it: `[keys.pkcs11]`) or `transit` (a Vault or OpenBao Transit key:
-    /// `[keys.transit]`). `mamori key migrate --to` moves every wrapped
+    /// it: `[keys.pkcs11]`), `transit` (a Vault or OpenBao Transit key:
+    /// `[keys.transit]`) or `kms` (an AWS KMS key, in a build with the `kms`
+    /// feature: `[keys.kms]`). `mamori key migrate --to` moves every wrapped
     /// key from one to the other and sets this.
     pub provider: String,
     /// Root key file, relative to the data directory. Ignored when the
@@ -105,6 +106,10 @@ pub struct KeysConfig {
     /// "transit"`); its token comes from MAMORI_TRANSIT_TOKEN or
     /// `token_file`, never from here.
     pub transit: mamori_keys::TransitConfig,
+    /// The AWS KMS key holding the root key (`provider = "kms"`); its
+    /// credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    /// (AWS_SESSION_TOKEN) or `credentials_file`, never from here.
+    pub kms: mamori_keys::KmsConfig,
 }
 
 /// Overrides `[store] url`; `mamori --store URL` sets it.
@@ -188,6 +193,7 @@ impl Default for KeysConfig {
             audit_key_file: "audit.key".into(),
             pkcs11: Default::default(),
             transit: Default::default(),
+            kms: Default::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The data directory's secrets: the root key's provider — the root key
 //! from its file (mode 0600, refused when others can read it) or the
-//! environment, a PKCS#11 token logged in with a PIN, or a Transit engine
-//! called with a token, each from the environment or a file — and the
+//! environment, a PKCS#11 token logged in with a PIN, a Transit engine
+//! called with a token, or an AWS KMS key called with an access key, each
+//! from the environment or a file — and the
 //! audit signing key, and the public half
 //! auditors verify with; `mamori.toml`'s provider line, which `key migrate`
 //! changes.
@@ -31,6 +32,10 @@ pub const AUDIT_KEY_ENV: &str = "MAMORI_AUDIT_KEY";
 pub const PKCS11_PIN_ENV: &str = "MAMORI_PKCS11_PIN";
 /// The Transit engine's token (or `[keys.transit] token_file`).
 pub const TRANSIT_TOKEN_ENV: &str = "MAMORI_TRANSIT_TOKEN";
+/// AWS's own names for an access key (or `[keys.kms] credentials_file`).
+pub const AWS_ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
+pub const AWS_SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
+pub const AWS_SESSION_TOKEN_ENV: &str = "AWS_SESSION_TOKEN";
 
 /// The provider `[keys] provider` names.
 pub fn configured_kind(config: &Config) -> Result<ProviderKind> {
@@ -71,7 +76,60 @@ pub fn provider_of(
                 .map_err(|e| VaultError::key("[keys] provider = \"transit\"", e))?;
             Ok(Arc::new(provider))
         }
+        ProviderKind::Kms => kms_provider(dir, config),
     }
+}
+
+#[cfg(feature = "kms")]
+fn kms_provider(dir: &Path, config: &Config) -> Result<Arc<dyn KeyProvider>> {
+    let k = &config.keys.kms;
+    let ca = (!k.ca.is_empty()).then(|| dir.join(&k.ca));
+    let provider = mamori_keys::KmsProvider::open(k, ca.as_deref(), kms_credentials(dir, config)?)
+        .map_err(|e| VaultError::key("[keys] provider = \"kms\"", e))?;
+    Ok(Arc::new(provider))
+}
+
+#[cfg(not(feature = "kms"))]
+fn kms_provider(_dir: &Path, _config: &Config) -> Result<Arc<dyn KeyProvider>> {
+    Err(VaultError::Config(
+        "[keys] provider = \"kms\": this mamori was built without AWS KMS; build it with \
+         `cargo build --release --features kms`"
+            .into(),
+    ))
+}
+
+/// The access key KMS requests are signed with: AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when set, else the
+/// `credential_process` JSON of `[keys.kms] credentials_file`, read again
+/// whenever KMS refuses the one it has (a helper may have refreshed it).
+#[cfg(feature = "kms")]
+fn kms_credentials(dir: &Path, config: &Config) -> Result<mamori_keys::kms::CredentialsLoader> {
+    use mamori_keys::KmsCredentials;
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var(AWS_ACCESS_KEY_ENV),
+        std::env::var(AWS_SECRET_KEY_ENV),
+    ) {
+        let c = KmsCredentials {
+            access_key_id: id.trim().to_owned(),
+            secret_access_key: Zeroizing::new(secret.trim().to_owned()),
+            session_token: std::env::var(AWS_SESSION_TOKEN_ENV)
+                .ok()
+                .map(|t| Zeroizing::new(t.trim().to_owned())),
+        };
+        return Ok(Box::new(move || Ok(c.clone())));
+    }
+    let file = &config.keys.kms.credentials_file;
+    if file.is_empty() {
+        return Err(VaultError::Config(format!(
+            "the kms provider needs an access key: set {AWS_ACCESS_KEY_ENV} and \
+             {AWS_SECRET_KEY_ENV}, or [keys.kms] credentials_file"
+        )));
+    }
+    let given = GivenSecret::File(dir.join(file));
+    Ok(Box::new(move || {
+        let text = given.read().map_err(|e| e.to_string())?;
+        KmsCredentials::from_process_json(&text)
+    }))
 }
 
 /// A secret the security office gives the process at start: an

@@ -20,13 +20,16 @@ pub enum ProviderKind {
     Pkcs11,
     /// A key of a HashiCorp Vault or OpenBao Transit engine.
     Transit,
+    /// A symmetric key of AWS KMS (built with the `kms` feature).
+    Kms,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [
+    pub const ALL: [ProviderKind; 4] = [
         ProviderKind::File,
         ProviderKind::Pkcs11,
         ProviderKind::Transit,
+        ProviderKind::Kms,
     ];
 
     /// The name in the configuration and in messages.
@@ -35,6 +38,7 @@ impl ProviderKind {
             ProviderKind::File => "file",
             ProviderKind::Pkcs11 => "pkcs11",
             ProviderKind::Transit => "transit",
+            ProviderKind::Kms => "kms",
         }
     }
 
@@ -50,6 +54,7 @@ impl ProviderKind {
             ProviderKind::File => 2,
             ProviderKind::Pkcs11 => 3,
             ProviderKind::Transit => 4,
+            ProviderKind::Kms => 5,
         }
     }
 

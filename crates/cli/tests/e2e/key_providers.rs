@@ -2,8 +2,9 @@
 //! SoftHSM 2 token, Debian's `softhsm2`) serves reads with no root key on
 //! disk, refuses to start without its token or with a wrong PIN, and `key
 //! migrate` moves every wrapped key file → pkcs11 → file with every record
-//! still readable — all or nothing; and a vault moved to a Transit key of
-//! a real OpenBao server serves from it, and does not start without it.
+//! still readable — all or nothing; a vault moved to a Transit key of a
+//! real OpenBao server serves from it, and does not start without it; and
+//! the same of an AWS KMS key (moto's server, signatures and IAM checked).
 
 use std::path::Path;
 
@@ -331,4 +332,82 @@ fn ready(s: &crate::common::Server) -> (u16, String) {
     let code = r.status().as_u16();
     let body: Value = r.json().unwrap();
     (code, body["status"].as_str().unwrap_or("").to_owned())
+}
+
+/// A vault moved to an AWS KMS key (moto's server, checking signatures
+/// and IAM policies) serves from it with no root key on disk, moves back
+/// to a file and to KMS again with every record readable, and does not
+/// start once KMS is gone — saying why, never the secret.
+#[test]
+fn a_vault_moves_to_a_kms_key_and_back_and_does_not_start_without_it() {
+    let Ok(python) = std::env::var("MAMORI_TEST_MOTO") else {
+        eprintln!(
+            "\n********\n* SKIPPED: the AWS KMS provider test (needs MAMORI_TEST_MOTO, a Python with \
+             moto; .ci/run installs it). CI always runs it.\n********"
+        );
+        return;
+    };
+    let moto = mamori_keys::moto::Moto::start(Path::new(&python));
+    let key = moto.key();
+    let user = moto.user_for("mamori");
+    let tmp = tempfile::tempdir().unwrap();
+    let creds = tmp.path().join("kms-credentials.json");
+    std::fs::write(
+        &creds,
+        serde_json::json!({"Version": 1, "AccessKeyId": user.access_key_id,
+            "SecretAccessKey": user.secret_access_key.as_str()})
+        .to_string(),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let v = TestVault::new_with(vec![
+        ("MAMORI_KEYS_KMS_KEY_ID".into(), key.clone()),
+        (
+            "MAMORI_KEYS_KMS_REGION".into(),
+            mamori_keys::moto::REGION.into(),
+        ),
+        ("MAMORI_KEYS_KMS_ENDPOINT".into(), moto.endpoint.clone()),
+        (
+            "MAMORI_KEYS_KMS_CREDENTIALS_FILE".into(),
+            creds.display().to_string(),
+        ),
+        ("MAMORI_LIMITS_REQUESTS_PER_MINUTE".into(), "100000".into()),
+        (
+            "MAMORI_LIMITS_DAILY_RECORDS_OPERATOR".into(),
+            "100000".into(),
+        ),
+    ]);
+    v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
+    import(&v, 22, 40);
+    let token_op = v.user("op", "operator", &["acme"]);
+    v.ok_as(&v.officer(), &["people", "compliance", "op"]);
+
+    let moved = v.ok(&["key", "migrate", "--to", "kms"]);
+    assert_eq!(moved["tenant_keys"], 1);
+    assert_eq!(provider_line(&v), "provider = \"kms\"");
+    assert!(wrapped_by(&v).iter().all(|b| *b == 5));
+    std::fs::remove_file(v.data().join("root.key")).unwrap();
+    reads_back(&v, &token_op, 22, 40, 7);
+    assert_eq!(v.run(&["key", "check"]).status.code(), Some(0));
+    let s = v.serve();
+    assert_eq!(ready(&s), (200, "ready".to_owned()));
+    s.stop();
+
+    // Back to a file (a new root key), and to KMS again.
+    v.ok(&["key", "migrate", "--to", "file"]);
+    assert!(wrapped_by(&v).iter().all(|b| *b == 2));
+    reads_back(&v, &token_op, 22, 40, 9);
+    v.ok(&["key", "migrate", "--to", "kms"]);
+    std::fs::remove_file(v.data().join("root.key")).unwrap();
+    reads_back(&v, &token_op, 22, 40, 11);
+
+    // KMS gone: the server does not start, and says why.
+    drop(moto);
+    let err = failed_start(&v, &[]);
+    assert!(
+        err.contains("key provider unavailable") && err.contains("cannot reach"),
+        "{err}"
+    );
+    assert!(!err.contains(user.secret_access_key.as_str()));
 }
