@@ -4,8 +4,10 @@
 //! feature `kms`, `kms` (AWS KMS) — each a [`mamori_crypto::KeyProvider`],
 //! as the `file` provider (the root key in a file,
 //! `mamori_crypto::RootKey`) is. `softhsm`, `openbao` and `moto` start the
-//! real things the tests (and people trying the providers) use.
+//! real things the tests (and people trying the providers) use, and
+//! `contract` is what each provider's tests check of it.
 
+pub mod contract;
 #[cfg(feature = "kms")]
 pub mod kms;
 pub mod kms_config;

@@ -14,7 +14,7 @@ use axum::{
     extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State, rejection::BytesRejection},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{get, post},
 };
 use mamori_identity::scim::{ListQuery, ScimError, discovery};
 use mamori_store::ScimKind;
@@ -30,38 +30,24 @@ const MAX_SCIM_BODY: usize = 2 * 1024 * 1024;
 const CONTENT_TYPE: &str = "application/scim+json";
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let scim = Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+        .route("/.search", post(search_all))
+        .route("/Bulk", post(not_implemented))
+        .route("/{kind}", get(list).post(create))
+        .route("/{kind}/.search", post(search))
         .route(
-            "/scim/v2/ServiceProviderConfig",
-            get(service_provider_config),
+            "/{kind}/{id}",
+            get(get_one).put(replace).patch(patch).delete(delete),
         )
-        .route("/scim/v2/ResourceTypes", get(resource_types))
-        .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
-        .route("/scim/v2/Schemas", get(schemas))
-        .route("/scim/v2/Schemas/{id}", get(schema))
-        .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(put_user)
-                .patch(patch_user)
-                .delete(delete_user),
-        )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(get_group)
-                .put(put_group)
-                .patch(patch_group)
-                .delete(delete_group),
-        )
-        .route("/scim/v2/.search", post(search_all))
-        .route("/scim/v2/Users/.search", post(search_users))
-        .route("/scim/v2/Groups/.search", post(search_groups))
-        .route("/scim/v2/Bulk", post(not_implemented))
-        .route("/scim/v2", any(no_such))
-        .route("/scim/v2/{*rest}", any(no_such))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_SCIM_BODY))
+        // Anything else under /scim/v2 is answered in SCIM's words.
+        .fallback(no_such)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SCIM_BODY));
+    Router::new().nest("/scim/v2", scim)
 }
 
 /// A SCIM answer: a body with its status, or an error.
@@ -258,203 +244,137 @@ async fn not_implemented(_a: ScimAuthed) -> Scim {
     .into()))
 }
 
-/// A SearchRequest body, over one kind or (None) both.
-async fn search(
-    s: &AppState,
-    a: ScimAuthed,
-    kind: Option<ScimKind>,
-    body: Result<Bytes, BytesRejection>,
-) -> Scim {
-    let q = match json(body).and_then(|b| Ok(ListQuery::from_search(&b)?)) {
-        Ok(q) => q,
-        Err(e) => return Scim(Err(e)),
-    };
-    call(s, a.0, StatusCode::OK, move |v, c| match kind {
-        Some(k) => v.scim_list(c, k, &q),
-        None => v.scim_search_all(c, &q),
-    })
-    .await
-}
-
-async fn search_all(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    search(&s, a, None, b).await
-}
-async fn search_users(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    search(&s, a, Some(ScimKind::User), b).await
-}
-async fn search_groups(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    search(&s, a, Some(ScimKind::Group), b).await
-}
-
 async fn no_such(_a: ScimAuthed) -> Scim {
     Scim(Err(ScimError::not_found("endpoint").into()))
 }
 
-async fn list(s: &AppState, a: ScimAuthed, kind: ScimKind, raw: Option<String>) -> Scim {
-    let q = match query(raw) {
-        Ok(q) => q,
-        Err(e) => return Scim(Err(e)),
+/// The resource type a path names (`Users`, `Groups`); anything else is
+/// an endpoint that does not exist.
+fn kind_of(name: &str) -> Result<ScimKind, ScimFail> {
+    match name {
+        "Users" => Ok(ScimKind::User),
+        "Groups" => Ok(ScimKind::Group),
+        _ => Err(ScimError::not_found("endpoint").into()),
+    }
+}
+
+/// The value of a step before the vault is asked (the path's resource
+/// type, a query, a body), or its fault as the answer.
+macro_rules! with {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Scim(Err(e)),
+        }
     };
-    call(s, a.0, StatusCode::OK, move |v, c| v.scim_list(c, kind, &q)).await
+}
+
+async fn list(
+    State(s): State<AppState>,
+    a: ScimAuthed,
+    Path(kind): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Scim {
+    let kind = with!(kind_of(&kind));
+    let q = with!(query(raw));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
+        v.scim_list(c, kind, &q)
+    })
+    .await
 }
 
 async fn get_one(
-    s: &AppState,
+    State(s): State<AppState>,
     a: ScimAuthed,
-    kind: ScimKind,
-    id: String,
-    raw: Option<String>,
+    Path((kind, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Scim {
-    let q = match query(raw) {
-        Ok(q) => q,
-        Err(e) => return Scim(Err(e)),
-    };
-    call(s, a.0, StatusCode::OK, move |v, c| {
+    let kind = with!(kind_of(&kind));
+    let q = with!(query(raw));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
         v.scim_get(c, kind, &id, &q.projection)
     })
     .await
 }
 
 async fn create(
-    s: &AppState,
+    State(s): State<AppState>,
     a: ScimAuthed,
-    kind: ScimKind,
+    Path(kind): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Scim {
-    let body = match json(body) {
-        Ok(b) => b,
-        Err(e) => return Scim(Err(e)),
-    };
-    call(s, a.0, StatusCode::CREATED, move |v, c| {
+    let kind = with!(kind_of(&kind));
+    let body = with!(json(body));
+    call(&s, a.0, StatusCode::CREATED, move |v, c| {
         v.scim_create(c, kind, &body)
     })
     .await
 }
 
 async fn replace(
-    s: &AppState,
+    State(s): State<AppState>,
     a: ScimAuthed,
-    kind: ScimKind,
-    id: String,
+    Path((kind, id)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Scim {
-    let body = match json(body) {
-        Ok(b) => b,
-        Err(e) => return Scim(Err(e)),
-    };
-    call(s, a.0, StatusCode::OK, move |v, c| {
+    let kind = with!(kind_of(&kind));
+    let body = with!(json(body));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
         v.scim_replace(c, kind, &id, &body)
     })
     .await
 }
 
 async fn patch(
-    s: &AppState,
+    State(s): State<AppState>,
     a: ScimAuthed,
-    kind: ScimKind,
-    id: String,
+    Path((kind, id)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Scim {
-    let body = match json(body) {
-        Ok(b) => b,
-        Err(e) => return Scim(Err(e)),
-    };
-    call(s, a.0, StatusCode::OK, move |v, c| {
+    let kind = with!(kind_of(&kind));
+    let body = with!(json(body));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
         v.scim_patch(c, kind, &id, &body)
     })
     .await
 }
 
-async fn delete(s: &AppState, a: ScimAuthed, kind: ScimKind, id: String) -> Scim {
-    call(s, a.0, StatusCode::NO_CONTENT, move |v, c| {
+async fn delete(
+    State(s): State<AppState>,
+    a: ScimAuthed,
+    Path((kind, id)): Path<(String, String)>,
+) -> Scim {
+    let kind = with!(kind_of(&kind));
+    call(&s, a.0, StatusCode::NO_CONTENT, move |v, c| {
         v.scim_delete(c, kind, &id).map(|()| Value::Null)
     })
     .await
 }
 
-async fn list_users(State(s): State<AppState>, a: ScimAuthed, RawQuery(q): RawQuery) -> Scim {
-    list(&s, a, ScimKind::User, q).await
-}
-async fn list_groups(State(s): State<AppState>, a: ScimAuthed, RawQuery(q): RawQuery) -> Scim {
-    list(&s, a, ScimKind::Group, q).await
-}
-async fn get_user(
+/// A SearchRequest body over the path's resource type.
+async fn search(
     State(s): State<AppState>,
     a: ScimAuthed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    Path(kind): Path<String>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Scim {
-    get_one(&s, a, ScimKind::User, id, q).await
+    let kind = with!(kind_of(&kind));
+    let q = with!(json(body).and_then(|b| Ok(ListQuery::from_search(&b)?)));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
+        v.scim_list(c, kind, &q)
+    })
+    .await
 }
-async fn get_group(
+
+/// A SearchRequest body over Users and Groups at once.
+async fn search_all(
     State(s): State<AppState>,
     a: ScimAuthed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    body: Result<Bytes, BytesRejection>,
 ) -> Scim {
-    get_one(&s, a, ScimKind::Group, id, q).await
-}
-async fn create_user(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    create(&s, a, ScimKind::User, b).await
-}
-async fn create_group(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    create(&s, a, ScimKind::Group, b).await
-}
-async fn put_user(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    Path(id): Path<String>,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    replace(&s, a, ScimKind::User, id, b).await
-}
-async fn put_group(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    Path(id): Path<String>,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    replace(&s, a, ScimKind::Group, id, b).await
-}
-async fn patch_user(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    Path(id): Path<String>,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    patch(&s, a, ScimKind::User, id, b).await
-}
-async fn patch_group(
-    State(s): State<AppState>,
-    a: ScimAuthed,
-    Path(id): Path<String>,
-    b: Result<Bytes, BytesRejection>,
-) -> Scim {
-    patch(&s, a, ScimKind::Group, id, b).await
-}
-async fn delete_user(State(s): State<AppState>, a: ScimAuthed, Path(id): Path<String>) -> Scim {
-    delete(&s, a, ScimKind::User, id).await
-}
-async fn delete_group(State(s): State<AppState>, a: ScimAuthed, Path(id): Path<String>) -> Scim {
-    delete(&s, a, ScimKind::Group, id).await
+    let q = with!(json(body).and_then(|b| Ok(ListQuery::from_search(&b)?)));
+    call(&s, a.0, StatusCode::OK, move |v, c| {
+        v.scim_search_all(c, &q)
+    })
+    .await
 }

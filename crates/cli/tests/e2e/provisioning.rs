@@ -655,50 +655,7 @@ fn no_request_of_a_deprovisioned_person_succeeds_after_the_scim_call_returns() {
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     let csv = csv_of(v.dir.path(), "p.csv", 6, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
-    let customer = mamori_synth::Generator::new(6)
-        .take(50)
-        .find(|p| p.segment == "own")
-        .unwrap();
-    let r = scim(
-        &s,
-        "POST",
-        "/Users",
-        &token,
-        Some(json!({
-            "schemas": [USER], "userName": "ito@example.jp", "active": true
-        })),
-    );
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    v.ok(&[
-        "user",
-        "assign",
-        "ito",
-        "--tenant",
-        "acme",
-        "--segment",
-        "own",
-    ]);
-    let officer = v.officer();
-    v.ok_as(
-        &officer,
-        &[
-            "people",
-            "training",
-            "ito",
-            "--course",
-            "privacy-basics",
-            "--score",
-            "90",
-        ],
-    );
-    let tokens: Vec<String> = (0..2)
-        .map(|_| {
-            v.ok(&["user", "token", "ito"])["token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let (id, tokens, customer) = a_reader(&v, &s, &token);
     let r = s.search(
         &tokens[0],
         "acme",
@@ -722,6 +679,57 @@ fn no_request_of_a_deprovisioned_person_succeeds_after_the_scim_call_returns() {
     );
     drop(s);
     assert!(v.ok(&["audit", "verify"])["ok"].as_bool().unwrap());
+}
+
+/// A person provisioned through `s` who reads tenant `acme`'s own
+/// segment: their User's id, two API tokens, and a customer they can find.
+fn a_reader(v: &TestVault, s: &Server, token: &str) -> (String, Vec<String>, mamori_synth::Person) {
+    let customer = mamori_synth::Generator::new(6)
+        .take(50)
+        .find(|p| p.segment == "own")
+        .unwrap();
+    let r = scim(
+        s,
+        "POST",
+        "/Users",
+        token,
+        Some(json!({
+            "schemas": [USER], "userName": "ito@example.jp", "active": true
+        })),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    v.ok(&[
+        "user",
+        "assign",
+        "ito",
+        "--tenant",
+        "acme",
+        "--segment",
+        "own",
+    ]);
+    let officer = v.officer();
+    v.ok_as(
+        &officer,
+        &[
+            "people",
+            "training",
+            "ito",
+            "--course",
+            "privacy-basics",
+            "--score",
+            "90",
+        ],
+    );
+    let tokens = (0..2)
+        .map(|_| {
+            v.ok(&["user", "token", "ito"])["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    (id, tokens, customer)
 }
 
 /// Four readers with the person's tokens read through `readers` as fast as
@@ -811,52 +819,8 @@ fn deprovisioning_through_one_postgres_node_refuses_the_person_on_another() {
     v.ok(&["tenant", "create", "acme", "--name", "アクメ"]);
     let csv = csv_of(v.dir.path(), "p.csv", 6, 50);
     v.ok(&["import", "--tenant", "acme", csv.to_str().unwrap()]);
-    let customer = mamori_synth::Generator::new(6)
-        .take(50)
-        .find(|p| p.segment == "own")
-        .unwrap();
     let (a, b) = (v.serve(), v.serve());
-    let r = scim(
-        &a,
-        "POST",
-        "/Users",
-        &token,
-        Some(json!({
-            "schemas": [USER], "userName": "ito@example.jp", "active": true
-        })),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    v.ok(&[
-        "user",
-        "assign",
-        "ito",
-        "--tenant",
-        "acme",
-        "--segment",
-        "own",
-    ]);
-    let officer = v.officer();
-    v.ok_as(
-        &officer,
-        &[
-            "people",
-            "training",
-            "ito",
-            "--course",
-            "privacy-basics",
-            "--score",
-            "90",
-        ],
-    );
-    let tokens: Vec<String> = (0..2)
-        .map(|_| {
-            v.ok(&["user", "token", "ito"])["token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let (id, tokens, customer) = a_reader(&v, &a, &token);
     // Node b has the person's tokens in its memory before the deactivation.
     for t in &tokens {
         let r = b.search(t, "acme", Some("inquiry"), "phone", &customer.mobile);
