@@ -333,10 +333,15 @@ async fn patch(
 ) -> Scim {
     let kind = with!(kind_of(&kind));
     let body = with!(json(body));
-    call(&s, a.0, StatusCode::OK, move |v, c| {
-        v.scim_patch(c, kind, &id, &body)
+    let answer = call(&s, a.0, StatusCode::OK, move |v, c| {
+        Ok(v.scim_patch(c, kind, &id, &body)?.unwrap_or(Value::Null))
     })
-    .await
+    .await;
+    // A Group's members alone changed: no body (RFC 7644 §3.5.2).
+    match answer.0 {
+        Ok((_, Value::Null)) => Scim(Ok((StatusCode::NO_CONTENT, Value::Null))),
+        other => Scim(other),
+    }
 }
 
 async fn delete(

@@ -6,7 +6,8 @@ use postgres::types::ToSql;
 use super::{PgStore, Tx, map};
 use mamori_store::rows::{self, SCIM_COLS};
 use mamori_store::{
-    Profile, Result, ScimKind, ScimQuery, ScimRow, ScimStore, ScimTokenRow, StoreError, UserRow,
+    MemberChange, Profile, Result, ScimKind, ScimQuery, ScimRow, ScimStore, ScimTokenRow,
+    StoreError, UserRow,
 };
 
 fn conflict(e: StoreError) -> StoreError {
@@ -16,14 +17,24 @@ fn conflict(e: StoreError) -> StoreError {
     }
 }
 
-fn put_members(tx: &mut Tx<'_>, group: &str, members: &[String]) -> Result<()> {
-    tx.execute("DELETE FROM scim_members WHERE group_id = $1", &[&group])?;
-    tx.execute(
-        "INSERT INTO scim_members (group_id, user_id)
-         SELECT $1, id FROM scim_resources
-         WHERE id = ANY($2) AND kind = 'User' AND deleted_at IS NULL",
-        &[&group, &members],
-    )?;
+/// Adds and removes members, one statement each (a Group's change touches
+/// only the members it names, however many the Group has).
+fn change_members(tx: &mut Tx<'_>, group: &str, change: &MemberChange) -> Result<()> {
+    if !change.remove.is_empty() {
+        tx.execute(
+            "DELETE FROM scim_members WHERE group_id = $1 AND user_id = ANY($2)",
+            &[&group, &change.remove],
+        )?;
+    }
+    if !change.add.is_empty() {
+        tx.execute(
+            "INSERT INTO scim_members (group_id, user_id)
+             SELECT $1, id FROM scim_resources
+             WHERE id = ANY($2) AND kind = 'User' AND deleted_at IS NULL
+             ON CONFLICT DO NOTHING",
+            &[&group, &change.add],
+        )?;
+    }
     Ok(())
 }
 
@@ -116,7 +127,11 @@ impl ScimStore for PgStore {
         )
         .map_err(conflict)?;
         if row.kind == ScimKind::Group {
-            put_members(&mut tx, &row.id, members)?;
+            let all = MemberChange {
+                add: members.to_vec(),
+                remove: Vec::new(),
+            };
+            change_members(&mut tx, &row.id, &all)?;
         }
         tx.commit()
     }
@@ -178,7 +193,7 @@ impl ScimStore for PgStore {
         Ok((usize::try_from(total).unwrap_or(0), map(found, rows::scim)?))
     }
 
-    fn update_scim(&self, row: &ScimRow, version: u64, members: Option<&[String]>) -> Result<bool> {
+    fn update_scim(&self, row: &ScimRow, version: u64, members: &MemberChange) -> Result<bool> {
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         let n = tx
@@ -200,8 +215,8 @@ impl ScimStore for PgStore {
         if n == 0 {
             return Ok(false);
         }
-        if let (ScimKind::Group, Some(m)) = (row.kind, members) {
-            put_members(&mut tx, &row.id, m)?;
+        if row.kind == ScimKind::Group && !members.is_empty() {
+            change_members(&mut tx, &row.id, members)?;
         }
         tx.commit()?;
         Ok(true)

@@ -6,7 +6,8 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use super::SqliteVault;
 use mamori_store::rows::{self, SCIM_COLS};
 use mamori_store::{
-    Profile, Result, ScimKind, ScimQuery, ScimRow, ScimStore, ScimTokenRow, StoreError, UserRow,
+    MemberChange, Profile, Result, ScimKind, ScimQuery, ScimRow, ScimStore, ScimTokenRow,
+    StoreError, UserRow,
 };
 
 /// A name taken by a live User, or a login taken, told apart from other conflicts.
@@ -17,14 +18,20 @@ fn conflict(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn put_members(tx: &Transaction<'_>, group: &str, members: &[String]) -> Result<()> {
-    tx.execute("DELETE FROM scim_members WHERE group_id = ?1", [group])?;
-    let mut st = tx.prepare_cached(
-        "INSERT INTO scim_members (group_id, user_id)
+/// Adds and removes members, one statement each (a Group's change touches
+/// only the members it names, however many the Group has).
+fn change_members(tx: &Transaction<'_>, group: &str, change: &MemberChange) -> Result<()> {
+    let mut gone =
+        tx.prepare_cached("DELETE FROM scim_members WHERE group_id = ?1 AND user_id = ?2")?;
+    for m in &change.remove {
+        gone.execute(params![group, m])?;
+    }
+    let mut add = tx.prepare_cached(
+        "INSERT OR IGNORE INTO scim_members (group_id, user_id)
          SELECT ?1, id FROM scim_resources WHERE id = ?2 AND kind = 'User' AND deleted_at IS NULL",
     )?;
-    for m in members {
-        st.execute(params![group, m])?;
+    for m in &change.add {
+        add.execute(params![group, m])?;
     }
     Ok(())
 }
@@ -111,7 +118,11 @@ impl ScimStore for SqliteVault {
         )
         .map_err(conflict)?;
         if row.kind == ScimKind::Group {
-            put_members(&tx, &row.id, members)?;
+            let all = MemberChange {
+                add: members.to_vec(),
+                remove: Vec::new(),
+            };
+            change_members(&tx, &row.id, &all)?;
         }
         tx.commit()?;
         Ok(())
@@ -163,7 +174,7 @@ impl ScimStore for SqliteVault {
         Ok((usize::try_from(total).unwrap_or(0), found))
     }
 
-    fn update_scim(&self, row: &ScimRow, version: u64, members: Option<&[String]>) -> Result<bool> {
+    fn update_scim(&self, row: &ScimRow, version: u64, members: &MemberChange) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         let n = tx
@@ -185,8 +196,8 @@ impl ScimStore for SqliteVault {
         if n == 0 {
             return Ok(false);
         }
-        if let (ScimKind::Group, Some(m)) = (row.kind, members) {
-            put_members(&tx, &row.id, m)?;
+        if row.kind == ScimKind::Group && !members.is_empty() {
+            change_members(&tx, &row.id, members)?;
         }
         tx.commit()?;
         Ok(true)

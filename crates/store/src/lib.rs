@@ -467,9 +467,10 @@ pub trait ScimStore: Send + Sync {
     /// Live resources of `kind` matching `q`, by id, with how many match in all.
     fn scim_find(&self, kind: ScimKind, q: &ScimQuery) -> Result<(usize, Vec<ScimRow>)>;
     /// Replaces a resource if it is still at `version` (then at `version + 1`),
-    /// and a Group's members when given; false when it moved or is gone.
+    /// and adds and removes a Group's members (only live Users are added;
+    /// one already a member stays one); false when it moved or is gone.
     /// Conflict when a live User has the new name.
-    fn update_scim(&self, row: &ScimRow, version: u64, members: Option<&[String]>) -> Result<bool>;
+    fn update_scim(&self, row: &ScimRow, version: u64, members: &MemberChange) -> Result<bool>;
     /// Deletes a resource: a Group with its memberships; a User is kept as
     /// a tombstone (the person it provisioned stays named in the audit log)
     /// and leaves every group. False when there was no live one.

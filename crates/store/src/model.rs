@@ -1117,6 +1117,19 @@ pub struct ScimRow {
     pub updated_at: i64,
 }
 
+/// Members a change adds to a Group and takes from it (Users' ids).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+impl MemberChange {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
 /// Which SCIM resources a list asks for: all the conditions given hold.
 #[derive(Clone, Debug, Default)]
 pub struct ScimQuery {

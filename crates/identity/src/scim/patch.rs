@@ -300,6 +300,46 @@ fn whole_extension(
     Ok(())
 }
 
+/// The members a PATCH adds to a Group and takes from it, when that is all
+/// it does (what providers send while people come and go: `add` with a
+/// value array, `remove` by value array or by `members[value eq "…"]`), so
+/// that it can be applied without reading the Group's other members.
+/// None for anything else, which `apply` handles (or refuses).
+pub fn member_changes(body: &Value) -> Option<(Vec<String>, Vec<String>)> {
+    let body = fold(body.clone());
+    let ops = body.get("operations")?.as_array()?;
+    if ops.is_empty() || ops.len() > MAX_OPERATIONS {
+        return None;
+    }
+    let (mut add, mut remove) = (Vec::<String>::new(), Vec::<String>::new());
+    for op in ops {
+        let kind = op.get("op")?.as_str()?.to_ascii_lowercase();
+        let t = target(op.get("path")?.as_str()?).ok()?;
+        if t.ext || t.attr != "members" || t.sub.is_some() || t.ignored {
+            return None;
+        }
+        let named: Vec<String> = match (&t.member, op.get("value")) {
+            (Some(m), None | Some(Value::Null)) if kind == "remove" => vec![m.clone()],
+            (None, Some(Value::Array(a))) if !a.is_empty() => {
+                a.iter().map(member_id).collect::<Result<_, _>>().ok()?
+            }
+            _ => return None,
+        };
+        for id in named {
+            let (into, from) = match kind.as_str() {
+                "add" => (&mut add, &mut remove),
+                "remove" => (&mut remove, &mut add),
+                _ => return None,
+            };
+            from.retain(|m| *m != id);
+            if !into.contains(&id) {
+                into.push(id);
+            }
+        }
+    }
+    Some((add, remove))
+}
+
 /// A group's members: add appends, replace sets, remove takes those named
 /// by the filter or by the value array (or all, with neither).
 fn members(
@@ -474,6 +514,31 @@ mod tests {
             (r.display_name.as_str(), r.members),
             ("x", vec!["q".to_owned()])
         );
+    }
+
+    #[test]
+    fn membership_changes_are_told_apart_from_other_patches() {
+        let ops = |o: Value| json!({"schemas": [PATCH_SCHEMA], "Operations": o});
+        let (add, remove) = member_changes(&ops(json!([
+            {"op": "Add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},
+            {"op": "remove", "path": "members[value eq \"b\"]"},
+            {"op": "Remove", "path": "members", "value": [{"value": "c"}]}
+        ])))
+        .unwrap();
+        assert_eq!(
+            (add, remove),
+            (vec!["a".to_owned()], vec!["b".to_owned(), "c".to_owned()])
+        );
+        for other in [
+            json!([{"op": "replace", "path": "members", "value": [{"value": "a"}]}]),
+            json!([{"op": "remove", "path": "members"}]),
+            json!([{"op": "add", "path": "members", "value": [{"value": "a"}]},
+                   {"op": "replace", "path": "displayName", "value": "x"}]),
+            json!([{"op": "add", "value": {"members": [{"value": "a"}]}}]),
+            json!([]),
+        ] {
+            assert!(member_changes(&ops(other.clone())).is_none(), "{other}");
+        }
     }
 
     #[test]

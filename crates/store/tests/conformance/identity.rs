@@ -2,8 +2,8 @@
 //! sign-ins under way.
 
 use mamori_store::{
-    Credential, CredentialKind, Profile, ScimKind, ScimQuery, ScimRow, SignInRow, StoreError,
-    UserRow,
+    Credential, CredentialKind, MemberChange, Profile, ScimKind, ScimQuery, ScimRow, SignInRow,
+    StoreError, UserRow,
 };
 
 use crate::fixtures::{Stores, api_token, user};
@@ -214,17 +214,35 @@ pub fn scim_users_provision_people_and_groups_keep_live_members(s: &Stores) {
         .unwrap();
     assert_eq!((n, found.len()), (0, 0), "kinds apart");
 
-    // Updates are compare-and-set; members replaced only when given.
+    // Updates are compare-and-set; members added and removed one by one.
     let mut g2 = g.clone();
     g2.doc = "{}".into();
-    assert!(db.update_scim(&g2, 1, Some(&["u1".into()])).unwrap());
-    assert!(!db.update_scim(&g2, 1, None).unwrap(), "moved on");
+    let change = |add: &[&str], remove: &[&str]| MemberChange {
+        add: add.iter().map(|s| s.to_string()).collect(),
+        remove: remove.iter().map(|s| s.to_string()).collect(),
+    };
+    assert!(
+        db.update_scim(&g2, 1, &change(&["u1", "nobody"], &["u2"]))
+            .unwrap()
+    );
+    assert!(
+        !db.update_scim(&g2, 1, &change(&[], &[])).unwrap(),
+        "moved on"
+    );
     assert_eq!(db.scim(ScimKind::Group, "g1").unwrap().unwrap().version, 2);
+    assert_eq!(
+        db.scim_members("g1").unwrap(),
+        vec!["u1"],
+        "only live Users; u1 once"
+    );
+    assert!(db.update_scim(&g2, 2, &change(&["u2"], &[])).unwrap());
+    assert_eq!(db.scim_members("g1").unwrap(), vec!["u1", "u2"]);
+    assert!(db.update_scim(&g2, 3, &change(&[], &["u2"])).unwrap());
     assert_eq!(db.scim_members("g1").unwrap(), vec!["u1"]);
     let mut renamed = u2.clone();
     renamed.name_key = "sato@example.jp".into();
     assert!(matches!(
-        db.update_scim(&renamed, 1, None),
+        db.update_scim(&renamed, 1, &change(&[], &[])),
         Err(StoreError::Conflict(_))
     ));
 

@@ -14,10 +14,11 @@ use mamori_crypto::token;
 use mamori_identity::scim::{
     self, Group, ListQuery, ScimError, User, patch, query::Projection, resource::Meta,
 };
-use mamori_store::{ScimKind, ScimQuery, ScimRow, ScimTokenRow, StoreError, UserRow};
+use mamori_store::{MemberChange, ScimKind, ScimQuery, ScimRow, ScimTokenRow, StoreError, UserRow};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use zeroize::Zeroizing;
 
 use crate::{
@@ -485,17 +486,25 @@ impl Vault {
     }
 
     /// Applies a PATCH body.
+    /// Applies a PATCH body; answers the resource, or None when a Group's
+    /// members alone changed (answered without a body).
     pub fn scim_patch(
         &self,
         c: &ScimClient,
         kind: ScimKind,
         id: &str,
         body: &Value,
-    ) -> ScimResult<Value> {
+    ) -> ScimResult<Option<Value>> {
+        if kind == ScimKind::Group
+            && let Some((add, remove)) = patch::member_changes(body)
+        {
+            return self.patch_members(c, id, add, remove);
+        }
         self.scim_modify(c, kind, id, &|mut current| {
             patch::apply(&mut current, body)?;
             Ok(current)
         })
+        .map(Some)
     }
 
     /// Reads the resource, computes its new document with `change` (given
@@ -562,7 +571,7 @@ impl Vault {
         )?;
         let written = self
             .store
-            .update_scim(&next, row.version, None)
+            .update_scim(&next, row.version, &MemberChange::default())
             .map_err(|e| match e {
                 StoreError::Conflict(_) => {
                     ScimError::uniqueness("a User with this userName exists").into()
@@ -630,53 +639,88 @@ impl Vault {
         let mut old = stored_group(row)?;
         old.members = self.store.scim_members(&row.id)?;
         let new = Group::from_folded(&change(old.to_folded())?)?;
-        let added: Vec<String> = new
-            .members
-            .iter()
-            .filter(|m| !old.members.contains(m))
-            .cloned()
-            .collect();
-        let removed: Vec<String> = old
-            .members
-            .iter()
-            .filter(|m| !new.members.contains(m))
-            .cloned()
-            .collect();
-        self.check_members(&added)?;
+        let (before, after): (BTreeSet<&String>, BTreeSet<&String>) =
+            (old.members.iter().collect(), new.members.iter().collect());
+        let members = MemberChange {
+            add: after.difference(&before).map(|m| (*m).clone()).collect(),
+            remove: before.difference(&after).map(|m| (*m).clone()).collect(),
+        };
+        // Whose place may have moved: those who came and went, and every
+        // member when the group's name (what the rules match) changed.
         let renamed = new.display_name != old.display_name || new.external_id != old.external_id;
-        let next = ScimRow {
-            name_key: new.display_name.to_lowercase(),
-            external_id: new.external_id.clone(),
-            doc: serde_json::to_string(&Group {
+        let concerned: Vec<String> = if renamed {
+            new.members.iter().chain(&members.remove).cloned().collect()
+        } else {
+            [members.add.clone(), members.remove.clone()].concat()
+        };
+        self.write_group(
+            c,
+            row,
+            &Group {
                 members: Vec::new(),
-                ..new.clone()
-            })
-            .map_err(|_| corrupt())?,
+                ..new
+            },
+            &members,
+            &concerned,
+        )
+    }
+
+    /// Writes a Group's new name and member changes if it is still at the
+    /// version read (false: someone wrote meanwhile), recorded first, then
+    /// settles the profiles of those `concerned`.
+    fn write_group(
+        &self,
+        c: &ScimClient,
+        row: &ScimRow,
+        header: &Group,
+        members: &MemberChange,
+        concerned: &[String],
+    ) -> ScimResult<bool> {
+        self.check_members(&members.add)?;
+        let next = ScimRow {
+            name_key: header.display_name.to_lowercase(),
+            external_id: header.external_id.clone(),
+            doc: serde_json::to_string(header).map_err(|_| corrupt())?,
             updated_at: self.now(),
             ..row.clone()
         };
         self.audit.append(
             self.scim_event(c, "scim.group.update")
                 .detail("id", row.id.as_str())
-                .detail("display_name", new.display_name.as_str())
-                .detail("added", added.clone())
-                .detail("removed", removed.clone()),
+                .detail("display_name", header.display_name.as_str())
+                .detail("added", members.add.clone())
+                .detail("removed", members.remove.clone()),
         )?;
-        let members = (!added.is_empty() || !removed.is_empty()).then_some(new.members.as_slice());
         if !self.store.update_scim(&next, row.version, members)? {
             return Ok(false);
         }
-        // Whose place may have moved: those who came and went, and every
-        // member when the group's name (what the rules match) changed.
-        let concerned = if renamed {
-            new.members.iter().chain(&removed).cloned().collect()
-        } else {
-            [added, removed].concat()
-        };
         for m in concerned {
-            self.settle_profile(c, &m)?;
+            self.settle_profile(c, m)?;
         }
         Ok(true)
+    }
+
+    /// A PATCH that only adds and removes members (what providers send
+    /// while people come and go), applied without reading the Group's other
+    /// members: its cost is that of the members it names, however large
+    /// the Group. Answered without a body (204), as RFC 7644 §3.5.2 allows.
+    fn patch_members(
+        &self,
+        c: &ScimClient,
+        id: &str,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> ScimResult<Option<Value>> {
+        let members = MemberChange { add, remove };
+        let concerned = [members.add.clone(), members.remove.clone()].concat();
+        for _ in 0..TRIES {
+            let row = self.live(ScimKind::Group, id)?;
+            let header = stored_group(&row)?;
+            if self.write_group(c, &row, &header, &members, &concerned)? {
+                return Ok(None);
+            }
+        }
+        Err(VaultError::Conflict("the resource kept changing; try again".into()).into())
     }
 
     /// Deletes a resource. A User's person is offboarded first (at once, in
