@@ -214,6 +214,12 @@ pub(crate) enum Refused {
 /// `blocking` for acts a tenant may guard with step-up (approving,
 /// downloading): a step-up refusal sends the person to a fresh sign-in
 /// that brings them back to `back`, to repeat the act.
+/// To a fresh sign-in the tenant's rule asks for, and back to `back`.
+pub(crate) fn step_up_redirect(tenant: &str, back: &str) -> Response {
+    let q = serde_urlencoded::to_string([("tenant", tenant), ("back", back)]).unwrap_or_default();
+    Redirect::to(&format!("/console/step-up?{q}")).into_response()
+}
+
 pub(crate) async fn guarded<T: Send + 'static>(
     back: &str,
     f: impl FnOnce() -> Result<T, mamori_vault::VaultError> + Send + 'static,
@@ -221,11 +227,7 @@ pub(crate) async fn guarded<T: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(mamori_vault::VaultError::StepUp { tenant, .. })) => {
-            let q = serde_urlencoded::to_string([("tenant", tenant.as_str()), ("back", back)])
-                .unwrap_or_default();
-            Err(Refused::StepUp(
-                Redirect::to(&format!("/console/step-up?{q}")).into_response(),
-            ))
+            Err(Refused::StepUp(step_up_redirect(&tenant, back)))
         }
         Ok(Err(e)) => Err(Refused::Said(e.to_string())),
         Err(_) => Err(Refused::Said("internal error".into())),
@@ -504,6 +506,12 @@ pub async fn lookup(
                 .map(|r| shown(r, &labels))
                 .collect();
             (None, shown)
+        }
+        // A sensitive field in full on a tenant that asks for a step-up:
+        // a fresh sign-in, then the person looks up again (the value sent
+        // is not carried through the redirect).
+        Ok(Err(mamori_vault::VaultError::StepUp { tenant, .. })) => {
+            return step_up_redirect(&tenant, "/console/lookup");
         }
         Ok(Err(e)) => {
             let may_request = matches!(e, mamori_vault::VaultError::Forbidden { .. });

@@ -17,7 +17,7 @@ use axum::{
 use mamori_app::datadir;
 use mamori_core::{Role, schema::CONTACT_CENTRE_SCHEMA};
 use mamori_identity::{Provider, ProviderConfig};
-use mamori_vault::{Vault, admin::NewUser};
+use mamori_vault::{Vault, VaultError, admin::NewUser};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -607,12 +607,156 @@ fn a_provisioned_person_signs_in_through_the_link_provisioning_made_until_deacti
     );
 }
 
+/// Tenants whose birth dates are sensitive (要配慮) and which ask for a
+/// step-up (`kumi`; `machi` with `unmask = false`), each with one customer
+/// a backyard clerk entered, and sato (linked also as u-sato-mfa, who signs
+/// in with MFA) assigned and trained.
+fn sensitive_tenants(site: &Site) {
+    let v = &site.vault;
+    let sensitive = mamori_core::schema::CONTACT_CENTRE_SCHEMA.replacen(
+        "name = \"birth_date\"\ntype = \"date\"\nclass = \"personal\"",
+        "name = \"birth_date\"\ntype = \"date\"\nclass = \"sensitive\"",
+        1,
+    );
+    assert_ne!(sensitive, mamori_core::schema::CONTACT_CENTRE_SCHEMA);
+    let so = v.authenticate(Some(&site.so), None).unwrap();
+    let by = NewUser {
+        login: "by",
+        role: Role::Backyard,
+        department: None,
+        vendor: None,
+        manager: None,
+    };
+    let by_token = v.create_user("cli:test", &by).unwrap().to_string();
+    v.record_training(&so, "by", "privacy-basics", 90, None)
+        .unwrap();
+    v.record_compliance(&so, "by", None).unwrap();
+    v.record_training(&so, "sato", "privacy-basics", 90, None)
+        .unwrap();
+    v.link_identity("cli:test", "sato", "corp", "u-sato-mfa")
+        .unwrap();
+    for (tenant, unmask) in [("kumi", true), ("machi", false)] {
+        let schema =
+            format!("{sensitive}\n[step_up]\nacr = [\"urn:mamori:mfa\"]\nunmask = {unmask}\n");
+        v.create_tenant("cli:test", tenant, "組合", &schema)
+            .unwrap();
+        v.assign("cli:test", "by", tenant, Some("own")).unwrap();
+        v.assign("cli:test", "sato", tenant, Some("own")).unwrap();
+        let writer = v.authenticate(Some(&by_token), None).unwrap();
+        let fields: std::collections::BTreeMap<String, String> = [
+            ("name", "試験 花子"),
+            ("name_kana", "シケン ハナコ"),
+            ("phone", "03-5555-0101"),
+            ("birth_date", "1980-04-01"),
+            ("address", "大阪府大阪市北区梅田1-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let access = mamori_vault::access::Access {
+            purpose: Some("contract_change"),
+            case_id: Some("T-1"),
+        };
+        v.upsert(&writer, tenant, "C-SENS-1", Some("own"), &fields, access)
+            .unwrap();
+    }
+}
+
+/// A read that would show a sensitive field in full needs a fresh MFA
+/// sign-in where the tenant asks for a step-up; one that shows it masked
+/// does not; `unmask = false` exempts reads.
+#[test]
+fn showing_a_sensitive_field_in_full_needs_the_tenants_step_up() {
+    use mamori_vault::access::{Access, SearchBy};
+    let op = op::TestOp::start(&fixture(), 0);
+    let site = Site::new(&op, true);
+    sensitive_tenants(&site);
+    let v = &site.vault;
+    let access = |p| Access {
+        purpose: Some(p),
+        case_id: Some("T-1"),
+    };
+    let by_phone = SearchBy {
+        key: "phone".into(),
+        value: "03-5555-0101".into(),
+    };
+    let sato_api = v.issue_token("cli:test", "sato").unwrap().to_string();
+    let api = v.authenticate(Some(&sato_api), None).unwrap();
+    // Exempted on machi.
+    assert!(
+        v.search(&api, "machi", access("identity_check"), &by_phone)
+            .is_ok()
+    );
+    // Masked (the year only): no step-up.
+    assert!(v.search(&api, "kumi", access("inquiry"), &by_phone).is_ok());
+    // In full: an API token never meets the rule, nor a sign-in without MFA.
+    let full = v.search(&api, "kumi", access("identity_check"), &by_phone);
+    assert!(
+        matches!(full, Err(VaultError::StepUp { .. })),
+        "{:?}",
+        full.err()
+    );
+    let plain = signed_in(&site, &op, "u-sato", false);
+    let caller = v.authenticate_session(&plain, None).unwrap();
+    let r = v.search(&caller, "kumi", access("identity_check"), &by_phone);
+    assert!(matches!(r, Err(VaultError::StepUp { .. })));
+    let strong = signed_in(&site, &op, "u-sato-mfa", true);
+    let caller = v.authenticate_session(&strong, None).unwrap();
+    let r = v
+        .search(&caller, "kumi", access("identity_check"), &by_phone)
+        .unwrap();
+    assert_eq!(r.into_inner().records[0].fields["birth_date"], "1980-04-01");
+    let refusals = site.audit_reasons("record.search");
+    assert_eq!(
+        refusals.iter().filter(|r| *r == "step_up_required").count(),
+        2
+    );
+}
+
+/// The console's lookup sends the person to the fresh sign-in and back to
+/// the lookup page (the value they typed is not carried along).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_sends_a_lookup_of_a_sensitive_field_to_a_fresh_mfa_sign_in() {
+    if !op::ready() {
+        return;
+    }
+    let op = tokio::task::block_in_place(|| op::TestOp::start(&fixture(), 0));
+    let site = tokio::task::block_in_place(|| Site::new(&op, true));
+    tokio::task::block_in_place(|| sensitive_tenants(&site));
+    let (binding, url) = site.start().await;
+    let back = site.back(&op, &url, "u-sato").await;
+    let session = site.get(&back, &binding).await.cookie("mamori_session");
+    let page = site.get("/console/lookup", &session).await;
+    let form = |purpose: &str| {
+        format!(
+            "csrf={}&tenant=kumi&purpose={purpose}&case_id=T-1&key=phone&value=03-5555-0101",
+            csrf(&page.body)
+        )
+    };
+    let r = site
+        .send("POST", "/console/lookup", &session, &form("identity_check"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.location();
+    assert!(
+        to.starts_with("/console/step-up?tenant=kumi&back=%2Fconsole%2Flookup"),
+        "{to}"
+    );
+    assert!(!to.contains("5555"), "the value is not in the URL");
+    let r = site
+        .send("POST", "/console/lookup", &session, &form("inquiry"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("1980"), "the year, masked view");
+}
+
 fn fixture() -> serde_json::Value {
     json!({
         "clients": [{"client_id": "mamori", "client_secret": SECRET, "redirect_uris": [REDIRECT]}],
         "accounts": {
             "u-boss": {"preferred_username": "boss", "groups": ["g-supervisors"], "mfa": true},
             "u-sato": {"preferred_username": "sato", "groups": ["g-operators"]},
+            "u-sato-mfa": {"preferred_username": "sato", "groups": ["g-operators"], "mfa": true},
             "u-ito": {"preferred_username": "ito", "groups": ["g-supervisors"]},
             "u-stranger": {"preferred_username": "stranger", "groups": ["g-operators"]},
             "u-so": {"preferred_username": "so", "groups": ["g-security"], "mfa": true}

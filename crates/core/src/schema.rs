@@ -171,7 +171,8 @@ pub struct Schema {
 }
 
 /// A tenant's rule for sensitive acts (approving access or an export,
-/// downloading an export, changing full access): a sign-in at most
+/// downloading an export, changing full access, and — unless `unmask` is
+/// false — reading a sensitive field shown in full): a sign-in at most
 /// `max_age_s` old that meets the tenant's MFA rule — an `acr` in `acr`, an
 /// Entra authentication context of `acrs` in the token's `acrs`, or a method
 /// of `amr` in its `amr`.
@@ -186,6 +187,12 @@ pub struct StepUpRule {
     pub amr: Vec<String>,
     #[serde(default = "StepUpRule::default_max_age")]
     pub max_age_s: i64,
+    /// Whether a read that shows a sensitive field (a My Number, an account
+    /// number) in full needs the step-up too. Default true; false leaves
+    /// such reads to the purposes' views and the grants alone (for a tenant
+    /// whose machines read them with API tokens).
+    #[serde(default = "StepUpRule::default_unmask")]
+    pub unmask: bool,
 }
 
 impl StepUpRule {
@@ -195,6 +202,10 @@ impl StepUpRule {
 
     fn default_max_age() -> i64 {
         600
+    }
+
+    fn default_unmask() -> bool {
+        true
     }
 
     /// Whether a sign-in with these facts, `now`, meets the rule.

@@ -1,6 +1,7 @@
 //! Step-up for sensitive acts: approving access or an export, downloading
 //! an export, deciding standing full access, changing a tenant's cap on
-//! full-access holders. Where the tenant's schema has
+//! full-access holders, and (unless the rule says `unmask = false`) a read
+//! that shows a sensitive field in full. Where the tenant's schema has
 //! a `[step_up]` rule, the act needs a console session whose sign-in meets
 //! it — recent enough and strong enough (an `acr`, an Entra `acrs` context
 //! or an `amr` method the rule names). Otherwise the act is refused and

@@ -99,6 +99,16 @@ fn loggable_purpose(p: Option<&str>) -> Option<String> {
     })
 }
 
+/// Whether `view` shows a sensitive field in full.
+fn shows_sensitive(schema: &Schema, view: &BTreeMap<String, MaskKind>) -> bool {
+    view.iter().any(|(name, kind)| {
+        *kind == MaskKind::Full
+            && schema
+                .field(name)
+                .is_some_and(|f| f.class == FieldClass::Sensitive)
+    })
+}
+
 /// What detection needs to know about a read besides ids: the sensitive
 /// fields shown in full and the segments of the records (names only).
 fn detection_facts(mut event: Event, schema: &Schema, records: &[RecordView]) -> Event {
@@ -612,30 +622,40 @@ impl Vault {
         shown: &[Shown<'_>],
         finish: impl FnOnce(Event) -> Event,
     ) -> Result<Released<Vec<RecordView>>> {
-        self.charge_or_refuse(caller, &event, shown)?;
         let standing = purpose.view_for(caller.role);
-        let mut records = Vec::with_capacity(shown.len());
-        let mut fields = BTreeSet::new();
-        let mut by_grant: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for one in shown {
-            let row = &one.row;
-            // Under a grant, only the fields it names.
-            let narrowed;
-            let view = match one.grant {
-                None => &standing,
-                Some(g) => {
-                    narrowed = standing
+        // Each row's view: under a grant, only the fields it names.
+        let views: Vec<std::borrow::Cow<'_, BTreeMap<String, MaskKind>>> = shown
+            .iter()
+            .map(|one| match one.grant {
+                None => std::borrow::Cow::Borrowed(&standing),
+                Some(g) => std::borrow::Cow::Owned(
+                    standing
                         .iter()
                         .filter(|(f, _)| g.fields.contains(f))
                         .map(|(f, m)| (f.clone(), *m))
-                        .collect();
-                    by_grant
-                        .entry(g.id.to_string())
-                        .or_default()
-                        .push(row.id.to_string());
-                    &narrowed
-                }
-            };
+                        .collect(),
+                ),
+            })
+            .collect();
+        // A sensitive field shown in full is a sensitive act where the
+        // tenant asks for a step-up: decided before anything is charged or
+        // decrypted.
+        if state.schema.step_up.as_ref().is_some_and(|r| r.unmask)
+            && views.iter().any(|v| shows_sensitive(&state.schema, v))
+        {
+            event = self.stepped_up(caller, state, event)?;
+        }
+        self.charge_or_refuse(caller, &event, shown)?;
+        let mut records = Vec::with_capacity(shown.len());
+        let mut fields = BTreeSet::new();
+        let mut by_grant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (one, view) in shown.iter().zip(&views) {
+            if let Some(g) = one.grant {
+                by_grant
+                    .entry(g.id.to_string())
+                    .or_default()
+                    .push(one.row.id.to_string());
+            }
             fields.extend(view.keys().cloned());
             records.push(self.view_of(state, one, view)?);
         }
