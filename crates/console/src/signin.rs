@@ -222,6 +222,19 @@ pub async fn oidc_start(
                 StatusCode::NOT_FOUND,
             );
         }
+        Ok(Err(VaultError::Limited { retry_after_s, .. })) => {
+            let mut page = login_page(
+                &state,
+                lang(&headers),
+                Some("login.busy"),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_s.to_string()) {
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+            return page;
+        }
         _ => {
             return login_page(
                 &state,

@@ -336,18 +336,36 @@ impl IdentityStore for PgStore {
         })
     }
 
-    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()> {
+    fn put_sign_in(
+        &self,
+        state: &[u8; 32],
+        row: &SignInRow,
+        stale_before: i64,
+        most: u64,
+    ) -> Result<bool> {
         let mut c = self.conn()?;
         let mut tx = c.tx()?;
         tx.execute(
             "DELETE FROM sign_ins WHERE created_at < $1",
             &[&stale_before],
         )?;
+        // A soft bound: nodes counting at once may each add one more.
+        let under_way = tx
+            .query("SELECT count(*) FROM sign_ins", &[])?
+            .first()
+            .map(|r| rows::Cols::int(r, 0))
+            .transpose()?
+            .unwrap_or(0);
+        if u64::try_from(under_way).unwrap_or(0) >= most {
+            tx.commit()?;
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO sign_ins (state, provider, sealed, created_at) VALUES ($1, $2, $3, $4)",
             &[&&state[..], &row.provider, &row.sealed, &row.created_at],
         )?;
-        tx.commit()
+        tx.commit()?;
+        Ok(true)
     }
 
     fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>> {

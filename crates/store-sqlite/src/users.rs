@@ -247,16 +247,27 @@ impl IdentityStore for SqliteVault {
         .collect()
     }
 
-    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()> {
+    fn put_sign_in(
+        &self,
+        state: &[u8; 32],
+        row: &SignInRow,
+        stale_before: i64,
+        most: u64,
+    ) -> Result<bool> {
         let mut w = self.writer.lock();
         let tx = w.transaction()?;
         tx.execute("DELETE FROM sign_ins WHERE created_at < ?1", [stale_before])?;
+        let under_way: i64 = tx.query_row("SELECT count(*) FROM sign_ins", [], |r| r.get(0))?;
+        if u64::try_from(under_way).unwrap_or(0) >= most {
+            tx.commit()?;
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO sign_ins (state, provider, sealed, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![&state[..], row.provider, row.sealed, row.created_at],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>> {

@@ -436,8 +436,16 @@ pub trait IdentityStore: Send + Sync {
     /// A person's identities as (issuer, subject).
     fn identities(&self, login: &str) -> Result<Vec<(String, String)>>;
     /// Keeps a sign-in under the hash of its state, forgetting sign-ins
-    /// begun before `stale_before` (never answered).
-    fn put_sign_in(&self, state: &[u8; 32], row: &SignInRow, stale_before: i64) -> Result<()>;
+    /// begun before `stale_before` (never answered); false, keeping
+    /// nothing, when `most` are already under way (a flood of sign-ins
+    /// begun and never finished is bounded).
+    fn put_sign_in(
+        &self,
+        state: &[u8; 32],
+        row: &SignInRow,
+        stale_before: i64,
+        most: u64,
+    ) -> Result<bool>;
     /// Takes a sign-in by its state's hash: returned once, then gone.
     fn take_sign_in(&self, state: &[u8; 32]) -> Result<Option<SignInRow>>;
 }

@@ -75,12 +75,15 @@ pub fn an_identity_is_one_persons_and_a_sign_in_is_taken_once(s: &Stores) {
         sealed: vec![1, 2, 3],
         created_at: at,
     };
-    db.put_sign_in(&[1; 32], &row(100), 0).unwrap();
-    db.put_sign_in(&[2; 32], &row(200), 0).unwrap();
+    assert!(db.put_sign_in(&[1; 32], &row(100), 0, 10).unwrap());
+    assert!(db.put_sign_in(&[2; 32], &row(200), 0, 10).unwrap());
+    // At most `most` under way: the third is not kept.
+    assert!(!db.put_sign_in(&[4; 32], &row(200), 0, 2).unwrap());
+    assert_eq!(db.take_sign_in(&[4; 32]).unwrap(), None);
     assert_eq!(db.take_sign_in(&[1; 32]).unwrap(), Some(row(100)));
     assert_eq!(db.take_sign_in(&[1; 32]).unwrap(), None, "taken once");
-    // A new sign-in forgets those begun before the cut.
-    db.put_sign_in(&[3; 32], &row(900), 300).unwrap();
+    // A new sign-in forgets those begun before the cut (and they no longer count).
+    assert!(db.put_sign_in(&[3; 32], &row(900), 300, 1).unwrap());
     assert_eq!(db.take_sign_in(&[2; 32]).unwrap(), None);
     assert_eq!(db.take_sign_in(&[3; 32]).unwrap(), Some(row(900)));
 }

@@ -34,6 +34,10 @@ use crate::{
 
 /// A sign-in not answered within this long is forgotten.
 const PENDING_S: i64 = 600;
+/// At most this many sign-ins under way (begun within `PENDING_S`, not yet
+/// answered): far above what a workforce signing in needs, bounding what
+/// a flood of unfinished ones can store.
+const MOST_PENDING: u64 = 10_000;
 
 /// A configured provider, as the sign-in page lists it.
 #[derive(Clone, Debug, Serialize)]
@@ -146,7 +150,7 @@ impl Vault {
             serde_json::to_vec(&pending).map_err(|e| VaultError::Internal(e.to_string()))?,
         );
         let now = self.now();
-        self.store.put_sign_in(
+        let kept = self.store.put_sign_in(
             &sha256(&begun.state),
             &SignInRow {
                 provider: p.config.name.clone(),
@@ -154,7 +158,18 @@ impl Vault {
                 created_at: now,
             },
             now - PENDING_S,
+            MOST_PENDING,
         )?;
+        if !kept {
+            // Someone begins sign-ins and never finishes them: each is a
+            // row for ten minutes, so their number is bounded.
+            tracing::warn!("too many sign-ins under way; refusing new ones for now");
+            return Err(VaultError::Limited {
+                code: crate::ErrorCode::RateLimited,
+                message: "too many sign-ins are under way; try again in a minute".into(),
+                retry_after_s: 60,
+            });
+        }
         Ok(SignInStart {
             url: begun.url,
             binding,
