@@ -157,7 +157,7 @@ fn keys_migrate_from_file_to_an_hsm_and_back_with_every_record_readable() {
     assert!(wrapped_by(&v).iter().all(|b| *b == 2));
 
     // Bad requests change nothing.
-    let out = v.run(&["key", "migrate", "--to", "kms"]);
+    let out = v.run(&["key", "migrate", "--to", "azure-key-vault"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--to: one of file, pkcs11"));
     let out = v.run(&["key", "migrate", "--to", "pkcs11"]);
