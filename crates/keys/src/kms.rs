@@ -74,9 +74,12 @@ struct Described {
 struct KeyMetadata {
     arn: String,
     key_state: String,
-    key_usage: String,
+    /// Absent in some answers (an emulator's, older keys'): a symmetric
+    /// default key can only encrypt and decrypt.
     #[serde(default)]
-    key_spec: String,
+    key_usage: Option<String>,
+    #[serde(default)]
+    key_spec: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -140,8 +143,12 @@ impl KmsProvider {
                 self.config.key_id
             )))
         };
-        if m.key_usage != "ENCRYPT_DECRYPT"
-            || !(m.key_spec.is_empty() || m.key_spec == "SYMMETRIC_DEFAULT")
+        let symmetric = m.key_spec.as_deref() == Some("SYMMETRIC_DEFAULT")
+            || (m.key_spec.is_none() && m.key_usage.as_deref() == Some("ENCRYPT_DECRYPT"));
+        if !symmetric
+            || m.key_usage
+                .as_deref()
+                .is_some_and(|u| u != "ENCRYPT_DECRYPT")
         {
             return refuse("is not a symmetric encryption key");
         }

@@ -36,8 +36,8 @@ if op == "user":
     iam.put_user_policy(UserName=a["name"], PolicyName="p", PolicyDocument=json.dumps(a["policy"]))
     out = {"id": k["AccessKeyId"], "secret": k["SecretAccessKey"]}
 elif op == "key":
-    out = {"arn": kms.create_key(Description="mamori root", KeyUsage=a.get("usage", "ENCRYPT_DECRYPT"),
-                                 KeySpec=a.get("spec", "SYMMETRIC_DEFAULT"))["KeyMetadata"]["Arn"]}
+    opts = {"KeyUsage": a["usage"], "KeySpec": a["spec"]} if a.get("usage") else {}
+    out = {"arn": kms.create_key(Description="mamori root", **opts)["KeyMetadata"]["Arn"]}
 elif op == "disable":
     kms.disable_key(KeyId=a["key"].split("/")[-1]); out = {}
 elif op == "revoke":
@@ -162,9 +162,11 @@ impl Moto {
         self.user_allowed(name, &["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"])
     }
 
-    /// A new symmetric encryption key; its ARN.
+    /// A new symmetric encryption key, made with the defaults (as `aws kms
+    /// create-key` makes one); its ARN.
     pub fn key(&self) -> String {
-        self.key_of("ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT")
+        let k = self.boto(json!({"op": "key"}));
+        k["arn"].as_str().unwrap().to_owned()
     }
 
     pub fn key_of(&self, usage: &str, spec: &str) -> String {
