@@ -295,6 +295,12 @@ async fn a_sign_in_is_refused_for_another_browser_an_unlinked_person_and_an_ungr
 
 /// A session opened through the provider by `account`, asking for MFA or not.
 fn signed_in(site: &Site, op: &op::TestOp, account: &str, mfa: bool) -> String {
+    sign_in(site, op, account, mfa).unwrap()
+}
+
+/// A sign-in through the provider by `account`: the session's secret, or
+/// the vault's refusal.
+fn sign_in(site: &Site, op: &op::TestOp, account: &str, mfa: bool) -> Result<String, VaultError> {
     let fresh = mamori_vault::identity::Fresh {
         reauthenticate: mfa,
         acr_values: if mfa {
@@ -319,9 +325,8 @@ fn signed_in(site: &Site, op: &op::TestOp, account: &str, mfa: bool) -> String {
     };
     let opened = site
         .vault
-        .finish_sign_in(&cb, Some(start.binding.as_str()), None)
-        .unwrap();
-    opened.secret.to_string()
+        .finish_sign_in(&cb, Some(start.binding.as_str()), None)?;
+    Ok(opened.secret.to_string())
 }
 
 /// A tenant asking for MFA before sensitive acts, sato's supervisor boss
@@ -582,29 +587,7 @@ fn a_provisioned_person_signs_in_through_the_link_provisioning_made_until_deacti
         "the session ended"
     );
     // And the provider's sign-in no longer opens one.
-    let fresh = mamori_vault::identity::Fresh {
-        reauthenticate: false,
-        acr_values: vec![],
-        claims: None,
-    };
-    let start = vault.begin_sign_in("corp", &fresh).unwrap();
-    let back = op.sign_in(&start.url, "u-stranger");
-    let q: std::collections::HashMap<String, String> = url::Url::parse(&back)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    let cb = mamori_vault::identity::Callback {
-        state: q.get("state").map(String::as_str),
-        code: q.get("code").map(String::as_str),
-        iss: q.get("iss").map(String::as_str),
-        error: None,
-    };
-    assert!(
-        vault
-            .finish_sign_in(&cb, Some(start.binding.as_str()), None)
-            .is_err()
-    );
+    assert!(sign_in(&site, &op, "u-stranger", false).is_err());
 }
 
 /// Tenants whose birth dates are sensitive (要配慮) and which ask for a
