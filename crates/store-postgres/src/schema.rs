@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_identity.sql"),
     include_str!("../migrations/0017_deployment_keys.sql"),
     include_str!("../migrations/0018_scim.sql"),
+    include_str!("../migrations/0019_token_inserts.sql"),
 ];
 
 /// Serialises migrations of one schema across processes.

@@ -11,7 +11,12 @@ use crate::fixtures::{Stores, api_token, user};
 pub fn credentials_keep_their_terms_and_are_revoked_one_by_one(s: &Stores) {
     let db = &*s.db;
     user(db, "op1", "operator");
+    // A credential issued changes nothing a node remembers (tokens are kept
+    // only once found): the governance revision stays, so a sign-in does
+    // not send every node back to the database for every token.
+    let rev = db.governance_rev().unwrap();
     db.add_credential("op1", &[1; 32], &api_token(), 1).unwrap();
+    assert_eq!(db.governance_rev().unwrap(), rev);
     let session = Credential {
         kind: CredentialKind::Session,
         expires_at: Some(28_800),
