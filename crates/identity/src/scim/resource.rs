@@ -190,13 +190,9 @@ impl Group {
         })
     }
 
-    /// The Group as SCIM shows it; `display` names each member (their userName).
-    pub fn to_scim(
-        &self,
-        meta: &Meta,
-        base: &str,
-        display: &dyn Fn(&str) -> Option<String>,
-    ) -> Value {
+    /// The Group as SCIM shows it. Members carry no `display` (their
+    /// userName): naming them would read every member's User.
+    pub fn to_scim(&self, meta: &Meta, base: &str) -> Value {
         let mut out = Map::new();
         out.insert("schemas".into(), json!([GROUP_SCHEMA]));
         out.insert("id".into(), meta.id.clone().into());
@@ -205,14 +201,7 @@ impl Group {
         let members: Vec<Value> = self
             .members
             .iter()
-            .map(|m| {
-                let mut o =
-                    json!({ "value": m, "type": "User", "$ref": format!("{base}/Users/{m}") });
-                if let Some(d) = display(m) {
-                    o["display"] = d.into();
-                }
-                o
-            })
+            .map(|m| json!({ "value": m, "type": "User", "$ref": format!("{base}/Users/{m}") }))
             .collect();
         out.insert("members".into(), Value::Array(members));
         out.insert("meta".into(), meta_json("Group", meta));

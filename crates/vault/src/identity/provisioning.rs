@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::{
     ErrorCode, Vault,
     error::{Result, VaultError},
+    kernel::caller::presented_hash,
 };
 
 /// How many times a change is tried again when another changed the
@@ -70,6 +71,30 @@ pub(super) struct StoredUser {
     pub user: User,
     #[serde(default)]
     pub suspended_by_scim: bool,
+}
+
+/// A row's columns from the User it stores.
+trait WithUser: Sized {
+    fn with_user(self, stored: &StoredUser) -> ScimResult<Self>;
+}
+
+impl WithUser for ScimRow {
+    fn with_user(self, stored: &StoredUser) -> ScimResult<ScimRow> {
+        Ok(ScimRow {
+            name_key: stored.user.user_name.to_lowercase(),
+            external_id: stored.user.external_id.clone(),
+            doc: serde_json::to_string(stored).map_err(|_| corrupt())?,
+            ..self
+        })
+    }
+}
+
+/// A store conflict on a User: its userName is a live User's.
+fn user_name_taken(e: StoreError) -> ScimFail {
+    match e {
+        StoreError::Conflict(_) => ScimError::uniqueness("a User with this userName exists").into(),
+        other => other.into(),
+    }
 }
 
 fn kind_name(kind: ScimKind) -> &'static str {
@@ -139,22 +164,12 @@ impl Vault {
         bearer: Option<&str>,
         client: Option<String>,
     ) -> Result<ScimClient> {
-        let label = match bearer {
-            Some(t) if t.starts_with(token::PREFIX) && t.len() < 200 => {
-                self.store.scim_token(&token::hash(t))?
-            }
-            _ => None,
+        let label = match presented_hash(bearer) {
+            Some(hash) => self.store.scim_token(&hash)?,
+            None => None,
         };
         let Some(label) = label else {
-            let mut e = Event::new(
-                "anonymous",
-                "auth.scim",
-                AuditDecision::Deny,
-                "token_invalid_or_revoked",
-            );
-            e.client = client;
-            self.audit.append(e)?;
-            return Err(VaultError::Unauthenticated);
+            return Err(self.unauthenticated("auth.scim", client, "token_invalid_or_revoked")?);
         };
         Ok(ScimClient {
             actor: format!("scim:{label}"),
@@ -243,7 +258,7 @@ impl Vault {
             ScimKind::Group => {
                 let mut g = stored_group(row)?;
                 g.members = self.store.scim_members(&row.id)?;
-                Ok(g.to_scim(&meta, &self.scim_base(), &|_| None))
+                Ok(g.to_scim(&meta, &self.scim_base()))
             }
         }
     }
@@ -365,13 +380,14 @@ impl Vault {
             kind: ScimKind::User,
             id: id.clone(),
             login: Some(login.clone()),
-            name_key: stored.user.user_name.to_lowercase(),
-            external_id: stored.user.external_id.clone(),
-            doc: serde_json::to_string(&stored).map_err(|_| corrupt())?,
+            name_key: String::new(),
+            external_id: None,
+            doc: String::new(),
             version: 1,
             created_at: now,
             updated_at: now,
-        };
+        }
+        .with_user(&stored)?;
         let person = UserRow {
             login: login.clone(),
             role: self.rules.scim.default_role.as_str().to_owned(),
@@ -393,12 +409,7 @@ impl Vault {
         )?;
         self.store
             .insert_scim(&row, Some(&person), &[])
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    ScimError::uniqueness("a User with this userName exists").into()
-                }
-                other => ScimFail::from(other),
-            })?;
+            .map_err(user_name_taken)?;
         self.link_provisioned(c, &login, None, stored.user.external_id.as_deref())?;
         self.settle_profile(c, &row.id)?;
         self.live(ScimKind::User, &id)
@@ -557,12 +568,10 @@ impl Vault {
             suspended_by_scim,
         };
         let next = ScimRow {
-            name_key: stored.user.user_name.to_lowercase(),
-            external_id: stored.user.external_id.clone(),
-            doc: serde_json::to_string(&stored).map_err(|_| corrupt())?,
             updated_at: self.now(),
             ..row.clone()
-        };
+        }
+        .with_user(&stored)?;
         self.audit.append(
             self.scim_event(c, "scim.user.update")
                 .detail("id", row.id.as_str())
@@ -572,12 +581,7 @@ impl Vault {
         let written = self
             .store
             .update_scim(&next, row.version, &MemberChange::default())
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    ScimError::uniqueness("a User with this userName exists").into()
-                }
-                other => ScimFail::from(other),
-            })?;
+            .map_err(user_name_taken)?;
         if !written {
             return Ok(false);
         }

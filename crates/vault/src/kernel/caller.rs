@@ -92,6 +92,15 @@ impl Caller {
     }
 }
 
+/// The hash a presented credential is looked up by, when it has the shape
+/// of one of mamori's (its prefix, a sane length); anything else is never
+/// looked up.
+pub(crate) fn presented_hash(presented: Option<&str>) -> Option<[u8; 32]> {
+    presented
+        .filter(|t| t.starts_with(token::PREFIX) && t.len() < 200)
+        .map(token::hash)
+}
+
 impl Vault {
     /// Resolves an API bearer token to a caller. Unknown, revoked and
     /// expired tokens — and console sessions, which open only through the
@@ -111,20 +120,24 @@ impl Vault {
         kind: CredentialKind,
         client: Option<String>,
     ) -> Result<Caller> {
-        let found = match presented {
-            Some(t) if t.starts_with(token::PREFIX) && t.len() < 200 => {
-                self.store.user_by_token(&token::hash(t))?
-            }
-            _ => None,
+        let found = match presented_hash(presented) {
+            Some(hash) => self.store.user_by_token(&hash)?,
+            None => None,
         };
         let now = self.now();
         let live = found.filter(|(_, c, _)| c.kind == kind);
         let (user, credential, rev) = match live {
             Some((_, c, _)) if c.expires_at.is_some_and(|t| t <= now) => {
-                return Err(self.unauthenticated(client, "token_expired")?);
+                return Err(self.unauthenticated("auth.token", client, "token_expired")?);
             }
             Some(found) => found,
-            None => return Err(self.unauthenticated(client, "token_invalid_or_revoked")?),
+            None => {
+                return Err(self.unauthenticated(
+                    "auth.token",
+                    client,
+                    "token_invalid_or_revoked",
+                )?);
+            }
         };
         // Suspended pending review, or gone: past the leaving date (HR's, or
         // the one a review's revocation of a role sets).
@@ -184,9 +197,15 @@ impl Vault {
         })
     }
 
-    /// Records a refused credential (nothing of it) and gives the refusal.
-    fn unauthenticated(&self, client: Option<String>, code: &str) -> Result<VaultError> {
-        let mut e = Event::new("anonymous", "auth.token", AuditDecision::Deny, code);
+    /// Records a refused credential under `action` (nothing of it) and
+    /// gives the refusal.
+    pub(crate) fn unauthenticated(
+        &self,
+        action: &str,
+        client: Option<String>,
+        code: &str,
+    ) -> Result<VaultError> {
+        let mut e = Event::new("anonymous", action, AuditDecision::Deny, code);
         e.client = client;
         self.audit.append(e)?;
         Ok(VaultError::Unauthenticated)
